@@ -1,0 +1,52 @@
+"""Readers: one per raw log format, each turning one file into rows of our schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tracelab_pipeline.formats.detect import CLAUDE, CODEX, TRACELAB_ROUNDS, detect_format
+from tracelab_pipeline.formats.jsonl import Accounting
+from tracelab_pipeline.formats.result import FileResult
+
+
+def read_log(path: str | Path, contributor: str = "local") -> FileResult:
+    """Read one Claude Code session or Codex rollout (plain or gzip) into schema rows.
+
+    Never raises for bad content: an unreadable file comes back with `error` set and its
+    accounting filled in as far as it got.
+    """
+    source = str(path)
+    try:
+        fmt = detect_format(path)
+    except OSError as exc:
+        return FileResult(source, None, Accounting(source, contributor), error=f"cannot read: {exc}")
+    if fmt == CLAUDE:
+        from tracelab_pipeline.formats.claude_code import read_claude_code
+
+        return read_claude_code(path, contributor)
+    if fmt == CODEX:
+        from tracelab_pipeline.formats.codex import read_codex
+
+        return read_codex(path, contributor)
+    if fmt == TRACELAB_ROUNDS:
+        from tracelab_pipeline.formats.tracelab_rounds import read_tracelab_rounds
+
+        return read_tracelab_rounds(path, contributor)
+    return _unrecognized(source, contributor)
+
+
+def _unrecognized(source: str, contributor: str) -> FileResult:
+    """Count every line of a file we cannot place, so nothing vanishes unaccounted."""
+    from tracelab_pipeline.formats.jsonl import iter_records, open_log
+
+    acc = Accounting(source, contributor)
+    try:
+        with open_log(source) as f:
+            for line_number, _ in iter_records(f, acc):
+                acc.reject(line_number, "not a Claude Code, Codex or TraceLab record", None)
+    except (OSError, EOFError) as exc:
+        return FileResult(source, None, acc, error=f"cannot read: {exc}")
+    return FileResult(source, None, acc, error="unrecognized log format" if acc.lines_read else None)
+
+
+__all__ = ["FileResult", "read_log"]

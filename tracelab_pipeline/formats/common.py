@@ -1,0 +1,41 @@
+"""Small primitives shared by the log readers (tracelab-ingest §2)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+
+
+def content_chars(value) -> int:
+    """Size of a content value in Unicode code points; non-strings as their compact JSON."""
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        return len(value)
+    return len(orjson.dumps(value).decode("utf-8"))
+
+
+def parse_ts(value) -> datetime | None:
+    """ISO-8601 string -> aware datetime (UTC assumed when naive); anything else -> None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts
+
+
+def delta_ms(start: datetime | None, end: datetime | None) -> int | None:
+    """Milliseconds between two timestamps, rounded half to even like TraceLab; may be negative."""
+    if start is None or end is None:
+        return None
+    return round((end - start).total_seconds() * 1000)
+
+
+def as_int(value) -> int:
+    """Token counts: ints (and bools, as TraceLab) count; anything else is 0."""
+    return int(value) if isinstance(value, int) else 0

@@ -1,0 +1,44 @@
+"""Which format a log file is in, decided from its content, never from its name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from tracelab_pipeline.formats.jsonl import open_log
+
+CLAUDE = "claude"
+CODEX = "codex"
+TRACELAB_ROUNDS = "tracelab-rounds"
+
+_CODEX_TYPES = {"session_meta", "turn_context", "response_item", "event_msg", "compacted"}
+_PEEK_LINES = 50
+
+
+def detect_format(path: str | Path) -> str | None:
+    """Look at the first records; None when nothing recognizable is there."""
+    with open_log(path) as f:
+        for _, raw in zip(range(_PEEK_LINES), f, strict=False):
+            try:
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            if not isinstance(record, dict):
+                continue
+            kind = classify_record(record)
+            if kind:
+                return kind
+    return None
+
+
+def classify_record(record: dict) -> str | None:
+    if "round_index" in record and "input_tokens_total" in record and "provider" in record:
+        return TRACELAB_ROUNDS
+    if record.get("type") in _CODEX_TYPES and "payload" in record:
+        return CODEX
+    if "sessionId" in record or isinstance(record.get("message"), dict):
+        return CLAUDE
+    if record.get("type") in {"summary", "file-history-snapshot"}:
+        return CLAUDE
+    return None

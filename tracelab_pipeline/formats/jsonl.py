@@ -1,0 +1,130 @@
+"""Reading raw JSONL logs line by line, with per-file accounting of every line.
+
+Every line ends up in exactly one bucket: used, ignored (by record type) or rejected (with a
+reason and the raw line kept aside), so `lines_read = used + ignored + rejected` always holds.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import orjson
+
+GZIP_MAGIC = b"\x1f\x8b"
+RAW_KEEP_BYTES = 64 * 1024
+
+
+def open_log(path: str | Path) -> IO[bytes]:
+    """Open a plain or gzip-compressed log, deciding by content rather than by name."""
+    f = open(path, "rb")  # noqa: SIM115 - returned to the caller
+    magic = f.read(2)
+    f.seek(0)
+    if magic == GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=f, mode="rb")
+    return f
+
+
+@dataclass
+class Accounting:
+    """Counts what happened to every line of one file, and keeps rejected lines aside."""
+
+    source_file: str
+    contributor: str
+    lines_read: int = 0
+    used: int = 0
+    ignored_by_type: Counter = field(default_factory=Counter)
+    rejected: list[dict] = field(default_factory=list)
+    rejected_by_reason: Counter = field(default_factory=Counter)
+
+    def use(self) -> None:
+        self.used += 1
+
+    def ignore(self, record_type: str) -> None:
+        self.ignored_by_type[record_type] += 1
+
+    def reject(self, line_number: int, reason: str, raw: bytes | None) -> None:
+        self.rejected_by_reason[reason] += 1
+        text = None
+        if raw is not None:
+            text = raw[:RAW_KEEP_BYTES].decode("utf-8", errors="replace")
+        self.rejected.append(
+            {
+                "contributor": self.contributor,
+                "source_file": self.source_file,
+                "line_number": line_number,
+                "reason": reason,
+                "raw": text,
+            }
+        )
+
+    @property
+    def ignored(self) -> int:
+        return sum(self.ignored_by_type.values())
+
+    def row(self, **extra) -> dict:
+        row = {
+            "contributor": self.contributor,
+            "source_file": self.source_file,
+            "file_sha256": None,
+            "provider": None,
+            "lines_read": self.lines_read,
+            "records_used": self.used,
+            "records_ignored": self.ignored,
+            "records_rejected": len(self.rejected),
+            "ignored_by_type": sorted(self.ignored_by_type.items()),
+            "rejected_by_reason": sorted(self.rejected_by_reason.items()),
+            "steps": 0,
+            "duplicate_steps": 0,
+            "tool_calls": 0,
+            "error": None,
+        }
+        row.update(extra)
+        return row
+
+    def check(self) -> None:
+        total = self.used + self.ignored + len(self.rejected)
+        if total != self.lines_read:
+            raise AssertionError(
+                f"{self.source_file}: accounting broken: {self.lines_read} lines read, "
+                f"{self.used} used + {self.ignored} ignored + {len(self.rejected)} rejected"
+            )
+
+
+def iter_records(stream: IO[bytes], acc: Accounting) -> Iterator[tuple[int, dict]]:
+    """Yield (line_number, record) for each line that is a JSON object.
+
+    Blank lines count as ignored (type "blank"); undecodable lines are rejected with a reason.
+    The caller must account for every yielded record (use, ignore or reject it).
+    """
+    line_number = 0
+    for raw in stream:
+        line_number += 1
+        acc.lines_read += 1
+        stripped = raw.strip()
+        if not stripped:
+            acc.ignore("blank")
+            continue
+        try:
+            record = orjson.loads(stripped)
+        except orjson.JSONDecodeError as exc:
+            acc.reject(line_number, _json_error_reason(raw, exc), raw)
+            continue
+        if not isinstance(record, dict):
+            acc.reject(line_number, "not a JSON object", raw)
+            continue
+        yield line_number, record
+
+
+def _json_error_reason(raw: bytes, exc: Exception) -> str:
+    if not raw.endswith(b"\n"):
+        return "truncated last line (file still being written?)"
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "invalid UTF-8"
+    return "malformed JSON"

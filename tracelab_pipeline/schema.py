@@ -1,0 +1,181 @@
+"""The data contract: one pyarrow schema per table, used by every writer, reader and check.
+
+Field semantics follow the TraceLab extractors (docs/reference/tracelab-ingest.md) so that our
+numbers agree with theirs; where we deliberately differ (sub-agent threads, TTL-split cache
+writes, accounting of every line) the field's description says so.
+
+Private-only fields (raw ids, paths, free text) are listed in PRIVATE_FIELDS; the public layer
+drops or pseudonymizes them.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+SCHEMA_VERSION = "1.0"
+
+TS = pa.timestamp("us", tz="UTC")
+
+PROVIDERS = ("claude", "codex")
+TRIGGERS = ("user", "tool", "none")
+EVENT_TYPES = ("user_message", "tool_result", "reasoning", "text", "tool_call", "usage_report")
+INPUT_EVENT_TYPES = ("user_message", "tool_result")
+OUTPUT_EVENT_TYPES = ("reasoning", "text", "tool_call")
+
+
+def _field(name: str, type_: pa.DataType, doc: str, nullable: bool = True) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable, metadata={"doc": doc})
+
+
+def _schema(name: str, fields: list[pa.Field]) -> pa.Schema:
+    return pa.schema(fields, metadata={"table": name, "schema_version": SCHEMA_VERSION})
+
+
+STEPS = _schema(
+    "steps",
+    [
+        _field("step_id", pa.string(), "provider:session_id:round_id; unique per contributor", False),
+        _field("contributor", pa.string(), "handle of the person whose logs these are", False),
+        _field("provider", pa.string(), "claude | codex", False),
+        _field("session_id", pa.string(), "agent thread id (main chain: the session id)", False),
+        _field("root_session_id", pa.string(), "session id of the main chain this thread belongs to", False),
+        _field("parent_session_id", pa.string(), "session that spawned this thread; null on a main chain"),
+        _field("agent_id", pa.string(), "sub-agent / sidechain id; null on a main chain"),
+        _field("is_sidechain", pa.bool_(), "thread is a sub-agent or sidechain, not the main chain", False),
+        _field("project", pa.string(), "Claude: encoded project directory; Codex: null (private)"),
+        _field("cwd", pa.string(), "working directory the log reports (private)"),
+        _field("git_branch", pa.string(), "git branch the log reports (private)"),
+        _field("source_file", pa.string(), "path of the raw file this step was read from (private)"),
+        _field("source_line", pa.int64(), "1-based line of the first record of this step"),
+        _field("session_started_at", TS, "first timestamp of the root session; decides the partition month"),
+        _field("step_index", pa.int64(), "0-based position of the step within its thread", False),
+        _field("round_id", pa.string(), "Claude: API message.id; Codex: '<turn_id>:<k>'", False),
+        _field("request_id", pa.string(), "Claude requestId (may be missing)"),
+        _field("turn_id", pa.string(), "Codex turn id"),
+        _field("model", pa.string(), "model name as logged"),
+        _field("client_version", pa.string(), "Claude Code / Codex CLI version"),
+        _field("stop_reason", pa.string(), "Claude stop_reason of the chosen usage snapshot"),
+        # Tokens (tracelab-ingest §5)
+        _field("input_tokens_total", pa.int64(), "prefix_tokens + append_tokens", False),
+        _field("prefix_tokens", pa.int64(), "served from the prefix cache (Claude cache read; Codex cached input)", False),
+        _field("append_tokens", pa.int64(), "prefilled fresh (Claude uncached + cache writes; Codex input - cached)", False),
+        _field("output_tokens", pa.int64(), "output incl. reasoning", False),
+        _field("reasoning_tokens", pa.int64(), "Codex reasoning output tokens; null for Claude"),
+        _field("uncached_input_tokens", pa.int64(), "Claude usage.input_tokens; null for Codex"),
+        _field("cache_write_tokens", pa.int64(), "Claude cache_creation_input_tokens; null for Codex"),
+        _field("cache_write_5m_tokens", pa.int64(), "cache writes with 5 min TTL, where the log says"),
+        _field("cache_write_1h_tokens", pa.int64(), "cache writes with 1 h TTL, where the log says"),
+        # Trigger and current-input summary (tracelab-ingest §2.5, §7.1)
+        _field("trigger", pa.string(), "user | tool | none, from first_input_event_type", False),
+        _field("first_input_event_type", pa.string(), "first user_message/tool_result event, or null"),
+        _field("first_event_type", pa.string(), "event_type of the first timing event, or null"),
+        _field("current_input_event_count", pa.int64(), "user messages + tool results that fed this step", False),
+        _field("current_user_message_count", pa.int64(), "", False),
+        _field("current_tool_result_count", pa.int64(), "", False),
+        _field("current_user_message_chars", pa.int64(), "", False),
+        _field("current_tool_result_chars", pa.int64(), "", False),
+        _field("current_input_chars", pa.int64(), "", False),
+        _field("after_compaction", pa.bool_(), "a compaction boundary/summary precedes this step", False),
+        # Time
+        _field("input_ready_at", TS, "latest input event at or before the first output"),
+        _field("first_output_at", TS, "earliest reasoning/text/tool_call event"),
+        _field("last_output_at", TS, "latest reasoning/text/tool_call event"),
+        _field("usage_at", TS, "Codex token_count timestamp; null for Claude"),
+        _field("tool_call_count", pa.int64(), "tool calls emitted by this step", False),
+    ],
+)
+
+TOOL_CALLS = _schema(
+    "tool_calls",
+    [
+        _field("step_id", pa.string(), "step that emitted the call", False),
+        _field("contributor", pa.string(), "", False),
+        _field("session_id", pa.string(), "", False),
+        _field("tool_index", pa.int64(), "0-based position within the step", False),
+        _field("tool_name", pa.string(), "tool name as logged"),
+        _field("call_id", pa.string(), "tool_use id / call_id", False),
+        _field("emitted_at", TS, "timestamp of the record carrying the call"),
+        _field("result_at", TS, "Claude: last result record; Codex: first result record"),
+        _field("wall_latency_ms", pa.int64(), "result_at - emitted_at, Python half-to-even rounding"),
+        _field("internal_latency_ms", pa.int64(), "runner-reported duration; null if absent"),
+        _field("is_error", pa.bool_(), "null when unknown"),
+        _field("input_chars", pa.int64(), "Claude: compact JSON of the input; Codex: raw argument string", False),
+        _field("result_chars", pa.int64(), "null when no result was seen"),
+        _field("input_json", pa.string(), "raw tool input (Claude: compact JSON; Codex: argument string) (private)"),
+    ],
+)
+
+TIMING_EVENTS = _schema(
+    "timing_events",
+    [
+        _field("step_id", pa.string(), "", False),
+        _field("contributor", pa.string(), "", False),
+        _field("event_index", pa.int64(), "0-based construction order (never sorted by time)", False),
+        _field("event_type", pa.string(), "|".join(EVENT_TYPES), False),
+        _field("timestamp", TS, ""),
+        _field("source", pa.string(), "raw record kind the event came from", False),
+        _field("tool_call_id", pa.string(), ""),
+        _field("tool_index", pa.int64(), ""),
+        _field("tool_name", pa.string(), ""),
+        _field("is_error", pa.bool_(), ""),
+        _field("content_chars", pa.int64(), "user_message / reasoning / text size in code points"),
+        _field("result_chars", pa.int64(), "tool_result size in code points"),
+    ],
+)
+
+INGEST_ACCOUNTING = _schema(
+    "ingest_accounting",
+    [
+        _field("contributor", pa.string(), "", False),
+        _field("source_file", pa.string(), "path of the file as read (private)", False),
+        _field("file_sha256", pa.string(), "content hash of the file, when known"),
+        _field("provider", pa.string(), "detected from content; null when undetectable"),
+        _field("lines_read", pa.int64(), "= records_used + records_ignored + records_rejected", False),
+        _field("records_used", pa.int64(), "", False),
+        _field("records_ignored", pa.int64(), "", False),
+        _field("records_rejected", pa.int64(), "", False),
+        _field("ignored_by_type", pa.map_(pa.string(), pa.int64()), "record type -> count", False),
+        _field("rejected_by_reason", pa.map_(pa.string(), pa.int64()), "reason -> count", False),
+        _field("steps", pa.int64(), "steps produced from this file", False),
+        _field("duplicate_steps", pa.int64(), "steps dropped because another file had them", False),
+        _field("tool_calls", pa.int64(), "", False),
+        _field("error", pa.string(), "why the file could not be read at all; null if it was"),
+    ],
+)
+
+REJECTED_RECORDS = _schema(
+    "rejected_records",
+    [
+        _field("contributor", pa.string(), "", False),
+        _field("source_file", pa.string(), "(private)", False),
+        _field("line_number", pa.int64(), "1-based", False),
+        _field("reason", pa.string(), "", False),
+        _field("raw", pa.string(), "the line as read, truncated to 64 KiB (private)"),
+    ],
+)
+
+TABLES: dict[str, pa.Schema] = {
+    "steps": STEPS,
+    "tool_calls": TOOL_CALLS,
+    "timing_events": TIMING_EVENTS,
+    "ingest_accounting": INGEST_ACCOUNTING,
+    "rejected_records": REJECTED_RECORDS,
+}
+
+# Columns that hold raw identifiers, paths or free text: they never reach the public layer as-is.
+PRIVATE_FIELDS: dict[str, tuple[str, ...]] = {
+    "steps": ("project", "cwd", "git_branch", "source_file"),
+    "tool_calls": ("input_json",),
+    "timing_events": (),
+    "ingest_accounting": ("source_file",),
+    "rejected_records": ("source_file", "raw"),
+}
+
+
+def empty_table(name: str) -> pa.Table:
+    return TABLES[name].empty_table()
+
+
+def to_table(name: str, rows: list[dict]) -> pa.Table:
+    """Build a table from row dicts, validating types against the schema."""
+    return pa.Table.from_pylist(rows, schema=TABLES[name])
