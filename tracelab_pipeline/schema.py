@@ -102,6 +102,7 @@ TOOL_CALLS = _schema(
         _field("input_chars", pa.int64(), "Claude: compact JSON of the input; Codex: raw argument string", False),
         _field("result_chars", pa.int64(), "null when no result was seen"),
         _field("input_json", pa.string(), "raw tool input (Claude: compact JSON; Codex: argument string) (private)"),
+        _field("command_signature", pa.string(), "shell tools: program + subcommand from an allow-list, else 'other'"),
     ],
 )
 
@@ -170,6 +171,14 @@ PRIVATE_FIELDS: dict[str, tuple[str, ...]] = {
     "ingest_accounting": ("source_file",),
     "rejected_records": ("source_file", "raw"),
 }
+
+
+def public_schema(name: str) -> pa.Schema:
+    """The table as published: private columns removed, ids pseudonymized in place."""
+    schema = TABLES[name]
+    for column in PRIVATE_FIELDS[name]:
+        schema = schema.remove(schema.get_field_index(column))
+    return schema.with_metadata({**schema.metadata, b"layer": b"public"})
 
 
 def empty_table(name: str) -> pa.Table:
