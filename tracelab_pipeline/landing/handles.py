@@ -1,0 +1,24 @@
+"""Contributor handles: the first path component under the inbox."""
+
+from __future__ import annotations
+
+import re
+
+# Lower-case letters, digits, '.', '_', '-'; 1-64 chars, starting with a letter or digit.
+# No '|' (partition key separator), no '/', no upper case (case-insensitive file systems
+# would merge `Alice/` and `alice/`), no '..' (Dagster refuses '...' in partition keys).
+HANDLE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+def is_valid_handle(handle: str) -> bool:
+    return bool(HANDLE_RE.match(handle)) and ".." not in handle
+
+
+def handle_problem(handle: str) -> str | None:
+    """Why a handle is refused, or None when it is fine."""
+    if is_valid_handle(handle):
+        return None
+    return (
+        f"invalid contributor handle {handle!r}: use 1-64 lower-case letters, digits, "
+        "'.', '_' or '-', starting with a letter or digit"
+    )

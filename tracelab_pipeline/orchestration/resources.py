@@ -1,0 +1,96 @@
+"""Resources: the only place where environments differ (data directory, inbox URL, warehouse).
+
+Other stages add their resources to `build_resources()` (one entry each).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+DATA_DIR_ENV = "TRACELAB_DATA_DIR"
+INBOX_ENV = "TRACELAB_INBOX"
+DEFAULT_DATA_DIR = "./data"
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """Explicit value, else $TRACELAB_DATA_DIR, else ./data; always absolute."""
+    value = data_dir or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
+    return Path(value).expanduser().resolve()
+
+
+def resolve_inbox(inbox: str | None = None, data_dir: str | os.PathLike | None = None) -> str:
+    """Explicit value, else $TRACELAB_INBOX, else <data>/inbox. May be any fsspec URL."""
+    value = inbox or os.environ.get(INBOX_ENV)
+    if value:
+        return value if "://" in value else str(Path(value).expanduser().resolve())
+    return str(resolve_data_dir(data_dir) / "inbox")
+
+
+class TraceLabConfig(dg.ConfigurableResource):
+    """Where the pipeline keeps its data and where contributors drop their logs.
+
+    Unset fields are resolved when used (env vars, then defaults), so the same code location
+    works on a laptop (`./data`) and against a bucket inbox (`TRACELAB_INBOX=s3://...`).
+    """
+
+    data_dir: str | None = None
+    inbox: str | None = None
+    # Extra fsspec storage options for a bucket inbox (e.g. {"endpoint_url": ...}).
+    inbox_storage_options: dict | None = None
+
+    @property
+    def data_path(self) -> Path:
+        return resolve_data_dir(self.data_dir)
+
+    @property
+    def inbox_url(self) -> str:
+        return resolve_inbox(self.inbox, self.data_dir)
+
+    @property
+    def landed_dir(self) -> Path:
+        return self.data_path / "landed"
+
+    @property
+    def private_dir(self) -> Path:
+        return self.data_path / "private"
+
+    @property
+    def public_dir(self) -> Path:
+        return self.data_path / "public"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.data_path / "warehouse.duckdb"
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.data_path / "figures"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.data_path / "report"
+
+    @property
+    def truth_dir(self) -> Path:
+        return self.data_path / "truth"
+
+
+def build_resources(
+    data_dir: str | os.PathLike | None = None,
+    inbox: str | None = None,
+    inbox_storage_options: dict | None = None,
+) -> dict[str, object]:
+    """All resources of the code location, keyed as assets request them."""
+    data = resolve_data_dir(data_dir)
+    return {
+        "tracelab": TraceLabConfig(
+            data_dir=str(data),
+            inbox=resolve_inbox(inbox, data),
+            inbox_storage_options=inbox_storage_options,
+        ),
+        "duckdb": DuckDBResource(database=str(data / "warehouse.duckdb")),
+    }
