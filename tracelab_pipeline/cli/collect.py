@@ -1,0 +1,68 @@
+"""`tracelab collect`: copy (or list) this machine's Claude Code and Codex session logs."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+
+import click
+
+
+def _default_dest() -> Path:
+    data = Path(os.environ.get("TRACELAB_DATA_DIR") or "data")
+    return data / "inbox" / getpass.getuser()
+
+
+@click.command("collect")
+@click.option(
+    "--dest",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Copy the logs here (default: $TRACELAB_DATA_DIR/inbox/<user>, data dir default ./data).",
+)
+@click.option("--list", "list_only", is_flag=True, help="Only list the logs found; copy nothing.")
+def command(dest: Path | None, list_only: bool) -> None:
+    """Find this machine's Claude Code and Codex logs and copy them into DEST.
+
+    Claude Code: projects/ under $CLAUDE_CONFIG_DIR (default ~/.claude), sub-agent files
+    included. Codex: sessions/ and archived_sessions/ under $CODEX_HOME (default ~/.codex).
+    Plain and gzip-compressed .jsonl files. The layout is kept: DEST/claude/projects/<project>/...,
+    DEST/codex/sessions/..., DEST/codex/archived_sessions/...
+    """
+    from tqdm import tqdm
+
+    from tracelab_pipeline.collect import copy_logs, find_logs, log_roots
+
+    logs = find_logs()
+    for provider, root, _ in log_roots():
+        state = "found" if root.is_dir() else "not present"
+        click.echo(f"{provider:7s} {root} ({state})", err=True)
+
+    by_provider: dict[str, list[int]] = {}
+    for log in logs:
+        count = by_provider.setdefault(log.provider, [0, 0])
+        count[0] += 1
+        count[1] += log.size
+
+    if list_only:
+        for log in logs:
+            click.echo(f"{log.provider}\t{log.size}\t{log.path}")
+    else:
+        dest = dest or _default_dest()
+        with tqdm(total=len(logs), unit="file", desc="collect", disable=None) as bar:
+            outcome = copy_logs(logs, dest, on_file=lambda _: bar.update(1))
+
+    click.echo("")
+    for provider in ("claude", "codex"):
+        files, size = by_provider.get(provider, [0, 0])
+        click.echo(f"{provider}: {files} files, {size / 2**20:.1f} MiB")
+    if list_only:
+        return
+    click.echo(
+        f"copied {outcome.copied} files ({outcome.bytes_copied / 2**20:.1f} MiB) to {dest}, "
+        f"{outcome.unchanged} unchanged"
+    )
+    for path, error in outcome.failed.items():
+        click.echo(f"error: {path}: {error}", err=True)
+    if outcome.failed:
+        raise SystemExit(1)

@@ -1,0 +1,81 @@
+"""`tracelab normalize`: raw session logs -> normalized Parquet tables or TraceLab round JSONL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("normalize")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output dir."
+)
+@click.option(
+    "--format",
+    "out_format",
+    type=click.Choice(["parquet", "tracelab-jsonl"]),
+    default="parquet",
+    show_default=True,
+    help="parquet: one <table>.parquet per table; tracelab-jsonl: round_trace.jsonl.",
+)
+@click.option("--contributor", default="local", show_default=True, help="Whose logs these are.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+def command(
+    inputs: tuple[Path, ...], out: Path, out_format: str, contributor: str, workers: int
+) -> None:
+    """Normalize Claude Code / Codex logs (files, or directories searched for *.jsonl[.gz]).
+
+    Exits 0 when every file was read, even if some records were rejected (the summary lists
+    them); exits 1 when an input could not be read at all.
+    """
+    from tracelab_pipeline.normalize import iter_log_files, normalize_files
+
+    files = iter_log_files(inputs)
+    for item in inputs:
+        if item.is_dir() and not any(str(f).startswith(str(item)) for f in files):
+            click.echo(f"warning: no .jsonl or .jsonl.gz files under {item}", err=True)
+
+    tables = normalize_files(files, contributor, workers=workers, progress=True)
+
+    if out_format == "parquet":
+        written = tables.write_parquet(out)
+        outputs = sorted(str(p) for p in written.values())
+    else:
+        from tracelab_pipeline.formats.tracelab_rounds import write_tracelab_rounds
+
+        out.mkdir(parents=True, exist_ok=True)
+        target = out / "round_trace.jsonl"
+        write_tracelab_rounds(tables.steps, tables.tool_calls, tables.timing_events, target)
+        outputs = [str(target)]
+
+    summary = tables.summary()
+    _print_summary(summary, outputs)
+    if summary["unreadable_files"]:
+        for path, error in summary["unreadable_files"].items():
+            click.echo(f"error: {path}: {error}", err=True)
+        raise SystemExit(1)
+
+
+def _print_summary(s: dict, outputs: list[str]) -> None:
+    providers = ", ".join(f"{n} {p}" for p, n in sorted(s["files_by_provider"].items()))
+    click.echo(f"files:            {s['files']} ({providers or 'none'})")
+    click.echo(
+        f"lines:            {s['lines_read']} read = {s['records_used']} used"
+        f" + {s['records_ignored']} ignored + {s['records_rejected']} rejected"
+    )
+    click.echo(f"steps:            {s['steps']} ({s['duplicate_steps']} duplicates dropped)")
+    click.echo(f"tool calls:       {s['tool_calls']}")
+    click.echo(f"timing events:    {s['timing_events']}")
+    if s["rejected_by_reason"]:
+        click.echo("rejected records by reason:")
+        for reason, count in s["rejected_by_reason"].items():
+            click.echo(f"  {count:8d}  {reason}")
+        click.echo("first rejected:")
+        for line in s["first_rejected"]:
+            click.echo(f"  {line}")
+    for path, error in s["file_errors"].items():
+        if path not in s["unreadable_files"]:
+            click.echo(f"note: {path}: {error}")
+    click.echo("wrote: " + ", ".join(outputs))

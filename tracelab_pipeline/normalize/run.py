@@ -1,0 +1,197 @@
+"""normalize_files: many raw log files -> one set of normalized tables."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import pyarrow as pa
+
+from tracelab_pipeline.normalize.dedup import drop_duplicate_steps, set_session_start
+from tracelab_pipeline.normalize.tables import CRASH_PREFIX, NormalizedTables
+from tracelab_pipeline.normalize.worker import (
+    FILE_COLUMN,
+    ROW_TABLES,
+    BatchResult,
+    FileInfo,
+    crashed_file,
+    read_batch,
+)
+from tracelab_pipeline.schema import TABLES
+
+# A pool task reads files until about this many bytes, so small files do not each pay a round trip
+# and big ones still spread over the workers.
+BATCH_BYTES = 16 * 2**20
+BATCH_FILES = 64
+
+
+def normalize_files(
+    paths: Iterable[str | Path],
+    contributor: str = "local",
+    *,
+    workers: int = 1,
+    progress: bool = False,
+    file_sha256: Mapping[str, str] | None = None,
+) -> NormalizedTables:
+    """Read every file and merge the rows into deduplicated tables.
+
+    Files are processed in sorted path order and merged the same way, so the result does not
+    depend on the order of `paths`. `file_sha256` (source path -> hash), when the caller already
+    knows the hashes (the landing layer does), fills `ingest_accounting.file_sha256`; it is not
+    computed here, to spare a second pass over every byte.
+    """
+    ordered = sorted({str(p) for p in paths})
+    indexed = list(enumerate(ordered))
+    results = list(_read_all(indexed, contributor, max(1, workers), progress))
+    return _merge(ordered, results, file_sha256 or {})
+
+
+def _read_all(
+    indexed: list[tuple[int, str]], contributor: str, workers: int, progress: bool
+) -> Iterator[BatchResult]:
+    bar = _progress_bar(len(indexed), progress)
+    try:
+        if workers == 1 or len(indexed) <= 1:
+            for item in indexed:
+                yield read_batch([item], contributor)
+                bar.update(1)
+        else:
+            yield from _read_in_pool(indexed, contributor, workers, bar)
+    finally:
+        bar.close()
+
+
+def _read_in_pool(indexed, contributor, workers, bar) -> Iterator[BatchResult]:
+    """Batches go to a process pool; if a worker dies, its batches are retried file by file and
+    a file that kills a worker on its own is recorded as crashed."""
+    pending = _batches(indexed, workers)
+    while pending:
+        retry: list[list[tuple[int, str]]] = []
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["tracelab_pipeline.normalize.worker"])
+        with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx) as pool:
+            futures = {pool.submit(read_batch, batch, contributor): batch for batch in pending}
+            while futures:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for future in done:
+                    batch = futures.pop(future)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        retry.append(batch)
+                        continue
+                    bar.update(len(batch))
+                    yield result
+        pending = []
+        for batch in retry:
+            if len(batch) > 1:
+                pending.extend([item] for item in batch)
+            else:
+                index, path = batch[0]
+                yield _crashed_batch(index, path, contributor)
+                bar.update(1)
+
+
+def _crashed_batch(index: int, path: str, contributor: str) -> BatchResult:
+    result = crashed_file(path, contributor, f"{CRASH_PREFIX}: the worker process died")
+    row = result.accounting_row()
+    tables = {name: _tagged_schema(name).empty_table() for name in ROW_TABLES}
+    tables["rejected_records"] = pa.Table.from_pylist(
+        result.accounting.rejected, schema=TABLES["rejected_records"]
+    )
+    return BatchResult([FileInfo(index, path, row)], tables)
+
+
+def _batches(indexed: list[tuple[int, str]], workers: int) -> list[list[tuple[int, str]]]:
+    sizes = {path: _size(path) for _, path in indexed}
+    # Enough batches that every worker stays busy to the end, none bigger than BATCH_BYTES.
+    target = min(BATCH_BYTES, max(1, sum(sizes.values()) // (workers * 8)))
+    batches, current, current_bytes = [], [], 0
+    for item in indexed:
+        current.append(item)
+        current_bytes += sizes[item[1]]
+        if current_bytes >= target or len(current) >= BATCH_FILES:
+            batches.append(current)
+            current, current_bytes = [], 0
+    if current:
+        batches.append(current)
+    # Largest first, so a big batch does not start last and leave the other workers idle.
+    batches.sort(key=lambda b: -sum(sizes[p] for _, p in b))
+    return batches
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _merge(
+    ordered: list[str], results: list[BatchResult], file_sha256: Mapping[str, str]
+) -> NormalizedTables:
+    files: dict[int, FileInfo] = {}
+    for result in results:
+        for info in result.files:
+            files[info.index] = info
+    # Batches finish in any order; rows are put back in file order.
+    results.sort(key=lambda r: min((f.index for f in r.files), default=-1))
+
+    def gather(name: str) -> pa.Table:
+        parts = [r.tables[name] for r in results if r.tables[name].num_rows]
+        if not parts:
+            schema = _tagged_schema(name) if name in ROW_TABLES else TABLES[name]
+            return schema.empty_table()
+        return pa.concat_tables(parts)
+
+    steps = gather("steps")
+    others = {name: gather(name) for name in ("tool_calls", "timing_events")}
+    steps, others, dropped = drop_duplicate_steps(steps, others, files)
+    steps = set_session_start(steps)
+
+    kept_steps = _count_per_file(steps)
+    kept_calls = _count_per_file(others["tool_calls"])
+    accounting = []
+    for index in range(len(ordered)):
+        row = dict(files[index].accounting)
+        row["steps"] = kept_steps[index]
+        row["duplicate_steps"] = dropped[index]
+        row["tool_calls"] = kept_calls[index]
+        row["file_sha256"] = row.get("file_sha256") or file_sha256.get(row["source_file"])
+        accounting.append(row)
+
+    return NormalizedTables(
+        steps=_untag(steps),
+        tool_calls=_untag(others["tool_calls"]),
+        timing_events=_untag(others["timing_events"]),
+        ingest_accounting=pa.Table.from_pylist(accounting, schema=TABLES["ingest_accounting"]),
+        rejected_records=gather("rejected_records").combine_chunks(),
+    )
+
+
+def _tagged_schema(name: str) -> pa.Schema:
+    return TABLES[name].append(pa.field(FILE_COLUMN, pa.int32(), nullable=False))
+
+
+def _untag(table: pa.Table) -> pa.Table:
+    return table.drop_columns([FILE_COLUMN]).combine_chunks()
+
+
+def _count_per_file(table: pa.Table) -> Counter:
+    if table.num_rows == 0:
+        return Counter()
+    counts = table.column(FILE_COLUMN).value_counts()
+    values, numbers = counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+    return Counter(dict(zip(values, numbers, strict=True)))
+
+
+def _progress_bar(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    # disable=None: shown on a terminal, silent in logs and tests.
+    return tqdm(total=total, unit="file", desc="normalize", disable=None if enabled else True)

@@ -1,0 +1,105 @@
+"""The normalized tables of one run, and how they are stored."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tracelab_pipeline.schema import TABLES
+
+TABLE_NAMES = ("steps", "tool_calls", "timing_events", "ingest_accounting", "rejected_records")
+
+
+@dataclass
+class NormalizedTables:
+    """Rows of every normalized table (pyarrow, schemas from tracelab_pipeline.schema)."""
+
+    steps: pa.Table
+    tool_calls: pa.Table
+    timing_events: pa.Table
+    ingest_accounting: pa.Table
+    rejected_records: pa.Table
+
+    @classmethod
+    def empty(cls) -> NormalizedTables:
+        return cls(**{name: TABLES[name].empty_table() for name in TABLE_NAMES})
+
+    def tables(self) -> dict[str, pa.Table]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def write_parquet(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write `<out_dir>/<table>.parquet` per table; each file appears whole or not at all."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        written = {}
+        for name, table in self.tables().items():
+            final = out / f"{name}.parquet"
+            tmp = out / f".{name}.parquet.{os.getpid()}.tmp"
+            try:
+                pq.write_table(table, tmp, compression="zstd")
+                os.replace(tmp, final)
+            finally:
+                tmp.unlink(missing_ok=True)
+            written[name] = final
+        return written
+
+    @classmethod
+    def read_parquet(cls, in_dir: str | Path) -> NormalizedTables:
+        src = Path(in_dir)
+        loaded = {}
+        for name in TABLE_NAMES:
+            table = pq.read_table(src / f"{name}.parquet")
+            loaded[name] = table.select(TABLES[name].names).cast(TABLES[name])
+        return cls(**loaded)
+
+    def summary(self, first_rejected: int = 5) -> dict:
+        """Counts a person wants to see after a run (plain Python values)."""
+        acc = self.ingest_accounting.to_pylist()
+        by_reason: Counter = Counter()
+        ignored: Counter = Counter()
+        for row in acc:
+            by_reason.update(dict(row["rejected_by_reason"]))
+            ignored.update(dict(row["ignored_by_type"]))
+        rejected = self.rejected_records.select(["source_file", "line_number", "reason"])
+        return {
+            "files": len(acc),
+            "files_by_provider": dict(Counter(row["provider"] or "unknown" for row in acc)),
+            "lines_read": sum(row["lines_read"] for row in acc),
+            "records_used": sum(row["records_used"] for row in acc),
+            "records_ignored": sum(row["records_ignored"] for row in acc),
+            "records_rejected": sum(row["records_rejected"] for row in acc),
+            "steps": self.steps.num_rows,
+            "tool_calls": self.tool_calls.num_rows,
+            "timing_events": self.timing_events.num_rows,
+            "duplicate_steps": sum(row["duplicate_steps"] for row in acc),
+            "ignored_by_type": dict(ignored.most_common()),
+            "rejected_by_reason": dict(by_reason.most_common()),
+            "first_rejected": [
+                f"{r['source_file']}:{r['line_number']}: {r['reason']}"
+                for r in rejected.slice(0, first_rejected).to_pylist()
+            ],
+            "file_errors": {row["source_file"]: row["error"] for row in acc if row["error"]},
+            "unreadable_files": {
+                row["source_file"]: row["error"] for row in acc if is_unreadable(row)
+            },
+        }
+
+
+def is_unreadable(accounting_row: dict) -> bool:
+    """The file could not be read at all (missing, unreadable, or the reader crashed on it).
+
+    A file that was read but held only rejected lines (e.g. not a log at all) does not count:
+    its lines are accounted for as rejected records.
+    """
+    error = accounting_row["error"]
+    if not error:
+        return False
+    return accounting_row["lines_read"] == 0 or error.startswith(CRASH_PREFIX)
+
+
+CRASH_PREFIX = "reader crashed"
