@@ -57,6 +57,12 @@ STEPS = _schema(
         _field("stop_reason", pa.string(), "Claude stop_reason of the chosen usage snapshot"),
         # Tokens (tracelab-ingest §5)
         _field("input_tokens_total", pa.int64(), "prefix_tokens + append_tokens", False),
+        _field(
+            "reported_input_tokens",
+            pa.int64(),
+            "input tokens as the log reported them, only when they disagree with prefix + append "
+            "(Codex cached_input_tokens > input_tokens); null otherwise",
+        ),
         _field("prefix_tokens", pa.int64(), "served from the prefix cache (Claude cache read; Codex cached input)", False),
         _field("append_tokens", pa.int64(), "prefilled fresh (Claude uncached + cache writes; Codex input - cached)", False),
         _field("output_tokens", pa.int64(), "output incl. reasoning", False),
@@ -137,6 +143,12 @@ INGEST_ACCOUNTING = _schema(
         _field("records_rejected", pa.int64(), "", False),
         _field("ignored_by_type", pa.map_(pa.string(), pa.int64()), "record type -> count", False),
         _field("rejected_by_reason", pa.map_(pa.string(), pa.int64()), "reason -> count", False),
+        _field(
+            "flagged_by_reason",
+            pa.map_(pa.string(), pa.int64()),
+            "anomaly -> count, for records kept but noted (e.g. Codex cached > input, outputs "
+            "dropped at end of file); not part of lines_read",
+        ),
         _field("steps", pa.int64(), "steps produced from this file", False),
         _field("duplicate_steps", pa.int64(), "steps dropped because another file had them", False),
         _field("tool_calls", pa.int64(), "", False),

@@ -40,12 +40,17 @@ class Accounting:
     ignored_by_type: Counter = field(default_factory=Counter)
     rejected: list[dict] = field(default_factory=list)
     rejected_by_reason: Counter = field(default_factory=Counter)
+    # Anomalies in records that were still used (or events dropped); outside the line sum.
+    flagged_by_reason: Counter = field(default_factory=Counter)
 
     def use(self) -> None:
         self.used += 1
 
     def ignore(self, record_type: str) -> None:
         self.ignored_by_type[record_type] += 1
+
+    def flag(self, reason: str, count: int = 1) -> None:
+        self.flagged_by_reason[reason] += count
 
     def reject(self, line_number: int, reason: str, raw: bytes | None) -> None:
         self.rejected_by_reason[reason] += 1
@@ -78,6 +83,7 @@ class Accounting:
             "records_rejected": len(self.rejected),
             "ignored_by_type": sorted(self.ignored_by_type.items()),
             "rejected_by_reason": sorted(self.rejected_by_reason.items()),
+            "flagged_by_reason": sorted(self.flagged_by_reason.items()),
             "steps": 0,
             "duplicate_steps": 0,
             "tool_calls": 0,
