@@ -22,3 +22,7 @@ def handle_problem(handle: str) -> str | None:
         f"invalid contributor handle {handle!r}: use 1-64 lower-case letters, digits, "
         "'.', '_' or '-', starting with a letter or digit"
     )
+
+
+# Partition keys are "<contributor>|<YYYY-MM>" (orchestration/partitions.py builds them too).
+PARTITION_SEPARATOR = "|"

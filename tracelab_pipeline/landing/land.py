@@ -1,0 +1,329 @@
+"""Land an inbox: every new drop is checked, its logs copied content-addressed into
+`<data>/landed/objects/`, and an outcome with a reason recorded per drop.
+
+Idempotent: an inbox object already seen (same path, size and mtime/ETag) is skipped without
+reading it; an identical re-drop lands nothing new. One lander at a time (file lock).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import tempfile
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from tracelab_pipeline.landing.archives import RefusedArchive, iter_archive
+from tracelab_pipeline.landing.handles import handle_problem
+from tracelab_pipeline.landing.inbox import InboxListing, list_inbox
+from tracelab_pipeline.landing.limits import Limits, kind_of
+from tracelab_pipeline.landing.registry import Registry
+from tracelab_pipeline.landing.scan import UnreadableLog, scan_log
+
+CHUNK = 1 << 20
+ACCEPTED = ".jsonl, .jsonl.gz, .tar.gz, .tgz, .zip"
+
+
+@dataclass
+class LandingReport:
+    """What one call to `land_inbox` did."""
+
+    generation: int
+    drops: list[dict] = field(default_factory=list)
+    files_landed: int = 0
+    changed_partitions: list[str] = field(default_factory=list)
+
+
+def land_inbox(
+    inbox: str,
+    landed_dir: str | Path,
+    *,
+    storage_options: dict | None = None,
+    limits: Limits | None = None,
+) -> LandingReport:
+    """Land everything new in `inbox` (local path or fsspec URL) into `landed_dir`."""
+    limits = limits or Limits()
+    landed = Path(landed_dir)
+    landed.mkdir(parents=True, exist_ok=True)
+    listing = list_inbox(inbox, storage_options)
+    with _lock(landed), Registry(landed) as reg:
+        gen = reg.generation + 1
+        lander = _Lander(reg, landed, listing, limits, gen)
+        report = lander.run()
+        if report.drops:
+            reg.next_generation()
+            touched = sorted({d["contributor"] for d in report.drops if d.get("contributor")})
+            for contributor in touched:
+                report.changed_partitions.extend(reg.replan(contributor, gen))
+            reg.db.commit()
+            report.generation = gen
+        else:
+            report.generation = reg.generation
+        return report
+
+
+@contextmanager
+def _lock(landed: Path):
+    with open(landed / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+class _Lander:
+    def __init__(self, reg: Registry, landed: Path, listing: InboxListing, limits, gen) -> None:
+        self.reg = reg
+        self.landed = landed
+        self.listing = listing
+        self.limits = limits
+        self.gen = gen
+        self.tmp = landed / "tmp"
+        self.tmp.mkdir(exist_ok=True)
+        self.report = LandingReport(generation=gen)
+
+    def run(self) -> LandingReport:
+        for problem in self.listing.problems:
+            if self.reg.has_seen(problem.path, problem.fingerprint):
+                continue
+            self._record(
+                problem.path,
+                problem.fingerprint,
+                problem.contributor,
+                problem.kind,
+                None,
+                None,
+                problem.outcome,
+                problem.reason,
+            )
+        for obj in self.listing.objects:
+            if self.reg.has_seen(obj.path, obj.fingerprint):
+                continue
+            self._land_object(obj)
+        return self.report
+
+    def _record(
+        self,
+        path,
+        fingerprint,
+        contributor,
+        kind,
+        sha,
+        size,
+        outcome,
+        reason,
+        members=(),
+        landed=0,
+        skipped=0,
+    ) -> None:
+        drop_id = self.reg.add_drop(
+            self.gen,
+            contributor=contributor,
+            inbox_path=path,
+            kind=kind,
+            sha256=sha,
+            size=size,
+            outcome=outcome,
+            reason=reason,
+            files_landed=landed,
+            files_skipped=skipped,
+        )
+        for m in members:
+            self.reg.add_member(drop_id, **m)
+        # Files of this drop were staged before the drop row existed.
+        self.reg.db.execute("UPDATE files SET drop_id = ? WHERE drop_id = 0", (drop_id,))
+        self.reg.mark_seen(path, fingerprint, drop_id)
+        self.report.drops.append(
+            {
+                "drop_id": drop_id,
+                "contributor": contributor,
+                "inbox_path": path,
+                "kind": kind,
+                "outcome": outcome,
+                "reason": reason,
+                "files_landed": landed,
+                "files_skipped": skipped,
+            }
+        )
+
+    def _land_object(self, obj) -> None:
+        def record(outcome, reason, **kw):
+            self._record(
+                obj.path,
+                obj.fingerprint,
+                obj.contributor,
+                obj.kind,
+                kw.pop("sha", None),
+                obj.size,
+                outcome,
+                reason,
+                **kw,
+            )
+
+        problem = handle_problem(obj.contributor)
+        if problem:
+            return record("refused", problem)
+        if obj.kind is None:
+            return record("refused", f"unsupported file type (accepted: {ACCEPTED})")
+        if obj.size == 0:
+            return record("empty", "empty file")
+        work = Path(tempfile.mkdtemp(dir=self.tmp))
+        try:
+            try:
+                local, sha = self._fetch(obj, work)
+            except OSError as exc:
+                return record("refused", f"cannot read from the inbox: {exc}")
+            if self.reg.drop_already_landed(obj.contributor, sha):
+                return record("duplicate", "identical to an earlier drop", sha=sha)
+            if obj.kind == "log":
+                staged = [self._stage_log(obj.name, local, sha)]
+            else:
+                try:
+                    staged = self._stage_archive(local, work)
+                except RefusedArchive as exc:
+                    return record("refused", str(exc), sha=sha)
+            members, landed, skipped = self._commit(staged, obj.contributor)
+            if landed:
+                outcome, reason = "landed", None
+            elif any(m["outcome"] == "duplicate" for m in members):
+                outcome, reason = "duplicate", "every log in it had already landed"
+            else:
+                outcome, reason = "empty", "no readable .jsonl/.jsonl.gz log in the drop"
+            record(outcome, reason, sha=sha, members=members, landed=landed, skipped=skipped)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _fetch(self, obj, work: Path) -> tuple[Path, str]:
+        """A local copy of the drop (or the file itself when the inbox is local) and its sha256."""
+        if self.listing.local:
+            local = Path(obj.url)
+            return local, _sha256_file(local)
+        local = work / ("drop" + _suffix(obj.name))
+        with self.listing.fs.open(obj.url, "rb") as src, open(local, "wb") as dst:
+            sha = _copy_hashing(src, dst)
+        return local, sha
+
+    def _stage_log(self, name: str, local: Path, sha: str) -> dict:
+        try:
+            scan = scan_log(local, self.limits.max_log_bytes)
+        except UnreadableLog as exc:
+            return {"member": name, "outcome": "unreadable", "reason": str(exc), "sha256": sha}
+        return {"member": name, "path": local, "sha256": sha, "scan": scan, "outcome": "staged"}
+
+    def _stage_archive(self, local: Path, work: Path) -> list[dict]:
+        staged = []
+        for name, stream in iter_archive(str(local), self.limits):
+            try:
+                if kind_of(name) != "log":
+                    reason = (
+                        "nested archives are not opened"
+                        if kind_of(name) == "archive"
+                        else "unsupported file type (accepted inside archives: .jsonl, .jsonl.gz)"
+                    )
+                    staged.append({"member": name, "outcome": "skipped", "reason": reason})
+                    continue
+                target = work / uuid.uuid4().hex
+                with open(target, "wb") as dst:
+                    sha = _copy_hashing(stream, dst)
+                staged.append(self._stage_log(name, target, sha))
+            finally:
+                stream.close()
+        return staged
+
+    def _commit(self, staged: list[dict], contributor: str) -> tuple[list[dict], int, int]:
+        members, landed, skipped = [], 0, 0
+        seen_here: set[str] = set()
+        for s in staged:
+            if s["outcome"] != "staged":
+                skipped += 1
+                members.append({k: s.get(k) for k in ("member", "outcome", "reason", "sha256")})
+                continue
+            sha = s["sha256"]
+            if sha in seen_here or self.reg.has_file(contributor, sha):
+                members.append(
+                    {
+                        "member": s["member"],
+                        "outcome": "duplicate",
+                        "reason": "identical file already landed",
+                        "sha256": sha,
+                    }
+                )
+                continue
+            seen_here.add(sha)
+            obj_path = self._store(s["path"], sha, s["member"])
+            scan = s["scan"]
+            self.reg.add_file(
+                self.gen,
+                contributor=contributor,
+                sha256=sha,
+                object_path=str(obj_path),
+                member=s["member"],
+                drop_id=0,
+                size=obj_path.stat().st_size,
+                lines=scan.lines,
+                stream_key=_stream_key(scan.root_session, s["member"]),
+                root_session=scan.root_session,
+                first_ts=scan.first_ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if scan.first_ts else None,
+            )
+            members.append(
+                {"member": s["member"], "outcome": "landed", "reason": None, "sha256": sha}
+            )
+            landed += 1
+        self.report.files_landed += landed
+        return members, landed, skipped
+
+    def _store(self, src: Path, sha: str, name: str) -> Path:
+        """Content-addressed copy: objects/<sha[:2]>/<sha>.jsonl[.gz]; written once."""
+        ext = ".jsonl.gz" if _is_gzip(src) else ".jsonl"
+        dest = self.landed / "objects" / sha[:2] / f"{sha}{ext}"
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)
+        return dest
+
+
+def _stream_key(root_session: str | None, member: str) -> str | None:
+    """Versions of the same log share this: its session and its file name."""
+    if not root_session:
+        return None
+    stem = member.replace("\\", "/").rsplit("/", 1)[-1]
+    for suffix in (".gz", ".jsonl"):
+        stem = stem.removesuffix(suffix)
+    return f"{root_session}/{stem}"
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def _suffix(name: str) -> str:
+    lower = name.lower()
+    for s in (".tar.gz", ".tgz", ".zip", ".jsonl.gz", ".jsonl"):
+        if lower.endswith(s):
+            return s
+    return ""
+
+
+def _copy_hashing(src: IO[bytes], dst: IO[bytes]) -> str:
+    h = hashlib.sha256()
+    while chunk := src.read(CHUNK):
+        h.update(chunk)
+        dst.write(chunk)
+    return h.hexdigest()
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()

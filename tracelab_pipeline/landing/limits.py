@@ -1,0 +1,27 @@
+"""What the lander accepts, and the caps that keep a hostile drop from filling the disk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LOG_SUFFIXES = (".jsonl", ".jsonl.gz")
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".zip")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps per archive (expanded) and per log (decompressed)."""
+
+    max_expanded_bytes: int = 4 * 1024**3
+    max_members: int = 20_000
+    max_log_bytes: int = 2 * 1024**3
+
+
+def kind_of(name: str) -> str | None:
+    """'log', 'archive' or None (unsupported), from the name's suffix."""
+    lower = name.lower()
+    if lower.endswith(LOG_SUFFIXES):
+        return "log"
+    if lower.endswith(ARCHIVE_SUFFIXES):
+        return "archive"
+    return None

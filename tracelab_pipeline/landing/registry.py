@@ -1,0 +1,261 @@
+"""The landing registry: a small SQLite file under `<data>/landed/` recording every drop,
+every landed file (content-addressed), which version of a session is current, and which
+contributor-month partition each file feeds.
+
+A monotonically increasing `generation` is bumped by every landing that changed something;
+each partition remembers the generation at which its set of input files last changed, which is
+what the inbox sensor compares its cursor against.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from tracelab_pipeline.landing.handles import PARTITION_SEPARATOR
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS seen (
+    inbox_path TEXT NOT NULL, fingerprint TEXT NOT NULL, drop_id INTEGER,
+    PRIMARY KEY (inbox_path, fingerprint));
+CREATE TABLE IF NOT EXISTS drops (
+    drop_id INTEGER PRIMARY KEY AUTOINCREMENT, contributor TEXT, inbox_path TEXT NOT NULL,
+    kind TEXT, sha256 TEXT, size INTEGER, outcome TEXT NOT NULL, reason TEXT,
+    files_landed INTEGER NOT NULL DEFAULT 0, files_skipped INTEGER NOT NULL DEFAULT 0,
+    generation INTEGER NOT NULL, landed_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS drop_members (
+    drop_id INTEGER NOT NULL, member TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT,
+    sha256 TEXT);
+CREATE TABLE IF NOT EXISTS files (
+    contributor TEXT NOT NULL, sha256 TEXT NOT NULL, object_path TEXT NOT NULL,
+    member TEXT NOT NULL, drop_id INTEGER NOT NULL, size INTEGER NOT NULL,
+    lines INTEGER NOT NULL, stream_key TEXT, root_session TEXT, first_ts TEXT,
+    status TEXT NOT NULL, status_reason TEXT, superseded_by TEXT, month TEXT,
+    generation INTEGER NOT NULL, PRIMARY KEY (contributor, sha256));
+CREATE TABLE IF NOT EXISTS partitions (
+    key TEXT PRIMARY KEY, contributor TEXT NOT NULL, month TEXT NOT NULL, digest TEXT NOT NULL,
+    files INTEGER NOT NULL, changed_generation INTEGER NOT NULL);
+"""
+
+REGISTRY_NAME = "registry.sqlite"
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    contributor: str
+    sha256: str
+    object_path: str
+    member: str
+    lines: int
+    root_session: str | None
+    first_ts: str | None
+    month: str | None
+
+
+@dataclass(frozen=True)
+class PartitionState:
+    key: str
+    contributor: str
+    month: str
+    digest: str
+    files: int
+    changed_generation: int
+
+
+class Registry:
+    def __init__(self, landed_dir: str | Path) -> None:
+        self.landed_dir = Path(landed_dir)
+        self.landed_dir.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.landed_dir / REGISTRY_NAME, timeout=120)
+        self.db.row_factory = sqlite3.Row
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def generation(self) -> int:
+        row = self.db.execute("SELECT v FROM meta WHERE k = 'generation'").fetchone()
+        return row[0] if row else 0
+
+    def partitions(self) -> list[PartitionState]:
+        rows = self.db.execute("SELECT * FROM partitions WHERE files > 0 ORDER BY key")
+        return [PartitionState(**dict(r)) for r in rows]
+
+    def changed_since(self, generation: int) -> list[PartitionState]:
+        """Partitions whose input files changed after `generation` (including emptied ones)."""
+        rows = self.db.execute(
+            "SELECT * FROM partitions WHERE changed_generation > ? ORDER BY key", (generation,)
+        )
+        return [PartitionState(**dict(r)) for r in rows]
+
+    def files_for_partition(self, key: str) -> list[LandedFile]:
+        contributor, _, month = key.rpartition(PARTITION_SEPARATOR)
+        rows = self.db.execute(
+            "SELECT contributor, sha256, object_path, member, lines, root_session, first_ts, month"
+            " FROM files WHERE contributor = ? AND month = ? AND status = 'active'"
+            " ORDER BY sha256",
+            (contributor, month),
+        )
+        return [LandedFile(**dict(r)) for r in rows]
+
+    def drops(self) -> list[dict]:
+        rows = self.db.execute("SELECT * FROM drops ORDER BY drop_id")
+        return [dict(r) for r in rows]
+
+    def drop_members(self) -> list[dict]:
+        return [dict(r) for r in self.db.execute("SELECT * FROM drop_members ORDER BY rowid")]
+
+    def files(self) -> list[dict]:
+        return [
+            dict(r) for r in self.db.execute("SELECT * FROM files ORDER BY contributor, sha256")
+        ]
+
+    def has_seen(self, inbox_path: str, fingerprint: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM seen WHERE inbox_path = ? AND fingerprint = ?", (inbox_path, fingerprint)
+        ).fetchone()
+        return row is not None
+
+    def drop_already_landed(self, contributor: str, sha256: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM drops WHERE contributor = ? AND sha256 = ?"
+            " AND outcome IN ('landed', 'duplicate')",
+            (contributor, sha256),
+        ).fetchone()
+        return row is not None
+
+    def has_file(self, contributor: str, sha256: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM files WHERE contributor = ? AND sha256 = ?", (contributor, sha256)
+        ).fetchone()
+        return row is not None
+
+    # -- writing (callers hold the landing lock and commit) ----------------------------------
+
+    def next_generation(self) -> int:
+        gen = self.generation + 1
+        self.db.execute(
+            "INSERT INTO meta (k, v) VALUES ('generation', ?)"
+            " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+            (gen,),
+        )
+        return gen
+
+    def mark_seen(self, inbox_path: str, fingerprint: str, drop_id: int | None) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO seen (inbox_path, fingerprint, drop_id) VALUES (?, ?, ?)",
+            (inbox_path, fingerprint, drop_id),
+        )
+
+    def add_drop(self, generation: int, **row) -> int:
+        row = {"files_landed": 0, "files_skipped": 0, **row}
+        cur = self.db.execute(
+            "INSERT INTO drops (contributor, inbox_path, kind, sha256, size, outcome, reason,"
+            " files_landed, files_skipped, generation, landed_at)"
+            " VALUES (:contributor, :inbox_path, :kind, :sha256, :size, :outcome, :reason,"
+            " :files_landed, :files_skipped, :generation, :landed_at)",
+            {**row, "generation": generation, "landed_at": datetime.now().astimezone().isoformat()},
+        )
+        return int(cur.lastrowid)
+
+    def add_member(self, drop_id: int, member: str, outcome: str, reason=None, sha256=None):
+        self.db.execute(
+            "INSERT INTO drop_members (drop_id, member, outcome, reason, sha256)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (drop_id, member, outcome, reason, sha256),
+        )
+
+    def add_file(self, generation: int, **row) -> None:
+        self.db.execute(
+            "INSERT INTO files (contributor, sha256, object_path, member, drop_id, size, lines,"
+            " stream_key, root_session, first_ts, status, generation)"
+            " VALUES (:contributor, :sha256, :object_path, :member, :drop_id, :size, :lines,"
+            " :stream_key, :root_session, :first_ts, 'active', :generation)",
+            {**row, "generation": generation},
+        )
+
+    def replan(self, contributor: str, generation: int) -> list[str]:
+        """Recompute current versions and partition membership of one contributor's files.
+
+        Returns the partition keys whose set of input files changed (stamped `generation`).
+        """
+        rows = [
+            dict(r)
+            for r in self.db.execute("SELECT * FROM files WHERE contributor = ?", (contributor,))
+        ]
+        status: dict[str, tuple[str, str | None, str | None]] = {}
+        by_stream: dict[str, list[dict]] = defaultdict(list)
+        for r in rows:
+            if r["stream_key"]:
+                by_stream[r["stream_key"]].append(r)
+            else:
+                status[r["sha256"]] = ("active", None, None)
+        for versions in by_stream.values():
+            longest = max(versions, key=lambda v: (v["lines"], v["generation"], v["sha256"]))
+            for v in versions:
+                if v["lines"] < longest["lines"]:
+                    reason = f"an older version of this session ({v['lines']} lines)"
+                    status[v["sha256"]] = ("superseded", reason, longest["sha256"])
+                else:
+                    status[v["sha256"]] = ("active", None, None)
+        # Month of the session's start: the earliest timestamp over all current files of the
+        # same main session, so a sub-agent file lands in its parent's partition.
+        starts: dict[str, str] = {}
+        for r in rows:
+            if status[r["sha256"]][0] != "active" or not r["first_ts"]:
+                continue
+            group = r["root_session"] or r["sha256"]
+            starts[group] = min(starts.get(group, r["first_ts"]), r["first_ts"])
+        members: dict[str, list[str]] = defaultdict(list)
+        for r in rows:
+            state, reason, winner = status[r["sha256"]]
+            month = None
+            if state == "active":
+                start = starts.get(r["root_session"] or r["sha256"])
+                if start is None:
+                    state, reason = "unplaced", "no timestamp in the log: no month to file it under"
+                else:
+                    month = start[:7]
+                    members[month].append(r["sha256"])
+            self.db.execute(
+                "UPDATE files SET status = ?, status_reason = ?, superseded_by = ?, month = ?"
+                " WHERE contributor = ? AND sha256 = ?",
+                (state, reason, winner, month, contributor, r["sha256"]),
+            )
+        changed = []
+        old = {
+            r["month"]: r["digest"]
+            for r in self.db.execute(
+                "SELECT month, digest FROM partitions WHERE contributor = ?", (contributor,)
+            )
+        }
+        for month in sorted(set(old) | set(members)):
+            shas = sorted(members.get(month, []))
+            digest = hashlib.sha256("\n".join(shas).encode()).hexdigest()
+            if old.get(month) == digest:
+                continue
+            key = f"{contributor}{PARTITION_SEPARATOR}{month}"
+            self.db.execute(
+                "INSERT INTO partitions"
+                " (key, contributor, month, digest, files, changed_generation)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
+                " digest = excluded.digest, files = excluded.files,"
+                " changed_generation = excluded.changed_generation",
+                (key, contributor, month, digest, len(shas), generation),
+            )
+            changed.append(key)
+        return changed

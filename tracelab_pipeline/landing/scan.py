@@ -1,0 +1,79 @@
+"""A cheap pass over one landed log: line count, session identity and start time.
+
+This decides the contributor-month partition (month of the session's start) without running
+the full readers; the normalized rows are checked against it (checks/normalize.py).
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+
+from tracelab_pipeline.formats.common import parse_ts
+from tracelab_pipeline.formats.jsonl import open_log
+
+
+class UnreadableLog(Exception):
+    """The file cannot be read as a (gzipped) JSONL log; the message is the reason."""
+
+
+@dataclass
+class LogScan:
+    lines: int
+    decompressed_bytes: int
+    root_session: str | None
+    first_ts: datetime | None
+
+
+def scan_log(path: str | Path, max_bytes: int) -> LogScan:
+    lines = 0
+    size = 0
+    root: str | None = None
+    first: datetime | None = None
+    try:
+        with open_log(path) as f:
+            for raw in f:
+                lines += 1
+                size += len(raw)
+                if size > max_bytes:
+                    raise UnreadableLog(f"log decompresses past the cap of {max_bytes} bytes")
+                try:
+                    record = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    continue
+                if not isinstance(record, dict):
+                    continue
+                if root is None:
+                    root = _root_session(record)
+                ts = parse_ts(record.get("timestamp"))
+                if ts is not None and (first is None or ts < first):
+                    first = ts
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise UnreadableLog(f"cannot read log: {exc}") from exc
+    return LogScan(lines, size, root, first)
+
+
+def _root_session(record: dict) -> str | None:
+    """The main-chain session a record belongs to (sub-agent files share their parent's)."""
+    session = record.get("sessionId")
+    if isinstance(session, str) and session:
+        return f"claude:{session}"
+    if record.get("type") == "session_meta" and isinstance(record.get("payload"), dict):
+        payload = record["payload"]
+        source = payload.get("source")
+        sub = source.get("subagent") if isinstance(source, dict) else None
+        spawn = sub.get("thread_spawn") if isinstance(sub, dict) else None
+        parent = spawn.get("parent_thread_id") if isinstance(spawn, dict) else None
+        if isinstance(parent, str) and parent:
+            return f"codex:{parent}"
+        if isinstance(payload.get("id"), str) and payload["id"]:
+            return f"codex:{payload['id']}"
+    session = record.get("session_id")
+    if isinstance(session, str) and session:
+        return session
+    return None
