@@ -1,0 +1,516 @@
+"""Claude Code session log (one JSONL file, plain or gzip) -> steps, tool calls, timing events.
+
+Follows tracelab-ingest §3 (records, rounds, inputs, tools), §5.1 (tokens) and §6/§7 (row fields)
+so our numbers equal TraceLab's, except where architecture §9 says we differ on purpose:
+sidechains and sub-agents are their own threads (claude_threads.py), every line is accounted
+for, and one bad record never loses the file.
+
+Files are streamed: per record we keep only sizes, timestamps and the few ids we need; steps
+are held until the end of the file because a message id may reappear anywhere in it (§3.2).
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+
+from tracelab_pipeline.formats.claude_threads import (
+    REASONING,
+    TEXT,
+    TOOL_CALL,
+    TOOL_RESULT,
+    USER_MESSAGE,
+    Thread,
+    chars,
+    event,
+    json_text,
+    step_rows,
+)
+from tracelab_pipeline.formats.common import delta_ms
+from tracelab_pipeline.formats.jsonl import Accounting, iter_records, open_log
+from tracelab_pipeline.formats.result import FileResult
+
+PROVIDER = "claude"
+SYNTHETIC = "<synthetic>"
+EARLIEST = datetime(2023, 1, 1, tzinfo=UTC)
+
+# Record types Claude Code writes that carry no LLM call; counted as ignored under their name.
+KNOWN_TYPES = frozenset(
+    {
+        "summary",
+        "file-history-snapshot",
+        "mode",
+        "permission-mode",
+        "attachment",
+        "progress",
+        "last-prompt",
+        "ai-title",
+        "custom-title",
+        "agent-name",
+        "queue-operation",
+        "tag",
+        "pr-link",
+    }
+)
+
+_USAGE_KEYS = (
+    "input_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+    "output_tokens",
+)
+_DURATION_MS_KEYS = ("durationMs", "duration_ms")
+_DURATION_S_KEYS = ("durationSeconds", "duration_seconds")
+# Excludes inf/NaN (round() would raise) and nonsense beyond a year of runtime.
+_MAX_DURATION = 365 * 24 * 3600 * 1000
+
+
+class BadRecord(Exception):
+    """A record that is JSON but not a usable Claude Code record; the message is the reason."""
+
+
+def read_claude_code(path: str | Path, contributor: str = "local") -> FileResult:
+    """Read one Claude Code session or sub-agent file into schema rows; never raises on content."""
+    source = str(path)
+    acc = Accounting(source, contributor)
+    reader = ClaudeFileReader(source, contributor, acc)
+    error = None
+    try:
+        with open_log(path) as stream:
+            for line_number, record in iter_records(stream, acc):
+                reader.feed(line_number, record)
+    except (OSError, EOFError, zlib.error) as exc:
+        # A damaged gzip stream or a vanished file: keep what was read, say why it stopped.
+        error = f"{source}: read stopped after line {acc.lines_read}: {exc}"
+    result = FileResult(source, PROVIDER, acc, error=error)
+    reader.finish(result)
+    return result
+
+
+def file_layout(path: Path) -> dict:
+    """What the path says: project dir, and whether this is a sub-agent transcript."""
+    name = path.name
+    for suffix in (".gz", ".jsonl"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    layout = {"stem": name, "agent_id": None, "parent": None, "project": path.parent.name or None}
+    if name.startswith("agent-") and len(name) > len("agent-"):
+        layout["agent_id"] = name[len("agent-") :]
+        if path.parent.name == "subagents":
+            # <project>/<session uuid>/subagents/agent-<id>.jsonl
+            layout["parent"] = path.parent.parent.name or None
+            layout["project"] = path.parent.parent.parent.name or None
+    return layout
+
+
+class ClaudeFileReader:
+    """Feeds the records of one file into its threads; `finish` turns them into rows."""
+
+    def __init__(self, source: str, contributor: str, acc: Accounting):
+        self.source = source
+        self.contributor = contributor
+        self.acc = acc
+        self.layout = file_layout(Path(source))
+        # A sub-agent file is one thread even though every record says isSidechain.
+        self.single_thread = self.layout["agent_id"] is not None
+        # Main chains by sessionId: a resumed session's file starts with history copied from the
+        # earlier session under that session's id, so those steps keep their original step_id.
+        self.root: str | None = None
+        self.main_threads: dict[str | None, Thread] = {}
+        self.side_threads: dict[str, Thread] = {}
+        self.side_chain: dict[str, str] = {}  # sidechain record uuid -> thread key
+        self.side_agent: dict[str, bool] = {}  # thread key -> keyed by a real agentId
+        self.tool_by_id: dict[str, dict] = {}
+        self.started: dict[str | None, datetime] = {}
+        self.main_records = 0
+        self.latest = datetime.now(UTC) + timedelta(days=1)
+        self._last_ts_raw = None
+        self._last_ts = None
+
+    # -- per record -------------------------------------------------------------------------
+
+    def feed(self, line: int, rec: dict) -> None:
+        sid = rec.get("sessionId")
+        if sid != self.root and isinstance(sid, str) and sid:
+            self._switch_root(sid)
+        if self.root not in self.started:
+            self._note_start(rec.get("timestamp"))
+        side_key = None
+        if rec.get("isSidechain") is True and not self.single_thread:
+            side_key = self._chain_key(line, rec)
+        kind = rec.get("type")
+        try:
+            if kind == "assistant":
+                self._assistant(line, rec, side_key)
+            elif kind == "user":
+                self._user(line, rec, side_key)
+            else:
+                self._other(rec, kind, side_key)
+        except BadRecord as bad:
+            self.acc.reject(line, str(bad), _raw(rec))
+
+    def _switch_root(self, sid: str) -> None:
+        if self.root is None and not self.single_thread:
+            # Records before the first sessionId belong to that session.
+            if None in self.main_threads and sid not in self.main_threads:
+                thread = self.main_threads.pop(None)
+                thread.root = sid
+                self.main_threads[sid] = thread
+            if None in self.started:
+                self.started.setdefault(sid, self.started.pop(None))
+        self.root = sid
+
+    def _note_start(self, value) -> None:
+        try:
+            ts = self._timestamp(value)
+        except BadRecord:
+            return
+        if ts is not None:
+            self.started[self.root] = ts
+
+    def _chain_key(self, line: int, rec: dict) -> str:
+        """Which inline sidechain a record belongs to: its agentId, else the chain it hangs off."""
+        agent = rec.get("agentId")
+        uuid = rec.get("uuid")
+        if isinstance(agent, str) and agent:
+            key = agent
+            self.side_agent[key] = True
+        else:
+            parent = rec.get("parentUuid")
+            key = self.side_chain.get(parent) if isinstance(parent, str) else None
+            if key is None:
+                # First record of a new sidechain (a Task prompt has parentUuid null).
+                key = uuid if isinstance(uuid, str) and uuid else f"line{line}"
+                self.side_agent.setdefault(key, False)
+        if isinstance(uuid, str):
+            self.side_chain[uuid] = key
+        return key
+
+    def _thread(self, side_key: str | None) -> Thread:
+        if side_key is None:
+            root = None if self.single_thread else self.root
+            thread = self.main_threads.get(root)
+            if thread is None:
+                thread = self.main_threads[root] = Thread(None, root)
+            return thread
+        thread = self.side_threads.get(side_key)
+        if thread is None:
+            thread = self.side_threads[side_key] = Thread(side_key, self.root)
+        return thread
+
+    def _timestamp(self, value) -> datetime | None:
+        if value is None:
+            return None
+        if value == self._last_ts_raw:
+            return self._last_ts
+        if not isinstance(value, str):
+            raise BadRecord(f"timestamp is {type(value).__name__}, not a string")
+        try:
+            ts = datetime.fromisoformat(value)
+        except ValueError:
+            raise BadRecord(f"unparseable timestamp {value[:40]!r}") from None
+        # Mixed naive/aware logs exist; naive means UTC (TraceLab loses such files, B11).
+        ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+        if ts < EARLIEST or ts > self.latest:
+            raise BadRecord(f"implausible timestamp {value[:40]!r}")
+        self._last_ts_raw = value
+        self._last_ts = ts
+        return ts
+
+    def _assistant(self, line: int, rec: dict, side_key: str | None) -> None:
+        msg = rec.get("message")
+        if not isinstance(msg, dict):
+            raise BadRecord("assistant record without a message object")
+        message_id = msg.get("id")
+        model = msg.get("model")
+        if message_id == SYNTHETIC or model == SYNTHETIC:
+            # Placeholders (API errors, "no response"): no LLM call; pending inputs carry over.
+            self.acc.ignore(
+                "assistant:api_error" if rec.get("isApiErrorMessage") else "assistant:synthetic"
+            )
+            return
+        if msg.get("role") != "assistant":
+            raise BadRecord(f"assistant record with message role {msg.get('role')!r}")
+        if not isinstance(message_id, str) or not message_id:
+            raise BadRecord("assistant message without a string id")
+        content = msg.get("content")
+        if not isinstance(content, list):
+            raise BadRecord("assistant message content is not a list")
+        usage = _usage(msg.get("usage"))
+        ts = self._timestamp(rec.get("timestamp"))
+
+        self.acc.use()
+        if side_key is None:
+            self.main_records += 1
+        thread = self._thread(side_key)
+        step = thread.step_for(message_id, line)
+        if step.model is None:
+            step.model = model
+        if step.request_id is None:
+            step.request_id = _str(rec.get("requestId"))
+        if step.version is None:
+            step.version = _str(rec.get("version"))
+            step.cwd = _str(rec.get("cwd"))
+            step.git_branch = _str(rec.get("gitBranch"))
+        if usage is not None:
+            step.apply_usage(usage, msg.get("stop_reason"))
+
+        contributor = self.contributor
+        events = step.events
+        for block in content:
+            if not isinstance(block, dict):
+                continue
+            block_type = block.get("type")
+            if block_type == "thinking":
+                ev = event(contributor, REASONING, ts, "assistant.content.thinking")
+                ev["content_chars"] = chars(block.get("thinking"))
+                events.append(ev)
+            elif block_type == "text":
+                ev = event(contributor, TEXT, ts, "assistant.content.text")
+                ev["content_chars"] = chars(block.get("text"))
+                events.append(ev)
+            elif block_type == "tool_use":
+                self._tool_use(step, block, ts)
+
+    def _tool_use(self, step, block: dict, ts: datetime | None) -> None:
+        call_id = block.get("id")
+        if not isinstance(call_id, str):
+            return
+        tool = step.tools_by_id.get(call_id)
+        if tool is None:
+            name = block.get("name")
+            name = name if isinstance(name, str) else None
+            raw_input = block.get("input")
+            input_json = None if raw_input is None else json_text(raw_input)
+            tool = {
+                "step_id": None,
+                "contributor": self.contributor,
+                "session_id": None,
+                "tool_index": len(step.tools),
+                "tool_name": name,
+                "call_id": call_id,
+                "emitted_at": ts,
+                "result_at": None,
+                "wall_latency_ms": None,
+                "internal_latency_ms": None,
+                "is_error": None,
+                "input_chars": len(input_json) if input_json is not None else 0,
+                "result_chars": None,
+                "input_json": input_json,
+                "command_signature": None,
+            }
+            step.tools.append(tool)
+            step.tools_by_id[call_id] = tool
+            ev = event(self.contributor, TOOL_CALL, ts, "assistant.content.tool_use")
+            ev["tool_call_id"] = call_id
+            ev["tool_name"] = name
+            ev["tool_index"] = tool["tool_index"]
+            step.events.append(ev)
+        self.tool_by_id[call_id] = tool
+
+    def _user(self, line: int, rec: dict, side_key: str | None) -> None:
+        msg = rec.get("message")
+        if not isinstance(msg, dict):
+            raise BadRecord("user record without a message object")
+        if msg.get("role") != "user":
+            raise BadRecord(f"user record with message role {msg.get('role')!r}")
+        content = msg.get("content")
+        if not isinstance(content, (str, list)):
+            raise BadRecord("user message content is neither text nor a list")
+        ts = self._timestamp(rec.get("timestamp"))
+
+        self.acc.use()
+        if side_key is None:
+            self.main_records += 1
+        thread = self._thread(side_key)
+        if rec.get("isCompactSummary") is True:
+            thread.after_compaction = True
+        pending = thread.pending
+        if isinstance(content, str):
+            ev = event(self.contributor, USER_MESSAGE, ts, "user.message")
+            ev["content_chars"] = len(content)
+            pending.append(ev)
+            return
+        had_result = False
+        internal = _UNSET
+        for block in content:
+            if not isinstance(block, dict) or block.get("type") != "tool_result":
+                continue
+            had_result = True
+            call_id = block.get("tool_use_id")
+            if not isinstance(call_id, str):
+                continue
+            size = chars(block.get("content"))
+            is_error = bool(block.get("is_error", False))
+            ev = event(self.contributor, TOOL_RESULT, ts, "user.content.tool_result")
+            ev["tool_call_id"] = call_id
+            ev["result_chars"] = size
+            ev["is_error"] = is_error
+            pending.append(ev)
+            tool = self.tool_by_id.get(call_id)
+            if tool is not None:
+                if internal is _UNSET:
+                    internal = _internal_latency(rec.get("toolUseResult"))
+                # The last result seen for a call wins (tracelab-ingest §3.4).
+                tool["result_at"] = ts
+                tool["result_chars"] = size
+                tool["wall_latency_ms"] = delta_ms(tool["emitted_at"], ts)
+                tool["internal_latency_ms"] = internal
+                tool["is_error"] = is_error
+        if not had_result:
+            ev = event(self.contributor, USER_MESSAGE, ts, "user.message")
+            ev["content_chars"] = chars(content)
+            pending.append(ev)
+
+    def _other(self, rec: dict, kind, side_key: str | None) -> None:
+        if kind == "system":
+            subtype = rec.get("subtype")
+            if subtype == "compact_boundary":
+                self._thread(side_key).after_compaction = True
+            self.acc.ignore(f"system:{subtype}" if isinstance(subtype, str) else "system")
+        elif kind in KNOWN_TYPES:
+            self.acc.ignore(kind)
+        elif isinstance(kind, str):
+            self.acc.ignore(f"unknown:{kind[:60]}")
+        else:
+            self.acc.ignore("unknown:<no type>")
+
+    # -- end of file --------------------------------------------------------------------------
+
+    def finish(self, result: FileResult) -> None:
+        """Name the threads and emit rows. Inputs still pending at the end are dropped (§3.2)."""
+        layout = self.layout
+        first_root = next((r for r in self.started if r is not None), None) or next(
+            (r for r in self.main_threads if r is not None), None
+        )
+        fallback = first_root or layout["parent"] or layout["stem"]
+        base = {"project": layout["project"], "source_file": self.source}
+        threads: list[tuple[dict, Thread]] = []
+        if self.single_thread:
+            agent = layout["agent_id"]
+            parent = first_root or layout["parent"]
+            sid = f"{parent}/subagents/agent-{agent}" if parent else layout["stem"]
+            start = min(self.started.values(), default=None)
+            for thread in self.main_threads.values():
+                threads.append((_identity(base, start, sid, parent or sid, parent, agent), thread))
+        else:
+            lone_agent = (
+                self.main_records == 0
+                and len(self.side_threads) == 1
+                and all(self.side_agent.get(k) for k in self.side_threads)
+            )
+            for thread in self.main_threads.values():
+                root = thread.root or fallback
+                start = self.started.get(thread.root, self.started.get(first_root))
+                threads.append((_identity(base, start, root, root, None, None), thread))
+            for key, thread in self.side_threads.items():
+                root = thread.root or fallback
+                start = self.started.get(thread.root, self.started.get(first_root))
+                # A sub-agent transcript that lost its file name (e.g. a content-addressed copy).
+                kind = "subagents/agent-" if lone_agent else "sidechain/"
+                threads.append(
+                    (_identity(base, start, f"{root}/{kind}{key}", root, root, key), thread)
+                )
+        dropped = 0
+        for identity, thread in threads:
+            dropped += len(thread.pending)
+            for index, step in enumerate(thread.steps):
+                step_rows(
+                    step,
+                    index,
+                    identity,
+                    self.contributor,
+                    result.steps,
+                    result.tool_calls,
+                    result.timing_events,
+                )
+        if dropped:
+            # As TraceLab: inputs with no response after them belong to no step (B13).
+            self.acc.flag("claude: input events pending at end of file", dropped)
+
+
+_UNSET = object()
+
+
+def _identity(
+    base: dict, start, session_id: str, root: str, parent: str | None, agent: str | None
+) -> dict:
+    ident = dict(base)
+    ident.update(
+        session_id=session_id,
+        root_session_id=root,
+        parent_session_id=parent,
+        agent_id=agent,
+        is_sidechain=agent is not None,
+        session_started_at=start,
+    )
+    return ident
+
+
+def _usage(usage) -> tuple | None:
+    """(uncached, cache write, cache read, output, write 5m, write 1h), or None without usage."""
+    if usage is None:
+        return None
+    if not isinstance(usage, dict):
+        raise BadRecord("usage is not an object")
+    values = []
+    seen = False
+    for key in _USAGE_KEYS:
+        value = usage.get(key)
+        if value is None:
+            values.append(0)
+        elif isinstance(value, int):
+            if value < 0:
+                raise BadRecord(f"negative {key}")
+            values.append(int(value))
+            seen = True
+        else:
+            raise BadRecord(f"{key} is {type(value).__name__}, not an integer")
+    split = usage.get("cache_creation")
+    w5 = w1 = None
+    if isinstance(split, dict):
+        w5 = _token(split.get("ephemeral_5m_input_tokens"), "ephemeral_5m_input_tokens")
+        w1 = _token(split.get("ephemeral_1h_input_tokens"), "ephemeral_1h_input_tokens")
+    if not seen:
+        return None
+    values.append(w5)
+    values.append(w1)
+    return tuple(values)
+
+
+def _token(value, key: str) -> int | None:
+    if isinstance(value, int):
+        if value < 0:
+            raise BadRecord(f"negative {key}")
+        return int(value)
+    return None
+
+
+def _internal_latency(result) -> int | None:
+    """Runner-reported duration from toolUseResult: first usable of the four keys (§3.4)."""
+    if not isinstance(result, dict):
+        return None
+    for key in _DURATION_MS_KEYS:
+        value = result.get(key)
+        if isinstance(value, (int, float)) and 0 <= value < _MAX_DURATION:
+            return round(float(value))
+    for key in _DURATION_S_KEYS:
+        value = result.get(key)
+        if isinstance(value, (int, float)) and 0 <= value < _MAX_DURATION / 1000:
+            return round(float(value) * 1000)
+    return None
+
+
+def _str(value) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _raw(rec: dict) -> bytes:
+    # iter_records hands us parsed records; a rejected one is kept as its re-serialized JSON.
+    try:
+        return orjson.dumps(rec)
+    except (TypeError, orjson.JSONEncodeError):
+        return json_text(rec).encode("utf-8", errors="replace")

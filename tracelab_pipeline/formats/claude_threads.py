@@ -1,0 +1,237 @@
+"""State of the agent threads found in one Claude Code file, and how they become schema rows.
+
+A thread is the main chain, one inline sidechain, or the single sub-agent of a sub-agent file.
+Each thread has its own queue of pending input events and its own step numbering, so a
+sidechain never feeds (or is fed by) the main chain (tracelab-ingest §11.2 B1, which we fix).
+Within a thread, steps follow tracelab-ingest §3.2/§5.1/§2.5 so the numbers equal TraceLab's.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import orjson
+
+USER_MESSAGE = "user_message"
+TOOL_RESULT = "tool_result"
+REASONING = "reasoning"
+TEXT = "text"
+TOOL_CALL = "tool_call"
+
+_OUTPUT_TYPES = frozenset((REASONING, TEXT, TOOL_CALL))
+
+
+def json_text(value) -> str:
+    """Compact JSON (no ASCII escaping), the form TraceLab measures non-string content in."""
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except (TypeError, orjson.JSONEncodeError):
+        # orjson refuses lone surrogates and >64-bit ints that the stdlib parser lets through.
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def chars(value) -> int:
+    """Code-point size of a content value (tracelab-ingest §2.2); no str is built for ASCII."""
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        return len(value)
+    try:
+        data = orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):
+        return len(json_text(value))
+    # Most tool payloads are ASCII: then the byte length is the code-point length.
+    return len(data) if data.isascii() else len(data.decode("utf-8"))
+
+
+def event(contributor: str, event_type: str, ts: datetime | None, source: str) -> dict:
+    return {
+        "step_id": None,
+        "contributor": contributor,
+        "event_index": None,
+        "event_type": event_type,
+        "timestamp": ts,
+        "source": source,
+        "tool_call_id": None,
+        "tool_index": None,
+        "tool_name": None,
+        "is_error": None,
+        "content_chars": None,
+        "result_chars": None,
+    }
+
+
+class Step:
+    """One API response (one message.id) under construction."""
+
+    __slots__ = (
+        "message_id",
+        "line",
+        "request_id",
+        "model",
+        "cwd",
+        "git_branch",
+        "version",
+        "events",
+        "tools",
+        "tools_by_id",
+        "score",
+        "usage",
+        "stop_reason",
+        "after_compaction",
+    )
+
+    def __init__(self, message_id: str, line: int, events: list, after_compaction: bool):
+        self.message_id = message_id
+        self.line = line
+        self.request_id = None
+        self.model = None
+        self.cwd = None
+        self.git_branch = None
+        self.version = None
+        self.events = events
+        self.tools: list[dict] = []
+        self.tools_by_id: dict[str, dict] = {}
+        self.score = None
+        self.usage = None  # (uncached, cache_write, cache_read, output, write_5m, write_1h)
+        self.stop_reason = None
+        self.after_compaction = after_compaction
+
+    def apply_usage(self, usage: tuple, stop_reason) -> None:
+        """Keep the fullest snapshot: (output, input total, has stop_reason); later wins ties."""
+        score = (usage[3], usage[0] + usage[1] + usage[2], stop_reason is not None)
+        if self.score is None or score >= self.score:
+            self.score = score
+            self.usage = usage
+            self.stop_reason = stop_reason
+
+
+class Thread:
+    """One agent thread: its pending inputs and its steps in order of first appearance."""
+
+    __slots__ = ("key", "root", "pending", "steps", "by_message", "after_compaction")
+
+    def __init__(self, key: str | None, root: str | None):
+        self.key = key  # sidechain key (agentId or first record uuid); None for a main chain
+        self.root = root  # sessionId of the main chain it belongs to, when the records say
+        self.pending: list[dict] = []
+        self.steps: list[Step] = []
+        self.by_message: dict[str, Step] = {}
+        self.after_compaction = False
+
+    def step_for(self, message_id: str, line: int) -> Step:
+        step = self.by_message.get(message_id)
+        if step is None:
+            # A new response consumes every input queued since the previous one.
+            step = Step(message_id, line, self.pending, self.after_compaction)
+            self.pending = []
+            self.after_compaction = False
+            self.by_message[message_id] = step
+            self.steps.append(step)
+        return step
+
+
+def step_rows(
+    step: Step,
+    index: int,
+    identity: dict,
+    contributor: str,
+    steps_out: list,
+    tools_out: list,
+    events_out: list,
+) -> None:
+    """Finish one step: number its events and tools, summarize its inputs, emit the rows."""
+    session_id = identity["session_id"]
+    step_id = f"claude:{session_id}:{step.message_id}"
+
+    user_n = tool_n = user_chars = tool_chars = 0
+    first_input = None
+    first_out = last_out = None
+    for i, ev in enumerate(step.events):
+        ev["step_id"] = step_id
+        ev["event_index"] = i
+        kind = ev["event_type"]
+        if kind == USER_MESSAGE:
+            user_n += 1
+            user_chars += ev["content_chars"] or 0
+            first_input = first_input or kind
+        elif kind == TOOL_RESULT:
+            tool_n += 1
+            tool_chars += ev["result_chars"] or 0
+            first_input = first_input or kind
+        else:
+            ts = ev["timestamp"]
+            if ts is not None:
+                if first_out is None or ts < first_out:
+                    first_out = ts
+                if last_out is None or ts > last_out:
+                    last_out = ts
+    events_out.extend(step.events)
+
+    # Latest input at or before the first output: when the model could start on this step.
+    input_ready = None
+    if first_out is not None:
+        for ev in step.events:
+            ts = ev["timestamp"]
+            if (
+                ts is not None
+                and ev["event_type"] not in _OUTPUT_TYPES
+                and ts <= first_out
+                and (input_ready is None or ts > input_ready)
+            ):
+                input_ready = ts
+
+    for i, tool in enumerate(step.tools):
+        tool["step_id"] = step_id
+        tool["session_id"] = session_id
+        tool["tool_index"] = i
+    tools_out.extend(step.tools)
+
+    u, w, r, o, w5, w1 = step.usage or (0, 0, 0, 0, None, None)
+    row = dict(identity)
+    row.update(
+        step_id=step_id,
+        contributor=contributor,
+        provider="claude",
+        cwd=step.cwd,
+        git_branch=step.git_branch,
+        source_line=step.line,
+        step_index=index,
+        round_id=step.message_id,
+        request_id=step.request_id,
+        turn_id=None,
+        model=step.model,
+        client_version=step.version,
+        stop_reason=step.stop_reason,
+        input_tokens_total=u + w + r,
+        reported_input_tokens=None,
+        prefix_tokens=r,
+        append_tokens=u + w,
+        output_tokens=o,
+        reasoning_tokens=None,
+        uncached_input_tokens=u,
+        cache_write_tokens=w,
+        cache_write_5m_tokens=w5,
+        cache_write_1h_tokens=w1,
+        trigger="user"
+        if first_input == USER_MESSAGE
+        else "tool"
+        if first_input == TOOL_RESULT
+        else "none",
+        first_input_event_type=first_input,
+        first_event_type=step.events[0]["event_type"] if step.events else None,
+        current_input_event_count=user_n + tool_n,
+        current_user_message_count=user_n,
+        current_tool_result_count=tool_n,
+        current_user_message_chars=user_chars,
+        current_tool_result_chars=tool_chars,
+        current_input_chars=user_chars + tool_chars,
+        after_compaction=step.after_compaction,
+        input_ready_at=input_ready,
+        first_output_at=first_out,
+        last_output_at=last_out,
+        usage_at=None,
+        tool_call_count=len(step.tools),
+    )
+    steps_out.append(row)
