@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 from tracelab_pipeline.formats.detect import CLAUDE, CODEX, TRACELAB_ROUNDS, detect_format
@@ -18,8 +19,9 @@ def read_log(path: str | Path, contributor: str = "local") -> FileResult:
     source = str(path)
     try:
         fmt = detect_format(path)
-    except OSError as exc:
-        return FileResult(source, None, Accounting(source, contributor), error=f"cannot read: {exc}")
+    except (OSError, EOFError, zlib.error) as exc:  # unreadable, or gzip cut short / corrupt
+        acc = Accounting(source, contributor)
+        return FileResult(source, None, acc, error=f"cannot read: {exc}")
     if fmt == CLAUDE:
         from tracelab_pipeline.formats.claude_code import read_claude_code
 
@@ -44,9 +46,10 @@ def _unrecognized(source: str, contributor: str) -> FileResult:
         with open_log(source) as f:
             for line_number, _ in iter_records(f, acc):
                 acc.reject(line_number, "not a Claude Code, Codex or TraceLab record", None)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         return FileResult(source, None, acc, error=f"cannot read: {exc}")
-    return FileResult(source, None, acc, error="unrecognized log format" if acc.lines_read else None)
+    error = "unrecognized log format" if acc.lines_read else None
+    return FileResult(source, None, acc, error=error)
 
 
 __all__ = ["FileResult", "read_log"]

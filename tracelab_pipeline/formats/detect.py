@@ -35,10 +35,12 @@ def detect_format(path: str | Path) -> str | None:
 def classify_record(record: dict) -> str | None:
     if "round_index" in record and "input_tokens_total" in record and "provider" in record:
         return TRACELAB_ROUNDS
-    if record.get("type") in _CODEX_TYPES and "payload" in record:
+    # A corrupted "type" may be a list or dict: unhashable, so test set membership on strings only.
+    record_type = record.get("type") if isinstance(record.get("type"), str) else None
+    if record_type in _CODEX_TYPES and "payload" in record:
         return CODEX
     if "sessionId" in record or isinstance(record.get("message"), dict):
         return CLAUDE
-    if record.get("type") in {"summary", "file-history-snapshot"}:
+    if record_type in {"summary", "file-history-snapshot"}:
         return CLAUDE
     return None
