@@ -1,0 +1,67 @@
+"""Table 10 — Codex tool-call overhead: end-to-end (wall) vs runner-reported internal time.
+
+tracelab-metrics §2 Table 10. Timed call: Codex, wall and internal both present, wall > 0,
+internal >= 0. Residual = max(wall - internal, 0). Hours are sums; Avg/P50/P90/P99 are of the
+residual in seconds. `all_calls` counts every Codex call of that tool (coverage = calls /
+all_calls).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from tracelab_pipeline.metrics.common import write_paper_table
+
+NAME = "table_10_codex_tool_overhead"
+TOOLS = ("exec_command", "write_stdin", "shell_command", "apply_patch")
+COLUMNS = [
+    ("tool", "VARCHAR"),
+    ("calls", "BIGINT"),
+    ("e2e_h", "DOUBLE"),
+    ("int_h", "DOUBLE"),
+    ("res_h", "DOUBLE"),
+    ("avg_s", "DOUBLE"),
+    ("p50_s", "DOUBLE"),
+    ("p90_s", "DOUBLE"),
+    ("p99_s", "DOUBLE"),
+    ("all_calls", "BIGINT"),
+]
+
+CALLS = """
+SELECT t.tool_name, t.wall_latency_ms AS wall, t.internal_latency_ms AS internal,
+    t.wall_latency_ms > 0 AND t.internal_latency_ms >= 0 AS timed
+FROM tool_calls t JOIN step_facts f USING (contributor, step_id)
+WHERE f.provider = 'codex'
+"""
+
+
+def build(con: duckdb.DuckDBPyConnection) -> int:
+    rows = []
+    for label, where in [("All timed", "TRUE")] + [(t, f"tool_name = '{t}'") for t in TOOLS]:
+        r = con.execute(
+            f"""SELECT count(*) FILTER (WHERE timed),
+                sum(wall) FILTER (WHERE timed) / 3.6e6,
+                sum(internal) FILTER (WHERE timed) / 3.6e6,
+                sum(greatest(wall - internal, 0)) FILTER (WHERE timed) / 3.6e6,
+                avg(greatest(wall - internal, 0) / 1000.0) FILTER (WHERE timed),
+                quantile_cont(greatest(wall - internal, 0) / 1000.0, [0.5, 0.9, 0.99])
+                    FILTER (WHERE timed),
+                count(*)
+            FROM ({CALLS}) WHERE {where}"""
+        ).fetchone()
+        q = r[5] or [None, None, None]
+        rows.append(
+            {
+                "tool": label,
+                "calls": r[0],
+                "e2e_h": r[1],
+                "int_h": r[2],
+                "res_h": r[3],
+                "avg_s": r[4],
+                "p50_s": q[0],
+                "p90_s": q[1],
+                "p99_s": q[2],
+                "all_calls": r[6],
+            }
+        )
+    return write_paper_table(con, NAME, COLUMNS, rows)
