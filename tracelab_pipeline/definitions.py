@@ -11,8 +11,16 @@ import dagster as dg
 import assets as assets_package
 import checks as checks_package
 from tracelab_pipeline.orchestration.automation import automation_sensor
-from tracelab_pipeline.orchestration.jobs import build_jobs
+from tracelab_pipeline.orchestration.jobs import (
+    LANDED,
+    PARTITIONS_JOB,
+    build_jobs,
+    partitioned_keys,
+    unpartitioned_keys,
+)
 from tracelab_pipeline.orchestration.resources import build_resources
+from tracelab_pipeline.orchestration.schedules import build_nightly_schedule
+from tracelab_pipeline.orchestration.sensors import inbox_sensor
 
 
 def build_definitions(data_dir=None, inbox=None, inbox_storage_options=None) -> dg.Definitions:
@@ -20,11 +28,18 @@ def build_definitions(data_dir=None, inbox=None, inbox_storage_options=None) -> 
     all_checks = list(dg.load_asset_checks_from_package_module(checks_package)) + list(
         dg.load_asset_checks_from_package_module(assets_package)
     )
+    jobs = build_jobs(all_assets)
+    partitioned = partitioned_keys(all_assets)
+    downstream = [k for k in unpartitioned_keys(all_assets) if k != LANDED]
+    sensors = [automation_sensor()]
+    if any(j.name == PARTITIONS_JOB for j in jobs):
+        sensors.append(inbox_sensor)
     return dg.Definitions(
         assets=all_assets,
         asset_checks=all_checks,
-        jobs=build_jobs(all_assets),
-        sensors=[automation_sensor()],
+        jobs=jobs,
+        sensors=sensors,
+        schedules=[build_nightly_schedule(partitioned, downstream)],
         resources=build_resources(data_dir, inbox, inbox_storage_options),
     )
 

@@ -112,6 +112,10 @@ class Registry:
         )
         return [LandedFile(**dict(r)) for r in rows]
 
+    def partition_digest(self, key: str) -> str | None:
+        row = self.db.execute("SELECT digest FROM partitions WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
     def drops(self) -> list[dict]:
         rows = self.db.execute("SELECT * FROM drops ORDER BY drop_id")
         return [dict(r) for r in rows]

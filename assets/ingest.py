@@ -1,0 +1,31 @@
+"""landed_files: the inbox, landed content-addressed, with an outcome per drop."""
+
+import dagster as dg
+
+from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME
+from tracelab_pipeline.orchestration.resources import TraceLabConfig
+from tracelab_pipeline.orchestration.sweep import known_partitions, land, landing_metadata
+
+
+@dg.asset(
+    group_name="ingest",
+    kinds={"python", "sqlite"},
+    description=(
+        "Every log dropped in the inbox (<inbox>/<contributor>/..., local or bucket), copied "
+        "content-addressed under <data>/landed/ with a registry of drops, outcomes and reasons. "
+        "Re-drops change nothing; a grown session file supersedes its older version. Also "
+        "registers the contributor-month partitions the logs belong to."
+    ),
+)
+def landed_files(context: dg.AssetExecutionContext, tracelab: TraceLabConfig):
+    report = land(tracelab)
+    keys = [p.key for p in known_partitions(tracelab)]
+    existing = set(context.instance.get_dynamic_partitions(PARTITIONS_NAME))
+    new = [k for k in keys if k not in existing]
+    if new:
+        context.instance.add_dynamic_partitions(PARTITIONS_NAME, new)
+    context.log.info(
+        f"landed {report.files_landed} new file(s) from {len(report.drops)} new drop(s); "
+        f"{len(new)} new partition(s)"
+    )
+    return dg.MaterializeResult(metadata=landing_metadata(tracelab, report))

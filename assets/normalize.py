@@ -1,0 +1,81 @@
+"""normalized_steps: the readers' output per contributor-month (private layer)."""
+
+import dagster as dg
+
+from tracelab_pipeline.landing.registry import Registry
+from tracelab_pipeline.orchestration.partitions import contributor_month, split_partition_key
+from tracelab_pipeline.orchestration.resources import TraceLabConfig
+from tracelab_pipeline.partitioned.build import build_partition
+
+PREVIEW_ROWS = 5
+
+
+@dg.asset(
+    partitions_def=contributor_month,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=["landed_files"],
+    group_name="normalize",
+    kinds={"python", "parquet"},
+    description=(
+        "Steps, tool calls, timing events, per-file accounting and rejected records of one "
+        "contributor-month, read from its landed logs. Private (raw ids, paths): "
+        "<data>/private/<table>/contributor=<c>/month=<YYYY-MM>/part.parquet, replaced atomically."
+    ),
+)
+def normalized_steps(context: dg.AssetExecutionContext, tracelab: TraceLabConfig):
+    # A backfill runs many partitions in one run (single-run policy), so loop over them all.
+    built = []
+    with Registry(tracelab.landed_dir) as reg:
+        for key in context.partition_keys:
+            contributor, month = split_partition_key(key)
+            summary = build_partition(reg, tracelab.private_dir, contributor, month)
+            context.log.info(
+                f"{key}: {summary['files']} file(s), {summary['sessions']} session(s), "
+                f"{summary['steps']} step(s), {summary['rejected_records']} rejected record(s)"
+            )
+            built.append(summary)
+    return dg.MaterializeResult(metadata=_metadata(built))
+
+
+def _metadata(built: list[dict]) -> dict:
+    total = {
+        k: sum(b[k] for b in built)
+        for k in (
+            "files",
+            "sessions",
+            "steps",
+            "tool_calls",
+            "rejected_records",
+            "unreadable_files",
+        )
+    }
+    meta: dict = {
+        "partitions_in_run": len(built),
+        **total,
+        "dagster/row_count": total["steps"],
+        "rejected_by_reason": dg.MetadataValue.json(
+            _merge_counts(b["rejected_by_reason"] for b in built)
+        ),
+        "preview": dg.MetadataValue.md(_preview(built)),
+    }
+    if len(built) == 1:
+        meta["input_digest"] = built[0]["digest"]
+    return meta
+
+
+def _merge_counts(dicts) -> dict:
+    out: dict[str, int] = {}
+    for d in dicts:
+        for k, v in d.items():
+            out[k] = out.get(k, 0) + v
+    return dict(sorted(out.items()))
+
+
+def _preview(built: list[dict]) -> str:
+    rows = [r for b in built for r in b["preview"]][:PREVIEW_ROWS]
+    if not rows:
+        return "(no steps)"
+    cols = list(rows[0])
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)

@@ -1,0 +1,89 @@
+"""Checks on normalized_steps, evaluated per contributor-month on the Parquet just written."""
+
+import dagster as dg
+
+from tracelab_pipeline.landing.registry import Registry
+from tracelab_pipeline.orchestration.partitions import (
+    contributor_month,
+    month_window,
+    split_partition_key,
+)
+from tracelab_pipeline.orchestration.resources import TraceLabConfig
+from tracelab_pipeline.partitioned import invariants
+from tracelab_pipeline.partitioned.store import read_partition
+
+ASSET = "normalized_steps"
+
+
+def _evaluate(context, tracelab: TraceLabConfig, judge) -> dg.AssetCheckResult:
+    """Run `judge(tables, key)` on every partition of the run; fail if any partition fails."""
+    results = {}
+    for key in context.partition_keys:
+        contributor, month = split_partition_key(key)
+        tables = read_partition(tracelab.private_dir, contributor, month)
+        results[key] = judge(tables, key, contributor, month)
+    failed = sorted(k for k, (ok, _) in results.items() if not ok)
+    metadata = {"partitions_checked": len(results), "partitions_failed": len(failed)}
+    if len(results) == 1:
+        metadata.update(
+            {
+                k: dg.MetadataValue.json(v) if isinstance(v, (list, dict)) else v
+                for k, v in next(iter(results.values()))[1].items()
+            }
+        )
+    else:
+        metadata["failed"] = dg.MetadataValue.json({k: results[k][1] for k in failed[:20]})
+    return dg.AssetCheckResult(passed=not failed, metadata=metadata)
+
+
+@dg.asset_check(
+    asset=ASSET,
+    partitions_def=contributor_month,
+    blocking=True,
+    description="Nothing lost: per file lines_read = used + ignored + rejected, every landed "
+    "file of the partition is accounted for, every rejected line is kept with its reason.",
+)
+def nothing_lost(context: dg.AssetCheckExecutionContext, tracelab: TraceLabConfig):
+    with Registry(tracelab.landed_dir) as reg:
+
+        def judge(tables, key, contributor, month):
+            expected = len(reg.files_for_partition(key))
+            return invariants.nothing_lost(
+                tables["ingest_accounting"], tables["rejected_records"], expected
+            )
+
+        return _evaluate(context, tracelab, judge)
+
+
+@dg.asset_check(
+    asset=ASSET,
+    partitions_def=contributor_month,
+    blocking=True,
+    description="step_id is unique within the contributor-month.",
+)
+def unique_step_ids(context: dg.AssetCheckExecutionContext, tracelab: TraceLabConfig):
+    return _evaluate(context, tracelab, lambda t, *_: invariants.unique_step_ids(t["steps"]))
+
+
+@dg.asset_check(
+    asset=ASSET,
+    partitions_def=contributor_month,
+    blocking=True,
+    description="input_tokens_total = prefix_tokens + append_tokens on every step.",
+)
+def input_tokens_add_up(context: dg.AssetCheckExecutionContext, tracelab: TraceLabConfig):
+    return _evaluate(context, tracelab, lambda t, *_: invariants.token_sum(t["steps"]))
+
+
+@dg.asset_check(
+    asset=ASSET,
+    partitions_def=contributor_month,
+    blocking=True,
+    description="Every step's session started inside the partition's month (UTC).",
+)
+def sessions_start_in_month(context: dg.AssetCheckExecutionContext, tracelab: TraceLabConfig):
+    def judge(tables, key, contributor, month):
+        start, end = month_window(month)
+        return invariants.inside_month(tables["steps"], start, end)
+
+    return _evaluate(context, tracelab, judge)

@@ -1,0 +1,64 @@
+"""Nightly sweep at 02:00 (timezone: $TRACELAB_SCHEDULE_TZ, default UTC): land the inbox,
+rebuild every partition whose Parquet is stale (missed or failed runs included), and refresh
+the unpartitioned downstream assets."""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME
+from tracelab_pipeline.orchestration.resources import TraceLabConfig
+from tracelab_pipeline.orchestration.sweep import (
+    known_partitions,
+    land,
+    new_partition_keys,
+    stale_partitions,
+)
+
+NIGHTLY = "nightly_sweep"
+TZ_ENV = "TRACELAB_SCHEDULE_TZ"
+
+
+def build_nightly_schedule(
+    partitioned: list[dg.AssetKey], downstream: list[dg.AssetKey], timezone: str | None = None
+) -> dg.ScheduleDefinition:
+    tz = timezone or os.environ.get(TZ_ENV) or "UTC"
+
+    @dg.schedule(
+        name=NIGHTLY,
+        cron_schedule="0 2 * * *",
+        execution_timezone=tz,
+        target=dg.AssetSelection.all(),
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Nightly: land the inbox, rebuild stale contributor-months, refresh the "
+        "warehouse, tables, figures and report.",
+    )
+    def nightly_sweep(context: dg.ScheduleEvaluationContext, tracelab: TraceLabConfig):
+        land(tracelab)
+        new_keys = new_partition_keys(context.instance, [p.key for p in known_partitions(tracelab)])
+        if new_keys:
+            context.instance.add_dynamic_partitions(PARTITIONS_NAME, new_keys)
+        stamp = context.scheduled_execution_time.strftime("%Y-%m-%d")
+        requests = [
+            dg.RunRequest(
+                run_key=f"{stamp}:{p.key}@{p.digest[:16]}",
+                asset_selection=partitioned,
+                partition_key=p.key,
+                tags={"tracelab/trigger": "nightly"},
+            )
+            for p in stale_partitions(tracelab)
+            if partitioned
+        ]
+        if downstream:
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{stamp}:downstream",
+                    asset_selection=downstream,
+                    tags={"tracelab/trigger": "nightly"},
+                )
+            )
+        return requests
+
+    return nightly_sweep

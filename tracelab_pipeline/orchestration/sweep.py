@@ -1,0 +1,87 @@
+"""What the inbox sensor, the nightly schedule and the `landed_files` asset share: land the
+inbox, describe the landing for the UI, and find partitions whose inputs changed."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import dagster as dg
+
+from tracelab_pipeline.landing.land import LandingReport, land_inbox
+from tracelab_pipeline.landing.registry import PartitionState, Registry
+from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME, split_partition_key
+from tracelab_pipeline.orchestration.resources import TraceLabConfig
+from tracelab_pipeline.partitioned.store import read_manifest
+
+MAX_ROWS = 50
+
+
+def land(config: TraceLabConfig) -> LandingReport:
+    return land_inbox(
+        config.inbox_url, config.landed_dir, storage_options=config.inbox_storage_options
+    )
+
+
+def landing_metadata(config: TraceLabConfig, report: LandingReport) -> dict:
+    """Totals of the registry, this landing's drops, and every drop that did not land (why)."""
+    with Registry(config.landed_dir) as reg:
+        files = reg.files()
+        drops = reg.drops()
+        partitions = reg.partitions()
+    status = Counter(f["status"] for f in files)
+    outcomes = Counter(d["outcome"] for d in drops)
+    problems = [d for d in drops if d["outcome"] not in ("landed", "duplicate")]
+    return {
+        "inbox": dg.MetadataValue.text(config.inbox_url),
+        "generation": report.generation,
+        "contributors": len({f["contributor"] for f in files}),
+        "partitions": len(partitions),
+        "files_active": status["active"],
+        "files_superseded": status["superseded"],
+        "files_unplaced": status["unplaced"],
+        "drops_total": len(drops),
+        "drops_by_outcome": dg.MetadataValue.json(dict(sorted(outcomes.items()))),
+        "new_drops": len(report.drops),
+        "new_files_landed": report.files_landed,
+        "changed_partitions": dg.MetadataValue.json(report.changed_partitions[:MAX_ROWS]),
+        "this_landing": dg.MetadataValue.md(_drop_table(report.drops)),
+        "drops_not_landed": dg.MetadataValue.md(_drop_table(problems)),
+        "dagster/row_count": status["active"],
+    }
+
+
+def _drop_table(drops: list[dict]) -> str:
+    if not drops:
+        return "(none)"
+    lines = ["| contributor | drop | outcome | files landed | reason |", "|---|---|---|---|---|"]
+    for d in drops[-MAX_ROWS:]:
+        reason = (d.get("reason") or "").replace("|", "\\|")
+        path = str(d["inbox_path"]).replace("|", "\\|")
+        lines.append(
+            f"| {d.get('contributor') or ''} | {path} | {d['outcome']} | "
+            f"{d.get('files_landed', 0)} | {reason} |"
+        )
+    if len(drops) > MAX_ROWS:
+        lines.append(f"\n({len(drops) - MAX_ROWS} earlier rows not shown)")
+    return "\n".join(lines)
+
+
+def known_partitions(config: TraceLabConfig) -> list[PartitionState]:
+    with Registry(config.landed_dir) as reg:
+        return reg.partitions()
+
+
+def new_partition_keys(instance: dg.DagsterInstance, keys: list[str]) -> list[str]:
+    existing = set(instance.get_dynamic_partitions(PARTITIONS_NAME))
+    return [k for k in keys if k not in existing]
+
+
+def stale_partitions(config: TraceLabConfig) -> list[PartitionState]:
+    """Partitions whose private Parquet was not built from their current landed files."""
+    stale = []
+    for p in known_partitions(config):
+        contributor, month = split_partition_key(p.key)
+        manifest = read_manifest(config.private_dir, contributor, month)
+        if not manifest or manifest.get("digest") != p.digest:
+            stale.append(p)
+    return stale

@@ -1,0 +1,1 @@
+"""Per contributor-month storage of the private (normalized) layer, and its invariants."""

@@ -1,0 +1,72 @@
+"""Layout of the private layer: `<private>/<table>/contributor=<c>/month=<YYYY-MM>/part.parquet`.
+
+Each file is written to a temporary name and renamed into place, so a reader sees either the
+old partition or the new one. A small manifest (`<private>/_inputs/...json`) remembers which
+landed files (by digest) the partition was built from, so a sweep can tell stale partitions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tracelab_pipeline.schema import TABLES
+
+TABLE_NAMES = ("steps", "tool_calls", "timing_events", "ingest_accounting", "rejected_records")
+
+
+def partition_dir(root: str | Path, table: str, contributor: str, month: str) -> Path:
+    return Path(root) / table / f"contributor={contributor}" / f"month={month}"
+
+
+def manifest_path(root: str | Path, contributor: str, month: str) -> Path:
+    return Path(root) / "_inputs" / f"contributor={contributor}" / f"month={month}.json"
+
+
+def write_partition(
+    root: str | Path, contributor: str, month: str, tables: dict[str, pa.Table], inputs: dict
+) -> dict[str, Path]:
+    """Replace every table of one partition, then its manifest (written last: a crash midway
+    leaves the old manifest, so the partition still counts as stale and gets rebuilt)."""
+    written = {}
+    for name in TABLE_NAMES:
+        table = tables[name].select(TABLES[name].names).cast(TABLES[name])
+        final = partition_dir(root, name, contributor, month) / "part.parquet"
+        written[name] = _atomic(
+            final, lambda tmp, t=table: pq.write_table(t, tmp, compression="zstd")
+        )
+    data = json.dumps(inputs, sort_keys=True, indent=1).encode()
+    _atomic(manifest_path(root, contributor, month), lambda tmp: tmp.write_bytes(data))
+    return written
+
+
+def read_partition(root: str | Path, contributor: str, month: str) -> dict[str, pa.Table]:
+    out = {}
+    for name in TABLE_NAMES:
+        path = partition_dir(root, name, contributor, month) / "part.parquet"
+        out[name] = pq.read_table(path).select(TABLES[name].names).cast(TABLES[name])
+    return out
+
+
+def read_manifest(root: str | Path, contributor: str, month: str) -> dict | None:
+    path = manifest_path(root, contributor, month)
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def _atomic(final: Path, write) -> Path:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return final
