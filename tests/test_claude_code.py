@@ -275,6 +275,22 @@ def test_sidechains_are_separate_threads(name):
         if e["event_type"] == "tool_result":
             assert calls_of[e["tool_call_id"]] == session_of_step[e["step_id"]]
 
+    # TraceLab B1, checked against the raw lines: a result written on the sidechain feeds a
+    # sidechain step, one written on the main chain feeds a main-chain step.
+    result_side = {
+        b["tool_use_id"]: bool(r.get("isSidechain"))
+        for r in records
+        if r.get("type") == "user" and isinstance(r["message"].get("content"), list)
+        for b in r["message"]["content"]
+        if b.get("type") == "tool_result"
+    }
+    side_of_step = {s["step_id"]: s["is_sidechain"] for s in result.steps}
+    consumed = [e for e in result.timing_events if e["event_type"] == "tool_result"]
+    assert len(consumed) == len(result_side)
+    assert any(result_side.values()) and not all(result_side.values())
+    for e in consumed:
+        assert side_of_step[e["step_id"]] == result_side[e["tool_call_id"]]
+
 
 # -- sub-agent files ---------------------------------------------------------------------------
 
@@ -477,6 +493,19 @@ def test_unknown_synthetic_and_compaction_records(tmp_path, segment_lines):
     assert flags == [False] * 5 + [True] + [False] * 4
     s5 = result.steps[5]
     assert s5["current_user_message_count"] == 2 and s5["trigger"] == "user"
+
+
+def test_inputs_left_at_end_are_flagged_not_counted(tmp_path, segment_lines):
+    tail = {
+        "type": "user",
+        "sessionId": "2f8b1c4d-6a73-4e9b-91c0-5d7f3a8e2b46",
+        "timestamp": "2026-06-01T06:00:00Z",
+        "message": {"role": "user", "content": "one more thing"},
+    }
+    result = read_variant(tmp_path, [*segment_lines, json.dumps(tail).encode()])
+    assert len(result.steps) == 10
+    assert result.accounting.flagged_by_reason == {"claude: input events pending at end of file": 1}
+    assert all(s["reported_input_tokens"] is None for s in result.steps)
 
 
 def test_naive_timestamps_are_utc(tmp_path, segment_lines):

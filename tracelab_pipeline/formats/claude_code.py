@@ -247,14 +247,18 @@ class ClaudeFileReader:
             self.main_records += 1
         thread = self._thread(side_key)
         step = thread.step_for(message_id, line)
-        if step.model is None:
-            step.model = model
-        if step.request_id is None:
+        if step.line == line:
+            # First record of the response; later ones only fill what it lacked.
+            step.model = model if model.__class__ is str else None
             step.request_id = _str(rec.get("requestId"))
-        if step.version is None:
             step.version = _str(rec.get("version"))
             step.cwd = _str(rec.get("cwd"))
             step.git_branch = _str(rec.get("gitBranch"))
+        else:
+            if step.model is None and model.__class__ is str:
+                step.model = model
+            if step.request_id is None and "requestId" in rec:
+                step.request_id = _str(rec.get("requestId"))
         if usage is not None:
             step.apply_usage(usage, msg.get("stop_reason"))
 
@@ -452,41 +456,39 @@ def _identity(
 
 def _usage(usage) -> tuple | None:
     """(uncached, cache write, cache read, output, write 5m, write 1h), or None without usage."""
-    if usage is None:
-        return None
-    if not isinstance(usage, dict):
+    if usage.__class__ is not dict:
+        if usage is None:
+            return None
         raise BadRecord("usage is not an object")
-    values = []
-    seen = False
-    for key in _USAGE_KEYS:
-        value = usage.get(key)
-        if value is None:
-            values.append(0)
-        elif isinstance(value, int):
-            if value < 0:
-                raise BadRecord(f"negative {key}")
-            values.append(int(value))
-            seen = True
-        else:
-            raise BadRecord(f"{key} is {type(value).__name__}, not an integer")
+    u = usage.get("input_tokens")
+    w = usage.get("cache_creation_input_tokens")
+    r = usage.get("cache_read_input_tokens")
+    o = usage.get("output_tokens")
+    if not (
+        u.__class__ is int and w.__class__ is int and r.__class__ is int and o.__class__ is int
+    ) or (u < 0 or w < 0 or r < 0 or o < 0):
+        # Rare shapes: nulls, bools (TraceLab counts them as ints), wrong types, negatives.
+        u, w, r, o = values = [_token(usage.get(key), key) for key in _USAGE_KEYS]
+        if all(v is None for v in values):
+            return None
+        u, w, r, o = (v or 0 for v in values)
     split = usage.get("cache_creation")
-    w5 = w1 = None
-    if isinstance(split, dict):
+    if split.__class__ is dict:
         w5 = _token(split.get("ephemeral_5m_input_tokens"), "ephemeral_5m_input_tokens")
         w1 = _token(split.get("ephemeral_1h_input_tokens"), "ephemeral_1h_input_tokens")
-    if not seen:
-        return None
-    values.append(w5)
-    values.append(w1)
-    return tuple(values)
+        return (u, w, r, o, w5, w1)
+    return (u, w, r, o, None, None)
 
 
 def _token(value, key: str) -> int | None:
-    if isinstance(value, int):
-        if value < 0:
-            raise BadRecord(f"negative {key}")
-        return int(value)
-    return None
+    """A token count: int (or bool, as TraceLab) >= 0; null/missing -> None; else a bad record."""
+    if value is None:
+        return None
+    if not isinstance(value, int):
+        raise BadRecord(f"{key} is {type(value).__name__}, not an integer")
+    if value < 0:
+        raise BadRecord(f"negative {key}")
+    return int(value)
 
 
 def _internal_latency(result) -> int | None:
