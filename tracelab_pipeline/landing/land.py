@@ -189,12 +189,23 @@ class _Lander:
                 except RefusedArchive as exc:
                     return record("refused", str(exc), sha=sha)
             members, landed, skipped = self._commit(staged, obj.contributor)
+            unreadable = [m for m in members if m["outcome"] == "unreadable"]
+            not_taken = [m for m in members if m["outcome"] in ("unreadable", "skipped")]
             if landed:
                 outcome, reason = "landed", None
+                if not_taken:
+                    first = not_taken[0]
+                    reason = (
+                        f"{len(not_taken)} file(s) in it not taken, e.g. "
+                        f"{first['member']}: {first['reason']}"
+                    )
             elif any(m["outcome"] == "duplicate" for m in members):
                 outcome, reason = "duplicate", "every log in it had already landed"
+            elif unreadable:
+                outcome = "refused"
+                reason = f"{unreadable[0]['member']}: {unreadable[0]['reason']}"
             else:
-                outcome, reason = "empty", "no readable .jsonl/.jsonl.gz log in the drop"
+                outcome, reason = "empty", "no .jsonl/.jsonl.gz log in the drop"
             record(outcome, reason, sha=sha, members=members, landed=landed, skipped=skipped)
         finally:
             shutil.rmtree(work, ignore_errors=True)

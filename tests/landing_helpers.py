@@ -1,0 +1,65 @@
+"""Builders for inboxes and hostile archives used by the landing and ingest tests."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tarfile
+import zipfile
+from pathlib import Path
+
+REAL = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
+CLAUDE = sorted((REAL / "claude").glob("*.jsonl"))
+CODEX = sorted((REAL / "codex").glob("*.jsonl"))
+
+
+def fixture(name: str) -> Path:
+    return next(p for p in CLAUDE + CODEX if p.name == name)
+
+
+def copy_into(dest: Path, *files: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        shutil.copy(f, dest / f.name)
+
+
+def tar_with(path: Path, members: list[tuple[tarfile.TarInfo, bytes | None]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as tar:
+        for info, data in members:
+            if data is not None:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+            else:
+                tar.addfile(info)
+    return path
+
+
+def file_info(name: str) -> tarfile.TarInfo:
+    return tarfile.TarInfo(name)
+
+
+def link_info(name: str, target: str, hard: bool = False) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.LNKTYPE if hard else tarfile.SYMTYPE
+    info.linkname = target
+    return info
+
+
+def device_info(name: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.CHRTYPE
+    info.devmajor, info.devminor = 1, 3
+    return info
+
+
+def zip_with(path: Path, members: list[tuple[str, bytes]], symlink: str | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members:
+            zf.writestr(name, data)
+        if symlink:
+            info = zipfile.ZipInfo(symlink)
+            info.external_attr = 0o120777 << 16
+            zf.writestr(info, "/etc/passwd")
+    return path

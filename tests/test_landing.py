@@ -1,0 +1,227 @@
+"""Landing: listing, content-addressed copies, idempotence, supersession, partitions, bad input."""
+
+import gzip
+import shutil
+from pathlib import Path
+
+import pytest
+from landing_helpers import (
+    CLAUDE,
+    CODEX,
+    copy_into,
+    device_info,
+    file_info,
+    fixture,
+    link_info,
+    tar_with,
+    zip_with,
+)
+
+from tracelab_pipeline.landing.archives import member_path_problem
+from tracelab_pipeline.landing.handles import is_valid_handle
+from tracelab_pipeline.landing.land import land_inbox
+from tracelab_pipeline.landing.limits import Limits
+from tracelab_pipeline.landing.registry import Registry
+
+GOOD = fixture("ccviewer__1af7fc5e.jsonl")
+
+
+def outcomes(report) -> dict[str, tuple[str, str | None]]:
+    return {d["inbox_path"]: (d["outcome"], d["reason"]) for d in report.drops}
+
+
+def test_lands_plain_gzip_and_archive_and_places_partitions(tmp_path):
+    inbox = tmp_path / "inbox"
+    copy_into(inbox / "alice", *CLAUDE[:3])
+    gz = inbox / "alice" / "codex.jsonl.gz"
+    gz.write_bytes(gzip.compress(CODEX[0].read_bytes()))
+    (inbox / "bob").mkdir()
+    shutil.make_archive(str(inbox / "bob" / "logs"), "gztar", CODEX[0].parent)
+    report = land_inbox(str(inbox), tmp_path / "landed")
+    assert {o for o, _ in outcomes(report).values()} == {"landed"}
+    assert report.files_landed == 3 + 1 + len(CODEX)
+    with Registry(tmp_path / "landed") as reg:
+        files = reg.files()
+        for f in files:
+            obj = Path(f["object_path"])
+            assert obj.is_file() and obj.name.startswith(f["sha256"])
+        gz_row = next(f for f in files if f["member"] == "codex.jsonl.gz")
+        assert gz_row["object_path"].endswith(".jsonl.gz")
+        # the same content under alice (gz) and bob (in the archive) lands once per contributor
+        assert gz_row["month"] == next(
+            f["month"]
+            for f in files
+            if f["contributor"] == "bob"
+            and f["sha256"] != gz_row["sha256"]
+            and f["root_session"] == gz_row["root_session"]
+        )
+        keys = {p.key for p in reg.partitions()}
+        assert keys == set(report.changed_partitions)
+        assert all(k.split("|")[0] in ("alice", "bob") for k in keys)
+        # month of each file = month of its first timestamp (one session per fixture file)
+        for f in files:
+            assert f["month"] == f["first_ts"][:7]
+
+
+def test_second_landing_is_a_no_op_and_redrop_is_duplicate(tmp_path):
+    inbox = tmp_path / "inbox"
+    copy_into(inbox / "alice", GOOD)
+    first = land_inbox(str(inbox), tmp_path / "landed")
+    again = land_inbox(str(inbox), tmp_path / "landed")
+    assert again.drops == [] and again.changed_partitions == []
+    assert again.generation == first.generation
+    shutil.copy(GOOD, inbox / "alice" / "renamed-copy.jsonl")
+    redrop = land_inbox(str(inbox), tmp_path / "landed")
+    assert outcomes(redrop) == {
+        "alice/renamed-copy.jsonl": ("duplicate", "identical to an earlier drop")
+    }
+    assert redrop.changed_partitions == []
+    with Registry(tmp_path / "landed") as reg:
+        assert len(reg.files()) == 1
+        assert len(list((tmp_path / "landed" / "objects").rglob("*.jsonl"))) == 1
+
+
+def test_grown_session_supersedes_older_version(tmp_path):
+    inbox = tmp_path / "inbox"
+    lines = GOOD.read_bytes().splitlines(keepends=True)
+    (inbox / "alice").mkdir(parents=True)
+    (inbox / "alice" / "v1").mkdir()
+    (inbox / "alice" / "v1" / GOOD.name).write_bytes(b"".join(lines[:5]))
+    first = land_inbox(str(inbox), tmp_path / "landed")
+    (key,) = first.changed_partitions
+    (inbox / "alice" / "v2").mkdir()
+    (inbox / "alice" / "v2" / GOOD.name).write_bytes(b"".join(lines))
+    second = land_inbox(str(inbox), tmp_path / "landed")
+    assert second.changed_partitions == [key]
+    with Registry(tmp_path / "landed") as reg:
+        by_lines = {f["lines"]: f for f in reg.files()}
+        assert by_lines[5]["status"] == "superseded"
+        assert by_lines[5]["superseded_by"] == by_lines[len(lines)]["sha256"]
+        assert [f.lines for f in reg.files_for_partition(key)] == [len(lines)]
+        # nothing deleted: both versions are still on disk
+        assert all(Path(f["object_path"]).exists() for f in reg.files())
+    # the old version dropped again later is superseded right away
+    (inbox / "alice" / "v0").mkdir()
+    (inbox / "alice" / "v0" / GOOD.name).write_bytes(b"".join(lines[:3]))
+    third = land_inbox(str(inbox), tmp_path / "landed")
+    assert third.changed_partitions == []
+    with Registry(tmp_path / "landed") as reg:
+        assert {f["lines"]: f["status"] for f in reg.files()}[3] == "superseded"
+
+
+def test_subagent_file_follows_its_parent_session_month(tmp_path):
+    inbox = tmp_path / "inbox" / "alice"
+    inbox.mkdir(parents=True)
+    main = b'{"sessionId":"s1","timestamp":"2026-01-31T23:59:00Z","type":"user"}\n'
+    sub = b'{"sessionId":"s1","isSidechain":true,"timestamp":"2026-02-01T00:05:00Z"}\n'
+    (inbox / "s1.jsonl").write_bytes(main)
+    (inbox / "agent-x.jsonl").write_bytes(sub)
+    report = land_inbox(str(tmp_path / "inbox"), tmp_path / "landed")
+    assert report.changed_partitions == ["alice|2026-01"]
+
+
+def test_bad_input_is_recorded_with_reasons_and_the_rest_lands(tmp_path):
+    inbox = tmp_path / "inbox"
+    copy_into(inbox / "alice", GOOD)
+    (inbox / "alice" / "notes.txt").write_text("hello")
+    (inbox / "alice" / "empty.jsonl").write_bytes(b"")
+    (inbox / "alice" / "broken.jsonl.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
+    (inbox / "nobody").mkdir()
+    copy_into(inbox / "Bad Name", GOOD)
+    (inbox / "stray.jsonl").write_bytes(GOOD.read_bytes())
+    report = land_inbox(str(inbox), tmp_path / "landed")
+    got = outcomes(report)
+    assert got["alice/ccviewer__1af7fc5e.jsonl"] == ("landed", None)
+    assert (
+        got["alice/notes.txt"][0] == "refused"
+        and "unsupported file type" in got["alice/notes.txt"][1]
+    )
+    assert got["alice/empty.jsonl"] == ("empty", "empty file")
+    assert got["alice/broken.jsonl.gz"][0] == "refused"
+    assert "cannot read log" in got["alice/broken.jsonl.gz"][1]
+    assert got["nobody/"] == ("no_logs", "contributor directory holds no files")
+    assert got["Bad Name/ccviewer__1af7fc5e.jsonl"][0] == "refused"
+    assert "invalid contributor handle" in got["Bad Name/ccviewer__1af7fc5e.jsonl"][1]
+    assert "not inside a contributor directory" in got["stray.jsonl"][1]
+    assert report.files_landed == 1
+    # recorded once: the next landing does not report them again
+    assert land_inbox(str(inbox), tmp_path / "landed").drops == []
+
+
+@pytest.mark.parametrize(
+    ("name", "members", "reason"),
+    [
+        ("traversal.tar.gz", [(file_info("../evil.jsonl"), b"{}\n")], "path traversal"),
+        ("absolute.tgz", [(file_info("/etc/evil.jsonl"), b"{}\n")], "absolute path"),
+        ("symlink.tar.gz", [(link_info("s.jsonl", "/etc/passwd"), None)], "link in archive"),
+        ("hardlink.tar.gz", [(link_info("h.jsonl", "/etc/passwd", hard=True), None)], "link"),
+        ("device.tar.gz", [(device_info("null.jsonl"), None)], "device"),
+    ],
+)
+def test_hostile_tar_is_refused_and_the_rest_lands(tmp_path, name, members, reason):
+    inbox = tmp_path / "inbox"
+    copy_into(inbox / "alice", GOOD)
+    ok = file_info("fine.jsonl")
+    tar_with(inbox / "mallory" / name, [(ok, GOOD.read_bytes()), *members])
+    report = land_inbox(str(inbox), tmp_path / "landed")
+    got = outcomes(report)
+    assert got["alice/ccviewer__1af7fc5e.jsonl"] == ("landed", None)
+    outcome, why = got[f"mallory/{name}"]
+    assert outcome == "refused" and reason in why
+    with Registry(tmp_path / "landed") as reg:
+        assert {f["contributor"] for f in reg.files()} == {"alice"}
+    assert not (tmp_path / "evil.jsonl").exists()
+    assert not list((tmp_path / "landed" / "tmp").iterdir())
+
+
+def test_zip_bomb_traversal_symlink_and_count_caps(tmp_path):
+    inbox = tmp_path / "inbox"
+    copy_into(inbox / "alice", GOOD)
+    zip_with(inbox / "m1" / "bomb.zip", [("big.jsonl", b"\n" * 3_000_000)])
+    zip_with(inbox / "m2" / "slip.zip", [("a/../../x.jsonl", b"{}\n")])
+    zip_with(inbox / "m3" / "link.zip", [("ok.jsonl", b"{}\n")], symlink="l.jsonl")
+    zip_with(inbox / "m4" / "many.zip", [(f"f{i}.jsonl", b"{}\n") for i in range(30)])
+    limits = Limits(max_expanded_bytes=1_000_000, max_members=20)
+    got = outcomes(land_inbox(str(inbox), tmp_path / "landed", limits=limits))
+    assert got["alice/ccviewer__1af7fc5e.jsonl"] == ("landed", None)
+    assert got["m1/bomb.zip"][0] == "refused" and "over the cap" in got["m1/bomb.zip"][1]
+    assert "path traversal" in got["m2/slip.zip"][1]
+    assert "link in archive" in got["m3/link.zip"][1]
+    assert "too many files" in got["m4/many.zip"][1]
+
+
+def test_zip_with_lying_sizes_is_stopped_while_streaming(tmp_path):
+    """A header may claim a small size; the bytes actually produced are counted."""
+    from tracelab_pipeline.landing.archives import RefusedArchive, iter_archive
+
+    path = zip_with(tmp_path / "a.zip", [("a.jsonl", b"x" * 5000), ("b.jsonl", b"y" * 5000)])
+    with pytest.raises(RefusedArchive, match="cap"):
+        for _, stream in iter_archive(str(path), Limits(max_expanded_bytes=20_000)):
+            # shrink the budget mid-way to stand in for a header that under-reports
+            stream._budget.left = 100
+            stream.read()
+
+
+def test_archive_members_of_other_types_are_skipped_with_reason(tmp_path):
+    inbox = tmp_path / "inbox"
+    zip_with(
+        inbox / "alice" / "mixed.zip",
+        [("logs/s.jsonl", GOOD.read_bytes()), ("README.md", b"hi"), ("inner.zip", b"PK")],
+    )
+    report = land_inbox(str(inbox), tmp_path / "landed")
+    (drop,) = report.drops
+    assert drop["outcome"] == "landed" and drop["files_landed"] == 1 and drop["files_skipped"] == 2
+    assert "not taken" in drop["reason"]
+    with Registry(tmp_path / "landed") as reg:
+        members = {m["member"]: (m["outcome"], m["reason"]) for m in reg.drop_members()}
+    assert members["inner.zip"] == ("skipped", "nested archives are not opened")
+    assert members["README.md"][0] == "skipped"
+
+
+def test_handles_and_member_paths():
+    assert is_valid_handle("alice") and is_valid_handle("bob-2.x_y")
+    for bad in ("", "Alice", "a|b", "a/b", "-x", "a..b", "x" * 65, "a b"):
+        assert not is_valid_handle(bad)
+    assert member_path_problem("a/b.jsonl") is None
+    assert "absolute" in member_path_problem("C:/x.jsonl")
+    assert "traversal" in member_path_problem("a\\..\\..\\x.jsonl")
