@@ -1,0 +1,36 @@
+"""Fig 7: tool popularity — calls per tool and provider, ranked (ties: first appearance)."""
+
+from __future__ import annotations
+
+from tracelab_pipeline.figure_data.tools import CALLS_CTE, OTHER
+from tracelab_pipeline.figure_data.write import write_figure_table
+
+
+def build(con, *, prepared: bool = False) -> int:
+    return write_figure_table(
+        con,
+        7,
+        f"""
+        WITH {CALLS_CTE},
+        per_tool AS (
+            SELECT provider, display_name AS tool_name, count(*) AS calls,
+                   count(*) FILTER (WHERE is_error) AS error_calls, min(ordinal) AS first_seen
+            FROM calls GROUP BY provider, display_name
+        ),
+        per_provider AS (
+            SELECT provider, count(*) AS provider_calls,
+                   count(DISTINCT tool_name) AS distinct_tools
+            FROM calls GROUP BY provider
+        )
+        SELECT t.provider,
+            row_number() OVER (
+                PARTITION BY t.provider
+                ORDER BY t.tool_name = '{OTHER}', t.calls DESC, t.first_seen
+            ) AS rank,
+            t.tool_name, t.calls, t.error_calls,
+            t.calls / p.provider_calls AS share,
+            p.provider_calls, p.distinct_tools
+        FROM per_tool t JOIN per_provider p USING (provider)
+        ORDER BY provider, rank
+        """,
+    )
