@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tracelab_pipeline.normalize.worker import FILE_COLUMN, FileInfo
+from tracelab_pipeline.schema import TS
 
 
 def drop_duplicate_steps(
@@ -121,12 +122,11 @@ def set_session_start(steps: pa.Table) -> pa.Table:
         steps.column("root_session_id"),
         "\x1f",
     )
-    step_time = pc.min_element_wise(
-        steps.column("input_ready_at"),
-        steps.column("first_output_at"),
-        steps.column("usage_at"),
-        skip_nulls=True,
-    )
+    # Element-wise min has no kernel for zoned timestamps: compare as epoch microseconds.
+    times = [
+        steps.column(c).cast(pa.int64()) for c in ("input_ready_at", "first_output_at", "usage_at")
+    ]
+    step_time = pc.min_element_wise(*times, skip_nulls=True).cast(TS)
     helper = pa.table(
         {"key": key, "start": steps.column("session_started_at"), "step_time": step_time}
     )

@@ -42,13 +42,10 @@ def read_batch(batch: list[tuple[int, str]], contributor: str) -> BatchResult:
     parts: dict[str, list[pa.Table]] = {name: [] for name in (*ROW_TABLES, "rejected_records")}
     files = []
     for index, path in batch:
-        result = read_one(path, contributor)
-        for name in ROW_TABLES:
-            rows = getattr(result, name)
-            if rows:
-                table = pa.Table.from_pylist(rows, schema=TABLES[name])
-                tag = pa.array([index] * len(rows), pa.int32())
-                parts[name].append(table.append_column(FILE_COLUMN, tag))
+        result, tables_of_file = read_one(path, contributor)
+        for name, table in tables_of_file.items():
+            tag = pa.array([index] * table.num_rows, pa.int32())
+            parts[name].append(table.append_column(FILE_COLUMN, tag))
         if result.accounting.rejected:
             parts["rejected_records"].append(
                 pa.Table.from_pylist(result.accounting.rejected, schema=TABLES["rejected_records"])
@@ -67,17 +64,27 @@ def read_batch(batch: list[tuple[int, str]], contributor: str) -> BatchResult:
     return BatchResult(files, tables)
 
 
-def read_one(path: str, contributor: str) -> FileResult:
-    """read_log never raises by contract; if it does anyway, keep the file's lines accounted."""
+def read_one(path: str, contributor: str) -> tuple[FileResult, dict[str, pa.Table]]:
+    """Read one file into typed tables.
+
+    read_log never raises by contract, and its rows should fit the schema; if either fails
+    anyway, the file's lines are still accounted for and the run goes on.
+    """
     try:
-        return read_log(path, contributor)
+        result = read_log(path, contributor)
+        tables = {
+            name: pa.Table.from_pylist(getattr(result, name), schema=TABLES[name])
+            for name in ROW_TABLES
+            if getattr(result, name)
+        }
+        return result, tables
     except Exception as exc:  # noqa: BLE001 - one broken file must not stop the run
         where = traceback.extract_tb(exc.__traceback__)[-1]
         reason = (
-            f"{CRASH_PREFIX}: {type(exc).__name__}: {exc} "
+            f"{CRASH_PREFIX}: {type(exc).__name__}: {str(exc)[:200]} "
             f"({Path(where.filename).name}:{where.lineno})"
         )
-        return crashed_file(path, contributor, reason)
+        return crashed_file(path, contributor, reason), {}
 
 
 def crashed_file(path: str, contributor: str, reason: str) -> FileResult:

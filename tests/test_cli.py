@@ -1,0 +1,163 @@
+"""`tracelab collect` and `tracelab normalize`, run through click on real files in tmp dirs."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from tracelab_pipeline.cli import main
+from tracelab_pipeline.schema import TABLES
+
+FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
+CLAUDE_SEGMENT = FIXTURES / "claude" / "tracelab__claude-example-segment.jsonl"
+CODEX_SEGMENT = FIXTURES / "codex" / "tracelab__codex-example-segment.jsonl"
+CODEX_TREZO = FIXTURES / "codex" / "trezo-ai__codex-session.jsonl"
+
+
+def run(*args: str, env: dict | None = None):
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+@pytest.fixture
+def homes(tmp_path) -> dict[str, str]:
+    """A fake machine: Claude Code and Codex homes relocated by their environment variables."""
+    claude = tmp_path / "claude-home"
+    project = claude / "projects" / "-work-demo"
+    (project / "5c0375b4" / "subagents").mkdir(parents=True)
+    shutil.copy(CLAUDE_SEGMENT, project / "5c0375b4.jsonl")
+    shutil.copy(CLAUDE_SEGMENT, project / "5c0375b4" / "subagents" / "agent-a1.jsonl")
+    (project / "5c0375b4" / "subagents" / "agent-a1.meta.json").write_text("{}")
+    (claude / "settings.json").write_text("{}")
+    (claude / "todos").mkdir()
+    (claude / "todos" / "stray.jsonl").write_text("{}\n")  # outside projects/: not a session
+
+    codex = tmp_path / "codex-home"
+    (codex / "sessions" / "2026" / "01" / "02").mkdir(parents=True)
+    shutil.copy(CODEX_SEGMENT, codex / "sessions" / "2026" / "01" / "02" / "rollout-a.jsonl")
+    (codex / "archived_sessions").mkdir()
+    archived = codex / "archived_sessions" / "rollout-b.jsonl.gz"
+    archived.write_bytes(gzip.compress(CODEX_TREZO.read_bytes()))
+    return {"CLAUDE_CONFIG_DIR": str(claude), "CODEX_HOME": str(codex)}
+
+
+EXPECTED_LAYOUT = [
+    "claude/projects/-work-demo/5c0375b4.jsonl",
+    "claude/projects/-work-demo/5c0375b4/subagents/agent-a1.jsonl",
+    "codex/archived_sessions/rollout-b.jsonl.gz",
+    "codex/sessions/2026/01/02/rollout-a.jsonl",
+]
+
+
+def test_collect_copies_both_providers_keeping_the_layout(tmp_path, homes):
+    dest = tmp_path / "dest"
+    result = run("collect", "--dest", str(dest), env=homes)
+    assert result.exit_code == 0, result.output
+    copied = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
+    assert copied == EXPECTED_LAYOUT
+    assert (dest / EXPECTED_LAYOUT[0]).read_bytes() == CLAUDE_SEGMENT.read_bytes()
+    assert "claude: 2 files" in result.output and "codex: 2 files" in result.output
+    assert "copied 4 files" in result.output
+
+    again = run("collect", "--dest", str(dest), env=homes)
+    assert "copied 0 files" in again.output and "4 unchanged" in again.output
+
+
+def test_collect_list_copies_nothing(tmp_path, homes):
+    result = run("collect", "--list", "--dest", str(tmp_path / "dest"), env=homes)
+    assert result.exit_code == 0
+    assert not (tmp_path / "dest").exists()
+    listed = [line.split("\t") for line in result.output.splitlines() if "\t" in line]
+    assert sorted(Path(p).name for _, _, p in listed) == [
+        "5c0375b4.jsonl",
+        "agent-a1.jsonl",
+        "rollout-a.jsonl",
+        "rollout-b.jsonl.gz",
+    ]
+    assert {provider for provider, _, _ in listed} == {"claude", "codex"}
+
+
+def test_collect_on_a_machine_without_logs(tmp_path):
+    env = {"CLAUDE_CONFIG_DIR": str(tmp_path / "none1"), "CODEX_HOME": str(tmp_path / "none2")}
+    result = run("collect", "--dest", str(tmp_path / "dest"), env=env)
+    assert result.exit_code == 0
+    assert "claude: 0 files" in result.output and "copied 0 files" in result.output
+
+
+def test_collect_then_normalize(tmp_path, homes):
+    dest = tmp_path / "dest"
+    run("collect", "--dest", str(dest), env=homes)
+    result = run("normalize", str(dest), "--out", str(tmp_path / "out"), "--workers", "2")
+    assert result.exit_code == 0, result.output
+    assert "files:            4 (2 claude, 2 codex)" in result.output
+    acc = pq.read_table(tmp_path / "out" / "ingest_accounting.parquet").to_pylist()
+    assert len(acc) == 4 and all(row["error"] is None for row in acc)
+
+
+def test_normalize_writes_every_table(tmp_path):
+    out = tmp_path / "out"
+    result = run("normalize", str(FIXTURES), "--out", str(out), "--contributor", "alice")
+    assert result.exit_code == 0, result.output
+    for name, schema in TABLES.items():
+        table = pq.read_table(out / f"{name}.parquet")
+        assert table.schema.names == schema.names
+    steps = pq.read_table(out / "steps.parquet")
+    assert steps.num_rows > 0
+    assert set(steps.column("contributor").to_pylist()) == {"alice"}
+    assert f"steps:            {steps.num_rows} " in result.output
+    assert "files:            12 (9 claude, 3 codex)" in result.output
+
+
+def test_normalize_reports_rejected_lines_by_file_and_line_and_exits_0(tmp_path):
+    broken = tmp_path / "broken.jsonl"
+    lines = CODEX_SEGMENT.read_bytes().splitlines(keepends=True)
+    lines[4] = b'{"type": "event_msg", "payload": \n'
+    broken.write_bytes(b"".join(lines) + b'{"timestamp": "2026-')
+    result = run("normalize", str(broken), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert "malformed JSON" in result.output
+    assert f"{broken}:5: malformed JSON" in result.output
+    assert f"{broken}:{len(lines) + 1}: truncated last line" in result.output
+    rejected = pq.read_table(tmp_path / "out" / "rejected_records.parquet").to_pylist()
+    assert [r["line_number"] for r in rejected] == [5, len(lines) + 1]
+
+
+def test_normalize_fails_naming_a_missing_input_but_writes_the_rest(tmp_path):
+    missing = tmp_path / "no-such-file.jsonl"
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["normalize", str(CODEX_SEGMENT), str(missing), "--out", str(out)]
+    )
+    assert result.exit_code == 1
+    assert f"error: {missing}: cannot read" in result.output
+    assert pq.read_table(out / "steps.parquet").num_rows > 0
+
+
+def test_normalize_fails_on_a_file_that_cannot_be_decompressed(tmp_path):
+    bad = tmp_path / "bad.jsonl.gz"
+    bad.write_bytes(b"\x1f\x8b" + b"not really gzip" * 10)
+    good = tmp_path / "good.jsonl"
+    shutil.copy(CODEX_SEGMENT, good)
+    result = CliRunner().invoke(main, ["normalize", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert f"error: {bad}: cannot read" in result.output
+    assert pq.read_table(tmp_path / "o" / "steps.parquet").num_rows == 9
+
+
+def test_normalize_exports_tracelab_round_jsonl(tmp_path):
+    out = tmp_path / "out"
+    result = run("normalize", str(CODEX_SEGMENT), "--out", str(out), "--format", "tracelab-jsonl")
+    assert result.exit_code == 0, result.output
+    rows = (out / "round_trace.jsonl").read_text().splitlines()
+    assert len(rows) == 9  # tracelab-ingest §12: the Codex segment has 9 rounds
+    assert not (out / "steps.parquet").exists()
+
+
+def test_every_subcommand_has_help():
+    for name in ("collect", "normalize"):
+        result = run(name, "--help")
+        assert result.exit_code == 0 and "Usage:" in result.output

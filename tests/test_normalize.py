@@ -1,0 +1,184 @@
+"""normalize_files: merging files, duplicates, determinism, parallelism, storage, failures."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pytest
+
+from tracelab_pipeline.normalize import NormalizedTables, iter_log_files, normalize_files, worker
+from tracelab_pipeline.schema import TABLES
+
+FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
+ALL_FIXTURES = sorted(FIXTURES.glob("*/*.jsonl"))
+CLAUDE_SEGMENT = FIXTURES / "claude" / "tracelab__claude-example-segment.jsonl"
+CODEX_SEGMENT = FIXTURES / "codex" / "tracelab__codex-example-segment.jsonl"
+
+
+@pytest.fixture(scope="module")
+def all_fixtures() -> NormalizedTables:
+    return normalize_files(ALL_FIXTURES)
+
+
+def accounting_by_file(tables: NormalizedTables) -> dict[str, dict]:
+    return {row["source_file"]: row for row in tables.ingest_accounting.to_pylist()}
+
+
+def test_iter_log_files_recurses_sorts_and_keeps_named_files(tmp_path):
+    (tmp_path / "b" / "deep").mkdir(parents=True)
+    for name in ("b/deep/x.jsonl", "b/y.jsonl.gz", "a.jsonl", "b/notes.txt", "b/z.json"):
+        (tmp_path / name).write_bytes(b"{}\n")
+    named = tmp_path / "b" / "z.json"
+    missing = tmp_path / "missing.jsonl"
+    found = iter_log_files([tmp_path / "b", tmp_path / "a.jsonl", named, missing, tmp_path])
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == [
+        "a.jsonl",
+        "b/deep/x.jsonl",
+        "b/y.jsonl.gz",
+        "b/z.json",
+        "missing.jsonl",
+    ]
+
+
+def test_tables_follow_schema_and_accounting_adds_up(all_fixtures):
+    for name, table in all_fixtures.tables().items():
+        assert table.schema.equals(TABLES[name]), name
+    acc = all_fixtures.ingest_accounting.to_pylist()
+    assert [r["source_file"] for r in acc] == [str(p) for p in ALL_FIXTURES]
+    for row in acc:
+        used, ignored, rejected = (
+            row["records_used"],
+            row["records_ignored"],
+            row["records_rejected"],
+        )
+        assert row["lines_read"] == used + ignored + rejected, row["source_file"]
+    assert sum(r["steps"] for r in acc) == all_fixtures.steps.num_rows > 0
+    assert sum(r["tool_calls"] for r in acc) == all_fixtures.tool_calls.num_rows > 0
+    assert all_fixtures.rejected_records.num_rows == sum(r["records_rejected"] for r in acc)
+
+
+def test_copies_of_the_same_files_are_kept_once(tmp_path, all_fixtures):
+    for copy in ("first", "second"):
+        shutil.copytree(FIXTURES / "claude", tmp_path / copy / "claude")
+        shutil.copytree(FIXTURES / "codex", tmp_path / copy / "codex")
+    merged = normalize_files(iter_log_files([tmp_path]))
+    single = all_fixtures
+
+    assert merged.steps.num_rows == single.steps.num_rows
+    assert merged.tool_calls.num_rows == single.tool_calls.num_rows
+    assert merged.timing_events.num_rows == single.timing_events.num_rows
+    assert pc.count_distinct(merged.steps.column("step_id")).as_py() == merged.steps.num_rows
+    # Ties between equal copies go to the smaller path; the other copy counts the duplicates.
+    assert all("/first/" in f for f in merged.steps.column("source_file").to_pylist())
+    produced = {
+        Path(r["source_file"]).name: r["steps"] for r in single.ingest_accounting.to_pylist()
+    }
+    for row in merged.ingest_accounting.to_pylist():
+        name = Path(row["source_file"]).name
+        if "/first/" in row["source_file"]:
+            assert (row["steps"], row["duplicate_steps"]) == (produced[name], 0)
+        else:
+            assert (row["steps"], row["duplicate_steps"], row["tool_calls"]) == (
+                0,
+                produced[name],
+                0,
+            )
+
+
+def test_replayed_history_is_kept_from_the_file_it_belongs_to(tmp_path):
+    """A resumed session's file repeats earlier steps before its own; the original keeps them,
+    even when the resumed file sorts first."""
+    original = tmp_path / "z_original.jsonl"
+    shutil.copy(CLAUDE_SEGMENT, original)
+    resumed = tmp_path / "a_resumed.jsonl"
+    other = FIXTURES / "claude" / "ccviewer__1af7fc5e.jsonl"
+    resumed.write_bytes(CLAUDE_SEGMENT.read_bytes() + other.read_bytes())
+
+    alone = normalize_files([original])
+    tables = normalize_files([resumed, original])
+    acc = accounting_by_file(tables)
+    copied = alone.steps.num_rows
+    assert copied > 0
+    assert acc[str(resumed)]["duplicate_steps"] == copied
+    assert acc[str(original)]["steps"] == copied
+    kept = tables.steps.filter(
+        pc.is_in(tables.steps.column("step_id"), alone.steps.column("step_id").combine_chunks())
+    )
+    assert set(kept.column("source_file").to_pylist()) == {str(original)}
+    assert tables.timing_events.num_rows == (
+        alone.timing_events.num_rows + normalize_files([other]).timing_events.num_rows
+    )
+
+
+def test_result_does_not_depend_on_file_order_or_workers(all_fixtures):
+    backwards = normalize_files(list(reversed(ALL_FIXTURES)))
+    parallel = normalize_files(ALL_FIXTURES, workers=2)
+    for name, table in all_fixtures.tables().items():
+        assert backwards.tables()[name].equals(table), name
+        assert parallel.tables()[name].equals(table), name
+
+
+def test_threads_share_the_start_of_their_root_session(all_fixtures):
+    rows = all_fixtures.steps.select(
+        ["provider", "root_session_id", "session_started_at", "input_ready_at", "first_output_at"]
+    ).to_pylist()
+    starts: dict[tuple, set] = {}
+    for row in rows:
+        starts.setdefault((row["provider"], row["root_session_id"]), set()).add(
+            row["session_started_at"]
+        )
+        assert row["session_started_at"] is not None
+        for later in (row["input_ready_at"], row["first_output_at"]):
+            assert later is None or later >= row["session_started_at"]
+    assert all(len(s) == 1 for s in starts.values())
+
+
+def test_parquet_round_trip_is_exact_and_leaves_no_temp_files(tmp_path, all_fixtures):
+    all_fixtures.write_parquet(tmp_path / "out")
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == sorted(f"{n}.parquet" for n in TABLES)
+    back = NormalizedTables.read_parquet(tmp_path / "out")
+    for name, table in all_fixtures.tables().items():
+        assert back.tables()[name].equals(table), name
+
+
+def test_a_reader_crash_is_recorded_and_the_rest_proceeds(monkeypatch):
+    real_read_log = worker.read_log
+    victim = str(CODEX_SEGMENT)
+
+    def crashing_read_log(path, contributor):
+        if str(path) == victim:
+            raise RuntimeError("boom")
+        return real_read_log(path, contributor)
+
+    monkeypatch.setattr(worker, "read_log", crashing_read_log)
+    tables = normalize_files([CLAUDE_SEGMENT, CODEX_SEGMENT])
+    acc = accounting_by_file(tables)
+    crashed = acc[victim]
+    assert crashed["error"].startswith("reader crashed: RuntimeError: boom")
+    assert crashed["lines_read"] == crashed["records_rejected"] == 72
+    assert tables.summary()["unreadable_files"] == {victim: crashed["error"]}
+    assert acc[str(CLAUDE_SEGMENT)]["steps"] == tables.steps.num_rows > 0
+    lines = tables.rejected_records.filter(
+        pc.equal(tables.rejected_records.column("source_file"), victim)
+    )
+    assert lines.column("line_number").to_pylist() == list(range(1, 73))
+
+
+def test_missing_and_empty_files_are_accounted(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    missing = tmp_path / "gone.jsonl"
+    tables = normalize_files([missing, empty])
+    acc = accounting_by_file(tables)
+    assert acc[str(missing)]["error"].startswith("cannot read")
+    assert acc[str(empty)]["error"] is None and acc[str(empty)]["lines_read"] == 0
+    assert list(tables.summary()["unreadable_files"]) == [str(missing)]
+    assert tables.steps.num_rows == 0 and tables.steps.schema.equals(TABLES["steps"])
+
+
+def test_file_hashes_given_by_the_caller_are_recorded():
+    tables = normalize_files([CODEX_SEGMENT], file_sha256={str(CODEX_SEGMENT): "ab" * 32})
+    assert tables.ingest_accounting.column("file_sha256").to_pylist() == ["ab" * 32]
