@@ -1,0 +1,897 @@
+"""Codex CLI rollout reader: one rollout file -> steps, tool calls and timing events.
+
+Follows tracelab-ingest §4 and §5.2 so the numbers equal TraceLab's: one step per accepted
+`token_count` (consecutive repeats of the same cumulative total and `info: null` updates are
+skipped), tokens from `last_token_usage`, tools paired with their results by `call_id`.
+
+Where we differ on purpose:
+- internal latency falls back to `exec_command_end.duration`, then to a JSON output's
+  `metadata.duration_seconds`, when there is no "Wall time" line (TraceLab B9);
+- forked rollouts (`session_meta.forked_from_id`) are treated like sub-agent rollouts: replayed
+  parent turns are attributed to the parent session so they collide with the parent's own
+  steps and deduplicate, instead of being counted twice;
+- with several replayed ancestors, each replayed turn goes to the latest ancestor that is not
+  newer than the turn (UUIDv7 ids sort by time), not always to the last one seen;
+- `compacted` / `context_compacted` mark the next step `after_compaction`;
+- every line is accounted for; events left without a closing `token_count` at the end of the
+  file are dropped as TraceLab does (B13) but counted as `dropped_at_eof:<source>`.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from tracelab_pipeline.formats.common import content_chars, delta_ms, parse_ts
+from tracelab_pipeline.formats.jsonl import Accounting, open_log
+from tracelab_pipeline.formats.jsonl import _json_error_reason as json_error_reason
+from tracelab_pipeline.formats.result import FileResult
+from tracelab_pipeline.formats.step_fields import event_summary
+
+PROVIDER = "codex"
+EARLIEST_TS = datetime(2023, 1, 1, tzinfo=UTC)
+_fromisoformat = datetime.fromisoformat
+
+_WALL_TIME = re.compile(r"^Wall time:\s*([0-9]+(?:\.[0-9]+)?)\s*seconds\b", re.MULTILINE)
+_EXIT_CODE = re.compile(r"(?:Exit code|Process exited with code)[: ]+(-?\d+)")
+# The parts after the literal prefixes, matched where str.find located the prefix.
+_WALL_TIME_TAIL = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*seconds\b")
+_EXIT_CODE_TAIL = re.compile(r"[: ]+(-?\d+)")
+_TOKEN_KEYS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
+
+# Record kinds that carry nothing a step needs (tracelab-ingest §4.1), with their accounting
+# key; anything else unknown is counted as `unknown:<kind>`.
+_IGNORED_EVENT_MSG = (
+    "agent_message",
+    "agent_message_delta",
+    "agent_reasoning",
+    "agent_reasoning_delta",
+    "agent_reasoning_raw_content",
+    "agent_reasoning_section_break",
+    "task_complete",
+    "turn_aborted",
+    "turn_diff",
+    "exec_command_begin",
+    "exec_command_output_delta",
+    "exec_approval_request",
+    "apply_patch_approval_request",
+    "patch_apply_begin",
+    "web_search_begin",
+    "web_search_end",
+    "mcp_tool_call_begin",
+    "mcp_tool_call_end",
+    "view_image_tool_call",
+    "plan_update",
+    "entered_review_mode",
+    "exited_review_mode",
+    "item_started",
+    "item_completed",
+    "background_event",
+    "error",
+    "stream_error",
+    "warning",
+    "undo_started",
+    "undo_completed",
+    "thread_rolled_back",
+    "thread_name_updated",
+    "session_configured",
+    "shutdown_complete",
+)
+_IGNORED_RESPONSE_ITEM = ("web_search_call", "local_shell_call", "ghost_snapshot", "other")
+_IGNORED_KEY = {("event_msg", t): f"event_msg.{t}" for t in _IGNORED_EVENT_MSG} | {
+    ("response_item", t): f"response_item.{t}" for t in _IGNORED_RESPONSE_ITEM
+}
+
+
+_CALL_SOURCE = {k: f"response_item.{k}" for k in ("function_call", "custom_tool_call")}
+_OUTPUT_SOURCE = {
+    k: f"response_item.{k}" for k in ("function_call_output", "custom_tool_call_output")
+}
+
+
+def _event(kind, ts, source, call_id, tool_index, tool_name, is_error, chars, result_chars):
+    """A timing_events row; step_id, contributor and event_index are set when the step closes."""
+    return {
+        "step_id": None,
+        "contributor": None,
+        "event_index": None,
+        "event_type": kind,
+        "timestamp": ts,
+        "source": source,
+        "tool_call_id": call_id,
+        "tool_index": tool_index,
+        "tool_name": tool_name,
+        "is_error": is_error,
+        "content_chars": chars,
+        "result_chars": result_chars,
+    }
+
+
+class _Tool:
+    __slots__ = (
+        "index",
+        "name",
+        "call_id",
+        "emitted_at",
+        "result_at",
+        "input_json",
+        "input_chars",
+        "result_chars",
+        "wall_ms",
+        "internal_ms",
+        "exec_ms",
+        "json_ms",
+        "is_error",
+        "result_seen",
+        "emitted",
+    )
+
+    def __init__(self, index, name, call_id, emitted_at, input_json, input_chars):
+        self.index = index
+        self.name = name
+        self.call_id = call_id
+        self.emitted_at = emitted_at
+        self.result_at = None
+        self.input_json = input_json
+        self.input_chars = input_chars
+        self.result_chars = None
+        self.wall_ms = None
+        self.internal_ms = None  # from the "Wall time" line, as TraceLab
+        self.exec_ms = None  # exec_command_end.duration (our fallback)
+        self.json_ms = None  # JSON output metadata.duration_seconds (our fallback)
+        self.is_error = None
+        self.result_seen = False
+        self.emitted = False  # its step has been closed
+
+
+class _Meta:
+    """What one session_meta record says about a thread."""
+
+    __slots__ = ("started_at", "cli_version", "spawn_parent", "subagent", "forked_from", "branch")
+
+    def __init__(self, started_at, cli_version, spawn_parent, subagent, forked_from, branch):
+        self.started_at = started_at
+        self.cli_version = cli_version
+        self.spawn_parent = spawn_parent
+        self.subagent = subagent
+        self.forked_from = forked_from
+        self.branch = branch
+
+
+def read_codex(path: str | Path, contributor: str = "local") -> FileResult:
+    """Read one Codex rollout (plain or gzip). Never raises for bad content."""
+    source = str(path)
+    acc = Accounting(source, contributor)
+    rollout = _Rollout(acc, _stem(source))
+    try:
+        with open_log(path) as stream:
+            _read_lines(stream, rollout, acc)
+    except (OSError, EOFError, zlib.error) as exc:
+        if acc.lines_read == 0:
+            return FileResult(source, PROVIDER, acc, error=f"cannot read: {exc}")
+        # A damaged compressed stream: what was read stands, the rest is one rejected line.
+        acc.lines_read += 1
+        acc.reject(acc.lines_read, f"unreadable rest of file: {exc}", None)
+    result = FileResult(source, PROVIDER, acc)
+    rollout.finish(result)
+    return result
+
+
+def _read_lines(stream, rollout: _Rollout, acc: Accounting) -> None:
+    """jsonl.iter_records inlined: same buckets, without a generator and a copy per line."""
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    feed = rollout.feed
+    line_number = acc.lines_read
+    try:
+        for raw in stream:
+            line_number += 1
+            try:
+                record = loads(raw)
+            except decode_error as exc:
+                if raw.isspace():
+                    acc.ignore("blank")
+                else:
+                    acc.reject(line_number, json_error_reason(raw, exc), raw)
+                continue
+            if type(record) is dict:
+                feed(line_number, record)
+            else:
+                acc.reject(line_number, "not a JSON object", raw)
+    finally:
+        acc.lines_read = line_number
+
+
+def _stem(source: str) -> str:
+    name = Path(source).name
+    for suffix in (".gz", ".jsonl"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    return name
+
+
+class _Rollout:
+    """Per-file state machine (tracelab-ingest §4.2)."""
+
+    def __init__(self, acc: Accounting, stem: str):
+        self.acc = acc
+        self.stem = stem
+        self.file_id: str | None = None
+        self.derived = False  # sub-agent or fork: holds replayed parent history
+        self.parent_id: str | None = None
+        self.ancestors: set[str] = set()
+        self.metas: dict[str, _Meta] = {}
+        self.turn_id: str | None = None
+        self.model: str | None = None
+        self.cwd: str | None = None
+        self.first_ts: datetime | None = None
+        self.last_total = None
+        self.turn_counts: Counter = Counter()
+        self.session_counts: Counter = Counter()
+        self.pending: list[dict] = []
+        self.segment: list[dict] = []
+        self.segment_tools: list[_Tool] = []
+        self.deferred: list[str] = []  # sources of lines whose effect waits for the next step
+        self.first_line: int | None = None
+        self.compaction = False
+        self.tools: dict[str, _Tool] = {}  # never reset within a file, as TraceLab
+        self.rounds: list[dict] = []
+        self.handlers = {
+            "session_meta": self._session_meta,
+            "turn_context": self._turn_context,
+            "compacted": self._compacted,
+        }
+        self.nested = {
+            "event_msg": {
+                "task_started": self._task_started,
+                "user_message": self._user_message,
+                "token_count": self._token_count,
+                "exec_command_end": self._exec_command_end,
+                "patch_apply_end": self._patch_apply_end,
+                "context_compacted": self._compacted,
+            },
+            "response_item": {
+                "reasoning": self._reasoning,
+                "message": self._message,
+                "function_call": self._tool_call,
+                "custom_tool_call": self._tool_call,
+                "function_call_output": self._tool_output,
+                "custom_tool_call_output": self._tool_output,
+            },
+        }
+
+    # -- accounting helpers ------------------------------------------------------------------
+
+    def _reject(self, line: int, reason: str, record: dict) -> None:
+        # Rare path: the record is re-serialized only to keep it aside.
+        self.acc.reject(line, reason, orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS))
+
+    def _defer(self, line: int, source: str) -> None:
+        if self.first_line is None:
+            self.first_line = line
+        self.deferred.append(source)
+
+    def _ts(self, line: int, record: dict) -> tuple[bool, datetime | None]:
+        raw = record.get("timestamp")
+        if raw is None:
+            return True, None
+        if type(raw) is not str:
+            self._reject(line, "timestamp is not a string", record)
+            return False, None
+        try:
+            # Python 3.11 reads a trailing Z itself; same result as parse_ts, one call less.
+            ts = _fromisoformat(raw)
+        except ValueError:
+            ts = parse_ts(raw)
+            if ts is None:
+                if raw:
+                    self.acc.flag("unparseable timestamp kept as null")
+                return True, None
+        if ts.tzinfo is None:
+            ts = ts.replace(tzinfo=UTC)
+        if ts < EARLIEST_TS:
+            self._reject(line, "timestamp before 2023-01-01", record)
+            return False, None
+        if self.first_ts is None:
+            self.first_ts = ts
+        return True, ts
+
+    # -- dispatch ------------------------------------------------------------------------------
+
+    def feed(self, line: int, record: dict) -> None:
+        rtype = record.get("type")
+        payload = record.get("payload")
+        if type(payload) is not dict:
+            payload = {}
+        by_subtype = self.nested.get(rtype)
+        if by_subtype is not None:
+            ptype = payload.get("type")
+            handler = by_subtype.get(ptype)
+            if handler is not None:
+                handler(line, record, payload)
+                return
+            key = _IGNORED_KEY.get((rtype, ptype))
+            self.acc.ignore(key if key is not None else f"unknown:{rtype}.{ptype}")
+            return
+        if type(rtype) is not str:
+            self._reject(line, "record without a string type", record)
+            return
+        if payload.get("type") == "task_started":
+            self._task_started(line, record, payload)
+            return
+        handler = self.handlers.get(rtype)
+        if handler is not None:
+            handler(line, record, payload)
+        else:
+            self.acc.ignore(f"unknown:{rtype}")
+
+    # -- identity and turns --------------------------------------------------------------------
+
+    def _session_meta(self, line: int, record: dict, p: dict) -> None:
+        sid = p.get("id")
+        if type(sid) is not str or not sid:
+            self._reject(line, "session_meta without a string id", record)
+            return
+        ok, ts = self._ts(line, record)
+        if not ok:
+            return
+        cwd = p.get("cwd")
+        if type(cwd) is str and cwd:
+            self.cwd = cwd
+        if sid not in self.metas:
+            self.metas[sid] = _read_meta(p, ts)
+        meta = self.metas[sid]
+        if self.file_id is None:
+            self.file_id = sid
+            self.parent_id = meta.spawn_parent or meta.forked_from
+            self.derived = self.parent_id is not None
+            if self.parent_id:
+                self.ancestors.add(self.parent_id)
+        elif sid != self.file_id and self.derived:
+            # Replayed parent history (§4.3); forks are handled the same way (our fix).
+            self.parent_id = sid
+            self.ancestors.add(sid)
+        self.acc.use()
+
+    def _turn_context(self, line: int, record: dict, p: dict) -> None:
+        values = [p.get("turn_id"), p.get("model"), p.get("cwd")]
+        if any(v and type(v) is not str for v in values):
+            self._reject(line, "turn_context with a non-string turn_id/model/cwd", record)
+            return
+        turn, model, cwd = values
+        if turn:
+            self.turn_id = turn
+        if model:
+            self.model = model
+        if cwd:
+            self.cwd = cwd
+        self.acc.use()
+
+    def _task_started(self, line: int, record: dict, p: dict) -> None:
+        turn = p.get("turn_id")
+        if turn and type(turn) is not str:
+            self._reject(line, "task_started with a non-string turn_id", record)
+            return
+        if turn:
+            self.turn_id = turn
+        self.acc.use()
+
+    def _compacted(self, line: int, record: dict, p: dict) -> None:
+        self.compaction = True
+        self._defer(
+            line,
+            "compacted" if record.get("type") == "compacted" else "event_msg.context_compacted",
+        )
+
+    # -- inputs and outputs ----------------------------------------------------------------------
+
+    def _user_message(self, line: int, record: dict, p: dict) -> None:
+        ok, ts = self._ts(line, record)
+        if not ok:
+            return
+        message = p.get("message")
+        chars = len(message) if type(message) is str else content_chars(message)
+        self.pending.append(
+            _event(
+                "user_message", ts, "event_msg.user_message", None, None, None, None, chars, None
+            )
+        )
+        self._defer(line, "event_msg.user_message")
+
+    def _reasoning(self, line: int, record: dict, p: dict) -> None:
+        ok, ts = self._ts(line, record)
+        if not ok:
+            return
+        self.segment.append(
+            _event("reasoning", ts, "response_item.reasoning", None, None, None, None, None, None)
+        )
+        self._defer(line, "response_item.reasoning")
+
+    def _message(self, line: int, record: dict, p: dict) -> None:
+        role = p.get("role")
+        if role != "assistant":
+            self.acc.ignore(f"response_item.message(role={role})")
+            return
+        ok, ts = self._ts(line, record)
+        if not ok:
+            return
+        chars = content_chars(p.get("content"))
+        self.segment.append(
+            _event("text", ts, "response_item.message", None, None, None, None, chars, None)
+        )
+        self._defer(line, "response_item.message")
+
+    def _tool_call(self, line: int, record: dict, p: dict) -> None:
+        kind = p.get("type")
+        call_id = p.get("call_id")
+        if type(call_id) is not str:
+            self._reject(line, f"{kind} without a string call_id", record)
+            return
+        if call_id in self.tools:
+            # A re-emitted id stays with its first call (TraceLab B12).
+            self.acc.ignore(f"response_item.{kind}(repeated call_id)")
+            return
+        ok, ts = self._ts(line, record)
+        if not ok:
+            return
+        raw_input = p.get("arguments") if kind == "function_call" else p.get("input")
+        if raw_input is None or type(raw_input) is str:
+            input_json = raw_input
+        else:
+            input_json = orjson.dumps(raw_input).decode()
+        name = p.get("name")
+        tool = _Tool(
+            len(self.segment_tools),
+            name if type(name) is str else None,
+            call_id,
+            ts,
+            input_json,
+            content_chars(raw_input),
+        )
+        self.segment_tools.append(tool)
+        self.tools[call_id] = tool
+        source = _CALL_SOURCE[kind]
+        self.segment.append(
+            _event("tool_call", ts, source, call_id, tool.index, tool.name, None, None, None)
+        )
+        self._defer(line, source)
+
+    # -- tool results ------------------------------------------------------------------------------
+
+    def _tool_output(self, line: int, record: dict, p: dict) -> None:
+        output = p.get("output")
+        is_error, wall_time_ms, json_ms = _inspect_output(output)
+        self._result(
+            line,
+            record,
+            p,
+            _OUTPUT_SOURCE[p.get("type")],
+            output,
+            content_chars(output),
+            is_error,
+            wall_time_ms,
+            None,
+            json_ms,
+        )
+
+    def _exec_command_end(self, line: int, record: dict, p: dict) -> None:
+        output = p.get("aggregated_output")
+        code = p.get("exit_code")
+        is_error = code != 0 if isinstance(code, int) else None
+        self._result(
+            line,
+            record,
+            p,
+            "event_msg.exec_command_end",
+            output,
+            content_chars(output),
+            is_error,
+            _wall_time_ms(output),
+            _duration_ms(p.get("duration")),
+            None,
+        )
+
+    def _patch_apply_end(self, line: int, record: dict, p: dict) -> None:
+        stdout, stderr = p.get("stdout"), p.get("stderr")
+        output = (stdout if type(stdout) is str else "") + (stderr if type(stderr) is str else "")
+        success = p.get("success")
+        is_error = (not success) if type(success) is bool else None
+        self._result(
+            line,
+            record,
+            p,
+            "event_msg.patch_apply_end",
+            output,
+            len(output),
+            is_error,
+            _wall_time_ms(output),
+            None,
+            None,
+        )
+
+    def _result(
+        self, line, record, p, source, output, chars, is_error, wall_time_ms, exec_ms, json_ms
+    ) -> None:
+        call_id = p.get("call_id")
+        if type(call_id) is not str:
+            self._reject(line, f"{source} without a string call_id", record)
+            return
+        tool = self.tools.get(call_id)
+        if tool is None:
+            # TraceLab ignores results of unknown calls completely (B4, B16).
+            self.acc.ignore(f"{source}(unknown call_id)")
+            return
+        ok, ts = self._ts(line, record)
+        if not ok:
+            return
+        first = not tool.result_seen
+        if first:
+            tool.result_seen = True
+            tool.result_at = ts
+        if tool.result_chars is None:
+            tool.result_chars = chars
+        if tool.wall_ms is None:
+            tool.wall_ms = delta_ms(tool.emitted_at, ts)
+        if tool.internal_ms is None:
+            tool.internal_ms = wall_time_ms
+        if tool.exec_ms is None:
+            tool.exec_ms = exec_ms
+        if tool.json_ms is None:
+            tool.json_ms = json_ms
+        if is_error is not None:
+            tool.is_error = is_error
+        if first:
+            self.pending.append(
+                _event(
+                    "tool_result",
+                    ts,
+                    source,
+                    call_id,
+                    None,
+                    None,
+                    tool.is_error,
+                    None,
+                    tool.result_chars,
+                )
+            )
+        if tool.emitted:
+            self.acc.use()
+        else:
+            self._defer(line, source)
+
+    # -- usage reports close a step ------------------------------------------------------------
+
+    def _token_count(self, line: int, record: dict, p: dict) -> None:
+        if "info" not in p:
+            self.acc.ignore("event_msg.token_count(no info)")
+            return
+        info = p["info"]
+        if info is None:
+            self.acc.ignore("event_msg.token_count(info=null)")
+            return
+        last = info.get("last_token_usage") if type(info) is dict else None
+        total = info.get("total_token_usage") if type(info) is dict else None
+        if type(last) is not dict or type(total) is not dict:
+            self._reject(line, "token_count without last/total_token_usage objects", record)
+            return
+        if total == self.last_total:
+            self.acc.ignore("event_msg.token_count(repeat)")
+            return
+        counts = []
+        for key in _TOKEN_KEYS:
+            value = last.get(key)
+            if value is None:
+                value = 0
+            elif type(value) is not int:
+                self._reject(line, f"last_token_usage.{key} is not an integer", record)
+                return
+            elif value < 0:
+                self._reject(line, f"negative last_token_usage.{key}", record)
+                return
+            counts.append(value)
+        ok, ts = self._ts(line, record)
+        if not ok:
+            return
+        self.last_total = total
+        self._close_step(line, ts, *counts)
+        self.acc.use()
+
+    def _close_step(self, line, ts, input_tokens, cached, output, reasoning) -> None:
+        turn = self.turn_id if self.turn_id is not None else self.stem
+        k = self.turn_counts[turn]
+        self.turn_counts[turn] = k + 1
+        sid = self._session_for_step()
+        index = self.session_counts[sid]
+        self.session_counts[sid] = index + 1
+        events = self.pending + self.segment
+        events.append(
+            _event("usage_report", ts, "event_msg.token_count", None, None, None, None, None, None)
+        )
+        append = max(0, input_tokens - cached)
+        reported = None
+        if cached > input_tokens:
+            # Our contract keeps input_tokens_total = prefix + append; the logged value is kept
+            # beside it so a TraceLab export still carries it.
+            reported = input_tokens
+            self.acc.flag("codex cached_input_tokens > input_tokens")
+        for tool in self.segment_tools:
+            tool.emitted = True
+        self.rounds.append(
+            {
+                "session_id": sid,
+                "round_id": f"{turn}:{k}",
+                "turn_id": self.turn_id,
+                "step_index": index,
+                "model": self.model,
+                "cwd": self.cwd,
+                "source_line": self.first_line if self.first_line is not None else line,
+                "usage_at": ts,
+                "prefix": cached,
+                "append": append,
+                "reported": reported,
+                "output": output,
+                "reasoning": reasoning,
+                "after_compaction": self.compaction,
+                "events": events,
+                "tools": self.segment_tools,
+            }
+        )
+        self.acc.used += len(self.deferred)
+        self.deferred = []
+        self.pending = []
+        self.segment = []
+        self.segment_tools = []
+        self.first_line = None
+        self.compaction = False
+
+    def _session_for_step(self) -> str:
+        if self.file_id is None:
+            return self.stem
+        if not self.derived:
+            return self.file_id
+        turn = self.turn_id
+        if type(turn) is str:
+            if turn >= self.file_id:
+                return self.file_id
+            older = [s for s in self.ancestors if s <= turn]
+            if older:
+                return max(older)
+        return self.parent_id
+
+    # -- end of file ---------------------------------------------------------------------------
+
+    def finish(self, result: FileResult) -> None:
+        if self.deferred:
+            for source in self.deferred:
+                self.acc.ignore(f"dropped_at_eof:{source}")
+            self.acc.flag(
+                "events dropped at end of file (no closing token_count)",
+                len(self.pending) + len(self.segment),
+            )
+        contributor = self.acc.contributor
+        source_file = self.acc.source_file
+        lineage_cache: dict[str, tuple] = {}
+        for r in self.rounds:
+            sid = r["session_id"]
+            lineage = lineage_cache.get(sid)
+            if lineage is None:
+                lineage = lineage_cache[sid] = self._lineage(sid)
+            root, parent, agent_id, sidechain, started, version, branch = lineage
+            step_id = f"codex:{sid}:{r['round_id']}"
+            events = r["events"]
+            tools = r["tools"]
+            prefix, append = r["prefix"], r["append"]
+            step = {
+                "step_id": step_id,
+                "contributor": contributor,
+                "provider": PROVIDER,
+                "session_id": sid,
+                "root_session_id": root,
+                "parent_session_id": parent,
+                "agent_id": agent_id,
+                "is_sidechain": sidechain,
+                "project": None,
+                "cwd": r["cwd"],
+                "git_branch": branch,
+                "source_file": source_file,
+                "source_line": r["source_line"],
+                "session_started_at": started,
+                "step_index": r["step_index"],
+                "round_id": r["round_id"],
+                "request_id": None,
+                "turn_id": r["turn_id"],
+                "model": r["model"],
+                "client_version": version,
+                "stop_reason": None,
+                "input_tokens_total": prefix + append,
+                "reported_input_tokens": r["reported"],
+                "prefix_tokens": prefix,
+                "append_tokens": append,
+                "output_tokens": r["output"],
+                "reasoning_tokens": r["reasoning"],
+                "uncached_input_tokens": None,
+                "cache_write_tokens": None,
+                "cache_write_5m_tokens": None,
+                "cache_write_1h_tokens": None,
+                "after_compaction": r["after_compaction"],
+                "usage_at": r["usage_at"],
+                "tool_call_count": len(tools),
+            }
+            step.update(event_summary(events))
+            result.steps.append(step)
+            for i, event in enumerate(events):
+                event["step_id"] = step_id
+                event["contributor"] = contributor
+                event["event_index"] = i
+            result.timing_events.extend(events)
+            for tool in tools:
+                internal = tool.internal_ms
+                if internal is None:
+                    internal = tool.exec_ms if tool.exec_ms is not None else tool.json_ms
+                result.tool_calls.append(
+                    {
+                        "step_id": step_id,
+                        "contributor": contributor,
+                        "session_id": sid,
+                        "tool_index": tool.index,
+                        "tool_name": tool.name,
+                        "call_id": tool.call_id,
+                        "emitted_at": tool.emitted_at,
+                        "result_at": tool.result_at,
+                        "wall_latency_ms": tool.wall_ms,
+                        "internal_latency_ms": internal,
+                        "is_error": tool.is_error,
+                        "input_chars": tool.input_chars,
+                        "result_chars": tool.result_chars,
+                        "input_json": tool.input_json,
+                        "command_signature": None,
+                    }
+                )
+
+    def _lineage(self, sid: str) -> tuple:
+        """(root, parent, agent_id, is_sidechain, session_started_at, client_version, branch)."""
+        meta = self.metas.get(sid)
+        own = self.metas.get(self.file_id) if self.file_id else None
+        parent = agent_id = None
+        sidechain = False
+        root = sid
+        if meta is not None:
+            if meta.spawn_parent:
+                parent, agent_id, sidechain = meta.spawn_parent, sid, True
+                root = self._root(sid)
+            elif meta.subagent:
+                agent_id, sidechain = sid, True
+            elif meta.forked_from:
+                # A fork is a new main chain of its own, linked to the session it came from.
+                parent = meta.forked_from
+        root_meta = self.metas.get(root)
+        started = None
+        for m in (root_meta, meta):
+            if m is not None and m.started_at is not None:
+                started = m.started_at
+                break
+        if started is None:
+            started = self.first_ts
+        source_meta = meta or own
+        version = source_meta.cli_version if source_meta else None
+        branch = source_meta.branch if source_meta else None
+        return root, parent, agent_id, sidechain, started, version, branch
+
+    def _root(self, sid: str) -> str:
+        seen = {sid}
+        while True:
+            meta = self.metas.get(sid)
+            parent = meta.spawn_parent if meta is not None else None
+            if not parent or parent in seen:
+                return sid
+            seen.add(parent)
+            sid = parent
+
+
+def _read_meta(p: dict, record_ts: datetime | None) -> _Meta:
+    started = parse_ts(p.get("timestamp"))
+    if started is None or started < EARLIEST_TS:
+        started = record_ts
+    source = p.get("source")
+    spawn_parent = None
+    subagent = False
+    if type(source) is dict and source.get("subagent") is not None:
+        subagent = True
+        sub = source["subagent"]
+        spawn = sub.get("thread_spawn") if type(sub) is dict else None
+        parent = spawn.get("parent_thread_id") if type(spawn) is dict else None
+        if type(parent) is str and parent:
+            spawn_parent = parent
+    forked = p.get("forked_from_id")
+    git = p.get("git")
+    branch = git.get("branch") if type(git) is dict else None
+    version = p.get("cli_version")
+    return _Meta(
+        started,
+        version if type(version) is str else None,
+        spawn_parent,
+        subagent,
+        forked if type(forked) is str and forked else None,
+        branch if type(branch) is str else None,
+    )
+
+
+def _wall_time_ms(output) -> int | None:
+    """The runner's "Wall time: S seconds" line, in ms (TraceLab's internal latency).
+
+    Same result as `_WALL_TIME.search`, but found with str.find: regex scanning of large
+    outputs was the reader's hottest spot.
+    """
+    if type(output) is not str:
+        return None
+    find = output.find
+    pos = find("Wall time:")
+    while pos >= 0:
+        if pos == 0 or output[pos - 1] == "\n":
+            match = _WALL_TIME_TAIL.match(output, pos + 10)
+            if match:
+                return round(float(match.group(1)) * 1000)
+        pos = find("Wall time:", pos + 1)
+    return None
+
+
+def _exit_code(output: str) -> int | None:
+    """First match of `_EXIT_CODE` in the output, located with str.find (see _wall_time_ms)."""
+    find = output.find
+    start = 0
+    while True:
+        process = find("Process exited with code", start)
+        # "Exit code" only matters if it comes first, so search no further than that.
+        exit_ = find("Exit code", start, process if process >= 0 else len(output))
+        if exit_ >= 0:
+            pos, skip = exit_, 9
+        elif process >= 0:
+            pos, skip = process, 24
+        else:
+            return None
+        match = _EXIT_CODE_TAIL.match(output, pos + skip)
+        if match:
+            return int(match.group(1))
+        start = pos + 1
+
+
+def _inspect_output(output) -> tuple[bool | None, int | None, int | None]:
+    """(is_error, wall-time ms, JSON metadata duration ms) of a *_output payload (§4.5)."""
+    if type(output) is not str:
+        return None, None, None
+    code = _exit_code(output)
+    is_error = None if code is None else code != 0
+    json_ms = None
+    head = output[:1]
+    if head == "{" or (head.isspace() and output.lstrip()[:1] == "{"):
+        try:
+            parsed = orjson.loads(output)
+        except orjson.JSONDecodeError:
+            parsed = None
+        meta = parsed.get("metadata") if type(parsed) is dict else None
+        if type(meta) is dict:
+            if is_error is None:
+                code, success = meta.get("exit_code"), meta.get("success")
+                if isinstance(code, int):
+                    is_error = code != 0
+                elif type(success) is bool:
+                    is_error = not success
+            seconds = meta.get("duration_seconds")
+            if type(seconds) in (int, float) and seconds >= 0:
+                json_ms = round(seconds * 1000)
+    return is_error, _wall_time_ms(output), json_ms
+
+
+def _duration_ms(duration) -> int | None:
+    """exec_command_end.duration, serialized as {"secs": s, "nanos": n}."""
+    if type(duration) is not dict:
+        return None
+    secs, nanos = duration.get("secs"), duration.get("nanos", 0)
+    if type(secs) is not int or type(nanos) is not int or secs < 0 or nanos < 0:
+        return None
+    return round(secs * 1000 + nanos / 1e6)
