@@ -79,6 +79,37 @@ class TraceLabConfig(dg.ConfigurableResource):
         return self.data_path / "truth"
 
 
+class AnonymizationConfig(dg.ConfigurableResource):
+    """Pseudonym key and contributor deny-list for the public layer (anonymize stage).
+
+    Leave `pseudonym_key` unset in code and give it through env TRACELAB_PSEUDONYM_KEY, so it
+    never shows in the UI. Without a key a demo run creates `<data>/pseudonym.key`; a production
+    run (`production=True` or env TRACELAB_ENV=production) refuses to start.
+    """
+
+    pseudonym_key: str | None = None
+    # Contributors' real names/handles, scrubbed wherever they appear; env TRACELAB_DENY_LIST
+    # (comma-separated) adds more.
+    deny_list: list[str] = []
+    production: bool | None = None
+
+    @property
+    def is_production(self) -> bool:
+        if self.production is not None:
+            return self.production
+        return os.environ.get("TRACELAB_ENV", "").lower() == "production"
+
+    def names(self) -> list[str]:
+        extra = os.environ.get("TRACELAB_DENY_LIST", "")
+        return [*self.deny_list, *(n.strip() for n in extra.split(",") if n.strip())]
+
+    def key(self, data_dir: str | os.PathLike) -> tuple[bytes, str]:
+        """(key, where it came from); raises PseudonymKeyError when production has none."""
+        from tracelab_pipeline.anonymize.pseudonyms import resolve_key
+
+        return resolve_key(data_dir, configured=self.pseudonym_key, production=self.is_production)
+
+
 def build_resources(
     data_dir: str | os.PathLike | None = None,
     inbox: str | None = None,
@@ -93,4 +124,5 @@ def build_resources(
             inbox_storage_options=inbox_storage_options,
         ),
         "duckdb": DuckDBResource(database=str(data / "warehouse.duckdb")),
+        "anonymization": AnonymizationConfig(),
     }

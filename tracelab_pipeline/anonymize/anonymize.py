@@ -1,0 +1,160 @@
+"""Private partition tables -> public tables (schema.public_schema): the only road to publication.
+
+Per column: identifiers become keyed pseudonyms (pseudonyms.ID_COLUMNS); private columns (paths,
+working directories, branches, free text, raw tool input) are dropped; every other string is
+scrubbed by Presidio; numbers, booleans and timestamps (sizes, tokens, times) are kept. Shell
+tool calls get a command signature computed from the private input before it is dropped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tracelab_pipeline import schema
+from tracelab_pipeline.anonymize.command_signature import command_signature
+from tracelab_pipeline.anonymize.presidio_engine import Scrubber
+from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, Pseudonymizer
+
+PUBLIC_TABLES = ("steps", "tool_calls", "timing_events", "ingest_accounting", "rejected_records")
+FINGERPRINT_METADATA = b"pseudonym_key_fingerprint"
+
+
+@dataclass
+class AnonymizedPartition:
+    tables: dict[str, pa.Table]
+    # entity type -> number of values (rows, map keys) in which something was replaced
+    replacements: Counter = field(default_factory=Counter)
+    # table.column -> number of values that changed through scrubbing
+    scrubbed_values: Counter = field(default_factory=Counter)
+    distinct_strings_analyzed: int = 0
+    key_fingerprint: str = ""
+
+
+def scrubbed_columns(name: str) -> tuple[str, ...]:
+    """String columns of the public table that keep content (and so pass through Presidio)."""
+    ids = ID_COLUMNS.get(name, {})
+    return tuple(
+        f.name
+        for f in schema.public_schema(name)
+        if f.name not in ids and (pa.types.is_string(f.type) or pa.types.is_map(f.type))
+    )
+
+
+def _map_strings(column: pa.ChunkedArray, fn) -> tuple[pa.Array, list, pa.Array]:
+    """Apply fn to each distinct value once: (new column, distinct old values, their indices)."""
+    combined = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    encoded = pc.dictionary_encode(combined)
+    old_values = encoded.dictionary.to_pylist()
+    new_values = pa.array([fn(v) for v in old_values], type=pa.string())
+    return pc.take(new_values, encoded.indices), old_values, encoded.indices
+
+
+def _pseudonymize_column(column: pa.ChunkedArray, kind: str, pseudonymizer: Pseudonymizer):
+    mapped, _, _ = _map_strings(column, lambda v: pseudonymizer.pseudonym(kind, v))
+    return mapped
+
+
+def _scrub_column(
+    column: pa.ChunkedArray, label: str, scrubber: Scrubber, result: AnonymizedPartition
+) -> pa.Array:
+    mapped, distinct, indices = _map_strings(column, lambda v: scrubber.scrub(v)[0])
+    entities_of = [scrubber.scrub(v)[1] for v in distinct]  # cached: no second analysis
+    if any(entities_of):
+        # Count replacements per row, not per distinct string.
+        for item in pc.value_counts(indices.drop_null()):
+            entities = entities_of[item["values"].as_py()]
+            rows = item["counts"].as_py()
+            for entity in entities:
+                result.replacements[entity] += rows
+            if entities:
+                result.scrubbed_values[label] += rows
+    return mapped
+
+
+def _scrub_map_column(
+    column: pa.ChunkedArray, label: str, scrubber: Scrubber, result: AnonymizedPartition
+) -> pa.Array:
+    rows = []
+    for entry in column.to_pylist():
+        if entry is None:
+            rows.append(None)
+            continue
+        merged: dict[str, int] = {}
+        for key, value in entry:
+            new_key, entities = scrubber.scrub(key) if key is not None else (key, ())
+            for entity in entities:
+                result.replacements[entity] += 1
+            if entities:
+                result.scrubbed_values[label] += 1
+            # Two keys can scrub to the same placeholder; their counts add up.
+            merged[new_key] = merged.get(new_key, 0) + (value or 0)
+        rows.append(list(merged.items()))
+    return pa.array(rows, type=column.type)
+
+
+def anonymize_table(
+    name: str,
+    table: pa.Table,
+    pseudonymizer: Pseudonymizer,
+    scrubber: Scrubber,
+    result: AnonymizedPartition | None = None,
+) -> pa.Table:
+    """One private table -> its public form (columns and order of schema.public_schema(name))."""
+    result = result if result is not None else AnonymizedPartition(tables={})
+    target = schema.public_schema(name)
+    ids = ID_COLUMNS.get(name, {})
+    scrub = set(scrubbed_columns(name))
+    columns = []
+    for f in target:
+        if f.name == "command_signature" and name == "tool_calls":
+            columns.append(_command_signatures(table))
+            continue
+        if f.name not in table.column_names:
+            # A column the private writer did not produce yet (older file): null, never invented.
+            columns.append(pa.nulls(table.num_rows, type=f.type))
+            continue
+        column = table.column(f.name)
+        if f.name in ids:
+            columns.append(_pseudonymize_column(column, ids[f.name], pseudonymizer))
+        elif f.name in scrub and pa.types.is_map(f.type):
+            columns.append(_scrub_map_column(column, f"{name}.{f.name}", scrubber, result))
+        elif f.name in scrub:
+            columns.append(_scrub_column(column, f"{name}.{f.name}", scrubber, result))
+        else:
+            columns.append(column)
+    metadata = {**target.metadata, FINGERPRINT_METADATA: pseudonymizer.fingerprint.encode()}
+    return pa.Table.from_arrays(
+        [c.cast(f.type) for c, f in zip(columns, target, strict=True)],
+        schema=target.with_metadata(metadata),
+    )
+
+
+def _command_signatures(table: pa.Table) -> pa.Array:
+    names = table.column("tool_name").to_pylist() if "tool_name" in table.column_names else []
+    inputs = table.column("input_json").to_pylist() if "input_json" in table.column_names else []
+    if not names:
+        return pa.nulls(table.num_rows, type=pa.string())
+    if not inputs:
+        inputs = [None] * len(names)
+    return pa.array(
+        [command_signature(n, i) for n, i in zip(names, inputs, strict=True)], type=pa.string()
+    )
+
+
+def anonymize_partition(
+    private: dict[str, pa.Table], pseudonymizer: Pseudonymizer, scrubber: Scrubber
+) -> AnonymizedPartition:
+    """Anonymize every table of one contributor-month partition."""
+    result = AnonymizedPartition(tables={}, key_fingerprint=pseudonymizer.fingerprint)
+    before = scrubber.distinct_analyzed
+    for name in PUBLIC_TABLES:
+        if name in private:
+            result.tables[name] = anonymize_table(
+                name, private[name], pseudonymizer, scrubber, result
+            )
+    result.distinct_strings_analyzed = scrubber.distinct_analyzed - before
+    return result

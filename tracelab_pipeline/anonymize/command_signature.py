@@ -1,0 +1,265 @@
+"""Coarse, leak-free signature of a shell tool call: program + subcommand from an allow-list.
+
+TraceLab drops tool inputs entirely; we keep just enough to study tool latency by what the
+command does (paper §6.4): `pytest`, `git status`, `cargo build`, `npm test`, `python -m pytest`.
+Anything not on the allow-list becomes `other`; arguments, paths and file names never survive.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+
+import orjson
+
+SHELL_TOOLS = frozenset(
+    {
+        "bash",
+        "exec_command",
+        "shell",
+        "local_shell",
+        "local_shell_call",
+        "shell_command",
+        "container.exec",
+    }
+)
+OTHER = "other"
+
+# program -> allowed subcommands (empty: the program alone is the signature)
+PROGRAMS: dict[str, frozenset[str]] = {
+    name: frozenset(subs.split())
+    for name, subs in {
+        "git": "status diff log show add commit push pull fetch checkout switch branch merge "
+        "rebase stash reset restore clone rm mv tag remote grep blame cherry-pick worktree "
+        "init rev-parse config apply ls-files describe bisect clean",
+        "gh": "pr issue run repo api release workflow auth",
+        "npm": "test run install ci build start exec ls init publish audit uninstall update",
+        "pnpm": "test run install add build dev exec lint",
+        "yarn": "test run install add build dev lint",
+        "bun": "test run install add build x",
+        "npx": "tsc jest vitest eslint prettier playwright next vite tsx ts-node",
+        "cargo": "build test run check clippy fmt add bench doc new install update tree",
+        "go": "test build run mod vet fmt get generate install list",
+        "uv": "run sync add pip lock venv tool remove",
+        "pip": "install list show uninstall freeze",
+        "pip3": "install list show uninstall freeze",
+        "poetry": "install run add lock show build",
+        "conda": "create activate install env info list run deactivate",
+        "docker": "build run ps compose exec images logs pull push stop rm",
+        "kubectl": "get apply describe logs delete exec rollout",
+        "mvn": "test package install clean compile verify",
+        "gradle": "test build assemble clean check run",
+        "gradlew": "test build assemble clean check run",
+        "dotnet": "build test run restore",
+        "make": "",
+        "cmake": "",
+        "pytest": "",
+        "tox": "",
+        "nox": "",
+        "ruff": "check format",
+        "mypy": "",
+        "black": "",
+        "isort": "",
+        "flake8": "",
+        "pyright": "",
+        "tsc": "",
+        "eslint": "",
+        "prettier": "",
+        "jest": "",
+        "vitest": "",
+        "node": "",
+        "deno": "run test task",
+        "rustc": "",
+        "gcc": "",
+        "g++": "",
+        "clang": "",
+        "javac": "",
+        "java": "",
+        "ls": "",
+        "cat": "",
+        "head": "",
+        "tail": "",
+        "wc": "",
+        "grep": "",
+        "rg": "",
+        "find": "",
+        "fd": "",
+        "sed": "",
+        "awk": "",
+        "sort": "",
+        "uniq": "",
+        "cut": "",
+        "diff": "",
+        "tree": "",
+        "echo": "",
+        "printf": "",
+        "pwd": "",
+        "mkdir": "",
+        "rm": "",
+        "cp": "",
+        "mv": "",
+        "touch": "",
+        "chmod": "",
+        "ln": "",
+        "which": "",
+        "curl": "",
+        "wget": "",
+        "tar": "",
+        "unzip": "",
+        "zip": "",
+        "jq": "",
+        "ps": "",
+        "kill": "",
+        "sleep": "",
+        "date": "",
+        "du": "",
+        "df": "",
+        "env": "",
+        "xargs": "",
+        "stat": "",
+        "file": "",
+        "sha256sum": "",
+        "md5sum": "",
+        "brew": "install list info upgrade",
+        "apt": "install list show update",
+        "apt-get": "install update",
+        "sqlite3": "",
+        "psql": "",
+        "ssh": "",
+        "scp": "",
+        "rsync": "",
+        "open": "",
+        "code": "",
+    }.items()
+}
+PYTHONS = frozenset({"python", "python3", "python3.10", "python3.11", "python3.12", "python3.13"})
+PYTHON_MODULES = frozenset(
+    {
+        "pytest", "pip", "venv", "unittest", "mypy", "black", "ruff", "http.server", "json.tool",
+        "build", "twine", "coverage", "isort", "flake8", "pylint", "doctest", "timeit", "cProfile",
+    }
+)  # fmt: skip
+SHELLS = frozenset({"bash", "sh", "zsh", "dash"})
+# Prefixes that say how a command runs, not what it does.
+WRAPPERS = frozenset({"sudo", "time", "nohup", "exec", "command", "builtin", "nice"})
+# Setup steps skipped when a command is a chain (`cd repo && pytest -x`).
+SETUP = frozenset({"cd", "export", "source", ".", "set", "unset", "pushd", "popd", "true", ":"})
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_SEPARATORS = frozenset({"&&", "||", ";", "|", "&", "\n"})
+
+
+def is_shell_tool(tool_name: str | None) -> bool:
+    return tool_name is not None and tool_name.lower() in SHELL_TOOLS
+
+
+def command_signature(tool_name: str | None, input_json: str | None) -> str | None:
+    """Signature of a shell tool call; None for tools that are not shells."""
+    if not is_shell_tool(tool_name):
+        return None
+    command = _command_from_input(input_json)
+    if command is None:
+        return OTHER
+    return signature_of_command(command)
+
+
+def _command_from_input(input_json: str | None) -> str | list | None:
+    if not input_json:
+        return None
+    try:
+        payload = orjson.loads(input_json)
+    except orjson.JSONDecodeError:
+        # Codex custom tools may pass the raw command string instead of JSON.
+        return input_json
+    if isinstance(payload, str | list):
+        return payload
+    if not isinstance(payload, dict):
+        return None
+    action = payload.get("action")
+    if isinstance(action, dict):  # local_shell_call: {"action": {"command": [...]}}
+        payload = action
+    for key in ("command", "cmd"):
+        value = payload.get(key)
+        if isinstance(value, str | list):
+            return value
+    return None
+
+
+def signature_of_command(command: str | list, depth: int = 0) -> str:
+    if depth > 3:
+        return OTHER
+    if isinstance(command, list):
+        if not all(isinstance(a, str) for a in command):
+            return OTHER
+        argv = command
+        # ["bash", "-lc", "git status"]: the real command is the script.
+        if (
+            len(argv) >= 3
+            and os.path.basename(argv[0]) in SHELLS
+            and argv[1] in ("-c", "-lc", "-ic")
+        ):
+            return signature_of_command(argv[2], depth + 1)
+        return _signature_of_argv(argv)
+    try:
+        lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        tokens = list(lexer)
+    except ValueError:
+        return OTHER
+    for segment in _segments(tokens):
+        words = _strip_prefixes(segment)
+        if not words or os.path.basename(words[0]) in SETUP:
+            continue
+        if os.path.basename(words[0]) in SHELLS and len(words) >= 3 and words[1] in ("-c", "-lc"):
+            return signature_of_command(words[2], depth + 1)
+        return _signature_of_argv(words)
+    return OTHER
+
+
+def _segments(tokens: list[str]):
+    current: list[str] = []
+    for token in tokens:
+        if token in _SEPARATORS or set(token) <= set("&|;"):
+            if current:
+                yield current
+            current = []
+        else:
+            current.append(token)
+    if current:
+        yield current
+
+
+def _strip_prefixes(words: list[str]) -> list[str]:
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if _ASSIGNMENT.match(word) or word in WRAPPERS:
+            i += 1
+        elif word == "timeout" and i + 1 < len(words):
+            i += 2  # timeout 60 pytest
+        elif word == "env":
+            i += 1
+        else:
+            break
+    return words[i:]
+
+
+def _signature_of_argv(argv: list[str]) -> str:
+    if not argv:
+        return OTHER
+    program = os.path.basename(argv[0])
+    rest = argv[1:]
+    if program in PYTHONS:
+        if len(rest) >= 2 and rest[0] == "-m" and rest[1] in PYTHON_MODULES:
+            return f"python -m {rest[1]}"
+        return "python"
+    allowed = PROGRAMS.get(program)
+    if allowed is None:
+        return OTHER
+    if allowed:
+        # The first non-option word is the subcommand; anything not allow-listed (a script
+        # name, a path, an option's value) falls back to the bare program.
+        subcommand = next((w for w in rest if not w.startswith("-")), None)
+        if subcommand in allowed:
+            return f"{program} {subcommand}"
+    return program

@@ -1,0 +1,315 @@
+"""Presidio scrubbing of the strings that survive into the public layer.
+
+Offline by construction (stack notes §2): the `no_op` NLP engine loads no model, and
+`TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS=""` stops the e-mail recognizer's public-suffix download.
+The analyzer is built once per process; each distinct string is analyzed once per deny-list.
+
+Recognizers: Presidio's built-in pattern recognizers except `UrlRecognizer` (it flags file names
+whose extension is a country TLD, e.g. `app.py`), plus ours for what code logs leak: API keys
+and tokens, long high-entropy strings, home and absolute paths, URLs with a scheme, host names,
+e-mail addresses glued into identifiers (`mcp__jane@acme.com__search`), and the contributors'
+names/handles as a deny-list.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+SCORE_THRESHOLD = 0.4
+
+PLACEHOLDERS: dict[str, str] = {
+    "EMAIL_ADDRESS": "<EMAIL>",
+    "SECRET": "<SECRET>",
+    "PERSON": "<PERSON>",
+    "PATH": "<PATH>",
+    "URL": "<URL>",
+    "HOSTNAME": "<HOST>",
+    "IP_ADDRESS": "<IP>",
+    "MAC_ADDRESS": "<MAC>",
+    "UUID": "<ID>",
+    "PHONE_NUMBER": "<PHONE>",
+    "CREDIT_CARD": "<CREDIT_CARD>",
+    "CRYPTO": "<CRYPTO>",
+    "IBAN_CODE": "<IBAN>",
+    "US_SSN": "<SSN>",
+    "US_ITIN": "<ITIN>",
+    "US_PASSPORT": "<PASSPORT>",
+    "UK_NHS": "<NHS>",
+    "MEDICAL_LICENSE": "<MEDICAL_LICENSE>",
+}
+
+# Built-ins we ask for. Left out: URL (replaced, see above), DATE_TIME (model names carry dates
+# like 20250514 that are not personal), US_BANK_NUMBER / US_DRIVER_LICENSE (their low-score
+# matches fire on every long digit run and alphanumeric version suffix).
+ENTITIES: tuple[str, ...] = tuple(PLACEHOLDERS)
+
+# Handles too generic to be anyone's name; matching them would mangle tool names (`local_shell`).
+GENERIC_HANDLES = frozenset(
+    {"local", "user", "users", "default", "unknown", "anonymous", "root", "admin", "test", "dev"}
+)
+MIN_DENY_LENGTH = 3
+
+
+def _offline_environment() -> None:
+    # Must happen before tldextract is first used; setdefault keeps an operator's explicit choice.
+    os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+
+def shannon_entropy(text: str) -> float:
+    counts = Counter(text)
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def _secret_recognizers():
+    import regex
+    from presidio_analyzer import Pattern, PatternRecognizer
+
+    case_sensitive = regex.MULTILINE | regex.DOTALL
+
+    class SecretRecognizer(PatternRecognizer):
+        """Known key/token formats; a digit and some entropy are required so words don't match."""
+
+        def validate_result(self, pattern_text: str) -> bool | None:
+            has_digit = any(ch.isdigit() for ch in pattern_text)
+            has_alpha = any(ch.isalpha() for ch in pattern_text)
+            return has_digit and has_alpha and shannon_entropy(pattern_text) >= 3.0
+
+    class HighEntropyRecognizer(PatternRecognizer):
+        """Long unbroken runs of base64/hex alphabet that look random (keys, tokens, hashes)."""
+
+        def validate_result(self, pattern_text: str) -> bool | None:
+            has_digit = any(ch.isdigit() for ch in pattern_text)
+            has_alpha = any(ch.isalpha() for ch in pattern_text)
+            return has_digit and has_alpha and shannon_entropy(pattern_text) >= 3.5
+
+    no_alnum_before = r"(?<![A-Za-z0-9])"
+    known = [
+        Pattern("anthropic_key", no_alnum_before + r"sk-ant-[A-Za-z0-9_\-]{16,}", 0.95),
+        Pattern("openai_key", no_alnum_before + r"sk-(?:proj-|svcacct-)?[A-Za-z0-9_\-]{16,}", 0.9),
+        Pattern(
+            "github_token",
+            no_alnum_before + r"(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,})",
+            0.95,
+        ),
+        Pattern("aws_access_key", no_alnum_before + r"(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Z])", 0.95),
+        Pattern("jwt", r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}", 0.95),
+        Pattern("slack_token", no_alnum_before + r"xox[abposr]-[A-Za-z0-9\-]{10,}", 0.9),
+        Pattern("google_api_key", no_alnum_before + r"AIza[0-9A-Za-z_\-]{30,}", 0.9),
+        Pattern(
+            "assigned_secret",
+            r"(?i:api[_-]?key|access[_-]?token|auth[_-]?token|secret|password|passwd)"
+            r"\s*[:=]\s*['\"]?[^\s'\"]{8,}",
+            0.85,
+        ),
+    ]
+    return [
+        SecretRecognizer(
+            supported_entity="SECRET",
+            name="TracelabSecretRecognizer",
+            patterns=known,
+            global_regex_flags=case_sensitive,
+        ),
+        HighEntropyRecognizer(
+            supported_entity="SECRET",
+            name="TracelabHighEntropyRecognizer",
+            patterns=[
+                Pattern(
+                    "high_entropy",
+                    r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/=]{32,}(?![A-Za-z0-9+/=])",
+                    0.7,
+                )
+            ],
+            global_regex_flags=case_sensitive,
+        ),
+    ]
+
+
+def _pattern_recognizers():
+    import regex
+    from presidio_analyzer import Pattern, PatternRecognizer
+
+    case_sensitive = regex.MULTILINE | regex.DOTALL
+    path_chars = r"[^\s/\\\"'<>|:;,()\[\]{}]"
+    home_root = r"(?:~|/home|/Users|/root|/var/home|[A-Za-z]:\\\\Users|[A-Za-z]:/Users)"
+    tlds = (
+        "com|net|org|edu|gov|mil|int|io|ai|dev|app|cloud|local|localdomain|lan|internal|corp|"
+        "intra|intranet|home|co|us|uk|de|fr|nl|se|ch|cn|jp|kr|in|ca|au|eu"
+    )
+    return [
+        PatternRecognizer(
+            supported_entity="PATH",
+            name="TracelabPathRecognizer",
+            patterns=[
+                # Home directories carry user names; one component is enough.
+                Pattern("home_path", rf"(?<![\w.]){home_root}(?:[/\\]{path_chars}+)+[/\\]?", 0.9),
+                # Any other absolute path with at least two components (one would hit "/compact").
+                Pattern(
+                    "absolute_path",
+                    rf"(?<![\w.:/\\])(?:[A-Za-z]:)?(?:[/\\]{path_chars}+){{2,}}[/\\]?",
+                    0.7,
+                ),
+                # Claude's encoded project directory names: -Users-alice-project
+                Pattern("encoded_home", r"(?<![A-Za-z0-9])-(?:Users|home)-[A-Za-z0-9._-]+", 0.8),
+            ],
+            global_regex_flags=case_sensitive,
+        ),
+        PatternRecognizer(
+            supported_entity="URL",
+            name="TracelabSchemeUrlRecognizer",
+            patterns=[
+                Pattern(
+                    "url_with_scheme",
+                    r"(?i)\b(?:https?|ftp|sftp|ssh|git|wss?|file|s3|gs)://[^\s\"'<>]+",
+                    0.9,
+                )
+            ],
+            global_regex_flags=case_sensitive,
+        ),
+        PatternRecognizer(
+            supported_entity="HOSTNAME",
+            name="TracelabHostnameRecognizer",
+            patterns=[
+                Pattern(
+                    "fqdn",
+                    rf"(?i)(?<![A-Za-z0-9.\-@])(?:[a-z0-9](?:[a-z0-9\-]{{0,61}}[a-z0-9])?\.)+"
+                    rf"(?:{tlds})(?![A-Za-z0-9\-])",
+                    0.6,
+                ),
+                Pattern(
+                    "machine_name",
+                    r"(?i)(?<![A-Za-z0-9])[A-Za-z0-9][A-Za-z0-9\-]*-"
+                    r"(?:MacBook(?:-Pro|-Air)?|MBP|iMac|Mac-mini|Mac-Studio|ThinkPad|Desktop|Laptop)"
+                    r"(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9])",
+                    0.8,
+                ),
+            ],
+            global_regex_flags=case_sensitive,
+        ),
+        PatternRecognizer(
+            supported_entity="EMAIL_ADDRESS",
+            name="TracelabEmailRecognizer",
+            patterns=[
+                # Built-in EmailRecognizer needs a word boundary after the TLD, so an address
+                # glued into `mcp__jane@acme.com__search` escapes it.
+                Pattern(
+                    "email_in_identifier",
+                    r"(?<![A-Za-z0-9%+\-])[A-Za-z0-9._%+\-]+@(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,}"
+                    r"(?![A-Za-z])",
+                    0.9,
+                )
+            ],
+            global_regex_flags=case_sensitive,
+        ),
+    ]
+
+
+@functools.cache
+def analyzer():
+    """The process-wide AnalyzerEngine (building it per call is the #367 slowness)."""
+    _offline_environment()
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    nlp_engine = NlpEngineProvider(
+        nlp_configuration={
+            "nlp_engine_name": "no_op",
+            "models": [{"lang_code": "en", "model_name": "no_op"}],
+        }
+    ).create_engine()
+    registry = RecognizerRegistry(supported_languages=["en"])
+    registry.load_predefined_recognizers(nlp_engine=nlp_engine, languages=["en"])
+    registry.remove_recognizer("UrlRecognizer")
+    for recognizer in _secret_recognizers() + _pattern_recognizers():
+        registry.add_recognizer(recognizer)
+    return AnalyzerEngine(nlp_engine=nlp_engine, registry=registry, supported_languages=["en"])
+
+
+def usable_deny_list(names: Iterable[str]) -> tuple[str, ...]:
+    """Names worth matching: long enough and not generic words; sorted, deduplicated."""
+    kept = {
+        n.strip()
+        for n in names
+        if n and len(n.strip()) >= MIN_DENY_LENGTH and n.strip().lower() not in GENERIC_HANDLES
+    }
+    return tuple(sorted(kept, key=str.lower))
+
+
+def name_regex(name: str) -> str:
+    # "Jane Doe" also matches jane_doe, jane.doe, jane-doe, janedoe; letters/digits must not
+    # continue on either side, but "_" may (tool names are snake_case: mcp__jdoe_tools).
+    parts = [re.escape(p) for p in re.split(r"[\s._\-]+", name) if p]
+    return r"(?<![A-Za-z0-9])" + r"[\s._\-]?".join(parts) + r"(?![A-Za-z0-9])"
+
+
+def _deny_list_recognizer(names: tuple[str, ...]):
+    import regex
+    from presidio_analyzer import Pattern, PatternRecognizer
+
+    if not names:
+        return None
+    pattern = "(?:" + "|".join(name_regex(n) for n in names) + ")"
+    return PatternRecognizer(
+        supported_entity="PERSON",
+        name="TracelabContributorDenyList",
+        patterns=[Pattern("contributor_name", pattern, 1.0)],
+        global_regex_flags=regex.IGNORECASE | regex.MULTILINE | regex.DOTALL,
+    )
+
+
+class Scrubber:
+    """Replaces findings with typed placeholders, analyzing each distinct string once."""
+
+    def __init__(self, deny_list: Iterable[str] = ()):
+        self.deny_list = usable_deny_list(deny_list)
+        self._engine = analyzer()
+        recognizer = _deny_list_recognizer(self.deny_list)
+        self._ad_hoc = [recognizer] if recognizer else None
+        self._cache: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+    @property
+    def distinct_analyzed(self) -> int:
+        return len(self._cache)
+
+    def findings(self, text: str) -> list[tuple[str, int, int, float]]:
+        """(entity, start, end, score) of every finding above the threshold, overlaps merged."""
+        results = self._engine.analyze(
+            text,
+            language="en",
+            entities=list(ENTITIES),
+            score_threshold=SCORE_THRESHOLD,
+            ad_hoc_recognizers=self._ad_hoc,
+        )
+        spans = sorted(
+            ((r.start, r.end, r.score, r.entity_type) for r in results), key=lambda s: (s[0], -s[1])
+        )
+        merged: list[list] = []
+        for start, end, score, entity in spans:
+            if merged and start < merged[-1][1]:
+                last = merged[-1]
+                # Overlap: one placeholder for the union, typed by the widest finding (a path
+                # that contains a user name is a <PATH>), then by confidence.
+                if (end - start, score) > (last[4], last[2]):
+                    last[2], last[3], last[4] = score, entity, end - start
+                last[1] = max(last[1], end)
+            else:
+                merged.append([start, end, score, entity, end - start])
+        return [(entity, start, end, score) for start, end, score, entity, _ in merged]
+
+    def scrub(self, text: str) -> tuple[str, tuple[str, ...]]:
+        """The text with findings replaced, and the entity type of each replacement."""
+        hit = self._cache.get(text)
+        if hit is not None:
+            return hit
+        found = self.findings(text)
+        out = text
+        for entity, start, end, _ in reversed(found):
+            out = out[:start] + PLACEHOLDERS.get(entity, f"<{entity}>") + out[end:]
+        hit = (out, tuple(entity for entity, *_ in found))
+        self._cache[text] = hit
+        return hit

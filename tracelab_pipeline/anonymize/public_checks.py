@@ -1,0 +1,251 @@
+"""The blocking checks a public partition must pass before it is published.
+
+1. Presidio re-scan: no finding in any content string; every identifier is a well-formed pseudonym.
+2. No identifier, user name or path of the private partition appears in the public one.
+3. Only allow-listed tables and columns (schema.public_schema) exist.
+4. Row counts equal the private partition's (nothing lost in anonymization).
+
+Outcomes carry counts by table, column and kind only, never the offending values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tracelab_pipeline import schema
+from tracelab_pipeline.anonymize.anonymize import PUBLIC_TABLES, scrubbed_columns
+from tracelab_pipeline.anonymize.presidio_engine import GENERIC_HANDLES, Scrubber, name_regex
+from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, is_pseudonym
+
+PATH_COLUMNS: dict[str, tuple[str, ...]] = {
+    "steps": ("project", "cwd", "source_file"),
+    "ingest_accounting": ("source_file",),
+    "rejected_records": ("source_file",),
+}
+GENERIC_BRANCHES = frozenset({"main", "master", "develop", "development", "trunk", "head", "dev"})
+# Needles shorter than this are matched as whole words only; longer ones also as substrings.
+SUBSTRING_MIN = 8
+_USER_IN_PATH = re.compile(
+    r"(?:^|[/\\])(?:home|Users|var/home)[/\\]([^/\\\s]+)|(?:^|[^A-Za-z0-9])-(?:Users|home)-([A-Za-z0-9._]+?)(?:-|$)"
+)
+_TOKEN_SPLIT = re.compile(r"[\s\"'<>,;()\[\]{}|=/\\]+|__|::")
+
+
+@dataclass
+class CheckOutcome:
+    name: str
+    passed: bool
+    description: str
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass
+class PrivateNeedles:
+    """What must never reappear: exact strings (ids, paths, branches) and words (user names)."""
+
+    exact: set[str] = field(default_factory=set)
+    words: set[str] = field(default_factory=set)
+    kind_of: dict[str, str] = field(default_factory=dict)
+
+    def add_exact(self, value: str | None, kind: str) -> None:
+        if value:
+            self.exact.add(value)
+            self.kind_of.setdefault(value, kind)
+
+    def add_word(self, value: str | None, kind: str) -> None:
+        if value and len(value) >= 3 and value.lower() not in GENERIC_HANDLES:
+            self.words.add(value)
+            self.kind_of.setdefault(value, kind)
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[\s._\-]+", "", name.lower())
+
+
+def _distinct(table: pa.Table, column: str) -> list:
+    if column not in table.column_names or table.num_rows == 0:
+        return []
+    return [v for v in pc.unique(table.column(column)).to_pylist() if v is not None]
+
+
+def user_names_in_paths(paths: Iterable[str]) -> set[str]:
+    found = set()
+    for path in paths:
+        for m in _USER_IN_PATH.finditer(path):
+            name = m.group(1) or m.group(2)
+            if name and name not in (".", ".."):
+                found.add(name)
+    return found
+
+
+def private_needles(private: dict[str, pa.Table], contributor: str) -> PrivateNeedles:
+    needles = PrivateNeedles()
+    paths: set[str] = set()
+    for name, table in private.items():
+        for column in ID_COLUMNS.get(name, {}):
+            for value in _distinct(table, column):
+                needles.add_exact(value, "identifier")
+        for column in PATH_COLUMNS.get(name, ()):
+            paths.update(_distinct(table, column))
+    for path in paths:
+        # Only path-shaped values: a Claude project named after its folder ("claude") is a word
+        # that may legitimately appear in a model name.
+        if any(sep in path for sep in "/\\") or path.startswith("-"):
+            needles.add_exact(path, "path")
+    if "steps" in private:
+        for branch in _distinct(private["steps"], "git_branch"):
+            if len(branch) >= 6 and branch.lower() not in GENERIC_BRANCHES:
+                needles.add_exact(branch, "branch")
+    for user in user_names_in_paths(paths):
+        needles.add_word(user, "user_name")
+    needles.add_word(contributor, "contributor")
+    if contributor.lower() not in GENERIC_HANDLES:
+        needles.exact.add(contributor)
+        needles.kind_of.setdefault(contributor, "contributor")
+    return needles
+
+
+def deny_names(
+    private: dict[str, pa.Table], contributor: str, configured: Iterable[str]
+) -> list[str]:
+    """Deny-list for one partition: configured names, the handle, and user names in its paths."""
+    paths: set[str] = set()
+    for name, table in private.items():
+        for column in PATH_COLUMNS.get(name, ()):
+            paths.update(_distinct(table, column))
+    return sorted({*configured, contributor, *user_names_in_paths(paths)})
+
+
+def _content_strings(table: pa.Table, column: str) -> list[str]:
+    if column not in table.column_names or table.num_rows == 0:
+        return []
+    col = table.column(column)
+    if pa.types.is_map(col.type):
+        keys = pa.concat_arrays([chunk.keys for chunk in col.chunks]) if col.num_chunks else []
+        return [v for v in pc.unique(keys).to_pylist() if v is not None] if len(keys) else []
+    return [v for v in pc.unique(col).to_pylist() if v is not None]
+
+
+def presidio_rescan(public: dict[str, pa.Table], scrubber: Scrubber) -> CheckOutcome:
+    findings: Counter = Counter()
+    scanned = 0
+    for name, table in public.items():
+        for column in scrubbed_columns(name):
+            for value in _content_strings(table, column):
+                scanned += 1
+                for entity, *_ in scrubber.findings(value):
+                    findings[f"{name}.{column}:{entity}"] += 1
+        for column in ID_COLUMNS.get(name, {}):
+            bad = sum(1 for v in _distinct(table, column) if not is_pseudonym(v))
+            if bad:
+                findings[f"{name}.{column}:NOT_A_PSEUDONYM"] += bad
+    return CheckOutcome(
+        name="presidio_rescan_clean",
+        passed=not findings,
+        description="Presidio finds nothing in any public string; every identifier is a pseudonym",
+        metadata={"distinct_strings_scanned": scanned, "findings": dict(findings)},
+    )
+
+
+def identifier_leaks(
+    private: dict[str, pa.Table], public: dict[str, pa.Table], contributor: str
+) -> CheckOutcome:
+    needles = private_needles(private, contributor)
+    long_needles = [n for n in needles.exact if len(n) >= SUBSTRING_MIN]
+    words = {_squash(w): w for w in needles.words}
+    word_re = re.compile("|".join(name_regex(w) for w in words.values()), re.I) if words else None
+    leaks: Counter = Counter()
+
+    def record(table: str, column: str, needle: str) -> None:
+        leaks[f"{table}.{column}:{needles.kind_of.get(needle, 'identifier')}"] += 1
+
+    for name, table in public.items():
+        # Identifier columns hold fixed-format hex pseudonyms: exact match is the meaningful test
+        # (a substring scan of random hex against thousands of ids would hit by chance).
+        for column in ID_COLUMNS.get(name, {}):
+            for value in _distinct(table, column):
+                if value in needles.exact:
+                    record(name, column, value)
+        for column in scrubbed_columns(name):
+            values = _content_strings(table, column)
+            if not values:
+                continue
+            text = "\n".join(values)
+            grams = {text[i : i + SUBSTRING_MIN] for i in range(len(text) - SUBSTRING_MIN + 1)}
+            for value in values:
+                hit = next(
+                    (t for t in [value, *_TOKEN_SPLIT.split(value)] if t in needles.exact), None
+                )
+                if hit is None and word_re is not None:
+                    m = word_re.search(value)
+                    hit = m and words.get(_squash(m.group(0)), m.group(0))
+                if hit:
+                    record(name, column, hit)
+            for needle in long_needles:
+                if needle[:SUBSTRING_MIN] in grams and needle in text:
+                    record(name, column, needle)
+    return CheckOutcome(
+        name="no_private_identifiers",
+        passed=not leaks,
+        description="no identifier, user name or path of the private partition is public",
+        metadata={
+            "private_values_checked": len(needles.exact) + len(needles.words),
+            "leaks": dict(leaks),
+        },
+    )
+
+
+def column_allowlist(public: dict[str, pa.Table]) -> CheckOutcome:
+    problems: dict[str, dict[str, list[str]]] = {}
+    for name, table in public.items():
+        if name not in PUBLIC_TABLES:
+            problems[name] = {"unexpected_table": [name]}
+            continue
+        allowed = schema.public_schema(name).names
+        unexpected = [c for c in table.column_names if c not in allowed]
+        missing = [c for c in allowed if c not in table.column_names]
+        if unexpected or missing:
+            problems[name] = {"unexpected": unexpected, "missing": missing}
+    return CheckOutcome(
+        name="only_allowlisted_columns",
+        passed=not problems,
+        description="the public partition has exactly the columns of schema.public_schema",
+        metadata={"problems": problems},
+    )
+
+
+def row_counts(private: dict[str, pa.Table], public: dict[str, pa.Table]) -> CheckOutcome:
+    counts = {}
+    mismatched = []
+    for name in sorted(set(private) | set(public)):
+        p = private[name].num_rows if name in private else None
+        q = public[name].num_rows if name in public else None
+        counts[name] = {"private": p, "public": q}
+        if p != q:
+            mismatched.append(name)
+    return CheckOutcome(
+        name="row_counts_match",
+        passed=not mismatched,
+        description="every public table has as many rows as its private table",
+        metadata={"counts": counts, "mismatched": mismatched},
+    )
+
+
+def blocking_checks(
+    private: dict[str, pa.Table],
+    public: dict[str, pa.Table],
+    contributor: str,
+    scrubber: Scrubber,
+) -> list[CheckOutcome]:
+    return [
+        presidio_rescan(public, scrubber),
+        identifier_leaks(private, public, contributor),
+        column_allowlist(public),
+        row_counts(private, public),
+    ]

@@ -1,0 +1,5 @@
+"""Great Expectations suites (as code) for the private and public layers, run in-process."""
+
+from tracelab_pipeline.validate.runner import SuiteReport, validate_partition, validate_table
+
+__all__ = ["SuiteReport", "validate_partition", "validate_table"]

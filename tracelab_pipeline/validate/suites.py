@@ -1,0 +1,161 @@
+"""Great Expectations suites for the private and public layers, written as code.
+
+This module only *describes* the expectations (plain data derived from schema.py); runner.py
+turns them into GX objects, so importing it costs nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from tracelab_pipeline import schema
+from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, PSEUDONYM_RE
+
+VALIDATED_TABLES = ("steps", "tool_calls", "timing_events")
+LAYERS = ("private", "public")
+
+# Derived column that carries prefix + append, so GX can compare it with input_tokens_total.
+PREFIX_PLUS_APPEND = "__prefix_plus_append"
+
+NON_NEGATIVE: dict[str, tuple[str, ...]] = {
+    "steps": (
+        "input_tokens_total",
+        "prefix_tokens",
+        "append_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+        "uncached_input_tokens",
+        "cache_write_tokens",
+        "cache_write_5m_tokens",
+        "cache_write_1h_tokens",
+        "step_index",
+        "current_input_event_count",
+        "current_user_message_count",
+        "current_tool_result_count",
+        "current_user_message_chars",
+        "current_tool_result_chars",
+        "current_input_chars",
+        "tool_call_count",
+    ),
+    "tool_calls": (
+        "tool_index",
+        "wall_latency_ms",
+        "internal_latency_ms",
+        "input_chars",
+        "result_chars",
+    ),
+    "timing_events": ("event_index", "tool_index", "content_chars", "result_chars"),
+}
+
+VALUE_SETS: dict[str, dict[str, tuple[str, ...]]] = {
+    "steps": {
+        "provider": schema.PROVIDERS,
+        "trigger": schema.TRIGGERS,
+        "first_input_event_type": schema.INPUT_EVENT_TYPES,
+        "first_event_type": schema.EVENT_TYPES,
+    },
+    "timing_events": {"event_type": schema.EVENT_TYPES},
+}
+
+# Timestamps that decide the partition must lie inside its month; every other timestamp may run
+# past the month end (a session resumed weeks later stays in its start month) but not before it.
+PARTITION_TIMESTAMP = {"steps": "session_started_at"}
+LATE_SLACK_DAYS = 92
+
+UNIQUE: dict[str, tuple[tuple[str, ...], ...]] = {
+    "steps": (("step_id",),),
+    "tool_calls": (("step_id", "tool_index"), ("step_id", "call_id")),
+    "timing_events": (("step_id", "event_index"),),
+}
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One expectation, GX-agnostic: the GX class name and its keyword arguments."""
+
+    kind: str
+    kwargs: dict = field(hash=False)
+
+
+def _gx_type(t: pa.DataType) -> str:
+    # What GX 1.24 reports for each pandas column (ints are read as nullable Int64, shown "int64").
+    if pa.types.is_integer(t):
+        return "int64"
+    if pa.types.is_timestamp(t):
+        return "Timestamp"
+    if pa.types.is_boolean(t):
+        return "bool"
+    return "object"
+
+
+def table_schema(table: str, layer: str) -> pa.Schema:
+    return schema.TABLES[table] if layer == "private" else schema.public_schema(table)
+
+
+def expectations(table: str, layer: str) -> list[Expectation]:
+    """The suite for one table of one layer. Window bounds are run-time parameters."""
+    target = table_schema(table, layer)
+    names = target.names
+    extra = [PREFIX_PLUS_APPEND] if table == "steps" else []
+    out = [
+        Expectation(
+            "ExpectTableColumnsToMatchSet", {"column_set": names + extra, "exact_match": True}
+        )
+    ]
+    for f in target:
+        out.append(
+            Expectation(
+                "ExpectColumnValuesToBeOfType", {"column": f.name, "type_": _gx_type(f.type)}
+            )
+        )
+        if not f.nullable:
+            out.append(Expectation("ExpectColumnValuesToNotBeNull", {"column": f.name}))
+    for columns in UNIQUE.get(table, ()):
+        if len(columns) == 1:
+            out.append(Expectation("ExpectColumnValuesToBeUnique", {"column": columns[0]}))
+        else:
+            out.append(
+                Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": list(columns)})
+            )
+    for column in NON_NEGATIVE.get(table, ()):
+        out.append(Expectation("ExpectColumnValuesToBeBetween", {"column": column, "min_value": 0}))
+    for column, allowed in VALUE_SETS.get(table, {}).items():
+        out.append(
+            Expectation(
+                "ExpectColumnValuesToBeInSet", {"column": column, "value_set": list(allowed)}
+            )
+        )
+    if table == "steps":
+        out.append(
+            Expectation(
+                "ExpectColumnPairValuesToBeEqual",
+                {"column_A": "input_tokens_total", "column_B": PREFIX_PLUS_APPEND},
+            )
+        )
+    for f in target:
+        if not pa.types.is_timestamp(f.type):
+            continue
+        upper = "month_end" if PARTITION_TIMESTAMP.get(table) == f.name else "late_end"
+        out.append(
+            Expectation(
+                "ExpectColumnValuesToBeBetween",
+                {
+                    "column": f.name,
+                    "min_value": {"$PARAMETER": "month_start"},
+                    "max_value": {"$PARAMETER": upper},
+                    "strict_max": True,
+                },
+            )
+        )
+    if layer == "public":
+        # Every identifier must be a pseudonym and nothing else.
+        for column in ID_COLUMNS.get(table, {}):
+            out.append(
+                Expectation(
+                    "ExpectColumnValuesToMatchRegex",
+                    {"column": column, "regex": PSEUDONYM_RE.pattern},
+                )
+            )
+    return out
