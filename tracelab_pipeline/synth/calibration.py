@@ -1,0 +1,229 @@
+"""The paper's published numbers that the generator is calibrated to, each with its source.
+
+Two kinds of entries:
+- TARGETS: what `tracelab synth --check` compares against (paper value, where it comes from,
+  and which tolerance applies: p50/p90 +-15 %, p99 +-35 %, shares +-3 points).
+- Shape parameters the session model samples from. Most are the paper's own percentiles; the
+  few that the paper does not publish directly (per-tool latency, tool-result sizes, idle-gap
+  cache behaviour) are chosen so that the published aggregates come out right, and say so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# ---------------------------------------------------------------- targets (what --check reports)
+
+
+@dataclass(frozen=True)
+class Target:
+    key: str  # statistic id, computed by check.py
+    source: str  # paper table / figure
+    kind: str  # p50 | p90 | p99 | share | avg | count
+    paper: float
+
+
+def _pct(key: str, source: str, p50: float, p90: float, p99: float) -> list[Target]:
+    return [
+        Target(f"{key}.p50", source, "p50", p50),
+        Target(f"{key}.p90", source, "p90", p90),
+        Target(f"{key}.p99", source, "p99", p99),
+    ]
+
+
+TARGETS: list[Target] = [
+    # Table 1: model mix within provider (step share)
+    Target("model_share.claude.claude-opus-4-7", "Table 1", "share", 0.631),
+    Target("model_share.claude.claude-opus-4-6", "Table 1", "share", 0.120),
+    Target("model_share.claude.claude-haiku-4-5", "Table 1", "share", 0.079),
+    Target("model_share.claude.claude-sonnet-4-6", "Table 1", "share", 0.078),
+    Target("model_share.claude.claude-opus-4-8", "Table 1", "share", 0.077),
+    Target("model_share.codex.gpt-5.5", "Table 1", "share", 0.475),
+    Target("model_share.codex.gpt-5.4", "Table 1", "share", 0.260),
+    Target("model_share.codex.gpt-5.3-codex", "Table 1", "share", 0.137),
+    Target("model_share.codex.gpt-5.2-codex", "Table 1", "share", 0.034),
+    Target("provider_share.steps.claude", "Table 1", "share", 140_338 / 357_161),
+    Target("provider_share.tool_calls.claude", "Table 1", "share", 142_388 / 432_510),
+    Target("provider_share.sessions.claude", "Table 1", "share", 2_676 / 4_265),
+    # Table 2: autonomous loop
+    *_pct("session.requests", "Table 2", 1, 18, 137),
+    *_pct("session.tool_steps", "Table 2", 15, 135, 1107),
+    *_pct("session.tool_calls", "Table 2", 25, 176, 1438),
+    *_pct("request.tool_steps", "Table 2", 1, 20, 86),
+    *_pct("request.tool_calls", "Table 2", 2, 30, 113),
+    *_pct("step.tool_calls", "Table 2", 1, 2, 4),
+    Target("session.requests.avg", "Table 2", "avg", 9.2),
+    Target("step.tool_calls.avg", "Table 2", "avg", 1.2),
+    # Table 8: token lengths per step
+    *_pct("prefix.claude", "Table 8", 126_180, 467_082, 918_111),
+    *_pct("prefix.codex", "Table 8", 115_584, 201_600, 231_040),
+    *_pct("append.claude", "Table 8", 857, 5_342, 232_206),
+    *_pct("append.codex", "Table 8", 886, 8_310, 121_009),
+    *_pct("output.claude", "Table 8 / Fig 4", 252, 1_671, 6_571),
+    *_pct("output.codex", "Table 8 / Fig 4", 184, 939, 3_508),
+    Target("output.codex.share_32_64", "Fig 4 (write_stdin spike, approx.)", "share", 0.10),
+    # Table 9 / Fig 1: bimodal prefix/append
+    Target("append_by_prefix.claude.lt1k.p50", "Table 9", "p50", 78_400),
+    Target("append_by_prefix.claude.64k_128k.p50", "Table 9", "p50", 793),
+    Target("append_by_prefix.claude.128k_256k.p50", "Table 9", "p50", 710),
+    Target("append_by_prefix.codex.4k_8k.p50", "Table 9", "p50", 25_700),
+    Target("append_by_prefix.codex.64k_128k.p50", "Table 9", "p50", 796),
+    Target("append_by_prefix.codex.128k_256k.p50", "Table 9", "p50", 771),
+    Target("append_share_ge_10k", "Fig 2 (>70% of append tokens from >=10k steps)", "share", 0.72),
+    Target("steps_share_append_lt_1k", "Fig 2 (>90% of steps append <1k)", "share", 0.90),
+    # Table 3 / 4: context growth, reductions, compaction
+    Target("reduction.claude.all", "Table 3", "share", 0.0039),
+    Target("reduction.codex.all", "Table 3", "share", 0.0343),
+    Target("reduction.codex.user", "Table 3", "share", 0.3132),
+    Target("reduction.codex.tool", "Table 3", "share", 0.0097),
+    Target("compaction_sessions.claude", "Table 4", "share", 0.045),
+    Target("compaction_sessions.codex", "Table 4", "share", 0.184),
+    Target("compaction_tool_initiated", "Table 4", "share", 0.865),
+    # Table 7 / Fig 9: timing
+    *_pct("human_wait_s", "Table 7 (individual)", 84, 1236, 50_040),
+    *_pct("generation_s", "Table 7 (individual)", 5.7, 22.2, 84),
+    *_pct("tool_latency_s", "Table 7 (individual)", 0.3, 13.6, 216),
+    Target("tool_latency.claude.Read.p50", "Fig 9 / README", "p50", 0.036),
+    Target("tool_latency.claude.Edit.p50", "Fig 9 / README", "p50", 0.095),
+    Target("tool_latency.claude.Bash.p50", "Fig 9 / README", "p50", 0.409),
+    Target("tool_latency.claude.share_lt_1s", "Fig 8", "share", 0.70),
+    Target("tool_latency.claude.share_ge_1m", "Fig 8", "share", 0.049),
+    Target("tool_latency.codex.share_lt_10s", "Fig 8", "share", 0.88),
+    Target("tool_latency.codex.share_ge_1m", "Fig 8", "share", 0.031),
+    Target("sessions_without_human_wait", "Table 7 text", "share", 0.585),
+    # Fig 7: tool mix (share of provider calls)
+    Target("tool_share.claude.Bash", "Fig 7", "share", 67_000 / 142_388),
+    Target("tool_share.claude.Read", "Fig 7", "share", 32_000 / 142_388),
+    Target("tool_share.claude.Edit", "Fig 7", "share", 18_000 / 142_388),
+    Target("tool_share.codex.exec_command", "Fig 7", "share", 187_000 / 290_122),
+    Target("tool_share.codex.write_stdin", "Fig 7", "share", 63_000 / 290_122),
+    Target("tool_share.codex.apply_patch", "Fig 7", "share", 24_000 / 290_122),
+    # Table 11 / Fig 11: prefix cache
+    Target("hit_rate.claude.all", "Table 11", "share", 0.958),
+    Target("hit_rate.claude.user", "Table 11", "share", 0.869),
+    Target("hit_rate.claude.tool", "Table 11", "share", 0.979),
+    Target("hit_rate.codex.all", "Table 11", "share", 0.957),
+    Target("hit_rate.codex.user", "Table 11", "share", 0.782),
+    Target("hit_rate.codex.tool", "Table 11", "share", 0.972),
+    Target(
+        "low_hit_user_steps_after_5min", "Fig 11 (misses follow idle gaps > 5 min)", "share", 0.90
+    ),
+    # Fig 3: output attribution (share of pairs with prev output >= 2k that look output-resend)
+    Target("output_resend.claude", "Fig 3", "share", 0.98),
+    Target("output_resend.gpt-5.5", "Fig 3", "share", 0.98),
+    Target("output_resend.gpt-5.4", "Fig 3", "share", 0.13),
+]
+
+TOLERANCE = {"p50": 0.15, "p90": 0.15, "p99": 0.35, "avg": 0.25, "share": 0.03}
+
+# ---------------------------------------------------------------- shape parameters
+
+# Table 1 model mix (step share within provider). "Other" is spread over plausible extra models.
+CLAUDE_MODELS = {
+    "claude-opus-4-7": 63.1,
+    "claude-opus-4-6": 12.0,
+    "claude-haiku-4-5": 7.9,
+    "claude-sonnet-4-6": 7.8,
+    "claude-opus-4-8": 7.7,
+    "claude-opus-4-5": 1.0,
+    "claude-sonnet-4-5": 0.5,
+}
+CODEX_MODELS = {
+    "gpt-5.5": 47.5,
+    "gpt-5.4": 26.0,
+    "gpt-5.3-codex": 13.7,
+    "gpt-5.2-codex": 3.4,
+    "gpt-5.1-codex-max": 5.0,
+    "gpt-5": 2.8,
+    "codex-auto-review": 1.5,
+}
+# Context windows (tokens); compaction happens at 84-95 % of them (Table 4, Table 8 p99 prefix).
+CONTEXT_LIMIT = {
+    "claude-opus-4-7": 1_000_000,
+    "claude-opus-4-6": 1_000_000,
+    "claude-opus-4-8": 1_000_000,
+    "claude-sonnet-4-6": 1_000_000,
+    "claude-haiku-4-5": 200_000,
+    "claude-opus-4-5": 200_000,
+    "claude-sonnet-4-5": 200_000,
+}
+CODEX_CONTEXT_WINDOW = 258_400
+# Fig 3: which models re-send the previous output as append (the rest cache it as prefix).
+OUTPUT_CACHED_MODELS = {"gpt-5.4"}
+
+# Fig 7 tool mix (share of calls within provider); top three from the paper, the rest chosen
+# to make the long tail (54 Claude / 31 Codex tool names) plausible.
+CLAUDE_TOOLS = {
+    "Bash": 47.0,
+    "Read": 22.5,
+    "Edit": 12.6,
+    "Write": 3.4,
+    "Grep": 3.3,
+    "Glob": 2.2,
+    "TodoWrite": 2.4,
+    "Agent": 1.1,
+    "WebSearch": 1.0,
+    "WebFetch": 0.9,
+    "MultiEdit": 0.6,
+    "BashOutput": 0.6,
+    "AskUserQuestion": 0.4,
+    "ExitPlanMode": 0.3,
+    "Skill": 0.3,
+    "mcp__playwright__browser_navigate": 0.4,
+    "mcp__github__get_issue": 0.2,
+    "NotebookEdit": 0.1,
+    "KillShell": 0.1,
+}
+CODEX_TOOLS = {
+    "exec_command": 64.5,
+    "write_stdin": 21.7,
+    "apply_patch": 8.3,
+    "shell_command": 2.5,
+    "update_plan": 1.8,
+    "view_image": 0.5,
+    "mcp__context7__get-library-docs": 0.4,
+    "request_user_input": 0.3,
+}
+
+# Effective tool latency per tool, seconds: (p25, p50, p90, p99, max). Read/Edit/Bash medians
+# are the paper's (Fig 9 README); the rest are chosen so the pooled distribution matches
+# Table 7's individual tool latency (p50 0.3 s, p90 13.6 s, p99 3.6 min) and Fig 8's shares.
+TOOL_LATENCY_S = {
+    "Bash": (0.09, 0.409, 30.0, 400.0, 3600.0),
+    "Read": (0.012, 0.036, 0.25, 2.5, 30.0),
+    "Edit": (0.04, 0.095, 0.9, 45.0, 900.0),
+    "Write": (0.04, 0.11, 1.5, 60.0, 900.0),
+    "MultiEdit": (0.05, 0.12, 1.5, 60.0, 900.0),
+    "Grep": (0.03, 0.09, 0.6, 4.0, 60.0),
+    "Glob": (0.02, 0.06, 0.4, 3.0, 60.0),
+    "TodoWrite": (0.005, 0.012, 0.05, 0.5, 10.0),
+    "Agent": (30.0, 95.0, 420.0, 1500.0, 5400.0),
+    "WebSearch": (8.0, 14.0, 30.0, 70.0, 180.0),
+    "WebFetch": (2.0, 6.0, 20.0, 60.0, 180.0),
+    "BashOutput": (0.01, 0.03, 0.2, 2.0, 20.0),
+    "AskUserQuestion": (15.0, 60.0, 600.0, 3600.0, 36000.0),
+    "ExitPlanMode": (5.0, 30.0, 300.0, 1800.0, 20000.0),
+    "exec_command": (0.05, 0.35, 8.0, 120.0, 3600.0),
+    "write_stdin": (0.2, 5.0, 30.0, 180.0, 3600.0),
+    "apply_patch": (0.005, 0.012, 0.3, 3.0, 60.0),
+    "shell_command": (0.05, 0.3, 5.0, 60.0, 1800.0),
+    "update_plan": (0.001, 0.003, 0.02, 0.2, 5.0),
+    "_default": (0.05, 0.3, 5.0, 60.0, 1800.0),
+}
+# Table 10: Codex end-to-end minus runner-reported time, seconds (p50, p90, p99 by tool).
+CODEX_RESIDUAL_S = {
+    "exec_command": (0.08, 0.16, 0.27, 8.6, 120.0),
+    "write_stdin": (0.004, 0.01, 0.10, 14.9, 120.0),
+    "shell_command": (0.02, 0.04, 0.16, 4.0, 60.0),
+    "apply_patch": (0.004, 0.01, 0.41, 3.9, 30.0),
+    "_default": (0.01, 0.05, 0.3, 5.0, 60.0),
+}
+
+# Table 8 output tokens per step: (p25, p50, p90, p99, max).
+OUTPUT_TOKENS = {"claude": (132, 252, 1_671, 6_571, 32_000), "codex": (70, 184, 939, 3_508, 32_000)}
+# Table 7 individual latencies, seconds: (p25, p50, p90, p99, max).
+HUMAN_WAIT_S = (22.0, 84.0, 1_236.0, 50_040.0, 400_000.0)
+GENERATION_S = (2.9, 5.7, 22.2, 84.0, 900.0)
+# Table 2 per-session shape (requests; tool-initiated steps), before the provider scale.
+SESSION_REQUESTS = (1, 1, 18, 137, 1500)
+SESSION_TOOL_STEPS = (4, 15, 135, 1107, 9000)

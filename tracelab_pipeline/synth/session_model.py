@@ -1,0 +1,479 @@
+"""The workload model: one coding-agent session as a plan of steps, tools, tokens and times.
+
+A plan is provider-neutral numbers (timestamps in integer ms, token counts, sizes, latencies);
+the writers turn it into the exact records Claude Code or Codex would write. The structure
+follows the paper: a session is a run of requests (a user prompt, then an autonomous loop of
+tool-initiated steps, Table 2), separated by human think time (Table 7); context accumulates
+step by step (Table 3), is served from the prefix cache unless an idle gap evicted it
+(Table 11, Fig 11), is compacted near the model's context limit (Table 4), and the previous
+output is either re-sent as append or cached as prefix depending on the model (Fig 3).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+from tracelab_pipeline.synth import calibration as cal
+from tracelab_pipeline.synth import ids
+from tracelab_pipeline.synth.sampling import (
+    QuantileDist,
+    correlated_unit,
+    cumulative,
+    paper_dist,
+    weighted_choice,
+)
+
+
+def _dist(t: tuple) -> QuantileDist:
+    p25, p50, p90, p99, hi = t
+    return paper_dist(p25, p50, p90, p99, lo=min(p25, p50) / 4, hi=hi)
+
+
+HUMAN_WAIT = _dist(cal.HUMAN_WAIT_S)
+GENERATION = _dist(cal.GENERATION_S)
+OUTPUT = {p: _dist(v) for p, v in cal.OUTPUT_TOKENS.items()}
+TOOL_LATENCY = {name: _dist(v) for name, v in cal.TOOL_LATENCY_S.items()}
+RESIDUAL = {name: _dist(v) for name, v in cal.CODEX_RESIDUAL_S.items()}
+# Session shape (Table 2): requests and tool-initiated steps, correlated.
+REQUESTS = QuantileDist([(0, 1), (0.55, 1), (0.551, 2), (0.9, 18), (0.99, 137), (1.0, 600)])
+TOOL_STEPS = QuantileDist([(0, 1), (0.25, 4), (0.5, 15), (0.9, 135), (0.99, 1107), (1.0, 4000)])
+# Size of the fresh content a tool result adds (tokens): chosen so that append per step lands on
+# Table 8/9 (median ~850 with the re-sent previous output on top).
+RESULT_TOKENS = QuantileDist(
+    [(0, 8), (0.25, 120), (0.5, 380), (0.9, 2600), (0.99, 9000), (1.0, 40000)]
+)
+PROMPT_CHARS = QuantileDist(
+    [(0, 2), (0.25, 60), (0.5, 180), (0.9, 1400), (0.99, 9000), (1.0, 40000)]
+)
+SUBAGENT_STEPS = QuantileDist([(0, 1), (0.5, 7), (0.9, 24), (0.99, 70), (1.0, 150)])
+
+CLAUDE_MODEL_NAMES = list(cal.CLAUDE_MODELS)
+CLAUDE_MODEL_CUM = cumulative(cal.CLAUDE_MODELS.values())
+CODEX_MODEL_NAMES = list(cal.CODEX_MODELS)
+CODEX_MODEL_CUM = cumulative(cal.CODEX_MODELS.values())
+CLAUDE_TOOL_NAMES = list(cal.CLAUDE_TOOLS)
+CLAUDE_TOOL_CUM = cumulative(cal.CLAUDE_TOOLS.values())
+CODEX_TOOL_NAMES = list(cal.CODEX_TOOLS)
+CODEX_TOOL_CUM = cumulative(cal.CODEX_TOOLS.values())
+# Tool calls per tool-emitting step (Table 1: Claude 1.18, Codex 1.50 per tool step).
+CALLS_PER_STEP = {
+    "claude": ([1, 2, 3, 4, 5, 7], cumulative([0.87, 0.08, 0.03, 0.012, 0.005, 0.003])),
+    "codex": ([1, 2, 3, 4, 5, 7], cumulative([0.70, 0.17, 0.07, 0.035, 0.013, 0.012])),
+}
+# Steps per session differ by provider (Table 1: 52 Claude vs 136 Codex steps per session).
+TOOL_STEP_SCALE = {"claude": 0.55, "codex": 1.45}
+REQUEST_SPLIT_ALPHA = 0.35
+
+
+@dataclass(slots=True)
+class ToolPlan:
+    name: str
+    call_id: str
+    emitted_ms: int = 0
+    result_ms: int = 0
+    internal_s: float | None = None  # runner-reported duration, when the client reports one
+    is_error: bool = False
+    result_tokens: int = 0
+    result_chars: int = 0
+    running: bool = False  # Codex unified exec: process still running after the yield
+    rejected: bool = False  # the user refused / interrupted this call
+    subagent: ThreadPlan | None = None
+
+
+@dataclass(slots=True)
+class UserInput:
+    kind: str  # prompt | interrupt | compact_summary
+    ts: int
+    chars: int
+
+
+@dataclass(slots=True)
+class StepPlan:
+    model: str
+    inputs: list[UserInput] = field(default_factory=list)  # human/harness inputs before the step
+    compaction_before: bool = False
+    reasoning_ms: int | None = None
+    text_ms: int | None = None
+    text_chars: int = 0
+    tools: list[ToolPlan] = field(default_factory=list)
+    first_out_ms: int = 0
+    last_out_ms: int = 0
+    prefix: int = 0
+    append: int = 0
+    output: int = 0
+    reasoning_tokens: int = 0
+    uncached: int = 0  # Claude: usage.input_tokens (the rest of append is cache write)
+    aborted: bool = False  # Codex: the turn was interrupted before usage was reported
+    stop_reason: str = "end_turn"
+
+
+@dataclass(slots=True)
+class ThreadPlan:
+    agent_id: str | None
+    steps: list[StepPlan] = field(default_factory=list)
+    end_ms: int = 0
+
+
+@dataclass(slots=True)
+class SessionPlan:
+    provider: str
+    session_id: str
+    start_ms: int
+    contributor: str
+    cwd: str
+    git_branch: str
+    version: str
+    cache_ttl_1h: bool
+    main: ThreadPlan
+    subagents: list[ThreadPlan] = field(default_factory=list)
+
+
+class _Context:
+    """Token state of one thread: what the next call's prompt is, and what the cache holds."""
+
+    def __init__(self, static: int, limit: int):
+        self.static = static  # system prompt + tool definitions: cached across sessions
+        self.limit = limit
+        self.prev_total = 0
+        self.prev_output = 0
+        self.cached_to = 0  # tokens of the last prompt known to be in the cache
+
+
+class SessionBuilder:
+    """Draws one session plan; all randomness comes from `rng` (seeded per session)."""
+
+    def __init__(
+        self, rng: random.Random, provider: str, contributor: str, start_ms: int, version: str
+    ):
+        self.rng = rng
+        self.provider = provider
+        self.contributor = contributor
+        self.start_ms = start_ms
+        self.version = version
+
+    # ------------------------------------------------------------------ public
+
+    def build(self) -> SessionPlan:
+        rng = self.rng
+        z = rng.gauss(0.0, 1.0)
+        n_requests = max(1, int(REQUESTS.ppf(_phi(z))))
+        tool_steps = int(
+            TOOL_STEPS.ppf(correlated_unit(rng, z, 0.75)) * TOOL_STEP_SCALE[self.provider]
+        )
+        split = self._split(tool_steps, n_requests)
+        sid = (
+            ids.uuid4_like(rng) if self.provider == "claude" else ids.uuid7_like(rng, self.start_ms)
+        )
+        project = rng.choice(["api", "webapp", "infra", "ml-exp", "tools", "paper", "sim", "cli"])
+        cwd = f"/home/{self.contributor}/projects/{project}-{rng.randrange(1, 9)}"
+        plan = SessionPlan(
+            provider=self.provider,
+            session_id=sid,
+            start_ms=self.start_ms,
+            contributor=self.contributor,
+            cwd=cwd,
+            git_branch=rng.choice(["main", "main", "dev", "feature/cache", "fix/timeouts"]),
+            version=self.version,
+            cache_ttl_1h=self.provider == "claude" and rng.random() < 0.3,
+            main=ThreadPlan(agent_id=None),
+        )
+        self.plan = plan
+        self.model = self._pick_model()
+        self._thread(plan.main, split, self.start_ms, is_sub=False)
+        return plan
+
+    # ------------------------------------------------------------------ shape
+
+    def _split(self, total: int, n: int) -> list[int]:
+        """Tool-initiated steps per request: a heavy-tailed split of the session total."""
+        if n == 1:
+            return [total]
+        weights = [self.rng.gammavariate(REQUEST_SPLIT_ALPHA, 1.0) for _ in range(n)]
+        s = sum(weights) or 1.0
+        out = []
+        for w in weights:
+            x = total * w / s
+            k = int(x)
+            out.append(k + (1 if self.rng.random() < x - k else 0))
+        return out
+
+    def _pick_model(self) -> str:
+        if self.provider == "claude":
+            return weighted_choice(self.rng, CLAUDE_MODEL_NAMES, CLAUDE_MODEL_CUM)
+        return weighted_choice(self.rng, CODEX_MODEL_NAMES, CODEX_MODEL_CUM)
+
+    def _limit(self, model: str) -> int:
+        if self.provider == "codex":
+            return cal.CODEX_CONTEXT_WINDOW
+        return cal.CONTEXT_LIMIT.get(model, 200_000)
+
+    # ------------------------------------------------------------------ threads
+
+    def _thread(self, thread: ThreadPlan, split: list[int], t0: int, is_sub: bool) -> None:
+        rng = self.rng
+        codex = self.provider == "codex"
+        static = rng.randint(9_000, 24_000) if not codex else rng.randint(5_000, 11_000)
+        ctx = _Context(static, self._limit(self.model))
+        now = t0
+        carry: list[UserInput] = []  # inputs that precede the next step (interrupt markers)
+        for r, n_tool_steps in enumerate(split):
+            if not is_sub and r > 0 and rng.random() < 0.08:
+                self.model = self._pick_model()
+                ctx.limit = self._limit(self.model)
+            gap = 0.0
+            if r > 0:
+                gap = HUMAN_WAIT.sample(rng)
+                now += max(1, int(gap * 1000))
+            prompt_chars = max(1, int(PROMPT_CHARS.sample(rng)))
+            inputs = [*carry, UserInput("prompt", now, prompt_chars)]
+            carry = []
+            prompt_tokens = int(prompt_chars / 3.7) + 12
+            first = r == 0
+            interrupted = not is_sub and n_tool_steps > 0 and rng.random() < 0.03
+            prev_tools: list[ToolPlan] = []
+            for k in range(n_tool_steps + 1):
+                last = k == n_tool_steps
+                if last and interrupted:
+                    break
+                step = StepPlan(model=self.model)
+                if k == 0:
+                    step.inputs = inputs
+                    fresh = prompt_tokens + sum(int(i.chars / 3.7) for i in inputs[:-1])
+                    ready = now
+                else:
+                    fresh = sum(t.result_tokens + 8 for t in prev_tools)
+                    ready = max(t.result_ms for t in prev_tools) + rng.randint(2, 40)
+                self._tokens(
+                    step, ctx, fresh, user=(k == 0), first=(first and k == 0), gap=gap, ready=ready
+                )
+                if step.compaction_before:
+                    summary = UserInput("compact_summary", ready, rng.randint(3_000, 16_000))
+                    step.inputs = (
+                        [*step.inputs[:-1], summary, step.inputs[-1]] if k == 0 else [summary]
+                    )
+                    ready += rng.randint(5, 60)
+                n_calls = 0
+                if not last:
+                    names, cum = CALLS_PER_STEP[self.provider]
+                    n_calls = names[min(len(names) - 1, _index(cum, rng.random() * cum[-1]))]
+                self._outputs(step, ready, n_calls, final=last)
+                if codex and last and not is_sub and rng.random() < 0.02:
+                    step.aborted = True  # user pressed Esc before usage was reported
+                if not last:
+                    self._run_tools(step)
+                    if interrupted and k == n_tool_steps - 1:
+                        victim = step.tools[-1]
+                        victim.rejected = True
+                        victim.is_error = True
+                        victim.result_tokens = 40
+                        carry = [
+                            UserInput("interrupt", max(t.result_ms for t in step.tools) + 3, 0)
+                        ]
+                    prev_tools = step.tools
+                thread.steps.append(step)
+                now = step.last_out_ms + (25 if codex else 0)
+                if prev_tools and not last:
+                    now = max(now, max(t.result_ms for t in prev_tools))
+            if carry:
+                now = carry[-1].ts
+        thread.end_ms = now
+
+    # ------------------------------------------------------------------ tokens
+
+    def _tokens(
+        self,
+        step: StepPlan,
+        ctx: _Context,
+        fresh: int,
+        user: bool,
+        first: bool,
+        gap: float,
+        ready: int,
+    ):
+        rng = self.rng
+        codex = self.provider == "codex"
+        output_cached = step.model in cal.OUTPUT_CACHED_MODELS
+        if first:
+            total = ctx.static + fresh
+            prefix = ctx.static if rng.random() < (0.8 if codex else 0.75) else 0
+        else:
+            base = ctx.prev_total + ctx.prev_output
+            reduction = 0
+            if user and codex and rng.random() < 0.31:
+                # Codex drops earlier reasoning items at a new user turn (Table 3 reductions).
+                reduction = int(rng.choice([rng.uniform(1, 1024), rng.uniform(1025, 30_000)]))
+                reduction = fresh + ctx.prev_output + reduction
+            elif rng.random() < (0.0012 if codex else 0.0006) or (user and rng.random() < 0.009):
+                reduction = fresh + ctx.prev_output + int(rng.uniform(1, 6_000))
+            total = max(ctx.static, base + fresh - reduction)
+            threshold = ctx.limit * rng.uniform(0.84, 0.95)
+            if total > threshold:
+                step.compaction_before = True
+                total = ctx.static + rng.randint(6_000, 30_000) + fresh
+                prefix = ctx.static if rng.random() < 0.85 else 0
+            else:
+                cached = ctx.prev_total + (ctx.prev_output if output_cached else 0)
+                if reduction:
+                    cached = min(
+                        cached, total - fresh - int(rng.uniform(0, 0.3) * max(0, total - fresh))
+                    )
+                if self._miss(user, gap):
+                    prefix = ctx.static if rng.random() < 0.6 else 0
+                else:
+                    prefix = min(cached, total - 1)
+        prefix = max(0, min(prefix, total - 1))
+        if codex:
+            prefix -= prefix % 128
+        step.prefix = prefix
+        step.append = total - prefix
+        if not codex:
+            step.uncached = min(
+                step.append, rng.choice([1, 2, 3, 3, 6, 8]) if not first else rng.randint(2, 4000)
+            )
+        ctx.prev_total = total
+
+    def _miss(self, user: bool, gap: float) -> bool:
+        """Prefix-cache eviction after idle time (Fig 11): rare within 5 min, sure after 1 h."""
+        rng = self.rng
+        if not user:
+            return rng.random() < 0.006
+        ttl = 3600.0 if self.plan.cache_ttl_1h else 300.0
+        if gap < 300:
+            p = 0.015
+        elif gap < ttl:
+            p = 0.45
+        elif gap < 3600:
+            p = 0.7
+        else:
+            p = 0.96
+        return rng.random() < p
+
+    # ------------------------------------------------------------------ outputs and tools
+
+    def _outputs(self, step: StepPlan, ready: int, n_calls: int, final: bool) -> None:
+        rng = self.rng
+        codex = self.provider == "codex"
+        z = rng.gauss(0.0, 1.0)
+        output = int(OUTPUT[self.provider].ppf(_phi(z)))
+        names = [self._tool_name() for _ in range(n_calls)]
+        if codex and names and all(n == "write_stdin" for n in names):
+            output = rng.randint(28, 60)  # Fig 4 spike: a poll or Ctrl-C costs ~40 tokens
+            z = -1.5
+        step.output = max(1, output)
+        if codex:
+            step.reasoning_tokens = int(step.output * rng.uniform(0.15, 0.7))
+        span = GENERATION.ppf(correlated_unit(rng, z, 0.7))
+        span_ms = max(30, int(span * 1000))
+        first_out = ready + max(20, int(span_ms * rng.uniform(0.2, 0.85)))
+        last_out = ready + span_ms
+        has_reasoning = rng.random() < (0.92 if codex else 0.6)
+        has_text = final or rng.random() < (0.35 if codex else 0.5)
+        if not has_reasoning and not has_text and not names:
+            has_text = True
+        t = first_out
+        if has_reasoning:
+            step.reasoning_ms = t
+            t += rng.randint(1, 400)
+        if has_text:
+            vis = step.output - step.reasoning_tokens
+            step.text_chars = max(
+                1, int(max(1, vis) * rng.uniform(2.5, 4.2) * (0.35 if names else 1.0))
+            )
+            step.text_ms = min(t, last_out) if names else last_out
+        n = len(names)
+        floor = step.text_ms if step.text_ms is not None else first_out
+        for i, name in enumerate(names):
+            call_id = ids.codex_call_id(rng) if codex else ids.claude_tool_id(rng)
+            emitted = last_out - (n - 1 - i) * rng.randint(1, 40 if codex else 600)
+            # Parallel calls are written in the order they were generated: never earlier than
+            # the text before them or the previous call.
+            floor = max(emitted, floor)
+            step.tools.append(ToolPlan(name=name, call_id=call_id, emitted_ms=floor))
+        times = [x for x in (step.reasoning_ms, step.text_ms) if x is not None]
+        times += [t.emitted_ms for t in step.tools]
+        step.first_out_ms = min(times)
+        step.last_out_ms = max(times)
+        step.stop_reason = "tool_use" if names else "end_turn"
+
+    def _tool_name(self) -> str:
+        if self.provider == "claude":
+            return weighted_choice(self.rng, CLAUDE_TOOL_NAMES, CLAUDE_TOOL_CUM)
+        return weighted_choice(self.rng, CODEX_TOOL_NAMES, CODEX_TOOL_CUM)
+
+    def _run_tools(self, step: StepPlan) -> None:
+        rng = self.rng
+        codex = self.provider == "codex"
+        # Results are written after the response is complete (and, for Codex, after its usage).
+        floor = step.last_out_ms + (15 if codex else 1)
+        for tool in step.tools:
+            tool.result_tokens = int(RESULT_TOKENS.sample(rng))
+            tool.result_chars = max(1, min(int(tool.result_tokens * rng.uniform(2.6, 4.0)), 30_000))
+            if tool.name == "Agent" and not codex:
+                tool.subagent = self._subagent(tool)
+                end = tool.subagent.end_ms + rng.randint(50, 400)
+            else:
+                latency = TOOL_LATENCY.get(tool.name, TOOL_LATENCY["_default"]).sample(rng)
+                if codex:
+                    self._codex_timing(tool, latency)
+                    end = tool.emitted_ms + max(
+                        1, int(round((tool.internal_s or 0) * 1000 + self._residual(tool)))
+                    )
+                    if tool.internal_s is None:
+                        end = tool.emitted_ms + max(1, int(latency * 1000))
+                else:
+                    if tool.name == "WebSearch":
+                        tool.internal_s = round(max(0.0, latency - rng.uniform(0.002, 0.02)), 12)
+                    elif tool.name == "WebFetch":
+                        tool.internal_s = (
+                            float(max(0, int(latency * 1000) - rng.randint(1, 30))) / 1000
+                        )
+                    end = tool.emitted_ms + max(1, int(latency * 1000))
+                tool.is_error = rng.random() < _error_rate(tool.name)
+            tool.result_ms = max(end, floor + rng.randint(0, 5))
+
+    def _codex_timing(self, tool: ToolPlan, latency: float) -> None:
+        rng = self.rng
+        if tool.name in ("exec_command", "write_stdin"):
+            if tool.name == "exec_command" and latency > 10.0 and rng.random() < 0.7:
+                tool.running = True  # yield returned before the process finished
+                latency = round(rng.uniform(9.9, 10.2), 4)
+            elif tool.name == "write_stdin" and rng.random() < 0.4:
+                tool.running = True
+            tool.internal_s = round(latency, 4)
+        elif tool.name in ("shell_command",) or (tool.name == "apply_patch" and rng.random() < 0.1):
+            tool.internal_s = round(latency, 4)
+
+    def _residual(self, tool: ToolPlan) -> float:
+        return RESIDUAL.get(tool.name, RESIDUAL["_default"]).sample(self.rng) * 1000
+
+    def _subagent(self, tool: ToolPlan) -> ThreadPlan:
+        sub = ThreadPlan(agent_id=ids.agent_id(self.rng))
+        steps = int(SUBAGENT_STEPS.sample(self.rng))
+        saved = self.model
+        self._thread(sub, [steps], tool.emitted_ms + self.rng.randint(20, 200), is_sub=True)
+        self.model = saved
+        self.plan.subagents.append(sub)
+        return sub
+
+
+def _error_rate(name: str) -> float:
+    return {
+        "Bash": 0.08,
+        "exec_command": 0.07,
+        "Edit": 0.04,
+        "apply_patch": 0.03,
+        "Read": 0.02,
+    }.get(name, 0.01)
+
+
+def _phi(z: float) -> float:
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))
+
+
+def _index(cum: list[float], x: float) -> int:
+    for i, c in enumerate(cum):
+        if x < c:
+            return i
+    return len(cum) - 1
