@@ -1,0 +1,97 @@
+"""The report: paper-formatted tables, the paper's values beside ours, figures embedded."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from _metrics_helpers import tracelab_example_warehouse
+
+from tracelab_pipeline import catalog
+from tracelab_pipeline.metrics import build_all_tables
+from tracelab_pipeline.report import build_report, should_compare
+from tracelab_pipeline.report.format import duration, fmt, money
+from tracelab_pipeline.report.tables import paper_values
+
+# 1x1 transparent PNG
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    con = tracelab_example_warehouse(data)
+    build_all_tables(con)
+    figures = data / "figures"
+    figures.mkdir()
+    (figures / "figure_11_hit_rate_vs_idle_gap.png").write_bytes(PNG)
+    report = build_report(con, data, compare=True)
+    yield con, data, report
+    con.close()
+
+
+def test_files_written_with_every_table(built):
+    _, data, report = built
+    assert report.md_path == data / "report" / "report.md"
+    md = report.md_path.read_text()
+    page = report.html_path.read_text()
+    for item in catalog.TABLES:
+        title = f"Table {item.number} — {item.title}"
+        assert title in md
+        assert title in page
+    assert "Corrections" in md
+
+
+def test_paper_values_beside_ours(built):
+    _, _, report = built
+    rates = {
+        (d["row"], d["column"]): d for d in report.comparisons["table_11_prefix_cache_hit_rate"]
+    }
+    total = rates[("Prefix cache-hit rate", "total")]
+    assert (total["ours"], total["paper"], total["difference"]) == ("92.1%", "95.7%", "-3.6 pt")
+    assert "| Prefix cache-hit rate | total | 92.1% | 95.7% | -3.6 pt |" in report.markdown
+
+
+def test_every_paper_value_matches_a_row_of_ours(built):
+    """Labels in paper_values.json must name real rows/columns, or a comparison is silently
+    empty."""
+    _, _, report = built
+    spec = paper_values()
+    assert set(spec) == {item.table_name for item in catalog.TABLES}
+    missing = [
+        (name, d["row"], d["column"])
+        for name, diffs in report.comparisons.items()
+        for d in diffs
+        if not d["found"]
+    ]
+    assert missing == []
+    assert set(report.comparisons) == set(spec)
+
+
+def test_figures_embedded_next_to_tables(built):
+    _, _, report = built
+    assert report.figures_found == ["figure_11_hit_rate_vs_idle_gap"]
+    assert len(report.figures_missing) == len(catalog.FIGURES) - 1
+    assert "](../figures/figure_11_hit_rate_vs_idle_gap.png)" in report.markdown
+    assert base64.b64encode(PNG).decode() in report.html_path.read_text()
+    md = report.markdown
+    # Fig 11 sits in the prefix-cache section between Table 11 and Table 12
+    assert md.index("Table 11 —") < md.index("figure_11_hit_rate") < md.index("Table 12 —")
+
+
+def test_no_comparison_for_small_corpus(built, tmp_path):
+    con, _, _ = built
+    assert not should_compare(con, None)  # 19 steps is not the paper's corpus
+    report = build_report(con, tmp_path, compare=None)
+    assert not report.compared and report.comparisons == {}
+    assert "Beside the paper" not in report.markdown
+
+
+def test_paper_formats():
+    assert fmt(2.5, "half_even") == "2"  # Table 2 prints Python round()
+    assert fmt(3.5, "half_even") == "4"
+    assert money(178.4) == "$178" and money(13.44) == "$13.4" and money(0.614) == "$0.61"
+    assert duration(8.2 * 3600) == "8.2h" and duration(306) == "5.1m" and duration(0) == "0.0s"
+    assert fmt(0.9231, "pct1") == "92.3%" and fmt(None, "pct1") == "–"
