@@ -1,0 +1,300 @@
+"""SQL metrics vs an independent pandas/Python recomputation on a generated corpus with truth.
+
+The generator writes its ground truth in our schema; we load it as the public layer, build the
+warehouse and the paper tables, and recompute a representative set of metrics here with plain
+pandas / NumPy / Python loops written straight from docs/reference/tracelab-metrics.md.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from tracelab_pipeline.metrics import build_all_tables
+from tracelab_pipeline.metrics.pricing import DEFAULT_PATH
+from tracelab_pipeline.synth import generate
+from tracelab_pipeline.warehouse import build_warehouse
+
+OUT = ("reasoning", "text", "tool_call")
+INP = ("user_message", "tool_result")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("truth")
+    generate(
+        "demo", seed=7, inbox_dir=root / "inbox", truth_dir=root / "truth", sessions=36, workers=1
+    )
+    con = duckdb.connect(str(root / "warehouse.duckdb"))
+    build_warehouse(con, root / "truth")
+    build_all_tables(con)
+    steps = pd.read_parquet(root / "truth" / "steps.parquet")
+    steps = steps.sort_values(
+        ["contributor", "provider", "session_id", "step_index", "source_line", "step_id"]
+    ).reset_index(drop=True)
+    steps["session"] = list(zip(steps.contributor, steps.provider, steps.session_id, strict=True))
+    steps["total"] = steps.prefix_tokens + steps.append_tokens
+    g = steps.groupby("session", sort=False)
+    steps["prev_total"] = g.total.shift()
+    steps["prev_output"] = g.output_tokens.shift()
+    events = pd.read_parquet(root / "truth" / "timing_events.parquet")
+    tools = pd.read_parquet(root / "truth" / "tool_calls.parquet")
+    yield con, steps, events, tools
+    con.close()
+
+
+def q(con, sql, *params):
+    return con.execute(sql, list(params)).fetchone()[0]
+
+
+def cell(con, table, column, **where):
+    cond = " AND ".join(f"{k} = ?" for k in where)
+    return q(con, f"SELECT {column} FROM paper.{table} WHERE {cond}", *where.values())
+
+
+def test_corpus_is_big_enough(corpus):
+    con, steps, _, _ = corpus
+    assert len(steps) > 1000
+    assert set(steps.provider) == {"claude", "codex"}
+    assert q(con, "SELECT count(*) FROM steps") == len(steps)
+
+
+def test_overview_totals(corpus):
+    con, steps, _, tools = corpus
+    t = "table_01_overview"
+    for provider, part in steps.groupby("provider"):
+        assert cell(con, t, provider, metric="LLM steps") == len(part)
+        assert cell(con, t, provider, metric="Sessions") == part.session.nunique()
+        assert cell(con, t, provider, metric="Append tokens") == part.append_tokens.sum()
+        assert cell(con, t, provider, metric="Prefix tokens") == part.prefix_tokens.sum()
+        assert cell(con, t, provider, metric="Output tokens (incl. reasoning)") == (
+            part.output_tokens.sum()
+        )
+    assert cell(con, t, "total", metric="Tool calls") == len(tools)
+    assert cell(con, t, "total", metric="Distinct users") == steps.contributor.nunique()
+
+
+def test_token_percentiles(corpus):
+    con, steps, _, _ = corpus
+    for block, column in (
+        ("Prefix tokens", "prefix_tokens"),
+        ("Append tokens", "append_tokens"),
+        ("Output tokens", "output_tokens"),
+    ):
+        for label, part in (
+            ("Claude", steps[steps.provider == "claude"]),
+            ("Codex", steps[steps.provider == "codex"]),
+            ("Total", steps),
+        ):
+            values = part[column].to_numpy()
+            for p in (25, 50, 90, 99):
+                got = cell(con, "table_08_token_lengths", f"p{p}", block=block, metric=label)
+                assert got == pytest.approx(np.percentile(values, p), rel=1e-12), (block, label)
+            avg = cell(con, "table_08_token_lengths", "avg", block=block, metric=label)
+            assert avg == pytest.approx(values.mean())
+
+
+def test_hit_rates(corpus):
+    con, steps, _, _ = corpus
+    ok = steps[(steps.prefix_tokens + steps.append_tokens) > 0]
+    for metric, part in (
+        ("Prefix cache-hit rate", ok),
+        ("Prefix hit rate (user-initiated)", ok[ok.first_event_type == "user_message"]),
+        ("Prefix hit rate (tool-result)", ok[ok.first_event_type == "tool_result"]),
+    ):
+        want = part.prefix_tokens.sum() / (part.prefix_tokens + part.append_tokens).sum()
+        got = cell(con, "table_11_prefix_cache_hit_rate", "total", metric=metric)
+        assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_growth_fresh_and_amplification(corpus):
+    con, steps, _, _ = corpus
+    ev = steps[steps.prev_total.notna() & steps.first_event_type.isin(INP)]
+    delta = ev.total - ev.prev_total
+    t3 = "table_03_context_growth"
+    assert cell(con, t3, "total", block="All steps", metric="Steps") == len(ev)
+    assert cell(con, t3, "total", block="All steps", metric="Negative (reduction) %") == (
+        pytest.approx((delta < 0).mean())
+    )
+    assert cell(con, t3, "total", block="All steps", metric="Major reductions") == (
+        (-delta >= 64_000).sum()
+    )
+    growth = delta.clip(lower=0)
+    fresh = growth.sum() - ev.prev_output.sum()
+    t12 = "table_12_fresh_tokens_amplification"
+    assert cell(con, t12, "total", block="Overall", metric="Total fresh tokens") == fresh
+    assert cell(con, t12, "total", block="Overall", metric="Prefill amplification") == (
+        pytest.approx(ev.append_tokens.sum() / fresh)
+    )
+    clipped = np.minimum((growth - ev.prev_output).clip(lower=0), ev.append_tokens).sum()
+    assert (
+        cell(
+            con, t12, "total", block="Overall", metric="Corrected: fresh tokens (clipped per step)"
+        )
+        == clipped
+    )
+    intro = "Growth-based amplification (intro: all-step append / growth)"
+    assert cell(con, t12, "total", block="Overall", metric=intro) == pytest.approx(
+        steps.append_tokens.sum() / growth.sum()
+    )
+
+
+def _price_table():
+    data = json.loads(DEFAULT_PATH.read_text())
+    exact = {(r["provider"], r["model"]): r for r in data["exact"]}
+
+    def resolve(provider, model):
+        if model is None:
+            return None
+        if (provider, model) in exact:
+            return exact[(provider, model)]
+        return next((f for f in data["families"] if f["match"] in model.lower()), None)
+
+    return resolve
+
+
+def _costs(steps):
+    resolve = _price_table()
+    rows = []
+    for r in steps.itertuples():
+        p = resolve(r.provider, r.model)
+        if p is None:
+            rows.append((np.nan, np.nan, np.nan, np.nan))
+            continue
+        cw = 0 if pd.isna(r.cache_write_tokens) else r.cache_write_tokens
+        w = min(max(cw, 0), r.append_tokens)
+        w1h = min(max(0 if pd.isna(r.cache_write_1h_tokens) else r.cache_write_1h_tokens, 0), w)
+        write_rate = p["cache_write_5m"] if p["cache_write_5m"] is not None else p["input"]
+        app = ((r.append_tokens - w) * p["input"] + w * write_rate) / 1e6
+        app_ttl = (
+            (r.append_tokens - w) * p["input"] + (w - w1h) * write_rate + w1h * 2 * p["input"]
+        ) / 1e6
+        rest = (r.prefix_tokens * p["cache_read"] + r.output_tokens * p["output"]) / 1e6
+        rows.append((app, rest, app + rest, app_ttl + rest))
+    return pd.DataFrame(rows, columns=["app", "rest", "cost", "cost_ttl"], index=steps.index)
+
+
+def test_costs(corpus):
+    con, steps, _, _ = corpus
+    costs = _costs(steps)
+    priced = costs.cost.notna()
+    assert cell(con, "table_01_overview", "total", metric="Est. API price equiv.") == (
+        pytest.approx(costs.cost.sum())
+    )
+    per_step = costs.cost[priced].to_numpy()
+    t5 = "table_05_cost_distribution"
+    where = dict(block="Per step", metric="Total", scope="Total")
+    assert cell(con, t5, "avg", **where) == pytest.approx(per_step.mean())
+    assert cell(con, t5, "p90", **where) == pytest.approx(np.percentile(per_step, 90))
+    per_session = costs[priced].groupby(steps.session[priced]).cost.sum().to_numpy()
+    where = dict(block="Per session", metric="Total", scope="Total")
+    assert cell(con, t5, "p50", **where) == pytest.approx(np.percentile(per_session, 50))
+    share = costs.app[priced].sum() / costs.cost[priced].sum()
+    assert cell(
+        con, t5, "pct_cost", block="Per step", metric="Append tokens", scope="Total"
+    ) == pytest.approx(share)
+    ttl = q(
+        con,
+        "SELECT total FROM paper.table_05_cost_distribution_ttl "
+        "WHERE block = 'Per step' AND metric = 'Total' AND scope = 'Total'",
+    )
+    assert ttl == pytest.approx(costs.cost_ttl.sum())
+
+
+def _walk_requests(steps, events):
+    """The request state machine of tracelab-metrics §0.4, literally: one Python walk."""
+    ts = events.assign(us=events.timestamp.astype("int64"))
+    by_step = {k: g for k, g in ts.groupby(["contributor", "step_id"])}
+    open_turn: dict = {}
+    kept = []
+
+    def close(session):
+        turn = open_turn.pop(session, None)
+        if turn and turn["end"] is not None and turn["end"] - turn["start"] > 0:
+            kept.append(turn)
+
+    for r in steps.itertuples():
+        ev = by_step.get((r.contributor, r.step_id))
+        outputs = [] if ev is None else ev.us[ev.event_type.isin(OUT)].tolist()
+        users = [] if ev is None else ev.us[ev.event_type == "user_message"].tolist()
+        trigger = None
+        if outputs:
+            first = min(outputs)
+            eligible = [u for u in users if u <= first]
+            trigger = max(eligible) if eligible else None
+        if trigger is not None:
+            close(r.session)
+            open_turn[r.session] = {"start": trigger, "end": None, "steps": 0}
+        turn = open_turn.get(r.session)
+        if turn is not None:
+            turn["steps"] += 1
+            if outputs:
+                turn["end"] = (
+                    max(outputs) if turn["end"] is None else max(turn["end"], max(outputs))
+                )
+    for session in list(open_turn):
+        close(session)
+    return kept
+
+
+def test_requests_match_a_python_walk(corpus):
+    con, steps, events, _ = corpus
+    kept = _walk_requests(steps, events)
+    e2e = np.array([(t["end"] - t["start"]) / 1e6 for t in kept])
+    assert q(con, "SELECT count(*) FROM requests WHERE kept") == len(kept)
+    where = dict(block="Per request", metric="Total (response time)", scope="Total")
+    for p in (50, 90, 99):
+        assert cell(con, "table_07_timing", f"p{p}", **where) == pytest.approx(
+            np.percentile(e2e, p)
+        )
+    assert cell(con, "table_07_timing", "avg", **where) == pytest.approx(e2e.mean())
+    steps_per = np.array([t["steps"] for t in kept])
+    assert cell(
+        con,
+        "table_02_loop_counts",
+        "avg",
+        block="Per request",
+        metric="LLM steps (all rows of the request)",
+        scope="Total",
+    ) == (pytest.approx(steps_per.mean()))
+
+
+def test_human_waits_match_a_python_walk(corpus):
+    con, steps, events, _ = corpus
+    ev = events[events.timestamp.notna()].assign(us=lambda d: d.timestamp.astype("int64"))
+    order = {(r.contributor, r.step_id): (r.session, i) for i, r in enumerate(steps.itertuples())}
+    ev = ev.assign(
+        session=[order[(c, s)][0] for c, s in zip(ev.contributor, ev.step_id, strict=True)],
+        pos=[order[(c, s)][1] for c, s in zip(ev.contributor, ev.step_id, strict=True)],
+    ).sort_values(["pos", "us", "event_index"], kind="stable")
+    waits, last = [], {}
+    for r in ev.itertuples():
+        prev = last.get(r.session)
+        if r.event_type == "user_message" and prev is not None and r.us - prev > 0:
+            waits.append((r.us - prev) / 1e6)
+        last[r.session] = r.us
+    waits = np.array(waits)
+    where = dict(block="Per individual latency", metric="Human thinking", scope="Total")
+    assert cell(con, "table_07_timing", "n", **where) == len(waits)
+    assert cell(con, "table_07_timing", "p50", **where) == pytest.approx(np.percentile(waits, 50))
+    capped = dict(block="Per session, human capped (1h)", metric="Human thinking", scope="Total")
+    total_capped = q(con, "SELECT sum(human_capped_s) FROM sessions WHERE wall_s > 0")
+    assert cell(con, "table_07_timing", "total", **capped) == pytest.approx(total_capped)
+    assert total_capped <= waits.sum() + 1e-6
+    assert q(con, "SELECT sum(human_capped_s) FROM sessions") == pytest.approx(
+        np.minimum(waits, 3600).sum()
+    )
+
+
+def test_counterfactual(corpus):
+    con, steps, _, _ = corpus
+    user = (steps.first_event_type == "user_message") & steps.prev_total.notna()
+    growth = (steps.total - steps.prev_total).clip(lower=0)
+    cf = np.where(user, np.minimum(steps.append_tokens, growth), steps.append_tokens)
+    t13 = "table_13_human_think_counterfactual"
+    assert cell(con, t13, "total", metric="User steps w/ predecessor") == user.sum()
+    assert cell(con, t13, "total", metric="Append after retained cache") == cf.sum()
