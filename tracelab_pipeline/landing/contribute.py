@@ -1,0 +1,92 @@
+"""Packing this machine's logs into one archive and dropping it into an inbox.
+
+The archive is named after a digest of its content (paths + file hashes), and built
+reproducibly (sorted members, fixed mtimes), so an unchanged set of logs maps to the same
+name and is not uploaded again.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import fsspec
+
+from tracelab_pipeline.collect import FoundLog
+from tracelab_pipeline.landing.handles import handle_problem
+
+CHUNK = 1 << 20
+
+
+@dataclass
+class Contribution:
+    target: str
+    files: int
+    bytes: int
+    uploaded: bool
+
+
+def logs_digest(logs: list[FoundLog]) -> str:
+    h = hashlib.sha256()
+    for log in sorted(logs, key=lambda g: str(g.relative)):
+        h.update(f"{log.relative.as_posix()}\0{_file_sha(log.path)}\n".encode())
+    return h.hexdigest()
+
+
+def contribute(
+    logs: list[FoundLog], handle: str, inbox: str, storage_options: dict | None = None
+) -> Contribution:
+    """Drop `logs` as `<inbox>/<handle>/tracelab-<digest>.tar.gz` unless it is already there."""
+    problem = handle_problem(handle)
+    if problem:
+        raise ValueError(problem)
+    if not logs:
+        raise ValueError("no Claude Code or Codex logs found on this machine")
+    fs, root = fsspec.core.url_to_fs(inbox, **(storage_options or {}))
+    root = root.rstrip("/")
+    name = f"tracelab-{logs_digest(logs)[:24]}.tar.gz"
+    target = f"{root}/{handle}/{name}"
+    size = sum(log.size for log in logs)
+    if fs.exists(target):
+        return Contribution(_url(fs, target), len(logs), size, uploaded=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp) / name
+        _pack(logs, archive)
+        fs.makedirs(f"{root}/{handle}", exist_ok=True)
+        # Hidden name while copying: the lander skips dot-files, so it never sees half an archive.
+        partial = f"{root}/{handle}/.{name}.partial"
+        fs.put_file(str(archive), partial)
+        fs.mv(partial, target)
+    return Contribution(_url(fs, target), len(logs), size, uploaded=True)
+
+
+def _pack(logs: list[FoundLog], archive: Path) -> None:
+    with (
+        open(archive, "wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w") as tar,
+    ):
+        for log in sorted(logs, key=lambda g: str(g.relative)):
+            info = tarfile.TarInfo(log.relative.as_posix())
+            info.size = log.path.stat().st_size
+            info.mtime = 0
+            info.mode = 0o644
+            with open(log.path, "rb") as f:
+                tar.addfile(info, f)
+
+
+def _file_sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _url(fs, path: str) -> str:
+    proto = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return path if proto == "file" else f"{proto}://{path}"
