@@ -37,6 +37,15 @@ _USER_IN_PATH = re.compile(
 _TOKEN_SPLIT = re.compile(r"[\s\"'<>,;()\[\]{}|=/\\]+|__|::")
 
 
+# name -> what passing means; the asset declares one blocking Dagster check per entry.
+BLOCKING_CHECKS: dict[str, str] = {
+    "presidio_rescan_clean": "Presidio finds nothing in any public string; every id is a pseudonym",
+    "no_private_identifiers": "no identifier, user name or path of the private partition is public",
+    "only_allowlisted_columns": "the public partition has exactly schema.public_schema's columns",
+    "row_counts_match": "every public table has as many rows as its private table",
+}
+
+
 @dataclass
 class CheckOutcome:
     name: str
@@ -148,7 +157,7 @@ def presidio_rescan(public: dict[str, pa.Table], scrubber: Scrubber) -> CheckOut
     return CheckOutcome(
         name="presidio_rescan_clean",
         passed=not findings,
-        description="Presidio finds nothing in any public string; every identifier is a pseudonym",
+        description=BLOCKING_CHECKS["presidio_rescan_clean"],
         metadata={"distinct_strings_scanned": scanned, "findings": dict(findings)},
     )
 
@@ -193,7 +202,7 @@ def identifier_leaks(
     return CheckOutcome(
         name="no_private_identifiers",
         passed=not leaks,
-        description="no identifier, user name or path of the private partition is public",
+        description=BLOCKING_CHECKS["no_private_identifiers"],
         metadata={
             "private_values_checked": len(needles.exact) + len(needles.words),
             "leaks": dict(leaks),
@@ -215,7 +224,7 @@ def column_allowlist(public: dict[str, pa.Table]) -> CheckOutcome:
     return CheckOutcome(
         name="only_allowlisted_columns",
         passed=not problems,
-        description="the public partition has exactly the columns of schema.public_schema",
+        description=BLOCKING_CHECKS["only_allowlisted_columns"],
         metadata={"problems": problems},
     )
 
@@ -232,7 +241,7 @@ def row_counts(private: dict[str, pa.Table], public: dict[str, pa.Table]) -> Che
     return CheckOutcome(
         name="row_counts_match",
         passed=not mismatched,
-        description="every public table has as many rows as its private table",
+        description=BLOCKING_CHECKS["row_counts_match"],
         metadata={"counts": counts, "mismatched": mismatched},
     )
 

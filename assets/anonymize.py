@@ -1,0 +1,106 @@
+"""anonymized_steps: a contributor-month's public layer (pseudonyms, no text, Presidio-clean)."""
+
+from collections import Counter
+
+import dagster as dg
+
+from checks.anonymize import ANONYMIZE_CHECK_SPECS, check_results
+from tracelab_pipeline.orchestration.partitions import contributor_month, split_partition_key
+from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
+
+
+@dg.asset(
+    partitions_def=contributor_month,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=["normalized_steps"],
+    check_specs=ANONYMIZE_CHECK_SPECS,
+    group_name="anonymize",
+    kinds={"python", "parquet"},
+    description=(
+        "Public form of one contributor-month: ids as keyed pseudonyms (HMAC-SHA256), no free "
+        "text, paths, cwd or branches, remaining strings scrubbed by Presidio, shell tool calls "
+        "as command signatures. Written to staging, checked (blocking), then renamed into "
+        "<data>/public/<table>/month=<YYYY-MM>/contributor=<pseudonym>/part.parquet."
+    ),
+)
+def anonymized_steps(
+    context: dg.AssetExecutionContext,
+    tracelab: TraceLabConfig,
+    anonymization: AnonymizationConfig,
+):
+    from tracelab_pipeline.anonymize.partition import prepare_partition, publish_partition
+    from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer, PseudonymKeyError
+    from tracelab_pipeline.partitioned.store import read_partition
+
+    try:
+        key, key_source = anonymization.key(tracelab.data_path)
+        pseudonymizer = Pseudonymizer(key)
+    except PseudonymKeyError as exc:
+        raise dg.Failure(description=str(exc)) from exc
+    context.log.info(key_source)
+
+    prepared = []
+    try:
+        for partition in context.partition_keys:
+            contributor, month = split_partition_key(partition)
+            try:
+                private = read_partition(tracelab.private_dir, contributor, month)
+            except FileNotFoundError as exc:
+                raise dg.Failure(
+                    description=f"{partition}: no private partition ({exc.filename}); "
+                    "materialize normalized_steps for it first"
+                ) from exc
+            prepared.append(
+                prepare_partition(
+                    private,
+                    contributor,
+                    month,
+                    pseudonymizer,
+                    tracelab.data_path / "staging" / "anonymize",
+                    anonymization.names(),
+                )
+            )
+        results = check_results(prepared)
+        failed = [r.check_name for r in results if not r.passed]
+        if failed:
+            # Nothing was published: report the verdicts, then fail the step so no downstream
+            # step of this run starts; the staged files are deleted in `finally`.
+            yield from results
+            raise dg.Failure(
+                description=f"blocking checks failed: {', '.join(failed)}; nothing was published",
+                metadata={"failed_checks": dg.MetadataValue.json(failed)},
+            )
+        for p in prepared:
+            publish_partition(p, tracelab.public_dir)
+    finally:
+        for p in prepared:
+            if not p.published:
+                p.staged.discard()
+
+    yield dg.MaterializeResult(metadata=_metadata(prepared, pseudonymizer.fingerprint))
+    yield from results
+
+
+def _metadata(prepared: list, fingerprint: str) -> dict:
+    replacements: Counter = Counter()
+    scrubbed: Counter = Counter()
+    rows: Counter = Counter()
+    seconds: Counter = Counter()
+    for p in prepared:
+        replacements.update(p.anonymized.replacements)
+        scrubbed.update(p.anonymized.scrubbed_values)
+        rows.update(p.rows)
+        seconds.update(p.seconds)
+    return {
+        "dagster/row_count": rows.get("steps", 0),
+        "partitions_in_run": len(prepared),
+        "rows_by_table": dg.MetadataValue.json(dict(rows)),
+        "replacements_by_entity": dg.MetadataValue.json(dict(sorted(replacements.items()))),
+        "scrubbed_values_by_column": dg.MetadataValue.json(dict(sorted(scrubbed.items()))),
+        "distinct_strings_analyzed": sum(p.anonymized.distinct_strings_analyzed for p in prepared),
+        "pseudonym_key_fingerprint": fingerprint,
+        "public_partitions": dg.MetadataValue.json(
+            [f"month={p.month}/contributor={p.pseudonym}" for p in prepared]
+        ),
+        "seconds": dg.MetadataValue.json({k: round(v, 3) for k, v in seconds.items()}),
+    }
