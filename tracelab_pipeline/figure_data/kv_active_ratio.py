@@ -69,6 +69,11 @@ human_waits AS (
     WHERE event_type = 'user_message' AND wait_s > 0
 ),
 waits AS (SELECT * FROM tool_waits UNION ALL SELECT * FROM human_waits),
+counts AS (
+    SELECT provider, count(*) FILTER (WHERE source = 'tool') AS tool_calls,
+           count(*) FILTER (WHERE source = 'human') AS human_waits
+    FROM waits GROUP BY provider
+),
 by_value AS (
     SELECT provider, source, wait_s, sum(wait_s) AS total FROM waits GROUP BY ALL
 ),
@@ -92,12 +97,16 @@ swept AS (
     ASOF LEFT JOIN cumulative c
       ON c.provider = grid.provider AND c.source = grid.source AND grid.timeout_s >= c.wait_s
 )
-SELECT provider, timeout_s, any_value(label) AS label, any_value(generation_s) AS generation_s,
+SELECT provider, timeout_s, any_value(label) AS label,
+    coalesce(any_value(n.tool_calls), 0) AS tool_calls,
+    coalesce(any_value(n.human_waits), 0) AS human_waits,
+    any_value(generation_s) AS generation_s,
     sum(waited_s) FILTER (WHERE source = 'tool') AS tool_s,
     sum(waited_s) FILTER (WHERE source = 'human') AS human_s,
     any_value(generation_s) / nullif(any_value(generation_s) + sum(waited_s), 0)
         AS kv_active_ratio
 FROM swept
+LEFT JOIN counts n USING (provider)
 GROUP BY provider, timeout_s
 ORDER BY provider, timeout_s
 """

@@ -11,12 +11,12 @@ CAPTION = (
 )
 
 
+MIN_WAITS = 20
+
+
 def render(df, heading):
-    require(
-        int((df["generation_s"].fillna(0) > 0).sum()) if len(df) else 0,
-        1,
-        "thresholds with measured generation time",
-    )
+    waits = int(df.drop_duplicates("provider")[["tool_calls", "human_waits"]].sum().sum())
+    require(waits if len(df) else 0, MIN_WAITS, "tool calls and human waits")
     fig, axes = style.new_figure(width=8.5, height=4.4)
     ax = axes[0][0]
     for provider in ("claude", "codex"):

@@ -1,0 +1,92 @@
+"""Rendering: every figure from small data without warnings; tiny/empty input says so."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from figure_corpus import empty_corpus, load, make_corpus
+
+from tracelab_pipeline.catalog import FIGURES
+from tracelab_pipeline.figure_data import build_all
+from tracelab_pipeline.figures import load_figure_data, render_all, render_figure, style
+
+pytestmark = pytest.mark.filterwarnings("error")
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _warehouse(corpus):
+    con = duckdb.connect()
+    load(con, corpus)
+    build_all(con)
+    return con
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    con = _warehouse(make_corpus(sessions=8, steps_per_session=45, seed=5))
+    out = tmp_path_factory.mktemp("figures")
+    return {r.number: r for r in render_all(con, out)}, con
+
+
+def test_every_figure_renders_with_data(rendered):
+    results, con = rendered
+    assert set(results) == {i.number for i in FIGURES}
+    for item in FIGURES:
+        r = results[item.number]
+        assert r.enough_data, item.table_name
+        assert r.png.name == f"{item.table_name}.png"
+        assert r.png.read_bytes()[:8] == PNG
+        assert r.png.stat().st_size > 20_000, item.table_name
+        assert r.svg.stat().st_size > 10_000
+        assert r.svg.read_text().lstrip().startswith("<?xml")
+        rows = con.execute(f"SELECT count(*) FROM paper.{item.table_name}").fetchall()[0][0]
+        assert len(r.csv.read_text().splitlines()) == rows + 1
+        assert r.caption and "\n" not in r.caption
+
+
+def test_thumbnails_are_small_pngs(rendered):
+    for r in rendered[0].values():
+        assert r.thumbnail_png[:8] == PNG
+        assert 1_000 < len(r.thumbnail_png) < 16_000
+
+
+@pytest.mark.parametrize("kind", ["empty", "tiny"])
+def test_not_enough_data_figures(tmp_path, kind):
+    corpus = empty_corpus() if kind == "empty" else make_corpus(sessions=1, steps_per_session=8)
+    con = _warehouse(corpus)
+    for item in FIGURES:
+        r = render_figure(item.number, load_figure_data(con, item.number), tmp_path)
+        assert r.png.stat().st_size > 5_000
+        # The schematic needs no data; every other figure must say it has too little.
+        assert r.enough_data == (item.number == 5), item.table_name
+        if not r.enough_data:
+            assert "Not enough data" in r.svg.read_text()
+
+
+def test_same_provider_colours_everywhere(rendered):
+    from matplotlib.colors import to_hex
+
+    from tracelab_pipeline.figures import eviction_sweep, prefix_append
+
+    _, con = rendered
+    with style.styled():
+        fig1 = prefix_append.render(load_figure_data(con, 1), "t")
+        fig12 = eviction_sweep.render(load_figure_data(con, 12), "t")
+    scatter_colors = [to_hex(c.get_facecolor()[0][:3]) for ax in fig1.axes for c in ax.collections]
+    assert scatter_colors == [style.COLORS["claude"].lower(), style.COLORS["codex"].lower()]
+    line_colors = {line.get_label(): to_hex(line.get_color()) for line in fig12.axes[0].lines}
+    assert line_colors["Claude"] == style.COLORS["claude"].lower()
+    assert line_colors["Codex"] == style.COLORS["codex"].lower()
+
+
+def test_token_axes_are_binary_log(rendered):
+    from tracelab_pipeline.figures import output_lengths
+
+    _, con = rendered
+    with style.styled():
+        fig = output_lengths.render(load_figure_data(con, 4), "t")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "function"
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert "1K" in labels and "256" in labels
+    assert ax.get_xlabel() and ax.get_ylabel()
