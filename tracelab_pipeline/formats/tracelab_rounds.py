@@ -482,10 +482,16 @@ def _tool_from_round(raw, step_id: str, contributor: str, session_id: str, claud
 
 
 def _lineage(session_id: str, claude: bool) -> tuple[str, str | None, str | None]:
-    """(root, parent, agent_id); Claude sub-agent keys are `<parent>/subagents/agent-<id>`."""
-    if claude and "/subagents/" in session_id:
-        root, _, agent = session_id.partition("/subagents/")
-        return root, root, agent.removeprefix("agent-")
+    """(root, parent, agent_id) from a Claude thread key.
+
+    TraceLab keys sub-agent files `<parent>/subagents/agent-<id>`; our Claude reader keys
+    inline sidechains `<parent>/sidechain/<id>` the same way, so the link survives a round trip.
+    """
+    if claude:
+        for marker in ("/subagents/agent-", "/subagents/", "/sidechain/"):
+            root, found, agent = session_id.partition(marker)
+            if found and root and agent:
+                return root, root, agent
     return session_id, None, None
 
 
