@@ -19,7 +19,7 @@ from dataclasses import dataclass
 class Target:
     key: str  # statistic id, computed by check.py
     source: str  # paper table / figure
-    kind: str  # p50 | p90 | p99 | share | avg | count
+    kind: str  # p50 | p90 | p99 | avg (relative), share (points), min (at least)
     paper: float
 
 
@@ -61,7 +61,6 @@ TARGETS: list[Target] = [
     *_pct("append.codex", "Table 8", 886, 8_310, 121_009),
     *_pct("output.claude", "Table 8 / Fig 4", 252, 1_671, 6_571),
     *_pct("output.codex", "Table 8 / Fig 4", 184, 939, 3_508),
-    Target("output.codex.share_32_64", "Fig 4 (write_stdin spike, approx.)", "share", 0.10),
     # Table 9 / Fig 1: bimodal prefix/append
     Target("append_by_prefix.claude.lt1k.p50", "Table 9", "p50", 78_400),
     Target("append_by_prefix.claude.64k_128k.p50", "Table 9", "p50", 793),
@@ -69,8 +68,7 @@ TARGETS: list[Target] = [
     Target("append_by_prefix.codex.4k_8k.p50", "Table 9", "p50", 25_700),
     Target("append_by_prefix.codex.64k_128k.p50", "Table 9", "p50", 796),
     Target("append_by_prefix.codex.128k_256k.p50", "Table 9", "p50", 771),
-    Target("append_share_ge_10k", "Fig 2 (>70% of append tokens from >=10k steps)", "share", 0.72),
-    Target("steps_share_append_lt_1k", "Fig 2 (>90% of steps append <1k)", "share", 0.90),
+    Target("append_share_ge_10k", "Fig 2 (more than 70% of append tokens)", "min", 0.70),
     # Table 3 / 4: context growth, reductions, compaction
     Target("reduction.claude.all", "Table 3", "share", 0.0039),
     Target("reduction.codex.all", "Table 3", "share", 0.0343),
@@ -105,16 +103,15 @@ TARGETS: list[Target] = [
     Target("hit_rate.codex.all", "Table 11", "share", 0.957),
     Target("hit_rate.codex.user", "Table 11", "share", 0.782),
     Target("hit_rate.codex.tool", "Table 11", "share", 0.972),
-    Target(
-        "low_hit_user_steps_after_5min", "Fig 11 (misses follow idle gaps > 5 min)", "share", 0.90
-    ),
+    Target("low_hit_user_gap_s.p50", "Fig 11 (low-hit user steps, ~21 min)", "p50", 1260),
+    Target("low_hit_user_gap_s.p90", "Fig 11 (low-hit user steps, ~10.6 h)", "p90", 38160),
     # Fig 3: output attribution (share of pairs with prev output >= 2k that look output-resend)
     Target("output_resend.claude", "Fig 3", "share", 0.98),
     Target("output_resend.gpt-5.5", "Fig 3", "share", 0.98),
     Target("output_resend.gpt-5.4", "Fig 3", "share", 0.13),
 ]
 
-TOLERANCE = {"p50": 0.15, "p90": 0.15, "p99": 0.35, "avg": 0.25, "share": 0.03}
+TOLERANCE = {"p50": 0.15, "p90": 0.15, "p99": 0.35, "avg": 0.25, "share": 0.03, "min": 0.0}
 
 # ---------------------------------------------------------------- shape parameters
 
@@ -154,14 +151,14 @@ OUTPUT_CACHED_MODELS = {"gpt-5.4"}
 # Fig 7 tool mix (share of calls within provider); top three from the paper, the rest chosen
 # to make the long tail (54 Claude / 31 Codex tool names) plausible.
 CLAUDE_TOOLS = {
-    "Bash": 47.0,
+    "Bash": 47.6,
     "Read": 22.5,
     "Edit": 12.6,
     "Write": 3.4,
     "Grep": 3.3,
     "Glob": 2.2,
     "TodoWrite": 2.4,
-    "Agent": 1.1,
+    "Agent": 0.5,
     "WebSearch": 1.0,
     "WebFetch": 0.9,
     "MultiEdit": 0.6,
@@ -220,7 +217,9 @@ CODEX_RESIDUAL_S = {
 }
 
 # Table 8 output tokens per step: (p25, p50, p90, p99, max).
-OUTPUT_TOKENS = {"claude": (132, 252, 1_671, 6_571, 32_000), "codex": (70, 184, 939, 3_508, 32_000)}
+# Codex's non-poll steps are drawn a little longer so that, with the ~40-token write_stdin
+# spike mixed in (Fig 4), the pooled percentiles land on Table 8.
+OUTPUT_TOKENS = {"claude": (120, 228, 1_600, 6_571, 32_000), "codex": (110, 235, 1_000, 3_600, 32_000)}
 # Table 7 individual latencies, seconds: (p25, p50, p90, p99, max).
 HUMAN_WAIT_S = (22.0, 84.0, 1_236.0, 50_040.0, 400_000.0)
 GENERATION_S = (2.9, 5.7, 22.2, 84.0, 900.0)

@@ -37,8 +37,8 @@ OUTPUT = {p: _dist(v) for p, v in cal.OUTPUT_TOKENS.items()}
 TOOL_LATENCY = {name: _dist(v) for name, v in cal.TOOL_LATENCY_S.items()}
 RESIDUAL = {name: _dist(v) for name, v in cal.CODEX_RESIDUAL_S.items()}
 # Session shape (Table 2): requests and tool-initiated steps, correlated.
-REQUESTS = QuantileDist([(0, 1), (0.55, 1), (0.551, 2), (0.9, 18), (0.99, 137), (1.0, 600)])
-TOOL_STEPS = QuantileDist([(0, 1), (0.25, 4), (0.5, 15), (0.9, 135), (0.99, 1107), (1.0, 4000)])
+REQUESTS = QuantileDist([(0, 1), (0.51, 1), (0.511, 2), (0.9, 21), (0.99, 150), (1.0, 600)])
+TOOL_STEPS = QuantileDist([(0, 1), (0.25, 7), (0.5, 22), (0.9, 135), (0.99, 1107), (1.0, 4000)])
 # Size of the fresh content a tool result adds (tokens): chosen so that append per step lands on
 # Table 8/9 (median ~850 with the re-sent previous output on top).
 RESULT_TOKENS = QuantileDist(
@@ -138,7 +138,7 @@ class _Context:
         self.limit = limit
         self.prev_total = 0
         self.prev_output = 0
-        self.cached_to = 0  # tokens of the last prompt known to be in the cache
+        self.init = 0  # tokens added to the context by the first call only
 
 
 class SessionBuilder:
@@ -214,8 +214,11 @@ class SessionBuilder:
     def _thread(self, thread: ThreadPlan, split: list[int], t0: int, is_sub: bool) -> None:
         rng = self.rng
         codex = self.provider == "codex"
-        static = rng.randint(9_000, 24_000) if not codex else rng.randint(5_000, 11_000)
+        # Cached across sessions (system prompt, tool schemas) vs. written on the first call
+        # (project instructions, environment): Table 9's short-prefix bins.
+        static = rng.randint(10_000, 22_000) if not codex else rng.randint(2_500, 7_500)
         ctx = _Context(static, self._limit(self.model))
+        ctx.init = rng.randint(1_000, 9_000) if not codex else rng.randint(8_000, 20_000)
         now = t0
         carry: list[UserInput] = []  # inputs that precede the next step (interrupt markers)
         for r, n_tool_steps in enumerate(split):
@@ -259,6 +262,7 @@ class SessionBuilder:
                     names, cum = CALLS_PER_STEP[self.provider]
                     n_calls = names[min(len(names) - 1, _index(cum, rng.random() * cum[-1]))]
                 self._outputs(step, ready, n_calls, final=last)
+                ctx.prev_output = step.output
                 if codex and last and not is_sub and rng.random() < 0.02:
                     step.aborted = True  # user pressed Esc before usage was reported
                 if not last:
@@ -296,8 +300,8 @@ class SessionBuilder:
         codex = self.provider == "codex"
         output_cached = step.model in cal.OUTPUT_CACHED_MODELS
         if first:
-            total = ctx.static + fresh
-            prefix = ctx.static if rng.random() < (0.8 if codex else 0.75) else 0
+            total = ctx.static + ctx.init + fresh
+            prefix = ctx.static if rng.random() < 0.92 else 0
         else:
             base = ctx.prev_total + ctx.prev_output
             reduction = 0
@@ -311,8 +315,8 @@ class SessionBuilder:
             threshold = ctx.limit * rng.uniform(0.84, 0.95)
             if total > threshold:
                 step.compaction_before = True
-                total = ctx.static + rng.randint(6_000, 30_000) + fresh
-                prefix = ctx.static if rng.random() < 0.85 else 0
+                total = ctx.static + ctx.init + rng.randint(6_000, 30_000) + fresh
+                prefix = ctx.static if rng.random() < 0.9 else 0
             else:
                 cached = ctx.prev_total + (ctx.prev_output if output_cached else 0)
                 if reduction:
@@ -341,11 +345,13 @@ class SessionBuilder:
             return rng.random() < 0.006
         ttl = 3600.0 if self.plan.cache_ttl_1h else 300.0
         if gap < 300:
-            p = 0.015
+            p = 0.006
+        elif gap < 900:
+            p = 0.2 if gap < ttl else 0.45
         elif gap < ttl:
-            p = 0.45
+            p = 0.5
         elif gap < 3600:
-            p = 0.7
+            p = 0.75
         else:
             p = 0.96
         return rng.random() < p
@@ -405,8 +411,10 @@ class SessionBuilder:
     def _run_tools(self, step: StepPlan) -> None:
         rng = self.rng
         codex = self.provider == "codex"
-        # Results are written after the response is complete (and, for Codex, after its usage).
-        floor = step.last_out_ms + (15 if codex else 1)
+        # Codex results are written after the step's usage report (else a reader would count them
+        # as inputs of the step that made the call, TraceLab B8); Claude runs a tool as soon as
+        # its block is complete, so its result may predate later blocks of the same response.
+        floor = step.last_out_ms + 15 if codex else 0
         for tool in step.tools:
             tool.result_tokens = int(RESULT_TOKENS.sample(rng))
             tool.result_chars = max(1, min(int(tool.result_tokens * rng.uniform(2.6, 4.0)), 30_000))
@@ -431,7 +439,7 @@ class SessionBuilder:
                         )
                     end = tool.emitted_ms + max(1, int(latency * 1000))
                 tool.is_error = rng.random() < _error_rate(tool.name)
-            tool.result_ms = max(end, floor + rng.randint(0, 5))
+            tool.result_ms = max(end, floor + rng.randint(0, 5), tool.emitted_ms + 1)
 
     def _codex_timing(self, tool: ToolPlan, latency: float) -> None:
         rng = self.rng
