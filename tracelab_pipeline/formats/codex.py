@@ -112,6 +112,10 @@ def _event(kind, ts, source, call_id, tool_index, tool_name, is_error, chars, re
     }
 
 
+class _Reject(Exception):
+    """A record that cannot be used; the message is the rejection reason."""
+
+
 class _Tool:
     __slots__ = (
         "index",
@@ -276,13 +280,13 @@ class _Rollout:
             self.first_line = line
         self.deferred.append(source)
 
-    def _ts(self, line: int, record: dict) -> tuple[bool, datetime | None]:
+    def _ts(self, record: dict) -> datetime | None:
+        """The record's timestamp; null when missing or unparseable (as TraceLab)."""
         raw = record.get("timestamp")
         if raw is None:
-            return True, None
+            return None
         if type(raw) is not str:
-            self._reject(line, "timestamp is not a string", record)
-            return False, None
+            raise _Reject("timestamp is not a string")
         try:
             # Python 3.11 reads a trailing Z itself; same result as parse_ts, one call less.
             ts = _fromisoformat(raw)
@@ -291,23 +295,29 @@ class _Rollout:
             if ts is None:
                 if raw:
                     self.acc.flag("unparseable timestamp kept as null")
-                return True, None
+                return None
         if ts.tzinfo is None:
             ts = ts.replace(tzinfo=UTC)
         if ts < EARLIEST_TS:
-            self._reject(line, "timestamp before 2023-01-01", record)
-            return False, None
+            raise _Reject("timestamp before 2023-01-01")
         if self.first_ts is None:
             self.first_ts = ts
-        return True, ts
+        return ts
 
     # -- dispatch ------------------------------------------------------------------------------
 
     def feed(self, line: int, record: dict) -> None:
+        """Account for one record: used, deferred to the next step, ignored or rejected."""
+        try:
+            self._dispatch(line, record)
+        except _Reject as bad:
+            self._reject(line, str(bad), record)
+
+    def _dispatch(self, line: int, record: dict) -> None:
         rtype = record.get("type")
         payload = record.get("payload")
         if type(payload) is not dict:
-            payload = {}
+            payload = {}  # as TraceLab
         by_subtype = self.nested.get(rtype)
         if by_subtype is not None:
             ptype = payload.get("type")
@@ -319,8 +329,7 @@ class _Rollout:
             self.acc.ignore(key if key is not None else f"unknown:{rtype}.{ptype}")
             return
         if type(rtype) is not str:
-            self._reject(line, "record without a string type", record)
-            return
+            raise _Reject("record without a string type")
         if payload.get("type") == "task_started":
             self._task_started(line, record, payload)
             return
@@ -335,11 +344,8 @@ class _Rollout:
     def _session_meta(self, line: int, record: dict, p: dict) -> None:
         sid = p.get("id")
         if type(sid) is not str or not sid:
-            self._reject(line, "session_meta without a string id", record)
-            return
-        ok, ts = self._ts(line, record)
-        if not ok:
-            return
+            raise _Reject("session_meta without a string id")
+        ts = self._ts(record)
         cwd = p.get("cwd")
         if type(cwd) is str and cwd:
             self.cwd = cwd
@@ -361,8 +367,7 @@ class _Rollout:
     def _turn_context(self, line: int, record: dict, p: dict) -> None:
         values = [p.get("turn_id"), p.get("model"), p.get("cwd")]
         if any(v and type(v) is not str for v in values):
-            self._reject(line, "turn_context with a non-string turn_id/model/cwd", record)
-            return
+            raise _Reject("turn_context with a non-string turn_id/model/cwd")
         turn, model, cwd = values
         if turn:
             self.turn_id = turn
@@ -375,8 +380,7 @@ class _Rollout:
     def _task_started(self, line: int, record: dict, p: dict) -> None:
         turn = p.get("turn_id")
         if turn and type(turn) is not str:
-            self._reject(line, "task_started with a non-string turn_id", record)
-            return
+            raise _Reject("task_started with a non-string turn_id")
         if turn:
             self.turn_id = turn
         self.acc.use()
@@ -391,9 +395,7 @@ class _Rollout:
     # -- inputs and outputs ----------------------------------------------------------------------
 
     def _user_message(self, line: int, record: dict, p: dict) -> None:
-        ok, ts = self._ts(line, record)
-        if not ok:
-            return
+        ts = self._ts(record)
         message = p.get("message")
         chars = len(message) if type(message) is str else content_chars(message)
         self.pending.append(
@@ -404,9 +406,7 @@ class _Rollout:
         self._defer(line, "event_msg.user_message")
 
     def _reasoning(self, line: int, record: dict, p: dict) -> None:
-        ok, ts = self._ts(line, record)
-        if not ok:
-            return
+        ts = self._ts(record)
         self.segment.append(
             _event("reasoning", ts, "response_item.reasoning", None, None, None, None, None, None)
         )
@@ -417,9 +417,7 @@ class _Rollout:
         if role != "assistant":
             self.acc.ignore(f"response_item.message(role={role})")
             return
-        ok, ts = self._ts(line, record)
-        if not ok:
-            return
+        ts = self._ts(record)
         chars = content_chars(p.get("content"))
         self.segment.append(
             _event("text", ts, "response_item.message", None, None, None, None, chars, None)
@@ -430,15 +428,12 @@ class _Rollout:
         kind = p.get("type")
         call_id = p.get("call_id")
         if type(call_id) is not str:
-            self._reject(line, f"{kind} without a string call_id", record)
-            return
+            raise _Reject(f"{kind} without a string call_id")
         if call_id in self.tools:
             # A re-emitted id stays with its first call (TraceLab B12).
             self.acc.ignore(f"response_item.{kind}(repeated call_id)")
             return
-        ok, ts = self._ts(line, record)
-        if not ok:
-            return
+        ts = self._ts(record)
         raw_input = p.get("arguments") if kind == "function_call" else p.get("input")
         if raw_input is None or type(raw_input) is str:
             input_json = raw_input
@@ -519,16 +514,13 @@ class _Rollout:
     ) -> None:
         call_id = p.get("call_id")
         if type(call_id) is not str:
-            self._reject(line, f"{source} without a string call_id", record)
-            return
+            raise _Reject(f"{source} without a string call_id")
         tool = self.tools.get(call_id)
         if tool is None:
             # TraceLab ignores results of unknown calls completely (B4, B16).
             self.acc.ignore(f"{source}(unknown call_id)")
             return
-        ok, ts = self._ts(line, record)
-        if not ok:
-            return
+        ts = self._ts(record)
         first = not tool.result_seen
         if first:
             tool.result_seen = True
@@ -577,8 +569,7 @@ class _Rollout:
         last = info.get("last_token_usage") if type(info) is dict else None
         total = info.get("total_token_usage") if type(info) is dict else None
         if type(last) is not dict or type(total) is not dict:
-            self._reject(line, "token_count without last/total_token_usage objects", record)
-            return
+            raise _Reject("token_count without last/total_token_usage objects")
         if total == self.last_total:
             self.acc.ignore("event_msg.token_count(repeat)")
             return
@@ -588,15 +579,11 @@ class _Rollout:
             if value is None:
                 value = 0
             elif type(value) is not int:
-                self._reject(line, f"last_token_usage.{key} is not an integer", record)
-                return
+                raise _Reject(f"last_token_usage.{key} is not an integer")
             elif value < 0:
-                self._reject(line, f"negative last_token_usage.{key}", record)
-                return
+                raise _Reject(f"negative last_token_usage.{key}")
             counts.append(value)
-        ok, ts = self._ts(line, record)
-        if not ok:
-            return
+        ts = self._ts(record)
         self.last_total = total
         self._close_step(line, ts, *counts)
         self.acc.use()
