@@ -54,7 +54,10 @@ def load_base_table(con: duckdb.DuckDBPyConnection, public_root: str | Path, tab
         cols = ", ".join(f'"{f.name}" {duckdb_type(f)}' for f in fields)
         con.execute(f'CREATE OR REPLACE TABLE "{table}" ({cols})')
         return 0
-    reader = f"read_parquet({_sql_literal(source)}, hive_partitioning = true, union_by_name = true)"
+    reader = (
+        f"read_parquet({_sql_literal(source)}, hive_partitioning = true, "
+        "hive_types_autocast = false, union_by_name = true)"
+    )
     present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
     # A column absent from every file (older writer) becomes a typed NULL instead of an error.
     select = ", ".join(

@@ -1,0 +1,62 @@
+"""report: every paper table (and figure) in one HTML page and a Markdown twin, with the paper's
+published values beside ours when the input is the paper's corpus.
+"""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from tracelab_pipeline.catalog import FIGURES, TABLES
+from tracelab_pipeline.orchestration.automation import downstream_condition
+from tracelab_pipeline.orchestration.resources import TraceLabConfig
+
+MAX_METADATA_MARKDOWN = 60_000
+
+
+class ReportConfig(dg.Config):
+    # "auto": compare with the paper when the corpus is paper-sized; "on" / "off" force it.
+    paper_comparison: str = "auto"
+
+
+@dg.asset(
+    name="report",
+    deps=[dg.AssetKey(item.table_name) for item in TABLES]
+    + [dg.AssetKey("paper_corrections")]
+    + [dg.AssetKey(item.table_name) for item in FIGURES],
+    group_name="report",
+    kinds={"html", "markdown"},
+    # Reading opens warehouse.duckdb, which admits one process at a time.
+    pool="duckdb_writer",
+    automation_condition=downstream_condition(),
+    description=(
+        "<data>/report/report.html and report.md: every paper table formatted as in the paper, "
+        "figures next to their tables, and (TraceLab release or `paper` preset) the paper's "
+        "published value beside ours with the difference."
+    ),
+)
+def report(
+    context: dg.AssetExecutionContext,
+    config: ReportConfig,
+    duckdb: DuckDBResource,
+    tracelab: TraceLabConfig,
+) -> dg.MaterializeResult:
+    from tracelab_pipeline.report import build_report
+
+    compare = {"auto": None, "on": True, "off": False}.get(config.paper_comparison)
+    if config.paper_comparison not in ("auto", "on", "off"):
+        raise dg.Failure(f"paper_comparison must be auto, on or off, not {config.paper_comparison}")
+    with duckdb.get_connection() as con:
+        result = build_report(con, tracelab.data_path, compare=compare)
+    context.log.info(f"report written to {result.html_path}")
+    markdown = result.markdown
+    if len(markdown) > MAX_METADATA_MARKDOWN:
+        markdown = markdown[:MAX_METADATA_MARKDOWN] + "\n\n… (truncated; see report.md)"
+    return dg.MaterializeResult(
+        metadata={
+            "html": dg.MetadataValue.path(str(result.html_path)),
+            "markdown_path": dg.MetadataValue.path(str(result.md_path)),
+            "report": dg.MetadataValue.md(markdown),
+            "compared_with_paper": result.compared,
+            "figures_embedded": len(result.figures_found),
+            "figures_missing": dg.MetadataValue.json(result.figures_missing),
+        }
+    )
