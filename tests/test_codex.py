@@ -19,6 +19,7 @@ from tracelab_pipeline.formats.codex import (
     _wall_time_ms,
     read_codex,
 )
+from tracelab_pipeline.normalize import normalize_files
 from tracelab_pipeline.schema import to_table
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real" / "codex"
@@ -347,10 +348,22 @@ def test_replayed_parent_history_is_attributed_to_the_parent(tmp_path, how):
         assert live["agent_id"] is None
         assert live["root_session_id"] == C
 
-    # After dropping duplicate step_ids nothing is counted twice.
+    # After dropping duplicate step_ids nothing is counted twice, in normalize too.
     kept = _dedup(parent, child)
     assert len(kept) == 3
     assert sum(s["input_tokens_total"] for s in kept.values()) == 1000 + 1100 + 1200
+    tables = normalize_files([child_file, parent_file], "alice")
+    assert tables.steps.num_rows == 3
+    assert sum(tables.steps.column("input_tokens_total").to_pylist()) == 3300
+    kept_files = dict(
+        zip(
+            tables.steps.column("step_id").to_pylist(),
+            tables.steps.column("source_file").to_pylist(),
+            strict=True,
+        )
+    )
+    # Each copy is kept from the file the thread belongs to.
+    assert {kept_files[s["step_id"]] for s in parent.steps} == {str(parent_file)}
 
 
 def test_nested_replays_go_to_the_latest_older_ancestor(tmp_path):
