@@ -14,6 +14,7 @@ names/handles as a deny-list.
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import os
 import re
@@ -223,7 +224,14 @@ def analyzer():
         }
     ).create_engine()
     registry = RecognizerRegistry(supported_languages=["en"])
-    registry.load_predefined_recognizers(nlp_engine=nlp_engine, languages=["en"])
+    # Loading warns once per non-English predefined recognizer it skips; that is by design here.
+    log = logging.getLogger("presidio-analyzer")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        registry.load_predefined_recognizers(nlp_engine=nlp_engine, languages=["en"])
+    finally:
+        log.setLevel(level)
     registry.remove_recognizer("UrlRecognizer")
     for recognizer in _secret_recognizers() + _pattern_recognizers():
         registry.add_recognizer(recognizer)
@@ -231,13 +239,14 @@ def analyzer():
 
 
 def usable_deny_list(names: Iterable[str]) -> tuple[str, ...]:
-    """Names worth matching: long enough and not generic words; sorted, deduplicated."""
-    kept = {
-        n.strip()
-        for n in names
-        if n and len(n.strip()) >= MIN_DENY_LENGTH and n.strip().lower() not in GENERIC_HANDLES
-    }
-    return tuple(sorted(kept, key=str.lower))
+    """Names worth matching: long enough and not generic words; sorted, deduplicated ignoring
+    case (matching ignores case too)."""
+    kept: dict[str, str] = {}
+    for n in names:
+        n = (n or "").strip()
+        if len(n) >= MIN_DENY_LENGTH and n.lower() not in GENERIC_HANDLES:
+            kept.setdefault(n.lower(), n)
+    return tuple(kept[k] for k in sorted(kept))
 
 
 def name_regex(name: str) -> str:

@@ -1,0 +1,114 @@
+"""Keyed pseudonyms: stable across runs and partitions, rotated with the key, links preserved."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+from anonymize_helpers import CONTRIBUTOR, distinct, real_partition
+
+from tracelab_pipeline.anonymize import Pseudonymizer, PseudonymKeyError, Scrubber, resolve_key
+from tracelab_pipeline.anonymize.anonymize import anonymize_partition
+from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, KEY_ENV, is_pseudonym
+
+KEY_A = b"test-key-A-0123456789abcdef"
+KEY_B = b"test-key-B-0123456789abcdef"
+
+
+def _public(month: str, key: bytes):
+    return anonymize_partition(real_partition(month), Pseudonymizer(key), Scrubber([])).tables
+
+
+def test_same_key_same_pseudonyms_across_runs():
+    # Two independent Pseudonymizers stand for two runs (separate processes share nothing).
+    first, second = _public("2025-09", KEY_A), _public("2025-09", KEY_A)
+    for name, columns in ID_COLUMNS.items():
+        for column in columns:
+            assert first[name].column(column).equals(second[name].column(column)), (name, column)
+
+
+def test_contributor_pseudonym_is_the_same_in_every_partition():
+    a, b = _public("2025-09", KEY_A), _public("2025-06", KEY_A)
+    assert distinct(a["steps"], "contributor") == distinct(b["steps"], "contributor")
+    assert distinct(a["steps"], "contributor") == {Pseudonymizer(KEY_A).contributor(CONTRIBUTOR)}
+    # ...while the partitions' own ids stay apart.
+    assert not distinct(a["steps"], "step_id") & distinct(b["steps"], "step_id")
+
+
+def test_key_rotation_changes_every_pseudonym():
+    a, b = _public("2026-04", KEY_A), _public("2026-04", KEY_B)
+    compared = 0
+    for name, columns in ID_COLUMNS.items():
+        for column in columns:
+            for x, y in zip(
+                a[name].column(column).to_pylist(), b[name].column(column).to_pylist(), strict=True
+            ):
+                assert (x is None) == (y is None)
+                if x is not None:
+                    assert x != y, (name, column)
+                    compared += 1
+    assert compared > 500
+
+
+def test_links_survive_sub_agents_tool_calls_and_events():
+    private = real_partition("2025-09")
+    public = anonymize_partition(private, Pseudonymizer(KEY_A), Scrubber([])).tables
+    p_steps, steps = private["steps"], public["steps"]
+    # The real fixture has sidechain threads linked to their parent session.
+    private_parents = distinct(p_steps, "parent_session_id")
+    assert private_parents and private_parents <= distinct(p_steps, "session_id")
+    parents = distinct(steps, "parent_session_id")
+    assert len(parents) == len(private_parents)
+    assert parents <= distinct(steps, "session_id")
+    assert distinct(steps, "root_session_id") <= distinct(steps, "session_id")
+    # Tool calls and timing events still point at their steps and calls.
+    assert distinct(public["tool_calls"], "step_id") <= distinct(steps, "step_id")
+    assert distinct(public["timing_events"], "step_id") <= distinct(steps, "step_id")
+    event_calls = distinct(public["timing_events"], "tool_call_id")
+    assert event_calls and event_calls <= distinct(public["tool_calls"], "call_id")
+    # Row-for-row: the sidechain rows still have a parent, the main chain rows still have none.
+    for p_row, row in zip(p_steps.to_pylist(), steps.to_pylist(), strict=True):
+        assert (p_row["parent_session_id"] is None) == (row["parent_session_id"] is None)
+        assert p_row["is_sidechain"] == row["is_sidechain"]
+
+
+def test_every_identifier_is_a_pseudonym_and_kinds_do_not_collide():
+    p = Pseudonymizer(KEY_A)
+    assert is_pseudonym(p.pseudonym("session", "abc"))
+    assert p.pseudonym("session", "abc")[4:] != p.pseudonym("request", "abc")[4:]
+    assert p.pseudonym("session", None) is None
+    assert not is_pseudonym("ses_" + "g" * 20)
+    assert not is_pseudonym("b3d1c0de-0000-4000-8000-000000000000")
+
+
+def test_short_key_is_refused():
+    with pytest.raises(PseudonymKeyError, match="at least 16"):
+        Pseudonymizer(b"short")
+
+
+def test_key_from_configuration_then_env(tmp_path):
+    env = {KEY_ENV: "env-key-0123456789abcdef"}
+    key, source = resolve_key(tmp_path, configured="configured-key-0123456789", env=env)
+    assert key == b"configured-key-0123456789" and "configuration" in source
+    key, source = resolve_key(tmp_path, env=env, production=True)
+    assert key == b"env-key-0123456789abcdef" and KEY_ENV in source
+    assert not (tmp_path / "pseudonym.key").exists()
+
+
+def test_demo_creates_a_private_key_file_once(tmp_path):
+    key, message = resolve_key(tmp_path / "data", env={})
+    path = tmp_path / "data" / "pseudonym.key"
+    assert "created a demo pseudonym key" in message and str(path) in message
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert len(key) >= 32
+    again, message = resolve_key(tmp_path / "data", env={})
+    assert again == key and "created" not in message
+    assert [p.name for p in path.parent.iterdir()] == ["pseudonym.key"]  # no temp file left
+
+
+def test_production_without_key_refuses_clearly(tmp_path):
+    with pytest.raises(PseudonymKeyError, match=KEY_ENV) as err:
+        resolve_key(tmp_path, env={}, production=True)
+    assert "production" in str(err.value)
+    assert not (tmp_path / "pseudonym.key").exists()
