@@ -9,6 +9,8 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracelab_pipeline.formats import read_log
 from tracelab_pipeline.formats.tracelab_rounds import (
@@ -402,3 +404,35 @@ def test_read_log_detects_a_round_file(tmp_path):
     result = read_log(path, "carol")
     assert len(result.steps) == 9
     assert result.steps[0]["contributor"] == "carol"
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_corrupted_round_files_never_raise(tmp_path_factory, data):
+    base = _export(read_log(CODEX_SEGMENT), tmp_path_factory.mktemp("src") / "rounds.jsonl")
+    lines = base.read_bytes().splitlines(keepends=True)
+    out = bytearray()
+    for i in data.draw(st.lists(st.sampled_from(range(len(lines))), max_size=12)):
+        line = bytearray(lines[i])
+        if data.draw(st.booleans()):
+            cut = data.draw(st.integers(0, len(line)))
+            line = line[:cut] + data.draw(st.binary(max_size=6)) + line[cut:]
+        out += line
+    if data.draw(st.booleans()):
+        # A well-formed line whose fields have the wrong shapes.
+        row = _tracelab_row()
+        key = data.draw(st.sampled_from(sorted(row)))
+        row[key] = data.draw(
+            st.one_of(
+                st.none(),
+                st.integers(-(2**63), 2**64 - 1),
+                st.text(max_size=5),
+                st.lists(st.integers(), max_size=2),
+            )
+        )
+        out += orjson.dumps(row) + b"\n"
+    path = tmp_path_factory.mktemp("h") / "x.jsonl"
+    path.write_bytes(bytes(out))
+    result = read_tracelab_rounds(path)
+    result.accounting.check()
+    _tables(result)

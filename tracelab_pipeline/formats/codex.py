@@ -36,6 +36,8 @@ from tracelab_pipeline.formats.step_fields import event_summary
 PROVIDER = "codex"
 EARLIEST_TS = datetime(2023, 1, 1, tzinfo=UTC)
 _fromisoformat = datetime.fromisoformat
+MAX_TOKENS = 10**12  # more in one call is corruption, and would not fit the schema's int64
+_MAX_MS = 2**53  # latencies beyond this are nonsense (and lose float precision)
 
 _WALL_TIME = re.compile(r"^Wall time:\s*([0-9]+(?:\.[0-9]+)?)\s*seconds\b", re.MULTILINE)
 _EXIT_CODE = re.compile(r"(?:Exit code|Process exited with code)[: ]+(-?\d+)")
@@ -312,6 +314,9 @@ class _Rollout:
             self._dispatch(line, record)
         except _Reject as bad:
             self._reject(line, str(bad), record)
+        except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
+            # Last resort for a shape nobody anticipated: lose the record, not the file.
+            self._reject(line, f"unreadable record ({type(exc).__name__}: {exc})", record)
 
     def _dispatch(self, line: int, record: dict) -> None:
         rtype = record.get("type")
@@ -582,6 +587,8 @@ class _Rollout:
                 raise _Reject(f"last_token_usage.{key} is not an integer")
             elif value < 0:
                 raise _Reject(f"negative last_token_usage.{key}")
+            elif value > MAX_TOKENS:
+                raise _Reject(f"absurd last_token_usage.{key} (> 1e12)")
             counts.append(value)
         ts = self._ts(record)
         self.last_total = total
@@ -822,7 +829,7 @@ def _wall_time_ms(output) -> int | None:
         if pos == 0 or output[pos - 1] == "\n":
             match = _WALL_TIME_TAIL.match(output, pos + 10)
             if match:
-                return round(float(match.group(1)) * 1000)
+                return _seconds_to_ms(float(match.group(1)))
         pos = find("Wall time:", pos + 1)
     return None
 
@@ -870,7 +877,7 @@ def _inspect_output(output) -> tuple[bool | None, int | None, int | None]:
                     is_error = not success
             seconds = meta.get("duration_seconds")
             if type(seconds) in (int, float) and seconds >= 0:
-                json_ms = round(seconds * 1000)
+                json_ms = _seconds_to_ms(float(seconds))
     return is_error, _wall_time_ms(output), json_ms
 
 
@@ -881,4 +888,11 @@ def _duration_ms(duration) -> int | None:
     secs, nanos = duration.get("secs"), duration.get("nanos", 0)
     if type(secs) is not int or type(nanos) is not int or secs < 0 or nanos < 0:
         return None
+    if secs > _MAX_MS // 1000 or nanos > _MAX_MS:
+        return None
     return round(secs * 1000 + nanos / 1e6)
+
+
+def _seconds_to_ms(seconds: float) -> int | None:
+    ms = seconds * 1000
+    return round(ms) if ms <= _MAX_MS else None  # also drops inf

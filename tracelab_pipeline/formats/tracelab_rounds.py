@@ -32,6 +32,8 @@ from tracelab_pipeline.formats.step_fields import (
 from tracelab_pipeline.schema import EVENT_TYPES, PROVIDERS
 
 EARLIEST_TS = datetime(2023, 1, 1, tzinfo=UTC)
+MAX_COUNT = 10**12  # tokens or indices beyond this are corruption
+_INT64 = 2**63 - 1
 
 SUMMARY_FIELDS = (
     "current_input_event_count",
@@ -245,6 +247,11 @@ def read_tracelab_rounds(path: str | Path, contributor: str = "local") -> FileRe
                 except _Bad as bad:
                     acc.reject(line_number, str(bad), orjson.dumps(record))
                     continue
+                except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
+                    # A shape nobody anticipated: lose the line, not the file.
+                    reason = f"unreadable round ({type(exc).__name__}: {exc})"
+                    acc.reject(line_number, reason, orjson.dumps(record))
+                    continue
                 for flag in flags:
                     acc.flag(flag)
                 if step["source_file"] == source:
@@ -318,7 +325,7 @@ def round_to_rows(
             summary[name] = value
     if "first_input_event_type" in record:
         first = record["first_input_event_type"]
-        if first is not None and first not in TRIGGER_BY_FIRST_INPUT:
+        if first is not None and first not in ("user_message", "tool_result"):
             raise _Bad("first_input_event_type is not user_message, tool_result or null")
         summary["first_input_event_type"] = first
         summary["trigger"] = TRIGGER_BY_FIRST_INPUT.get(first, "none")
@@ -394,6 +401,8 @@ def _count(record: dict, name: str, optional: bool = False) -> int | None:
         raise _Bad(f"{name} missing or not an integer")
     if value < 0:
         raise _Bad(f"negative {name}")
+    if value > MAX_COUNT:
+        raise _Bad(f"absurd {name} (> 1e12)")
     return value
 
 
@@ -430,6 +439,8 @@ def _event_from_round(raw) -> dict:
             continue
         if type(value) not in _ATTRIBUTE_TYPES[name]:
             raise _Bad(f"timing event {name} has the wrong type")
+        if type(value) is int and abs(value) > _INT64:
+            raise _Bad(f"timing event {name} out of range")
         event[name] = value
     return event
 
@@ -441,8 +452,8 @@ def _tool_from_round(raw, step_id: str, contributor: str, session_id: str, claud
     if type(call_id) is not str:
         raise _Bad("tool without a string tool_call_id")
     index = raw.get("tool_index")
-    if type(index) is not int or index < 0:
-        raise _Bad("tool without a tool_index")
+    if type(index) is not int or not 0 <= index <= MAX_COUNT:
+        raise _Bad("tool without a valid tool_index")
     tool_input = raw.get("input")
     if tool_input is None or type(tool_input) is str:
         input_json = tool_input
@@ -455,6 +466,8 @@ def _tool_from_round(raw, step_id: str, contributor: str, session_id: str, claud
         value = input_chars if name == "input_chars" else raw.get(name)
         if value is not None and type(value) is not int:
             raise _Bad(f"tool {name} is not an integer")
+        if value is not None and abs(value) > _INT64:
+            raise _Bad(f"tool {name} out of range")
     name = raw.get("tool_name")
     if name is not None and type(name) is not str:
         raise _Bad("tool_name is not a string")
