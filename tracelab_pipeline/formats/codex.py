@@ -83,6 +83,13 @@ _IGNORED_EVENT_MSG = (
     "thread_name_updated",
     "session_configured",
     "shutdown_complete",
+    "agent_reasoning_raw_content_delta",
+    "raw_response_item",
+    "deprecation_notice",
+    "elicitation_request",
+    "mcp_startup_update",
+    "mcp_startup_complete",
+    "terminal_interaction",
 )
 _IGNORED_RESPONSE_ITEM = ("web_search_call", "local_shell_call", "ghost_snapshot", "other")
 _IGNORED_KEY = {("event_msg", t): f"event_msg.{t}" for t in _IGNORED_EVENT_MSG} | {
@@ -268,6 +275,7 @@ class _Rollout:
                 "custom_tool_call": self._tool_call,
                 "function_call_output": self._tool_output,
                 "custom_tool_call_output": self._tool_output,
+                "compaction": self._compacted,  # newer rollouts: remote compaction item
             },
         }
 
@@ -392,10 +400,8 @@ class _Rollout:
 
     def _compacted(self, line: int, record: dict, p: dict) -> None:
         self.compaction = True
-        self._defer(
-            line,
-            "compacted" if record.get("type") == "compacted" else "event_msg.context_compacted",
-        )
+        kind = record.get("type")
+        self._defer(line, kind if kind == "compacted" else f"{kind}.{p.get('type')}")
 
     # -- inputs and outputs ----------------------------------------------------------------------
 
