@@ -133,7 +133,7 @@ def test_bad_input_is_recorded_with_reasons_and_the_rest_lands(tmp_path):
     got = outcomes(report)
     assert got["alice/ccviewer__1af7fc5e.jsonl"] == ("landed", None)
     assert (
-        got["alice/notes.txt"][0] == "refused"
+        got["alice/notes.txt"][0] == "unsupported"
         and "unsupported file type" in got["alice/notes.txt"][1]
     )
     assert got["alice/empty.jsonl"] == ("empty", "empty file")

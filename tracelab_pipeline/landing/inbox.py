@@ -57,8 +57,10 @@ def list_inbox(inbox: str, storage_options: dict | None = None) -> InboxListing:
         if not rel:
             continue
         parts = rel.split("/")
-        if parts[-1].startswith(".") or any(p.startswith(".") for p in parts[:-1]):
-            continue  # hidden files and dirs (.DS_Store, partial uploads)
+        if parts[-1].startswith("."):
+            # Hidden files: uploads in progress (.x.partial), .DS_Store. Hidden directories are
+            # kept: a contributor may drop a copy of ~/.claude or ~/.codex as is.
+            continue
         if info.get("type") == "directory":
             if len(parts) == 1:
                 top_dirs.add(parts[0])

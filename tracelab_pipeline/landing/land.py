@@ -170,7 +170,7 @@ class _Lander:
         if problem:
             return record("refused", problem)
         if obj.kind is None:
-            return record("refused", f"unsupported file type (accepted: {ACCEPTED})")
+            return record("unsupported", f"unsupported file type (accepted: {ACCEPTED})")
         if obj.size == 0:
             return record("empty", "empty file")
         work = Path(tempfile.mkdtemp(dir=self.tmp))

@@ -1,0 +1,183 @@
+"""End to end on a real Dagster instance: inbox -> sensor tick -> runs -> Parquet partitions."""
+
+import shutil
+from datetime import UTC, datetime
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+from landing_helpers import CODEX, copy_into, fixture
+
+from tracelab_pipeline.definitions import build_definitions
+from tracelab_pipeline.normalize import normalize_files
+from tracelab_pipeline.orchestration.jobs import PARTITIONS_JOB
+from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME
+from tracelab_pipeline.orchestration.schedules import NIGHTLY
+from tracelab_pipeline.orchestration.sensors import INBOX_SENSOR
+from tracelab_pipeline.partitioned.store import manifest_path
+
+ALICE = [
+    fixture("ccviewer__1af7fc5e.jsonl"),
+    fixture("ccviewer__5c0375b4.jsonl"),
+    fixture("bastion__claude-session.jsonl"),
+]
+BOB = CODEX
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as inst:
+        yield inst
+
+
+@pytest.fixture
+def setup(tmp_path):
+    copy_into(tmp_path / "inbox" / "alice", *ALICE)
+    copy_into(tmp_path / "inbox" / "bob", *BOB)
+    defs = build_definitions(data_dir=tmp_path)
+    return tmp_path, defs
+
+
+def tick(defs, instance, cursor=None):
+    sensor = defs.resolve_sensor_def(INBOX_SENSOR)
+    ctx = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        definitions=defs,
+        resources={"tracelab": defs.resources["tracelab"]},
+    )
+    result = sensor(ctx)
+    if isinstance(result, dg.SkipReason):
+        return result
+    for req in result.dynamic_partitions_requests:
+        instance.add_dynamic_partitions(req.partitions_def_name, list(req.partition_keys))
+    return result
+
+
+def run_all(defs, instance, requests):
+    job = defs.resolve_job_def(PARTITIONS_JOB)
+    results = {}
+    for req in requests:
+        out = job.execute_in_process(
+            partition_key=req.partition_key,
+            instance=instance,
+            tags=req.tags,
+            asset_selection=[dg.AssetKey("normalized_steps")],
+        )
+        results[req.partition_key] = out
+    return results
+
+
+def steps_of(data, key):
+    contributor, month = key.split("|")
+    path = (
+        data
+        / "private"
+        / "steps"
+        / f"contributor={contributor}"
+        / f"month={month}"
+        / "part.parquet"
+    )
+    return pq.read_table(path)
+
+
+def test_sensor_lands_registers_and_runs_only_changed_partitions(setup, instance):
+    data, defs = setup
+    first = tick(defs, instance)
+    keys = sorted(r.partition_key for r in first.run_requests)
+    # one key per contributor-month that has sessions (fixture start dates)
+    assert keys == ["alice|2025-09", "alice|2026-05", "bob|2025-12", "bob|2026-03", "bob|2026-04"]
+    assert sorted(instance.get_dynamic_partitions(PARTITIONS_NAME)) == keys
+    assert len({r.run_key for r in first.run_requests}) == len(keys)
+    (landed_event,) = first.asset_events
+    assert landed_event.metadata["files_active"].value == len(ALICE) + len(BOB)
+
+    results = run_all(defs, instance, first.run_requests)
+    for key, out in results.items():
+        assert out.success
+        checks = {e.check_name: e.passed for e in out.get_asset_check_evaluations()}
+        assert checks == dict.fromkeys(
+            ["nothing_lost", "unique_step_ids", "input_tokens_add_up", "sessions_start_in_month"],
+            True,
+        ), key
+        meta = out.asset_materializations_for_node("normalized_steps")[0].metadata
+        assert meta["steps"].value == steps_of(data, key).num_rows
+    # the partitions together hold exactly what the readers produce for each contributor
+    alice_steps = sum(steps_of(data, k).num_rows for k in keys if k.startswith("alice"))
+    assert alice_steps == normalize_files(ALICE, "alice").steps.num_rows > 0
+    steps = steps_of(data, "alice|2025-09")
+    assert set(steps.column("contributor").to_pylist()) == {"alice"}
+    starts = steps.column("session_started_at").to_pylist()
+    assert all(
+        datetime(2025, 9, 1, tzinfo=UTC) <= s < datetime(2025, 10, 1, tzinfo=UTC) for s in starts
+    )
+
+    # nothing changed: nothing requested
+    second = tick(defs, instance, cursor=first.cursor)
+    assert isinstance(second, dg.SkipReason)
+
+    # one new file for bob in a month he already has -> exactly that partition
+    copy_into(data / "inbox" / "bob" / "later", fixture("agentic-wallet__claude-session.jsonl"))
+    third = tick(defs, instance, cursor=first.cursor)
+    assert [r.partition_key for r in third.run_requests] == ["bob|2026-04"]
+    before = steps_of(data, "bob|2026-04").num_rows
+    run_all(defs, instance, third.run_requests)
+    assert steps_of(data, "bob|2026-04").num_rows > before
+    assert isinstance(tick(defs, instance, cursor=third.cursor), dg.SkipReason)
+
+
+def test_sensor_is_restart_safe(setup, instance):
+    """If the cursor was never saved (crash after landing), the next tick asks for the same
+    runs with the same run keys, which Dagster then de-duplicates."""
+    _, defs = setup
+    first = tick(defs, instance)
+    replay = tick(defs, instance, cursor=None)
+    assert sorted((r.partition_key, r.run_key) for r in replay.run_requests) == sorted(
+        (r.partition_key, r.run_key) for r in first.run_requests
+    )
+
+
+def test_grown_session_reruns_its_partition_only(setup, instance):
+    data, defs = setup
+    first = tick(defs, instance)
+    run_all(defs, instance, first.run_requests)
+    src = fixture("ccviewer__5c0375b4.jsonl")
+    grown = data / "inbox" / "alice" / "v2" / src.name
+    grown.parent.mkdir()
+    shutil.copy(src, grown)
+    with grown.open("ab") as f:
+        f.write(b'{"type":"summary","summary":"x","leafUuid":"y"}\n')
+    second = tick(defs, instance, cursor=first.cursor)
+    assert [r.partition_key for r in second.run_requests] == ["alice|2025-09"]
+    run_all(defs, instance, second.run_requests)
+    out = steps_of(data, "alice|2025-09")
+    assert out.num_rows == normalize_files(ALICE[:2], "alice").steps.num_rows
+
+
+def test_nightly_schedule_rebuilds_stale_partitions(setup, instance):
+    data, defs = setup
+    run_all(defs, instance, tick(defs, instance).run_requests)
+    schedule = defs.resolve_schedule_def(NIGHTLY)
+    ctx = dg.build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=datetime(2026, 7, 1, 2, tzinfo=UTC),
+        resources={"tracelab": defs.resources["tracelab"]},
+        repository_def=defs.get_repository_def(),
+    )
+    fresh = [r for r in schedule.evaluate_tick(ctx).run_requests if r.partition_key]
+    assert fresh == []
+    manifest_path(data / "private", "bob", "2026-03").unlink()
+    stale = [r.partition_key for r in schedule.evaluate_tick(ctx).run_requests if r.partition_key]
+    assert stale == ["bob|2026-03"]
+
+
+def test_bad_drops_show_in_landing_metadata_and_good_ones_run(setup, instance):
+    data, defs = setup
+    (data / "inbox" / "carol").mkdir()
+    (data / "inbox" / "alice" / "notes.txt").write_text("x")
+    first = tick(defs, instance)
+    (event,) = first.asset_events
+    table = event.metadata["drops_not_landed"].value
+    assert "carol/" in table and "contributor directory holds no files" in table
+    assert "alice/notes.txt" in table and "unsupported file type" in table
+    assert len(first.run_requests) == 5

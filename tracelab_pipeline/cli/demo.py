@@ -1,0 +1,25 @@
+"""`tracelab demo [--data-dir DIR]`: the whole pipeline on a demo inbox, in one command."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("demo")
+@click.option(
+    "--data-dir", default=None, help="Data directory (default $TRACELAB_DATA_DIR or ./data)."
+)
+def command(data_dir: str | None) -> None:
+    """Fill an empty inbox with the demo preset, materialize every asset through a Dagster
+    instance at <data>/dagster_home, and print where the results are. Running it again only
+    does new work."""
+    import warnings
+
+    warnings.filterwarnings("ignore", module="dagster")
+    from tracelab_pipeline.orchestration.demo import run_demo
+    from tracelab_pipeline.orchestration.demo_summary import summarize
+
+    result = run_demo(data_dir, echo=click.echo)
+    click.echo(summarize(result))
+    if result.failures:
+        raise SystemExit(1)

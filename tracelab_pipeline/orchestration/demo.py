@@ -1,0 +1,219 @@
+"""`tracelab demo`: fill an empty inbox, then materialize the whole asset graph through a
+persistent Dagster instance at <data>/dagster_home, doing only the work that is new."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+from tracelab_pipeline.orchestration.jobs import (
+    DOWNSTREAM_JOB,
+    LAND_JOB,
+    LANDED,
+    PARTITIONS_JOB,
+)
+from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME
+from tracelab_pipeline.orchestration.resources import (
+    DATA_DIR_ENV,
+    TraceLabConfig,
+    resolve_data_dir,
+    resolve_inbox,
+)
+from tracelab_pipeline.orchestration.sweep import stale_partitions
+
+TEMPLATE = Path(__file__).with_name("dagster.yaml")
+REAL_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real"
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+@dataclass
+class DemoResult:
+    data_dir: Path
+    dagster_home: Path
+    filled_inbox: str | None = None
+    partitions_run: list[str] = field(default_factory=list)
+    partition_runs: int = 0
+    downstream_ran: bool = False
+    failures: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def prepare_home(data: Path) -> Path:
+    """DAGSTER_HOME under the data dir, with our dagster.yaml unless one is there already."""
+    home = data / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(TEMPLATE, home / "dagster.yaml")
+    return home
+
+
+def fill_inbox(inbox: Path, truth: Path) -> str:
+    """The generator's demo preset; the real fixtures under two contributors if it is missing."""
+    try:
+        from tracelab_pipeline.synth import generate
+    except ImportError:
+        generate = None
+    if generate is not None:
+        generate(preset="demo", seed=0, inbox_dir=inbox, truth_dir=truth)
+        return "synthetic demo preset (seed 0)"
+    for contributor, sub in (("alice", "claude"), ("bob", "codex")):
+        (inbox / contributor).mkdir(parents=True, exist_ok=True)
+        for f in sorted((REAL_FIXTURES / sub).glob("*.jsonl")):
+            shutil.copyfile(f, inbox / contributor / f.name)
+    return f"real fixtures from {REAL_FIXTURES}"
+
+
+def run_demo(data_dir: str | None = None, echo: Callable[[str], None] = print) -> DemoResult:
+    data = resolve_data_dir(data_dir)
+    data.mkdir(parents=True, exist_ok=True)
+    # The code location and any process Dagster starts resolve the data dir from the env.
+    os.environ[DATA_DIR_ENV] = str(data)
+    home = prepare_home(data)
+    os.environ["DAGSTER_HOME"] = str(home)
+    result = DemoResult(data, home)
+
+    t0 = time.perf_counter()
+    inbox = resolve_inbox(None, data)
+    if "://" not in inbox and not _has_files(Path(inbox)):
+        echo(f"inbox {inbox} is empty: filling it")
+        result.filled_inbox = fill_inbox(Path(inbox), data / "truth")
+    result.seconds["fill_inbox"] = time.perf_counter() - t0
+
+    from tracelab_pipeline.definitions import build_definitions
+
+    defs = build_definitions(data_dir=data)
+    config: TraceLabConfig = defs.resources["tracelab"]
+    with dg.DagsterInstance.get() as instance:
+        _limit_pool(instance)
+        t = time.perf_counter()
+        echo("landing the inbox ...")
+        land = defs.resolve_job_def(LAND_JOB).execute_in_process(
+            instance=instance, run_config=QUIET, raise_on_error=False
+        )
+        if not land.success:
+            result.failures.append("landed_files")
+        result.seconds["land"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        todo = partitions_to_run(defs, instance, config)
+        result.partitions_run = todo
+        echo(f"{len(todo)} contributor-month partition(s) to build")
+        if todo:
+            _run_partitions(defs, instance, todo, result, echo)
+        result.seconds["partitions"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        downstream = _downstream_keys(defs)
+        if downstream and (todo or _missing(instance, downstream)):
+            echo(f"building {len(downstream)} downstream asset(s) ...")
+            out = defs.resolve_job_def(DOWNSTREAM_JOB).execute_in_process(
+                instance=instance, run_config=QUIET, raise_on_error=False
+            )
+            result.downstream_ran = True
+            if not out.success:
+                result.failures.extend(_failed_steps(out))
+        result.seconds["downstream"] = time.perf_counter() - t
+    result.seconds["total"] = time.perf_counter() - t0
+    return result
+
+
+def partitions_to_run(defs: dg.Definitions, instance, config: TraceLabConfig) -> list[str]:
+    """Partitions whose private Parquet is stale, or where some partitioned asset is missing."""
+    keys = instance.get_dynamic_partitions(PARTITIONS_NAME)
+    todo = {p.key for p in stale_partitions(config)}
+    for asset_key in _partitioned_keys(defs):
+        done = instance.get_materialized_partitions(asset_key)
+        todo |= {k for k in keys if k not in done}
+    order = {k: i for i, k in enumerate(keys)}
+    return sorted((k for k in todo if k in order), key=order.__getitem__)
+
+
+def _run_partitions(defs, instance, todo: list[str], result: DemoResult, echo) -> None:
+    """One run per contiguous range of partition keys (all of them on a first run): the
+    partitioned assets use a single-run backfill policy and loop over their keys."""
+    job = defs.resolve_job_def(PARTITIONS_JOB)
+    keys = instance.get_dynamic_partitions(PARTITIONS_NAME)
+    for start, end in _ranges(keys, set(todo)) if _ranges_supported(defs) else _singles(todo):
+        label = start if start == end else f"{start} .. {end}"
+        echo(f"  partitions {label}")
+        tags = {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}
+        out = job.execute_in_process(
+            instance=instance, run_config=QUIET, raise_on_error=False, tags=tags
+        )
+        result.partition_runs += 1
+        if not out.success:
+            result.failures.extend(f"{label}: {step}" for step in _failed_steps(out))
+
+
+def _ranges(keys: list[str], wanted: set[str]) -> list[tuple[str, str]]:
+    ranges, start, prev = [], None, None
+    for k in keys:
+        if k in wanted:
+            start = start or k
+            prev = k
+        elif start:
+            ranges.append((start, prev))
+            start = None
+    if start:
+        ranges.append((start, prev))
+    return ranges
+
+
+def _singles(todo: list[str]) -> list[tuple[str, str]]:
+    return [(k, k) for k in todo]
+
+
+def _ranges_supported(defs: dg.Definitions) -> bool:
+    """Ranged runs only when every partitioned asset declares a single-run backfill policy."""
+    graph = defs.resolve_asset_graph()
+    for key in _partitioned_keys(defs):
+        policy = graph.get(key).backfill_policy
+        if policy is None or policy.max_partitions_per_run is not None:
+            return False
+    return True
+
+
+def _partitioned_keys(defs: dg.Definitions) -> list[dg.AssetKey]:
+    graph = defs.resolve_asset_graph()
+    return [n.key for n in graph.asset_nodes if n.partitions_def is not None]
+
+
+def _downstream_keys(defs: dg.Definitions) -> list[dg.AssetKey]:
+    graph = defs.resolve_asset_graph()
+    return [
+        n.key
+        for n in graph.asset_nodes
+        if n.partitions_def is None and n.key != LANDED and n.is_materializable
+    ]
+
+
+def _missing(instance, keys: list[dg.AssetKey]) -> bool:
+    return any(instance.get_latest_materialization_event(k) is None for k in keys)
+
+
+def _failed_steps(out) -> list[str]:
+    return [
+        f"{e.step_key}: {e.event_specific_data.error.message.strip().splitlines()[0]}"
+        for e in out.all_events
+        if e.is_step_failure
+    ] or ["run failed"]
+
+
+def _limit_pool(instance) -> None:
+    # Same limit as dagster.yaml's default, set explicitly so an older dagster.yaml in an
+    # existing DAGSTER_HOME cannot leave the DuckDB writers unbounded.
+    instance.event_log_storage.set_concurrency_slots("duckdb_writer", 1)
+
+
+def _has_files(path: Path) -> bool:
+    return path.is_dir() and any(p.is_file() for p in path.rglob("*"))
