@@ -182,3 +182,21 @@ def test_missing_and_empty_files_are_accounted(tmp_path):
 def test_file_hashes_given_by_the_caller_are_recorded():
     tables = normalize_files([CODEX_SEGMENT], file_sha256={str(CODEX_SEGMENT): "ab" * 32})
     assert tables.ingest_accounting.column("file_sha256").to_pylist() == ["ab" * 32]
+
+
+def test_rows_that_do_not_fit_the_schema_set_only_their_file_aside(monkeypatch):
+    real_read_log = worker.read_log
+
+    def read_log_with_a_bad_row(path, contributor):
+        result = real_read_log(path, contributor)
+        if str(path) == str(CODEX_SEGMENT):
+            result.steps[3]["model"] = {"not": "a string"}
+        return result
+
+    monkeypatch.setattr(worker, "read_log", read_log_with_a_bad_row)
+    tables = normalize_files([CLAUDE_SEGMENT, CODEX_SEGMENT])
+    acc = accounting_by_file(tables)
+    assert acc[str(CODEX_SEGMENT)]["error"].startswith("reader crashed: steps row: ")
+    assert acc[str(CODEX_SEGMENT)]["steps"] == 0
+    assert acc[str(CLAUDE_SEGMENT)]["steps"] == tables.steps.num_rows == 10
+    assert set(tables.steps.column("source_file").to_pylist()) == {str(CLAUDE_SEGMENT)}

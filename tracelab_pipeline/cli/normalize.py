@@ -75,6 +75,10 @@ def _print_summary(s: dict, outputs: list[str]) -> None:
         click.echo("first rejected:")
         for line in s["first_rejected"]:
             click.echo(f"  {line}")
+    if s["flagged_by_reason"]:
+        click.echo("kept but flagged:")
+        for reason, count in s["flagged_by_reason"].items():
+            click.echo(f"  {count:8d}  {reason}")
     for path, error in s["file_errors"].items():
         if path not in s["unreadable_files"]:
             click.echo(f"note: {path}: {error}")

@@ -57,9 +57,8 @@ def _read_all(
     bar = _progress_bar(len(indexed), progress)
     try:
         if workers == 1 or len(indexed) <= 1:
-            for item in indexed:
-                yield read_batch([item], contributor)
-                bar.update(1)
+            for batch in _batches(indexed, BATCH_BYTES):
+                yield read_batch(batch, contributor, on_file=lambda: bar.update(1))
         else:
             yield from _read_in_pool(indexed, contributor, workers, bar)
     finally:
@@ -69,7 +68,11 @@ def _read_all(
 def _read_in_pool(indexed, contributor, workers, bar) -> Iterator[BatchResult]:
     """Batches go to a process pool; if a worker dies, its batches are retried file by file and
     a file that kills a worker on its own is recorded as crashed."""
-    pending = _batches(indexed, workers)
+    sizes = {path: _size(path) for _, path in indexed}
+    # Enough batches that every worker stays busy to the end; the largest go first, so a big
+    # batch does not start last and leave the other workers idle.
+    target = min(BATCH_BYTES, max(1, sum(sizes.values()) // (workers * 8)))
+    pending = sorted(_batches(indexed, target, sizes), key=lambda b: -sum(sizes[p] for _, p in b))
     while pending:
         retry: list[list[tuple[int, str]]] = []
         ctx = multiprocessing.get_context("forkserver")
@@ -107,21 +110,19 @@ def _crashed_batch(index: int, path: str, contributor: str) -> BatchResult:
     return BatchResult([FileInfo(index, path, row)], tables)
 
 
-def _batches(indexed: list[tuple[int, str]], workers: int) -> list[list[tuple[int, str]]]:
-    sizes = {path: _size(path) for _, path in indexed}
-    # Enough batches that every worker stays busy to the end, none bigger than BATCH_BYTES.
-    target = min(BATCH_BYTES, max(1, sum(sizes.values()) // (workers * 8)))
+def _batches(
+    indexed: list[tuple[int, str]], target: int, sizes: dict[str, int] | None = None
+) -> list[list[tuple[int, str]]]:
+    """Consecutive files, about `target` bytes (at most BATCH_FILES files) per batch."""
     batches, current, current_bytes = [], [], 0
     for item in indexed:
         current.append(item)
-        current_bytes += sizes[item[1]]
+        current_bytes += sizes[item[1]] if sizes else _size(item[1])
         if current_bytes >= target or len(current) >= BATCH_FILES:
             batches.append(current)
             current, current_bytes = [], 0
     if current:
         batches.append(current)
-    # Largest first, so a big batch does not start last and leave the other workers idle.
-    batches.sort(key=lambda b: -sum(sizes[p] for _, p in b))
     return batches
 
 

@@ -62,9 +62,11 @@ class NormalizedTables:
         acc = self.ingest_accounting.to_pylist()
         by_reason: Counter = Counter()
         ignored: Counter = Counter()
+        flagged: Counter = Counter()
         for row in acc:
             by_reason.update(dict(row["rejected_by_reason"]))
             ignored.update(dict(row["ignored_by_type"]))
+            flagged.update(dict(row.get("flagged_by_reason") or ()))
         rejected = self.rejected_records.select(["source_file", "line_number", "reason"])
         return {
             "files": len(acc),
@@ -79,6 +81,7 @@ class NormalizedTables:
             "duplicate_steps": sum(row["duplicate_steps"] for row in acc),
             "ignored_by_type": dict(ignored.most_common()),
             "rejected_by_reason": dict(by_reason.most_common()),
+            "flagged_by_reason": dict(flagged.most_common()),
             "first_rejected": [
                 f"{r['source_file']}:{r['line_number']}: {r['reason']}"
                 for r in rejected.slice(0, first_rejected).to_pylist()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,54 +38,65 @@ class BatchResult:
     tables: dict[str, pa.Table] = field(default_factory=dict)
 
 
-def read_batch(batch: list[tuple[int, str]], contributor: str) -> BatchResult:
-    """Read each (index, path) and return its rows as tables tagged with the file index."""
-    parts: dict[str, list[pa.Table]] = {name: [] for name in (*ROW_TABLES, "rejected_records")}
-    files = []
+def read_batch(
+    batch: list[tuple[int, str]], contributor: str, on_file: Callable[[], None] | None = None
+) -> BatchResult:
+    """Read each (index, path) and return the rows of all of them as tables tagged with the
+    file index. Rows are converted to Arrow once per batch: a call per file costs ~3x more."""
+    results: list[tuple[int, FileResult]] = []
     for index, path in batch:
-        result, tables_of_file = read_one(path, contributor)
-        for name, table in tables_of_file.items():
-            tag = pa.array([index] * table.num_rows, pa.int32())
-            parts[name].append(table.append_column(FILE_COLUMN, tag))
-        if result.accounting.rejected:
-            parts["rejected_records"].append(
-                pa.Table.from_pylist(result.accounting.rejected, schema=TABLES["rejected_records"])
-            )
-        files.append(
-            FileInfo(index, result.source_file, result.accounting_row(), _own_session(result))
-        )
-    tables = {}
-    for name, tables_of_files in parts.items():
-        schema = TABLES[name]
-        if name in ROW_TABLES:
-            schema = schema.append(pa.field(FILE_COLUMN, pa.int32(), nullable=False))
-        tables[name] = (
-            pa.concat_tables(tables_of_files) if tables_of_files else schema.empty_table()
-        )
+        results.append((index, read_one(path, contributor)))
+        if on_file:
+            on_file()
+    try:
+        tables = _convert(results)
+    except Exception:  # noqa: BLE001 - some file's rows do not fit the schema: set it aside
+        results = [(index, _fit_schema(result)) for index, result in results]
+        tables = _convert(results)
+    rejected = [row for _, result in results for row in result.accounting.rejected]
+    tables["rejected_records"] = pa.Table.from_pylist(rejected, schema=TABLES["rejected_records"])
+    files = [
+        FileInfo(index, result.source_file, result.accounting_row(), _own_session(result))
+        for index, result in results
+    ]
     return BatchResult(files, tables)
 
 
-def read_one(path: str, contributor: str) -> tuple[FileResult, dict[str, pa.Table]]:
-    """Read one file into typed tables.
+def _convert(results: list[tuple[int, FileResult]]) -> dict[str, pa.Table]:
+    tables = {}
+    for name in ROW_TABLES:
+        rows = [row for _, result in results for row in getattr(result, name)]
+        tags = [index for index, result in results for _ in getattr(result, name)]
+        table = pa.Table.from_pylist(rows, schema=TABLES[name])
+        tables[name] = table.append_column(FILE_COLUMN, pa.array(tags, pa.int32()))
+    return tables
 
-    read_log never raises by contract, and its rows should fit the schema; if either fails
-    anyway, the file's lines are still accounted for and the run goes on.
-    """
+
+def _fit_schema(result: FileResult) -> FileResult:
+    for name in ROW_TABLES:
+        try:
+            pa.Table.from_pylist(getattr(result, name), schema=TABLES[name])
+        except Exception as exc:  # noqa: BLE001
+            return _crash(result.source_file, result.accounting, exc, f"{name} row: ")
+    return result
+
+
+def read_one(path: str, contributor: str) -> FileResult:
+    """read_log never raises by contract; if it does anyway, the file's lines are still
+    accounted for and the run goes on."""
     try:
-        result = read_log(path, contributor)
-        tables = {
-            name: pa.Table.from_pylist(getattr(result, name), schema=TABLES[name])
-            for name in ROW_TABLES
-            if getattr(result, name)
-        }
-        return result, tables
+        return read_log(path, contributor)
     except Exception as exc:  # noqa: BLE001 - one broken file must not stop the run
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        reason = (
-            f"{CRASH_PREFIX}: {type(exc).__name__}: {str(exc)[:200]} "
-            f"({Path(where.filename).name}:{where.lineno})"
-        )
-        return crashed_file(path, contributor, reason), {}
+        return _crash(path, Accounting(path, contributor), exc)
+
+
+def _crash(path: str, acc: Accounting, exc: Exception, what: str = "") -> FileResult:
+    where = traceback.extract_tb(exc.__traceback__)[-1]
+    reason = (
+        f"{CRASH_PREFIX}: {what}{type(exc).__name__}: {str(exc)[:200]} "
+        f"({Path(where.filename).name}:{where.lineno})"
+    )
+    return crashed_file(path, acc.contributor, reason)
 
 
 def crashed_file(path: str, contributor: str, reason: str) -> FileResult:
