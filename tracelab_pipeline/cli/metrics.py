@@ -1,0 +1,73 @@
+"""`tracelab metrics`: public Parquet -> warehouse.duckdb with every paper table -> report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("metrics")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data directory (default $TRACELAB_DATA_DIR or ./data).",
+)
+@click.option(
+    "--public",
+    "public_root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Public layer to read (default <data>/public). A flat dir of <table>.parquet "
+    "(normalize output, generator truth) works too.",
+)
+@click.option(
+    "--compare",
+    type=click.Choice(["auto", "on", "off"]),
+    default="auto",
+    show_default=True,
+    help="Put the paper's published values beside ours (auto: paper-sized corpus).",
+)
+@click.option("--report/--no-report", default=True, show_default=True)
+def command(data_dir: Path | None, public_root: Path | None, compare: str, report: bool) -> None:
+    """Build <data>/warehouse.duckdb (tables paper.table_NN_*) and <data>/report/."""
+    import duckdb
+    from tqdm import tqdm
+
+    from tracelab_pipeline import catalog
+    from tracelab_pipeline.metrics import build_table
+    from tracelab_pipeline.metrics.corrections import build as build_corrections
+    from tracelab_pipeline.orchestration.resources import resolve_data_dir
+    from tracelab_pipeline.warehouse import build_warehouse
+
+    data = resolve_data_dir(data_dir)
+    public = public_root or data / "public"
+    data.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(data / "warehouse.duckdb")) as con:
+        counts = build_warehouse(con, public)
+        click.echo(
+            f"warehouse: {counts['steps']:,} steps, {counts['sessions']:,} sessions, "
+            f"{counts['requests']:,} requests in {counts['seconds']} s"
+        )
+        for item in tqdm(catalog.TABLES, desc="paper tables", unit="table"):
+            build_table(con, item)
+        build_corrections(con)
+        unpriced = con.execute(
+            "SELECT provider || ':' || coalesce(model, '(none)') FROM model_prices "
+            "WHERE match_kind = 'unpriced' ORDER BY 1"
+        ).fetchall()
+        if unpriced:
+            click.echo("unpriced models: " + ", ".join(m for (m,) in unpriced))
+        click.echo(f"tables: {len(catalog.TABLES)} written to {data / 'warehouse.duckdb'}")
+        if report:
+            from tracelab_pipeline.report import build_report
+
+            result = build_report(
+                con, data, compare={"auto": None, "on": True, "off": False}[compare]
+            )
+            click.echo(
+                f"report: {result.html_path} ({len(result.figures_found)} figure(s) embedded"
+                f"{', compared with the paper' if result.compared else ''})"
+            )
