@@ -188,11 +188,11 @@ CODEX_TOOLS = {
 TOOL_LATENCY_S = {
     "Bash": (0.09, 0.409, 30.0, 400.0, 3600.0),
     "Read": (0.012, 0.036, 0.25, 2.5, 30.0),
-    "Edit": (0.04, 0.095, 0.9, 45.0, 900.0),
+    "Edit": (0.04, 0.095, 2.0, 45.0, 900.0),
     "Write": (0.04, 0.11, 1.5, 60.0, 900.0),
     "MultiEdit": (0.05, 0.12, 1.5, 60.0, 900.0),
-    "Grep": (0.03, 0.09, 0.6, 4.0, 60.0),
-    "Glob": (0.02, 0.06, 0.4, 3.0, 60.0),
+    "Grep": (0.03, 0.09, 1.5, 8.0, 60.0),
+    "Glob": (0.02, 0.06, 1.2, 6.0, 60.0),
     "TodoWrite": (0.005, 0.012, 0.05, 0.5, 10.0),
     "Agent": (30.0, 95.0, 420.0, 1500.0, 5400.0),
     "WebSearch": (8.0, 14.0, 30.0, 70.0, 180.0),
@@ -219,7 +219,10 @@ CODEX_RESIDUAL_S = {
 # Table 8 output tokens per step: (p25, p50, p90, p99, max).
 # Codex's non-poll steps are drawn a little longer so that, with the ~40-token write_stdin
 # spike mixed in (Fig 4), the pooled percentiles land on Table 8.
-OUTPUT_TOKENS = {"claude": (120, 228, 1_600, 6_571, 32_000), "codex": (110, 235, 1_000, 3_600, 32_000)}
+OUTPUT_TOKENS = {
+    "claude": (120, 228, 1_600, 6_571, 32_000),
+    "codex": (110, 235, 1_000, 3_600, 32_000),
+}
 # Table 7 individual latencies, seconds: (p25, p50, p90, p99, max).
 HUMAN_WAIT_S = (22.0, 84.0, 1_236.0, 50_040.0, 400_000.0)
 GENERATION_S = (2.9, 5.7, 22.2, 84.0, 900.0)

@@ -114,7 +114,11 @@ def _loop(steps: pd.DataFrame, events: pd.DataFrame, out: dict) -> None:
                 ts = [t for t in by_step.get(row.step_id, ()) if t <= first_out]
                 trigger = max(ts) if ts else None
             if trigger is not None:
-                if open_turn is not None and open_turn[1] is not None and open_turn[1] > open_turn[0]:
+                if (
+                    open_turn is not None
+                    and open_turn[1] is not None
+                    and open_turn[1] > open_turn[0]
+                ):
                     requests.append(open_turn[2])
                     n_req += 1
                 open_turn = [trigger, None, [0, 0, 0]]
@@ -125,7 +129,9 @@ def _loop(steps: pd.DataFrame, events: pd.DataFrame, out: dict) -> None:
                 counts[2] += row.tool_call_count
                 if not np.isnan(row.last_output_at):
                     end = open_turn[1]
-                    open_turn[1] = row.last_output_at if end is None else max(end, row.last_output_at)
+                    open_turn[1] = (
+                        row.last_output_at if end is None else max(end, row.last_output_at)
+                    )
         if open_turn is not None and open_turn[1] is not None and open_turn[1] > open_turn[0]:
             requests.append(open_turn[2])
             n_req += 1
@@ -161,7 +167,7 @@ def _tokens(steps: pd.DataFrame, out: dict) -> None:
 def _growth(steps: pd.DataFrame, out: dict) -> None:
     """Table 3 reductions and Table 4 compactions, per thread in step order."""
     total = (steps["prefix_tokens"] + steps["append_tokens"]).to_numpy(dtype="int64")
-    same = (steps["session_id"].to_numpy()[1:] == steps["session_id"].to_numpy()[:-1])
+    same = steps["session_id"].to_numpy()[1:] == steps["session_id"].to_numpy()[:-1]
     delta = np.zeros(len(steps), dtype="int64")
     delta[1:] = total[1:] - total[:-1]
     has_prev = np.zeros(len(steps), dtype=bool)
@@ -205,7 +211,9 @@ def _growth(steps: pd.DataFrame, out: dict) -> None:
         sessions_with[provider] += found > 0
     for provider in ("claude", "codex"):
         if sessions_all[provider]:
-            out[f"compaction_sessions.{provider}"] = sessions_with[provider] / sessions_all[provider]
+            out[f"compaction_sessions.{provider}"] = (
+                sessions_with[provider] / sessions_all[provider]
+            )
     if compaction_triggers:
         out["compaction_tool_initiated"] = float(
             np.mean([t == "tool_result" for t in compaction_triggers])
@@ -266,7 +274,9 @@ def _cache(steps: pd.DataFrame, events: pd.DataFrame, tools: pd.DataFrame, out: 
         ):
             denom = total[sel].sum()
             if denom:
-                out[f"hit_rate.{provider}.{name}"] = float(steps["prefix_tokens"][sel].sum() / denom)
+                out[f"hit_rate.{provider}.{name}"] = float(
+                    steps["prefix_tokens"][sel].sum() / denom
+                )
     # Idle gap: first activity of a step minus the last activity of the previous step.
     first_t = events.groupby("step_id")["t"].min()
     last_t = events.groupby("step_id")["t"].max()
@@ -319,7 +329,10 @@ def verdict(target: Target, value: float | None) -> tuple[str, str]:
         dev = (value - target.paper) * 100
         return f"{dev:+.1f} pt", "PASS" if abs(dev) <= tol * 100 + 1e-9 else "FAIL"
     if target.kind == "min":
-        return f"{(value - target.paper) * 100:+.1f} pt", "PASS" if value >= target.paper else "FAIL"
+        return (
+            f"{(value - target.paper) * 100:+.1f} pt",
+            "PASS" if value >= target.paper else "FAIL",
+        )
     dev = (value - target.paper) / target.paper if target.paper else float("inf")
     return f"{dev * 100:+.1f} %", "PASS" if abs(dev) <= tol + 1e-9 else "FAIL"
 

@@ -41,9 +41,10 @@ REQUESTS = QuantileDist([(0, 1), (0.51, 1), (0.511, 2), (0.9, 21), (0.99, 150), 
 TOOL_STEPS = QuantileDist([(0, 1), (0.25, 7), (0.5, 22), (0.9, 135), (0.99, 1107), (1.0, 4000)])
 # Size of the fresh content a tool result adds (tokens): chosen so that append per step lands on
 # Table 8/9 (median ~850 with the re-sent previous output on top).
-RESULT_TOKENS = QuantileDist(
-    [(0, 8), (0.25, 120), (0.5, 380), (0.9, 2600), (0.99, 9000), (1.0, 40000)]
-)
+RESULT_TOKENS = {
+    "claude": QuantileDist([(0, 8), (0.25, 60), (0.5, 220), (0.9, 1600), (0.99, 7000), (1.0, 4e4)]),
+    "codex": QuantileDist([(0, 8), (0.25, 60), (0.5, 220), (0.9, 2700), (0.99, 9000), (1.0, 4e4)]),
+}
 PROMPT_CHARS = QuantileDist(
     [(0, 2), (0.25, 60), (0.5, 180), (0.9, 1400), (0.99, 9000), (1.0, 40000)]
 )
@@ -60,8 +61,11 @@ CODEX_TOOL_CUM = cumulative(cal.CODEX_TOOLS.values())
 # Tool calls per tool-emitting step (Table 1: Claude 1.18, Codex 1.50 per tool step).
 CALLS_PER_STEP = {
     "claude": ([1, 2, 3, 4, 5, 7], cumulative([0.87, 0.08, 0.03, 0.012, 0.005, 0.003])),
-    "codex": ([1, 2, 3, 4, 5, 7], cumulative([0.70, 0.17, 0.07, 0.035, 0.013, 0.012])),
+    "codex": ([1, 2, 3, 4, 5, 7], cumulative([0.74, 0.15, 0.06, 0.03, 0.01, 0.01])),
 }
+# A request often opens with parallel exploration (Table 2: 2 tool calls per request at p50
+# although the median request has a single tool-initiated step).
+FIRST_CALLS = ([1, 2, 3, 4, 5], cumulative([0.42, 0.3, 0.15, 0.09, 0.04]))
 # Steps per session differ by provider (Table 1: 52 Claude vs 136 Codex steps per session).
 TOOL_STEP_SCALE = {"claude": 0.55, "codex": 1.45}
 REQUEST_SPLIT_ALPHA = 0.35
@@ -222,7 +226,7 @@ class SessionBuilder:
         now = t0
         carry: list[UserInput] = []  # inputs that precede the next step (interrupt markers)
         for r, n_tool_steps in enumerate(split):
-            if not is_sub and r > 0 and rng.random() < 0.08:
+            if not is_sub and r > 0 and rng.random() < 0.3:
                 self.model = self._pick_model()
                 ctx.limit = self._limit(self.model)
             gap = 0.0
@@ -259,7 +263,7 @@ class SessionBuilder:
                     ready += rng.randint(5, 60)
                 n_calls = 0
                 if not last:
-                    names, cum = CALLS_PER_STEP[self.provider]
+                    names, cum = FIRST_CALLS if k == 0 else CALLS_PER_STEP[self.provider]
                     n_calls = names[min(len(names) - 1, _index(cum, rng.random() * cum[-1]))]
                 self._outputs(step, ready, n_calls, final=last)
                 ctx.prev_output = step.output
@@ -298,21 +302,23 @@ class SessionBuilder:
     ):
         rng = self.rng
         codex = self.provider == "codex"
-        output_cached = step.model in cal.OUTPUT_CACHED_MODELS
+        # Fig 3: gpt-5.4 mostly caches the previous output, but not always.
+        output_cached = step.model in cal.OUTPUT_CACHED_MODELS and rng.random() > 0.12
         if first:
             total = ctx.static + ctx.init + fresh
             prefix = ctx.static if rng.random() < 0.92 else 0
         else:
             base = ctx.prev_total + ctx.prev_output
             reduction = 0
-            if user and codex and rng.random() < 0.31:
+            if user and codex and rng.random() < 0.28:
                 # Codex drops earlier reasoning items at a new user turn (Table 3 reductions).
                 reduction = int(rng.choice([rng.uniform(1, 1024), rng.uniform(1025, 30_000)]))
                 reduction = fresh + ctx.prev_output + reduction
             elif rng.random() < (0.0012 if codex else 0.0006) or (user and rng.random() < 0.009):
                 reduction = fresh + ctx.prev_output + int(rng.uniform(1, 6_000))
             total = max(ctx.static, base + fresh - reduction)
-            threshold = ctx.limit * rng.uniform(0.84, 0.95)
+            # Compaction near the limit (Table 4); a new prompt triggers it a little earlier.
+            threshold = ctx.limit * rng.uniform(0.87, 0.97) * (0.96 if user else 1.0)
             if total > threshold:
                 step.compaction_before = True
                 total = ctx.static + ctx.init + rng.randint(6_000, 30_000) + fresh
@@ -321,7 +327,7 @@ class SessionBuilder:
                 cached = ctx.prev_total + (ctx.prev_output if output_cached else 0)
                 if reduction:
                     cached = min(
-                        cached, total - fresh - int(rng.uniform(0, 0.3) * max(0, total - fresh))
+                        cached, total - fresh - int(rng.uniform(0, 0.08) * max(0, total - fresh))
                     )
                 if self._miss(user, gap):
                     prefix = ctx.static if rng.random() < 0.6 else 0
@@ -347,13 +353,13 @@ class SessionBuilder:
         if gap < 300:
             p = 0.006
         elif gap < 900:
-            p = 0.2 if gap < ttl else 0.45
+            p = 0.12 if gap < ttl else 0.45
         elif gap < ttl:
-            p = 0.5
+            p = 0.3
         elif gap < 3600:
-            p = 0.75
+            p = 0.6
         else:
-            p = 0.96
+            p = 0.9
         return rng.random() < p
 
     # ------------------------------------------------------------------ outputs and tools
@@ -416,7 +422,7 @@ class SessionBuilder:
         # its block is complete, so its result may predate later blocks of the same response.
         floor = step.last_out_ms + 15 if codex else 0
         for tool in step.tools:
-            tool.result_tokens = int(RESULT_TOKENS.sample(rng))
+            tool.result_tokens = int(RESULT_TOKENS[self.provider].sample(rng))
             tool.result_chars = max(1, min(int(tool.result_tokens * rng.uniform(2.6, 4.0)), 30_000))
             if tool.name == "Agent" and not codex:
                 tool.subagent = self._subagent(tool)
