@@ -95,7 +95,7 @@ def validate_table(table: str, layer: str, data: pa.Table, month: str) -> SuiteR
     result = _validation(table, layer).run(
         batch_parameters={"dataframe": _frame(table, data)},
         expectation_parameters=month_window(month),
-        result_format="SUMMARY",
+        result_format="BASIC",
     )
     failures: dict[str, int] = {}
     for r in result.results:

@@ -64,6 +64,14 @@ VALUE_SETS: dict[str, dict[str, tuple[str, ...]]] = {
 PARTITION_TIMESTAMP = {"steps": "session_started_at"}
 LATE_SLACK_DAYS = 92
 
+# Keys that must never be null (other non-nullable fields are guaranteed by the Parquet schema;
+# every GX expectation costs ~8 ms of fixed overhead, so the suite checks what can go wrong).
+KEYS: dict[str, tuple[str, ...]] = {
+    "steps": ("step_id", "contributor", "provider", "session_id", "root_session_id", "round_id"),
+    "tool_calls": ("step_id", "contributor", "session_id", "call_id", "tool_index"),
+    "timing_events": ("step_id", "contributor", "event_index", "event_type"),
+}
+
 UNIQUE: dict[str, tuple[tuple[str, ...], ...]] = {
     "steps": (("step_id",),),
     "tool_calls": (("step_id", "tool_index"), ("step_id", "call_id")),
@@ -110,8 +118,8 @@ def expectations(table: str, layer: str) -> list[Expectation]:
                 "ExpectColumnValuesToBeOfType", {"column": f.name, "type_": _gx_type(f.type)}
             )
         )
-        if not f.nullable:
-            out.append(Expectation("ExpectColumnValuesToNotBeNull", {"column": f.name}))
+    for column in KEYS.get(table, ()):
+        out.append(Expectation("ExpectColumnValuesToNotBeNull", {"column": column}))
     for columns in UNIQUE.get(table, ()):
         if len(columns) == 1:
             out.append(Expectation("ExpectColumnValuesToBeUnique", {"column": columns[0]}))

@@ -1,0 +1,165 @@
+"""GX suites as code: real partitions pass; each injected broken invariant is caught by name."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from anonymize_helpers import real_partition, replace_first, set_column
+
+from tracelab_pipeline.anonymize import Pseudonymizer, Scrubber, anonymize_partition
+from tracelab_pipeline.validate import validate_partition, validate_table
+from tracelab_pipeline.validate.suites import expectations
+
+MONTH = "2025-09"
+
+
+@pytest.fixture(scope="module")
+def private():
+    return real_partition(MONTH)
+
+
+@pytest.fixture(scope="module")
+def public(private):
+    return anonymize_partition(
+        private, Pseudonymizer(b"gx-test-key-0123456789"), Scrubber([])
+    ).tables
+
+
+@pytest.mark.parametrize("month", ["2025-06", "2026-04"])
+def test_real_partitions_pass_both_layers(month):
+    private = real_partition(month)
+    public = anonymize_partition(
+        private, Pseudonymizer(b"gx-test-key-0123456789"), Scrubber([])
+    ).tables
+    for layer, tables in (("private", private), ("public", public)):
+        reports = validate_partition(layer, tables, month)
+        assert [r.table for r in reports] == ["steps", "tool_calls", "timing_events"]
+        for r in reports:
+            assert r.success, (layer, r.table, r.failures)
+            assert r.evaluated > 20 and r.successful == r.evaluated
+
+
+def test_suites_cover_what_the_issue_asks():
+    kinds = {(e.kind, e.kwargs.get("column")) for e in expectations("steps", "public")}
+    assert ("ExpectTableColumnsToMatchSet", None) in kinds
+    assert ("ExpectColumnValuesToBeOfType", "prefix_tokens") in kinds
+    assert ("ExpectColumnValuesToNotBeNull", "step_id") in kinds
+    assert ("ExpectColumnValuesToBeUnique", "step_id") in kinds
+    assert ("ExpectColumnValuesToBeBetween", "output_tokens") in kinds
+    assert ("ExpectColumnPairValuesToBeEqual", None) in kinds
+    assert ("ExpectColumnValuesToBeInSet", "provider") in kinds
+    assert ("ExpectColumnValuesToBeInSet", "trigger") in kinds
+    assert ("ExpectColumnValuesToBeBetween", "session_started_at") in kinds
+    assert ("ExpectColumnValuesToMatchRegex", "session_id") in kinds
+    events = {(e.kind, e.kwargs.get("column")) for e in expectations("timing_events", "private")}
+    assert ("ExpectColumnValuesToBeInSet", "event_type") in events
+    latencies = {
+        e.kwargs.get("column")
+        for e in expectations("tool_calls", "public")
+        if e.kind == "ExpectColumnValuesToBeBetween"
+    }
+    assert {"wall_latency_ms", "internal_latency_ms"} <= latencies
+
+
+def _first_plus_one(t: pa.Table) -> pa.Table:
+    values = t.column("input_tokens_total").to_pylist()
+    return set_column(t, "input_tokens_total", [values[0] + 1, *values[1:]])
+
+
+def _null_first(t: pa.Table, column: str) -> pa.Table:
+    i = t.schema.get_field_index(column)
+    values = [None, *t.column(column).to_pylist()[1:]]
+    return t.set_column(i, pa.field(column, t.schema.field(column).type), pa.array(values))
+
+
+# table -> breakers (each touches its own column of the first rows) and the exact failures expected
+BREAKS = {
+    "steps": (
+        [
+            _first_plus_one,
+            lambda t: replace_first(t, "step_id", t.column("step_id")[1].as_py()),
+            lambda t: replace_first(t, "output_tokens", -5),
+            lambda t: replace_first(t, "provider", "cursor"),
+            lambda t: replace_first(
+                t, "session_started_at", dt.datetime(2025, 10, 1, tzinfo=dt.UTC)
+            ),
+        ],
+        {
+            "expect_column_pair_values_to_be_equal:input_tokens_total=__prefix_plus_append": 1,
+            "expect_column_values_to_be_unique:step_id": 2,
+            "expect_column_values_to_be_between:output_tokens": 1,
+            "expect_column_values_to_be_in_set:provider": 1,
+            "expect_column_values_to_be_between:session_started_at": 1,
+        },
+    ),
+    "tool_calls": (
+        [
+            lambda t: replace_first(t, "wall_latency_ms", -40, where=lambda v: v is not None),
+            lambda t: _null_first(t, "call_id"),
+        ],
+        {
+            "expect_column_values_to_be_between:wall_latency_ms": 1,
+            "expect_column_values_to_not_be_null:call_id": 1,
+        },
+    ),
+    "timing_events": (
+        [
+            lambda t: replace_first(t, "event_type", "screenshot"),
+            lambda t: replace_first(
+                t,
+                "timestamp",
+                dt.datetime(2024, 12, 31, tzinfo=dt.UTC),
+                where=lambda v: v is not None,
+            ),
+        ],
+        {
+            "expect_column_values_to_be_in_set:event_type": 1,
+            "expect_column_values_to_be_between:timestamp": 1,
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("layer", ["private", "public"])
+@pytest.mark.parametrize("table", sorted(BREAKS))
+def test_injected_broken_invariants_are_caught(private, public, layer, table):
+    breakers, expected = BREAKS[table]
+    data = (private if layer == "private" else public)[table]
+    assert validate_table(table, layer, data, MONTH).success  # unbroken, it passes
+    for breaker in breakers:
+        data = breaker(data)
+    report = validate_table(table, layer, data, MONTH)
+    assert not report.success
+    assert report.failures == expected
+
+
+def test_extra_column_and_non_pseudonym_are_caught_on_the_public_layer(private, public):
+    steps = public["steps"].append_column("cwd", pa.array(["/x"] * public["steps"].num_rows))
+    report = validate_table("steps", "public", steps, MONTH)
+    assert "expect_table_columns_to_match_set" in report.failures
+    raw = private["steps"].column("session_id")[0].as_py()
+    report = validate_table(
+        "steps", "public", replace_first(public["steps"], "session_id", raw), MONTH
+    )
+    assert report.failures == {"expect_column_values_to_match_regex:session_id": 1}
+
+
+def test_reports_never_carry_raw_values(private):
+    raw = private["steps"].column("session_id")[0].as_py()
+    steps = replace_first(private["steps"], "provider", "cursor-" + raw)
+    report = validate_table("steps", "private", steps, MONTH)
+    assert report.failures
+    assert raw not in json.dumps(report.__dict__)
+
+
+def test_gx_runs_without_a_project_folder(tmp_path, private):
+    before = set(os.listdir(os.getcwd()))
+    validate_table("tool_calls", "private", private["tool_calls"], MONTH)
+    assert set(os.listdir(os.getcwd())) == before
+    assert not (tmp_path / "gx").exists()
+    assert pc.sum(private["tool_calls"].column("input_chars")).as_py() > 0
