@@ -62,6 +62,12 @@ def compute(truth_dir: str | Path) -> dict[str, float]:
     _timing(steps, events, tools, out)
     _cache(steps, events, tools, out)
     _attribution(steps, out)
+    # A model or tool that never occurs has a share of 0, not an unknown one.
+    providers = set(steps["provider"])
+    for t in TARGETS:
+        kind, _, rest = t.key.partition(".")
+        if kind in ("model_share", "tool_share") and rest.split(".")[0] in providers:
+            out.setdefault(t.key, 0.0)
     return out
 
 

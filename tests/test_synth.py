@@ -1,0 +1,241 @@
+"""Synthetic workload generator: raw logs that normalize to exactly the recorded ground truth."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pytest
+from click.testing import CliRunner
+
+from tracelab_pipeline.normalize import iter_log_files, normalize_files
+from tracelab_pipeline.synth import generate
+from tracelab_pipeline.synth.calibration import TARGETS
+from tracelab_pipeline.synth.check import report
+from tracelab_pipeline.synth.truth import read_truth
+
+KEYS = {
+    "steps": ("step_id",),
+    "tool_calls": ("step_id", "tool_index"),
+    "timing_events": ("step_id", "event_index"),
+}
+
+
+def _normalized(inbox: Path) -> dict[str, list[dict]]:
+    """Normalize every contributor directory of the inbox, paths made relative to the inbox."""
+    out: dict[str, list[dict]] = {name: [] for name in KEYS}
+    for contributor in sorted(p for p in inbox.iterdir() if p.is_dir()):
+        tables = normalize_files(iter_log_files([contributor]), contributor=contributor.name)
+        for row in tables.ingest_accounting.to_pylist():
+            assert row["records_rejected"] == 0, row
+            assert row["error"] is None, row
+        for name in KEYS:
+            rows = getattr(tables, name).to_pylist()
+            for row in rows:
+                if row.get("source_file"):
+                    row["source_file"] = str(Path(row["source_file"]).relative_to(inbox))
+            out[name].extend(rows)
+    return out
+
+
+def _assert_equal_to_truth(inbox: Path, truth_dir: Path) -> dict[str, int]:
+    got = _normalized(inbox)
+    truth = read_truth(truth_dir)
+    counts = {}
+    for name, key in KEYS.items():
+        want = {tuple(r[k] for k in key): r for r in truth[name].to_pylist()}
+        have = {tuple(r[k] for k in key): r for r in got[name]}
+        assert len(want) == truth[name].num_rows, f"{name}: duplicate keys in the truth"
+        assert set(have) == set(want), (
+            f"{name}: {len(set(want) - set(have))} missing, {len(set(have) - set(want))} extra"
+        )
+        for k, row in want.items():
+            diff = {c: (have[k].get(c), v) for c, v in row.items() if have[k].get(c) != v}
+            assert not diff, f"{name} {k}: (normalized, truth) differ in {diff}"
+        counts[name] = len(want)
+    return counts
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> tuple[Path, Path, dict]:
+    root = tmp_path_factory.mktemp("synth")
+    summary = generate(
+        "demo",
+        seed=11,
+        inbox_dir=root / "inbox",
+        truth_dir=root / "truth",
+        contributors=4,
+        months=2,
+        sessions=24,
+        workers=2,
+    )
+    return root / "inbox", root / "truth", summary
+
+
+def test_normalizing_the_generated_inbox_gives_exactly_the_truth(sample):
+    inbox, truth, summary = sample
+    counts = _assert_equal_to_truth(inbox, truth)
+    assert counts["steps"] == summary["steps"] > 500
+    assert counts["tool_calls"] == summary["tool_calls"] > 500
+    assert counts["timing_events"] == summary["timing_events"]
+
+
+def test_another_seed_and_layout_also_match(tmp_path):
+    summary = generate(
+        "paper",
+        seed=2026,
+        inbox_dir=tmp_path / "inbox",
+        truth_dir=tmp_path / "truth",
+        contributors=3,
+        months=1,
+        sessions=10,
+        workers=1,
+    )
+    counts = _assert_equal_to_truth(tmp_path / "inbox", tmp_path / "truth")
+    assert counts["steps"] == summary["steps"] > 0
+
+
+def test_inbox_layout_is_that_of_the_clients(sample):
+    inbox, _, _ = sample
+    claude = list(inbox.glob("*/.claude/projects/*/*.jsonl"))
+    subagents = list(inbox.glob("*/.claude/projects/*/*/subagents/agent-*.jsonl"))
+    codex = list(
+        inbox.glob("*/.codex/sessions/[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]/rollout-*.jsonl")
+    )
+    assert claude and codex
+    every = list(inbox.rglob("*.jsonl"))
+    assert len(every) == len(claude) + len(subagents) + len(codex)
+    for path in subagents:
+        parent = path.parent.parent
+        assert (parent.parent / f"{parent.name}.jsonl").exists()
+    for path in claude:
+        assert path.parent.name.startswith("-home-")
+
+
+def test_quirks_readers_must_survive_are_present(sample):
+    inbox, truth_dir, _ = sample
+    seen = {
+        "codex info null": 0,
+        "codex repeated token_count": 0,
+        "codex exec_command_end": 0,
+        "codex patch_apply_end": 0,
+        "codex still running": 0,
+        "claude split response": 0,
+        "claude placeholder usage": 0,
+        "claude rejected tool": 0,
+        "claude tool error": 0,
+        "claude sidechain": 0,
+        "claude 1h cache write": 0,
+        "parallel tool calls": 0,
+    }
+    for path in inbox.rglob("*.jsonl"):
+        records = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+        if ".codex" in path.parts:
+            last_total = None
+            for r in records:
+                p = r["payload"]
+                kind = p.get("type")
+                if kind == "token_count":
+                    info = p["info"]
+                    seen["codex info null"] += info is None
+                    if info is not None:
+                        seen["codex repeated token_count"] += (
+                            info["total_token_usage"] == last_total
+                        )
+                        last_total = info["total_token_usage"]
+                seen["codex exec_command_end"] += kind == "exec_command_end"
+                seen["codex patch_apply_end"] += kind == "patch_apply_end"
+                out = p.get("output")
+                seen["codex still running"] += isinstance(out, str) and "Process running" in out
+            continue
+        ids: dict[str, int] = {}
+        for r in records:
+            if r.get("isSidechain"):
+                seen["claude sidechain"] += 1
+            msg = r.get("message")
+            if r.get("type") == "assistant":
+                ids[msg["id"]] = ids.get(msg["id"], 0) + 1
+                seen["claude placeholder usage"] += msg["stop_reason"] is None
+                split = msg["usage"].get("cache_creation") or {}
+                seen["claude 1h cache write"] += split.get("ephemeral_1h_input_tokens", 0) > 0
+            elif r.get("type") == "user" and isinstance(msg["content"], list):
+                for block in msg["content"]:
+                    if block.get("type") == "tool_result" and block.get("is_error"):
+                        rejected = "doesn't want to proceed" in str(block["content"])
+                        seen["claude rejected tool" if rejected else "claude tool error"] += 1
+        seen["claude split response"] += sum(n > 1 for n in ids.values())
+    steps = read_truth(truth_dir)["steps"]
+    seen["parallel tool calls"] = sum(n > 1 for n in steps.column("tool_call_count").to_pylist())
+    missing = [name for name, n in seen.items() if n == 0]
+    assert not missing, f"quirks never generated: {missing}"
+
+
+def test_same_seed_gives_byte_identical_output(tmp_path):
+    def run(name: str, workers: int) -> dict[str, str]:
+        root = tmp_path / name
+        generate("demo", seed=7, inbox_dir=root / "in", truth_dir=root / "truth", contributors=3,
+                 months=1, sessions=6, workers=workers)  # fmt: skip
+        return {
+            str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
+        }
+
+    first, second = run("a", 1), run("b", 2)
+    assert first and first == second
+    other = tmp_path / "c"
+    generate("demo", seed=8, inbox_dir=other / "in", truth_dir=other / "truth", contributors=3,
+             months=1, sessions=6, workers=1)  # fmt: skip
+    assert (
+        hashlib.sha256((other / "truth" / "steps.parquet").read_bytes()).hexdigest()
+        != first["truth/steps.parquet"]
+    )
+
+
+def test_truth_directory_inside_inbox_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="truth"):
+        generate("demo", inbox_dir=tmp_path, truth_dir=tmp_path / "truth", sessions=1)
+
+
+def test_truth_tables_follow_the_schema(sample):
+    from tracelab_pipeline import schema
+
+    _, truth_dir, _ = sample
+    for name, table in read_truth(truth_dir).items():
+        assert table.schema.equals(schema.TABLES[name], check_metadata=False), name
+        assert table.num_rows > 0
+    steps = read_truth(truth_dir)["steps"]
+    total = pa.compute.add(steps.column("prefix_tokens"), steps.column("append_tokens"))
+    assert total.equals(steps.column("input_tokens_total"))
+
+
+def test_check_reports_every_statistic_against_the_paper(sample):
+    _, truth_dir, _ = sample
+    rows, text = report(truth_dir)
+    assert [r["statistic"] for r in rows] == [t.key for t in TARGETS]
+    assert all(r["verdict"] in ("PASS", "FAIL") for r in rows)
+    missing = [r["statistic"] for r in rows if r["generated"] is None]
+    assert not missing, f"statistics not computed: {missing}"
+    by_key = {r["statistic"]: r for r in rows}
+    # Shares that are calibrated directly hold even on a small sample.
+    for key in ("tool_share.claude.Bash", "tool_share.codex.exec_command", "hit_rate.claude.all"):
+        assert by_key[key]["verdict"] == "PASS", by_key[key]
+    assert "statistics within tolerance" in text.splitlines()[-1]
+
+
+def test_cli_generates_and_checks(tmp_path):
+    from tracelab_pipeline.cli import main
+
+    runner = CliRunner()
+    inbox, truth = tmp_path / "inbox", tmp_path / "truth"
+    args = ["synth", "--preset", "demo", "--contributors", "2", "--months", "1"]
+    args += ["--sessions", "3", "--seed", "4", "--inbox", str(inbox), "--truth", str(truth)]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "steps" in result.output and (truth / "steps.parquet").exists()
+    assert any(inbox.rglob("*.jsonl"))
+    result = runner.invoke(main, ["synth", "--check", "--truth", str(truth)])
+    assert result.exit_code == 0, result.output
+    assert "prefix.claude.p50" in result.output and "Table 8" in result.output

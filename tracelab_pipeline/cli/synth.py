@@ -1,0 +1,55 @@
+"""`tracelab synth`: generate a calibrated synthetic inbox with its ground truth, or check one."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command("synth")
+@click.option("--preset", type=click.Choice(["demo", "paper"]), default="demo", show_default=True)
+@click.option("--contributors", type=int, default=None, help="Override the preset's contributors.")
+@click.option("--months", type=int, default=None, help="Override the preset's months.")
+@click.option("--sessions", type=int, default=None, help="Override the preset's main sessions.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--inbox", "inbox", type=click.Path(file_okay=False), default=None)
+@click.option("--truth", "truth", type=click.Path(file_okay=False), required=True)
+@click.option("--workers", type=int, default=2, show_default=True)
+@click.option("--check", is_flag=True, help="Compare the truth in --truth with the paper.")
+def command(preset, contributors, months, sessions, seed, inbox, truth, workers, check) -> None:
+    """Write raw Claude Code / Codex logs to --inbox and the ground truth Parquet to --truth.
+
+    With --check, read --truth and print each calibrated statistic beside the paper's value.
+    """
+    if check:
+        from tracelab_pipeline.synth.check import report
+
+        rows, text = report(truth)
+        click.echo(text)
+        failed = [r["statistic"] for r in rows if r["verdict"] != "PASS"]
+        if failed:
+            click.echo(f"outside tolerance: {', '.join(failed)}", err=True)
+        sys.exit(0)
+    if inbox is None:
+        raise click.UsageError("--inbox is required to generate")
+    from tracelab_pipeline.synth import generate
+
+    summary = generate(
+        preset,
+        seed=seed,
+        inbox_dir=inbox,
+        truth_dir=truth,
+        contributors=contributors,
+        months=months,
+        sessions=sessions,
+        workers=workers,
+        progress=True,
+    )
+    click.echo(
+        f"{summary['preset']} (seed {seed}): {summary['contributors']} contributors, "
+        f"{summary['sessions']} sessions, {summary['files']} files, {summary['steps']:,} steps, "
+        f"{summary['tool_calls']:,} tool calls in {summary['seconds']} s "
+        f"({summary['steps_per_second']:,} steps/s)\n"
+        f"inbox: {summary['inbox']}\ntruth: {summary['truth']}"
+    )
