@@ -401,6 +401,10 @@ def test_negative_tokens_and_implausible_timestamps_are_rejected(tmp_path, segme
         lines, lambda r: r.get("type") == "assistant" and r["message"]["id"].endswith("97b")
     )
     lines[future] = rewrite(lines, future, timestamp="2999-01-01T00:00:00Z")
+    huge = first_index(
+        lines, lambda r: r.get("type") == "assistant" and r["message"]["id"].endswith("dcec")
+    )
+    lines[huge] = rewrite(lines, huge, message__usage__cache_read_input_tokens=10**13)
     bad_ts = first_index(
         lines, lambda r: r.get("type") == "user" and isinstance(r["message"]["content"], list)
     )
@@ -412,6 +416,7 @@ def test_negative_tokens_and_implausible_timestamps_are_rejected(tmp_path, segme
         u + 1: "implausible timestamp '1970-01-01T00:00:00Z'",
         future + 1: "implausible timestamp '2999-01-01T00:00:00Z'",
         bad_ts + 1: "timestamp is int, not a string",
+        huge + 1: "absurd cache_read_input_tokens (> 1e12)",
     }
     assert json.loads(result.accounting.rejected[0]["raw"])["type"] in ("assistant", "user")
     # The other records of the first message still carry its usage; the lost prompt leaves it
@@ -571,3 +576,50 @@ def test_corrupted_logs_never_raise(tmp_path, cuts, end):
     result.accounting.check()
     for name in ("steps", "tool_calls", "timing_events"):
         assert isinstance(schema.to_table(name, getattr(result, name)), pa.Table)
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def _containers(rec: dict) -> list[dict]:
+    """The dicts a reader looks into: the record, its message, usage, and content blocks."""
+    found = [rec]
+    msg = rec.get("message")
+    if isinstance(msg, dict):
+        found.append(msg)
+        if isinstance(msg.get("usage"), dict):
+            found.append(msg["usage"])
+        if isinstance(msg.get("content"), list):
+            found.extend(b for b in msg["content"] if isinstance(b, dict))
+    if isinstance(rec.get("toolUseResult"), dict):
+        found.append(rec["toolUseResult"])
+    return found
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_any_field_of_any_shape_never_raises(tmp_path, data):
+    records = lines_of(REAL / "ccviewer__5c0375b4.jsonl")
+    for _ in range(data.draw(st.integers(1, 4))):
+        rec = records[data.draw(st.integers(0, len(records) - 1))]
+        target = data.draw(st.sampled_from(_containers(rec)))
+        key = data.draw(st.sampled_from(sorted(target)))
+        target[key] = data.draw(JSON_VALUES)
+    path = tmp_path / "shapes.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    result = read_claude_code(path, "alice")
+    result.accounting.check()
+    for name in ("steps", "tool_calls", "timing_events"):
+        schema.to_table(name, getattr(result, name))

@@ -36,6 +36,7 @@ from tracelab_pipeline.formats.result import FileResult
 PROVIDER = "claude"
 SYNTHETIC = "<synthetic>"
 EARLIEST = datetime(2023, 1, 1, tzinfo=UTC)
+MAX_TOKENS = 10**12  # more in one call is corruption (and would not fit int64 sums)
 
 # Record types Claude Code writes that carry no LLM call; counted as ignored under their name.
 KNOWN_TYPES = frozenset(
@@ -142,6 +143,7 @@ class ClaudeFileReader:
         if rec.get("isSidechain") is True and not self.single_thread:
             side_key = self._chain_key(line, rec)
         kind = rec.get("type")
+        used = self.acc.used
         try:
             if kind == "assistant":
                 self._assistant(line, rec, side_key)
@@ -151,6 +153,11 @@ class ClaudeFileReader:
                 self._other(rec, kind, side_key)
         except BadRecord as bad:
             self.acc.reject(line, str(bad), _raw(rec))
+        except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
+            # Last resort for a shape nobody anticipated: lose the record, not the file, and
+            # keep the line counted once even if it had already been counted as used.
+            self.acc.used = used
+            self.acc.reject(line, f"unreadable record ({type(exc).__name__}: {exc})", _raw(rec))
 
     def _switch_root(self, sid: str) -> None:
         if self.root is None and not self.single_thread:
@@ -233,7 +240,7 @@ class ClaudeFileReader:
             )
             return
         if msg.get("role") != "assistant":
-            raise BadRecord(f"assistant record with message role {msg.get('role')!r}")
+            raise BadRecord(f"assistant record with message role {_show(msg.get('role'))}")
         if not isinstance(message_id, str) or not message_id:
             raise BadRecord("assistant message without a string id")
         content = msg.get("content")
@@ -320,7 +327,7 @@ class ClaudeFileReader:
         if not isinstance(msg, dict):
             raise BadRecord("user record without a message object")
         if msg.get("role") != "user":
-            raise BadRecord(f"user record with message role {msg.get('role')!r}")
+            raise BadRecord(f"user record with message role {_show(msg.get('role'))}")
         content = msg.get("content")
         if not isinstance(content, (str, list)):
             raise BadRecord("user message content is neither text nor a list")
@@ -375,12 +382,14 @@ class ClaudeFileReader:
             if subtype == "compact_boundary":
                 self._thread(side_key).after_compaction = True
             self.acc.ignore(f"system:{subtype}" if isinstance(subtype, str) else "system")
+        elif kind is None:
+            self.acc.ignore("unknown:<no type>")
+        elif kind.__class__ is not str:
+            raise BadRecord(f"record type is {type(kind).__name__}, not a string")
         elif kind in KNOWN_TYPES:
             self.acc.ignore(kind)
-        elif isinstance(kind, str):
-            self.acc.ignore(f"unknown:{kind[:60]}")
         else:
-            self.acc.ignore("unknown:<no type>")
+            self.acc.ignore(f"unknown:{kind[:60]}")
 
     # -- end of file --------------------------------------------------------------------------
 
@@ -466,7 +475,12 @@ def _usage(usage) -> tuple | None:
     o = usage.get("output_tokens")
     if not (
         u.__class__ is int and w.__class__ is int and r.__class__ is int and o.__class__ is int
-    ) or (u < 0 or w < 0 or r < 0 or o < 0):
+    ) or not (
+        0 <= u <= MAX_TOKENS
+        and 0 <= w <= MAX_TOKENS
+        and 0 <= r <= MAX_TOKENS
+        and 0 <= o <= MAX_TOKENS
+    ):
         # Rare shapes: nulls, bools (TraceLab counts them as ints), wrong types, negatives.
         u, w, r, o = values = [_token(usage.get(key), key) for key in _USAGE_KEYS]
         if all(v is None for v in values):
@@ -488,6 +502,8 @@ def _token(value, key: str) -> int | None:
         raise BadRecord(f"{key} is {type(value).__name__}, not an integer")
     if value < 0:
         raise BadRecord(f"negative {key}")
+    if value > MAX_TOKENS:
+        raise BadRecord(f"absurd {key} (> 1e12)")
     return int(value)
 
 
@@ -504,6 +520,11 @@ def _internal_latency(result) -> int | None:
         if isinstance(value, (int, float)) and 0 <= value < _MAX_DURATION / 1000:
             return round(float(value) * 1000)
     return None
+
+
+def _show(value) -> str:
+    """A value for a rejection reason: short strings as themselves, anything else by its type."""
+    return repr(value[:40]) if isinstance(value, str) else type(value).__name__
 
 
 def _str(value) -> str | None:

@@ -104,7 +104,7 @@ class Step:
         if self.score is None or score >= self.score:
             self.score = score
             self.usage = usage
-            self.stop_reason = stop_reason
+            self.stop_reason = stop_reason if stop_reason.__class__ is str else None
 
 
 class Thread:
