@@ -15,8 +15,8 @@ from pathlib import Path
 from tracelab_pipeline.catalog import FIGURES
 from tracelab_pipeline.figures.base import NotEnoughData
 
-THUMBNAIL_WIDTH_PX = 420
-THUMBNAIL_COLORS = 48
+THUMBNAIL_WIDTH_PX = 400
+THUMBNAIL_COLORS = 32
 
 
 @dataclass(frozen=True)
@@ -97,31 +97,40 @@ def render_figure(number: int, df, out_dir: str | os.PathLike) -> Rendered:
             enough = False
             fig = style.not_enough_data(heading, str(why))
         FigureCanvasAgg(fig)
-        paths = {}
-        for ext in ("png", "svg"):
-            tmp = stem.with_suffix(f".{ext}.tmp")
-            fig.savefig(tmp, format=ext, metadata={"Date": None} if ext == "svg" else None)
-            paths[ext] = stem.with_suffix(f".{ext}")
-            os.replace(tmp, paths[ext])
-        thumb = _thumbnail(fig)
-    tmp = stem.with_suffix(".csv.tmp")
-    df.to_csv(tmp, index=False)
+        png = io.BytesIO()
+        fig.savefig(png, format="png")
+        _write_atomic(stem.with_suffix(".png"), png.getvalue())
+        svg = io.BytesIO()
+        fig.savefig(svg, format="svg", metadata={"Date": None})
+        _write_atomic(stem.with_suffix(".svg"), svg.getvalue())
+    paths = {ext: stem.with_suffix(f".{ext}") for ext in ("png", "svg")}
+    # Scaled down from the full-size PNG rather than drawn a third time.
+    thumb = _thumbnail(png.getvalue())
     paths["csv"] = stem.with_suffix(".csv")
-    os.replace(tmp, paths["csv"])
+    _write_atomic(paths["csv"], df.to_csv(index=False).encode())
     return Rendered(
         number, paths["png"], paths["svg"], paths["csv"], thumb, module.CAPTION, enough, len(df)
     )
 
 
-def _thumbnail(fig) -> bytes:
-    """A few-KB PNG for the event log: low dpi, palette-quantized."""
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _thumbnail(png: bytes) -> bytes:
+    """A few-KB PNG for the event log: scaled to THUMBNAIL_WIDTH_PX, palette-quantized."""
     from PIL import Image
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=THUMBNAIL_WIDTH_PX / fig.get_figwidth())
-    image = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-    small = image.quantize(colors=THUMBNAIL_COLORS)
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    height = round(image.height * THUMBNAIL_WIDTH_PX / image.width)
+    small = image.resize((THUMBNAIL_WIDTH_PX, height), Image.Resampling.LANCZOS)
     out = io.BytesIO()
+    # Octree keeps the provider colours distinct; no dithering compresses better.
+    small = small.quantize(
+        colors=THUMBNAIL_COLORS, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+    )
     small.save(out, format="PNG", optimize=True)
     return out.getvalue()
 
