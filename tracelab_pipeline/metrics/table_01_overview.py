@@ -84,7 +84,7 @@ def build(con: duckdb.DuckDBPyConnection) -> int:
         key = label.lower()
         where = scope_filter(provider)
         steps = con.execute(
-            f"""SELECT count(*), count(DISTINCT contributor), count(DISTINCT session_key),
+            f"""SELECT count(*), count(DISTINCT contributor), count(DISTINCT session_no),
                 sum(n_tool_calls), sum(cost_total), sum(total), sum(append), sum(prefix),
                 sum(output), sum(reasoning), count(*) FILTER (WHERE priced),
                 count(DISTINCT model)

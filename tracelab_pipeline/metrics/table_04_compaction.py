@@ -26,14 +26,14 @@ REBOUND = 0.75
 EVENTS = f"""
 CREATE OR REPLACE TEMP TABLE _compaction_events AS
 WITH s AS (
-    SELECT session_key, provider, step_pk, total, t_col,
+    SELECT session_no, provider, step_pk, total, t_col,
         lag(total) OVER w AS prev,
         lead(total, 1) OVER w AS n1, lead(total, 2) OVER w AS n2, lead(total, 3) OVER w AS n3,
-        max(total) OVER (PARTITION BY session_key) AS session_max
+        max(total) OVER (PARTITION BY session_no) AS session_max
     FROM step_facts
-    WINDOW w AS (PARTITION BY session_key ORDER BY step_pk)
+    WINDOW w AS (PARTITION BY session_no ORDER BY step_pk)
 )
-SELECT session_key, provider, step_pk, t_col,
+SELECT session_no, provider, step_pk, t_col,
     prev - total >= {MIN_DROP} AS major,
     prev - total >= {MIN_DROP}
         AND prev >= {NEAR_MAX} * session_max
@@ -46,9 +46,9 @@ WHERE prev IS NOT NULL AND t_col IN ('user_message', 'tool_result')
 """
 
 PER_SESSION = """
-SELECT s.provider, s.session_key, count(e.step_pk) AS compactions
-FROM sessions s LEFT JOIN _compaction_events e ON e.session_key = s.session_key AND e.compaction
-GROUP BY s.provider, s.session_key
+SELECT s.provider, s.session_no, count(e.step_pk) AS compactions
+FROM sessions s LEFT JOIN _compaction_events e ON e.session_no = s.session_no AND e.compaction
+GROUP BY s.provider, s.session_no
 """
 
 

@@ -19,13 +19,32 @@ import duckdb
 OUTPUT_TYPES = "('reasoning', 'text', 'tool_call')"
 INPUT_TYPES = "('user_message', 'tool_result')"
 
+# Integer keys first: every later join, group and window runs on step_pk / session_no instead of
+# the long pseudonymous id strings.
+STEP_KEYS = """
+CREATE OR REPLACE TEMP TABLE _step_keys AS
+WITH sess AS (
+    SELECT contributor, provider, session_id,
+        row_number() OVER (ORDER BY contributor, provider, session_id) AS session_no
+    FROM (SELECT DISTINCT contributor, provider, session_id FROM steps)
+)
+SELECT s.contributor, s.step_id, sess.session_no,
+    row_number() OVER (
+        ORDER BY sess.session_no, s.step_index, s.source_line NULLS LAST, s.step_id
+    ) AS step_pk
+FROM steps s JOIN sess USING (contributor, provider, session_id)
+"""
+
+EVENTS_KEYED = """
+CREATE OR REPLACE TEMP TABLE _events AS
+SELECT k.step_pk, k.session_no, e.event_index, e.event_type, epoch_us(e."timestamp") AS ts
+FROM timing_events e JOIN _step_keys k USING (contributor, step_id)
+"""
+
 STEP_EVENTS = f"""
 CREATE OR REPLACE TEMP TABLE _step_events AS
-WITH ev AS (
-    SELECT contributor, step_id, event_index, event_type, epoch_us("timestamp") AS ts
-    FROM timing_events
-), firsts AS (
-    SELECT contributor, step_id,
+WITH firsts AS (
+    SELECT step_pk,
         count(*) AS n_events,
         min(ts) FILTER (WHERE event_type IN {OUTPUT_TYPES}) AS first_output_us,
         max(ts) FILTER (WHERE event_type IN {OUTPUT_TYPES}) AS last_output_us,
@@ -34,20 +53,22 @@ WITH ev AS (
         arg_min(ts, event_index) FILTER (WHERE ts IS NOT NULL) AS first_event_ts_us,
         max(ts) FILTER (WHERE event_type = 'reasoning') AS reasoning_end_us,
         count(*) FILTER (WHERE event_type = 'user_message') AS n_user_messages
-    FROM ev GROUP BY contributor, step_id
+    FROM _events GROUP BY step_pk
+), inputs AS (
+    SELECT e.step_pk,
+        max(e.ts) FILTER (WHERE e.event_type IN {INPUT_TYPES}) AS input_ready_us,
+        max(e.ts) FILTER (WHERE e.event_type = 'user_message') AS trigger_us
+    FROM _events e JOIN firsts f USING (step_pk)
+    WHERE e.event_type IN {INPUT_TYPES} AND e.ts <= f.first_output_us
+    GROUP BY e.step_pk
 )
-SELECT f.*,
-    max(e.ts) FILTER (WHERE e.event_type IN {INPUT_TYPES} AND e.ts <= f.first_output_us)
-        AS input_ready_us,
-    max(e.ts) FILTER (WHERE e.event_type = 'user_message' AND e.ts <= f.first_output_us)
-        AS trigger_us
-FROM firsts f JOIN ev e USING (contributor, step_id)
-GROUP BY ALL
+SELECT f.*, i.input_ready_us, i.trigger_us
+FROM firsts f LEFT JOIN inputs i USING (step_pk)
 """
 
 STEP_TOOLS = """
 CREATE OR REPLACE TEMP TABLE _step_tools AS
-SELECT contributor, step_id,
+SELECT k.step_pk,
     count(*) AS n_tool_calls,
     -- effective latency = runner-reported if present, else wall; only positive values count
     coalesce(sum(eff) FILTER (WHERE eff > 0), 0) / 1000.0 AS tool_s,
@@ -56,23 +77,15 @@ FROM (
     SELECT contributor, step_id, wall_latency_ms,
         coalesce(internal_latency_ms, wall_latency_ms) AS eff
     FROM tool_calls
-)
-GROUP BY contributor, step_id
+) t JOIN _step_keys k USING (contributor, step_id)
+GROUP BY k.step_pk
 """
 
 STEP_FACTS_BASE = """
 CREATE OR REPLACE TEMP TABLE _step_facts_base AS
-WITH s AS (
-    SELECT s.*,
-        s.contributor || '|' || s.provider || '|' || s.session_id AS session_key,
-        row_number() OVER (
-            ORDER BY s.contributor, s.provider, s.session_id, s.step_index,
-                s.source_line NULLS LAST, s.step_id
-        ) AS step_pk
-    FROM steps s
-)
 SELECT
-    s.step_pk, s.contributor, s.step_id, s.provider, s.session_id, s.session_key,
+    k.step_pk, k.session_no, s.contributor, s.step_id, s.provider, s.session_id,
+    s.contributor || '|' || s.provider || '|' || s.session_id AS session_key,
     s.root_session_id, s.is_sidechain, s.step_index, s.round_id, s.model,
     s.prefix_tokens AS prefix, s.append_tokens AS append, s.output_tokens AS output,
     s.reasoning_tokens AS reasoning, s.prefix_tokens + s.append_tokens AS total,
@@ -90,9 +103,10 @@ SELECT
     p.price_group, p.match_kind AS price_match,
     p.price_input, p.price_cache_write_5m, p.price_cache_write_1h, p.price_cache_read,
     p.price_output
-FROM s
-LEFT JOIN _step_events e USING (contributor, step_id)
-LEFT JOIN _step_tools t USING (contributor, step_id)
+FROM steps s
+JOIN _step_keys k USING (contributor, step_id)
+LEFT JOIN _step_events e USING (step_pk)
+LEFT JOIN _step_tools t USING (step_pk)
 LEFT JOIN model_prices p ON p.provider = s.provider AND p.model IS NOT DISTINCT FROM s.model
 """
 
@@ -126,28 +140,34 @@ WITH w AS (
     SELECT *,
         cost_append + cost_prefix + cost_output AS cost_total,
         cost_append_ttl + cost_prefix + cost_output AS cost_total_ttl,
-        row_number() OVER (PARTITION BY session_key ORDER BY step_pk) AS seq,
-        lag(total) OVER (PARTITION BY session_key ORDER BY step_pk) AS prev_total,
-        lag(output) OVER (PARTITION BY session_key ORDER BY step_pk) AS prev_output,
+        row_number() OVER w AS seq,
+        lag(total) OVER w AS prev_total,
+        lag(output) OVER w AS prev_output,
         -- request state machine: the k-th trigger row of a session opens turn k
         sum(CASE WHEN trigger_us IS NOT NULL THEN 1 ELSE 0 END) OVER (
-            PARTITION BY session_key ORDER BY step_pk ROWS UNBOUNDED PRECEDING) AS turn_no,
-        -- corrected metrics drop repeated copies of one LLM call (same contributor/provider/
-        -- round id, e.g. resume or sub-agent replays); the first copy in O1 order is kept
-        row_number() OVER (
-            PARTITION BY contributor, provider, round_id ORDER BY step_pk) > 1 AS is_duplicate
+            w ROWS UNBOUNDED PRECEDING) AS turn_no
     FROM c
+    WINDOW w AS (PARTITION BY session_no ORDER BY step_pk)
+), first_copy AS (
+    -- corrected metrics drop repeated copies of one LLM call (same contributor/provider/
+    -- round id, e.g. resume or sub-agent replays); the first copy in O1 order is kept
+    SELECT min(step_pk) AS first_pk, contributor, provider, round_id
+    FROM _step_facts_base GROUP BY contributor, provider, round_id HAVING count(*) > 1
 )
-SELECT * EXCLUDE (turn_no), CASE WHEN turn_no > 0 THEN turn_no END AS turn_no
-FROM ordered
-ORDER BY step_pk
+SELECT o.* EXCLUDE (turn_no),
+    CASE WHEN o.turn_no > 0 THEN o.turn_no END AS turn_no,
+    coalesce(o.step_pk <> d.first_pk, false) AS is_duplicate
+FROM ordered o
+LEFT JOIN first_copy d USING (contributor, provider, round_id)
+ORDER BY o.step_pk
 """
 
 REQUESTS = """
 CREATE OR REPLACE TABLE requests AS
 WITH g AS (
-    SELECT session_key,
+    SELECT session_no,
         turn_no,
+        any_value(session_key) AS session_key,
         any_value(contributor) AS contributor,
         any_value(provider) AS provider,
         any_value(session_id) AS session_id,
@@ -168,10 +188,10 @@ WITH g AS (
         count(*) FILTER (WHERE priced) AS priced_steps,
         min(step_pk) AS first_step_pk
     FROM (
-        SELECT *, min(seq) OVER (PARTITION BY session_key, turn_no) AS first_seq
+        SELECT *, min(seq) OVER (PARTITION BY session_no, turn_no) AS first_seq
         FROM step_facts WHERE turn_no IS NOT NULL
     )
-    GROUP BY session_key, turn_no
+    GROUP BY session_no, turn_no
 )
 SELECT *,
     (end_us - start_us) / 1e6 AS e2e_s,
@@ -183,26 +203,22 @@ ORDER BY first_step_pk
 
 HUMAN_WAITS = """
 CREATE OR REPLACE TABLE human_waits AS
-WITH ev AS (
-    SELECT f.session_key, f.provider, f.step_pk, e.event_index, e.event_type,
-        epoch_us(e."timestamp") AS ts
-    FROM timing_events e JOIN step_facts f USING (contributor, step_id)
-    WHERE e."timestamp" IS NOT NULL
-), lagged AS (
+WITH lagged AS (
     -- events of a session in O1 row order, each row's events stably sorted by time; the
     -- previous event of any type (carried across rows) is where the human wait starts
-    SELECT *, lag(ts) OVER (PARTITION BY session_key ORDER BY step_pk, ts, event_index) AS prev_ts
-    FROM ev
+    SELECT *, lag(ts) OVER (PARTITION BY session_no ORDER BY step_pk, ts, event_index) AS prev_ts
+    FROM _events WHERE ts IS NOT NULL
 )
-SELECT session_key, provider, step_pk, ts AS message_us, (ts - prev_ts) / 1e6 AS wait_s
-FROM lagged
-WHERE event_type = 'user_message' AND prev_ts IS NOT NULL AND ts > prev_ts
+SELECT l.session_no, f.session_key, f.provider, l.step_pk, l.ts AS message_us, (l.ts - l.prev_ts) / 1e6 AS wait_s
+FROM lagged l JOIN step_facts f USING (step_pk)
+WHERE l.event_type = 'user_message' AND l.prev_ts IS NOT NULL AND l.ts > l.prev_ts
 """
 
 SESSIONS = """
 CREATE OR REPLACE TABLE sessions AS
 WITH f AS (
-    SELECT session_key,
+    SELECT session_no,
+        any_value(session_key) AS session_key,
         any_value(contributor) AS contributor,
         any_value(provider) AS provider,
         any_value(session_id) AS session_id,
@@ -227,13 +243,13 @@ WITH f AS (
         sum(cost_append_ttl) AS cost_append_ttl,
         sum(cost_total_ttl) AS cost_total_ttl,
         min(step_pk) AS first_step_pk
-    FROM step_facts GROUP BY session_key
+    FROM step_facts GROUP BY session_no
 ), r AS (
-    SELECT session_key, count(*) AS requests FROM requests WHERE kept GROUP BY session_key
+    SELECT session_no, count(*) AS requests FROM requests WHERE kept GROUP BY session_no
 ), h AS (
-    SELECT session_key, count(*) AS human_waits, sum(wait_s) AS human_s,
+    SELECT session_no, count(*) AS human_waits, sum(wait_s) AS human_s,
         sum(least(wait_s, 3600)) AS human_capped_s
-    FROM human_waits GROUP BY session_key
+    FROM human_waits GROUP BY session_no
 )
 SELECT f.*,
     (f.last_event_us - f.first_event_us) / 1e6 AS wall_s,
@@ -241,15 +257,15 @@ SELECT f.*,
     coalesce(h.human_waits, 0) AS human_waits,
     coalesce(h.human_s, 0) AS human_s,
     coalesce(h.human_capped_s, 0) AS human_capped_s
-FROM f LEFT JOIN r USING (session_key) LEFT JOIN h USING (session_key)
+FROM f LEFT JOIN r USING (session_no) LEFT JOIN h USING (session_no)
 ORDER BY first_step_pk
 """
 
 
 def build_derived(con: duckdb.DuckDBPyConnection) -> None:
     """Create step_facts, requests, human_waits and sessions from the base tables."""
-    for sql in (STEP_EVENTS, STEP_TOOLS, STEP_FACTS_BASE, STEP_FACTS, REQUESTS, HUMAN_WAITS):
+    steps = (STEP_KEYS, EVENTS_KEYED, STEP_EVENTS, STEP_TOOLS, STEP_FACTS_BASE, STEP_FACTS)
+    for sql in (*steps, REQUESTS, HUMAN_WAITS, SESSIONS):
         con.execute(sql)
-    con.execute(SESSIONS)
-    for temp in ("_step_events", "_step_tools", "_step_facts_base"):
+    for temp in ("_step_keys", "_events", "_step_events", "_step_tools", "_step_facts_base"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
