@@ -209,7 +209,8 @@ WITH lagged AS (
     SELECT *, lag(ts) OVER (PARTITION BY session_no ORDER BY step_pk, ts, event_index) AS prev_ts
     FROM _events WHERE ts IS NOT NULL
 )
-SELECT l.session_no, f.session_key, f.provider, l.step_pk, l.ts AS message_us, (l.ts - l.prev_ts) / 1e6 AS wait_s
+SELECT l.session_no, f.session_key, f.provider, l.step_pk, l.ts AS message_us,
+    (l.ts - l.prev_ts) / 1e6 AS wait_s
 FROM lagged l JOIN step_facts f USING (step_pk)
 WHERE l.event_type = 'user_message' AND l.prev_ts IS NOT NULL AND l.ts > l.prev_ts
 """
