@@ -471,7 +471,7 @@ class _Rollout:
 
     def _tool_output(self, line: int, record: dict, p: dict) -> None:
         output = p.get("output")
-        is_error, wall_time_ms, json_ms = _inspect_output(output)
+        is_error, json_ms = _inspect_output(output)
         self._result(
             line,
             record,
@@ -480,7 +480,6 @@ class _Rollout:
             output,
             content_chars(output),
             is_error,
-            wall_time_ms,
             None,
             json_ms,
         )
@@ -497,7 +496,6 @@ class _Rollout:
             output,
             content_chars(output),
             is_error,
-            _wall_time_ms(output),
             _duration_ms(p.get("duration")),
             None,
         )
@@ -515,14 +513,11 @@ class _Rollout:
             output,
             len(output),
             is_error,
-            _wall_time_ms(output),
             None,
             None,
         )
 
-    def _result(
-        self, line, record, p, source, output, chars, is_error, wall_time_ms, exec_ms, json_ms
-    ) -> None:
+    def _result(self, line, record, p, source, output, chars, is_error, exec_ms, json_ms) -> None:
         call_id = p.get("call_id")
         if type(call_id) is not str:
             raise _Reject(f"{source} without a string call_id")
@@ -541,7 +536,8 @@ class _Rollout:
         if tool.wall_ms is None:
             tool.wall_ms = delta_ms(tool.emitted_at, ts)
         if tool.internal_ms is None:
-            tool.internal_ms = wall_time_ms
+            # Any result record's output may carry the runner's Wall time line (§4.5).
+            tool.internal_ms = _wall_time_ms(output)
         if tool.exec_ms is None:
             tool.exec_ms = exec_ms
         if tool.json_ms is None:
@@ -842,6 +838,8 @@ def _wall_time_ms(output) -> int | None:
 
 def _exit_code(output: str) -> int | None:
     """First match of `_EXIT_CODE` in the output, located with str.find (see _wall_time_ms)."""
+    if "code" not in output:  # one scan instead of two when neither phrase is there
+        return None
     find = output.find
     start = 0
     while True:
@@ -860,10 +858,10 @@ def _exit_code(output: str) -> int | None:
         start = pos + 1
 
 
-def _inspect_output(output) -> tuple[bool | None, int | None, int | None]:
-    """(is_error, wall-time ms, JSON metadata duration ms) of a *_output payload (§4.5)."""
+def _inspect_output(output) -> tuple[bool | None, int | None]:
+    """(is_error, JSON metadata duration ms) of a *_output payload (§4.5)."""
     if type(output) is not str:
-        return None, None, None
+        return None, None
     code = _exit_code(output)
     is_error = None if code is None else code != 0
     json_ms = None
@@ -884,7 +882,7 @@ def _inspect_output(output) -> tuple[bool | None, int | None, int | None]:
             seconds = meta.get("duration_seconds")
             if type(seconds) in (int, float) and seconds >= 0:
                 json_ms = _seconds_to_ms(float(seconds))
-    return is_error, _wall_time_ms(output), json_ms
+    return is_error, json_ms
 
 
 def _duration_ms(duration) -> int | None:
