@@ -15,8 +15,9 @@ from pathlib import Path
 from tracelab_pipeline.catalog import FIGURES
 from tracelab_pipeline.figures.base import NotEnoughData
 
-THUMBNAIL_WIDTH_PX = 400
-THUMBNAIL_COLORS = 32
+# (width px, palette colours) tried in order until the PNG fits THUMBNAIL_MAX_BYTES.
+THUMBNAIL_STEPS = ((400, 32), (360, 16), (300, 12))
+THUMBNAIL_MAX_BYTES = 10_000
 
 
 @dataclass(frozen=True)
@@ -120,19 +121,25 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def _thumbnail(png: bytes) -> bytes:
-    """A few-KB PNG for the event log: scaled to THUMBNAIL_WIDTH_PX, palette-quantized."""
+    """A few-KB PNG for the event log: scaled down, palette-quantized; dense plots get smaller."""
     from PIL import Image
 
     image = Image.open(io.BytesIO(png)).convert("RGB")
-    height = round(image.height * THUMBNAIL_WIDTH_PX / image.width)
-    small = image.resize((THUMBNAIL_WIDTH_PX, height), Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    # Octree keeps the provider colours distinct; no dithering compresses better.
-    small = small.quantize(
-        colors=THUMBNAIL_COLORS, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
-    )
-    small.save(out, format="PNG", optimize=True)
-    return out.getvalue()
+    data = b""
+    for width, colors in THUMBNAIL_STEPS:
+        small = image.resize(
+            (width, round(image.height * width / image.width)), Image.Resampling.LANCZOS
+        )
+        # Octree keeps the provider colours distinct; no dithering compresses better.
+        small = small.quantize(
+            colors=colors, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+        )
+        out = io.BytesIO()
+        small.save(out, format="PNG", optimize=True)
+        data = out.getvalue()
+        if len(data) <= THUMBNAIL_MAX_BYTES:
+            break
+    return data
 
 
 def render_all(con, out_dir) -> list[Rendered]:
