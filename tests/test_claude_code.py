@@ -334,6 +334,21 @@ def test_subagent_file_is_its_own_thread(tmp_path, layout):
     assert child.accounting.rejected == []
 
 
+def test_origin_path_names_a_renamed_copy(tmp_path):
+    main, side = subagent_lines()
+    side = [{k: v for k, v in r.items() if k not in ("sessionId", "agentId")} for r in side]
+    landed = write_lines(tmp_path / "objects" / "ab" / "ab12.jsonl", side)
+    origin = f"-home-me-proj/{PARENT}/subagents/agent-a1b2c3.jsonl"
+    steps = read_claude_code(landed, "alice", origin=origin).steps
+    assert {s["session_id"] for s in steps} == {f"{PARENT}/subagents/agent-a1b2c3"}
+    assert {s["project"] for s in steps} == {"-home-me-proj"}
+    assert {s["source_file"] for s in steps} == {str(landed)}
+    # Without the origin the same bytes are an anonymous file holding one sidechain thread.
+    steps = read_claude_code(landed, "alice").steps
+    assert {s["is_sidechain"] for s in steps} == {True}
+    assert {s["session_id"].split("/")[0] for s in steps} == {"ab12"}
+
+
 def test_subagent_file_without_session_id_takes_parent_from_path(tmp_path):
     _, side = subagent_lines()
     side = [{k: v for k, v in r.items() if k != "sessionId"} for r in side]

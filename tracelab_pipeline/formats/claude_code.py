@@ -73,11 +73,18 @@ class BadRecord(Exception):
     """A record that is JSON but not a usable Claude Code record; the message is the reason."""
 
 
-def read_claude_code(path: str | Path, contributor: str = "local") -> FileResult:
-    """Read one Claude Code session or sub-agent file into schema rows; never raises on content."""
+def read_claude_code(
+    path: str | Path, contributor: str = "local", *, origin: str | Path | None = None
+) -> FileResult:
+    """Read one Claude Code session or sub-agent file into schema rows; never raises on content.
+
+    `origin` is the file's path as the client wrote it (e.g. `<project>/<uuid>/subagents/
+    agent-<id>.jsonl`) when `path` is a renamed copy such as a content-addressed landed object;
+    the project name and the sub-agent layout are read from it instead of from `path`.
+    """
     source = str(path)
     acc = Accounting(source, contributor)
-    reader = ClaudeFileReader(source, contributor, acc)
+    reader = ClaudeFileReader(source, contributor, acc, origin)
     error = None
     try:
         with open_log(path) as stream:
@@ -110,11 +117,11 @@ def file_layout(path: Path) -> dict:
 class ClaudeFileReader:
     """Feeds the records of one file into its threads; `finish` turns them into rows."""
 
-    def __init__(self, source: str, contributor: str, acc: Accounting):
+    def __init__(self, source: str, contributor: str, acc: Accounting, origin=None):
         self.source = source
         self.contributor = contributor
         self.acc = acc
-        self.layout = file_layout(Path(source))
+        self.layout = file_layout(Path(origin if origin is not None else source))
         # A sub-agent file is one thread even though every record says isSidechain.
         self.single_thread = self.layout["agent_id"] is not None
         # Main chains by sessionId: a resumed session's file starts with history copied from the
