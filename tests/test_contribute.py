@@ -1,0 +1,51 @@
+"""`tracelab contribute`: one archive per distinct set of logs, dropped under the handle."""
+
+import shutil
+
+from click.testing import CliRunner
+from landing_helpers import CODEX, fixture
+
+from tracelab_pipeline.cli import main
+from tracelab_pipeline.landing.land import land_inbox
+
+
+def test_contribute_drops_one_archive_idempotently_and_it_lands(tmp_path, monkeypatch):
+    claude_home = tmp_path / "home" / ".claude"
+    codex_home = tmp_path / "home" / ".codex"
+    (claude_home / "projects" / "p").mkdir(parents=True)
+    (codex_home / "sessions" / "2026" / "04").mkdir(parents=True)
+    shutil.copy(fixture("ccviewer__fe5e1c67.jsonl"), claude_home / "projects" / "p" / "s.jsonl")
+    shutil.copy(CODEX[0], codex_home / "sessions" / "2026" / "04" / "r.jsonl")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude_home))
+    monkeypatch.setenv("CODEX_HOME", str(codex_home))
+    inbox = tmp_path / "inbox"
+    runner = CliRunner()
+
+    first = runner.invoke(main, ["contribute", "--as", "dana", "--to", str(inbox)])
+    assert first.exit_code == 0, first.output
+    assert "dropped 2 log file(s)" in first.output
+    second = runner.invoke(main, ["contribute", "--as", "dana", "--to", str(inbox)])
+    assert second.exit_code == 0 and "unchanged" in second.output
+    (archive,) = (inbox / "dana").iterdir()
+    assert archive.name.startswith("tracelab-") and archive.name.endswith(".tar.gz")
+
+    report = land_inbox(str(inbox), tmp_path / "landed")
+    assert [(d["outcome"], d["files_landed"]) for d in report.drops] == [("landed", 2)]
+
+    # a grown log makes a new archive; its unchanged file is a duplicate, the grown one lands
+    with (claude_home / "projects" / "p" / "s.jsonl").open("ab") as f:
+        f.write(b'{"type":"summary","summary":"s","leafUuid":"u"}\n')
+    third = runner.invoke(main, ["contribute", "--as", "dana", "--to", str(inbox)])
+    assert "dropped" in third.output and len(list((inbox / "dana").iterdir())) == 2
+    report = land_inbox(str(inbox), tmp_path / "landed")
+    assert [(d["outcome"], d["files_landed"]) for d in report.drops] == [("landed", 1)]
+
+
+def test_contribute_refuses_bad_handle_and_no_logs(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "none"))
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "none"))
+    runner = CliRunner()
+    bad = runner.invoke(main, ["contribute", "--as", "Not Valid", "--to", str(tmp_path)])
+    assert bad.exit_code != 0 and "invalid contributor handle" in bad.output
+    empty = runner.invoke(main, ["contribute", "--as", "ok", "--to", str(tmp_path)])
+    assert empty.exit_code != 0 and "no Claude Code or Codex logs" in empty.output

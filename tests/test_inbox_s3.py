@@ -1,0 +1,115 @@
+"""A bucket inbox, against a real S3-compatible HTTP server (moto) started here."""
+
+import socket
+import urllib.request
+
+import boto3
+import dagster as dg
+import pytest
+from landing_helpers import CODEX, file_info, fixture, tar_with
+from moto.server import ThreadedMotoServer
+
+from tracelab_pipeline.collect import FoundLog
+from tracelab_pipeline.definitions import build_definitions
+from tracelab_pipeline.landing.contribute import contribute
+from tracelab_pipeline.landing.land import land_inbox
+from tracelab_pipeline.landing.registry import Registry
+from tracelab_pipeline.orchestration.sensors import INBOX_SENSOR
+
+BUCKET = "tracelab-inbox"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def s3(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    # moto keeps its buckets in process-wide state: start every test from an empty server
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket=BUCKET)
+    try:
+        yield client, {"endpoint_url": endpoint, "key": "testing", "secret": "testing"}
+    finally:
+        server.stop()
+
+
+def put(client, key: str, path) -> None:
+    client.upload_file(str(path), BUCKET, key)
+
+
+def test_bucket_inbox_lands_like_a_local_one(s3, tmp_path):
+    client, options = s3
+    put(
+        client,
+        "drops/alice/" + fixture("ccviewer__1af7fc5e.jsonl").name,
+        fixture("ccviewer__1af7fc5e.jsonl"),
+    )
+    archive = tar_with(tmp_path / "bob.tgz", [(file_info(f.name), f.read_bytes()) for f in CODEX])
+    put(client, "drops/bob/logs.tgz", archive)
+    evil = tar_with(tmp_path / "evil.tgz", [(file_info("../x.jsonl"), b"{}\n")])
+    put(client, "drops/mallory/evil.tgz", evil)
+    client.put_object(Bucket=BUCKET, Key="drops/alice/readme.txt", Body=b"hi")
+
+    inbox = f"s3://{BUCKET}/drops"
+    report = land_inbox(inbox, tmp_path / "landed", storage_options=options)
+    got = {d["inbox_path"]: d["outcome"] for d in report.drops}
+    assert got == {
+        "alice/ccviewer__1af7fc5e.jsonl": "landed",
+        "alice/readme.txt": "unsupported",
+        "bob/logs.tgz": "landed",
+        "mallory/evil.tgz": "refused",
+    }
+    assert report.files_landed == 1 + len(CODEX)
+    with Registry(tmp_path / "landed") as reg:
+        assert {p.key.split("|")[0] for p in reg.partitions()} == {"alice", "bob"}
+    # unchanged bucket: nothing new (ETag + size fingerprint)
+    assert land_inbox(inbox, tmp_path / "landed", storage_options=options).drops == []
+
+
+def test_contribute_uploads_once_and_the_sensor_picks_it_up(s3, tmp_path):
+    client, options = s3
+    logs = [
+        FoundLog(
+            "claude",
+            fixture("ccviewer__5c0375b4.jsonl"),
+            tmp_path.__class__("claude/projects/p/ccviewer__5c0375b4.jsonl"),
+        ),
+        FoundLog("codex", CODEX[0], tmp_path.__class__("codex/sessions/2026/04/x.jsonl")),
+    ]
+    inbox = f"s3://{BUCKET}/drops"
+    first = contribute(logs, "carol", inbox, storage_options=options)
+    again = contribute(logs, "carol", inbox, storage_options=options)
+    assert first.uploaded and not again.uploaded and first.target == again.target
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert keys == [first.target.removeprefix(f"s3://{BUCKET}/")]
+
+    defs = build_definitions(data_dir=tmp_path / "data", inbox=inbox, inbox_storage_options=options)
+    with dg.instance_for_test() as instance:
+        ctx = dg.build_sensor_context(
+            instance=instance,
+            definitions=defs,
+            resources={"tracelab": defs.resources["tracelab"]},
+        )
+        result = defs.resolve_sensor_def(INBOX_SENSOR)(ctx)
+    assert sorted(r.partition_key for r in result.run_requests) == [
+        "carol|2025-09",
+        f"carol|{_month_of(CODEX[0])}",
+    ]
+
+
+def _month_of(path) -> str:
+    import orjson
+
+    with open(path, "rb") as f:
+        return orjson.loads(f.readline())["timestamp"][:7]
