@@ -21,10 +21,9 @@ def event_summary(events: list[dict]) -> dict:
     users = tools = user_chars = tool_chars = 0
     first_input = None
     input_times: list[datetime] = []
-    output_times: list[datetime] = []
+    first_output = last_output = None
     for event in events:
         kind = event["event_type"]
-        ts = event.get("timestamp")
         if kind == "user_message":
             users += 1
             chars = event.get("content_chars")
@@ -36,21 +35,26 @@ def event_summary(events: list[dict]) -> dict:
             if type(chars) is int:
                 tool_chars += chars
         elif kind in _OUTPUT_TYPES:
+            ts = event.get("timestamp")
             if ts is not None:
-                output_times.append(ts)
+                if first_output is None or ts < first_output:
+                    first_output = ts
+                if last_output is None or ts > last_output:
+                    last_output = ts
             continue
         else:
             continue
         if first_input is None:
             first_input = kind
+        ts = event.get("timestamp")
         if ts is not None:
             input_times.append(ts)
 
-    first_output = min(output_times) if output_times else None
     input_ready = None
     if first_output is not None:
-        ready = [t for t in input_times if t <= first_output]
-        input_ready = max(ready) if ready else None
+        for ts in input_times:
+            if ts <= first_output and (input_ready is None or ts > input_ready):
+                input_ready = ts
     return {
         "trigger": TRIGGER_BY_FIRST_INPUT.get(first_input, "none"),
         "first_input_event_type": first_input,
@@ -63,7 +67,7 @@ def event_summary(events: list[dict]) -> dict:
         "current_input_chars": user_chars + tool_chars,
         "input_ready_at": input_ready,
         "first_output_at": first_output,
-        "last_output_at": max(output_times) if output_times else None,
+        "last_output_at": last_output,
     }
 
 
