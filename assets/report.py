@@ -58,5 +58,6 @@ def report(
             "compared_with_paper": result.compared,
             "figures_embedded": len(result.figures_found),
             "figures_missing": dg.MetadataValue.json(result.figures_missing),
+            "tables_missing": dg.MetadataValue.json(result.tables_missing),
         }
     )

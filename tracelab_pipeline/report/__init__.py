@@ -47,6 +47,7 @@ class Report:
     comparisons: dict[str, list[dict]] = field(default_factory=dict)
     figures_found: list[str] = field(default_factory=list)
     figures_missing: list[str] = field(default_factory=list)
+    tables_missing: list[str] = field(default_factory=list)
     md_path: Path | None = None
     html_path: Path | None = None
 
@@ -115,7 +116,13 @@ figure img{max-width:100%}figcaption{font-size:.85em;color:#555}
 
 def _table(w: _Writer, con, name: str, title: str, compare: bool, report: Report) -> None:
     w.heading(3, title)
-    rows = fetch(con, name)
+    try:
+        rows = fetch(con, name)
+    except duckdb.CatalogException:
+        # its asset has not run (or failed): the rest of the report is still worth writing
+        w.para(f"(paper.{name} has not been built yet)")
+        report.tables_missing.append(name)
+        return
     if not rows:
         w.para("(no rows)")
         return
