@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 from figure_corpus import empty_corpus, load, make_corpus
@@ -90,3 +92,25 @@ def test_token_axes_are_binary_log(rendered):
     labels = [t.get_text() for t in ax.get_xticklabels()]
     assert "1K" in labels and "256" in labels
     assert ax.get_xlabel() and ax.get_ylabel()
+
+
+REAL = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
+
+
+@pytest.mark.skipif(not REAL.exists(), reason="real fixtures not present")
+def test_real_logs_render_without_failing(tmp_path):
+    """Every real fixture log together: odd records must not break any figure."""
+    from tracelab_pipeline.formats import read_log
+    from tracelab_pipeline.schema import public_schema, to_table
+
+    rows = {"steps": [], "tool_calls": [], "timing_events": []}
+    for path in sorted(REAL.rglob("*.jsonl")):
+        result = read_log(path, "fixture")
+        for name in rows:
+            rows[name].extend(getattr(result, name))
+    corpus = {name: to_table(name, rows[name]).select(public_schema(name).names) for name in rows}
+    assert len(corpus["steps"]) > 10
+    con = _warehouse(corpus)
+    for item in FIGURES:
+        r = render_figure(item.number, load_figure_data(con, item.number), tmp_path)
+        assert r.png.stat().st_size > 5_000
