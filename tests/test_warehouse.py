@@ -268,3 +268,33 @@ def test_public_only(tmp_path):
     con = build(tmp_path, [step("a", 0)], [])
     cols = {r[0] for r in con.execute("DESCRIBE steps").fetchall()}
     assert not cols & set(schema.PRIVATE_FIELDS["steps"])
+
+
+def test_warehouse_refreshes_when_one_sparse_partition_updates(tmp_path):
+    """Declarative automation fires although most contributor-months are missing (stack notes
+    4.5: plain eager() never would)."""
+    from assets.warehouse import warehouse
+    from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME, contributor_month
+    from tracelab_pipeline.orchestration.resources import build_resources
+
+    @dg.asset(name="anonymized_steps", partitions_def=contributor_month)
+    def anonymized_steps():
+        return None
+
+    defs = dg.Definitions(
+        assets=[anonymized_steps, warehouse], resources=build_resources(data_dir=tmp_path)
+    )
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(PARTITIONS_NAME, ["alice|2026-01", "bob|2026-02"])
+        first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        assert first.total_requested == 0
+        dg.materialize([anonymized_steps], partition_key="alice|2026-01", instance=instance)
+        second = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=first.cursor
+        )
+        assert second.total_requested == 1
+        assert second.get_num_requested(dg.AssetKey("warehouse")) == 1
+        third = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=second.cursor
+        )
+        assert third.total_requested == 0
