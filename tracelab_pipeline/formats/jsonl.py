@@ -7,6 +7,7 @@ reason and the raw line kept aside), so `lines_read = used + ignored + rejected`
 from __future__ import annotations
 
 import gzip
+import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -117,16 +118,27 @@ def iter_records(stream: IO[bytes], acc: Accounting) -> Iterator[tuple[int, dict
             continue
         try:
             record = orjson.loads(stripped)
-        except orjson.JSONDecodeError as exc:
-            acc.reject(line_number, _json_error_reason(raw, exc), raw)
-            continue
+        except orjson.JSONDecodeError:
+            record = _slow_loads(stripped)
+            if record is None:
+                acc.reject(line_number, _json_error_reason(raw), raw)
+                continue
         if not isinstance(record, dict):
             acc.reject(line_number, "not a JSON object", raw)
             continue
         yield line_number, record
 
 
-def _json_error_reason(raw: bytes, exc: Exception) -> str:
+def _slow_loads(line: bytes):
+    """Second chance for lines orjson refuses but real logs contain: escaped lone surrogates
+    (a truncated emoji) and NaN/Infinity, which the standard library accepts."""
+    try:
+        return json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+
+
+def _json_error_reason(raw: bytes) -> str:
     if not raw.endswith(b"\n"):
         return "truncated last line (file still being written?)"
     try:

@@ -1,0 +1,39 @@
+import gzip
+import io
+
+from tracelab_pipeline.formats.jsonl import Accounting, iter_records, open_log
+
+
+def _read(data: bytes):
+    acc = Accounting("f.jsonl", "alice")
+    records = list(iter_records(io.BytesIO(data), acc))
+    return records, acc
+
+
+def test_every_line_lands_in_one_bucket():
+    data = b'{"a":1}\n\n[1,2]\n{bad\n\xff\xfe{"x":1}\n{"trunc'
+    records, acc = _read(data)
+    assert [n for n, _ in records] == [1]
+    assert acc.ignored_by_type == {"blank": 1}
+    assert dict(acc.rejected_by_reason) == {
+        "not a JSON object": 1,
+        "malformed JSON": 1,
+        "invalid UTF-8": 1,
+        "truncated last line (file still being written?)": 1,
+    }
+    assert [r["line_number"] for r in acc.rejected] == [3, 4, 5, 6]
+    assert acc.lines_read == 1 + acc.ignored + len(acc.rejected)
+
+
+def test_lone_surrogates_and_nan_are_kept():
+    # A truncated emoji is written as an escaped lone surrogate by real clients; orjson refuses it.
+    records, acc = _read(b'{"t":"\\ud83d cut"}\n{"n":NaN}\n')
+    assert [r for _, r in records][0] == {"t": "\ud83d cut"}
+    assert len(records) == 2 and not acc.rejected
+
+
+def test_gzip_is_detected_by_content(tmp_path):
+    path = tmp_path / "session.log"
+    path.write_bytes(gzip.compress(b'{"a":1}\n'))
+    with open_log(path) as f:
+        assert f.read() == b'{"a":1}\n'
