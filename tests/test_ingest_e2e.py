@@ -189,3 +189,33 @@ def test_bad_drops_show_in_landing_metadata_and_good_ones_run(setup, instance):
     assert "carol/" in table and "contributor directory holds no files" in table
     assert "alice/notes.txt" in table and "unsupported file type" in table
     assert len(first.run_requests) == 5
+
+
+def test_many_changed_partitions_share_ranged_runs(tmp_path, instance):
+    """Twelve new contributor-months -> one ranged run (single-run backfill policy), which
+    builds every partition of the range."""
+    inbox = tmp_path / "inbox" / "erin"
+    inbox.mkdir(parents=True)
+    for m in range(1, 13):
+        line = (
+            f'{{"sessionId":"s{m}","timestamp":"2025-{m:02d}-03T10:00:00Z","type":"user",'
+            f'"message":{{"role":"user","content":"hi"}}}}\n'
+        )
+        (inbox / f"s{m}.jsonl").write_text(line)
+    defs = build_definitions(data_dir=tmp_path)
+    result = tick(defs, instance)
+    (request,) = result.run_requests
+    assert request.partition_key is None
+    assert request.partition_key_range.start == "erin|2025-01"
+    assert request.partition_key_range.end == "erin|2025-12"
+    out = dg.materialize(
+        [normalized_steps, *OUR_CHECKS],
+        instance=instance,
+        tags=request.tags,
+        resources={"tracelab": defs.resources["tracelab"]},
+    )
+    assert out.success
+    done = instance.get_materialized_partitions(dg.AssetKey("normalized_steps"))
+    assert len(done) == 12
+    assert all(e.passed for e in out.get_asset_check_evaluations())
+    assert (tmp_path / "private" / "steps" / "contributor=erin" / "month=2025-07").is_dir()

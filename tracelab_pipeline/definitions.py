@@ -16,11 +16,12 @@ from tracelab_pipeline.orchestration.jobs import (
     PARTITIONS_JOB,
     build_jobs,
     partitioned_keys,
+    single_run_backfills,
     unpartitioned_keys,
 )
 from tracelab_pipeline.orchestration.resources import build_resources
 from tracelab_pipeline.orchestration.schedules import build_nightly_schedule
-from tracelab_pipeline.orchestration.sensors import inbox_sensor
+from tracelab_pipeline.orchestration.sensors import build_inbox_sensor
 
 
 def build_definitions(data_dir=None, inbox=None, inbox_storage_options=None) -> dg.Definitions:
@@ -33,7 +34,7 @@ def build_definitions(data_dir=None, inbox=None, inbox_storage_options=None) -> 
     downstream = [k for k in unpartitioned_keys(all_assets) if k != LANDED]
     sensors = [automation_sensor()]
     if any(j.name == PARTITIONS_JOB for j in jobs):
-        sensors.append(inbox_sensor)
+        sensors.append(build_inbox_sensor(ranged_runs=single_run_backfills(all_assets)))
     return dg.Definitions(
         assets=all_assets,
         asset_checks=all_checks,

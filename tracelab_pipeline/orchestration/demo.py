@@ -21,6 +21,7 @@ from tracelab_pipeline.orchestration.jobs import (
     LAND_JOB,
     LANDED,
     PARTITIONS_JOB,
+    single_run_backfills,
 )
 from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME
 from tracelab_pipeline.orchestration.resources import (
@@ -29,6 +30,7 @@ from tracelab_pipeline.orchestration.resources import (
     resolve_data_dir,
     resolve_inbox,
 )
+from tracelab_pipeline.orchestration.sensors import contiguous_ranges
 from tracelab_pipeline.orchestration.sweep import stale_partitions
 
 TEMPLATE = Path(__file__).with_name("dagster.yaml")
@@ -143,7 +145,11 @@ def _run_partitions(defs, instance, todo: list[str], result: DemoResult, echo) -
     partitioned assets use a single-run backfill policy and loop over their keys."""
     job = defs.resolve_job_def(PARTITIONS_JOB)
     keys = instance.get_dynamic_partitions(PARTITIONS_NAME)
-    for start, end in _ranges(keys, set(todo)) if _ranges_supported(defs) else _singles(todo):
+    for start, end in (
+        contiguous_ranges(keys, set(todo))
+        if single_run_backfills(defs.resolve_asset_graph().assets_defs)
+        else _singles(todo)
+    ):
         label = start if start == end else f"{start} .. {end}"
         echo(f"  partitions {label}")
         tags = {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}
@@ -155,32 +161,8 @@ def _run_partitions(defs, instance, todo: list[str], result: DemoResult, echo) -
             result.failures.extend(f"{label}: {step}" for step in _failed_steps(out))
 
 
-def _ranges(keys: list[str], wanted: set[str]) -> list[tuple[str, str]]:
-    ranges, start, prev = [], None, None
-    for k in keys:
-        if k in wanted:
-            start = start or k
-            prev = k
-        elif start:
-            ranges.append((start, prev))
-            start = None
-    if start:
-        ranges.append((start, prev))
-    return ranges
-
-
 def _singles(todo: list[str]) -> list[tuple[str, str]]:
     return [(k, k) for k in todo]
-
-
-def _ranges_supported(defs: dg.Definitions) -> bool:
-    """Ranged runs only when every partitioned asset declares a single-run backfill policy."""
-    graph = defs.resolve_asset_graph()
-    for key in _partitioned_keys(defs):
-        policy = graph.get(key).backfill_policy
-        if policy is None or policy.max_partitions_per_run is not None:
-            return False
-    return True
 
 
 def _partitioned_keys(defs: dg.Definitions) -> list[dg.AssetKey]:

@@ -69,3 +69,17 @@ def build_jobs(assets: list) -> list[dg.UnresolvedAssetJobDefinition]:
             )
         )
     return jobs
+
+
+def single_run_backfills(assets: Iterable) -> bool:
+    """Every contributor-month asset handles many keys per run (BackfillPolicy.single_run())."""
+    for asset in assets:
+        if (
+            isinstance(asset, dg.AssetsDefinition)
+            and asset.keys  # check-only definitions have no asset keys and no policy
+            and asset.partitions_def == contributor_month
+        ):
+            policy = asset.backfill_policy
+            if policy is None or policy.max_partitions_per_run is not None:
+                return False
+    return True

@@ -6,62 +6,117 @@ generation at which its input files last changed, so after a crash between landi
 cursor being saved (Dagster saves it only once the runs are launched) the next tick still
 sees those partitions as changed; the run_key (partition + digest of its inputs) keeps a
 partition from being requested twice for the same inputs.
+
+Many changed partitions at once (a first big inbox, a re-drop of old archives) are requested
+as a few ranged runs instead of one process per partition, when every partitioned asset has
+a single-run backfill policy and so handles several keys per run.
 """
 
 from __future__ import annotations
 
-import dagster as dg
+import hashlib
 
-from tracelab_pipeline.landing.registry import Registry
+import dagster as dg
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+from tracelab_pipeline.landing.registry import PartitionState, Registry
 from tracelab_pipeline.orchestration.jobs import PARTITIONS_JOB
 from tracelab_pipeline.orchestration.partitions import contributor_month
 from tracelab_pipeline.orchestration.resources import TraceLabConfig
-from tracelab_pipeline.orchestration.sweep import land, landing_metadata, new_partition_keys
+from tracelab_pipeline.orchestration.sweep import land, landing_metadata
 
 INBOX_SENSOR = "inbox_sensor"
+# Up to this many changed partitions get one run each (clear per-partition status in the UI);
+# beyond it, contiguous keys share ranged runs.
+PER_PARTITION_RUNS_MAX = 8
+TRIGGER_TAG = "tracelab/trigger"
 
 
 def partition_run_key(key: str, digest: str) -> str:
     return f"{key}@{digest[:16]}"
 
 
-@dg.sensor(
-    name=INBOX_SENSOR,
-    job_name=PARTITIONS_JOB,
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Lands new inbox drops and requests runs for the contributor-months they change.",
-)
-def inbox_sensor(context: dg.SensorEvaluationContext, tracelab: TraceLabConfig):
-    since = int(context.cursor or 0)
-    report = land(tracelab)
-    with Registry(tracelab.landed_dir) as reg:
-        generation = reg.generation
-        changed = reg.changed_since(since)
-        all_keys = [p.key for p in reg.partitions()]
-    new_keys = new_partition_keys(context.instance, all_keys)
-    known = set(all_keys) | set(context.instance.get_dynamic_partitions(contributor_month.name))
-    requests = [
-        dg.RunRequest(
-            run_key=partition_run_key(p.key, p.digest),
-            partition_key=p.key,
-            tags={"tracelab/trigger": "inbox"},
-        )
-        for p in changed
-        if p.key in known
-    ]
-    events = []
-    if report.drops:
-        events.append(
-            dg.AssetMaterialization("landed_files", metadata=landing_metadata(tracelab, report))
-        )
-    if not requests and not new_keys and not events:
-        return dg.SkipReason(f"nothing new in {tracelab.inbox_url}")
-    return dg.SensorResult(
-        run_requests=requests,
-        dynamic_partitions_requests=[contributor_month.build_add_request(new_keys)]
-        if new_keys
-        else [],
-        asset_events=events,
-        cursor=str(generation),
+def build_inbox_sensor(ranged_runs: bool, per_partition_max: int = PER_PARTITION_RUNS_MAX):
+    @dg.sensor(
+        name=INBOX_SENSOR,
+        job_name=PARTITIONS_JOB,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Lands new inbox drops and requests runs for the contributor-months "
+        "whose input files changed.",
     )
+    def inbox_sensor(context: dg.SensorEvaluationContext, tracelab: TraceLabConfig):
+        since = int(context.cursor or 0)
+        report = land(tracelab)
+        with Registry(tracelab.landed_dir) as reg:
+            generation = reg.generation
+            changed = reg.changed_since(since)
+            all_keys = [p.key for p in reg.partitions()]
+        existing = context.instance.get_dynamic_partitions(contributor_month.name)
+        new_keys = [k for k in all_keys if k not in set(existing)]
+        order = [*existing, *new_keys]  # the instance's key order once the adds are applied
+        wanted = [p for p in changed if p.key in set(order)]
+        if ranged_runs and len(wanted) > per_partition_max:
+            requests = _ranged_requests(order, wanted)
+        else:
+            requests = [
+                dg.RunRequest(
+                    run_key=partition_run_key(p.key, p.digest),
+                    partition_key=p.key,
+                    tags={TRIGGER_TAG: "inbox"},
+                )
+                for p in wanted
+            ]
+        events = []
+        if report.drops:
+            events.append(
+                dg.AssetMaterialization("landed_files", metadata=landing_metadata(tracelab, report))
+            )
+        if not requests and not new_keys and not events:
+            return dg.SkipReason(f"nothing new in {tracelab.inbox_url}")
+        adds = [contributor_month.build_add_request(new_keys)] if new_keys else []
+        return dg.SensorResult(
+            run_requests=requests,
+            dynamic_partitions_requests=adds,
+            asset_events=events,
+            cursor=str(generation),
+        )
+
+    return inbox_sensor
+
+
+def _ranged_requests(order: list[str], wanted: list[PartitionState]) -> list[dg.RunRequest]:
+    digests = {p.key: p.digest for p in wanted}
+    requests = []
+    for start, end in contiguous_ranges(order, set(digests)):
+        keys = order[order.index(start) : order.index(end) + 1]
+        h = hashlib.sha256("\n".join(f"{k}@{digests[k]}" for k in keys).encode()).hexdigest()
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{start}..{end}@{h[:16]}",
+                tags={
+                    ASSET_PARTITION_RANGE_START_TAG: start,
+                    ASSET_PARTITION_RANGE_END_TAG: end,
+                    TRIGGER_TAG: "inbox",
+                },
+            )
+        )
+    return requests
+
+
+def contiguous_ranges(order: list[str], wanted: set[str]) -> list[tuple[str, str]]:
+    """Maximal runs of consecutive keys (in `order`) that are all in `wanted`."""
+    ranges, start, prev = [], None, None
+    for k in order:
+        if k in wanted:
+            start = start or k
+            prev = k
+        elif start:
+            ranges.append((start, prev))
+            start = None
+    if start:
+        ranges.append((start, prev))
+    return ranges
