@@ -17,7 +17,7 @@ import orjson
 
 from tracelab_pipeline.synth import ids
 from tracelab_pipeline.synth.session_model import SessionPlan, StepPlan, ThreadPlan, ToolPlan
-from tracelab_pipeline.synth.text import dt_ms, iso_ms, lorem
+from tracelab_pipeline.synth.text import dt_ms, iso_ms, lorem, shell_command
 from tracelab_pipeline.synth.truth import event, summarize
 
 REJECTED = (
@@ -440,7 +440,7 @@ def _tool_input(rng: random.Random, tool: ToolPlan, cwd: str) -> dict:
     path = f"{cwd}/src/{lorem(rng, 8).replace(' ', '_').replace(chr(10), '_')}.py"
     if name == "Bash":
         return {
-            "command": lorem(rng, rng.randint(12, 220)),
+            "command": shell_command(rng),
             "description": lorem(rng, rng.randint(10, 60)),
         }
     if name == "Read":

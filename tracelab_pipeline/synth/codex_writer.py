@@ -20,7 +20,7 @@ import orjson
 
 from tracelab_pipeline.synth import ids
 from tracelab_pipeline.synth.session_model import SessionPlan, StepPlan, ToolPlan
-from tracelab_pipeline.synth.text import dt_ms, iso_ms, lorem
+from tracelab_pipeline.synth.text import dt_ms, iso_ms, lorem, shell_command
 from tracelab_pipeline.synth.truth import event, summarize
 
 STDIN_CLOSED = (
@@ -634,7 +634,7 @@ def _arguments(rng: random.Random, tool: ToolPlan, cwd: str) -> str:
     name = tool.name
     if name == "exec_command":
         args = {
-            "cmd": lorem(rng, rng.randint(8, 240)),
+            "cmd": shell_command(rng),
             "workdir": cwd,
             "yield_time_ms": 10000,
             "max_output_tokens": 10000,
@@ -646,7 +646,7 @@ def _arguments(rng: random.Random, tool: ToolPlan, cwd: str) -> str:
             "yield_time_ms": 5000,
         }
     elif name == "shell_command":
-        args = {"command": lorem(rng, rng.randint(8, 200)), "workdir": cwd, "timeout_ms": 120000}
+        args = {"command": shell_command(rng), "workdir": cwd, "timeout_ms": 120000}
     elif name == "update_plan":
         args = {
             "plan": [

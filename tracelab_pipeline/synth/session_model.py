@@ -38,12 +38,12 @@ TOOL_LATENCY = {name: _dist(v) for name, v in cal.TOOL_LATENCY_S.items()}
 RESIDUAL = {name: _dist(v) for name, v in cal.CODEX_RESIDUAL_S.items()}
 # Session shape (Table 2): requests and tool-initiated steps, correlated.
 REQUESTS = QuantileDist([(0, 1), (0.51, 1), (0.511, 2), (0.9, 21), (0.99, 150), (1.0, 600)])
-TOOL_STEPS = QuantileDist([(0, 1), (0.25, 7), (0.5, 22), (0.9, 135), (0.99, 1107), (1.0, 4000)])
+TOOL_STEPS = QuantileDist([(0, 1), (0.25, 8), (0.5, 28), (0.9, 140), (0.99, 1107), (1.0, 4000)])
 # Size of the fresh content a tool result adds (tokens): chosen so that append per step lands on
 # Table 8/9 (median ~850 with the re-sent previous output on top).
 RESULT_TOKENS = {
-    "claude": QuantileDist([(0, 8), (0.25, 60), (0.5, 220), (0.9, 1600), (0.99, 7000), (1.0, 4e4)]),
-    "codex": QuantileDist([(0, 8), (0.25, 60), (0.5, 220), (0.9, 2700), (0.99, 9000), (1.0, 4e4)]),
+    "claude": QuantileDist([(0, 8), (0.25, 60), (0.5, 180), (0.9, 1500), (0.99, 7000), (1.0, 4e4)]),
+    "codex": QuantileDist([(0, 8), (0.25, 60), (0.5, 230), (0.9, 3600), (0.99, 10000), (1.0, 4e4)]),
 }
 PROMPT_CHARS = QuantileDist(
     [(0, 2), (0.25, 60), (0.5, 180), (0.9, 1400), (0.99, 9000), (1.0, 40000)]
@@ -67,7 +67,7 @@ CALLS_PER_STEP = {
 # although the median request has a single tool-initiated step).
 FIRST_CALLS = ([1, 2, 3, 4, 5], cumulative([0.42, 0.3, 0.15, 0.09, 0.04]))
 # Steps per session differ by provider (Table 1: 52 Claude vs 136 Codex steps per session).
-TOOL_STEP_SCALE = {"claude": 0.55, "codex": 1.45}
+TOOL_STEP_SCALE = {"claude": 0.64, "codex": 1.25}
 REQUEST_SPLIT_ALPHA = 0.35
 
 
@@ -180,7 +180,7 @@ class SessionBuilder:
             cwd=cwd,
             git_branch=rng.choice(["main", "main", "dev", "feature/cache", "fix/timeouts"]),
             version=self.version,
-            cache_ttl_1h=self.provider == "claude" and rng.random() < 0.3,
+            cache_ttl_1h=self.provider == "claude" and rng.random() < 0.5,
             main=ThreadPlan(agent_id=None),
         )
         self.plan = plan
@@ -222,7 +222,7 @@ class SessionBuilder:
         # (project instructions, environment): Table 9's short-prefix bins.
         static = rng.randint(10_000, 22_000) if not codex else rng.randint(2_500, 7_500)
         ctx = _Context(static, self._limit(self.model))
-        ctx.init = rng.randint(1_000, 9_000) if not codex else rng.randint(8_000, 20_000)
+        ctx.init = rng.randint(1_000, 9_000) if not codex else rng.randint(6_000, 16_000)
         now = t0
         carry: list[UserInput] = []  # inputs that precede the next step (interrupt markers)
         for r, n_tool_steps in enumerate(split):
@@ -318,10 +318,12 @@ class SessionBuilder:
                 reduction = fresh + ctx.prev_output + int(rng.uniform(1, 6_000))
             total = max(ctx.static, base + fresh - reduction)
             # Compaction near the limit (Table 4); a new prompt triggers it a little earlier.
-            threshold = ctx.limit * rng.uniform(0.87, 0.97) * (0.96 if user else 1.0)
+            high = 0.98 if codex else 0.97
+            threshold = ctx.limit * rng.uniform(high - 0.1, high) * (0.96 if user else 1.0)
             if total > threshold:
                 step.compaction_before = True
-                total = ctx.static + ctx.init + rng.randint(6_000, 30_000) + fresh
+                summary = rng.randint(6_000, 30_000) if not codex else rng.randint(3_000, 18_000)
+                total = ctx.static + ctx.init + summary + fresh
                 prefix = ctx.static if rng.random() < 0.9 else 0
             else:
                 cached = ctx.prev_total + (ctx.prev_output if output_cached else 0)
@@ -348,14 +350,12 @@ class SessionBuilder:
         """Prefix-cache eviction after idle time (Fig 11): rare within 5 min, sure after 1 h."""
         rng = self.rng
         if not user:
-            return rng.random() < 0.006
+            return rng.random() < (0.012 if self.provider == "claude" else 0.006)
         ttl = 3600.0 if self.plan.cache_ttl_1h else 300.0
         if gap < 300:
             p = 0.006
-        elif gap < 900:
-            p = 0.12 if gap < ttl else 0.45
         elif gap < ttl:
-            p = 0.3
+            p = 0.06  # evicted under memory pressure before its TTL
         elif gap < 3600:
             p = 0.6
         else:

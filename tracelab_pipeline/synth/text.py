@@ -56,3 +56,39 @@ def iso_ms(ms: int) -> str:
 
 def dt_ms(ms: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=ms)
+
+
+_COMMANDS = (
+    ("git status", 8),
+    ("git diff --stat", 5),
+    ("git log --oneline -n 20", 3),
+    ("git add -A && git commit -m '{w}'", 2),
+    ("uv run pytest -q tests/test_{w}.py", 8),
+    ("python -m pytest -x -q", 4),
+    ("pytest -q -k {w}", 3),
+    ("rg -n '{w}' src", 9),
+    ("grep -rn '{w}' .", 4),
+    ("ls -la {w}", 7),
+    ("sed -n '1,120p' src/{w}.py", 9),
+    ("cat README.md", 3),
+    ("find . -name '*.py' -path '*{w}*'", 3),
+    ("python scripts/{w}.py --quick", 5),
+    ("npm test -- {w}", 3),
+    ("npm run build", 2),
+    ("cargo build --release", 2),
+    ("cargo test {w}", 2),
+    ("make -j8", 2),
+    ("docker compose ps", 1),
+    ("ruff check . --fix", 2),
+    ("nvidia-smi", 1),
+    ("head -n 50 logs/{w}.log", 3),
+)
+_COMMAND_TEXT = [c for c, _ in _COMMANDS]
+_COMMAND_WEIGHTS = [w for _, w in _COMMANDS]
+
+
+def shell_command(rng: random.Random) -> str:
+    """A plausible shell command line (what `command_signature` classifies) with fake names."""
+    template = rng.choices(_COMMAND_TEXT, _COMMAND_WEIGHTS)[0]
+    word = rng.choice(_WORDS) + "_" + rng.choice(_WORDS)
+    return template.replace("{w}", word)

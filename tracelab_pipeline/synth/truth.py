@@ -81,7 +81,7 @@ def summarize(events: list[dict]) -> dict:
 class TruthSink:
     """Collects truth rows and streams them to Parquet in bounded batches."""
 
-    def __init__(self, out_dir: Path, batch_rows: int = 50_000):
+    def __init__(self, out_dir: Path, batch_rows: int = 20_000):
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.batch_rows = batch_rows
