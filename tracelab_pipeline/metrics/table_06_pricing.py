@@ -81,4 +81,7 @@ def build(con: duckdb.DuckDBPyConnection) -> int:
                     "as_of": pricing.as_of,
                 }
             )
+    # one block per provider: exact prices, then its family fallbacks, then its unpriced models
+    kinds = {"exact": 0, "family": 1, "unpriced": 2}
+    rows.sort(key=lambda r: (r["provider"] != "claude", r["provider"], kinds[r["match_kind"]]))
     return write_paper_table(con, NAME, COLUMNS, rows)

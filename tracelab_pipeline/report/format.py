@@ -93,7 +93,7 @@ UNIT_FORMATS = {
     "tokens_k": tokens_k,
     "duration": duration,
     "ratio1": lambda x: f"{x:.1f}",
-    "price": lambda x: f"{x:.2f}",
+    "price": lambda x: f"{x:.2f}" if round(x, 2) == x else f"{x:.3f}",
     "hours": lambda x: f"{x:.1f}h" if x >= 1 else f"{x:.2f}h",
     "seconds2": lambda x: f"{x:.2f}s",
     "seconds1": lambda x: f"{x:.1f}s",
