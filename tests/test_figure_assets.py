@@ -11,7 +11,7 @@ import pytest
 from dagster_duckdb import DuckDBResource
 from figure_corpus import load, make_corpus
 
-from assets.figure_data import figure_data_assets
+from assets.figure_data import figure_data
 from assets.figures import figure_assets
 from tracelab_pipeline.catalog import FIGURES
 from tracelab_pipeline.orchestration.resources import TraceLabConfig
@@ -34,29 +34,32 @@ def data_dir(tmp_path):
 
 
 def test_asset_definitions_follow_the_contract():
-    assert len(figure_data_assets) == len(figure_assets) == len(FIGURES)
-    for item, data_asset, fig_asset in zip(FIGURES, figure_data_assets, figure_assets, strict=True):
+    assert len(figure_assets) == len(FIGURES)
+    assert figure_data.op.pool == "duckdb_writer" and figure_data.can_subset
+    for item, fig_asset in zip(FIGURES, figure_assets, strict=True):
         data_key = dg.AssetKey(f"figure_data_{item.number:02d}_{item.slug}")
-        assert data_asset.key == data_key
         assert fig_asset.key == dg.AssetKey(item.table_name)
-        data_spec = data_asset.specs_by_key[data_key]
+        data_spec = figure_data.specs_by_key[data_key]
         fig_spec = fig_asset.specs_by_key[fig_asset.key]
         assert data_spec.group_name == "paper_figures" and fig_spec.group_name == "figures"
         assert data_spec.kinds == {"duckdb"}
         assert fig_spec.kinds == {"matplotlib", "png"}
         assert {d.asset_key for d in data_spec.deps} == {dg.AssetKey("warehouse")}
         assert {d.asset_key for d in fig_spec.deps} == {data_key}
-        assert data_asset.op.pool == "duckdb_writer"
+        assert fig_asset.op.pool == "duckdb_writer"
         assert data_spec.description and fig_spec.description
         assert data_spec.automation_condition is not None
+        assert fig_spec.automation_condition is not None
 
 
 def test_materialize_shows_embedded_figures(instance, data_dir):
     chosen = {1, 5, 11, 12}
-    pairs = zip(FIGURES, figure_data_assets, figure_assets, strict=True)
-    selected = [a for i, d, f in pairs if i.number in chosen for a in (d, f)]
+    figures = [a for i, a in zip(FIGURES, figure_assets, strict=True) if i.number in chosen]
+    selection = [f"figure_data_{i.number:02d}_{i.slug}" for i in FIGURES if i.number in chosen]
+    selection += [i.table_name for i in FIGURES if i.number in chosen]
     result = dg.materialize(
-        selected,
+        [figure_data, *figures],
+        selection=selection,
         instance=instance,
         resources={
             "duckdb": DuckDBResource(database=str(data_dir / "warehouse.duckdb")),
@@ -66,11 +69,16 @@ def test_materialize_shows_embedded_figures(instance, data_dir):
     assert result.success
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
     for item in (i for i in FIGURES if i.number in chosen):
-        node = f"figure_data_{item.number:02d}_{item.slug}"
-        meta = result.asset_materializations_for_node(node)[0].metadata
+        key = dg.AssetKey(f"figure_data_{item.number:02d}_{item.slug}")
+        (event,) = [
+            m for m in result.asset_materializations_for_node("figure_data") if m.asset_key == key
+        ]
+        meta = event.metadata
         rows = con.execute(f"SELECT count(*) FROM paper.{item.table_name}").fetchall()[0][0]
         assert meta["dagster/row_count"].value == rows > 0
     con.close()
+    data_keys = {m.asset_key for m in result.asset_materializations_for_node("figure_data")}
+    assert len(data_keys) == len(chosen)  # the subset, not every figure
     for item in FIGURES:
         if item.number not in chosen:
             continue

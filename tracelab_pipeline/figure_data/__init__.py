@@ -42,15 +42,34 @@ BUILDERS = {
 }
 
 
+# Figures whose data needs the shared step facts (and which of them need the idle gaps).
+NEEDS_PREP = {3, 6, 10, 11, 12, 13}
+NEEDS_GAPS = {10, 11, 12}
+
+
 def build_figure_data(con, number: int) -> int:
     """Compute one figure's table; return its row count."""
     return BUILDERS[number](con)
 
 
+def build_selected(con, numbers) -> dict[int, int]:
+    """Compute the given figures' tables on one connection, preparing shared facts once."""
+    numbers = sorted(numbers)
+    if NEEDS_PREP & set(numbers):
+        prep.prepare(con, gaps=bool(NEEDS_GAPS & set(numbers)))
+    return {n: BUILDERS[n](con, prepared=True) for n in numbers}
+
+
 def build_all(con) -> dict[int, int]:
     """Compute every figure's table on one connection (shared step facts built once)."""
-    prep.prepare(con, gaps=True)
-    return {number: build(con, prepared=True) for number, build in BUILDERS.items()}
+    return build_selected(con, BUILDERS)
 
 
-__all__ = ["BUILDERS", "build_all", "build_figure_data", "figure_item", "qualified_name"]
+__all__ = [
+    "BUILDERS",
+    "build_all",
+    "build_figure_data",
+    "build_selected",
+    "figure_item",
+    "qualified_name",
+]
