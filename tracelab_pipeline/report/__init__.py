@@ -17,6 +17,7 @@ from tracelab_pipeline import catalog
 from tracelab_pipeline.report.tables import VIEWS, comparison, fetch, layout
 
 PAPER_STEPS = 357_161
+TOLERANCE_MARK = {True: "ok", False: "off", None: "–"}
 
 T = {item.number: item for item in catalog.TABLES}
 F = {item.number: item for item in catalog.FIGURES}
@@ -48,6 +49,7 @@ class Report:
     figures_found: list[str] = field(default_factory=list)
     figures_missing: list[str] = field(default_factory=list)
     tables_missing: list[str] = field(default_factory=list)
+    within_tolerance: tuple[int, int] | None = None
     md_path: Path | None = None
     html_path: Path | None = None
 
@@ -136,9 +138,17 @@ def _table(w: _Writer, con, name: str, title: str, compare: bool, report: Report
             report.comparisons[name] = diffs
             w.para("Beside the paper (ours − paper):")
             w.table(
-                ["Row", "Column", "Ours", "Paper", "Difference", "Relative"],
+                ["Row", "Column", "Ours", "Paper", "Difference", "Relative", "Tolerance"],
                 [
-                    [d["row"], d["column"], d["ours"], d["paper"], d["difference"], d["relative"]]
+                    [
+                        d["row"],
+                        d["column"],
+                        d["ours"],
+                        d["paper"],
+                        d["difference"],
+                        d["relative"],
+                        TOLERANCE_MARK[d["within_tolerance"]],
+                    ]
                     for d in diffs
                 ],
                 css="compare",
@@ -192,6 +202,17 @@ def build_report(
     w.heading(2, "Corrections")
     _table(w, con, "corrections", TITLES["corrections"], False, report)
 
+    if compared:
+        judged = [d["within_tolerance"] for ds in report.comparisons.values() for d in ds]
+        judged = [j for j in judged if j is not None]
+        report.within_tolerance = (sum(judged), len(judged))
+        summary = (
+            f"Against the paper: {sum(judged)} of {len(judged)} compared values are within the "
+            "synthetic generator's calibration tolerance (p50/p90 ±15%, p99 ±35%, shares ±3 "
+            "points, other values ±15%)."
+        )
+        w.md.insert(3, summary + "\n")
+        w.html.insert(3, f"<p>{html.escape(summary)}</p>")
     report.markdown = "\n".join(w.md)
     report.html = (
         "<!doctype html><html><head><meta charset='utf-8'><title>TraceLab workload report"
