@@ -26,6 +26,10 @@ def render(df, heading):
     for ax, (col, scale, ylabel, yscale) in zip(axes[:, 0], panels, strict=True):
         for scope in scopes:
             part = df[df["scope"] == scope].sort_values("timeout_s")
+            # Amplification is undefined (no fresh tokens at all) for some tiny scopes.
+            part = part[part[col].notna() & (part[col] > 0 if yscale == "log" else True)]
+            if part.empty:
+                continue
             ax.plot(
                 part["timeout_s"],
                 scale * part[col],
