@@ -114,3 +114,23 @@ def test_real_logs_render_without_failing(tmp_path):
     for item in FIGURES:
         r = render_figure(item.number, load_figure_data(con, item.number), tmp_path)
         assert r.png.stat().st_size > 5_000
+
+
+def test_cli_builds_and_renders_selected_figures(tmp_path):
+    from click.testing import CliRunner
+
+    from tracelab_pipeline.cli import main
+
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    load(con, make_corpus(sessions=4, steps_per_session=30, seed=2))
+    con.close()
+    result = CliRunner().invoke(
+        main, ["figures", "--data", str(tmp_path), "--only", "2", "--only", "11"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 figure(s)" in result.output
+    for name in ("figure_02_append_share", "figure_11_hit_rate_vs_idle_gap"):
+        assert (tmp_path / "figures" / f"{name}.png").stat().st_size > 5_000
+    assert not (tmp_path / "figures" / "figure_01_prefix_append.png").exists()
+    missing = CliRunner().invoke(main, ["figures", "--data", str(tmp_path / "nowhere")])
+    assert missing.exit_code != 0 and "tracelab metrics" in missing.output

@@ -1,0 +1,61 @@
+"""`tracelab figures`: warehouse.duckdb -> paper.figure_NN_* -> <data>/figures/*.png/svg/csv."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("figures")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data directory holding warehouse.duckdb (default $TRACELAB_DATA_DIR or ./data).",
+)
+@click.option(
+    "--only", type=int, multiple=True, help="Figure number(s) to build (default: all, 1-13)."
+)
+def command(data_dir: Path | None, only: tuple[int, ...]) -> None:
+    """Build the data behind every figure and render it (run `tracelab metrics` first)."""
+    import time
+
+    import duckdb
+    from tqdm import tqdm
+
+    from tracelab_pipeline.catalog import FIGURES
+    from tracelab_pipeline.figure_data import BUILDERS, prep
+    from tracelab_pipeline.figures import load_figure_data, render_figure
+    from tracelab_pipeline.orchestration.resources import resolve_data_dir
+
+    data = resolve_data_dir(data_dir)
+    warehouse = data / "warehouse.duckdb"
+    if not warehouse.exists():
+        raise click.ClickException(f"{warehouse} not found: run `tracelab metrics` first")
+    items = [i for i in FIGURES if not only or i.number in only]
+    started = time.perf_counter()
+    con = duckdb.connect(str(warehouse))
+    try:
+        prep.prepare(con, gaps=True)
+        rendered = []
+        for item in tqdm(items, desc="figures", unit="figure"):
+            rows = BUILDERS[item.number](con, prepared=True)
+            rendered.append(
+                (
+                    item,
+                    rows,
+                    render_figure(
+                        item.number, load_figure_data(con, item.number), data / "figures"
+                    ),
+                )
+            )
+    finally:
+        con.close()
+    for item, rows, r in rendered:
+        note = "" if r.enough_data else "  (not enough data)"
+        click.echo(f"{item.table_name:<40} {rows:>8,} rows  {r.png}{note}")
+    click.echo(
+        f"{len(rendered)} figure(s) in {time.perf_counter() - started:.1f} s -> {data / 'figures'}"
+    )
