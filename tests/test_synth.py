@@ -239,3 +239,45 @@ def test_cli_generates_and_checks(tmp_path):
     result = runner.invoke(main, ["synth", "--check", "--truth", str(truth)])
     assert result.exit_code == 0, result.output
     assert "prefix.claude.p50" in result.output and "Table 8" in result.output
+
+
+def test_old_client_sidechains_inline_are_their_own_threads(tmp_path):
+    """1.x Claude Code wrote Task sub-agents inline (isSidechain, no agentId): still exact."""
+    import random
+
+    from tracelab_pipeline.formats import read_log
+    from tracelab_pipeline.synth.claude_writer import ClaudeWriter
+    from tracelab_pipeline.synth.session_model import SessionBuilder
+
+    for i in range(400):
+        rng = random.Random(f"inline:{i}")
+        plan = SessionBuilder(rng, "claude", "ada", 1_767_225_600_000, "1.0.98").build()
+        if plan.subagents:
+            break
+    else:
+        pytest.fail("no session with a sub-agent in 400 draws")
+    writer = ClaudeWriter(plan, rng, tmp_path)
+    writer.write()
+    steps, tools, events = writer.finish()
+    files = list(tmp_path.rglob("*.jsonl"))
+    assert len(files) == 1, "1.x sub-agents must stay inside the session file"
+    result = read_log(files[0], "ada")
+    assert any(s["is_sidechain"] for s in steps)
+    for rows, got, key in (
+        (steps, result.steps, ("step_id",)),
+        (tools, result.tool_calls, ("step_id", "tool_index")),
+        (events, result.timing_events, ("step_id", "event_index")),
+    ):
+        for row in got:
+            row["source_file"] = (
+                str(Path(row["source_file"]).relative_to(tmp_path))
+                if row.get("source_file")
+                else row.get("source_file")
+            )
+        want = {tuple(r[k] for k in key): r for r in rows}
+        have = {tuple(r[k] for k in key): r for r in got}
+        assert set(want) == set(have)
+        for k, row in want.items():
+            diff = {c: (have[k].get(c), v) for c, v in row.items() if have[k].get(c) != v}
+            diff.pop("session_started_at", None)  # normalize sets it from the root session
+            assert not diff, (k, diff)

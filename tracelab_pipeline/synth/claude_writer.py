@@ -43,21 +43,29 @@ class ClaudeWriter:
         self.steps: list[dict] = []
         self.tools: list[dict] = []
         self.events: list[dict] = []
-        self.sub_ids: dict[int, str] = {}  # id(ThreadPlan) -> agent id
         self.started = None
+        # 1.x clients wrote sub-agent (Task) transcripts inline in the session file as
+        # isSidechain records without an agentId; 2.x clients write one file per sub-agent.
+        self._inline = False
+        self._next_uuid: str | None = None
 
     def write(self) -> None:
         plan = self.plan
         main_path = self.dir / f"{plan.session_id}.jsonl"
         self._thread(plan.main, main_path, agent=None)
+        if self.old_client:
+            return
         for sub in plan.subagents:
             path = self.dir / plan.session_id / "subagents" / f"agent-{sub.agent_id}.jsonl"
             self._thread(sub, path, agent=sub.agent_id)
 
+    def _tool_name(self, tool: ToolPlan) -> str:
+        return "Task" if self.old_client and tool.name == "Agent" else tool.name
+
     # ------------------------------------------------------------------ records
 
     def _base(self, agent: str | None, parent: str | None, ts: int, kind: str) -> dict:
-        rec = {"parentUuid": parent, "isSidechain": agent is not None}
+        rec = {"parentUuid": parent, "isSidechain": agent is not None or self._inline}
         if agent is not None:
             rec["agentId"] = agent
         rec.update(
@@ -68,17 +76,16 @@ class ClaudeWriter:
                 "version": self.plan.version,
                 "gitBranch": self.plan.git_branch,
                 "type": kind,
-                "uuid": ids.uuid4_like(self.rng),
+                "uuid": self._next_uuid or ids.uuid4_like(self.rng),
                 "timestamp": iso_ms(ts),
             }
         )
+        self._next_uuid = None
         return rec
 
     def _thread(self, thread: ThreadPlan, path: Path, agent: str | None) -> None:
-        rng = self.rng
         plan = self.plan
         lines: list[bytes] = []
-        parent = None
         if agent is None:
             lines.append(
                 orjson.dumps(
@@ -90,7 +97,6 @@ class ClaudeWriter:
                 )
             )
         rel = str(path.relative_to(self.inbox))
-        pending: list[dict] = []
         if agent is None:
             sid = plan.session_id
             ident = dict(
@@ -112,6 +118,33 @@ class ClaudeWriter:
         ident.update(
             project=self.project, cwd=plan.cwd, git_branch=plan.git_branch, source_file=rel
         )
+        self._emit(thread, lines, agent, ident)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(b"\n".join(lines) + b"\n")
+
+    def _inline_sidechain(self, thread: ThreadPlan, lines: list[bytes], ident: dict) -> None:
+        """A 1.x sub-agent: its records go into the session file, keyed by its first uuid."""
+        key = ids.uuid4_like(self.rng)
+        root = ident["root_session_id"]
+        side = dict(ident)
+        side.update(
+            session_id=f"{root}/sidechain/{key}",
+            parent_session_id=root,
+            agent_id=key,
+            is_sidechain=True,
+        )
+        saved = self._inline
+        self._inline = True
+        self._next_uuid = key
+        self._emit(thread, lines, None, side)
+        self._inline = saved
+
+    def _emit(self, thread: ThreadPlan, lines: list[bytes], agent: str | None, ident: dict) -> None:
+        rng = self.rng
+        main = agent is None and not self._inline
+        parent = None
+        pending: list[dict] = []
         for index, step in enumerate(thread.steps):
             # Inputs: compaction boundary + summary, interrupt markers, the prompt.
             for inp in step.inputs:
@@ -158,16 +191,20 @@ class ClaudeWriter:
                             "user_message", dt_ms(inp.ts), "user.message", content_chars=len(text)
                         )
                     )
-                if self.started is None and agent is None:
+                if self.started is None and main:
                     self.started = inp.ts
                 lines.append(orjson.dumps(rec))
                 parent = rec["uuid"]
             parent = self._assistant(step, index, agent, parent, lines, pending, ident)
             pending = []
+            if self.old_client:
+                for tool in step.tools:
+                    if tool.subagent is not None:
+                        self._inline_sidechain(tool.subagent, lines, ident)
             # Tool results, in the order they came back.
             for tool in sorted(step.tools, key=lambda t: (t.result_ms, t.call_id)):
                 parent = self._result(tool, agent, parent, lines, pending)
-            if step.stop_reason == "end_turn" and agent is None and rng.random() < 0.5:
+            if step.stop_reason == "end_turn" and main and rng.random() < 0.5:
                 rec = self._base(agent, parent, step.last_out_ms + 1, "system")
                 rec.update(
                     subtype="turn_duration",
@@ -175,9 +212,6 @@ class ClaudeWriter:
                     isMeta=False,
                 )
                 lines.append(orjson.dumps(rec))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as f:
-            f.write(b"\n".join(lines) + b"\n")
 
     def _assistant(self, step: StepPlan, index: int, agent, parent, lines, pending, ident) -> str:
         rng = self.rng
@@ -220,13 +254,14 @@ class ClaudeWriter:
         tool_rows = []
         for i, tool in enumerate(step.tools):
             tool_input = _tool_input(rng, tool, self.plan.cwd)
-            block = {"type": "tool_use", "id": tool.call_id, "name": tool.name, "input": tool_input}
+            name = self._tool_name(tool)
+            block = {"type": "tool_use", "id": tool.call_id, "name": name, "input": tool_input}
             ev = event(
                 "tool_call",
                 dt_ms(tool.emitted_ms),
                 "assistant.content.tool_use",
                 tool_call_id=tool.call_id,
-                tool_name=tool.name,
+                tool_name=name,
                 tool_index=i,
             )
             blocks.append((tool.emitted_ms, block, ev))
@@ -318,7 +353,7 @@ class ClaudeWriter:
                     "contributor": self.plan.contributor,
                     "session_id": ident["session_id"],
                     "tool_index": i,
-                    "tool_name": tool.name,
+                    "tool_name": self._tool_name(tool),
                     "call_id": tool.call_id,
                     "emitted_at": dt_ms(tool.emitted_ms),
                     "result_at": None,  # set when the result is written

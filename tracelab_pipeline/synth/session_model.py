@@ -38,12 +38,12 @@ TOOL_LATENCY = {name: _dist(v) for name, v in cal.TOOL_LATENCY_S.items()}
 RESIDUAL = {name: _dist(v) for name, v in cal.CODEX_RESIDUAL_S.items()}
 # Session shape (Table 2): requests and tool-initiated steps, correlated.
 REQUESTS = QuantileDist([(0, 1), (0.51, 1), (0.511, 2), (0.9, 21), (0.99, 150), (1.0, 600)])
-TOOL_STEPS = QuantileDist([(0, 1), (0.25, 8), (0.5, 28), (0.9, 140), (0.99, 1107), (1.0, 4000)])
+TOOL_STEPS = QuantileDist([(0, 1), (0.25, 7), (0.5, 24), (0.9, 140), (0.99, 1107), (1.0, 4000)])
 # Size of the fresh content a tool result adds (tokens): chosen so that append per step lands on
 # Table 8/9 (median ~850 with the re-sent previous output on top).
 RESULT_TOKENS = {
     "claude": QuantileDist([(0, 8), (0.25, 60), (0.5, 180), (0.9, 1500), (0.99, 7000), (1.0, 4e4)]),
-    "codex": QuantileDist([(0, 8), (0.25, 60), (0.5, 230), (0.9, 3600), (0.99, 10000), (1.0, 4e4)]),
+    "codex": QuantileDist([(0, 8), (0.25, 50), (0.5, 190), (0.9, 3600), (0.99, 10000), (1.0, 4e4)]),
 }
 PROMPT_CHARS = QuantileDist(
     [(0, 2), (0.25, 60), (0.5, 180), (0.9, 1400), (0.99, 9000), (1.0, 40000)]
@@ -220,9 +220,9 @@ class SessionBuilder:
         codex = self.provider == "codex"
         # Cached across sessions (system prompt, tool schemas) vs. written on the first call
         # (project instructions, environment): Table 9's short-prefix bins.
-        static = rng.randint(10_000, 22_000) if not codex else rng.randint(2_500, 7_500)
+        static = rng.randint(14_000, 30_000) if not codex else rng.randint(2_500, 7_500)
         ctx = _Context(static, self._limit(self.model))
-        ctx.init = rng.randint(1_000, 9_000) if not codex else rng.randint(6_000, 16_000)
+        ctx.init = rng.randint(2_000, 12_000) if not codex else rng.randint(7_000, 18_000)
         now = t0
         carry: list[UserInput] = []  # inputs that precede the next step (interrupt markers)
         for r, n_tool_steps in enumerate(split):
@@ -312,7 +312,8 @@ class SessionBuilder:
             reduction = 0
             if user and codex and rng.random() < 0.28:
                 # Codex drops earlier reasoning items at a new user turn (Table 3 reductions).
-                reduction = int(rng.choice([rng.uniform(1, 1024), rng.uniform(1025, 30_000)]))
+                micro = rng.random() < 0.4
+                reduction = int(rng.uniform(1, 1024) if micro else rng.uniform(1025, 50_000))
                 reduction = fresh + ctx.prev_output + reduction
             elif rng.random() < (0.0012 if codex else 0.0006) or (user and rng.random() < 0.009):
                 reduction = fresh + ctx.prev_output + int(rng.uniform(1, 6_000))
@@ -353,13 +354,13 @@ class SessionBuilder:
             return rng.random() < (0.012 if self.provider == "claude" else 0.006)
         ttl = 3600.0 if self.plan.cache_ttl_1h else 300.0
         if gap < 300:
-            p = 0.006
+            p = 0.004
         elif gap < ttl:
-            p = 0.06  # evicted under memory pressure before its TTL
+            p = 0.03  # evicted under memory pressure before its TTL
         elif gap < 3600:
-            p = 0.6
+            p = 0.5 if self.provider == "claude" else 0.6
         else:
-            p = 0.9
+            p = 0.88
         return rng.random() < p
 
     # ------------------------------------------------------------------ outputs and tools
