@@ -100,3 +100,22 @@ def test_paper_formats():
     assert money(178.4) == "$178" and money(13.44) == "$13.4" and money(0.614) == "$0.61"
     assert duration(8.2 * 3600) == "8.2h" and duration(306) == "5.1m" and duration(0) == "0.0s"
     assert fmt(0.9231, "pct1") == "92.3%" and fmt(None, "pct1") == "–"
+
+
+def test_cli_builds_warehouse_tables_and_report(tmp_path):
+    from _metrics_helpers import TRACELAB_SEGMENTS, read_rows, write_public
+    from click.testing import CliRunner
+
+    from tracelab_pipeline.cli import main
+
+    write_public(read_rows(TRACELAB_SEGMENTS), tmp_path / "public", "month=2026-06/contributor=x")
+    result = CliRunner().invoke(main, ["metrics", "--data", str(tmp_path), "--compare", "on"])
+    assert result.exit_code == 0, result.output
+    assert "warehouse: 19 steps, 2 sessions, 5 requests" in result.output
+    assert "compared with the paper" in result.output
+    assert (tmp_path / "report" / "report.md").is_file()
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        n = con.execute("SELECT count(*) FROM paper.table_11_prefix_cache_hit_rate").fetchone()
+    assert n == (3,)
