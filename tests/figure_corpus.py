@@ -52,7 +52,7 @@ def make_corpus(sessions: int = 8, steps_per_session: int = 45, seed: int = 0) -
                 )
             miss = k == 0 or (user and pause > 300)
             if miss:
-                prefix, append = 0, context + (prev_output if not resend else prev_output) + fresh
+                prefix, append = 0, context + prev_output + fresh
             elif resend:
                 prefix, append = context, prev_output + fresh
             else:
@@ -156,7 +156,7 @@ def make_corpus(sessions: int = 8, steps_per_session: int = 45, seed: int = 0) -
                     "tool_call_count": int(has_call),
                 }
             )
-            context = prefix + append + (prev_output * 0)
+            context = prefix + append  # the next step's L_prev
             prev_output = output
             prev_call = (call_id, result_at) if has_call else None
             t = last_out
