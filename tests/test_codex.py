@@ -534,6 +534,36 @@ def test_bad_lines_are_rejected_with_reasons_and_the_rest_is_read(tmp_path):
     assert all(r["source_file"] == str(tmp_path / "bad.jsonl") for r in acc.rejected)
 
 
+def test_lone_surrogates_and_nan_lines_are_still_read(tmp_path):
+    """Lines orjson refuses but the standard parser reads (a cut emoji, NaN) stay usable."""
+    _totals.pop("default", None)
+    call = item("function_call", 2, name="exec_command", arguments="ARG", call_id="call_s")
+    output = item("function_call_output", 3, call_id="call_s", output="x")
+    text = item("message", 2.5, role="assistant", content=[{"type": "output_text", "text": "a"}])
+    lines = [json.dumps(r).encode() + b"\n" for r in (meta(P), turn(PT1, 1), call, text)]
+    lines[2] = lines[2].replace(b'"arguments": "ARG"', b'"arguments": "\\ud83d"')
+    lines[-1] = lines[-1].replace(b'"text": "a"', b'"text": "a\\ud83d"')
+    lines.append(
+        json.dumps(output).encode().replace(b'"output": "x"', b'"output": "\\ud83d"') + b"\n"
+    )
+    nan_usage = (
+        json.dumps(usage(4, 100, 0, 5))
+        .encode()
+        .replace(b'"total_tokens": 105', b'"total_tokens": NaN')
+    )
+    lines.append(nan_usage + b"\n")
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(b"".join(lines))
+    result = _checked(path)
+    assert result.accounting.rejected == []
+    (step,) = result.steps
+    text_event = next(e for e in result.timing_events if e["event_type"] == "text")
+    assert text_event["content_chars"] == len('[{"type":"output_text","text":"a?"}]')
+    assert result.tool_calls[0]["result_chars"] == 1
+    assert (result.tool_calls[0]["input_json"], result.tool_calls[0]["input_chars"]) == ("?", 1)
+    assert step["output_tokens"] == 5
+
+
 def test_gzip_copy_reads_identically(tmp_path):
     plain = _checked(TREZO)
     packed = tmp_path / "trezo.jsonl.gz"

@@ -377,6 +377,16 @@ def test_bad_round_lines_are_rejected_and_the_rest_is_read(tmp_path):
     assert acc.lines_read == len(lines)
 
 
+def test_lone_surrogates_are_read_and_fit_arrow(tmp_path):
+    line = orjson.dumps(_tracelab_row(model="gpt-X")).replace(b"gpt-X", b"gpt-\\ud83d")
+    path = tmp_path / "release.jsonl"
+    path.write_bytes(line + b"\n")
+    result = read_tracelab_rounds(path)
+    assert result.accounting.rejected == []
+    assert result.steps[0]["model"] == "gpt-?"
+    _tables(result)
+
+
 def test_public_export_leaves_out_private_columns(tmp_path):
     result = read_log(CODEX_SEGMENT)
     steps, tools, events = _tables(result)

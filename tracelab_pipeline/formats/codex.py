@@ -29,7 +29,7 @@ import orjson
 
 from tracelab_pipeline.formats.common import content_chars, delta_ms, parse_ts
 from tracelab_pipeline.formats.jsonl import Accounting, open_log
-from tracelab_pipeline.formats.jsonl import _json_error_reason as json_error_reason
+from tracelab_pipeline.formats.lines import second_chance, undecodable_reason
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.step_fields import event_summary
 
@@ -196,7 +196,7 @@ def read_codex(path: str | Path, contributor: str = "local") -> FileResult:
 
 
 def _read_lines(stream, rollout: _Rollout, acc: Accounting) -> None:
-    """jsonl.iter_records inlined: same buckets, without a generator and a copy per line."""
+    """lines.iter_objects inlined: the same buckets and reasons without a generator."""
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
     feed = rollout.feed
@@ -206,12 +206,14 @@ def _read_lines(stream, rollout: _Rollout, acc: Accounting) -> None:
             line_number += 1
             try:
                 record = loads(raw)
-            except decode_error as exc:
+            except decode_error:
                 if raw.isspace():
                     acc.ignore("blank")
-                else:
-                    acc.reject(line_number, json_error_reason(raw, exc), raw)
-                continue
+                    continue
+                record = second_chance(raw)
+                if record is None:
+                    acc.reject(line_number, undecodable_reason(raw), raw)
+                    continue
             if type(record) is dict:
                 feed(line_number, record)
             else:
