@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -28,6 +29,15 @@ from tracelab_pipeline.schema import TABLES
 # and big ones still spread over the workers.
 BATCH_BYTES = 16 * 2**20
 BATCH_FILES = 64
+# Workers fork from a server that already imported these (read_log imports its readers lazily,
+# and pyarrow's from_pylist pulls in pandas: ~0.7 s of CPU per fresh process otherwise).
+PRELOAD = [
+    "pandas",
+    "tracelab_pipeline.normalize.worker",
+    "tracelab_pipeline.formats.claude_code",
+    "tracelab_pipeline.formats.codex",
+    "tracelab_pipeline.formats.tracelab_rounds",
+]
 
 
 def normalize_files(
@@ -47,8 +57,17 @@ def normalize_files(
     """
     ordered = sorted({str(p) for p in paths})
     indexed = list(enumerate(ordered))
+    start = time.perf_counter()
     results = list(_read_all(indexed, contributor, max(1, workers), progress))
-    return _merge(ordered, results, file_sha256 or {})
+    read_done = time.perf_counter()
+    tables = _merge(ordered, results, file_sha256 or {})
+    tables.stats = {
+        "read_seconds": read_done - start,
+        "read_cpu_seconds": sum(r.cpu_seconds for r in results),
+        "merge_seconds": time.perf_counter() - read_done,
+        "workers": workers,
+    }
+    return tables
 
 
 def _read_all(
@@ -76,7 +95,7 @@ def _read_in_pool(indexed, contributor, workers, bar) -> Iterator[BatchResult]:
     while pending:
         retry: list[list[tuple[int, str]]] = []
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["tracelab_pipeline.normalize.worker"])
+        ctx.set_forkserver_preload(PRELOAD)
         with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx) as pool:
             futures = {pool.submit(read_batch, batch, contributor): batch for batch in pending}
             while futures:
@@ -171,7 +190,7 @@ def _merge(
         tool_calls=_untag(others["tool_calls"]),
         timing_events=_untag(others["timing_events"]),
         ingest_accounting=pa.Table.from_pylist(accounting, schema=TABLES["ingest_accounting"]),
-        rejected_records=gather("rejected_records").combine_chunks(),
+        rejected_records=gather("rejected_records"),
     )
 
 
@@ -180,7 +199,7 @@ def _tagged_schema(name: str) -> pa.Schema:
 
 
 def _untag(table: pa.Table) -> pa.Table:
-    return table.drop_columns([FILE_COLUMN]).combine_chunks()
+    return table.drop_columns([FILE_COLUMN])
 
 
 def _count_per_file(table: pa.Table) -> Counter:

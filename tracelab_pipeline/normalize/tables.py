@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,13 +24,15 @@ class NormalizedTables:
     timing_events: pa.Table
     ingest_accounting: pa.Table
     rejected_records: pa.Table
+    # How the run went (e.g. reader CPU seconds summed over processes); not stored.
+    stats: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def empty(cls) -> NormalizedTables:
         return cls(**{name: TABLES[name].empty_table() for name in TABLE_NAMES})
 
     def tables(self) -> dict[str, pa.Table]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in TABLE_NAMES}
 
     def write_parquet(self, out_dir: str | Path) -> dict[str, Path]:
         """Write `<out_dir>/<table>.parquet` per table; each file appears whole or not at all."""
