@@ -298,3 +298,25 @@ def test_warehouse_refreshes_when_one_sparse_partition_updates(tmp_path):
             defs=defs, instance=instance, cursor=second.cursor
         )
         assert third.total_requested == 0
+
+
+def test_every_table_and_report_on_empty_and_one_provider_data(tmp_path):
+    """No public data yet, or a single provider: tables are written with empty cells, no error."""
+    from tracelab_pipeline.metrics import build_all_tables
+    from tracelab_pipeline.report import build_report
+
+    empty = duckdb.connect()
+    assert build_warehouse(empty, tmp_path / "nothing")["steps"] == 0
+    build_all_tables(empty)
+    assert build_report(empty, tmp_path / "a").tables_missing == []
+
+    claude_only = read_rows(TRACELAB_SEGMENTS[:1])
+    con = duckdb.connect()
+    build_warehouse(con, write_public(claude_only, tmp_path / "public"))
+    build_all_tables(con)
+    codex = con.execute(
+        "SELECT codex FROM paper.table_12_fresh_tokens_amplification "
+        "WHERE block = 'Overall' AND metric = 'Total fresh tokens'"
+    ).fetchone()
+    assert codex == (None,)
+    assert build_report(con, tmp_path / "b").tables_missing == []

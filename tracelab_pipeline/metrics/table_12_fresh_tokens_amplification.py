@@ -53,7 +53,8 @@ def build(con: duckdb.DuckDBPyConnection) -> int:
     scopes = ("claude", "codex", "total")
     rows = []
     for block, trig in BLOCKS:
-        rec = {s: found.get((s, trig)) for s in scopes}
+        # a scope without paired steps (e.g. no Codex data) has no values at all
+        rec = {s: r if (r := found.get((s, trig))) and r["events"] else None for s in scopes}
 
         def val(fn, rec=rec):
             return {s: (fn(rec[s], s) if rec[s] else None) for s in scopes}
