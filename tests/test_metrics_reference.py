@@ -46,6 +46,9 @@ def test_table_02_loop_counts(con):
     assert cell(con, t, "total", **req) == 5
     calls = dict(block="Per request", metric="Tool calls", scope="Total")
     assert round(cell(con, t, "avg", **calls), 1) == 3.8
+    # paper macros: 3.8 LLM steps per request (every step folded into the turn)
+    steps = dict(block="Per request", metric="LLM steps (all rows of the request)", scope="Total")
+    assert round(cell(con, t, "avg", **steps), 1) == 3.8
     step = dict(block="Per step", metric="Tool calls", scope="Total")
     assert round(cell(con, t, "avg", **step), 1) == 1.0
     assert con.execute("SELECT count(*) FROM requests WHERE kept").fetchone()[0] == 5
