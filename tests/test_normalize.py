@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pyarrow.compute as pc
 import pytest
 
-from tracelab_pipeline.normalize import NormalizedTables, iter_log_files, normalize_files, worker
+from tracelab_pipeline.normalize import (
+    NormalizedTables,
+    iter_log_files,
+    normalize_files,
+    run,
+    worker,
+)
 from tracelab_pipeline.schema import TABLES
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
@@ -200,3 +207,30 @@ def test_rows_that_do_not_fit_the_schema_set_only_their_file_aside(monkeypatch):
     assert acc[str(CODEX_SEGMENT)]["steps"] == 0
     assert acc[str(CLAUDE_SEGMENT)]["steps"] == tables.steps.num_rows == 10
     assert set(tables.steps.column("source_file").to_pylist()) == {str(CLAUDE_SEGMENT)}
+
+
+def read_batch_or_die(batch, contributor):
+    """Pool task for the test below: the worker process exits hard on a file named victim."""
+    if any(Path(path).name.startswith("victim") for _, path in batch):
+        os._exit(3)
+    return worker.read_batch(batch, contributor)
+
+
+def test_a_file_that_kills_its_worker_is_recorded_and_the_rest_is_read(tmp_path):
+    for name in ("a.jsonl", "victim.jsonl", "z.jsonl"):
+        shutil.copy(CODEX_SEGMENT, tmp_path / name)
+    shutil.copy(CLAUDE_SEGMENT, tmp_path / "b.jsonl")
+    ordered = [str(p) for p in sorted(tmp_path.iterdir())]
+    indexed = list(enumerate(ordered))
+    bar = run._progress_bar(len(indexed), False)
+    results = list(run._read_in_pool(indexed, "t", 2, bar, task=read_batch_or_die))
+    tables = run._merge(ordered, results, {})
+    acc = accounting_by_file(tables)
+    victim = str(tmp_path / "victim.jsonl")
+    assert acc[victim]["error"] == "reader crashed: the worker process died"
+    assert acc[victim]["records_rejected"] == acc[victim]["lines_read"] == 72
+    assert all(acc[p]["error"] is None for p in ordered if p != victim)
+    # The three good copies hold the same steps: one file keeps them, the others count them.
+    assert acc[str(tmp_path / "a.jsonl")]["steps"] == 9
+    assert acc[str(tmp_path / "z.jsonl")]["duplicate_steps"] == 9
+    assert acc[str(tmp_path / "b.jsonl")]["steps"] == 10

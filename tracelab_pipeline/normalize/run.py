@@ -6,7 +6,7 @@ import multiprocessing
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -84,39 +84,48 @@ def _read_all(
         bar.close()
 
 
-def _read_in_pool(indexed, contributor, workers, bar) -> Iterator[BatchResult]:
-    """Batches go to a process pool; if a worker dies, its batches are retried file by file and
-    a file that kills a worker on its own is recorded as crashed."""
+def _read_in_pool(
+    indexed, contributor, workers, bar, task: Callable = read_batch
+) -> Iterator[BatchResult]:
+    """Batches go to a process pool. If a worker dies, every unfinished batch is retried file
+    by file; a file that breaks a pool again is retried alone, and if it kills even a pool of
+    its own, it is recorded as crashed."""
     sizes = {path: _size(path) for _, path in indexed}
     # Enough batches that every worker stays busy to the end; the largest go first, so a big
     # batch does not start last and leave the other workers idle.
     target = min(BATCH_BYTES, max(1, sum(sizes.values()) // (workers * 8)))
     pending = sorted(_batches(indexed, target, sizes), key=lambda b: -sum(sizes[p] for _, p in b))
+    suspects: list[list[tuple[int, str]]] = []
     while pending:
-        retry: list[list[tuple[int, str]]] = []
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(PRELOAD)
-        with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx) as pool:
-            futures = {pool.submit(read_batch, batch, contributor): batch for batch in pending}
-            while futures:
-                done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for future in done:
-                    batch = futures.pop(future)
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool:
-                        retry.append(batch)
-                        continue
-                    bar.update(len(batch))
-                    yield result
-        pending = []
-        for batch in retry:
-            if len(batch) > 1:
-                pending.extend([item] for item in batch)
-            else:
-                index, path = batch[0]
-                yield _crashed_batch(index, path, contributor)
-                bar.update(1)
+        broken = yield from _run_pool(pending, contributor, workers, bar, task)
+        pending = [[item] for batch in broken if len(batch) > 1 for item in batch]
+        suspects += [batch for batch in broken if len(batch) == 1]
+    for batch in suspects:
+        if (yield from _run_pool([batch], contributor, 1, bar, task)):
+            index, path = batch[0]
+            yield _crashed_batch(index, path, contributor)
+            bar.update(1)
+
+
+def _run_pool(batches, contributor, workers, bar, task) -> Generator[BatchResult, None, list]:
+    """Yield the result of every batch that finished; return the batches lost to a dead worker."""
+    broken = []
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=ctx) as pool:
+        futures = {pool.submit(task, batch, contributor): batch for batch in batches}
+        while futures:
+            done, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for future in done:
+                batch = futures.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    broken.append(batch)
+                    continue
+                bar.update(len(batch))
+                yield result
+    return broken
 
 
 def _crashed_batch(index: int, path: str, contributor: str) -> BatchResult:
