@@ -125,7 +125,15 @@ def test_command_signatures_from_real_shell_calls():
         ("Bash", {"command": "python3 -m pytest -q"}, "python -m pytest"),
         ("Bash", {"command": "python scripts/leak_alice.py"}, "python"),
         ("Bash", {"command": "./deploy_to_acme.sh --token sk-abc"}, "other"),
-        ("Bash", {"command": "echo 'unterminated"}, "other"),
+        ("Bash", {"command": "echo 'unterminated"}, "echo"),
+        ("Bash", {"command": "cd 'unterminated"}, "other"),
+        ("Bash", {"command": "cd repo\nuv run pytest -q"}, "uv run"),
+        ("Bash", {"command": "(cd web && npm run build) > log.txt"}, "npm run"),
+        (
+            "Bash",
+            {"command": "cat > notes.py <<'EOF'\n" + "x = 'unbalanced\n" * 500 + "EOF"},
+            "cat",
+        ),
         ("exec_command", {"cmd": "cargo build --release", "workdir": "/w"}, "cargo build"),
         ("shell", {"command": ["bash", "-lc", "git diff --stat"]}, "git diff"),
         ("shell", {"command": ["ls", "-la"]}, "ls"),
@@ -205,11 +213,20 @@ def test_column_allowlist_fails_on_an_extra_or_missing_column(planted):
     )
     outcome = column_allowlist(public)
     assert not outcome.passed
-    assert outcome.metadata["problems"] == {"steps": {"unexpected": ["cwd"], "missing": []}}
+    assert outcome.metadata["problems"] == {
+        "steps": {"unexpected": ["cwd"], "missing": [], "wrong_type": []}
+    }
     public = dict(result.tables)
     public["tool_calls"] = public["tool_calls"].drop_columns(["command_signature"])
     assert column_allowlist(public).metadata["problems"] == {
-        "tool_calls": {"unexpected": [], "missing": ["command_signature"]}
+        "tool_calls": {"unexpected": [], "missing": ["command_signature"], "wrong_type": []}
+    }
+    public = dict(result.tables)
+    steps = public["steps"]
+    i = steps.schema.get_field_index("output_tokens")
+    public["steps"] = steps.set_column(i, "output_tokens", steps.column(i).cast(pa.float64()))
+    assert column_allowlist(public).metadata["problems"] == {
+        "steps": {"unexpected": [], "missing": [], "wrong_type": ["output_tokens"]}
     }
 
 

@@ -7,6 +7,7 @@ Anything not on the allow-list becomes `other`; arguments, paths and file names 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shlex
@@ -147,6 +148,11 @@ WRAPPERS = frozenset({"sudo", "time", "nohup", "exec", "command", "builtin", "ni
 SETUP = frozenset({"cd", "export", "source", ".", "set", "unset", "pushd", "popd", "true", ":"})
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _SEPARATORS = frozenset({"&&", "||", ";", "|", "&", "\n"})
+_PUNCTUATION = frozenset("&|;\n()")
+SEGMENT_WORDS = 12
+MAX_CHARS = 512
+_QUOTING = re.compile(r"[\"'\\]")
+_PLAIN_TOKEN = re.compile(r"[;|&()\n]+|[<>]+|[^\s;|&()<>]+")
 
 
 def is_shell_tool(tool_name: str | None) -> bool:
@@ -200,12 +206,22 @@ def signature_of_command(command: str | list, depth: int = 0) -> str:
         ):
             return signature_of_command(argv[2], depth + 1)
         return _signature_of_argv(argv)
-    try:
-        lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    # Newlines separate commands too; a bare "\n" token marks them.
+    return _signature_of_line(command[:MAX_CHARS], depth)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _signature_of_line(line: str, depth: int) -> str:
+    """Signature of a shell line (cached: agents repeat `git status` and `npm test` a lot)."""
+    if _QUOTING.search(line):
+        # The first words decide the signature, so the line was cut to MAX_CHARS; a quote
+        # left open by the cut, or by the agent, ends the lexing where it starts.
+        lexer = shlex.shlex(line, posix=True, punctuation_chars="();<>|&\n")
+        lexer.whitespace = " \t\r"
         lexer.whitespace_split = True
-        tokens = list(lexer)
-    except ValueError:
-        return OTHER
+        tokens = _tokens(lexer)
+    else:
+        tokens = iter(_PLAIN_TOKEN.findall(line))  # no quotes: shlex's answer, 20x faster
     for segment in _segments(tokens):
         words = _strip_prefixes(segment)
         if not words or os.path.basename(words[0]) in SETUP:
@@ -216,15 +232,31 @@ def signature_of_command(command: str | list, depth: int = 0) -> str:
     return OTHER
 
 
-def _segments(tokens: list[str]):
+def _tokens(lexer):
+    try:
+        yield from lexer
+    except ValueError:  # an open quote: what came before it still counts
+        return
+
+
+def _segments(tokens):
+    """Commands of a shell line, lazily (the caller stops at the first real command); a
+    command is cut after SEGMENT_WORDS words, more than any signature needs."""
     current: list[str] = []
     for token in tokens:
-        if token in _SEPARATORS or set(token) <= set("&|;"):
+        if token in _SEPARATORS or set(token) <= _PUNCTUATION:
             if current:
                 yield current
             current = []
-        else:
+        elif len(current) < SEGMENT_WORDS:
             current.append(token)
+            if len(current) == SEGMENT_WORDS:
+                yield current
+                current = []
+                # Skip the rest of this command up to the next separator.
+                for rest in tokens:
+                    if rest in _SEPARATORS or set(rest) <= _PUNCTUATION:
+                        break
     if current:
         yield current
 

@@ -99,8 +99,9 @@ class Pseudonymizer:
             prefix = KINDS[kind]
             # The kind is part of the message, so equal raw strings of different kinds do not
             # produce linkable pseudonyms.
-            digest = hmac.new(self._key, f"{kind}\x00{raw}".encode(), hashlib.sha256).hexdigest()
-            found = f"{prefix}_{digest[:DIGEST_HEX_CHARS]}"
+            # hmac.digest is OpenSSL's one-shot HMAC, several times faster than hmac.new.
+            digest = hmac.digest(self._key, f"{kind}\x00{raw}".encode(), "sha256")
+            found = f"{prefix}_{digest.hex()[:DIGEST_HEX_CHARS]}"
             self._memo[memo_key] = found
         return found
 

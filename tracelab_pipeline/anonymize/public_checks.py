@@ -41,7 +41,7 @@ _TOKEN_SPLIT = re.compile(r"[\s\"'<>,;()\[\]{}|=/\\]+|__|::")
 BLOCKING_CHECKS: dict[str, str] = {
     "presidio_rescan_clean": "Presidio finds nothing in any public string; every id is a pseudonym",
     "no_private_identifiers": "no identifier, user name or path of the private partition is public",
-    "only_allowlisted_columns": "the public partition has exactly schema.public_schema's columns",
+    "only_allowlisted_columns": "exactly schema.public_schema's columns, with its types",
     "row_counts_match": "every public table has as many rows as its private table",
 }
 
@@ -223,11 +223,20 @@ def column_allowlist(public: dict[str, pa.Table]) -> CheckOutcome:
         if name not in PUBLIC_TABLES:
             problems[name] = {"unexpected_table": [name]}
             continue
-        allowed = schema.public_schema(name).names
-        unexpected = [c for c in table.column_names if c not in allowed]
-        missing = [c for c in allowed if c not in table.column_names]
-        if unexpected or missing:
-            problems[name] = {"unexpected": unexpected, "missing": missing}
+        allowed = schema.public_schema(name)
+        unexpected = [c for c in table.column_names if c not in allowed.names]
+        missing = [c for c in allowed.names if c not in table.column_names]
+        wrong_type = [
+            c
+            for c in allowed.names
+            if c in table.column_names and table.schema.field(c).type != allowed.field(c).type
+        ]
+        if unexpected or missing or wrong_type:
+            problems[name] = {
+                "unexpected": unexpected,
+                "missing": missing,
+                "wrong_type": wrong_type,
+            }
     return CheckOutcome(
         name="only_allowlisted_columns",
         passed=not problems,

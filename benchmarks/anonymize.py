@@ -1,0 +1,163 @@
+"""Anonymization cost against normalization, per contributor-month partition (run by hand).
+
+    uv run python benchmarks/anonymize.py [--inbox DIR] [--strings 5000]
+
+1. Presidio throughput: distinct strings per second through a fresh Scrubber (engine warm).
+2. On the `paper` synthetic preset (generated into a temp dir unless --inbox points at an
+   existing one): for a small, a median and the largest contributor, take the contributor's
+   biggest month and time normalize_files on its files, then everything the anonymize stage
+   adds (anonymize + stage to Parquet + the four blocking checks + GX on the public layer +
+   GX on the private layer). Prints the ratio; the goal is <= 25 %. One-off costs per process
+   (importing GX, building the Presidio engine) are reported separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import orjson
+
+GOAL = 0.25
+
+
+def presidio_throughput(n: int) -> float:
+    from tracelab_pipeline.anonymize.presidio_engine import Scrubber
+
+    rng = random.Random(0)
+    servers = ["github", "linear", "notion", "slack", "jira", "sentry", "postgres", "playwright"]
+    verbs = ["get", "list", "create", "update", "search", "delete", "run", "read"]
+    strings = set()
+    while len(strings) < n:
+        kind = rng.random()
+        if kind < 0.6:
+            strings.add(
+                f"mcp__{rng.choice(servers)}{rng.randint(0, 999)}__{rng.choice(verbs)}_"
+                f"{rng.choice(['issue', 'page', 'file', 'table', 'user'])}_{rng.randint(0, 99)}"
+            )
+        elif kind < 0.85:
+            strings.add(
+                f"claude-{rng.choice(['sonnet', 'opus', 'haiku'])}-{rng.randint(3, 5)}-"
+                f"2025{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+            )
+        else:
+            strings.add(f"{rng.randint(0, 3)}.{rng.randint(0, 200)}.{rng.randint(0, 200)}")
+    Scrubber([]).scrub("warm the engine")
+    scrubber = Scrubber(["Maria Gonzalez", "mgonzalez"])
+    start = time.perf_counter()
+    for s in strings:
+        scrubber.scrub(s)
+    return n / (time.perf_counter() - start)
+
+
+def partitions_of(contributor_dir: Path) -> dict[str, list[Path]]:
+    """month -> files, by the first timestamp in each file (a sub-agent file sits next to its
+    session, which starts in the same month except across a month boundary)."""
+    from tracelab_pipeline.formats.jsonl import open_log
+    from tracelab_pipeline.normalize import iter_log_files
+
+    months: dict[str, list[Path]] = defaultdict(list)
+    for path in iter_log_files([contributor_dir]):
+        with open_log(path) as f:
+            for line in f:
+                ts = orjson.loads(line).get("timestamp") if line.strip() else None
+                if isinstance(ts, str) and len(ts) >= 7:
+                    months[ts[:7]].append(Path(path))
+                    break
+    return months
+
+
+def measure(contributor: str, month: str, files: list[Path], staging: Path) -> dict:
+    from tracelab_pipeline.anonymize.partition import GX_PRIVATE, gx_outcome, prepare_partition
+    from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
+    from tracelab_pipeline.normalize import normalize_files
+
+    start = time.perf_counter()
+    private = normalize_files(files, contributor).tables()
+    normalize_s = time.perf_counter() - start
+    pseudonymizer = Pseudonymizer(b"benchmark-key-0123456789abcdef")
+    start = time.perf_counter()
+    prepared = prepare_partition(private, contributor, month, pseudonymizer, staging)
+    private_gx = gx_outcome(GX_PRIVATE, "private", private, month)
+    anonymize_s = time.perf_counter() - start
+    prepared.staged.discard()
+    failed = [c.name for c in [*prepared.checks, private_gx] if not c.passed]
+    return {
+        "partition": f"{contributor}|{month}",
+        "files": len(files),
+        "steps": private["steps"].num_rows,
+        "normalize_s": normalize_s,
+        "anonymize_s": anonymize_s,
+        "parts": {**prepared.seconds, "gx_private": anonymize_s - sum(prepared.seconds.values())},
+        "failed": failed,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--inbox", type=Path, help="existing paper-preset inbox (skips generating)")
+    parser.add_argument("--strings", type=int, default=5000)
+    args = parser.parse_args()
+
+    start = time.perf_counter()
+    from tracelab_pipeline.anonymize.presidio_engine import analyzer
+
+    analyzer()
+    engine_s = time.perf_counter() - start
+    start = time.perf_counter()
+    from tracelab_pipeline.validate.runner import _context
+
+    _context()
+    gx_s = time.perf_counter() - start
+    print(f"one-off per process: Presidio engine {engine_s:.2f} s, GX import+context {gx_s:.2f} s")
+    print(f"Presidio: {presidio_throughput(args.strings):,.0f} distinct strings/s")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        inbox = args.inbox
+        if inbox is None:
+            from tracelab_pipeline.synth import generate
+
+            print("generating the paper preset (about 2 minutes)...")
+            inbox = Path(tmp) / "inbox"
+            generate("paper", seed=0, inbox_dir=inbox, truth_dir=Path(tmp) / "truth")
+        sizes = sorted(
+            (sum(f.stat().st_size for f in d.rglob("*") if f.is_file()), d.name)
+            for d in inbox.iterdir()
+            if d.is_dir()
+        )
+        picks = [sizes[len(sizes) // 4][1], sizes[len(sizes) // 2][1], sizes[-1][1]]
+        # Warm up the per-partition path once so the rows below are steady-state costs.
+        warm_month, warm_files = next(iter(partitions_of(inbox / picks[0]).items()))
+        measure(picks[0], warm_month, warm_files, Path(tmp) / "staging")
+        rows = []
+        for contributor in picks:
+            months = partitions_of(inbox / contributor)
+            month = max(months, key=lambda m: len(months[m]))
+            rows.append(measure(contributor, month, months[month], Path(tmp) / "staging"))
+
+    header = ("partition", "files", "steps", "normalize s", "anonymize s", "ratio")
+    print("\n{:<18}{:>6}{:>8}{:>13}{:>13}{:>8}".format(*header))
+    for r in rows:
+        ratio = r["anonymize_s"] / r["normalize_s"]
+        flag = "ok" if ratio <= GOAL else "over"
+        print(
+            f"{r['partition']:<18}{r['files']:>6}{r['steps']:>8}{r['normalize_s']:>13.2f}"
+            f"{r['anonymize_s']:>13.2f}{ratio:>7.0%} {flag}"
+            + (f"  FAILED {r['failed']}" if r["failed"] else "")
+        )
+        print("    " + ", ".join(f"{k} {v:.2f}s" for k, v in r["parts"].items()))
+    total_norm = sum(r["normalize_s"] for r in rows)
+    total_anon = sum(r["anonymize_s"] for r in rows)
+    print(
+        f"\noverall: anonymize + checks = {total_anon / total_norm:.0%} of normalization "
+        f"(goal <= {GOAL:.0%}); median step count {statistics.median(r['steps'] for r in rows):.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
