@@ -17,7 +17,7 @@ import orjson
 
 from tracelab_pipeline.synth import ids
 from tracelab_pipeline.synth.session_model import SessionPlan, StepPlan, ThreadPlan, ToolPlan
-from tracelab_pipeline.synth.text import dt_ms, iso_ms, lorem, shell_command
+from tracelab_pipeline.synth.text import LineSink, dt_ms, iso_ms, lorem, shell_command
 from tracelab_pipeline.synth.truth import event, summarize
 
 REJECTED = (
@@ -85,7 +85,7 @@ class ClaudeWriter:
 
     def _thread(self, thread: ThreadPlan, path: Path, agent: str | None) -> None:
         plan = self.plan
-        lines: list[bytes] = []
+        lines = LineSink(path)
         if agent is None:
             lines.append(
                 orjson.dumps(
@@ -119,11 +119,9 @@ class ClaudeWriter:
             project=self.project, cwd=plan.cwd, git_branch=plan.git_branch, source_file=rel
         )
         self._emit(thread, lines, agent, ident)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as f:
-            f.write(b"\n".join(lines) + b"\n")
+        lines.close()
 
-    def _inline_sidechain(self, thread: ThreadPlan, lines: list[bytes], ident: dict) -> None:
+    def _inline_sidechain(self, thread: ThreadPlan, lines: LineSink, ident: dict) -> None:
         """A 1.x sub-agent: its records go into the session file, keyed by its first uuid."""
         key = ids.uuid4_like(self.rng)
         root = ident["root_session_id"]
@@ -140,7 +138,7 @@ class ClaudeWriter:
         self._emit(thread, lines, None, side)
         self._inline = saved
 
-    def _emit(self, thread: ThreadPlan, lines: list[bytes], agent: str | None, ident: dict) -> None:
+    def _emit(self, thread: ThreadPlan, lines: LineSink, agent: str | None, ident: dict) -> None:
         rng = self.rng
         main = agent is None and not self._inline
         parent = None
@@ -195,6 +193,8 @@ class ClaudeWriter:
                     self.started = inp.ts
                 lines.append(orjson.dumps(rec))
                 parent = rec["uuid"]
+            if main and step.inputs and rng.random() < 0.015:
+                parent = self._api_error(step.inputs[-1].ts + 1, parent, lines)
             parent = self._assistant(step, index, agent, parent, lines, pending, ident)
             pending = []
             if self.old_client:
@@ -212,6 +212,29 @@ class ClaudeWriter:
                     isMeta=False,
                 )
                 lines.append(orjson.dumps(rec))
+
+    def _api_error(self, ts: int, parent, lines) -> str:
+        """A failed call Claude Code logs as a `<synthetic>` message: not a step."""
+        rec = self._base(None, parent, ts, "assistant")
+        rec["message"] = {
+            "id": ids.uuid4_like(self.rng),
+            "container": None,
+            "model": "<synthetic>",
+            "role": "assistant",
+            "stop_reason": "stop_sequence",
+            "stop_sequence": "",
+            "type": "message",
+            "usage": {
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+            },
+            "content": [{"type": "text", "text": "API Error: 529 Overloaded. Retrying."}],
+        }
+        rec["isApiErrorMessage"] = True
+        lines.append(orjson.dumps(rec))
+        return rec["uuid"]
 
     def _assistant(self, step: StepPlan, index: int, agent, parent, lines, pending, ident) -> str:
         rng = self.rng

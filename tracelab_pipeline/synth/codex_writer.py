@@ -20,7 +20,7 @@ import orjson
 
 from tracelab_pipeline.synth import ids
 from tracelab_pipeline.synth.session_model import SessionPlan, StepPlan, ToolPlan
-from tracelab_pipeline.synth.text import dt_ms, iso_ms, lorem, shell_command
+from tracelab_pipeline.synth.text import LineSink, dt_ms, iso_ms, lorem, shell_command
 from tracelab_pipeline.synth.truth import event, summarize
 
 STDIN_CLOSED = (
@@ -39,7 +39,6 @@ class CodexWriter:
         self.rng = rng
         self.inbox = inbox
         self.new_client = tuple(int(x) for x in plan.version.split(".")) >= (0, 120, 0)
-        self.lines: list[bytes] = []
         self.steps: list[dict] = []
         self.tools: list[dict] = []
         self.events: list[dict] = []
@@ -77,6 +76,8 @@ class CodexWriter:
 
     def write(self) -> None:
         plan, rng = self.plan, self.rng
+        path = self.path()
+        self.lines = LineSink(path)
         t0 = plan.start_ms
         meta = {
             "id": plan.session_id,
@@ -106,10 +107,7 @@ class CodexWriter:
             if step.inputs and any(i.kind == "prompt" for i in step.inputs):
                 self._turn_start(step)
             self._step(step)
-        path = self.path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as f:
-            f.write(b"\n".join(self.lines) + b"\n")
+        self.lines.close()
         self.rel = str(path.relative_to(self.inbox))
 
     def _turn_start(self, step: StepPlan) -> None:

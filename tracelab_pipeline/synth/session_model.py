@@ -60,12 +60,12 @@ CODEX_TOOL_NAMES = list(cal.CODEX_TOOLS)
 CODEX_TOOL_CUM = cumulative(cal.CODEX_TOOLS.values())
 # Tool calls per tool-emitting step (Table 1: Claude 1.18, Codex 1.50 per tool step).
 CALLS_PER_STEP = {
-    "claude": ([1, 2, 3, 4, 5, 7], cumulative([0.87, 0.08, 0.03, 0.012, 0.005, 0.003])),
-    "codex": ([1, 2, 3, 4, 5, 7], cumulative([0.74, 0.15, 0.06, 0.03, 0.01, 0.01])),
+    "claude": ([1, 2, 3, 4, 5, 7], cumulative([0.88, 0.075, 0.027, 0.01, 0.005, 0.003])),
+    "codex": ([1, 2, 3, 4, 5, 7], cumulative([0.72, 0.16, 0.065, 0.033, 0.012, 0.01])),
 }
 # A request often opens with parallel exploration (Table 2: 2 tool calls per request at p50
 # although the median request has a single tool-initiated step).
-FIRST_CALLS = ([1, 2, 3, 4, 5], cumulative([0.42, 0.3, 0.15, 0.09, 0.04]))
+FIRST_CALLS = ([1, 2, 3, 4, 5], cumulative([0.34, 0.3, 0.18, 0.11, 0.07]))
 # Steps per session differ by provider (Table 1: 52 Claude vs 136 Codex steps per session).
 TOOL_STEP_SCALE = {"claude": 0.64, "codex": 1.25}
 REQUEST_SPLIT_ALPHA = 0.35
@@ -222,7 +222,7 @@ class SessionBuilder:
         # (project instructions, environment): Table 9's short-prefix bins.
         static = rng.randint(14_000, 30_000) if not codex else rng.randint(2_500, 7_500)
         ctx = _Context(static, self._limit(self.model))
-        ctx.init = rng.randint(2_000, 12_000) if not codex else rng.randint(7_000, 18_000)
+        ctx.init = rng.randint(2_000, 12_000) if not codex else rng.randint(8_000, 20_000)
         now = t0
         carry: list[UserInput] = []  # inputs that precede the next step (interrupt markers)
         for r, n_tool_steps in enumerate(split):
@@ -306,7 +306,7 @@ class SessionBuilder:
         output_cached = step.model in cal.OUTPUT_CACHED_MODELS and rng.random() > 0.12
         if first:
             total = ctx.static + ctx.init + fresh
-            prefix = ctx.static if rng.random() < 0.92 else 0
+            prefix = ctx.static if rng.random() < (0.92 if codex else 0.85) else 0
         else:
             base = ctx.prev_total + ctx.prev_output
             reduction = 0
@@ -323,7 +323,7 @@ class SessionBuilder:
             threshold = ctx.limit * rng.uniform(high - 0.1, high) * (0.96 if user else 1.0)
             if total > threshold:
                 step.compaction_before = True
-                summary = rng.randint(6_000, 30_000) if not codex else rng.randint(3_000, 18_000)
+                summary = rng.randint(6_000, 30_000) if not codex else rng.randint(5_000, 24_000)
                 total = ctx.static + ctx.init + summary + fresh
                 prefix = ctx.static if rng.random() < 0.9 else 0
             else:
@@ -354,13 +354,13 @@ class SessionBuilder:
             return rng.random() < (0.012 if self.provider == "claude" else 0.006)
         ttl = 3600.0 if self.plan.cache_ttl_1h else 300.0
         if gap < 300:
-            p = 0.004
+            p = 0.002
         elif gap < ttl:
-            p = 0.03  # evicted under memory pressure before its TTL
+            p = 0.015  # evicted under memory pressure before its TTL
         elif gap < 3600:
             p = 0.5 if self.provider == "claude" else 0.6
         else:
-            p = 0.88
+            p = 0.92
         return rng.random() < p
 
     # ------------------------------------------------------------------ outputs and tools

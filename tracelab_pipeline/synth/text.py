@@ -92,3 +92,23 @@ def shell_command(rng: random.Random) -> str:
     template = rng.choices(_COMMAND_TEXT, _COMMAND_WEIGHTS)[0]
     word = rng.choice(_WORDS) + "_" + rng.choice(_WORDS)
     return template.replace("{w}", word)
+
+
+class LineSink:
+    """Appends JSONL lines straight to a file and counts them (line numbers for the truth)."""
+
+    def __init__(self, path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._f = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 - closed by close()
+        self._n = 0
+
+    def append(self, line: bytes) -> None:
+        self._f.write(line)
+        self._f.write(b"\n")
+        self._n += 1
+
+    def __len__(self) -> int:
+        return self._n
+
+    def close(self) -> None:
+        self._f.close()
