@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -234,3 +235,30 @@ def test_a_file_that_kills_its_worker_is_recorded_and_the_rest_is_read(tmp_path)
     assert acc[str(tmp_path / "a.jsonl")]["steps"] == 9
     assert acc[str(tmp_path / "z.jsonl")]["duplicate_steps"] == 9
     assert acc[str(tmp_path / "b.jsonl")]["steps"] == 10
+
+
+def test_a_codex_fork_keeps_replayed_steps_with_the_parent(tmp_path):
+    """A forked rollout replays its parent's records before its own turn; the replayed steps
+    collide with the parent's and stay with the parent's file even though the fork sorts first."""
+    lines = CODEX_SEGMENT.read_text().splitlines()
+    meta = json.loads(lines[0])
+    parent_id = meta["payload"]["id"]
+    meta["payload"].update(id="01a7c9e6-0000-7000-8000-000000000000", forked_from_id=parent_id)
+    last_turn = "01a7c9e5-8f20-7a6d-a14c-6e9b27c3f0d1"
+    start = next(i for i, line in enumerate(lines) if f'"turn_id":"{last_turn}"' in line)
+    own_turn = [
+        line.replace(last_turn, "01a7c9e6-1111-7000-8000-000000000000") for line in lines[start:]
+    ]
+    fork = tmp_path / "a_fork.jsonl"
+    fork.write_text("\n".join([json.dumps(meta), *lines, *own_turn]) + "\n")
+    parent = tmp_path / "z_parent.jsonl"
+    shutil.copy(CODEX_SEGMENT, parent)
+
+    tables = normalize_files([fork, parent])
+    acc = accounting_by_file(tables)
+    assert (acc[str(parent)]["steps"], acc[str(parent)]["duplicate_steps"]) == (9, 0)
+    assert acc[str(fork)]["duplicate_steps"] == 9
+    own = tables.steps.filter(pc.equal(tables.steps.column("source_file"), str(fork)))
+    assert own.num_rows == acc[str(fork)]["steps"] > 0
+    assert set(own.column("session_id").to_pylist()) == {meta["payload"]["id"]}
+    assert set(own.column("parent_session_id").to_pylist()) == {parent_id}
