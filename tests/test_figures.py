@@ -23,9 +23,34 @@ def _warehouse(corpus):
     return con
 
 
+def _demo_corpus(tmp):
+    """A small `demo`-preset corpus from the generator (its truth files, public columns)."""
+    import pyarrow.parquet as pq
+
+    from tracelab_pipeline.schema import public_schema
+    from tracelab_pipeline.synth import generate
+
+    generate(
+        "demo",
+        seed=1,
+        inbox_dir=tmp / "inbox",
+        truth_dir=tmp / "truth",
+        sessions=8,
+        contributors=2,
+        months=1,
+        workers=1,
+    )
+    return {
+        name: pq.read_table(
+            tmp / "truth" / f"{name}.parquet", columns=public_schema(name).names
+        ).cast(public_schema(name))
+        for name in ("steps", "tool_calls", "timing_events")
+    }
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    con = _warehouse(make_corpus(sessions=8, steps_per_session=45, seed=5))
+    con = _warehouse(_demo_corpus(tmp_path_factory.mktemp("demo")))
     out = tmp_path_factory.mktemp("figures")
     return {r.number: r for r in render_all(con, out)}, con
 
