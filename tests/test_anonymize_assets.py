@@ -264,3 +264,55 @@ def test_private_gx_suite_blocks_anonymization_in_the_same_run(instance, tmp_pat
     assert not result.asset_materializations_for_node("anonymized_steps")
     assert not result.asset_materializations_for_node("downstream_probe")
     assert _public_files(tmp_path) == []
+
+
+@dg.asset(
+    partitions_def=contributor_month,
+    name="normalized_steps",
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="test",
+)
+def existing_normalized_steps():
+    """Stands in for partitions normalized earlier (their Parquet is already on disk)."""
+    return dg.MaterializeResult()
+
+
+def test_backfill_run_checks_and_publishes_every_partition(tmp_path):
+    keys = [partition_key(CONTRIBUTOR, "2025-06"), KEY]
+    for key in keys:
+        month = key.split("|")[1]
+        write_partition(tmp_path / "private", CONTRIBUTOR, month, real_partition(month), {})
+    job = dg.define_asset_job(
+        "backfill",
+        selection=["normalized_steps", "anonymized_steps"],
+        partitions_def=contributor_month,
+    )
+    defs = dg.Definitions(
+        assets=[existing_normalized_steps, anonymized_steps],
+        asset_checks=[gx_private_suite],
+        jobs=[job],
+        resources=_resources(tmp_path),
+    )
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, keys)
+        result = defs.resolve_job_def("backfill").execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": keys[0],
+                "dagster/asset_partition_range_end": keys[1],
+            },
+        )
+    assert result.success
+    evaluations = result.get_asset_check_evaluations()
+    assert {e.check_name for e in evaluations} == {*BLOCKING, "gx_private_suite"}
+    assert all(e.passed and e.metadata["partitions_checked"].value == 2 for e in evaluations)
+    assert (
+        sorted(m.partition for m in result.asset_materializations_for_node("anonymized_steps"))
+        == keys
+    )
+    pseudonym = Pseudonymizer(SECRET_KEY.encode()).contributor(CONTRIBUTOR)
+    for key in keys:
+        month = key.split("|")[1]
+        assert (
+            tmp_path / "public" / "steps" / f"month={month}" / f"contributor={pseudonym}"
+        ).is_dir()
