@@ -155,15 +155,6 @@ def bin_colors(n: int) -> list:
     return [cmap(0.08 + 0.84 * i / max(n - 1, 1)) for i in range(n)]
 
 
-def provider_legend(ax, providers, **kwargs) -> None:
-    from matplotlib.lines import Line2D
-
-    handles = [
-        Line2D([], [], color=color(p), marker="o", linestyle="-", label=label(p)) for p in providers
-    ]
-    ax.legend(handles=handles, frameon=False, **kwargs)
-
-
 # ---- cards --------------------------------------------------------------------------------------
 
 
