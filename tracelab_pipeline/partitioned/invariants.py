@@ -15,28 +15,32 @@ SAMPLE = 5
 
 
 def nothing_lost(
-    accounting: pa.Table, rejected: pa.Table, expected_files: int
+    accounting: pa.Table, rejected: pa.Table, expected_sha256: list[str]
 ) -> tuple[bool, dict]:
-    """Per file: lines_read = used + ignored + rejected; every landed file is accounted for;
-    every rejected line is kept aside."""
+    """Per file: lines_read = used + ignored + rejected; every input file (by hash) has its
+    accounting row; every rejected line is kept aside."""
     rows = accounting.to_pylist()
     broken = [
         r["file_sha256"] or r["source_file"]
         for r in rows
         if r["lines_read"] != r["records_used"] + r["records_ignored"] + r["records_rejected"]
     ]
+    accounted = {r["file_sha256"] for r in rows}
+    missing = sorted(set(expected_sha256) - accounted)
     kept = rejected.num_rows
     counted = sum(r["records_rejected"] for r in rows)
     details = {
-        "files_expected": expected_files,
+        "files_expected": len(expected_sha256),
         "files_accounted": len(rows),
+        "files_missing": len(missing),
         "files_with_broken_accounting": len(broken),
         "lines_read": sum(r["lines_read"] for r in rows),
         "records_rejected": counted,
         "rejected_rows_kept": kept,
         "broken_sample": broken[:SAMPLE],
+        "missing_sample": missing[:SAMPLE],
     }
-    passed = not broken and len(rows) == expected_files and kept == counted
+    passed = not broken and not missing and len(rows) == len(expected_sha256) and kept == counted
     return passed, details
 
 
