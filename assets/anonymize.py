@@ -30,6 +30,7 @@ def anonymized_steps(
 ):
     from tracelab_pipeline.anonymize.partition import prepare_partition, publish_partition
     from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer, PseudonymKeyError
+    from tracelab_pipeline.anonymize.public_store import KeyMismatchError, check_key
     from tracelab_pipeline.partitioned.store import read_partition
 
     try:
@@ -38,6 +39,10 @@ def anonymized_steps(
     except PseudonymKeyError as exc:
         raise dg.Failure(description=str(exc)) from exc
     context.log.info(key_source)
+    try:
+        check_key(tracelab.public_dir, pseudonymizer.fingerprint)
+    except KeyMismatchError as exc:
+        raise dg.Failure(description=str(exc)) from exc
 
     prepared = []
     try:

@@ -253,3 +253,22 @@ def test_map_keys_are_scrubbed():
     assert "debug-from-<PATH>" in keys and "file-history-snapshot" in keys
     assert result.replacements["PATH"] == 1
     assert presidio_rescan(result.tables, scrubber).passed
+
+
+def test_publish_refuses_to_mix_pseudonym_keys(tmp_path):
+    from tracelab_pipeline.anonymize.partition import prepare_partition, publish_partition
+    from tracelab_pipeline.anonymize.public_store import KeyMismatchError
+
+    private = real_partition("2025-06")
+    first = prepare_partition(private, CONTRIBUTOR, "2025-06", Pseudonymizer(KEY), tmp_path / "st")
+    assert first.passed
+    publish_partition(first, tmp_path / "public")
+    files = sorted((tmp_path / "public").rglob("*.parquet"))
+    assert len(files) == 5 and not any(CONTRIBUTOR in str(f.relative_to(tmp_path)) for f in files)
+    assert not any((tmp_path / "st").rglob("*.parquet"))  # staging emptied by the rename
+
+    rotated = Pseudonymizer(b"a-rotated-key-0123456789")
+    second = prepare_partition(private, CONTRIBUTOR, "2025-06", rotated, tmp_path / "st")
+    with pytest.raises(KeyMismatchError, match="delete .* and re-materialize every partition"):
+        publish_partition(second, tmp_path / "public")
+    assert sorted((tmp_path / "public").rglob("*.parquet")) == files

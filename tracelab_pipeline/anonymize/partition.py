@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from tracelab_pipeline.anonymize.anonymize import AnonymizedPartition, anonymize_partition
-from tracelab_pipeline.anonymize.presidio_engine import Scrubber
+from tracelab_pipeline.anonymize.presidio_engine import scrubber_for
 from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
 from tracelab_pipeline.anonymize.public_checks import CheckOutcome, blocking_checks, deny_names
 from tracelab_pipeline.anonymize.public_store import StagedPartition, publish, stage
@@ -70,7 +70,7 @@ def prepare_partition(
     """Anonymize, write to staging, read back and run every blocking check on what was written."""
     seconds = {}
     t0 = time.perf_counter()
-    scrubber = Scrubber(deny_names(private, contributor, deny_list))
+    scrubber = scrubber_for(deny_names(private, contributor, deny_list))
     anonymized = anonymize_partition(private, pseudonymizer, scrubber)
     t1 = time.perf_counter()
     staged = stage(staging_root, anonymized.tables)
@@ -95,5 +95,11 @@ def prepare_partition(
 def publish_partition(prepared: PreparedPartition, public_root: str | Path) -> dict[str, Path]:
     if not prepared.passed:
         raise ValueError("refusing to publish a partition that failed its checks")
-    prepared.published = publish(prepared.staged, public_root, prepared.month, prepared.pseudonym)
+    prepared.published = publish(
+        prepared.staged,
+        public_root,
+        prepared.month,
+        prepared.pseudonym,
+        prepared.anonymized.key_fingerprint,
+    )
     return prepared.published

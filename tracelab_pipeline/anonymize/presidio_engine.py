@@ -49,10 +49,15 @@ PLACEHOLDERS: dict[str, str] = {
 # matches fire on every long digit run and alphanumeric version suffix).
 ENTITIES: tuple[str, ...] = tuple(PLACEHOLDERS)
 
-# Handles too generic to be anyone's name; matching them would mangle tool names (`local_shell`).
+# Handles and account names too generic to be anyone's name (the default contributor, CI and
+# container users); matching them would mangle tool names (`local_shell`, `mcp__node_repl__run`).
 GENERIC_HANDLES = frozenset(
-    {"local", "user", "users", "default", "unknown", "anonymous", "root", "admin", "test", "dev"}
-)
+    {
+        "local", "user", "users", "default", "unknown", "anonymous", "root", "admin", "test",
+        "dev", "ubuntu", "ec2-user", "vscode", "node", "codespace", "runner", "jovyan", "app",
+        "home", "workspace", "project", "shared", "guest", "docker",
+    }
+)  # fmt: skip
 MIN_DENY_LENGTH = 3
 
 
@@ -322,3 +327,13 @@ class Scrubber:
         hit = (out, tuple(entity for entity, *_ in found))
         self._cache[text] = hit
         return hit
+
+
+@functools.lru_cache(maxsize=64)
+def _scrubber_for(names: tuple[str, ...]) -> Scrubber:
+    return Scrubber(names)
+
+
+def scrubber_for(names: Iterable[str]) -> Scrubber:
+    """A shared Scrubber per deny-list, so a contributor's partitions reuse one string cache."""
+    return _scrubber_for(usable_deny_list(names))

@@ -18,6 +18,33 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 PART_FILE = "part.parquet"
+KEY_MARKER = "_pseudonym_key_fingerprint"
+
+
+class KeyMismatchError(RuntimeError):
+    """The public layer was built with another pseudonym key."""
+
+
+def check_key(public_root: str | Path, fingerprint: str) -> None:
+    """Refuse to mix pseudonym keys in one public layer.
+
+    Partitions built with another key carry other pseudonyms (one contributor would count as two
+    and the old partitions would never be replaced), so after a key rotation the public layer is
+    rebuilt from scratch. The first publication records the key's fingerprint (never the key).
+    """
+    marker = Path(public_root) / KEY_MARKER
+    try:
+        recorded = marker.read_text().strip()
+    except FileNotFoundError:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(fingerprint + "\n")
+        return
+    if recorded != fingerprint:
+        raise KeyMismatchError(
+            f"the public layer at {public_root} was built with pseudonym key {recorded}, this run "
+            f"uses key {fingerprint}; after rotating the key, delete {public_root} and "
+            "re-materialize every partition (or restore the previous key)"
+        )
 
 
 def public_partition_dir(public_root: str | Path, table: str, month: str, pseudonym: str) -> Path:
@@ -51,9 +78,10 @@ def stage(staging_root: str | Path, tables: dict[str, pa.Table]) -> StagedPartit
 
 
 def publish(
-    staged: StagedPartition, public_root: str | Path, month: str, pseudonym: str
+    staged: StagedPartition, public_root: str | Path, month: str, pseudonym: str, fingerprint: str
 ) -> dict[str, Path]:
     """Rename every staged table into the public root (same file system: atomic per file)."""
+    check_key(public_root, fingerprint)
     published = {}
     for name, path in staged.files.items():
         final = public_partition_dir(public_root, name, month, pseudonym) / PART_FILE
@@ -62,14 +90,3 @@ def publish(
         published[name] = final
     staged.discard()
     return published
-
-
-def read_public_partition(
-    public_root: str | Path, month: str, pseudonym: str, tables: tuple[str, ...]
-) -> dict[str, pa.Table]:
-    out = {}
-    for name in tables:
-        path = public_partition_dir(public_root, name, month, pseudonym) / PART_FILE
-        if path.exists():
-            out[name] = pq.read_table(path)
-    return out
