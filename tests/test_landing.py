@@ -225,3 +225,12 @@ def test_handles_and_member_paths():
     assert member_path_problem("a/b.jsonl") is None
     assert "absolute" in member_path_problem("C:/x.jsonl")
     assert "traversal" in member_path_problem("a\\..\\..\\x.jsonl")
+
+
+def test_time_budget_leaves_the_rest_for_the_next_call(tmp_path):
+    inbox = tmp_path / "inbox"
+    copy_into(inbox / "alice", *CLAUDE[:3])
+    first = land_inbox(str(inbox), tmp_path / "landed", budget_s=1e-9)
+    assert len(first.drops) == 1 and first.pending == 2
+    rest = land_inbox(str(inbox), tmp_path / "landed")
+    assert len(rest.drops) == 2 and rest.pending == 0

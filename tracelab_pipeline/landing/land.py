@@ -12,6 +12,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ class LandingReport:
     drops: list[dict] = field(default_factory=list)
     files_landed: int = 0
     changed_partitions: list[str] = field(default_factory=list)
+    # Inbox objects left for the next call because the time budget ran out.
+    pending: int = 0
 
 
 def land_inbox(
@@ -45,15 +48,20 @@ def land_inbox(
     *,
     storage_options: dict | None = None,
     limits: Limits | None = None,
+    budget_s: float | None = None,
 ) -> LandingReport:
-    """Land everything new in `inbox` (local path or fsspec URL) into `landed_dir`."""
+    """Land everything new in `inbox` (local path or fsspec URL) into `landed_dir`.
+
+    With `budget_s`, stop starting new drops after that many seconds (a sensor tick has a
+    deadline); what is left is counted in `pending` and landed by the next call.
+    """
     limits = limits or Limits()
     landed = Path(landed_dir)
     landed.mkdir(parents=True, exist_ok=True)
     listing = list_inbox(inbox, storage_options)
     with _lock(landed), Registry(landed) as reg:
         gen = reg.generation + 1
-        lander = _Lander(reg, landed, listing, limits, gen)
+        lander = _Lander(reg, landed, listing, limits, gen, budget_s)
         report = lander.run()
         if report.drops:
             reg.next_generation()
@@ -78,7 +86,7 @@ def _lock(landed: Path):
 
 
 class _Lander:
-    def __init__(self, reg: Registry, landed: Path, listing: InboxListing, limits, gen) -> None:
+    def __init__(self, reg, landed: Path, listing: InboxListing, limits, gen, budget_s) -> None:
         self.reg = reg
         self.landed = landed
         self.listing = listing
@@ -87,6 +95,7 @@ class _Lander:
         self.tmp = landed / "tmp"
         self.tmp.mkdir(exist_ok=True)
         self.report = LandingReport(generation=gen)
+        self.deadline = time.monotonic() + budget_s if budget_s else None
 
     def run(self) -> LandingReport:
         for problem in self.listing.problems:
@@ -104,6 +113,10 @@ class _Lander:
             )
         for obj in self.listing.objects:
             if self.reg.has_seen(obj.path, obj.fingerprint):
+                continue
+            # At least one drop per call, so a slow inbox still makes progress.
+            if self.deadline and self.report.drops and time.monotonic() > self.deadline:
+                self.report.pending += 1
                 continue
             self._land_object(obj)
         return self.report

@@ -26,7 +26,11 @@ from tracelab_pipeline.landing.registry import PartitionState, Registry
 from tracelab_pipeline.orchestration.jobs import PARTITIONS_JOB
 from tracelab_pipeline.orchestration.partitions import contributor_month
 from tracelab_pipeline.orchestration.resources import TraceLabConfig
-from tracelab_pipeline.orchestration.sweep import land, landing_metadata
+from tracelab_pipeline.orchestration.sweep import (
+    SENSOR_LANDING_BUDGET_S,
+    land,
+    landing_metadata,
+)
 
 INBOX_SENSOR = "inbox_sensor"
 # Up to this many changed partitions get one run each (clear per-partition status in the UI);
@@ -50,7 +54,7 @@ def build_inbox_sensor(ranged_runs: bool, per_partition_max: int = PER_PARTITION
     )
     def inbox_sensor(context: dg.SensorEvaluationContext, tracelab: TraceLabConfig):
         since = int(context.cursor or 0)
-        report = land(tracelab)
+        report = land(tracelab, budget_s=SENSOR_LANDING_BUDGET_S)
         with Registry(tracelab.landed_dir) as reg:
             generation = reg.generation
             changed = reg.changed_since(since)

@@ -16,9 +16,17 @@ from tracelab_pipeline.partitioned.store import read_manifest
 MAX_ROWS = 50
 
 
-def land(config: TraceLabConfig) -> LandingReport:
+# A sensor evaluation must answer within Dagster's 60 s gRPC deadline; land for at most
+# this long per tick and leave the rest (counted as pending) to the next tick.
+SENSOR_LANDING_BUDGET_S = 40
+
+
+def land(config: TraceLabConfig, budget_s: float | None = None) -> LandingReport:
     return land_inbox(
-        config.inbox_url, config.landed_dir, storage_options=config.inbox_storage_options
+        config.inbox_url,
+        config.landed_dir,
+        storage_options=config.inbox_storage_options,
+        budget_s=budget_s,
     )
 
 
@@ -43,6 +51,7 @@ def landing_metadata(config: TraceLabConfig, report: LandingReport) -> dict:
         "drops_by_outcome": dg.MetadataValue.json(dict(sorted(outcomes.items()))),
         "new_drops": len(report.drops),
         "new_files_landed": report.files_landed,
+        "drops_pending": report.pending,
         "changed_partitions": dg.MetadataValue.json(report.changed_partitions[:MAX_ROWS]),
         "this_landing": dg.MetadataValue.md(_drop_table(report.drops)),
         "drops_not_landed": dg.MetadataValue.md(_drop_table(problems)),
