@@ -10,11 +10,15 @@ from tracelab_pipeline.formats.jsonl import Accounting
 from tracelab_pipeline.formats.result import FileResult
 
 
-def read_log(path: str | Path, contributor: str = "local") -> FileResult:
+def read_log(
+    path: str | Path, contributor: str = "local", origin: str | Path | None = None
+) -> FileResult:
     """Read one Claude Code session or Codex rollout (plain or gzip) into schema rows.
 
     Never raises for bad content: an unreadable file comes back with `error` set and its
-    accounting filled in as far as it got.
+    accounting filled in as far as it got. `origin` is the path the client wrote the file under,
+    when `path` is a renamed copy (a landed object): Claude's project and sub-agent layout
+    are read from it.
     """
     source = str(path)
     try:
@@ -25,7 +29,7 @@ def read_log(path: str | Path, contributor: str = "local") -> FileResult:
     if fmt == CLAUDE:
         from tracelab_pipeline.formats.claude_code import read_claude_code
 
-        return read_claude_code(path, contributor)
+        return read_claude_code(path, contributor, origin=origin)
     if fmt == CODEX:
         from tracelab_pipeline.formats.codex import read_codex
 
