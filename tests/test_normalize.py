@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from functools import partial
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -210,11 +211,11 @@ def test_rows_that_do_not_fit_the_schema_set_only_their_file_aside(monkeypatch):
     assert set(tables.steps.column("source_file").to_pylist()) == {str(CLAUDE_SEGMENT)}
 
 
-def read_batch_or_die(batch, contributor):
+def read_batch_or_die(batch, contributor, origins=None):
     """Pool task for the test below: the worker process exits hard on a file named victim."""
     if any(Path(path).name.startswith("victim") for _, path in batch):
         os._exit(3)
-    return worker.read_batch(batch, contributor)
+    return worker.read_batch(batch, contributor, origins)
 
 
 def test_a_file_that_kills_its_worker_is_recorded_and_the_rest_is_read(tmp_path):
@@ -224,7 +225,8 @@ def test_a_file_that_kills_its_worker_is_recorded_and_the_rest_is_read(tmp_path)
     ordered = [str(p) for p in sorted(tmp_path.iterdir())]
     indexed = list(enumerate(ordered))
     bar = run._progress_bar(len(indexed), False)
-    results = list(run._read_in_pool(indexed, "t", 2, bar, task=read_batch_or_die))
+    read = partial(read_batch_or_die, contributor="t")
+    results = list(run._read_in_pool(indexed, "t", 2, bar, read))
     tables = run._merge(ordered, results, {})
     acc = accounting_by_file(tables)
     victim = str(tmp_path / "victim.jsonl")
@@ -262,3 +264,46 @@ def test_a_codex_fork_keeps_replayed_steps_with_the_parent(tmp_path):
     assert own.num_rows == acc[str(fork)]["steps"] > 0
     assert set(own.column("session_id").to_pylist()) == {meta["payload"]["id"]}
     assert set(own.column("parent_session_id").to_pylist()) == {parent_id}
+
+
+def test_landed_copies_keep_the_sub_agent_layout_through_origins(tmp_path):
+    """Content-addressed copies lose their names; `origins` gives the path the client wrote,
+    so a sub-agent transcript becomes a thread of its parent session, starting when it does."""
+    source = FIXTURES / "claude" / "ccviewer__fe5e1c67.jsonl"
+    session = "fe5e1c67-53e7-4862-81ae-d0e013e3270b"
+    main_lines, agent_lines = [], []
+    for line in source.read_bytes().splitlines(keepends=True):
+        (agent_lines if b'"isSidechain":true' in line else main_lines).append(line)
+    main, agent = tmp_path / "objects" / "3f1a.jsonl", tmp_path / "objects" / "9b2c.jsonl"
+    main.parent.mkdir()
+    main.write_bytes(b"".join(main_lines))
+    agent.write_bytes(b"".join(agent_lines))
+    origins = {
+        str(main): f"-sample-project/{session}.jsonl",
+        str(agent): f"-sample-project/{session}/subagents/agent-a1b2.jsonl",
+    }
+    tables = normalize_files([main, agent], origins=origins)
+    rows = tables.steps.select(
+        [
+            "source_file",
+            "session_id",
+            "root_session_id",
+            "parent_session_id",
+            "is_sidechain",
+            "agent_id",
+            "project",
+            "session_started_at",
+        ]
+    ).to_pylist()
+    agent_rows = [r for r in rows if r["source_file"] == str(agent)]
+    main_rows = [r for r in rows if r["source_file"] == str(main)]
+    assert agent_rows and main_rows
+    assert {r["agent_id"] for r in agent_rows} == {"a1b2"}
+    assert all(r["is_sidechain"] and r["parent_session_id"] == session for r in agent_rows)
+    assert {r["root_session_id"] for r in rows} == {session}
+    assert {r["project"] for r in rows} == {"-sample-project"}
+    assert len({r["session_started_at"] for r in rows}) == 1
+
+    without = normalize_files([agent])  # the object's own path says nothing of the layout
+    assert "a1b2" not in without.steps.column("agent_id").to_pylist()
+    assert set(without.steps.column("project").to_pylist()) == {"objects"}

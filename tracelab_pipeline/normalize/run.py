@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
@@ -47,18 +48,23 @@ def normalize_files(
     workers: int = 1,
     progress: bool = False,
     file_sha256: Mapping[str, str] | None = None,
+    origins: Mapping[str, str] | None = None,
 ) -> NormalizedTables:
     """Read every file and merge the rows into deduplicated tables.
 
     Files are processed in sorted path order and merged the same way, so the result does not
     depend on the order of `paths`. `file_sha256` (source path -> hash), when the caller already
     knows the hashes (the landing layer does), fills `ingest_accounting.file_sha256`; it is not
-    computed here, to spare a second pass over every byte.
+    computed here, to spare a second pass over every byte. `origins` (source path -> the path
+    the client wrote it under) matters for renamed copies such as landed objects: a Claude
+    sub-agent transcript is recognized by its `<session>/subagents/agent-<id>.jsonl` path.
     """
     ordered = sorted({str(p) for p in paths})
     indexed = list(enumerate(ordered))
     start = time.perf_counter()
-    results = list(_read_all(indexed, contributor, max(1, workers), progress))
+    known = {str(k): str(v) for k, v in (origins or {}).items()}
+    read = partial(read_batch, contributor=contributor, origins=known)
+    results = list(_read_all(indexed, contributor, max(1, workers), progress, read))
     read_done = time.perf_counter()
     tables = _merge(ordered, results, file_sha256 or {})
     tables.stats = {
@@ -71,22 +77,20 @@ def normalize_files(
 
 
 def _read_all(
-    indexed: list[tuple[int, str]], contributor: str, workers: int, progress: bool
+    indexed: list[tuple[int, str]], contributor: str, workers: int, progress: bool, read
 ) -> Iterator[BatchResult]:
     bar = _progress_bar(len(indexed), progress)
     try:
         if workers == 1 or len(indexed) <= 1:
             for batch in _batches(indexed, BATCH_BYTES):
-                yield read_batch(batch, contributor, on_file=lambda: bar.update(1))
+                yield read(batch, on_file=lambda: bar.update(1))
         else:
-            yield from _read_in_pool(indexed, contributor, workers, bar)
+            yield from _read_in_pool(indexed, contributor, workers, bar, read)
     finally:
         bar.close()
 
 
-def _read_in_pool(
-    indexed, contributor, workers, bar, task: Callable = read_batch
-) -> Iterator[BatchResult]:
+def _read_in_pool(indexed, contributor, workers, bar, read: Callable) -> Iterator[BatchResult]:
     """Batches go to a process pool. If a worker dies, every unfinished batch is retried file
     by file; a file that breaks a pool again is retried alone, and if it kills even a pool of
     its own, it is recorded as crashed."""
@@ -97,23 +101,23 @@ def _read_in_pool(
     pending = sorted(_batches(indexed, target, sizes), key=lambda b: -sum(sizes[p] for _, p in b))
     suspects: list[list[tuple[int, str]]] = []
     while pending:
-        broken = yield from _run_pool(pending, contributor, workers, bar, task)
+        broken = yield from _run_pool(pending, workers, bar, read)
         pending = [[item] for batch in broken if len(batch) > 1 for item in batch]
         suspects += [batch for batch in broken if len(batch) == 1]
     for batch in suspects:
-        if (yield from _run_pool([batch], contributor, 1, bar, task)):
+        if (yield from _run_pool([batch], 1, bar, read)):
             index, path = batch[0]
             yield _crashed_batch(index, path, contributor)
             bar.update(1)
 
 
-def _run_pool(batches, contributor, workers, bar, task) -> Generator[BatchResult, None, list]:
+def _run_pool(batches, workers, bar, read) -> Generator[BatchResult, None, list]:
     """Yield the result of every batch that finished; return the batches lost to a dead worker."""
     broken = []
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)
     with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=ctx) as pool:
-        futures = {pool.submit(task, batch, contributor): batch for batch in batches}
+        futures = {pool.submit(read, batch): batch for batch in batches}
         while futures:
             done, _ = wait(futures, return_when=FIRST_COMPLETED)
             for future in done:
