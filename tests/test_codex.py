@@ -588,6 +588,21 @@ def test_damaged_gzip_keeps_what_was_read(tmp_path):
     )
 
 
+def test_rollout_without_ids_uses_the_file_name(tmp_path):
+    _totals.pop("default", None)
+    records = [item("reasoning", 1), usage(2, 10, 0, 1), item("reasoning", 3), usage(4, 20, 10, 1)]
+    landed = write(tmp_path / "3f2a9c.jsonl", records)
+    (first, second) = _checked(landed).steps
+    assert (first["session_id"], first["round_id"], first["turn_id"]) == (
+        "3f2a9c",
+        "3f2a9c:0",
+        None,
+    )
+    assert second["round_id"] == "3f2a9c:1"
+    named = read_codex(landed, origin="/home/u/.codex/sessions/rollout-2026-x.jsonl.gz")
+    assert named.steps[0]["step_id"] == "codex:rollout-2026-x:rollout-2026-x:0"
+
+
 def test_missing_file_is_an_error_not_an_exception(tmp_path):
     result = read_codex(tmp_path / "nope.jsonl")
     assert result.error and "cannot read" in result.error

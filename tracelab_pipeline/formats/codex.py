@@ -176,11 +176,17 @@ class _Meta:
         self.branch = branch
 
 
-def read_codex(path: str | Path, contributor: str = "local") -> FileResult:
-    """Read one Codex rollout (plain or gzip). Never raises for bad content."""
+def read_codex(
+    path: str | Path, contributor: str = "local", origin: str | Path | None = None
+) -> FileResult:
+    """Read one Codex rollout (plain or gzip). Never raises for bad content.
+
+    `origin` is the path the client wrote the file under (for a renamed landed copy); its
+    name stands in for the session and turn ids of rollouts that lack them, as in TraceLab.
+    """
     source = str(path)
     acc = Accounting(source, contributor)
-    rollout = _Rollout(acc, _stem(source))
+    rollout = _Rollout(acc, _stem(str(origin) if origin is not None else source))
     try:
         with open_log(path) as stream:
             _read_lines(stream, rollout, acc)
