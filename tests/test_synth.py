@@ -68,7 +68,7 @@ def sample(tmp_path_factory) -> tuple[Path, Path, dict]:
         truth_dir=root / "truth",
         contributors=4,
         months=2,
-        sessions=24,
+        sessions=30,
         workers=2,
     )
     return root / "inbox", root / "truth", summary
@@ -124,7 +124,6 @@ def test_quirks_readers_must_survive_are_present(sample):
         "codex still running": 0,
         "claude split response": 0,
         "claude placeholder usage": 0,
-        "claude rejected tool": 0,
         "claude tool error": 0,
         "claude sidechain": 0,
         "claude 1h cache write": 0,
@@ -166,8 +165,7 @@ def test_quirks_readers_must_survive_are_present(sample):
             elif r.get("type") == "user" and isinstance(msg["content"], list):
                 for block in msg["content"]:
                     if block.get("type") == "tool_result" and block.get("is_error"):
-                        rejected = "doesn't want to proceed" in str(block["content"])
-                        seen["claude rejected tool" if rejected else "claude tool error"] += 1
+                        seen["claude tool error"] += 1
         seen["claude split response"] += sum(n > 1 for n in ids.values())
     steps = read_truth(truth_dir)["steps"]
     seen["parallel tool calls"] = sum(n > 1 for n in steps.column("tool_call_count").to_pylist())
@@ -244,43 +242,80 @@ def test_cli_generates_and_checks(tmp_path):
     assert "prefix.claude.p50" in result.output and "Table 8" in result.output
 
 
-def test_old_client_sidechains_inline_are_their_own_threads(tmp_path):
-    """1.x Claude Code wrote Task sub-agents inline (isSidechain, no agentId): still exact."""
+def _find_plan(provider: str, version: str, wanted, tries: int = 400):
     import random
 
-    from tracelab_pipeline.formats import read_log
-    from tracelab_pipeline.synth.claude_writer import ClaudeWriter
     from tracelab_pipeline.synth.session_model import SessionBuilder
 
-    for i in range(400):
-        rng = random.Random(f"inline:{i}")
-        plan = SessionBuilder(rng, "claude", "ada", 1_767_225_600_000, "1.0.98").build()
-        if plan.subagents:
-            break
-    else:
-        pytest.fail("no session with a sub-agent in 400 draws")
-    writer = ClaudeWriter(plan, rng, tmp_path)
+    for i in range(tries):
+        rng = random.Random(f"{provider}:{version}:{i}")
+        plan = SessionBuilder(rng, provider, "ada", 1_767_225_600_000, version).build()
+        if wanted(plan):
+            return plan, rng
+    pytest.fail(f"no {provider} session with the wanted feature in {tries} draws")
+
+
+def _single_file_matches(writer, root: Path) -> list[dict]:
+    """Write one session, read its file(s) back with the readers, compare with its truth."""
+    from tracelab_pipeline.formats import read_log
+
     writer.write()
     steps, tools, events = writer.finish()
-    files = list(tmp_path.rglob("*.jsonl"))
-    assert len(files) == 1, "1.x sub-agents must stay inside the session file"
-    result = read_log(files[0], "ada")
-    assert any(s["is_sidechain"] for s in steps)
-    for rows, got, key in (
-        (steps, result.steps, ("step_id",)),
-        (tools, result.tool_calls, ("step_id", "tool_index")),
-        (events, result.timing_events, ("step_id", "event_index")),
-    ):
-        for row in got:
-            row["source_file"] = (
-                str(Path(row["source_file"]).relative_to(tmp_path))
-                if row.get("source_file")
-                else row.get("source_file")
-            )
+    got = {"steps": [], "tool_calls": [], "timing_events": []}
+    for path in sorted(root.rglob("*.jsonl")):
+        result = read_log(path, "ada")
+        got["steps"] += result.steps
+        got["tool_calls"] += result.tool_calls
+        got["timing_events"] += result.timing_events
+    for row in got["steps"]:
+        row["source_file"] = str(Path(row["source_file"]).relative_to(root))
+    for name, rows in (("steps", steps), ("tool_calls", tools), ("timing_events", events)):
+        key = KEYS[name]
         want = {tuple(r[k] for k in key): r for r in rows}
-        have = {tuple(r[k] for k in key): r for r in got}
-        assert set(want) == set(have)
+        have = {tuple(r[k] for k in key): r for r in got[name]}
+        assert set(want) == set(have), name
         for k, row in want.items():
             diff = {c: (have[k].get(c), v) for c, v in row.items() if have[k].get(c) != v}
             diff.pop("session_started_at", None)  # normalize sets it from the root session
-            assert not diff, (k, diff)
+            assert not diff, (name, k, diff)
+    return steps
+
+
+def test_old_client_sidechains_inline_are_their_own_threads(tmp_path):
+    """1.x Claude Code wrote Task sub-agents inline (isSidechain, no agentId): still exact."""
+    from tracelab_pipeline.synth.claude_writer import ClaudeWriter
+
+    plan, rng = _find_plan("claude", "1.0.98", lambda p: bool(p.subagents))
+    steps = _single_file_matches(ClaudeWriter(plan, rng, tmp_path), tmp_path)
+    assert len(list(tmp_path.rglob("*.jsonl"))) == 1, "1.x sub-agents stay in the session file"
+    assert any(s["is_sidechain"] for s in steps)
+
+
+def test_rejected_tool_and_interrupt_marker(tmp_path):
+    """The user refuses a tool: an error result, then the interrupt marker as user input."""
+    from tracelab_pipeline.synth.claude_writer import ClaudeWriter
+
+    def rejected(plan):
+        return any(t.rejected for s in plan.main.steps for t in s.tools)
+
+    plan, rng = _find_plan("claude", "2.1.97", rejected)
+    steps = _single_file_matches(ClaudeWriter(plan, rng, tmp_path), tmp_path)
+    text = b"".join(p.read_bytes() for p in tmp_path.rglob("*.jsonl"))
+    assert b"doesn't want to proceed" in text
+    assert b"[Request interrupted by user for tool use]" in text
+    # The request after the refusal starts from the refused result: tool-initiated.
+    assert any(s["current_user_message_count"] >= 2 and s["trigger"] == "tool" for s in steps)
+
+
+def test_interrupted_codex_turn_carries_its_outputs_over(tmp_path):
+    """Esc before usage: no token_count, so those outputs join the next step (TraceLab §4.4)."""
+    from tracelab_pipeline.synth.codex_writer import CodexWriter
+
+    def aborted(plan):
+        steps = plan.main.steps
+        return any(s.aborted for s in steps[:-1])
+
+    plan, rng = _find_plan("codex", "0.120.0", aborted)
+    _single_file_matches(CodexWriter(plan, rng, tmp_path), tmp_path)
+    text = b"".join(p.read_bytes() for p in tmp_path.rglob("*.jsonl"))
+    assert b'"turn_aborted"' in text

@@ -11,6 +11,7 @@ and the parts are concatenated in contributor order at the end.
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import shutil
 import time
@@ -69,7 +70,10 @@ def generate(
             results[i] = _contributor(*jobs[i])
             bar.update(1)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # spawn, not fork: the caller may already run pyarrow/DuckDB threads, which fork copies
+        # in whatever state their locks are.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = {i: pool.submit(_contributor, *jobs[i]) for i in order}
             for i in order:
                 results[i] = futures[i].result()

@@ -65,10 +65,10 @@ CALLS_PER_STEP = {
 }
 # A request often opens with parallel exploration (Table 2: 2 tool calls per request at p50
 # although the median request has a single tool-initiated step).
-FIRST_CALLS = ([1, 2, 3, 4, 5], cumulative([0.34, 0.3, 0.18, 0.11, 0.07]))
+FIRST_CALLS = ([1, 2, 3, 4, 5], cumulative([0.4, 0.32, 0.16, 0.08, 0.04]))
 # Steps per session differ by provider (Table 1: 52 Claude vs 136 Codex steps per session).
-TOOL_STEP_SCALE = {"claude": 0.64, "codex": 1.25}
-REQUEST_SPLIT_ALPHA = 0.35
+TOOL_STEP_SCALE = {"claude": 0.64, "codex": 1.2}
+REQUEST_SPLIT_ALPHA = 0.3
 
 
 @dataclass(slots=True)
@@ -222,7 +222,7 @@ class SessionBuilder:
         # (project instructions, environment): Table 9's short-prefix bins.
         static = rng.randint(14_000, 30_000) if not codex else rng.randint(2_500, 7_500)
         ctx = _Context(static, self._limit(self.model))
-        ctx.init = rng.randint(2_000, 12_000) if not codex else rng.randint(8_000, 20_000)
+        ctx.init = rng.randint(2_000, 12_000) if not codex else rng.randint(10_000, 26_000)
         now = t0
         carry: list[UserInput] = []  # inputs that precede the next step (interrupt markers)
         for r, n_tool_steps in enumerate(split):
@@ -313,7 +313,7 @@ class SessionBuilder:
             if user and codex and rng.random() < 0.28:
                 # Codex drops earlier reasoning items at a new user turn (Table 3 reductions).
                 micro = rng.random() < 0.4
-                reduction = int(rng.uniform(1, 1024) if micro else rng.uniform(1025, 50_000))
+                reduction = int(rng.uniform(1, 1024) if micro else rng.uniform(1025, 63_000))
                 reduction = fresh + ctx.prev_output + reduction
             elif rng.random() < (0.0012 if codex else 0.0006) or (user and rng.random() < 0.009):
                 reduction = fresh + ctx.prev_output + int(rng.uniform(1, 6_000))
@@ -358,9 +358,9 @@ class SessionBuilder:
         elif gap < ttl:
             p = 0.015  # evicted under memory pressure before its TTL
         elif gap < 3600:
-            p = 0.5 if self.provider == "claude" else 0.6
+            p = 0.45 if self.provider == "claude" else 0.55
         else:
-            p = 0.92
+            p = 0.95
         return rng.random() < p
 
     # ------------------------------------------------------------------ outputs and tools
