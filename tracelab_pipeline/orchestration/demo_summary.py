@@ -53,7 +53,7 @@ def summarize(result: DemoResult) -> str:
         lines.append(f"  FAILED {failure}")
     lines += [
         "",
-        "Open the same instance in the Dagster UI:",
+        "Open the same instance in the Dagster UI (from the repository root):",
         f"  DAGSTER_HOME={result.dagster_home} TRACELAB_DATA_DIR={data} uv run dagster dev",
     ]
     return "\n".join(lines)
