@@ -18,7 +18,7 @@ def read_log(
     Never raises for bad content: an unreadable file comes back with `error` set and its
     accounting filled in as far as it got. `origin` is the path the client wrote the file under,
     when `path` is a renamed copy (a landed object): Claude's project and sub-agent layout
-    are read from it.
+    and Codex's file-stem fallback ids are read from it.
     """
     source = str(path)
     try:
@@ -33,7 +33,7 @@ def read_log(
     if fmt == CODEX:
         from tracelab_pipeline.formats.codex import read_codex
 
-        return read_codex(path, contributor)
+        return read_codex(path, contributor, origin=origin)
     if fmt == TRACELAB_ROUNDS:
         from tracelab_pipeline.formats.tracelab_rounds import read_tracelab_rounds
 
