@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 import traceback
 from collections.abc import Callable
@@ -50,10 +51,19 @@ def read_batch(
     file index. Rows are converted to Arrow once per batch: a call per file costs ~3x more."""
     cpu_start = time.process_time()
     results: list[tuple[int, FileResult]] = []
-    for index, path in batch:
-        results.append((index, read_one(path, contributor, (origins or {}).get(path))))
-        if on_file:
-            on_file()
+    # The rows of a batch are hundreds of thousands of small dicts and lists held at once; the
+    # cyclic collector would rescan them again and again (~20% of the run) to find no garbage:
+    # readers build no cycles that outlive a file. Memory stays bounded by the batch size.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for index, path in batch:
+            results.append((index, read_one(path, contributor, (origins or {}).get(path))))
+            if on_file:
+                on_file()
+    finally:
+        if collecting:
+            gc.enable()
     try:
         tables = _convert(results)
     except Exception:  # noqa: BLE001 - some file's rows do not fit the schema: set it aside
