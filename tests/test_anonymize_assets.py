@@ -80,7 +80,7 @@ def _materialize(instance, data_dir, assets=(anonymized_steps, downstream_probe)
 
 def _public_files(data_dir):
     root = data_dir / "public"
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+    return sorted(root.rglob("*.parquet")) if root.exists() else []
 
 
 def _checks(result) -> dict[str, bool]:
