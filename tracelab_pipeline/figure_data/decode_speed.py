@@ -48,7 +48,7 @@ def build(con, *, prepared: bool = False) -> int:
               AND post_reasoning_output_t - reasoning_end_t >= ?
         ),
         lam AS (SELECT sum(post_s) / nullif(sum(visible), 0) AS s_per_token FROM exact),
-        values_ AS (
+        values_ AS MATERIALIZED (
             SELECT provider || '_normalized' AS panel, contributor, step_id, context,
                    speed AS value, output_tokens::DOUBLE AS num, gen_span_s AS den
             FROM eligible WHERE provider IN ('claude', 'codex')

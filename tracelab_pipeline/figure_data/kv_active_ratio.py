@@ -54,17 +54,15 @@ tool_waits AS (
     FROM calls WHERE effective_ms > 0
 ),
 events AS (
-    SELECT s.contributor, s.provider, s.session_id, s.step_index, s.step_id, e.event_index,
-           e.event_type, epoch_us(e."timestamp") / 1e6 AS t
-    FROM timing_events e JOIN steps s USING (contributor, step_id)
-    WHERE e."timestamp" IS NOT NULL
+    SELECT s.provider, s.sid, s.step_index, s.sk, e.event_index, e.event_type, e.t
+    FROM fd_ev e JOIN fd_steps s USING (sk)
+    WHERE e.t IS NOT NULL
 ),
 human_waits AS (
+    -- sk follows step_id within a session, so (step_index, sk) is the (step_index, step_id) order
     SELECT provider, 'human' AS source, wait_s FROM (
         SELECT provider, event_type,
-            t - lag(t) OVER (
-                PARTITION BY contributor, provider, session_id
-                ORDER BY step_index, step_id, t, event_index) AS wait_s
+            t - lag(t) OVER (PARTITION BY sid ORDER BY step_index, sk, t, event_index) AS wait_s
         FROM events)
     WHERE event_type = 'user_message' AND wait_s > 0
 ),

@@ -7,6 +7,9 @@ Session key is (contributor, provider, session_id); a session's steps are ordere
 way "O2" (tracelab-metrics §0.2): by `step_index`, then the first timestamp (first timestamped
 event in list order, else the earliest tool time, else -inf), then `step_id` so ties are
 deterministic (we have no file order: results must not depend on it).
+
+The string keys are joined once, to integer keys (`sk` per step, `sid` per session); every later
+join, group and window runs on those integers.
 """
 
 from __future__ import annotations
@@ -14,16 +17,28 @@ from __future__ import annotations
 INPUT_TYPES = "('user_message', 'tool_result')"
 OUTPUT_TYPES = "('reasoning', 'text', 'tool_call')"
 
+_KEYS = """
+CREATE OR REPLACE TEMP TABLE fd_keys AS
+SELECT
+    contributor, step_id,
+    row_number() OVER (ORDER BY contributor, step_id) AS sk,
+    dense_rank() OVER (ORDER BY contributor, provider, session_id) AS sid
+FROM steps
+"""
+
+_EV = """
+CREATE OR REPLACE TEMP TABLE fd_ev AS
+SELECT k.sk, k.sid, e.event_index, e.event_type, e.tool_call_id,
+       epoch_us(e."timestamp") / 1e6 AS t
+FROM timing_events e
+JOIN fd_keys k USING (contributor, step_id)
+"""
+
 _EVENTS = f"""
 CREATE OR REPLACE TEMP TABLE fd_events AS
-WITH ev AS (
-    SELECT contributor, step_id, event_index, event_type, epoch_us("timestamp") / 1e6 AS t
-    FROM timing_events
-),
-agg AS (
+WITH agg AS (
     SELECT
-        contributor,
-        step_id,
+        sk,
         arg_min(t, event_index) FILTER (WHERE t IS NOT NULL) AS first_event_t,
         min(t) AS min_event_t,
         max(t) AS max_event_t,
@@ -34,8 +49,8 @@ agg AS (
         -- end of the leading run of tool_result events (list order)
         coalesce(min(event_index) FILTER (WHERE event_type <> 'tool_result'), 1 << 62)
             AS leading_results_end
-    FROM ev
-    GROUP BY contributor, step_id
+    FROM fd_ev
+    GROUP BY sk
 )
 SELECT
     a.*,
@@ -46,23 +61,32 @@ SELECT
     max(e.t) FILTER (WHERE e.event_type IN ('text', 'tool_call') AND e.t >= a.reasoning_end_t)
         AS post_reasoning_output_t
 FROM agg a
-JOIN ev e USING (contributor, step_id)
+JOIN fd_ev e USING (sk)
 GROUP BY ALL
+"""
+
+_CALLS = """
+CREATE OR REPLACE TEMP TABLE fd_calls AS
+SELECT k.sk, k.sid, c.call_id,
+       epoch_us(c.emitted_at) / 1e6 AS emitted_t, epoch_us(c.result_at) / 1e6 AS result_t
+FROM tool_calls c
+JOIN fd_keys k USING (contributor, step_id)
 """
 
 _STEPS = """
 CREATE OR REPLACE TEMP TABLE fd_steps AS
 WITH tools AS (
     SELECT
-        contributor,
-        step_id,
-        least(min(epoch_us(emitted_at)), min(epoch_us(result_at))) / 1e6 AS min_tool_t,
-        greatest(max(epoch_us(emitted_at)), max(epoch_us(result_at))) / 1e6 AS max_tool_t
-    FROM tool_calls
-    GROUP BY contributor, step_id
+        sk,
+        least(min(emitted_t), min(result_t)) AS min_tool_t,
+        greatest(max(emitted_t), max(result_t)) AS max_tool_t
+    FROM fd_calls
+    GROUP BY sk
 ),
 joined AS (
     SELECT
+        k.sk,
+        k.sid,
         s.contributor,
         s.provider,
         s.session_id,
@@ -94,8 +118,9 @@ joined AS (
         CASE WHEN e.last_output_t - e.input_ready_t > 0 THEN e.last_output_t - e.input_ready_t END
             AS gen_span_s
     FROM steps s
-    LEFT JOIN fd_events e USING (contributor, step_id)
-    LEFT JOIN tools t USING (contributor, step_id)
+    JOIN fd_keys k USING (contributor, step_id)
+    LEFT JOIN fd_events e USING (sk)
+    LEFT JOIN tools t USING (sk)
 )
 SELECT
     *,
@@ -104,10 +129,7 @@ SELECT
     lag(output_tokens) OVER w AS prev_output_tokens,
     lag(last_activity_t) OVER w AS prev_last_activity_t
 FROM joined
-WINDOW w AS (
-    PARTITION BY contributor, provider, session_id
-    ORDER BY step_index, sort_t NULLS FIRST, step_id
-)
+WINDOW w AS (PARTITION BY sid ORDER BY step_index, sort_t NULLS FIRST, step_id)
 """
 
 # Tool-initiated gap (Fig 11/12): the longest `result_at - emitted_at` among the calls answered by
@@ -116,33 +138,28 @@ WINDOW w AS (
 _TOOL_GAPS = """
 CREATE OR REPLACE TEMP TABLE fd_tool_gaps AS
 WITH answered AS (
-    SELECT s.contributor, s.provider, s.session_id, s.step_id, s.seq, ev.tool_call_id
-    FROM timing_events ev
-    JOIN fd_steps s USING (contributor, step_id)
+    SELECT s.sk, s.sid, s.seq, ev.tool_call_id
+    FROM fd_ev ev
+    JOIN fd_steps s USING (sk)
     WHERE ev.event_type = 'tool_result'
       AND ev.event_index < s.leading_results_end
       AND ev.tool_call_id IS NOT NULL
 ),
 emitted AS (
-    SELECT
-        s.contributor, s.provider, s.session_id, s.seq AS emit_seq, c.call_id,
-        (epoch_us(c.result_at) - epoch_us(c.emitted_at)) / 1e6 AS duration_s
-    FROM tool_calls c
-    JOIN fd_steps s USING (contributor, step_id)
+    SELECT c.sid, s.seq AS emit_seq, c.call_id, c.result_t - c.emitted_t AS duration_s
+    FROM fd_calls c
+    JOIN fd_steps s USING (sk)
 ),
 matched AS (
-    SELECT a.contributor, a.step_id, m.duration_s
+    SELECT a.sk, m.duration_s
     FROM answered a
-    JOIN emitted m
-      ON m.contributor = a.contributor AND m.provider = a.provider
-     AND m.session_id = a.session_id AND m.call_id = a.tool_call_id AND m.emit_seq < a.seq
-    QUALIFY row_number() OVER (
-        PARTITION BY a.contributor, a.step_id, a.tool_call_id ORDER BY m.emit_seq DESC) = 1
+    JOIN emitted m ON m.sid = a.sid AND m.call_id = a.tool_call_id AND m.emit_seq < a.seq
+    QUALIFY row_number() OVER (PARTITION BY a.sk, a.tool_call_id ORDER BY m.emit_seq DESC) = 1
 )
-SELECT contributor, step_id, max(duration_s) AS tool_gap_s
+SELECT sk, max(duration_s) AS tool_gap_s
 FROM matched
 WHERE duration_s >= 0
-GROUP BY contributor, step_id
+GROUP BY sk
 """
 
 # Steps eligible for the idle-gap experiments (Fig 11/12), with their measurable gap if any.
@@ -157,7 +174,7 @@ SELECT
         ELSE g.tool_gap_s
     END AS gap_s
 FROM fd_steps s
-LEFT JOIN fd_tool_gaps g USING (contributor, step_id)
+LEFT JOIN fd_tool_gaps g USING (sk)
 WHERE s.first_event_trigger IS NOT NULL
   AND s.prefix_tokens IS NOT NULL AND s.append_tokens IS NOT NULL
   AND s.context_l > 0
@@ -165,9 +182,10 @@ WHERE s.first_event_trigger IS NOT NULL
 
 
 def prepare(con, *, gaps: bool = False) -> None:
-    """Create TEMP tables `fd_events`, `fd_steps` (with gaps: `fd_tool_gaps`, `fd_gap_steps`)."""
-    con.execute(_EVENTS)
-    con.execute(_STEPS)
+    """Create the TEMP tables `fd_keys`, `fd_ev`, `fd_calls`, `fd_events`, `fd_steps` (and,
+    with gaps, `fd_tool_gaps`, `fd_gap_steps`)."""
+    for sql in (_KEYS, _EV, _CALLS, _EVENTS, _STEPS):
+        con.execute(sql)
     if gaps:
         con.execute(_TOOL_GAPS)
         con.execute(_GAP_STEPS)

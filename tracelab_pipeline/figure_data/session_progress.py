@@ -29,22 +29,23 @@ def build(con, *, prepared: bool = False) -> int:
             SELECT f.*, g.gap_s,
                 f.prefix_tokens / nullif(f.context_l, 0) AS hit_rate,
                 max(f.context_l) OVER (
-                    PARTITION BY f.contributor, f.provider, f.session_id ORDER BY f.seq
+                    PARTITION BY f.sid ORDER BY f.seq
                     ROWS BETWEEN 1 FOLLOWING AND 3 FOLLOWING) AS next3_max_l
             FROM fd_steps f
-            LEFT JOIN fd_gap_steps g USING (contributor, step_id)
+            LEFT JOIN fd_gap_steps g USING (sk)
         ),
         sessions AS (
-            SELECT contributor, provider, session_id, count(*) AS n_steps,
+            SELECT sid, any_value(contributor) AS contributor,
+                any_value(session_id) AS session_id, count(*) AS n_steps,
                 count(*) FILTER (WHERE has_user_message) AS user_steps,
                 count(*) FILTER (WHERE first_event_trigger = 'tool') AS tool_steps,
                 max(append_tokens) FILTER (
                     WHERE seq <= ? AND first_event_trigger = 'user' AND gap_s >= ?
                       AND hit_rate < ?) AS idle_miss_append
-            FROM s GROUP BY ALL
+            FROM s GROUP BY sid
         ),
         chosen AS (
-            SELECT contributor, provider, session_id FROM sessions
+            SELECT sid FROM sessions
             ORDER BY (n_steps BETWEEN 40 AND 220 AND user_steps >= 2 AND tool_steps >= 10) DESC,
                      idle_miss_append IS NOT NULL DESC, idle_miss_append DESC NULLS LAST,
                      n_steps DESC, session_id, contributor
@@ -62,7 +63,7 @@ def build(con, *, prepared: bool = False) -> int:
                     AND coalesce(s.next3_max_l <= 0.75 * s.prev_context_l
                                  AND s.prev_context_l - s.next3_max_l >= 8000, true), false)
                 AS compaction
-        FROM s JOIN chosen USING (contributor, provider, session_id)
+        FROM s JOIN chosen USING (sid)
         WHERE s.seq <= ?
         ORDER BY step
         """,
