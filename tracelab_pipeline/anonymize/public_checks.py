@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from tracelab_pipeline import schema
 from tracelab_pipeline.anonymize.anonymize import PUBLIC_TABLES, scrubbed_columns
 from tracelab_pipeline.anonymize.presidio_engine import GENERIC_HANDLES, Scrubber, name_regex
-from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, is_pseudonym
+from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, PSEUDONYM_RE
 
 PATH_COLUMNS: dict[str, tuple[str, ...]] = {
     "steps": ("project", "cwd", "source_file"),
@@ -81,6 +81,23 @@ def _distinct(table: pa.Table, column: str) -> list:
     if column not in table.column_names or table.num_rows == 0:
         return []
     return [v for v in pc.unique(table.column(column)).to_pylist() if v is not None]
+
+
+def _glued_needles(exact: pa.Array, text: str) -> list[str]:
+    """Long private strings that occur anywhere inside `text` (ids glued into other words).
+
+    An index of the text's 8-grams filters the needles by prefix in one vectorized step, so
+    the cost is linear in text + needles instead of their product.
+    """
+    if len(text) < SUBSTRING_MIN or len(exact) == 0:
+        return []
+    long = pc.filter(exact, pc.greater_equal(pc.utf8_length(exact), SUBSTRING_MIN))
+    grams = pa.array(
+        list({text[i : i + SUBSTRING_MIN] for i in range(len(text) - SUBSTRING_MIN + 1)})
+    )
+    prefixes = pc.utf8_slice_codeunits(long, 0, SUBSTRING_MIN)
+    candidates = pc.filter(long, pc.is_in(prefixes, value_set=grams)).to_pylist()
+    return [n for n in candidates if n in text]
 
 
 def user_names_in_paths(paths: Iterable[str]) -> set[str]:
@@ -148,10 +165,16 @@ def presidio_rescan(public: dict[str, pa.Table], scrubber: Scrubber) -> CheckOut
         for column in scrubbed_columns(name):
             for value in _content_strings(table, column):
                 scanned += 1
-                for entity, *_ in scrubber.findings(value):
+                # scrub() caches by text: a string that came through anonymization unchanged
+                # was analyzed then and had no finding; only new strings are analyzed now.
+                for entity in scrubber.scrub(value)[1]:
                     findings[f"{name}.{column}:{entity}"] += 1
         for column in ID_COLUMNS.get(name, {}):
-            bad = sum(1 for v in _distinct(table, column) if not is_pseudonym(v))
+            if column not in table.column_names or table.num_rows == 0:
+                continue
+            values = pc.unique(table.column(column)).drop_null()
+            ok = pc.match_substring_regex(values, PSEUDONYM_RE.pattern)
+            bad = len(values) - pc.sum(ok).as_py() if len(values) else 0
             if bad:
                 findings[f"{name}.{column}:NOT_A_PSEUDONYM"] += bad
     return CheckOutcome(
@@ -166,7 +189,7 @@ def identifier_leaks(
     private: dict[str, pa.Table], public: dict[str, pa.Table], contributor: str
 ) -> CheckOutcome:
     needles = private_needles(private, contributor)
-    long_needles = [n for n in needles.exact if len(n) >= SUBSTRING_MIN]
+    exact = pa.array(sorted(needles.exact), type=pa.string())
     words = {_squash(w): w for w in needles.words}
     word_re = re.compile("|".join(name_regex(w) for w in words.values()), re.I) if words else None
     leaks: Counter = Counter()
@@ -174,38 +197,33 @@ def identifier_leaks(
     def record(table: str, column: str, needle: str) -> None:
         leaks[f"{table}.{column}:{needles.kind_of.get(needle, 'identifier')}"] += 1
 
+    content = [
+        (name, column, _content_strings(table, column))
+        for name, table in public.items()
+        for column in scrubbed_columns(name)
+    ]
+    glued = _glued_needles(exact, "\n".join(v for *_, values in content for v in values))
     for name, table in public.items():
         # Identifier columns hold fixed-format hex pseudonyms: exact match is the meaningful test
         # (a substring scan of random hex against thousands of ids would hit by chance).
         for column in ID_COLUMNS.get(name, {}):
-            for value in _distinct(table, column):
-                if value in needles.exact:
+            if column in table.column_names and table.num_rows:
+                values = pc.unique(table.column(column)).drop_null()
+                for value in pc.filter(values, pc.is_in(values, value_set=exact)).to_pylist():
                     record(name, column, value)
-        for column in scrubbed_columns(name):
-            values = _content_strings(table, column)
-            if not values:
-                continue
-            leaked: dict[str, str] = {}  # public value -> the private needle found in it
-            for value in values:
-                hit = next(
-                    (t for t in [value, *_TOKEN_SPLIT.split(value)] if t in needles.exact), None
-                )
-                if hit is None and word_re is not None:
-                    m = word_re.search(value)
-                    hit = m and words.get(_squash(m.group(0)), m.group(0))
-                if hit:
-                    leaked[value] = hit
-            # Substring pass for long needles glued into other text; an 8-gram index of the
-            # column's text keeps it linear instead of needles x values.
-            text = "\n".join(values)
-            grams = {text[i : i + SUBSTRING_MIN] for i in range(len(text) - SUBSTRING_MIN + 1)}
-            for needle in long_needles:
-                if needle[:SUBSTRING_MIN] in grams and needle in text:
-                    for value in values:
-                        if needle in value:
-                            leaked.setdefault(value, needle)
-            for needle in leaked.values():
-                record(name, column, needle)
+    for name, column, values in content:
+        leaked: dict[str, str] = {}  # public value -> the private needle found in it
+        for value in values:
+            hit = next((t for t in [value, *_TOKEN_SPLIT.split(value)] if t in needles.exact), None)
+            if hit is None and word_re is not None:
+                m = word_re.search(value)
+                hit = m and words.get(_squash(m.group(0)), m.group(0))
+            if hit is None:
+                hit = next((n for n in glued if n in value), None)
+            if hit:
+                leaked[value] = hit
+        for needle in leaked.values():
+            record(name, column, needle)
     return CheckOutcome(
         name="no_private_identifiers",
         passed=not leaks,
