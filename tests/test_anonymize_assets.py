@@ -211,8 +211,10 @@ def test_production_without_key_refuses_and_publishes_nothing(instance, data_dir
     monkeypatch.delenv(KEY_ENV, raising=False)
     result = _materialize(instance, data_dir, pseudonym_key=None, production=True)
     assert not result.success
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert KEY_ENV in failure.step_failure_data.error.message
+    # The run refuses to start: the resource fails before any step does work.
+    failures = [e for e in result.all_events if "FAILURE" in e.event_type_value]
+    assert any(KEY_ENV in repr(e.event_specific_data) for e in failures)
+    assert not result.asset_materializations_for_node("anonymized_steps")
     assert _public_files(data_dir) == [] and not (data_dir / "pseudonym.key").exists()
     assert not (data_dir / "probe").exists()
 

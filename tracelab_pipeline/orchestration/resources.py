@@ -103,6 +103,13 @@ class AnonymizationConfig(dg.ConfigurableResource):
         extra = os.environ.get("TRACELAB_DENY_LIST", "")
         return [*self.deny_list, *(n.strip() for n in extra.split(",") if n.strip())]
 
+    def setup_for_execution(self, context) -> None:
+        # A production run without a key refuses to start, before any step does work.
+        if self.is_production:
+            from tracelab_pipeline.anonymize.pseudonyms import resolve_key
+
+            resolve_key(None, configured=self.pseudonym_key, production=True)
+
     def key(self, data_dir: str | os.PathLike) -> tuple[bytes, str]:
         """(key, where it came from); raises PseudonymKeyError when production has none."""
         from tracelab_pipeline.anonymize.pseudonyms import resolve_key
