@@ -53,7 +53,11 @@ def run_and_time(data: Path, label: str) -> tuple[object, float, float]:
     result = run_demo(str(data), echo=lambda s: None)
     wall = time.perf_counter() - t0
     with dg.DagsterInstance.get() as instance:
-        runs = [r.run_id for r in instance.get_runs() if r.start_time and r.start_time >= since]
+        runs = [
+            r.dagster_run.run_id
+            for r in instance.get_run_records()
+            if r.start_time and r.start_time >= since
+        ]
         inside = step_seconds(instance, runs)
     print(
         f"{label}: {wall:.1f} s wall; "
@@ -127,14 +131,15 @@ def paper(root: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--skip-paper", action="store_true")
+    parser.add_argument("--only-paper", action="store_true")
     parser.add_argument("--keep", default=None, help="work in DIR and keep it")
     args = parser.parse_args()
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="tracelab-bench-"))
     root.mkdir(parents=True, exist_ok=True)
     print(f"working in {root} ({os.cpu_count()} CPUs)")
     try:
-        data = demo(root)
-        incremental(data)
+        if not args.only_paper:
+            incremental(demo(root))
         if not args.skip_paper:
             paper(root)
     finally:
