@@ -29,8 +29,13 @@ from tracelab_pipeline.formats.claude_threads import (
     json_text,
     step_rows,
 )
-from tracelab_pipeline.formats.common import delta_ms
-from tracelab_pipeline.formats.jsonl import Accounting, iter_records, open_log
+from tracelab_pipeline.formats.common import delta_ms, gc_paused
+from tracelab_pipeline.formats.jsonl import (
+    Accounting,
+    json_error_reason,
+    open_log,
+    slow_loads,
+)
 from tracelab_pipeline.formats.result import FileResult
 
 PROVIDER = "claude"
@@ -87,15 +92,61 @@ def read_claude_code(
     reader = ClaudeFileReader(source, contributor, acc, origin)
     error = None
     try:
-        with open_log(path) as stream:
-            for line_number, record in iter_records(stream, acc):
-                reader.feed(line_number, record)
+        with gc_paused(), open_log(path) as stream:
+            _read_lines(stream, reader, acc)
     except (OSError, EOFError, zlib.error) as exc:
         # A damaged gzip stream or a vanished file: keep what was read, say why it stopped.
         error = f"{source}: read stopped after line {acc.lines_read}: {exc}"
     result = FileResult(source, PROVIDER, acc, error=error)
-    reader.finish(result)
+    with gc_paused():
+        reader.finish(result)
     return result
+
+
+def _read_lines(stream, reader: ClaudeFileReader, acc: Accounting) -> None:
+    """jsonl.iter_records inlined (same buckets and reasons): a generator per line costs more
+    than the rest of the loop, and most lines parse as they are, without strip()'s copy."""
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    feed = reader.feed
+    line_number = acc.lines_read
+    try:
+        for raw in stream:
+            line_number += 1
+            try:
+                # JSON allows the surrounding whitespace strip() would remove, so a line that
+                # parses here parses to the same record as its stripped form.
+                record = loads(raw)
+            except decode_error:
+                record = _decode_rest(raw, line_number, acc)
+                if record is None:
+                    continue
+            if record.__class__ is dict:
+                feed(line_number, record)
+            else:
+                acc.reject(line_number, "not a JSON object", raw)
+    finally:
+        acc.lines_read = line_number
+
+
+def _decode_rest(raw: bytes, line_number: int, acc: Accounting) -> dict | None:
+    """iter_records' path for a line orjson refused as it is: blank, stripped of whitespace
+    JSON does not allow (form feed, vertical tab), the standard parser, or rejected."""
+    stripped = raw.strip()
+    if not stripped:
+        acc.ignore("blank")
+        return None
+    try:
+        record = orjson.loads(stripped)
+    except orjson.JSONDecodeError:
+        record = slow_loads(stripped)
+        if record is None:
+            acc.reject(line_number, json_error_reason(raw), raw)
+            return None
+    if not isinstance(record, dict):
+        acc.reject(line_number, "not a JSON object", raw)
+        return None
+    return record
 
 
 def file_layout(path: Path) -> dict:
@@ -128,6 +179,7 @@ class ClaudeFileReader:
         # earlier session under that session's id, so those steps keep their original step_id.
         self.root: str | None = None
         self.main_threads: dict[str | None, Thread] = {}
+        self.main_thread: Thread | None = None  # main_threads[current root], once looked up
         self.side_threads: dict[str, Thread] = {}
         self.side_chain: dict[str, str] = {}  # sidechain record uuid -> thread key
         self.side_agent: dict[str, bool] = {}  # thread key -> keyed by a real agentId
@@ -176,6 +228,7 @@ class ClaudeFileReader:
             if None in self.started:
                 self.started.setdefault(sid, self.started.pop(None))
         self.root = sid
+        self.main_thread = None
 
     def _note_start(self, value) -> None:
         try:
@@ -209,6 +262,7 @@ class ClaudeFileReader:
             thread = self.main_threads.get(root)
             if thread is None:
                 thread = self.main_threads[root] = Thread(None, root)
+            self.main_thread = thread
             return thread
         thread = self.side_threads.get(side_key)
         if thread is None:
@@ -256,18 +310,28 @@ class ClaudeFileReader:
         usage = _usage(msg.get("usage"))
         ts = self._timestamp(rec.get("timestamp"))
 
-        self.acc.use()
+        self.acc.used += 1
         if side_key is None:
             self.main_records += 1
-        thread = self._thread(side_key)
+            thread = self.main_thread
+            if thread is None:
+                thread = self._thread(None)
+        else:
+            thread = self._thread(side_key)
         step = thread.step_for(message_id, line)
+        # (`x.__class__ is str` below: parsed JSON has no str subclasses; cheaper than a call.)
         if step.line == line:
             # First record of the response; later ones only fill what it lacked.
+            get = rec.get
             step.model = model if model.__class__ is str else None
-            step.request_id = _str(rec.get("requestId"))
-            step.version = _str(rec.get("version"))
-            step.cwd = _str(rec.get("cwd"))
-            step.git_branch = _str(rec.get("gitBranch"))
+            value = get("requestId")
+            step.request_id = value if value.__class__ is str else None
+            value = get("version")
+            step.version = value if value.__class__ is str else None
+            value = get("cwd")
+            step.cwd = value if value.__class__ is str else None
+            value = get("gitBranch")
+            step.git_branch = value if value.__class__ is str else None
         else:
             if step.model is None and model.__class__ is str:
                 step.model = model
@@ -340,10 +404,14 @@ class ClaudeFileReader:
             raise BadRecord("user message content is neither text nor a list")
         ts = self._timestamp(rec.get("timestamp"))
 
-        self.acc.use()
+        self.acc.used += 1
         if side_key is None:
             self.main_records += 1
-        thread = self._thread(side_key)
+            thread = self.main_thread
+            if thread is None:
+                thread = self._thread(None)
+        else:
+            thread = self._thread(side_key)
         if rec.get("isCompactSummary") is True:
             thread.after_compaction = True
         pending = thread.pending

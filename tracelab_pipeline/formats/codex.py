@@ -27,7 +27,7 @@ from pathlib import Path
 
 import orjson
 
-from tracelab_pipeline.formats.common import content_chars, delta_ms, parse_ts
+from tracelab_pipeline.formats.common import content_chars, delta_ms, gc_paused, parse_ts
 from tracelab_pipeline.formats.jsonl import Accounting, open_log
 from tracelab_pipeline.formats.lines import second_chance, undecodable_reason
 from tracelab_pipeline.formats.result import FileResult
@@ -188,7 +188,7 @@ def read_codex(
     acc = Accounting(source, contributor)
     rollout = _Rollout(acc, _stem(str(origin) if origin is not None else source))
     try:
-        with open_log(path) as stream:
+        with gc_paused(), open_log(path) as stream:
             _read_lines(stream, rollout, acc)
     except (OSError, EOFError, zlib.error) as exc:
         if acc.lines_read == 0:
@@ -197,15 +197,20 @@ def read_codex(
         acc.lines_read += 1
         acc.reject(acc.lines_read, f"unreadable rest of file: {exc}", None)
     result = FileResult(source, PROVIDER, acc)
-    rollout.finish(result)
+    with gc_paused():
+        rollout.finish(result)
     return result
 
 
 def _read_lines(stream, rollout: _Rollout, acc: Accounting) -> None:
-    """lines.iter_objects inlined: the same buckets and reasons without a generator."""
+    """lines.iter_objects inlined: the same buckets and reasons without a generator.
+
+    Each record is used, deferred to the next step, ignored or rejected by `_dispatch`.
+    """
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
-    feed = rollout.feed
+    dispatch = rollout._dispatch
+    reject = rollout._reject
     line_number = acc.lines_read
     try:
         for raw in stream:
@@ -221,7 +226,14 @@ def _read_lines(stream, rollout: _Rollout, acc: Accounting) -> None:
                     acc.reject(line_number, undecodable_reason(raw), raw)
                     continue
             if type(record) is dict:
-                feed(line_number, record)
+                try:
+                    dispatch(line_number, record)
+                except _Reject as bad:
+                    reject(line_number, str(bad), record)
+                except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
+                    # Last resort for a shape nobody anticipated: lose the record, not the file.
+                    why = f"unreadable record ({type(exc).__name__}: {exc})"
+                    reject(line_number, why, record)
             else:
                 acc.reject(line_number, "not a JSON object", raw)
     finally:
@@ -323,16 +335,6 @@ class _Rollout:
         return ts
 
     # -- dispatch ------------------------------------------------------------------------------
-
-    def feed(self, line: int, record: dict) -> None:
-        """Account for one record: used, deferred to the next step, ignored or rejected."""
-        try:
-            self._dispatch(line, record)
-        except _Reject as bad:
-            self._reject(line, str(bad), record)
-        except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
-            # Last resort for a shape nobody anticipated: lose the record, not the file.
-            self._reject(line, f"unreadable record ({type(exc).__name__}: {exc})", record)
 
     def _dispatch(self, line: int, record: dict) -> None:
         rtype = record.get("type")

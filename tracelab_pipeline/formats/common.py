@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import orjson
@@ -39,3 +42,22 @@ def delta_ms(start: datetime | None, end: datetime | None) -> int | None:
 def as_int(value) -> int:
     """Token counts: ints (and bools, as TraceLab) count; anything else is 0."""
     return int(value) if isinstance(value, int) else 0
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while one file is read.
+
+    A reader allocates a few container objects per line (parsed records, event rows) and keeps
+    many of them, so the collector would run every few hundred lines and rescan the survivors
+    for cycles the readers do not make: 5-15% of the read time. Memory is unaffected (reference
+    counting frees everything else at once). Left alone if someone else already paused it.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -119,9 +119,9 @@ def iter_records(stream: IO[bytes], acc: Accounting) -> Iterator[tuple[int, dict
         try:
             record = orjson.loads(stripped)
         except orjson.JSONDecodeError:
-            record = _slow_loads(stripped)
+            record = slow_loads(stripped)
             if record is None:
-                acc.reject(line_number, _json_error_reason(raw), raw)
+                acc.reject(line_number, json_error_reason(raw), raw)
                 continue
         if not isinstance(record, dict):
             acc.reject(line_number, "not a JSON object", raw)
@@ -129,7 +129,7 @@ def iter_records(stream: IO[bytes], acc: Accounting) -> Iterator[tuple[int, dict
         yield line_number, record
 
 
-def _slow_loads(line: bytes):
+def slow_loads(line: bytes):
     """Second chance for lines orjson refuses but real logs contain: escaped lone surrogates
     (a truncated emoji) and NaN/Infinity, which the standard library accepts."""
     try:
@@ -138,7 +138,7 @@ def _slow_loads(line: bytes):
         return None
 
 
-def _json_error_reason(raw: bytes) -> str:
+def json_error_reason(raw: bytes) -> str:
     if not raw.endswith(b"\n"):
         return "truncated last line (file still being written?)"
     try:
