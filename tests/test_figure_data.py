@@ -329,3 +329,30 @@ def test_empty_warehouse_builds_empty_tables():
     for item in FIGURES:
         rows = build_figure_data(c, item.number)
         assert rows == (14 if item.number == 5 else 0), item.table_name
+
+
+def test_tracelab_reference_values_on_its_example_trace(tmp_path):
+    """tracelab-metrics §8: Fig 6 and Fig 12 values TraceLab's scripts give on its 19 steps."""
+    from _metrics_helpers import TRACELAB_SEGMENTS, tracelab_example_warehouse
+
+    if not all(p.exists() for p in TRACELAB_SEGMENTS):
+        pytest.skip("TraceLab example segments not present")
+    c = tracelab_example_warehouse(tmp_path)
+    build_all(c)
+    fig6 = table(c, 6)
+    summary = fig6[fig6.kind == "summary"].set_index("panel")
+    assert summary.loc["claude_normalized", "p50"] == pytest.approx(78.462, abs=5e-4)
+    assert summary.loc["codex_normalized", "p50"] == pytest.approx(61.092, abs=5e-4)
+    assert summary.loc["codex_pure_decode", "p50"] == pytest.approx(88.086, abs=5e-4)
+    assert summary.loc["codex_pure_decode", "rows"] == 8
+    assert summary.loc["codex_residual_ttft", "p50"] == pytest.approx(0.988, abs=5e-4)
+    fig12 = table(c, 12)
+    merged = fig12[fig12.scope == "all"].set_index("timeout_s")
+    assert merged["covered_steps"].iloc[0] == 17
+    assert merged["optimal_hit_rate"].iloc[0] == pytest.approx(0.98135, abs=5e-6)
+    assert merged["real_hit_rate"].iloc[0] == pytest.approx(0.93017, abs=5e-6)
+    assert merged["observed_prefill_amplification"].iloc[0] == pytest.approx(3.745, abs=5e-4)
+    assert merged.loc[1.0, "hit_rate"] == pytest.approx(0.37995, abs=5e-6)
+    assert merged.loc[1.0, "prefill_amplification"] == pytest.approx(33.25, abs=5e-3)
+    assert merged.loc[60.0, "storage_ratio"] == pytest.approx(0.8889, abs=5e-5)
+    c.close()
