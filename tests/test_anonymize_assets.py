@@ -318,3 +318,19 @@ def test_backfill_run_checks_and_publishes_every_partition(tmp_path):
         assert (
             tmp_path / "public" / "steps" / f"month={month}" / f"contributor={pseudonym}"
         ).is_dir()
+
+
+def test_code_location_import_does_not_load_gx_or_presidio():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, warnings; warnings.simplefilter('ignore'); "
+        "import tracelab_pipeline.definitions; "
+        "print(sorted(m for m in ('great_expectations', 'presidio_analyzer') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
