@@ -314,6 +314,8 @@ class SessionBuilder:
                 # Codex drops earlier reasoning items at a new user turn (Table 3 reductions).
                 micro = rng.random() < 0.4
                 reduction = int(rng.uniform(1, 1024) if micro else rng.uniform(1025, 63_000))
+                # Never below half of the conversation so far: the history stays.
+                reduction = min(reduction, max(0, ctx.prev_total - ctx.static - ctx.init) // 2)
                 reduction = fresh + ctx.prev_output + reduction
             elif rng.random() < (0.0012 if codex else 0.0006) or (user and rng.random() < 0.009):
                 reduction = fresh + ctx.prev_output + int(rng.uniform(1, 6_000))
@@ -333,7 +335,8 @@ class SessionBuilder:
                         cached, total - fresh - int(rng.uniform(0, 0.08) * max(0, total - fresh))
                     )
                 if self._miss(user, gap):
-                    prefix = ctx.static if rng.random() < 0.6 else 0
+                    # A miss keeps at most the shared system prompt (Table 9: Codex misses < 1k).
+                    prefix = ctx.static if rng.random() < (0.15 if codex else 0.6) else 0
                 else:
                     prefix = min(cached, total - 1)
         prefix = max(0, min(prefix, total - 1))
