@@ -258,6 +258,7 @@ class _Rollout:
         self.derived = False  # sub-agent or fork: holds replayed parent history
         self.parent_id: str | None = None
         self.ancestors: set[str] = set()
+        self.session_by_turn: dict = {}  # _session_for_step per turn_id, until a session_meta
         self.metas: dict[str, _Meta] = {}
         self.turn_id: str | None = None
         self.model: str | None = None
@@ -273,7 +274,8 @@ class _Rollout:
         self.first_line: int | None = None
         self.compaction = False
         self.tools: dict[str, _Tool] = {}  # never reset within a file, as TraceLab
-        self.rounds: list[dict] = []
+        # (step row, its events, its tools) per closed step, in order.
+        self.rounds: list[tuple[dict, list[dict], list[_Tool]]] = []
         self.handlers = {
             "session_meta": self._session_meta,
             "turn_context": self._turn_context,
@@ -385,6 +387,7 @@ class _Rollout:
             # Replayed parent history (§4.3); forks are handled the same way (our fix).
             self.parent_id = sid
             self.ancestors.add(sid)
+        self.session_by_turn.clear()
         self.acc.use()
 
     def _turn_context(self, line: int, record: dict, p: dict) -> None:
@@ -590,22 +593,30 @@ class _Rollout:
         if total == self.last_total:
             self.acc.ignore("event_msg.token_count(repeat)")
             return
-        counts = []
-        for key in _TOKEN_KEYS:
-            value = last.get(key)
-            if value is None:
-                value = 0
-            elif type(value) is not int:
-                raise _Reject(f"last_token_usage.{key} is not an integer")
-            elif value < 0:
-                raise _Reject(f"negative last_token_usage.{key}")
-            elif value > MAX_TOKENS:
-                raise _Reject(f"absurd last_token_usage.{key} (> 1e12)")
-            counts.append(value)
+        get = last.get
+        counts = i, c, o, r = (
+            get("input_tokens"),
+            get("cached_input_tokens"),
+            get("output_tokens"),
+            get("reasoning_output_tokens"),
+        )
+        # Common case first, without a loop: four plain ints in range. Anything else (nulls,
+        # wrong types, out of range) goes through the per-key checks in _TOKEN_KEYS order.
+        if not (
+            type(i) is int
+            and type(c) is int
+            and type(o) is int
+            and type(r) is int
+            and 0 <= i <= MAX_TOKENS
+            and 0 <= c <= MAX_TOKENS
+            and 0 <= o <= MAX_TOKENS
+            and 0 <= r <= MAX_TOKENS
+        ):
+            counts = [_token_count_value(get(key), key) for key in _TOKEN_KEYS]
         ts = self._ts(record)
         self.last_total = total
         self._close_step(line, ts, *counts)
-        self.acc.use()
+        self.acc.used += 1
 
     def _close_step(self, line, ts, input_tokens, cached, output, reasoning) -> None:
         turn = self.turn_id if self.turn_id is not None else self.stem
@@ -627,26 +638,46 @@ class _Rollout:
             self.acc.flag("codex cached_input_tokens > input_tokens")
         for tool in self.segment_tools:
             tool.emitted = True
-        self.rounds.append(
-            {
-                "session_id": sid,
-                "round_id": f"{turn}:{k}",
-                "turn_id": self.turn_id,
-                "step_index": index,
-                "model": self.model,
-                "cwd": self.cwd,
-                "source_line": self.first_line if self.first_line is not None else line,
-                "usage_at": ts,
-                "prefix": cached,
-                "append": append,
-                "reported": reported,
-                "output": output,
-                "reasoning": reasoning,
-                "after_compaction": self.compaction,
-                "events": events,
-                "tools": self.segment_tools,
-            }
-        )
+        # The step row is built now, in its final column order; the session lineage columns
+        # (None here) are filled in by finish(), once every session_meta has been seen.
+        round_id = f"{turn}:{k}"
+        step = {
+            "step_id": f"codex:{sid}:{round_id}",
+            "contributor": self.acc.contributor,
+            "provider": PROVIDER,
+            "session_id": sid,
+            "root_session_id": None,
+            "parent_session_id": None,
+            "agent_id": None,
+            "is_sidechain": None,
+            "project": None,
+            "cwd": self.cwd,
+            "git_branch": None,
+            "source_file": self.acc.source_file,
+            "source_line": self.first_line if self.first_line is not None else line,
+            "session_started_at": None,
+            "step_index": index,
+            "round_id": round_id,
+            "request_id": None,
+            "turn_id": self.turn_id,
+            "model": self.model,
+            "client_version": None,
+            "stop_reason": None,
+            "input_tokens_total": cached + append,
+            "reported_input_tokens": reported,
+            "prefix_tokens": cached,
+            "append_tokens": append,
+            "output_tokens": output,
+            "reasoning_tokens": reasoning,
+            "uncached_input_tokens": None,
+            "cache_write_tokens": None,
+            "cache_write_5m_tokens": None,
+            "cache_write_1h_tokens": None,
+            "after_compaction": self.compaction,
+            "usage_at": ts,
+            "tool_call_count": len(self.segment_tools),
+        }
+        self.rounds.append((step, events, self.segment_tools))
         self.acc.used += len(self.deferred)
         self.deferred = []
         self.pending = []
@@ -661,6 +692,13 @@ class _Rollout:
         if not self.derived:
             return self.file_id
         turn = self.turn_id
+        sid = self.session_by_turn.get(turn)
+        if sid is None:
+            sid = self.session_by_turn[turn] = self._replayed_session(turn)
+        return sid
+
+    def _replayed_session(self, turn) -> str:
+        """The session a step of a derived rollout belongs to (see the module docstring)."""
         if type(turn) is str:
             if turn >= self.file_id:
                 return self.file_id
@@ -680,54 +718,21 @@ class _Rollout:
                 len(self.pending) + len(self.segment),
             )
         contributor = self.acc.contributor
-        source_file = self.acc.source_file
         lineage_cache: dict[str, tuple] = {}
-        for r in self.rounds:
-            sid = r["session_id"]
+        for step, events, tools in self.rounds:
+            sid = step["session_id"]
             lineage = lineage_cache.get(sid)
             if lineage is None:
                 lineage = lineage_cache[sid] = self._lineage(sid)
             root, parent, agent_id, sidechain, started, version, branch = lineage
-            step_id = f"codex:{sid}:{r['round_id']}"
-            events = r["events"]
-            tools = r["tools"]
-            prefix, append = r["prefix"], r["append"]
-            step = {
-                "step_id": step_id,
-                "contributor": contributor,
-                "provider": PROVIDER,
-                "session_id": sid,
-                "root_session_id": root,
-                "parent_session_id": parent,
-                "agent_id": agent_id,
-                "is_sidechain": sidechain,
-                "project": None,
-                "cwd": r["cwd"],
-                "git_branch": branch,
-                "source_file": source_file,
-                "source_line": r["source_line"],
-                "session_started_at": started,
-                "step_index": r["step_index"],
-                "round_id": r["round_id"],
-                "request_id": None,
-                "turn_id": r["turn_id"],
-                "model": r["model"],
-                "client_version": version,
-                "stop_reason": None,
-                "input_tokens_total": prefix + append,
-                "reported_input_tokens": r["reported"],
-                "prefix_tokens": prefix,
-                "append_tokens": append,
-                "output_tokens": r["output"],
-                "reasoning_tokens": r["reasoning"],
-                "uncached_input_tokens": None,
-                "cache_write_tokens": None,
-                "cache_write_5m_tokens": None,
-                "cache_write_1h_tokens": None,
-                "after_compaction": r["after_compaction"],
-                "usage_at": r["usage_at"],
-                "tool_call_count": len(tools),
-            }
+            step_id = step["step_id"]
+            step["root_session_id"] = root
+            step["parent_session_id"] = parent
+            step["agent_id"] = agent_id
+            step["is_sidechain"] = sidechain
+            step["git_branch"] = branch
+            step["session_started_at"] = started
+            step["client_version"] = version
             step.update(event_summary(events))
             result.steps.append(step)
             for i, event in enumerate(events):
@@ -797,6 +802,18 @@ class _Rollout:
                 return sid
             seen.add(parent)
             sid = parent
+
+
+def _token_count_value(value, key: str) -> int:
+    if value is None:
+        return 0
+    if type(value) is not int:
+        raise _Reject(f"last_token_usage.{key} is not an integer")
+    if value < 0:
+        raise _Reject(f"negative last_token_usage.{key}")
+    if value > MAX_TOKENS:
+        raise _Reject(f"absurd last_token_usage.{key} (> 1e12)")
+    return value
 
 
 def _read_meta(p: dict, record_ts: datetime | None) -> _Meta:
