@@ -16,7 +16,9 @@ def content_chars(value) -> int:
         return 0
     if isinstance(value, str):
         return len(value)
-    return len(orjson.dumps(value).decode("utf-8"))
+    data = orjson.dumps(value)
+    # ASCII (most payloads): the byte length is the code-point length, no str needed.
+    return len(data) if data.isascii() else len(data.decode("utf-8"))
 
 
 def parse_ts(value) -> datetime | None:
