@@ -758,11 +758,8 @@ class _Rollout:
             step["git_branch"] = branch
             step["session_started_at"] = started
             step["client_version"] = version
-            step.update(event_summary(events))
+            step.update(event_summary(events, step_id))
             result.steps.append(step)
-            for i, event in enumerate(events):
-                event["step_id"] = step_id
-                event["event_index"] = i
             result.timing_events.extend(events)
             for tool in tools:
                 internal = tool.internal_ms

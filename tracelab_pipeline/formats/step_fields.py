@@ -12,17 +12,21 @@ TRIGGER_BY_FIRST_INPUT = {"user_message": "user", "tool_result": "tool"}
 _OUTPUT_TYPES = frozenset(("reasoning", "text", "tool_call"))
 
 
-def event_summary(events: list[dict]) -> dict:
+def event_summary(events: list[dict], step_id: str | None = None) -> dict:
     """The step columns that follow from its events (dicts with event_type, timestamp, ...).
 
     Chars are summed only over int values, as TraceLab does. `input_ready_at` is the latest
     input event at or before the first output; it is null when the step has no output event.
+    With `step_id`, each event row also gets its step_id and event_index in the same pass.
     """
     users = tools = user_chars = tool_chars = 0
     first_input = None
     input_times: list[datetime] = []
     first_output = last_output = None
-    for event in events:
+    for index, event in enumerate(events):
+        if step_id is not None:
+            event["step_id"] = step_id
+            event["event_index"] = index
         kind = event["event_type"]
         if kind == "user_message":
             users += 1
