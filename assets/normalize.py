@@ -2,10 +2,9 @@
 
 import dagster as dg
 
-from tracelab_pipeline.landing.registry import Registry
-from tracelab_pipeline.orchestration.partitions import contributor_month, split_partition_key
+from tracelab_pipeline.orchestration.partitions import contributor_month
 from tracelab_pipeline.orchestration.resources import TraceLabConfig
-from tracelab_pipeline.partitioned.build import build_partition
+from tracelab_pipeline.partitioned.build import build_partitions
 
 PREVIEW_ROWS = 5
 
@@ -23,17 +22,19 @@ PREVIEW_ROWS = 5
     ),
 )
 def normalized_steps(context: dg.AssetExecutionContext, tracelab: TraceLabConfig):
-    # A backfill runs many partitions in one run (single-run policy), so loop over them all.
+    # A backfill runs many partitions in one run (single-run policy): build them all, a few
+    # processes at a time.
     built = []
-    with Registry(tracelab.landed_dir) as reg:
-        for key in context.partition_keys:
-            contributor, month = split_partition_key(key)
-            summary = build_partition(reg, tracelab.private_dir, contributor, month)
-            context.log.info(
-                f"{key}: {summary['files']} file(s), {summary['sessions']} session(s), "
-                f"{summary['steps']} step(s), {summary['rejected_records']} rejected record(s)"
-            )
-            built.append(summary)
+    keys = list(context.partition_keys)
+    for summary in build_partitions(
+        tracelab.landed_dir, tracelab.private_dir, keys, workers=tracelab.workers
+    ):
+        context.log.info(
+            f"{summary['partition']}: {summary['files']} file(s), {summary['sessions']} "
+            f"session(s), {summary['steps']} step(s), {summary['rejected_records']} rejected"
+        )
+        built.append(summary)
+    built.sort(key=lambda b: b["partition"])
     return dg.MaterializeResult(metadata=_metadata(built))
 
 

@@ -41,6 +41,8 @@ class TraceLabConfig(dg.ConfigurableResource):
     inbox: str | None = None
     # Extra fsspec storage options for a bucket inbox (e.g. {"endpoint_url": ...}).
     inbox_storage_options: dict | None = None
+    # Processes for runs that build many partitions (backfills); 1 = in the run's process.
+    workers: int = min(2, os.cpu_count() or 1)
 
     @property
     def data_path(self) -> Path:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -10,6 +13,8 @@ import pyarrow.compute as pc
 from tracelab_pipeline.landing.registry import Registry
 from tracelab_pipeline.normalize import normalize_files
 from tracelab_pipeline.partitioned.store import write_partition
+
+POOL_MIN_KEYS = 8
 
 # Preview columns: counts and labels only, never text or ids.
 PREVIEW_COLUMNS = (
@@ -23,6 +28,34 @@ PREVIEW_COLUMNS = (
     "output_tokens",
     "tool_call_count",
 )
+
+
+def build_partitions(
+    landed_dir: str | Path, private_root: str | Path, keys: list[str], workers: int = 1
+) -> Iterator[dict]:
+    """Build many partitions, `workers` at a time in separate processes; yields summaries in
+    completion order. Few keys or one worker: in this process (starting workers costs ~1 s;
+    measured on the paper preset, 298 partitions: 26 s with one process, 16 s with two)."""
+    if workers <= 1 or len(keys) < POOL_MIN_KEYS:
+        with Registry(landed_dir) as reg:
+            for key in keys:
+                yield build_partition(reg, private_root, *_split(key))
+        return
+    ctx = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=min(workers, len(keys)), mp_context=ctx) as pool:
+        futures = [pool.submit(_build_one, str(landed_dir), str(private_root), k) for k in keys]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def _build_one(landed_dir: str, private_root: str, key: str) -> dict:
+    with Registry(landed_dir) as reg:
+        return build_partition(reg, private_root, *_split(key))
+
+
+def _split(key: str) -> tuple[str, str]:
+    contributor, _, month = key.rpartition("|")
+    return contributor, month
 
 
 def build_partition(
