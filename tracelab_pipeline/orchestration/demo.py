@@ -31,7 +31,7 @@ from tracelab_pipeline.orchestration.resources import (
     resolve_inbox,
 )
 from tracelab_pipeline.orchestration.sensors import contiguous_ranges
-from tracelab_pipeline.orchestration.sweep import stale_partitions
+from tracelab_pipeline.orchestration.sweep import partitions_needing_work
 
 TEMPLATE = Path(__file__).with_name("dagster.yaml")
 REAL_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real"
@@ -107,7 +107,7 @@ def run_demo(data_dir: str | None = None, echo: Callable[[str], None] = print) -
         result.seconds["land"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        todo = partitions_to_run(defs, instance, config)
+        todo = partitions_needing_work(instance, config, _partitioned_keys(defs))
         result.partitions_run = todo
         echo(f"{len(todo)} contributor-month partition(s) to build")
         if todo:
@@ -127,17 +127,6 @@ def run_demo(data_dir: str | None = None, echo: Callable[[str], None] = print) -
         result.seconds["downstream"] = time.perf_counter() - t
     result.seconds["total"] = time.perf_counter() - t0
     return result
-
-
-def partitions_to_run(defs: dg.Definitions, instance, config: TraceLabConfig) -> list[str]:
-    """Partitions whose private Parquet is stale, or where some partitioned asset is missing."""
-    keys = instance.get_dynamic_partitions(PARTITIONS_NAME)
-    todo = {p.key for p in stale_partitions(config)}
-    for asset_key in _partitioned_keys(defs):
-        done = instance.get_materialized_partitions(asset_key)
-        todo |= {k for k in keys if k not in done}
-    order = {k: i for i, k in enumerate(keys)}
-    return sorted((k for k in todo if k in order), key=order.__getitem__)
 
 
 def _run_partitions(defs, instance, todo: list[str], result: DemoResult, echo) -> None:

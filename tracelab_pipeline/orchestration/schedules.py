@@ -1,6 +1,6 @@
 """Nightly sweep at 02:00 (timezone: $TRACELAB_SCHEDULE_TZ, default UTC): land the inbox,
-rebuild every partition whose Parquet is stale (missed or failed runs included), and refresh
-the unpartitioned downstream assets."""
+rebuild every partition whose Parquet is stale or where a partitioned asset never
+materialized (missed or failed runs), and refresh the unpartitioned downstream assets."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tracelab_pipeline.orchestration.sweep import (
     known_partitions,
     land,
     new_partition_keys,
-    stale_partitions,
+    partitions_needing_work,
 )
 
 NIGHTLY = "nightly_sweep"
@@ -41,15 +41,15 @@ def build_nightly_schedule(
         if new_keys:
             context.instance.add_dynamic_partitions(PARTITIONS_NAME, new_keys)
         stamp = context.scheduled_execution_time.strftime("%Y-%m-%d")
+        todo = partitions_needing_work(context.instance, tracelab, partitioned)
         requests = [
             dg.RunRequest(
-                run_key=f"{stamp}:{p.key}@{p.digest[:16]}",
+                run_key=f"{stamp}:{key}",
                 asset_selection=partitioned,
-                partition_key=p.key,
+                partition_key=key,
                 tags={"tracelab/trigger": "nightly"},
             )
-            for p in stale_partitions(tracelab)
-            if partitioned
+            for key in (todo if partitioned else [])
         ]
         if downstream:
             requests.append(

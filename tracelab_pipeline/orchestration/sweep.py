@@ -94,3 +94,17 @@ def stale_partitions(config: TraceLabConfig) -> list[PartitionState]:
         if not manifest or manifest.get("digest") != p.digest:
             stale.append(p)
     return stale
+
+
+def partitions_needing_work(
+    instance: dg.DagsterInstance, config: TraceLabConfig, partitioned: list[dg.AssetKey]
+) -> list[str]:
+    """Keys (in the instance's order) whose private Parquet is stale, or where some
+    partitioned asset has never been materialized (e.g. its run failed)."""
+    keys = instance.get_dynamic_partitions(PARTITIONS_NAME)
+    todo = {p.key for p in stale_partitions(config)}
+    for asset_key in partitioned:
+        done = instance.get_materialized_partitions(asset_key)
+        todo |= {k for k in keys if k not in done}
+    order = {k: i for i, k in enumerate(keys)}
+    return sorted((k for k in todo if k in order), key=order.__getitem__)
