@@ -9,6 +9,10 @@ Codex files separately it prints CPU-time MB/s, steps/s, the parse-only floor (o
 every non-blank line of the same files, measured in the same run) and reader/floor. The machine
 is shared, so CPU time (time.process_time) is used and ratios matter more than MB/s. Last, it
 reads every file with 1 and with 2 processes and prints the wall-clock speed-up.
+
+Before/after a change, run it twice in a row with the old tree first on the path:
+    git archive <commit> tracelab_pipeline | tar -x -C /tmp/old
+    PYTHONPATH=/tmp/old uv run python benchmarks/readers.py ...
 """
 
 from __future__ import annotations
