@@ -17,9 +17,10 @@ from tracelab_pipeline.partitioned.store import write_partition
 POOL_MIN_KEYS = 8
 
 # Preview columns: counts and labels only, never text or ids.
+# Numbers and fixed vocabularies only: the Dagster event log is not scrubbed, and even a model
+# string can carry a planted secret.
 PREVIEW_COLUMNS = (
     "provider",
-    "model",
     "step_index",
     "trigger",
     "input_tokens_total",
