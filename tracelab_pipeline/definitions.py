@@ -6,6 +6,8 @@ Adding a module to `assets/` or `checks/` is enough for it to appear here.
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 import assets as assets_package
@@ -22,6 +24,12 @@ from tracelab_pipeline.orchestration.jobs import (
 from tracelab_pipeline.orchestration.resources import build_resources
 from tracelab_pipeline.orchestration.schedules import build_nightly_schedule
 from tracelab_pipeline.orchestration.sensors import build_inbox_sensor
+
+
+# Single-run backfills and partitioned checks are beta/preview APIs we chose on purpose (see
+# docs/orchestration.md); their warnings would otherwise repeat in every run worker's log.
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 
 def build_definitions(data_dir=None, inbox=None, inbox_storage_options=None) -> dg.Definitions:
