@@ -25,7 +25,6 @@ from tracelab_pipeline.orchestration.resources import build_resources
 from tracelab_pipeline.orchestration.schedules import build_nightly_schedule
 from tracelab_pipeline.orchestration.sensors import build_inbox_sensor
 
-
 # Single-run backfills and partitioned checks are beta/preview APIs we chose on purpose (see
 # docs/orchestration.md); their warnings would otherwise repeat in every run worker's log.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
