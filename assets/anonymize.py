@@ -28,7 +28,11 @@ def anonymized_steps(
     tracelab: TraceLabConfig,
     anonymization: AnonymizationConfig,
 ):
-    from tracelab_pipeline.anonymize.partition import prepare_partition, publish_partition
+    from tracelab_pipeline.anonymize.partition import (
+        check_gx_public,
+        prepare_partition,
+        publish_partition,
+    )
     from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer, PseudonymKeyError
     from tracelab_pipeline.anonymize.public_store import KeyMismatchError, check_key
     from tracelab_pipeline.partitioned.store import read_partition
@@ -63,8 +67,11 @@ def anonymized_steps(
                     pseudonymizer,
                     tracelab.data_path / "staging" / "anonymize",
                     anonymization.names(),
+                    gx=False,
                 )
             )
+        # One GX pass over every partition of the run (GX's cost is per pass, not per row).
+        check_gx_public(prepared)
         results = check_results(prepared)
         failed = [r.check_name for r in results if not r.passed]
         if failed:

@@ -156,3 +156,53 @@ def test_gx_runs_without_a_project_folder(tmp_path, private):
     assert set(os.listdir(os.getcwd())) == before
     assert not (tmp_path / "gx").exists()
     assert pc.sum(private["tool_calls"].column("input_chars")).as_py() > 0
+
+
+def test_a_run_of_partitions_is_validated_in_one_pass(private):
+    from tracelab_pipeline.validate import validate_partitions
+
+    runs = {m: (real_partition(m), m) for m in ("2025-06", MONTH, "2026-04")}
+    # the same partition twice under two keys: step ids repeat across partitions, not within
+    runs["copy"] = (private, MONTH)
+    reports = validate_partitions("private", runs)
+    for key, rs in reports.items():
+        assert [r.table for r in rs] == ["steps", "tool_calls", "timing_events"]
+        assert all(r.success and r.batch_partitions == 4 for r in rs), key
+        assert [r.rows for r in rs] == [
+            runs[key][0][t].num_rows for t in ("steps", "tool_calls", "timing_events")
+        ]
+
+
+def test_a_failure_in_a_run_is_named_for_its_partition_only(private, public):
+    from tracelab_pipeline.validate import validate_partitions
+
+    for layer, tables in (("private", private), ("public", public)):
+        broken = dict(tables)
+        for table, (breakers, _) in BREAKS.items():
+            for breaker in breakers:
+                broken[table] = breaker(broken[table])
+        other = real_partition("2025-06")
+        if layer == "public":
+            other = anonymize_partition(
+                other, Pseudonymizer(b"gx-test-key-0123456789"), Scrubber([])
+            ).tables
+        # a session of 2025-06 is outside 2025-09's window but inside its own partition's
+        reports = validate_partitions(
+            layer, {"ok": (other, "2025-06"), "bad": (broken, MONTH), "ok2": (tables, MONTH)}
+        )
+        assert all(r.success for r in reports["ok"] + reports["ok2"])
+        assert {r.table: r.failures for r in reports["bad"]} == {
+            t: expected for t, (_, expected) in BREAKS.items()
+        }
+
+
+def test_window_is_per_partition_in_one_pass(private):
+    from tracelab_pipeline.validate import validate_partitions
+
+    # 2025-09's data filed under 2025-06 breaks that partition's window, whoever runs beside it
+    reports = validate_partitions("private", {"a": (private, MONTH), "b": (private, "2025-06")})
+    assert all(r.success for r in reports["a"])
+    steps = reports["b"][0].failures
+    assert (
+        steps["expect_column_values_to_be_between:session_started_at"] == private["steps"].num_rows
+    )

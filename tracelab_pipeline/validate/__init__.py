@@ -1,5 +1,10 @@
 """Great Expectations suites (as code) for the private and public layers, run in-process."""
 
-from tracelab_pipeline.validate.runner import SuiteReport, validate_partition, validate_table
+from tracelab_pipeline.validate.runner import (
+    SuiteReport,
+    validate_partition,
+    validate_partitions,
+    validate_table,
+)
 
-__all__ = ["SuiteReport", "validate_partition", "validate_table"]
+__all__ = ["SuiteReport", "validate_partition", "validate_partitions", "validate_table"]

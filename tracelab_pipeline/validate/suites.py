@@ -146,3 +146,69 @@ def expectations(table: str, layer: str) -> list[Expectation]:
             )
         )
     return out
+
+
+# Columns added to the concatenation of several partitions (one GX pass per run, see runner.py):
+# the partition each row came from, and its window bounds, so per-partition meaning holds per row.
+PARTITION_COLUMN = "__partition"
+WINDOW_COLUMNS = {
+    "month_start": "__month_start",
+    "month_end": "__month_end",
+    "late_end": "__late_end",
+}
+
+
+def batched_expectations(table: str, layer: str) -> list[tuple[int, Expectation]]:
+    """The suite over many partitions concatenated: (index of the per-partition expectation, ...).
+
+    Passing it implies every partition passes its own suite: uniqueness is compound with the
+    partition column, the month window is compared per row with that row's partition bounds
+    (one between-expectation becomes a lower and an upper pair comparison), the rest are row-wise.
+    It may be stricter (never weaker); on any failure the runner re-validates per partition, so
+    reported failures and counts are always the per-partition suite's.
+    """
+    out: list[tuple[int, Expectation]] = []
+    for i, e in enumerate(expectations(table, layer)):
+        kw = e.kwargs
+        if e.kind == "ExpectTableColumnsToMatchSet":
+            extra = [PARTITION_COLUMN, *WINDOW_COLUMNS.values()]
+            out.append((i, Expectation(e.kind, {**kw, "column_set": kw["column_set"] + extra})))
+        elif e.kind == "ExpectColumnValuesToBeUnique":
+            columns = [PARTITION_COLUMN, kw["column"]]
+            out.append(
+                (i, Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": columns}))
+            )
+        elif e.kind == "ExpectCompoundColumnsToBeUnique":
+            columns = [PARTITION_COLUMN, *kw["column_list"]]
+            out.append((i, Expectation(e.kind, {"column_list": columns})))
+        elif e.kind == "ExpectColumnValuesToBeBetween" and isinstance(kw.get("min_value"), dict):
+            lower = WINDOW_COLUMNS[kw["min_value"]["$PARAMETER"]]
+            upper = WINDOW_COLUMNS[kw["max_value"]["$PARAMETER"]]
+            pair = "ExpectColumnPairValuesAToBeGreaterThanB"
+            skip = {"ignore_row_if": "either_value_is_missing"}
+            out.append(
+                (
+                    i,
+                    Expectation(
+                        pair,
+                        {"column_A": kw["column"], "column_B": lower, "or_equal": True, **skip},
+                    ),
+                )
+            )
+            out.append(
+                (
+                    i,
+                    Expectation(
+                        pair,
+                        {
+                            "column_A": upper,
+                            "column_B": kw["column"],
+                            "or_equal": not kw["strict_max"],
+                            **skip,
+                        },
+                    ),
+                )
+            )
+        else:
+            out.append((i, e))
+    return out
