@@ -226,6 +226,40 @@ def test_check_reports_every_statistic_against_the_paper(sample):
     assert "statistics within tolerance" in text.splitlines()[-1]
 
 
+def test_paper_check_uses_the_report_comparison_consistently(sample):
+    """The paper-table check runs the project's metric code; verdicts agree with the numbers."""
+    from tracelab_pipeline.report.tables import paper_values
+    from tracelab_pipeline.synth import paper_check
+
+    _, truth_dir, _ = sample
+    result = paper_check.compare(truth_dir)
+    # every table the paper publishes values for is compared, value for value
+    assert set(result) == set(paper_values())
+    for name, diffs in result.items():
+        expected = sum(len(entry[-1]) for entry in paper_values()[name]["rows"])
+        assert len(diffs) == expected, name
+    counts = paper_check.totals(result)
+    for diffs in result.values():
+        for d in diffs:
+            ours, paper, ok = d["ours_value"], d["paper_value"], d["within_tolerance"]
+            if ok is None:
+                continue
+            assert isinstance(ours, int | float) and isinstance(paper, int | float)
+            if d["difference"].endswith(" pt"):  # shares: 3 points
+                assert ok == (abs(ours - paper) <= 0.03), d
+            else:
+                limit = 0.35 if d["column"] in ("p99", "p99_s") else 0.15
+                assert ok == (abs(ours - paper) / abs(paper) <= limit), d
+    # values the small sample does compute, e.g. Table 2's medians and Table 11's hit rates
+    assert counts["table_02_loop_counts"][0] + counts["table_02_loop_counts"][1] > 0
+    found = [d for d in result["table_11_prefix_cache_hit_rate"] if d["found"]]
+    assert found and all(0 <= d["ours_value"] <= 1 for d in found)
+    text = paper_check.render(result)
+    ok, judged = (sum(c[0] for c in counts.values()), sum(sum(c) for c in counts.values()))
+    assert text.splitlines()[-1].startswith(f"{ok}/{judged} paper values within tolerance")
+    assert "table_07_timing" in text and ("PASS" in text or "FAIL" in text)
+
+
 def test_cli_generates_and_checks(tmp_path):
     from tracelab_pipeline.cli import main
 
@@ -240,6 +274,8 @@ def test_cli_generates_and_checks(tmp_path):
     result = runner.invoke(main, ["synth", "--check", "--truth", str(truth)])
     assert result.exit_code == 0, result.output
     assert "prefix.claude.p50" in result.output and "Table 8" in result.output
+    assert "paper values within tolerance" in result.output
+    assert "table_11_prefix_cache_hit_rate" in result.output
 
 
 def _find_plan(provider: str, version: str, wanted, tries: int = 400):

@@ -17,19 +17,34 @@ import click
 @click.option("--truth", "truth", type=click.Path(file_okay=False), required=True)
 @click.option("--workers", type=int, default=2, show_default=True)
 @click.option("--check", is_flag=True, help="Compare the truth in --truth with the paper.")
-def command(preset, contributors, months, sessions, seed, inbox, truth, workers, check) -> None:
+@click.option(
+    "--only-paper-tables",
+    is_flag=True,
+    help="With --check: skip the generator's own statistics, show only the paper tables.",
+)
+def command(
+    preset, contributors, months, sessions, seed, inbox, truth, workers, check, only_paper_tables
+) -> None:
     """Write raw Claude Code / Codex logs to --inbox and the ground truth Parquet to --truth.
 
-    With --check, read --truth and print each calibrated statistic beside the paper's value.
+    With --check, read --truth and print each calibrated statistic beside the paper's value,
+    then every value of the paper's tables as the project's warehouse/metric code computes it
+    from the truth (the report's comparison), with per-table totals.
     """
     if check:
+        from tracelab_pipeline.synth import paper_check
         from tracelab_pipeline.synth.check import report
 
-        rows, text = report(truth)
-        click.echo(text)
-        failed = [r["statistic"] for r in rows if r["verdict"] != "PASS"]
-        if failed:
-            click.echo(f"outside tolerance: {', '.join(failed)}", err=True)
+        if not only_paper_tables:
+            rows, text = report(truth)
+            click.echo("Generator statistics (synth/check.py):")
+            click.echo(text)
+            failed = [r["statistic"] for r in rows if r["verdict"] != "PASS"]
+            if failed:
+                click.echo(f"outside tolerance: {', '.join(failed)}", err=True)
+            click.echo("")
+        click.echo("Paper tables (warehouse + metrics code, the report's comparison):")
+        click.echo(paper_check.render(paper_check.compare(truth, threads=workers)))
         sys.exit(0)
     if inbox is None:
         raise click.UsageError("--inbox is required to generate")

@@ -1,0 +1,76 @@
+"""The honest calibration check: the paper's tables computed by the project's own metric code.
+
+`check.py` recomputes the generator's calibration targets with pandas; this module instead
+builds the warehouse and every `paper.table_NN_*` from the truth Parquet with
+`tracelab_pipeline.warehouse` / `tracelab_pipeline.metrics`, and compares each value the paper
+prints with `report.tables.comparison` — the same numbers and tolerance as the report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tracelab_pipeline import catalog
+
+VERDICT = {True: "PASS", False: "FAIL", None: "n/a"}
+
+
+def compare(truth_dir: str | Path, threads: int = 2) -> dict[str, list[dict]]:
+    """{table_name: comparison rows} for every table the paper publishes values for."""
+    import duckdb
+
+    from tracelab_pipeline.metrics import build_table
+    from tracelab_pipeline.report.tables import comparison, fetch
+    from tracelab_pipeline.warehouse import build_warehouse
+
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"SET threads = {int(threads)}")
+        build_warehouse(con, Path(truth_dir))
+        out: dict[str, list[dict]] = {}
+        for item in catalog.TABLES:
+            build_table(con, item)
+            diffs = comparison(item.table_name, fetch(con, item.table_name))
+            if diffs:
+                out[item.table_name] = diffs
+        return out
+    finally:
+        con.close()
+
+
+def totals(result: dict[str, list[dict]]) -> dict[str, tuple[int, int]]:
+    """{table_name: (within tolerance, outside)}; values without a verdict count in neither."""
+    out = {}
+    for name, diffs in result.items():
+        ok = sum(d["within_tolerance"] is True for d in diffs)
+        off = sum(d["within_tolerance"] is False for d in diffs)
+        out[name] = (ok, off)
+    return out
+
+
+def render(result: dict[str, list[dict]], tables: set[str] | None = None) -> str:
+    """Per compared value: paper, generated, relative deviation, PASS/FAIL; then totals."""
+    lines = [f"{'table / row':52} {'column':12} {'paper':>12} {'generated':>12} {'dev':>9}  result"]
+    for name, diffs in result.items():
+        if tables is not None and name not in tables:
+            continue
+        for d in diffs:
+            # shares are judged in points, everything else relative to the paper
+            pts = d["difference"].endswith(" pt")
+            dev = d["difference"] if pts else d["relative"]
+            lines.append(
+                f"{(name[:8] + ' ' + d['row'])[:52]:52} {d['column'][:12]:12} "
+                f"{d['paper'][:12]:>12} {d['ours'][:12]:>12} {dev[:9]:>9}  "
+                f"{VERDICT[d['within_tolerance']]}"
+            )
+    lines.append("")
+    lines.append(f"{'table':44} {'ok':>5} {'off':>5}")
+    all_ok = all_off = 0
+    for name, (ok, off) in totals(result).items():
+        lines.append(f"{name:44} {ok:5d} {off:5d}")
+        all_ok, all_off = all_ok + ok, all_off + off
+    lines.append(
+        f"{all_ok}/{all_ok + all_off} paper values within tolerance "
+        "(p50/p90 ±15%, p99 ±35%, shares ±3 points, other values ±15%)"
+    )
+    return "\n".join(lines)
