@@ -54,8 +54,10 @@ def _map_strings(column: pa.ChunkedArray, fn) -> tuple[pa.Array, list, pa.Array]
 
 
 def _pseudonymize_column(column: pa.ChunkedArray, kind: str, pseudonymizer: Pseudonymizer):
-    mapped, _, _ = _map_strings(column, lambda v: pseudonymizer.pseudonym(kind, v))
-    return mapped
+    combined = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    encoded = pc.dictionary_encode(combined)
+    distinct = pseudonymizer.pseudonyms(kind, encoded.dictionary.to_pylist())
+    return pc.take(pa.array(distinct, type=pa.string()), encoded.indices)
 
 
 def _scrub_column(

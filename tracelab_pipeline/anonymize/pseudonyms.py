@@ -65,6 +65,11 @@ ID_COLUMNS: dict[str, dict[str, str]] = {
     "rejected_records": {"contributor": "contributor"},
 }
 
+try:  # what hmac.digest calls when OpenSSL is there, without its per-call Python dispatch
+    from _hashlib import hmac_digest as _hmac_digest
+except ImportError:  # pragma: no cover - builds without OpenSSL
+    _hmac_digest = hmac.digest
+
 PSEUDONYM_RE = re.compile(
     r"^(?:" + "|".join(sorted(set(KINDS.values()))) + rf")_[0-9a-f]{{{DIGEST_HEX_CHARS}}}$"
 )
@@ -83,7 +88,7 @@ class Pseudonymizer:
                 f"pseudonym key is {len(key)} bytes; at least {MIN_KEY_BYTES} are required"
             )
         self._key = key
-        self._memo: dict[tuple[str, str], str] = {}
+        self._memo: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
 
     @property
     def fingerprint(self) -> str:
@@ -93,17 +98,27 @@ class Pseudonymizer:
     def pseudonym(self, kind: str, raw: str | None) -> str | None:
         if raw is None:
             return None
-        memo_key = (kind, raw)
-        found = self._memo.get(memo_key)
-        if found is None:
-            prefix = KINDS[kind]
-            # The kind is part of the message, so equal raw strings of different kinds do not
-            # produce linkable pseudonyms.
-            # hmac.digest is OpenSSL's one-shot HMAC, several times faster than hmac.new.
-            digest = hmac.digest(self._key, f"{kind}\x00{raw}".encode(), "sha256")
-            found = f"{prefix}_{digest.hex()[:DIGEST_HEX_CHARS]}"
-            self._memo[memo_key] = found
-        return found
+        return self.pseudonyms(kind, [raw])[0]
+
+    def pseudonyms(self, kind: str, raws: list[str | None]) -> list[str | None]:
+        """Pseudonyms of many ids of one kind (None stays None): one loop, locals bound once."""
+        memo = self._memo[kind]
+        key = self._key
+        head = f"{kind}\x00"
+        prefix = KINDS[kind] + "_"
+        out: list[str | None] = []
+        for raw in raws:
+            if raw is None:
+                out.append(None)
+                continue
+            found = memo.get(raw)
+            if found is None:
+                # The kind is part of the message, so equal raw strings of different kinds do
+                # not produce linkable pseudonyms. One-shot HMAC (OpenSSL) per distinct id.
+                digest = _hmac_digest(key, (head + raw).encode(), "sha256")
+                found = memo[raw] = prefix + digest.hex()[:DIGEST_HEX_CHARS]
+            out.append(found)
+        return out
 
     def contributor(self, handle: str) -> str:
         return self.pseudonym("contributor", handle)

@@ -61,6 +61,15 @@ class PrivateNeedles:
     exact: set[str] = field(default_factory=set)
     words: set[str] = field(default_factory=set)
     kind_of: dict[str, str] = field(default_factory=dict)
+    # identifiers are added first and in bulk; their kind wins over any later one
+    identifiers: set[str] = field(default_factory=set)
+
+    def add_identifiers(self, values: list[str]) -> None:
+        self.identifiers.update(values)
+        self.exact.update(values)
+
+    def kind(self, value: str) -> str:
+        return "identifier" if value in self.identifiers else self.kind_of.get(value, "identifier")
 
     def add_exact(self, value: str | None, kind: str) -> None:
         if value:
@@ -115,8 +124,7 @@ def private_needles(private: dict[str, pa.Table], contributor: str) -> PrivateNe
     paths: set[str] = set()
     for name, table in private.items():
         for column in ID_COLUMNS.get(name, {}):
-            for value in _distinct(table, column):
-                needles.add_exact(value, "identifier")
+            needles.add_identifiers(_distinct(table, column))
         for column in PATH_COLUMNS.get(name, ()):
             paths.update(_distinct(table, column))
     for path in paths:
@@ -195,7 +203,7 @@ def identifier_leaks(
     leaks: Counter = Counter()
 
     def record(table: str, column: str, needle: str) -> None:
-        leaks[f"{table}.{column}:{needles.kind_of.get(needle, 'identifier')}"] += 1
+        leaks[f"{table}.{column}:{needles.kind(needle)}"] += 1
 
     content = [
         (name, column, _content_strings(table, column))

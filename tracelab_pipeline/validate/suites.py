@@ -148,6 +148,16 @@ def expectations(table: str, layer: str) -> list[Expectation]:
     return out
 
 
+def read_columns(table: str, layer: str) -> set[str]:
+    """Columns whose *values* some expectation reads (the column-set one reads only names)."""
+    out: set[str] = set()
+    for e in expectations(table, layer):
+        kw = e.kwargs
+        out.update(c for c in (kw.get("column"), kw.get("column_A"), kw.get("column_B")) if c)
+        out.update(kw.get("column_list") or ())
+    return out
+
+
 # Columns added to the concatenation of several partitions (one GX pass per run, see runner.py):
 # the partition each row came from, and its window bounds, so per-partition meaning holds per row.
 PARTITION_COLUMN = "__partition"
