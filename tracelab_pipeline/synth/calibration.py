@@ -186,7 +186,7 @@ CODEX_TOOLS = {
 # are the paper's (Fig 9 README); the rest are chosen so the pooled distribution matches
 # Table 7's individual tool latency (p50 0.3 s, p90 13.6 s, p99 3.6 min) and Fig 8's shares.
 TOOL_LATENCY_S = {
-    "Bash": (0.09, 0.409, 30.0, 400.0, 3600.0),
+    "Bash": (0.09, 0.409, 30.0, 450.0, 5400.0),
     "Read": (0.012, 0.036, 0.25, 2.5, 30.0),
     "Edit": (0.04, 0.095, 2.0, 45.0, 900.0),
     "Write": (0.04, 0.11, 1.5, 60.0, 900.0),
@@ -200,18 +200,21 @@ TOOL_LATENCY_S = {
     "BashOutput": (0.01, 0.03, 0.2, 2.0, 20.0),
     "AskUserQuestion": (15.0, 60.0, 600.0, 3600.0, 36000.0),
     "ExitPlanMode": (5.0, 30.0, 300.0, 1800.0, 20000.0),
-    "exec_command": (0.05, 0.35, 8.0, 120.0, 3600.0),
-    "write_stdin": (0.2, 5.0, 30.0, 180.0, 3600.0),
+    # Table 10: runner-reported time averages 0.66 s for exec_command (long commands yield
+    # after ~10 s and continue as write_stdin polls, which average 18 s).
+    "exec_command": (0.06, 0.3, 1.5, 10.0, 30.0),
+    "write_stdin": (0.1, 4.0, 45.0, 240.0, 1800.0),
     "apply_patch": (0.005, 0.012, 0.3, 3.0, 60.0),
-    "shell_command": (0.05, 0.3, 5.0, 60.0, 1800.0),
+    "shell_command": (0.03, 0.15, 2.0, 30.0, 600.0),
     "update_plan": (0.001, 0.003, 0.02, 0.2, 5.0),
     "_default": (0.05, 0.3, 5.0, 60.0, 1800.0),
 }
 # Table 10: Codex end-to-end minus runner-reported time, seconds (p50, p90, p99 by tool).
 CODEX_RESIDUAL_S = {
-    "exec_command": (0.08, 0.16, 0.27, 8.6, 120.0),
+    # the tails beyond p99 carry Table 10's means (1.26 s and 1.08 s)
+    "exec_command": (0.08, 0.16, 0.27, 8.6, 300.0),
     "write_stdin": (0.004, 0.01, 0.10, 14.9, 120.0),
-    "shell_command": (0.02, 0.04, 0.16, 4.0, 60.0),
+    "shell_command": (0.02, 0.04, 0.16, 4.0, 300.0),
     "apply_patch": (0.004, 0.01, 0.41, 3.9, 30.0),
     "_default": (0.01, 0.05, 0.3, 5.0, 60.0),
 }
@@ -225,7 +228,18 @@ OUTPUT_TOKENS = {
 }
 # Table 7 individual latencies, seconds: (p25, p50, p90, p99, max).
 HUMAN_WAIT_S = (22.0, 84.0, 1_236.0, 50_040.0, 400_000.0)
-GENERATION_S = (2.9, 5.7, 22.2, 84.0, 900.0)
+# Table 7 per session/request: how strongly latencies share a session-level pace (normal-score
+# correlation), chosen so the per-session and per-request sums land on the paper while the
+# individual latencies keep their distribution. Waits are pooled mostly from the largest
+# sessions, so waits of mid-sized sessions sit below the pooled distribution (per-session p90).
+WAIT_SIZE_RHO = 0.3
+WAIT_SIZE_CENTER = 1.9  # request-weighted mean normal score of session size
+GEN_SESSION_RHO = 0.6
+GEN_USER_SHIFT = 0.3
+TOOL_SESSION_RHO = 0.9
+PACE_SMALL_Z = 1.0  # sessions below this size score (~84 % of them) get the strong pace
+PACE_LARGE_RHO = 0.3
+GENERATION_S = (2.9, 5.7, 22.2, 84.0, 300.0)
 # Table 2 per-session shape (requests; tool-initiated steps), before the provider scale.
 SESSION_REQUESTS = (1, 1, 18, 137, 1500)
 SESSION_TOOL_STEPS = (4, 15, 135, 1107, 9000)

@@ -32,6 +32,9 @@ def _dist(t: tuple) -> QuantileDist:
 
 
 HUMAN_WAIT = _dist(cal.HUMAN_WAIT_S)
+# Noise weights completing the Gaussian copulas of calibration's *_RHO (unit variance).
+_WAIT_NOISE = math.sqrt(1.0 - cal.WAIT_SIZE_RHO**2)
+_GEN_OUT = 0.6
 GENERATION = _dist(cal.GENERATION_S)
 OUTPUT = {p: _dist(v) for p, v in cal.OUTPUT_TOKENS.items()}
 TOOL_LATENCY = {name: _dist(v) for name, v in cal.TOOL_LATENCY_S.items()}
@@ -163,6 +166,19 @@ class SessionBuilder:
         rng = self.rng
         z = rng.gauss(0.0, 1.0)
         n_requests = max(1, int(REQUESTS.ppf(_phi(z))))
+        # Session-level pace (Table 7 per session): latencies within a session are alike, so
+        # the median session is much quicker than the sum of independent draws; human waits
+        # of mid-sized sessions sit below those of the largest ones.
+        self.size_z = z
+        # Large sessions, which hold most steps, get a weak pace so that a few of them cannot
+        # move the pooled per-step and per-call distributions.
+        small = z < cal.PACE_SMALL_Z
+        self.tool_w = cal.TOOL_SESSION_RHO if small else cal.PACE_LARGE_RHO
+        self.gen_w = cal.GEN_SESSION_RHO if small else cal.PACE_LARGE_RHO
+        self.tool_noise = math.sqrt(1.0 - self.tool_w**2)
+        self.gen_noise = math.sqrt(max(0.0, 1.0 - _GEN_OUT**2 - self.gen_w**2))
+        self.tool_z = rng.gauss(0.0, 1.0)
+        self.gen_z = rng.gauss(0.0, 1.0)
         tool_steps = int(
             TOOL_STEPS.ppf(correlated_unit(rng, z, 0.75)) * TOOL_STEP_SCALE[self.provider]
         )
@@ -231,7 +247,12 @@ class SessionBuilder:
                 ctx.limit = self._limit(self.model)
             gap = 0.0
             if r > 0:
-                gap = HUMAN_WAIT.sample(rng)
+                gap = HUMAN_WAIT.ppf(
+                    _phi(
+                        cal.WAIT_SIZE_RHO * (self.size_z - cal.WAIT_SIZE_CENTER)
+                        + _WAIT_NOISE * rng.gauss(0.0, 1.0)
+                    )
+                )
                 now += max(1, int(gap * 1000))
             prompt_chars = max(1, int(PROMPT_CHARS.sample(rng)))
             inputs = [*carry, UserInput("prompt", now, prompt_chars)]
@@ -265,7 +286,7 @@ class SessionBuilder:
                 if not last:
                     names, cum = FIRST_CALLS if k == 0 else CALLS_PER_STEP[self.provider]
                     n_calls = names[min(len(names) - 1, _index(cum, rng.random() * cum[-1]))]
-                self._outputs(step, ready, n_calls, final=last)
+                self._outputs(step, ready, n_calls, final=last, user=k == 0)
                 ctx.prev_output = step.output
                 if codex and last and not is_sub and rng.random() < 0.02:
                     step.aborted = True  # user pressed Esc before usage was reported
@@ -368,7 +389,9 @@ class SessionBuilder:
 
     # ------------------------------------------------------------------ outputs and tools
 
-    def _outputs(self, step: StepPlan, ready: int, n_calls: int, final: bool) -> None:
+    def _outputs(
+        self, step: StepPlan, ready: int, n_calls: int, final: bool, user: bool = False
+    ) -> None:
         rng = self.rng
         codex = self.provider == "codex"
         z = rng.gauss(0.0, 1.0)
@@ -380,7 +403,9 @@ class SessionBuilder:
         step.output = max(1, output)
         if codex:
             step.reasoning_tokens = int(step.output * rng.uniform(0.15, 0.7))
-        span = GENERATION.ppf(correlated_unit(rng, z, 0.7))
+        # Output length, the session's pace and (for the step answering a prompt) planning time.
+        gz = _GEN_OUT * z + self.gen_w * self.gen_z + self.gen_noise * rng.gauss(0.0, 1.0)
+        span = GENERATION.ppf(_phi(gz + (cal.GEN_USER_SHIFT if user else 0.0)))
         span_ms = max(30, int(span * 1000))
         first_out = ready + max(20, int(span_ms * rng.uniform(0.2, 0.85)))
         last_out = ready + span_ms
@@ -432,7 +457,8 @@ class SessionBuilder:
                 tool.subagent = self._subagent(tool)
                 end = tool.subagent.end_ms + rng.randint(50, 400)
             else:
-                latency = TOOL_LATENCY.get(tool.name, TOOL_LATENCY["_default"]).sample(rng)
+                u = _phi(self.tool_w * self.tool_z + self.tool_noise * rng.gauss(0.0, 1.0))
+                latency = TOOL_LATENCY.get(tool.name, TOOL_LATENCY["_default"]).ppf(u)
                 if codex:
                     self._codex_timing(tool, latency)
                     end = tool.emitted_ms + max(
