@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import time
 import traceback
 from collections.abc import Callable
@@ -12,8 +11,10 @@ from pathlib import Path
 import pyarrow as pa
 
 from tracelab_pipeline.formats import read_log
+from tracelab_pipeline.formats.common import gc_paused
 from tracelab_pipeline.formats.jsonl import Accounting, iter_records, open_log
 from tracelab_pipeline.formats.result import FileResult
+from tracelab_pipeline.normalize.columns import ColumnBuffer
 from tracelab_pipeline.normalize.tables import CRASH_PREFIX
 from tracelab_pipeline.schema import TABLES
 
@@ -50,32 +51,58 @@ def read_batch(
     """Read each (index, path) and return the rows of all of them as tables tagged with the
     file index. Rows are converted to Arrow once per batch: a call per file costs ~3x more."""
     cpu_start = time.process_time()
-    results: list[tuple[int, FileResult]] = []
-    # The rows of a batch are hundreds of thousands of small dicts and lists held at once; the
+    # A batch's column values (hundreds of thousands of objects) are held until the end; the
     # cyclic collector would rescan them again and again (~20% of the run) to find no garbage:
     # readers build no cycles that outlive a file. Memory stays bounded by the batch size.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        for index, path in batch:
-            results.append((index, read_one(path, contributor, (origins or {}).get(path))))
-            if on_file:
-                on_file()
-    finally:
-        if collecting:
-            gc.enable()
+    files: list[FileInfo] = []
+    with gc_paused():
+        try:
+            tables = _read_columns(batch, contributor, origins or {}, files, on_file)
+        except Exception:  # noqa: BLE001 - some file's rows do not fit the schema
+            # Rare (a reader bug): read the batch again keeping every row, to find and set
+            # aside the files at fault. Readers are deterministic, so the rows are the same.
+            for _ in batch[len(files) :]:
+                if on_file:
+                    on_file()
+            files, tables = _read_rows(batch, contributor, origins or {})
+    return BatchResult(files, tables, time.process_time() - cpu_start)
+
+
+def _read_columns(batch, contributor, origins, files: list[FileInfo], on_file) -> dict:
+    """The fast way: each file's rows go into the batch's columns (columns.py) as soon as it is
+    read, and are freed then; appends to `files` per file read; raises if any row does not fit
+    the schema."""
+    buffers = {name: ColumnBuffer(name, FILE_COLUMN) for name in ROW_TABLES}
+    rejected = []
+    for index, path in batch:
+        result = read_one(path, contributor, origins.get(path))
+        for name, buffer in buffers.items():
+            buffer.add(getattr(result, name), index)
+        files.append(_file_info(index, result))
+        rejected += result.accounting.rejected
+        if on_file:
+            on_file()
+    tables = {name: buffer.table() for name, buffer in buffers.items()}
+    tables["rejected_records"] = pa.Table.from_pylist(rejected, schema=TABLES["rejected_records"])
+    return tables
+
+
+def _read_rows(batch, contributor, origins) -> tuple[list[FileInfo], dict]:
+    """The slow way: every row of the batch kept, so a file whose rows do not fit the schema
+    can be found and rejected whole (its reader is at fault) while the others are kept."""
+    results = [(index, read_one(path, contributor, origins.get(path))) for index, path in batch]
     try:
         tables = _convert(results)
-    except Exception:  # noqa: BLE001 - some file's rows do not fit the schema: set it aside
+    except Exception:  # noqa: BLE001
         results = [(index, _fit_schema(result)) for index, result in results]
         tables = _convert(results)
     rejected = [row for _, result in results for row in result.accounting.rejected]
     tables["rejected_records"] = pa.Table.from_pylist(rejected, schema=TABLES["rejected_records"])
-    files = [
-        FileInfo(index, result.source_file, result.accounting_row(), _own_session(result))
-        for index, result in results
-    ]
-    return BatchResult(files, tables, time.process_time() - cpu_start)
+    return [_file_info(index, result) for index, result in results], tables
+
+
+def _file_info(index: int, result: FileResult) -> FileInfo:
+    return FileInfo(index, result.source_file, result.accounting_row(), _own_session(result))
 
 
 def _convert(results: list[tuple[int, FileResult]]) -> dict[str, pa.Table]:
