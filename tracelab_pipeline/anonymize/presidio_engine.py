@@ -243,6 +243,15 @@ def analyzer():
     return AnalyzerEngine(nlp_engine=nlp_engine, registry=registry, supported_languages=["en"])
 
 
+@functools.lru_cache(maxsize=1 << 17)
+def _shared_findings(text: str) -> tuple[tuple[int, int, float, str], ...]:
+    """(start, end, score, entity) of the built-in and our pattern recognizers, deny-list aside."""
+    results = analyzer().analyze(
+        text, language="en", entities=list(ENTITIES), score_threshold=SCORE_THRESHOLD
+    )
+    return tuple((r.start, r.end, r.score, r.entity_type) for r in results)
+
+
 def usable_deny_list(names: Iterable[str]) -> tuple[str, ...]:
     """Names worth matching: long enough and not generic words; sorted, deduplicated ignoring
     case (matching ignores case too)."""
@@ -282,8 +291,7 @@ class Scrubber:
     def __init__(self, deny_list: Iterable[str] = ()):
         self.deny_list = usable_deny_list(deny_list)
         self._engine = analyzer()
-        recognizer = _deny_list_recognizer(self.deny_list)
-        self._ad_hoc = [recognizer] if recognizer else None
+        self._deny = _deny_list_recognizer(self.deny_list)
         self._cache: dict[str, tuple[str, tuple[str, ...]]] = {}
 
     @property
@@ -292,16 +300,19 @@ class Scrubber:
 
     def findings(self, text: str) -> list[tuple[str, int, int, float]]:
         """(entity, start, end, score) of every finding above the threshold, overlaps merged."""
-        results = self._engine.analyze(
-            text,
-            language="en",
-            entities=list(ENTITIES),
-            score_threshold=SCORE_THRESHOLD,
-            ad_hoc_recognizers=self._ad_hoc,
-        )
-        spans = sorted(
-            ((r.start, r.end, r.score, r.entity_type) for r in results), key=lambda s: (s[0], -s[1])
-        )
+        # The shared recognizers' findings do not depend on the deny-list, so they are cached
+        # per text for every Scrubber (43 contributors see the same model and tool names); the
+        # deny-list is one regex run here. Presidio scores, enhances and de-duplicates each
+        # recognizer's results on their own (de-duplication only within an entity type, and
+        # only PERSON comes from the deny-list), and overlaps are merged below either way.
+        spans = [*_shared_findings(text)]
+        if self._deny is not None:
+            spans += [
+                (r.start, r.end, r.score, r.entity_type)
+                for r in self._deny.analyze(text, entities=["PERSON"])
+                if r.score >= SCORE_THRESHOLD
+            ]
+        spans.sort(key=lambda s: (s[0], -s[1]))
         merged: list[list] = []
         for start, end, score, entity in spans:
             if merged and start < merged[-1][1]:
