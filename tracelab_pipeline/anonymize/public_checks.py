@@ -61,15 +61,24 @@ class PrivateNeedles:
     exact: set[str] = field(default_factory=set)
     words: set[str] = field(default_factory=set)
     kind_of: dict[str, str] = field(default_factory=dict)
-    # identifiers are added first and in bulk; their kind wins over any later one
-    identifiers: set[str] = field(default_factory=set)
+    # Identifiers (most needles: every id of the partition) stay in Arrow, distinct; they are
+    # added first and their kind wins over any later one. `exact` holds the other needles.
+    identifiers: pa.Array = field(default_factory=lambda: pa.array([], type=pa.string()))
 
-    def add_identifiers(self, values: list[str]) -> None:
-        self.identifiers.update(values)
-        self.exact.update(values)
+    def set_identifiers(self, columns: list[pa.ChunkedArray]) -> None:
+        chunks = [chunk for column in columns for chunk in column.chunks]
+        distinct = pc.unique(pa.chunked_array(chunks, type=pa.string())).drop_null()
+        # an empty id is no needle (it would match the empty token of every split)
+        self.identifiers = pc.filter(distinct, pc.greater(pc.utf8_length(distinct), 0))
+
+    def all_exact(self) -> pa.Array:
+        others = pa.array(sorted(self.exact), type=pa.string())
+        return pc.unique(pa.concat_arrays([self.identifiers, others]))
 
     def kind(self, value: str) -> str:
-        return "identifier" if value in self.identifiers else self.kind_of.get(value, "identifier")
+        if pc.any(pc.equal(self.identifiers, value)).as_py():
+            return "identifier"
+        return self.kind_of.get(value, "identifier")
 
     def add_exact(self, value: str | None, kind: str) -> None:
         if value:
@@ -122,11 +131,16 @@ def user_names_in_paths(paths: Iterable[str]) -> set[str]:
 def private_needles(private: dict[str, pa.Table], contributor: str) -> PrivateNeedles:
     needles = PrivateNeedles()
     paths: set[str] = set()
+    ids: list[pa.ChunkedArray] = []
     for name, table in private.items():
-        for column in ID_COLUMNS.get(name, {}):
-            needles.add_identifiers(_distinct(table, column))
+        ids.extend(
+            table.column(column).cast(pa.string())
+            for column in ID_COLUMNS.get(name, {})
+            if column in table.column_names and table.num_rows
+        )
         for column in PATH_COLUMNS.get(name, ()):
             paths.update(_distinct(table, column))
+    needles.set_identifiers(ids)
     for path in paths:
         # Only path-shaped values: a Claude project named after its folder ("claude") is a word
         # that may legitimately appear in a model name.
@@ -197,7 +211,7 @@ def identifier_leaks(
     private: dict[str, pa.Table], public: dict[str, pa.Table], contributor: str
 ) -> CheckOutcome:
     needles = private_needles(private, contributor)
-    exact = pa.array(sorted(needles.exact), type=pa.string())
+    exact = needles.all_exact()
     words = {_squash(w): w for w in needles.words}
     word_re = re.compile("|".join(name_regex(w) for w in words.values()), re.I) if words else None
     leaks: Counter = Counter()
@@ -211,18 +225,34 @@ def identifier_leaks(
         for column in scrubbed_columns(name)
     ]
     glued = _glued_needles(exact, "\n".join(v for *_, values in content for v in values))
-    for name, table in public.items():
-        # Identifier columns hold fixed-format hex pseudonyms: exact match is the meaningful test
-        # (a substring scan of random hex against thousands of ids would hit by chance).
-        for column in ID_COLUMNS.get(name, {}):
-            if column in table.column_names and table.num_rows:
-                values = pc.unique(table.column(column)).drop_null()
+    # Identifier columns hold fixed-format hex pseudonyms: exact match is the meaningful test
+    # (a substring scan of random hex against thousands of ids would hit by chance). One set
+    # lookup over every public id; per column only when something matched.
+    id_columns = [
+        (name, column, pc.unique(table.column(column)).drop_null())
+        for name, table in public.items()
+        for column in ID_COLUMNS.get(name, {})
+        if column in table.column_names and table.num_rows
+    ]
+    if id_columns:
+        every_id = pa.chunked_array([v for *_, v in id_columns], type=pa.string())
+        if pc.any(pc.is_in(every_id, value_set=exact)).as_py():
+            for name, column, values in id_columns:
                 for value in pc.filter(values, pc.is_in(values, value_set=exact)).to_pylist():
                     record(name, column, value)
+    # Content strings: the value itself or one of its tokens equal to a needle (one lookup for
+    # all tokens), a user name as a word, or a long needle glued into it.
+    tokens_of = {
+        value: [value, *_TOKEN_SPLIT.split(value)] for *_, values in content for value in values
+    }
+    every_token = pa.array(
+        list({t for tokens in tokens_of.values() for t in tokens}), type=pa.string()
+    )
+    hit_tokens = set(pc.filter(every_token, pc.is_in(every_token, value_set=exact)).to_pylist())
     for name, column, values in content:
         leaked: dict[str, str] = {}  # public value -> the private needle found in it
         for value in values:
-            hit = next((t for t in [value, *_TOKEN_SPLIT.split(value)] if t in needles.exact), None)
+            hit = next((t for t in tokens_of[value] if t in hit_tokens), None)
             if hit is None and word_re is not None:
                 m = word_re.search(value)
                 hit = m and words.get(_squash(m.group(0)), m.group(0))
@@ -237,7 +267,7 @@ def identifier_leaks(
         passed=not leaks,
         description=BLOCKING_CHECKS["no_private_identifiers"],
         metadata={
-            "private_values_checked": len(needles.exact) + len(needles.words),
+            "private_values_checked": len(exact) + len(needles.words),
             "leaks": dict(leaks),
         },
     )
@@ -250,12 +280,13 @@ def column_allowlist(public: dict[str, pa.Table]) -> CheckOutcome:
             problems[name] = {"unexpected_table": [name]}
             continue
         allowed = schema.public_schema(name)
-        unexpected = [c for c in table.column_names if c not in allowed.names]
-        missing = [c for c in allowed.names if c not in table.column_names]
+        allowed_names, present = set(allowed.names), set(table.column_names)
+        unexpected = [c for c in table.column_names if c not in allowed_names]
+        missing = [c for c in allowed.names if c not in present]
         wrong_type = [
             c
             for c in allowed.names
-            if c in table.column_names and table.schema.field(c).type != allowed.field(c).type
+            if c in present and table.schema.field(c).type != allowed.field(c).type
         ]
         if unexpected or missing or wrong_type:
             problems[name] = {
