@@ -238,13 +238,17 @@ class SessionBuilder:
         # (project instructions, environment): Table 9's short-prefix bins.
         static = rng.randint(14_000, 30_000) if not codex else rng.randint(2_500, 7_500)
         ctx = _Context(static, self._limit(self.model))
-        ctx.init = rng.randint(2_000, 12_000) if not codex else rng.randint(10_000, 26_000)
+        ctx.init = rng.randint(2_000, 12_000) if not codex else rng.randint(4_000, 24_000)
+        # (Codex's smaller projects start below 16k: Table 9's 8-16k bin holds early steps.)
         now = t0
         carry: list[UserInput] = []  # inputs that precede the next step (interrupt markers)
         for r, n_tool_steps in enumerate(split):
             if not is_sub and r > 0 and rng.random() < 0.3:
-                self.model = self._pick_model()
-                ctx.limit = self._limit(self.model)
+                # Only between models of the same context size: a drop from 1M to 200k would
+                # compact far below the session's peak, which Table 4 does not count.
+                model = self._pick_model()
+                if self._limit(model) == ctx.limit:
+                    self.model = model
             gap = 0.0
             if r > 0:
                 gap = HUMAN_WAIT.ppf(
@@ -343,7 +347,12 @@ class SessionBuilder:
             total = max(ctx.static, base + fresh - reduction)
             # Compaction near the limit (Table 4); a new prompt triggers it a little earlier.
             high = 0.98 if codex else 0.97
-            threshold = ctx.limit * rng.uniform(high - 0.1, high) * (0.96 if user else 1.0)
+            # (Claude's auto-compaction is mostly tool-initiated, Table 4: 63 %.)
+            # 1M-context sessions compact anywhere from 60 % up (Table 4's 4.5 % of Claude
+            # sessions; Table 8's prefix p90 467k with p99 918k).
+            early = 0.96 if codex else 0.975
+            low = high - 0.1 if ctx.limit < 500_000 else 0.6
+            threshold = ctx.limit * rng.uniform(low, high) * (early if user else 1.0)
             if total > threshold:
                 step.compaction_before = True
                 summary = rng.randint(6_000, 30_000) if not codex else rng.randint(5_000, 24_000)
@@ -356,8 +365,15 @@ class SessionBuilder:
                         cached, total - fresh - int(rng.uniform(0, 0.08) * max(0, total - fresh))
                     )
                 if self._miss(user, gap):
-                    # A miss keeps at most the shared system prompt (Table 9: Codex misses < 1k).
-                    prefix = ctx.static if rng.random() < (0.15 if codex else 0.6) else 0
+                    # A miss keeps at most the shared system prompt (Table 9: most Codex misses
+                    # land in the 2-8k bins, a few Claude ones keep only the tool schemas).
+                    draw = rng.random()
+                    if draw < (0.85 if codex else 0.6):
+                        prefix = ctx.static
+                    elif not codex and draw < 0.7:
+                        prefix = rng.randint(4_096, 8_191)
+                    else:
+                        prefix = 0
                 else:
                     prefix = min(cached, total - 1)
         prefix = max(0, min(prefix, total - 1))
