@@ -10,7 +10,7 @@ from anonymize_helpers import CONTRIBUTOR, distinct, real_partition
 
 from tracelab_pipeline.anonymize import Pseudonymizer, PseudonymKeyError, Scrubber, resolve_key
 from tracelab_pipeline.anonymize.anonymize import anonymize_partition
-from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, KEY_ENV, is_pseudonym
+from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, KEY_ENV, KINDS, is_pseudonym
 
 KEY_A = b"test-key-A-0123456789abcdef"
 KEY_B = b"test-key-B-0123456789abcdef"
@@ -112,3 +112,14 @@ def test_production_without_key_refuses_clearly(tmp_path):
         resolve_key(tmp_path, env={}, production=True)
     assert "production" in str(err.value)
     assert not (tmp_path / "pseudonym.key").exists()
+
+
+def test_pseudonym_is_the_standard_hmac_sha256_of_kind_and_id():
+    import hashlib
+    import hmac
+
+    for key in (b"k" * 16, b"a-64-byte-key".ljust(64, b"!"), b"longer-than-a-block" * 5):
+        p = Pseudonymizer(key)
+        for kind, raw in (("step", "s-1"), ("session", "ünïcode-id"), ("call", "")):
+            digest = hmac.new(key, f"{kind}\x00{raw}".encode(), hashlib.sha256).hexdigest()
+            assert p.pseudonym(kind, raw) == f"{KINDS[kind]}_{digest[:20]}"

@@ -53,7 +53,16 @@ def _map_strings(column: pa.ChunkedArray, fn) -> tuple[pa.Array, list, pa.Array]
     return pc.take(new_values, encoded.indices), old_values, encoded.indices
 
 
-def _pseudonymize_column(column: pa.ChunkedArray, kind: str, pseudonymizer: Pseudonymizer):
+def _pseudonymize_column(
+    column: pa.ChunkedArray,
+    kind: str,
+    pseudonymizer: Pseudonymizer,
+    known: dict[str, tuple[pa.Array, pa.Array]] | None = None,
+):
+    if known and kind in known:
+        # every distinct id of this kind in the partition was pseudonymized once up front
+        raw, pseudo = known[kind]
+        return pc.take(pseudo, pc.index_in(column, value_set=raw))
     combined = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     encoded = pc.dictionary_encode(combined)
     distinct = pseudonymizer.pseudonyms(kind, encoded.dictionary.to_pylist())
@@ -104,8 +113,12 @@ def anonymize_table(
     pseudonymizer: Pseudonymizer,
     scrubber: Scrubber,
     result: AnonymizedPartition | None = None,
+    known: dict[str, tuple[pa.Array, pa.Array]] | None = None,
 ) -> pa.Table:
-    """One private table -> its public form (columns and order of schema.public_schema(name))."""
+    """One private table -> its public form (columns and order of schema.public_schema(name)).
+
+    `known`: kind -> (distinct raw ids, their pseudonyms), from `partition_pseudonyms`.
+    """
     result = result if result is not None else AnonymizedPartition(tables={})
     target = schema.public_schema(name)
     ids = ID_COLUMNS.get(name, {})
@@ -121,7 +134,7 @@ def anonymize_table(
             continue
         column = table.column(f.name)
         if f.name in ids:
-            columns.append(_pseudonymize_column(column, ids[f.name], pseudonymizer))
+            columns.append(_pseudonymize_column(column, ids[f.name], pseudonymizer, known))
         elif f.name in scrub and pa.types.is_map(f.type):
             columns.append(_scrub_map_column(column, f"{name}.{f.name}", scrubber, result))
         elif f.name in scrub:
@@ -147,16 +160,34 @@ def _command_signatures(table: pa.Table) -> pa.Array:
     )
 
 
+def partition_pseudonyms(
+    private: dict[str, pa.Table], pseudonymizer: Pseudonymizer
+) -> dict[str, tuple[pa.Array, pa.Array]]:
+    """kind -> (distinct raw ids, pseudonyms): an id shared by several columns (a step id is in
+    three tables) is hashed and looked up once, and columns map through Arrow lookups."""
+    columns: dict[str, list] = {}
+    for name, table in private.items():
+        for column, kind in ID_COLUMNS.get(name, {}).items():
+            if column in table.column_names:
+                columns.setdefault(kind, []).extend(table.column(column).cast(pa.string()).chunks)
+    known = {}
+    for kind, chunks in columns.items():
+        raw = pc.unique(pa.chunked_array(chunks, type=pa.string())).drop_null()
+        known[kind] = (raw, pa.array(pseudonymizer.pseudonyms(kind, raw.to_pylist()), pa.string()))
+    return known
+
+
 def anonymize_partition(
     private: dict[str, pa.Table], pseudonymizer: Pseudonymizer, scrubber: Scrubber
 ) -> AnonymizedPartition:
     """Anonymize every table of one contributor-month partition."""
     result = AnonymizedPartition(tables={}, key_fingerprint=pseudonymizer.fingerprint)
     before = scrubber.distinct_analyzed
+    known = partition_pseudonyms(private, pseudonymizer)
     for name in PUBLIC_TABLES:
         if name in private:
             result.tables[name] = anonymize_table(
-                name, private[name], pseudonymizer, scrubber, result
+                name, private[name], pseudonymizer, scrubber, result, known
             )
     result.distinct_strings_analyzed = scrubber.distinct_analyzed - before
     return result
