@@ -202,8 +202,8 @@ TOOL_LATENCY_S = {
     "ExitPlanMode": (5.0, 30.0, 300.0, 1800.0, 20000.0),
     # Table 10: runner-reported time averages 0.66 s for exec_command (long commands yield
     # after ~10 s and continue as write_stdin polls, which average 18 s).
-    "exec_command": (0.06, 0.3, 1.5, 10.0, 30.0),
-    "write_stdin": (0.1, 4.0, 45.0, 240.0, 1800.0),
+    "exec_command": (0.08, 0.4, 1.0, 8.0, 30.0),
+    "write_stdin": (0.1, 4.0, 45.0, 150.0, 900.0),
     "apply_patch": (0.005, 0.012, 0.3, 3.0, 60.0),
     "shell_command": (0.03, 0.15, 2.0, 30.0, 600.0),
     "update_plan": (0.001, 0.003, 0.02, 0.2, 5.0),
