@@ -131,6 +131,11 @@ def report(name: str, files: list[Path], repeat: int) -> None:
             f"{label:36s} {t.wall:7.2f} {mb / t.wall:7.0f} {steps_s} {t.cpu:7.2f} "
             f"{per_cpu:9.0f} {t.cpu / floor.cpu:8.2f} {per_cpu / TRACELAB_MB_S:10.2f}"
         )
+    readers = rows[2][1]
+    print(
+        f"beyond the readers (tables, merge, GC of the readers' garbage): "
+        f"{(one.cpu - readers.cpu) / floor.cpu:.2f} x the floor"
+    )
     print(
         f"per core (CPU time): {mb / one.cpu:.0f} MiB/s, goal >= {GOAL_MB_S:.0f}; "
         f"ours/floor = {one.cpu / floor.cpu:.2f}, goal <= 2.5; "
