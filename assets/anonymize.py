@@ -32,10 +32,10 @@ def anonymized_steps(
         check_gx_public,
         prepare_partition,
         publish_partition,
+        read_private,
     )
     from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer, PseudonymKeyError
     from tracelab_pipeline.anonymize.public_store import KeyMismatchError, check_key
-    from tracelab_pipeline.partitioned.store import read_partition
 
     try:
         key, key_source = anonymization.key(tracelab.data_path)
@@ -53,7 +53,7 @@ def anonymized_steps(
         for partition in context.partition_keys:
             contributor, month = split_partition_key(partition)
             try:
-                private = read_partition(tracelab.private_dir, contributor, month)
+                private = read_private(tracelab.private_dir, contributor, month)
             except FileNotFoundError as exc:
                 raise dg.Failure(
                     description=f"{partition}: no private partition ({exc.filename}); "

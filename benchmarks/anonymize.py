@@ -91,19 +91,23 @@ def normalize_step(contributor: str, month: str, files: list[Path], private_root
 
 def measure(contributor: str, month: str, files: list[Path], root: Path) -> dict:
     """One partition in a run of its own (no batching): the pipeline's steps, CPU seconds."""
-    from tracelab_pipeline.anonymize.partition import GX_PRIVATE, gx_outcome, prepare_partition
+    from tracelab_pipeline.anonymize.partition import (
+        GX_PRIVATE,
+        gx_outcome,
+        prepare_partition,
+        read_private,
+    )
     from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
-    from tracelab_pipeline.partitioned.store import read_partition
 
     normalize_only, normalize_s = normalize_step(contributor, month, files, root / "private")
     pseudonymizer = Pseudonymizer(b"benchmark-key-0123456789abcdef")
     start = time.process_time()
     # gx_private_suite (a check on normalized_steps) reads the partition it validates
-    private = read_partition(root / "private", contributor, month)
+    private = read_private(root / "private", contributor, month)
     private_gx = gx_outcome(GX_PRIVATE, "private", private, month)
     gx_private_s = time.process_time() - start
     # anonymized_steps reads it again, anonymizes, stages, checks (GX public included)
-    private = read_partition(root / "private", contributor, month)
+    private = read_private(root / "private", contributor, month)
     prepared = prepare_partition(private, contributor, month, pseudonymizer, root / "staging")
     anonymize_s = time.process_time() - start
     prepared.staged.discard()
@@ -129,9 +133,9 @@ def ranged(inbox: Path, root: Path, limit: int | None) -> None:
         check_gx_public,
         gx_outcomes,
         prepare_partition,
+        read_private,
     )
     from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
-    from tracelab_pipeline.partitioned.store import read_partition
 
     parts = [
         (d.name, month, files)
@@ -146,13 +150,13 @@ def ranged(inbox: Path, root: Path, limit: int | None) -> None:
     pseudonymizer = Pseudonymizer(b"benchmark-key-0123456789abcdef")
     cpu = {}
     start = time.process_time()
-    private = {f"{c}|{m}": (read_partition(root / "private", c, m), m) for c, m, _ in parts}
+    private = {f"{c}|{m}": (read_private(root / "private", c, m), m) for c, m, _ in parts}
     outcomes = gx_outcomes(GX_PRIVATE, "private", private)
     cpu["gx_private (read + GX)"] = time.process_time() - start
     start = time.process_time()
     prepared = [
         prepare_partition(
-            read_partition(root / "private", c, m), c, m, pseudonymizer, root / "staging", gx=False
+            read_private(root / "private", c, m), c, m, pseudonymizer, root / "staging", gx=False
         )
         for c, m, _ in parts
     ]

@@ -70,8 +70,7 @@ def _value(v):
     "the partition window, allowed values). Blocks anonymization in the same run.",
 )
 def gx_private_suite(context: dg.AssetCheckExecutionContext, tracelab: TraceLabConfig):
-    from tracelab_pipeline.anonymize.partition import gx_outcomes
-    from tracelab_pipeline.partitioned.store import read_partition
+    from tracelab_pipeline.anonymize.partition import gx_outcomes, read_private
 
     op_context = context.op_execution_context
     keys = op_context.partition_keys if op_context.has_partition_key_range else []
@@ -80,7 +79,7 @@ def gx_private_suite(context: dg.AssetCheckExecutionContext, tracelab: TraceLabC
     partitions = {}
     for key in keys:
         contributor, month = split_partition_key(key)
-        partitions[key] = (read_partition(tracelab.private_dir, contributor, month), month)
+        partitions[key] = (read_private(tracelab.private_dir, contributor, month), month)
     # One GX pass over every partition of the run; per partition only if that pass fails.
     outcomes = gx_outcomes(GX_PRIVATE, "private", partitions)
     failed = sorted(k for k, o in outcomes.items() if not o.passed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -41,6 +42,25 @@ class PreparedPartition:
     @property
     def rows(self) -> dict[str, int]:
         return {name: t.num_rows for name, t in self.anonymized.tables.items()}
+
+
+def read_private(root: str | Path, contributor: str, month: str) -> dict[str, pa.Table]:
+    """The private partition as `partitioned.store.read_partition` returns it (same files,
+    columns and types), read with one thread per file: for these small files Arrow's thread
+    pool doubles the CPU time of a read (paper preset, 299 partitions: 4.1 -> 2.1 s)."""
+    import pyarrow.parquet as pq
+
+    from tracelab_pipeline.partitioned.store import TABLE_NAMES, partition_dir
+    from tracelab_pipeline.schema import TABLES
+
+    out = {}
+    for name in TABLE_NAMES:
+        path = partition_dir(root, name, contributor, month) / "part.parquet"
+        if not path.exists():  # Arrow's error does not name the file
+            raise FileNotFoundError(errno.ENOENT, "no private partition table", str(path))
+        table = pq.ParquetFile(path).read(use_threads=False)
+        out[name] = table.select(TABLES[name].names).cast(TABLES[name])
+    return out
 
 
 def gx_outcome(name: str, layer: str, tables: dict[str, pa.Table], month: str) -> CheckOutcome:
