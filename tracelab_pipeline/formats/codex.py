@@ -795,6 +795,9 @@ class _Rollout:
                         "command_signature": None,
                     }
                 )
+        # The dispatch tables hold bound methods, a reference cycle through the whole file
+        # state; breaking it lets reference counting free the file now, not a later GC pass.
+        self.handlers = self.nested = None
 
     def _lineage(self, sid: str) -> tuple:
         """(root, parent, agent_id, is_sidechain, session_started_at, client_version, branch)."""
