@@ -30,7 +30,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--sessions", type=int, default=None)
     ap.add_argument("--keep", default=None, help="write here and keep the output")
-    ap.add_argument("--check", action="store_true", help="also print the paper comparison")
+    ap.add_argument(
+        "--check", action="store_true", help="also print the comparisons with the paper"
+    )
     args = ap.parse_args()
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="synth-bench-"))
     try:
@@ -58,9 +60,21 @@ def main() -> None:
         )
         print(f"budget ratio: {s['seconds'] / BUDGET_S:.2f} of {BUDGET_S:.0f} s")
         if args.check:
+            from tracelab_pipeline.synth import paper_check
             from tracelab_pipeline.synth.check import report
 
             print(report(root / "truth")[1])
+            # The paper tables as the project's metric code computes them (issue 6): every
+            # table's totals, and the rows of Tables 2, 7, 8 and 11 that the issue note shows.
+            result = paper_check.compare(root / "truth", threads=args.workers)
+            shown = {
+                "table_02_loop_counts",
+                "table_07_timing",
+                "table_08_token_lengths",
+                "table_11_prefix_cache_hit_rate",
+            }
+            print()
+            print(paper_check.render(result, tables=shown))
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
