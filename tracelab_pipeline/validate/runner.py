@@ -70,14 +70,17 @@ def _validation(table: str, layer: str, batched: bool = False):
     name = f"tracelab_{layer}_{table}" + ("_batched" if batched else "")
     source = context.data_sources.add_pandas(name)
     batch = source.add_dataframe_asset(table).add_batch_definition_whole_dataframe("partition")
-    suite = context.suites.add(gx.ExpectationSuite(name=name))
     described = (
         [e for _, e in batched_expectations(table, layer)]
         if batched
         else expectations(table, layer)
     )
-    for expectation in described:
-        suite.add_expectation(getattr(gxe, expectation.kind)(**expectation.kwargs))
+    # Handed over whole: suite.add_expectation re-serializes the stored suite on every call.
+    suite = context.suites.add(
+        gx.ExpectationSuite(
+            name=name, expectations=[getattr(gxe, e.kind)(**e.kwargs) for e in described]
+        )
+    )
     return suite, batch
 
 
