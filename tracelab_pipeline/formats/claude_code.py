@@ -30,12 +30,7 @@ from tracelab_pipeline.formats.claude_threads import (
     step_rows,
 )
 from tracelab_pipeline.formats.common import delta_ms, gc_paused
-from tracelab_pipeline.formats.jsonl import (
-    Accounting,
-    json_error_reason,
-    open_log,
-    slow_loads,
-)
+from tracelab_pipeline.formats.jsonl import Accounting, decode_refused_line, open_log
 from tracelab_pipeline.formats.result import FileResult
 
 PROVIDER = "claude"
@@ -118,7 +113,7 @@ def _read_lines(stream, reader: ClaudeFileReader, acc: Accounting) -> None:
                 # parses here parses to the same record as its stripped form.
                 record = loads(raw)
             except decode_error:
-                record = _decode_rest(raw, line_number, acc)
+                record = decode_refused_line(raw, line_number, acc)
                 if record is None:
                     continue
             if record.__class__ is dict:
@@ -127,26 +122,6 @@ def _read_lines(stream, reader: ClaudeFileReader, acc: Accounting) -> None:
                 acc.reject(line_number, "not a JSON object", raw)
     finally:
         acc.lines_read = line_number
-
-
-def _decode_rest(raw: bytes, line_number: int, acc: Accounting) -> dict | None:
-    """iter_records' path for a line orjson refused as it is: blank, stripped of whitespace
-    JSON does not allow (form feed, vertical tab), the standard parser, or rejected."""
-    stripped = raw.strip()
-    if not stripped:
-        acc.ignore("blank")
-        return None
-    try:
-        record = orjson.loads(stripped)
-    except orjson.JSONDecodeError:
-        record = slow_loads(stripped)
-        if record is None:
-            acc.reject(line_number, json_error_reason(raw), raw)
-            return None
-    if not isinstance(record, dict):
-        acc.reject(line_number, "not a JSON object", raw)
-        return None
-    return record
 
 
 def file_layout(path: Path) -> dict:

@@ -28,8 +28,7 @@ from pathlib import Path
 import orjson
 
 from tracelab_pipeline.formats.common import content_chars, delta_ms, gc_paused, parse_ts
-from tracelab_pipeline.formats.jsonl import Accounting, open_log
-from tracelab_pipeline.formats.lines import second_chance, undecodable_reason
+from tracelab_pipeline.formats.jsonl import Accounting, decode_refused_line, open_log
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.step_fields import event_summary
 
@@ -245,7 +244,7 @@ def read_codex(
 
 
 def _read_lines(stream, rollout: _Rollout, acc: Accounting) -> None:
-    """lines.iter_objects inlined: the same buckets and reasons without a generator.
+    """jsonl.iter_records inlined: the same buckets and reasons without a generator.
 
     Each record is used, deferred to the next step, ignored or rejected by `_dispatch`.
     """
@@ -260,12 +259,8 @@ def _read_lines(stream, rollout: _Rollout, acc: Accounting) -> None:
             try:
                 record = loads(raw)
             except decode_error:
-                if raw.isspace():
-                    acc.ignore("blank")
-                    continue
-                record = second_chance(raw)
+                record = decode_refused_line(raw, line_number, acc)
                 if record is None:
-                    acc.reject(line_number, undecodable_reason(raw), raw)
                     continue
             if type(record) is dict:
                 try:

@@ -106,36 +106,62 @@ def iter_records(stream: IO[bytes], acc: Accounting) -> Iterator[tuple[int, dict
     """Yield (line_number, record) for each line that is a JSON object.
 
     Blank lines count as ignored (type "blank"); undecodable lines are rejected with a reason.
-    The caller must account for every yielded record (use, ignore or reject it).
+    The caller must account for every yielded record (use, ignore or reject it). Readers whose
+    per-line cost matters inline this loop; they share `decode_refused_line`.
     """
     line_number = 0
     for raw in stream:
         line_number += 1
         acc.lines_read += 1
-        stripped = raw.strip()
-        if not stripped:
-            acc.ignore("blank")
-            continue
         try:
-            record = orjson.loads(stripped)
+            # JSON allows the whitespace around a line, so most lines parse as they are.
+            record = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            record = slow_loads(stripped)
+            record = decode_refused_line(raw, line_number, acc)
             if record is None:
-                acc.reject(line_number, json_error_reason(raw), raw)
                 continue
-        if not isinstance(record, dict):
+        if record.__class__ is dict:
+            yield line_number, record
+        else:
             acc.reject(line_number, "not a JSON object", raw)
-            continue
-        yield line_number, record
+
+
+def decode_refused_line(raw: bytes, line_number: int, acc: Accounting) -> dict | None:
+    """A line orjson refused as it is: blank, wrapped in whitespace JSON does not allow (form
+    feed, vertical tab), readable by the standard parser, or rejected with its reason.
+
+    Returns the record when it is a JSON object; everything else is accounted here.
+    """
+    stripped = raw.strip()
+    if not stripped:
+        acc.ignore("blank")
+        return None
+    try:
+        record = orjson.loads(stripped)
+    except orjson.JSONDecodeError:
+        record = slow_loads(stripped)
+        if record is None:
+            acc.reject(line_number, json_error_reason(raw), raw)
+            return None
+    if record.__class__ is not dict:
+        acc.reject(line_number, "not a JSON object", raw)
+        return None
+    return record
 
 
 def slow_loads(line: bytes):
     """Second chance for lines orjson refuses but real logs contain: escaped lone surrogates
-    (a truncated emoji) and NaN/Infinity, which the standard library accepts."""
+    (a cut emoji) and NaN/Infinity, which the standard library accepts.
+
+    Lone surrogates become "?" (one code point for one, so every size stays TraceLab's),
+    because Arrow strings cannot hold them.
+    """
     try:
-        return json.loads(line.decode("utf-8"))
+        record = json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
+    text = json.dumps(record, ensure_ascii=False)
+    return json.loads(text.encode("utf-8", "replace"))
 
 
 def json_error_reason(raw: bytes) -> str:

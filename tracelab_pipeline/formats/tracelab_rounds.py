@@ -22,8 +22,7 @@ import orjson
 import pyarrow as pa
 
 from tracelab_pipeline.formats.common import content_chars, parse_ts
-from tracelab_pipeline.formats.jsonl import Accounting, open_log
-from tracelab_pipeline.formats.lines import iter_objects
+from tracelab_pipeline.formats.jsonl import Accounting, iter_records, open_log
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.step_fields import (
     TRIGGER_BY_FIRST_INPUT,
@@ -241,7 +240,7 @@ def read_tracelab_rounds(path: str | Path, contributor: str = "local") -> FileRe
     providers: set[str] = set()
     try:
         with open_log(path) as stream:
-            for line_number, record in iter_objects(stream, acc):
+            for line_number, record in iter_records(stream, acc):
                 flags: list[str] = []
                 try:
                     step, tools, events = round_to_rows(record, contributor, source, flags)
