@@ -57,7 +57,7 @@ def build(con, *, prepared: bool = False) -> int:
         )
         SELECT * FROM binned
         UNION ALL SELECT * FROM points
-        ORDER BY provider, trigger, kind, bin_order, gap_s
+        ORDER BY provider, trigger, kind, bin_order, gap_s, hit_rate
         """,
         [LOW_HIT, LOW_HIT, POINTS],
     )
