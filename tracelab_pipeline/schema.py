@@ -193,6 +193,16 @@ def public_schema(name: str) -> pa.Schema:
     return schema.with_metadata({**schema.metadata, b"layer": b"public"})
 
 
+_COLUMNS = {name: tuple(schema.names) for name, schema in TABLES.items()}
+
+
+def blank_row(name: str, **values) -> dict:
+    """A row of table `name` with every column in schema order: None unless given."""
+    row = dict.fromkeys(_COLUMNS[name])
+    row.update(values)
+    return row
+
+
 def empty_table(name: str) -> pa.Table:
     return TABLES[name].empty_table()
 

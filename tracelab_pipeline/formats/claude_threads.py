@@ -13,6 +13,8 @@ from datetime import datetime
 
 import orjson
 
+from tracelab_pipeline.schema import blank_row
+
 USER_MESSAGE = "user_message"
 TOOL_RESULT = "tool_result"
 REASONING = "reasoning"
@@ -46,20 +48,9 @@ def chars(value) -> int:
 
 
 def event(contributor: str, event_type: str, ts: datetime | None, source: str) -> dict:
-    return {
-        "step_id": None,
-        "contributor": contributor,
-        "event_index": None,
-        "event_type": event_type,
-        "timestamp": ts,
-        "source": source,
-        "tool_call_id": None,
-        "tool_index": None,
-        "tool_name": None,
-        "is_error": None,
-        "content_chars": None,
-        "result_chars": None,
-    }
+    return blank_row(
+        "timing_events", contributor=contributor, event_type=event_type, timestamp=ts, source=source
+    )
 
 
 # Every steps column, in the order rows have always had (the thread identity's columns first,

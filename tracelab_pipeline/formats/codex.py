@@ -31,6 +31,7 @@ from tracelab_pipeline.formats.common import content_chars, delta_ms, gc_paused,
 from tracelab_pipeline.formats.jsonl import Accounting, decode_refused_line, open_log
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.step_fields import event_summary
+from tracelab_pipeline.schema import blank_row
 
 PROVIDER = "codex"
 EARLIEST_TS = datetime(2023, 1, 1, tzinfo=UTC)
@@ -146,20 +147,7 @@ def _blank_event(contributor: str) -> dict:
     """A timing_events row with every column; step_id and event_index are set when the step
     closes. Events are made as a copy of it with their own values set: the columns keep this
     order, and copying a dict is cheaper than building one (or a call that builds one)."""
-    return {
-        "step_id": None,
-        "contributor": contributor,
-        "event_index": None,
-        "event_type": None,
-        "timestamp": None,
-        "source": None,
-        "tool_call_id": None,
-        "tool_index": None,
-        "tool_name": None,
-        "is_error": None,
-        "content_chars": None,
-        "result_chars": None,
-    }
+    return blank_row("timing_events", contributor=contributor)
 
 
 class _Reject(Exception):

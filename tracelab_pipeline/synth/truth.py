@@ -22,22 +22,9 @@ _OUTPUTS = frozenset(("reasoning", "text", "tool_call"))
 
 
 def event(event_type: str, ts, source: str, **attrs) -> dict:
-    row = {
-        "step_id": None,
-        "contributor": None,
-        "event_index": None,
-        "event_type": event_type,
-        "timestamp": ts,
-        "source": source,
-        "tool_call_id": None,
-        "tool_index": None,
-        "tool_name": None,
-        "is_error": None,
-        "content_chars": None,
-        "result_chars": None,
-    }
-    row.update(attrs)
-    return row
+    return schema.blank_row(
+        "timing_events", event_type=event_type, timestamp=ts, source=source, **attrs
+    )
 
 
 def summarize(events: list[dict]) -> dict:
