@@ -27,6 +27,7 @@ PLANTED_EMAIL = "maria.gonzalez@acme-robotics.com"
 PLANTED_KEY = "sk-ant-api03-Xq7Lr9KpT2vB8mN4cD1fG6hJ0sW3eZ5y"
 PLANTED_USER = "mgonzalez"
 CONTRIBUTOR_NAME = "Maria Gonzalez"
+PLANTED_PROJECT = f"-home-{PLANTED_USER}-work-robot-arm"
 
 
 @functools.cache
@@ -62,6 +63,7 @@ def plant_pii(private: dict[str, pa.Table]) -> dict[str, pa.Table]:
     - an API key inside a model string
     - a user name inside a path field (cwd), which must also vanish from every kept string
     - the contributor's real name inside a tool name
+    - a Claude project directory naming the user (the project becomes a pseudonym)
     """
     out = dict(private)
     tools = out["tool_calls"].column("tool_name").to_pylist()
@@ -89,6 +91,16 @@ def plant_pii(private: dict[str, pa.Table]) -> dict[str, pa.Table]:
     cwds = steps.column("cwd").to_pylist()
     cwds = [f"/home/{PLANTED_USER}/work/robot-arm" for _ in cwds]
     steps = set_column(steps, "cwd", cwds)
+    # One file's sessions ran in an encoded project directory, the other's keep the real one.
+    projects = [
+        PLANTED_PROJECT if source.endswith("fe5e1c67.jsonl") else project
+        for source, project in zip(
+            steps.column("source_file").to_pylist(),
+            steps.column("project").to_pylist(),
+            strict=True,
+        )
+    ]
+    steps = set_column(steps, "project", projects)
     # The user name also leaks into a kept string: a stop reason written by a proxy.
     steps = replace_first(steps, "stop_reason", f"proxy_{PLANTED_USER}_timeout")
     out["steps"] = steps

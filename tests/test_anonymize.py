@@ -12,8 +12,10 @@ from anonymize_helpers import (
     CONTRIBUTOR_NAME,
     PLANTED_EMAIL,
     PLANTED_KEY,
+    PLANTED_PROJECT,
     PLANTED_USER,
     all_strings,
+    distinct,
     plant_pii,
     real_partition,
     replace_first,
@@ -81,6 +83,20 @@ def test_replacements_are_counted_per_row_by_entity(planted):
     assert result.replacements["PERSON"] >= 3  # crm tool call + its events + the stop reason
     assert result.scrubbed_values["steps.model"] == 1
     assert result.distinct_strings_analyzed < 60  # distinct strings, not rows
+
+
+def test_project_is_published_only_as_a_keyed_pseudonym(planted):
+    private, result, _ = planted
+    raw = private["steps"].column("project").to_pylist()
+    public = result.tables["steps"].column("project").to_pylist()
+    assert {PLANTED_PROJECT, "claude"} <= set(raw)
+    p = Pseudonymizer(KEY)
+    assert public == [p.pseudonym("project", v) for v in raw]
+    assert len(distinct(result.tables["steps"], "project")) == 2
+    assert all(v.startswith("prj_") for v in public)
+    public_text = "\n".join(all_strings(result.tables))
+    assert PLANTED_PROJECT not in public_text
+    assert schema.public_schema("steps").field("project").nullable
 
 
 def test_public_tables_follow_the_public_schema_and_keep_sizes(planted):
@@ -187,6 +203,10 @@ def test_identifier_leak_check_finds_raw_ids_user_names_and_paths(planted):
         ("tool_calls", "tool_name", f"mcp__{raw_call}__x", "identifier"),
         ("steps", "stop_reason", f"Timeout_{PLANTED_USER.upper()}", "user_name"),
         ("timing_events", "source", f"read {steps.column('source_file')[0].as_py()}", "path"),
+        # a raw project in its own column, a path-shaped one anywhere
+        ("steps", "project", "claude", "project"),
+        ("steps", "project", PLANTED_PROJECT, "path"),
+        ("tool_calls", "tool_name", f"mcp__{PLANTED_PROJECT}", "path"),
     ]
     for table, column, value, kind in leaks:
         public = dict(result.tables)

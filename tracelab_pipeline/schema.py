@@ -176,12 +176,20 @@ TABLES: dict[str, pa.Schema] = {
 }
 
 # Columns that hold raw identifiers, paths or free text: they never reach the public layer as-is.
+# (`steps.project` is published, like every id column, only as a keyed pseudonym: see
+# PUBLIC_DOCS; the anonymize stage replaces its values.)
 PRIVATE_FIELDS: dict[str, tuple[str, ...]] = {
-    "steps": ("project", "cwd", "git_branch", "source_file"),
+    "steps": ("cwd", "git_branch", "source_file"),
     "tool_calls": ("input_json",),
     "timing_events": (),
     "ingest_accounting": ("source_file",),
     "rejected_records": ("source_file", "raw"),
+}
+
+
+# Public meaning of columns whose values the anonymize stage replaces (same name and type).
+PUBLIC_DOCS: dict[str, dict[str, str]] = {
+    "steps": {"project": "keyed pseudonym (prj_<20 hex>) of the Claude project; Codex: null"},
 }
 
 
@@ -190,6 +198,9 @@ def public_schema(name: str) -> pa.Schema:
     schema = TABLES[name]
     for column in PRIVATE_FIELDS[name]:
         schema = schema.remove(schema.get_field_index(column))
+    for column, doc in PUBLIC_DOCS.get(name, {}).items():
+        i = schema.get_field_index(column)
+        schema = schema.set(i, schema.field(i).with_metadata({"doc": doc}))
     return schema.with_metadata({**schema.metadata, b"layer": b"public"})
 
 

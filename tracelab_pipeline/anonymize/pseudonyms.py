@@ -49,6 +49,7 @@ ID_COLUMNS: dict[str, dict[str, str]] = {
         "round_id": "round",
         "request_id": "request",
         "turn_id": "turn",
+        "project": "project",
     },
     "tool_calls": {
         "step_id": "step",

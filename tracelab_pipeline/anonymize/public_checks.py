@@ -64,6 +64,10 @@ class PrivateNeedles:
     # Identifiers (most needles: every id of the partition) stay in Arrow, distinct; they are
     # added first and their kind wins over any later one. `exact` holds the other needles.
     identifiers: pa.Array = field(default_factory=lambda: pa.array([], type=pa.string()))
+    # Raw project names, searched in the identifier columns only: a Claude project named after
+    # its folder ("claude") is a word that may legitimately appear in a tool or model name (a
+    # path-shaped project is also an `exact` needle, searched everywhere).
+    projects: pa.Array = field(default_factory=lambda: pa.array([], type=pa.string()))
 
     def set_identifiers(self, columns: list[pa.ChunkedArray]) -> None:
         chunks = [chunk for column in columns for chunk in column.chunks]
@@ -75,9 +79,15 @@ class PrivateNeedles:
         others = pa.array(sorted(self.exact), type=pa.string())
         return pc.unique(pa.concat_arrays([self.identifiers, others]))
 
+    def id_needles(self) -> pa.Array:
+        """What must not appear in an identifier column: every exact needle and project."""
+        return pc.unique(pa.concat_arrays([self.all_exact(), self.projects]))
+
     def kind(self, value: str) -> str:
         if pc.any(pc.equal(self.identifiers, value)).as_py():
             return "identifier"
+        if value not in self.kind_of and pc.any(pc.equal(self.projects, value)).as_py():
+            return "project"
         return self.kind_of.get(value, "identifier")
 
     def add_exact(self, value: str | None, kind: str) -> None:
@@ -135,12 +145,15 @@ def private_needles(private: dict[str, pa.Table], contributor: str) -> PrivateNe
     for name, table in private.items():
         ids.extend(
             table.column(column).cast(pa.string())
-            for column in ID_COLUMNS.get(name, {})
-            if column in table.column_names and table.num_rows
+            for column, kind in ID_COLUMNS.get(name, {}).items()
+            if column in table.column_names and table.num_rows and kind != "project"
         )
         for column in PATH_COLUMNS.get(name, ()):
             paths.update(_distinct(table, column))
     needles.set_identifiers(ids)
+    if "steps" in private and "project" in private["steps"].column_names:
+        projects = pc.unique(private["steps"].column("project").cast(pa.string())).drop_null()
+        needles.projects = pc.filter(projects, pc.greater(pc.utf8_length(projects), 0))
     for path in paths:
         # Only path-shaped values: a Claude project named after its folder ("claude") is a word
         # that may legitimately appear in a model name.
@@ -236,9 +249,10 @@ def identifier_leaks(
     ]
     if id_columns:
         every_id = pa.chunked_array([v for *_, v in id_columns], type=pa.string())
-        if pc.any(pc.is_in(every_id, value_set=exact)).as_py():
+        id_needles = needles.id_needles()
+        if pc.any(pc.is_in(every_id, value_set=id_needles)).as_py():
             for name, column, values in id_columns:
-                for value in pc.filter(values, pc.is_in(values, value_set=exact)).to_pylist():
+                for value in pc.filter(values, pc.is_in(values, value_set=id_needles)).to_pylist():
                     record(name, column, value)
     # Content strings: the value itself or one of its tokens equal to a needle (one lookup for
     # all tokens), a user name as a word, or a long needle glued into it.
@@ -267,7 +281,7 @@ def identifier_leaks(
         passed=not leaks,
         description=BLOCKING_CHECKS["no_private_identifiers"],
         metadata={
-            "private_values_checked": len(exact) + len(needles.words),
+            "private_values_checked": len(exact) + len(needles.words) + len(needles.projects),
             "leaks": dict(leaks),
         },
     )
