@@ -18,6 +18,11 @@ def scope_filter(provider: str | None, column: str = "provider") -> str:
     return "TRUE" if provider is None else f"{column} = '{provider}'"
 
 
+# (label, SQL filter on `provider`) per scope; Tables 2, 5 and 7 print the Total block first.
+SCOPE_FILTERS = tuple((label, scope_filter(provider)) for label, provider in SCOPES)
+TOTAL_FIRST = (SCOPE_FILTERS[-1], *SCOPE_FILTERS[:-1])
+
+
 def stats(con: duckdb.DuckDBPyConnection, values_sql: str, column: str = "x") -> dict:
     """avg, p25, p50, p90, p99, n and sum of `column` over the rows of `values_sql`."""
     q = ", ".join(str(v) for v in QUANTILES)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
-from tracelab_pipeline.metrics.common import ratio, write_paper_table
+from tracelab_pipeline.metrics.common import SCOPE_FILTERS, ratio, write_paper_table
 from tracelab_pipeline.metrics.table_07_timing import TOOL_LATENCY
 
 NAME = "corrections"
@@ -22,8 +22,6 @@ COLUMNS = [
     ("unit", "VARCHAR"),
     ("correction", "VARCHAR"),
 ]
-
-SCOPES = (("Claude", "provider = 'claude'"), ("Codex", "provider = 'codex'"), ("Total", "TRUE"))
 
 
 def build(con: duckdb.DuckDBPyConnection) -> int:
@@ -44,7 +42,7 @@ def build(con: duckdb.DuckDBPyConnection) -> int:
 
     dedup = "duplicate rows removed (same contributor, provider and round id; first kept)"
     ttl = "1-hour cache writes priced at 2x input instead of the 5-minute rate (1.25x)"
-    for scope, where in SCOPES:
+    for scope, where in SCOPE_FILTERS:
         r = con.execute(
             f"""SELECT count(*), count(*) FILTER (WHERE NOT is_duplicate),
                 sum(append), sum(append) FILTER (WHERE NOT is_duplicate),

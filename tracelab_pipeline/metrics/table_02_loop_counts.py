@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import duckdb
 
-from tracelab_pipeline.metrics.common import STAT_COLUMNS, stat_row, stats, write_paper_table
+from tracelab_pipeline.metrics.common import (
+    STAT_COLUMNS,
+    TOTAL_FIRST,
+    stat_row,
+    stats,
+    write_paper_table,
+)
 
 NAME = "table_02_loop_counts"
 COLUMNS = STAT_COLUMNS + [("scope", "VARCHAR")]
@@ -18,11 +24,7 @@ COLUMNS = STAT_COLUMNS + [("scope", "VARCHAR")]
 
 def build(con: duckdb.DuckDBPyConnection) -> int:
     rows = []
-    for scope, where in (
-        ("Total", "TRUE"),
-        ("Claude", "provider = 'claude'"),
-        ("Codex", "provider = 'codex'"),
-    ):
+    for scope, where in TOTAL_FIRST:
         sessions = f"SELECT * FROM sessions WHERE {where}"
         requests = f"SELECT * FROM requests WHERE kept AND {where}"
         block_rows = [

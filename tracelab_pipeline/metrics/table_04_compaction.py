@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import duckdb
 
-from tracelab_pipeline.metrics.common import PROVIDER_COLUMNS, write_paper_table
+from tracelab_pipeline.metrics.common import PROVIDER_COLUMNS, SCOPE_FILTERS, write_paper_table
 
 NAME = "table_04_compaction"
 COLUMNS = PROVIDER_COLUMNS + [
@@ -55,11 +55,7 @@ GROUP BY s.provider, s.session_no
 def build(con: duckdb.DuckDBPyConnection) -> int:
     con.execute(EVENTS)
     out: dict[str, dict] = {}
-    for key, where in (
-        ("claude", "provider = 'claude'"),
-        ("codex", "provider = 'codex'"),
-        ("total", "TRUE"),
-    ):
+    for label, where in SCOPE_FILTERS:
         sessions, with_one, avg_all, avg_one, p90, p99 = con.execute(
             f"""SELECT count(*), count(*) FILTER (WHERE compactions >= 1), avg(compactions),
                 avg(compactions) FILTER (WHERE compactions >= 1),
@@ -73,7 +69,7 @@ def build(con: duckdb.DuckDBPyConnection) -> int:
                 count(*) FILTER (WHERE compaction AND t_col = 'tool_result')
             FROM _compaction_events WHERE {where}"""
         ).fetchone()
-        out[key] = dict(
+        out[label.lower()] = dict(
             sessions=sessions,
             with_one=with_one,
             avg_all=avg_all,

@@ -13,7 +13,13 @@ from __future__ import annotations
 
 import duckdb
 
-from tracelab_pipeline.metrics.common import STAT_COLUMNS, stat_row, stats, write_paper_table
+from tracelab_pipeline.metrics.common import (
+    STAT_COLUMNS,
+    TOTAL_FIRST,
+    stat_row,
+    stats,
+    write_paper_table,
+)
 
 NAME = "table_05_cost_distribution"
 TTL_NAME = "table_05_cost_distribution_ttl"
@@ -36,11 +42,7 @@ def _rows(con: duckdb.DuckDBPyConnection, ttl: bool) -> list[dict]:
         ("Output tokens", "cost_output"),
     )
     rows = []
-    for scope, where in (
-        ("Total", "TRUE"),
-        ("Claude", "provider = 'claude'"),
-        ("Codex", "provider = 'codex'"),
-    ):
+    for scope, where in TOTAL_FIRST:
         sums = con.execute(
             f"SELECT sum({total}), sum({append}), sum(cost_prefix), sum(cost_output) "
             f"FROM step_facts WHERE priced AND {where}"

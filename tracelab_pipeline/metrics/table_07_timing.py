@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import duckdb
 
-from tracelab_pipeline.metrics.common import STAT_COLUMNS, ratio, stat_row, stats, write_paper_table
+from tracelab_pipeline.metrics.common import (
+    STAT_COLUMNS,
+    TOTAL_FIRST,
+    ratio,
+    stat_row,
+    stats,
+    write_paper_table,
+)
 
 NAME = "table_07_timing"
 COLUMNS = STAT_COLUMNS + [("share", "DOUBLE"), ("scope", "VARCHAR")]
@@ -26,12 +33,34 @@ WHERE coalesce(t.internal_latency_ms, t.wall_latency_ms) > 0
 """
 
 
+# (metric, column, whether it gets a share of the block total) per block of rows.
+SESSION = (
+    ("Total elapsed", "wall_s", False),
+    ("Human thinking", "human_s", True),
+    ("LLM generation", "gen_s", True),
+    ("Tool execution", "tool_s", True),
+)
+SESSION_CAPPED = (
+    ("Total", "capped_total", False),
+    ("Human thinking", "human_capped_s", True),
+    ("LLM generation", "gen_s", True),
+    ("Tool execution", "tool_s", True),
+)
+REQUEST = (
+    ("Total (response time)", "e2e_s", False),
+    ("LLM generation", "gen_s", True),
+    ("Tool execution", "tool_s", True),
+)
+STEP = (
+    ("LLM generation", "g", True),
+    ("Tool execution", "tool_s", True),
+)
+
+
 def _block(con, block, source, metrics, share_den):
     out = []
     results = [(m, stats(con, f"SELECT {expr} AS x FROM ({source})")) for m, expr, _ in metrics]
-    den = None
-    if share_den is not None:
-        den = con.execute(f"SELECT sum({share_den}) FROM ({source})").fetchone()[0]
+    den = con.execute(f"SELECT sum({share_den}) FROM ({source})").fetchone()[0]
     for (metric, s), (_, _, shared) in zip(results, metrics, strict=True):
         share = ratio(s["sum"], den) if shared else None
         out.append(stat_row(block, metric, s, "duration", share=share))
@@ -40,61 +69,20 @@ def _block(con, block, source, metrics, share_den):
 
 def build(con: duckdb.DuckDBPyConnection) -> int:
     rows = []
-    for scope, where in (
-        ("Total", "TRUE"),
-        ("Claude", "provider = 'claude'"),
-        ("Codex", "provider = 'codex'"),
-    ):
+    for scope, where in TOTAL_FIRST:
         sessions = f"SELECT * FROM sessions WHERE wall_s > 0 AND {where}"
         capped = f"SELECT *, human_capped_s + gen_s + tool_s AS capped_total FROM ({sessions})"
         requests = f"SELECT * FROM requests WHERE kept AND {where}"
         steps = f"SELECT coalesce(gen_s, 0) AS g, tool_s FROM step_facts WHERE {where}"
+        blocks = (
+            ("Per session", sessions, SESSION, "wall_s"),
+            ("Per session, human capped (1h)", capped, SESSION_CAPPED, "capped_total"),
+            ("Per request", requests, REQUEST, "e2e_s"),
+            ("Per step", steps, STEP, "g + tool_s"),
+        )
         block_rows = []
-        block_rows += _block(
-            con,
-            "Per session",
-            sessions,
-            [
-                ("Total elapsed", "wall_s", False),
-                ("Human thinking", "human_s", True),
-                ("LLM generation", "gen_s", True),
-                ("Tool execution", "tool_s", True),
-            ],
-            "wall_s",
-        )
-        block_rows += _block(
-            con,
-            "Per session, human capped (1h)",
-            capped,
-            [
-                ("Total", "capped_total", False),
-                ("Human thinking", "human_capped_s", True),
-                ("LLM generation", "gen_s", True),
-                ("Tool execution", "tool_s", True),
-            ],
-            "capped_total",
-        )
-        block_rows += _block(
-            con,
-            "Per request",
-            requests,
-            [
-                ("Total (response time)", "e2e_s", False),
-                ("LLM generation", "gen_s", True),
-                ("Tool execution", "tool_s", True),
-            ],
-            "e2e_s",
-        )
-        block_rows += _block(
-            con,
-            "Per step",
-            steps,
-            [
-                ("LLM generation", "g", True),
-                ("Tool execution", "tool_s", True),
-            ],
-            "g + tool_s",
-        )
+        for block, source, metrics, share_den in blocks:
+            block_rows += _block(con, block, source, metrics, share_den)
         individual = [
             ("Human thinking", f"SELECT wait_s AS x FROM human_waits WHERE {where}"),
             ("LLM generation", f"SELECT gen_s AS x FROM step_facts WHERE gen_s > 0 AND {where}"),

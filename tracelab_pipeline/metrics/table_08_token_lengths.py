@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import duckdb
 
-from tracelab_pipeline.metrics.common import STAT_COLUMNS, stat_row, stats, write_paper_table
+from tracelab_pipeline.metrics.common import (
+    SCOPE_FILTERS,
+    STAT_COLUMNS,
+    stat_row,
+    stats,
+    write_paper_table,
+)
 
 NAME = "table_08_token_lengths"
 
@@ -18,11 +24,7 @@ BLOCKS = (("Prefix tokens", "prefix"), ("Append tokens", "append"), ("Output tok
 def build(con: duckdb.DuckDBPyConnection) -> int:
     rows = []
     for block, column in BLOCKS:
-        for label, where in (
-            ("Claude", "provider = 'claude'"),
-            ("Codex", "provider = 'codex'"),
-            ("Total", "TRUE"),
-        ):
+        for label, where in SCOPE_FILTERS:
             s = stats(con, f"SELECT {column} AS x FROM step_facts WHERE {column} >= 0 AND {where}")
             rows.append(stat_row(block, label, s, "tokens"))
     return write_paper_table(con, NAME, STAT_COLUMNS, rows)

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import duckdb
 
-from tracelab_pipeline.metrics.common import STAT_COLUMNS, stat_row, stats, write_paper_table
+from tracelab_pipeline.metrics.common import (
+    SCOPE_FILTERS,
+    STAT_COLUMNS,
+    stat_row,
+    stats,
+    write_paper_table,
+)
 
 NAME = "table_09_append_by_prefix_bin"
 K = 1024
@@ -27,11 +33,7 @@ def bin_label(i: int) -> str:
 
 def build(con: duckdb.DuckDBPyConnection) -> int:
     rows = []
-    for block, where in (
-        ("Claude", "provider = 'claude'"),
-        ("Codex", "provider = 'codex'"),
-        ("Total", "TRUE"),
-    ):
+    for block, where in SCOPE_FILTERS:
         for i, lo in enumerate(EDGES):
             hi = EDGES[i + 1] * K if i + 1 < len(EDGES) else None
             cond = f"prefix >= {lo * K}" + (f" AND prefix < {hi}" if hi is not None else "")

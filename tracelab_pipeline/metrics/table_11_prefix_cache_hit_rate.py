@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
-from tracelab_pipeline.metrics.common import PROVIDER_COLUMNS, write_paper_table
+from tracelab_pipeline.metrics.common import PROVIDER_COLUMNS, SCOPE_FILTERS, write_paper_table
 
 NAME = "table_11_prefix_cache_hit_rate"
 
@@ -24,12 +24,8 @@ def build(con: duckdb.DuckDBPyConnection) -> int:
     rows = []
     for metric, where in ROWS:
         values = {}
-        for key, scope in (
-            ("claude", "provider = 'claude'"),
-            ("codex", "provider = 'codex'"),
-            ("total", "TRUE"),
-        ):
-            values[key] = con.execute(
+        for label, scope in SCOPE_FILTERS:
+            values[label.lower()] = con.execute(
                 f"SELECT sum(prefix) / sum(prefix + append) FROM step_facts "
                 f"WHERE prefix + append > 0 AND {where} AND {scope}"
             ).fetchone()[0]

@@ -71,8 +71,9 @@ def build(con: duckdb.DuckDBPyConnection) -> int:
     empty = dict.fromkeys(keys)
     v = {s: found.get(s, empty) for s in ("claude", "codex", "total")}
 
-    def minus(a, b):
-        return None if a is None or b is None else a - b
+    def reduction(observed, after):
+        """observed - counterfactual, in the units of `observed`."""
+        return lambda r: None if r[observed] is None or r[after] is None else r[observed] - r[after]
 
     def row(metric, fn, unit, pct=None):
         r = {"block": "", "metric": metric, "unit": unit}
@@ -82,28 +83,20 @@ def build(con: duckdb.DuckDBPyConnection) -> int:
                 r[f"{s}_pct"] = ratio(r[s], pct(rec))
         return r
 
+    append_cut = reduction("append", "cf_append")
+    cost_cut = reduction("obs_cost", "cf_cost")
     rows = [
         row("User steps w/ predecessor", lambda r: r["user_steps"], "count"),
         row("Observed append", lambda r: r["append"], "tokens_bm"),
         row("Append after retained cache", lambda r: r["cf_append"], "tokens_bm"),
-        row(
-            "Append reduction",
-            lambda r: minus(r["append"], r["cf_append"]),
-            "tokens_bm",
-            pct=lambda r: r["append"],
-        ),
+        row("Append reduction", append_cut, "tokens_bm", pct=lambda r: r["append"]),
         row("Observed total cost", lambda r: r["obs_cost"], "usd_int"),
         row("Cost after retained cache", lambda r: r["cf_cost"], "usd_int"),
-        row(
-            "Cost reduction",
-            lambda r: minus(r["obs_cost"], r["cf_cost"]),
-            "usd_int",
-            pct=lambda r: r["obs_cost"],
-        ),
+        row("Cost reduction", cost_cut, "usd_int", pct=lambda r: r["obs_cost"]),
         row("Avg saved / reduced step", lambda r: r["avg_saved"], "usd_small"),
         row(
             "Append reduction, share of user-step append",
-            lambda r: ratio(minus(r["append"], r["cf_append"]), r["user_append"]),
+            lambda r: ratio(append_cut(r), r["user_append"]),
             "pct1",
         ),
         row("Reduced steps", lambda r: r["reduced_steps"], "count"),
