@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
+from tracelab_pipeline.formats.rows import S_MODEL
 from tracelab_pipeline.normalize import (
     NormalizedTables,
     iter_log_files,
@@ -199,7 +200,7 @@ def test_rows_that_do_not_fit_the_schema_set_only_their_file_aside(monkeypatch):
     def read_log_with_a_bad_row(path, contributor):
         result = real_read_log(path, contributor)
         if str(path) == str(CODEX_SEGMENT):
-            result.steps[3]["model"] = {"not": "a string"}
+            result.rows["steps"][3][S_MODEL] = {"not": "a string"}
         return result
 
     monkeypatch.setattr(worker, "read_log", read_log_with_a_bad_row)

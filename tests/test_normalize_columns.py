@@ -1,4 +1,5 @@
-"""normalize's row -> Arrow conversion gives exactly what Table.from_pylist gives."""
+"""normalize's row -> Arrow conversion gives exactly what Table.from_pylist gives of the same
+rows as dicts (the readers' list rows and their dict view, FileResult.steps etc., agree)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from tracelab_pipeline.formats import read_log
+from tracelab_pipeline.formats.rows import from_dicts
 from tracelab_pipeline.normalize.columns import ColumnBuffer
 from tracelab_pipeline.schema import TABLES
 
@@ -19,7 +21,7 @@ ROW_TABLES = ("steps", "tool_calls", "timing_events")
 def converted(name: str, files: list[list[dict]]) -> pa.Table:
     buffer = ColumnBuffer(name, "_file")
     for index, rows in enumerate(files):
-        buffer.add(rows, index)
+        buffer.add(from_dicts(name, rows), index)
     return buffer.table()
 
 
@@ -32,10 +34,20 @@ def expected(name: str, files: list[list[dict]]) -> pa.Table:
 
 @pytest.mark.parametrize("name", ROW_TABLES)
 def test_fixture_rows_convert_like_from_pylist(name):
-    files = [getattr(read_log(p, "t"), name) for p in sorted(FIXTURES.glob("*/*.jsonl"))]
+    results = [read_log(p, "t") for p in sorted(FIXTURES.glob("*/*.jsonl"))]
+    files = [getattr(result, name) for result in results]
     assert sum(map(len, files)) > 0
-    table = converted(name, files)
-    assert table.equals(expected(name, files), check_metadata=True)
+    buffer = ColumnBuffer(name, "_file")
+    for index, result in enumerate(results):
+        buffer.add(result.rows[name], index)
+    assert buffer.table().equals(expected(name, files), check_metadata=True)
+
+
+def test_a_row_of_the_wrong_length_raises():
+    rows = read_log(FIXTURES / "codex" / "tracelab__codex-example-segment.jsonl", "t").rows
+    buffer = ColumnBuffer("steps", "_file")
+    with pytest.raises(ValueError):
+        buffer.add([*rows["steps"], rows["steps"][0][:-1]], 0)
 
 
 def test_odd_timestamps_missing_keys_and_extra_keys_convert_like_from_pylist():

@@ -25,13 +25,35 @@ from tracelab_pipeline.formats.claude_threads import (
     USER_MESSAGE,
     Thread,
     chars,
-    event,
     json_text,
     step_rows,
 )
 from tracelab_pipeline.formats.common import delta_ms, gc_paused
 from tracelab_pipeline.formats.jsonl import Accounting, decode_refused_line, open_log
 from tracelab_pipeline.formats.result import FileResult
+from tracelab_pipeline.formats.rows import (
+    E_CONTENT_CHARS,
+    E_EVENT_TYPE,
+    E_IS_ERROR,
+    E_RESULT_CHARS,
+    E_SOURCE,
+    E_TIMESTAMP,
+    E_TOOL_CALL_ID,
+    E_TOOL_INDEX,
+    E_TOOL_NAME,
+    T_CALL_ID,
+    T_EMITTED_AT,
+    T_INPUT_CHARS,
+    T_INPUT_JSON,
+    T_INTERNAL_LATENCY_MS,
+    T_IS_ERROR,
+    T_RESULT_AT,
+    T_RESULT_CHARS,
+    T_TOOL_INDEX,
+    T_TOOL_NAME,
+    T_WALL_LATENCY_MS,
+    blank,
+)
 
 PROVIDER = "claude"
 SYNTHETIC = "<synthetic>"
@@ -164,26 +186,10 @@ class ClaudeFileReader:
         self.latest = datetime.now(UTC) + timedelta(days=1)
         self._last_ts_raw = None
         self._last_ts = None
-        # Every event row starts as a copy of this one (same keys, same order): a dict copy
-        # costs a third of a call to event() per content block.
-        self.blank_event = event(contributor, None, None, None)
-        self.blank_tool = {  # likewise for tool_calls rows
-            "step_id": None,
-            "contributor": contributor,
-            "session_id": None,
-            "tool_index": None,
-            "tool_name": None,
-            "call_id": None,
-            "emitted_at": None,
-            "result_at": None,
-            "wall_latency_ms": None,
-            "internal_latency_ms": None,
-            "is_error": None,
-            "input_chars": None,
-            "result_chars": None,
-            "input_json": None,
-            "command_signature": None,
-        }
+        # Every event row starts as a copy of this one (a list row, formats/rows.py): copying
+        # it costs a fraction of a call that builds a row, per content block.
+        self.blank_event = blank("timing_events", contributor)
+        self.blank_tool = blank("tool_calls", contributor)  # likewise for tool_calls rows
 
     # -- per record -------------------------------------------------------------------------
 
@@ -346,17 +352,17 @@ class ClaudeFileReader:
             block_type = block.get("type")
             if block_type == "thinking":
                 ev = blank.copy()
-                ev["event_type"] = REASONING
-                ev["timestamp"] = ts
-                ev["source"] = "assistant.content.thinking"
-                ev["content_chars"] = chars(block.get("thinking"))
+                ev[E_EVENT_TYPE] = REASONING
+                ev[E_TIMESTAMP] = ts
+                ev[E_SOURCE] = "assistant.content.thinking"
+                ev[E_CONTENT_CHARS] = chars(block.get("thinking"))
                 events.append(ev)
             elif block_type == "text":
                 ev = blank.copy()
-                ev["event_type"] = TEXT
-                ev["timestamp"] = ts
-                ev["source"] = "assistant.content.text"
-                ev["content_chars"] = chars(block.get("text"))
+                ev[E_EVENT_TYPE] = TEXT
+                ev[E_TIMESTAMP] = ts
+                ev[E_SOURCE] = "assistant.content.text"
+                ev[E_CONTENT_CHARS] = chars(block.get("text"))
                 events.append(ev)
             elif block_type == "tool_use":
                 self._tool_use(step, block, ts)
@@ -372,21 +378,21 @@ class ClaudeFileReader:
             raw_input = block.get("input")
             input_json = None if raw_input is None else json_text(raw_input)
             tool = self.blank_tool.copy()
-            tool["tool_index"] = len(step.tools)
-            tool["tool_name"] = name
-            tool["call_id"] = call_id
-            tool["emitted_at"] = ts
-            tool["input_chars"] = len(input_json) if input_json is not None else 0
-            tool["input_json"] = input_json
+            tool[T_TOOL_INDEX] = len(step.tools)
+            tool[T_TOOL_NAME] = name
+            tool[T_CALL_ID] = call_id
+            tool[T_EMITTED_AT] = ts
+            tool[T_INPUT_CHARS] = len(input_json) if input_json is not None else 0
+            tool[T_INPUT_JSON] = input_json
             step.tools.append(tool)
             step.tools_by_id[call_id] = tool
             ev = self.blank_event.copy()
-            ev["event_type"] = TOOL_CALL
-            ev["timestamp"] = ts
-            ev["source"] = "assistant.content.tool_use"
-            ev["tool_call_id"] = call_id
-            ev["tool_name"] = name
-            ev["tool_index"] = tool["tool_index"]
+            ev[E_EVENT_TYPE] = TOOL_CALL
+            ev[E_TIMESTAMP] = ts
+            ev[E_SOURCE] = "assistant.content.tool_use"
+            ev[E_TOOL_CALL_ID] = call_id
+            ev[E_TOOL_NAME] = name
+            ev[E_TOOL_INDEX] = tool[T_TOOL_INDEX]
             step.events.append(ev)
         self.tool_by_id[call_id] = tool
 
@@ -414,10 +420,10 @@ class ClaudeFileReader:
         pending = thread.pending
         if isinstance(content, str):
             ev = self.blank_event.copy()
-            ev["event_type"] = USER_MESSAGE
-            ev["timestamp"] = ts
-            ev["source"] = "user.message"
-            ev["content_chars"] = len(content)
+            ev[E_EVENT_TYPE] = USER_MESSAGE
+            ev[E_TIMESTAMP] = ts
+            ev[E_SOURCE] = "user.message"
+            ev[E_CONTENT_CHARS] = len(content)
             pending.append(ev)
             return
         had_result = False
@@ -432,26 +438,29 @@ class ClaudeFileReader:
             size = chars(block.get("content"))
             is_error = bool(block.get("is_error", False))
             ev = self.blank_event.copy()
-            ev["event_type"] = TOOL_RESULT
-            ev["timestamp"] = ts
-            ev["source"] = "user.content.tool_result"
-            ev["tool_call_id"] = call_id
-            ev["result_chars"] = size
-            ev["is_error"] = is_error
+            ev[E_EVENT_TYPE] = TOOL_RESULT
+            ev[E_TIMESTAMP] = ts
+            ev[E_SOURCE] = "user.content.tool_result"
+            ev[E_TOOL_CALL_ID] = call_id
+            ev[E_RESULT_CHARS] = size
+            ev[E_IS_ERROR] = is_error
             pending.append(ev)
             tool = self.tool_by_id.get(call_id)
             if tool is not None:
                 if internal is _UNSET:
                     internal = _internal_latency(rec.get("toolUseResult"))
                 # The last result seen for a call wins (tracelab-ingest §3.4).
-                tool["result_at"] = ts
-                tool["result_chars"] = size
-                tool["wall_latency_ms"] = delta_ms(tool["emitted_at"], ts)
-                tool["internal_latency_ms"] = internal
-                tool["is_error"] = is_error
+                tool[T_RESULT_AT] = ts
+                tool[T_RESULT_CHARS] = size
+                tool[T_WALL_LATENCY_MS] = delta_ms(tool[T_EMITTED_AT], ts)
+                tool[T_INTERNAL_LATENCY_MS] = internal
+                tool[T_IS_ERROR] = is_error
         if not had_result:
-            ev = event(self.contributor, USER_MESSAGE, ts, "user.message")
-            ev["content_chars"] = chars(content)
+            ev = self.blank_event.copy()
+            ev[E_EVENT_TYPE] = USER_MESSAGE
+            ev[E_TIMESTAMP] = ts
+            ev[E_SOURCE] = "user.message"
+            ev[E_CONTENT_CHARS] = chars(content)
             pending.append(ev)
 
     def _other(self, rec: dict, kind, side_key: str | None) -> None:
@@ -514,9 +523,9 @@ class ClaudeFileReader:
                     index,
                     identity,
                     self.contributor,
-                    result.steps,
-                    result.tool_calls,
-                    result.timing_events,
+                    result.rows["steps"],
+                    result.rows["tool_calls"],
+                    result.rows["timing_events"],
                 )
         if dropped:
             # As TraceLab: inputs with no response after them belong to no step (B13).

@@ -9,11 +9,20 @@ Within a thread, steps follow tracelab-ingest §3.2/§5.1/§2.5 so the numbers e
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 import orjson
 
-from tracelab_pipeline.schema import blank_row
+from tracelab_pipeline.formats.rows import (
+    E_CONTENT_CHARS,
+    E_EVENT_INDEX,
+    E_EVENT_TYPE,
+    E_RESULT_CHARS,
+    E_STEP_ID,
+    E_TIMESTAMP,
+    T_SESSION_ID,
+    T_STEP_ID,
+    T_TOOL_INDEX,
+)
 
 USER_MESSAGE = "user_message"
 TOOL_RESULT = "tool_result"
@@ -45,66 +54,6 @@ def chars(value) -> int:
         return len(json_text(value))
     # Most tool payloads are ASCII: then the byte length is the code-point length.
     return len(data) if data.isascii() else len(data.decode("utf-8"))
-
-
-def event(contributor: str, event_type: str, ts: datetime | None, source: str) -> dict:
-    return blank_row(
-        "timing_events", contributor=contributor, event_type=event_type, timestamp=ts, source=source
-    )
-
-
-# Every steps column, in the order rows have always had (the thread identity's columns first,
-# as claude_code._identity makes them); the columns no Claude step has stay None.
-_BLANK_STEP = dict.fromkeys(
-    (
-        "project",
-        "source_file",
-        "session_id",
-        "root_session_id",
-        "parent_session_id",
-        "agent_id",
-        "is_sidechain",
-        "session_started_at",
-        "step_id",
-        "contributor",
-        "provider",
-        "cwd",
-        "git_branch",
-        "source_line",
-        "step_index",
-        "round_id",
-        "request_id",
-        "turn_id",
-        "model",
-        "client_version",
-        "stop_reason",
-        "input_tokens_total",
-        "reported_input_tokens",
-        "prefix_tokens",
-        "append_tokens",
-        "output_tokens",
-        "reasoning_tokens",
-        "uncached_input_tokens",
-        "cache_write_tokens",
-        "cache_write_5m_tokens",
-        "cache_write_1h_tokens",
-        "trigger",
-        "first_input_event_type",
-        "first_event_type",
-        "current_input_event_count",
-        "current_user_message_count",
-        "current_tool_result_count",
-        "current_user_message_chars",
-        "current_tool_result_chars",
-        "current_input_chars",
-        "after_compaction",
-        "input_ready_at",
-        "first_output_at",
-        "last_output_at",
-        "usage_at",
-        "tool_call_count",
-    )
-)
 
 
 class Step:
@@ -194,84 +143,98 @@ def step_rows(
     first_input = None
     first_out = last_out = None
     for i, ev in enumerate(step.events):
-        ev["step_id"] = step_id
-        ev["event_index"] = i
-        kind = ev["event_type"]
+        ev[E_STEP_ID] = step_id
+        ev[E_EVENT_INDEX] = i
+        kind = ev[E_EVENT_TYPE]
         if kind == USER_MESSAGE:
             user_n += 1
-            user_chars += ev["content_chars"] or 0
+            user_chars += ev[E_CONTENT_CHARS] or 0
             first_input = first_input or kind
         elif kind == TOOL_RESULT:
             tool_n += 1
-            tool_chars += ev["result_chars"] or 0
+            tool_chars += ev[E_RESULT_CHARS] or 0
             first_input = first_input or kind
         else:
-            ts = ev["timestamp"]
+            ts = ev[E_TIMESTAMP]
             if ts is not None:
                 if first_out is None or ts < first_out:
                     first_out = ts
                 if last_out is None or ts > last_out:
                     last_out = ts
-    events_out.extend(step.events)
+    events_out += step.events
 
     # Latest input at or before the first output: when the model could start on this step.
     input_ready = None
     if first_out is not None:
         for ev in step.events:
-            ts = ev["timestamp"]
+            ts = ev[E_TIMESTAMP]
             if (
                 ts is not None
-                and ev["event_type"] not in _OUTPUT_TYPES
+                and ev[E_EVENT_TYPE] not in _OUTPUT_TYPES
                 and ts <= first_out
                 and (input_ready is None or ts > input_ready)
             ):
                 input_ready = ts
 
     for i, tool in enumerate(step.tools):
-        tool["step_id"] = step_id
-        tool["session_id"] = session_id
-        tool["tool_index"] = i
-    tools_out.extend(step.tools)
+        tool[T_STEP_ID] = step_id
+        tool[T_SESSION_ID] = session_id
+        tool[T_TOOL_INDEX] = i
+    tools_out += step.tools
 
     u, w, r, o, w5, w1 = step.usage or (0, 0, 0, 0, None, None)
-    # A copy of the blank row plus one store per column costs about half of building the row
-    # from `identity` and 39 keyword arguments (no kwargs dict, no resizing while it grows).
-    row = _BLANK_STEP.copy()
-    row.update(identity)
-    row["step_id"] = step_id
-    row["contributor"] = contributor
-    row["provider"] = "claude"
-    row["cwd"] = step.cwd
-    row["git_branch"] = step.git_branch
-    row["source_line"] = step.line
-    row["step_index"] = index
-    row["round_id"] = step.message_id
-    row["request_id"] = step.request_id
-    row["model"] = step.model
-    row["client_version"] = step.version
-    row["stop_reason"] = step.stop_reason
-    row["input_tokens_total"] = u + w + r
-    row["prefix_tokens"] = r
-    row["append_tokens"] = u + w
-    row["output_tokens"] = o
-    row["uncached_input_tokens"] = u
-    row["cache_write_tokens"] = w
-    row["cache_write_5m_tokens"] = w5
-    row["cache_write_1h_tokens"] = w1
-    row["trigger"] = (
+    trigger = (
         "user" if first_input == USER_MESSAGE else "tool" if first_input == TOOL_RESULT else "none"
     )
-    row["first_input_event_type"] = first_input
-    row["first_event_type"] = step.events[0]["event_type"] if step.events else None
-    row["current_input_event_count"] = user_n + tool_n
-    row["current_user_message_count"] = user_n
-    row["current_tool_result_count"] = tool_n
-    row["current_user_message_chars"] = user_chars
-    row["current_tool_result_chars"] = tool_chars
-    row["current_input_chars"] = user_chars + tool_chars
-    row["after_compaction"] = step.after_compaction
-    row["input_ready_at"] = input_ready
-    row["first_output_at"] = first_out
-    row["last_output_at"] = last_out
-    row["tool_call_count"] = len(step.tools)
-    steps_out.append(row)
+    # A list literal in steps column order (formats/rows.py); Claude has no turn_id,
+    # reported_input_tokens, reasoning_tokens or usage_at.
+    steps_out.append(
+        [
+            step_id,
+            contributor,
+            "claude",  # provider
+            session_id,
+            identity["root_session_id"],
+            identity["parent_session_id"],
+            identity["agent_id"],
+            identity["is_sidechain"],
+            identity["project"],
+            step.cwd,
+            step.git_branch,
+            identity["source_file"],
+            step.line,  # source_line
+            identity["session_started_at"],
+            index,  # step_index
+            step.message_id,  # round_id
+            step.request_id,
+            None,  # turn_id
+            step.model,
+            step.version,  # client_version
+            step.stop_reason,
+            u + w + r,  # input_tokens_total
+            None,  # reported_input_tokens
+            r,  # prefix_tokens
+            u + w,  # append_tokens
+            o,  # output_tokens
+            None,  # reasoning_tokens
+            u,  # uncached_input_tokens
+            w,  # cache_write_tokens
+            w5,  # cache_write_5m_tokens
+            w1,  # cache_write_1h_tokens
+            trigger,
+            first_input,  # first_input_event_type
+            step.events[0][E_EVENT_TYPE] if step.events else None,  # first_event_type
+            user_n + tool_n,  # current_input_event_count
+            user_n,  # current_user_message_count
+            tool_n,  # current_tool_result_count
+            user_chars,  # current_user_message_chars
+            tool_chars,  # current_tool_result_chars
+            user_chars + tool_chars,  # current_input_chars
+            step.after_compaction,
+            input_ready,  # input_ready_at
+            first_out,  # first_output_at
+            last_out,  # last_output_at
+            None,  # usage_at
+            len(step.tools),  # tool_call_count
+        ]
+    )

@@ -30,8 +30,45 @@ import orjson
 from tracelab_pipeline.formats.common import content_chars, delta_ms, gc_paused, parse_ts
 from tracelab_pipeline.formats.jsonl import Accounting, decode_refused_line, open_log
 from tracelab_pipeline.formats.result import FileResult
-from tracelab_pipeline.formats.step_fields import event_summary
-from tracelab_pipeline.schema import blank_row
+from tracelab_pipeline.formats.rows import (
+    E_CONTENT_CHARS,
+    E_EVENT_TYPE,
+    E_IS_ERROR,
+    E_RESULT_CHARS,
+    E_SOURCE,
+    E_TIMESTAMP,
+    E_TOOL_CALL_ID,
+    E_TOOL_INDEX,
+    E_TOOL_NAME,
+    S_AFTER_COMPACTION,
+    S_AGENT_ID,
+    S_APPEND_TOKENS,
+    S_CLIENT_VERSION,
+    S_CWD,
+    S_GIT_BRANCH,
+    S_INPUT_TOKENS_TOTAL,
+    S_IS_SIDECHAIN,
+    S_MODEL,
+    S_OUTPUT_TOKENS,
+    S_PARENT_SESSION_ID,
+    S_PREFIX_TOKENS,
+    S_PROVIDER,
+    S_REASONING_TOKENS,
+    S_REPORTED_INPUT_TOKENS,
+    S_ROOT_SESSION_ID,
+    S_ROUND_ID,
+    S_SESSION_ID,
+    S_SESSION_STARTED_AT,
+    S_SOURCE_FILE,
+    S_SOURCE_LINE,
+    S_STEP_ID,
+    S_STEP_INDEX,
+    S_TOOL_CALL_COUNT,
+    S_TURN_ID,
+    S_USAGE_AT,
+    blank,
+)
+from tracelab_pipeline.formats.step_fields import summarize_into
 
 PROVIDER = "codex"
 EARLIEST_TS = datetime(2023, 1, 1, tzinfo=UTC)
@@ -103,51 +140,12 @@ _OUTPUT_SOURCE = {
 }
 
 
-def _blank_step(contributor: str, source_file: str) -> dict:
-    """A steps row with every column in schema order; the file's constants filled in."""
-    return {
-        "step_id": None,
-        "contributor": contributor,
-        "provider": PROVIDER,
-        "session_id": None,
-        "root_session_id": None,
-        "parent_session_id": None,
-        "agent_id": None,
-        "is_sidechain": None,
-        "project": None,
-        "cwd": None,
-        "git_branch": None,
-        "source_file": source_file,
-        "source_line": None,
-        "session_started_at": None,
-        "step_index": None,
-        "round_id": None,
-        "request_id": None,
-        "turn_id": None,
-        "model": None,
-        "client_version": None,
-        "stop_reason": None,
-        "input_tokens_total": None,
-        "reported_input_tokens": None,
-        "prefix_tokens": None,
-        "append_tokens": None,
-        "output_tokens": None,
-        "reasoning_tokens": None,
-        "uncached_input_tokens": None,
-        "cache_write_tokens": None,
-        "cache_write_5m_tokens": None,
-        "cache_write_1h_tokens": None,
-        "after_compaction": None,
-        "usage_at": None,
-        "tool_call_count": None,
-    }
-
-
-def _blank_event(contributor: str) -> dict:
-    """A timing_events row with every column; step_id and event_index are set when the step
-    closes. Events are made as a copy of it with their own values set: the columns keep this
-    order, and copying a dict is cheaper than building one (or a call that builds one)."""
-    return blank_row("timing_events", contributor=contributor)
+def _blank_step(contributor: str, source_file: str) -> list:
+    """A steps row (formats/rows.py) with the file's constants filled in."""
+    step = blank("steps", contributor)
+    step[S_PROVIDER] = PROVIDER
+    step[S_SOURCE_FILE] = source_file
+    return step
 
 
 class _Reject(Exception):
@@ -279,7 +277,10 @@ class _Rollout:
     def __init__(self, acc: Accounting, stem: str):
         self.acc = acc
         self.stem = stem
-        self.blank_event = _blank_event(acc.contributor)
+        # Events are made as a copy of this row with their own values set: copying a list is
+        # cheaper than building one (or a call that builds one). step_id and event_index are
+        # set when the step closes.
+        self.blank_event = blank("timing_events", acc.contributor)
         self.blank_step = _blank_step(acc.contributor, acc.source_file)
         self.file_id: str | None = None
         self.derived = False  # sub-agent or fork: holds replayed parent history
@@ -301,8 +302,8 @@ class _Rollout:
         self.first_line: int | None = None
         self.compaction = False
         self.tools: dict[str, _Tool] = {}  # never reset within a file, as TraceLab
-        # (step row, its events, its tools) per closed step, in order.
-        self.rounds: list[tuple[dict, list[dict], list[_Tool]]] = []
+        # (step row, its events, its tools) per closed step, in order; rows are lists.
+        self.rounds: list[tuple[list, list[list], list[_Tool]]] = []
         self.handlers = {
             "session_meta": self._session_meta,
             "turn_context": self._turn_context,
@@ -450,10 +451,10 @@ class _Rollout:
         message = p.get("message")
         chars = len(message) if type(message) is str else content_chars(message)
         ev = self.blank_event.copy()
-        ev["event_type"] = "user_message"
-        ev["timestamp"] = ts
-        ev["source"] = "event_msg.user_message"
-        ev["content_chars"] = chars
+        ev[E_EVENT_TYPE] = "user_message"
+        ev[E_TIMESTAMP] = ts
+        ev[E_SOURCE] = "event_msg.user_message"
+        ev[E_CONTENT_CHARS] = chars
         self.pending.append(ev)
         self._defer(line, "event_msg.user_message")
 
@@ -461,9 +462,9 @@ class _Rollout:
         ts = self._ts(record)
         source = "response_item.reasoning"
         ev = self.blank_event.copy()
-        ev["event_type"] = "reasoning"
-        ev["timestamp"] = ts
-        ev["source"] = source
+        ev[E_EVENT_TYPE] = "reasoning"
+        ev[E_TIMESTAMP] = ts
+        ev[E_SOURCE] = source
         self.segment.append(ev)
         self._defer(line, source)
 
@@ -475,10 +476,10 @@ class _Rollout:
         ts = self._ts(record)
         chars = content_chars(p.get("content"))
         ev = self.blank_event.copy()
-        ev["event_type"] = "text"
-        ev["timestamp"] = ts
-        ev["source"] = "response_item.message"
-        ev["content_chars"] = chars
+        ev[E_EVENT_TYPE] = "text"
+        ev[E_TIMESTAMP] = ts
+        ev[E_SOURCE] = "response_item.message"
+        ev[E_CONTENT_CHARS] = chars
         self.segment.append(ev)
         self._defer(line, "response_item.message")
 
@@ -510,12 +511,12 @@ class _Rollout:
         self.tools[call_id] = tool
         source = _CALL_SOURCE[kind]
         ev = self.blank_event.copy()
-        ev["event_type"] = "tool_call"
-        ev["timestamp"] = ts
-        ev["source"] = source
-        ev["tool_call_id"] = call_id
-        ev["tool_index"] = tool.index
-        ev["tool_name"] = tool.name
+        ev[E_EVENT_TYPE] = "tool_call"
+        ev[E_TIMESTAMP] = ts
+        ev[E_SOURCE] = source
+        ev[E_TOOL_CALL_ID] = call_id
+        ev[E_TOOL_INDEX] = tool.index
+        ev[E_TOOL_NAME] = tool.name
         self.segment.append(ev)
         self._defer(line, source)
 
@@ -598,12 +599,12 @@ class _Rollout:
             tool.is_error = is_error
         if first:
             ev = self.blank_event.copy()
-            ev["event_type"] = "tool_result"
-            ev["timestamp"] = ts
-            ev["source"] = source
-            ev["tool_call_id"] = call_id
-            ev["is_error"] = tool.is_error
-            ev["result_chars"] = tool.result_chars
+            ev[E_EVENT_TYPE] = "tool_result"
+            ev[E_TIMESTAMP] = ts
+            ev[E_SOURCE] = source
+            ev[E_TOOL_CALL_ID] = call_id
+            ev[E_IS_ERROR] = tool.is_error
+            ev[E_RESULT_CHARS] = tool.result_chars
             self.pending.append(ev)
         if tool.emitted:
             self.acc.use()
@@ -661,9 +662,9 @@ class _Rollout:
         self.session_counts[sid] = index + 1
         events = self.pending + self.segment
         ev = self.blank_event.copy()
-        ev["event_type"] = "usage_report"
-        ev["timestamp"] = ts
-        ev["source"] = "event_msg.token_count"
+        ev[E_EVENT_TYPE] = "usage_report"
+        ev[E_TIMESTAMP] = ts
+        ev[E_SOURCE] = "event_msg.token_count"
         events.append(ev)
         append = max(0, input_tokens - cached)
         reported = None
@@ -679,23 +680,23 @@ class _Rollout:
         # by finish(), once every session_meta has been seen.
         round_id = f"{turn}:{k}"
         step = self.blank_step.copy()
-        step["step_id"] = f"codex:{sid}:{round_id}"
-        step["session_id"] = sid
-        step["cwd"] = self.cwd
-        step["source_line"] = self.first_line if self.first_line is not None else line
-        step["step_index"] = index
-        step["round_id"] = round_id
-        step["turn_id"] = self.turn_id
-        step["model"] = self.model
-        step["input_tokens_total"] = cached + append
-        step["reported_input_tokens"] = reported
-        step["prefix_tokens"] = cached
-        step["append_tokens"] = append
-        step["output_tokens"] = output
-        step["reasoning_tokens"] = reasoning
-        step["after_compaction"] = self.compaction
-        step["usage_at"] = ts
-        step["tool_call_count"] = len(self.segment_tools)
+        step[S_STEP_ID] = f"codex:{sid}:{round_id}"
+        step[S_SESSION_ID] = sid
+        step[S_CWD] = self.cwd
+        step[S_SOURCE_LINE] = self.first_line if self.first_line is not None else line
+        step[S_STEP_INDEX] = index
+        step[S_ROUND_ID] = round_id
+        step[S_TURN_ID] = self.turn_id
+        step[S_MODEL] = self.model
+        step[S_INPUT_TOKENS_TOTAL] = cached + append
+        step[S_REPORTED_INPUT_TOKENS] = reported
+        step[S_PREFIX_TOKENS] = cached
+        step[S_APPEND_TOKENS] = append
+        step[S_OUTPUT_TOKENS] = output
+        step[S_REASONING_TOKENS] = reasoning
+        step[S_AFTER_COMPACTION] = self.compaction
+        step[S_USAGE_AT] = ts
+        step[S_TOOL_CALL_COUNT] = len(self.segment_tools)
         self.rounds.append((step, events, self.segment_tools))
         self.acc.used += len(self.deferred)
         self.deferred = []
@@ -737,46 +738,50 @@ class _Rollout:
                 len(self.pending) + len(self.segment),
             )
         contributor = self.acc.contributor
+        steps = result.rows["steps"]
+        tool_calls = result.rows["tool_calls"]
+        timing_events = result.rows["timing_events"]
         lineage_cache: dict[str, tuple] = {}
         for step, events, tools in self.rounds:
-            sid = step["session_id"]
+            sid = step[S_SESSION_ID]
             lineage = lineage_cache.get(sid)
             if lineage is None:
                 lineage = lineage_cache[sid] = self._lineage(sid)
             root, parent, agent_id, sidechain, started, version, branch = lineage
-            step_id = step["step_id"]
-            step["root_session_id"] = root
-            step["parent_session_id"] = parent
-            step["agent_id"] = agent_id
-            step["is_sidechain"] = sidechain
-            step["git_branch"] = branch
-            step["session_started_at"] = started
-            step["client_version"] = version
-            step.update(event_summary(events, step_id))
-            result.steps.append(step)
-            result.timing_events.extend(events)
+            step_id = step[S_STEP_ID]
+            step[S_ROOT_SESSION_ID] = root
+            step[S_PARENT_SESSION_ID] = parent
+            step[S_AGENT_ID] = agent_id
+            step[S_IS_SIDECHAIN] = sidechain
+            step[S_GIT_BRANCH] = branch
+            step[S_SESSION_STARTED_AT] = started
+            step[S_CLIENT_VERSION] = version
+            summarize_into(step, events, step_id)
+            steps.append(step)
+            timing_events += events
             for tool in tools:
                 internal = tool.internal_ms
                 if internal is None:
                     internal = tool.exec_ms if tool.exec_ms is not None else tool.json_ms
-                result.tool_calls.append(
-                    {
-                        "step_id": step_id,
-                        "contributor": contributor,
-                        "session_id": sid,
-                        "tool_index": tool.index,
-                        "tool_name": tool.name,
-                        "call_id": tool.call_id,
-                        "emitted_at": tool.emitted_at,
-                        "result_at": tool.result_at,
-                        "wall_latency_ms": tool.wall_ms,
-                        "internal_latency_ms": internal,
-                        "is_error": tool.is_error,
-                        "input_chars": tool.input_chars,
-                        "result_chars": tool.result_chars,
-                        "input_json": tool.input_json,
-                        "command_signature": None,
-                    }
+                # A list literal in tool_calls column order (formats/rows.py).
+                tool_calls.append(
+                    [
+                        step_id,
+                        contributor,
+                        sid,
+                        tool.index,
+                        tool.name,
+                        tool.call_id,
+                        tool.emitted_at,
+                        tool.result_at,
+                        tool.wall_ms,
+                        internal,
+                        tool.is_error,
+                        tool.input_chars,
+                        tool.result_chars,
+                        tool.input_json,
+                        None,
+                    ]
                 )
         # The dispatch tables hold bound methods, a reference cycle through the whole file
         # state; breaking it lets reference counting free the file now, not a later GC pass.

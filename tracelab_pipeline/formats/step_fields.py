@@ -8,12 +8,62 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tracelab_pipeline.formats.rows import (
+    E_CONTENT_CHARS,
+    E_EVENT_INDEX,
+    E_EVENT_TYPE,
+    E_RESULT_CHARS,
+    E_STEP_ID,
+    E_TIMESTAMP,
+    S_CURRENT_INPUT_CHARS,
+    S_CURRENT_INPUT_EVENT_COUNT,
+    S_CURRENT_TOOL_RESULT_CHARS,
+    S_CURRENT_TOOL_RESULT_COUNT,
+    S_CURRENT_USER_MESSAGE_CHARS,
+    S_CURRENT_USER_MESSAGE_COUNT,
+    S_FIRST_EVENT_TYPE,
+    S_FIRST_INPUT_EVENT_TYPE,
+    S_FIRST_OUTPUT_AT,
+    S_INPUT_READY_AT,
+    S_LAST_OUTPUT_AT,
+    S_TRIGGER,
+    from_dicts,
+)
+from tracelab_pipeline.schema import TABLES
+
 TRIGGER_BY_FIRST_INPUT = {"user_message": "user", "tool_result": "tool"}
 _OUTPUT_TYPES = frozenset(("reasoning", "text", "tool_call"))
+_STEP_NAMES = TABLES["steps"].names
+# The step columns summarize_into sets, as (name, position).
+_SUMMARY_COLUMNS = [
+    (_STEP_NAMES[i], i)
+    for i in (
+        S_TRIGGER,
+        S_FIRST_INPUT_EVENT_TYPE,
+        S_FIRST_EVENT_TYPE,
+        S_CURRENT_INPUT_EVENT_COUNT,
+        S_CURRENT_USER_MESSAGE_COUNT,
+        S_CURRENT_TOOL_RESULT_COUNT,
+        S_CURRENT_USER_MESSAGE_CHARS,
+        S_CURRENT_TOOL_RESULT_CHARS,
+        S_CURRENT_INPUT_CHARS,
+        S_INPUT_READY_AT,
+        S_FIRST_OUTPUT_AT,
+        S_LAST_OUTPUT_AT,
+    )
+]
 
 
-def event_summary(events: list[dict], step_id: str | None = None) -> dict:
-    """The step columns that follow from its events (dicts with event_type, timestamp, ...).
+def event_summary(events: list[dict]) -> dict:
+    """The step columns that follow from its events, for events given as dicts (event_type,
+    timestamp, content_chars, result_chars); see `summarize_into`."""
+    row = [None] * len(_STEP_NAMES)
+    summarize_into(row, from_dicts("timing_events", events))
+    return {name: row[i] for name, i in _SUMMARY_COLUMNS}
+
+
+def summarize_into(step: list, events: list[list], step_id: str | None = None) -> None:
+    """Set the step row's columns that follow from its events (list rows, formats/rows.py).
 
     Chars are summed only over int values, as TraceLab does. `input_ready_at` is the latest
     input event at or before the first output; it is null when the step has no output event.
@@ -25,21 +75,21 @@ def event_summary(events: list[dict], step_id: str | None = None) -> dict:
     first_output = last_output = None
     for index, event in enumerate(events):
         if step_id is not None:
-            event["step_id"] = step_id
-            event["event_index"] = index
-        kind = event["event_type"]
+            event[E_STEP_ID] = step_id
+            event[E_EVENT_INDEX] = index
+        kind = event[E_EVENT_TYPE]
         if kind == "user_message":
             users += 1
-            chars = event.get("content_chars")
+            chars = event[E_CONTENT_CHARS]
             if type(chars) is int:
                 user_chars += chars
         elif kind == "tool_result":
             tools += 1
-            chars = event.get("result_chars")
+            chars = event[E_RESULT_CHARS]
             if type(chars) is int:
                 tool_chars += chars
         elif kind in _OUTPUT_TYPES:
-            ts = event.get("timestamp")
+            ts = event[E_TIMESTAMP]
             if ts is not None:
                 if first_output is None or ts < first_output:
                     first_output = ts
@@ -50,7 +100,7 @@ def event_summary(events: list[dict], step_id: str | None = None) -> dict:
             continue
         if first_input is None:
             first_input = kind
-        ts = event.get("timestamp")
+        ts = event[E_TIMESTAMP]
         if ts is not None:
             input_times.append(ts)
 
@@ -59,20 +109,18 @@ def event_summary(events: list[dict], step_id: str | None = None) -> dict:
         for ts in input_times:
             if ts <= first_output and (input_ready is None or ts > input_ready):
                 input_ready = ts
-    return {
-        "trigger": TRIGGER_BY_FIRST_INPUT.get(first_input, "none"),
-        "first_input_event_type": first_input,
-        "first_event_type": events[0]["event_type"] if events else None,
-        "current_input_event_count": users + tools,
-        "current_user_message_count": users,
-        "current_tool_result_count": tools,
-        "current_user_message_chars": user_chars,
-        "current_tool_result_chars": tool_chars,
-        "current_input_chars": user_chars + tool_chars,
-        "input_ready_at": input_ready,
-        "first_output_at": first_output,
-        "last_output_at": last_output,
-    }
+    step[S_TRIGGER] = TRIGGER_BY_FIRST_INPUT.get(first_input, "none")
+    step[S_FIRST_INPUT_EVENT_TYPE] = first_input
+    step[S_FIRST_EVENT_TYPE] = events[0][E_EVENT_TYPE] if events else None
+    step[S_CURRENT_INPUT_EVENT_COUNT] = users + tools
+    step[S_CURRENT_USER_MESSAGE_COUNT] = users
+    step[S_CURRENT_TOOL_RESULT_COUNT] = tools
+    step[S_CURRENT_USER_MESSAGE_CHARS] = user_chars
+    step[S_CURRENT_TOOL_RESULT_CHARS] = tool_chars
+    step[S_CURRENT_INPUT_CHARS] = user_chars + tool_chars
+    step[S_INPUT_READY_AT] = input_ready
+    step[S_FIRST_OUTPUT_AT] = first_output
+    step[S_LAST_OUTPUT_AT] = last_output
 
 
 def timing_event_row(step_id: str, contributor: str, index: int, event: dict) -> dict:

@@ -238,6 +238,9 @@ def read_tracelab_rounds(path: str | Path, contributor: str = "local") -> FileRe
     acc = Accounting(source, contributor)
     result = FileResult(source, None, acc)
     providers: set[str] = set()
+    steps: list[dict] = []
+    tool_calls: list[dict] = []
+    timing_events: list[dict] = []
     try:
         with open_log(path) as stream:
             for line_number, record in iter_records(stream, acc):
@@ -257,9 +260,9 @@ def read_tracelab_rounds(path: str | Path, contributor: str = "local") -> FileRe
                 if step["source_file"] == source:
                     step["source_line"] = line_number
                 providers.add(step["provider"])
-                result.steps.append(step)
-                result.tool_calls.extend(tools)
-                result.timing_events.extend(events)
+                steps.append(step)
+                tool_calls.extend(tools)
+                timing_events.extend(events)
                 acc.use()
     except (OSError, EOFError, zlib.error) as exc:
         if acc.lines_read == 0:
@@ -269,7 +272,10 @@ def read_tracelab_rounds(path: str | Path, contributor: str = "local") -> FileRe
         acc.reject(acc.lines_read, f"unreadable rest of file: {exc}", None)
     if len(providers) == 1:
         result.provider = providers.pop()
-    _set_session_start(result.steps, result.timing_events)
+    _set_session_start(steps, timing_events)
+    result.add_dicts("steps", steps)
+    result.add_dicts("tool_calls", tool_calls)
+    result.add_dicts("timing_events", timing_events)
     return result
 
 

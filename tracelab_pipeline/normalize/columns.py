@@ -1,17 +1,16 @@
-"""Reader rows (one dict per row) -> Arrow tables, at a fraction of `Table.from_pylist`'s cost.
+"""Reader rows -> Arrow tables, at a fraction of `Table.from_pylist`'s cost.
 
-`from_pylist` walks every row dict once per column: on a batch of hundreds of thousands of
-large dicts that is mostly cache misses, and it converts each tz-aware datetime by calling its
-`utcoffset()`. Here each file's rows are transposed once, right after the file was read (its
-dicts still in cache; one C-level itemgetter call per row), into one list per column for the
-whole batch; timestamps reach Arrow as exact timedeltas from the epoch. The values, and hence
-the tables, are the same as `from_pylist` gives (a missing key is a null, as there).
+Readers give each row as a list of values in schema column order (formats/rows.py). Each
+file's rows are transposed once, right after the file was read (still in cache; one C-level
+`zip`), into one list per column for the whole batch; timestamps reach Arrow as exact
+timedeltas from the epoch. The tables are the same as `from_pylist` of the rows as dicts.
+`from_pylist` would walk every row once per column, mostly cache misses on a large batch, and
+convert each tz-aware datetime by calling its `utcoffset()`.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from operator import itemgetter
 
 import pyarrow as pa
 
@@ -27,18 +26,15 @@ class ColumnBuffer:
     def __init__(self, name: str, tag_column: str):
         self.schema = TABLES[name]
         self.tag_column = tag_column
-        self._row_values = itemgetter(*self.schema.names)
         self.columns: list[list] = [[] for _ in self.schema.names]
         self.tags: list[int] = []
 
-    def add(self, rows: list[dict], tag: int) -> None:
-        """Append a file's rows, each tagged with `tag`; raises if a row is not a dict."""
+    def add(self, rows: list[list], tag: int) -> None:
+        """Append a file's rows (lists in schema column order), each tagged with `tag`;
+        raises ValueError if a row has the wrong number of values."""
         if not rows:
             return
-        try:
-            values = list(zip(*map(self._row_values, rows), strict=True))
-        except KeyError:  # a row without some column: null there, as from_pylist does
-            values = [[row.get(n) for row in rows] for n in self.schema.names]
+        values = list(zip(*rows, strict=True))
         for column, new in zip(self.columns, values, strict=True):
             column.extend(new)
         self.tags.extend([tag] * len(rows))

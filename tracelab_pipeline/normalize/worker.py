@@ -14,6 +14,7 @@ from tracelab_pipeline.formats import read_log
 from tracelab_pipeline.formats.common import gc_paused
 from tracelab_pipeline.formats.jsonl import Accounting, iter_records, open_log
 from tracelab_pipeline.formats.result import FileResult
+from tracelab_pipeline.formats.rows import S_SESSION_ID, S_SOURCE_LINE
 from tracelab_pipeline.normalize.columns import ColumnBuffer
 from tracelab_pipeline.normalize.tables import CRASH_PREFIX
 from tracelab_pipeline.schema import TABLES
@@ -77,7 +78,7 @@ def _read_columns(batch, contributor, origins, files: list[FileInfo], on_file) -
     for index, path in batch:
         result = read_one(path, contributor, origins.get(path))
         for name, buffer in buffers.items():
-            buffer.add(getattr(result, name), index)
+            buffer.add(result.rows[name], index)
         files.append(_file_info(index, result))
         rejected += result.accounting.rejected
         if on_file:
@@ -109,7 +110,7 @@ def _convert(results: list[tuple[int, FileResult]]) -> dict[str, pa.Table]:
     tables = {}
     for name in ROW_TABLES:
         rows = [row for _, result in results for row in getattr(result, name)]
-        tags = [index for index, result in results for _ in getattr(result, name)]
+        tags = [index for index, result in results for _ in result.rows[name]]
         table = to_arrow(name, rows)
         tables[name] = table.append_column(FILE_COLUMN, pa.array(tags, pa.int32()))
     return tables
@@ -159,7 +160,8 @@ def crashed_file(path: str, contributor: str, reason: str) -> FileResult:
 
 
 def _own_session(result: FileResult) -> str | None:
-    if not result.steps:
+    steps = result.rows["steps"]
+    if not steps:
         return None
-    last = max(result.steps, key=lambda s: s.get("source_line") or 0)
-    return last.get("session_id")
+    last = max(steps, key=lambda s: s[S_SOURCE_LINE] or 0)
+    return last[S_SESSION_ID]
