@@ -18,22 +18,22 @@ def count(x) -> str:
     return f"{round(x):,}"
 
 
+def _by_size(x, tiers, smaller: str) -> str:
+    """`x` in the first (min |x|, divisor, template) of `tiers` that |x| reaches, else `smaller`."""
+    for min_abs, divisor, template in tiers:
+        if abs(x) >= min_abs:
+            return template.format(x / divisor)
+    return smaller.format(x)
+
+
 def money(x) -> str:
     """Table 5: >= 100 -> integer, >= 10 -> 1 decimal, else 2 decimals."""
-    if abs(x) >= 100:
-        return f"${round(x):,}"
-    if abs(x) >= 10:
-        return f"${x:.1f}"
-    return f"${x:.2f}"
+    return _by_size(x, ((100, 1, "${:,.0f}"), (10, 1, "${:.1f}")), "${:.2f}")
 
 
 def money_large(x) -> str:
     """Table 13: >= 1000 -> $x,xxx; >= 100 -> 1 decimal; else 2 decimals."""
-    if abs(x) >= 1000:
-        return f"${round(x):,}"
-    if abs(x) >= 100:
-        return f"${x:,.1f}"
-    return f"${x:.2f}"
+    return _by_size(x, ((1000, 1, "${:,.0f}"), (100, 1, "${:,.1f}")), "${:.2f}")
 
 
 def money_small(x) -> str:
@@ -45,11 +45,7 @@ def money_k(x) -> str:
 
 
 def tokens_bm(x) -> str:
-    if abs(x) >= 1e9:
-        return f"{x / 1e9:.2f} B"
-    if abs(x) >= 1e6:
-        return f"{x / 1e6:.1f} M"
-    return f"{x:,.0f}"
+    return _by_size(x, ((1e9, 1e9, "{:.2f} B"), (1e6, 1e6, "{:.1f} M")), "{:,.0f}")
 
 
 def tokens_m(x) -> str:
@@ -62,11 +58,7 @@ def tokens_k(x) -> str:
 
 def duration(x) -> str:
     """|x| >= 1 h -> hours, >= 1 min -> minutes, else seconds; one decimal."""
-    if abs(x) >= 3600:
-        return f"{x / 3600:.1f}h"
-    if abs(x) >= 60:
-        return f"{x / 60:.1f}m"
-    return f"{x:.1f}s"
+    return _by_size(x, ((3600, 3600, "{:.1f}h"), (60, 60, "{:.1f}m")), "{:.1f}s")
 
 
 def thousands_calls(n) -> str:
