@@ -11,10 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from tracelab_pipeline.orchestration.jobs import (
     DOWNSTREAM_JOB,
@@ -30,7 +26,7 @@ from tracelab_pipeline.orchestration.resources import (
     resolve_data_dir,
     resolve_inbox,
 )
-from tracelab_pipeline.orchestration.sensors import contiguous_ranges
+from tracelab_pipeline.orchestration.sensors import contiguous_ranges, partition_range_tags
 from tracelab_pipeline.orchestration.sweep import partitions_needing_work
 
 TEMPLATE = Path(__file__).with_name("dagster.yaml")
@@ -141,9 +137,11 @@ def _run_partitions(defs, instance, todo: list[str], result: DemoResult, echo) -
     ):
         label = start if start == end else f"{start} .. {end}"
         echo(f"  partitions {label}")
-        tags = {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}
         out = job.execute_in_process(
-            instance=instance, run_config=QUIET, raise_on_error=False, tags=tags
+            instance=instance,
+            run_config=QUIET,
+            raise_on_error=False,
+            tags=partition_range_tags(start, end),
         )
         result.partition_runs += 1
         if not out.success:

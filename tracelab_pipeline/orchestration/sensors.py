@@ -17,6 +17,11 @@ from __future__ import annotations
 import hashlib
 
 import dagster as dg
+
+# Dagster 1.13.27 has no public API for one run over a range of partition keys: RunRequest,
+# JobDefinition.execute_in_process and materialize take a single `partition_key`, and
+# RunRequest.for_asset_graph_subset is private. Its own `dagster asset materialize
+# --partition-range` sets these two tags, so we do the same, importing them in this one place.
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
@@ -101,14 +106,15 @@ def _ranged_requests(order: list[str], wanted: list[PartitionState]) -> list[dg.
         requests.append(
             dg.RunRequest(
                 run_key=f"{start}..{end}@{h[:16]}",
-                tags={
-                    ASSET_PARTITION_RANGE_START_TAG: start,
-                    ASSET_PARTITION_RANGE_END_TAG: end,
-                    TRIGGER_TAG: "inbox",
-                },
+                tags={**partition_range_tags(start, end), TRIGGER_TAG: "inbox"},
             )
         )
     return requests
+
+
+def partition_range_tags(start: str, end: str) -> dict[str, str]:
+    """Run tags that make one run cover the partition keys start..end (inclusive)."""
+    return {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}
 
 
 def contiguous_ranges(order: list[str], wanted: set[str]) -> list[tuple[str, str]]:
