@@ -49,15 +49,21 @@ def _context():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.execution_engine import pandas_execution_engine
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    # GX labels every in-memory batch smaller than HASH_THRESHOLD bytes with a fingerprint
+    # (an md5 over pandas' hash of every value) that nothing here reads: for a 350k-row frame
+    # that hashing cost more than the expectations. Its own threshold turns it off.
+    pandas_execution_engine.HASH_THRESHOLD = 0
     return context
 
 
 @functools.cache
-def _validation(table: str, layer: str, batched: bool = False):
-    """(suite, batch definition) of one table, built once per process.
+def _validation(table: str, layer: str, part: str, batched: bool = False):
+    """(suite, batch definition) of one part ("schema" or "values") of a table's suite, built
+    once per process.
 
     Runs go through GX's v1 `Validator` directly rather than `ValidationDefinition.run`, which
     adds a freshness check and serializes every result into the (ephemeral) results store:
@@ -67,14 +73,18 @@ def _validation(table: str, layer: str, batched: bool = False):
     import great_expectations.expectations as gxe
 
     context = _context()
-    name = f"tracelab_{layer}_{table}" + ("_batched" if batched else "")
+    name = f"tracelab_{layer}_{table}_{part}" + ("_batched" if batched else "")
     source = context.data_sources.add_pandas(name)
     batch = source.add_dataframe_asset(table).add_batch_definition_whole_dataframe("partition")
-    described = (
-        [e for _, e in batched_expectations(table, layer)]
-        if batched
-        else expectations(table, layer)
-    )
+    described = [
+        e
+        for e in (
+            [e for _, e in batched_expectations(table, layer)]
+            if batched
+            else expectations(table, layer)
+        )
+        if e.part == part
+    ]
     # Handed over whole: suite.add_expectation re-serializes the stored suite on every call.
     suite = context.suites.add(
         gx.ExpectationSuite(
@@ -85,14 +95,20 @@ def _validation(table: str, layer: str, batched: bool = False):
 
 
 def _run(
-    table: str, layer: str, frame, parameters: dict, batched: bool = False, counts: bool = False
+    table: str,
+    layer: str,
+    part: str,
+    frame,
+    parameters: dict,
+    batched: bool = False,
+    counts: bool = False,
 ):
     """One GX run. Without `counts`, BOOLEAN_ONLY: every expectation is still evaluated in full
     (its success needs the unexpected count), only the result payload is skipped, a third of
     the cost of BASIC; callers re-run with counts when something failed."""
     from great_expectations.validator.v1_validator import Validator
 
-    suite, batch = _validation(table, layer, batched)
+    suite, batch = _validation(table, layer, part, batched)
     validator = Validator(
         batch_definition=batch,
         batch_parameters={"dataframe": frame},
@@ -119,29 +135,33 @@ def _micros(t: dt.datetime) -> int:
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
+def _schema_frame(data: pa.Table):
+    """The frame of the "schema" part: every column, each with its Arrow type as its dtype
+    (`pd.ArrowDtype` wraps the Arrow buffers: no copy, no conversion)."""
+    import pandas as pd
+
+    return data.to_pandas(types_mapper=pd.ArrowDtype)
+
+
 def _frame(table: str, layer: str, data: pa.Table, extra: dict[str, pa.Array] | None = None):
-    """The pandas frame GX validates: every column name of `data`, values where they are read.
+    """The frame of the "values" part: only the columns some expectation reads.
 
-    GX copies the whole frame for each metric's domain (tens of times per run), so columns
-    whose values no expectation reads (free-standing strings, maps) become one-byte
-    placeholders: the column-set expectation still sees every real name. Strings are
-    dictionary-encoded in Arrow (pandas Categorical): uniqueness, null and value-set metrics
-    then hash small integer codes instead of Python strings. The frame is converted in one
-    go (`extra` columns included) so pandas holds few consolidated blocks.
+    Strings are dictionary-encoded in Arrow (pandas Categorical): uniqueness, null and
+    value-set metrics then hash small integer codes instead of Python strings. The frame is
+    converted in one go (`extra` columns included) so pandas holds few consolidated blocks.
+    A column the data lacks is left out, so its expectations fail by name (the schema part
+    names it too).
     """
-    import numpy as np
-
     if table == "steps" and {"prefix_tokens", "append_tokens"} <= set(data.column_names):
         data = data.append_column(
             PREFIX_PLUS_APPEND, pc.add(data.column("prefix_tokens"), data.column("append_tokens"))
         )
     read = read_columns(table, layer)
-    placeholder = pa.array(np.zeros(data.num_rows, dtype=bool))
     columns = {}
     for name, column in zip(data.column_names, data.columns, strict=True):
         if name not in read:
-            column = placeholder
-        elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            continue
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
             column = pc.dictionary_encode(column.combine_chunks())
         elif pa.types.is_timestamp(column.type):
             # Microseconds since the epoch (UTC), bounds likewise (month_window): the same
@@ -156,27 +176,26 @@ def _frame(table: str, layer: str, data: pa.Table, extra: dict[str, pa.Array] | 
 
 
 def validate_table(table: str, layer: str, data: pa.Table, month: str) -> SuiteReport:
-    frame = _frame(table, layer, data)
-    result = _run(table, layer, frame, month_window(month))
-    if not result.success:
-        result = _run(table, layer, frame, month_window(month), counts=True)
-    failures: dict[str, int] = {}
-    for r in result.results:
-        if r.success:
-            continue
-        config = r.expectation_config
-        label = _label(config.type, config.kwargs)
-        count = r.result.get("unexpected_count") if r.result else None
-        failures[label] = int(count) if count is not None else -1
-    stats = result.statistics
-    return SuiteReport(
-        table=table,
-        layer=layer,
-        rows=data.num_rows,
-        evaluated=int(stats["evaluated_expectations"]),
-        successful=int(stats["successful_expectations"]),
-        failures=failures,
-    )
+    report = SuiteReport(table=table, layer=layer, rows=data.num_rows, evaluated=0, successful=0)
+    parts = {
+        "schema": (_schema_frame(data), {}),
+        "values": (_frame(table, layer, data), month_window(month)),
+    }
+    for part, (frame, parameters) in parts.items():
+        result = _run(table, layer, part, frame, parameters)
+        if not result.success:
+            result = _run(table, layer, part, frame, parameters, counts=True)
+        for r in result.results:
+            if r.success:
+                continue
+            config = r.expectation_config
+            count = r.result.get("unexpected_count") if r.result else None
+            report.failures[_label(config.type, config.kwargs)] = (
+                int(count) if count is not None else -1
+            )
+        report.evaluated += int(result.statistics["evaluated_expectations"])
+        report.successful += int(result.statistics["successful_expectations"])
+    return report
 
 
 def _label(kind: str, kwargs: dict) -> str:
@@ -237,8 +256,9 @@ def _validate_batch(
     windows = [month_window(month) for _, month in present.values()]
     for name, column in WINDOW_COLUMNS.items():
         extra[column] = pa.array(np.repeat(np.array([w[name] for w in windows]), sizes))
-    result = _run(table, layer, _frame(table, layer, data, extra), {}, batched=True)
-    if not result.success:
+    if not _run(table, layer, "schema", _schema_frame(data), {}).success:
+        return None
+    if not _run(table, layer, "values", _frame(table, layer, data, extra), {}, True).success:
         return None
     n = len(expectations(table, layer))
     return {

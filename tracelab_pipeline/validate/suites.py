@@ -3,11 +3,13 @@
 This module only *describes* the expectations (plain data derived from schema.py); runner.py
 turns them into GX objects, so importing it costs nothing.
 
-Every expectation costs GX about 4-8 ms of fixed overhead per run, so a suite holds what can
-actually go wrong in values. Column *types* are checked exactly on the Arrow schema instead
-(GX only sees pandas dtypes, where an int column with nulls is indistinguishable from a float
-one): the public layer's `only_allowlisted_columns` check compares names and types, and the
-private layer is cast to schema.py on read. Pseudonym format is `presidio_rescan_clean`'s job.
+Each table's suite has two parts, validated on two frames of the same data (runner.py):
+- "schema": the column set and every column's type (`ExpectColumnTypeToBe`), on a frame whose
+  dtypes are the Arrow types themselves (`pd.ArrowDtype`, zero-copy): int64 stays int64 even
+  where it holds nulls, so a double or string column where schema.py says int64 fails by name;
+- "values": keys, uniqueness, ranges, sums, windows and value sets, on a frame of only the
+  columns they read, converted for GX's vectorized pandas paths (runner._frame).
+Pseudonym format is `presidio_rescan_clean`'s job.
 """
 
 from __future__ import annotations
@@ -86,10 +88,19 @@ UNIQUE: dict[str, tuple[tuple[str, ...], ...]] = {
 
 @dataclass(frozen=True)
 class Expectation:
-    """One expectation, GX-agnostic: the GX class name and its keyword arguments."""
+    """One expectation, GX-agnostic: the GX class name, its keyword arguments, and the part
+    of the suite (the frame) it is validated on: "schema" or "values"."""
 
     kind: str
     kwargs: dict = field(hash=False)
+    part: str = "values"
+
+
+def dtype_name(type_: pa.DataType) -> str:
+    """The pandas dtype name of an Arrow type on the schema frame (e.g. 'int64[pyarrow]')."""
+    import pandas as pd
+
+    return str(pd.ArrowDtype(type_))
 
 
 def table_schema(table: str, layer: str) -> pa.Schema:
@@ -99,13 +110,19 @@ def table_schema(table: str, layer: str) -> pa.Schema:
 def expectations(table: str, layer: str) -> list[Expectation]:
     """The suite for one table of one layer. Window bounds are run-time parameters."""
     target = table_schema(table, layer)
-    names = target.names
-    extra = [PREFIX_PLUS_APPEND] if table == "steps" else []
     out = [
         Expectation(
-            "ExpectTableColumnsToMatchSet", {"column_set": names + extra, "exact_match": True}
+            "ExpectTableColumnsToMatchSet",
+            {"column_set": target.names, "exact_match": True},
+            "schema",
         )
     ]
+    for f in target:
+        out.append(
+            Expectation(
+                "ExpectColumnTypeToBe", {"column": f.name, "type_": dtype_name(f.type)}, "schema"
+            )
+        )
     for column in KEYS.get(table, ()):
         out.append(Expectation("ExpectColumnValuesToNotBeNull", {"column": column}))
     for columns in UNIQUE.get(table, ()):
@@ -152,6 +169,8 @@ def read_columns(table: str, layer: str) -> set[str]:
     """Columns whose *values* some expectation reads (the column-set one reads only names)."""
     out: set[str] = set()
     for e in expectations(table, layer):
+        if e.part != "values":
+            continue
         kw = e.kwargs
         out.update(c for c in (kw.get("column"), kw.get("column_A"), kw.get("column_B")) if c)
         out.update(kw.get("column_list") or ())
@@ -180,9 +199,9 @@ def batched_expectations(table: str, layer: str) -> list[tuple[int, Expectation]
     out: list[tuple[int, Expectation]] = []
     for i, e in enumerate(expectations(table, layer)):
         kw = e.kwargs
-        if e.kind == "ExpectTableColumnsToMatchSet":
-            extra = [PARTITION_COLUMN, *WINDOW_COLUMNS.values()]
-            out.append((i, Expectation(e.kind, {**kw, "column_set": kw["column_set"] + extra})))
+        if e.part == "schema":
+            # The concatenation has one schema (concat_tables refuses others): checked once.
+            out.append((i, e))
         elif e.kind == "ExpectColumnValuesToBeUnique":
             columns = [PARTITION_COLUMN, kw["column"]]
             out.append(
