@@ -2,43 +2,20 @@
 
 Each module builds one table `paper.figure_NN_<slug>` (names from `catalog.FIGURES`) from
 `steps`, `tool_calls` and `timing_events` only. Definitions follow
-docs/reference/tracelab-metrics.md §0 and §3; every module's docstring states its own.
+../shared/docs/reference/tracelab-metrics.md §0 and §3; every module's docstring states its own.
 """
 
 from __future__ import annotations
 
-from tracelab_pipeline.figure_data import (
-    append_share,
-    decode_speed,
-    eviction_sweep,
-    hit_rate_vs_idle_gap,
-    kv_active_ratio,
-    output_attribution,
-    output_attribution_schematic,
-    output_lengths,
-    prefix_append,
-    prep,
-    session_progress,
-    tool_latency_by_tool,
-    tool_latency_share,
-    tool_popularity,
-)
+import importlib
+
+from tracelab_pipeline.catalog import FIGURES
+from tracelab_pipeline.figure_data import prep
 from tracelab_pipeline.figure_data.write import figure_item, qualified_name
 
+# One module per figure, named after its slug, each with `build(con, *, prepared=False)`.
 BUILDERS = {
-    1: prefix_append.build,
-    2: append_share.build,
-    3: output_attribution.build,
-    4: output_lengths.build,
-    5: output_attribution_schematic.build,
-    6: decode_speed.build,
-    7: tool_popularity.build,
-    8: tool_latency_share.build,
-    9: tool_latency_by_tool.build,
-    10: session_progress.build,
-    11: hit_rate_vs_idle_gap.build,
-    12: eviction_sweep.build,
-    13: kv_active_ratio.build,
+    item.number: importlib.import_module(f"{__name__}.{item.slug}").build for item in FIGURES
 }
 
 
