@@ -7,12 +7,14 @@ raises `NotEnoughData`; the figure then says so in words instead of failing.
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from tracelab_pipeline.catalog import FIGURES
+from tracelab_pipeline.figure_data.write import figure_item, qualified_name
 from tracelab_pipeline.figures.base import NotEnoughData
 
 # (width px, palette colours) tried in order until the PNG fits THUMBNAIL_MAX_BYTES.
@@ -32,51 +34,18 @@ class Rendered:
     rows: int
 
 
-def _modules():
-    from tracelab_pipeline.figures import (
-        append_share,
-        decode_speed,
-        eviction_sweep,
-        hit_rate_vs_idle_gap,
-        kv_active_ratio,
-        output_attribution,
-        output_attribution_schematic,
-        output_lengths,
-        prefix_append,
-        session_progress,
-        tool_latency_by_tool,
-        tool_latency_share,
-        tool_popularity,
-    )
-
-    return {
-        1: prefix_append,
-        2: append_share,
-        3: output_attribution,
-        4: output_lengths,
-        5: output_attribution_schematic,
-        6: decode_speed,
-        7: tool_popularity,
-        8: tool_latency_share,
-        9: tool_latency_by_tool,
-        10: session_progress,
-        11: hit_rate_vs_idle_gap,
-        12: eviction_sweep,
-        13: kv_active_ratio,
-    }
-
-
-def item(number: int):
-    return next(i for i in FIGURES if i.number == number)
+def _module(number: int):
+    # One module per figure, named after its slug, each with CAPTION and render(df, heading).
+    return importlib.import_module(f"{__name__}.{figure_item(number).slug}")
 
 
 def caption(number: int) -> str:
-    return _modules()[number].CAPTION
+    return _module(number).CAPTION
 
 
 def load_figure_data(con, number: int):
     """The figure's table as a pandas DataFrame (the only input a renderer gets)."""
-    return con.execute(f"SELECT * FROM paper.{item(number).table_name}").df()
+    return con.execute(f"SELECT * FROM {qualified_name(number)}").df()
 
 
 def render_figure(number: int, df, out_dir: str | os.PathLike) -> Rendered:
@@ -84,8 +53,8 @@ def render_figure(number: int, df, out_dir: str | os.PathLike) -> Rendered:
 
     from tracelab_pipeline.figures import style
 
-    module = _modules()[number]
-    meta = item(number)
+    module = _module(number)
+    meta = figure_item(number)
     heading = f"Figure {number}: {meta.title}" if number <= 12 else meta.title
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -31,14 +31,8 @@ def render(df, heading):
     xmax = float(max(points["context_tokens"].max(), 8192))
     for ax, (panel, provider, name, unit, cap) in zip(flat, panels, strict=False):
         pts = points[points["panel"] == panel]
-        ax.scatter(
-            pts["context_tokens"],
-            pts["value"].clip(upper=cap),
-            s=3,
-            alpha=style.point_alpha(len(pts)),
-            linewidths=0,
-            color=style.color(provider),
-            rasterized=True,
+        style.provider_scatter(
+            ax, pts["context_tokens"], pts["value"].clip(upper=cap), provider, size=3
         )
         bins = df[
             (df["panel"] == panel) & (df["kind"] == "bin") & df["shown"].fillna(False).astype(bool)

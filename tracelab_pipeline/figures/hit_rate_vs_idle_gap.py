@@ -25,14 +25,8 @@ def render(df, heading):
         for c, trigger in enumerate(("user", "tool")):
             ax = axes[r][c]
             pts = points[(points["provider"] == provider) & (points["trigger"] == trigger)]
-            ax.scatter(
-                pts["gap_s"].clip(lower=MIN_GAP_S),
-                100 * pts["hit_rate"],
-                s=5,
-                alpha=style.point_alpha(len(pts)),
-                linewidths=0,
-                color=style.color(provider),
-                rasterized=True,
+            style.provider_scatter(
+                ax, pts["gap_s"].clip(lower=MIN_GAP_S), 100 * pts["hit_rate"], provider, size=5
             )
             bins = df[
                 (df["kind"] == "bin") & (df["provider"] == provider) & (df["trigger"] == trigger)

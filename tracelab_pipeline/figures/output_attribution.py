@@ -59,15 +59,7 @@ def render(df, heading):
         ):
             ax = axes[row][col]
             y = part[ycol].clip(lower=0)
-            ax.scatter(
-                part["prev_output"],
-                y,
-                s=6,
-                alpha=style.point_alpha(len(part)),
-                linewidths=0,
-                color=style.color(provider),
-                rasterized=True,
-            )
+            style.provider_scatter(ax, part["prev_output"], y, provider, size=6)
             style.binary_token_axis(ax, "x", vmax=vmax)
             style.binary_token_axis(ax, "y", vmax=vmax)
             ax.plot([0, vmax * 2], [0, vmax * 2], color=style.GUIDE_COLOR, lw=1, ls="--")

@@ -21,15 +21,7 @@ def render(df, heading):
     vmax = float(max(df["prefix_tokens"].max(), df["append_tokens"].max(), 1))
     for ax, provider in zip(axes[0], providers, strict=True):
         part = df[df["provider"] == provider]
-        ax.scatter(
-            part["prefix_tokens"],
-            part["append_tokens"],
-            s=3,
-            alpha=style.point_alpha(len(part)),
-            linewidths=0,
-            color=style.color(provider),
-            rasterized=True,
-        )
+        style.provider_scatter(ax, part["prefix_tokens"], part["append_tokens"], provider, size=3)
         style.binary_token_axis(ax, "x", vmax=vmax)
         style.binary_token_axis(ax, "y", vmax=vmax)
         ax.axvline(16 * 1024, color=style.GUIDE_COLOR, lw=1, ls="--")

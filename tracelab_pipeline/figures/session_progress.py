@@ -40,27 +40,9 @@ def render(df, heading):
         steps, df["has_user_message"], df["compaction"], prefix + append, strict=True
     ):
         if user:
-            ax.text(
-                s,
-                total + top * 0.02,
-                "U",
-                ha="center",
-                va="bottom",
-                fontsize=9,
-                fontweight="bold",
-                color="#333333",
-            )
+            _marker(ax, s, total + top * 0.02, "U", "#333333")
         if comp:
-            ax.text(
-                s,
-                total + top * 0.09,
-                "C",
-                ha="center",
-                va="bottom",
-                fontsize=9,
-                fontweight="bold",
-                color="#B22222",
-            )
+            _marker(ax, s, total + top * 0.09, "C", "#B22222")
     ax.set_ylim(0, top * 1.22)
     ax.set_ylabel("Input tokens (thousands)")
     ax.legend(frameon=False, loc="upper left", ncols=2)
@@ -102,3 +84,7 @@ def render(df, heading):
     style.title(ax, f"{style.label(provider)} session, first {len(df)} steps")
     style.suptitle(fig, heading)
     return fig
+
+
+def _marker(ax, x, y, letter: str, color: str) -> None:
+    ax.text(x, y, letter, ha="center", va="bottom", fontsize=9, fontweight="bold", color=color)

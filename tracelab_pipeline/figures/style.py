@@ -130,6 +130,19 @@ def point_alpha(n: int) -> float:
     return float(min(0.8, max(0.08, 40 / max(n, 1) ** 0.5)))
 
 
+def provider_scatter(ax, x, y, provider: str, *, size: float) -> None:
+    """One provider's point cloud: its colour, transparency from the point count, rasterized."""
+    ax.scatter(
+        x,
+        y,
+        s=size,
+        alpha=point_alpha(len(x)),
+        linewidths=0,
+        color=color(provider),
+        rasterized=True,
+    )
+
+
 def log_time_axis(ax, which: str = "x", ticks=(0.001, 0.01, 0.1, 1, 10, 60, 600, 3600, 36000)):
     """Log time axis (seconds) with ticks like 10ms, 1s, 1m, 1h."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
