@@ -31,7 +31,7 @@ def data_key(item) -> dg.AssetKey:
             description=(
                 f"Data behind '{item.title}' (DuckDB table paper.{item.table_name}), computed "
                 "in SQL from the warehouse base tables steps, tool_calls and timing_events; "
-                "definitions in docs/figures.md and docs/reference/tracelab-metrics.md §3."
+                "definitions in docs/figures.md."
             ),
         )
         for item in FIGURES

@@ -1,6 +1,7 @@
 """One builder per paper table: each reads the warehouse and writes `paper.table_NN_<slug>`.
 
-Definitions: docs/metrics.md (our catalogue) and docs/reference/tracelab-metrics.md (TraceLab).
+Definitions: docs/metrics.md (our catalogue) and ../shared/docs/reference/tracelab-metrics.md
+(TraceLab).
 """
 
 from __future__ import annotations
