@@ -332,7 +332,8 @@ def test_rejected_tool_and_interrupt_marker(tmp_path):
     from tracelab_pipeline.synth.claude_writer import ClaudeWriter
 
     def rejected(plan):
-        return any(t.rejected for s in plan.main.steps for t in s.tools)
+        # A refusal in the session's last request has no next prompt to carry its marker.
+        return any(i.kind == "interrupt" for s in plan.main.steps for i in s.inputs)
 
     plan, rng = _find_plan("claude", "2.1.97", rejected)
     steps = _single_file_matches(ClaudeWriter(plan, rng, tmp_path), tmp_path)

@@ -193,7 +193,7 @@ class ClaudeWriter:
                     self.started = inp.ts
                 lines.append(orjson.dumps(rec))
                 parent = rec["uuid"]
-            if main and step.inputs and rng.random() < 0.015:
+            if main and step.inputs and rng.random() < 0.05:  # (API error, retried)
                 parent = self._api_error(step.inputs[-1].ts + 1, parent, lines)
             parent = self._assistant(step, index, agent, parent, lines, pending, ident)
             pending = []

@@ -16,7 +16,7 @@ class Preset:
     start: datetime
     # Table 1: 2,676 of 4,265 sessions are Claude's, counting each sub-agent transcript as a
     # session as TraceLab does; about 0.3 sub-agent files per Claude session come on top.
-    claude_session_share: float = 0.562
+    claude_session_share: float = 0.55
 
 
 PRESETS = {
@@ -25,7 +25,7 @@ PRESETS = {
     ),
     # Table 1: 43 contributors, Sep 2025 - Jun 2026, 4,265 sessions.
     "paper": Preset(
-        "paper", contributors=43, months=10, sessions=3_650, start=datetime(2025, 9, 1, tzinfo=UTC)
+        "paper", contributors=43, months=10, sessions=3_560, start=datetime(2025, 9, 1, tzinfo=UTC)
     ),
 }
 

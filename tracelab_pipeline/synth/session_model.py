@@ -35,18 +35,28 @@ HUMAN_WAIT = _dist(cal.HUMAN_WAIT_S)
 # Noise weights completing the Gaussian copulas of calibration's *_RHO (unit variance).
 _WAIT_NOISE = math.sqrt(1.0 - cal.WAIT_SIZE_RHO**2)
 _GEN_OUT = 0.6
-GENERATION = _dist(cal.GENERATION_S)
-OUTPUT = {p: _dist(v) for p, v in cal.OUTPUT_TOKENS.items()}
+GENERATION = QuantileDist(cal.GENERATION_S)
+OUTPUT = {p: QuantileDist(v) for p, v in cal.OUTPUT_TOKENS.items()}
 TOOL_LATENCY = {name: _dist(v) for name, v in cal.TOOL_LATENCY_S.items()}
 RESIDUAL = {name: _dist(v) for name, v in cal.CODEX_RESIDUAL_S.items()}
 # Session shape (Table 2): requests and tool-initiated steps, correlated.
-REQUESTS = QuantileDist([(0, 1), (0.51, 1), (0.511, 2), (0.9, 21), (0.99, 150), (1.0, 600)])
+REQUESTS = QuantileDist([(0, 1), (0.51, 1), (0.511, 2), (0.9, 24), (0.99, 170), (1.0, 600)])
 TOOL_STEPS = QuantileDist([(0, 1), (0.25, 7), (0.5, 24), (0.9, 140), (0.99, 1107), (1.0, 4000)])
 # Size of the fresh content a tool result adds (tokens): chosen so that append per step lands on
 # Table 8/9 (median ~850 with the re-sent previous output on top).
+# Codex's tail is bounded by Table 3's average positive growth of tool-initiated steps (1,783
+# tokens = mean result + re-sent output) and Table 12's tool-step fresh share (40.5 %).
 RESULT_TOKENS = {
-    "claude": QuantileDist([(0, 8), (0.25, 60), (0.5, 180), (0.9, 1500), (0.99, 7000), (1.0, 4e4)]),
-    "codex": QuantileDist([(0, 8), (0.25, 50), (0.5, 190), (0.9, 3600), (0.99, 10000), (1.0, 4e4)]),
+    "claude": QuantileDist([(0, 8), (0.25, 60), (0.5, 180), (0.9, 1500), (0.99, 5500), (1.0, 3e4)]),
+    "codex": QuantileDist([(0, 8), (0.25, 45), (0.5, 170), (0.9, 2600), (0.99, 7000), (1.0, 2e4)]),
+}
+# Fresh harness context a new user turn adds besides the prompt (Codex re-sends its environment
+# context and instructions, Claude Code attaches system reminders and file snippets): Table 3's
+# average positive growth of user-initiated steps is 2,742 (Codex) / 1,527 (Claude) tokens,
+# far more than a median prompt, and Table 12's user-step fresh tokens (20.4M / 11.4M).
+TURN_CONTEXT_TOKENS = {
+    "claude": QuantileDist([(0, 0), (0.4, 25), (0.6, 150), (0.9, 900), (0.99, 6000), (1.0, 2e4)]),
+    "codex": QuantileDist([(0, 0), (0.3, 110), (0.5, 900), (0.9, 4500), (0.99, 15e3), (1.0, 3e4)]),
 }
 PROMPT_CHARS = QuantileDist(
     [(0, 2), (0.25, 60), (0.5, 180), (0.9, 1400), (0.99, 9000), (1.0, 40000)]
@@ -61,17 +71,27 @@ CLAUDE_TOOL_NAMES = list(cal.CLAUDE_TOOLS)
 CLAUDE_TOOL_CUM = cumulative(cal.CLAUDE_TOOLS.values())
 CODEX_TOOL_NAMES = list(cal.CODEX_TOOLS)
 CODEX_TOOL_CUM = cumulative(cal.CODEX_TOOLS.values())
-# Tool calls per tool-emitting step (Table 1: Claude 1.18, Codex 1.50 per tool step).
+# Tool calls per tool-emitting step (Table 1: Claude 1.18, Codex 1.50 per tool step; these
+# totals are set by the large sessions that hold most steps).
 CALLS_PER_STEP = {
-    "claude": ([1, 2, 3, 4, 5, 7], cumulative([0.88, 0.075, 0.027, 0.01, 0.005, 0.003])),
+    "claude": ([1, 2, 3, 4, 5, 7], cumulative([0.9, 0.065, 0.022, 0.008, 0.003, 0.002])),
     "codex": ([1, 2, 3, 4, 5, 7], cumulative([0.72, 0.16, 0.065, 0.033, 0.012, 0.01])),
 }
+# Small sessions call tools more in parallel: Table 2's median session has 15 tool-initiated
+# steps but 25 tool calls (p25: 4 steps, 8 calls), while a step averages 1.2 calls overall.
+CALLS_PER_STEP_SMALL = ([1, 2, 3, 4, 5, 7], cumulative([0.6, 0.3, 0.06, 0.025, 0.01, 0.005]))
 # A request often opens with parallel exploration (Table 2: 2 tool calls per request at p50
 # although the median request has a single tool-initiated step).
 FIRST_CALLS = ([1, 2, 3, 4, 5], cumulative([0.4, 0.32, 0.16, 0.08, 0.04]))
 # Steps per session differ by provider (Table 1: 52 Claude vs 136 Codex steps per session).
-TOOL_STEP_SCALE = {"claude": 0.64, "codex": 1.2}
+TOOL_STEP_SCALE = {"claude": 0.64, "codex": 1.38}
+# Requests per session beyond the second, by provider (Table 3 / Table 13: 16,927 Claude vs
+# 17,033 Codex user-initiated steps over 2,676 vs 1,589 sessions).
+REQUEST_SCALE = {"claude": 0.75, "codex": 0.88}
 REQUEST_SPLIT_ALPHA = 0.3
+# Tool-result steps whose cache holds only the request's start (Table 9's append p99 at
+# 64-256k prefixes: Codex 31k / 21k; Table 12: Codex tool-step append 661M).
+PARTIAL_MISS = {"claude": 0.004, "codex": 0.025}
 
 
 @dataclass(slots=True)
@@ -146,6 +166,8 @@ class _Context:
         self.prev_total = 0
         self.prev_output = 0
         self.init = 0  # tokens added to the context by the first call only
+        self.compact_at = None  # share of the limit that triggers this cycle's compaction
+        self.turn_start = 0  # context at the current request's first step
 
 
 class SessionBuilder:
@@ -166,6 +188,8 @@ class SessionBuilder:
         rng = self.rng
         z = rng.gauss(0.0, 1.0)
         n_requests = max(1, int(REQUESTS.ppf(_phi(z))))
+        if n_requests > 2:
+            n_requests = 2 + round((n_requests - 2) * REQUEST_SCALE[self.provider])
         # Session-level pace (Table 7 per session): latencies within a session are alike, so
         # the median session is much quicker than the sum of independent draws; human waits
         # of mid-sized sessions sit below those of the largest ones.
@@ -173,12 +197,18 @@ class SessionBuilder:
         # Large sessions, which hold most steps, get a weak pace so that a few of them cannot
         # move the pooled per-step and per-call distributions.
         small = z < cal.PACE_SMALL_Z
+        self.small = small
+        self.parallel = z < cal.PARALLEL_SMALL_Z
         self.tool_w = cal.TOOL_SESSION_RHO if small else cal.PACE_LARGE_RHO
         self.gen_w = cal.GEN_SESSION_RHO if small else cal.PACE_LARGE_RHO
         self.tool_noise = math.sqrt(1.0 - self.tool_w**2)
         self.gen_noise = math.sqrt(max(0.0, 1.0 - _GEN_OUT**2 - self.gen_w**2))
-        self.tool_z = rng.gauss(0.0, 1.0)
-        self.gen_z = rng.gauss(0.0, 1.0)
+        # Small sessions are also quicker than the pooled steps (Table 7: the median session
+        # spends 2.0 min generating and 14.9 s in tools over ~16 steps and ~25 calls).
+        self.tool_z = rng.gauss(
+            cal.SMALL_TOOL_PACE_SHIFT if small else cal.LARGE_TOOL_PACE_SHIFT, 1.0
+        )
+        self.gen_z = rng.gauss(cal.SMALL_GEN_PACE_SHIFT if small else cal.LARGE_GEN_PACE_SHIFT, 1.0)
         tool_steps = int(
             TOOL_STEPS.ppf(correlated_unit(rng, z, 0.75)) * TOOL_STEP_SCALE[self.provider]
         )
@@ -201,6 +231,9 @@ class SessionBuilder:
         )
         self.plan = plan
         self.model = self._pick_model()
+        # Not every session of a 1M-capable model runs with the 1M window (Table 4: Claude
+        # sessions with compactions average 2.37 of them, which 1M contexts rarely reach).
+        self.window_200k = self.provider == "claude" and rng.random() < cal.CLAUDE_200K_WINDOW_P
         self._thread(plan.main, split, self.start_ms, is_sub=False)
         return plan
 
@@ -227,6 +260,8 @@ class SessionBuilder:
     def _limit(self, model: str) -> int:
         if self.provider == "codex":
             return cal.CODEX_CONTEXT_WINDOW
+        if self.window_200k:
+            return 200_000
         return cal.CONTEXT_LIMIT.get(model, 200_000)
 
     # ------------------------------------------------------------------ threads
@@ -236,9 +271,18 @@ class SessionBuilder:
         codex = self.provider == "codex"
         # Cached across sessions (system prompt, tool schemas) vs. written on the first call
         # (project instructions, environment): Table 9's short-prefix bins.
-        static = rng.randint(14_000, 30_000) if not codex else rng.randint(2_500, 7_500)
+        # Sub-agents get a shorter system prompt and a task prompt instead of the project
+        # context (Table 9: Claude's 8-16k bin holds 4,034 steps with a median append of 3.5k).
+        if codex:
+            static, init = rng.randint(2_500, 7_500), rng.randint(4_000, 20_000)
+        elif is_sub:
+            static, init = rng.randint(6_000, 12_000), rng.randint(500, 4_000)
+        else:
+            # (Project instructions, memory and MCP tool schemas: Table 9 holds few Claude
+            # steps below 64k and Table 8's median prefix is 126k.)
+            static, init = rng.randint(9_000, 24_000), rng.randint(12_000, 40_000)
         ctx = _Context(static, self._limit(self.model))
-        ctx.init = rng.randint(2_000, 12_000) if not codex else rng.randint(4_000, 24_000)
+        ctx.init = init
         # (Codex's smaller projects start below 16k: Table 9's 8-16k bin holds early steps.)
         now = t0
         carry: list[UserInput] = []  # inputs that precede the next step (interrupt markers)
@@ -262,6 +306,8 @@ class SessionBuilder:
             inputs = [*carry, UserInput("prompt", now, prompt_chars)]
             carry = []
             prompt_tokens = int(prompt_chars / 3.7) + 12
+            if r > 0:
+                prompt_tokens += int(TURN_CONTEXT_TOKENS[self.provider].sample(rng))
             first = r == 0
             interrupted = not is_sub and n_tool_steps > 0 and rng.random() < 0.03
             prev_tools: list[ToolPlan] = []
@@ -288,7 +334,12 @@ class SessionBuilder:
                     ready += rng.randint(5, 60)
                 n_calls = 0
                 if not last:
-                    names, cum = FIRST_CALLS if k == 0 else CALLS_PER_STEP[self.provider]
+                    if k == 0:
+                        names, cum = FIRST_CALLS
+                    elif self.parallel or is_sub:
+                        names, cum = CALLS_PER_STEP_SMALL
+                    else:
+                        names, cum = CALLS_PER_STEP[self.provider]
                     n_calls = names[min(len(names) - 1, _index(cum, rng.random() * cum[-1]))]
                 self._outputs(step, ready, n_calls, final=last, user=k == 0)
                 ctx.prev_output = step.output
@@ -328,11 +379,11 @@ class SessionBuilder:
         rng = self.rng
         codex = self.provider == "codex"
         # Fig 3: gpt-5.4 mostly caches the previous output, but not always.
-        output_cached = step.model in cal.OUTPUT_CACHED_MODELS and rng.random() > 0.12
+        output_cached = step.model in cal.OUTPUT_CACHED_MODELS and rng.random() > 0.08
         if first:
             total = ctx.static + ctx.init + fresh
             # (Claude's uncached first calls are half of Table 9's <1k bin, median 78k.)
-            prefix = ctx.static if rng.random() < (0.92 if codex else 0.75) else 0
+            prefix = ctx.static if rng.random() < (0.97 if codex else 0.75) else 0
         else:
             base = ctx.prev_total + ctx.prev_output
             reduction = 0
@@ -351,12 +402,24 @@ class SessionBuilder:
             # (Claude's auto-compaction is mostly tool-initiated, Table 4: 63 %.)
             # 1M-context sessions compact anywhere from 60 % up (Table 4's 4.5 % of Claude
             # sessions; Table 8's prefix p90 467k with p99 918k).
-            early = 0.96 if codex else 0.975
+            early = 0.99 if codex else 0.975
             low = high - 0.1 if ctx.limit < 500_000 else 0.6
-            threshold = ctx.limit * rng.uniform(low, high) * (early if user else 1.0)
-            if total > threshold:
+            if ctx.compact_at is None:  # one trigger level per context cycle
+                ctx.compact_at = rng.uniform(low, high)
+            threshold = ctx.limit * ctx.compact_at * (early if user else 1.0)
+            # Claude users also run /compact by hand at a new prompt (Table 4: 37 % of Claude
+            # compactions are user-initiated).
+            manual = (
+                user
+                and not codex
+                and total > max(cal.MANUAL_COMPACT_FROM * ctx.limit, 120_000)
+                and rng.random() < cal.MANUAL_COMPACT_P
+            )
+            if total > threshold or manual:
                 step.compaction_before = True
-                summary = rng.randint(6_000, 30_000) if not codex else rng.randint(5_000, 24_000)
+                ctx.compact_at = None
+                # (Codex keeps the recent user messages next to the summary.)
+                summary = rng.randint(6_000, 30_000) if not codex else rng.randint(12_000, 40_000)
                 total = ctx.static + ctx.init + summary + fresh
                 prefix = ctx.static if rng.random() < 0.9 else 0
             else:
@@ -368,15 +431,26 @@ class SessionBuilder:
                 if self._miss(user, gap):
                     # A miss keeps at most the shared system prompt (Table 9: most Codex misses
                     # land in the 2-8k bins, a few Claude ones keep only the tool schemas).
+                    # Codex misses often keep the session's opening as well (Table 9: its 8-32k
+                    # bins carry large appends); Claude's mostly drop everything (<1k bin: 2,937
+                    # steps with a median append of 78k).
                     draw = rng.random()
-                    if draw < (0.85 if codex else 0.6):
+                    if draw < (0.3 if codex else 0.45):
                         prefix = ctx.static
-                    elif not codex and draw < 0.7:
+                    elif codex and draw < 0.85:
+                        prefix = ctx.static + ctx.init
+                    elif not codex and draw < 0.53:
                         prefix = rng.randint(4_096, 8_191)
                     else:
                         prefix = 0
+                elif not user and ctx.turn_start and rng.random() < PARTIAL_MISS[self.provider]:
+                    # Only the cache written at the request's start survived: the request's own
+                    # growth is sent again (Table 9: appends of 10-30k at prefixes over 64k).
+                    prefix = min(ctx.turn_start, total - 1)
                 else:
                     prefix = min(cached, total - 1)
+        if user or step.compaction_before:
+            ctx.turn_start = total
         prefix = max(0, min(prefix, total - 1))
         if codex:
             prefix -= prefix % 128
@@ -392,16 +466,16 @@ class SessionBuilder:
         """Prefix-cache eviction after idle time (Fig 11): rare within 5 min, sure after 1 h."""
         rng = self.rng
         if not user:
-            return rng.random() < (0.012 if self.provider == "claude" else 0.006)
+            return rng.random() < (0.012 if self.provider == "claude" else 0.009)
         ttl = 3600.0 if self.plan.cache_ttl_1h else 300.0
         if gap < 300:
             p = 0.002
         elif gap < ttl:
             p = 0.015  # evicted under memory pressure before its TTL
         elif gap < 3600:
-            p = 0.45 if self.provider == "claude" else 0.55
+            p = 0.4 if self.provider == "claude" else 0.55
         else:
-            p = 0.95
+            p = 0.9 if self.provider == "claude" else 0.95
         return rng.random() < p
 
     # ------------------------------------------------------------------ outputs and tools
@@ -497,7 +571,9 @@ class SessionBuilder:
     def _codex_timing(self, tool: ToolPlan, latency: float) -> None:
         rng = self.rng
         if tool.name in ("exec_command", "write_stdin"):
-            if tool.name == "exec_command" and latency > 10.0 and rng.random() < 0.7:
+            if tool.name == "exec_command" and rng.random() < cal.CODEX_ZERO_WALL_P:
+                latency = 0.0  # "Wall time: 0.0000 seconds": a non-positive effective latency
+            elif tool.name == "exec_command" and latency > 10.0 and rng.random() < 0.7:
                 tool.running = True  # yield returned before the process finished
                 latency = round(rng.uniform(9.9, 10.2), 4)
             elif tool.name == "write_stdin" and rng.random() < 0.4:
