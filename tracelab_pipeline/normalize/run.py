@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
@@ -22,6 +23,7 @@ from tracelab_pipeline.normalize.worker import (
     BatchResult,
     FileInfo,
     crashed_file,
+    read_and_spill,
     read_batch,
 )
 from tracelab_pipeline.schema import TABLES
@@ -100,24 +102,34 @@ def _read_in_pool(indexed, contributor, workers, bar, read: Callable) -> Iterato
     target = min(BATCH_BYTES, max(1, sum(sizes.values()) // (workers * 8)))
     pending = sorted(_batches(indexed, target, sizes), key=lambda b: -sum(sizes[p] for _, p in b))
     suspects: list[list[tuple[int, str]]] = []
-    while pending:
-        broken = yield from _run_pool(pending, workers, bar, read)
-        pending = [[item] for batch in broken if len(batch) > 1 for item in batch]
-        suspects += [batch for batch in broken if len(batch) == 1]
-    for batch in suspects:
-        if (yield from _run_pool([batch], 1, bar, read)):
-            index, path = batch[0]
-            yield _crashed_batch(index, path, contributor)
-            bar.update(1)
+    # Workers hand their tables back as Arrow files here (BatchResult.spill); whatever a dead
+    # worker left behind goes with the directory.
+    with tempfile.TemporaryDirectory(prefix="tracelab-normalize-", dir=_spill_root()) as spill:
+        while pending:
+            broken = yield from _run_pool(pending, workers, bar, read, spill)
+            pending = [[item] for batch in broken if len(batch) > 1 for item in batch]
+            suspects += [batch for batch in broken if len(batch) == 1]
+        for batch in suspects:
+            if (yield from _run_pool([batch], 1, bar, read, spill)):
+                index, path = batch[0]
+                yield _crashed_batch(index, path, contributor)
+                bar.update(1)
 
 
-def _run_pool(batches, workers, bar, read) -> Generator[BatchResult, None, list]:
+def _spill_root() -> str | None:
+    """Shared memory when the system has it (the files never touch a disk), else the default
+    temporary directory."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+
+
+def _run_pool(batches, workers, bar, read, spill) -> Generator[BatchResult, None, list]:
     """Yield the result of every batch that finished; return the batches lost to a dead worker."""
     broken = []
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)
     with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=ctx) as pool:
-        futures = {pool.submit(read, batch): batch for batch in batches}
+        futures = {pool.submit(read_and_spill, batch, read, spill): batch for batch in batches}
         while futures:
             done, _ = wait(futures, return_when=FIRST_COMPLETED)
             for future in done:
@@ -127,6 +139,7 @@ def _run_pool(batches, workers, bar, read) -> Generator[BatchResult, None, list]
                 except BrokenProcessPool:
                     broken.append(batch)
                     continue
+                result.load()
                 bar.update(len(batch))
                 yield result
     return broken

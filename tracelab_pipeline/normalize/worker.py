@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +43,40 @@ class BatchResult:
     files: list[FileInfo] = field(default_factory=list)
     tables: dict[str, pa.Table] = field(default_factory=dict)
     cpu_seconds: float = 0.0
+    # Table name -> Arrow IPC file holding it, while the tables travel from a pool worker.
+    spilled: dict[str, str] = field(default_factory=dict)
+
+    def spill(self, directory: str) -> None:
+        """Move the tables into Arrow IPC files in `directory` (a pool worker does this).
+
+        The parent then maps the files instead of receiving the tables pickled through a pipe,
+        which cost it (serially) about a tenth of the workers' time; writing a file is also
+        cheaper for the worker than pickling.
+        """
+        for name, table in self.tables.items():
+            path = os.path.join(directory, f"{uuid.uuid4().hex}.{name}.arrow")
+            with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table)
+            self.spilled[name] = path
+        self.tables = {}
+
+    def load(self) -> None:
+        """Map spilled tables back (zero-copy) and delete their files; the mapping stays
+        valid after the unlink, for as long as the tables live."""
+        for name, path in self.spilled.items():
+            with pa.memory_map(path) as source:
+                self.tables[name] = pa.ipc.open_file(source).read_all()
+            os.unlink(path)
+        self.spilled = {}
+
+
+def read_and_spill(batch: list[tuple[int, str]], read: Callable, directory: str) -> BatchResult:
+    """Pool task: `read(batch)`, with the tables handed back through files in `directory`."""
+    result = read(batch)
+    start = time.process_time()
+    result.spill(directory)
+    result.cpu_seconds += time.process_time() - start  # part of what the pool costs
+    return result
 
 
 def read_batch(
