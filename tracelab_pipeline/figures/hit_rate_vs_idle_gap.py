@@ -16,7 +16,7 @@ MIN_GAP_S = 0.001
 def render(df, heading):
     points = df[df["kind"] == "point"]
     require(len(points), MIN_POINTS, "steps with a measurable idle gap")
-    providers = [p for p in ("claude", "codex") if (points["provider"] == p).any()]
+    providers = style.providers_in(points)
     fig, axes = style.new_figure(
         len(providers), 2, width=10, height=3.3 * len(providers) + 0.6, sharey=True, sharex=True
     )

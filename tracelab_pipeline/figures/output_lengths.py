@@ -15,7 +15,7 @@ MIN_STEPS = 30
 
 
 def render(df, heading):
-    providers = [p for p in ("claude", "codex") if (df["provider"] == p).any()]
+    providers = style.providers_in(df)
     total = int(df.drop_duplicates("provider")["provider_steps"].sum()) if len(df) else 0
     require(total, MIN_STEPS, "steps with output tokens")
     fig, axes = style.new_figure(width=9, height=4.4)

@@ -14,7 +14,7 @@ MIN_POINTS = 30
 
 def render(df, heading):
     require(len(df), MIN_POINTS, "steps with token counts")
-    providers = [p for p in ("claude", "codex") if (df["provider"] == p).any()]
+    providers = style.providers_in(df)
     fig, axes = style.new_figure(
         1, len(providers), width=5 * len(providers) + 0.5, height=4.6, sharey=True
     )

@@ -11,7 +11,7 @@ LABEL_MIN_SHARE = 0.075  # print a percentage inside segments at least this wide
 def paired_share_figure(df, heading, *, total_col, min_total, what, **bars):
     """One panel of paired bars per provider present, if the providers' `total_col` sums to
     at least `min_total` (`what` names it in the not-enough-data message)."""
-    providers = [p for p in ("claude", "codex") if (df["provider"] == p).any()]
+    providers = style.providers_in(df)
     total = int(df.loc[df["provider"].isin(providers), total_col].sum()) if providers else 0
     require(total, min_total, what)
     fig_axes = style.new_figure(len(providers), 1, width=9.5, height=1.9 * len(providers) + 1.0)

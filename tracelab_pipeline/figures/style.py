@@ -42,6 +42,11 @@ def label(provider: str) -> str:
     return LABELS.get(provider, str(provider))
 
 
+def providers_in(df) -> list[str]:
+    """Claude then Codex, those with at least one row in `df` (one panel each)."""
+    return [p for p in ("claude", "codex") if (df["provider"] == p).any()]
+
+
 def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 10, height: float = 4.5, **kwargs):
     """A Figure with constrained layout (no overlapping labels).
 

@@ -13,7 +13,7 @@ MIN_LATENCIES = 10
 
 
 def render(df, heading):
-    providers = [p for p in ("claude", "codex") if (df["provider"] == p).any()]
+    providers = style.providers_in(df)
     total = int(df["latency_count"].sum()) if len(df) else 0
     require(total, MIN_LATENCIES, "tool calls with a positive latency")
     rows = max(int((df["provider"] == p).sum()) for p in providers)

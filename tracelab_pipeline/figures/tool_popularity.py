@@ -14,7 +14,7 @@ TOP = 10
 
 
 def render(df, heading):
-    providers = [p for p in ("claude", "codex") if (df["provider"] == p).any()]
+    providers = style.providers_in(df)
     total = int(df["calls"].sum()) if len(df) else 0
     require(total, MIN_CALLS, "tool calls")
     fig, axes = style.new_figure(1, len(providers), width=5.2 * len(providers) + 0.6, height=4.8)
