@@ -47,7 +47,10 @@ def main() -> None:
         )
         inbox_mb = _size(root / "inbox") / 2**20
         truth_mb = _size(root / "truth") / 2**20
-        rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        rss_mb = children.ru_maxrss / 1024
+        cpu_s = children.ru_utime + children.ru_stime + me.ru_utime + me.ru_stime
         print(
             f"preset {s['preset']} seed {s['seed']} workers {args.workers}: "
             f"{s['sessions']} sessions, {s['files']} files, {s['steps']:,} steps, "
@@ -58,6 +61,7 @@ def main() -> None:
             f"({inbox_mb / s['seconds']:.0f} MB/s), truth {truth_mb:,.0f} MB, "
             f"worker peak RSS {rss_mb:,.0f} MB"
         )
+        print(f"CPU (workers + parent, user + system): {cpu_s:.1f} s")
         print(f"budget ratio: {s['seconds'] / BUDGET_S:.2f} of {BUDGET_S:.0f} s")
         if args.check:
             from tracelab_pipeline.synth import paper_check

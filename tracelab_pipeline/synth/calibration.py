@@ -190,9 +190,9 @@ CODEX_TOOLS = {
 # 3.6 min) and Fig 8's shares. Bash's 4 h maximum carries the mean: Claude's ~1,251 tool
 # hours over 142k calls (Fig 9 README) are ~32 s per call, 92 % of them in calls over 1 min.
 TOOL_LATENCY_S = {
-    "Bash": (0.1, 0.45, 30.0, 450.0, 14400.0),
-    "Read": (0.013, 0.04, 0.25, 2.5, 30.0),
-    "Edit": (0.04, 0.095, 2.0, 45.0, 900.0),
+    "Bash": (0.11, 0.48, 30.0, 450.0, 14400.0),
+    "Read": (0.013, 0.04, 0.5, 3.0, 30.0),
+    "Edit": (0.04, 0.1, 3.0, 45.0, 900.0),
     "Write": (0.04, 0.11, 1.5, 60.0, 900.0),
     "MultiEdit": (0.05, 0.12, 1.5, 60.0, 900.0),
     "Grep": (0.03, 0.09, 1.5, 8.0, 60.0),

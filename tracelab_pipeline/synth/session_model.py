@@ -48,7 +48,7 @@ TOOL_STEPS = QuantileDist([(0, 1), (0.25, 7), (0.5, 24), (0.9, 140), (0.99, 1107
 # tokens = mean result + re-sent output) and Table 12's tool-step fresh share (40.5 %).
 RESULT_TOKENS = {
     "claude": QuantileDist([(0, 8), (0.25, 60), (0.5, 180), (0.9, 1500), (0.99, 5500), (1.0, 3e4)]),
-    "codex": QuantileDist([(0, 8), (0.25, 45), (0.5, 170), (0.9, 2600), (0.99, 7000), (1.0, 2e4)]),
+    "codex": QuantileDist([(0, 8), (0.25, 45), (0.5, 170), (0.9, 3200), (0.99, 7000), (1.0, 2e4)]),
 }
 # Fresh harness context a new user turn adds besides the prompt (Codex re-sends its environment
 # context and instructions, Claude Code attaches system reminders and file snippets): Table 3's
