@@ -19,7 +19,8 @@ from tracelab_pipeline.orchestration.resources import AnonymizationConfig, Trace
     description=(
         "Public form of one contributor-month: ids as keyed pseudonyms (HMAC-SHA256), no free "
         "text, paths, cwd or branches, remaining strings scrubbed by Presidio, shell tool calls "
-        "as command signatures. Written to staging, checked (blocking), then renamed into "
+        "as command signatures. The private partition is validated (GX) and the public one "
+        "checked in memory (blocking); only then is it written to "
         "<data>/public/<table>/month=<YYYY-MM>/contributor=<pseudonym>/part.parquet."
     ),
 )
@@ -29,8 +30,7 @@ def anonymized_steps(
     anonymization: AnonymizationConfig,
 ):
     from tracelab_pipeline.anonymize.partition import (
-        check_gx_public,
-        prepare_partition,
+        prepare_partitions,
         publish_partition,
         read_private,
     )
@@ -48,46 +48,31 @@ def anonymized_steps(
     except KeyMismatchError as exc:
         raise dg.Failure(description=str(exc)) from exc
 
-    prepared = []
+    partitions = [split_partition_key(k) for k in context.partition_keys]
     try:
-        for partition in context.partition_keys:
-            contributor, month = split_partition_key(partition)
-            try:
-                private = read_private(tracelab.private_dir, contributor, month)
-            except FileNotFoundError as exc:
-                raise dg.Failure(
-                    description=f"{partition}: no private partition ({exc.filename}); "
-                    "materialize normalized_steps for it first"
-                ) from exc
-            prepared.append(
-                prepare_partition(
-                    private,
-                    contributor,
-                    month,
-                    pseudonymizer,
-                    tracelab.data_path / "staging" / "anonymize",
-                    anonymization.names(),
-                    gx=False,
-                )
-            )
-        # One GX pass over every partition of the run (GX's cost is per pass, not per row).
-        check_gx_public(prepared)
-        results = check_results(prepared)
-        failed = [r.check_name for r in results if not r.passed]
-        if failed:
-            # Nothing was published: report the verdicts, then fail the step so no downstream
-            # step of this run starts; the staged files are deleted in `finally`.
-            yield from results
-            raise dg.Failure(
-                description=f"blocking checks failed: {', '.join(failed)}; nothing was published",
-                metadata={"failed_checks": dg.MetadataValue.json(failed)},
-            )
-        for p in prepared:
-            publish_partition(p, tracelab.public_dir)
-    finally:
-        for p in prepared:
-            if not p.published:
-                p.staged.discard()
+        prepared = prepare_partitions(
+            partitions,
+            lambda contributor, month: read_private(tracelab.private_dir, contributor, month),
+            pseudonymizer,
+            anonymization.names(),
+        )
+    except FileNotFoundError as exc:
+        raise dg.Failure(
+            description=f"no private partition ({exc.filename}); "
+            "materialize normalized_steps for it first"
+        ) from exc
+    results = check_results(prepared)
+    failed = [r.check_name for r in results if not r.passed]
+    if failed:
+        # Nothing was written: report the verdicts, then fail the step so no downstream step
+        # of this run starts.
+        yield from results
+        raise dg.Failure(
+            description=f"blocking checks failed: {', '.join(failed)}; nothing was published",
+            metadata={"failed_checks": dg.MetadataValue.json(failed)},
+        )
+    for p in prepared:
+        publish_partition(p, tracelab.public_dir)
 
     yield dg.MaterializeResult(metadata=_metadata(prepared, pseudonymizer.fingerprint))
     yield from results

@@ -6,13 +6,13 @@
 2. On the `paper` synthetic preset (generated into a temp dir unless --inbox points at an
    existing one): for a small, a median and the largest contributor, take the contributor's
    biggest month and time what normalized_steps does (normalize_files + write the private
-   Parquet), then everything the anonymize stage adds, each step reading the private Parquet
-   as in the pipeline (gx_private_suite; anonymize + stage + the four blocking checks + GX on
-   the public layer). CPU seconds (process_time; the machine is shared). Prints the ratio;
+   Parquet), then everything anonymized_steps adds: read the private Parquet once, the
+   private GX suite, anonymize, the four blocking checks and the public GX suite in memory,
+   write the public Parquet. CPU seconds (process_time; the machine is shared). Prints the ratio;
    the goal is <= 25 %. One-off costs per process (importing GX, building the Presidio
    engine) are reported separately.
 3. --ranged: every partition of the preset as ONE ranged run (a backfill), where GX validates
-   all partitions of a layer in one pass (validate.validate_partitions).
+   the partitions of a layer in one pass per chunk (partition.prepare_partitions).
 """
 
 from __future__ import annotations
@@ -92,9 +92,8 @@ def normalize_step(contributor: str, month: str, files: list[Path], private_root
 def measure(contributor: str, month: str, files: list[Path], root: Path) -> dict:
     """One partition in a run of its own (no batching): the pipeline's steps, CPU seconds."""
     from tracelab_pipeline.anonymize.partition import (
-        GX_PRIVATE,
-        gx_outcome,
         prepare_partition,
+        publish_partition,
         read_private,
     )
     from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
@@ -102,37 +101,36 @@ def measure(contributor: str, month: str, files: list[Path], root: Path) -> dict
     normalize_only, normalize_s = normalize_step(contributor, month, files, root / "private")
     pseudonymizer = Pseudonymizer(b"benchmark-key-0123456789abcdef")
     start = time.process_time()
-    # gx_private_suite (a check on normalized_steps) reads the partition it validates
+    # anonymized_steps: read the private partition once, GX private, anonymize, the blocking
+    # checks and GX public in memory, then write the public Parquet
     private = read_private(root / "private", contributor, month)
-    private_gx = gx_outcome(GX_PRIVATE, "private", private, month)
-    gx_private_s = time.process_time() - start
-    # anonymized_steps reads it again, anonymizes, stages, checks (GX public included)
-    private = read_private(root / "private", contributor, month)
-    prepared = prepare_partition(private, contributor, month, pseudonymizer, root / "staging")
+    prepared = prepare_partition(private, contributor, month, pseudonymizer)
+    steps = private["steps"].num_rows
+    del private
+    failed = [c.name for c in prepared.checks if not c.passed]
+    if not failed:
+        publish_partition(prepared, root / "public")
     anonymize_s = time.process_time() - start
-    prepared.staged.discard()
-    failed = [c.name for c in [*prepared.checks, private_gx] if not c.passed]
     return {
         "partition": f"{contributor}|{month}",
         "files": len(files),
-        "steps": private["steps"].num_rows,
+        "steps": steps,
         "normalize_only_s": normalize_only,
         "normalize_s": normalize_s,
         "anonymize_s": anonymize_s,
         # prepared.seconds are wall seconds (step metadata); the ratio uses CPU seconds.
-        "parts": {**prepared.seconds, "gx_private (cpu)": gx_private_s},
+        "parts": prepared.seconds,
         "failed": failed,
     }
 
 
 def ranged(inbox: Path, root: Path, limit: int | None) -> None:
-    """Every partition of the preset normalized, then anonymized as ONE ranged run (a backfill):
-    normalized_steps, its gx_private_suite check, anonymized_steps, as the pipeline runs them."""
+    """Every partition of the preset normalized, then anonymized as ONE ranged run (a backfill)
+    the way anonymized_steps runs it: each private partition read once, GX per layer in one
+    pass per chunk of partitions, checks in memory, public Parquet written."""
     from tracelab_pipeline.anonymize.partition import (
-        GX_PRIVATE,
-        check_gx_public,
-        gx_outcomes,
-        prepare_partition,
+        prepare_partitions,
+        publish_partition,
         read_private,
     )
     from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
@@ -148,29 +146,24 @@ def ranged(inbox: Path, root: Path, limit: int | None) -> None:
         normalize_only += only
         normalize_s += with_write
     pseudonymizer = Pseudonymizer(b"benchmark-key-0123456789abcdef")
-    cpu = {}
     start = time.process_time()
-    private = {f"{c}|{m}": (read_private(root / "private", c, m), m) for c, m, _ in parts}
-    outcomes = gx_outcomes(GX_PRIVATE, "private", private)
-    cpu["gx_private (read + GX)"] = time.process_time() - start
-    start = time.process_time()
-    prepared = [
-        prepare_partition(
-            read_private(root / "private", c, m), c, m, pseudonymizer, root / "staging", gx=False
-        )
-        for c, m, _ in parts
-    ]
-    cpu["read + anonymize + stage + checks"] = time.process_time() - start
-    start = time.process_time()
-    check_gx_public(prepared)
-    cpu["gx_public"] = time.process_time() - start
-    failed = [p.month for p in prepared if not p.passed] + [
-        k for k, o in outcomes.items() if not o.passed
-    ]
+    prepared = prepare_partitions(
+        [(c, m) for c, m, _ in parts],
+        lambda c, m: read_private(root / "private", c, m),
+        pseudonymizer,
+    )
+    checked = time.process_time()
+    failed = [f"{p.contributor}|{p.month}" for p in prepared if not p.passed]
+    steps = sum(p.rows["steps"] for p in prepared)
+    if not failed:
+        for p in prepared:
+            publish_partition(p, root / "public")
+    end = time.process_time()
+    total = end - start
+    wall: dict[str, float] = defaultdict(float)
     for p in prepared:
-        p.staged.discard()
-    total = sum(cpu.values())
-    steps = sum(t["steps"].num_rows for t, _ in private.values())
+        for k, v in p.seconds.items():
+            wall[k] += v
     print(
         f"\nranged run: {len(parts)} partitions, {steps:,} steps; CPU normalized_steps "
         f"{normalize_s:.1f} s (normalize {normalize_only:.1f} s + write Parquet), anonymize + "
@@ -178,7 +171,11 @@ def ranged(inbox: Path, root: Path, limit: int | None) -> None:
         f"{total / normalize_only:.0%} of normalize alone)"
         + (f"  FAILED {failed[:5]}" if failed else "")
     )
-    print("    " + ", ".join(f"{k} {v:.1f}s" for k, v in cpu.items()))
+    print(
+        f"    CPU: read + GX both layers + anonymize + checks {checked - start:.1f}s, "
+        f"write public {end - checked:.1f}s; wall of parts: "
+        + ", ".join(f"{k} {v:.1f}s" for k, v in wall.items())
+    )
 
 
 def main() -> None:

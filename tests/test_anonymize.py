@@ -280,15 +280,39 @@ def test_publish_refuses_to_mix_pseudonym_keys(tmp_path):
     from tracelab_pipeline.anonymize.public_store import KeyMismatchError
 
     private = real_partition("2025-06")
-    first = prepare_partition(private, CONTRIBUTOR, "2025-06", Pseudonymizer(KEY), tmp_path / "st")
+    first = prepare_partition(private, CONTRIBUTOR, "2025-06", Pseudonymizer(KEY))
     assert first.passed
+    assert [c.name for c in first.checks][0] == "gx_private_suite"
     publish_partition(first, tmp_path / "public")
     files = sorted((tmp_path / "public").rglob("*.parquet"))
     assert len(files) == 5 and not any(CONTRIBUTOR in str(f.relative_to(tmp_path)) for f in files)
-    assert not any((tmp_path / "st").rglob("*.parquet"))  # staging emptied by the rename
+    assert [f.name for f in (tmp_path / "public").rglob("*") if f.is_file()].count(
+        "part.parquet"
+    ) == 5  # no temporary file left behind
 
     rotated = Pseudonymizer(b"a-rotated-key-0123456789")
-    second = prepare_partition(private, CONTRIBUTOR, "2025-06", rotated, tmp_path / "st")
+    second = prepare_partition(private, CONTRIBUTOR, "2025-06", rotated)
     with pytest.raises(KeyMismatchError, match="delete .* and re-materialize every partition"):
         publish_partition(second, tmp_path / "public")
     assert sorted((tmp_path / "public").rglob("*.parquet")) == files
+
+
+def test_publish_refuses_a_partition_that_failed(tmp_path):
+    from tracelab_pipeline.anonymize.partition import (
+        gx_outcome,
+        prepare_partition,
+        publish_partition,
+    )
+
+    private = real_partition("2025-06")
+    prepared = prepare_partition(private, CONTRIBUTOR, "2025-06", Pseudonymizer(KEY))
+    prepared.anonymized.tables["steps"] = replace_first(
+        prepared.anonymized.tables["steps"], "output_tokens", -1
+    )
+    prepared.checks.append(
+        gx_outcome("gx_public_suite", "public", prepared.anonymized.tables, "2025-06")
+    )
+    assert not prepared.passed
+    with pytest.raises(ValueError, match="failed its checks"):
+        publish_partition(prepared, tmp_path / "public")
+    assert not (tmp_path / "public").exists() or not any((tmp_path / "public").rglob("*.parquet"))

@@ -1,10 +1,15 @@
-"""One contributor-month, private -> public: anonymize, stage, check, and publish only if clean."""
+"""Contributor-months, private -> public: validate, anonymize, check, and publish only if clean.
+
+Every check judges tables in memory, the very tables `publish_partition` then writes: nothing
+is written before all of them passed (stack notes 4.4: a blocking check alone only stops the
+downstream steps, after the data is already visible).
+"""
 
 from __future__ import annotations
 
 import errno
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,34 +19,31 @@ from tracelab_pipeline.anonymize.anonymize import AnonymizedPartition, anonymize
 from tracelab_pipeline.anonymize.presidio_engine import scrubber_for
 from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
 from tracelab_pipeline.anonymize.public_checks import CheckOutcome, blocking_checks, deny_names
-from tracelab_pipeline.anonymize.public_store import StagedPartition, publish, stage
+from tracelab_pipeline.anonymize.public_store import publish
 
 GX_PUBLIC = "gx_public_suite"
 GX_PRIVATE = "gx_private_suite"
+# Partitions whose private tables are held at once in a ranged run: one GX pass per chunk
+# (GX's cost is mostly per pass), bounded memory (a paper-preset month is ~3 MB in memory).
+CHUNK = 100
 
 
 @dataclass
 class PreparedPartition:
-    """An anonymized partition in staging, with the verdict of every check on it."""
+    """An anonymized partition in memory, with the verdict of every check on it."""
 
     contributor: str
     month: str
     pseudonym: str
     anonymized: AnonymizedPartition
-    staged: StagedPartition
     checks: list[CheckOutcome]
+    rows: dict[str, int]
     seconds: dict[str, float] = field(default_factory=dict)
     published: dict[str, Path] = field(default_factory=dict)
-    # what was read back from staging, kept only until the run's batched GX check has seen it
-    public: dict[str, pa.Table] = field(default_factory=dict, repr=False)
 
     @property
     def passed(self) -> bool:
         return all(c.passed for c in self.checks)
-
-    @property
-    def rows(self) -> dict[str, int]:
-        return {name: t.num_rows for name, t in self.anonymized.tables.items()}
 
 
 def read_private(root: str | Path, contributor: str, month: str) -> dict[str, pa.Table]:
@@ -59,7 +61,9 @@ def read_private(root: str | Path, contributor: str, month: str) -> dict[str, pa
         if not path.exists():  # Arrow's error does not name the file
             raise FileNotFoundError(errno.ENOENT, "no private partition table", str(path))
         table = pq.ParquetFile(path).read(use_threads=False)
-        out[name] = table.select(TABLES[name].names).cast(TABLES[name])
+        if table.schema != TABLES[name]:
+            table = table.select(TABLES[name].names).cast(TABLES[name])
+        out[name] = table
     return out
 
 
@@ -81,7 +85,7 @@ def gx_outcomes(
             name=name,
             passed=not failures,
             description=f"Great Expectations suites of the {layer} layer "
-            "(schema, keys, invariants)",
+            "(column set and types, keys, invariants)",
             metadata={
                 "expectations_evaluated": sum(r.evaluated for r in reports),
                 "expectations_failed": len(failures),
@@ -93,68 +97,92 @@ def gx_outcomes(
     return outcomes
 
 
-def check_gx_public(prepared: list[PreparedPartition]) -> None:
-    """Run the public-layer GX suites on staged partitions prepared with `gx=False`."""
-    t0 = time.perf_counter()
-    outcomes = gx_outcomes(
-        GX_PUBLIC, "public", {str(i): (p.public, p.month) for i, p in enumerate(prepared)}
-    )
-    share = (time.perf_counter() - t0) / max(1, len(prepared))
-    for i, p in enumerate(prepared):
-        p.checks.append(outcomes[str(i)])
-        p.seconds["gx"] = share
-        p.public = {}  # the checks are done; do not keep a second copy of the data alive
-
-
 def prepare_partition(
     private: dict[str, pa.Table],
     contributor: str,
     month: str,
     pseudonymizer: Pseudonymizer,
-    staging_root: str | Path,
     deny_list: Iterable[str] = (),
     *,
     gx: bool = True,
 ) -> PreparedPartition:
-    """Anonymize, write to staging, read back and run every blocking check on what was written.
+    """Anonymize one partition and run every blocking check on the result, in memory.
 
-    With `gx=False` the public GX suite is left out, for `check_gx_public` to run it over all
-    partitions of a run at once (the prepared partition keeps what was read back until then).
+    With `gx=False` both GX suites are left out, for `prepare_partitions` to run them over
+    many partitions at once.
     """
     seconds = {}
     t0 = time.perf_counter()
+    checks = [gx_outcome(GX_PRIVATE, "private", private, month)] if gx else []
+    t1 = time.perf_counter()
     scrubber = scrubber_for(deny_names(private, contributor, deny_list))
     anonymized = anonymize_partition(private, pseudonymizer, scrubber)
-    t1 = time.perf_counter()
-    staged = stage(staging_root, anonymized.tables)
-    public = staged.read()
     t2 = time.perf_counter()
-    checks = blocking_checks(private, public, contributor, scrubber)
+    checks += blocking_checks(private, anonymized.tables, contributor, scrubber)
     t3 = time.perf_counter()
-    seconds.update(anonymize=t1 - t0, stage=t2 - t1, checks=t3 - t2)
+    seconds.update(anonymize=t2 - t1, checks=t3 - t2)
     if gx:
-        checks.append(gx_outcome(GX_PUBLIC, "public", public, month))
-        seconds["gx"] = time.perf_counter() - t3
+        checks.append(gx_outcome(GX_PUBLIC, "public", anonymized.tables, month))
+        seconds["gx"] = time.perf_counter() - t3 + (t1 - t0)
     return PreparedPartition(
         contributor=contributor,
         month=month,
         pseudonym=pseudonymizer.contributor(contributor),
         anonymized=anonymized,
-        staged=staged,
         checks=checks,
+        rows={name: t.num_rows for name, t in anonymized.tables.items()},
         seconds=seconds,
-        public={} if gx else public,
     )
+
+
+def prepare_partitions(
+    partitions: list[tuple[str, str]],
+    read: Callable[[str, str], dict[str, pa.Table]],
+    pseudonymizer: Pseudonymizer,
+    deny_list: Iterable[str] = (),
+) -> list[PreparedPartition]:
+    """Every (contributor, month) of a run: each private partition is read once (`read`),
+    validated by the private GX suite, anonymized and checked; GX validates each layer in
+    one pass per chunk of partitions. Check outcomes are per partition."""
+    deny_list = list(deny_list)
+    prepared: list[PreparedPartition] = []
+    for start in range(0, len(partitions), CHUNK):
+        chunk = partitions[start : start + CHUNK]
+        t0 = time.perf_counter()
+        private = {str(i): (read(c, m), m) for i, (c, m) in enumerate(chunk)}
+        private_gx = gx_outcomes(GX_PRIVATE, "private", private)
+        gx_s = time.perf_counter() - t0
+        done = []
+        for i, (contributor, month) in enumerate(chunk):
+            p = prepare_partition(
+                private[str(i)][0], contributor, month, pseudonymizer, deny_list, gx=False
+            )
+            p.checks.insert(0, private_gx[str(i)])
+            done.append(p)
+        del private  # the chunk's private tables are no longer needed
+        t1 = time.perf_counter()
+        public_gx = gx_outcomes(
+            GX_PUBLIC,
+            "public",
+            {str(i): (p.anonymized.tables, p.month) for i, p in enumerate(done)},
+        )
+        gx_s += time.perf_counter() - t1
+        for i, p in enumerate(done):
+            p.checks.append(public_gx[str(i)])
+            p.seconds["gx"] = gx_s / len(done)
+        prepared += done
+    return prepared
 
 
 def publish_partition(prepared: PreparedPartition, public_root: str | Path) -> dict[str, Path]:
     if not prepared.passed:
         raise ValueError("refusing to publish a partition that failed its checks")
     prepared.published = publish(
-        prepared.staged,
+        prepared.anonymized.tables,
         public_root,
         prepared.month,
         prepared.pseudonym,
         prepared.anonymized.key_fingerprint,
     )
+    prepared.anonymized.tables = {}  # written: do not keep a second copy alive
     return prepared.published

@@ -1,17 +1,15 @@
-"""Layout of the public layer and its stage-then-publish protocol.
+"""Layout of the public layer and its publication.
 
 Public files: `<public>/<table>/month=<YYYY-MM>/contributor=<pseudonym>/part.parquet` (the raw
-handle never appears, not even in a directory name). A partition is first written to a staging
-directory outside the public root, checked there, and only then renamed into place, so readers
-of the public root never see a partition that has not passed its blocking checks.
+handle never appears, not even in a directory name). A partition is checked in memory, on the
+very tables that are then written, and written only if every blocking check passed, so readers
+of the public root never see a partition that has not passed them.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -51,47 +49,54 @@ def public_partition_dir(public_root: str | Path, table: str, month: str, pseudo
     return Path(public_root) / table / f"month={month}" / f"contributor={pseudonym}"
 
 
-@dataclass
-class StagedPartition:
-    """One anonymized partition written to staging, not yet visible in the public root."""
-
-    directory: Path
-    files: dict[str, Path]
-
-    def read(self) -> dict[str, pa.Table]:
-        """Read back what was written: the checks judge the bytes that would be published.
-
-        One thread per small file: Arrow's thread pool costs more CPU than it saves here.
-        """
-        return {
-            name: pq.ParquetFile(path).read(use_threads=False) for name, path in self.files.items()
-        }
-
-    def discard(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
-
-
-def stage(staging_root: str | Path, tables: dict[str, pa.Table]) -> StagedPartition:
-    directory = Path(staging_root) / uuid.uuid4().hex
-    files = {}
-    for name, table in tables.items():
-        path = directory / name / PART_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, path, compression="zstd")
-        files[name] = path
-    return StagedPartition(directory, files)
+# Columns worth a Parquet dictionary: few distinct values per file. Pseudonyms (random hex,
+# mostly distinct) are not, and a dictionary per column costs CPU even when Arrow gives it up.
+DICTIONARY_COLUMNS = [
+    "contributor",
+    "provider",
+    "project",
+    "model",
+    "client_version",
+    "stop_reason",
+    "trigger",
+    "first_input_event_type",
+    "first_event_type",
+    "tool_name",
+    "command_signature",
+    "event_type",
+    "source",
+    "format",
+    "reason",
+]
 
 
 def publish(
-    staged: StagedPartition, public_root: str | Path, month: str, pseudonym: str, fingerprint: str
+    tables: dict[str, pa.Table],
+    public_root: str | Path,
+    month: str,
+    pseudonym: str,
+    fingerprint: str,
 ) -> dict[str, Path]:
-    """Rename every staged table into the public root (same file system: atomic per file)."""
+    """Write a partition that passed every check into the public root.
+
+    Each file is written under a hidden temporary name in its final directory and renamed
+    into place (atomic per file; readers glob `*.parquet`, never the temporary name).
+    """
     check_key(public_root, fingerprint)
     published = {}
-    for name, path in staged.files.items():
+    for name, table in tables.items():
         final = public_partition_dir(public_root, name, month, pseudonym) / PART_FILE
         final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, final)
+        tmp = final.with_name(f".{PART_FILE}.{uuid.uuid4().hex}.tmp")
+        try:
+            pq.write_table(
+                table,
+                tmp,
+                compression="zstd",
+                use_dictionary=[c for c in DICTIONARY_COLUMNS if c in table.column_names],
+            )
+            os.replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
         published[name] = final
-    staged.discard()
     return published

@@ -161,9 +161,7 @@ def _frame(table: str, layer: str, data: pa.Table, extra: dict[str, pa.Array] | 
     for name, column in zip(data.column_names, data.columns, strict=True):
         if name not in read:
             continue
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            column = pc.dictionary_encode(column.combine_chunks())
-        elif pa.types.is_timestamp(column.type):
+        if pa.types.is_timestamp(column.type):
             # Microseconds since the epoch (UTC), bounds likewise (month_window): the same
             # order as the instants, compared as numbers (no tz-aware datetime64 copies).
             column = column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
@@ -172,7 +170,13 @@ def _frame(table: str, layer: str, data: pa.Table, extra: dict[str, pa.Array] | 
     # Plain numpy dtypes (int64, or float64 where an int column holds nulls; exact below 2**53,
     # far above any token count or latency): GX compares them vectorized, while on pandas'
     # nullable Int64 its between-metric calls a Python function per value (10x slower).
-    return pa.table(columns).to_pandas()
+    return pa.table(columns).to_pandas(types_mapper=_string_as_arrow)
+
+
+def _string_as_arrow(type_: pa.DataType):
+    import pandas as pd
+
+    return pd.ArrowDtype(type_) if type_ in (pa.string(), pa.large_string()) else None
 
 
 def validate_table(table: str, layer: str, data: pa.Table, month: str) -> SuiteReport:
