@@ -52,7 +52,7 @@ def parse_only(files: list[Path]) -> int:
 
 
 def read_all(files: list[Path]) -> int:
-    return sum(len(read_log(path, "bench").steps) for path in files)
+    return sum(len(read_log(path, "bench").rows["steps"]) for path in files)
 
 
 def cpu(fn, files: list[Path], repeat: int) -> tuple[float, int]:
@@ -90,7 +90,7 @@ def report_format(name: str, files: list[Path], repeat: int) -> None:
 def _read_one(path: Path) -> tuple[int, int, float]:
     """(worker pid, steps, CPU seconds) for one file, measured inside the worker."""
     start = time.process_time()
-    steps = len(read_log(path, "bench").steps)
+    steps = len(read_log(path, "bench").rows["steps"])
     return os.getpid(), steps, time.process_time() - start
 
 

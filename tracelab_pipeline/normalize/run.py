@@ -72,6 +72,7 @@ def normalize_files(
     tables.stats = {
         "read_seconds": read_done - start,
         "read_cpu_seconds": sum(r.cpu_seconds for r in results),
+        "read_cpu_seconds_by_process": _cpu_by_process(results),
         "merge_seconds": time.perf_counter() - read_done,
         "workers": workers,
     }
@@ -218,6 +219,13 @@ def _merge(
         ingest_accounting=pa.Table.from_pylist(accounting, schema=TABLES["ingest_accounting"]),
         rejected_records=gather("rejected_records"),
     )
+
+
+def _cpu_by_process(results: list[BatchResult]) -> dict[int, float]:
+    cpu: Counter = Counter()
+    for result in results:
+        cpu[result.pid] += result.cpu_seconds
+    return dict(cpu)
 
 
 def _tagged_schema(name: str) -> pa.Schema:

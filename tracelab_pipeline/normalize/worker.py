@@ -43,6 +43,7 @@ class BatchResult:
     files: list[FileInfo] = field(default_factory=list)
     tables: dict[str, pa.Table] = field(default_factory=dict)
     cpu_seconds: float = 0.0
+    pid: int = field(default_factory=os.getpid)  # the process that read the batch
     # Table name -> Arrow IPC file holding it, while the tables travel from a pool worker.
     spilled: dict[str, str] = field(default_factory=dict)
 
