@@ -5,8 +5,8 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-from tracelab_pipeline.formats.detect import CLAUDE, CODEX, TRACELAB_ROUNDS, detect_format
-from tracelab_pipeline.formats.jsonl import Accounting
+from tracelab_pipeline.formats.detect import CLAUDE, CODEX, TRACELAB_ROUNDS, detect_stream
+from tracelab_pipeline.formats.jsonl import Accounting, open_log
 from tracelab_pipeline.formats.result import FileResult
 
 
@@ -22,18 +22,25 @@ def read_log(
     """
     source = str(path)
     try:
-        fmt = detect_format(path)
+        stream = open_log(path)
     except (OSError, EOFError, zlib.error) as exc:  # unreadable, or gzip cut short / corrupt
-        acc = Accounting(source, contributor)
-        return FileResult(source, None, acc, error=f"cannot read: {exc}")
-    if fmt == CLAUDE:
-        from tracelab_pipeline.formats.claude_code import read_claude_code
+        return _unreadable(source, contributor, exc)
+    # One open file for detection and reading: opening and filling a read buffer twice was a
+    # few percent of the time on small files.
+    with stream:
+        try:
+            fmt = detect_stream(stream)
+            stream.seek(0)
+        except (OSError, EOFError, zlib.error) as exc:
+            return _unreadable(source, contributor, exc)
+        if fmt == CLAUDE:
+            from tracelab_pipeline.formats.claude_code import read_claude_code
 
-        return read_claude_code(path, contributor, origin=origin)
-    if fmt == CODEX:
-        from tracelab_pipeline.formats.codex import read_codex
+            return read_claude_code(path, contributor, origin=origin, stream=stream)
+        if fmt == CODEX:
+            from tracelab_pipeline.formats.codex import read_codex
 
-        return read_codex(path, contributor, origin=origin)
+            return read_codex(path, contributor, origin=origin, stream=stream)
     if fmt == TRACELAB_ROUNDS:
         from tracelab_pipeline.formats.tracelab_rounds import read_tracelab_rounds
 
@@ -41,9 +48,13 @@ def read_log(
     return _unrecognized(source, contributor)
 
 
+def _unreadable(source: str, contributor: str, exc: Exception) -> FileResult:
+    return FileResult(source, None, Accounting(source, contributor), error=f"cannot read: {exc}")
+
+
 def _unrecognized(source: str, contributor: str) -> FileResult:
     """Count every line of a file we cannot place, so nothing vanishes unaccounted."""
-    from tracelab_pipeline.formats.jsonl import iter_records, open_log
+    from tracelab_pipeline.formats.jsonl import iter_records
 
     acc = Accounting(source, contributor)
     try:

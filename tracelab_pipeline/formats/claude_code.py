@@ -14,6 +14,7 @@ from __future__ import annotations
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 import orjson
 
@@ -29,7 +30,7 @@ from tracelab_pipeline.formats.claude_threads import (
     step_rows,
 )
 from tracelab_pipeline.formats.common import delta_ms, gc_paused
-from tracelab_pipeline.formats.jsonl import Accounting, decode_refused_line, open_log
+from tracelab_pipeline.formats.jsonl import Accounting, decode_refused_line, opened
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.rows import (
     E_CONTENT_CHARS,
@@ -96,7 +97,11 @@ class BadRecord(Exception):
 
 
 def read_claude_code(
-    path: str | Path, contributor: str = "local", *, origin: str | Path | None = None
+    path: str | Path,
+    contributor: str = "local",
+    *,
+    origin: str | Path | None = None,
+    stream: IO[bytes] | None = None,
 ) -> FileResult:
     """Read one Claude Code session or sub-agent file into schema rows; never raises on content.
 
@@ -109,8 +114,8 @@ def read_claude_code(
     reader = ClaudeFileReader(source, contributor, acc, origin)
     error = None
     try:
-        with gc_paused(), open_log(path) as stream:
-            _read_lines(stream, reader, acc)
+        with gc_paused(), opened(path, stream) as lines:
+            _read_lines(lines, reader, acc)
     except (OSError, EOFError, zlib.error) as exc:
         # A damaged gzip stream or a vanished file: keep what was read, say why it stopped.
         error = f"{source}: read stopped after line {acc.lines_read}: {exc}"

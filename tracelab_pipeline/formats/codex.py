@@ -24,11 +24,12 @@ import zlib
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 import orjson
 
 from tracelab_pipeline.formats.common import content_chars, delta_ms, gc_paused, parse_ts
-from tracelab_pipeline.formats.jsonl import Accounting, decode_refused_line, open_log
+from tracelab_pipeline.formats.jsonl import Accounting, decode_refused_line, opened
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.rows import (
     E_CONTENT_CHARS,
@@ -204,7 +205,10 @@ class _Meta:
 
 
 def read_codex(
-    path: str | Path, contributor: str = "local", origin: str | Path | None = None
+    path: str | Path,
+    contributor: str = "local",
+    origin: str | Path | None = None,
+    stream: IO[bytes] | None = None,
 ) -> FileResult:
     """Read one Codex rollout (plain or gzip). Never raises for bad content.
 
@@ -215,8 +219,8 @@ def read_codex(
     acc = Accounting(source, contributor)
     rollout = _Rollout(acc, _stem(str(origin) if origin is not None else source))
     try:
-        with gc_paused(), open_log(path) as stream:
-            _read_lines(stream, rollout, acc)
+        with gc_paused(), opened(path, stream) as lines:
+            _read_lines(lines, rollout, acc)
     except (OSError, EOFError, zlib.error) as exc:
         if acc.lines_read == 0:
             return FileResult(source, PROVIDER, acc, error=f"cannot read: {exc}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import IO
 
 import orjson
 
@@ -19,16 +20,21 @@ _PEEK_LINES = 50
 def detect_format(path: str | Path) -> str | None:
     """Look at the first records; None when nothing recognizable is there."""
     with open_log(path) as f:
-        for _, raw in zip(range(_PEEK_LINES), f, strict=False):
-            try:
-                record = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                continue
-            if not isinstance(record, dict):
-                continue
-            kind = classify_record(record)
-            if kind:
-                return kind
+        return detect_stream(f)
+
+
+def detect_stream(stream: IO[bytes]) -> str | None:
+    """detect_format on an open log; reads up to its first lines, the caller rewinds it."""
+    for _, raw in zip(range(_PEEK_LINES), stream, strict=False):
+        try:
+            record = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue
+        if not isinstance(record, dict):
+            continue
+        kind = classify_record(record)
+        if kind:
+            return kind
     return None
 
 

@@ -10,6 +10,7 @@ import gzip
 import json
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -31,6 +32,12 @@ def open_log(path: str | Path) -> IO[bytes]:
     if magic == GZIP_MAGIC:
         return gzip.GzipFile(fileobj=f, mode="rb")
     return f
+
+
+def opened(path: str | Path, stream: IO[bytes] | None = None):
+    """A context giving `stream` when the caller already opened the file (and will close it),
+    else `open_log(path)`: read_log opens each file once for detection and reading."""
+    return nullcontext(stream) if stream is not None else open_log(path)
 
 
 @dataclass
