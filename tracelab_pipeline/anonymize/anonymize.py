@@ -15,12 +15,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tracelab_pipeline import schema
-from tracelab_pipeline.anonymize.command_signature import command_signature
+from tracelab_pipeline.anonymize.command_signature import SHELL_TOOLS, command_signature
 from tracelab_pipeline.anonymize.presidio_engine import Scrubber
 from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, Pseudonymizer
 
 PUBLIC_TABLES = ("steps", "tool_calls", "timing_events", "ingest_accounting", "rejected_records")
 FINGERPRINT_METADATA = b"pseudonym_key_fingerprint"
+_SHELL_TOOLS = pa.array(sorted(SHELL_TOOLS), type=pa.string())
 
 
 @dataclass
@@ -149,15 +150,30 @@ def anonymize_table(
 
 
 def _command_signatures(table: pa.Table) -> pa.Array:
-    names = table.column("tool_name").to_pylist() if "tool_name" in table.column_names else []
-    inputs = table.column("input_json").to_pylist() if "input_json" in table.column_names else []
-    if not names:
+    """command_signature per row, computed once per distinct input of the shell tool calls
+    (other tools get null without looking at their input)."""
+    if "tool_name" not in table.column_names or table.num_rows == 0:
         return pa.nulls(table.num_rows, type=pa.string())
-    if not inputs:
-        inputs = [None] * len(names)
-    return pa.array(
-        [command_signature(n, i) for n, i in zip(names, inputs, strict=True)], type=pa.string()
+    names = table.column("tool_name")
+    shell = pc.fill_null(pc.is_in(pc.utf8_lower(names), value_set=_SHELL_TOOLS), False)
+    if not pc.any(shell).as_py():
+        return pa.nulls(table.num_rows, type=pa.string())
+    if "input_json" in table.column_names:
+        inputs = pc.filter(table.column("input_json"), shell).combine_chunks()
+    else:
+        inputs = pa.nulls(pc.sum(shell).as_py(), type=pa.string())
+    encoded = pc.dictionary_encode(inputs)
+    # "bash" stands for every shell tool: the signature depends on the input only.
+    distinct = pa.array(
+        [command_signature("bash", i) for i in encoded.dictionary.to_pylist()], type=pa.string()
     )
+    signatures = pc.fill_null(pc.take(distinct, encoded.indices), command_signature("bash", None))
+    # Scatter back: shell rows in order get their signatures, the others null.
+    # (a row before the first shell call points at 0; if_else ignores it)
+    positions = pc.max_element_wise(
+        pc.subtract(pc.cumulative_sum(pc.cast(shell, pa.int64())), 1), 0
+    )
+    return pc.if_else(shell, pc.take(signatures, positions), pa.scalar(None, pa.string()))
 
 
 def partition_pseudonyms(

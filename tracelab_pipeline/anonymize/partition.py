@@ -23,9 +23,10 @@ from tracelab_pipeline.anonymize.public_store import publish
 
 GX_PUBLIC = "gx_public_suite"
 GX_PRIVATE = "gx_private_suite"
-# Partitions whose private tables are held at once in a ranged run: one GX pass per chunk
-# (GX's cost is mostly per pass), bounded memory (a paper-preset month is ~3 MB in memory).
-CHUNK = 100
+# A ranged run holds the private tables of a chunk of partitions at once and validates each
+# layer in one GX pass per chunk (GX's cost is mostly per pass and expectation): a chunk ends
+# once it holds this many rows (all tables; ~0.3 GB per million rows), so memory stays bounded.
+CHUNK_ROWS = 3_000_000
 
 
 @dataclass
@@ -146,10 +147,16 @@ def prepare_partitions(
     one pass per chunk of partitions. Check outcomes are per partition."""
     deny_list = list(deny_list)
     prepared: list[PreparedPartition] = []
-    for start in range(0, len(partitions), CHUNK):
-        chunk = partitions[start : start + CHUNK]
+    pending = list(partitions)
+    while pending:
         t0 = time.perf_counter()
-        private = {str(i): (read(c, m), m) for i, (c, m) in enumerate(chunk)}
+        chunk, private, rows = [], {}, 0
+        while pending and rows < CHUNK_ROWS:
+            contributor, month = pending.pop(0)
+            tables = read(contributor, month)
+            rows += sum(t.num_rows for t in tables.values())
+            private[str(len(chunk))] = (tables, month)
+            chunk.append((contributor, month))
         private_gx = gx_outcomes(GX_PRIVATE, "private", private)
         gx_s = time.perf_counter() - t0
         done = []
