@@ -145,7 +145,7 @@ CONTEXT_LIMIT = {
     "claude-sonnet-4-5": 200_000,
 }
 CODEX_CONTEXT_WINDOW = 258_400
-CLAUDE_200K_WINDOW_P = 0.15  # sessions of 1M-capable models that run with a 200k window
+CLAUDE_200K_WINDOW_P = 0.12  # sessions of 1M-capable models that run with a 200k window
 # Fig 3: which models re-send the previous output as append (the rest cache it as prefix).
 OUTPUT_CACHED_MODELS = {"gpt-5.4"}
 
@@ -275,9 +275,9 @@ SMALL_GEN_PACE_SHIFT = -0.5  # ... and of its generation pace
 # sessions hold ~24 % of calls), so the pooled distributions stay on the knots.
 LARGE_TOOL_PACE_SHIFT = 0.2
 LARGE_GEN_PACE_SHIFT = 0.25
-# Table 4: manual /compact at a Claude prompt, once the context is past this share of the limit
+# Table 4: manual /compact at a prompt, once the context is past this share of the limit
 MANUAL_COMPACT_FROM = 0.3
-MANUAL_COMPACT_P = 0.02
+MANUAL_COMPACT_P = {"claude": 0.02, "codex": 0.008}
 # Sessions below this size score (~60 %) call tools more in parallel (Table 2, see
 # session_model.CALLS_PER_STEP_SMALL).
 PARALLEL_SMALL_Z = 0.25

@@ -47,8 +47,8 @@ TOOL_STEPS = QuantileDist([(0, 1), (0.25, 7), (0.5, 24), (0.9, 140), (0.99, 1107
 # Codex's tail is bounded by Table 3's average positive growth of tool-initiated steps (1,783
 # tokens = mean result + re-sent output) and Table 12's tool-step fresh share (40.5 %).
 RESULT_TOKENS = {
-    "claude": QuantileDist([(0, 8), (0.25, 60), (0.5, 180), (0.9, 1500), (0.99, 5500), (1.0, 3e4)]),
-    "codex": QuantileDist([(0, 8), (0.25, 45), (0.5, 170), (0.9, 3200), (0.99, 7000), (1.0, 2e4)]),
+    "claude": QuantileDist([(0, 8), (0.25, 60), (0.5, 180), (0.9, 1500), (0.99, 6500), (1.0, 3e4)]),
+    "codex": QuantileDist([(0, 8), (0.25, 45), (0.5, 150), (0.9, 3800), (0.99, 6000), (1.0, 15e3)]),
 }
 # Fresh harness context a new user turn adds besides the prompt (Codex re-sends its environment
 # context and instructions, Claude Code attaches system reminders and file snippets): Table 3's
@@ -84,14 +84,14 @@ CALLS_PER_STEP_SMALL = ([1, 2, 3, 4, 5, 7], cumulative([0.6, 0.3, 0.06, 0.025, 0
 # although the median request has a single tool-initiated step).
 FIRST_CALLS = ([1, 2, 3, 4, 5], cumulative([0.4, 0.32, 0.16, 0.08, 0.04]))
 # Steps per session differ by provider (Table 1: 52 Claude vs 136 Codex steps per session).
-TOOL_STEP_SCALE = {"claude": 0.64, "codex": 1.38}
+TOOL_STEP_SCALE = {"claude": 0.68, "codex": 1.38}
 # Requests per session beyond the second, by provider (Table 3 / Table 13: 16,927 Claude vs
 # 17,033 Codex user-initiated steps over 2,676 vs 1,589 sessions).
 REQUEST_SCALE = {"claude": 0.75, "codex": 0.88}
 REQUEST_SPLIT_ALPHA = 0.3
 # Tool-result steps whose cache holds only the request's start (Table 9's append p99 at
 # 64-256k prefixes: Codex 31k / 21k; Table 12: Codex tool-step append 661M).
-PARTIAL_MISS = {"claude": 0.004, "codex": 0.025}
+PARTIAL_MISS = {"claude": 0.004, "codex": 0.018}
 
 
 @dataclass(slots=True)
@@ -244,6 +244,10 @@ class SessionBuilder:
         if n == 1:
             return [total]
         weights = [self.rng.gammavariate(REQUEST_SPLIT_ALPHA, 1.0) for _ in range(n)]
+        # The big task comes first, follow-ups later: later prompts then meet a long context
+        # (Table 12: Claude user steps append 672M at an 86.9 % hit rate, i.e. ~300k tokens of
+        # context each, against ~190k for tool-result steps).
+        weights.sort(reverse=True)
         s = sum(weights) or 1.0
         out = []
         for w in weights:
@@ -383,7 +387,7 @@ class SessionBuilder:
         if first:
             total = ctx.static + ctx.init + fresh
             # (Claude's uncached first calls are half of Table 9's <1k bin, median 78k.)
-            prefix = ctx.static if rng.random() < (0.97 if codex else 0.75) else 0
+            prefix = ctx.static if rng.random() < (0.97 if codex else 0.65) else 0
         else:
             base = ctx.prev_total + ctx.prev_output
             reduction = 0
@@ -407,13 +411,13 @@ class SessionBuilder:
             if ctx.compact_at is None:  # one trigger level per context cycle
                 ctx.compact_at = rng.uniform(low, high)
             threshold = ctx.limit * ctx.compact_at * (early if user else 1.0)
-            # Claude users also run /compact by hand at a new prompt (Table 4: 37 % of Claude
-            # compactions are user-initiated).
+            # Users also run /compact by hand at a new prompt (Table 4: 37 % of Claude
+            # compactions are user-initiated); below the session's peak, such a drop is a
+            # major reduction but no compaction (Codex: 1,235 of 1,306).
             manual = (
                 user
-                and not codex
                 and total > max(cal.MANUAL_COMPACT_FROM * ctx.limit, 120_000)
-                and rng.random() < cal.MANUAL_COMPACT_P
+                and rng.random() < cal.MANUAL_COMPACT_P[self.provider]
             )
             if total > threshold or manual:
                 step.compaction_before = True
@@ -435,9 +439,9 @@ class SessionBuilder:
                     # bins carry large appends); Claude's mostly drop everything (<1k bin: 2,937
                     # steps with a median append of 78k).
                     draw = rng.random()
-                    if draw < (0.3 if codex else 0.45):
+                    if draw < (0.15 if codex else 0.45):
                         prefix = ctx.static
-                    elif codex and draw < 0.85:
+                    elif codex and draw < 0.8:
                         prefix = ctx.static + ctx.init
                     elif not codex and draw < 0.53:
                         prefix = rng.randint(4_096, 8_191)
