@@ -175,7 +175,8 @@ def build_report(
     ).fetchone()
     w.para(
         f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from the public layer: "
-        f"{steps:,} steps in {sessions:,} sessions. Definitions: docs/metrics.md."
+        f"{steps:,} steps in {sessions:,} sessions (each sub-agent transcript counted as a "
+        "session, as in the paper). Definitions: docs/metrics.md."
     )
     if compared:
         w.para(
