@@ -16,6 +16,7 @@ from tracelab_pipeline.formats.codex import (
     _EXIT_CODE,
     _WALL_TIME,
     _exit_code,
+    _runner_header,
     _wall_time_ms,
     read_codex,
 )
@@ -646,6 +647,11 @@ _FRAGMENTS = st.sampled_from(
         "x",
         "Wall time: 2 seconds",
         "é",
+        "Chunk ID: 3fa9\n",
+        "Wall time: 0.5112 seconds\n",
+        "Process exited with code 1\n",
+        "Exit code: 0\n",
+        "٣",
     ]
 )
 
@@ -654,9 +660,28 @@ _FRAGMENTS = st.sampled_from(
 @given(st.lists(_FRAGMENTS, max_size=12).map("".join))
 def test_fast_scans_agree_with_the_reference_regexes(text):
     match = _WALL_TIME.search(text)
-    assert _wall_time_ms(text) == (round(float(match.group(1)) * 1000) if match else None)
+    wall_ms = round(float(match.group(1)) * 1000) if match else None
+    assert _wall_time_ms(text) == wall_ms
     match = _EXIT_CODE.search(text)
-    assert _exit_code(text) == (int(match.group(1)) if match else None)
+    code = int(match.group(1)) if match else None
+    assert _exit_code(text) == code
+    # The standard-header shortcut, when it applies, gives the same two values.
+    header = _runner_header(text)
+    assert header is None or header == (code, wall_ms)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Chunk ID: 9f3a\nWall time: 0.5112 seconds\nProcess exited with code 1\nOutput:\nx",
+        "Exit code: 0\nWall time: 12 seconds\nOutput:\n",
+        "Exit code: -2\nWall time: 0.0004 seconds\n",
+    ],
+)
+def test_standard_runner_headers_take_the_shortcut(text):
+    header = _runner_header(text)
+    assert header is not None
+    assert header == (_exit_code(text), _wall_time_ms(text))
 
 
 def test_reference_regexes_are_tracelabs():

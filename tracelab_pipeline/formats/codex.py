@@ -82,6 +82,15 @@ _EXIT_CODE = re.compile(r"(?:Exit code|Process exited with code)[: ]+(-?\d+)")
 # The parts after the literal prefixes, matched where str.find located the prefix.
 _WALL_TIME_TAIL = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*seconds\b")
 _EXIT_CODE_TAIL = re.compile(r"[: ]+(-?\d+)")
+# Runner output usually opens with one of these headers. Matched at the very start, they hold
+# the first Wall time line and the first exit code phrase (nothing before them can), so they
+# give what _wall_time_ms and _exit_code would, in one match instead of two scans.
+_HEADER = re.compile(
+    r"Chunk ID: [0-9a-f]+\nWall time: ([0-9]+(?:\.[0-9]+)?) seconds\n"
+    r"Process exited with code (-?\d+)\n"
+    r"|Exit code: (-?\d+)\nWall time: ([0-9]+(?:\.[0-9]+)?) seconds\n"
+)
+_UNSET = object()
 _TOKEN_KEYS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
 
 # Record kinds that carry nothing a step needs (tracelab-ingest §4.1), with their accounting
@@ -528,7 +537,13 @@ class _Rollout:
 
     def _tool_output(self, line: int, record: dict, p: dict) -> None:
         output = p.get("output")
-        is_error, json_ms = _inspect_output(output)
+        header = _runner_header(output)
+        if header is None:
+            is_error, json_ms = _inspect_output(output)
+            wall_ms = _UNSET
+        else:
+            code, wall_ms = header
+            is_error, json_ms = code != 0, None
         self._result(
             line,
             record,
@@ -539,6 +554,7 @@ class _Rollout:
             is_error,
             None,
             json_ms,
+            wall_ms,
         )
 
     def _exec_command_end(self, line: int, record: dict, p: dict) -> None:
@@ -574,7 +590,10 @@ class _Rollout:
             None,
         )
 
-    def _result(self, line, record, p, source, output, chars, is_error, exec_ms, json_ms) -> None:
+    def _result(
+        self, line, record, p, source, output, chars, is_error, exec_ms, json_ms, wall_ms=_UNSET
+    ) -> None:
+        """A tool's result record; `wall_ms` is the output's Wall time when already known."""
         call_id = p.get("call_id")
         if type(call_id) is not str:
             raise _Reject(f"{source} without a string call_id")
@@ -594,7 +613,7 @@ class _Rollout:
             tool.wall_ms = delta_ms(tool.emitted_at, ts)
         if tool.internal_ms is None:
             # Any result record's output may carry the runner's Wall time line (§4.5).
-            tool.internal_ms = _wall_time_ms(output)
+            tool.internal_ms = _wall_time_ms(output) if wall_ms is _UNSET else wall_ms
         if tool.exec_ms is None:
             tool.exec_ms = exec_ms
         if tool.json_ms is None:
@@ -889,6 +908,15 @@ def _wall_time_ms(output) -> int | None:
     return None
 
 
+def _runner_header(output) -> tuple[int, int | None] | None:
+    """(exit code, Wall time in ms) when the output starts with a standard runner header."""
+    match = _HEADER.match(output) if type(output) is str else None
+    if match is None:
+        return None
+    seconds, code = match.group(1, 2) if match.group(1) is not None else match.group(4, 3)
+    return int(code), _seconds_to_ms(float(seconds))
+
+
 def _exit_code(output: str) -> int | None:
     """First match of `_EXIT_CODE` in the output, located with `_find` (see _wall_time_ms)."""
     start = 0
@@ -919,6 +947,8 @@ def _find(text: str, phrase: str, start: int, end: int) -> int:
     """
     first = phrase[0]
     last = end - len(phrase) + 1  # the phrase must end by `end`
+    if last <= start:  # (and a negative bound would count from the end of the text)
+        return -1
     pos = text.find(first, start, last)
     while pos >= 0:
         if text.startswith(phrase, pos):
