@@ -26,7 +26,7 @@ GX_PRIVATE = "gx_private_suite"
 # A ranged run holds the private tables of a chunk of partitions at once and validates each
 # layer in one GX pass per chunk (GX's cost is mostly per pass and expectation): a chunk ends
 # once it holds this many rows (all tables; ~0.3 GB per million rows), so memory stays bounded.
-CHUNK_ROWS = 3_000_000
+CHUNK_ROWS = 1_000_000
 
 
 @dataclass

@@ -96,7 +96,8 @@ def publish(
                 use_dictionary=[c for c in DICTIONARY_COLUMNS if c in table.column_names],
             )
             os.replace(tmp, final)
-        finally:
+        except BaseException:
             tmp.unlink(missing_ok=True)
+            raise
         published[name] = final
     return published
