@@ -130,6 +130,19 @@ def test_result_does_not_depend_on_file_order_or_workers(all_fixtures):
         assert parallel.tables()[name].equals(table), name
 
 
+def test_pool_workers_hand_tables_back_through_files_that_are_then_removed(
+    all_fixtures, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(run, "_spill_root", lambda: str(tmp_path))
+    parallel = normalize_files(ALL_FIXTURES, workers=2)
+    for name, table in all_fixtures.tables().items():
+        assert parallel.tables()[name].equals(table), name
+    assert list(tmp_path.iterdir()) == []
+    cpu = parallel.stats["read_cpu_seconds_by_process"]
+    assert 1 <= len(cpu) <= 2  # one worker may take every batch on a busy machine
+    assert sum(cpu.values()) == pytest.approx(parallel.stats["read_cpu_seconds"])
+
+
 def test_threads_share_the_start_of_their_root_session(all_fixtures):
     rows = all_fixtures.steps.select(
         ["provider", "root_session_id", "session_started_at", "input_ready_at", "first_output_at"]
