@@ -143,6 +143,17 @@ def test_pool_workers_hand_tables_back_through_files_that_are_then_removed(
     assert sum(cpu.values()) == pytest.approx(parallel.stats["read_cpu_seconds"])
 
 
+def test_a_batch_that_cannot_be_spilled_keeps_its_tables(tmp_path):
+    result = worker.read_batch([(0, str(CODEX_SEGMENT))], "t")
+    steps = result.tables["steps"]
+    result.spill(str(tmp_path / "missing"))  # as when /dev/shm is full: nothing is lost
+    assert result.spilled == {} and result.tables["steps"].equals(steps)
+    result.spill(str(tmp_path))
+    assert result.tables == {} and len(list(tmp_path.iterdir())) == 4
+    result.load()
+    assert result.tables["steps"].equals(steps) and list(tmp_path.iterdir()) == []
+
+
 def test_threads_share_the_start_of_their_root_session(all_fixtures):
     rows = all_fixtures.steps.select(
         ["provider", "root_session_id", "session_started_at", "input_ready_at", "first_output_at"]

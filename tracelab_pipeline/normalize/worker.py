@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import traceback
@@ -52,13 +53,21 @@ class BatchResult:
 
         The parent then maps the files instead of receiving the tables pickled through a pipe,
         which cost it (serially) about a tenth of the workers' time; writing a file is also
-        cheaper for the worker than pickling.
+        cheaper for the worker than pickling. If the files cannot be written (a full or small
+        /dev/shm, as in some containers), the tables stay here and travel pickled.
         """
-        for name, table in self.tables.items():
-            path = os.path.join(directory, f"{uuid.uuid4().hex}.{name}.arrow")
-            with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-                writer.write_table(table)
-            self.spilled[name] = path
+        tag = uuid.uuid4().hex
+        paths = {name: os.path.join(directory, f"{tag}.{name}.arrow") for name in self.tables}
+        try:
+            for name, table in self.tables.items():
+                with pa.OSFile(paths[name], "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
+                    w.write_table(table)
+        except OSError:
+            for path in paths.values():
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+            return
+        self.spilled = paths
         self.tables = {}
 
     def load(self) -> None:
