@@ -54,16 +54,7 @@ def _map_strings(column: pa.ChunkedArray, fn) -> tuple[pa.Array, list, pa.Array]
     return pc.take(new_values, encoded.indices), old_values, encoded.indices
 
 
-def _pseudonymize_column(
-    column: pa.ChunkedArray,
-    kind: str,
-    pseudonymizer: Pseudonymizer,
-    known: dict[str, tuple[pa.Array, pa.Array]] | None = None,
-):
-    if known and kind in known:
-        # every distinct id of this kind in the partition was pseudonymized once up front
-        raw, pseudo = known[kind]
-        return pc.take(pseudo, pc.index_in(column, value_set=raw))
+def _pseudonymize_column(column: pa.ChunkedArray, kind: str, pseudonymizer: Pseudonymizer):
     combined = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     encoded = pc.dictionary_encode(combined)
     distinct = pseudonymizer.pseudonyms(kind, encoded.dictionary.to_pylist())
@@ -114,11 +105,11 @@ def anonymize_table(
     pseudonymizer: Pseudonymizer,
     scrubber: Scrubber,
     result: AnonymizedPartition | None = None,
-    known: dict[str, tuple[pa.Array, pa.Array]] | None = None,
+    known: dict[tuple[str, str], pa.Array] | None = None,
 ) -> pa.Table:
     """One private table -> its public form (columns and order of schema.public_schema(name)).
 
-    `known`: kind -> (distinct raw ids, their pseudonyms), from `partition_pseudonyms`.
+    `known`: (table, column) -> the column's pseudonyms, from `partition_pseudonyms`.
     """
     result = result if result is not None else AnonymizedPartition(tables={})
     target = schema.public_schema(name)
@@ -134,8 +125,10 @@ def anonymize_table(
             columns.append(pa.nulls(table.num_rows, type=f.type))
             continue
         column = table.column(f.name)
-        if f.name in ids:
-            columns.append(_pseudonymize_column(column, ids[f.name], pseudonymizer, known))
+        if known and (name, f.name) in known:
+            columns.append(known[(name, f.name)])
+        elif f.name in ids:
+            columns.append(_pseudonymize_column(column, ids[f.name], pseudonymizer))
         elif f.name in scrub and pa.types.is_map(f.type):
             columns.append(_scrub_map_column(column, f"{name}.{f.name}", scrubber, result))
         elif f.name in scrub:
@@ -178,19 +171,30 @@ def _command_signatures(table: pa.Table) -> pa.Array:
 
 def partition_pseudonyms(
     private: dict[str, pa.Table], pseudonymizer: Pseudonymizer
-) -> dict[str, tuple[pa.Array, pa.Array]]:
-    """kind -> (distinct raw ids, pseudonyms): an id shared by several columns (a step id is in
-    three tables) is hashed and looked up once, and columns map through Arrow lookups."""
-    columns: dict[str, list] = {}
+) -> dict[tuple[str, str], pa.Array]:
+    """(table, column) -> pseudonyms of every id column of the partition.
+
+    All columns of one kind (a step id is in three tables) are dictionary-encoded together in
+    one hash pass, each distinct id is hashed once, and every column is a slice of one take.
+    """
+    columns: dict[str, list[tuple[str, str, pa.ChunkedArray]]] = {}
     for name, table in private.items():
         for column, kind in ID_COLUMNS.get(name, {}).items():
             if column in table.column_names:
-                columns.setdefault(kind, []).extend(table.column(column).cast(pa.string()).chunks)
-    known = {}
-    for kind, chunks in columns.items():
-        raw = pc.unique(pa.chunked_array(chunks, type=pa.string())).drop_null()
-        known[kind] = (raw, pa.array(pseudonymizer.pseudonyms(kind, raw.to_pylist()), pa.string()))
-    return known
+                values = table.column(column).cast(pa.string())
+                columns.setdefault(kind, []).append((name, column, values))
+    out = {}
+    for kind, found in columns.items():
+        chunks = [chunk for *_, values in found for chunk in values.chunks]
+        combined = pa.chunked_array(chunks, type=pa.string()).combine_chunks()
+        encoded = pc.dictionary_encode(combined)
+        distinct = pseudonymizer.pseudonyms(kind, encoded.dictionary.to_pylist())
+        mapped = pc.take(pa.array(distinct, type=pa.string()), encoded.indices)
+        offset = 0
+        for name, column, values in found:
+            out[(name, column)] = mapped.slice(offset, len(values))
+            offset += len(values)
+    return out
 
 
 def anonymize_partition(
