@@ -130,13 +130,25 @@ def test_result_does_not_depend_on_file_order_or_workers(all_fixtures):
         assert parallel.tables()[name].equals(table), name
 
 
+@pytest.mark.parametrize("shared_memory", [True, False])
 def test_pool_workers_hand_tables_back_through_files_that_are_then_removed(
-    all_fixtures, tmp_path, monkeypatch
+    all_fixtures, tmp_path, monkeypatch, shared_memory
 ):
-    monkeypatch.setattr(run, "_spill_root", lambda: str(tmp_path))
+    # Without room in shared memory (here: no such directory) the tables travel pickled.
+    monkeypatch.setattr(run, "SHM", str(tmp_path if shared_memory else tmp_path / "missing"))
+    used = []
+    spill_dir = run._spill_dir
+
+    def recording_spill_dir(input_bytes):
+        context = spill_dir(input_bytes)
+        used.append(context)
+        return context
+
+    monkeypatch.setattr(run, "_spill_dir", recording_spill_dir)
     parallel = normalize_files(ALL_FIXTURES, workers=2)
     for name, table in all_fixtures.tables().items():
         assert parallel.tables()[name].equals(table), name
+    assert [hasattr(c, "name") for c in used] == [shared_memory]  # a TemporaryDirectory
     assert list(tmp_path.iterdir()) == []
     cpu = parallel.stats["read_cpu_seconds_by_process"]
     assert 1 <= len(cpu) <= 2  # one worker may take every batch on a busy machine

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
 
@@ -103,9 +104,9 @@ def _read_in_pool(indexed, contributor, workers, bar, read: Callable) -> Iterato
     target = min(BATCH_BYTES, max(1, sum(sizes.values()) // (workers * 8)))
     pending = sorted(_batches(indexed, target, sizes), key=lambda b: -sum(sizes[p] for _, p in b))
     suspects: list[list[tuple[int, str]]] = []
-    # Workers hand their tables back as Arrow files here (BatchResult.spill); whatever a dead
-    # worker left behind goes with the directory.
-    with tempfile.TemporaryDirectory(prefix="tracelab-normalize-", dir=_spill_root()) as spill:
+    # Workers hand their tables back as Arrow files in shared memory (BatchResult.spill) when
+    # there is room for all of them; whatever a dead worker left behind goes with the directory.
+    with _spill_dir(sum(sizes.values())) as spill:
         while pending:
             broken = yield from _run_pool(pending, workers, bar, read, spill)
             pending = [[item] for batch in broken if len(batch) > 1 for item in batch]
@@ -117,11 +118,22 @@ def _read_in_pool(indexed, contributor, workers, bar, read: Callable) -> Iterato
                 bar.update(1)
 
 
-def _spill_root() -> str | None:
-    """Shared memory when the system has it (the files never touch a disk), else the default
-    temporary directory."""
-    shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+SHM = "/dev/shm"
+
+
+def _spill_dir(input_bytes: int):
+    """A temporary directory in shared memory, or a context giving None (tables then travel
+    pickled) when there is none or it is too small: the parent keeps every batch's tables
+    mapped until the merge, and a full /dev/shm would break other programs. Tables take less
+    than the input; twice the input plus 256 MiB must be free."""
+    try:
+        stat = os.statvfs(SHM)
+        free = stat.f_bavail * stat.f_frsize
+    except OSError:
+        return nullcontext(None)
+    if not os.access(SHM, os.W_OK) or free < 2 * input_bytes + 2**28:
+        return nullcontext(None)
+    return tempfile.TemporaryDirectory(prefix="tracelab-normalize-", dir=SHM)
 
 
 def _run_pool(batches, workers, bar, read, spill) -> Generator[BatchResult, None, list]:
@@ -130,7 +142,13 @@ def _run_pool(batches, workers, bar, read, spill) -> Generator[BatchResult, None
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)
     with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=ctx) as pool:
-        futures = {pool.submit(read_and_spill, batch, read, spill): batch for batch in batches}
+
+        def submit(batch):
+            if spill is None:
+                return pool.submit(read, batch)
+            return pool.submit(read_and_spill, batch, read, spill)
+
+        futures = {submit(batch): batch for batch in batches}
         while futures:
             done, _ = wait(futures, return_when=FIRST_COMPLETED)
             for future in done:
