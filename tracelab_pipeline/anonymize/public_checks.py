@@ -193,7 +193,20 @@ def _content_strings(table: pa.Table, column: str) -> list[str]:
     return [v for v in pc.unique(col).to_pylist() if v is not None]
 
 
-def presidio_rescan(public: dict[str, pa.Table], scrubber: Scrubber) -> CheckOutcome:
+def distinct_ids(public: dict[str, pa.Table]) -> list[tuple[str, str, pa.Array]]:
+    """(table, column, distinct non-null values) of every identifier column present."""
+    return [
+        (name, column, pc.unique(table.column(column)).drop_null())
+        for name, table in public.items()
+        for column in ID_COLUMNS.get(name, {})
+        if column in table.column_names and table.num_rows
+    ]
+
+
+def presidio_rescan(
+    public: dict[str, pa.Table], scrubber: Scrubber, ids: list | None = None
+) -> CheckOutcome:
+    """`ids`: distinct_ids(public), when the caller already has it."""
     findings: Counter = Counter()
     scanned = 0
     for name, table in public.items():
@@ -204,14 +217,11 @@ def presidio_rescan(public: dict[str, pa.Table], scrubber: Scrubber) -> CheckOut
                 # was analyzed then and had no finding; only new strings are analyzed now.
                 for entity in scrubber.scrub(value)[1]:
                     findings[f"{name}.{column}:{entity}"] += 1
-        for column in ID_COLUMNS.get(name, {}):
-            if column not in table.column_names or table.num_rows == 0:
-                continue
-            values = pc.unique(table.column(column)).drop_null()
-            ok = pc.match_substring_regex(values, PSEUDONYM_RE.pattern)
-            bad = len(values) - pc.sum(ok).as_py() if len(values) else 0
-            if bad:
-                findings[f"{name}.{column}:NOT_A_PSEUDONYM"] += bad
+    for name, column, values in distinct_ids(public) if ids is None else ids:
+        ok = pc.match_substring_regex(values, PSEUDONYM_RE.pattern)
+        bad = len(values) - pc.sum(ok).as_py() if len(values) else 0
+        if bad:
+            findings[f"{name}.{column}:NOT_A_PSEUDONYM"] += bad
     return CheckOutcome(
         name="presidio_rescan_clean",
         passed=not findings,
@@ -221,8 +231,12 @@ def presidio_rescan(public: dict[str, pa.Table], scrubber: Scrubber) -> CheckOut
 
 
 def identifier_leaks(
-    private: dict[str, pa.Table], public: dict[str, pa.Table], contributor: str
+    private: dict[str, pa.Table],
+    public: dict[str, pa.Table],
+    contributor: str,
+    ids: list | None = None,
 ) -> CheckOutcome:
+    """`ids`: distinct_ids(public), when the caller already has it."""
     needles = private_needles(private, contributor)
     exact = needles.all_exact()
     words = {_squash(w): w for w in needles.words}
@@ -241,12 +255,7 @@ def identifier_leaks(
     # Identifier columns hold fixed-format hex pseudonyms: exact match is the meaningful test
     # (a substring scan of random hex against thousands of ids would hit by chance). One set
     # lookup over every public id; per column only when something matched.
-    id_columns = [
-        (name, column, pc.unique(table.column(column)).drop_null())
-        for name, table in public.items()
-        for column in ID_COLUMNS.get(name, {})
-        if column in table.column_names and table.num_rows
-    ]
+    id_columns = distinct_ids(public) if ids is None else ids
     if id_columns:
         every_id = pa.chunked_array([v for *_, v in id_columns], type=pa.string())
         id_needles = needles.id_needles()
@@ -339,9 +348,10 @@ def blocking_checks(
     contributor: str,
     scrubber: Scrubber,
 ) -> list[CheckOutcome]:
+    ids = distinct_ids(public)
     return [
-        presidio_rescan(public, scrubber),
-        identifier_leaks(private, public, contributor),
+        presidio_rescan(public, scrubber, ids),
+        identifier_leaks(private, public, contributor, ids),
         column_allowlist(public),
         row_counts(private, public),
     ]
