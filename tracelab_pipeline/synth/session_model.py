@@ -44,11 +44,23 @@ REQUESTS = QuantileDist([(0, 1), (0.51, 1), (0.511, 2), (0.9, 24), (0.99, 170), 
 TOOL_STEPS = QuantileDist([(0, 1), (0.25, 7), (0.5, 24), (0.9, 140), (0.99, 1107), (1.0, 4000)])
 # Size of the fresh content a tool result adds (tokens): chosen so that append per step lands on
 # Table 8/9 (median ~850 with the re-sent previous output on top).
-# Codex's tail is bounded by Table 3's average positive growth of tool-initiated steps (1,783
-# tokens = mean result + re-sent output) and Table 12's tool-step fresh share (40.5 %).
+# Codex's results are bimodal (short command output vs file dumps: Table 8's append p50 886 with
+# p90 8,310), with the tail bounded by Table 3's average positive growth of tool-initiated steps
+# (1,783 tokens = mean result + re-sent output) and Table 12's tool-step fresh share (40.5 %).
 RESULT_TOKENS = {
     "claude": QuantileDist([(0, 8), (0.25, 60), (0.5, 180), (0.9, 1500), (0.99, 6500), (1.0, 3e4)]),
-    "codex": QuantileDist([(0, 8), (0.25, 45), (0.5, 150), (0.9, 3800), (0.99, 6000), (1.0, 15e3)]),
+    "codex": QuantileDist(
+        [
+            (0, 8),
+            (0.25, 40),
+            (0.5, 115),
+            (0.75, 800),
+            (0.85, 1400),
+            (0.92, 4800),
+            (0.99, 9000),
+            (1.0, 12000),
+        ]
+    ),
 }
 # Fresh harness context a new user turn adds besides the prompt (Codex re-sends its environment
 # context and instructions, Claude Code attaches system reminders and file snippets): Table 3's
@@ -446,7 +458,7 @@ class SessionBuilder:
                     # bins carry large appends); Claude's mostly drop everything (<1k bin: 2,937
                     # steps with a median append of 78k).
                     draw = rng.random()
-                    if draw < (0.3 if codex else 0.45):
+                    if draw < (0.15 if codex else 0.45):
                         prefix = ctx.static
                     elif codex and draw < 0.9:
                         prefix = ctx.static + ctx.init
