@@ -60,8 +60,11 @@ def compute(truth_dir: str | Path) -> dict[str, float]:
     _tokens(steps, out)
     _growth(steps, out)
     _timing(steps, events, tools, out)
-    _cache(steps, events, tools, out)
-    _attribution(steps, out)
+    # First timestamped event of each step in list order (Fig 3 gap, Fig 11 first activity).
+    timed = events[~np.isnan(events["t"])].sort_values(["step_id", "event_index"], kind="stable")
+    first_listed = timed.groupby("step_id")["t"].first()
+    _cache(steps, events, tools, out, first_listed)
+    _attribution(steps, out, first_listed)
     # A model or tool that never occurs has a share of 0, not an unknown one.
     providers = set(steps["provider"])
     for t in TARGETS:
@@ -266,7 +269,13 @@ def _timing(steps: pd.DataFrame, events: pd.DataFrame, tools: pd.DataFrame, out:
                 out[f"tool_latency.{provider}.{name}.p50"] = float(np.percentile(lat, 50))
 
 
-def _cache(steps: pd.DataFrame, events: pd.DataFrame, tools: pd.DataFrame, out: dict) -> None:
+def _cache(
+    steps: pd.DataFrame,
+    events: pd.DataFrame,
+    tools: pd.DataFrame,
+    out: dict,
+    first_listed: pd.Series,
+) -> None:
     """Table 11 token-weighted hit rates; Fig 11 idle gap before low-hit user steps."""
     total = steps["prefix_tokens"] + steps["append_tokens"]
     ok = total > 0
@@ -284,7 +293,7 @@ def _cache(steps: pd.DataFrame, events: pd.DataFrame, tools: pd.DataFrame, out: 
                     steps["prefix_tokens"][sel].sum() / denom
                 )
     # Idle gap: first activity of a step minus the last activity of the previous step.
-    first_t = events.groupby("step_id")["t"].min()
+    first_t = first_listed.combine_first(events.groupby("step_id")["t"].min())
     last_t = events.groupby("step_id")["t"].max()
     res = tools.assign(r=_seconds(tools["result_at"])).groupby("step_id")["r"].max()
     last_t = pd.concat([last_t, res], axis=1).max(axis=1)
@@ -299,14 +308,14 @@ def _cache(steps: pd.DataFrame, events: pd.DataFrame, tools: pd.DataFrame, out: 
     _pcts(out, "low_hit_user_gap_s", gap[low_user])
 
 
-def _attribution(steps: pd.DataFrame, out: dict) -> None:
+def _attribution(steps: pd.DataFrame, out: dict, first_listed: pd.Series) -> None:
     """Fig 3: among consecutive pairs with a previous output >= 2k, the share that re-send it."""
     s = steps
     same = s["session_id"].to_numpy()[1:] == s["session_id"].to_numpy()[:-1]
     prev_total = (s["prefix_tokens"] + s["append_tokens"]).to_numpy()[:-1]
     prev_out = s["output_tokens"].to_numpy()[:-1]
     prev_last = s["last_output_at"].to_numpy()[:-1]
-    cur_first = np.fmin(s["input_ready_at"].to_numpy()[1:], s["first_output_at"].to_numpy()[1:])
+    cur_first = first_listed.reindex(s["step_id"]).to_numpy()[1:]
     gap = cur_first - prev_last
     prefix_delta = s["prefix_tokens"].to_numpy()[1:] - prev_total
     nxt_append = s["append_tokens"].to_numpy()[1:]
