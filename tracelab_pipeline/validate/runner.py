@@ -109,12 +109,19 @@ def _run(
     from great_expectations.validator.v1_validator import Validator
 
     suite, batch = _validation(table, layer, part, batched)
+    import pandas as pd
+
     validator = Validator(
         batch_definition=batch,
         batch_parameters={"dataframe": frame},
         result_format="BASIC" if counts else "BOOLEAN_ONLY",
     )
-    return validator.validate_expectation_suite(suite, parameters)
+    # GX narrows the frame to each expectation's rows (drop nulls of the column or pair) with
+    # a full copy of every column, tens of times per run; under copy-on-write a narrowing that
+    # drops nothing shares the data instead (a third less CPU on a 300k-row frame). Scoped to
+    # this call: nothing else in the process sees the option.
+    with pd.option_context("mode.copy_on_write", True):
+        return validator.validate_expectation_suite(suite, parameters)
 
 
 def month_window(month: str) -> dict:
