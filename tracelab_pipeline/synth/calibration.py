@@ -277,7 +277,7 @@ LARGE_TOOL_PACE_SHIFT = 0.5
 LARGE_GEN_PACE_SHIFT = 0.2
 # Table 4: manual /compact at a prompt, once the context is past this share of the limit
 MANUAL_COMPACT_FROM = 0.3
-MANUAL_COMPACT_P = {"claude": 0.014, "codex": 0.008}
+MANUAL_COMPACT_P = {"claude": 0.009, "codex": 0.02}
 # Sessions below this size score (~60 %) call tools more in parallel (Table 2, see
 # session_model.CALLS_PER_STEP_SMALL).
 PARALLEL_SMALL_Z = 0.25

@@ -41,7 +41,7 @@ TOOL_LATENCY = {name: _dist(v) for name, v in cal.TOOL_LATENCY_S.items()}
 RESIDUAL = {name: _dist(v) for name, v in cal.CODEX_RESIDUAL_S.items()}
 # Session shape (Table 2): requests and tool-initiated steps, correlated.
 REQUESTS = QuantileDist([(0, 1), (0.51, 1), (0.511, 2), (0.9, 24), (0.99, 170), (1.0, 600)])
-TOOL_STEPS = QuantileDist([(0, 1), (0.25, 7), (0.5, 24), (0.9, 140), (0.99, 1107), (1.0, 4000)])
+TOOL_STEPS = QuantileDist([(0, 1), (0.25, 6), (0.5, 24), (0.9, 140), (0.99, 1107), (1.0, 4000)])
 # Size of the fresh content a tool result adds (tokens): chosen so that append per step lands on
 # Table 8/9 (median ~850 with the re-sent previous output on top).
 # Codex's results are bimodal (short command output vs file dumps: Table 8's append p50 886 with
@@ -86,7 +86,7 @@ CODEX_TOOL_CUM = cumulative(cal.CODEX_TOOLS.values())
 # Tool calls per tool-emitting step (Table 1: Claude 1.18, Codex 1.50 per tool step; these
 # totals are set by the large sessions that hold most steps).
 CALLS_PER_STEP = {
-    "claude": ([1, 2, 3, 4, 5, 7], cumulative([0.9, 0.065, 0.022, 0.008, 0.003, 0.002])),
+    "claude": ([1, 2, 3, 4, 5, 7], cumulative([0.93, 0.05, 0.013, 0.004, 0.002, 0.001])),
     "codex": ([1, 2, 3, 4, 5, 7], cumulative([0.72, 0.16, 0.065, 0.033, 0.012, 0.01])),
 }
 # Small sessions call tools more in parallel: Table 2's median session has 15 tool-initiated
@@ -99,6 +99,10 @@ FIRST_CALLS = ([1, 2, 3, 4, 5], cumulative([0.4, 0.32, 0.16, 0.08, 0.04]))
 TOOL_STEP_SCALE = {"claude": 0.68, "codex": 1.38}
 # Requests per session beyond the second, by provider (Table 3 / Table 13: 16,927 Claude vs
 # 17,033 Codex user-initiated steps over 2,676 vs 1,589 sessions).
+# Correlation of a session's tool-initiated steps with its requests (normal scores). Higher
+# values put more context under later prompts (Table 12) but more tool steps into the median
+# request (Table 2: 1), which 0.88 already breaks.
+SIZE_RHO = 0.75
 REQUEST_SCALE = {"claude": 0.78, "codex": 0.92}
 REQUEST_SPLIT_ALPHA = 0.3
 # No single request takes more than this weight (mean weight 0.3): long sessions spread their
@@ -226,7 +230,7 @@ class SessionBuilder:
         )
         self.gen_z = rng.gauss(cal.SMALL_GEN_PACE_SHIFT if small else cal.LARGE_GEN_PACE_SHIFT, 1.0)
         tool_steps = int(
-            TOOL_STEPS.ppf(correlated_unit(rng, z, 0.75)) * TOOL_STEP_SCALE[self.provider]
+            TOOL_STEPS.ppf(correlated_unit(rng, z, SIZE_RHO)) * TOOL_STEP_SCALE[self.provider]
         )
         split = self._split(tool_steps, n_requests)
         sid = (
