@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from tracelab_pipeline.validate.suites import (
     LATE_SLACK_DAYS,
     PARTITION_COLUMN,
+    PARTS,
     PREFIX_PLUS_APPEND,
     VALIDATED_TABLES,
     WINDOW_COLUMNS,
@@ -150,8 +151,15 @@ def _schema_frame(data: pa.Table):
     return data.to_pandas(types_mapper=pd.ArrowDtype)
 
 
-def _frame(table: str, layer: str, data: pa.Table, extra: dict[str, pa.Array] | None = None):
-    """The frame of the "values" part: only the columns some expectation reads.
+def _frame(
+    table: str,
+    layer: str,
+    part: str,
+    data: pa.Table,
+    extra: dict[str, pa.Array] | None = None,
+):
+    """The frame of a value part ("keys" or "numbers"): only the columns it reads (`extra`:
+    the columns of the suite over several partitions).
 
     Strings are dictionary-encoded in Arrow (pandas Categorical): uniqueness, null and
     value-set metrics then hash small integer codes instead of Python strings. The frame is
@@ -163,7 +171,7 @@ def _frame(table: str, layer: str, data: pa.Table, extra: dict[str, pa.Array] | 
         data = data.append_column(
             PREFIX_PLUS_APPEND, pc.add(data.column("prefix_tokens"), data.column("append_tokens"))
         )
-    read = read_columns(table, layer)
+    read = read_columns(table, layer, part, batched=extra is not None)
     columns = {}
     for name, column in zip(data.column_names, data.columns, strict=True):
         if name not in read:
@@ -173,7 +181,7 @@ def _frame(table: str, layer: str, data: pa.Table, extra: dict[str, pa.Array] | 
             # order as the instants, compared as numbers (no tz-aware datetime64 copies).
             column = column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
         columns[name] = column
-    columns.update(extra or {})
+    columns.update((name, column) for name, column in (extra or {}).items() if name in read)
     # Plain numpy dtypes (int64, or float64 where an int column holds nulls; exact below 2**53,
     # far above any token count or latency): GX compares them vectorized, while on pandas'
     # nullable Int64 its between-metric calls a Python function per value (10x slower).
@@ -188,11 +196,9 @@ def _string_as_arrow(type_: pa.DataType):
 
 def validate_table(table: str, layer: str, data: pa.Table, month: str) -> SuiteReport:
     report = SuiteReport(table=table, layer=layer, rows=data.num_rows, evaluated=0, successful=0)
-    parts = {
-        "schema": (_schema_frame(data), {}),
-        "values": (_frame(table, layer, data), month_window(month)),
-    }
-    for part, (frame, parameters) in parts.items():
+    for part in PARTS:
+        frame = _schema_frame(data) if part == "schema" else _frame(table, layer, part, data)
+        parameters = month_window(month) if part == "numbers" else {}
         result = _run(table, layer, part, frame, parameters)
         if not result.success:
             result = _run(table, layer, part, frame, parameters, counts=True)
@@ -269,8 +275,9 @@ def _validate_batch(
         extra[column] = pa.array(np.repeat(np.array([w[name] for w in windows]), sizes))
     if not _run(table, layer, "schema", _schema_frame(data), {}).success:
         return None
-    if not _run(table, layer, "values", _frame(table, layer, data, extra), {}, True).success:
-        return None
+    for part in PARTS[1:]:
+        if not _run(table, layer, part, _frame(table, layer, part, data, extra), {}, True).success:
+            return None
     n = len(expectations(table, layer))
     return {
         key: SuiteReport(table, layer, t.num_rows, n, n, batch_partitions=len(present))

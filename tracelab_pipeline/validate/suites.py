@@ -3,18 +3,21 @@
 This module only *describes* the expectations (plain data derived from schema.py); runner.py
 turns them into GX objects, so importing it costs nothing.
 
-Each table's suite has two parts, validated on two frames of the same data (runner.py):
+Each table's suite has three parts, each validated on its own frame of the same data
+(runner.py):
 - "schema": the column set and every column's type (`ExpectColumnTypeToBe`), on a frame whose
   dtypes are the Arrow types themselves (`pd.ArrowDtype`, zero-copy): int64 stays int64 even
   where it holds nulls, so a double or string column where schema.py says int64 fails by name;
-- "values": keys, uniqueness, ranges, sums, windows and value sets, on a frame of only the
-  columns they read, converted for GX's vectorized pandas paths (runner._frame).
+- "keys": expectations that read a string column (non-null ids, uniqueness, value sets);
+- "numbers": the others (ranges, sums, windows).
+The value parts see only the columns they read (runner._frame): GX copies its frame's rows
+for most expectations, and a frame without the strings makes those copies cheap.
 Pseudonym format is `presidio_rescan_clean`'s job.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pyarrow as pa
 
@@ -89,11 +92,22 @@ UNIQUE: dict[str, tuple[tuple[str, ...], ...]] = {
 @dataclass(frozen=True)
 class Expectation:
     """One expectation, GX-agnostic: the GX class name, its keyword arguments, and the part
-    of the suite (the frame) it is validated on: "schema" or "values"."""
+    of the suite (the frame) it is validated on: one of PARTS."""
 
     kind: str
     kwargs: dict = field(hash=False)
-    part: str = "values"
+    part: str = "numbers"
+
+    def reads(self) -> list[str]:
+        """Columns whose values it reads (the column-set one reads only names)."""
+        if self.part == "schema":
+            return []
+        kw = self.kwargs
+        single = [c for c in (kw.get("column"), kw.get("column_A"), kw.get("column_B")) if c]
+        return single + list(kw.get("column_list") or ())
+
+
+PARTS = ("schema", "keys", "numbers")
 
 
 def dtype_name(type_: pa.DataType) -> str:
@@ -162,19 +176,22 @@ def expectations(table: str, layer: str) -> list[Expectation]:
                 },
             )
         )
-    return out
+    strings = {f.name for f in target if pa.types.is_string(f.type)}
+    return [
+        e if e.part == "schema" or not strings & set(e.reads()) else replace(e, part="keys")
+        for e in out
+    ]
 
 
-def read_columns(table: str, layer: str) -> set[str]:
-    """Columns whose *values* some expectation reads (the column-set one reads only names)."""
-    out: set[str] = set()
-    for e in expectations(table, layer):
-        if e.part != "values":
-            continue
-        kw = e.kwargs
-        out.update(c for c in (kw.get("column"), kw.get("column_A"), kw.get("column_B")) if c)
-        out.update(kw.get("column_list") or ())
-    return out
+def read_columns(table: str, layer: str, part: str, batched: bool = False) -> set[str]:
+    """Columns whose values the expectations of one part read (batched: of the suite over
+    several partitions, whose extra columns are included)."""
+    described = (
+        [e for _, e in batched_expectations(table, layer)]
+        if batched
+        else expectations(table, layer)
+    )
+    return {c for e in described if e.part == part for c in e.reads()}
 
 
 # Columns added to the concatenation of several partitions (one GX pass per run, see runner.py):
@@ -205,11 +222,16 @@ def batched_expectations(table: str, layer: str) -> list[tuple[int, Expectation]
         elif e.kind == "ExpectColumnValuesToBeUnique":
             columns = [PARTITION_COLUMN, kw["column"]]
             out.append(
-                (i, Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": columns}))
+                (
+                    i,
+                    Expectation(
+                        "ExpectCompoundColumnsToBeUnique", {"column_list": columns}, e.part
+                    ),
+                )
             )
         elif e.kind == "ExpectCompoundColumnsToBeUnique":
             columns = [PARTITION_COLUMN, *kw["column_list"]]
-            out.append((i, Expectation(e.kind, {"column_list": columns})))
+            out.append((i, Expectation(e.kind, {"column_list": columns}, e.part)))
         elif e.kind == "ExpectColumnValuesToBeBetween" and isinstance(kw.get("min_value"), dict):
             lower = WINDOW_COLUMNS[kw["min_value"]["$PARAMETER"]]
             upper = WINDOW_COLUMNS[kw["max_value"]["$PARAMETER"]]
@@ -221,6 +243,7 @@ def batched_expectations(table: str, layer: str) -> list[tuple[int, Expectation]
                     Expectation(
                         pair,
                         {"column_A": kw["column"], "column_B": lower, "or_equal": True, **skip},
+                        e.part,
                     ),
                 )
             )
@@ -235,6 +258,7 @@ def batched_expectations(table: str, layer: str) -> list[tuple[int, Expectation]
                             "or_equal": not kw["strict_max"],
                             **skip,
                         },
+                        e.part,
                     ),
                 )
             )
