@@ -145,27 +145,27 @@ def test_extra_column_is_caught_on_the_public_layer(public):
 @pytest.mark.parametrize("layer", ["private", "public"])
 def test_injected_wrong_types_fail_the_suite_by_name(private, public, layer):
     """int64 as double (nulls included: pandas alone would call both float64), a timestamp
-    as text, int64 as int32: each fails its ExpectColumnTypeToBe by name."""
+    as text, int64 as int32: each fails the type expectation, which names the column."""
     tables = private if layer == "private" else public
     calls = tables["tool_calls"]
     assert calls.column("internal_latency_ms").null_count > 0  # the ambiguous case is covered
     report = validate_table(
         "tool_calls", layer, _cast(calls, "internal_latency_ms", pa.float64()), MONTH
     )
-    assert report.failures == {"expect_column_type_to_be:internal_latency_ms": -1}
+    assert report.failures == {"expect_table_column_types_to_match:internal_latency_ms": -1}
 
     events = _cast(tables["timing_events"], "timestamp", pa.string())
     report = validate_table("timing_events", layer, events, MONTH)
-    assert "expect_column_type_to_be:timestamp" in report.failures
+    assert "expect_table_column_types_to_match:timestamp" in report.failures
     # the window expectation cannot compare text with its bounds: it fails too, by name
     assert set(report.failures) <= {
-        "expect_column_type_to_be:timestamp",
+        "expect_table_column_types_to_match:timestamp",
         "expect_column_values_to_be_between:timestamp",
     }
 
     steps = _cast(tables["steps"], "step_index", pa.int32())
     report = validate_table("steps", layer, steps, MONTH)
-    assert report.failures == {"expect_column_type_to_be:step_index": -1}
+    assert report.failures == {"expect_table_column_types_to_match:step_index": -1}
 
 
 def _cast(t: pa.Table, column: str, type_: pa.DataType) -> pa.Table:
@@ -177,9 +177,10 @@ def test_schema_part_checks_every_column_type():
     for layer in ("private", "public"):
         for table in ("steps", "tool_calls", "timing_events"):
             described = expectations(table, layer)
-            typed = {e.kwargs["column"] for e in described if e.kind == "ExpectColumnTypeToBe"}
-            columns = [e for e in described if e.kind == "ExpectTableColumnsToMatchSet"]
-            assert typed == set(columns[0].kwargs["column_set"])
+            (types,) = [e for e in described if e.kind == "ExpectTableColumnTypesToMatch"]
+            (columns,) = [e for e in described if e.kind == "ExpectTableColumnsToMatchSet"]
+            assert set(types.kwargs["column_types"]) == set(columns.kwargs["column_set"])
+            assert types.kwargs["column_types"]["step_id"] == "string[pyarrow]"
 
 
 def test_reports_never_carry_raw_values(private):

@@ -5,9 +5,10 @@ turns them into GX objects, so importing it costs nothing.
 
 Each table's suite has three parts, each validated on its own frame of the same data
 (runner.py):
-- "schema": the column set and every column's type (`ExpectColumnTypeToBe`), on a frame whose
-  dtypes are the Arrow types themselves (`pd.ArrowDtype`, zero-copy): int64 stays int64 even
-  where it holds nulls, so a double or string column where schema.py says int64 fails by name;
+- "schema": the column set and every column's type (`ExpectTableColumnTypesToMatch`, our one
+  GX expectation, see runner._custom_expectations), on a frame whose dtypes are the Arrow
+  types themselves (`pd.ArrowDtype`, zero-copy): int64 stays int64 even where it holds nulls,
+  so a double or string column where schema.py says int64 fails, naming the column;
 - "keys": expectations that read a string column (non-null ids, uniqueness, value sets);
 - "numbers": the others (ranges, sums, windows).
 The value parts see only the columns they read (runner._frame): GX copies its frame's rows
@@ -131,12 +132,8 @@ def expectations(table: str, layer: str) -> list[Expectation]:
             "schema",
         )
     ]
-    for f in target:
-        out.append(
-            Expectation(
-                "ExpectColumnTypeToBe", {"column": f.name, "type_": dtype_name(f.type)}, "schema"
-            )
-        )
+    types = {f.name: dtype_name(f.type) for f in target}
+    out.append(Expectation("ExpectTableColumnTypesToMatch", {"column_types": types}, "schema"))
     for column in KEYS.get(table, ()):
         out.append(Expectation("ExpectColumnValuesToNotBeNull", {"column": column}))
     for columns in UNIQUE.get(table, ()):
