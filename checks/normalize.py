@@ -1,7 +1,6 @@
 """Checks on normalized_steps, evaluated per contributor-month on the Parquet just written."""
 
 import dagster as dg
-import pyarrow as pa
 
 from tracelab_pipeline.orchestration.partitions import (
     contributor_month,
@@ -10,7 +9,7 @@ from tracelab_pipeline.orchestration.partitions import (
 )
 from tracelab_pipeline.orchestration.resources import TraceLabConfig
 from tracelab_pipeline.partitioned import invariants
-from tracelab_pipeline.partitioned.store import partition_dir, read_manifest
+from tracelab_pipeline.partitioned.store import read_manifest, read_partition
 
 ASSET = "normalized_steps"
 
@@ -27,32 +26,13 @@ ACCOUNTING = (
 )
 
 
-def _read(tracelab: TraceLabConfig, contributor: str, month: str, wanted: dict) -> dict:
-    """{table: columns} of the private partition, typed as schema.py says."""
-    import errno
-
-    import pyarrow.parquet as pq
-
-    from tracelab_pipeline.schema import TABLES
-
-    out = {}
-    for name, columns in wanted.items():
-        path = partition_dir(tracelab.private_dir, name, contributor, month) / "part.parquet"
-        if not path.exists():  # Arrow's error does not name the file
-            raise FileNotFoundError(errno.ENOENT, "no private partition table", str(path))
-        table = pq.ParquetFile(path).read(columns=list(columns), use_threads=False)
-        target = TABLES[name]
-        out[name] = table.cast(pa.schema([target.field(c) for c in columns]))
-    return out
-
-
 def _evaluate(context, tracelab: TraceLabConfig, wanted: dict, judge) -> dg.AssetCheckResult:
     """Run `judge(tables, key, contributor, month)` on every partition of the run (`tables`:
     the `wanted` columns); fail if any partition fails."""
     results = {}
     for key in context.partition_keys:
         contributor, month = split_partition_key(key)
-        tables = _read(tracelab, contributor, month, wanted)
+        tables = read_partition(tracelab.private_dir, contributor, month, wanted)
         results[key] = judge(tables, key, contributor, month)
     failed = sorted(k for k, (ok, _) in results.items() if not ok)
     metadata = {"partitions_checked": len(results), "partitions_failed": len(failed)}

@@ -7,7 +7,6 @@ downstream steps, after the data is already visible).
 
 from __future__ import annotations
 
-import errno
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -48,24 +47,10 @@ class PreparedPartition:
 
 
 def read_private(root: str | Path, contributor: str, month: str) -> dict[str, pa.Table]:
-    """The private partition as `partitioned.store.read_partition` returns it (same files,
-    columns and types), read with one thread per file: for these small files Arrow's thread
-    pool doubles the CPU time of a read (paper preset, 299 partitions: 4.1 -> 2.1 s)."""
-    import pyarrow.parquet as pq
+    """The private partition that `normalized_steps` wrote, every table and column."""
+    from tracelab_pipeline.partitioned.store import read_partition
 
-    from tracelab_pipeline.partitioned.store import TABLE_NAMES, partition_dir
-    from tracelab_pipeline.schema import TABLES
-
-    out = {}
-    for name in TABLE_NAMES:
-        path = partition_dir(root, name, contributor, month) / "part.parquet"
-        if not path.exists():  # Arrow's error does not name the file
-            raise FileNotFoundError(errno.ENOENT, "no private partition table", str(path))
-        table = pq.ParquetFile(path).read(use_threads=False)
-        if table.schema != TABLES[name]:
-            table = table.select(TABLES[name].names).cast(TABLES[name])
-        out[name] = table
-    return out
+    return read_partition(root, contributor, month)
 
 
 def gx_outcome(name: str, layer: str, tables: dict[str, pa.Table], month: str) -> CheckOutcome:
