@@ -130,25 +130,21 @@ def normalize_checks(root: Path, partitions: list[tuple[str, str]]) -> float:
     import checks.normalize as checks
     from tracelab_pipeline.orchestration.partitions import month_window
     from tracelab_pipeline.partitioned import invariants
+    from tracelab_pipeline.partitioned.store import read_partition
 
-    class Config:
-        private_dir = root / "private"
-
+    private = root / "private"
     start = time.process_time()
     for contributor, month in partitions:
-        tables = checks._read(
-            Config,
-            contributor,
-            month,
-            {"ingest_accounting": checks.ACCOUNTING, "rejected_records": ()},
-        )
+        wanted = {"ingest_accounting": checks.ACCOUNTING, "rejected_records": ()}
+        tables = read_partition(private, contributor, month, wanted)
         shas = tables["ingest_accounting"].column("file_sha256").to_pylist()
         invariants.nothing_lost(tables["ingest_accounting"], tables["rejected_records"], shas)
-        steps = checks._read(Config, contributor, month, {"steps": ("step_id",)})["steps"]
+        steps = read_partition(private, contributor, month, {"steps": ("step_id",)})["steps"]
         invariants.unique_step_ids(steps)
         columns = ("input_tokens_total", "prefix_tokens", "append_tokens", "step_index")
-        invariants.token_sum(checks._read(Config, contributor, month, {"steps": columns})["steps"])
-        steps = checks._read(Config, contributor, month, {"steps": ("session_started_at",)})
+        steps = read_partition(private, contributor, month, {"steps": columns})["steps"]
+        invariants.token_sum(steps)
+        steps = read_partition(private, contributor, month, {"steps": ("session_started_at",)})
         invariants.inside_month(steps["steps"], *month_window(month))
     return time.process_time() - start
 
