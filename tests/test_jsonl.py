@@ -1,12 +1,13 @@
 import gzip
 import io
 
-from tracelab_pipeline.formats.jsonl import Accounting, iter_records, open_log
+from tracelab_pipeline.formats.jsonl import Accounting, feed_records, open_log
 
 
 def _read(data: bytes):
     acc = Accounting("f.jsonl", "alice")
-    records = list(iter_records(io.BytesIO(data), acc))
+    records = []
+    feed_records(io.BytesIO(data), acc, lambda n, record: records.append((n, record)))
     return records, acc
 
 

@@ -54,13 +54,13 @@ def _unreadable(source: str, contributor: str, exc: Exception) -> FileResult:
 
 def _unrecognized(source: str, contributor: str) -> FileResult:
     """Count every line of a file we cannot place, so nothing vanishes unaccounted."""
-    from tracelab_pipeline.formats.jsonl import iter_records
+    from tracelab_pipeline.formats.jsonl import feed_records
 
     acc = Accounting(source, contributor)
+    reason = "not a Claude Code, Codex or TraceLab record"
     try:
         with open_log(source) as f:
-            for line_number, _ in iter_records(f, acc):
-                acc.reject(line_number, "not a Claude Code, Codex or TraceLab record", None)
+            feed_records(f, acc, lambda line_number, _: acc.reject(line_number, reason, None))
     except (OSError, EOFError, zlib.error) as exc:
         return FileResult(source, None, acc, error=f"cannot read: {exc}")
     error = "unrecognized log format" if acc.lines_read else None

@@ -30,7 +30,7 @@ from tracelab_pipeline.formats.claude_threads import (
     step_rows,
 )
 from tracelab_pipeline.formats.common import delta_ms, gc_paused
-from tracelab_pipeline.formats.jsonl import Accounting, decode_refused_line, opened
+from tracelab_pipeline.formats.jsonl import Accounting, feed_records, opened
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.rows import (
     E_CONTENT_CHARS,
@@ -115,7 +115,7 @@ def read_claude_code(
     error = None
     try:
         with gc_paused(), opened(path, stream) as lines:
-            _read_lines(lines, reader, acc)
+            feed_records(lines, acc, reader.feed)
     except (OSError, EOFError, zlib.error) as exc:
         # A damaged gzip stream or a vanished file: keep what was read, say why it stopped.
         error = f"{source}: read stopped after line {acc.lines_read}: {exc}"
@@ -123,32 +123,6 @@ def read_claude_code(
     with gc_paused():
         reader.finish(result)
     return result
-
-
-def _read_lines(stream, reader: ClaudeFileReader, acc: Accounting) -> None:
-    """jsonl.iter_records inlined (same buckets and reasons): a generator per line costs more
-    than the rest of the loop, and most lines parse as they are, without strip()'s copy."""
-    loads = orjson.loads
-    decode_error = orjson.JSONDecodeError
-    feed = reader.feed
-    line_number = acc.lines_read
-    try:
-        for raw in stream:
-            line_number += 1
-            try:
-                # JSON allows the surrounding whitespace strip() would remove, so a line that
-                # parses here parses to the same record as its stripped form.
-                record = loads(raw)
-            except decode_error:
-                record = decode_refused_line(raw, line_number, acc)
-                if record is None:
-                    continue
-            if record.__class__ is dict:
-                feed(line_number, record)
-            else:
-                acc.reject(line_number, "not a JSON object", raw)
-    finally:
-        acc.lines_read = line_number
 
 
 def file_layout(path: Path) -> dict:
@@ -632,7 +606,7 @@ def _str(value) -> str | None:
 
 
 def _raw(rec: dict) -> bytes:
-    # iter_records hands us parsed records; a rejected one is kept as its re-serialized JSON.
+    # feed_records hands us parsed records; a rejected one is kept as its re-serialized JSON.
     try:
         return orjson.dumps(rec)
     except (TypeError, orjson.JSONEncodeError):

@@ -29,7 +29,7 @@ from typing import IO
 import orjson
 
 from tracelab_pipeline.formats.common import content_chars, delta_ms, gc_paused, parse_ts
-from tracelab_pipeline.formats.jsonl import Accounting, decode_refused_line, opened
+from tracelab_pipeline.formats.jsonl import Accounting, feed_records, opened
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.rows import (
     E_CONTENT_CHARS,
@@ -229,7 +229,7 @@ def read_codex(
     rollout = _Rollout(acc, _stem(str(origin) if origin is not None else source))
     try:
         with gc_paused(), opened(path, stream) as lines:
-            _read_lines(lines, rollout, acc)
+            feed_records(lines, acc, rollout.feed)
     except (OSError, EOFError, zlib.error) as exc:
         if acc.lines_read == 0:
             return FileResult(source, PROVIDER, acc, error=f"cannot read: {exc}")
@@ -240,40 +240,6 @@ def read_codex(
     with gc_paused():
         rollout.finish(result)
     return result
-
-
-def _read_lines(stream, rollout: _Rollout, acc: Accounting) -> None:
-    """jsonl.iter_records inlined: the same buckets and reasons without a generator.
-
-    Each record is used, deferred to the next step, ignored or rejected by `_dispatch`.
-    """
-    loads = orjson.loads
-    decode_error = orjson.JSONDecodeError
-    dispatch = rollout._dispatch
-    reject = rollout._reject
-    line_number = acc.lines_read
-    try:
-        for raw in stream:
-            line_number += 1
-            try:
-                record = loads(raw)
-            except decode_error:
-                record = decode_refused_line(raw, line_number, acc)
-                if record is None:
-                    continue
-            if type(record) is dict:
-                try:
-                    dispatch(line_number, record)
-                except _Reject as bad:
-                    reject(line_number, str(bad), record)
-                except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
-                    # Last resort for a shape nobody anticipated: lose the record, not the file.
-                    why = f"unreadable record ({type(exc).__name__}: {exc})"
-                    reject(line_number, why, record)
-            else:
-                acc.reject(line_number, "not a JSON object", raw)
-    finally:
-        acc.lines_read = line_number
 
 
 def _stem(source: str) -> str:
@@ -379,31 +345,38 @@ class _Rollout:
 
     # -- dispatch ------------------------------------------------------------------------------
 
-    def _dispatch(self, line: int, record: dict) -> None:
-        rtype = record.get("type")
-        payload = record.get("payload")
-        if type(payload) is not dict:
-            payload = {}  # as TraceLab
-        by_subtype = self.nested.get(rtype)
-        if by_subtype is not None:
-            ptype = payload.get("type")
-            handler = by_subtype.get(ptype)
+    def feed(self, line: int, record: dict) -> None:
+        """Use, defer to the next step, ignore or reject one record."""
+        try:
+            rtype = record.get("type")
+            payload = record.get("payload")
+            if type(payload) is not dict:
+                payload = {}  # as TraceLab
+            by_subtype = self.nested.get(rtype)
+            if by_subtype is not None:
+                ptype = payload.get("type")
+                handler = by_subtype.get(ptype)
+                if handler is not None:
+                    handler(line, record, payload)
+                    return
+                key = _IGNORED_KEY.get((rtype, ptype))
+                self.acc.ignore(key if key is not None else f"unknown:{rtype}.{ptype}")
+                return
+            if type(rtype) is not str:
+                raise _Reject("record without a string type")
+            if payload.get("type") == "task_started":
+                self._task_started(line, record, payload)
+                return
+            handler = self.handlers.get(rtype)
             if handler is not None:
                 handler(line, record, payload)
-                return
-            key = _IGNORED_KEY.get((rtype, ptype))
-            self.acc.ignore(key if key is not None else f"unknown:{rtype}.{ptype}")
-            return
-        if type(rtype) is not str:
-            raise _Reject("record without a string type")
-        if payload.get("type") == "task_started":
-            self._task_started(line, record, payload)
-            return
-        handler = self.handlers.get(rtype)
-        if handler is not None:
-            handler(line, record, payload)
-        else:
-            self.acc.ignore(f"unknown:{rtype}")
+            else:
+                self.acc.ignore(f"unknown:{rtype}")
+        except _Reject as bad:
+            self._reject(line, str(bad), record)
+        except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
+            # Last resort for a shape nobody anticipated: lose the record, not the file.
+            self._reject(line, f"unreadable record ({type(exc).__name__}: {exc})", record)
 
     # -- identity and turns --------------------------------------------------------------------
 

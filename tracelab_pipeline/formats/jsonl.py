@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,28 +112,33 @@ class Accounting:
             )
 
 
-def iter_records(stream: IO[bytes], acc: Accounting) -> Iterator[tuple[int, dict]]:
-    """Yield (line_number, record) for each line that is a JSON object.
+def feed_records(stream: IO[bytes], acc: Accounting, feed: Callable[[int, dict], None]) -> None:
+    """Call `feed(line_number, record)` for each line that is a JSON object.
 
     Blank lines count as ignored (type "blank"); undecodable lines are rejected with a reason.
-    The caller must account for every yielded record (use, ignore or reject it). Readers whose
-    per-line cost matters inline this loop; they share `decode_refused_line`.
+    `feed` must account for every record it gets (use, ignore or reject it). A callback rather
+    than a generator: resuming a generator per line costs more than the rest of this loop.
     """
-    line_number = 0
-    for raw in stream:
-        line_number += 1
-        acc.lines_read += 1
-        try:
-            # JSON allows the whitespace around a line, so most lines parse as they are.
-            record = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            record = decode_refused_line(raw, line_number, acc)
-            if record is None:
-                continue
-        if record.__class__ is dict:
-            yield line_number, record
-        else:
-            acc.reject(line_number, "not a JSON object", raw)
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    line_number = acc.lines_read
+    try:
+        for raw in stream:
+            line_number += 1
+            try:
+                # JSON allows the whitespace around a line, so most lines parse as they are,
+                # without strip()'s copy.
+                record = loads(raw)
+            except decode_error:
+                record = decode_refused_line(raw, line_number, acc)
+                if record is None:
+                    continue
+            if record.__class__ is dict:
+                feed(line_number, record)
+            else:
+                acc.reject(line_number, "not a JSON object", raw)
+    finally:
+        acc.lines_read = line_number
 
 
 def decode_refused_line(raw: bytes, line_number: int, acc: Accounting) -> dict | None:

@@ -22,7 +22,7 @@ import orjson
 import pyarrow as pa
 
 from tracelab_pipeline.formats.common import content_chars, parse_ts
-from tracelab_pipeline.formats.jsonl import Accounting, iter_records, open_log
+from tracelab_pipeline.formats.jsonl import Accounting, feed_records, open_log
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.step_fields import (
     TRIGGER_BY_FIRST_INPUT,
@@ -241,29 +241,32 @@ def read_tracelab_rounds(path: str | Path, contributor: str = "local") -> FileRe
     steps: list[dict] = []
     tool_calls: list[dict] = []
     timing_events: list[dict] = []
+
+    def take(line_number: int, record: dict) -> None:
+        flags: list[str] = []
+        try:
+            step, tools, events = round_to_rows(record, contributor, source, flags)
+        except _Bad as bad:
+            acc.reject(line_number, str(bad), orjson.dumps(record))
+            return
+        except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
+            # A shape nobody anticipated: lose the line, not the file.
+            reason = f"unreadable round ({type(exc).__name__}: {exc})"
+            acc.reject(line_number, reason, orjson.dumps(record))
+            return
+        for flag in flags:
+            acc.flag(flag)
+        if step["source_file"] == source:
+            step["source_line"] = line_number
+        providers.add(step["provider"])
+        steps.append(step)
+        tool_calls.extend(tools)
+        timing_events.extend(events)
+        acc.use()
+
     try:
         with open_log(path) as stream:
-            for line_number, record in iter_records(stream, acc):
-                flags: list[str] = []
-                try:
-                    step, tools, events = round_to_rows(record, contributor, source, flags)
-                except _Bad as bad:
-                    acc.reject(line_number, str(bad), orjson.dumps(record))
-                    continue
-                except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
-                    # A shape nobody anticipated: lose the line, not the file.
-                    reason = f"unreadable round ({type(exc).__name__}: {exc})"
-                    acc.reject(line_number, reason, orjson.dumps(record))
-                    continue
-                for flag in flags:
-                    acc.flag(flag)
-                if step["source_file"] == source:
-                    step["source_line"] = line_number
-                providers.add(step["provider"])
-                steps.append(step)
-                tool_calls.extend(tools)
-                timing_events.extend(events)
-                acc.use()
+            feed_records(stream, acc, take)
     except (OSError, EOFError, zlib.error) as exc:
         if acc.lines_read == 0:
             result.error = f"cannot read: {exc}"

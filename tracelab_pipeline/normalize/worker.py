@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from tracelab_pipeline.formats import read_log
 from tracelab_pipeline.formats.common import gc_paused
-from tracelab_pipeline.formats.jsonl import Accounting, iter_records, open_log
+from tracelab_pipeline.formats.jsonl import Accounting, feed_records, open_log
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.rows import S_SESSION_ID, S_SOURCE_LINE
 from tracelab_pipeline.normalize.columns import ColumnBuffer
@@ -198,8 +198,7 @@ def crashed_file(path: str, contributor: str, reason: str) -> FileResult:
     acc = Accounting(path, contributor)
     try:
         with open_log(path) as f:
-            for line_number, _ in iter_records(f, acc):
-                acc.reject(line_number, reason, None)
+            feed_records(f, acc, lambda line_number, _: acc.reject(line_number, reason, None))
     except (OSError, EOFError, ValueError) as exc:
         reason = f"{reason}; then cannot read: {exc}"
     return FileResult(path, None, acc, error=reason)
