@@ -21,7 +21,6 @@ from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, Pseudonymizer
 
 PUBLIC_TABLES = ("steps", "tool_calls", "timing_events", "ingest_accounting", "rejected_records")
 FINGERPRINT_METADATA = b"pseudonym_key_fingerprint"
-_SHELL_TOOLS = pa.array(sorted(SHELL_TOOLS), type=pa.string())
 
 
 @dataclass
@@ -148,7 +147,10 @@ def _command_signatures(table: pa.Table) -> pa.Array:
     if "tool_name" not in table.column_names or table.num_rows == 0:
         return pa.nulls(table.num_rows, type=pa.string())
     names = table.column("tool_name")
-    shell = pc.fill_null(pc.is_in(pc.utf8_lower(names), value_set=_SHELL_TOOLS), False)
+    # Built here, not at import: a pyarrow array at module level imports pandas, and this module
+    # is loaded with the Dagster code location.
+    shell_tools = pa.array(sorted(SHELL_TOOLS), type=pa.string())
+    shell = pc.fill_null(pc.is_in(pc.utf8_lower(names), value_set=shell_tools), False)
     if not pc.any(shell).as_py():
         return pa.nulls(table.num_rows, type=pa.string())
     if "input_json" in table.column_names:
