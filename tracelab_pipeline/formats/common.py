@@ -41,11 +41,6 @@ def delta_ms(start: datetime | None, end: datetime | None) -> int | None:
     return round((end - start).total_seconds() * 1000)
 
 
-def as_int(value) -> int:
-    """Token counts: ints (and bools, as TraceLab) count; anything else is 0."""
-    return int(value) if isinstance(value, int) else 0
-
-
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while one file is read.

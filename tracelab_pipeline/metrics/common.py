@@ -115,8 +115,3 @@ PROVIDER_COLUMNS = [
     ("total", "DOUBLE"),
     ("unit", "VARCHAR"),
 ]
-
-
-def provider_row(block: str, metric: str, values: dict, unit: str, **extra) -> dict:
-    """One row of a Claude | Codex | Total table; `values` keyed by 'claude'/'codex'/'total'."""
-    return {"block": block, "metric": metric, **values, "unit": unit, **extra}
