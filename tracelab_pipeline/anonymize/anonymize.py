@@ -8,6 +8,7 @@ tool calls get a command signature computed from the private input before it is 
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -34,6 +35,7 @@ class AnonymizedPartition:
     key_fingerprint: str = ""
 
 
+@functools.cache
 def scrubbed_columns(name: str) -> tuple[str, ...]:
     """String columns of the public table that keep content (and so pass through Presidio)."""
     ids = ID_COLUMNS.get(name, {})
@@ -114,12 +116,13 @@ def anonymize_table(
     target = schema.public_schema(name)
     ids = ID_COLUMNS.get(name, {})
     scrub = set(scrubbed_columns(name))
+    present = set(table.column_names)  # (a new list on every access)
     columns = []
     for f in target:
         if f.name == "command_signature" and name == "tool_calls":
             columns.append(_command_signatures(table))
             continue
-        if f.name not in table.column_names:
+        if f.name not in present:
             # A column the private writer did not produce yet (older file): null, never invented.
             columns.append(pa.nulls(table.num_rows, type=f.type))
             continue

@@ -79,9 +79,11 @@ class PrivateNeedles:
         others = pa.array(sorted(self.exact), type=pa.string())
         return pc.unique(pa.concat_arrays([self.identifiers, others]))
 
-    def id_needles(self) -> pa.Array:
-        """What must not appear in an identifier column: every exact needle and project."""
-        return pc.unique(pa.concat_arrays([self.all_exact(), self.projects]))
+    def id_needles(self, exact: pa.Array | None = None) -> pa.Array:
+        """What must not appear in an identifier column: every exact needle and project
+        (`exact`: all_exact(), when the caller already has it)."""
+        exact = self.all_exact() if exact is None else exact
+        return pc.unique(pa.concat_arrays([exact, self.projects]))
 
     def kind(self, value: str) -> str:
         if pc.any(pc.equal(self.identifiers, value)).as_py():
@@ -126,6 +128,17 @@ def _glued_needles(exact: pa.Array, text: str) -> list[str]:
     prefixes = pc.utf8_slice_codeunits(long, 0, SUBSTRING_MIN)
     candidates = pc.filter(long, pc.is_in(prefixes, value_set=grams)).to_pylist()
     return [n for n in candidates if n in text]
+
+
+def _of_lengths(needles: pa.Array, haystack: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The needles whose byte length some haystack value has: only they can equal one.
+
+    Exact lookups build a hash set of the needles (every private id, ~1M in a large
+    partition); lengths come from the offsets, so this pre-filter costs no hashing, and the
+    set is built from the few needles that could match at all.
+    """
+    lengths = pc.unique(pc.binary_length(haystack))
+    return pc.filter(needles, pc.is_in(pc.binary_length(needles), value_set=lengths))
 
 
 def user_names_in_paths(paths: Iterable[str]) -> set[str]:
@@ -258,7 +271,7 @@ def identifier_leaks(
     id_columns = distinct_ids(public) if ids is None else ids
     if id_columns:
         every_id = pa.chunked_array([v for *_, v in id_columns], type=pa.string())
-        id_needles = needles.id_needles()
+        id_needles = _of_lengths(needles.id_needles(exact), every_id)
         if pc.any(pc.is_in(every_id, value_set=id_needles)).as_py():
             for name, column, values in id_columns:
                 for value in pc.filter(values, pc.is_in(values, value_set=id_needles)).to_pylist():
@@ -271,7 +284,10 @@ def identifier_leaks(
     every_token = pa.array(
         list({t for tokens in tokens_of.values() for t in tokens}), type=pa.string()
     )
-    hit_tokens = set(pc.filter(every_token, pc.is_in(every_token, value_set=exact)).to_pylist())
+    candidates = _of_lengths(exact, every_token)
+    hit_tokens = set(
+        pc.filter(every_token, pc.is_in(every_token, value_set=candidates)).to_pylist()
+    )
     for name, column, values in content:
         leaked: dict[str, str] = {}  # public value -> the private needle found in it
         for value in values:

@@ -88,12 +88,13 @@ def publish(
         final = public_partition_dir(public_root, name, month, pseudonym) / PART_FILE
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(f".{PART_FILE}.{uuid.uuid4().hex}.tmp")
+        present = set(table.column_names)
         try:
             pq.write_table(
                 table,
                 tmp,
                 compression="zstd",
-                use_dictionary=[c for c in DICTIONARY_COLUMNS if c in table.column_names],
+                use_dictionary=[c for c in DICTIONARY_COLUMNS if c in present],
             )
             os.replace(tmp, final)
         except BaseException:
