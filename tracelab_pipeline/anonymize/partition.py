@@ -22,8 +22,8 @@ from tracelab_pipeline.anonymize.public_store import publish
 
 GX_PUBLIC = "gx_public_suite"
 GX_PRIVATE = "gx_private_suite"
-# A ranged run holds the private tables of a chunk of partitions at once and validates each
-# layer in one GX pass per chunk (GX's cost is mostly per pass and expectation): a chunk ends
+# A ranged run holds the private tables of a chunk of partitions at once and validates both
+# layers in one GX pass per chunk (GX's cost is mostly per pass and expectation): a chunk ends
 # once it holds this many rows (all tables; ~0.3 GB per million rows), so memory stays bounded.
 CHUNK_ROWS = 1_000_000
 
@@ -62,24 +62,37 @@ def gx_outcomes(
     name: str, layer: str, partitions: dict[str, tuple[dict[str, pa.Table], str]]
 ) -> dict[str, CheckOutcome]:
     """GX outcomes of many partitions ({key: (tables, month)}), validated in one pass if clean."""
-    from tracelab_pipeline.validate import validate_partitions
+    return gx_layer_outcomes({layer: partitions})[layer]
 
-    outcomes = {}
-    for key, reports in validate_partitions(layer, partitions).items():
-        failures = {f"{r.table}.{label}": n for r in reports for label, n in r.failures.items()}
-        outcomes[key] = CheckOutcome(
-            name=name,
-            passed=not failures,
-            description=f"Great Expectations suites of the {layer} layer "
-            "(column set and types, keys, invariants)",
-            metadata={
-                "expectations_evaluated": sum(r.evaluated for r in reports),
-                "expectations_failed": len(failures),
-                "failures": failures,
-                # >1: validated inside one GX pass over this many partitions of the run
-                "gx_batch_partitions": max((r.batch_partitions for r in reports), default=1),
-            },
-        )
+
+GX_CHECK = {"private": GX_PRIVATE, "public": GX_PUBLIC}
+
+
+def gx_layer_outcomes(
+    layers: dict[str, dict[str, tuple[dict[str, pa.Table], str]]],
+) -> dict[str, dict[str, CheckOutcome]]:
+    """GX outcomes of the partitions of both layers ({layer: {key: (tables, month)}}): the
+    value parts of both layers are validated in one pass when clean (validate_layers)."""
+    from tracelab_pipeline.validate import validate_layers
+
+    outcomes: dict[str, dict[str, CheckOutcome]] = {}
+    for layer, by_key in validate_layers(layers).items():
+        outcomes[layer] = {}
+        for key, reports in by_key.items():
+            failures = {f"{r.table}.{label}": n for r in reports for label, n in r.failures.items()}
+            outcomes[layer][key] = CheckOutcome(
+                name=GX_CHECK[layer],
+                passed=not failures,
+                description=f"Great Expectations suites of the {layer} layer "
+                "(column set and types, keys, invariants)",
+                metadata={
+                    "expectations_evaluated": sum(r.evaluated for r in reports),
+                    "expectations_failed": len(failures),
+                    "failures": failures,
+                    # >1: validated inside one GX pass over this many partitions of the run
+                    "gx_batch_partitions": max((r.batch_partitions for r in reports), default=1),
+                },
+            )
     return outcomes
 
 
@@ -94,22 +107,23 @@ def prepare_partition(
 ) -> PreparedPartition:
     """Anonymize one partition and run every blocking check on the result, in memory.
 
-    With `gx=False` both GX suites are left out, for `prepare_partitions` to run them over
+    Both GX suites (private and public) run after anonymizing, in one pass where they share
+    expectations. With `gx=False` they are left out, for `prepare_partitions` to run them over
     many partitions at once.
     """
-    seconds = {}
-    t0 = time.perf_counter()
-    checks = [gx_outcome(GX_PRIVATE, "private", private, month)] if gx else []
     t1 = time.perf_counter()
     scrubber = scrubber_for(deny_names(private, contributor, deny_list))
     anonymized = anonymize_partition(private, pseudonymizer, scrubber)
     t2 = time.perf_counter()
-    checks += blocking_checks(private, anonymized.tables, contributor, scrubber)
+    checks = blocking_checks(private, anonymized.tables, contributor, scrubber)
     t3 = time.perf_counter()
-    seconds.update(anonymize=t2 - t1, checks=t3 - t2)
+    seconds = {"anonymize": t2 - t1, "checks": t3 - t2}
     if gx:
-        checks.append(gx_outcome(GX_PUBLIC, "public", anonymized.tables, month))
-        seconds["gx"] = time.perf_counter() - t3 + (t1 - t0)
+        gx_results = gx_layer_outcomes(
+            {"private": {month: (private, month)}, "public": {month: (anonymized.tables, month)}}
+        )
+        checks = [gx_results["private"][month], *checks, gx_results["public"][month]]
+        seconds["gx"] = time.perf_counter() - t3
     return PreparedPartition(
         contributor=contributor,
         month=month,
@@ -128,13 +142,12 @@ def prepare_partitions(
     deny_list: Iterable[str] = (),
 ) -> list[PreparedPartition]:
     """Every (contributor, month) of a run: each private partition is read once (`read`),
-    validated by the private GX suite, anonymized and checked; GX validates each layer in
-    one pass per chunk of partitions. Check outcomes are per partition."""
+    anonymized and checked; GX validates both layers in one pass per chunk of partitions.
+    Check outcomes are per partition."""
     deny_list = list(deny_list)
     prepared: list[PreparedPartition] = []
     pending = list(partitions)
     while pending:
-        t0 = time.perf_counter()
         chunk, private, rows = [], {}, 0
         while pending and rows < CHUNK_ROWS:
             contributor, month = pending.pop(0)
@@ -142,25 +155,23 @@ def prepare_partitions(
             rows += sum(t.num_rows for t in tables.values())
             private[str(len(chunk))] = (tables, month)
             chunk.append((contributor, month))
-        private_gx = gx_outcomes(GX_PRIVATE, "private", private)
-        gx_s = time.perf_counter() - t0
-        done = []
-        for i, (contributor, month) in enumerate(chunk):
-            p = prepare_partition(
+        done = [
+            prepare_partition(
                 private[str(i)][0], contributor, month, pseudonymizer, deny_list, gx=False
             )
-            p.checks.insert(0, private_gx[str(i)])
-            done.append(p)
-        del private  # the chunk's private tables are no longer needed
-        t1 = time.perf_counter()
-        public_gx = gx_outcomes(
-            GX_PUBLIC,
-            "public",
-            {str(i): (p.anonymized.tables, p.month) for i, p in enumerate(done)},
+            for i, (contributor, month) in enumerate(chunk)
+        ]
+        t0 = time.perf_counter()
+        gx_results = gx_layer_outcomes(
+            {
+                "private": private,
+                "public": {str(i): (p.anonymized.tables, p.month) for i, p in enumerate(done)},
+            }
         )
-        gx_s += time.perf_counter() - t1
+        del private  # the chunk's private tables are no longer needed
+        gx_s = time.perf_counter() - t0
         for i, p in enumerate(done):
-            p.checks.append(public_gx[str(i)])
+            p.checks = [gx_results["private"][str(i)], *p.checks, gx_results["public"][str(i)]]
             p.seconds["gx"] = gx_s / len(done)
         prepared += done
     return prepared

@@ -2,9 +2,16 @@
 
 from tracelab_pipeline.validate.runner import (
     SuiteReport,
+    validate_layers,
     validate_partition,
     validate_partitions,
     validate_table,
 )
 
-__all__ = ["SuiteReport", "validate_partition", "validate_partitions", "validate_table"]
+__all__ = [
+    "SuiteReport",
+    "validate_layers",
+    "validate_partition",
+    "validate_partitions",
+    "validate_table",
+]

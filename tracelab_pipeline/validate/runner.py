@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from tracelab_pipeline.validate import gx_speedups
 from tracelab_pipeline.validate.suites import (
     LATE_SLACK_DAYS,
+    LAYERS,
     PARTITION_COLUMN,
     PARTS,
     PREFIX_PLUS_APPEND,
@@ -201,31 +202,40 @@ def _frame(
     """The frame of a value part ("keys" or "numbers"): only the columns it reads (`extra`:
     the columns of the suite over several partitions).
 
-    Strings are dictionary-encoded in Arrow (pandas Categorical): uniqueness, null and
-    value-set metrics then hash small integer codes instead of Python strings. The frame is
-    converted in one go (`extra` columns included) so pandas holds few consolidated blocks.
+    Converted in one go (`extra` columns included) so pandas holds few consolidated blocks.
     A column the data lacks is left out, so its expectations fail by name (the schema part
     names it too).
     """
+    read = read_columns(table, layer, part, batched=extra is not None)
+    return _to_frame(_value_columns(table, data, read), extra, read)
+
+
+def _value_columns(table: str, data: pa.Table, read: set[str]) -> pa.Table:
+    """The columns of `data` that a value part reads, in name order, as GX compares them."""
     if table == "steps" and {"prefix_tokens", "append_tokens"} <= set(data.column_names):
         data = data.append_column(
             PREFIX_PLUS_APPEND, pc.add(data.column("prefix_tokens"), data.column("append_tokens"))
         )
-    read = read_columns(table, layer, part, batched=extra is not None)
     columns = {}
-    for name, column in zip(data.column_names, data.columns, strict=True):
-        if name not in read:
-            continue
+    for name in sorted(set(data.column_names) & read):
+        column = data.column(name)
         if pa.types.is_timestamp(column.type):
             # Microseconds since the epoch (UTC), bounds likewise (month_window): the same
             # order as the instants, compared as numbers (no tz-aware datetime64 copies).
             column = column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
         columns[name] = column
-    columns.update((name, column) for name, column in (extra or {}).items() if name in read)
-    # Plain numpy dtypes (int64, or float64 where an int column holds nulls; exact below 2**53,
-    # far above any token count or latency): GX compares them vectorized, while on pandas'
-    # nullable Int64 its between-metric calls a Python function per value (10x slower).
-    return pa.table(columns).to_pandas(types_mapper=_string_as_arrow)
+    return pa.table(columns)
+
+
+def _to_frame(columns: pa.Table, extra: dict[str, pa.Array] | None, read: set[str]):
+    for name, column in (extra or {}).items():
+        if name in read:
+            columns = columns.append_column(name, column)
+    # Strings stay Arrow (pd.ArrowDtype); numbers become plain numpy dtypes (int64, or float64
+    # where an int column holds nulls; exact below 2**53, far above any token count or
+    # latency): GX compares them vectorized, while on pandas' nullable Int64 its
+    # between-metric calls a Python function per value (10x slower).
+    return columns.to_pandas(types_mapper=_string_as_arrow)
 
 
 def _string_as_arrow(type_: pa.DataType):
@@ -274,57 +284,124 @@ def validate_partition(layer: str, tables: dict[str, pa.Table], month: str) -> l
 def validate_partitions(
     layer: str, partitions: dict[str, tuple[dict[str, pa.Table], str]]
 ) -> dict[str, list[SuiteReport]]:
-    """Validate many partitions ({key: (tables, month)}) of one run: {key: reports}.
+    """Validate many partitions ({key: (tables, month)}) of one layer: {key: reports}."""
+    return validate_layers({layer: partitions})[layer]
 
-    GX's cost is almost all fixed per expectation and run (~5 ms each, ~60 per layer), so a run
-    of N partitions is validated in ONE pass per table over their concatenation, with the
-    partition and its window as columns (suites.batched_expectations). If that pass fails, or
-    the partitions cannot be concatenated (different columns or types), every partition is
-    validated on its own, so failures are named and counted exactly as for one partition.
+
+def validate_layers(
+    layers: dict[str, dict[str, tuple[dict[str, pa.Table], str]]],
+) -> dict[str, dict[str, list[SuiteReport]]]:
+    """Validate many partitions of one run, of one or both layers
+    ({layer: {key: (tables, month)}}): {layer: {key: reports}}.
+
+    GX's cost is almost all fixed per expectation and run (~1-2 ms each, ~65 per layer), so
+    the partitions are validated in ONE pass per table: the schema part once per layer on
+    the concatenation of its partitions, the value parts (the same expectations in both
+    layers) once on the concatenation of every partition of every layer, with the partition
+    and its window as columns (suites.batched_expectations). If that pass fails, or the
+    tables cannot be concatenated (different columns or types), each layer is tried as one
+    pass, then every partition is validated on its own, so failures are named and counted
+    exactly as for one partition of one layer.
     """
-    out: dict[str, list[SuiteReport]] = {key: [] for key in partitions}
+    out: dict[str, dict[str, list[SuiteReport]]] = {
+        layer: {key: [] for key in partitions} for layer, partitions in layers.items()
+    }
     for table in VALIDATED_TABLES:
         present = {
-            k: (tables[table], month)
-            for k, (tables, month) in partitions.items()
-            if table in tables
+            layer: {
+                k: (tables[table], month)
+                for k, (tables, month) in partitions.items()
+                if table in tables
+            }
+            for layer, partitions in layers.items()
         }
-        batched = _validate_batch(table, layer, present) if len(present) > 1 else None
-        for key, (data, month) in present.items():
-            if batched is not None:
-                out[key].append(batched[key])
-            else:
-                out[key].append(validate_table(table, layer, data, month))
+        batched = None
+        if sum(len(p) for p in present.values()) > 1:
+            batched = _validate_batch(table, present)
+        for layer, items in present.items():
+            alone = batched.get(layer) if batched is not None else None
+            if alone is None and len(present) > 1 and len(items) > 1:
+                alone = (_validate_batch(table, {layer: items}) or {}).get(layer)
+            for key, (data, month) in items.items():
+                if alone is not None:
+                    out[layer][key].append(alone[key])
+                else:
+                    out[layer][key].append(validate_table(table, layer, data, month))
     return out
 
 
+@functools.cache
+def _shared_value_parts(table: str) -> bool:
+    """True when both layers' batched value expectations are the same (they are today:
+    numbers pass unchanged, ids stay non-null strings), so one pass can serve both."""
+
+    def values(layer: str) -> list:
+        return [
+            (e.kind, e.kwargs, e.part)
+            for _, e in batched_expectations(table, layer)
+            if e.part != "schema"
+        ]
+
+    return all(values(layer) == values(LAYERS[0]) for layer in LAYERS)
+
+
 def _validate_batch(
-    table: str, layer: str, present: dict[str, tuple[pa.Table, str]]
-) -> dict[str, SuiteReport] | None:
-    """Per-partition reports if the concatenation passes the batched suite, else None."""
+    table: str, present: dict[str, dict[str, tuple[pa.Table, str]]]
+) -> dict[str, dict[str, SuiteReport]] | None:
+    """Per-partition reports of every layer if the batched suite passes, else None."""
     import numpy as np
 
+    present = {layer: items for layer, items in present.items() if items}
+    if len(present) > 1 and not _shared_value_parts(table):
+        return None
+    concatenated = {}
     try:
-        data = pa.concat_tables([t for t, _ in present.values()])
+        for layer, items in present.items():
+            concatenated[layer] = pa.concat_tables([t for t, _ in items.values()])
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    sizes = [t.num_rows for t, _ in present.values()]
+    for layer, data in concatenated.items():
+        # The concatenation has one schema per layer (concat_tables refuses others).
+        if not _run(table, layer, "schema", _schema_frame(data), {}).success:
+            return None
+    entries = [
+        (layer, key, t, month)
+        for layer, items in present.items()
+        for key, (t, month) in items.items()
+    ]
+    sizes = [t.num_rows for *_, t, _ in entries]
     extra = {
         PARTITION_COLUMN: pa.DictionaryArray.from_arrays(
-            pa.array(np.repeat(np.arange(len(present), dtype=np.int32), sizes)),
-            pa.array(list(present), type=pa.string()),
+            pa.array(np.repeat(np.arange(len(entries), dtype=np.int32), sizes)),
+            pa.array([f"{layer}|{key}" for layer, key, *_ in entries], type=pa.string()),
         )
     }
-    windows = [month_window(month) for _, month in present.values()]
+    windows = [month_window(month) for *_, month in entries]
     for name, column in WINDOW_COLUMNS.items():
         extra[column] = pa.array(np.repeat(np.array([w[name] for w in windows]), sizes))
-    if not _run(table, layer, "schema", _schema_frame(data), {}).success:
-        return None
+    suite_layer = next(iter(present))  # the value parts are the same in every layer
     for part in PARTS[1:]:
-        if not _run(table, layer, part, _frame(table, layer, part, data, extra), {}, True).success:
+        read = read_columns(table, suite_layer, part, batched=True)
+        try:
+            columns = pa.concat_tables(
+                [_value_columns(table, data, read) for data in concatenated.values()]
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
             return None
-    n = len(expectations(table, layer))
+        frame = _to_frame(columns, extra, read)
+        if not _run(table, suite_layer, part, frame, {}, True).success:
+            return None
     return {
-        key: SuiteReport(table, layer, t.num_rows, n, n, batch_partitions=len(present))
-        for key, (t, _) in present.items()
+        layer: {
+            key: SuiteReport(
+                table,
+                layer,
+                t.num_rows,
+                len(expectations(table, layer)),
+                len(expectations(table, layer)),
+                batch_partitions=len(items),
+            )
+            for key, (t, _) in items.items()
+        }
+        for layer, items in present.items()
     }
