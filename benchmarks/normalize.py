@@ -1,6 +1,6 @@
 """Normalize throughput against the parse-only floor (run by hand).
 
-    uv run python benchmarks/normalize.py [--mb 200] [--synth] [--profile]
+    uv run python benchmarks/normalize.py [--mb 200] [--synth] [--profile] [--memory]
 
 Builds a corpus of many files in a temp dir by replicating the real fixtures (every copy gets
 its own session ids, so nothing is deduplicated away), optionally also a synthetic corpus from
@@ -24,6 +24,8 @@ import os
 import pstats
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -170,16 +172,50 @@ def profile(files: list[Path], top: int = 25) -> None:
     pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
 
 
+# Runs a command and prints its peak RSS in KiB: a fresh parent per measurement, because
+# RUSAGE_CHILDREN keeps the largest child ever waited for.
+_PEAK_RSS = (
+    "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+    "stdout=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
+def memory(tmp: Path, target_mb: float) -> None:
+    """Peak RSS of `tracelab normalize` (streamed Parquet) on a corpus and on 4x that corpus:
+    memory should follow the steps' dedup keys, not the bytes read."""
+    print("\n== peak memory of `tracelab normalize` (workers=1) ==")
+    peaks = []
+    for scale in (1, 4):
+        corpus = tmp / f"memory-x{scale}"
+        files = replicate_fixtures(corpus, target_mb * scale / 4)
+        mb = corpus_bytes(files) / 2**20
+        command = [str(Path(sys.executable).with_name("tracelab")), "normalize", str(corpus)]
+        command += ["--out", str(tmp / f"memory-out-x{scale}")]
+        result = subprocess.run(
+            [sys.executable, "-c", _PEAK_RSS, *command], check=True, capture_output=True, text=True
+        )
+        peaks.append(int(result.stdout.split()[-1]) / 1024)
+        print(f"{mb:8.1f} MiB of logs: peak RSS {peaks[-1]:6.0f} MiB")
+        shutil.rmtree(corpus)
+    print(f"4x the input -> {peaks[1] / peaks[0]:.2f}x the peak memory")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=200, help="size of the replicated corpus")
     parser.add_argument("--synth", action="store_true", help="also a synthetic 'demo' corpus")
     parser.add_argument("--profile", action="store_true", help="cProfile one workers=1 run")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument(
+        "--memory", action="store_true", help="only: peak RSS of the CLI at 1x and 4x --mb/4"
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="tracelab-bench-"))
     try:
+        if args.memory:
+            memory(tmp, args.mb)
+            return
         files = replicate_fixtures(tmp / "replicated", args.mb)
         report("real fixtures, replicated", files, args.repeat)
         if args.synth:

@@ -190,6 +190,35 @@ def test_parquet_round_trip_is_exact_and_leaves_no_temp_files(tmp_path, all_fixt
         assert back.tables()[name].equals(table), name
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_streamed_parquet_holds_exactly_the_merged_tables(tmp_path, monkeypatch, workers):
+    """normalize_to_parquet (what `tracelab normalize` runs) against normalize_files: copies,
+    replayed history and a broken line spread over many small batches."""
+    corpus = tmp_path / "in"
+    for copy in ("first", "second"):
+        shutil.copytree(FIXTURES / "claude", corpus / copy / "claude")
+        shutil.copytree(FIXTURES / "codex", corpus / copy / "codex")
+    other = FIXTURES / "claude" / "ccviewer__1af7fc5e.jsonl"
+    resumed = corpus / "a_resumed.jsonl"
+    resumed.write_bytes(CLAUDE_SEGMENT.read_bytes() + b"{broken\n" + other.read_bytes())
+    monkeypatch.setattr(run, "BATCH_BYTES", 300_000)
+    files = iter_log_files([corpus])
+    expected = normalize_files(files)
+    assert expected.ingest_accounting.column("duplicate_steps").to_pylist().count(0) < len(files)
+
+    summary = run.normalize_to_parquet(files, tmp_path / "out", workers=workers)
+
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        f"{n}.parquet" for n in TABLES
+    )
+    back = NormalizedTables.read_parquet(tmp_path / "out")
+    for name, table in expected.tables().items():
+        assert back.tables()[name].equals(table), name
+    assert summary == expected.summary()
+    broken_line = len(CLAUDE_SEGMENT.read_bytes().splitlines()) + 1
+    assert summary["first_rejected"] == [f"{resumed}:{broken_line}: malformed JSON"]
+
+
 def test_a_reader_crash_is_recorded_and_the_rest_proceeds(monkeypatch):
     real_read_log = worker.read_log
     victim = str(CODEX_SEGMENT)

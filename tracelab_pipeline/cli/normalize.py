@@ -30,27 +30,27 @@ def command(
     Exits 0 when every file was read, even if some records were rejected (the summary lists
     them); exits 1 when an input could not be read at all.
     """
-    from tracelab_pipeline.normalize import iter_log_files, normalize_files
+    from tracelab_pipeline.normalize import iter_log_files, normalize_files, normalize_to_parquet
+    from tracelab_pipeline.schema import TABLES
 
     files = iter_log_files(inputs)
     for item in inputs:
         if item.is_dir() and not any(str(f).startswith(str(item)) for f in files):
             click.echo(f"warning: no .jsonl or .jsonl.gz files under {item}", err=True)
 
-    tables = normalize_files(files, contributor, workers=workers, progress=True)
-
     if out_format == "parquet":
-        written = tables.write_parquet(out)
-        outputs = sorted(str(p) for p in written.values())
+        # Streamed: memory does not grow with the corpus.
+        summary = normalize_to_parquet(files, out, contributor, workers=workers, progress=True)
+        outputs = sorted(str(out / f"{name}.parquet") for name in TABLES)
     else:
         from tracelab_pipeline.formats.tracelab_rounds import write_tracelab_rounds
 
+        tables = normalize_files(files, contributor, workers=workers, progress=True)
         out.mkdir(parents=True, exist_ok=True)
         target = out / "round_trace.jsonl"
         write_tracelab_rounds(tables.steps, tables.tool_calls, tables.timing_events, target)
         outputs = [str(target)]
-
-    summary = tables.summary()
+        summary = tables.summary()
     _print_summary(summary, outputs)
     if summary["unreadable_files"]:
         for path, error in summary["unreadable_files"].items():

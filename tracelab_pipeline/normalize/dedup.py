@@ -4,11 +4,16 @@ The same step (same `step_id`) shows up in several files when a session was resu
 replayed into a sub-agent's file, or when one file was collected twice. Exactly one copy is kept,
 chosen only from the rows themselves and the file paths, so the result does not depend on the
 order the files were given in.
+
+The decisions need only a few columns of every step (`KEY_COLUMNS`): `plan_merge` makes them
+from those, and `MergePlan.apply` then filters any slice of the tables, so a run can hold just
+the key columns of the whole corpus and stream the rest batch by batch.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -16,13 +21,49 @@ import pyarrow.compute as pc
 from tracelab_pipeline.normalize.worker import FILE_COLUMN, FileInfo
 from tracelab_pipeline.schema import TS
 
+_TIMES = ("input_ready_at", "first_output_at", "usage_at")
+KEY_COLUMNS = (
+    "step_id",
+    "session_id",
+    FILE_COLUMN,
+    "contributor",
+    "provider",
+    "root_session_id",
+    "session_started_at",
+    *_TIMES,
+)
 
-def drop_duplicate_steps(
-    steps: pa.Table,
-    others: dict[str, pa.Table],
-    files: dict[int, FileInfo],
-) -> tuple[pa.Table, dict[str, pa.Table], Counter]:
-    """Keep one copy of each step_id; returns the filtered tables and drops per file index.
+
+@dataclass
+class MergePlan:
+    """Which rows to keep and each root session's start, for the steps in file order."""
+
+    keep: pa.Array | None  # bool per step row (all rows of the run, in file order); None: all
+    drop_keys: pa.Array | None  # "<file>\x1f<step_id>" of dropped copies, for the other tables
+    starts: pa.Table  # root-session key -> session start
+    dropped_per_file: Counter = field(default_factory=Counter)
+
+    def apply(self, name: str, table: pa.Table, offset: int = 0) -> pa.Table:
+        """`table` (rows of table `name` with FILE_COLUMN) with the plan applied; for steps,
+        `offset` is the position of its first row among all steps of the run."""
+        if name == "steps":
+            if self.keep is not None:
+                table = table.filter(self.keep.slice(offset, table.num_rows))
+            return _set_session_start(table, self.starts)
+        if self.drop_keys is None or table.num_rows == 0:
+            return table
+        return table.filter(pc.invert(pc.is_in(_row_keys(table), value_set=self.drop_keys)))
+
+
+def plan_merge(keys: pa.Table, files: dict[int, FileInfo]) -> MergePlan:
+    """The plan for steps whose KEY_COLUMNS are `keys` (every step of the run, in file order)."""
+    keep, drop_keys, dropped = _duplicates(keys, files)
+    kept = keys if keep is None else keys.filter(keep)
+    return MergePlan(keep, drop_keys, _session_starts(kept), dropped)
+
+
+def _duplicates(steps: pa.Table, files: dict[int, FileInfo]):
+    """Keep one copy of each step_id.
 
     Preference among copies: the file whose own thread the step belongs to (replayed history
     sits in other threads' files), then the file holding more of that thread's steps, then the
@@ -30,11 +71,11 @@ def drop_duplicate_steps(
     """
     dropped_per_file: Counter = Counter()
     if steps.num_rows == 0:
-        return steps, others, dropped_per_file
+        return None, None, dropped_per_file
     counts = pc.value_counts(steps.column("step_id"))
     repeated = counts.filter(pc.greater(counts.field("counts"), 1)).field("values")
     if len(repeated) == 0:
-        return steps, others, dropped_per_file
+        return None, None, dropped_per_file
 
     # Only rows of repeated step_ids are looked at in Python.
     involved_mask = pc.is_in(steps.column("step_id"), value_set=repeated)
@@ -68,10 +109,8 @@ def drop_duplicate_steps(
                 drop_keys.add((file_index, step_id))
 
     keep = pc.invert(_mark(steps.num_rows, drop_rows))
-    steps = steps.filter(keep)
-    if drop_keys:
-        others = {name: _drop_keys(table, drop_keys) for name, table in others.items()}
-    return steps, others, dropped_per_file
+    keys = pa.array([f"{f}\x1f{s}" for f, s in sorted(drop_keys)], pa.string())
+    return keep, keys if len(keys) else None, dropped_per_file
 
 
 def _thread_sizes(steps: pa.Table) -> dict[tuple[int, str], int]:
@@ -100,41 +139,39 @@ def _row_keys(table: pa.Table) -> pa.Array:
     )
 
 
-def _drop_keys(table: pa.Table, drop_keys: set[tuple[int, str]]) -> pa.Table:
-    if table.num_rows == 0:
-        return table
-    value_set = pa.array([f"{f}\x1f{s}" for f, s in sorted(drop_keys)], pa.string())
-    return table.filter(pc.invert(pc.is_in(_row_keys(table), value_set=value_set)))
+def _root_keys(steps: pa.Table) -> pa.Array:
+    return pc.binary_join_element_wise(
+        steps.column("contributor"),
+        steps.column("provider"),
+        steps.column("root_session_id"),
+        "\x1f",
+    )
 
 
-def set_session_start(steps: pa.Table) -> pa.Table:
-    """Every thread's session_started_at becomes the earliest one of its root session.
+def _session_starts(steps: pa.Table) -> pa.Table:
+    """Every root session's start: the earliest session_started_at of its rows.
 
     Sub-agent threads come from their own files, so each reader only knows its file's first
     timestamp; the partition month must follow the root session's start for all of them. When
     no row of a root session has a start, the earliest step time of that root session is used.
     """
     if steps.num_rows == 0:
-        return steps
-    key = pc.binary_join_element_wise(
-        steps.column("contributor"),
-        steps.column("provider"),
-        steps.column("root_session_id"),
-        "\x1f",
-    )
+        return pa.table({"key": pa.array([], pa.string()), "start": pa.array([], TS)})
     # Element-wise min has no kernel for zoned timestamps: compare as epoch microseconds.
-    times = [
-        steps.column(c).cast(pa.int64()) for c in ("input_ready_at", "first_output_at", "usage_at")
-    ]
+    times = [steps.column(c).cast(pa.int64()) for c in _TIMES]
     step_time = pc.min_element_wise(*times, skip_nulls=True).cast(TS)
     helper = pa.table(
-        {"key": key, "start": steps.column("session_started_at"), "step_time": step_time}
+        {"key": _root_keys(steps), "start": steps.column("session_started_at"), "time": step_time}
     )
-    grouped = helper.group_by("key").aggregate([("start", "min"), ("step_time", "min")])
-    position = pc.index_in(key, value_set=grouped.column("key"))
-    start = pc.coalesce(
-        pc.take(grouped.column("start_min"), position),
-        pc.take(grouped.column("step_time_min"), position),
-    )
+    grouped = helper.group_by("key").aggregate([("start", "min"), ("time", "min")])
+    start = pc.coalesce(grouped.column("start_min"), grouped.column("time_min"))
+    return pa.table({"key": grouped.column("key"), "start": start})
+
+
+def _set_session_start(steps: pa.Table, starts: pa.Table) -> pa.Table:
+    if steps.num_rows == 0:
+        return steps
+    position = pc.index_in(_root_keys(steps), value_set=starts.column("key"))
     column = steps.schema.get_field_index("session_started_at")
+    start = pc.take(starts.column("start"), position)
     return steps.set_column(column, steps.schema.field(column), start)

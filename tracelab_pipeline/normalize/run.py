@@ -1,4 +1,5 @@
-"""normalize_files: many raw log files -> one set of normalized tables."""
+"""normalize_files: many raw log files -> one set of normalized tables (normalize_to_parquet:
+the same tables streamed to Parquet files)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,13 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from tracelab_pipeline.normalize.dedup import drop_duplicate_steps, set_session_start
-from tracelab_pipeline.normalize.tables import CRASH_PREFIX, NormalizedTables
+from tracelab_pipeline.normalize.dedup import KEY_COLUMNS, plan_merge
+from tracelab_pipeline.normalize.tables import (
+    CRASH_PREFIX,
+    NormalizedTables,
+    ParquetSink,
+    summarize,
+)
 from tracelab_pipeline.normalize.worker import (
     FILE_COLUMN,
     ROW_TABLES,
@@ -80,21 +86,87 @@ def normalize_files(
     return tables
 
 
+def normalize_to_parquet(
+    paths: Iterable[str | Path],
+    out_dir: str | Path,
+    contributor: str = "local",
+    *,
+    workers: int = 1,
+    progress: bool = False,
+) -> dict:
+    """`normalize_files`, written to `<out_dir>/<table>.parquet` without holding the corpus.
+
+    Each batch's tables wait on disk (a temporary directory in `out_dir`) while only the key
+    columns of the steps (dedup.KEY_COLUMNS, ~100 bytes per step) stay in memory; once every
+    file is read, the batches are filtered and appended to the Parquet files one at a time.
+    Memory is that of the largest batch plus the keys, whatever the corpus. The files hold
+    exactly the rows `normalize_files` returns. Returns `NormalizedTables.summary()`'s dict.
+    """
+    ordered = sorted({str(p) for p in paths})
+    read = partial(read_batch, contributor=contributor, origins={})
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".normalize-", dir=out) as spill:
+        results = []
+        for result in _read_all(
+            list(enumerate(ordered)), contributor, workers, progress, read, spill
+        ):
+            if not result.spilled:  # read in this process; if the disk is full, kept in memory
+                result.spill(spill)
+            results.append(result)
+        files = _file_infos(results)
+        results.sort(key=_first_file)
+        keys = [r.spilled_columns("steps", KEY_COLUMNS) for r in results]
+        plan = plan_merge(_concat(keys, "steps", KEY_COLUMNS), files)
+        del keys
+        # Arrow's allocator keeps what the plan's intermediate arrays freed; give it back.
+        pa.default_memory_pool().release_unused()
+        kept: dict[str, Counter] = {name: Counter() for name in ROW_TABLES}
+        first_rejected = []
+        with ParquetSink(out) as sink:
+            offset = 0
+            for result in results:
+                result.load()
+                for name in ROW_TABLES:
+                    table = plan.apply(name, result.tables[name], offset)
+                    offset += result.tables[name].num_rows if name == "steps" else 0
+                    kept[name].update(_count_per_file(table))
+                    sink.write(name, _untag(table))
+                rejected = result.tables["rejected_records"]
+                if sum(t.num_rows for t in first_rejected) < 5:
+                    first_rejected.append(rejected.slice(0, 5))
+                sink.write("rejected_records", rejected)
+                result.tables = {}
+            accounting = _accounting(ordered, files, kept, plan.dropped_per_file, {})
+            sink.write("ingest_accounting", accounting)
+    rows = {name: sum(counts.values()) for name, counts in kept.items()}
+    return summarize(accounting, _concat(first_rejected, "rejected_records").slice(0, 5), rows)
+
+
 def _read_all(
-    indexed: list[tuple[int, str]], contributor: str, workers: int, progress: bool, read
+    indexed: list[tuple[int, str]],
+    contributor: str,
+    workers: int,
+    progress: bool,
+    read,
+    spill: str | None = None,
 ) -> Iterator[BatchResult]:
+    """Read every batch, yielding results as they finish. With `spill` (a directory), pool
+    workers leave their tables there (BatchResult.spilled) for the caller to load."""
     bar = _progress_bar(len(indexed), progress)
     try:
-        if workers == 1 or len(indexed) <= 1:
+        if workers <= 1 or len(indexed) <= 1:
             for batch in _batches(indexed, BATCH_BYTES):
                 yield read(batch, on_file=lambda: bar.update(1))
         else:
-            yield from _read_in_pool(indexed, contributor, workers, bar, read)
+            yield from _read_in_pool(indexed, contributor, workers, bar, read, spill)
     finally:
         bar.close()
 
 
-def _read_in_pool(indexed, contributor, workers, bar, read: Callable) -> Iterator[BatchResult]:
+def _read_in_pool(
+    indexed, contributor, workers, bar, read: Callable, spill_to: str | None = None
+) -> Iterator[BatchResult]:
     """Batches go to a process pool. If a worker dies, every unfinished batch is retried file
     by file; a file that breaks a pool again is retried alone, and if it kills even a pool of
     its own, it is recorded as crashed."""
@@ -106,13 +178,15 @@ def _read_in_pool(indexed, contributor, workers, bar, read: Callable) -> Iterato
     suspects: list[list[tuple[int, str]]] = []
     # Workers hand their tables back as Arrow files in shared memory (BatchResult.spill) when
     # there is room for all of them; whatever a dead worker left behind goes with the directory.
-    with _spill_dir(sum(sizes.values())) as spill:
+    spill_dir = nullcontext(spill_to) if spill_to else _spill_dir(sum(sizes.values()))
+    load = spill_to is None
+    with spill_dir as spill:
         while pending:
-            broken = yield from _run_pool(pending, workers, bar, read, spill)
+            broken = yield from _run_pool(pending, workers, bar, read, spill, load)
             pending = [[item] for batch in broken if len(batch) > 1 for item in batch]
             suspects += [batch for batch in broken if len(batch) == 1]
         for batch in suspects:
-            if (yield from _run_pool([batch], 1, bar, read, spill)):
+            if (yield from _run_pool([batch], 1, bar, read, spill, load)):
                 index, path = batch[0]
                 yield _crashed_batch(index, path, contributor)
                 bar.update(1)
@@ -136,7 +210,7 @@ def _spill_dir(input_bytes: int):
     return tempfile.TemporaryDirectory(prefix="tracelab-normalize-", dir=SHM)
 
 
-def _run_pool(batches, workers, bar, read, spill) -> Generator[BatchResult, None, list]:
+def _run_pool(batches, workers, bar, read, spill, load=True) -> Generator[BatchResult, None, list]:
     """Yield the result of every batch that finished; return the batches lost to a dead worker."""
     broken = []
     ctx = multiprocessing.get_context("forkserver")
@@ -158,7 +232,8 @@ def _run_pool(batches, workers, bar, read, spill) -> Generator[BatchResult, None
                 except BrokenProcessPool:
                     broken.append(batch)
                     continue
-                result.load()
+                if load:
+                    result.load()
                 bar.update(len(batch))
                 yield result
     return broken
@@ -200,43 +275,58 @@ def _size(path: str) -> int:
 def _merge(
     ordered: list[str], results: list[BatchResult], file_sha256: Mapping[str, str]
 ) -> NormalizedTables:
-    files: dict[int, FileInfo] = {}
-    for result in results:
-        for info in result.files:
-            files[info.index] = info
-    # Batches finish in any order; rows are put back in file order.
-    results.sort(key=lambda r: min((f.index for f in r.files), default=-1))
+    files = _file_infos(results)
+    results.sort(key=_first_file)
 
     def gather(name: str) -> pa.Table:
-        parts = [r.tables[name] for r in results if r.tables[name].num_rows]
-        if not parts:
-            schema = _tagged_schema(name) if name in ROW_TABLES else TABLES[name]
-            return schema.empty_table()
-        return pa.concat_tables(parts)
+        return _concat([r.tables[name] for r in results], name)
 
     steps = gather("steps")
-    others = {name: gather(name) for name in ("tool_calls", "timing_events")}
-    steps, others, dropped = drop_duplicate_steps(steps, others, files)
-    steps = set_session_start(steps)
-
-    kept_steps = _count_per_file(steps)
-    kept_calls = _count_per_file(others["tool_calls"])
-    accounting = []
-    for index in range(len(ordered)):
-        row = dict(files[index].accounting)
-        row["steps"] = kept_steps[index]
-        row["duplicate_steps"] = dropped[index]
-        row["tool_calls"] = kept_calls[index]
-        row["file_sha256"] = row.get("file_sha256") or file_sha256.get(row["source_file"])
-        accounting.append(row)
-
+    plan = plan_merge(steps.select(list(KEY_COLUMNS)), files)
+    tables = {name: plan.apply(name, gather(name)) for name in ROW_TABLES}
+    kept = {name: _count_per_file(tables[name]) for name in ("steps", "tool_calls")}
     return NormalizedTables(
-        steps=_untag(steps),
-        tool_calls=_untag(others["tool_calls"]),
-        timing_events=_untag(others["timing_events"]),
-        ingest_accounting=pa.Table.from_pylist(accounting, schema=TABLES["ingest_accounting"]),
+        steps=_untag(tables["steps"]),
+        tool_calls=_untag(tables["tool_calls"]),
+        timing_events=_untag(tables["timing_events"]),
+        ingest_accounting=_accounting(ordered, files, kept, plan.dropped_per_file, file_sha256),
         rejected_records=gather("rejected_records"),
     )
+
+
+def _file_infos(results: list[BatchResult]) -> dict[int, FileInfo]:
+    return {info.index: info for result in results for info in result.files}
+
+
+def _first_file(result: BatchResult) -> int:
+    # Batches finish in any order; rows are put back in file order.
+    return min((f.index for f in result.files), default=-1)
+
+
+def _concat(parts: list[pa.Table], name: str, columns=None) -> pa.Table:
+    parts = [part for part in parts if part.num_rows]
+    if parts:
+        return pa.concat_tables(parts)
+    schema = _tagged_schema(name) if name in ROW_TABLES else TABLES[name]
+    return schema.empty_table().select(list(columns)) if columns else schema.empty_table()
+
+
+def _accounting(
+    ordered: list[str],
+    files: dict[int, FileInfo],
+    kept: dict[str, Counter],
+    dropped: Counter,
+    file_sha256: Mapping[str, str],
+) -> pa.Table:
+    rows = []
+    for index in range(len(ordered)):
+        row = dict(files[index].accounting)
+        row["steps"] = kept["steps"][index]
+        row["duplicate_steps"] = dropped[index]
+        row["tool_calls"] = kept["tool_calls"][index]
+        row["file_sha256"] = row.get("file_sha256") or file_sha256.get(row["source_file"])
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=TABLES["ingest_accounting"])
 
 
 def _cpu_by_process(results: list[BatchResult]) -> dict[int, float]:
