@@ -29,6 +29,7 @@ def anonymized_steps(
     tracelab: TraceLabConfig,
     anonymization: AnonymizationConfig,
 ):
+    from tracelab_pipeline.anonymize.arrow_pool import stage_memory_pool
     from tracelab_pipeline.anonymize.partition import (
         prepare_partitions,
         publish_partition,
@@ -49,20 +50,24 @@ def anonymized_steps(
         raise dg.Failure(description=str(exc)) from exc
 
     partitions = [split_partition_key(k) for k in context.partition_keys]
-    try:
-        prepared = prepare_partitions(
-            partitions,
-            lambda contributor, month: read_private(tracelab.private_dir, contributor, month),
-            pseudonymizer,
-            anonymization.names(),
-        )
-    except FileNotFoundError as exc:
-        raise dg.Failure(
-            description=f"no private partition ({exc.filename}); "
-            "materialize normalized_steps for it first"
-        ) from exc
-    results = check_results(prepared)
-    failed = [r.check_name for r in results if not r.passed]
+    with stage_memory_pool():
+        try:
+            prepared = prepare_partitions(
+                partitions,
+                lambda contributor, month: read_private(tracelab.private_dir, contributor, month),
+                pseudonymizer,
+                anonymization.names(),
+            )
+        except FileNotFoundError as exc:
+            raise dg.Failure(
+                description=f"no private partition ({exc.filename}); "
+                "materialize normalized_steps for it first"
+            ) from exc
+        results = check_results(prepared)
+        failed = [r.check_name for r in results if not r.passed]
+        if not failed:
+            for p in prepared:
+                publish_partition(p, tracelab.public_dir)
     if failed:
         # Nothing was written: report the verdicts, then fail the step so no downstream step
         # of this run starts.
@@ -71,8 +76,6 @@ def anonymized_steps(
             description=f"blocking checks failed: {', '.join(failed)}; nothing was published",
             metadata={"failed_checks": dg.MetadataValue.json(failed)},
         )
-    for p in prepared:
-        publish_partition(p, tracelab.public_dir)
 
     yield dg.MaterializeResult(metadata=_metadata(prepared, pseudonymizer.fingerprint))
     yield from results

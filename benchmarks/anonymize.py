@@ -6,13 +6,13 @@
 2. On the `paper` synthetic preset (generated into a temp dir unless --inbox points at an
    existing one): for a small, a median and the largest contributor, take the contributor's
    biggest month and time what normalized_steps does (normalize_files + write the private
-   Parquet), then everything anonymized_steps adds: read the private Parquet once, the
-   private GX suite, anonymize, the four blocking checks and the public GX suite in memory,
-   write the public Parquet. CPU seconds (process_time; the machine is shared). Prints the ratio;
-   the goal is <= 25 %. One-off costs per process (importing GX, building the Presidio
-   engine) are reported separately.
+   Parquet), then everything anonymized_steps adds: read the private Parquet once,
+   anonymize, the four blocking checks and both GX suites in memory, write the public
+   Parquet (in the stage's Arrow memory pool, as the asset does). CPU seconds
+   (process_time; the machine is shared). Prints the ratio; the goal is <= 25 %. One-off
+   costs per process (importing GX, building the Presidio engine) are reported separately.
 3. --ranged: every partition of the preset as ONE ranged run (a backfill), where GX validates
-   the partitions of a layer in one pass per chunk (partition.prepare_partitions).
+   the partitions of both layers in one pass per chunk (partition.prepare_partitions).
 """
 
 from __future__ import annotations
@@ -91,6 +91,7 @@ def normalize_step(contributor: str, month: str, files: list[Path], private_root
 
 def measure(contributor: str, month: str, files: list[Path], root: Path) -> dict:
     """One partition in a run of its own (no batching): the pipeline's steps, CPU seconds."""
+    from tracelab_pipeline.anonymize.arrow_pool import stage_memory_pool
     from tracelab_pipeline.anonymize.partition import (
         prepare_partition,
         publish_partition,
@@ -101,15 +102,16 @@ def measure(contributor: str, month: str, files: list[Path], root: Path) -> dict
     normalize_only, normalize_s = normalize_step(contributor, month, files, root / "private")
     pseudonymizer = Pseudonymizer(b"benchmark-key-0123456789abcdef")
     start = time.process_time()
-    # anonymized_steps: read the private partition once, GX private, anonymize, the blocking
-    # checks and GX public in memory, then write the public Parquet
-    private = read_private(root / "private", contributor, month)
-    prepared = prepare_partition(private, contributor, month, pseudonymizer)
-    steps = private["steps"].num_rows
-    del private
-    failed = [c.name for c in prepared.checks if not c.passed]
-    if not failed:
-        publish_partition(prepared, root / "public")
+    # anonymized_steps: read the private partition once, anonymize, the blocking checks and
+    # both GX suites in memory, then write the public Parquet (in the stage's Arrow pool)
+    with stage_memory_pool():
+        private = read_private(root / "private", contributor, month)
+        prepared = prepare_partition(private, contributor, month, pseudonymizer)
+        steps = private["steps"].num_rows
+        del private
+        failed = [c.name for c in prepared.checks if not c.passed]
+        if not failed:
+            publish_partition(prepared, root / "public")
     anonymize_s = time.process_time() - start
     return {
         "partition": f"{contributor}|{month}",
@@ -153,6 +155,7 @@ def ranged(inbox: Path, root: Path, limit: int | None) -> None:
     """Every partition of the preset normalized, then anonymized as ONE ranged run (a backfill)
     the way anonymized_steps runs it: each private partition read once, GX per layer in one
     pass per chunk of partitions, checks in memory, public Parquet written."""
+    from tracelab_pipeline.anonymize.arrow_pool import stage_memory_pool
     from tracelab_pipeline.anonymize.partition import (
         prepare_partitions,
         publish_partition,
@@ -173,18 +176,19 @@ def ranged(inbox: Path, root: Path, limit: int | None) -> None:
     pseudonymizer = Pseudonymizer(b"benchmark-key-0123456789abcdef")
     start = time.process_time()
     checks_s = normalize_checks(root, [(c, m) for c, m, _ in parts])
-    prepared = prepare_partitions(
-        [(c, m) for c, m, _ in parts],
-        lambda c, m: read_private(root / "private", c, m),
-        pseudonymizer,
-    )
-    checked = time.process_time()
-    failed = [f"{p.contributor}|{p.month}" for p in prepared if not p.passed]
-    steps = sum(p.rows["steps"] for p in prepared)
-    if not failed:
-        for p in prepared:
-            publish_partition(p, root / "public")
-    end = time.process_time()
+    with stage_memory_pool():  # as anonymized_steps does
+        prepared = prepare_partitions(
+            [(c, m) for c, m, _ in parts],
+            lambda c, m: read_private(root / "private", c, m),
+            pseudonymizer,
+        )
+        checked = time.process_time()
+        failed = [f"{p.contributor}|{p.month}" for p in prepared if not p.passed]
+        steps = sum(p.rows["steps"] for p in prepared)
+        if not failed:
+            for p in prepared:
+                publish_partition(p, root / "public")
+        end = time.process_time()
     total = end - start
     wall: dict[str, float] = defaultdict(float)
     for p in prepared:

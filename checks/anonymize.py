@@ -4,7 +4,8 @@ The blocking checks of `anonymized_steps` are declared here as check specs and e
 asset itself, in memory, before anything is written: a blocking check alone only stops
 downstream steps of the same run, after the data is already visible (stack notes §4.4).
 `gx_private_suite` validates the private partition the asset read (written by
-`normalized_steps`) before it is anonymized: the partition is read once, not once per check.
+`normalized_steps`): the partition is read once, not once per check, and both GX suites run in
+one pass where they share expectations (validate.validate_layers).
 
 Metadata holds counts by table, column and kind only, never raw values of private data.
 """
