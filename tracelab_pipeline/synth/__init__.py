@@ -110,7 +110,10 @@ def _contributor(c: ContributorPlan, seed: int, inbox: str, part_dir: str) -> di
     sink = TruthSink(Path(part_dir))
     inbox_path = Path(inbox)
     files = sessions = 0
-    for provider, count in (("claude", c.claude_sessions), ("codex", c.codex_sessions)):
+    for provider, count, draws in (
+        ("claude", c.claude_sessions, c.claude_draws),
+        ("codex", c.codex_sessions, c.codex_draws),
+    ):
         starts = _session_starts(random.Random(f"{seed}:{c.handle}:{provider}:starts"), c, count)
         for i, start in enumerate(starts):
             rng = random.Random(f"{seed}:{c.handle}:{provider}:{i}")
@@ -118,7 +121,7 @@ def _contributor(c: ContributorPlan, seed: int, inbox: str, part_dir: str) -> di
                 version = rng.choices(CLAUDE_VERSIONS, CLAUDE_VERSION_WEIGHTS)[0]
             else:
                 version = rng.choices(CODEX_VERSIONS, CODEX_VERSION_WEIGHTS)[0]
-            plan = SessionBuilder(rng, provider, c.handle, start, version).build()
+            plan = SessionBuilder(rng, provider, c.handle, start, version, draws=draws[i]).build()
             if provider == "claude":
                 writer = ClaudeWriter(plan, rng, inbox_path)
                 files += 1 + len(plan.subagents)

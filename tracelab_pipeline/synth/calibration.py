@@ -126,7 +126,7 @@ CLAUDE_MODELS = {
     "claude-sonnet-4-5": 0.5,
 }
 CODEX_MODELS = {
-    "gpt-5.5": 49.0,
+    "gpt-5.5": 47.5,
     "gpt-5.4": 26.0,
     "gpt-5.3-codex": 13.7,
     "gpt-5.2-codex": 3.4,
@@ -145,7 +145,7 @@ CONTEXT_LIMIT = {
     "claude-sonnet-4-5": 200_000,
 }
 CODEX_CONTEXT_WINDOW = 258_400
-CLAUDE_200K_WINDOW_P = 0.12  # sessions of 1M-capable models that run with a 200k window
+CLAUDE_200K_WINDOW_P = 0.16  # sessions of 1M-capable models that run with a 200k window
 # Fig 3: which models re-send the previous output as append (the rest cache it as prefix).
 OUTPUT_CACHED_MODELS = {"gpt-5.4"}
 
@@ -190,9 +190,9 @@ CODEX_TOOLS = {
 # 3.6 min) and Fig 8's shares. Bash's 3.3 h maximum carries the mean: Claude's ~1,251 tool
 # hours over 142k calls (Fig 9 README) are ~32 s per call, 92 % of them in calls over 1 min.
 TOOL_LATENCY_S = {
-    "Bash": (0.14, 0.58, 30.0, 450.0, 12000.0),
-    "Read": (0.015, 0.046, 0.5, 3.0, 30.0),
-    "Edit": (0.05, 0.115, 3.0, 45.0, 900.0),
+    "Bash": (0.14, 0.49, 30.0, 450.0, 12000.0),
+    "Read": (0.015, 0.042, 0.5, 3.0, 30.0),
+    "Edit": (0.05, 0.107, 3.0, 45.0, 900.0),
     "Write": (0.04, 0.11, 1.5, 60.0, 900.0),
     "MultiEdit": (0.05, 0.12, 1.5, 60.0, 900.0),
     "Grep": (0.03, 0.09, 1.5, 8.0, 60.0),
@@ -211,7 +211,7 @@ TOOL_LATENCY_S = {
     # leaves them out of every positive-latency statistic (Table 7: the individual tool p50
     # 0.3 s vs per step 0.1 s; Fig 9: Codex's median positive latency ~626 ms); the knots are
     # the positive rest, whose mean carries Table 10's 33.8 h over all 184k calls.
-    "exec_command": (0.1, 0.5, 2.0, 15.0, 40.0),
+    "exec_command": (0.12, 0.56, 2.0, 15.0, 40.0),
     "write_stdin": (0.1, 4.0, 38.0, 130.0, 900.0),
     "apply_patch": (0.005, 0.012, 0.3, 3.0, 60.0),
     "shell_command": (0.03, 0.15, 1.5, 15.0, 300.0),
@@ -263,7 +263,7 @@ HUMAN_WAIT_S = (22.0, 84.0, 1_236.0, 50_040.0, 520_000.0)  # max: Table 7's aver
 # individual latencies keep their distribution. Waits are pooled mostly from the largest
 # sessions, so waits of mid-sized sessions sit below the pooled distribution (per-session p90).
 WAIT_SIZE_RHO = 0.37
-WAIT_SIZE_CENTER = 1.8  # request-weighted mean normal score of session size
+WAIT_SIZE_CENTER = 1.7  # request-weighted mean normal score of session size
 GEN_SESSION_RHO = 0.6
 GEN_USER_SHIFT = 0.6
 TOOL_SESSION_RHO = 0.97
@@ -275,12 +275,17 @@ SMALL_GEN_PACE_SHIFT = -0.5  # ... and of its generation pace
 # sessions hold ~24 % of calls), so the pooled distributions stay on the knots.
 LARGE_TOOL_PACE_SHIFT = 0.5
 LARGE_GEN_PACE_SHIFT = 0.2
+# Table 4: auto-compaction once the context passes a level drawn per cycle between this share
+# of the limit less 0.1 and the share itself (200k-400k windows); a new prompt triggers it at
+# this factor of the level, a little earlier (Trigger: user- vs tool-initiated).
+COMPACT_AT = {"claude": 0.97, "codex": 0.96}
+COMPACT_EARLY_AT_PROMPT = {"claude": 0.99, "codex": 1.0}
 # Table 4: manual /compact at a prompt, once the context is past this share of the limit
 MANUAL_COMPACT_FROM = 0.3
-MANUAL_COMPACT_P = {"claude": 0.009, "codex": 0.02}
-# Sessions below this size score (~60 %) call tools more in parallel (Table 2, see
+MANUAL_COMPACT_P = {"claude": 0.004, "codex": 0.008}
+# Sessions below this quantile of tool-initiated steps call tools more in parallel (Table 2, see
 # session_model.CALLS_PER_STEP_SMALL).
-PARALLEL_SMALL_Z = 0.25
+PARALLEL_SMALL_Q = 0.6
 # Knots (quantile, seconds): Table 7's p25/p50/p90/p99; the knots at 0.75 / 0.95 and the
 # maximum keep the mean near its 13.2 s average.
 GENERATION_S = (

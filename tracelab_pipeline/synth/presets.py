@@ -6,6 +6,8 @@ import random
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from tracelab_pipeline.synth.strata import SessionDraws, provider_draws
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -66,6 +68,9 @@ class ContributorPlan:
     codex_sessions: int
     window_start_ms: int
     window_end_ms: int
+    # Session-level draws, one per session in session order (synth/strata.py).
+    claude_draws: tuple[SessionDraws, ...] = ()
+    codex_draws: tuple[SessionDraws, ...] = ()
 
 
 def layout(p: Preset, seed: int) -> list[ContributorPlan]:
@@ -88,13 +93,34 @@ def layout(p: Preset, seed: int) -> list[ContributorPlan]:
     )
     start = int(p.start.timestamp() * 1000)
     span = int(p.months * 30.4 * 86_400_000)
+    draws = {
+        "claude": _slices(provider_draws(seed, "claude", n_claude), claude),
+        "codex": _slices(provider_draws(seed, "codex", n_codex), codex),
+    }
     out = []
     for i in range(n):
         a = rng.uniform(0, 0.4) * span
         b = span - rng.uniform(0, 0.3) * span
         out.append(
-            ContributorPlan(i, HANDLES[i], claude[i], codex[i], start + int(a), start + int(b))
+            ContributorPlan(
+                i,
+                HANDLES[i],
+                claude[i],
+                codex[i],
+                start + int(a),
+                start + int(b),
+                claude_draws=draws["claude"][i],
+                codex_draws=draws["codex"][i],
+            )
         )
+    return out
+
+
+def _slices(values: list, counts: list[int]) -> list[tuple]:
+    out, at = [], 0
+    for c in counts:
+        out.append(tuple(values[at : at + c]))
+        at += c
     return out
 
 

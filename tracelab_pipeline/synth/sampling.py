@@ -54,18 +54,13 @@ def paper_dist(
     return QuantileDist([(0.0, lo), (0.25, p25), (0.5, p50), (0.9, p90), (0.99, p99), (1.0, hi)])
 
 
-def normal_to_unit(z: float) -> float:
-    """Standard normal CDF; used to correlate two quantities through a Gaussian copula."""
-    return 0.5 * math.erfc(-z / math.sqrt(2.0))
-
-
-def correlated_unit(rng: random.Random, z: float, rho: float) -> float:
-    """A uniform draw whose normal score has correlation `rho` with `z`."""
-    return normal_to_unit(rho * z + math.sqrt(1.0 - rho * rho) * rng.gauss(0.0, 1.0))
-
-
 def weighted_choice(rng: random.Random, names: Sequence[str], cum_weights: Sequence[float]) -> str:
-    return names[bisect.bisect_right(cum_weights, rng.random() * cum_weights[-1])]
+    return choice_at(names, cum_weights, rng.random())
+
+
+def choice_at(names: Sequence[str], cum_weights: Sequence[float], u: float) -> str:
+    """The name whose share of the cumulative weights holds the quantile `u`."""
+    return names[bisect.bisect_right(cum_weights, u * cum_weights[-1])]
 
 
 def cumulative(weights: Sequence[float]) -> list[float]:

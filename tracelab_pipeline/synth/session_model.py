@@ -14,16 +14,18 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 from tracelab_pipeline.synth import calibration as cal
 from tracelab_pipeline.synth import ids
 from tracelab_pipeline.synth.sampling import (
     QuantileDist,
-    correlated_unit,
+    choice_at,
     cumulative,
     paper_dist,
     weighted_choice,
 )
+from tracelab_pipeline.synth.strata import SessionDraws
 
 
 def _dist(t: tuple) -> QuantileDist:
@@ -31,6 +33,7 @@ def _dist(t: tuple) -> QuantileDist:
     return paper_dist(p25, p50, p90, p99, lo=min(p25, p50) / 4, hi=hi)
 
 
+_NORMAL = NormalDist()
 HUMAN_WAIT = _dist(cal.HUMAN_WAIT_S)
 # Noise weights completing the Gaussian copulas of calibration's *_RHO (unit variance).
 _WAIT_NOISE = math.sqrt(1.0 - cal.WAIT_SIZE_RHO**2)
@@ -40,7 +43,9 @@ OUTPUT = {p: QuantileDist(v) for p, v in cal.OUTPUT_TOKENS.items()}
 TOOL_LATENCY = {name: _dist(v) for name, v in cal.TOOL_LATENCY_S.items()}
 RESIDUAL = {name: _dist(v) for name, v in cal.CODEX_RESIDUAL_S.items()}
 # Session shape (Table 2): requests and tool-initiated steps, correlated.
-REQUESTS = QuantileDist([(0, 1), (0.51, 1), (0.511, 2), (0.9, 24), (0.99, 170), (1.0, 600)])
+# (The tail above p99 is bounded so that, with REQUEST_STEPS_MAX adding requests to the longest
+# sessions, Table 2's per-session requests keep p90 18 at Table 13's user-step counts.)
+REQUESTS = QuantileDist([(0, 1), (0.51, 1), (0.511, 2), (0.9, 24), (0.99, 150), (1.0, 350)])
 TOOL_STEPS = QuantileDist([(0, 1), (0.25, 6), (0.5, 24), (0.9, 140), (0.99, 1107), (1.0, 4000)])
 # Size of the fresh content a tool result adds (tokens): chosen so that append per step lands on
 # Table 8/9 (median ~850 with the re-sent previous output on top).
@@ -83,20 +88,23 @@ CLAUDE_TOOL_NAMES = list(cal.CLAUDE_TOOLS)
 CLAUDE_TOOL_CUM = cumulative(cal.CLAUDE_TOOLS.values())
 CODEX_TOOL_NAMES = list(cal.CODEX_TOOLS)
 CODEX_TOOL_CUM = cumulative(cal.CODEX_TOOLS.values())
-# Tool calls per tool-emitting step (Table 1: Claude 1.18, Codex 1.50 per tool step; these
-# totals are set by the large sessions that hold most steps).
+# Tool calls per tool-emitting step of the large sessions, which hold most steps (Table 1:
+# 142,388 Claude calls over 140,338 steps, 290,122 Codex calls over 216,823 steps, i.e. ~1.18 and
+# ~1.46 per tool-emitting step once the openings of requests and the small sessions below have
+# taken their share).
 CALLS_PER_STEP = {
-    "claude": ([1, 2, 3, 4, 5, 7], cumulative([0.93, 0.05, 0.013, 0.004, 0.002, 0.001])),
-    "codex": ([1, 2, 3, 4, 5, 7], cumulative([0.72, 0.16, 0.065, 0.033, 0.012, 0.01])),
+    "claude": ([1, 2, 3, 4, 5, 7], cumulative([0.99, 0.007, 0.002, 0.001, 0.0, 0.0])),
+    "codex": ([1, 2, 3, 4, 5, 7], cumulative([0.76, 0.15, 0.05, 0.025, 0.01, 0.005])),
 }
 # Small sessions call tools more in parallel: Table 2's median session has 15 tool-initiated
 # steps but 25 tool calls (p25: 4 steps, 8 calls), while a step averages 1.2 calls overall.
-CALLS_PER_STEP_SMALL = ([1, 2, 3, 4, 5, 7], cumulative([0.6, 0.3, 0.06, 0.025, 0.01, 0.005]))
+CALLS_PER_STEP_SMALL = ([1, 2, 3, 4, 5, 7], cumulative([0.5, 0.33, 0.11, 0.04, 0.015, 0.005]))
 # A request often opens with parallel exploration (Table 2: 2 tool calls per request at p50
 # although the median request has a single tool-initiated step).
 FIRST_CALLS = ([1, 2, 3, 4, 5], cumulative([0.4, 0.32, 0.16, 0.08, 0.04]))
-# Steps per session differ by provider (Table 1: 52 Claude vs 136 Codex steps per session).
-TOOL_STEP_SCALE = {"claude": 0.68, "codex": 1.38}
+# Steps per session differ by provider (Table 1: 140,338 Claude steps over 2,676 sessions
+# including sub-agents, 216,823 Codex steps over 1,589).
+TOOL_STEP_SCALE = {"claude": 0.6, "codex": 1.29}
 # Requests per session beyond the second, by provider (Table 3 / Table 13: 16,927 Claude vs
 # 17,033 Codex user-initiated steps over 2,676 vs 1,589 sessions).
 # Correlation of a session's tool-initiated steps with its requests (normal scores). Higher
@@ -109,6 +117,36 @@ REQUEST_SPLIT_ALPHA = 0.3
 # work (Table 2: p99 of 86 tool-initiated steps and 113 tool calls per request although
 # sessions reach 1,107 / 1,438).
 REQUEST_WEIGHT_MAX = 2.0
+# A session has at least one request per this many tool-initiated steps: the split above still
+# gives the first request the largest share, and without a floor the few very long sessions
+# with few prompts put single requests far past Table 2's p99 (86 steps, 113 calls).
+REQUEST_STEPS_MAX = 25
+# Prefix-cache misses (Table 11 hit rates, Fig 11 idle gaps). Tool-result steps miss rarely.
+# User steps idle past the TTL miss the more often the longer the idle time, as knots
+# (log idle seconds, miss probability): rising through the hour (so that the low-hit user
+# steps' median gap, ~21 min, does not sit on the edge between a short-gap and a long-gap group)
+# and on to almost sure after hours (their p90, ~10.6 h).
+MISS_TOOL_P = {"claude": 0.012, "codex": 0.009}
+MISS_AFTER_IDLE = {
+    "claude": ((300, 0.3), (3600, 0.7), (36_000, 0.95)),
+    "codex": ((300, 0.45), (3600, 0.85), (36_000, 0.97)),
+}
+# Share of later requests that switch to a newly drawn model (Table 1's step shares by model
+# then depend less on the model the few longest sessions start with).
+MODEL_SWITCH_P = 0.6
+# Codex's first-call context besides the cached instructions (environment context, AGENTS.md),
+# tokens; Table 9: its 8-16k prefix bin is mostly ordinary growth (median append 2.9k).
+CODEX_INIT = (1_000, 9_000)
+# Share of first calls that find the shared system prompt cached (Table 9: Claude's <1k bin holds
+# 2,937 steps with a median append of 78k, half of them uncached first calls).
+FIRST_CACHED = {"claude": 0.65, "codex": 0.99}
+# Compaction summary (Codex keeps the recent user messages next to it), tokens; whether the
+# system prompt stays cached across the compaction (Table 9: Codex's 2-8k bins, medians ~21-26k).
+COMPACT_SUMMARY = {"claude": (6_000, 30_000), "codex": (10_000, 36_000)}
+COMPACT_KEEPS_STATIC = {"claude": 0.9, "codex": 0.98}
+# A miss keeps the system prompt below the first value of the draw; Codex then keeps its opening
+# context too below the second; Claude keeps 4-8k of tool schemas below the second.
+MISS_KEEPS = {"claude": (0.45, 0.53), "codex": (0.3, 0.85)}
 # Tool-result steps whose cache holds only the request's start (Table 9's append p99 at
 # 64-256k prefixes: Codex 31k / 21k; Table 12: Codex tool-step append 661M).
 PARTIAL_MISS = {"claude": 0.004, "codex": 0.018}
@@ -194,9 +232,18 @@ class SessionBuilder:
     """Draws one session plan; all randomness comes from `rng` (seeded per session)."""
 
     def __init__(
-        self, rng: random.Random, provider: str, contributor: str, start_ms: int, version: str
+        self,
+        rng: random.Random,
+        provider: str,
+        contributor: str,
+        start_ms: int,
+        version: str,
+        draws: SessionDraws | None = None,
     ):
+        """`draws`: the session-level quantiles, spread over the dataset by synth/strata.py;
+        drawn here when not given."""
         self.rng = rng
+        self.draws = draws
         self.provider = provider
         self.contributor = contributor
         self.start_ms = start_ms
@@ -206,7 +253,10 @@ class SessionBuilder:
 
     def build(self) -> SessionPlan:
         rng = self.rng
-        z = rng.gauss(0.0, 1.0)
+        d = self.draws or SessionDraws(*(rng.random() for _ in range(7)))
+        # Tool-initiated steps and requests are correlated through their normal scores
+        # (SIZE_RHO); the tool-step score comes first because it carries the heavy tail.
+        z = SIZE_RHO * _phi_inv(d.size) + math.sqrt(1.0 - SIZE_RHO**2) * _phi_inv(d.requests)
         n_requests = max(1, int(REQUESTS.ppf(_phi(z))))
         if n_requests > 2:
             n_requests = 2 + round((n_requests - 2) * REQUEST_SCALE[self.provider])
@@ -218,20 +268,23 @@ class SessionBuilder:
         # move the pooled per-step and per-call distributions.
         small = z < cal.PACE_SMALL_Z
         self.small = small
-        self.parallel = z < cal.PARALLEL_SMALL_Z
+        self.parallel = d.size < cal.PARALLEL_SMALL_Q
         self.tool_w = cal.TOOL_SESSION_RHO if small else cal.PACE_LARGE_RHO
         self.gen_w = cal.GEN_SESSION_RHO if small else cal.PACE_LARGE_RHO
         self.tool_noise = math.sqrt(1.0 - self.tool_w**2)
         self.gen_noise = math.sqrt(max(0.0, 1.0 - _GEN_OUT**2 - self.gen_w**2))
         # Small sessions are also quicker than the pooled steps (Table 7: the median session
         # spends 2.0 min generating and 14.9 s in tools over ~16 steps and ~25 calls).
-        self.tool_z = rng.gauss(
-            cal.SMALL_TOOL_PACE_SHIFT if small else cal.LARGE_TOOL_PACE_SHIFT, 1.0
+        self.tool_z = _phi_inv(d.tool_pace) + (
+            cal.SMALL_TOOL_PACE_SHIFT if small else cal.LARGE_TOOL_PACE_SHIFT
         )
-        self.gen_z = rng.gauss(cal.SMALL_GEN_PACE_SHIFT if small else cal.LARGE_GEN_PACE_SHIFT, 1.0)
-        tool_steps = int(
-            TOOL_STEPS.ppf(correlated_unit(rng, z, SIZE_RHO)) * TOOL_STEP_SCALE[self.provider]
+        self.gen_z = _phi_inv(d.gen_pace) + (
+            cal.SMALL_GEN_PACE_SHIFT if small else cal.LARGE_GEN_PACE_SHIFT
         )
+        tool_steps = int(TOOL_STEPS.ppf(d.size) * TOOL_STEP_SCALE[self.provider])
+        self.static_u = d.static
+        if n_requests > 1:
+            n_requests = max(n_requests, -(-tool_steps // REQUEST_STEPS_MAX))
         split = self._split(tool_steps, n_requests)
         sid = (
             ids.uuid4_like(rng) if self.provider == "claude" else ids.uuid7_like(rng, self.start_ms)
@@ -246,14 +299,17 @@ class SessionBuilder:
             cwd=cwd,
             git_branch=rng.choice(["main", "main", "dev", "feature/cache", "fix/timeouts"]),
             version=self.version,
-            cache_ttl_1h=self.provider == "claude" and rng.random() < 0.5,
+            cache_ttl_1h=self.provider == "claude" and d.cache < 0.5,
             main=ThreadPlan(agent_id=None),
         )
         self.plan = plan
-        self.model = self._pick_model()
+        self.model = self._pick_model(d.model)
         # Not every session of a 1M-capable model runs with the 1M window (Table 4: Claude
         # sessions with compactions average 2.37 of them, which 1M contexts rarely reach).
-        self.window_200k = self.provider == "claude" and rng.random() < cal.CLAUDE_200K_WINDOW_P
+        # (The cache draw's two halves are spread alike, so the window is drawn within each.)
+        self.window_200k = (
+            self.provider == "claude" and (d.cache * 2.0) % 1.0 < cal.CLAUDE_200K_WINDOW_P
+        )
         self._thread(plan.main, split, self.start_ms, is_sub=False)
         return plan
 
@@ -279,10 +335,11 @@ class SessionBuilder:
             out.append(k + (1 if self.rng.random() < x - k else 0))
         return out
 
-    def _pick_model(self) -> str:
+    def _pick_model(self, u: float | None = None) -> str:
+        u = self.rng.random() if u is None else u
         if self.provider == "claude":
-            return weighted_choice(self.rng, CLAUDE_MODEL_NAMES, CLAUDE_MODEL_CUM)
-        return weighted_choice(self.rng, CODEX_MODEL_NAMES, CODEX_MODEL_CUM)
+            return choice_at(CLAUDE_MODEL_NAMES, CLAUDE_MODEL_CUM, u)
+        return choice_at(CODEX_MODEL_NAMES, CODEX_MODEL_CUM, u)
 
     def _limit(self, model: str) -> int:
         if self.provider == "codex":
@@ -300,21 +357,25 @@ class SessionBuilder:
         # (project instructions, environment): Table 9's short-prefix bins.
         # Sub-agents get a shorter system prompt and a task prompt instead of the project
         # context (Table 9: Claude's 8-16k bin holds 4,034 steps with a median append of 3.5k).
+        # The main thread's static size is a session-level draw (synth/strata.py): the few
+        # sessions with dozens of compactions (Table 4: p99 of 34) put all their compaction steps
+        # in the prefix bin of their static prompt (Table 9: Codex 2-4k vs 4-8k).
+        u = self.static_u if not is_sub else rng.random()
         if codex:
-            static, init = rng.randint(2_500, 7_500), rng.randint(4_000, 20_000)
+            static, init = _between(2_500, 7_500, u), rng.randint(*CODEX_INIT)
         elif is_sub:
-            static, init = rng.randint(6_000, 12_000), rng.randint(500, 4_000)
+            static, init = _between(6_000, 12_000, u), rng.randint(500, 4_000)
         else:
             # (Project instructions, memory and MCP tool schemas: Table 9 holds few Claude
             # steps below 64k and Table 8's median prefix is 126k.)
-            static, init = rng.randint(9_000, 24_000), rng.randint(12_000, 40_000)
+            static, init = _between(9_000, 24_000, u), rng.randint(12_000, 40_000)
         ctx = _Context(static, self._limit(self.model))
         ctx.init = init
         # (Codex's smaller projects start below 16k: Table 9's 8-16k bin holds early steps.)
         now = t0
         carry: list[UserInput] = []  # inputs that precede the next step (interrupt markers)
         for r, n_tool_steps in enumerate(split):
-            if not is_sub and r > 0 and rng.random() < 0.3:
+            if not is_sub and r > 0 and rng.random() < MODEL_SWITCH_P:
                 # Only between models of the same context size: a drop from 1M to 200k would
                 # compact far below the session's peak, which Table 4 does not count.
                 model = self._pick_model()
@@ -410,7 +471,7 @@ class SessionBuilder:
         if first:
             total = ctx.static + ctx.init + fresh
             # (Claude's uncached first calls are half of Table 9's <1k bin, median 78k.)
-            prefix = ctx.static if rng.random() < (0.97 if codex else 0.65) else 0
+            prefix = ctx.static if rng.random() < FIRST_CACHED[self.provider] else 0
         else:
             base = ctx.prev_total + ctx.prev_output
             reduction = 0
@@ -425,11 +486,11 @@ class SessionBuilder:
                 reduction = fresh + ctx.prev_output + int(rng.uniform(1, 6_000))
             total = max(ctx.static, base + fresh - reduction)
             # Compaction near the limit (Table 4); a new prompt triggers it a little earlier.
-            high = 0.98 if codex else 0.97
+            high = cal.COMPACT_AT[self.provider]
             # (Claude's auto-compaction is mostly tool-initiated, Table 4: 63 %.)
             # 1M-context sessions compact anywhere from 60 % up (Table 4's 4.5 % of Claude
             # sessions; Table 8's prefix p90 467k with p99 918k).
-            early = 0.99 if codex else 0.975
+            early = cal.COMPACT_EARLY_AT_PROMPT[self.provider]
             low = high - 0.1 if ctx.limit < 500_000 else 0.6
             if ctx.compact_at is None:  # one trigger level per context cycle
                 ctx.compact_at = rng.uniform(low, high)
@@ -446,9 +507,9 @@ class SessionBuilder:
                 step.compaction_before = True
                 ctx.compact_at = None
                 # (Codex keeps the recent user messages next to the summary.)
-                summary = rng.randint(6_000, 30_000) if not codex else rng.randint(12_000, 40_000)
+                summary = rng.randint(*COMPACT_SUMMARY[self.provider])
                 total = ctx.static + ctx.init + summary + fresh
-                prefix = ctx.static if rng.random() < 0.9 else 0
+                prefix = ctx.static if rng.random() < COMPACT_KEEPS_STATIC[self.provider] else 0
             else:
                 cached = ctx.prev_total + (ctx.prev_output if output_cached else 0)
                 if reduction:
@@ -462,11 +523,12 @@ class SessionBuilder:
                     # bins carry large appends); Claude's mostly drop everything (<1k bin: 2,937
                     # steps with a median append of 78k).
                     draw = rng.random()
-                    if draw < (0.15 if codex else 0.45):
+                    keep_static, keep_init = MISS_KEEPS[self.provider]
+                    if draw < keep_static:
                         prefix = ctx.static
-                    elif codex and draw < 0.9:
+                    elif codex and draw < keep_init:
                         prefix = ctx.static + ctx.init
-                    elif not codex and draw < 0.53:
+                    elif not codex and draw < keep_init:
                         prefix = rng.randint(4_096, 8_191)
                     else:
                         prefix = 0
@@ -493,16 +555,14 @@ class SessionBuilder:
         """Prefix-cache eviction after idle time (Fig 11): rare within 5 min, sure after 1 h."""
         rng = self.rng
         if not user:
-            return rng.random() < (0.012 if self.provider == "claude" else 0.009)
+            return rng.random() < MISS_TOOL_P[self.provider]
         ttl = 3600.0 if self.plan.cache_ttl_1h else 300.0
         if gap < 300:
             p = 0.002
         elif gap < ttl:
             p = 0.015  # evicted under memory pressure before its TTL
-        elif gap < 3600:
-            p = 0.4 if self.provider == "claude" else 0.55
         else:
-            p = 0.9 if self.provider == "claude" else 0.95
+            p = _log_interp(MISS_AFTER_IDLE[self.provider], gap)
         return rng.random() < p
 
     # ------------------------------------------------------------------ outputs and tools
@@ -634,6 +694,25 @@ def _error_rate(name: str) -> float:
 
 def _phi(z: float) -> float:
     return 0.5 * math.erfc(-z / math.sqrt(2.0))
+
+
+def _log_interp(knots: tuple[tuple[float, float], ...], x: float) -> float:
+    """Piecewise linear in log(x) through (x, y) knots; flat outside them."""
+    if x <= knots[0][0]:
+        return knots[0][1]
+    for (x0, y0), (x1, y1) in zip(knots, knots[1:], strict=False):
+        if x < x1:
+            return y0 + (y1 - y0) * math.log(x / x0) / math.log(x1 / x0)
+    return knots[-1][1]
+
+
+def _between(lo: int, hi: int, u: float) -> int:
+    """The integer at quantile `u` of lo..hi (both included), like randint."""
+    return min(hi, lo + int(u * (hi - lo + 1)))
+
+
+def _phi_inv(u: float) -> float:
+    return _NORMAL.inv_cdf(min(max(u, 1e-12), 1.0 - 1e-12))
 
 
 def _index(cum: list[float], x: float) -> int:
