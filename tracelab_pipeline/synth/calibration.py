@@ -134,7 +134,7 @@ CODEX_MODELS = {
     "gpt-5": 2.8,
     "codex-auto-review": 1.5,
 }
-# Context windows (tokens); compaction happens at 84-95 % of them (Table 4, Table 8 p99 prefix).
+# Context windows (tokens); compaction happens at 86-97 % of them (Table 4, Table 8 p99 prefix).
 CONTEXT_LIMIT = {
     "claude-opus-4-7": 1_000_000,
     "claude-opus-4-6": 1_000_000,
@@ -145,7 +145,7 @@ CONTEXT_LIMIT = {
     "claude-sonnet-4-5": 200_000,
 }
 CODEX_CONTEXT_WINDOW = 258_400
-CLAUDE_200K_WINDOW_P = 0.16  # sessions of 1M-capable models that run with a 200k window
+CLAUDE_200K_WINDOW_P = 0.12  # sessions of 1M-capable models that run with a 200k window
 # Fig 3: which models re-send the previous output as append (the rest cache it as prefix).
 OUTPUT_CACHED_MODELS = {"gpt-5.4"}
 
@@ -184,7 +184,7 @@ CODEX_TOOLS = {
 }
 
 # Effective tool latency per tool, seconds: (p25, p50, p90, p99, max). Read/Edit/Bash medians
-# are the paper's (Fig 9 README), the knots set 20-40 % above them because the quicker pace of
+# are the paper's (Fig 9 README), the knots set 10-20 % above them because the quicker pace of
 # small sessions (SMALL_TOOL_PACE_SHIFT) pulls the pooled medians down; the rest are chosen so the
 # pooled distribution matches Table 7's individual tool latency (p50 0.3 s, p90 13.6 s, p99
 # 3.6 min) and Fig 8's shares. Bash's 3.3 h maximum carries the mean: Claude's ~1,251 tool
@@ -282,7 +282,7 @@ COMPACT_AT = {"claude": 0.97, "codex": 0.96}
 COMPACT_EARLY_AT_PROMPT = {"claude": 0.99, "codex": 1.0}
 # Table 4: manual /compact at a prompt, once the context is past this share of the limit
 MANUAL_COMPACT_FROM = 0.3
-MANUAL_COMPACT_P = {"claude": 0.004, "codex": 0.008}
+MANUAL_COMPACT_P = {"claude": 0.006, "codex": 0.011}
 # Sessions below this quantile of tool-initiated steps call tools more in parallel (Table 2, see
 # session_model.CALLS_PER_STEP_SMALL).
 PARALLEL_SMALL_Q = 0.6

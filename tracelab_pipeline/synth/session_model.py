@@ -53,12 +53,14 @@ TOOL_STEPS = QuantileDist([(0, 1), (0.25, 6), (0.5, 24), (0.9, 140), (0.99, 1107
 # p90 8,310), with the tail bounded by Table 3's average positive growth of tool-initiated steps
 # (1,783 tokens = mean result + re-sent output) and Table 12's tool-step fresh share (40.5 %).
 RESULT_TOKENS = {
-    "claude": QuantileDist([(0, 8), (0.25, 60), (0.5, 180), (0.9, 1500), (0.99, 6500), (1.0, 3e4)]),
+    "claude": QuantileDist(
+        [(0, 8), (0.25, 72), (0.5, 215), (0.9, 1800), (0.99, 7800), (1.0, 3.6e4)]
+    ),
     "codex": QuantileDist(
         [
             (0, 8),
-            (0.25, 40),
-            (0.5, 115),
+            (0.25, 100),
+            (0.5, 150),
             (0.75, 800),
             (0.85, 1400),
             (0.92, 4800),
@@ -73,7 +75,7 @@ RESULT_TOKENS = {
 # far more than a median prompt, and Table 12's user-step fresh tokens (20.4M / 11.4M).
 TURN_CONTEXT_TOKENS = {
     "claude": QuantileDist([(0, 0), (0.4, 25), (0.6, 150), (0.9, 900), (0.99, 6000), (1.0, 2e4)]),
-    "codex": QuantileDist([(0, 0), (0.3, 110), (0.5, 900), (0.9, 4500), (0.99, 15e3), (1.0, 3e4)]),
+    "codex": QuantileDist([(0, 0), (0.3, 90), (0.5, 720), (0.9, 3600), (0.99, 12e3), (1.0, 2.4e4)]),
 }
 PROMPT_CHARS = QuantileDist(
     [(0, 2), (0.25, 60), (0.5, 180), (0.9, 1400), (0.99, 9000), (1.0, 40000)]
@@ -139,7 +141,7 @@ MODEL_SWITCH_P = 0.6
 CODEX_INIT = (1_000, 9_000)
 # Share of first calls that find the shared system prompt cached (Table 9: Claude's <1k bin holds
 # 2,937 steps with a median append of 78k, half of them uncached first calls).
-FIRST_CACHED = {"claude": 0.65, "codex": 0.99}
+FIRST_CACHED = {"claude": 0.58, "codex": 0.99}
 # Compaction summary (Codex keeps the recent user messages next to it), tokens; whether the
 # system prompt stays cached across the compaction (Table 9: Codex's 2-8k bins, medians ~21-26k).
 COMPACT_SUMMARY = {"claude": (6_000, 30_000), "codex": (10_000, 36_000)}
@@ -467,7 +469,7 @@ class SessionBuilder:
         rng = self.rng
         codex = self.provider == "codex"
         # Fig 3: gpt-5.4 mostly caches the previous output, but not always.
-        output_cached = step.model in cal.OUTPUT_CACHED_MODELS and rng.random() > 0.08
+        output_cached = step.model in cal.OUTPUT_CACHED_MODELS and rng.random() > 0.06
         if first:
             total = ctx.static + ctx.init + fresh
             # (Claude's uncached first calls are half of Table 9's <1k bin, median 78k.)
