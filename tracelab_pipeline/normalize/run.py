@@ -97,9 +97,9 @@ def normalize_to_parquet(
     """`normalize_files`, written to `<out_dir>/<table>.parquet` without holding the corpus.
 
     Each batch's tables wait on disk (a temporary directory in `out_dir`) while only the key
-    columns of the steps (dedup.KEY_COLUMNS, ~100 bytes per step) stay in memory; once every
+    columns of the steps (dedup.KEY_COLUMNS, ~220 bytes per step) stay in memory; once every
     file is read, the batches are filtered and appended to the Parquet files one at a time.
-    Memory is that of the largest batch plus the keys, whatever the corpus. The files hold
+    Memory is that of the largest batch plus the keys, not of the bytes read. The files hold
     exactly the rows `normalize_files` returns. Returns `NormalizedTables.summary()`'s dict.
     """
     ordered = sorted({str(p) for p in paths})
