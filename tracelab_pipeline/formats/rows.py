@@ -2,8 +2,8 @@
 
 A list row costs less to make than a dict (a copy of a template plus stores by position) and
 turns into Arrow columns with one `zip(*rows)` per file, where dict rows needed a lookup per
-column per row first. The positions below are checked against schema.py when this module is
-imported, so a schema change cannot silently shift a column.
+column per row first. The positions below are looked up in schema.py by column name, so a
+schema change cannot silently shift a column (a renamed one fails at import).
 """
 
 from __future__ import annotations
@@ -13,172 +13,88 @@ from tracelab_pipeline.schema import TABLES
 ROW_TABLES = ("steps", "tool_calls", "timing_events")
 
 
-def _positions(table: str, *names: str) -> range:
-    if tuple(names) != tuple(TABLES[table].names):
-        raise ImportError(f"formats/rows.py: the {table} columns do not match schema.py")
-    return range(len(names))
+def _positions(table: str) -> dict[str, int]:
+    return {name: i for i, name in enumerate(TABLES[table].names)}
 
 
-(
-    S_STEP_ID,
-    S_CONTRIBUTOR,
-    S_PROVIDER,
-    S_SESSION_ID,
-    S_ROOT_SESSION_ID,
-    S_PARENT_SESSION_ID,
-    S_AGENT_ID,
-    S_IS_SIDECHAIN,
-    S_PROJECT,
-    S_CWD,
-    S_GIT_BRANCH,
-    S_SOURCE_FILE,
-    S_SOURCE_LINE,
-    S_SESSION_STARTED_AT,
-    S_STEP_INDEX,
-    S_ROUND_ID,
-    S_REQUEST_ID,
-    S_TURN_ID,
-    S_MODEL,
-    S_CLIENT_VERSION,
-    S_STOP_REASON,
-    S_INPUT_TOKENS_TOTAL,
-    S_REPORTED_INPUT_TOKENS,
-    S_PREFIX_TOKENS,
-    S_APPEND_TOKENS,
-    S_OUTPUT_TOKENS,
-    S_REASONING_TOKENS,
-    S_UNCACHED_INPUT_TOKENS,
-    S_CACHE_WRITE_TOKENS,
-    S_CACHE_WRITE_5M_TOKENS,
-    S_CACHE_WRITE_1H_TOKENS,
-    S_TRIGGER,
-    S_FIRST_INPUT_EVENT_TYPE,
-    S_FIRST_EVENT_TYPE,
-    S_CURRENT_INPUT_EVENT_COUNT,
-    S_CURRENT_USER_MESSAGE_COUNT,
-    S_CURRENT_TOOL_RESULT_COUNT,
-    S_CURRENT_USER_MESSAGE_CHARS,
-    S_CURRENT_TOOL_RESULT_CHARS,
-    S_CURRENT_INPUT_CHARS,
-    S_AFTER_COMPACTION,
-    S_INPUT_READY_AT,
-    S_FIRST_OUTPUT_AT,
-    S_LAST_OUTPUT_AT,
-    S_USAGE_AT,
-    S_TOOL_CALL_COUNT,
-) = _positions(
-    "steps",
-    "step_id",
-    "contributor",
-    "provider",
-    "session_id",
-    "root_session_id",
-    "parent_session_id",
-    "agent_id",
-    "is_sidechain",
-    "project",
-    "cwd",
-    "git_branch",
-    "source_file",
-    "source_line",
-    "session_started_at",
-    "step_index",
-    "round_id",
-    "request_id",
-    "turn_id",
-    "model",
-    "client_version",
-    "stop_reason",
-    "input_tokens_total",
-    "reported_input_tokens",
-    "prefix_tokens",
-    "append_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "uncached_input_tokens",
-    "cache_write_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "trigger",
-    "first_input_event_type",
-    "first_event_type",
-    "current_input_event_count",
-    "current_user_message_count",
-    "current_tool_result_count",
-    "current_user_message_chars",
-    "current_tool_result_chars",
-    "current_input_chars",
-    "after_compaction",
-    "input_ready_at",
-    "first_output_at",
-    "last_output_at",
-    "usage_at",
-    "tool_call_count",
-)
+_STEPS = _positions("steps")
+S_STEP_ID = _STEPS["step_id"]
+S_CONTRIBUTOR = _STEPS["contributor"]
+S_PROVIDER = _STEPS["provider"]
+S_SESSION_ID = _STEPS["session_id"]
+S_ROOT_SESSION_ID = _STEPS["root_session_id"]
+S_PARENT_SESSION_ID = _STEPS["parent_session_id"]
+S_AGENT_ID = _STEPS["agent_id"]
+S_IS_SIDECHAIN = _STEPS["is_sidechain"]
+S_PROJECT = _STEPS["project"]
+S_CWD = _STEPS["cwd"]
+S_GIT_BRANCH = _STEPS["git_branch"]
+S_SOURCE_FILE = _STEPS["source_file"]
+S_SOURCE_LINE = _STEPS["source_line"]
+S_SESSION_STARTED_AT = _STEPS["session_started_at"]
+S_STEP_INDEX = _STEPS["step_index"]
+S_ROUND_ID = _STEPS["round_id"]
+S_REQUEST_ID = _STEPS["request_id"]
+S_TURN_ID = _STEPS["turn_id"]
+S_MODEL = _STEPS["model"]
+S_CLIENT_VERSION = _STEPS["client_version"]
+S_STOP_REASON = _STEPS["stop_reason"]
+S_INPUT_TOKENS_TOTAL = _STEPS["input_tokens_total"]
+S_REPORTED_INPUT_TOKENS = _STEPS["reported_input_tokens"]
+S_PREFIX_TOKENS = _STEPS["prefix_tokens"]
+S_APPEND_TOKENS = _STEPS["append_tokens"]
+S_OUTPUT_TOKENS = _STEPS["output_tokens"]
+S_REASONING_TOKENS = _STEPS["reasoning_tokens"]
+S_UNCACHED_INPUT_TOKENS = _STEPS["uncached_input_tokens"]
+S_CACHE_WRITE_TOKENS = _STEPS["cache_write_tokens"]
+S_CACHE_WRITE_5M_TOKENS = _STEPS["cache_write_5m_tokens"]
+S_CACHE_WRITE_1H_TOKENS = _STEPS["cache_write_1h_tokens"]
+S_TRIGGER = _STEPS["trigger"]
+S_FIRST_INPUT_EVENT_TYPE = _STEPS["first_input_event_type"]
+S_FIRST_EVENT_TYPE = _STEPS["first_event_type"]
+S_CURRENT_INPUT_EVENT_COUNT = _STEPS["current_input_event_count"]
+S_CURRENT_USER_MESSAGE_COUNT = _STEPS["current_user_message_count"]
+S_CURRENT_TOOL_RESULT_COUNT = _STEPS["current_tool_result_count"]
+S_CURRENT_USER_MESSAGE_CHARS = _STEPS["current_user_message_chars"]
+S_CURRENT_TOOL_RESULT_CHARS = _STEPS["current_tool_result_chars"]
+S_CURRENT_INPUT_CHARS = _STEPS["current_input_chars"]
+S_AFTER_COMPACTION = _STEPS["after_compaction"]
+S_INPUT_READY_AT = _STEPS["input_ready_at"]
+S_FIRST_OUTPUT_AT = _STEPS["first_output_at"]
+S_LAST_OUTPUT_AT = _STEPS["last_output_at"]
+S_USAGE_AT = _STEPS["usage_at"]
+S_TOOL_CALL_COUNT = _STEPS["tool_call_count"]
 
-(
-    T_STEP_ID,
-    T_CONTRIBUTOR,
-    T_SESSION_ID,
-    T_TOOL_INDEX,
-    T_TOOL_NAME,
-    T_CALL_ID,
-    T_EMITTED_AT,
-    T_RESULT_AT,
-    T_WALL_LATENCY_MS,
-    T_INTERNAL_LATENCY_MS,
-    T_IS_ERROR,
-    T_INPUT_CHARS,
-    T_RESULT_CHARS,
-    T_INPUT_JSON,
-    T_COMMAND_SIGNATURE,
-) = _positions(
-    "tool_calls",
-    "step_id",
-    "contributor",
-    "session_id",
-    "tool_index",
-    "tool_name",
-    "call_id",
-    "emitted_at",
-    "result_at",
-    "wall_latency_ms",
-    "internal_latency_ms",
-    "is_error",
-    "input_chars",
-    "result_chars",
-    "input_json",
-    "command_signature",
-)
+_TOOL_CALLS = _positions("tool_calls")
+T_STEP_ID = _TOOL_CALLS["step_id"]
+T_CONTRIBUTOR = _TOOL_CALLS["contributor"]
+T_SESSION_ID = _TOOL_CALLS["session_id"]
+T_TOOL_INDEX = _TOOL_CALLS["tool_index"]
+T_TOOL_NAME = _TOOL_CALLS["tool_name"]
+T_CALL_ID = _TOOL_CALLS["call_id"]
+T_EMITTED_AT = _TOOL_CALLS["emitted_at"]
+T_RESULT_AT = _TOOL_CALLS["result_at"]
+T_WALL_LATENCY_MS = _TOOL_CALLS["wall_latency_ms"]
+T_INTERNAL_LATENCY_MS = _TOOL_CALLS["internal_latency_ms"]
+T_IS_ERROR = _TOOL_CALLS["is_error"]
+T_INPUT_CHARS = _TOOL_CALLS["input_chars"]
+T_RESULT_CHARS = _TOOL_CALLS["result_chars"]
+T_INPUT_JSON = _TOOL_CALLS["input_json"]
+T_COMMAND_SIGNATURE = _TOOL_CALLS["command_signature"]
 
-(
-    E_STEP_ID,
-    E_CONTRIBUTOR,
-    E_EVENT_INDEX,
-    E_EVENT_TYPE,
-    E_TIMESTAMP,
-    E_SOURCE,
-    E_TOOL_CALL_ID,
-    E_TOOL_INDEX,
-    E_TOOL_NAME,
-    E_IS_ERROR,
-    E_CONTENT_CHARS,
-    E_RESULT_CHARS,
-) = _positions(
-    "timing_events",
-    "step_id",
-    "contributor",
-    "event_index",
-    "event_type",
-    "timestamp",
-    "source",
-    "tool_call_id",
-    "tool_index",
-    "tool_name",
-    "is_error",
-    "content_chars",
-    "result_chars",
-)
+_EVENTS = _positions("timing_events")
+E_STEP_ID = _EVENTS["step_id"]
+E_CONTRIBUTOR = _EVENTS["contributor"]
+E_EVENT_INDEX = _EVENTS["event_index"]
+E_EVENT_TYPE = _EVENTS["event_type"]
+E_TIMESTAMP = _EVENTS["timestamp"]
+E_SOURCE = _EVENTS["source"]
+E_TOOL_CALL_ID = _EVENTS["tool_call_id"]
+E_TOOL_INDEX = _EVENTS["tool_index"]
+E_TOOL_NAME = _EVENTS["tool_name"]
+E_IS_ERROR = _EVENTS["is_error"]
+E_CONTENT_CHARS = _EVENTS["content_chars"]
+E_RESULT_CHARS = _EVENTS["result_chars"]
 
 _NAMES = {name: tuple(TABLES[name].names) for name in ROW_TABLES}
 
