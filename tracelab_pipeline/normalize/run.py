@@ -129,9 +129,9 @@ def normalize_to_parquet(
                 result.load()
                 for name in ROW_TABLES:
                     table = plan.apply(name, result.tables[name], offset)
-                    offset += result.tables[name].num_rows if name == "steps" else 0
                     kept[name].update(_count_per_file(table))
                     sink.write(name, _untag(table))
+                offset += result.tables["steps"].num_rows
                 rejected = result.tables["rejected_records"]
                 if sum(t.num_rows for t in first_rejected) < 5:
                     first_rejected.append(rejected.slice(0, 5))
