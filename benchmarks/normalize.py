@@ -181,23 +181,29 @@ _PEAK_RSS = (
 
 
 def memory(tmp: Path, target_mb: float) -> None:
-    """Peak RSS of `tracelab normalize` (streamed Parquet) on a corpus and on 4x that corpus:
-    memory should follow the steps' dedup keys, not the bytes read."""
+    """Peak RSS of `tracelab normalize` (both output formats stream) on a corpus and on 4x that
+    corpus: memory should follow the steps' dedup keys, not the bytes read."""
     print("\n== peak memory of `tracelab normalize` (workers=1) ==")
-    peaks = []
+    corpora = []
     for scale in (1, 4):
-        corpus = tmp / f"memory-x{scale}"
-        files = replicate_fixtures(corpus, target_mb * scale / 4)
-        mb = corpus_bytes(files) / 2**20
-        command = [str(Path(sys.executable).with_name("tracelab")), "normalize", str(corpus)]
-        command += ["--out", str(tmp / f"memory-out-x{scale}")]
-        result = subprocess.run(
-            [sys.executable, "-c", _PEAK_RSS, *command], check=True, capture_output=True, text=True
+        files = replicate_fixtures(tmp / f"memory-x{scale}", target_mb * scale / 4)
+        corpora.append((tmp / f"memory-x{scale}", corpus_bytes(files) / 2**20))
+    for out_format in ("parquet", "tracelab-jsonl"):
+        peaks = []
+        for corpus, mb in corpora:
+            command = [str(Path(sys.executable).with_name("tracelab")), "normalize", str(corpus)]
+            command += ["--out", str(tmp / f"out-{corpus.name}"), "--format", out_format]
+            result = subprocess.run(
+                [sys.executable, "-c", _PEAK_RSS, *command],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            peaks.append(int(result.stdout.split()[-1]) / 1024)
+            print(f"--format {out_format:14s} {mb:8.1f} MiB of logs: peak RSS {peaks[-1]:6.0f} MiB")
+        print(
+            f"--format {out_format:14s} 4x the input -> {peaks[1] / peaks[0]:.2f}x the peak memory"
         )
-        peaks.append(int(result.stdout.split()[-1]) / 1024)
-        print(f"{mb:8.1f} MiB of logs: peak RSS {peaks[-1]:6.0f} MiB")
-        shutil.rmtree(corpus)
-    print(f"4x the input -> {peaks[1] / peaks[0]:.2f}x the peak memory")
 
 
 def main() -> None:

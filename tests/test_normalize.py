@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 import pytest
 
 from tracelab_pipeline.formats.rows import S_MODEL
+from tracelab_pipeline.formats.tracelab_rounds import RoundsSink, write_tracelab_rounds
 from tracelab_pipeline.normalize import (
     NormalizedTables,
     iter_log_files,
@@ -190,19 +191,23 @@ def test_parquet_round_trip_is_exact_and_leaves_no_temp_files(tmp_path, all_fixt
         assert back.tables()[name].equals(table), name
 
 
+def _corpus_with_copies_and_replays(root: Path) -> tuple[list[str], Path]:
+    """Two copies of the fixtures and a resumed file replaying a segment before a broken line."""
+    for copy in ("first", "second"):
+        shutil.copytree(FIXTURES / "claude", root / copy / "claude")
+        shutil.copytree(FIXTURES / "codex", root / copy / "codex")
+    other = FIXTURES / "claude" / "ccviewer__1af7fc5e.jsonl"
+    resumed = root / "a_resumed.jsonl"
+    resumed.write_bytes(CLAUDE_SEGMENT.read_bytes() + b"{broken\n" + other.read_bytes())
+    return iter_log_files([root]), resumed
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_streamed_parquet_holds_exactly_the_merged_tables(tmp_path, monkeypatch, workers):
     """normalize_to_parquet (what `tracelab normalize` runs) against normalize_files: copies,
     replayed history and a broken line spread over many small batches."""
-    corpus = tmp_path / "in"
-    for copy in ("first", "second"):
-        shutil.copytree(FIXTURES / "claude", corpus / copy / "claude")
-        shutil.copytree(FIXTURES / "codex", corpus / copy / "codex")
-    other = FIXTURES / "claude" / "ccviewer__1af7fc5e.jsonl"
-    resumed = corpus / "a_resumed.jsonl"
-    resumed.write_bytes(CLAUDE_SEGMENT.read_bytes() + b"{broken\n" + other.read_bytes())
+    files, resumed = _corpus_with_copies_and_replays(tmp_path / "in")
     monkeypatch.setattr(run, "BATCH_BYTES", 300_000)
-    files = iter_log_files([corpus])
     expected = normalize_files(files)
     assert expected.ingest_accounting.column("duplicate_steps").to_pylist().count(0) < len(files)
 
@@ -217,6 +222,24 @@ def test_streamed_parquet_holds_exactly_the_merged_tables(tmp_path, monkeypatch,
     assert summary == expected.summary()
     broken_line = len(CLAUDE_SEGMENT.read_bytes().splitlines()) + 1
     assert summary["first_rejected"] == [f"{resumed}:{broken_line}: malformed JSON"]
+
+
+def test_streamed_round_jsonl_equals_the_export_of_the_merged_tables(tmp_path, monkeypatch):
+    files, _ = _corpus_with_copies_and_replays(tmp_path / "in")
+    monkeypatch.setattr(run, "BATCH_BYTES", 300_000)
+    expected = normalize_files(files)
+    write_tracelab_rounds(
+        expected.steps, expected.tool_calls, expected.timing_events, tmp_path / "whole.jsonl"
+    )
+
+    sink = RoundsSink(tmp_path / "out" / "streamed.jsonl")
+    summary = run.normalize_streamed(files, sink, tmp_path / "out")
+
+    streamed = (tmp_path / "out" / "streamed.jsonl").read_bytes()
+    assert streamed == (tmp_path / "whole.jsonl").read_bytes()
+    assert sink.rounds == expected.steps.num_rows == len(streamed.splitlines())
+    assert summary == expected.summary()
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["streamed.jsonl"]
 
 
 def test_a_reader_crash_is_recorded_and_the_rest_proceeds(monkeypatch):

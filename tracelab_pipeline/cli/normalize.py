@@ -30,7 +30,9 @@ def command(
     Exits 0 when every file was read, even if some records were rejected (the summary lists
     them); exits 1 when an input could not be read at all.
     """
-    from tracelab_pipeline.normalize import iter_log_files, normalize_files, normalize_to_parquet
+    from tracelab_pipeline.formats.tracelab_rounds import RoundsSink
+    from tracelab_pipeline.normalize import iter_log_files, normalize_streamed
+    from tracelab_pipeline.normalize.tables import ParquetSink
     from tracelab_pipeline.schema import TABLES
 
     files = iter_log_files(inputs)
@@ -38,19 +40,14 @@ def command(
         if item.is_dir() and not any(str(f).startswith(str(item)) for f in files):
             click.echo(f"warning: no .jsonl or .jsonl.gz files under {item}", err=True)
 
+    # Streamed either way: memory does not grow with the bytes read.
     if out_format == "parquet":
-        # Streamed: memory does not grow with the corpus.
-        summary = normalize_to_parquet(files, out, contributor, workers=workers, progress=True)
+        sink = ParquetSink(out)
         outputs = sorted(str(out / f"{name}.parquet") for name in TABLES)
     else:
-        from tracelab_pipeline.formats.tracelab_rounds import write_tracelab_rounds
-
-        tables = normalize_files(files, contributor, workers=workers, progress=True)
-        out.mkdir(parents=True, exist_ok=True)
-        target = out / "round_trace.jsonl"
-        write_tracelab_rounds(tables.steps, tables.tool_calls, tables.timing_events, target)
-        outputs = [str(target)]
-        summary = tables.summary()
+        sink = RoundsSink(out / "round_trace.jsonl")
+        outputs = [str(sink.out)]
+    summary = normalize_streamed(files, sink, out, contributor, workers=workers, progress=True)
     _print_summary(summary, outputs)
     if summary["unreadable_files"]:
         for path, error in summary["unreadable_files"].items():

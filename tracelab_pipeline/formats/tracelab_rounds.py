@@ -98,16 +98,42 @@ def write_tracelab_rounds(
     Columns missing from the tables (e.g. private ones in the public layer) are left out of
     the rows. The file is written to a temporary name and renamed, so readers never see half.
     """
-    out_path = Path(out_path)
-    tmp = out_path.with_name(out_path.name + ".tmp")
-    written = 0
-    opener = gzip.open if out_path.name.endswith(".gz") else open
-    with opener(tmp, "wb") as out:
-        for round_row in iter_rounds(steps, tool_calls, timing_events):
-            out.write(orjson.dumps(round_row) + b"\n")
-            written += 1
-    os.replace(tmp, out_path)
-    return written
+    with RoundsSink(out_path) as sink:
+        sink.write_rows({"steps": steps, "tool_calls": tool_calls, "timing_events": timing_events})
+    return sink.rounds
+
+
+class RoundsSink:
+    """TraceLab round JSONL written a slice of the tables at a time (a normalize sink, like
+    normalize.tables.ParquetSink); the file appears whole, and only if the block ends without
+    an error. Each slice must hold the tool calls and events of its steps."""
+
+    def __init__(self, out_path: str | Path):
+        self.out = Path(out_path)
+        self.tmp = self.out.with_name(self.out.name + ".tmp")
+        self.rounds = 0
+
+    def __enter__(self) -> RoundsSink:
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        opener = gzip.open if self.out.name.endswith(".gz") else open
+        self.file = opener(self.tmp, "wb")
+        return self
+
+    def write_rows(self, tables: dict[str, pa.Table]) -> None:
+        rounds = iter_rounds(tables["steps"], tables["tool_calls"], tables["timing_events"])
+        for round_row in rounds:
+            self.file.write(orjson.dumps(round_row) + b"\n")
+            self.rounds += 1
+
+    def write(self, name: str, table: pa.Table) -> None:
+        """Tables other than the steps' (accounting, rejected records) have no rounds."""
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.file.close()
+        if exc_type is None:
+            os.replace(self.tmp, self.out)
+        else:
+            self.tmp.unlink(missing_ok=True)
 
 
 def iter_rounds(steps: pa.Table, tool_calls: pa.Table, timing_events: pa.Table) -> Iterator[dict]:

@@ -1,5 +1,5 @@
-"""normalize_files: many raw log files -> one set of normalized tables (normalize_to_parquet:
-the same tables streamed to Parquet files)."""
+"""normalize_files: many raw log files -> one set of normalized tables (normalize_streamed:
+the same tables streamed to Parquet files or TraceLab round JSONL)."""
 
 from __future__ import annotations
 
@@ -94,19 +94,40 @@ def normalize_to_parquet(
     workers: int = 1,
     progress: bool = False,
 ) -> dict:
-    """`normalize_files`, written to `<out_dir>/<table>.parquet` without holding the corpus.
+    """`normalize_files`, written to `<out_dir>/<table>.parquet` without holding the corpus
+    (normalize_streamed). Returns `NormalizedTables.summary()`'s dict."""
+    out = Path(out_dir)
+    return normalize_streamed(
+        paths, ParquetSink(out), out, contributor, workers=workers, progress=progress
+    )
 
-    Each batch's tables wait on disk (a temporary directory in `out_dir`) while only the key
-    columns of the steps (dedup.KEY_COLUMNS, ~220 bytes per step) stay in memory; once every
-    file is read, the batches are filtered and appended to the Parquet files one at a time.
-    Memory is that of the largest batch plus the keys, not of the bytes read. The files hold
-    exactly the rows `normalize_files` returns. Returns `NormalizedTables.summary()`'s dict.
+
+def normalize_streamed(
+    paths: Iterable[str | Path],
+    sink,
+    work_dir: str | Path,
+    contributor: str = "local",
+    *,
+    workers: int = 1,
+    progress: bool = False,
+) -> dict:
+    """`normalize_files`, handed to `sink` a batch at a time instead of held in memory.
+
+    `sink` is a context manager with `write_rows({table: rows})` for the step, tool-call and
+    event rows of a batch of files (a step's tool calls and events are in its batch) and
+    `write(table, rows)` for the rejected records and the accounting: tables.ParquetSink, or
+    formats.tracelab_rounds.RoundsSink. Each batch's tables wait on disk (a temporary
+    directory in `work_dir`) while only the key columns of the steps (dedup.KEY_COLUMNS, ~220
+    bytes per step) stay in memory; once every file is read, the batches are filtered and
+    written one at a time. Memory is that of the largest batch plus the keys, not of the bytes
+    read. The sink gets exactly the rows `normalize_files` returns, in the same order.
+    Returns `NormalizedTables.summary()`'s dict.
     """
     ordered = sorted({str(p) for p in paths})
     read = partial(read_batch, contributor=contributor, origins={})
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".normalize-", dir=out) as spill:
+    work = Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".normalize-", dir=work) as spill:
         results = []
         for result in _read_all(
             list(enumerate(ordered)), contributor, workers, progress, read, spill
@@ -123,14 +144,16 @@ def normalize_to_parquet(
         pa.default_memory_pool().release_unused()
         kept: dict[str, Counter] = {name: Counter() for name in ROW_TABLES}
         first_rejected = []
-        with ParquetSink(out) as sink:
+        with sink:
             offset = 0
             for result in results:
                 result.load()
+                rows = {}
                 for name in ROW_TABLES:
                     table = plan.apply(name, result.tables[name], offset)
                     kept[name].update(_count_per_file(table))
-                    sink.write(name, _untag(table))
+                    rows[name] = _untag(table)
+                sink.write_rows(rows)
                 offset += result.tables["steps"].num_rows
                 rejected = result.tables["rejected_records"]
                 if sum(t.num_rows for t in first_rejected) < 5:
@@ -139,8 +162,8 @@ def normalize_to_parquet(
                 result.tables = {}
             accounting = _accounting(ordered, files, kept, plan.dropped_per_file, {})
             sink.write("ingest_accounting", accounting)
-    rows = {name: sum(counts.values()) for name, counts in kept.items()}
-    return summarize(accounting, _concat(first_rejected, "rejected_records").slice(0, 5), rows)
+    counts = {name: sum(per_file.values()) for name, per_file in kept.items()}
+    return summarize(accounting, _concat(first_rejected, "rejected_records").slice(0, 5), counts)
 
 
 def _read_all(

@@ -110,6 +110,10 @@ class ParquetSink:
         self.out.mkdir(parents=True, exist_ok=True)
         return self
 
+    def write_rows(self, tables: dict[str, pa.Table]) -> None:
+        for name, table in tables.items():
+            self.write(name, table)
+
     def write(self, name: str, table: pa.Table) -> None:
         writer = self.writers.get(name)
         if writer is None:
