@@ -174,14 +174,19 @@ def _command_signatures(table: pa.Table) -> pa.Array:
     return pc.if_else(shell, pc.take(signatures, positions), pa.scalar(None, pa.string()))
 
 
-def partition_pseudonyms(
-    private: dict[str, pa.Table], pseudonymizer: Pseudonymizer
-) -> dict[tuple[str, str], pa.Array]:
-    """(table, column) -> pseudonyms of every id column of the partition.
+@dataclass
+class KindIds:
+    """Every identifier column of one kind in a partition, dictionary-encoded together."""
 
-    All columns of one kind (a step id is in three tables) are dictionary-encoded together in
-    one hash pass, each distinct id is hashed once, and every column is a slice of one take.
-    """
+    distinct: pa.Array  # the distinct non-null raw ids
+    indices: pa.Array  # per row of the concatenated columns: position in `distinct`
+    columns: list[tuple[str, str, int]]  # (table, column, rows), in concatenation order
+
+
+def private_ids(private: dict[str, pa.Table]) -> dict[str, KindIds]:
+    """kind -> its ids in the partition: all columns of one kind (a step id is in three
+    tables) encoded in one hash pass. Pseudonyms hash each distinct id once; the leak check
+    takes its id needles from the same distinct values instead of hashing every row again."""
     columns: dict[str, list[tuple[str, str, pa.ChunkedArray]]] = {}
     for name, table in private.items():
         for column, kind in ID_COLUMNS.get(name, {}).items():
@@ -193,22 +198,43 @@ def partition_pseudonyms(
         chunks = [chunk for *_, values in found for chunk in values.chunks]
         combined = pa.chunked_array(chunks, type=pa.string()).combine_chunks()
         encoded = pc.dictionary_encode(combined)
-        distinct = pseudonymizer.pseudonyms(kind, encoded.dictionary.to_pylist())
-        mapped = pc.take(pa.array(distinct, type=pa.string()), encoded.indices)
+        out[kind] = KindIds(
+            encoded.dictionary, encoded.indices, [(n, c, len(v)) for n, c, v in found]
+        )
+    return out
+
+
+def partition_pseudonyms(
+    private: dict[str, pa.Table],
+    pseudonymizer: Pseudonymizer,
+    ids: dict[str, KindIds] | None = None,
+) -> dict[tuple[str, str], pa.Array]:
+    """(table, column) -> pseudonyms of every id column of the partition (`ids`:
+    private_ids(private), when the caller already has it): each distinct id of a kind is
+    hashed once, and every column is a slice of one take."""
+    ids = private_ids(private) if ids is None else ids
+    out = {}
+    for kind, found in ids.items():
+        distinct = pseudonymizer.pseudonyms(kind, found.distinct.to_pylist())
+        mapped = pc.take(pa.array(distinct, type=pa.string()), found.indices)
         offset = 0
-        for name, column, values in found:
-            out[(name, column)] = mapped.slice(offset, len(values))
-            offset += len(values)
+        for name, column, rows in found.columns:
+            out[(name, column)] = mapped.slice(offset, rows)
+            offset += rows
     return out
 
 
 def anonymize_partition(
-    private: dict[str, pa.Table], pseudonymizer: Pseudonymizer, scrubber: Scrubber
+    private: dict[str, pa.Table],
+    pseudonymizer: Pseudonymizer,
+    scrubber: Scrubber,
+    ids: dict[str, KindIds] | None = None,
 ) -> AnonymizedPartition:
-    """Anonymize every table of one contributor-month partition."""
+    """Anonymize every table of one contributor-month partition (`ids`: private_ids(private),
+    when the caller already has it)."""
     result = AnonymizedPartition(tables={}, key_fingerprint=pseudonymizer.fingerprint)
     before = scrubber.distinct_analyzed
-    known = partition_pseudonyms(private, pseudonymizer)
+    known = partition_pseudonyms(private, pseudonymizer, ids)
     for name in PUBLIC_TABLES:
         if name in private:
             result.tables[name] = anonymize_table(

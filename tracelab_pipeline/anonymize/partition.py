@@ -14,7 +14,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from tracelab_pipeline.anonymize.anonymize import AnonymizedPartition, anonymize_partition
+from tracelab_pipeline.anonymize.anonymize import (
+    AnonymizedPartition,
+    anonymize_partition,
+    private_ids,
+)
 from tracelab_pipeline.anonymize.presidio_engine import scrubber_for
 from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
 from tracelab_pipeline.anonymize.public_checks import CheckOutcome, blocking_checks, deny_names
@@ -113,9 +117,10 @@ def prepare_partition(
     """
     t1 = time.perf_counter()
     scrubber = scrubber_for(deny_names(private, contributor, deny_list))
-    anonymized = anonymize_partition(private, pseudonymizer, scrubber)
+    ids = private_ids(private)  # shared by the pseudonyms and the leak check
+    anonymized = anonymize_partition(private, pseudonymizer, scrubber, ids)
     t2 = time.perf_counter()
-    checks = blocking_checks(private, anonymized.tables, contributor, scrubber)
+    checks = blocking_checks(private, anonymized.tables, contributor, scrubber, ids)
     t3 = time.perf_counter()
     seconds = {"anonymize": t2 - t1, "checks": t3 - t2}
     if gx:

@@ -19,7 +19,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tracelab_pipeline import schema
-from tracelab_pipeline.anonymize.anonymize import PUBLIC_TABLES, scrubbed_columns
+from tracelab_pipeline.anonymize.anonymize import (
+    PUBLIC_TABLES,
+    KindIds,
+    private_ids,
+    scrubbed_columns,
+)
 from tracelab_pipeline.anonymize.presidio_engine import GENERIC_HANDLES, Scrubber, name_regex
 from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, PSEUDONYM_RE
 
@@ -69,21 +74,24 @@ class PrivateNeedles:
     # path-shaped project is also an `exact` needle, searched everywhere).
     projects: pa.Array = field(default_factory=lambda: pa.array([], type=pa.string()))
 
-    def set_identifiers(self, columns: list[pa.ChunkedArray]) -> None:
-        chunks = [chunk for column in columns for chunk in column.chunks]
+    def set_identifiers(self, columns: list[pa.ChunkedArray | pa.Array]) -> None:
+        chunks = [c for column in columns for c in getattr(column, "chunks", [column])]
         distinct = pc.unique(pa.chunked_array(chunks, type=pa.string())).drop_null()
         # an empty id is no needle (it would match the empty token of every split)
         self.identifiers = pc.filter(distinct, pc.greater(pc.utf8_length(distinct), 0))
 
-    def all_exact(self) -> pa.Array:
+    def all_exact(self) -> tuple[pa.Array, int]:
+        """Every exact needle (ids first, then the others), and how many distinct ones there
+        are. An id may also be a path or branch: set lookups and prefix filters do not mind
+        the repeat, and not de-duplicating spares hashing every id of the partition again."""
         others = pa.array(sorted(self.exact), type=pa.string())
-        return pc.unique(pa.concat_arrays([self.identifiers, others]))
-
-    def id_needles(self, exact: pa.Array | None = None) -> pa.Array:
-        """What must not appear in an identifier column: every exact needle and project
-        (`exact`: all_exact(), when the caller already has it)."""
-        exact = self.all_exact() if exact is None else exact
-        return pc.unique(pa.concat_arrays([exact, self.projects]))
+        repeated = (
+            pc.sum(pc.is_in(self.identifiers, value_set=others)).as_py() if len(others) else 0
+        )
+        return (
+            pa.concat_arrays([self.identifiers, others]),
+            len(self.identifiers) + len(others) - (repeated or 0),
+        )
 
     def kind(self, value: str) -> str:
         if pc.any(pc.equal(self.identifiers, value)).as_py():
@@ -151,21 +159,20 @@ def user_names_in_paths(paths: Iterable[str]) -> set[str]:
     return found
 
 
-def private_needles(private: dict[str, pa.Table], contributor: str) -> PrivateNeedles:
+def private_needles(
+    private: dict[str, pa.Table], contributor: str, ids: dict[str, KindIds] | None = None
+) -> PrivateNeedles:
+    """`ids`: anonymize.private_ids(private), when the caller already has it (the distinct
+    ids of each kind: the id columns are not hashed row by row a second time)."""
     needles = PrivateNeedles()
     paths: set[str] = set()
-    ids: list[pa.ChunkedArray] = []
+    ids = private_ids(private) if ids is None else ids
+    needles.set_identifiers([found.distinct for kind, found in ids.items() if kind != "project"])
     for name, table in private.items():
-        ids.extend(
-            table.column(column).cast(pa.string())
-            for column, kind in ID_COLUMNS.get(name, {}).items()
-            if column in table.column_names and table.num_rows and kind != "project"
-        )
         for column in PATH_COLUMNS.get(name, ()):
             paths.update(_distinct(table, column))
-    needles.set_identifiers(ids)
-    if "steps" in private and "project" in private["steps"].column_names:
-        projects = pc.unique(private["steps"].column("project").cast(pa.string())).drop_null()
+    if "project" in ids:
+        projects = ids["project"].distinct
         needles.projects = pc.filter(projects, pc.greater(pc.utf8_length(projects), 0))
     for path in paths:
         # Only path-shaped values: a Claude project named after its folder ("claude") is a word
@@ -206,6 +213,15 @@ def _content_strings(table: pa.Table, column: str) -> list[str]:
     return [v for v in pc.unique(col).to_pylist() if v is not None]
 
 
+def content_strings(public: dict[str, pa.Table]) -> list[tuple[str, str, list[str]]]:
+    """(table, column, distinct non-null values) of every content (scrubbed) column."""
+    return [
+        (name, column, _content_strings(table, column))
+        for name, table in public.items()
+        for column in scrubbed_columns(name)
+    ]
+
+
 def distinct_ids(public: dict[str, pa.Table]) -> list[tuple[str, str, pa.Array]]:
     """(table, column, distinct non-null values) of every identifier column present."""
     return [
@@ -217,19 +233,22 @@ def distinct_ids(public: dict[str, pa.Table]) -> list[tuple[str, str, pa.Array]]
 
 
 def presidio_rescan(
-    public: dict[str, pa.Table], scrubber: Scrubber, ids: list | None = None
+    public: dict[str, pa.Table],
+    scrubber: Scrubber,
+    ids: list | None = None,
+    content: list | None = None,
 ) -> CheckOutcome:
-    """`ids`: distinct_ids(public), when the caller already has it."""
+    """`ids`: distinct_ids(public), `content`: content_strings(public), when the caller
+    already has them."""
     findings: Counter = Counter()
     scanned = 0
-    for name, table in public.items():
-        for column in scrubbed_columns(name):
-            for value in _content_strings(table, column):
-                scanned += 1
-                # scrub() caches by text: a string that came through anonymization unchanged
-                # was analyzed then and had no finding; only new strings are analyzed now.
-                for entity in scrubber.scrub(value)[1]:
-                    findings[f"{name}.{column}:{entity}"] += 1
+    for name, column, values in content_strings(public) if content is None else content:
+        for value in values:
+            scanned += 1
+            # scrub() caches by text: a string that came through anonymization unchanged
+            # was analyzed then and had no finding; only new strings are analyzed now.
+            for entity in scrubber.scrub(value)[1]:
+                findings[f"{name}.{column}:{entity}"] += 1
     id_columns = distinct_ids(public) if ids is None else ids
     # One regex pass over every id (each call compiles the pattern anew); per column only
     # when something failed.
@@ -256,10 +275,13 @@ def identifier_leaks(
     public: dict[str, pa.Table],
     contributor: str,
     ids: list | None = None,
+    content: list | None = None,
+    private_kind_ids: dict[str, KindIds] | None = None,
 ) -> CheckOutcome:
-    """`ids`: distinct_ids(public), when the caller already has it."""
-    needles = private_needles(private, contributor)
-    exact = needles.all_exact()
+    """`ids`: distinct_ids(public), `content`: content_strings(public), `private_kind_ids`:
+    anonymize.private_ids(private), when the caller already has them."""
+    needles = private_needles(private, contributor, private_kind_ids)
+    exact, exact_count = needles.all_exact()
     words = {_squash(w): w for w in needles.words}
     word_re = re.compile("|".join(name_regex(w) for w in words.values()), re.I) if words else None
     leaks: Counter = Counter()
@@ -267,11 +289,7 @@ def identifier_leaks(
     def record(table: str, column: str, needle: str) -> None:
         leaks[f"{table}.{column}:{needles.kind(needle)}"] += 1
 
-    content = [
-        (name, column, _content_strings(table, column))
-        for name, table in public.items()
-        for column in scrubbed_columns(name)
-    ]
+    content = content_strings(public) if content is None else content
     glued = _glued_needles(exact, "\n".join(v for *_, values in content for v in values))
     # Identifier columns hold fixed-format hex pseudonyms: exact match is the meaningful test
     # (a substring scan of random hex against thousands of ids would hit by chance). One set
@@ -279,7 +297,7 @@ def identifier_leaks(
     id_columns = distinct_ids(public) if ids is None else ids
     if id_columns:
         every_id = pa.chunked_array([v for *_, v in id_columns], type=pa.string())
-        id_needles = _of_lengths(needles.id_needles(exact), every_id)
+        id_needles = pa.concat_arrays([_of_lengths(n, every_id) for n in (exact, needles.projects)])
         if pc.any(pc.is_in(every_id, value_set=id_needles)).as_py():
             for name, column, values in id_columns:
                 for value in pc.filter(values, pc.is_in(values, value_set=id_needles)).to_pylist():
@@ -314,7 +332,7 @@ def identifier_leaks(
         passed=not leaks,
         description=BLOCKING_CHECKS["no_private_identifiers"],
         metadata={
-            "private_values_checked": len(exact) + len(needles.words) + len(needles.projects),
+            "private_values_checked": exact_count + len(needles.words) + len(needles.projects),
             "leaks": dict(leaks),
         },
     )
@@ -371,11 +389,14 @@ def blocking_checks(
     public: dict[str, pa.Table],
     contributor: str,
     scrubber: Scrubber,
+    private_kind_ids: dict[str, KindIds] | None = None,
 ) -> list[CheckOutcome]:
+    """`private_kind_ids`: anonymize.private_ids(private), when the caller already has it."""
     ids = distinct_ids(public)
+    content = content_strings(public)
     return [
-        presidio_rescan(public, scrubber, ids),
-        identifier_leaks(private, public, contributor, ids),
+        presidio_rescan(public, scrubber, ids, content),
+        identifier_leaks(private, public, contributor, ids, content, private_kind_ids),
         column_allowlist(public),
         row_counts(private, public),
     ]
