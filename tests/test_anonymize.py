@@ -167,6 +167,38 @@ def test_command_signature_of_unparsable_input_is_other():
     assert signature_of_command(["bash", "-c", "sudo make install"]) == "make"
 
 
+def test_quoted_lines_decided_before_the_quote_agree_with_the_lexer():
+    """The shortcut for lines with quotes (the words before the first quote decide) gives
+    shlex's answer or none: checked on random lines built from shell-ish words."""
+    import importlib
+    import random
+
+    # (the package exports the function under the module's name)
+    cs = importlib.import_module("tracelab_pipeline.anonymize.command_signature")
+
+    words = [
+        "git", "status", "commit", "-m", "cd", "/tmp", "&&", "||", ";", "|", "&", "\n", "(", ")",
+        ">", "2>&1", ">&", "<", "#", "x#y", "sudo", "timeout", "60", "env", "A=1", "python",
+        "python3", "pytest", "bash", "-c", "-lc", "sh", "npm", "test", "run", "'", '"', "\\",
+        "export", "ls", "-x", "--y", "make", "uv", "\t", "\r", "echo", "cargo", "build", ":",
+        "true", "nice", "time", "go", "'git status'", '"npm test"', "B='x y'", 'a"b"c', "\\ ",
+    ]  # fmt: skip
+    rng = random.Random(0)
+    decided = 0
+    for _ in range(4000):
+        line = "".join(
+            rng.choice(words) + rng.choice(" \t") * rng.randint(0, 1)
+            for _ in range(rng.randint(1, 14))
+        )
+        if not cs._QUOTING.search(line):
+            continue
+        fast = cs._decided_before_quoting(line, 0)
+        if fast is not None:
+            decided += 1
+            assert fast == cs._lexed_signature(line, 0), line
+    assert decided > 500  # the shortcut is taken, and checked, on many lines
+
+
 def test_all_blocking_checks_pass_on_clean_anonymization(planted):
     private, result, scrubber = planted
     outcomes = blocking_checks(private, result.tables, CONTRIBUTOR, scrubber)

@@ -153,6 +153,12 @@ SEGMENT_WORDS = 12
 MAX_CHARS = 512
 _QUOTING = re.compile(r"[\"'\\]")
 _PLAIN_TOKEN = re.compile(r"[;|&()\n]+|[<>]+|[^\s;|&()<>]+")
+# Where shlex (posix, with the lexer settings of _signature_of_line) stops splitting plainly:
+# a quote, an escape or a comment. Before it, its tokens are runs of punctuation characters
+# and runs of anything but its whitespace and punctuation.
+_LEXER_SPECIAL = re.compile(r"[\"'\\#]")
+_LEXER_PUNCTUATION = "();<>|&\n"
+_LEXER_TOKEN = re.compile(r"[();<>|&\n]+|[^ \t\r();<>|&\n]+")
 
 
 def is_shell_tool(tool_name: str | None) -> bool:
@@ -214,14 +220,23 @@ def signature_of_command(command: str | list, depth: int = 0) -> str:
 def _signature_of_line(line: str, depth: int) -> str:
     """Signature of a shell line (cached: agents repeat `git status` and `npm test` a lot)."""
     if _QUOTING.search(line):
-        # The first words decide the signature, so the line was cut to MAX_CHARS; a quote
-        # left open by the cut, or by the agent, ends the lexing where it starts.
-        lexer = shlex.shlex(line, posix=True, punctuation_chars="();<>|&\n")
-        lexer.whitespace = " \t\r"
-        lexer.whitespace_split = True
-        tokens = _tokens(lexer)
-    else:
-        tokens = iter(_PLAIN_TOKEN.findall(line))  # no quotes: shlex's answer, 20x faster
+        decided = _decided_before_quoting(line, depth)
+        return decided if decided is not None else _lexed_signature(line, depth)
+    # no quotes: shlex's answer, 20x faster
+    return _signature_of_tokens(iter(_PLAIN_TOKEN.findall(line)), depth)
+
+
+def _lexed_signature(line: str, depth: int) -> str:
+    """Signature of a line with quotes or escapes, from shlex's tokens."""
+    # The first words decide the signature, so the line was cut to MAX_CHARS; a quote
+    # left open by the cut, or by the agent, ends the lexing where it starts.
+    lexer = shlex.shlex(line, posix=True, punctuation_chars="();<>|&\n")
+    lexer.whitespace = " \t\r"
+    lexer.whitespace_split = True
+    return _signature_of_tokens(_tokens(lexer), depth)
+
+
+def _signature_of_tokens(tokens, depth: int) -> str:
     for segment in _segments(tokens):
         words = _strip_prefixes(segment)
         if not words or os.path.basename(words[0]) in SETUP:
@@ -230,6 +245,76 @@ def _signature_of_line(line: str, depth: int) -> str:
             return signature_of_command(words[2], depth + 1)
         return _signature_of_argv(words)
     return OTHER
+
+
+def _decided_before_quoting(line: str, depth: int) -> str | None:
+    """The signature shlex's tokens would give, if the plain words before the first quote,
+    escape or comment already decide it (`git commit -m "..."`, `grep "x" f`); else None.
+
+    Same answer as the lexer, several times faster: before that character shlex splits
+    exactly like _LEXER_TOKEN, and the signature needs only the first words of the first
+    real command. Anything that could depend on what follows (a word glued to the quote, a
+    command still missing its subcommand, a setup step whose end is not seen) is undecided.
+    """
+    prefix = line[: _LEXER_SPECIAL.search(line).start()]
+    tokens = _LEXER_TOKEN.findall(prefix)
+    if tokens and prefix[-1] not in " \t\r" + _LEXER_PUNCTUATION:
+        tokens.pop()  # glued to the quote: the word goes on
+    current: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        i += 1
+        if token in _SEPARATORS or set(token) <= _PUNCTUATION:
+            if current:
+                decided = _decided(current, True, depth)
+                if decided != _SKIP:
+                    return decided
+            current = []
+        else:
+            current.append(token)
+            if len(current) == SEGMENT_WORDS:
+                decided = _decided(current, True, depth)
+                if decided != _SKIP:
+                    return decided
+                current = []
+                while i < len(tokens) and not (
+                    tokens[i] in _SEPARATORS or set(tokens[i]) <= _PUNCTUATION
+                ):
+                    i += 1
+                if i == len(tokens):
+                    return None  # the skipped command goes on past the quote
+                i += 1
+    return _decided(current, False, depth) if current else None
+
+
+_SKIP = ""  # a setup step: the signature comes from a later command
+
+
+def _decided(segment: list[str], closed: bool, depth: int) -> str | None:
+    """_signature_of_line's answer for one command; `closed`: all its words are known,
+    else more may follow (None when they could change the answer)."""
+    words = _strip_prefixes(segment)
+    if not closed and (not words or words == ["timeout"]):
+        return None
+    if not words or os.path.basename(words[0]) in SETUP:
+        return _SKIP if closed else None
+    if os.path.basename(words[0]) in SHELLS:
+        if len(words) >= 3 and words[1] in ("-c", "-lc"):
+            return signature_of_command(words[2], depth + 1)
+        if not closed and (len(words) == 1 or (len(words) == 2 and words[1] in ("-c", "-lc"))):
+            return None
+    if closed:
+        return _signature_of_argv(words)
+    program, rest = os.path.basename(words[0]), words[1:]
+    if program in PYTHONS:
+        if len(rest) >= 2 or (len(rest) == 1 and rest[0] != "-m"):
+            return _signature_of_argv(words)
+        return None
+    allowed = PROGRAMS.get(program)
+    if allowed and next((w for w in rest if not w.startswith("-")), None) is None:
+        return None  # the subcommand is still to come
+    return _signature_of_argv(words)
 
 
 def _tokens(lexer):
