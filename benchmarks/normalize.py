@@ -1,6 +1,7 @@
 """Normalize throughput against the parse-only floor (run by hand).
 
     uv run python benchmarks/normalize.py [--mb 200] [--synth] [--profile] [--memory]
+    uv run python benchmarks/normalize.py --plan-steps 1000000
 
 Builds a corpus of many files in a temp dir by replicating the real fixtures (every copy gets
 its own session ids, so nothing is deduplicated away), optionally also a synthetic corpus from
@@ -31,7 +32,9 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import orjson
+import pyarrow as pa
 
 from tracelab_pipeline.formats import read_log
 from tracelab_pipeline.formats.jsonl import open_log
@@ -206,6 +209,72 @@ def memory(tmp: Path, target_mb: float) -> None:
         )
 
 
+def synthetic_keys(steps: int, files: dict, batch: int = 100_000):
+    """Dedup key batches of `steps` steps, 1000 per file and thread; every 10th step replays
+    one from 5 files earlier (as resumed sessions do), so a tenth of the steps are copies."""
+    from tracelab_pipeline.normalize.worker import FileInfo
+    from tracelab_pipeline.schema import TS
+
+    for start in range(0, steps, batch):
+        i = np.arange(start, min(steps, start + batch))
+        origin = np.where((i % 10 == 0) & (i >= 5001), i - 5001, i)
+        session = pa.array([f"{x // 1000:08d}-0000-4000-8000-000000000000" for x in i])
+        times = pa.array(1_750_000_000_000_000 + i * 1_000_000).cast(TS)
+        for f in range(start // 1000, (i[-1] // 1000) + 1):
+            files[f] = FileInfo(
+                f, f"/inbox/{f:08d}.jsonl", {}, f"{f:08d}-0000-4000-8000-000000000000"
+            )
+        yield pa.table(
+            {
+                "step_id": [f"claude:{x // 1000:08d}:req_{x:024d}" for x in origin],
+                "session_id": session,
+                "_file": pa.array(i // 1000, pa.int32()),
+                "contributor": pa.array(["bench"] * len(i)),
+                "provider": pa.array(["claude"] * len(i)),
+                "root_session_id": session,
+                "session_started_at": times,
+                "input_ready_at": times,
+                "first_output_at": times,
+                "usage_at": times,
+            }
+        )
+
+
+def plan_child(steps: int) -> None:
+    """One measurement, in a fresh process: plan_merge over `steps` keys stored in a work dir."""
+    import resource
+
+    from tracelab_pipeline.normalize.dedup import plan_merge
+
+    files: dict = {}
+    start = time.perf_counter()
+    with (
+        tempfile.TemporaryDirectory() as work,
+        plan_merge(synthetic_keys(steps, files), files, work) as plan,
+    ):
+        dropped = sum(plan.dropped_per_file.values())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{steps} {dropped} {time.perf_counter() - start:.1f} {peak:.0f}")
+
+
+def plan_memory(steps: int) -> None:
+    """Peak RSS of the merge plan at N and 4N steps, beside the size of the keys themselves
+    (what a plan holding them in memory would need)."""
+    print("\n== peak memory of the merge plan (dedup.plan_merge, keys stored in a work dir) ==")
+    for n in (steps, 4 * steps):
+        keys = sum(t.nbytes for t in synthetic_keys(n, {})) / 2**20
+        out = subprocess.run(
+            [sys.executable, __file__, "--plan-child", str(n)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        print(
+            f"{n:>10,d} steps ({int(out[1]):,d} copies dropped): {keys:6.0f} MiB of keys,"
+            f" plan peak RSS {float(out[3]):5.0f} MiB, {float(out[2]):5.1f} s"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=200, help="size of the replicated corpus")
@@ -215,7 +284,17 @@ def main() -> None:
     parser.add_argument(
         "--memory", action="store_true", help="only: peak RSS of the CLI at 1x and 4x --mb/4"
     )
+    parser.add_argument(
+        "--plan-steps", type=int, help="only: peak RSS of the merge plan at N and 4N steps"
+    )
+    parser.add_argument("--plan-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.plan_child:
+        plan_child(args.plan_child)
+        return
+    if args.plan_steps:
+        plan_memory(args.plan_steps)
+        return
 
     tmp = Path(tempfile.mkdtemp(prefix="tracelab-bench-"))
     try:

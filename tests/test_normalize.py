@@ -15,6 +15,7 @@ from tracelab_pipeline.formats.rows import S_MODEL
 from tracelab_pipeline.formats.tracelab_rounds import RoundsSink, write_tracelab_rounds
 from tracelab_pipeline.normalize import (
     NormalizedTables,
+    dedup,
     iter_log_files,
     normalize_files,
     run,
@@ -222,6 +223,21 @@ def test_streamed_parquet_holds_exactly_the_merged_tables(tmp_path, monkeypatch,
     assert summary == expected.summary()
     broken_line = len(CLAUDE_SEGMENT.read_bytes().splitlines()) + 1
     assert summary["first_rejected"] == [f"{resumed}:{broken_line}: malformed JSON"]
+
+
+def test_the_merge_plan_is_the_same_over_many_key_partitions(tmp_path, monkeypatch):
+    """Big corpora are planned one hash partition of the step ids at a time."""
+    files, _ = _corpus_with_copies_and_replays(tmp_path / "in")
+    expected = normalize_files(files)
+    monkeypatch.setattr(dedup, "KEYS_PER_PART", 29)
+    assert expected.steps.num_rows > 10 * dedup.KEYS_PER_PART
+
+    summary = run.normalize_to_parquet(files, tmp_path / "out")
+
+    back = NormalizedTables.read_parquet(tmp_path / "out")
+    for name, table in expected.tables().items():
+        assert back.tables()[name].equals(table), name
+    assert summary["duplicate_steps"] == expected.summary()["duplicate_steps"] > 0
 
 
 def test_streamed_round_jsonl_equals_the_export_of_the_merged_tables(tmp_path, monkeypatch):

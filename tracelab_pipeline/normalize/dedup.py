@@ -6,22 +6,26 @@ chosen only from the rows themselves and the file paths, so the result does not 
 order the files were given in.
 
 The decisions need only a few columns of every step (`KEY_COLUMNS`): `plan_merge` makes them
-from those, and `MergePlan.apply` then filters any slice of the tables, so a run can hold just
-the key columns of the whole corpus and stream the rest batch by batch.
+from those, and `MergePlan.apply` then filters any slice of the tables, so a run can stream the
+rest batch by batch. The keys themselves go to DuckDB, which spills them to disk past a memory
+limit: a corpus of any number of steps is planned in bounded memory.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+import functools
+import os
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from tracelab_pipeline.normalize.worker import FILE_COLUMN, FileInfo
-from tracelab_pipeline.schema import TS
+from tracelab_pipeline.schema import TABLES, TS
 
-_TIMES = ("input_ready_at", "first_output_at", "usage_at")
 KEY_COLUMNS = (
     "step_id",
     "session_id",
@@ -30,107 +34,207 @@ KEY_COLUMNS = (
     "provider",
     "root_session_id",
     "session_started_at",
-    *_TIMES,
+    "input_ready_at",
+    "first_output_at",
+    "usage_at",
 )
+ROW = "_row"  # a step's position among all steps of the run, in file order
+MEMORY_LIMIT = "128MB"
+
+# The plan is made one hash partition of the step ids at a time (every copy of a step is in
+# the same one), so each query holds at most about KEYS_PER_PART keys whatever the corpus size:
+# at a tight memory limit, DuckDB 2.0's window operator failed with out-of-memory rather than
+# spilling to disk (benchmarks/normalize.py --plan-steps measures the plan's peak memory).
+KEYS_PER_PART = 1_000_000
+_PART = "hash(step_id) % $parts = $part"
+
+_THREADS = f"""
+CREATE TEMP TABLE threads AS
+SELECT {FILE_COLUMN}, session_id, count(*) AS steps FROM keys GROUP BY ALL
+"""
+# Preference among copies of a step: the file whose own thread the step belongs to (replayed
+# history sits in other threads' files), then the file holding more of that thread's steps,
+# then the smaller path. Within one file a repeated step_id keeps its first row.
+_DROPPED = f"""
+INSERT INTO dropped
+WITH part AS (SELECT step_id, session_id, {FILE_COLUMN}, {ROW} FROM keys WHERE {_PART}),
+repeated AS (SELECT step_id FROM part GROUP BY step_id HAVING count(*) > 1),
+ranked AS (
+    SELECT c.step_id, c.{FILE_COLUMN}, c.{ROW},
+        row_number() OVER copy_order AS copy_rank,
+        first_value(c.{FILE_COLUMN}) OVER copy_order AS kept_file
+    FROM part c SEMI JOIN repeated USING (step_id)
+    JOIN files f USING ({FILE_COLUMN})
+    JOIN threads t USING ({FILE_COLUMN}, session_id)
+    WINDOW copy_order AS (
+        PARTITION BY c.step_id
+        ORDER BY c.session_id IS DISTINCT FROM f.own_session_id, t.steps DESC,
+            f.source_file, c.{ROW}
+    )
+)
+SELECT step_id, {FILE_COLUMN}, {ROW}, {FILE_COLUMN} <> kept_file AS other_file
+FROM ranked WHERE copy_rank > 1
+"""
+# Every root session's start: the earliest session_started_at of its kept rows. Sub-agent
+# threads come from their own files, so each reader only knows its file's first timestamp; the
+# partition month must follow the root session's start for all of them. When no row of a root
+# session has a start, its earliest step time is used (LEAST skips nulls). Per partition,
+# then over the partitions' minima.
+_PARTIAL_STARTS = f"""
+INSERT INTO partial_starts
+SELECT contributor || '\x1f' || provider || '\x1f' || root_session_id AS key,
+    min(session_started_at) AS start, min(least(input_ready_at, first_output_at, usage_at)) AS time
+FROM (FROM keys WHERE {_PART}) ANTI JOIN (FROM dropped WHERE {_PART}) USING ({ROW})
+GROUP BY key
+"""
+_STARTS = """
+SELECT key, coalesce(min(start), min(time)) AS start FROM partial_starts GROUP BY key
+"""
 
 
-@dataclass
 class MergePlan:
-    """Which rows to keep and each root session's start, for the steps in file order."""
+    """Which rows to keep and each root session's start. Close it (or use `with`) when done."""
 
-    keep: pa.Array | None  # bool per step row (all rows of the run, in file order); None: all
-    drop_keys: pa.Array | None  # "<file>\x1f<step_id>" of dropped copies, for the other tables
-    starts: pa.Table  # root-session key -> session start
-    dropped_per_file: Counter = field(default_factory=Counter)
+    def __init__(self, con, starts: pa.Table, dropped_per_file: Counter):
+        self.con = con
+        self.starts = starts  # root-session key -> start: one row per session, not per step
+        self.dropped_per_file = dropped_per_file
+        self.any_dropped = bool(dropped_per_file)
+
+    def __enter__(self) -> MergePlan:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
 
     def apply(self, name: str, table: pa.Table, offset: int = 0) -> pa.Table:
         """`table` (rows of table `name` with FILE_COLUMN) with the plan applied; for steps,
         `offset` is the position of its first row among all steps of the run."""
-        if name == "steps":
-            if self.keep is not None:
-                table = table.filter(self.keep.slice(offset, table.num_rows))
-            return _set_session_start(table, self.starts)
-        if self.drop_keys is None or table.num_rows == 0:
+        if table.num_rows == 0:
             return table
-        return table.filter(pc.invert(pc.is_in(_row_keys(table), value_set=self.drop_keys)))
+        if name == "steps":
+            if self.any_dropped:
+                table = table.filter(self._keep(offset, table.num_rows))
+            return _set_session_start(table, self.starts)
+        if not self.any_dropped:
+            return table
+        files = pc.min_max(table.column(FILE_COLUMN))
+        # A repeat inside the kept file shares its step_id with the kept step, so its tool
+        # calls and events cannot be told apart; they stay with the kept copy.
+        drop = self.con.sql(
+            f"SELECT DISTINCT {FILE_COLUMN}::VARCHAR || '\x1f' || step_id AS key FROM dropped"
+            f" WHERE other_file AND {FILE_COLUMN} BETWEEN ? AND ?",
+            params=[files["min"].as_py(), files["max"].as_py()],
+        ).to_arrow_table()
+        if drop.num_rows == 0:
+            return table
+        return table.filter(pc.invert(pc.is_in(_row_keys(table), value_set=drop.column("key"))))
+
+    def _keep(self, offset: int, length: int) -> np.ndarray:
+        rows = self.con.execute(
+            f"SELECT {ROW} FROM dropped WHERE {ROW} >= ? AND {ROW} < ?", [offset, offset + length]
+        ).fetchnumpy()[ROW]
+        keep = np.ones(length, dtype=bool)
+        keep[np.asarray(rows, dtype=np.int64) - offset] = False
+        return keep
 
 
-def plan_merge(keys: pa.Table, files: dict[int, FileInfo]) -> MergePlan:
-    """The plan for steps whose KEY_COLUMNS are `keys` (every step of the run, in file order)."""
-    keep, drop_keys, dropped = _duplicates(keys, files)
-    kept = keys if keep is None else keys.filter(keep)
-    return MergePlan(keep, drop_keys, _session_starts(kept), dropped)
-
-
-def _duplicates(steps: pa.Table, files: dict[int, FileInfo]):
-    """Keep one copy of each step_id.
-
-    Preference among copies: the file whose own thread the step belongs to (replayed history
-    sits in other threads' files), then the file holding more of that thread's steps, then the
-    smaller path. Within one file a repeated step_id keeps its first row.
-    """
-    dropped_per_file: Counter = Counter()
-    if steps.num_rows == 0:
-        return None, None, dropped_per_file
-    counts = pc.value_counts(steps.column("step_id"))
-    repeated = counts.filter(pc.greater(counts.field("counts"), 1)).field("values")
-    if len(repeated) == 0:
-        return None, None, dropped_per_file
-
-    # Only rows of repeated step_ids are looked at in Python.
-    involved_mask = pc.is_in(steps.column("step_id"), value_set=repeated)
-    involved_idx = pc.indices_nonzero(involved_mask).to_pylist()
-    involved = steps.take(involved_idx).select(["step_id", "session_id", FILE_COLUMN]).to_pylist()
-    thread_size = _thread_sizes(steps)
-
-    copies: dict[str, list[tuple[tuple, int, int]]] = defaultdict(list)
-    for row_index, row in zip(involved_idx, involved, strict=True):
-        file_index = row[FILE_COLUMN]
-        info = files[file_index]
-        rank = (
-            row["session_id"] != info.own_session_id,
-            -thread_size[(file_index, row["session_id"])],
-            info.source_file,
-            row_index,
+def plan_merge(
+    key_batches: Iterable[pa.Table], files: dict[int, FileInfo], work_dir: str | None = None
+) -> MergePlan:
+    """The plan for steps whose KEY_COLUMNS come in `key_batches` (every step of the run, in
+    file order). With `work_dir`, the keys are stored there and memory stays bounded; without,
+    they are read where they are, in memory."""
+    con = _connect(work_dir)
+    try:
+        rows = _load_keys(con, key_batches, stored=work_dir is not None)
+        if rows == 0:
+            empty = pa.table({"key": pa.array([], pa.string()), "start": pa.array([], TS)})
+            return MergePlan(con, empty, Counter())
+        by_file = [(i, f.source_file, f.own_session_id) for i, f in files.items()]
+        file_table = pa.table(
+            {
+                FILE_COLUMN: pa.array([i for i, _, _ in by_file], pa.int32()),
+                "source_file": [s for _, s, _ in by_file],
+                "own_session_id": pa.array([o for _, _, o in by_file], pa.string()),
+            }
         )
-        copies[row["step_id"]].append((rank, row_index, file_index))
-
-    drop_rows: list[int] = []
-    drop_keys: set[tuple[int, str]] = set()
-    for step_id, candidates in copies.items():
-        candidates.sort()
-        kept_file = candidates[0][2]
-        for _, row_index, file_index in candidates[1:]:
-            drop_rows.append(row_index)
-            dropped_per_file[file_index] += 1
-            # A repeat inside the kept file shares its step_id with the kept step, so its
-            # tool calls and events cannot be told apart; they stay with the kept copy.
-            if file_index != kept_file:
-                drop_keys.add((file_index, step_id))
-
-    keep = pc.invert(_mark(steps.num_rows, drop_rows))
-    keys = pa.array([f"{f}\x1f{s}" for f, s in sorted(drop_keys)], pa.string())
-    return keep, keys if len(keys) else None, dropped_per_file
-
-
-def _thread_sizes(steps: pa.Table) -> dict[tuple[int, str], int]:
-    grouped = steps.group_by([FILE_COLUMN, "session_id"]).aggregate([("step_id", "count")])
-    return {
-        (f, s): n
-        for f, s, n in zip(
-            grouped.column(FILE_COLUMN).to_pylist(),
-            grouped.column("session_id").to_pylist(),
-            grouped.column("step_id_count").to_pylist(),
-            strict=True,
+        con.register("files", file_table)
+        con.execute(_THREADS)
+        con.execute(
+            f"CREATE TEMP TABLE dropped (step_id VARCHAR, {FILE_COLUMN} INTEGER, {ROW} BIGINT,"
+            " other_file BOOLEAN)"
         )
+        con.execute(
+            "CREATE TEMP TABLE partial_starts (key VARCHAR, start TIMESTAMPTZ, time TIMESTAMPTZ)"
+        )
+        parts = -(-rows // KEYS_PER_PART)
+        for part in range(parts):
+            con.execute(_DROPPED, {"parts": parts, "part": part})
+            con.execute(_PARTIAL_STARTS, {"parts": parts, "part": part})
+        counts = con.execute(f"SELECT {FILE_COLUMN}, count(*) FROM dropped GROUP BY ALL")
+        dropped_per_file = Counter(dict(counts.fetchall()))
+        starts = con.sql(_STARTS).to_arrow_table()
+        starts = pa.table({"key": starts.column("key"), "start": starts.column("start").cast(TS)})
+        return MergePlan(con, starts, dropped_per_file)
+    except BaseException:
+        con.close()
+        raise
+
+
+def _connect(work_dir: str | None):
+    if work_dir is None:
+        return _memory_database().cursor()
+    import duckdb
+
+    config = {
+        "memory_limit": MEMORY_LIMIT,
+        "temp_directory": str(Path(work_dir) / "duckdb.tmp"),
+        "preserve_insertion_order": False,
     }
+    return duckdb.connect(str(Path(work_dir) / "keys.duckdb"), config=config)
 
 
-def _mark(length: int, indices: list[int]) -> pa.Array:
-    mask = [False] * length
-    for i in indices:
-        mask[i] = True
-    return pa.array(mask, pa.bool_())
+@functools.cache
+def _memory_database_of(pid: int):
+    import duckdb
+
+    # Opening a database costs ~15 ms, more than planning a partition's steps: one per
+    # process (a forked child must not use its parent's), a connection (cursor) per plan.
+    config = {"preserve_insertion_order": False, "temp_directory": ""}
+    return duckdb.connect(":memory:", config=config)
+
+
+def _memory_database():
+    return _memory_database_of(os.getpid())
+
+
+def _load_keys(con, key_batches: Iterable[pa.Table], stored: bool) -> int:
+    """Make the view or table `keys`: the key columns and each row's position; returns rows."""
+    offset = 0
+    parts = []
+    for batch in key_batches:
+        positions = pa.array(np.arange(offset, offset + batch.num_rows, dtype=np.int64))
+        part = batch.select(list(KEY_COLUMNS)).append_column(ROW, positions)
+        offset += batch.num_rows
+        if not stored:
+            parts.append(part)
+            continue
+        con.execute("CREATE TABLE IF NOT EXISTS keys AS FROM part LIMIT 0")
+        con.execute("INSERT INTO keys FROM part")
+    if not stored:
+        con.register("keys", pa.concat_tables(parts) if parts else _empty_keys())
+    return offset
+
+
+def _empty_keys() -> pa.Table:
+    schema = TABLES["steps"].append(pa.field(FILE_COLUMN, pa.int32()))
+    return (
+        schema.empty_table().select(list(KEY_COLUMNS)).append_column(ROW, pa.array([], pa.int64()))
+    )
 
 
 def _row_keys(table: pa.Table) -> pa.Array:
@@ -148,29 +252,7 @@ def _root_keys(steps: pa.Table) -> pa.Array:
     )
 
 
-def _session_starts(steps: pa.Table) -> pa.Table:
-    """Every root session's start: the earliest session_started_at of its rows.
-
-    Sub-agent threads come from their own files, so each reader only knows its file's first
-    timestamp; the partition month must follow the root session's start for all of them. When
-    no row of a root session has a start, the earliest step time of that root session is used.
-    """
-    if steps.num_rows == 0:
-        return pa.table({"key": pa.array([], pa.string()), "start": pa.array([], TS)})
-    # Element-wise min has no kernel for zoned timestamps: compare as epoch microseconds.
-    times = [steps.column(c).cast(pa.int64()) for c in _TIMES]
-    step_time = pc.min_element_wise(*times, skip_nulls=True).cast(TS)
-    helper = pa.table(
-        {"key": _root_keys(steps), "start": steps.column("session_started_at"), "time": step_time}
-    )
-    grouped = helper.group_by("key").aggregate([("start", "min"), ("time", "min")])
-    start = pc.coalesce(grouped.column("start_min"), grouped.column("time_min"))
-    return pa.table({"key": grouped.column("key"), "start": start})
-
-
 def _set_session_start(steps: pa.Table, starts: pa.Table) -> pa.Table:
-    if steps.num_rows == 0:
-        return steps
     position = pc.index_in(_root_keys(steps), value_set=starts.column("key"))
     column = steps.schema.get_field_index("session_started_at")
     start = pc.take(starts.column("start"), position)

@@ -117,10 +117,10 @@ def normalize_streamed(
     event rows of a batch of files (a step's tool calls and events are in its batch) and
     `write(table, rows)` for the rejected records and the accounting: tables.ParquetSink, or
     formats.tracelab_rounds.RoundsSink. Each batch's tables wait on disk (a temporary
-    directory in `work_dir`) while only the key columns of the steps (dedup.KEY_COLUMNS, ~220
-    bytes per step) stay in memory; once every file is read, the batches are filtered and
-    written one at a time. Memory is that of the largest batch plus the keys, not of the bytes
-    read. The sink gets exactly the rows `normalize_files` returns, in the same order.
+    directory in `work_dir`), and the key columns of the steps (dedup.KEY_COLUMNS) go to a
+    DuckDB database there, which spills past its memory limit; once every file is read, the
+    batches are filtered and written one at a time. Memory is that of the largest batch, not
+    of the corpus. The sink gets exactly the rows `normalize_files` returns, in the same order.
     Returns `NormalizedTables.summary()`'s dict.
     """
     ordered = sorted({str(p) for p in paths})
@@ -137,14 +137,10 @@ def normalize_streamed(
             results.append(result)
         files = _file_infos(results)
         results.sort(key=_first_file)
-        keys = [r.spilled_columns("steps", KEY_COLUMNS) for r in results]
-        plan = plan_merge(_concat(keys, "steps", KEY_COLUMNS), files)
-        del keys
-        # Arrow's allocator keeps what the plan's intermediate arrays freed; give it back.
-        pa.default_memory_pool().release_unused()
+        keys = (r.spilled_columns("steps", KEY_COLUMNS) for r in results)
         kept: dict[str, Counter] = {name: Counter() for name in ROW_TABLES}
         first_rejected = []
-        with sink:
+        with plan_merge(keys, files, spill) as plan, sink:
             offset = 0
             for result in results:
                 result.load()
@@ -305,8 +301,8 @@ def _merge(
         return _concat([r.tables[name] for r in results], name)
 
     steps = gather("steps")
-    plan = plan_merge(steps.select(list(KEY_COLUMNS)), files)
-    tables = {name: plan.apply(name, gather(name)) for name in ROW_TABLES}
+    with plan_merge([steps.select(list(KEY_COLUMNS))], files) as plan:
+        tables = {name: plan.apply(name, gather(name)) for name in ROW_TABLES}
     kept = {name: _count_per_file(tables[name]) for name in ("steps", "tool_calls")}
     return NormalizedTables(
         steps=_untag(tables["steps"]),
