@@ -30,6 +30,7 @@ def anonymized_steps(
     anonymization: AnonymizationConfig,
 ):
     from tracelab_pipeline.anonymize.arrow_pool import stage_memory_pool
+    from tracelab_pipeline.anonymize.gc_scope import frozen_heap
     from tracelab_pipeline.anonymize.partition import (
         prepare_partitions,
         publish_partition,
@@ -50,7 +51,7 @@ def anonymized_steps(
         raise dg.Failure(description=str(exc)) from exc
 
     partitions = [split_partition_key(k) for k in context.partition_keys]
-    with stage_memory_pool():
+    with stage_memory_pool(), frozen_heap():
         try:
             prepared = prepare_partitions(
                 partitions,

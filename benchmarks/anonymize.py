@@ -8,7 +8,7 @@
    biggest month and time what normalized_steps does (normalize_files + write the private
    Parquet), then everything anonymized_steps adds: read the private Parquet once,
    anonymize, the four blocking checks and both GX suites in memory, write the public
-   Parquet (in the stage's Arrow memory pool, as the asset does). CPU seconds
+   Parquet (in the stage's Arrow memory pool and frozen heap, as the asset does). CPU seconds
    (process_time; the machine is shared). Prints the ratio; the goal is <= 25 %. One-off
    costs per process (importing GX, building the Presidio engine) are reported separately.
 3. --ranged: every partition of the preset as ONE ranged run (a backfill), where GX validates
@@ -92,6 +92,7 @@ def normalize_step(contributor: str, month: str, files: list[Path], private_root
 def measure(contributor: str, month: str, files: list[Path], root: Path) -> dict:
     """One partition in a run of its own (no batching): the pipeline's steps, CPU seconds."""
     from tracelab_pipeline.anonymize.arrow_pool import stage_memory_pool
+    from tracelab_pipeline.anonymize.gc_scope import frozen_heap
     from tracelab_pipeline.anonymize.partition import (
         prepare_partition,
         publish_partition,
@@ -103,8 +104,9 @@ def measure(contributor: str, month: str, files: list[Path], root: Path) -> dict
     pseudonymizer = Pseudonymizer(b"benchmark-key-0123456789abcdef")
     start = time.process_time()
     # anonymized_steps: read the private partition once, anonymize, the blocking checks and
-    # both GX suites in memory, then write the public Parquet (in the stage's Arrow pool)
-    with stage_memory_pool():
+    # both GX suites in memory, then write the public Parquet (in the stage's Arrow pool,
+    # with the heap frozen)
+    with stage_memory_pool(), frozen_heap():
         private = read_private(root / "private", contributor, month)
         prepared = prepare_partition(private, contributor, month, pseudonymizer)
         steps = private["steps"].num_rows
@@ -156,6 +158,7 @@ def ranged(inbox: Path, root: Path, limit: int | None) -> None:
     the way anonymized_steps runs it: each private partition read once, GX per layer in one
     pass per chunk of partitions, checks in memory, public Parquet written."""
     from tracelab_pipeline.anonymize.arrow_pool import stage_memory_pool
+    from tracelab_pipeline.anonymize.gc_scope import frozen_heap
     from tracelab_pipeline.anonymize.partition import (
         prepare_partitions,
         publish_partition,
@@ -176,7 +179,7 @@ def ranged(inbox: Path, root: Path, limit: int | None) -> None:
     pseudonymizer = Pseudonymizer(b"benchmark-key-0123456789abcdef")
     start = time.process_time()
     checks_s = normalize_checks(root, [(c, m) for c, m, _ in parts])
-    with stage_memory_pool():  # as anonymized_steps does
+    with stage_memory_pool(), frozen_heap():  # as anonymized_steps does
         prepared = prepare_partitions(
             [(c, m) for c, m, _ in parts],
             lambda c, m: read_private(root / "private", c, m),

@@ -30,3 +30,30 @@ def test_an_operators_pool_choice_is_left_alone(monkeypatch):
     before = pa.default_memory_pool().backend_name
     with stage_memory_pool():
         assert pa.default_memory_pool().backend_name == before
+
+
+def test_heap_is_frozen_inside_the_stage_and_cycles_still_collected():
+    import gc
+    import weakref
+
+    from tracelab_pipeline.anonymize.gc_scope import frozen_heap
+
+    class Node:
+        pass
+
+    assert gc.get_freeze_count() == 0
+    with frozen_heap():
+        assert gc.get_freeze_count() > 0
+        with frozen_heap():  # nested (or a host that froze objects itself): left alone
+            pass
+        assert gc.get_freeze_count() > 0
+        cycle = Node()
+        cycle.self = cycle
+        gone = weakref.ref(cycle)
+        del cycle
+        gc.collect()
+        assert gone() is None  # garbage made during the stage is collected as before
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError), frozen_heap():
+        raise RuntimeError("a failing stage")
+    assert gc.get_freeze_count() == 0
