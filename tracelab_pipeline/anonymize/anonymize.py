@@ -139,7 +139,8 @@ def anonymize_table(
             columns.append(column)
     metadata = {**target.metadata, FINGERPRINT_METADATA: pseudonymizer.fingerprint.encode()}
     return pa.Table.from_arrays(
-        [c.cast(f.type) for c, f in zip(columns, target, strict=True)],
+        # (a cast to the same type still costs a compute call: ~90 columns per partition)
+        [c if c.type == f.type else c.cast(f.type) for c, f in zip(columns, target, strict=True)],
         schema=target.with_metadata(metadata),
     )
 
@@ -191,7 +192,9 @@ def private_ids(private: dict[str, pa.Table]) -> dict[str, KindIds]:
     for name, table in private.items():
         for column, kind in ID_COLUMNS.get(name, {}).items():
             if column in table.column_names:
-                values = table.column(column).cast(pa.string())
+                values = table.column(column)
+                if values.type != pa.string():
+                    values = values.cast(pa.string())
                 columns.setdefault(kind, []).append((name, column, values))
     out = {}
     for kind, found in columns.items():

@@ -74,16 +74,17 @@ class PrivateNeedles:
     # path-shaped project is also an `exact` needle, searched everywhere).
     projects: pa.Array = field(default_factory=lambda: pa.array([], type=pa.string()))
 
-    def set_identifiers(self, columns: list[pa.ChunkedArray | pa.Array]) -> None:
-        chunks = [c for column in columns for c in getattr(column, "chunks", [column])]
-        distinct = pc.unique(pa.chunked_array(chunks, type=pa.string())).drop_null()
+    def set_identifiers(self, distinct_by_kind: list[pa.Array]) -> None:
+        """The ids of every kind, each kind's distinct non-null values (an id that is also
+        another kind's counts once per kind: set lookups do not mind the repeat, and not
+        de-duplicating across kinds spares hashing every id of the partition again)."""
+        ids = pa.concat_arrays(distinct_by_kind) if distinct_by_kind else pa.array([], pa.string())
         # an empty id is no needle (it would match the empty token of every split)
-        self.identifiers = pc.filter(distinct, pc.greater(pc.utf8_length(distinct), 0))
+        self.identifiers = pc.filter(ids, pc.greater(pc.binary_length(ids), 0))
 
     def all_exact(self) -> tuple[pa.Array, int]:
-        """Every exact needle (ids first, then the others), and how many distinct ones there
-        are. An id may also be a path or branch: set lookups and prefix filters do not mind
-        the repeat, and not de-duplicating spares hashing every id of the partition again."""
+        """Every exact needle (ids first, then the others), and how many there are (ids
+        counted per kind). An id may also be a path or branch: counted once."""
         others = pa.array(sorted(self.exact), type=pa.string())
         repeated = (
             pc.sum(pc.is_in(self.identifiers, value_set=others)).as_py() if len(others) else 0
@@ -310,10 +311,10 @@ def identifier_leaks(
     every_token = pa.array(
         list({t for tokens in tokens_of.values() for t in tokens}), type=pa.string()
     )
+    # Equal tokens and needles: the hash set is built from the tokens (a few thousand) and
+    # probed with the needles of a token's length (up to every private id), not the reverse.
     candidates = _of_lengths(exact, every_token)
-    hit_tokens = set(
-        pc.filter(every_token, pc.is_in(every_token, value_set=candidates)).to_pylist()
-    )
+    hit_tokens = set(pc.filter(candidates, pc.is_in(candidates, value_set=every_token)).to_pylist())
     for name, column, values in content:
         leaked: dict[str, str] = {}  # public value -> the private needle found in it
         for value in values:
@@ -332,6 +333,7 @@ def identifier_leaks(
         passed=not leaks,
         description=BLOCKING_CHECKS["no_private_identifiers"],
         metadata={
+            # (ids counted per kind)
             "private_values_checked": exact_count + len(needles.words) + len(needles.projects),
             "leaks": dict(leaks),
         },
