@@ -190,7 +190,7 @@ CODEX_TOOLS = {
 # 3.6 min) and Fig 8's shares. Bash's 3.3 h maximum carries the mean: Claude's ~1,251 tool
 # hours over 142k calls (Fig 9 README) are ~32 s per call, 92 % of them in calls over 1 min.
 TOOL_LATENCY_S = {
-    "Bash": (0.14, 0.49, 30.0, 450.0, 12000.0),
+    "Bash": (0.14, 0.49, 24.0, 450.0, 12000.0),
     "Read": (0.015, 0.042, 0.5, 3.0, 30.0),
     "Edit": (0.05, 0.107, 3.0, 45.0, 900.0),
     "Write": (0.04, 0.11, 1.5, 60.0, 900.0),
@@ -282,7 +282,7 @@ COMPACT_AT = {"claude": 0.97, "codex": 0.96}
 COMPACT_EARLY_AT_PROMPT = {"claude": 0.99, "codex": 1.0}
 # Table 4: manual /compact at a prompt, once the context is past this share of the limit
 MANUAL_COMPACT_FROM = 0.3
-MANUAL_COMPACT_P = {"claude": 0.006, "codex": 0.011}
+MANUAL_COMPACT_P = {"claude": 0.002, "codex": 0.002}
 # Sessions below this quantile of tool-initiated steps call tools more in parallel (Table 2, see
 # session_model.CALLS_PER_STEP_SMALL).
 PARALLEL_SMALL_Q = 0.6

@@ -45,7 +45,9 @@ RESIDUAL = {name: _dist(v) for name, v in cal.CODEX_RESIDUAL_S.items()}
 # Session shape (Table 2): requests and tool-initiated steps, correlated.
 # (The tail above p99 is bounded so that, with REQUEST_STEPS_MAX adding requests to the longest
 # sessions, Table 2's per-session requests keep p90 18 at Table 13's user-step counts.)
-REQUESTS = QuantileDist([(0, 1), (0.51, 1), (0.511, 2), (0.9, 24), (0.99, 150), (1.0, 350)])
+REQUESTS = QuantileDist(
+    [(0, 1), (0.51, 1), (0.511, 2), (0.9, 21), (0.97, 70), (0.99, 170), (1.0, 500)]
+)
 TOOL_STEPS = QuantileDist([(0, 1), (0.25, 6), (0.5, 24), (0.9, 140), (0.99, 1107), (1.0, 4000)])
 # Size of the fresh content a tool result adds (tokens): chosen so that append per step lands on
 # Table 8/9 (median ~850 with the re-sent previous output on top).
@@ -62,10 +64,10 @@ RESULT_TOKENS = {
             (0.25, 100),
             (0.5, 150),
             (0.75, 800),
-            (0.85, 1400),
-            (0.92, 4800),
-            (0.99, 9000),
-            (1.0, 12000),
+            (0.85, 1300),
+            (0.92, 3200),
+            (0.99, 8000),
+            (1.0, 11000),
         ]
     ),
 }
@@ -75,7 +77,7 @@ RESULT_TOKENS = {
 # far more than a median prompt, and Table 12's user-step fresh tokens (20.4M / 11.4M).
 TURN_CONTEXT_TOKENS = {
     "claude": QuantileDist([(0, 0), (0.4, 25), (0.6, 150), (0.9, 900), (0.99, 6000), (1.0, 2e4)]),
-    "codex": QuantileDist([(0, 0), (0.3, 90), (0.5, 720), (0.9, 3600), (0.99, 12e3), (1.0, 2.4e4)]),
+    "codex": QuantileDist([(0, 0), (0.3, 90), (0.5, 760), (0.9, 3900), (0.99, 12e3), (1.0, 2.4e4)]),
 }
 PROMPT_CHARS = QuantileDist(
     [(0, 2), (0.25, 60), (0.5, 180), (0.9, 1400), (0.99, 9000), (1.0, 40000)]
@@ -103,7 +105,7 @@ CALLS_PER_STEP = {
 CALLS_PER_STEP_SMALL = ([1, 2, 3, 4, 5, 7], cumulative([0.5, 0.33, 0.11, 0.04, 0.015, 0.005]))
 # A request often opens with parallel exploration (Table 2: 2 tool calls per request at p50
 # although the median request has a single tool-initiated step).
-FIRST_CALLS = ([1, 2, 3, 4, 5], cumulative([0.4, 0.32, 0.16, 0.08, 0.04]))
+FIRST_CALLS = ([1, 2, 3, 4, 5], cumulative([0.46, 0.3, 0.14, 0.06, 0.04]))
 # Steps per session differ by provider (Table 1: 140,338 Claude steps over 2,676 sessions
 # including sub-agents, 216,823 Codex steps over 1,589).
 TOOL_STEP_SCALE = {"claude": 0.6, "codex": 1.29}
@@ -113,7 +115,12 @@ TOOL_STEP_SCALE = {"claude": 0.6, "codex": 1.29}
 # values put more context under later prompts (Table 12) but more tool steps into the median
 # request (Table 2: 1), which 0.88 already breaks.
 SIZE_RHO = 0.75
-REQUEST_SCALE = {"claude": 0.78, "codex": 0.92}
+# ... rising to SIZE_RHO_TAIL between these normal scores of session size: Table 12's user
+# steps append 672M (Claude) at an 86.9 % hit rate, i.e. ~300k tokens of context each, against
+# ~200k for the average step, so the requests sit mostly in the longest sessions.
+SIZE_RHO_TAIL = 0.97
+SIZE_RHO_TAIL_Z = (1.6, 2.4)
+REQUEST_SCALE = {"claude": 0.72, "codex": 0.92}
 REQUEST_SPLIT_ALPHA = 0.3
 # No single request takes more than this weight (mean weight 0.3): long sessions spread their
 # work (Table 2: p99 of 86 tool-initiated steps and 113 tool calls per request although
@@ -128,10 +135,10 @@ REQUEST_STEPS_MAX = 25
 # (log idle seconds, miss probability): rising through the hour (so that the low-hit user
 # steps' median gap, ~21 min, does not sit on the edge between a short-gap and a long-gap group)
 # and on to almost sure after hours (their p90, ~10.6 h).
-MISS_TOOL_P = {"claude": 0.012, "codex": 0.009}
+MISS_TOOL_P = {"claude": 0.009, "codex": 0.007}
 MISS_AFTER_IDLE = {
-    "claude": ((300, 0.3), (3600, 0.7), (36_000, 0.95)),
-    "codex": ((300, 0.45), (3600, 0.85), (36_000, 0.97)),
+    "claude": ((300, 0.28), (3600, 0.65), (36_000, 0.92)),
+    "codex": ((300, 0.5), (3600, 0.88), (36_000, 0.97)),
 }
 # Share of later requests that switch to a newly drawn model (Table 1's step shares by model
 # then depend less on the model the few longest sessions start with).
@@ -139,19 +146,58 @@ MODEL_SWITCH_P = 0.6
 # Codex's first-call context besides the cached instructions (environment context, AGENTS.md),
 # tokens; Table 9: its 8-16k prefix bin is mostly ordinary growth (median append 2.9k).
 CODEX_INIT = (1_000, 9_000)
+# Codex's cached instructions and tool schemas, tokens (Table 9: 90 / 2,108 / 3,501 steps in the
+# 1-2k / 2-4k / 4-8k bins, mostly first calls and compactions keeping them).
+CODEX_STATIC = (1_800, 7_000)
+# Claude's first-call context besides the cached system prompt (project instructions, memory,
+# MCP tool schemas), log-uniform between these (log tokens): Table 9's 16-32k bin holds 10,248
+# steps with a median append of 1.3k, i.e. many sessions start below 32k and grow through it,
+# and Table 5's median session costs $0.61.
+CLAUDE_INIT_LOG = (math.log(3_000), math.log(40_000))
+# Codex's ordinary reductions at a new user turn, log-uniform (log tokens), Table 3 ordinary.
+CODEX_DROP_LOG = (math.log(1_025), math.log(63_000))
+# Factor on tool-result sizes by the context so far, as knots (context tokens, factor): early in
+# a context the agent explores (whole files, broad searches), later it makes targeted reads and
+# edits. Table 9's median / p90 append by prefix bin: Codex 2.9k / 1.9k at 8-16k / 16-32k
+# against ~800 past 64k (and fewer steps in those bins); Claude p90 5.3k at 32-64k against
+# 3.1-3.2k past 128k.
+RESULT_BY_CONTEXT = {
+    "claude": ((24_000, 1.0), (45_000, 1.2), (90_000, 0.95), (180_000, 0.85), (300_000, 0.8)),
+    "codex": ((8_000, 1.0), (16_000, 2.0), (24_000, 3.0), (40_000, 1.8), (64_000, 1.0)),
+}
+# Final answers are longer than mid-loop outputs (normal-score shift of the output draw):
+# Table 3's average positive growth of user-initiated steps (1,527 / 2,742) is the re-sent
+# final answer plus the new prompt, whose fresh part Table 12 puts at 11.4M / 20.4M.
+FINAL_OUTPUT_SHIFT = 0.15
+# Claude Code re-renders the end of the conversation at a new prompt (system reminders move),
+# so the cache read stops short of the previous call's input by a few hundred to a few thousand
+# tokens at most (Table 13: $3,680 saved over ~14,000 Claude user steps, $0.263 each, most
+# of it at the misses; Table 9's medians leave no room for larger lags).
+CLAUDE_TURN_REWRITE = (0.85, math.log(10), math.log(600))
+# Seconds from an Esc-interrupted Codex turn to the user's redirecting prompt.
+ABORT_REDIRECT_S = (3.0, 90.0)
+ABORT_REDIRECT_P = 0.5
+# Share of gpt-5.4 calls that re-send the previous output anyway (Fig 3: 13 % of its pairs look
+# output-resend; cache misses and partial misses make up the rest).
+OUTPUT_RESEND_P = 0.03
+# Rewinds at a new prompt once the conversation holds this many tokens, probability per prompt.
+REWIND_FROM = 100_000
+REWIND_P = {"claude": 0.004, "codex": 0.005}
+REWIND_BELOW = 0.75  # share of the context limit: rewinds happen mid-task, not at a full context
 # Share of first calls that find the shared system prompt cached (Table 9: Claude's <1k bin holds
 # 2,937 steps with a median append of 78k, half of them uncached first calls).
-FIRST_CACHED = {"claude": 0.58, "codex": 0.99}
+FIRST_CACHED = {"claude": 0.62, "codex": 0.99}
 # Compaction summary (Codex keeps the recent user messages next to it), tokens; whether the
 # system prompt stays cached across the compaction (Table 9: Codex's 2-8k bins, medians ~21-26k).
-COMPACT_SUMMARY = {"claude": (6_000, 30_000), "codex": (10_000, 36_000)}
-COMPACT_KEEPS_STATIC = {"claude": 0.9, "codex": 0.98}
+COMPACT_SUMMARY = {"claude": (6_000, 30_000), "codex": (8_000, 30_000)}
+COMPACT_KEEPS_STATIC = {"claude": 0.9, "codex": 0.995}
 # A miss keeps the system prompt below the first value of the draw; Codex then keeps its opening
-# context too below the second; Claude keeps 4-8k of tool schemas below the second.
-MISS_KEEPS = {"claude": (0.45, 0.53), "codex": (0.3, 0.85)}
+# context too below the second; Claude keeps 4-8k of tool schemas below the second; below the
+# third the start of the conversation survives.
+MISS_KEEPS = {"claude": (0.4, 0.48, 0.48), "codex": (0.25, 0.65, 0.88)}
 # Tool-result steps whose cache holds only the request's start (Table 9's append p99 at
 # 64-256k prefixes: Codex 31k / 21k; Table 12: Codex tool-step append 661M).
-PARTIAL_MISS = {"claude": 0.004, "codex": 0.018}
+PARTIAL_MISS = {"claude": 0.004, "codex": 0.03}
 
 
 @dataclass(slots=True)
@@ -258,8 +304,15 @@ class SessionBuilder:
         d = self.draws or SessionDraws(*(rng.random() for _ in range(7)))
         # Tool-initiated steps and requests are correlated through their normal scores
         # (SIZE_RHO); the tool-step score comes first because it carries the heavy tail.
-        z = SIZE_RHO * _phi_inv(d.size) + math.sqrt(1.0 - SIZE_RHO**2) * _phi_inv(d.requests)
-        n_requests = max(1, int(REQUESTS.ppf(_phi(z))))
+        # The correlation tightens for the largest sessions (SIZE_RHO_TAIL), which thus hold
+        # more of the requests: long-lived sessions are the chatty ones.
+        # (`z`, the session's size score for pace and waits, keeps the plain correlation.)
+        zs, zn = _phi_inv(d.size), _phi_inv(d.requests)
+        z = SIZE_RHO * zs + math.sqrt(1.0 - SIZE_RHO**2) * zn
+        lo, hi = SIZE_RHO_TAIL_Z
+        rho = SIZE_RHO + (SIZE_RHO_TAIL - SIZE_RHO) * min(1.0, max(0.0, (zs - lo) / (hi - lo)))
+        z_req = rho * zs + math.sqrt(1.0 - rho**2) * zn
+        n_requests = max(1, int(REQUESTS.ppf(_phi(z_req))))
         if n_requests > 2:
             n_requests = 2 + round((n_requests - 2) * REQUEST_SCALE[self.provider])
         # Session-level pace (Table 7 per session): latencies within a session are alike, so
@@ -364,18 +417,19 @@ class SessionBuilder:
         # in the prefix bin of their static prompt (Table 9: Codex 2-4k vs 4-8k).
         u = self.static_u if not is_sub else rng.random()
         if codex:
-            static, init = _between(2_500, 7_500, u), rng.randint(*CODEX_INIT)
+            static, init = _between(*CODEX_STATIC, u), rng.randint(*CODEX_INIT)
         elif is_sub:
             static, init = _between(6_000, 12_000, u), rng.randint(500, 4_000)
         else:
             # (Project instructions, memory and MCP tool schemas: Table 9 holds few Claude
             # steps below 64k and Table 8's median prefix is 126k.)
-            static, init = _between(9_000, 24_000, u), rng.randint(12_000, 40_000)
+            static, init = _between(9_000, 24_000, u), int(math.exp(rng.uniform(*CLAUDE_INIT_LOG)))
         ctx = _Context(static, self._limit(self.model))
         ctx.init = init
         # (Codex's smaller projects start below 16k: Table 9's 8-16k bin holds early steps.)
         now = t0
         carry: list[UserInput] = []  # inputs that precede the next step (interrupt markers)
+        redirect = False  # the previous request was interrupted by the user
         for r, n_tool_steps in enumerate(split):
             if not is_sub and r > 0 and rng.random() < MODEL_SWITCH_P:
                 # Only between models of the same context size: a drop from 1M to 200k would
@@ -391,7 +445,15 @@ class SessionBuilder:
                         + _WAIT_NOISE * rng.gauss(0.0, 1.0)
                     )
                 )
+                if redirect and rng.random() < ABORT_REDIRECT_P:
+                    # The user pressed Esc to redirect the agent and types the new prompt
+                    # right away (the interrupted step's outputs carry over into the next
+                    # step, whose generation span then includes a human wait: Table 7's
+                    # generation averages, 11.5 s per step and 13.2 s per positive span, hold
+                    # a few such spans but not one after every interrupted turn).
+                    gap = rng.uniform(*ABORT_REDIRECT_S)
                 now += max(1, int(gap * 1000))
+            redirect = False
             prompt_chars = max(1, int(PROMPT_CHARS.sample(rng)))
             inputs = [*carry, UserInput("prompt", now, prompt_chars)]
             carry = []
@@ -435,6 +497,7 @@ class SessionBuilder:
                 ctx.prev_output = step.output
                 if codex and last and not is_sub and rng.random() < 0.02:
                     step.aborted = True  # user pressed Esc before usage was reported
+                    redirect = True
                 if not last:
                     self._run_tools(step)
                     if interrupted and k == n_tool_steps - 1:
@@ -469,7 +532,7 @@ class SessionBuilder:
         rng = self.rng
         codex = self.provider == "codex"
         # Fig 3: gpt-5.4 mostly caches the previous output, but not always.
-        output_cached = step.model in cal.OUTPUT_CACHED_MODELS and rng.random() > 0.06
+        output_cached = step.model in cal.OUTPUT_CACHED_MODELS and rng.random() > OUTPUT_RESEND_P
         if first:
             total = ctx.static + ctx.init + fresh
             # (Claude's uncached first calls are half of Table 9's <1k bin, median 78k.)
@@ -480,10 +543,26 @@ class SessionBuilder:
             if user and codex and rng.random() < 0.28:
                 # Codex drops earlier reasoning items at a new user turn (Table 3 reductions).
                 micro = rng.random() < 0.4
-                reduction = int(rng.uniform(1, 1024) if micro else rng.uniform(1025, 63_000))
+                # (Ordinary drops are log-uniform: the dropped reasoning of a turn is mostly a
+                # few thousand tokens; uniform sizes up to 63k kept Codex contexts low, Table 8
+                # prefix p25/p50 and Table 9's 8-64k bins.)
+                reduction = int(
+                    rng.uniform(1, 1024) if micro else math.exp(rng.uniform(*CODEX_DROP_LOG))
+                )
                 # Never below half of the conversation so far: the history stays.
                 reduction = min(reduction, max(0, ctx.prev_total - ctx.static - ctx.init) // 2)
                 reduction = fresh + ctx.prev_output + reduction
+            elif (
+                user
+                and ctx.prev_total - ctx.static - ctx.init > REWIND_FROM
+                and ctx.prev_total < REWIND_BELOW * ctx.limit
+                and rng.random() < REWIND_P[self.provider]
+            ):
+                # The user rewinds the conversation to an earlier prompt (Claude Code's /rewind,
+                # Codex's backtrack): a major reduction that is no compaction (Table 4: 40 of
+                # Claude's 324 and 71 of Codex's 1,306 major reductions).
+                history = ctx.prev_total - ctx.static - ctx.init
+                reduction = fresh + ctx.prev_output + int(rng.uniform(64_000, history * 0.8))
             elif rng.random() < (0.0012 if codex else 0.0006) or (user and rng.random() < 0.009):
                 reduction = fresh + ctx.prev_output + int(rng.uniform(1, 6_000))
             total = max(ctx.static, base + fresh - reduction)
@@ -524,14 +603,20 @@ class SessionBuilder:
                     # Codex misses often keep the session's opening as well (Table 9: its 8-32k
                     # bins carry large appends); Claude's mostly drop everything (<1k bin: 2,937
                     # steps with a median append of 78k).
+                    # Some misses are partial: the cache evicts a conversation from its end, so
+                    # its start survives (Table 9: large appends at every prefix bin, p99 of
+                    # 152k / 50k at Codex's 16-32k / 32-64k, 661k at Claude's 16-32k).
                     draw = rng.random()
-                    keep_static, keep_init = MISS_KEEPS[self.provider]
+                    keep_static, keep_init, keep_start = MISS_KEEPS[self.provider]
                     if draw < keep_static:
                         prefix = ctx.static
                     elif codex and draw < keep_init:
                         prefix = ctx.static + ctx.init
                     elif not codex and draw < keep_init:
                         prefix = rng.randint(4_096, 8_191)
+                    elif draw < keep_start:
+                        start = ctx.static + ctx.init
+                        prefix = start + int(rng.uniform(0.0, 0.9) * max(0, cached - start))
                     else:
                         prefix = 0
                 elif not user and ctx.turn_start and rng.random() < PARTIAL_MISS[self.provider]:
@@ -540,6 +625,9 @@ class SessionBuilder:
                     prefix = min(ctx.turn_start, total - 1)
                 else:
                     prefix = min(cached, total - 1)
+                    if user and not codex and rng.random() < CLAUDE_TURN_REWRITE[0]:
+                        lag = int(math.exp(rng.uniform(*CLAUDE_TURN_REWRITE[1:])))
+                        prefix = max(ctx.static, prefix - lag)
         if user or step.compaction_before:
             ctx.turn_start = total
         prefix = max(0, min(prefix, total - 1))
@@ -575,7 +663,7 @@ class SessionBuilder:
         rng = self.rng
         codex = self.provider == "codex"
         z = rng.gauss(0.0, 1.0)
-        output = int(OUTPUT[self.provider].ppf(_phi(z)))
+        output = int(OUTPUT[self.provider].ppf(_phi(z + (FINAL_OUTPUT_SHIFT if final else 0.0))))
         names = [self._tool_name() for _ in range(n_calls)]
         if codex and names and all(n == "write_stdin" for n in names):
             output = rng.randint(28, 60)  # Fig 4 spike: a poll or Ctrl-C costs ~40 tokens
@@ -630,8 +718,12 @@ class SessionBuilder:
         # as inputs of the step that made the call, TraceLab B8); Claude runs a tool as soon as
         # its block is complete, so its result may predate later blocks of the same response.
         floor = step.last_out_ms + 15 if codex else 0
+        # Early in a context cycle Codex explores (file dumps, searches): larger results while
+        # the context is small (Table 9: median append 2.9k / 1.9k at 8-16k / 16-32k prefixes
+        # against ~800 past 64k, and fewer steps in those bins).
+        boost = _log_interp(RESULT_BY_CONTEXT[self.provider], step.prefix + step.append)
         for tool in step.tools:
-            tool.result_tokens = int(RESULT_TOKENS[self.provider].sample(rng))
+            tool.result_tokens = int(RESULT_TOKENS[self.provider].sample(rng) * boost)
             tool.result_chars = max(1, min(int(tool.result_tokens * rng.uniform(2.6, 4.0)), 30_000))
             if tool.name == "Agent" and not codex:
                 tool.subagent = self._subagent(tool)
