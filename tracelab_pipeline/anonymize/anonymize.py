@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tracelab_pipeline import schema
-from tracelab_pipeline.anonymize.command_signature import SHELL_TOOLS, command_signature
+from tracelab_pipeline.anonymize.command_signature import SHELL_TOOLS, shell_signature
 from tracelab_pipeline.anonymize.presidio_engine import Scrubber
 from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, Pseudonymizer
 
@@ -162,11 +162,11 @@ def _command_signatures(table: pa.Table) -> pa.Array:
     else:
         inputs = pa.nulls(pc.sum(shell).as_py(), type=pa.string())
     encoded = pc.dictionary_encode(inputs)
-    # "bash" stands for every shell tool: the signature depends on the input only.
+    # The signature depends on the input only, whichever shell tool it went to.
     distinct = pa.array(
-        [command_signature("bash", i) for i in encoded.dictionary.to_pylist()], type=pa.string()
+        [shell_signature(i) for i in encoded.dictionary.to_pylist()], type=pa.string()
     )
-    signatures = pc.fill_null(pc.take(distinct, encoded.indices), command_signature("bash", None))
+    signatures = pc.fill_null(pc.take(distinct, encoded.indices), shell_signature(None))
     # Scatter back: shell rows in order get their signatures, the others null.
     # (a row before the first shell call points at 0; if_else ignores it)
     positions = pc.max_element_wise(

@@ -169,10 +169,21 @@ def command_signature(tool_name: str | None, input_json: str | None) -> str | No
     """Signature of a shell tool call; None for tools that are not shells."""
     if not is_shell_tool(tool_name):
         return None
+    return shell_signature(input_json)
+
+
+def shell_signature(input_json: str | None) -> str:
+    """command_signature of a call already known to be a shell tool's, from its input."""
     command = _command_from_input(input_json)
     if command is None:
         return OTHER
+    if type(command) is str:  # the common case: straight to the (cached) line
+        return _signature_of_line(command[:MAX_CHARS], 0)
     return signature_of_command(command)
+
+
+# (isinstance with a tuple: a `str | list` union is checked more slowly, per input)
+_STR_OR_LIST = (str, list)
 
 
 def _command_from_input(input_json: str | None) -> str | list | None:
@@ -183,7 +194,7 @@ def _command_from_input(input_json: str | None) -> str | list | None:
     except orjson.JSONDecodeError:
         # Codex custom tools may pass the raw command string instead of JSON.
         return input_json
-    if isinstance(payload, str | list):
+    if isinstance(payload, _STR_OR_LIST):
         return payload
     if not isinstance(payload, dict):
         return None
@@ -192,7 +203,7 @@ def _command_from_input(input_json: str | None) -> str | list | None:
         payload = action
     for key in ("command", "cmd"):
         value = payload.get(key)
-        if isinstance(value, str | list):
+        if isinstance(value, _STR_OR_LIST):
             return value
     return None
 
