@@ -147,7 +147,8 @@ WRAPPERS = frozenset({"sudo", "time", "nohup", "exec", "command", "builtin", "ni
 # Setup steps skipped when a command is a chain (`cd repo && pytest -x`).
 SETUP = frozenset({"cd", "export", "source", ".", "set", "unset", "pushd", "popd", "true", ":"})
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_SEPARATORS = frozenset({"&&", "||", ";", "|", "&", "\n"})
+# A token made only of these separates commands (&&, ||, ;, |, &, a newline, parentheses);
+# its first character is tested before building its character set (most tokens are words).
 _PUNCTUATION = frozenset("&|;\n()")
 SEGMENT_WORDS = 12
 MAX_CHARS = 512
@@ -276,7 +277,7 @@ def _decided_before_quoting(line: str, depth: int) -> str | None:
     while i < len(tokens):
         token = tokens[i]
         i += 1
-        if token in _SEPARATORS or set(token) <= _PUNCTUATION:
+        if not token or (token[0] in _PUNCTUATION and set(token) <= _PUNCTUATION):
             if current:
                 decided = _decided(current, True, depth)
                 if decided != _SKIP:
@@ -290,7 +291,8 @@ def _decided_before_quoting(line: str, depth: int) -> str | None:
                     return decided
                 current = []
                 while i < len(tokens) and not (
-                    tokens[i] in _SEPARATORS or set(tokens[i]) <= _PUNCTUATION
+                    not tokens[i]
+                    or (tokens[i][0] in _PUNCTUATION and set(tokens[i]) <= _PUNCTUATION)
                 ):
                     i += 1
                 if i == len(tokens):
@@ -340,7 +342,7 @@ def _segments(tokens):
     command is cut after SEGMENT_WORDS words, more than any signature needs."""
     current: list[str] = []
     for token in tokens:
-        if token in _SEPARATORS or set(token) <= _PUNCTUATION:
+        if not token or (token[0] in _PUNCTUATION and set(token) <= _PUNCTUATION):
             if current:
                 yield current
             current = []
@@ -351,7 +353,7 @@ def _segments(tokens):
                 current = []
                 # Skip the rest of this command up to the next separator.
                 for rest in tokens:
-                    if rest in _SEPARATORS or set(rest) <= _PUNCTUATION:
+                    if not rest or (rest[0] in _PUNCTUATION and set(rest) <= _PUNCTUATION):
                         break
     if current:
         yield current
