@@ -46,15 +46,6 @@ def scrubbed_columns(name: str) -> tuple[str, ...]:
     )
 
 
-def _map_strings(column: pa.ChunkedArray, fn) -> tuple[pa.Array, list, pa.Array]:
-    """Apply fn to each distinct value once: (new column, distinct old values, their indices)."""
-    combined = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    encoded = pc.dictionary_encode(combined)
-    old_values = encoded.dictionary.to_pylist()
-    new_values = pa.array([fn(v) for v in old_values], type=pa.string())
-    return pc.take(new_values, encoded.indices), old_values, encoded.indices
-
-
 def _pseudonymize_column(column: pa.ChunkedArray, kind: str, pseudonymizer: Pseudonymizer):
     combined = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     encoded = pc.dictionary_encode(combined)
@@ -65,18 +56,24 @@ def _pseudonymize_column(column: pa.ChunkedArray, kind: str, pseudonymizer: Pseu
 def _scrub_column(
     column: pa.ChunkedArray, label: str, scrubber: Scrubber, result: AnonymizedPartition
 ) -> pa.Array:
-    mapped, distinct, indices = _map_strings(column, lambda v: scrubber.scrub(v)[0])
-    entities_of = [scrubber.scrub(v)[1] for v in distinct]  # cached: no second analysis
-    if any(entities_of):
-        # Count replacements per row, not per distinct string.
-        for item in pc.value_counts(indices.drop_null()):
-            entities = entities_of[item["values"].as_py()]
-            rows = item["counts"].as_py()
-            for entity in entities:
-                result.replacements[entity] += rows
-            if entities:
-                result.scrubbed_values[label] += rows
-    return mapped
+    """Each distinct value scrubbed once; a column in which nothing was found is returned as
+    it is (scrubbing without a finding leaves a text unchanged)."""
+    combined = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    distinct = pc.unique(combined).drop_null()
+    if not any(scrubber.scrub(v)[1] for v in distinct.to_pylist()):
+        return combined
+    encoded = pc.dictionary_encode(combined)
+    scrubbed = [scrubber.scrub(v) for v in encoded.dictionary.to_pylist()]  # cached
+    # Count replacements per row, not per distinct string.
+    for item in pc.value_counts(encoded.indices.drop_null()):
+        entities = scrubbed[item["values"].as_py()][1]
+        rows = item["counts"].as_py()
+        for entity in entities:
+            result.replacements[entity] += rows
+        if entities:
+            result.scrubbed_values[label] += rows
+    new_values = pa.array([text for text, _ in scrubbed], type=pa.string())
+    return pc.take(new_values, encoded.indices)
 
 
 def _scrub_map_column(
