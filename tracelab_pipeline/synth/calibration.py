@@ -190,7 +190,7 @@ CODEX_TOOLS = {
 # 3.6 min) and Fig 8's shares. Bash's 3.3 h maximum carries the mean: Claude's ~1,251 tool
 # hours over 142k calls (Fig 9 README) are ~32 s per call, 92 % of them in calls over 1 min.
 TOOL_LATENCY_S = {
-    "Bash": (0.14, 0.49, 24.0, 450.0, 12000.0),
+    "Bash": (0.14, 0.49, 30.0, 450.0, 12000.0),
     "Read": (0.015, 0.042, 0.5, 3.0, 30.0),
     "Edit": (0.05, 0.107, 3.0, 45.0, 900.0),
     "Write": (0.04, 0.11, 1.5, 60.0, 900.0),
@@ -269,7 +269,7 @@ GEN_USER_SHIFT = 0.6
 TOOL_SESSION_RHO = 0.97
 PACE_SMALL_Z = 1.0  # sessions below this size score (~84 % of them) get the strong pace
 PACE_LARGE_RHO = 0.3
-SMALL_TOOL_PACE_SHIFT = -0.45  # mean normal score of a small session's tool pace
+SMALL_TOOL_PACE_SHIFT = -0.4  # mean normal score of a small session's tool pace
 SMALL_GEN_PACE_SHIFT = -0.5  # ... and of its generation pace
 # The large sessions' opposite shifts keep the call- and step-weighted mean pace at zero (small
 # sessions hold ~24 % of calls), so the pooled distributions stay on the knots.

@@ -135,9 +135,9 @@ REQUEST_STEPS_MAX = 25
 # (log idle seconds, miss probability): rising through the hour (so that the low-hit user
 # steps' median gap, ~21 min, does not sit on the edge between a short-gap and a long-gap group)
 # and on to almost sure after hours (their p90, ~10.6 h).
-MISS_TOOL_P = {"claude": 0.009, "codex": 0.007}
+MISS_TOOL_P = {"claude": 0.011, "codex": 0.007}
 MISS_AFTER_IDLE = {
-    "claude": ((300, 0.28), (3600, 0.65), (36_000, 0.92)),
+    "claude": ((300, 0.3), (3600, 0.68), (36_000, 0.93)),
     "codex": ((300, 0.5), (3600, 0.88), (36_000, 0.97)),
 }
 # Share of later requests that switch to a newly drawn model (Table 1's step shares by model
@@ -148,12 +148,16 @@ MODEL_SWITCH_P = 0.6
 CODEX_INIT = (1_000, 9_000)
 # Codex's cached instructions and tool schemas, tokens (Table 9: 90 / 2,108 / 3,501 steps in the
 # 1-2k / 2-4k / 4-8k bins, mostly first calls and compactions keeping them).
-CODEX_STATIC = (1_800, 7_000)
+CODEX_STATIC = (2_000, 7_000)
 # Claude's first-call context besides the cached system prompt (project instructions, memory,
 # MCP tool schemas), log-uniform between these (log tokens): Table 9's 16-32k bin holds 10,248
 # steps with a median append of 1.3k, i.e. many sessions start below 32k and grow through it,
 # and Table 5's median session costs $0.61.
 CLAUDE_INIT_LOG = (math.log(3_000), math.log(40_000))
+# Claude Code's cached system prompt and tool schemas, tokens: a miss that keeps them lands in
+# Table 9's 8-16k / 16-32k bins (avg append 38.8K / 35.4K, p99 549K / 661K); a larger prompt
+# empties the 8-16k bin (4,034 steps).
+CLAUDE_STATIC = (9_000, 24_000)
 # Codex's ordinary reductions at a new user turn, log-uniform (log tokens), Table 3 ordinary.
 CODEX_DROP_LOG = (math.log(1_025), math.log(63_000))
 # Factor on tool-result sizes by the context so far, as knots (context tokens, factor): early in
@@ -179,7 +183,9 @@ ABORT_REDIRECT_S = (3.0, 90.0)
 ABORT_REDIRECT_P = 0.5
 # Share of gpt-5.4 calls that re-send the previous output anyway (Fig 3: 13 % of its pairs look
 # output-resend; cache misses and partial misses make up the rest).
-OUTPUT_RESEND_P = 0.03
+OUTPUT_RESEND_P = 0.05
+# Share of Codex context cycles that compact at a lower level (share of the window between).
+CODEX_LOW_COMPACT = (0.03, 0.5, 0.68)
 # Rewinds at a new prompt once the conversation holds this many tokens, probability per prompt.
 REWIND_FROM = 100_000
 REWIND_P = {"claude": 0.004, "codex": 0.005}
@@ -197,7 +203,7 @@ COMPACT_KEEPS_STATIC = {"claude": 0.9, "codex": 0.995}
 MISS_KEEPS = {"claude": (0.4, 0.48, 0.48), "codex": (0.25, 0.65, 0.88)}
 # Tool-result steps whose cache holds only the request's start (Table 9's append p99 at
 # 64-256k prefixes: Codex 31k / 21k; Table 12: Codex tool-step append 661M).
-PARTIAL_MISS = {"claude": 0.004, "codex": 0.03}
+PARTIAL_MISS = {"claude": 0.004, "codex": 0.022}
 
 
 @dataclass(slots=True)
@@ -423,7 +429,7 @@ class SessionBuilder:
         else:
             # (Project instructions, memory and MCP tool schemas: Table 9 holds few Claude
             # steps below 64k and Table 8's median prefix is 126k.)
-            static, init = _between(9_000, 24_000, u), int(math.exp(rng.uniform(*CLAUDE_INIT_LOG)))
+            static, init = _between(*CLAUDE_STATIC, u), int(math.exp(rng.uniform(*CLAUDE_INIT_LOG)))
         ctx = _Context(static, self._limit(self.model))
         ctx.init = init
         # (Codex's smaller projects start below 16k: Table 9's 8-16k bin holds early steps.)
@@ -575,6 +581,12 @@ class SessionBuilder:
             low = high - 0.1 if ctx.limit < 500_000 else 0.6
             if ctx.compact_at is None:  # one trigger level per context cycle
                 ctx.compact_at = rng.uniform(low, high)
+                if codex and rng.random() < CODEX_LOW_COMPACT[0]:
+                    # Codex's auto-compact limit is per model: after a switch to a model with
+                    # a lower one, a cycle compacts well below the session's earlier peak, a
+                    # major reduction that is no compaction (Table 4: Codex 1,235 of 1,306,
+                    # and ~43 tool-initiated major reductions that are not compactions).
+                    ctx.compact_at = rng.uniform(*CODEX_LOW_COMPACT[1:])
             threshold = ctx.limit * ctx.compact_at * (early if user else 1.0)
             # Users also run /compact by hand at a new prompt (Table 4: 37 % of Claude
             # compactions are user-initiated); below the session's peak, such a drop is a
