@@ -43,8 +43,9 @@ OUTPUT = {p: QuantileDist(v) for p, v in cal.OUTPUT_TOKENS.items()}
 TOOL_LATENCY = {name: _dist(v) for name, v in cal.TOOL_LATENCY_S.items()}
 RESIDUAL = {name: _dist(v) for name, v in cal.CODEX_RESIDUAL_S.items()}
 # Session shape (Table 2): requests and tool-initiated steps, correlated.
-# (The tail above p99 is bounded so that, with REQUEST_STEPS_MAX adding requests to the longest
-# sessions, Table 2's per-session requests keep p90 18 at Table 13's user-step counts.)
+# (The knots above p90 give the longest sessions, which SIZE_RHO_TAIL pairs with the top request
+# quantiles, most of the requests: Table 12. Table 2's per-session requests keep p90 18 / p99
+# 137 once the one-request sub-agent sessions are counted, and the median request 1 tool step.)
 REQUESTS = QuantileDist(
     [(0, 1), (0.51, 1), (0.511, 2), (0.9, 21), (0.97, 70), (0.99, 170), (1.0, 500)]
 )
@@ -102,24 +103,25 @@ CALLS_PER_STEP = {
 }
 # Small sessions call tools more in parallel: Table 2's median session has 15 tool-initiated
 # steps but 25 tool calls (p25: 4 steps, 8 calls), while a step averages 1.2 calls overall.
-CALLS_PER_STEP_SMALL = ([1, 2, 3, 4, 5, 7], cumulative([0.5, 0.33, 0.11, 0.04, 0.015, 0.005]))
+CALLS_PER_STEP_SMALL = ([1, 2, 3, 4, 5, 7], cumulative([0.46, 0.34, 0.12, 0.05, 0.02, 0.01]))
 # A request often opens with parallel exploration (Table 2: 2 tool calls per request at p50
 # although the median request has a single tool-initiated step).
 FIRST_CALLS = ([1, 2, 3, 4, 5], cumulative([0.46, 0.3, 0.14, 0.06, 0.04]))
 # Steps per session differ by provider (Table 1: 140,338 Claude steps over 2,676 sessions
 # including sub-agents, 216,823 Codex steps over 1,589).
 TOOL_STEP_SCALE = {"claude": 0.6, "codex": 1.29}
-# Requests per session beyond the second, by provider (Table 3 / Table 13: 16,927 Claude vs
-# 17,033 Codex user-initiated steps over 2,676 vs 1,589 sessions).
 # Correlation of a session's tool-initiated steps with its requests (normal scores). Higher
 # values put more context under later prompts (Table 12) but more tool steps into the median
-# request (Table 2: 1), which 0.88 already breaks.
+# request (Table 2: 1), which 0.88 already breaks for all sessions ...
 SIZE_RHO = 0.75
-# ... rising to SIZE_RHO_TAIL between these normal scores of session size: Table 12's user
-# steps append 672M (Claude) at an 86.9 % hit rate, i.e. ~300k tokens of context each, against
-# ~200k for the average step, so the requests sit mostly in the longest sessions.
+# ... so it rises to SIZE_RHO_TAIL only between these normal scores of session size (the top
+# ~5 %): Table 12's user steps append 672M (Claude) at an 86.9 % hit rate, i.e. ~300k tokens of
+# context each against ~200k for the average step, so the requests sit mostly in the longest
+# sessions.
 SIZE_RHO_TAIL = 0.97
 SIZE_RHO_TAIL_Z = (1.6, 2.4)
+# Requests per session beyond the second, by provider (Table 3 / Table 13: 16,927 Claude vs
+# 17,033 Codex user-initiated steps over 2,676 vs 1,589 sessions).
 REQUEST_SCALE = {"claude": 0.72, "codex": 0.92}
 REQUEST_SPLIT_ALPHA = 0.3
 # No single request takes more than this weight (mean weight 0.3): long sessions spread their
@@ -191,7 +193,7 @@ REWIND_FROM = 100_000
 REWIND_P = {"claude": 0.004, "codex": 0.005}
 REWIND_BELOW = 0.75  # share of the context limit: rewinds happen mid-task, not at a full context
 # Share of first calls that find the shared system prompt cached (Table 9: Claude's <1k bin holds
-# 2,937 steps with a median append of 78k, half of them uncached first calls).
+# 2,937 steps with a median append of 78k, many of them uncached first calls, the rest misses).
 FIRST_CACHED = {"claude": 0.62, "codex": 0.99}
 # Compaction summary (Codex keeps the recent user messages next to it), tokens; whether the
 # system prompt stays cached across the compaction (Table 9: Codex's 2-8k bins, medians ~21-26k).
@@ -427,8 +429,7 @@ class SessionBuilder:
         elif is_sub:
             static, init = _between(6_000, 12_000, u), rng.randint(500, 4_000)
         else:
-            # (Project instructions, memory and MCP tool schemas: Table 9 holds few Claude
-            # steps below 64k and Table 8's median prefix is 126k.)
+            # (Project instructions, memory and MCP tool schemas on top: CLAUDE_INIT_LOG.)
             static, init = _between(*CLAUDE_STATIC, u), int(math.exp(rng.uniform(*CLAUDE_INIT_LOG)))
         ctx = _Context(static, self._limit(self.model))
         ctx.init = init
@@ -730,9 +731,7 @@ class SessionBuilder:
         # as inputs of the step that made the call, TraceLab B8); Claude runs a tool as soon as
         # its block is complete, so its result may predate later blocks of the same response.
         floor = step.last_out_ms + 15 if codex else 0
-        # Early in a context cycle Codex explores (file dumps, searches): larger results while
-        # the context is small (Table 9: median append 2.9k / 1.9k at 8-16k / 16-32k prefixes
-        # against ~800 past 64k, and fewer steps in those bins).
+        # Result sizes depend on how far the context has grown (RESULT_BY_CONTEXT, Table 9).
         boost = _log_interp(RESULT_BY_CONTEXT[self.provider], step.prefix + step.append)
         for tool in step.tools:
             tool.result_tokens = int(RESULT_TOKENS[self.provider].sample(rng) * boost)
