@@ -225,9 +225,14 @@ def test_streamed_parquet_holds_exactly_the_merged_tables(tmp_path, monkeypatch,
     assert summary["first_rejected"] == [f"{resumed}:{broken_line}: malformed JSON"]
 
 
-def test_the_merge_plan_is_the_same_over_many_key_partitions(tmp_path, monkeypatch):
-    """Big corpora are planned one hash partition of the step ids at a time."""
-    files, _ = _corpus_with_copies_and_replays(tmp_path / "in")
+@pytest.mark.parametrize("copies", [True, False])
+def test_the_merge_plan_is_the_same_over_many_key_partitions(tmp_path, monkeypatch, copies):
+    """Big corpora are planned in DuckDB one hash partition of the step ids at a time; in
+    memory, a corpus without copies is planned in Arrow."""
+    if copies:
+        files, _ = _corpus_with_copies_and_replays(tmp_path / "in")
+    else:
+        files = iter_log_files([FIXTURES])
     expected = normalize_files(files)
     monkeypatch.setattr(dedup, "KEYS_PER_PART", 29)
     assert expected.steps.num_rows > 10 * dedup.KEYS_PER_PART
@@ -237,7 +242,8 @@ def test_the_merge_plan_is_the_same_over_many_key_partitions(tmp_path, monkeypat
     back = NormalizedTables.read_parquet(tmp_path / "out")
     for name, table in expected.tables().items():
         assert back.tables()[name].equals(table), name
-    assert summary["duplicate_steps"] == expected.summary()["duplicate_steps"] > 0
+    assert summary["duplicate_steps"] == expected.summary()["duplicate_steps"]
+    assert (summary["duplicate_steps"] > 0) == copies
 
 
 def test_streamed_round_jsonl_equals_the_export_of_the_merged_tables(tmp_path, monkeypatch):

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from tracelab_pipeline.normalize.worker import FILE_COLUMN, FileInfo
 from tracelab_pipeline.schema import TABLES, TS
 
+TIME_COLUMNS = ("input_ready_at", "first_output_at", "usage_at")
 KEY_COLUMNS = (
     "step_id",
     "session_id",
@@ -34,9 +35,7 @@ KEY_COLUMNS = (
     "provider",
     "root_session_id",
     "session_started_at",
-    "input_ready_at",
-    "first_output_at",
-    "usage_at",
+    *TIME_COLUMNS,
 )
 ROW = "_row"  # a step's position among all steps of the run, in file order
 MEMORY_LIMIT = "128MB"
@@ -108,7 +107,8 @@ class MergePlan:
         self.close()
 
     def close(self) -> None:
-        self.con.close()
+        if self.con is not None:
+            self.con.close()
 
     def apply(self, name: str, table: pa.Table, offset: int = 0) -> pa.Table:
         """`table` (rows of table `name` with FILE_COLUMN) with the plan applied; for steps,
@@ -147,13 +147,22 @@ def plan_merge(
 ) -> MergePlan:
     """The plan for steps whose KEY_COLUMNS come in `key_batches` (every step of the run, in
     file order). With `work_dir`, the keys are stored there and memory stays bounded; without,
-    they are read where they are, in memory."""
-    con = _connect(work_dir)
+    they are read where they are, in memory, and if no step_id repeats (a partition's usual
+    case) the session starts are computed in Arrow: opening a database costs ~7 ms."""
+    if work_dir is None:
+        keys = _with_positions(key_batches)
+        if pc.count_distinct(keys.column("step_id")).as_py() == keys.num_rows:
+            return MergePlan(None, _session_starts(keys), Counter())
+        con = _memory_database().cursor()
+        con.register("keys", keys)
+        rows = keys.num_rows
+    else:
+        con = _connect(work_dir)
     try:
-        rows = _load_keys(con, key_batches, stored=work_dir is not None)
+        if work_dir is not None:
+            rows = _store_keys(con, key_batches)
         if rows == 0:
-            empty = pa.table({"key": pa.array([], pa.string()), "start": pa.array([], TS)})
-            return MergePlan(con, empty, Counter())
+            return MergePlan(con, _session_starts(_empty_keys()), Counter())
         by_file = [(i, f.source_file, f.own_session_id) for i, f in files.items()]
         file_table = pa.table(
             {
@@ -185,9 +194,7 @@ def plan_merge(
         raise
 
 
-def _connect(work_dir: str | None):
-    if work_dir is None:
-        return _memory_database().cursor()
+def _connect(work_dir: str):
     import duckdb
 
     config = {
@@ -204,7 +211,7 @@ def _memory_database_of(pid: int):
 
     # Opening a database costs ~15 ms, more than planning a partition's steps: one per
     # process (a forked child must not use its parent's), a connection (cursor) per plan.
-    config = {"preserve_insertion_order": False, "temp_directory": ""}
+    config = {"preserve_insertion_order": False, "temp_directory": "", "threads": 1}
     return duckdb.connect(":memory:", config=config)
 
 
@@ -212,22 +219,28 @@ def _memory_database():
     return _memory_database_of(os.getpid())
 
 
-def _load_keys(con, key_batches: Iterable[pa.Table], stored: bool) -> int:
-    """Make the view or table `keys`: the key columns and each row's position; returns rows."""
+def _positioned(batches: Iterable[pa.Table]) -> Iterable[pa.Table]:
+    """The key columns of each batch and each row's position among all of them."""
     offset = 0
-    parts = []
-    for batch in key_batches:
+    for batch in batches:
         positions = pa.array(np.arange(offset, offset + batch.num_rows, dtype=np.int64))
-        part = batch.select(list(KEY_COLUMNS)).append_column(ROW, positions)
+        yield batch.select(list(KEY_COLUMNS)).append_column(ROW, positions)
         offset += batch.num_rows
-        if not stored:
-            parts.append(part)
-            continue
+
+
+def _with_positions(batches: Iterable[pa.Table]) -> pa.Table:
+    parts = [part for part in _positioned(batches) if part.num_rows]
+    return pa.concat_tables(parts) if parts else _empty_keys()
+
+
+def _store_keys(con, batches: Iterable[pa.Table]) -> int:
+    """Store the keys in table `keys`; returns how many rows."""
+    rows = 0
+    for part in _positioned(batches):  # `part` is read by the SQL below
         con.execute("CREATE TABLE IF NOT EXISTS keys AS FROM part LIMIT 0")
         con.execute("INSERT INTO keys FROM part")
-    if not stored:
-        con.register("keys", pa.concat_tables(parts) if parts else _empty_keys())
-    return offset
+        rows += part.num_rows
+    return rows
 
 
 def _empty_keys() -> pa.Table:
@@ -235,6 +248,19 @@ def _empty_keys() -> pa.Table:
     return (
         schema.empty_table().select(list(KEY_COLUMNS)).append_column(ROW, pa.array([], pa.int64()))
     )
+
+
+def _session_starts(keys: pa.Table) -> pa.Table:
+    """_STARTS for keys in which nothing is dropped, computed in Arrow."""
+    times = [keys.column(c).cast(pa.int64()) for c in TIME_COLUMNS]
+    # Element-wise min has no kernel for zoned timestamps: compared as epoch microseconds.
+    step_time = pc.min_element_wise(*times, skip_nulls=True).cast(TS)
+    helper = pa.table(
+        {"key": _root_keys(keys), "start": keys.column("session_started_at"), "time": step_time}
+    )
+    grouped = helper.group_by("key").aggregate([("start", "min"), ("time", "min")])
+    start = pc.coalesce(grouped.column("start_min"), grouped.column("time_min"))
+    return pa.table({"key": grouped.column("key"), "start": start})
 
 
 def _row_keys(table: pa.Table) -> pa.Array:
