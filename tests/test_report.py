@@ -11,7 +11,7 @@ from tracelab_pipeline import catalog
 from tracelab_pipeline.metrics import build_all_tables
 from tracelab_pipeline.report import build_report, should_compare
 from tracelab_pipeline.report.format import duration, fmt, money
-from tracelab_pipeline.report.tables import paper_values
+from tracelab_pipeline.report.tables import paper_values, print_resolution, within_tolerance
 
 # 1x1 transparent PNG
 PNG = base64.b64decode(
@@ -119,3 +119,19 @@ def test_cli_builds_warehouse_tables_and_report(tmp_path):
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
         n = con.execute("SELECT count(*) FROM paper.table_11_prefix_cache_hit_rate").fetchone()
     assert n == (3,)
+
+
+def test_a_value_that_prints_as_the_papers_is_within_tolerance():
+    dollars = paper_values()["table_05_cost_distribution"]["printed"]
+    assert [print_resolution(v, dollars) for v in (0.01, 9.7, 13.4, 178)] == [
+        0.005,
+        0.005,
+        0.05,
+        0.5,
+    ]
+    assert print_resolution(0.01, None) == 0.0
+    # $0.0124 prints as the paper's $0.01 although it is 24 % above it; $0.016 does not.
+    assert within_tolerance(0.0124, 0.01, "usd", "avg", print_resolution(0.01, dollars))
+    assert not within_tolerance(0.016, 0.01, "usd", "avg", print_resolution(0.01, dollars))
+    assert not within_tolerance(0.0124, 0.01, "usd", "avg")
+    assert not within_tolerance(210, 178, "usd", "p50", print_resolution(178, dollars))

@@ -251,7 +251,8 @@ def test_paper_check_uses_the_report_comparison_consistently(sample):
                 assert ok == (abs(ours - paper) <= 0.03), d
             else:
                 limit = 0.35 if d["column"] in ("p99", "p99_s") else 0.15
-                assert ok == (abs(ours - paper) / abs(paper) <= limit), d
+                printed_alike = abs(ours - paper) <= d["resolution"]
+                assert ok == (abs(ours - paper) / abs(paper) <= limit or printed_alike), d
     # values the small sample does compute, e.g. Table 2's medians and Table 11's hit rates
     assert counts["table_02_loop_counts"][0] + counts["table_02_loop_counts"][1] > 0
     found = [d for d in result["table_11_prefix_cache_hit_rate"] if d["found"]]

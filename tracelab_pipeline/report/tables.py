@@ -144,7 +144,9 @@ def layout(name: str, rows: list[dict]) -> list[tuple[str | None, list[str], lis
 PCT_UNITS = ("pct", "pct1", "pct2")
 
 
-def within_tolerance(ours, paper, unit: str, column: str) -> bool | None:
+def within_tolerance(ours, paper, unit: str, column: str, resolution: float = 0.0) -> bool | None:
+    """`resolution`: half a unit of the paper's last printed digit (print_resolution); a value
+    that prints as the paper's is within tolerance whatever the relative difference."""
     if ours is None or paper is None or isinstance(ours, str) or isinstance(paper, str):
         return None
     if unit in PCT_UNITS:
@@ -152,7 +154,19 @@ def within_tolerance(ours, paper, unit: str, column: str) -> bool | None:
     if paper == 0:
         return None
     limit = 0.35 if column in ("p99", "p99_s") else 0.15
-    return abs(ours - paper) / abs(paper) <= limit
+    return abs(ours - paper) / abs(paper) <= limit or abs(ours - paper) <= resolution
+
+
+def print_resolution(paper, printed: dict | None) -> float:
+    """Half a unit of the last digit the paper printed `paper` with, for tables whose spec says
+    how they print (Table 5: dollars to 2 decimals and at most 3 significant figures, so $0.01
+    stands for anything from $0.005 to $0.015); 0 for the others. The JSON numbers cannot say
+    it themselves: $0.20 is stored as 0.2."""
+    if not printed or not isinstance(paper, int | float):
+        return 0.0
+    whole_digits = len(str(int(abs(paper))))
+    decimals = min(printed["decimals"], max(0, printed["significant"] - whole_digits))
+    return 0.5 * 10.0**-decimals
 
 
 def comparison(name: str, rows: list[dict]) -> list[dict]:
@@ -177,6 +191,7 @@ def comparison(name: str, rows: list[dict]) -> list[dict]:
             if column.endswith("_text"):
                 unit = "text"
             absolute, relative = fmt_diff(ours, paper, unit)
+            resolution = print_resolution(paper, spec.get("printed"))
             out.append(
                 {
                     "row": " / ".join(str(k) for k in key if k),
@@ -188,7 +203,8 @@ def comparison(name: str, rows: list[dict]) -> list[dict]:
                     "ours_value": ours,
                     "paper_value": paper,
                     "found": bool(ours_row) and column in ours_row,
-                    "within_tolerance": within_tolerance(ours, paper, unit, column),
+                    "resolution": resolution,
+                    "within_tolerance": within_tolerance(ours, paper, unit, column, resolution),
                 }
             )
     return out
