@@ -37,6 +37,8 @@ _NORMAL = NormalDist()
 HUMAN_WAIT = _dist(cal.HUMAN_WAIT_S)
 # Noise weights completing the Gaussian copulas of calibration's *_RHO (unit variance).
 _WAIT_NOISE = math.sqrt(1.0 - cal.WAIT_SIZE_RHO**2)
+
+
 _GEN_OUT = 0.6
 GENERATION = QuantileDist(cal.GENERATION_S)
 OUTPUT = {p: QuantileDist(v) for p, v in cal.OUTPUT_TOKENS.items()}
@@ -89,10 +91,29 @@ CLAUDE_MODEL_NAMES = list(cal.CLAUDE_MODELS)
 CLAUDE_MODEL_CUM = cumulative(cal.CLAUDE_MODELS.values())
 CODEX_MODEL_NAMES = list(cal.CODEX_MODELS)
 CODEX_MODEL_CUM = cumulative(cal.CODEX_MODELS.values())
-CLAUDE_TOOL_NAMES = list(cal.CLAUDE_TOOLS)
-CLAUDE_TOOL_CUM = cumulative(cal.CLAUDE_TOOLS.values())
-CODEX_TOOL_NAMES = list(cal.CODEX_TOOLS)
-CODEX_TOOL_CUM = cumulative(cal.CODEX_TOOLS.values())
+
+
+def _later_tools(mix: dict[str, float], opening: dict[str, float], share: float) -> dict:
+    """Weights of the calls after a request's openings that keep the pooled mix on `mix`."""
+    total, open_total = sum(mix.values()), sum(opening.values())
+    return {
+        name: max(0.0, w / total - share * opening.get(name, 0.0) / open_total) / (1.0 - share)
+        for name, w in mix.items()
+    }
+
+
+# Tool choice by position in the request (calibration.OPENING_TOOLS; Fig 7, Table 7).
+TOOL_MIX = {
+    (provider, opening): (list(weights), cumulative(weights.values()))
+    for provider, target in (("claude", cal.CLAUDE_TOOLS), ("codex", cal.CODEX_TOOLS))
+    for opening, weights in (
+        (True, cal.OPENING_TOOLS[provider]),
+        (
+            False,
+            _later_tools(target, cal.OPENING_TOOLS[provider], cal.OPENING_SHARE[provider]),
+        ),
+    )
+}
 # Tool calls per tool-emitting step of the large sessions, which hold most steps (Table 1:
 # 142,388 Claude calls over 140,338 steps, 290,122 Codex calls over 216,823 steps, i.e. ~1.18 and
 # ~1.46 per tool-emitting step once the openings of requests and the small sessions below have
@@ -184,8 +205,9 @@ CLAUDE_TURN_REWRITE = (0.85, math.log(10), math.log(600))
 ABORT_REDIRECT_S = (3.0, 90.0)
 ABORT_REDIRECT_P = 0.5
 # Share of gpt-5.4 calls that re-send the previous output anyway (Fig 3: 13 % of its pairs look
-# output-resend; cache misses and partial misses make up the rest).
-OUTPUT_RESEND_P = 0.05
+# output-resend; cache misses and partial misses make up the rest; 0.05 put the share 0.3-1.6
+# points above 13 % on seeds 0-3).
+OUTPUT_RESEND_P = 0.04
 # Share of Codex context cycles that compact at a lower level (share of the window between).
 CODEX_LOW_COMPACT = (0.03, 0.5, 0.68)
 # Rewinds at a new prompt once the conversation holds this many tokens, probability per prompt.
@@ -220,6 +242,7 @@ class ToolPlan:
     result_chars: int = 0
     running: bool = False  # Codex unified exec: process still running after the yield
     rejected: bool = False  # the user refused / interrupted this call
+    opening: bool = False  # among the first calls of its request (calibration.OPENING_CALLS)
     subagent: ThreadPlan | None = None
 
 
@@ -352,6 +375,9 @@ class SessionBuilder:
         sid = (
             ids.uuid4_like(rng) if self.provider == "claude" else ids.uuid7_like(rng, self.start_ms)
         )
+        # Tool timing (latency, errors, runner reports) and sub-agents draw from their own
+        # stream, so that which tools a step calls does not change the session's token draws.
+        self.trng = random.Random(f"{sid}:tools")
         project = rng.choice(["api", "webapp", "infra", "ml-exp", "tools", "paper", "sim", "cli"])
         cwd = f"/home/{self.contributor}/projects/{project}-{rng.randrange(1, 9)}"
         plan = SessionPlan(
@@ -470,6 +496,7 @@ class SessionBuilder:
             first = r == 0
             interrupted = not is_sub and n_tool_steps > 0 and rng.random() < 0.03
             prev_tools: list[ToolPlan] = []
+            opened = 0  # tool calls made so far in this request
             for k in range(n_tool_steps + 1):
                 last = k == n_tool_steps
                 if last and interrupted:
@@ -500,7 +527,8 @@ class SessionBuilder:
                     else:
                         names, cum = CALLS_PER_STEP[self.provider]
                     n_calls = names[min(len(names) - 1, _index(cum, rng.random() * cum[-1]))]
-                self._outputs(step, ready, n_calls, final=last, user=k == 0)
+                self._outputs(step, ready, n_calls, final=last, user=k == 0, opened=opened)
+                opened += n_calls
                 ctx.prev_output = step.output
                 if codex and last and not is_sub and rng.random() < 0.02:
                     step.aborted = True  # user pressed Esc before usage was reported
@@ -671,15 +699,23 @@ class SessionBuilder:
     # ------------------------------------------------------------------ outputs and tools
 
     def _outputs(
-        self, step: StepPlan, ready: int, n_calls: int, final: bool, user: bool = False
+        self,
+        step: StepPlan,
+        ready: int,
+        n_calls: int,
+        final: bool,
+        user: bool = False,
+        opened: int = 0,
     ) -> None:
         rng = self.rng
         codex = self.provider == "codex"
         z = rng.gauss(0.0, 1.0)
         output = int(OUTPUT[self.provider].ppf(_phi(z + (FINAL_OUTPUT_SHIFT if final else 0.0))))
-        names = [self._tool_name() for _ in range(n_calls)]
+        opening = [opened + i < cal.OPENING_CALLS for i in range(n_calls)]
+        names = [self._tool_name(o) for o in opening]
+        poll_output = rng.randint(28, 60)  # drawn always: the draws stay those of other steps
         if codex and names and all(n == "write_stdin" for n in names):
-            output = rng.randint(28, 60)  # Fig 4 spike: a poll or Ctrl-C costs ~40 tokens
+            output = poll_output  # Fig 4 spike: a poll or Ctrl-C costs ~40 tokens
             z = -1.5
         step.output = max(1, output)
         if codex:
@@ -712,20 +748,21 @@ class SessionBuilder:
             # Parallel calls are written in the order they were generated: never earlier than
             # the text before them or the previous call.
             floor = max(emitted, floor)
-            step.tools.append(ToolPlan(name=name, call_id=call_id, emitted_ms=floor))
+            step.tools.append(
+                ToolPlan(name=name, call_id=call_id, emitted_ms=floor, opening=opening[i])
+            )
         times = [x for x in (step.reasoning_ms, step.text_ms) if x is not None]
         times += [t.emitted_ms for t in step.tools]
         step.first_out_ms = min(times)
         step.last_out_ms = max(times)
         step.stop_reason = "tool_use" if names else "end_turn"
 
-    def _tool_name(self) -> str:
-        if self.provider == "claude":
-            return weighted_choice(self.rng, CLAUDE_TOOL_NAMES, CLAUDE_TOOL_CUM)
-        return weighted_choice(self.rng, CODEX_TOOL_NAMES, CODEX_TOOL_CUM)
+    def _tool_name(self, opening: bool = False) -> str:
+        names, cum = TOOL_MIX[self.provider, opening]
+        return weighted_choice(self.rng, names, cum)
 
     def _run_tools(self, step: StepPlan) -> None:
-        rng = self.rng
+        rng, trng = self.rng, self.trng
         codex = self.provider == "codex"
         # Codex results are written after the step's usage report (else a reader would count them
         # as inputs of the step that made the call, TraceLab B8); Claude runs a tool as soon as
@@ -738,9 +775,9 @@ class SessionBuilder:
             tool.result_chars = max(1, min(int(tool.result_tokens * rng.uniform(2.6, 4.0)), 30_000))
             if tool.name == "Agent" and not codex:
                 tool.subagent = self._subagent(tool)
-                end = tool.subagent.end_ms + rng.randint(50, 400)
+                end = tool.subagent.end_ms + trng.randint(50, 400)
             else:
-                u = _phi(self.tool_w * self.tool_z + self.tool_noise * rng.gauss(0.0, 1.0))
+                u = _phi(self.tool_w * self.tool_z + self.tool_noise * trng.gauss(0.0, 1.0))
                 latency = TOOL_LATENCY.get(tool.name, TOOL_LATENCY["_default"]).ppf(u)
                 if codex:
                     self._codex_timing(tool, latency)
@@ -751,19 +788,20 @@ class SessionBuilder:
                         end = tool.emitted_ms + max(1, int(latency * 1000))
                 else:
                     if tool.name == "WebSearch":
-                        tool.internal_s = round(max(0.0, latency - rng.uniform(0.002, 0.02)), 12)
+                        tool.internal_s = round(max(0.0, latency - trng.uniform(0.002, 0.02)), 12)
                     elif tool.name == "WebFetch":
                         tool.internal_s = (
-                            float(max(0, int(latency * 1000) - rng.randint(1, 30))) / 1000
+                            float(max(0, int(latency * 1000) - trng.randint(1, 30))) / 1000
                         )
                     end = tool.emitted_ms + max(1, int(latency * 1000))
-                tool.is_error = rng.random() < _error_rate(tool.name)
-            tool.result_ms = max(end, floor + rng.randint(0, 5), tool.emitted_ms + 1)
+                tool.is_error = trng.random() < _error_rate(tool.name)
+            tool.result_ms = max(end, floor + trng.randint(0, 5), tool.emitted_ms + 1)
 
     def _codex_timing(self, tool: ToolPlan, latency: float) -> None:
-        rng = self.rng
+        rng = self.trng
         if tool.name in ("exec_command", "write_stdin"):
-            if tool.name == "exec_command" and rng.random() < cal.CODEX_ZERO_WALL_P:
+            zero_p = cal.CODEX_ZERO_WALL_OPENING_P if tool.opening else cal.CODEX_ZERO_WALL_LATER_P
+            if tool.name == "exec_command" and rng.random() < zero_p:
                 latency = 0.0  # "Wall time: 0.0000 seconds": a non-positive effective latency
             elif tool.name == "exec_command" and latency > 10.0 and rng.random() < 0.7:
                 tool.running = True  # yield returned before the process finished
@@ -775,14 +813,20 @@ class SessionBuilder:
             tool.internal_s = round(latency, 4)
 
     def _residual(self, tool: ToolPlan) -> float:
-        return RESIDUAL.get(tool.name, RESIDUAL["_default"]).sample(self.rng) * 1000
+        return RESIDUAL.get(tool.name, RESIDUAL["_default"]).sample(self.trng) * 1000
 
     def _subagent(self, tool: ToolPlan) -> ThreadPlan:
-        sub = ThreadPlan(agent_id=ids.agent_id(self.rng))
-        steps = int(SUBAGENT_STEPS.sample(self.rng))
-        saved = self.model
-        self._thread(sub, [steps], tool.emitted_ms + self.rng.randint(20, 200), is_sub=True)
-        self.model = saved
+        sub = ThreadPlan(agent_id=ids.agent_id(self.trng))
+        steps = int(SUBAGENT_STEPS.sample(self.trng))
+        start = tool.emitted_ms + self.trng.randint(20, 200)
+        # The sub-agent draws from its own stream (seeded by its id), so what the session
+        # draws next does not depend on how long its sub-agents ran.
+        saved, saved_rng = self.model, self.rng
+        self.rng = random.Random(f"{sub.agent_id}:{self.trng.random()}")
+        try:
+            self._thread(sub, [steps], start, is_sub=True)
+        finally:
+            self.model, self.rng = saved, saved_rng
         self.plan.subagents.append(sub)
         return sub
 
