@@ -57,3 +57,15 @@ def test_heap_is_frozen_inside_the_stage_and_cycles_still_collected():
     with pytest.raises(RuntimeError), frozen_heap():
         raise RuntimeError("a failing stage")
     assert gc.get_freeze_count() == 0
+
+
+def test_a_pyarrow_without_jemalloc_keeps_its_pool(monkeypatch):
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+
+    def no_jemalloc():
+        raise NotImplementedError("built without jemalloc")
+
+    monkeypatch.setattr(pa, "jemalloc_memory_pool", no_jemalloc)
+    before = pa.default_memory_pool().backend_name
+    with stage_memory_pool():
+        assert pa.default_memory_pool().backend_name == before

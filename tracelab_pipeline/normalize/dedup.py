@@ -98,7 +98,6 @@ class MergePlan:
         self.con = con
         self.starts = starts  # root-session key -> start: one row per session, not per step
         self.dropped_per_file = dropped_per_file
-        self.any_dropped = bool(dropped_per_file)
 
     def __enter__(self) -> MergePlan:
         return self
@@ -116,10 +115,10 @@ class MergePlan:
         if table.num_rows == 0:
             return table
         if name == "steps":
-            if self.any_dropped:
+            if self.dropped_per_file:
                 table = table.filter(self._keep(offset, table.num_rows))
             return _set_session_start(table, self.starts)
-        if not self.any_dropped:
+        if not self.dropped_per_file:
             return table
         files = pc.min_max(table.column(FILE_COLUMN))
         # A repeat inside the kept file shares its step_id with the kept step, so its tool
@@ -145,10 +144,11 @@ class MergePlan:
 def plan_merge(
     key_batches: Iterable[pa.Table], files: dict[int, FileInfo], work_dir: str | None = None
 ) -> MergePlan:
-    """The plan for steps whose KEY_COLUMNS come in `key_batches` (every step of the run, in
-    file order). With `work_dir`, the keys are stored there and memory stays bounded; without,
-    they are read where they are, in memory, and if no step_id repeats (a partition's usual
-    case) the session starts are computed in Arrow: opening a database costs ~7 ms."""
+    """The plan for the steps in `key_batches`, tables holding at least KEY_COLUMNS (every step
+    of the run, in file order). With `work_dir`, the keys are stored there and memory stays
+    bounded; without, they are read where they are, in memory, and if no step_id repeats (a
+    partition's usual case) the session starts are computed in Arrow: opening a database costs
+    ~7 ms."""
     if work_dir is None:
         keys = _with_positions(key_batches)
         if pc.count_distinct(keys.column("step_id")).as_py() == keys.num_rows:

@@ -301,7 +301,7 @@ def _merge(
         return _concat([r.tables[name] for r in results], name)
 
     steps = gather("steps")
-    with plan_merge([steps.select(list(KEY_COLUMNS))], files) as plan:
+    with plan_merge([steps], files) as plan:
         tables = {name: plan.apply(name, gather(name)) for name in ROW_TABLES}
     kept = {name: _count_per_file(tables[name]) for name in ("steps", "tool_calls")}
     return NormalizedTables(
@@ -322,12 +322,12 @@ def _first_file(result: BatchResult) -> int:
     return min((f.index for f in result.files), default=-1)
 
 
-def _concat(parts: list[pa.Table], name: str, columns=None) -> pa.Table:
+def _concat(parts: list[pa.Table], name: str) -> pa.Table:
     parts = [part for part in parts if part.num_rows]
     if parts:
         return pa.concat_tables(parts)
     schema = _tagged_schema(name) if name in ROW_TABLES else TABLES[name]
-    return schema.empty_table().select(list(columns)) if columns else schema.empty_table()
+    return schema.empty_table()
 
 
 def _accounting(

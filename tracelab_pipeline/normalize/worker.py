@@ -71,13 +71,11 @@ class BatchResult:
         self.tables = {}
 
     def spilled_columns(self, name: str, columns) -> pa.Table:
-        """Some columns of a spilled table, copied into memory (the file stays)."""
+        """Some columns of a spilled table, mapped from its file (the file stays)."""
         if name not in self.spilled:
             return self.tables[name].select(list(columns))
         with pa.memory_map(self.spilled[name]) as source:
-            mapped = pa.ipc.open_file(source).read_all().select(list(columns))
-        # A copy, so the mapping of the whole file is not kept alive by a few columns.
-        return mapped.take(pa.array(range(mapped.num_rows), pa.int64()))
+            return pa.ipc.open_file(source).read_all().select(list(columns))
 
     def load(self) -> None:
         """Map spilled tables back (zero-copy) and delete their files; the mapping stays
