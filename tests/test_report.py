@@ -11,7 +11,12 @@ from tracelab_pipeline import catalog
 from tracelab_pipeline.metrics import build_all_tables
 from tracelab_pipeline.report import build_report, should_compare
 from tracelab_pipeline.report.format import duration, fmt, money
-from tracelab_pipeline.report.tables import paper_values, print_resolution, within_tolerance
+from tracelab_pipeline.report.tables import (
+    comparison,
+    paper_values,
+    print_resolution,
+    within_tolerance,
+)
 
 # 1x1 transparent PNG
 PNG = base64.b64decode(
@@ -135,3 +140,20 @@ def test_a_value_that_prints_as_the_papers_is_within_tolerance():
     assert not within_tolerance(0.016, 0.01, "usd", "avg", print_resolution(0.01, dollars))
     assert not within_tolerance(0.0124, 0.01, "usd", "avg")
     assert not within_tolerance(210, 178, "usd", "p50", print_resolution(178, dollars))
+
+
+def test_a_p99_named_in_the_row_gets_the_p99_tolerance():
+    # Table 4 prints its quantiles as rows; the P99 row is +-35 %, the P90 row +-15 %.
+    rows = [
+        {"block": "Compactions per session", "metric": "P90 (sessions with ≥1)", "claude": 7.2},
+        {"block": "Compactions per session", "metric": "P99 (sessions with ≥1)", "claude": 14.4},
+    ]
+    verdict = {
+        d["row"]: d["within_tolerance"]
+        for d in comparison("table_04_compaction", rows)
+        if d["column"] == "claude" and d["found"]
+    }
+    assert verdict == {
+        "Compactions per session / P90 (sessions with ≥1)": False,
+        "Compactions per session / P99 (sessions with ≥1)": True,
+    }
