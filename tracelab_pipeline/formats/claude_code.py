@@ -88,6 +88,7 @@ _USAGE_KEYS = (
 )
 _DURATION_MS_KEYS = ("durationMs", "duration_ms")
 _DURATION_S_KEYS = ("durationSeconds", "duration_seconds")
+_DURATION_KEYS = frozenset(_DURATION_MS_KEYS + _DURATION_S_KEYS)
 # Excludes inf/NaN (round() would raise) and nonsense beyond a year of runtime.
 _MAX_DURATION = 365 * 24 * 3600 * 1000
 
@@ -301,10 +302,13 @@ class ClaudeFileReader:
                 thread = self._thread(None)
         else:
             thread = self._thread(side_key)
-        step = thread.step_for(message_id, line)
+        # (Thread.step_for and Step.apply_usage written out here: this runs for every
+        # assistant line, where a call costs as much as the work done in it.)
+        step = thread.by_message.get(message_id)
         # (`x.__class__ is str` below: parsed JSON has no str subclasses; cheaper than a call.)
-        if step.line == line:
+        if step is None:
             # First record of the response; later ones only fill what it lacked.
+            step = thread.new_step(message_id, line)
             get = rec.get
             step.model = model if model.__class__ is str else None
             value = get("requestId")
@@ -321,7 +325,13 @@ class ClaudeFileReader:
             if step.request_id is None and "requestId" in rec:
                 step.request_id = _str(rec.get("requestId"))
         if usage is not None:
-            step.apply_usage(usage, msg.get("stop_reason"))
+            # Keep the fullest snapshot: (output, input total, has stop_reason); later wins ties.
+            stop_reason = msg.get("stop_reason")
+            score = (usage[3], usage[0] + usage[1] + usage[2], stop_reason is not None)
+            if step.score is None or score >= step.score:
+                step.score = score
+                step.usage = usage
+                step.stop_reason = stop_reason if stop_reason.__class__ is str else None
 
         blank = self.blank_event
         events = step.events
@@ -334,14 +344,16 @@ class ClaudeFileReader:
                 ev[E_EVENT_TYPE] = REASONING
                 ev[E_TIMESTAMP] = ts
                 ev[E_SOURCE] = "assistant.content.thinking"
-                ev[E_CONTENT_CHARS] = chars(block.get("thinking"))
+                value = block.get("thinking")
+                ev[E_CONTENT_CHARS] = len(value) if value.__class__ is str else chars(value)
                 events.append(ev)
             elif block_type == "text":
                 ev = blank.copy()
                 ev[E_EVENT_TYPE] = TEXT
                 ev[E_TIMESTAMP] = ts
                 ev[E_SOURCE] = "assistant.content.text"
-                ev[E_CONTENT_CHARS] = chars(block.get("text"))
+                value = block.get("text")
+                ev[E_CONTENT_CHARS] = len(value) if value.__class__ is str else chars(value)
                 events.append(ev)
             elif block_type == "tool_use":
                 self._tool_use(step, block, ts)
@@ -583,8 +595,8 @@ def _token(value, key: str) -> int | None:
 
 def _internal_latency(result) -> int | None:
     """Runner-reported duration from toolUseResult: first usable of the four keys (§3.4)."""
-    if not isinstance(result, dict):
-        return None
+    if not isinstance(result, dict) or _DURATION_KEYS.isdisjoint(result):
+        return None  # (most results have none of the keys: one set test instead of four gets)
     for key in _DURATION_MS_KEYS:
         value = result.get(key)
         if isinstance(value, (int, float)) and 0 <= value < _MAX_DURATION:

@@ -87,18 +87,11 @@ class Step:
         self.events = events
         self.tools: list[dict] = []
         self.tools_by_id: dict[str, dict] = {}
+        # The fullest usage snapshot so far and its score (ClaudeFileReader._assistant).
         self.score = None
         self.usage = None  # (uncached, cache_write, cache_read, output, write_5m, write_1h)
         self.stop_reason = None
         self.after_compaction = after_compaction
-
-    def apply_usage(self, usage: tuple, stop_reason) -> None:
-        """Keep the fullest snapshot: (output, input total, has stop_reason); later wins ties."""
-        score = (usage[3], usage[0] + usage[1] + usage[2], stop_reason is not None)
-        if self.score is None or score >= self.score:
-            self.score = score
-            self.usage = usage
-            self.stop_reason = stop_reason if stop_reason.__class__ is str else None
 
 
 class Thread:
@@ -114,15 +107,14 @@ class Thread:
         self.by_message: dict[str, Step] = {}
         self.after_compaction = False
 
-    def step_for(self, message_id: str, line: int) -> Step:
-        step = self.by_message.get(message_id)
-        if step is None:
-            # A new response consumes every input queued since the previous one.
-            step = Step(message_id, line, self.pending, self.after_compaction)
-            self.pending = []
-            self.after_compaction = False
-            self.by_message[message_id] = step
-            self.steps.append(step)
+    def new_step(self, message_id: str, line: int) -> Step:
+        """The step of a response not seen before in this thread (see `by_message`)."""
+        # A new response consumes every input queued since the previous one.
+        step = Step(message_id, line, self.pending, self.after_compaction)
+        self.pending = []
+        self.after_compaction = False
+        self.by_message[message_id] = step
+        self.steps.append(step)
         return step
 
 

@@ -28,7 +28,7 @@ from typing import IO
 
 import orjson
 
-from tracelab_pipeline.formats.common import content_chars, delta_ms, gc_paused, parse_ts
+from tracelab_pipeline.formats.common import content_chars, gc_paused, parse_ts
 from tracelab_pipeline.formats.jsonl import Accounting, feed_records, opened
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.rows import (
@@ -322,9 +322,9 @@ class _Rollout:
     def _ts(self, record: dict) -> datetime | None:
         """The record's timestamp; null when missing or unparseable (as TraceLab)."""
         raw = record.get("timestamp")
-        if raw is None:
-            return None
         if type(raw) is not str:
+            if raw is None:
+                return None
             raise _Reject("timestamp is not a string")
         try:
             # Python 3.11 reads a trailing Z itself; same result as parse_ts, one call less.
@@ -523,7 +523,7 @@ class _Rollout:
             p,
             _OUTPUT_SOURCE[p.get("type")],
             output,
-            content_chars(output),
+            len(output) if type(output) is str else content_chars(output),
             is_error,
             None,
             json_ms,
@@ -583,7 +583,9 @@ class _Rollout:
         if tool.result_chars is None:
             tool.result_chars = chars
         if tool.wall_ms is None:
-            tool.wall_ms = delta_ms(tool.emitted_at, ts)
+            emitted = tool.emitted_at
+            if emitted is not None and ts is not None:
+                tool.wall_ms = round((ts - emitted).total_seconds() * 1000)  # delta_ms
         if tool.internal_ms is None:
             # Any result record's output may carry the runner's Wall time line (§4.5).
             tool.internal_ms = _wall_time_ms(output) if wall_ms is _UNSET else wall_ms
@@ -603,7 +605,7 @@ class _Rollout:
             ev[E_RESULT_CHARS] = tool.result_chars
             self.pending.append(ev)
         if tool.emitted:
-            self.acc.use()
+            self.acc.used += 1
         else:
             self._defer(line, source)
 
@@ -886,8 +888,11 @@ def _runner_header(output) -> tuple[int, int | None] | None:
     match = _HEADER.match(output) if type(output) is str else None
     if match is None:
         return None
-    seconds, code = match.group(1, 2) if match.group(1) is not None else match.group(4, 3)
-    return int(code), _seconds_to_ms(float(seconds))
+    seconds, code, other_code, other_seconds = match.groups()
+    if seconds is None:
+        seconds, code = other_seconds, other_code
+    ms = float(seconds) * 1000  # _seconds_to_ms, written out: this runs per tool output
+    return int(code), round(ms) if ms <= _MAX_MS else None
 
 
 def _exit_code(output: str) -> int | None:
