@@ -190,10 +190,11 @@ CODEX_DROP_LOG = (math.log(1_025), math.log(63_000))
 # edits. Table 9's median / p90 append by prefix bin: Codex 2.9k / 1.9k at 8-16k / 16-32k
 # against ~800 past 64k (and fewer steps in those bins); Claude p90 5.3k / p99 27k at 32-64k
 # against 3.1-3.2k / 8.8-10k past 128k (0.85 / 0.8 there put p90 +20 % and p99 +20-36 % on
-# seeds 0-3, and 1.2 at 45k the 32-64k p99 at -36 %).
+# seeds 0-3, and 1.2 at 45k the 32-64k p99 at -36 %); Codex's 8-16k median (2.9k) was 2.2-2.4k
+# with a factor of 1.0 at 8k.
 RESULT_BY_CONTEXT = {
     "claude": ((24_000, 1.0), (45_000, 1.4), (90_000, 0.95), (180_000, 0.75), (300_000, 0.7)),
-    "codex": ((8_000, 1.0), (16_000, 2.0), (24_000, 3.0), (40_000, 1.8), (64_000, 1.0)),
+    "codex": ((8_000, 1.5), (16_000, 2.2), (24_000, 3.0), (40_000, 1.8), (64_000, 1.0)),
 }
 # Final answers are longer than mid-loop outputs (normal-score shift of the output draw):
 # Table 3's average positive growth of user-initiated steps (1,527 / 2,742) is the re-sent
