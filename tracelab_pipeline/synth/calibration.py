@@ -115,24 +115,35 @@ TOLERANCE = {"p50": 0.15, "p90": 0.15, "p99": 0.35, "avg": 0.25, "share": 0.03, 
 
 # ---------------------------------------------------------------- shape parameters
 
-# Table 1 model mix (step share within provider). "Other" is spread over plausible extra models.
+# Table 1 model mix (step share within provider). "Other" (1.5 % / 9.3 %) is spread over
+# plausible older models, so that the dataset holds Table 1's 23 distinct models (all 200k
+# windows on the Claude side, like the models they stand in for).
 CLAUDE_MODELS = {
     "claude-opus-4-7": 63.1,
     "claude-opus-4-6": 12.0,
     "claude-haiku-4-5": 7.9,
     "claude-sonnet-4-6": 7.8,
     "claude-opus-4-8": 7.7,
-    "claude-opus-4-5": 1.0,
-    "claude-sonnet-4-5": 0.5,
+    "claude-opus-4-5": 0.55,
+    "claude-sonnet-4-5": 0.3,
+    "claude-opus-4-1": 0.25,
+    "claude-sonnet-4": 0.2,
+    "claude-3-7-sonnet": 0.1,
+    "claude-opus-4": 0.1,
 }
 CODEX_MODELS = {
     "gpt-5.5": 47.5,
     "gpt-5.4": 26.0,
     "gpt-5.3-codex": 13.7,
     "gpt-5.2-codex": 3.4,
-    "gpt-5.1-codex-max": 5.0,
-    "gpt-5": 2.8,
+    "gpt-5.1-codex-max": 3.9,
+    "gpt-5": 2.0,
     "codex-auto-review": 1.5,
+    "gpt-5-codex": 0.8,
+    "gpt-5.1-codex": 0.5,
+    "gpt-5.1": 0.3,
+    "gpt-5.2": 0.2,
+    "gpt-5-mini": 0.1,
 }
 # Context windows (tokens); compaction happens at 86-97 % of them (Table 4, Table 8 p99 prefix).
 CONTEXT_LIMIT = {
