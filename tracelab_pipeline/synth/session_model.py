@@ -236,6 +236,14 @@ COMPACT_KEEPS_STATIC = {"claude": 0.9, "codex": 0.995}
 # appended 399-420M on seeds 0-3, Table 12: 454.7M; Table 13's append reduction 37.0 %).
 MISS_KEEPS = {"claude": (0.4, 0.48, 0.48), "codex": (0.42, 0.52, 0.88)}
 MISS_PARTIAL_KEEP_MAX = 0.75
+# Claude misses that keep the system prompt keep the project context (CLAUDE.md, memory, MCP
+# schemas: the session's opening, the same on every call) too, more often the longer the
+# conversation, as knots (cached tokens, share): the project's other sessions send the same
+# opening, and a long session overlaps more of them. Table 9: Claude's 8-16k bin had avg / p90
+# appends of 46-50k / 126-148k on seeds 0-3 (38.8k / 108.5k), its 32-64k avg 2.2-2.3k (2.8k).
+# (Letting the prompt-dropping misses keep it too, 0.4 from 60k, put the 32-64k avg / p99 at
+# 8.5k / 312k and the <1k median at 53-56k.)
+CLAUDE_MISS_KEEPS_PROJECT = ((150_000, 0.0), (600_000, 0.35))
 # Tool-result steps whose cache holds only the request's start (Table 9's append p99 at
 # 64-256k prefixes: Codex 31k / 21k; Table 12: Codex tool-step append 661M).
 PARTIAL_MISS = {"claude": 0.004, "codex": 0.022}
@@ -662,6 +670,11 @@ class SessionBuilder:
                     keep_static, keep_init, keep_start = MISS_KEEPS[self.provider]
                     if draw < keep_static:
                         prefix = ctx.static
+                        # (The same draw decides, so the session's later draws do not move.)
+                        if not codex and draw < keep_static * _log_interp(
+                            CLAUDE_MISS_KEEPS_PROJECT, cached
+                        ):
+                            prefix += ctx.init
                     elif codex and draw < keep_init:
                         prefix = ctx.static + ctx.init
                     elif not codex and draw < keep_init:
