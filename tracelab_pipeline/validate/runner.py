@@ -27,6 +27,7 @@ from tracelab_pipeline.validate.suites import (
     batched_expectations,
     expectations,
     read_columns,
+    table_schema,
 )
 
 
@@ -207,7 +208,7 @@ def _frame(
     names it too).
     """
     read = read_columns(table, layer, part, batched=extra is not None)
-    return _to_frame(_value_columns(table, data, read), extra, read)
+    return _to_frame(_value_columns(table, data, read), extra, read, coded_ids(table, layer))
 
 
 def _value_columns(table: str, data: pa.Table, read: set[str]) -> pa.Table:
@@ -227,15 +228,58 @@ def _value_columns(table: str, data: pa.Table, read: set[str]) -> pa.Table:
     return pa.table(columns)
 
 
-def _to_frame(columns: pa.Table, extra: dict[str, pa.Array] | None, read: set[str]):
+def _to_frame(
+    columns: pa.Table,
+    extra: dict[str, pa.Array] | None,
+    read: set[str],
+    coded: frozenset[str] = frozenset(),
+    sizes: list[int] | None = None,
+):
     for name, column in (extra or {}).items():
         if name in read:
             columns = columns.append_column(name, column)
+    codes = {
+        name: _id_codes(columns.column(name), sizes or [columns.num_rows])
+        for name in coded
+        if name in columns.column_names and columns.schema.field(name).type == pa.string()
+    }
     # Strings stay Arrow (pd.ArrowDtype); numbers become plain numpy dtypes (int64, or float64
     # where an int column holds nulls; exact below 2**53, far above any token count or
     # latency): GX compares them vectorized, while on pandas' nullable Int64 its
     # between-metric calls a Python function per value (10x slower).
-    return columns.to_pandas(types_mapper=_string_as_arrow)
+    frame = columns.drop_columns(list(codes)).to_pandas(types_mapper=_string_as_arrow)
+    for position, name in enumerate(columns.column_names):
+        if name in codes:
+            frame.insert(position, name, codes[name])
+    return frame
+
+
+def _id_codes(column: pa.ChunkedArray, sizes: list[int]):
+    """An id column of consecutive partitions (`sizes`: their rows) as a pd.Categorical of
+    dictionary codes, each partition encoded on its own: two rows of one partition have
+    equal codes exactly when their ids are equal; codes of different partitions never
+    meet; null where the id is null.
+
+    For the id columns whose values only uniqueness and non-null expectations read
+    (`coded_ids`), where uniqueness is per partition (compound with the partition column
+    when there are several): pandas' duplicated() on an Arrow string column
+    dictionary-encodes it again for every such expectation, all partitions of both layers
+    in one hash table far larger than the CPU caches; per partition the tables stay small,
+    and duplicated() then hashes integers. The codes also keep ids out of GX's results."""
+    import numpy as np
+    import pandas as pd
+
+    indices, dictionary_sizes, start = [], [], 0
+    for size in sizes:
+        encoded = column.slice(start, size).combine_chunks().dictionary_encode()
+        indices.append(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False))
+        dictionary_sizes.append(len(encoded.dictionary))
+        start += size
+    local = np.concatenate(indices).astype(np.int64) if indices else np.empty(0, np.int64)
+    offsets = np.cumsum(dictionary_sizes, dtype=np.int64) - dictionary_sizes
+    codes = np.where(local < 0, -1, local + np.repeat(offsets, sizes))
+    categories = pd.CategoricalDtype(pd.RangeIndex(sum(dictionary_sizes)))
+    return pd.Categorical.from_codes(codes, dtype=categories)
 
 
 def _string_as_arrow(type_: pa.DataType):
@@ -331,6 +375,27 @@ def validate_layers(
 
 
 @functools.cache
+def coded_ids(table: str, layer: str) -> frozenset[str]:
+    """String columns given to GX as dictionary codes (_id_codes): those in a uniqueness
+    expectation that nothing but uniqueness and non-null expectations read (a value set or
+    format must see the strings). The same in the batched suite, whose extra column is not
+    a string."""
+    target = table_schema(table, layer)
+    strings = {f.name for f in target if f.type == pa.string()}
+    readers: dict[str, set[str]] = {}
+    for e in expectations(table, layer):
+        for column in e.reads():
+            readers.setdefault(column, set()).add(e.kind)
+    unique = {c for c, kinds in readers.items() if kinds & _UNIQUENESS}
+    return frozenset(
+        c for c in unique & strings if readers[c] <= _UNIQUENESS | {"ExpectColumnValuesToNotBeNull"}
+    )
+
+
+_UNIQUENESS = {"ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique"}
+
+
+@functools.cache
 def _suite_size(table: str, layer: str) -> int:
     # (building the suite's description costs ~0.2 ms, once per partition and layer otherwise)
     return len(expectations(table, layer))
@@ -394,7 +459,7 @@ def _validate_batch(
             )
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             return None
-        frame = _to_frame(columns, extra, read)
+        frame = _to_frame(columns, extra, read, coded_ids(table, suite_layer), sizes)
         if not _run(table, suite_layer, part, frame, {}, True).success:
             return None
     return {
