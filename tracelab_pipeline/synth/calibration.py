@@ -271,8 +271,12 @@ CODEX_ZERO_WALL_OPENING_P = 0.6
 CODEX_ZERO_WALL_LATER_P = (CODEX_ZERO_WALL_P - 0.16 * CODEX_ZERO_WALL_OPENING_P) / 0.84
 # Table 10: Codex end-to-end minus runner-reported time, seconds (p50, p90, p99 by tool).
 CODEX_RESIDUAL_S = {
-    # the tails beyond p99 carry Table 10's means (1.26 s and 1.08 s)
-    "exec_command": (0.08, 0.16, 0.27, 8.6, 300.0),
+    # the tails beyond p99 carry Table 10's means (1.26 s and 1.08 s). exec_command's p25 (not
+    # in the paper) sets where the pooled median of all timed calls falls, 0.13 s in Table 10:
+    # with the paper's call counts (184k exec_command, 61k write_stdin of which ~91 % are below
+    # 0.13 s) that takes ~35 % of exec_command calls below 0.13 s; 0.12 puts 32 % there (0.08:
+    # 42 %, a pooled median of 0.09-0.10 s on seeds 0-3).
+    "exec_command": (0.12, 0.16, 0.27, 8.6, 300.0),
     # (a 120 s maximum put write_stdin's mean 0.79-0.82 s on seeds 0-3, Table 10: 0.69 s)
     "write_stdin": (0.004, 0.01, 0.10, 14.9, 90.0),
     # (a 300 s maximum put shell_command's mean at 0.82-0.88 s on seeds 0-3, Table 10: 1.08 s)
