@@ -147,8 +147,7 @@ WRAPPERS = frozenset({"sudo", "time", "nohup", "exec", "command", "builtin", "ni
 # Setup steps skipped when a command is a chain (`cd repo && pytest -x`).
 SETUP = frozenset({"cd", "export", "source", ".", "set", "unset", "pushd", "popd", "true", ":"})
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-# A token made only of these separates commands (&&, ||, ;, |, &, a newline, parentheses);
-# its first character is tested before building its character set (most tokens are words).
+# A token made only of these separates commands (&&, ||, ;, |, &, a newline, parentheses).
 _PUNCTUATION = frozenset("&|;\n()")
 SEGMENT_WORDS = 12
 MAX_CHARS = 512
@@ -277,7 +276,7 @@ def _decided_before_quoting(line: str, depth: int) -> str | None:
     while i < len(tokens):
         token = tokens[i]
         i += 1
-        if not token or (token[0] in _PUNCTUATION and set(token) <= _PUNCTUATION):
+        if _is_separator(token):
             if current:
                 decided = _decided(current, True, depth)
                 if decided != _SKIP:
@@ -290,10 +289,7 @@ def _decided_before_quoting(line: str, depth: int) -> str | None:
                 if decided != _SKIP:
                     return decided
                 current = []
-                while i < len(tokens) and not (
-                    not tokens[i]
-                    or (tokens[i][0] in _PUNCTUATION and set(tokens[i]) <= _PUNCTUATION)
-                ):
+                while i < len(tokens) and not _is_separator(tokens[i]):
                     i += 1
                 if i == len(tokens):
                     return None  # the skipped command goes on past the quote
@@ -330,6 +326,12 @@ def _decided(segment: list[str], closed: bool, depth: int) -> str | None:
     return _signature_of_argv(words)
 
 
+def _is_separator(token: str) -> bool:
+    """A token made only of _PUNCTUATION (or empty) separates commands; its first character
+    is tested before building its character set (most tokens are words)."""
+    return not token or (token[0] in _PUNCTUATION and set(token) <= _PUNCTUATION)
+
+
 def _tokens(lexer):
     try:
         yield from lexer
@@ -342,7 +344,7 @@ def _segments(tokens):
     command is cut after SEGMENT_WORDS words, more than any signature needs."""
     current: list[str] = []
     for token in tokens:
-        if not token or (token[0] in _PUNCTUATION and set(token) <= _PUNCTUATION):
+        if _is_separator(token):
             if current:
                 yield current
             current = []
@@ -353,7 +355,7 @@ def _segments(tokens):
                 current = []
                 # Skip the rest of this command up to the next separator.
                 for rest in tokens:
-                    if not rest or (rest[0] in _PUNCTUATION and set(rest) <= _PUNCTUATION):
+                    if _is_separator(rest):
                         break
     if current:
         yield current
