@@ -148,7 +148,7 @@ def plan_merge(
     of the run, in file order). With `work_dir`, the keys are stored there and memory stays
     bounded; without, they are read where they are, in memory, and if no step_id repeats (a
     partition's usual case) the session starts are computed in Arrow: opening a database costs
-    ~7 ms."""
+    ~7-10 ms."""
     if work_dir is None:
         keys = _with_positions(key_batches)
         if pc.count_distinct(keys.column("step_id")).as_py() == keys.num_rows:
@@ -209,7 +209,7 @@ def _connect(work_dir: str):
 def _memory_database_of(pid: int):
     import duckdb
 
-    # Opening a database costs ~15 ms, more than planning a partition's steps: one per
+    # Opening a database costs ~7-10 ms, more than planning a partition's steps: one per
     # process (a forked child must not use its parent's), a connection (cursor) per plan.
     config = {"preserve_insertion_order": False, "temp_directory": "", "threads": 1}
     return duckdb.connect(":memory:", config=config)
