@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from functools import partial
 from pathlib import Path
 
@@ -348,6 +350,28 @@ def test_a_file_that_kills_its_worker_is_recorded_and_the_rest_is_read(tmp_path)
     assert acc[str(tmp_path / "a.jsonl")]["steps"] == 9
     assert acc[str(tmp_path / "z.jsonl")]["duplicate_steps"] == 9
     assert acc[str(tmp_path / "b.jsonl")]["steps"] == 10
+
+
+def test_workers_that_cannot_start_do_not_cost_the_files(tmp_path):
+    """A script without a main guard: every pool worker imports it again and dies starting a
+    pool of its own. normalize_files says so and reads the files itself, rather than retrying
+    each file in a pool of its own and recording every one of them as crashed."""
+    files = [str(p) for p in ALL_FIXTURES[:4]]
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import json, sys\n"
+        "from tracelab_pipeline.normalize import normalize_files\n"
+        f"tables = normalize_files({files!r}, 't', workers=2)\n"
+        "acc = tables.ingest_accounting.to_pylist()\n"
+        "print(json.dumps([tables.steps.num_rows, [row['error'] for row in acc]]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    )
+    steps, errors = json.loads(done.stdout.splitlines()[-1])
+    assert steps == normalize_files(files, "t").steps.num_rows > 0
+    assert errors == [None] * len(files)
+    assert "worker processes cannot run here" in done.stderr
 
 
 def test_a_codex_fork_keeps_replayed_steps_with_the_parent(tmp_path):

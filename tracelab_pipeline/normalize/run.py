@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import tempfile
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -188,7 +189,8 @@ def _read_in_pool(
 ) -> Iterator[BatchResult]:
     """Batches go to a process pool. If a worker dies, every unfinished batch is retried file
     by file; a file that breaks a pool again is retried alone, and if it kills even a pool of
-    its own, it is recorded as crashed."""
+    its own, it is recorded as crashed. If a fresh worker cannot even run an empty task, the
+    environment is at fault, not the files: the rest is read in this process."""
     sizes = {path: _size(path) for _, path in indexed}
     # Enough batches that every worker stays busy to the end; the largest go first, so a big
     # batch does not start last and leave the other workers idle.
@@ -202,6 +204,13 @@ def _read_in_pool(
     with spill_dir as spill:
         while pending:
             broken = yield from _run_pool(pending, workers, bar, read, spill, load)
+            if broken and not _pool_runs():
+                # Not the files: no worker can run anything here. Losing the pool must not
+                # lose the files, so they are read in this process instead.
+                warnings.warn(POOL_FAILED, RuntimeWarning, stacklevel=2)
+                for batch in broken + suspects:
+                    yield read(batch, on_file=lambda: bar.update(1))
+                return
             pending = [[item] for batch in broken if len(batch) > 1 for item in batch]
             suspects += [batch for batch in broken if len(batch) == 1]
         for batch in suspects:
@@ -229,11 +238,32 @@ def _spill_dir(input_bytes: int):
     return tempfile.TemporaryDirectory(prefix="tracelab-normalize-", dir=SHM)
 
 
+POOL_FAILED = (
+    "normalize: worker processes cannot run here, reading in this process instead (a script "
+    "that calls normalize_files with workers > 1 needs an `if __name__ == '__main__':` guard: "
+    "each worker imports the script again)"
+)
+
+
+def _pool_runs() -> bool:
+    """Whether a fresh worker can run an empty task: if not, the files are not to blame."""
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=_context()) as pool:
+            return pool.submit(os.getpid).result() > 0
+    except BrokenProcessPool:
+        return False
+
+
+def _context():
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
 def _run_pool(batches, workers, bar, read, spill, load=True) -> Generator[BatchResult, None, list]:
     """Yield the result of every batch that finished; return the batches lost to a dead worker."""
     broken = []
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(PRELOAD)
+    ctx = _context()
     with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=ctx) as pool:
 
         def submit(batch):
