@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from tracelab_pipeline.cli import main
+from tracelab_pipeline.landing.handles import handle_from, is_valid_handle
 from tracelab_pipeline.schema import TABLES
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
@@ -86,6 +87,38 @@ def test_collect_on_a_machine_without_logs(tmp_path):
     result = run("collect", "--dest", str(tmp_path / "dest"), env=env)
     assert result.exit_code == 0
     assert "claude: 0 files" in result.output and "copied 0 files" in result.output
+
+
+def test_collect_by_default_drops_into_the_inbox_under_a_valid_handle(tmp_path, homes):
+    inbox = tmp_path / "inbox"
+    env = {**homes, "TRACELAB_INBOX": str(inbox), "LOGNAME": "John Smith"}
+    result = run("collect", env=env)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in inbox.iterdir()) == ["john-smith"]
+    copied = sorted(str(p.relative_to(inbox / "john-smith")) for p in inbox.rglob("*.j*"))
+    assert copied == EXPECTED_LAYOUT
+
+
+def test_collect_refuses_a_remote_inbox_as_default(tmp_path, homes):
+    result = CliRunner().invoke(main, ["collect"], env={**homes, "TRACELAB_INBOX": "s3://b/in"})
+    assert result.exit_code == 2
+    assert "s3://b/in, not a local directory" in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "handle"),
+    [
+        ("alice", "alice"),
+        ("John Smith", "john-smith"),
+        ("DOMAIN\\bob", "domain-bob"),
+        ("..x..y", "x.y"),
+        ("_", "local"),
+        ("", "local"),
+        ("é" * 3 + "z", "z"),
+    ],
+)
+def test_handle_from_a_user_name(name, handle):
+    assert handle_from(name) == handle and is_valid_handle(handle)
 
 
 def test_collect_then_normalize(tmp_path, homes):

@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import getpass
-import os
 from pathlib import Path
 
 import click
 
 
 def _default_dest() -> Path:
-    data = Path(os.environ.get("TRACELAB_DATA_DIR") or "data")
-    return data / "inbox" / getpass.getuser()
+    """<inbox>/<handle>: the inbox the pipeline reads, the handle made from the user name (an
+    invalid handle would make landing refuse the whole drop)."""
+    from tracelab_pipeline.landing.handles import handle_from
+    from tracelab_pipeline.orchestration.resources import INBOX_ENV, resolve_inbox
+
+    inbox = resolve_inbox()
+    if "://" in inbox:
+        raise click.UsageError(
+            f"${INBOX_ENV} is {inbox}, not a local directory: send the logs there with "
+            "`tracelab contribute --as HANDLE`, or copy them elsewhere with --dest"
+        )
+    return Path(inbox) / handle_from(getpass.getuser())
 
 
 @click.command("collect")
 @click.option(
     "--dest",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Copy the logs here (default: $TRACELAB_DATA_DIR/inbox/<user>, data dir default ./data).",
+    help="Copy the logs here (default: <inbox>/<user name as a handle>; the inbox is "
+    "$TRACELAB_INBOX, else $TRACELAB_DATA_DIR/inbox, else ./data/inbox).",
 )
 @click.option("--list", "list_only", is_flag=True, help="Only list the logs found; copy nothing.")
 def command(dest: Path | None, list_only: bool) -> None:

@@ -24,5 +24,13 @@ def handle_problem(handle: str) -> str | None:
     )
 
 
+def handle_from(name: str, fallback: str = "local") -> str:
+    """A valid handle made from a free-form name (an OS user name): lower-cased, every run of
+    other characters a '-'; `fallback` if nothing usable is left."""
+    handle = re.sub(r"[^a-z0-9._-]+", "-", name.lower())
+    handle = re.sub(r"\.{2,}", ".", handle).strip("._-")[:64].rstrip("._-")
+    return handle if is_valid_handle(handle) else fallback
+
+
 # Partition keys are "<contributor>|<YYYY-MM>" (orchestration/partitions.py builds them too).
 PARTITION_SEPARATOR = "|"
