@@ -190,6 +190,16 @@ def test_normalize_exports_tracelab_round_jsonl(tmp_path):
     assert not (out / "steps.parquet").exists()
 
 
+def test_a_round_file_of_both_providers_counts_as_mixed(tmp_path):
+    out = tmp_path / "rounds"
+    both = [str(CLAUDE_SEGMENT), str(CODEX_SEGMENT)]
+    run("normalize", *both, "--out", str(out), "--format", "tracelab-jsonl")
+    result = run("normalize", str(out / "round_trace.jsonl"), "--out", str(tmp_path / "again"))
+    assert result.exit_code == 0, result.output
+    assert "files:            1 (1 mixed)" in result.output
+    assert pq.read_table(tmp_path / "again" / "steps.parquet").num_rows == 19
+
+
 def test_every_subcommand_has_help():
     for name in ("collect", "normalize"):
         result = run(name, "--help")

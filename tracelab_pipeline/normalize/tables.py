@@ -71,7 +71,7 @@ def summarize(accounting: pa.Table, first_rejected: pa.Table, rows: dict[str, in
     rejected = first_rejected.select(["source_file", "line_number", "reason"]).to_pylist()
     return {
         "files": len(acc),
-        "files_by_provider": dict(Counter(row["provider"] or "unknown" for row in acc)),
+        "files_by_provider": dict(Counter(_provider(row) for row in acc)),
         "lines_read": sum(row["lines_read"] for row in acc),
         "records_used": sum(row["records_used"] for row in acc),
         "records_ignored": sum(row["records_ignored"] for row in acc),
@@ -89,6 +89,11 @@ def summarize(accounting: pa.Table, first_rejected: pa.Table, rows: dict[str, in
         "file_errors": {row["source_file"]: row["error"] for row in acc if row["error"]},
         "unreadable_files": {row["source_file"]: row["error"] for row in acc if is_unreadable(row)},
     }
+
+
+def _provider(row: dict) -> str:
+    # No single provider but steps: a TraceLab round file holding both providers' sessions.
+    return row["provider"] or ("mixed" if row["steps"] else "unknown")
 
 
 class ParquetSink:
