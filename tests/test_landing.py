@@ -1,7 +1,12 @@
 """Landing: listing, content-addressed copies, idempotence, supersession, partitions, bad input."""
 
 import gzip
+import io
+import os
+import random
 import shutil
+import tarfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -234,3 +239,84 @@ def test_time_budget_leaves_the_rest_for_the_next_call(tmp_path):
     assert len(first.drops) == 1 and first.pending == 2
     rest = land_inbox(str(inbox), tmp_path / "landed")
     assert len(rest.drops) == 2 and rest.pending == 0
+
+
+def _corrupt_archives(dest: Path) -> dict[str, str]:
+    """Drops whose compressed data is damaged: each is refused, none stops the landing."""
+    data = GOOD.read_bytes()
+    dest.mkdir(parents=True)
+    # A good start (incompressible, so the first reads succeed), then a deflate block of the
+    # reserved type 3: zlib.error, not a TarError, once tarfile reads that far.
+    noise = random.Random(0).randbytes(200_000)
+    tarred = io.BytesIO()
+    with tarfile.open(fileobj=tarred, mode="w") as tar:
+        info = file_info("a.jsonl")
+        info.size = len(noise)
+        tar.addfile(info, io.BytesIO(noise))
+    packer = zlib.compressobj(wbits=31)
+    head = packer.compress(tarred.getvalue()[:100_000]) + packer.flush(zlib.Z_FULL_FLUSH)
+    (dest / "flip.tar.gz").write_bytes(head + b"\x07" + bytes(512))
+    zipped = zip_with(dest / "flip.zip", [("a.jsonl", data)])
+    raw = bytearray(zipped.read_bytes())
+    raw[30 + len("a.jsonl")] = 0x07  # first byte of the member's deflate data: reserved type
+    zipped.write_bytes(bytes(raw))
+    with tarfile.open(dest / "xz.tar.gz", "w:xz") as tar:  # r:* opens xz whatever the name
+        info = file_info("a.jsonl")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    raw = bytearray((dest / "xz.tar.gz").read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    (dest / "xz.tar.gz").write_bytes(bytes(raw))
+    # A zip that flags its names as UTF-8 but holds bytes that are not.
+    named = zip_with(dest / "badname.zip", [("placeholder.jsonl", data)])
+    raw = named.read_bytes().replace(b"placeholder.jsonl", b"placeholde\xff.jsonl")
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = raw.find(signature) + offset
+        flags = int.from_bytes(raw[at : at + 2], "little") | 0x800
+        raw = raw[:at] + flags.to_bytes(2, "little") + raw[at + 2 :]
+    named.write_bytes(raw)
+    return {
+        "flip.tar.gz": "corrupt",
+        "flip.zip": "corrupt",
+        "xz.tar.gz": "corrupt",
+        "badname.zip": "not a readable zip",
+    }
+
+
+def test_corrupt_compressed_archives_are_refused_and_the_rest_lands(tmp_path):
+    inbox = tmp_path / "inbox"
+    copy_into(inbox / "alice", GOOD)
+    expected = _corrupt_archives(inbox / "mallory")
+    got = outcomes(land_inbox(str(inbox), tmp_path / "landed"))
+    assert got["alice/ccviewer__1af7fc5e.jsonl"] == ("landed", None)
+    for name, reason in expected.items():
+        outcome, why = got[f"mallory/{name}"]
+        assert outcome == "refused" and reason in why, (name, why)
+    assert not list((tmp_path / "landed" / "tmp").iterdir())
+
+
+def test_names_that_are_not_utf8_are_recorded_and_the_rest_lands(tmp_path):
+    """File systems and tar headers hold bytes; the registry holds text."""
+    inbox = tmp_path / "inbox"
+    copy_into(inbox / "alice", GOOD)
+    data = GOOD.read_bytes()
+    (inbox / "bob").mkdir()
+    Path(os.fsdecode(bytes(inbox / "bob") + b"/caf\xe9.jsonl")).write_bytes(data)
+    stranger = Path(os.fsdecode(bytes(inbox) + b"/j\xe9r"))
+    stranger.mkdir()
+    (stranger / "x.jsonl").write_bytes(data)
+    (inbox / "carol").mkdir()
+    with tarfile.open(inbox / "carol" / "t.tar.gz", "w:gz", errors="surrogateescape") as tar:
+        info = file_info(os.fsdecode(b"d\xe9j\xe0.jsonl"))
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    got = outcomes(land_inbox(str(inbox), tmp_path / "landed"))
+    assert got["alice/ccviewer__1af7fc5e.jsonl"] == ("landed", None)
+    assert got["bob/caf\\xe9.jsonl"] == ("landed", None)
+    outcome, why = got["j\\xe9r/x.jsonl"]
+    assert outcome == "refused" and "invalid contributor handle" in why
+    assert got["carol/t.tar.gz"] == ("landed", None)
+    with Registry(tmp_path / "landed") as reg:
+        members = {m["member"] for m in reg.drop_members()}
+    assert "d\\xe9j\\xe0.jsonl" in members
+    assert land_inbox(str(inbox), tmp_path / "landed").drops == []

@@ -7,8 +7,10 @@ bytes really produced, so a lying header cannot get past the size cap either.
 
 from __future__ import annotations
 
+import lzma
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import IO
@@ -18,6 +20,19 @@ from tracelab_pipeline.landing.limits import Limits
 
 class RefusedArchive(Exception):
     """The whole archive is refused; the message is the reason recorded for the drop."""
+
+
+# What damaged archive data raises besides the archive modules' own errors: the decompressors
+# (tarfile's r:* also opens xz and bz2) and zipfile decoding a name flagged as UTF-8.
+_DATA_ERRORS = (
+    tarfile.TarError,
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    UnicodeDecodeError,
+)
 
 
 def member_path_problem(name: str) -> str | None:
@@ -55,12 +70,12 @@ def _check_totals(count: int, declared: int, limits: Limits) -> None:
 def _iter_tar(path: str, limits: Limits) -> Iterator[tuple[str, IO[bytes]]]:
     try:
         tar = tarfile.open(path, mode="r:*")  # noqa: SIM115 - closed below
-    except (tarfile.TarError, OSError, EOFError) as exc:
+    except _DATA_ERRORS as exc:
         raise RefusedArchive(f"not a readable tar archive: {exc}") from exc
     with tar:
         try:
             members = tar.getmembers()
-        except (tarfile.TarError, OSError, EOFError) as exc:
+        except _DATA_ERRORS as exc:
             raise RefusedArchive(f"corrupt tar archive: {exc}") from exc
         files = []
         for m in members:
@@ -87,7 +102,7 @@ def _iter_tar(path: str, limits: Limits) -> Iterator[tuple[str, IO[bytes]]]:
 def _iter_zip(path: str, limits: Limits) -> Iterator[tuple[str, IO[bytes]]]:
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except _DATA_ERRORS as exc:
         raise RefusedArchive(f"not a readable zip archive: {exc}") from exc
     with zf:
         files = []
@@ -108,7 +123,7 @@ def _iter_zip(path: str, limits: Limits) -> Iterator[tuple[str, IO[bytes]]]:
         for info in files:
             try:
                 stream = zf.open(info)
-            except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+            except (*_DATA_ERRORS, NotImplementedError, RuntimeError) as exc:
                 raise RefusedArchive(f"cannot read member {info.filename!r}: {exc}") from exc
             yield info.filename, budget.wrap(stream)
 
@@ -132,7 +147,7 @@ class _Counted:
     def read(self, n: int = -1) -> bytes:
         try:
             data = self._stream.read(n)
-        except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as exc:
+        except _DATA_ERRORS as exc:
             raise RefusedArchive(f"corrupt archive data: {exc}") from exc
         self._budget.left -= len(data)
         if self._budget.left < 0:

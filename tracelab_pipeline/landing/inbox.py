@@ -41,6 +41,16 @@ class InboxListing:
     problems: list[InboxProblem] = field(default_factory=list)
 
 
+def text_name(name: str) -> str:
+    """A name as text the registry can store: bytes that are not UTF-8 (kept by Python as lone
+    surrogates, from a file system or a tar header) are written as \\xNN escapes."""
+    try:
+        raw = name.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that does not stand for a byte
+        raw = name.encode("utf-8", "backslashreplace")
+    return raw.decode("utf-8", "backslashreplace")
+
+
 def list_inbox(inbox: str, storage_options: dict | None = None) -> InboxListing:
     """All files under the inbox, grouped by contributor directory, plus what is wrong."""
     fs, root = fsspec.core.url_to_fs(inbox, **(storage_options or {}))
@@ -56,6 +66,8 @@ def list_inbox(inbox: str, storage_options: dict | None = None) -> InboxListing:
         rel = full[len(root) :].lstrip("/") if full.startswith(root) else full
         if not rel:
             continue
+        url = full if local else _with_protocol(fs, full)
+        rel = text_name(rel)
         parts = rel.split("/")
         if parts[-1].startswith("."):
             # Hidden files: uploads in progress (.x.partial), .DS_Store. Hidden directories are
@@ -80,7 +92,6 @@ def list_inbox(inbox: str, storage_options: dict | None = None) -> InboxListing:
             continue
         top_dirs.add(parts[0])
         dirs_with_files.add(parts[0])
-        url = full if local else _with_protocol(fs, full)
         listing.objects.append(
             InboxObject(
                 parts[0],

@@ -21,7 +21,7 @@ from typing import IO
 
 from tracelab_pipeline.landing.archives import RefusedArchive, iter_archive
 from tracelab_pipeline.landing.handles import handle_problem
-from tracelab_pipeline.landing.inbox import InboxListing, list_inbox
+from tracelab_pipeline.landing.inbox import InboxListing, list_inbox, text_name
 from tracelab_pipeline.landing.limits import Limits, kind_of
 from tracelab_pipeline.landing.registry import Registry
 from tracelab_pipeline.landing.scan import UnreadableLog, scan_log
@@ -242,7 +242,8 @@ class _Lander:
 
     def _stage_archive(self, local: Path, work: Path) -> list[dict]:
         staged = []
-        for name, stream in iter_archive(str(local), self.limits):
+        for raw_name, stream in iter_archive(str(local), self.limits):
+            name = text_name(raw_name)
             try:
                 if kind_of(name) != "log":
                     reason = (
