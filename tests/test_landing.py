@@ -320,3 +320,23 @@ def test_names_that_are_not_utf8_are_recorded_and_the_rest_lands(tmp_path):
         members = {m["member"] for m in reg.drop_members()}
     assert "d\\xe9j\\xe0.jsonl" in members
     assert land_inbox(str(inbox), tmp_path / "landed").drops == []
+
+
+def test_symbolic_links_in_the_inbox_are_refused_with_reason(tmp_path):
+    """As in archives: a link could make the lander copy any file it can read."""
+    inbox = tmp_path / "inbox"
+    copy_into(inbox / "alice", GOOD)
+    secret = tmp_path / "elsewhere" / "secret.jsonl"
+    copy_into(secret.parent, GOOD)
+    (secret.parent / GOOD.name).rename(secret)
+    (inbox / "mallory").mkdir()
+    (inbox / "mallory" / "s.jsonl").symlink_to(secret)
+    (inbox / "mallory" / "logs").symlink_to(secret.parent)
+    (inbox / "carol").symlink_to(secret.parent)
+    got = outcomes(land_inbox(str(inbox), tmp_path / "landed"))
+    assert got["alice/ccviewer__1af7fc5e.jsonl"] == ("landed", None)
+    for path in ("mallory/s.jsonl", "mallory/logs", "carol"):
+        outcome, why = got[path]
+        assert outcome == "refused" and "symbolic link" in why, (path, why)
+    with Registry(tmp_path / "landed") as reg:
+        assert {f["contributor"] for f in reg.files()} == {"alice"}

@@ -73,6 +73,22 @@ def list_inbox(inbox: str, storage_options: dict | None = None) -> InboxListing:
             # Hidden files: uploads in progress (.x.partial), .DS_Store. Hidden directories are
             # kept: a contributor may drop a copy of ~/.claude or ~/.codex as is.
             continue
+        if info.get("islink"):
+            # Refused as in archives: following it could copy any file the lander can read.
+            listing.problems.append(
+                InboxProblem(
+                    rel,
+                    _fingerprint(info, int(info.get("size") or 0)),
+                    parts[0] if len(parts) > 1 else None,
+                    "link",
+                    "refused",
+                    "symbolic link (links are not followed: drop a copy of the file instead)",
+                )
+            )
+            if len(parts) > 1:
+                top_dirs.add(parts[0])
+                dirs_with_files.add(parts[0])
+            continue
         if info.get("type") == "directory":
             if len(parts) == 1:
                 top_dirs.add(parts[0])
