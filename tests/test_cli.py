@@ -181,6 +181,42 @@ def test_normalize_fails_on_a_file_that_cannot_be_decompressed(tmp_path):
     assert pq.read_table(tmp_path / "o" / "steps.parquet").num_rows == 9
 
 
+def test_normalize_does_not_read_back_its_own_output_inside_an_input_dir(tmp_path):
+    """`normalize logs --out logs/out`, run twice: the second run must not take the first run's
+    round_trace.jsonl as another input (its duplicates won over the source's steps, which lost
+    git_branch, client_version and source_line)."""
+    logs = tmp_path / "my logs"
+    logs.mkdir()
+    shutil.copy(CODEX_SEGMENT, logs / "a.jsonl")
+    fresh = run("normalize", str(logs), "--out", str(tmp_path / "fresh"))
+    assert fresh.exit_code == 0, fresh.output
+    for _ in range(2):
+        result = run(
+            "normalize", str(logs), "--out", str(logs / "out"), "--format", "tracelab-jsonl"
+        )
+        assert result.exit_code == 0, result.output
+        assert "files:            1 (1 codex)" in result.output
+    again = run("normalize", str(logs), "--out", str(logs / "out"))
+    assert "files:            1 (1 codex)" in again.output, again.output
+    assert "0 duplicates dropped" in again.output
+    got = pq.read_table(logs / "out" / "steps.parquet")
+    assert got.equals(pq.read_table(tmp_path / "fresh" / "steps.parquet"))
+    # named explicitly, an earlier output is read like any other input
+    named = run("normalize", str(logs / "out" / "round_trace.jsonl"), "--out", str(logs / "out"))
+    assert "files:            1 (1 codex)" in named.output, named.output
+
+
+def test_normalize_warns_about_an_empty_dir_beside_one_with_a_similar_name(tmp_path):
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs2").mkdir()
+    shutil.copy(CODEX_SEGMENT, tmp_path / "logs2" / "a.jsonl")
+    inputs = [str(tmp_path / "logs"), str(tmp_path / "logs2")]
+    result = run("normalize", *inputs, "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert f"warning: no .jsonl or .jsonl.gz files under {tmp_path / 'logs'}" in result.output
+    assert f"under {tmp_path / 'logs2'}" not in result.output
+
+
 def test_normalize_exports_tracelab_round_jsonl(tmp_path):
     out = tmp_path / "out"
     result = run("normalize", str(CODEX_SEGMENT), "--out", str(out), "--format", "tracelab-jsonl")

@@ -36,8 +36,14 @@ def command(
     from tracelab_pipeline.schema import TABLES
 
     files = iter_log_files(inputs)
+    # --out inside an input directory: an earlier run's round_trace.jsonl is our own output,
+    # not another log (its copies of the steps would replace the source's in dedup).
+    own = [f for f in files if f not in inputs and f.resolve().is_relative_to(out.resolve())]
+    if own:
+        click.echo(f"note: not reading {len(own)} earlier output file(s) under {out}", err=True)
+        files = [f for f in files if f not in own]
     for item in inputs:
-        if item.is_dir() and not any(str(f).startswith(str(item)) for f in files):
+        if item.is_dir() and not any(f.is_relative_to(item) for f in files):
             click.echo(f"warning: no .jsonl or .jsonl.gz files under {item}", err=True)
 
     # Streamed either way: memory does not grow with the bytes read.
