@@ -105,6 +105,35 @@ def test_collect_refuses_a_remote_inbox_as_default(tmp_path, homes):
     assert "s3://b/in, not a local directory" in result.output
 
 
+def test_collect_into_a_dest_inside_a_log_root_does_not_copy_its_own_copies(tmp_path, homes):
+    """Re-running must not nest a further copy of every log on each run."""
+    dest = Path(homes["CLAUDE_CONFIG_DIR"]) / "projects" / "backup"
+    for _ in range(3):
+        result = run("collect", "--dest", str(dest), env=homes)
+        assert result.exit_code == 0, result.output
+    copied = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
+    assert copied == EXPECTED_LAYOUT
+    assert "claude: 2 files" in result.output and "4 unchanged" in result.output
+
+
+def test_collect_by_default_as_a_user_without_a_passwd_entry(tmp_path, homes, monkeypatch):
+    """Containers often run under a uid /etc/passwd does not know, with no $USER: getpass
+    then raises KeyError (checked with setpriv --reuid 54321). The uid lookup is the one thing
+    stood in for here; the handle falls back to 'local'."""
+    import pwd
+
+    def unknown_uid(uid):
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.setattr(pwd, "getpwuid", unknown_uid)
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+    inbox = tmp_path / "inbox"
+    result = CliRunner().invoke(main, ["collect"], env={**homes, "TRACELAB_INBOX": str(inbox)})
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in inbox.iterdir()) == ["local"]
+
+
 @pytest.mark.parametrize(
     ("name", "handle"),
     [

@@ -20,7 +20,11 @@ def _default_dest() -> Path:
             f"${INBOX_ENV} is {inbox}, not a local directory: send the logs there with "
             "`tracelab contribute --as HANDLE`, or copy them elsewhere with --dest"
         )
-    return Path(inbox) / handle_from(getpass.getuser())
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a uid /etc/passwd does not know (containers), no $USER
+        user = ""
+    return Path(inbox) / handle_from(user)
 
 
 @click.command("collect")
@@ -47,6 +51,11 @@ def command(dest: Path | None, list_only: bool) -> None:
     for provider, root, _ in log_roots():
         state = "found" if root.is_dir() else "not present"
         click.echo(f"{provider:7s} {root} ({state})", err=True)
+    if not list_only:
+        dest = dest or _default_dest()
+        # DEST inside a log root: our earlier copies are not logs to copy again (each run would
+        # nest one more copy of everything).
+        logs = [log for log in logs if not log.path.resolve().is_relative_to(dest.resolve())]
 
     by_provider: dict[str, list[int]] = {}
     for log in logs:
@@ -58,7 +67,6 @@ def command(dest: Path | None, list_only: bool) -> None:
         for log in logs:
             click.echo(f"{log.provider}\t{log.size}\t{log.path}")
     else:
-        dest = dest or _default_dest()
         with tqdm(total=len(logs), unit="file", desc="collect", disable=None) as bar:
             outcome = copy_logs(logs, dest, on_file=lambda _: bar.update(1))
 
