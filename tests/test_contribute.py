@@ -49,3 +49,17 @@ def test_contribute_refuses_bad_handle_and_no_logs(tmp_path, monkeypatch):
     assert bad.exit_code != 0 and "invalid contributor handle" in bad.output
     empty = runner.invoke(main, ["contribute", "--as", "ok", "--to", str(tmp_path)])
     assert empty.exit_code != 0 and "no Claude Code or Codex logs" in empty.output
+
+
+def test_contribute_to_an_inbox_that_is_a_file_fails_naming_it(tmp_path, monkeypatch):
+    claude_home = tmp_path / "home" / ".claude"
+    (claude_home / "projects" / "p").mkdir(parents=True)
+    shutil.copy(fixture("ccviewer__fe5e1c67.jsonl"), claude_home / "projects" / "p" / "s.jsonl")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude_home))
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "none"))
+    not_a_dir = tmp_path / "inbox"
+    not_a_dir.write_text("a file, not a directory")
+    result = CliRunner().invoke(main, ["contribute", "--as", "dana", "--to", str(not_a_dir)])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and str(not_a_dir / "dana") in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -28,7 +28,7 @@ def command(handle: str, inbox: str | None, data_dir: str | None) -> None:
     logs = find_logs()
     try:
         result = contribute(logs, handle, target_inbox)
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:  # OSError: an inbox we cannot write, a log gone
         raise click.ClickException(str(exc)) from exc
     mib = result.bytes / 2**20
     if result.uploaded:
