@@ -159,3 +159,27 @@ def test_cli_builds_and_renders_selected_figures(tmp_path):
     assert not (tmp_path / "figures" / "figure_01_prefix_append.png").exists()
     missing = CliRunner().invoke(main, ["figures", "--data", str(tmp_path / "nowhere")])
     assert missing.exit_code != 0 and "tracelab metrics" in missing.output
+
+
+def test_cli_refuses_a_figure_number_that_does_not_exist(tmp_path):
+    from click.testing import CliRunner
+
+    from tracelab_pipeline.cli import main
+
+    duckdb.connect(str(tmp_path / "warehouse.duckdb")).close()
+    result = CliRunner().invoke(main, ["figures", "--data", str(tmp_path), "--only", "14"])
+    assert result.exit_code == 2 and "no figure 14" in result.output
+    assert not (tmp_path / "figures").exists()
+
+
+def test_cli_on_a_warehouse_without_tables_says_to_run_metrics(tmp_path):
+    """E.g. `tracelab metrics` interrupted after creating the file: no traceback."""
+    from click.testing import CliRunner
+
+    from tracelab_pipeline.cli import main
+
+    duckdb.connect(str(tmp_path / "warehouse.duckdb")).close()
+    result = CliRunner().invoke(main, ["figures", "--data", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    assert str(tmp_path / "warehouse.duckdb") in result.output
+    assert "run `tracelab metrics`" in result.output

@@ -126,6 +126,22 @@ def test_cli_builds_warehouse_tables_and_report(tmp_path):
     assert n == (3,)
 
 
+def test_cli_refuses_a_public_layer_that_does_not_exist(tmp_path):
+    """A mistyped --data or --public gave an empty warehouse and report, and exit 0."""
+    from click.testing import CliRunner
+
+    from tracelab_pipeline.cli import main
+
+    runner = CliRunner()
+    typo = tmp_path / "pubilc"
+    result = runner.invoke(main, ["metrics", "--data", str(tmp_path), "--public", str(typo)])
+    assert result.exit_code == 1 and f"{typo} not found" in result.output
+    result = runner.invoke(main, ["metrics", "--data", str(tmp_path / "nowhere")])
+    assert result.exit_code == 1 and f"{tmp_path / 'nowhere' / 'public'} not found" in result.output
+    assert not (tmp_path / "warehouse.duckdb").exists()
+    assert not (tmp_path / "nowhere").exists()
+
+
 def test_a_value_that_prints_as_the_papers_is_within_tolerance():
     dollars = paper_values()["table_05_cost_distribution"]["printed"]
     assert [print_resolution(v, dollars) for v in (0.01, 9.7, 13.4, 178)] == [

@@ -30,6 +30,12 @@ def command(data_dir: Path | None, only: tuple[int, ...]) -> None:
     from tracelab_pipeline.figures import load_figure_data, render_figure
     from tracelab_pipeline.orchestration.resources import resolve_data_dir
 
+    unknown = sorted(set(only) - {i.number for i in FIGURES})
+    if unknown:
+        raise click.BadParameter(
+            f"no figure {', '.join(map(str, unknown))} (figures are numbered 1-{len(FIGURES)})",
+            param_hint="--only",
+        )
     data = resolve_data_dir(data_dir)
     warehouse = data / "warehouse.duckdb"
     if not warehouse.exists():
@@ -38,7 +44,13 @@ def command(data_dir: Path | None, only: tuple[int, ...]) -> None:
     started = time.perf_counter()
     con = duckdb.connect(str(warehouse))
     try:
-        prep.prepare(con, gaps=True)
+        try:
+            prep.prepare(con, gaps=True)
+        except duckdb.CatalogException as exc:
+            raise click.ClickException(
+                f"{warehouse} lacks the warehouse tables ({str(exc).splitlines()[0]}): "
+                "run `tracelab metrics` first"
+            ) from exc
         rendered = []
         for item in tqdm(items, desc="figures", unit="figure"):
             rows = BUILDERS[item.number](con, prepared=True)

@@ -44,6 +44,11 @@ def command(data_dir: Path | None, public_root: Path | None, compare: str, repor
 
     data = resolve_data_dir(data_dir)
     public = public_root or data / "public"
+    if not public.exists():
+        raise click.ClickException(
+            f"{public} not found: pass --public DIR (a `tracelab normalize` output works) "
+            "or --data DIR holding public/ (`tracelab demo` builds one)"
+        )
     data.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(data / "warehouse.duckdb")) as con:
         counts = build_warehouse(con, public)
