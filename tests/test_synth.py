@@ -381,3 +381,20 @@ def test_session_draws_are_stratified_over_each_provider():
             assert max(abs(k - n / 10) for k in deciles.values()) < 0.02 * n, name
         largest = sorted(draws, key=lambda d: -d.size)[:20]
         assert len({int(d.model * 10) for d in largest}) >= 8
+
+
+def test_cli_refuses_counts_below_one_and_a_check_without_truth(tmp_path):
+    """--contributors 0 generated the whole preset (0 read as 'not given'), -1 generated nothing
+    and exited 0; --check on a missing --truth died with a FileNotFoundError traceback."""
+    from tracelab_pipeline.cli import main
+
+    runner = CliRunner()
+    out = ["--inbox", str(tmp_path / "inbox"), "--truth", str(tmp_path / "truth")]
+    for option in ("--contributors", "--months", "--sessions", "--workers"):
+        for value in ("0", "-1"):
+            result = runner.invoke(main, ["synth", option, value, *out])
+            assert result.exit_code == 2 and f"Invalid value for '{option}'" in result.output
+    assert not (tmp_path / "inbox").exists() and not (tmp_path / "truth").exists()
+    missing = tmp_path / "no-truth"
+    result = runner.invoke(main, ["synth", "--check", "--truth", str(missing)])
+    assert result.exit_code == 1 and f"{missing / 'steps.parquet'} not found" in result.output

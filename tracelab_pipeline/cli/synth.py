@@ -9,13 +9,25 @@ import click
 
 @click.command("synth")
 @click.option("--preset", type=click.Choice(["demo", "paper"]), default="demo", show_default=True)
-@click.option("--contributors", type=int, default=None, help="Override the preset's contributors.")
-@click.option("--months", type=int, default=None, help="Override the preset's months.")
-@click.option("--sessions", type=int, default=None, help="Override the preset's main sessions.")
+@click.option(
+    "--contributors",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Override the preset's contributors.",
+)
+@click.option(
+    "--months", type=click.IntRange(min=1), default=None, help="Override the preset's months."
+)
+@click.option(
+    "--sessions",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Override the preset's main sessions.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--inbox", "inbox", type=click.Path(file_okay=False), default=None)
 @click.option("--truth", "truth", type=click.Path(file_okay=False), required=True)
-@click.option("--workers", type=int, default=2, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
 @click.option("--check", is_flag=True, help="Compare the truth in --truth with the paper.")
 @click.option(
     "--only-paper-tables",
@@ -32,9 +44,16 @@ def command(
     from the truth (the report's comparison), with per-table totals.
     """
     if check:
+        from pathlib import Path
+
         from tracelab_pipeline.synth import paper_check
         from tracelab_pipeline.synth.check import report
 
+        if not (Path(truth) / "steps.parquet").is_file():
+            raise click.ClickException(
+                f"{Path(truth) / 'steps.parquet'} not found: --truth must be a directory "
+                "written by `tracelab synth --truth`"
+            )
         if not only_paper_tables:
             rows, text = report(truth)
             click.echo("Generator statistics (synth/check.py):")
