@@ -125,6 +125,29 @@ def test_subagent_file_follows_its_parent_session_month(tmp_path):
     assert report.changed_partitions == ["alice|2026-01"]
 
 
+def test_session_month_is_the_utc_month_the_readers_see(tmp_path):
+    """The landed month must be that of the readers' session start, or the blocking
+    sessions_start_in_month check fails the partition: a record with an implausible timestamp
+    (the readers reject it) must not move the session to 1970, and an offset timestamp counts
+    in UTC (2026-04-01T03:00+05:00 is in March)."""
+    from tracelab_pipeline.normalize import normalize_files
+
+    inbox = tmp_path / "inbox" / "alice"
+    inbox.mkdir(parents=True)
+    lines = GOOD.read_bytes().splitlines(keepends=True)
+    early = lines[0].replace(b'"timestamp":"', b'"timestamp":"1970-01-01T00:00:00Z","x":"', 1)
+    (inbox / "early.jsonl").write_bytes(early + b"".join(lines[1:]))
+    one = b'{"sessionId":"s1","type":"user","timestamp":"2026-04-01T03:00:00+05:00"}\n'
+    (inbox / "offset.jsonl").write_bytes(one)
+    land_inbox(str(tmp_path / "inbox"), tmp_path / "landed")
+    with Registry(tmp_path / "landed") as reg:
+        months = {f["member"]: (f["month"], f["object_path"]) for f in reg.files()}
+    assert months["offset.jsonl"][0] == "2026-03"
+    month, path = months["early.jsonl"]
+    started = normalize_files([path]).steps.column("session_started_at").to_pylist()
+    assert {t.strftime("%Y-%m") for t in started} == {month}
+
+
 def test_bad_input_is_recorded_with_reasons_and_the_rest_lands(tmp_path):
     inbox = tmp_path / "inbox"
     copy_into(inbox / "alice", GOOD)

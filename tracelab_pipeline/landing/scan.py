@@ -9,11 +9,12 @@ from __future__ import annotations
 import gzip
 import zlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 
+from tracelab_pipeline.formats.claude_code import EARLIEST
 from tracelab_pipeline.formats.common import parse_ts
 from tracelab_pipeline.formats.jsonl import open_log
 
@@ -51,7 +52,12 @@ def scan_log(path: str | Path, max_bytes: int) -> LogScan:
                 if root is None:
                     root = _root_session(record)
                 ts = parse_ts(record.get("timestamp"))
-                if ts is not None and (first is None or ts < first):
+                # In UTC, and only what the readers accept: they reject a record dated before
+                # 2023, so it must not decide the session's month either.
+                if ts is None or ts < EARLIEST:
+                    continue
+                ts = ts.astimezone(UTC)
+                if first is None or ts < first:
                     first = ts
     except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise UnreadableLog(f"cannot read log: {exc}") from exc
