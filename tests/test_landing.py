@@ -148,6 +148,18 @@ def test_session_month_is_the_utc_month_the_readers_see(tmp_path):
     assert {t.strftime("%Y-%m") for t in started} == {month}
 
 
+def test_an_interrupted_landing_leaves_no_staged_copies_behind(tmp_path):
+    """A lander killed mid-archive leaves its extracted members in landed/tmp; the next one
+    (holding the same lock) clears them instead of keeping them forever."""
+    stale = tmp_path / "landed" / "tmp" / "tmpkilled"
+    stale.mkdir(parents=True)
+    (stale / "0123abcd").write_bytes(GOOD.read_bytes())
+    copy_into(tmp_path / "inbox" / "alice", GOOD)
+    report = land_inbox(str(tmp_path / "inbox"), tmp_path / "landed")
+    assert report.files_landed == 1
+    assert not list((tmp_path / "landed" / "tmp").iterdir())
+
+
 def test_bad_input_is_recorded_with_reasons_and_the_rest_lands(tmp_path):
     inbox = tmp_path / "inbox"
     copy_into(inbox / "alice", GOOD)

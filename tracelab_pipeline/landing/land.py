@@ -93,6 +93,8 @@ class _Lander:
         self.limits = limits
         self.gen = gen
         self.tmp = landed / "tmp"
+        # Only the lock holder uses tmp/: anything there is from a lander that was killed.
+        shutil.rmtree(self.tmp, ignore_errors=True)
         self.tmp.mkdir(exist_ok=True)
         self.report = LandingReport(generation=gen)
         self.deadline = time.monotonic() + budget_s if budget_s else None
