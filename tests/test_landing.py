@@ -230,6 +230,21 @@ def test_zip_bomb_traversal_symlink_and_count_caps(tmp_path):
     assert "too many files" in got["m4/many.zip"][1]
 
 
+def test_tar_of_directory_entries_is_refused_before_reading_them_all(tmp_path):
+    """Directory headers compress to almost nothing (200k of them: a 0.9 MB .tar.gz, 3.6 s and
+    100 MB of memory to list); counted like files, they stop at the member cap."""
+    dirs = []
+    for i in range(30):
+        info = file_info(f"d{i}/")
+        info.type = tarfile.DIRTYPE
+        dirs.append((info, None))
+    inbox = tmp_path / "inbox"
+    tar_with(inbox / "mallory" / "dirs.tar.gz", [*dirs, (file_info("a.jsonl"), GOOD.read_bytes())])
+    got = outcomes(land_inbox(str(inbox), tmp_path / "landed", limits=Limits(max_entries=20)))
+    outcome, why = got["mallory/dirs.tar.gz"]
+    assert outcome == "refused" and "too many members" in why
+
+
 def test_zip_with_lying_sizes_is_stopped_while_streaming(tmp_path):
     """A header may claim a small size; the bytes actually produced are counted."""
     from tracelab_pipeline.landing.archives import RefusedArchive, iter_archive

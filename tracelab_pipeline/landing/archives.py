@@ -73,8 +73,17 @@ def _iter_tar(path: str, limits: Limits) -> Iterator[tuple[str, IO[bytes]]]:
     except _DATA_ERRORS as exc:
         raise RefusedArchive(f"not a readable tar archive: {exc}") from exc
     with tar:
+        members = []
         try:
-            members = tar.getmembers()
+            # One header at a time, every kind counted: directory headers compress to almost
+            # nothing, and listing millions of them would exhaust memory before any cap.
+            for m in tar:
+                members.append(m)
+                if len(members) > limits.max_entries:
+                    raise RefusedArchive(
+                        f"too many members in archive (directories included): more than "
+                        f"{limits.max_entries}"
+                    )
         except _DATA_ERRORS as exc:
             raise RefusedArchive(f"corrupt tar archive: {exc}") from exc
         files = []

@@ -14,6 +14,8 @@ class Limits:
 
     max_expanded_bytes: int = 4 * 1024**3
     max_members: int = 20_000
+    # Entries of any kind (directories too): a tar lists them all before its files can be counted.
+    max_entries: int = 100_000
     max_log_bytes: int = 2 * 1024**3
 
 
