@@ -245,6 +245,30 @@ def test_tar_of_directory_entries_is_refused_before_reading_them_all(tmp_path):
     assert outcome == "refused" and "too many members" in why
 
 
+def test_tar_with_a_huge_long_name_header_is_refused_without_reading_it(tmp_path):
+    """tarfile reads a GNU long-name or pax header into memory whole: 200 MB of it compress
+    to 0.9 MB. Such headers are refused past a small cap."""
+    longname = file_info("././@LongLink")
+    longname.type = tarfile.GNUTYPE_LONGNAME
+    longname.size = 8 * 2**20
+    path = tmp_path / "inbox" / "mallory" / "longname.tar.gz"
+    path.parent.mkdir(parents=True)
+    with gzip.open(path, "wb", compresslevel=1) as gz:
+        gz.write(longname.tobuf(format=tarfile.USTAR_FORMAT))
+        gz.write(b"a" * longname.size + bytes(1024))
+    pax = file_info("a.jsonl")
+    pax.pax_headers = {"comment": "x" * 3 * 2**20}
+    big_pax = tmp_path / "inbox" / "mallory" / "pax.tar.gz"
+    with tarfile.open(big_pax, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+        data = GOOD.read_bytes()
+        pax.size = len(data)
+        tar.addfile(pax, io.BytesIO(data))
+    got = outcomes(land_inbox(str(tmp_path / "inbox"), tmp_path / "landed"))
+    for name in ("longname.tar.gz", "pax.tar.gz"):
+        outcome, why = got[f"mallory/{name}"]
+        assert outcome == "refused" and "extended header of" in why, (name, why)
+
+
 def test_zip_with_lying_sizes_is_stopped_while_streaming(tmp_path):
     """A header may claim a small size; the bytes actually produced are counted."""
     from tracelab_pipeline.landing.archives import RefusedArchive, iter_archive

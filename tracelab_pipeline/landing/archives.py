@@ -35,6 +35,28 @@ _DATA_ERRORS = (
 )
 
 
+# Pax and GNU long-name headers are read into memory whole by tarfile; real ones hold a path
+# or a few attributes.
+MAX_EXTENDED_HEADER = 1 << 20
+_EXTENDED = (
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+    tarfile.XHDTYPE,
+    tarfile.XGLTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+)
+
+
+class _CappedTarInfo(tarfile.TarInfo):
+    def _proc_member(self, tarfile_):
+        if self.type in _EXTENDED and self.size > MAX_EXTENDED_HEADER:
+            raise RefusedArchive(
+                f"extended header of {self.size} bytes in archive "
+                f"(cap {MAX_EXTENDED_HEADER}): refused unread"
+            )
+        return super()._proc_member(tarfile_)
+
+
 def member_path_problem(name: str) -> str | None:
     """Why a member name is unsafe, or None."""
     if not name:
@@ -69,7 +91,7 @@ def _check_totals(count: int, declared: int, limits: Limits) -> None:
 
 def _iter_tar(path: str, limits: Limits) -> Iterator[tuple[str, IO[bytes]]]:
     try:
-        tar = tarfile.open(path, mode="r:*")  # noqa: SIM115 - closed below
+        tar = tarfile.open(path, mode="r:*", tarinfo=_CappedTarInfo)  # noqa: SIM115 - closed below
     except _DATA_ERRORS as exc:
         raise RefusedArchive(f"not a readable tar archive: {exc}") from exc
     with tar:
