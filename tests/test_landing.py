@@ -27,6 +27,7 @@ from tracelab_pipeline.landing.handles import is_valid_handle
 from tracelab_pipeline.landing.land import land_inbox
 from tracelab_pipeline.landing.limits import Limits
 from tracelab_pipeline.landing.registry import Registry
+from tracelab_pipeline.landing.scan import UnreadableLog
 
 GOOD = fixture("ccviewer__1af7fc5e.jsonl")
 
@@ -158,6 +159,29 @@ def test_an_interrupted_landing_leaves_no_staged_copies_behind(tmp_path):
     report = land_inbox(str(tmp_path / "inbox"), tmp_path / "landed")
     assert report.files_landed == 1
     assert not list((tmp_path / "landed" / "tmp").iterdir())
+
+
+def test_scanning_a_log_with_one_enormous_line_holds_only_a_piece_of_it(tmp_path):
+    """A gzip of one line without a newline (GBs from a few MB) was read as one bytes object
+    before the size cap could stop it: 400 MiB took 860 MiB to refuse at a 100 MiB cap."""
+    import tracemalloc
+
+    from tracelab_pipeline.landing.scan import scan_log
+
+    head = b'{"sessionId":"s1","type":"user","timestamp":"2026-02-03T04:05:06Z"}\n'
+    path = tmp_path / "long.jsonl.gz"
+    path.write_bytes(gzip.compress(head + b'{"x":"' + b"a" * 2**22 + b'"}\n' + head))
+    tracemalloc.start()
+    try:
+        scan = scan_log(path, max_bytes=2**30, max_line=64 * 1024)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert scan.lines == 3 and scan.decompressed_bytes == 2**22 + 9 + 2 * len(head)
+    assert scan.first_ts.isoformat() == "2026-02-03T04:05:06+00:00"
+    assert peak < 2**21  # the line alone is 4 MiB
+    with pytest.raises(UnreadableLog, match="cap of 500000 bytes"):
+        scan_log(path, max_bytes=500_000, max_line=64 * 1024)
 
 
 def test_bad_input_is_recorded_with_reasons_and_the_rest_lands(tmp_path):

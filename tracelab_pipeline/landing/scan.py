@@ -31,18 +31,33 @@ class LogScan:
     first_ts: datetime | None
 
 
-def scan_log(path: str | Path, max_bytes: int) -> LogScan:
+# A longer line is counted but not parsed (its timestamp is not looked at), so memory stays
+# bounded whatever a drop holds: one line can decompress to gigabytes.
+MAX_LINE = 64 * 2**20
+
+
+def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogScan:
     lines = 0
     size = 0
     root: str | None = None
     first: datetime | None = None
+    too_big = f"log decompresses past the cap of {max_bytes} bytes"
     try:
         with open_log(path) as f:
-            for raw in f:
+            while raw := f.readline(max_line):
                 lines += 1
                 size += len(raw)
+                whole = raw.endswith(b"\n") or len(raw) < max_line
+                piece = raw
+                while not (piece.endswith(b"\n") or len(piece) < max_line):
+                    if size > max_bytes:
+                        raise UnreadableLog(too_big)
+                    piece = f.readline(max_line)
+                    size += len(piece)
                 if size > max_bytes:
-                    raise UnreadableLog(f"log decompresses past the cap of {max_bytes} bytes")
+                    raise UnreadableLog(too_big)
+                if not whole:
+                    continue
                 try:
                     record = orjson.loads(raw)
                 except orjson.JSONDecodeError:
