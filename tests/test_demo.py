@@ -41,3 +41,17 @@ def test_demo_builds_everything_then_only_new_work(tmp_path, monkeypatch):
     assert "0 partition(s) rebuilt in 0 run(s); downstream up to date" in second.output
     with dg.DagsterInstance.from_config(str(data / "dagster_home")) as instance:
         assert len(instance.get_runs()) == runs_before + 1  # only the landing run
+
+
+def test_demo_with_a_data_dir_that_is_a_file_says_so(tmp_path, monkeypatch):
+    monkeypatch.delenv("TRACELAB_INBOX", raising=False)
+    not_a_dir = tmp_path / "data"
+    not_a_dir.write_text("a file")
+    runner = CliRunner()
+    for args, env in (
+        (["demo", "--data-dir", str(not_a_dir)], {}),
+        (["demo"], {"TRACELAB_DATA_DIR": str(not_a_dir)}),
+    ):
+        result = runner.invoke(main, args, env=env)
+        assert result.exit_code in (1, 2), result.output
+        assert str(not_a_dir) in result.output and "is a file" in result.output
