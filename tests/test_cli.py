@@ -246,6 +246,14 @@ def test_normalize_warns_about_an_empty_dir_beside_one_with_a_similar_name(tmp_p
     assert f"under {tmp_path / 'logs2'}" not in result.output
 
 
+def test_normalize_to_an_out_dir_it_cannot_create_fails_naming_it(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = run("normalize", str(CODEX_SEGMENT), "--out", str(blocker / "out"))
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and str(blocker / "out") in result.output
+
+
 def test_normalize_exports_tracelab_round_jsonl(tmp_path):
     out = tmp_path / "out"
     result = run("normalize", str(CODEX_SEGMENT), "--out", str(out), "--format", "tracelab-jsonl")

@@ -35,6 +35,10 @@ def command(
     from tracelab_pipeline.normalize.tables import ParquetSink
     from tracelab_pipeline.schema import TABLES
 
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(f"cannot create --out {out}: {exc}") from exc
     files = iter_log_files(inputs)
     # --out inside an input directory: an earlier run's round_trace.jsonl is our own output,
     # not another log (its copies of the steps would replace the source's in dedup).
