@@ -127,7 +127,8 @@ def test_cli_builds_warehouse_tables_and_report(tmp_path):
 
 
 def test_cli_refuses_a_public_layer_that_does_not_exist(tmp_path):
-    """A mistyped --data or --public gave an empty warehouse and report, and exit 0."""
+    """A mistyped --data or --public gave an empty warehouse and report, and exit 0; a --data
+    that cannot be created gave a traceback."""
     from click.testing import CliRunner
 
     from tracelab_pipeline.cli import main
@@ -140,6 +141,12 @@ def test_cli_refuses_a_public_layer_that_does_not_exist(tmp_path):
     assert result.exit_code == 1 and f"{tmp_path / 'nowhere' / 'public'} not found" in result.output
     assert not (tmp_path / "warehouse.duckdb").exists()
     assert not (tmp_path / "nowhere").exists()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    (tmp_path / "public").mkdir()
+    args = ["metrics", "--data", str(blocker / "d"), "--public", str(tmp_path / "public")]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1 and f"cannot create {blocker / 'd'}" in result.output
 
 
 def test_a_value_that_prints_as_the_papers_is_within_tolerance():

@@ -385,7 +385,9 @@ def test_session_draws_are_stratified_over_each_provider():
 
 def test_cli_refuses_counts_below_one_and_a_check_without_truth(tmp_path):
     """--contributors 0 generated the whole preset (0 read as 'not given'), -1 generated nothing
-    and exited 0; --check on a missing --truth died with a FileNotFoundError traceback."""
+    and exited 0; --check on a missing --truth died with a FileNotFoundError traceback, an
+    --inbox that cannot be created with a NotADirectoryError one, a --truth inside --inbox with
+    a ValueError one."""
     from tracelab_pipeline.cli import main
 
     runner = CliRunner()
@@ -398,3 +400,13 @@ def test_cli_refuses_counts_below_one_and_a_check_without_truth(tmp_path):
     missing = tmp_path / "no-truth"
     result = runner.invoke(main, ["synth", "--check", "--truth", str(missing)])
     assert result.exit_code == 1 and f"{missing / 'steps.parquet'} not found" in result.output
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    args = ["synth", "--inbox", str(blocker / "in"), "--truth", str(tmp_path / "t")]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1 and "Not a directory" in result.output
+    assert str(blocker / "in") in result.output
+    inside = ["synth", "--inbox", str(tmp_path / "in"), "--truth", str(tmp_path / "in" / "t")]
+    result = runner.invoke(main, [*inside, "--sessions", "1"])
+    assert result.exit_code == 1 and "must not be inside the inbox" in result.output
+    assert not (tmp_path / "in" / "t").exists()

@@ -49,7 +49,10 @@ def command(data_dir: Path | None, public_root: Path | None, compare: str, repor
             f"{public} not found: pass --public DIR (a `tracelab normalize` output works) "
             "or --data DIR holding public/ (`tracelab demo` builds one)"
         )
-    data.mkdir(parents=True, exist_ok=True)
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(f"cannot create {data}: {exc}") from exc
     with duckdb.connect(str(data / "warehouse.duckdb")) as con:
         counts = build_warehouse(con, public)
         click.echo(

@@ -69,17 +69,20 @@ def command(
         raise click.UsageError("--inbox is required to generate")
     from tracelab_pipeline.synth import generate
 
-    summary = generate(
-        preset,
-        seed=seed,
-        inbox_dir=inbox,
-        truth_dir=truth,
-        contributors=contributors,
-        months=months,
-        sessions=sessions,
-        workers=workers,
-        progress=True,
-    )
+    try:
+        summary = generate(
+            preset,
+            seed=seed,
+            inbox_dir=inbox,
+            truth_dir=truth,
+            contributors=contributors,
+            months=months,
+            sessions=sessions,
+            workers=workers,
+            progress=True,
+        )
+    except (ValueError, OSError) as exc:  # refused settings; a directory that cannot be written
+        raise click.ClickException(str(exc)) from exc
     click.echo(
         f"{summary['preset']} (seed {seed}): {summary['contributors']} contributors, "
         f"{summary['sessions']} sessions, {summary['files']} files, {summary['steps']:,} steps, "
