@@ -25,7 +25,8 @@ import click
 def command(
     inputs: tuple[Path, ...], out: Path, out_format: str, contributor: str, workers: int
 ) -> None:
-    """Normalize Claude Code / Codex logs (files, or directories searched for *.jsonl[.gz]).
+    """Normalize Claude Code / Codex logs (files, or directories searched for *.jsonl[.gz];
+    the search skips --out, where an earlier run's round_trace.jsonl may be).
 
     Exits 0 when every file was read, even if some records were rejected (the summary lists
     them); exits 1 when an input could not be read at all.
