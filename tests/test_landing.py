@@ -24,7 +24,7 @@ from landing_helpers import (
 
 from tracelab_pipeline.landing.archives import member_path_problem
 from tracelab_pipeline.landing.handles import is_valid_handle
-from tracelab_pipeline.landing.land import land_inbox
+from tracelab_pipeline.landing.land import _Lander, land_inbox
 from tracelab_pipeline.landing.limits import Limits
 from tracelab_pipeline.landing.registry import Registry
 from tracelab_pipeline.landing.scan import UnreadableLog
@@ -85,6 +85,25 @@ def test_second_landing_is_a_no_op_and_redrop_is_duplicate(tmp_path):
     with Registry(tmp_path / "landed") as reg:
         assert len(reg.files()) == 1
         assert len(list((tmp_path / "landed" / "objects").rglob("*.jsonl"))) == 1
+
+
+def test_a_drop_that_cannot_be_read_now_is_tried_again_next_time(tmp_path, monkeypatch):
+    inbox = tmp_path / "inbox"
+    copy_into(inbox / "alice", GOOD)
+    fetch = _Lander._fetch
+
+    def network_blip(self, obj, work):
+        raise OSError("connection reset by peer")
+
+    monkeypatch.setattr(_Lander, "_fetch", network_blip)
+    failed = land_inbox(str(inbox), tmp_path / "landed")
+    assert failed.drops == [] and failed.files_landed == 0
+    assert failed.retry == [
+        f"alice/{GOOD.name}: cannot read from the inbox: connection reset by peer"
+    ]
+    monkeypatch.setattr(_Lander, "_fetch", fetch)
+    later = land_inbox(str(inbox), tmp_path / "landed")
+    assert outcomes(later) == {f"alice/{GOOD.name}": ("landed", None)} and later.retry == []
 
 
 def test_grown_session_supersedes_older_version(tmp_path):

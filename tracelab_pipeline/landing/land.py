@@ -40,6 +40,9 @@ class LandingReport:
     changed_partitions: list[str] = field(default_factory=list)
     # Inbox objects left for the next call because the time budget ran out.
     pending: int = 0
+    # "<inbox path>: <error>" for drops that could not be read this time (a network error, a
+    # file being replaced): not recorded as seen, so the next call tries them again.
+    retry: list[str] = field(default_factory=list)
 
 
 def land_inbox(
@@ -193,7 +196,8 @@ class _Lander:
             try:
                 local, sha = self._fetch(obj, work)
             except OSError as exc:
-                return record("refused", f"cannot read from the inbox: {exc}")
+                self.report.retry.append(f"{obj.path}: cannot read from the inbox: {exc}")
+                return
             if self.reg.drop_already_landed(obj.contributor, sha):
                 return record("duplicate", "identical to an earlier drop", sha=sha)
             if obj.kind == "log":

@@ -52,6 +52,7 @@ def landing_metadata(config: TraceLabConfig, report: LandingReport) -> dict:
         "new_drops": len(report.drops),
         "new_files_landed": report.files_landed,
         "drops_pending": report.pending,
+        "drops_to_retry": dg.MetadataValue.json(report.retry[:MAX_ROWS]),
         "changed_partitions": dg.MetadataValue.json(report.changed_partitions[:MAX_ROWS]),
         "this_landing": dg.MetadataValue.md(_drop_table(report.drops)),
         "drops_not_landed": dg.MetadataValue.md(_drop_table(problems)),
