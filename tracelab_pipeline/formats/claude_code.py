@@ -118,8 +118,13 @@ def read_claude_code(
         with gc_paused(), opened(path, stream) as lines:
             feed_records(lines, acc, reader.feed)
     except (OSError, EOFError, zlib.error) as exc:
-        # A damaged gzip stream or a vanished file: keep what was read, say why it stopped.
-        error = f"{source}: read stopped after line {acc.lines_read}: {exc}"
+        if acc.lines_read == 0:
+            error = f"cannot read: {exc}"
+        else:
+            # A damaged gzip stream: what was read stands, the rest is one rejected line (as
+            # the Codex reader counts it).
+            acc.lines_read += 1
+            acc.reject(acc.lines_read, f"unreadable rest of file: {exc}", None)
     result = FileResult(source, PROVIDER, acc, error=error)
     with gc_paused():
         reader.finish(result)
