@@ -55,3 +55,16 @@ def test_demo_with_a_data_dir_that_is_a_file_says_so(tmp_path, monkeypatch):
         result = runner.invoke(main, args, env=env)
         assert result.exit_code in (1, 2), result.output
         assert str(not_a_dir) in result.output and "is a file" in result.output
+
+
+def test_the_ui_command_printed_at_the_end_survives_a_path_with_a_space(tmp_path):
+    import shlex
+
+    from tracelab_pipeline.orchestration.demo import DemoResult
+    from tracelab_pipeline.orchestration.demo_summary import summarize
+
+    data = tmp_path / "my data"
+    text = summarize(DemoResult(data_dir=data, dagster_home=data / "dagster_home"))
+    command = next(line for line in text.splitlines() if "dagster dev" in line)
+    words = shlex.split(command)
+    assert words[:2] == [f"DAGSTER_HOME={data / 'dagster_home'}", f"TRACELAB_DATA_DIR={data}"]

@@ -410,3 +410,15 @@ def test_cli_refuses_counts_below_one_and_a_check_without_truth(tmp_path):
     result = runner.invoke(main, [*inside, "--sessions", "1"])
     assert result.exit_code == 1 and "must not be inside the inbox" in result.output
     assert not (tmp_path / "in" / "t").exists()
+
+
+def test_cli_refuses_an_inbox_that_already_holds_files(tmp_path):
+    """Old files would be landed beside the new ones, and the truth would not describe them."""
+    from tracelab_pipeline.cli import main
+
+    inbox = tmp_path / "inbox"
+    (inbox / "someone").mkdir(parents=True)
+    args = ["synth", "--sessions", "1", "--inbox", str(inbox), "--truth", str(tmp_path / "t")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "is not empty" in result.output
+    assert not (tmp_path / "t").exists()

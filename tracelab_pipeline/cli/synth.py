@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -67,6 +68,9 @@ def command(
         sys.exit(0)
     if inbox is None:
         raise click.UsageError("--inbox is required to generate")
+    if os.path.isdir(inbox) and any(os.scandir(inbox)):
+        # Files already there would be landed with the new ones, which the truth does not hold.
+        raise click.UsageError(f"--inbox {inbox} is not empty: generate into an empty directory")
     from tracelab_pipeline.synth import generate
 
     try:

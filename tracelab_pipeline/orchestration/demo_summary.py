@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from shlex import quote
 
 from tracelab_pipeline.orchestration.demo import DemoResult
 
@@ -54,6 +55,7 @@ def summarize(result: DemoResult) -> str:
     lines += [
         "",
         "Open the same instance in the Dagster UI (from the repository root):",
-        f"  DAGSTER_HOME={result.dagster_home} TRACELAB_DATA_DIR={data} uv run dagster dev",
+        f"  DAGSTER_HOME={quote(str(result.dagster_home))} TRACELAB_DATA_DIR={quote(str(data))} "
+        "uv run dagster dev",
     ]
     return "\n".join(lines)
