@@ -12,7 +12,7 @@ def _default_dest() -> Path:
     """<inbox>/<handle>: the inbox the pipeline reads, the handle made from the user name (an
     invalid handle would make landing refuse the whole drop)."""
     from tracelab_pipeline.landing.handles import handle_from
-    from tracelab_pipeline.orchestration.resources import INBOX_ENV, resolve_inbox
+    from tracelab_pipeline.paths import INBOX_ENV, resolve_inbox
 
     inbox = resolve_inbox()
     if "://" in inbox:

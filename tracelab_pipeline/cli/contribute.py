@@ -22,7 +22,7 @@ def command(handle: str, inbox: str | None, data_dir: str | None) -> None:
     HANDLE/ in the inbox. Running it again with unchanged logs uploads nothing."""
     from tracelab_pipeline.collect import find_logs
     from tracelab_pipeline.landing.contribute import contribute
-    from tracelab_pipeline.orchestration.resources import resolve_inbox
+    from tracelab_pipeline.paths import resolve_inbox
 
     target_inbox = resolve_inbox(inbox, data_dir)
     logs = find_logs()

@@ -18,7 +18,7 @@ def command(data_dir: str | None) -> None:
     warnings.filterwarnings("ignore", module="dagster")
     from tracelab_pipeline.orchestration.demo import run_demo
     from tracelab_pipeline.orchestration.demo_summary import summarize
-    from tracelab_pipeline.orchestration.resources import resolve_data_dir
+    from tracelab_pipeline.paths import resolve_data_dir
 
     data = resolve_data_dir(data_dir)
     if data.exists() and not data.is_dir():

@@ -28,7 +28,7 @@ def command(data_dir: Path | None, only: tuple[int, ...]) -> None:
     from tracelab_pipeline.catalog import FIGURES
     from tracelab_pipeline.figure_data import BUILDERS, prep
     from tracelab_pipeline.figures import load_figure_data, render_figure
-    from tracelab_pipeline.orchestration.resources import resolve_data_dir
+    from tracelab_pipeline.paths import resolve_data_dir
 
     unknown = sorted(set(only) - {i.number for i in FIGURES})
     if unknown:

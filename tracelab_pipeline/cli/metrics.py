@@ -39,7 +39,7 @@ def command(data_dir: Path | None, public_root: Path | None, compare: str, repor
     from tracelab_pipeline import catalog
     from tracelab_pipeline.metrics import build_table
     from tracelab_pipeline.metrics.corrections import build as build_corrections
-    from tracelab_pipeline.orchestration.resources import resolve_data_dir
+    from tracelab_pipeline.paths import resolve_data_dir
     from tracelab_pipeline.warehouse import build_warehouse
 
     data = resolve_data_dir(data_dir)

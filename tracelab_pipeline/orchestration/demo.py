@@ -20,14 +20,10 @@ from tracelab_pipeline.orchestration.jobs import (
     single_run_backfills,
 )
 from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME
-from tracelab_pipeline.orchestration.resources import (
-    DATA_DIR_ENV,
-    TraceLabConfig,
-    resolve_data_dir,
-    resolve_inbox,
-)
+from tracelab_pipeline.orchestration.resources import TraceLabConfig
 from tracelab_pipeline.orchestration.sensors import contiguous_ranges, partition_range_tags
 from tracelab_pipeline.orchestration.sweep import partitions_needing_work
+from tracelab_pipeline.paths import DATA_DIR_ENV, resolve_data_dir, resolve_inbox
 
 TEMPLATE = Path(__file__).with_name("dagster.yaml")
 REAL_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real"

@@ -11,23 +11,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-DATA_DIR_ENV = "TRACELAB_DATA_DIR"
-INBOX_ENV = "TRACELAB_INBOX"
-DEFAULT_DATA_DIR = "./data"
-
-
-def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """Explicit value, else $TRACELAB_DATA_DIR, else ./data; always absolute."""
-    value = data_dir or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
-    return Path(value).expanduser().resolve()
-
-
-def resolve_inbox(inbox: str | None = None, data_dir: str | os.PathLike | None = None) -> str:
-    """Explicit value, else $TRACELAB_INBOX, else <data>/inbox. May be any fsspec URL."""
-    value = inbox or os.environ.get(INBOX_ENV)
-    if value:
-        return value if "://" in value else str(Path(value).expanduser().resolve())
-    return str(resolve_data_dir(data_dir) / "inbox")
+from tracelab_pipeline.paths import resolve_data_dir, resolve_inbox
 
 
 class TraceLabConfig(dg.ConfigurableResource):

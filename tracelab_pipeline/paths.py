@@ -1,0 +1,25 @@
+"""Where the data directory and the inbox are: explicit values, then environment, then
+defaults. Dagster-free, so the CLI can resolve paths without importing Dagster (~1.3 s)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_DIR_ENV = "TRACELAB_DATA_DIR"
+INBOX_ENV = "TRACELAB_INBOX"
+DEFAULT_DATA_DIR = "./data"
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """Explicit value, else $TRACELAB_DATA_DIR, else ./data; always absolute."""
+    value = data_dir or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
+    return Path(value).expanduser().resolve()
+
+
+def resolve_inbox(inbox: str | None = None, data_dir: str | os.PathLike | None = None) -> str:
+    """Explicit value, else $TRACELAB_INBOX, else <data>/inbox. May be any fsspec URL."""
+    value = inbox or os.environ.get(INBOX_ENV)
+    if value:
+        return value if "://" in value else str(Path(value).expanduser().resolve())
+    return str(resolve_data_dir(data_dir) / "inbox")
