@@ -29,7 +29,7 @@ from tracelab_pipeline.formats.claude_threads import (
     json_text,
     step_rows,
 )
-from tracelab_pipeline.formats.common import delta_ms, gc_paused
+from tracelab_pipeline.formats.common import EARLIEST, delta_ms, gc_paused
 from tracelab_pipeline.formats.jsonl import Accounting, feed_records, opened
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.rows import (
@@ -58,7 +58,6 @@ from tracelab_pipeline.formats.rows import (
 
 PROVIDER = "claude"
 SYNTHETIC = "<synthetic>"
-EARLIEST = datetime(2023, 1, 1, tzinfo=UTC)
 MAX_TOKENS = 10**12  # more in one call is corruption (and would not fit int64 sums)
 
 # Record types Claude Code writes that carry no LLM call; counted as ignored under their name.
@@ -121,10 +120,7 @@ def read_claude_code(
         if acc.lines_read == 0:
             error = f"cannot read: {exc}"
         else:
-            # A damaged gzip stream: what was read stands, the rest is one rejected line (as
-            # the Codex reader counts it).
-            acc.lines_read += 1
-            acc.reject(acc.lines_read, f"unreadable rest of file: {exc}", None)
+            acc.reject_rest(exc)
     result = FileResult(source, PROVIDER, acc, error=error)
     with gc_paused():
         reader.finish(result)

@@ -28,7 +28,7 @@ from typing import IO
 
 import orjson
 
-from tracelab_pipeline.formats.common import content_chars, gc_paused, parse_ts
+from tracelab_pipeline.formats.common import EARLIEST, content_chars, gc_paused, parse_ts
 from tracelab_pipeline.formats.jsonl import Accounting, feed_records, opened
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.rows import (
@@ -72,7 +72,6 @@ from tracelab_pipeline.formats.rows import (
 from tracelab_pipeline.formats.step_fields import summarize_into
 
 PROVIDER = "codex"
-EARLIEST_TS = datetime(2023, 1, 1, tzinfo=UTC)
 _fromisoformat = datetime.fromisoformat
 MAX_TOKENS = 10**12  # more in one call is corruption, and would not fit the schema's int64
 _MAX_MS = 2**53  # latencies beyond this are nonsense (and lose float precision)
@@ -233,9 +232,7 @@ def read_codex(
     except (OSError, EOFError, zlib.error) as exc:
         if acc.lines_read == 0:
             return FileResult(source, PROVIDER, acc, error=f"cannot read: {exc}")
-        # A damaged compressed stream: what was read stands, the rest is one rejected line.
-        acc.lines_read += 1
-        acc.reject(acc.lines_read, f"unreadable rest of file: {exc}", None)
+        acc.reject_rest(exc)
     result = FileResult(source, PROVIDER, acc)
     with gc_paused():
         rollout.finish(result)
@@ -337,7 +334,7 @@ class _Rollout:
                 return None
         if ts.tzinfo is None:
             ts = ts.replace(tzinfo=UTC)
-        if ts < EARLIEST_TS:
+        if ts < EARLIEST:
             raise _Reject("timestamp before 2023-01-01")
         if self.first_ts is None:
             self.first_ts = ts
@@ -839,7 +836,7 @@ def _token_count_value(value, key: str) -> int:
 
 def _read_meta(p: dict, record_ts: datetime | None) -> _Meta:
     started = parse_ts(p.get("timestamp"))
-    if started is None or started < EARLIEST_TS:
+    if started is None or started < EARLIEST:
         started = record_ts
     source = p.get("source")
     spawn_parent = None

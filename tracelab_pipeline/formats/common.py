@@ -9,6 +9,10 @@ from datetime import UTC, datetime
 
 import orjson
 
+# Timestamps before this are implausible (no coding agent logged then): every reader rejects
+# such records, and landing does not place a session by them.
+EARLIEST = datetime(2023, 1, 1, tzinfo=UTC)
+
 
 def content_chars(value) -> int:
     """Size of a content value in Unicode code points; non-strings as their compact JSON."""

@@ -103,6 +103,12 @@ class Accounting:
         row.update(extra)
         return row
 
+    def reject_rest(self, exc: BaseException) -> None:
+        """A stream damaged after some lines (a cut or corrupt gzip): what was read stands,
+        the rest counts as one rejected line."""
+        self.lines_read += 1
+        self.reject(self.lines_read, f"unreadable rest of file: {exc}", None)
+
     def check(self) -> None:
         total = self.used + self.ignored + len(self.rejected)
         if total != self.lines_read:

@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 import pyarrow as pa
 
-from tracelab_pipeline.formats.common import content_chars, parse_ts
+from tracelab_pipeline.formats.common import EARLIEST, content_chars, parse_ts
 from tracelab_pipeline.formats.jsonl import Accounting, feed_records, open_log
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.step_fields import (
@@ -31,7 +31,6 @@ from tracelab_pipeline.formats.step_fields import (
 )
 from tracelab_pipeline.schema import EVENT_TYPES, PROVIDERS
 
-EARLIEST_TS = datetime(2023, 1, 1, tzinfo=UTC)
 MAX_COUNT = 10**12  # tokens or indices beyond this are corruption
 _INT64 = 2**63 - 1
 
@@ -297,8 +296,7 @@ def read_tracelab_rounds(path: str | Path, contributor: str = "local") -> FileRe
         if acc.lines_read == 0:
             result.error = f"cannot read: {exc}"
             return result
-        acc.lines_read += 1
-        acc.reject(acc.lines_read, f"unreadable rest of file: {exc}", None)
+        acc.reject_rest(exc)
     if len(providers) == 1:
         result.provider = providers.pop()
     _set_session_start(steps, timing_events)
@@ -449,7 +447,7 @@ def _ts(value, what: str) -> datetime | None:
     ts = parse_ts(value)
     if ts is None:
         raise _Bad(f"{what} is not an ISO-8601 timestamp")
-    if ts < EARLIEST_TS:
+    if ts < EARLIEST:
         raise _Bad(f"{what} before 2023-01-01")
     return ts
 

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import orjson
 
-from tracelab_pipeline.formats.claude_code import EARLIEST
-from tracelab_pipeline.formats.common import parse_ts
+from tracelab_pipeline.formats.common import EARLIEST, parse_ts
 from tracelab_pipeline.formats.jsonl import open_log
 
 
