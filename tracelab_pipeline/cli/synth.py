@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -45,8 +45,6 @@ def command(
     from the truth (the report's comparison), with per-table totals.
     """
     if check:
-        from pathlib import Path
-
         from tracelab_pipeline.synth import paper_check
         from tracelab_pipeline.synth.check import report
 
@@ -68,7 +66,7 @@ def command(
         sys.exit(0)
     if inbox is None:
         raise click.UsageError("--inbox is required to generate")
-    if os.path.isdir(inbox) and any(os.scandir(inbox)):
+    if Path(inbox).is_dir() and any(Path(inbox).iterdir()):
         # Files already there would be landed with the new ones, which the truth does not hold.
         raise click.UsageError(f"--inbox {inbox} is not empty: generate into an empty directory")
     from tracelab_pipeline.synth import generate
