@@ -442,3 +442,22 @@ def test_landed_copies_keep_the_sub_agent_layout_through_origins(tmp_path):
     without = normalize_files([agent])  # the object's own path says nothing of the layout
     assert "a1b2" not in without.steps.column("agent_id").to_pylist()
     assert set(without.steps.column("project").to_pylist()) == {"objects"}
+
+
+def test_a_raw_log_is_kept_over_its_tracelab_round_export(tmp_path):
+    """The export lacks fields (request ids, stop reasons, branches); it loses even when it
+    sorts first and holds as many of the session's steps."""
+    raw = tmp_path / "z_raw.jsonl"
+    shutil.copy(FIXTURES / "claude" / "ccviewer__5c0375b4.jsonl", raw)
+    alone = normalize_files([raw])
+    export = tmp_path / "a_export.jsonl"
+    write_tracelab_rounds(alone.steps, alone.tool_calls, alone.timing_events, export)
+    assert normalize_files([export]).steps.column("request_id").null_count > 0
+
+    tables = normalize_files([export, raw])
+    acc = accounting_by_file(tables)
+    assert acc[str(export)]["duplicate_steps"] == alone.steps.num_rows > 0
+    assert acc[str(raw)]["duplicate_steps"] == 0
+    for column in ("request_id", "stop_reason", "git_branch"):
+        assert tables.steps.column(column).equals(alone.steps.column(column))
+    assert tables.tool_calls.num_rows == alone.tool_calls.num_rows

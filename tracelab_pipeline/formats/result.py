@@ -20,6 +20,9 @@ class FileResult:
         self.provider = provider
         self.accounting = accounting
         self.error: str | None = error
+        # A TraceLab round export: a copy of steps whose raw logs may be read as well, with
+        # fewer fields (no request ids, stop reasons, branches); the merge prefers the raw copy.
+        self.is_export = False
         self.rows: dict[str, list[list]] = {name: [] for name in ROW_TABLES}
 
     @property

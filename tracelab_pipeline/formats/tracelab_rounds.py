@@ -262,6 +262,7 @@ def read_tracelab_rounds(path: str | Path, contributor: str = "local") -> FileRe
     source = str(path)
     acc = Accounting(source, contributor)
     result = FileResult(source, None, acc)
+    result.is_export = True
     providers: set[str] = set()
     steps: list[dict] = []
     tool_calls: list[dict] = []

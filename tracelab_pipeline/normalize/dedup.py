@@ -52,7 +52,8 @@ CREATE TEMP TABLE threads AS
 SELECT {FILE_COLUMN}, session_id, count(*) AS steps FROM keys GROUP BY ALL
 """
 # Preference among copies of a step: the file whose own thread the step belongs to (replayed
-# history sits in other threads' files), then the file holding more of that thread's steps,
+# history sits in other threads' files), then a raw log over a TraceLab round export (which
+# belongs to no thread and lacks fields), then the file holding more of that thread's steps,
 # then the smaller path. Within one file a repeated step_id keeps its first row.
 _DROPPED = f"""
 INSERT INTO dropped
@@ -67,7 +68,7 @@ ranked AS (
     JOIN threads t USING ({FILE_COLUMN}, session_id)
     WINDOW copy_order AS (
         PARTITION BY c.step_id
-        ORDER BY c.session_id IS DISTINCT FROM f.own_session_id, t.steps DESC,
+        ORDER BY c.session_id IS DISTINCT FROM f.own_session_id, f.is_export, t.steps DESC,
             f.source_file, c.{ROW}
     )
 )
@@ -163,12 +164,13 @@ def plan_merge(
             rows = _store_keys(con, key_batches)
         if rows == 0:
             return MergePlan(con, _session_starts(_empty_keys()), Counter())
-        by_file = [(i, f.source_file, f.own_session_id) for i, f in files.items()]
+        infos = list(files.values())
         file_table = pa.table(
             {
-                FILE_COLUMN: pa.array([i for i, _, _ in by_file], pa.int32()),
-                "source_file": [s for _, s, _ in by_file],
-                "own_session_id": pa.array([o for _, _, o in by_file], pa.string()),
+                FILE_COLUMN: pa.array([f.index for f in infos], pa.int32()),
+                "source_file": [f.source_file for f in infos],
+                "own_session_id": pa.array([f.own_session_id for f in infos], pa.string()),
+                "is_export": pa.array([f.is_export for f in infos], pa.bool_()),
             }
         )
         con.register("files", file_table)

@@ -37,6 +37,7 @@ class FileInfo:
     # The thread the file was being written for: the thread of its last step. Replayed or
     # copied history (resumes, forks, sub-agent replays) precedes a file's own steps.
     own_session_id: str | None = None
+    is_export: bool = False
 
 
 @dataclass
@@ -156,7 +157,8 @@ def _read_rows(batch, contributor, origins) -> tuple[list[FileInfo], dict]:
 
 
 def _file_info(index: int, result: FileResult) -> FileInfo:
-    return FileInfo(index, result.source_file, result.accounting_row(), _own_session(result))
+    own = None if result.is_export else _own_session(result)
+    return FileInfo(index, result.source_file, result.accounting_row(), own, result.is_export)
 
 
 def _convert(results: list[tuple[int, FileResult]]) -> dict[str, pa.Table]:
