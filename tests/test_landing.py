@@ -1,6 +1,7 @@
 """Landing: listing, content-addressed copies, idempotence, supersession, partitions, bad input."""
 
 import gzip
+import hashlib
 import io
 import os
 import random
@@ -104,6 +105,38 @@ def test_a_drop_that_cannot_be_read_now_is_tried_again_next_time(tmp_path, monke
     monkeypatch.setattr(_Lander, "_fetch", fetch)
     later = land_inbox(str(inbox), tmp_path / "landed")
     assert outcomes(later) == {f"alice/{GOOD.name}": ("landed", None)} and later.retry == []
+
+
+def test_a_log_written_to_while_it_lands_is_landed_as_one_version(tmp_path, monkeypatch):
+    """The client appends to its session log while the lander works: the object, its hash
+    and its scan (line count) are all of the bytes read once, and the grown log lands next
+    time as a newer version."""
+    import tracelab_pipeline.landing.land as land
+
+    inbox = tmp_path / "inbox"
+    lines = GOOD.read_bytes().splitlines(keepends=True)
+    live = inbox / "alice" / GOOD.name
+    live.parent.mkdir(parents=True)
+    live.write_bytes(b"".join(lines[:4]))
+    scan = land.scan_log
+
+    def append_then_scan(path, *args):
+        with open(live, "ab") as f:
+            f.writelines(lines[4:])
+        return scan(path, *args)
+
+    monkeypatch.setattr(land, "scan_log", append_then_scan)
+    land_inbox(str(inbox), tmp_path / "landed")
+    monkeypatch.setattr(land, "scan_log", scan)
+    with Registry(tmp_path / "landed") as reg:
+        (row,) = reg.files()
+        obj = Path(row["object_path"])
+        assert obj.read_bytes() == b"".join(lines[:4]) and row["lines"] == 4
+        assert obj.name.startswith(hashlib.sha256(obj.read_bytes()).hexdigest())
+    later = land_inbox(str(inbox), tmp_path / "landed")
+    assert later.files_landed == 1
+    with Registry(tmp_path / "landed") as reg:
+        assert {f["lines"]: f["status"] for f in reg.files()}[4] == "superseded"
 
 
 def test_grown_session_supersedes_older_version(tmp_path):

@@ -230,12 +230,12 @@ class _Lander:
             shutil.rmtree(work, ignore_errors=True)
 
     def _fetch(self, obj, work: Path) -> tuple[Path, str]:
-        """A local copy of the drop (or the file itself when the inbox is local) and its sha256."""
-        if self.listing.local:
-            local = Path(obj.url)
-            return local, _sha256_file(local)
+        """A copy of the drop in `work` and its sha256, from one read of the inbox object: a
+        local file may still be written or replaced while it lands, and its hash, its scan and
+        the landed object must all be of the same bytes."""
         local = work / ("drop" + _suffix(obj.name))
-        with self.listing.fs.open(obj.url, "rb") as src, open(local, "wb") as dst:
+        opener = open if self.listing.local else self.listing.fs.open
+        with opener(obj.url, "rb") as src, open(local, "wb") as dst:
             sha = _copy_hashing(src, dst)
         return local, sha
 
@@ -310,14 +310,13 @@ class _Lander:
         return members, landed, skipped
 
     def _store(self, src: Path, sha: str, name: str) -> Path:
-        """Content-addressed copy: objects/<sha[:2]>/<sha>.jsonl[.gz]; written once."""
+        """Content-addressed: objects/<sha[:2]>/<sha>.jsonl[.gz]; written once. `src` is a
+        staged file in tmp/, on the same file system, so it is moved, not copied."""
         ext = ".jsonl.gz" if _is_gzip(src) else ".jsonl"
         dest = self.landed / "objects" / sha[:2] / f"{sha}{ext}"
         if not dest.exists():
             dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, dest)
+            os.replace(src, dest)
         return dest
 
 
@@ -349,12 +348,4 @@ def _copy_hashing(src: IO[bytes], dst: IO[bytes]) -> str:
     while chunk := src.read(CHUNK):
         h.update(chunk)
         dst.write(chunk)
-    return h.hexdigest()
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            h.update(chunk)
     return h.hexdigest()
