@@ -56,11 +56,11 @@ def _pseudonymize_column(column: pa.ChunkedArray, kind: str, pseudonymizer: Pseu
 def _scrub_column(
     column: pa.ChunkedArray, label: str, scrubber: Scrubber, result: AnonymizedPartition
 ) -> pa.Array:
-    """Each distinct value scrubbed once; a column in which nothing was found is returned as
-    it is (scrubbing without a finding leaves a text unchanged)."""
+    """Each distinct value scrubbed once; a column that scrubbing leaves unchanged (no finding,
+    nothing to normalize) is returned as it is."""
     combined = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     distinct = pc.unique(combined).drop_null()
-    if not any(scrubber.scrub(v)[1] for v in distinct.to_pylist()):
+    if all(scrubber.scrub(v)[0] == v for v in distinct.to_pylist()):
         return combined
     encoded = pc.dictionary_encode(combined)
     scrubbed = [scrubber.scrub(v) for v in encoded.dictionary.to_pylist()]  # cached

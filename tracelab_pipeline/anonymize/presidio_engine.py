@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
@@ -103,7 +104,9 @@ def _secret_recognizers():
             no_alnum_before + r"(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,})",
             0.95,
         ),
-        Pattern("aws_access_key", no_alnum_before + r"(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Z])", 0.95),
+        # (a lowercase word may come right before: `mcp__awsAKIA...`)
+        Pattern("aws_access_key", r"(?<![A-Z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Z])", 0.95),
+        Pattern("stripe_key", no_alnum_before + r"[rsp]k_(?:live|test)_[A-Za-z0-9]{16,}", 0.9),
         Pattern("jwt", r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}", 0.95),
         Pattern("slack_token", no_alnum_before + r"xox[abposr]-[A-Za-z0-9\-]{10,}", 0.9),
         Pattern("google_api_key", no_alnum_before + r"AIza[0-9A-Za-z_\-]{30,}", 0.9),
@@ -142,7 +145,9 @@ def _pattern_recognizers():
 
     case_sensitive = regex.MULTILINE | regex.DOTALL
     path_chars = r"[^\s/\\\"'<>|:;,()\[\]{}]"
-    home_root = r"(?:~|/home|/Users|/root|/var/home|[A-Za-z]:\\\\Users|[A-Za-z]:/Users)"
+    # A separator: / or \, or \\ as Python's repr writes it (rejection reasons quote with repr).
+    sep = r"(?:\\\\|[/\\])"
+    home_root = rf"(?:~|/home|/Users|/root|/var/home|(?i:[A-Za-z]:{sep}Users))"
     tlds = (
         "com|net|org|edu|gov|mil|int|io|ai|dev|app|cloud|local|localdomain|lan|internal|corp|"
         "intra|intranet|home|co|us|uk|de|fr|nl|se|ch|cn|jp|kr|in|ca|au|eu"
@@ -153,11 +158,14 @@ def _pattern_recognizers():
             name="TracelabPathRecognizer",
             patterns=[
                 # Home directories carry user names; one component is enough.
-                Pattern("home_path", rf"(?<![\w.]){home_root}(?:[/\\]{path_chars}+)+[/\\]?", 0.9),
+                # "_" may come right before a path: `mcp__fs_/Users/carol/x`, `error_/home/...`.
+                Pattern(
+                    "home_path", rf"(?<![A-Za-z0-9.]){home_root}(?:{sep}{path_chars}+)+{sep}?", 0.9
+                ),
                 # Any other absolute path with at least two components (one would hit "/compact").
                 Pattern(
                     "absolute_path",
-                    rf"(?<![\w.:/\\])(?:[A-Za-z]:)?(?:[/\\]{path_chars}+){{2,}}[/\\]?",
+                    rf"(?<![A-Za-z0-9.:/\\])(?:[A-Za-z]:)?(?:{sep}{path_chars}+){{2,}}{sep}?",
                     0.7,
                 ),
                 # Claude's encoded project directory names: -Users-alice-project
@@ -208,11 +216,67 @@ def _pattern_recognizers():
                     r"(?<![A-Za-z0-9%+\-])[A-Za-z0-9._%+\-]+@(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,}"
                     r"(?![A-Za-z])",
                     0.9,
-                )
+                ),
+                # An address a reader cut short (rejection reasons keep 40 characters, ignored
+                # record types 60): `maria.gonzalez@acme-ro`, `maria.gonzalez@`. A host part
+                # starting with a digit is left alone (Vertex: `claude-3-5-sonnet-v2@20241022`).
+                Pattern(
+                    "email_cut_short",
+                    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@"
+                    r"(?:[A-Za-z][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)*)?(?![0-9])",
+                    0.6,
+                ),
             ],
             global_regex_flags=case_sensitive,
         ),
     ]
+
+
+# Letters that look like Latin ones (Cyrillic, Greek, IPA), for matching: a handle typed with
+# them (`jd\u043e\u0435`) is still the handle.
+_LOOKALIKES = dict(
+    zip(
+        "\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0456\u0458\u0455\u04bb\u0501\u051b\u051d\u04cf"
+        "\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0425\u0406\u0408\u0405\u0423"
+        "\u03b1\u03bf\u03bd\u03c1\u03b9\u03ba\u03c5\u03f2\u03f3"
+        "\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7"
+        "\u0131\u0237\u0251\u0261",
+        "aeopcyxijshdqwlABEKMHOPCTXIJSYaovpikucjABEZHIKMNOPTYXijag",
+        strict=True,
+    )
+)
+# Dropped from every kept string: invisible format characters (zero-width spaces and joiners,
+# soft hyphens, bidi controls), combining marks and control characters. They would let a name
+# through the patterns (`j\u200bdoe`) while it still reads as the name.
+_DROPPED_CATEGORIES = frozenset({"Cf", "Cc", "Mn", "Me"})
+
+
+def normalize_text(text: str) -> str:
+    """What the public layer keeps of a string: NFKC (fullwidth and styled letters become
+    plain ones) without the characters above (tabs and newlines stay)."""
+    if text.isascii() and text.isprintable():
+        return text
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(
+        c for c in text if c in "\t\n\r" or unicodedata.category(c) not in _DROPPED_CATEGORIES
+    )
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _fold_char(c: str) -> str:
+    mapped = _LOOKALIKES.get(c)
+    if mapped is not None:
+        return mapped
+    base = unicodedata.normalize("NFKD", c)[:1]  # an accented letter's base: \u00f6 -> o
+    return base if base.isascii() and base.isalpha() else c
+
+
+def fold(text: str) -> str:
+    """`text` with lookalike and accented letters as plain Latin ones, for matching only: one
+    character for one, so a finding's offsets hold in `text` too."""
+    if text.isascii():
+        return text
+    return "".join(c if c.isascii() else _fold_char(c) for c in text)
 
 
 @functools.cache
@@ -276,7 +340,10 @@ def _deny_list_recognizer(names: tuple[str, ...]):
 
     if not names:
         return None
-    pattern = "(?:" + "|".join(name_regex(n) for n in names) + ")"
+    # Longest first: `mary-jane` must win over `mary`, or `-jane` would stay. Names are folded
+    # like the text they are matched against.
+    folded = sorted({fold(normalize_text(n)) for n in names}, key=lambda n: (-len(n), n))
+    pattern = "(?:" + "|".join(name_regex(n) for n in folded) + ")"
     return PatternRecognizer(
         supported_entity="PERSON",
         name="TracelabContributorDenyList",
@@ -305,11 +372,17 @@ class Scrubber:
         # deny-list is one regex run here. Presidio scores, enhances and de-duplicates each
         # recognizer's results on their own (de-duplication only within an entity type, and
         # only PERSON comes from the deny-list), and overlaps are merged below either way.
-        spans = [*_shared_findings(text)]
+        # Matched on the folded text (same offsets). Presidio's built-in recognizers want a word
+        # boundary, which "_" is not (`mcp__redis_10.0.0.5__get`): a text with "_" is also
+        # analyzed with spaces in their place (same offsets again).
+        probe = fold(text)
+        spans = [*_shared_findings(probe)]
+        if "_" in probe:
+            spans += _shared_findings(probe.replace("_", " "))
         if self._deny is not None:
             spans += [
                 (r.start, r.end, r.score, r.entity_type)
-                for r in self._deny.analyze(text, entities=["PERSON"])
+                for r in self._deny.analyze(probe, entities=["PERSON"])
                 if r.score >= SCORE_THRESHOLD
             ]
         spans.sort(key=lambda s: (s[0], -s[1]))
@@ -327,12 +400,13 @@ class Scrubber:
         return [(entity, start, end, score) for start, end, score, entity, _ in merged]
 
     def scrub(self, text: str) -> tuple[str, tuple[str, ...]]:
-        """The text with findings replaced, and the entity type of each replacement."""
+        """The text normalized (normalize_text) with findings replaced, and the entity type of
+        each replacement."""
         hit = self._cache.get(text)
         if hit is not None:
             return hit
-        found = self.findings(text)
-        out = text
+        out = normalize_text(text)
+        found = self.findings(out)
         for entity, start, end, _ in reversed(found):
             out = out[:start] + PLACEHOLDERS.get(entity, f"<{entity}>") + out[end:]
         hit = (out, tuple(entity for entity, *_ in found))

@@ -36,8 +36,10 @@ PATH_COLUMNS: dict[str, tuple[str, ...]] = {
 GENERIC_BRANCHES = frozenset({"main", "master", "develop", "development", "trunk", "head", "dev"})
 # Needles shorter than this are matched as whole words only; longer ones also as substrings.
 SUBSTRING_MIN = 8
+# (case-insensitive: Windows also writes `c:\users\name`)
 _USER_IN_PATH = re.compile(
-    r"(?:^|[/\\])(?:home|Users|var/home)[/\\]([^/\\\s]+)|(?:^|[^A-Za-z0-9])-(?:Users|home)-([A-Za-z0-9._]+?)(?:-|$)"
+    r"(?:^|[/\\])(?:home|Users|var/home)[/\\]([^/\\\s]+)|(?:^|[^A-Za-z0-9])-(?:Users|home)-([A-Za-z0-9._]+?)(?:-|$)",
+    re.IGNORECASE,
 )
 _TOKEN_SPLIT = re.compile(r"[\s\"'<>,;()\[\]{}|=/\\]+|__|::")
 

@@ -239,6 +239,15 @@ def read_codex(
     return result
 
 
+def _label(value) -> str:
+    """A record's type or role as an ignored-count key: a string cut to 60 characters, anything
+    else by its type (an object there may hold message text, which must not become a key that
+    is published)."""
+    if isinstance(value, str):
+        return value[:60]
+    return "None" if value is None else type(value).__name__
+
+
 def _stem(source: str) -> str:
     name = Path(source).name
     for suffix in (".gz", ".jsonl"):
@@ -357,7 +366,9 @@ class _Rollout:
                     handler(line, record, payload)
                     return
                 key = _IGNORED_KEY.get((rtype, ptype))
-                self.acc.ignore(key if key is not None else f"unknown:{rtype}.{ptype}")
+                self.acc.ignore(
+                    key if key is not None else f"unknown:{_label(rtype)}.{_label(ptype)}"
+                )
                 return
             if type(rtype) is not str:
                 raise _Reject("record without a string type")
@@ -368,7 +379,7 @@ class _Rollout:
             if handler is not None:
                 handler(line, record, payload)
             else:
-                self.acc.ignore(f"unknown:{rtype}")
+                self.acc.ignore(f"unknown:{_label(rtype)}")
         except _Reject as bad:
             self._reject(line, str(bad), record)
         except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
@@ -454,7 +465,7 @@ class _Rollout:
     def _message(self, line: int, record: dict, p: dict) -> None:
         role = p.get("role")
         if role != "assistant":
-            self.acc.ignore(f"response_item.message(role={role})")
+            self.acc.ignore(f"response_item.message(role={_label(role)})")
             return
         ts = self._ts(record)
         chars = content_chars(p.get("content"))
