@@ -52,6 +52,10 @@ def scrubber():
         ("mcp__jd\u043e\u0435_tools__x", "jd\u043e"),
         ("mcp__J\u2060DOE__x", "DOE"),
         ("mcp__jdo\u0308e__x", "jdo"),
+        # Generated host names.
+        ("mcp__ssh__DESKTOP-4F2K9QH", "4F2K9QH"),
+        ("LAPTOP-8H3JK2L", "8H3JK2L"),
+        ("ssh ip-172-31-5-9 failed", "172-31"),
         # A longer deny-listed name that starts with a shorter one is replaced whole.
         ("mcp__mary-jane__x", "jane"),
     ],
@@ -140,12 +144,18 @@ def _public(tmp_path, files: dict[str, list[str]], month: str):
 
 
 def test_crafted_claude_log_leaks_nothing(tmp_path):
-    """Glued paths, an IP, a hidden handle and a repr'd Windows home path in a Claude log."""
+    """Glued paths, an IP, a hidden handle, a repr'd Windows home path and a long system
+    subtype in a Claude log."""
     bad_role = {"type": "user", "timestamp": "2025-09-07T09:52:06.071Z"}
     bad_role |= {"message": {"role": "C:\\Users\\carol", "content": "x"}}
+    # a system record's subtype becomes an ignored-count key: cut like unknown record types
+    system = {"type": "system", "subtype": "x" * 60 + " layoffs plan"}
+    system |= {"timestamp": "2025-09-07T09:52:06.071Z"}
     files = {
         "a.jsonl": _claude("mcp__fs_/Users/carol/notes__read", cwd="/home/jdoe/p"),
-        "b.jsonl": _claude("mcp__redis_10.0.0.5__get", cwd="/home/jdoe/p", extra=(bad_role,)),
+        "b.jsonl": _claude(
+            "mcp__redis_10.0.0.5__get", cwd="/home/jdoe/p", extra=(bad_role, system)
+        ),
         "c.jsonl": _claude("mcp__j\u200bdoe_crm__x", cwd="c:\\users\\mary-jane\\p"),
         "d.jsonl": _claude("mcp__mary-jane_crm__x", cwd="c:\\users\\mary-jane\\p"),
     }
@@ -156,7 +166,7 @@ def test_crafted_claude_log_leaks_nothing(tmp_path):
         ]
     public, failed = _public(tmp_path, files, "2025-09")
     assert failed == []
-    for leaked in ("carol", "10.0.0.5", "doe_crm", "mary", "jane"):
+    for leaked in ("carol", "10.0.0.5", "doe_crm", "mary", "jane", "layoffs"):
         assert leaked not in public.lower(), leaked
 
 

@@ -202,6 +202,13 @@ def _pattern_recognizers():
                     r"(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9])",
                     0.8,
                 ),
+                # Generated names: Windows (DESKTOP-4F2K9QH, WIN-...), EC2 (ip-10-0-1-23).
+                Pattern(
+                    "generated_machine_name",
+                    r"(?<![A-Za-z0-9])(?:(?:DESKTOP|LAPTOP)-[A-Z0-9]{7}|WIN-[A-Z0-9]{11}"
+                    r"|ip(?:-[0-9]{1,3}){4})(?![A-Za-z0-9])",
+                    0.8,
+                ),
             ],
             global_regex_flags=case_sensitive,
         ),

@@ -460,7 +460,8 @@ class ClaudeFileReader:
             subtype = rec.get("subtype")
             if subtype == "compact_boundary":
                 self._thread(side_key).after_compaction = True
-            self.acc.ignore(f"system:{subtype}" if isinstance(subtype, str) else "system")
+            # (cut like unknown types below: the key is published)
+            self.acc.ignore(f"system:{subtype[:60]}" if isinstance(subtype, str) else "system")
         elif kind is None:
             self.acc.ignore("unknown:<no type>")
         elif kind.__class__ is not str:
