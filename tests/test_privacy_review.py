@@ -129,8 +129,8 @@ def _codex(extra: list[dict]) -> list[str]:
     return [json.dumps(r) for r in records]
 
 
-def _public(tmp_path, files: dict[str, list[str]], month: str):
-    paths = []
+def _public(tmp_path, files: dict[str, list[str]], month: str, more: list = ()):
+    paths = list(more)
     for name, lines in files.items():
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -191,3 +191,19 @@ def test_all_strings_helper_sees_map_keys():
     # (the end-to-end tests above rely on it for ignored_by_type keys)
     table = pa.table({"m": pa.array([[("k", 1)]], type=pa.map_(pa.string(), pa.int64()))})
     assert all_strings({"t": table}) == ["k"]
+
+
+def test_values_quoted_in_rejection_reasons_and_errors_are_not_published(tmp_path):
+    """Readers quote the offending value (40 characters of whatever the field held); the public
+    reason keeps the category only."""
+    bad_ts = {"type": "user", "timestamp": "lunch w/ Anna Berg, Berlin"}
+    bad_ts |= {"message": {"role": "user", "content": "x"}}
+    files = {"a.jsonl": _claude("Bash", cwd="/home/jdoe/p", extra=(bad_ts,))}
+    (tmp_path / "gone.jsonl").symlink_to(tmp_path / "nowhere" / "x.jsonl")
+    paths = [tmp_path / "gone.jsonl"]
+    public, failed = _public(tmp_path, files, "2025-09", more=paths)
+    assert failed == []
+    assert "unparseable timestamp <VALUE>" in public
+    assert "No such file or directory: <VALUE>" in public
+    for leaked in ("Berg", "Berlin", "nowhere"):
+        assert leaked not in public

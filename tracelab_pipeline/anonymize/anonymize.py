@@ -9,6 +9,7 @@ tool calls get a command signature computed from the private input before it is 
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -22,6 +23,19 @@ from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, Pseudonymizer
 
 PUBLIC_TABLES = ("steps", "tool_calls", "timing_events", "ingest_accounting", "rejected_records")
 FINGERPRINT_METADATA = b"pseudonym_key_fingerprint"
+# Rejection reasons and file errors quote the offending raw value (`unparseable timestamp '...'`,
+# `[Errno 2] No such file or directory: '...'`); the private layer keeps it, the public one
+# says <VALUE>: whatever a log held in a field, it is no category.
+QUOTING_COLUMNS = frozenset(
+    {
+        "rejected_records.reason",
+        "ingest_accounting.rejected_by_reason",
+        "ingest_accounting.error",
+    }
+)
+# (a quote right after a letter is an apostrophe: "can't")
+_QUOTED = re.compile(r"(?<![A-Za-z0-9])(?:'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\")")
+QUOTED_VALUE = "QUOTED_VALUE"
 
 
 @dataclass
@@ -53,6 +67,16 @@ def _pseudonymize_column(column: pa.ChunkedArray, kind: str, pseudonymizer: Pseu
     return pc.take(pa.array(distinct, type=pa.string()), encoded.indices)
 
 
+def _scrub(scrubber: Scrubber, text: str, label: str) -> tuple[str, tuple[str, ...]]:
+    """scrubber.scrub, after quoted raw values became <VALUE> in the QUOTING_COLUMNS."""
+    if label in QUOTING_COLUMNS:
+        text, quoted = _QUOTED.subn("<VALUE>", text)
+        if quoted:
+            out, entities = scrubber.scrub(text)
+            return out, (QUOTED_VALUE,) * quoted + entities
+    return scrubber.scrub(text)
+
+
 def _scrub_column(
     column: pa.ChunkedArray, label: str, scrubber: Scrubber, result: AnonymizedPartition
 ) -> pa.Array:
@@ -60,10 +84,10 @@ def _scrub_column(
     nothing to normalize) is returned as it is."""
     combined = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     distinct = pc.unique(combined).drop_null()
-    if all(scrubber.scrub(v)[0] == v for v in distinct.to_pylist()):
+    if all(_scrub(scrubber, v, label)[0] == v for v in distinct.to_pylist()):
         return combined
     encoded = pc.dictionary_encode(combined)
-    scrubbed = [scrubber.scrub(v) for v in encoded.dictionary.to_pylist()]  # cached
+    scrubbed = [_scrub(scrubber, v, label) for v in encoded.dictionary.to_pylist()]  # cached
     # Count replacements per row, not per distinct string.
     for item in pc.value_counts(encoded.indices.drop_null()):
         entities = scrubbed[item["values"].as_py()][1]
@@ -86,7 +110,7 @@ def _scrub_map_column(
             continue
         merged: dict[str, int] = {}
         for key, value in entry:
-            new_key, entities = scrubber.scrub(key) if key is not None else (key, ())
+            new_key, entities = _scrub(scrubber, key, label) if key is not None else (key, ())
             for entity in entities:
                 result.replacements[entity] += 1
             if entities:
