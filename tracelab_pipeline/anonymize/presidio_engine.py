@@ -60,6 +60,11 @@ GENERIC_HANDLES = frozenset(
     }
 )  # fmt: skip
 MIN_DENY_LENGTH = 3
+# Kept strings are names and categories (tool names are at most 64 characters, reasons are cut
+# to 40-60); a longer one is text, published as <LONG_TEXT> without analyzing it (which also
+# bounds the time a pathological string can take in the recognizers).
+MAX_KEPT_CHARS = 1000
+LONG_TEXT = "LONG_TEXT"
 
 
 def _offline_environment() -> None:
@@ -197,7 +202,9 @@ def _pattern_recognizers():
                 ),
                 Pattern(
                     "machine_name",
-                    r"(?i)(?<![A-Za-z0-9])[A-Za-z0-9][A-Za-z0-9\-]*-"
+                    # (starts only where a run of letters, digits and "-" starts: from every
+                    # letter of `a-a-a-...` the scan was quadratic, 84 s for 40k characters)
+                    r"(?i)(?<![A-Za-z0-9\-])-*[A-Za-z0-9][A-Za-z0-9\-]*-"
                     r"(?:MacBook(?:-Pro|-Air)?|MBP|iMac|Mac-mini|Mac-Studio|ThinkPad|Desktop|Laptop)"
                     r"(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9])",
                     0.8,
@@ -411,6 +418,9 @@ class Scrubber:
         each replacement."""
         hit = self._cache.get(text)
         if hit is not None:
+            return hit
+        if len(text) > MAX_KEPT_CHARS:
+            hit = self._cache[text] = (f"<{LONG_TEXT}>", (LONG_TEXT,))
             return hit
         out = normalize_text(text)
         found = self.findings(out)
