@@ -36,6 +36,21 @@ QUOTING_COLUMNS = frozenset(
 # (a quote right after a letter is an apostrophe: "can't")
 _QUOTED = re.compile(r"(?<![A-Za-z0-9])(?:'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\")")
 QUOTED_VALUE = "QUOTED_VALUE"
+# Names, never text: Anthropic and OpenAI tool names are [A-Za-z0-9_-]{1,64}, models, client
+# versions and stop reasons have no spaces either. A value with whitespace in these columns is
+# text that a broken or hostile log put there; no recognizer can vouch for free text (there is
+# no offline name model), so it is published as <TEXT>.
+NAME_COLUMNS = frozenset(
+    {
+        "steps.model",
+        "steps.client_version",
+        "steps.stop_reason",
+        "tool_calls.tool_name",
+        "timing_events.tool_name",
+    }
+)
+FREE_TEXT = "FREE_TEXT"
+_WHITESPACE = re.compile(r"\s")
 
 
 @dataclass
@@ -68,7 +83,10 @@ def _pseudonymize_column(column: pa.ChunkedArray, kind: str, pseudonymizer: Pseu
 
 
 def _scrub(scrubber: Scrubber, text: str, label: str) -> tuple[str, tuple[str, ...]]:
-    """scrubber.scrub, after quoted raw values became <VALUE> in the QUOTING_COLUMNS."""
+    """scrubber.scrub, after quoted raw values became <VALUE> in the QUOTING_COLUMNS; text in
+    the NAME_COLUMNS is <TEXT>."""
+    if label in NAME_COLUMNS and _WHITESPACE.search(text):
+        return "<TEXT>", (FREE_TEXT,)
     if label in QUOTING_COLUMNS:
         text, quoted = _QUOTED.subn("<VALUE>", text)
         if quoted:
