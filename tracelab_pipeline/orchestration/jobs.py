@@ -56,7 +56,6 @@ def build_jobs(assets: list) -> list[dg.UnresolvedAssetJobDefinition]:
             dg.define_asset_job(
                 PARTITIONS_JOB,
                 selection=dg.AssetSelection.assets(*part),
-                partitions_def=contributor_month,
                 description="Normalize (and anonymize) the requested contributor-month partitions.",
             )
         )
