@@ -363,9 +363,10 @@ LARGE_TOOL_PACE_SHIFT = 0.5
 # are ~N(0, 1) over those calls, so the pooled latencies stay on the knots, and a session's
 # sum hardly moves (its big request carries most of its calls either way). Per-request tool
 # p90 now +7/+6/-2/-4 %, e2e p90 +17/+18/+16/+12 -> +9/+11/+9/+4 %; session tool p90
-# -8/-4/-3/-4 -> -9/-8/-4/-3 %. (A random pace per request, 0.3-0.6, did the same for requests
-# but took the per-session p90 down 4-9 points: a session's first request holds most of its
-# calls; without the skip or the opening exclusion the request p50, 0.3 s, fell by 20-50 %.)
+# -8/-4/-3/-4 -> -9/-8/-4/-3 %. (A random pace per request, 0.3-0.45, did the same for requests
+# but took the per-session p90 down by up to 8-13 points on some seeds: a session's first
+# request holds most of its calls; the size-rank pace on every call, opening ones included, put
+# the request p50, 0.3 s, 35-40 points lower; without the skip, 5-8 points lower.)
 TOOL_REQUEST_RHO = 0.2
 REQUEST_PACE_SKIP_STEPS = 2
 REQUEST_PACE_FLOOR = -1.5
