@@ -391,6 +391,11 @@ class SessionBuilder:
         self.tool_w = cal.TOOL_SESSION_RHO if small else cal.PACE_LARGE_RHO
         self.gen_w = cal.GEN_SESSION_RHO if small else cal.PACE_LARGE_RHO
         self.tool_noise = math.sqrt(1.0 - self.tool_w**2)
+        # Within a large session, a big request's later calls are slower and a small
+        # follow-up's quicker (calibration.TOOL_REQUEST_RHO); req_z None: no request pace.
+        self.req_w = 0.0 if small else cal.TOOL_REQUEST_RHO
+        self.req_noise = math.sqrt(1.0 - self.tool_w**2 - self.req_w**2)
+        self.req_z: float | None = None
         self.gen_noise = math.sqrt(max(0.0, 1.0 - _GEN_OUT**2 - self.gen_w**2))
         # Small sessions are also quicker than the pooled steps (Table 7: the median session
         # spends 2.0 min generating and 14.9 s in tools over ~16 steps and ~25 calls).
@@ -496,7 +501,9 @@ class SessionBuilder:
         now = t0
         carry: list[UserInput] = []  # inputs that precede the next step (interrupt markers)
         redirect = False  # the previous request was interrupted by the user
+        paces = _request_paces(split) if self.req_w and not is_sub else [None] * len(split)
         for r, n_tool_steps in enumerate(split):
+            self.req_z = paces[r]
             if not is_sub and r > 0 and rng.random() < MODEL_SWITCH_P:
                 # Only between models of the same context size: a drop from 1M to 200k would
                 # compact far below the session's peak, which Table 4 does not count.
@@ -823,7 +830,15 @@ class SessionBuilder:
                 tool.subagent = self._subagent(tool)
                 end = tool.subagent.end_ms + trng.randint(50, 400)
             else:
-                u = _phi(self.tool_w * self.tool_z + self.tool_noise * trng.gauss(0.0, 1.0))
+                # (exec_command keeps the plain draw: whether it draws a yield depends on its
+                # latency, and a changed count of draws would re-draw the rest of the session's
+                # Codex timing, Table 10.)
+                z = self.tool_w * self.tool_z
+                if self.req_z is not None and not tool.opening and tool.name != "exec_command":
+                    z += self.req_w * self.req_z + self.req_noise * trng.gauss(0.0, 1.0)
+                else:
+                    z += self.tool_noise * trng.gauss(0.0, 1.0)
+                u = _phi(z)
                 latency = TOOL_LATENCY.get(tool.name, TOOL_LATENCY["_default"]).ppf(u)
                 if codex:
                     self._codex_timing(tool, latency)
@@ -867,12 +882,12 @@ class SessionBuilder:
         start = tool.emitted_ms + self.trng.randint(20, 200)
         # The sub-agent draws from its own stream (seeded by its id), so what the session
         # draws next does not depend on how long its sub-agents ran.
-        saved, saved_rng = self.model, self.rng
+        saved, saved_rng, saved_z = self.model, self.rng, self.req_z
         self.rng = random.Random(f"{sub.agent_id}:{self.trng.random()}")
         try:
             self._thread(sub, [steps], start, is_sub=True)
         finally:
-            self.model, self.rng = saved, saved_rng
+            self.model, self.rng, self.req_z = saved, saved_rng, saved_z
         self.plan.subagents.append(sub)
         return sub
 
@@ -885,6 +900,27 @@ def _error_rate(name: str) -> float:
         "apply_patch": 0.03,
         "Read": 0.02,
     }.get(name, 0.01)
+
+
+def _request_paces(split: list[int]) -> list[float | None]:
+    """Each request's pace score from its size rank in the session: the normal score of the
+    middle of its share of the session's later tool steps, counted from the biggest request
+    (calibration.TOOL_REQUEST_RHO, REQUEST_PACE_*); None for a session's only request and for
+    requests of at most REQUEST_PACE_SKIP_STEPS tool steps, which make few calls past the
+    opening ones."""
+    skip = cal.REQUEST_PACE_SKIP_STEPS
+    weights = [max(0, n - skip) for n in split]
+    total = sum(weights)
+    out: list[float | None] = [None] * len(split)
+    if len(split) < 2 or total <= 0:
+        return out
+    before = 0
+    for i in sorted(range(len(split)), key=lambda i: -weights[i]):
+        if weights[i]:
+            mid = (before + weights[i] / 2.0) / total
+            out[i] = max(cal.REQUEST_PACE_FLOOR, -_phi_inv(mid))
+            before += weights[i]
+    return out
 
 
 def _wait_quantile(size_z: float, noise: float) -> float:
