@@ -276,6 +276,13 @@ CLAUDE_PROJECT_SHARED_MAX = 16_000
 # Tool-result steps whose cache holds only the request's start (Table 9's append p99 at
 # 64-256k prefixes: Codex 31k / 21k; Table 12: Codex tool-step append 661M).
 PARTIAL_MISS = {"claude": 0.004, "codex": 0.022}
+# A Codex miss drops even the cached instructions only once the conversation holds this many
+# tokens (below it the shared system prompt, the most-used cache entry, is still there): Table 9
+# Codex <1k bin, 626 steps with a median append of 124.3k, had n +14..+18 % and median -10..-21 %
+# on seeds 0-3, now (45k) n -5..+3 % and median -2..-9 % (plan-only Table 9 Codex +2/0/+1/+1).
+# The draws are unchanged (only those steps' prefix). (30k: <1k median -15 % on seed 2; 60k:
+# n -14 %; 80-100k: n -19..-42 %, 2-4k median +37..+49 %.)
+MISS_DROPS_ALL_FROM = {"codex": 45_000}
 
 
 @dataclass(slots=True)
@@ -712,7 +719,10 @@ class SessionBuilder:
                             rng.uniform(0.0, MISS_PARTIAL_KEEP_MAX) * max(0, cached - start)
                         )
                     else:
-                        prefix = 0
+                        # (Below MISS_DROPS_ALL_FROM the system prompt survives instead.)
+                        prefix = (
+                            0 if cached >= MISS_DROPS_ALL_FROM.get(self.provider, 0) else ctx.static
+                        )
                 elif not user and ctx.turn_start and rng.random() < PARTIAL_MISS[self.provider]:
                     # Only the cache written at the request's start survived: the request's own
                     # growth is sent again (Table 9: appends of 10-30k at prefixes over 64k).
