@@ -243,6 +243,8 @@ FIRST_CACHED = {"claude": 0.58, "codex": 0.99}
 # Compaction summary (Codex keeps the recent user messages next to it), tokens; whether the
 # system prompt stays cached across the compaction (Table 9: Codex's 2-8k bins, medians ~21-26k,
 # which the compactions, with the opening context on top, sit at).
+# (Codex (10k, 40k), for Table 4's Codex average per compacting session, 3.57 vs 4.23 on seed 0:
+# 3.67-3.76 plan-only, but seed 0's own check fails on Table 9's Codex 4-8k median, +31.6 %.)
 COMPACT_SUMMARY = {"claude": (6_000, 30_000), "codex": (5_000, 22_000)}
 COMPACT_KEEPS_STATIC = {"claude": 0.9, "codex": 0.995}
 # A miss keeps the system prompt below the first value of the draw; Codex then keeps its opening
