@@ -374,6 +374,8 @@ LARGE_GEN_PACE_SHIFT = 0.2
 # Table 4: auto-compaction once the context passes a level drawn per cycle between this share
 # of the limit less 0.1 and the share itself (200k-400k windows); a new prompt triggers it at
 # this factor of the level, a little earlier (Trigger: user- vs tool-initiated).
+# (Codex 0.92 / 0.99, plan-only: Table 4 sessions with a compaction average 3.58-3.69 either
+# way, vs 4.23; their single-compaction sessions come from the session-size shape.)
 COMPACT_AT = {"claude": 0.97, "codex": 0.96}
 # (Claude 0.99 -> 0.992: user-initiated share was 39-42 % on seeds 0-3 vs Table 4's 37 %.)
 COMPACT_EARLY_AT_PROMPT = {"claude": 0.992, "codex": 1.0}
@@ -381,6 +383,7 @@ COMPACT_EARLY_AT_PROMPT = {"claude": 0.992, "codex": 1.0}
 MANUAL_COMPACT_FROM = 0.3
 # (Codex 0.002 -> 0.0025: Table 4 Codex user-initiated compactions were 83-98 on seeds 0-3 vs
 # 100, and sessions with a compaction averaged 3.59 of them on seed 0 vs 4.23.)
+# (Codex 0.0035, plan-only: that average 3.55-3.68, no better.)
 MANUAL_COMPACT_P = {"claude": 0.002, "codex": 0.0025}
 # Sessions below this quantile of tool-initiated steps call tools more in parallel (Table 2, see
 # session_model.CALLS_PER_STEP_SMALL).
