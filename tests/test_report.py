@@ -144,6 +144,7 @@ def test_cli_refuses_a_public_layer_that_does_not_exist(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "steps.parquet").write_bytes(b"")  # only has to be found
     args = ["metrics", "--data", str(blocker / "d"), "--public", str(tmp_path / "public")]
     result = runner.invoke(main, args)
     assert result.exit_code == 1 and f"cannot create {blocker / 'd'}" in result.output
@@ -180,3 +181,70 @@ def test_a_p99_named_in_the_row_gets_the_p99_tolerance():
         "Compactions per session / P90 (sessions with ≥1)": False,
         "Compactions per session / P99 (sessions with ≥1)": True,
     }
+
+
+def test_the_report_says_why_it_is_not_compared(built, tmp_path):
+    con, _, _ = built
+    auto = build_report(con, tmp_path, compare=None)
+    assert "Not compared with the paper: its corpus has 357,161 steps, this one 19" in auto.markdown
+    off = build_report(con, tmp_path, compare=False)
+    assert "Not compared" not in off.markdown
+
+
+def test_figures_older_than_the_warehouse_are_left_out(built, tmp_path):
+    """`tracelab metrics` on another corpus embedded the previous corpus's figures."""
+    import os
+    import time
+
+    con, _, _ = built
+    (tmp_path / "figures").mkdir()
+    png = tmp_path / "figures" / "figure_11_hit_rate_vs_idle_gap.png"
+    png.write_bytes(PNG)
+    os.utime(png, (time.time() - 60, time.time() - 60))
+    report = build_report(con, tmp_path, compare=False, figures_since=time.time() - 30)
+    assert report.figures_found == []
+    assert "figure_11_hit_rate_vs_idle_gap" in report.figures_missing
+    assert "Figure 11 (Prefix-cache hit rate vs preceding idle gap): from an earlier" in (
+        report.markdown
+    )
+    assert base64.b64encode(PNG).decode() not in report.html_path.read_text()
+    assert build_report(con, tmp_path, compare=False).figures_found == [png.stem]
+
+
+def test_cli_metrics_then_figures_leaves_a_report_with_this_corpus_figures(tmp_path):
+    from _metrics_helpers import TRACELAB_SEGMENTS, read_rows, write_public
+    from click.testing import CliRunner
+
+    from tracelab_pipeline.cli import main
+
+    write_public(read_rows(TRACELAB_SEGMENTS), tmp_path / "public", "month=2026-06/contributor=x")
+    (tmp_path / "figures").mkdir()
+    old = tmp_path / "figures" / "figure_11_hit_rate_vs_idle_gap.png"
+    old.write_bytes(PNG)  # left by an earlier run on another corpus
+    runner = CliRunner()
+    result = runner.invoke(main, ["metrics", "--data", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "(0 figure(s) embedded)" in result.output
+    assert f"next: `tracelab figures --data {tmp_path}`" in result.output
+    result = runner.invoke(main, ["figures", "--data", str(tmp_path), "--only", "11"])
+    assert result.exit_code == 0, result.output
+    assert "rewritten (1 figure(s) embedded)" in result.output
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert base64.b64encode(old.read_bytes()).decode() in page
+    assert base64.b64encode(PNG).decode() not in page
+
+
+def test_cli_metrics_refuses_a_directory_of_raw_logs(tmp_path):
+    """`--public` pointed at raw logs gave an empty warehouse and report, and exit 0."""
+    from click.testing import CliRunner
+
+    from tracelab_pipeline.cli import main
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "session.jsonl").write_text('{"type": "user"}\n')
+    result = CliRunner().invoke(main, ["metrics", "--data", str(tmp_path), "--public", str(logs)])
+    assert result.exit_code == 1
+    assert f"{logs} holds no steps Parquet" in result.output
+    assert "tracelab normalize" in result.output
+    assert not (tmp_path / "warehouse.duckdb").exists()

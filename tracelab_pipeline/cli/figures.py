@@ -18,8 +18,18 @@ import click
 @click.option(
     "--only", type=int, multiple=True, help="Figure number(s) to build (default: all, 1-13)."
 )
-def command(data_dir: Path | None, only: tuple[int, ...]) -> None:
-    """Build the data behind every figure and render it (run `tracelab metrics` first)."""
+@click.option(
+    "--compare",
+    type=click.Choice(["auto", "on", "off"]),
+    default="auto",
+    show_default=True,
+    help="Paper comparison in the rewritten report (pass what you gave `tracelab metrics`).",
+)
+def command(data_dir: Path | None, only: tuple[int, ...], compare: str) -> None:
+    """Build the data behind every figure and render it (run `tracelab metrics` first).
+
+    When `tracelab metrics` wrote <data>/report/, the report is rewritten with these figures.
+    """
     import time
 
     import duckdb
@@ -71,3 +81,15 @@ def command(data_dir: Path | None, only: tuple[int, ...]) -> None:
     click.echo(
         f"{len(rendered)} figure(s) in {time.perf_counter() - started:.1f} s -> {data / 'figures'}"
     )
+    if (data / "report" / "report.md").is_file():
+        # The report `tracelab metrics` wrote has no figures (or older ones) until now.
+        from tracelab_pipeline.report import build_report
+
+        with duckdb.connect(str(warehouse)) as con:
+            result = build_report(
+                con, data, compare={"auto": None, "on": True, "off": False}[compare]
+            )
+        click.echo(
+            f"report: {result.html_path} rewritten ({len(result.figures_found)} figure(s) "
+            f"embedded{', compared with the paper' if result.compared else ''})"
+        )

@@ -33,6 +33,8 @@ import click
 @click.option("--report/--no-report", default=True, show_default=True)
 def command(data_dir: Path | None, public_root: Path | None, compare: str, report: bool) -> None:
     """Build <data>/warehouse.duckdb (tables paper.table_NN_*) and <data>/report/."""
+    import time
+
     import duckdb
     from tqdm import tqdm
 
@@ -49,10 +51,20 @@ def command(data_dir: Path | None, public_root: Path | None, compare: str, repor
             f"{public} not found: pass --public DIR (a `tracelab normalize` output works) "
             "or --data DIR holding public/ (`tracelab demo` builds one)"
         )
+    from tracelab_pipeline.warehouse.load import parquet_source
+
+    if parquet_source(public, "steps") is None:
+        # e.g. a directory of raw logs: it gave an empty warehouse and report, and exit 0
+        raise click.ClickException(
+            f"{public} holds no steps Parquet (steps.parquet or steps/**/*.parquet): "
+            "--public takes a public layer or `tracelab normalize` output, not raw logs; "
+            "run `tracelab normalize LOGS... --out DIR` first"
+        )
     try:
         data.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise click.ClickException(f"cannot create {data}: {exc}") from exc
+    started = time.time()
     with duckdb.connect(str(data / "warehouse.duckdb")) as con:
         counts = build_warehouse(con, public)
         click.echo(
@@ -72,10 +84,20 @@ def command(data_dir: Path | None, public_root: Path | None, compare: str, repor
         if report:
             from tracelab_pipeline.report import build_report
 
+            # Figures rendered before this warehouse may show another corpus: left out.
             result = build_report(
-                con, data, compare={"auto": None, "on": True, "off": False}[compare]
+                con,
+                data,
+                compare={"auto": None, "on": True, "off": False}[compare],
+                figures_since=started,
             )
             click.echo(
                 f"report: {result.html_path} ({len(result.figures_found)} figure(s) embedded"
                 f"{', compared with the paper' if result.compared else ''})"
             )
+            if result.figures_missing:
+                where = f" --data {data_dir}" if data_dir else ""
+                click.echo(
+                    f"next: `tracelab figures{where}` renders the figures from this warehouse "
+                    "and adds them to the report"
+                )

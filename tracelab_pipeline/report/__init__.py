@@ -161,8 +161,12 @@ def build_report(
     *,
     compare: bool | None = None,
     out_dir: str | Path | None = None,
+    figures_since: float | None = None,
 ) -> Report:
-    """Render report.md and report.html into `<data>/report/` from the paper.* tables."""
+    """Render report.md and report.html into `<data>/report/` from the paper.* tables.
+
+    `figures_since` (a time.time()): a figure PNG older than it was rendered from an earlier
+    warehouse, possibly of another corpus, so it is left out instead of embedded."""
     data_dir = Path(data_dir)
     figures_dir = data_dir / "figures"
     out = Path(out_dir) if out_dir else data_dir / "report"
@@ -183,6 +187,13 @@ def build_report(
             "Each table is followed by the paper's published values beside ours "
             "(difference = ours − paper; percentages in points)."
         )
+    elif compare is None:
+        w.para(
+            f"Not compared with the paper: its corpus has {PAPER_STEPS:,} steps, this one "
+            f"{steps:,}, and counts, totals and tails differ with corpus size alone "
+            "(`tracelab metrics --compare on`, or the report asset's config "
+            "`paper_comparison: on`, puts the paper's values beside ours anyway)."
+        )
     for section, items in SECTIONS:
         w.heading(2, section)
         for item in items:
@@ -194,11 +205,18 @@ def build_report(
                     _table(w, con, companion, TITLES[companion], False, report)
                 continue
             png = figures_dir / f"{item.table_name}.png"
-            if png.is_file():
+            stale = (
+                png.is_file() and figures_since is not None and png.stat().st_mtime < figures_since
+            )
+            if png.is_file() and not stale:
                 w.figure(item, png)
                 report.figures_found.append(item.table_name)
             else:
-                w.para(f"Figure {item.number} ({item.title}): not rendered yet.")
+                why = "from an earlier warehouse, left out" if stale else "not rendered yet"
+                w.para(
+                    f"Figure {item.number} ({item.title}): {why}; `tracelab figures` renders "
+                    "it and rewrites this report."
+                )
                 report.figures_missing.append(item.table_name)
     w.heading(2, "Corrections")
     _table(w, con, "corrections", TITLES["corrections"], False, report)
