@@ -145,6 +145,22 @@ def test_sensor_is_restart_safe(setup, instance):
     )
 
 
+def test_sensor_without_a_cursor_skips_partitions_already_built(setup, instance):
+    """`tracelab demo` builds through the instance without moving the sensor's cursor: the
+    first tick of `dagster dev` after it rebuilt every partition the demo had just built."""
+    data, defs = setup
+    first = tick(defs, instance)
+    run_all(defs, instance, first.run_requests[:1])  # as if a run built only this one
+    built = first.run_requests[0].partition_key
+    fresh = tick(defs, instance, cursor=None)
+    assert sorted(r.partition_key for r in fresh.run_requests) == sorted(
+        r.partition_key for r in first.run_requests[1:]
+    )
+    assert built not in {r.partition_key for r in fresh.run_requests}
+    run_all(defs, instance, fresh.run_requests)
+    assert isinstance(tick(defs, instance, cursor=None), dg.SkipReason)
+
+
 def test_grown_session_reruns_its_partition_only(setup, instance):
     data, defs = setup
     first = tick(defs, instance)

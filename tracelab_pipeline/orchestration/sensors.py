@@ -5,7 +5,10 @@ Cursor = the landing registry's generation at the last tick. Every partition rem
 generation at which its input files last changed, so after a crash between landing and the
 cursor being saved (Dagster saves it only once the runs are launched) the next tick still
 sees those partitions as changed; the run_key (partition + digest of its inputs) keeps a
-partition from being requested twice for the same inputs.
+partition from being requested twice for the same inputs. A changed partition whose Parquet
+is already built from its current inputs is not requested: `tracelab demo` builds through the
+same instance without moving this cursor, so the first tick of `dagster dev` after it would
+otherwise rebuild everything the demo just built.
 
 Many changed partitions at once (a first big inbox, a re-drop of old archives) are requested
 as a few ranged runs instead of one process per partition, when every partitioned asset has
@@ -33,6 +36,7 @@ from tracelab_pipeline.orchestration.partitions import contributor_month
 from tracelab_pipeline.orchestration.resources import TraceLabConfig
 from tracelab_pipeline.orchestration.sweep import (
     SENSOR_LANDING_BUDGET_S,
+    built_from_current_inputs,
     land,
     landing_metadata,
 )
@@ -67,7 +71,9 @@ def build_inbox_sensor(ranged_runs: bool, per_partition_max: int = PER_PARTITION
         existing = context.instance.get_dynamic_partitions(contributor_month.name)
         new_keys = [k for k in all_keys if k not in set(existing)]
         order = [*existing, *new_keys]  # the instance's key order once the adds are applied
-        wanted = [p for p in changed if p.key in set(order)]
+        wanted = [
+            p for p in changed if p.key in set(order) and not built_from_current_inputs(tracelab, p)
+        ]
         if ranged_runs and len(wanted) > per_partition_max:
             requests = _ranged_requests(order, wanted)
         else:

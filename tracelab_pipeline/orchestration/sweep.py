@@ -86,15 +86,16 @@ def new_partition_keys(instance: dg.DagsterInstance, keys: list[str]) -> list[st
     return [k for k in keys if k not in existing]
 
 
+def built_from_current_inputs(config: TraceLabConfig, p: PartitionState) -> bool:
+    """The partition's private Parquet was built from exactly its current landed files."""
+    contributor, month = split_partition_key(p.key)
+    manifest = read_manifest(config.private_dir, contributor, month)
+    return bool(manifest) and manifest.get("digest") == p.digest
+
+
 def stale_partitions(config: TraceLabConfig) -> list[PartitionState]:
     """Partitions whose private Parquet was not built from their current landed files."""
-    stale = []
-    for p in known_partitions(config):
-        contributor, month = split_partition_key(p.key)
-        manifest = read_manifest(config.private_dir, contributor, month)
-        if not manifest or manifest.get("digest") != p.digest:
-            stale.append(p)
-    return stale
+    return [p for p in known_partitions(config) if not built_from_current_inputs(config, p)]
 
 
 def partitions_needing_work(
