@@ -27,6 +27,9 @@ def test_code_location_loads_and_resolves(tmp_path, monkeypatch):
     jobs = {j.name for j in repo.get_all_jobs()}
     assert {LAND_JOB, PARTITIONS_JOB} <= jobs
     assert {s.name for s in repo.sensor_defs} >= {INBOX_SENSOR, AUTOMATION_SENSOR_NAME}
+    # the UI shows these beside each sensor and schedule
+    for instigator in [*repo.sensor_defs, *repo.schedule_defs]:
+        assert instigator.description, instigator.name
     nightly = repo.get_schedule_def(NIGHTLY)
     assert nightly.cron_schedule == "0 2 * * *" and nightly.execution_timezone == "UTC"
     assert defs.resources["tracelab"].data_path == tmp_path.resolve()

@@ -27,4 +27,6 @@ def automation_sensor() -> dg.AutomationConditionSensorDefinition:
         target=dg.AssetSelection.all(),
         default_status=dg.DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=30,
+        description="Refreshes the warehouse, paper tables, figures and report once their "
+        "upstream assets have new materializations and their blocking checks passed.",
     )
