@@ -172,6 +172,9 @@ def test_normalize_writes_every_table(tmp_path):
     assert set(steps.column("contributor").to_pylist()) == {"alice"}
     assert f"steps:            {steps.num_rows} " in result.output
     assert "files:            12 (9 claude, 3 codex)" in result.output
+    # a Codex file ends mid-turn: its events are ignored lines, noted, not "kept"
+    assert "noted (already counted above as used or ignored):" in result.output
+    assert "events dropped at end of file" in result.output
 
 
 def test_normalize_reports_rejected_lines_by_file_and_line_and_exits_0(tmp_path):

@@ -84,7 +84,7 @@ def _print_summary(s: dict, outputs: list[str]) -> None:
         for line in s["first_rejected"]:
             click.echo(f"  {line}")
     if s["flagged_by_reason"]:
-        click.echo("kept but flagged:")
+        click.echo("noted (already counted above as used or ignored):")
         for reason, count in s["flagged_by_reason"].items():
             click.echo(f"  {count:8d}  {reason}")
     for path, error in s["file_errors"].items():
