@@ -189,6 +189,10 @@ def test_the_report_says_why_it_is_not_compared(built, tmp_path):
     assert "Not compared with the paper: its corpus has 357,161 steps, this one 19" in auto.markdown
     off = build_report(con, tmp_path, compare=False)
     assert "Not compared" not in off.markdown
+    assert "the Corrections section at the end gives the corrected value" in off.markdown
+    compared = build_report(con, tmp_path, compare=True)
+    assert "'off' marks a value outside the tolerance below" in compared.markdown
+    assert compared.markdown.index("'off' marks") < compared.markdown.index("Against the paper")
 
 
 def test_figures_older_than_the_warehouse_are_left_out(built, tmp_path):

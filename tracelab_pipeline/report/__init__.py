@@ -180,12 +180,16 @@ def build_report(
     w.para(
         f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from the public layer: "
         f"{steps:,} steps in {sessions:,} sessions (each sub-agent transcript counted as a "
-        "session, as in the paper). Definitions: docs/metrics.md."
+        "session, as in the paper). Definitions: docs/metrics.md. Every table uses the paper's "
+        "definitions, so that it compares with the paper; where a definition is weak, the "
+        "Corrections section at the end gives the corrected value beside it."
     )
     if compared:
         w.para(
             "Each table is followed by the paper's published values beside ours "
-            "(difference = ours − paper; percentages in points)."
+            "(difference = ours − paper; percentages in points). 'off' marks a value outside "
+            "the tolerance below: expected for a corpus other than the paper's, and for a "
+            "synthetic one where its calibration misses (benchmarks/synth_paper_check.txt)."
         )
     elif compare is None:
         w.para(
