@@ -6,6 +6,7 @@ import gzip
 import shutil
 from pathlib import Path
 
+import click
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
@@ -280,3 +281,14 @@ def test_every_subcommand_has_help():
     for name in ("collect", "normalize"):
         result = run(name, "--help")
         assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_every_option_of_every_subcommand_says_what_it_does():
+    """`--help` listed e.g. `--workers INTEGER RANGE [default: 1; x>=1]` and nothing else."""
+    bare = [
+        f"{name} {param.opts[0]}"
+        for name, cmd in main.commands.items()
+        for param in cmd.params
+        if isinstance(param, click.Option) and not param.help
+    ]
+    assert bare == []

@@ -30,7 +30,12 @@ import click
     show_default=True,
     help="Put the paper's published values beside ours (auto: paper-sized corpus).",
 )
-@click.option("--report/--no-report", default=True, show_default=True)
+@click.option(
+    "--report/--no-report",
+    default=True,
+    show_default=True,
+    help="Also write <data>/report/report.html and report.md.",
+)
 def command(data_dir: Path | None, public_root: Path | None, compare: str, report: bool) -> None:
     """Build <data>/warehouse.duckdb (tables paper.table_NN_*) and <data>/report/."""
     import time

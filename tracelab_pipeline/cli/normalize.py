@@ -21,7 +21,13 @@ import click
     help="parquet: one <table>.parquet per table; tracelab-jsonl: round_trace.jsonl.",
 )
 @click.option("--contributor", default="local", show_default=True, help="Whose logs these are.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes reading files in parallel.",
+)
 def command(
     inputs: tuple[Path, ...], out: Path, out_format: str, contributor: str, workers: int
 ) -> None:

@@ -9,7 +9,14 @@ import click
 
 
 @click.command("synth")
-@click.option("--preset", type=click.Choice(["demo", "paper"]), default="demo", show_default=True)
+@click.option(
+    "--preset",
+    type=click.Choice(["demo", "paper"]),
+    default="demo",
+    show_default=True,
+    help="demo: 6 contributors, 3 months, 240 sessions (~26K steps); paper: 43 contributors, "
+    "10 months, 3,560 sessions (~354K steps, the paper's corpus).",
+)
 @click.option(
     "--contributors",
     type=click.IntRange(min=1),
@@ -25,10 +32,30 @@ import click
     default=None,
     help="Override the preset's main sessions.",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--inbox", "inbox", type=click.Path(file_okay=False), default=None)
-@click.option("--truth", "truth", type=click.Path(file_okay=False), required=True)
-@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Same seed, same logs and truth."
+)
+@click.option(
+    "--inbox",
+    "inbox",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Empty directory for the raw logs, <inbox>/<contributor>/... (required unless --check).",
+)
+@click.option(
+    "--truth",
+    "truth",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Directory of the ground-truth <table>.parquet (written, or read with --check).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Processes generating (or, with --check, DuckDB threads).",
+)
 @click.option("--check", is_flag=True, help="Compare the truth in --truth with the paper.")
 @click.option(
     "--only-paper-tables",
