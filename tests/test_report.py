@@ -230,7 +230,8 @@ def test_cli_metrics_then_figures_leaves_a_report_with_this_corpus_figures(tmp_p
     assert result.exit_code == 0, result.output
     assert "(0 figure(s) embedded)" in result.output
     assert f"next: `tracelab figures --data {tmp_path}`" in result.output
-    result = runner.invoke(main, ["figures", "--data", str(tmp_path), "--only", "11"])
+    # --data-dir as in `tracelab demo` works too
+    result = runner.invoke(main, ["figures", "--data-dir", str(tmp_path), "--only", "11"])
     assert result.exit_code == 0, result.output
     assert "rewritten (1 figure(s) embedded)" in result.output
     page = (tmp_path / "report" / "report.html").read_text()

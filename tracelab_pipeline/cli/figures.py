@@ -10,6 +10,7 @@ import click
 @click.command("figures")
 @click.option(
     "--data",
+    "--data-dir",
     "data_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,

@@ -10,6 +10,7 @@ import click
 @click.command("metrics")
 @click.option(
     "--data",
+    "--data-dir",
     "data_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
