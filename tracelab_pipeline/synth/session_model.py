@@ -275,6 +275,15 @@ CLAUDE_MISS_KEEPS_PROJECT = ((150_000, 0.0), (600_000, 0.35))
 # (Plan-only: 10k +2/-1/+1/+1 per seed, seed 1's 32-64k p99 -41 %; 12-14k, 18k +0..+1;
 # capping only one of the two miss kinds: +1 on seed 0 only.)
 CLAUDE_PROJECT_SHARED_MAX = 16_000
+# Share of Codex tool-step misses of the partial kind (MISS_KEEPS) that keep at least the
+# request's start: mid-request, seconds after the previous call, the request's first call is
+# the freshest cache entry (as with PARTIAL_MISS). Table 9 Codex 32-64k p99 (50.4k) was
+# +36..+52 % on seeds 0-3, the top 1 % of its 30k steps being partial misses of long
+# conversations (576 on seed 0, 237 of them tool steps; appends of 80-90k); plan-only with
+# 0.75: +25..+42 % (passes on seeds 1-3), 16-32k avg -9..-14 % (9.6k; was -5..-11 %). Only
+# those steps' prefix changes (no re-draws): paper tables 499/501/500/502 -> 499/502/501/503.
+# (Plan-only: 1.0 fails the 16-32k avg on seed 2 (-15.1 %); 0.5 p99 +28..+47 %.)
+CODEX_TOOL_MISS_KEEPS_TURN = 0.75
 # Tool-result steps whose cache holds only the request's start (Table 9's append p99 at
 # 64-256k prefixes: Codex 31k / 21k; Table 12: Codex tool-step append 661M).
 PARTIAL_MISS = {"claude": 0.004, "codex": 0.022}
@@ -727,6 +736,13 @@ class SessionBuilder:
                         prefix = start + int(
                             rng.uniform(0.0, MISS_PARTIAL_KEEP_MAX) * max(0, cached - start)
                         )
+                        # (A Codex tool-step miss keeps at least the request's start, from
+                        # the same draw: CODEX_TOOL_MISS_KEEPS_TURN.)
+                        turn_share = keep_init + CODEX_TOOL_MISS_KEEPS_TURN * (
+                            keep_start - keep_init
+                        )
+                        if codex and not user and draw < turn_share:
+                            prefix = max(prefix, min(ctx.turn_start, cached))
                     else:
                         # (Below MISS_DROPS_ALL_FROM the system prompt survives instead.)
                         prefix = (
