@@ -185,6 +185,12 @@ MODEL_SWITCH_P = 0.6
 CODEX_INIT = (2_000, 10_000)
 # Codex's cached instructions and tool schemas, tokens (Table 9: 90 / 2,108 / 3,501 steps in the
 # 1-2k / 2-4k / 4-8k bins, mostly first calls and compactions keeping them).
+# (Table 9 Codex 1-2k / 2-4k, seed 0: the 1-2k bin is the ~1 % of sessions with a static of
+# 2,000-2,047, rounded down to 1,920: 15 first calls (append median 7.9k), 17 compactions (23k)
+# and 26 misses (medians 35k tool, 143k user) of 3-4 sessions, so avg / p50 / p90 run
+# +79..+1,146 % on seeds 0-3; any static band holds that mix, and the paper's 4.3k median is
+# below CODEX_INIT's. The 2-4k bin: 651 first calls (6.6k), 467 compactions (22.7k), 1,037
+# misses (~100k): p50 27-29k vs 20.8k, while 4-8k's passes.)
 CODEX_STATIC = (2_000, 7_000)
 # Claude's first-call context besides the cached system prompt (project instructions, memory,
 # MCP tool schemas), log-uniform between these (log tokens): Table 9's 16-32k bin holds 10,248
@@ -245,6 +251,8 @@ FIRST_CACHED = {"claude": 0.58, "codex": 0.99}
 # which the compactions, with the opening context on top, sit at).
 # (Codex (10k, 40k), for Table 4's Codex average per compacting session, 3.57 vs 4.23 on seed 0:
 # 3.67-3.76 plan-only, but seed 0's own check fails on Table 9's Codex 4-8k median, +31.6 %.)
+# (Codex (4k, 18k) / (3k, 16k) for Table 9's Codex 2-4k median, +30 %: plan-only, seeds 0-1,
+# +23..+30 % / +15..+19 %, but the 4-8k median drops alike, -13..-16 % / -18 %; sessions re-draw.)
 COMPACT_SUMMARY = {"claude": (6_000, 30_000), "codex": (5_000, 22_000)}
 COMPACT_KEEPS_STATIC = {"claude": 0.9, "codex": 0.995}
 # A miss keeps the system prompt below the first value of the draw; Codex then keeps its opening
@@ -257,6 +265,8 @@ COMPACT_KEEPS_STATIC = {"claude": 0.9, "codex": 0.995}
 # Table 12's Codex user-step append 450-467M -> 442-459M (454.7M); with 90 % it was 399-420M
 # in an earlier tree; Table 13's append reduction 37.0 %).
 MISS_KEEPS = {"claude": (0.4, 0.48, 0.48), "codex": (0.42, 0.52, 0.88)}
+# (A Codex partial keep of at least 0.1 / 0.2 of the conversation, for the 32-64k p99: plan-only
+# p99 +42..+53 % / +33..+38 %, but 16-32k p99 -28..-36 % / -41..-50 %, avg -13..-20 % / -24..-31 %.)
 MISS_PARTIAL_KEEP_MAX = 0.85
 # Claude misses that keep the system prompt keep the project context (CLAUDE.md, memory, MCP
 # schemas: the session's opening, the same on every call) too, more often the longer the
@@ -275,6 +285,15 @@ CLAUDE_MISS_KEEPS_PROJECT = ((150_000, 0.0), (600_000, 0.35))
 # (Plan-only: 10k +2/-1/+1/+1 per seed, seed 1's 32-64k p99 -41 %; 12-14k, 18k +0..+1;
 # capping only one of the two miss kinds: +1 on seed 0 only.)
 CLAUDE_PROJECT_SHARED_MAX = 16_000
+# Share of Codex tool-step misses of the partial kind (MISS_KEEPS) that keep at least the
+# request's start: mid-request, seconds after the previous call, the request's first call is
+# the freshest cache entry (as with PARTIAL_MISS). Table 9 Codex 32-64k p99 (50.4k) was
+# +36..+52 % on seeds 0-3, the top 1 % of its 30k steps being partial misses of long
+# conversations (576 on seed 0, 237 of them tool steps; appends of 80-90k); plan-only with
+# 0.75: +25..+42 % (passes on seeds 1-3), 16-32k avg -9..-14 % (9.6k; was -5..-11 %). Only
+# those steps' prefix changes (no re-draws): paper tables 499/501/500/502 -> 499/502/501/503.
+# (Plan-only: 1.0 fails the 16-32k avg on seed 2 (-15.1 %); 0.5 p99 +28..+47 %.)
+CODEX_TOOL_MISS_KEEPS_TURN = 0.75
 # Tool-result steps whose cache holds only the request's start (Table 9's append p99 at
 # 64-256k prefixes: Codex 31k / 21k; Table 12: Codex tool-step append 661M).
 PARTIAL_MISS = {"claude": 0.004, "codex": 0.022}
@@ -284,6 +303,7 @@ PARTIAL_MISS = {"claude": 0.004, "codex": 0.022}
 # on seeds 0-3, now (45k) n -5..+3 % and median -2..-9 % (plan-only Table 9 Codex +2/0/+1/+1).
 # The draws are unchanged (only those steps' prefix). (30k: <1k median -15 % on seed 2; 60k:
 # n -14 %; 80-100k: n -19..-42 %, 2-4k median +37..+49 %.)
+# (30k / 20k, for the 2-4k median: it moves by 1-2 points only; <1k median -12..-18 %.)
 MISS_DROPS_ALL_FROM = {"codex": 45_000}
 
 
@@ -727,6 +747,13 @@ class SessionBuilder:
                         prefix = start + int(
                             rng.uniform(0.0, MISS_PARTIAL_KEEP_MAX) * max(0, cached - start)
                         )
+                        # (A Codex tool-step miss keeps at least the request's start, from
+                        # the same draw: CODEX_TOOL_MISS_KEEPS_TURN.)
+                        turn_share = keep_init + CODEX_TOOL_MISS_KEEPS_TURN * (
+                            keep_start - keep_init
+                        )
+                        if codex and not user and draw < turn_share:
+                            prefix = max(prefix, min(ctx.turn_start, cached))
                     else:
                         # (Below MISS_DROPS_ALL_FROM the system prompt survives instead.)
                         prefix = (
