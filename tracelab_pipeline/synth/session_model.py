@@ -174,6 +174,11 @@ MISS_AFTER_IDLE = {
 # system prompt and project context (the project's other sessions send the same opening;
 # dropping everything, as other misses mostly do, put Table 9 at -5 over seeds 0-3: Claude's
 # <1k / 4-8k bins' averages are already above the paper, its 16-32k average below).
+# (0.2 at 600k, Table 11's Claude user hit rate 0.839-0.849 -> 0.849-0.860 plan-only, but Table
+# 12's Claude user-step append 604-671M -> 545-622M on seeds 0-3 (672M); with 0.2-0.25 and
+# follow-ups placed at a full context, see _split, the rate was 0.851-0.864 at 612-699M, but
+# Table 9's Claude <1k avg +18..+22 % and Table 4's user-initiated share moved: 493-496/536 on
+# seed 0 vs 499, not kept; benchmarks/synth_paper_check.txt.)
 MISS_LARGE_CONTEXT = {"claude": ((200_000, 0.0), (600_000, 0.45))}
 # Share of later requests that switch to a newly drawn model (Table 1's step shares by model
 # then depend less on the model the few longest sessions start with).
@@ -497,6 +502,12 @@ class SessionBuilder:
         # The big task comes first, follow-ups later: later prompts then meet a long context
         # (Table 12: Claude user steps append 672M at an 86.9 % hit rate, i.e. ~300k tokens of
         # context each, against ~190k for tool-result steps).
+        # (So a long session's many small follow-ups come last, and in a 1M session that compacts
+        # once, at the end of its big requests, they meet the fresh cycle: seed 0, 2,163 prompts
+        # at 267k after vs 1,387 at 510k before. Making the smallest remaining request the next
+        # one once the context is past 0.5 of the cycle's compaction level raised the Claude
+        # user-step context 4.4B -> 4.8-5.4B (Table 11 / 12), but not kept: see
+        # MISS_LARGE_CONTEXT. Interleaving follow-ups after each big request lowers it.)
         weights.sort(reverse=True)
         s = sum(weights) or 1.0
         out = []
