@@ -104,16 +104,37 @@ def generate(
 def _contributor(c: ContributorPlan, seed: int, inbox: str, part_dir: str) -> dict:
     from tracelab_pipeline.synth.claude_writer import ClaudeWriter
     from tracelab_pipeline.synth.codex_writer import CodexWriter
-    from tracelab_pipeline.synth.session_model import SessionBuilder
     from tracelab_pipeline.synth.truth import TruthSink
 
     sink = TruthSink(Path(part_dir))
     inbox_path = Path(inbox)
     files = sessions = 0
+    for provider, rng, plan in session_plans(c, seed):
+        if provider == "claude":
+            writer = ClaudeWriter(plan, rng, inbox_path)
+            files += 1 + len(plan.subagents)
+        else:
+            writer = CodexWriter(plan, rng, inbox_path)
+            files += 1
+        writer.write()
+        sink.add(*writer.finish())
+        sessions += 1
+    counts = sink.close()
+    return {"sessions": sessions, "files": files, **counts}
+
+
+def session_plans(c: ContributorPlan, seed: int, providers: tuple[str, ...] = ("claude", "codex")):
+    """Contributor `c`'s sessions as `generate` draws them: (provider, rng, plan), the rng then
+    continuing into the writer. Plans alone (no files) are what calibration screens quickly
+    (benchmarks/synth_plans.py)."""
+    from tracelab_pipeline.synth.session_model import SessionBuilder
+
     for provider, count, draws in (
         ("claude", c.claude_sessions, c.claude_draws),
         ("codex", c.codex_sessions, c.codex_draws),
     ):
+        if provider not in providers:
+            continue
         starts = _session_starts(random.Random(f"{seed}:{c.handle}:{provider}:starts"), c, count)
         for i, start in enumerate(starts):
             rng = random.Random(f"{seed}:{c.handle}:{provider}:{i}")
@@ -121,18 +142,11 @@ def _contributor(c: ContributorPlan, seed: int, inbox: str, part_dir: str) -> di
                 version = rng.choices(CLAUDE_VERSIONS, CLAUDE_VERSION_WEIGHTS)[0]
             else:
                 version = rng.choices(CODEX_VERSIONS, CODEX_VERSION_WEIGHTS)[0]
-            plan = SessionBuilder(rng, provider, c.handle, start, version, draws=draws[i]).build()
-            if provider == "claude":
-                writer = ClaudeWriter(plan, rng, inbox_path)
-                files += 1 + len(plan.subagents)
-            else:
-                writer = CodexWriter(plan, rng, inbox_path)
-                files += 1
-            writer.write()
-            sink.add(*writer.finish())
-            sessions += 1
-    counts = sink.close()
-    return {"sessions": sessions, "files": files, **counts}
+            yield (
+                provider,
+                rng,
+                SessionBuilder(rng, provider, c.handle, start, version, draws=draws[i]).build(),
+            )
 
 
 def _session_starts(rng: random.Random, c: ContributorPlan, count: int) -> list[int]:

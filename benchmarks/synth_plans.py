@@ -1,0 +1,99 @@
+"""Screen a generator change in seconds: session plans only, no files (run by hand).
+
+    uv run python benchmarks/synth_plans.py [--seeds 0,1,2,3] [--provider claude|codex]
+
+Builds every session of the paper preset exactly as `generate` does (synth.session_plans)
+without writing logs or truth, and prints per seed the token statistics a calibration pass
+moves most: the user-step prefix-cache hit rate (Table 11, token-weighted, the own check's
+bound is 3 points), Table 9's append-by-prefix-bin values within tolerance (p99 35 %, others
+15 %) with the rows that fail, and the compactions with their user-initiated share (Table 4).
+Seed 0's Claude hit rate and Table 9 count equal the full check's; Codex's hit rate reads
+~0.001 high (interrupted turns are left out here). It is a screen: a change that looks good
+here still needs the full check (`benchmarks/synth.py --check`, ~40 s per seed), which also
+sees timing and every table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from tracelab_pipeline.metrics.table_09_append_by_prefix_bin import EDGES, K, bin_label
+from tracelab_pipeline.report.tables import paper_values
+from tracelab_pipeline.synth import session_plans
+from tracelab_pipeline.synth.presets import layout, resolve
+
+HIT_RATE = {"claude": 0.869, "codex": 0.782}  # Table 11, user steps
+# Inputs that make a step a user step (its first event a user message), as the logs write them:
+# Claude records interrupts and compaction summaries as user messages, Codex only prompts.
+USER_INPUTS = {"claude": {"prompt", "interrupt", "compact_summary"}, "codex": {"prompt"}}
+TOLERANCE = {"n": 0.15, "avg": 0.15, "p50": 0.15, "p90": 0.15, "p99": 0.35}
+
+
+def table_9_paper(provider: str) -> dict[str, dict]:
+    block = provider.capitalize()
+    rows = paper_values()["table_09_append_by_prefix_bin"]["rows"]
+    return {label: values for b, label, values in rows if b == block and values.get("n")}
+
+
+def screen(seed: int, provider: str) -> str:
+    appends: dict[str, list[int]] = {bin_label(i): [] for i in range(len(EDGES))}
+    lows = [e * K for e in EDGES]
+    cached = sent = compactions = user_compactions = 0
+    for c in layout(resolve("paper", None, None, None), seed):
+        for _, _, plan in session_plans(c, seed, (provider,)):
+            for thread in (plan.main, *plan.subagents):
+                for step in thread.steps:
+                    if step.aborted:
+                        continue
+                    i = int(np.searchsorted(lows, step.prefix, side="right")) - 1
+                    appends[bin_label(i)].append(step.append)
+                    if any(u.kind in USER_INPUTS[provider] for u in step.inputs):
+                        cached += step.prefix
+                        sent += step.prefix + step.append
+                    if step.compaction_before:
+                        compactions += 1
+                        user_compactions += any(u.kind == "prompt" for u in step.inputs)
+    paper = table_9_paper(provider)
+    ok = total = 0
+    failing = []
+    for label, want in paper.items():
+        a = np.asarray(appends[label], dtype=float)
+        got = {"n": len(a)}
+        if len(a):
+            got |= {
+                "avg": a.mean(),
+                **dict(zip(("p50", "p90", "p99"), np.percentile(a, [50, 90, 99]), strict=True)),
+            }
+        for stat, tol in TOLERANCE.items():
+            if stat not in want or stat not in got:  # an empty bin: no verdict, as the report
+                continue
+            total += 1
+            dev = got[stat] / want[stat] - 1
+            if abs(dev) <= tol:
+                ok += 1
+            else:
+                failing.append(f"{label} {stat} {dev * 100:+.0f}%")
+    rate = cached / sent if sent else float("nan")
+    share = user_compactions / compactions if compactions else float("nan")
+    return (
+        f"seed {seed} {provider}: user hit rate {rate:.4f} (Table 11 {HIT_RATE[provider]}), "
+        f"Table 9 {ok}/{total}, compactions {compactions} ({share:.1%} at a prompt)\n"
+        f"  failing: {', '.join(failing) or 'none'}"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", default="0,1,2,3")
+    ap.add_argument("--provider", choices=("claude", "codex"), default="claude")
+    args = ap.parse_args()
+    for seed in (int(s) for s in args.seeds.split(",")):
+        start = time.perf_counter()
+        print(screen(seed, args.provider), f"({time.perf_counter() - start:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()
