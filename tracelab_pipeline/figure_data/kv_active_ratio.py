@@ -4,7 +4,8 @@ active(T) = G / (G + sum of tool latencies <= T + sum of human waits <= T) per p
 G = sum of positive generation spans; values above T are excluded, not capped (this is the
 repo's kv_cache_active_ratio, unlike Fig 12's min(g, T)). Tool latency = positive effective
 latency of each call. Human wait (tracelab-metrics §0.5): within a session, events ordered by
-step then timestamp; every user_message waits from the previous event, kept if > 0.
+step (O1: step_index, log line) then timestamp; every user_message waits from the previous
+event, kept if > 0.
 """
 
 from __future__ import annotations
@@ -54,15 +55,19 @@ tool_waits AS (
     FROM calls WHERE effective_ms > 0
 ),
 events AS (
-    SELECT s.provider, s.sid, s.step_index, s.sk, e.event_index, e.event_type, e.t
+    SELECT s.provider, s.sid, s.step_index, s.source_line, s.sk, e.event_index, e.event_type, e.t
     FROM fd_ev e JOIN fd_steps s USING (sk)
     WHERE e.t IS NOT NULL
 ),
 human_waits AS (
-    -- sk follows step_id within a session, so (step_index, sk) is the (step_index, step_id) order
+    -- waits are carried in the warehouse's O1 step order (step_index, source_line, step_id),
+    -- as Table 7's human waits: a step_index tie is broken by the log line, not the id; sk
+    -- follows step_id within a session
     SELECT provider, 'human' AS source, wait_s FROM (
         SELECT provider, event_type,
-            t - lag(t) OVER (PARTITION BY sid ORDER BY step_index, sk, t, event_index) AS wait_s
+            t - lag(t) OVER (
+                PARTITION BY sid ORDER BY step_index, source_line NULLS LAST, sk, t, event_index
+            ) AS wait_s
         FROM events)
     WHERE event_type = 'user_message' AND wait_s > 0
 ),

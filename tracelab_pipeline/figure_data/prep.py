@@ -92,6 +92,7 @@ joined AS (
         s.session_id,
         s.step_id,
         s.step_index,
+        s.source_line,
         s.model,
         s.prefix_tokens,
         s.append_tokens,

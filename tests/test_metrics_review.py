@@ -1,0 +1,75 @@
+"""Adversarial review: crafted inputs where our tables/figures once disagreed with TraceLab's
+documented definitions (docs/reference/tracelab-metrics.md). Expected values are hand-computed
+from those definitions, not read back from our code."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from test_warehouse import T0, build, event, step
+
+from tracelab_pipeline.figure_data import build_figure_data
+
+
+def tool(step_id: str, index: int, name: str, latency_ms: int, at_s: float) -> dict:
+    return {
+        "step_id": step_id,
+        "contributor": "c1",
+        "session_id": step_id.split(":")[0],
+        "tool_index": index,
+        "tool_name": name,
+        "call_id": f"{step_id}:{index}",
+        "emitted_at": T0 + timedelta(seconds=at_s),
+        "result_at": T0 + timedelta(seconds=at_s + latency_ms / 1000),
+        "wall_latency_ms": latency_ms,
+        "internal_latency_ms": None,
+        "is_error": False,
+        "input_chars": 1,
+        "result_chars": 1,
+        "command_signature": None,
+    }
+
+
+def test_kv_active_human_waits_follow_log_order_on_step_index_ties(tmp_path):
+    # Two steps share step_index 1 (TraceLab round files repeat round_index). In log order
+    # (O1, §0.5) the user message at 50 s follows the tool step's events ending at 110 s: no
+    # positive wait, and the session's first message has none. Ordered by step id instead,
+    # the message would follow the first step (5 s) and give a 45 s wait.
+    user = {"first_event_type": "user_message", "first_input_event_type": "user_message"}
+    steps = [
+        step("S", 0, source_line=1, trigger="user", **user),
+        step("S", 1, step_id="S:zz", source_line=2, round_id="rb"),
+        step("S", 1, step_id="S:aa", source_line=3, round_id="ra", trigger="user", **user),
+    ]
+    events = [
+        event("S:0", 0, "user_message", 0),
+        event("S:0", 1, "text", 5),
+        event("S:zz", 0, "tool_result", 100),
+        event("S:zz", 1, "text", 110),
+        event("S:aa", 0, "user_message", 50),
+        event("S:aa", 1, "text", 60),
+    ]
+    con = build(tmp_path, steps, events)
+    assert con.execute("SELECT count(*) FROM human_waits").fetchone()[0] == 0
+    build_figure_data(con, 13)
+    waits, human_s = con.execute(
+        "SELECT human_waits, human_s FROM paper.figure_13_kv_active_ratio WHERE timeout_s = 3600"
+    ).fetchone()
+    assert (waits, human_s) == (0, 0.0)
+
+
+def test_tool_latency_top12_ties_are_alphabetical_not_first_seen(tmp_path):
+    # 13 tools with 20 calls each, first used in reverse alphabetical order. TraceLab ranks by
+    # calls with a stable sort over alphabetical insertion (§3 Fig 9), so t00..t11 are the top
+    # 12 and t12 is dropped; equal medians keep that alphabetical order.
+    names = [f"t{i:02d}" for i in range(13)]
+    steps, tools = [], []
+    for k, name in enumerate(reversed(names)):
+        steps.append(step("S", k))
+        tools += [tool(f"S:{k}", j, name, 1000, at_s=100 * k + j) for j in range(20)]
+    con = build(tmp_path, steps, [], tools)
+    build_figure_data(con, 9)
+    got = con.execute(
+        "SELECT tool_name FROM paper.figure_09_tool_latency_by_tool ORDER BY position"
+    ).fetchall()
+    assert [g[0] for g in got] == names[:12]
