@@ -9,6 +9,7 @@ from datetime import timedelta
 from test_warehouse import T0, build, event, step
 
 from tracelab_pipeline.figure_data import build_figure_data
+from tracelab_pipeline.report.format import column_unit, fmt
 
 
 def tool(step_id: str, index: int, name: str, latency_ms: int, at_s: float) -> dict:
@@ -73,3 +74,13 @@ def test_tool_latency_top12_ties_are_alphabetical_not_first_seen(tmp_path):
         "SELECT tool_name FROM paper.figure_09_tool_latency_by_tool ORDER BY position"
     ).fetchall()
     assert [g[0] for g in got] == names[:12]
+
+
+def test_table_10_hours_display_two_decimals_only_for_residual_under_one_hour():
+    # Paper's apply_patch row: E2E 0.5h, Int 0.3h, Res 0.21h (tracelab-metrics §2 Table 10:
+    # hours 1 decimal, Res 2 decimals if < 1 h).
+    table = "table_10_codex_tool_overhead"
+    cells = {"e2e_h": 0.5, "int_h": 0.3, "res_h": 0.21}
+    got = {c: fmt(v, column_unit(table, c, None)) for c, v in cells.items()}
+    assert got == {"e2e_h": "0.5h", "int_h": "0.3h", "res_h": "0.21h"}
+    assert fmt(1.83, column_unit(table, "res_h", None)) == "1.8h"

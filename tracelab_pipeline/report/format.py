@@ -86,7 +86,8 @@ UNIT_FORMATS = {
     "duration": duration,
     "ratio1": lambda x: f"{x:.1f}",
     "price": lambda x: f"{x:.2f}" if round(x, 2) == x else f"{x:.3f}",
-    "hours": lambda x: f"{x:.1f}h" if x >= 1 else f"{x:.2f}h",
+    "hours": lambda x: f"{x:.1f}h",
+    "hours_res": lambda x: f"{x:.1f}h" if x >= 1 else f"{x:.2f}h",
     "seconds2": lambda x: f"{x:.2f}s",
     "seconds1": lambda x: f"{x:.1f}s",
     "calls_k": thousands_calls,
@@ -115,7 +116,7 @@ def column_unit(table: str, column: str, row_unit: str | None) -> str:
             "all_calls": "count",
             "e2e_h": "hours",
             "int_h": "hours",
-            "res_h": "hours",
+            "res_h": "hours_res",  # only the residual gets 2 decimals under 1 h (0.21h)
             "p99_s": "seconds1",
         }.get(column, "seconds2")
     if table == "table_06_pricing":
