@@ -84,3 +84,18 @@ def test_table_10_hours_display_two_decimals_only_for_residual_under_one_hour():
     got = {c: fmt(v, column_unit(table, c, None)) for c, v in cells.items()}
     assert got == {"e2e_h": "0.5h", "int_h": "0.3h", "res_h": "0.21h"}
     assert fmt(1.83, column_unit(table, "res_h", None)) == "1.8h"
+
+
+def test_tool_popularity_top3_share_counts_raw_tool_names(tmp_path):
+    # paper_macros: top-3 share = the 3 most-called RAW names / provider calls. Two MCP tools
+    # fold into 'mcp' (60 calls) for the rings, but the raw top 3 is Bash 50 + Read 40 +
+    # Edit 35 = 125 of 185 calls, not mcp 60 + Bash 50 + Read 40 = 150.
+    counts = {"mcp__a__x": 30, "mcp__b__y": 30, "Bash": 50, "Read": 40, "Edit": 35}
+    steps, tools = [], []
+    for k, (name, n) in enumerate(counts.items()):
+        steps.append(step("S", k))
+        tools += [tool(f"S:{k}", j, name, 100, at_s=1000 * k + j) for j in range(n)]
+    con = build(tmp_path, steps, [], tools)
+    build_figure_data(con, 7)
+    shares = con.execute("SELECT DISTINCT top3_share FROM paper.figure_07_tool_popularity")
+    assert shares.fetchall() == [(125 / 185,)]

@@ -21,6 +21,14 @@ def build(con, *, prepared: bool = False) -> int:
             SELECT provider, count(*) AS provider_calls,
                    count(DISTINCT tool_name) AS distinct_tools
             FROM calls GROUP BY provider
+        ),
+        -- the paper's "top 3" share counts RAW tool names (paper_macros), not the folded
+        -- display names: MCP tools together or "Other" are never one of the three
+        top3 AS (
+            SELECT provider, sum(n) AS top3_calls FROM (
+                SELECT provider, tool_name, count(*) AS n FROM calls GROUP BY provider, tool_name
+                QUALIFY row_number() OVER (PARTITION BY provider ORDER BY n DESC, tool_name) <= 3
+            ) GROUP BY provider
         )
         SELECT t.provider,
             row_number() OVER (
@@ -29,8 +37,8 @@ def build(con, *, prepared: bool = False) -> int:
             ) AS rank,
             t.tool_name, t.calls, t.error_calls,
             t.calls / p.provider_calls AS share,
-            p.provider_calls, p.distinct_tools
-        FROM per_tool t JOIN per_provider p USING (provider)
+            p.provider_calls, p.distinct_tools, x.top3_calls / p.provider_calls AS top3_share
+        FROM per_tool t JOIN per_provider p USING (provider) JOIN top3 x USING (provider)
         ORDER BY provider, rank
         """,
     )

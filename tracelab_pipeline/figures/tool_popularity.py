@@ -35,7 +35,7 @@ def render(df, heading):
         ax.set_yticks(ys, names)
         ax.set_xlim(0, max(shares) * 1.45 + 1)
         style.percent_axis(ax, "x")
-        top3 = 100 * float(part.head(3)["share"].sum())
+        top3 = 100 * float(part["top3_share"].iloc[0])
         style.title(
             ax,
             f"{style.label(provider)}: top 3 = {top3:.1f}% of "
