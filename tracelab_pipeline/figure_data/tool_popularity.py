@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracelab_pipeline.figure_data.tools import CALLS_CTE, OTHER
+from tracelab_pipeline.figure_data.tools import CALLS_CTE
 from tracelab_pipeline.figure_data.write import write_figure_table
 
 
@@ -33,7 +33,8 @@ def build(con, *, prepared: bool = False) -> int:
         SELECT t.provider,
             row_number() OVER (
                 PARTITION BY t.provider
-                ORDER BY t.tool_name = '{OTHER}', t.calls DESC, t.first_seen
+                -- "Other (<20 calls/tool)" ranks by its calls like any tool (TraceLab Fig 7)
+                ORDER BY t.calls DESC, t.first_seen
             ) AS rank,
             t.tool_name, t.calls, t.error_calls,
             t.calls / p.provider_calls AS share,
