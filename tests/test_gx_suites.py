@@ -247,3 +247,22 @@ def test_window_is_per_partition_in_one_pass(private):
     assert (
         steps["expect_column_values_to_be_between:session_started_at"] == private["steps"].num_rows
     )
+
+
+@pytest.mark.parametrize(("days", "caught"), [(160, False), (400, True)])
+def test_a_session_resumed_months_later_passes_and_clock_garbage_is_caught(private, days, caught):
+    """Later timestamps of a session may run months past its start month (a resumed Codex
+    rollout); a year and more past it is not a session, it is a broken clock."""
+    from tracelab_pipeline.validate.suites import LATE_SLACK_DAYS
+
+    assert 160 < LATE_SLACK_DAYS < 400
+    late = pc.max(private["steps"].column("last_output_at")).as_py() + dt.timedelta(days=days)
+    steps = replace_first(private["steps"], "last_output_at", late)
+    (report,) = [
+        r
+        for r in validate_partition("private", {**private, "steps": steps}, MONTH)
+        if r.table == "steps"
+    ]
+    assert report.failures == (
+        {"expect_column_values_to_be_between:last_output_at": 1} if caught else {}
+    )
