@@ -4,13 +4,15 @@
 
 Builds every session of the paper preset exactly as `generate` does (synth.session_plans)
 without writing logs or truth, and prints per seed the token statistics a calibration pass
-moves most: the user-step prefix-cache hit rate (Table 11, token-weighted, the own check's
+moves most: the user-step prefix-cache hit rate (Table 11, token-weighted; the own check's
 bound is 3 points), Table 9's append-by-prefix-bin values within tolerance (p99 35 %, others
-15 %) with the rows that fail, and the compactions with their user-initiated share (Table 4).
-Seed 0's Claude hit rate and Table 9 count equal the full check's; Codex's hit rate reads
-~0.001 high (interrupted turns are left out here). It is a screen: a change that looks good
-here still needs the full check (`benchmarks/synth.py --check`, ~40 s per seed), which also
-sees timing and every table.
+15 %) with the rows that fail, and Table 4's compactions (its rule: a drop of 64k from near
+the thread's peak that does not recover) with their sessions' p90 / p99 and user share.
+
+Measured against the full check on seeds 0-1: Table 9's and Claude's Table 4 counts are equal,
+the hit rates within 0.002, Codex's user share ~0.8 points high (interrupted turns and their
+inputs are left out here). A change that looks good here still needs the full check
+(`benchmarks/synth.py --check`, ~40 s per seed), which also sees timing and every table.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ HIT_RATE = {"claude": 0.869, "codex": 0.782}  # Table 11, user steps
 # Inputs that make a step a user step (its first event a user message), as the logs write them:
 # Claude records interrupts and compaction summaries as user messages, Codex only prompts.
 USER_INPUTS = {"claude": {"prompt", "interrupt", "compact_summary"}, "codex": {"prompt"}}
+# Table 4 (tracelab-metrics): a drop of at least this many tokens of prefix + append, from at
+# least NEAR_PEAK of the thread's maximum, with none of the next REBOUND_STEPS back at NEAR_PEAK
+# of the level before the drop.
+MIN_DROP, NEAR_PEAK, REBOUND_STEPS = 64_000, 0.75, 3
 TOLERANCE = {"n": 0.15, "avg": 0.15, "p50": 0.15, "p90": 0.15, "p99": 0.35}
 
 
@@ -41,21 +47,24 @@ def table_9_paper(provider: str) -> dict[str, dict]:
 def screen(seed: int, provider: str) -> str:
     appends: dict[str, list[int]] = {bin_label(i): [] for i in range(len(EDGES))}
     lows = [e * K for e in EDGES]
-    cached = sent = compactions = user_compactions = 0
+    cached = sent = 0
+    per_thread: list[int] = []  # Table 4 compactions of each thread that has one
+    by_trigger = {"user": 0, "tool": 0}
     for c in layout(resolve("paper", None, None, None), seed):
         for _, _, plan in session_plans(c, seed, (provider,)):
             for thread in (plan.main, *plan.subagents):
-                for step in thread.steps:
-                    if step.aborted:
-                        continue
+                steps = [s for s in thread.steps if not s.aborted]
+                for step in steps:
                     i = int(np.searchsorted(lows, step.prefix, side="right")) - 1
                     appends[bin_label(i)].append(step.append)
                     if any(u.kind in USER_INPUTS[provider] for u in step.inputs):
                         cached += step.prefix
                         sent += step.prefix + step.append
-                    if step.compaction_before:
-                        compactions += 1
-                        user_compactions += any(u.kind == "prompt" for u in step.inputs)
+                found = compactions(steps)
+                for trigger in found:
+                    by_trigger[trigger] += 1
+                if found:
+                    per_thread.append(len(found))
     paper = table_9_paper(provider)
     ok = total = 0
     failing = []
@@ -77,12 +86,35 @@ def screen(seed: int, provider: str) -> str:
             else:
                 failing.append(f"{label} {stat} {dev * 100:+.0f}%")
     rate = cached / sent if sent else float("nan")
-    share = user_compactions / compactions if compactions else float("nan")
+    n = sum(by_trigger.values())
+    p90, p99 = np.percentile(per_thread, [90, 99]) if per_thread else (float("nan"),) * 2
     return (
         f"seed {seed} {provider}: user hit rate {rate:.4f} (Table 11 {HIT_RATE[provider]}), "
-        f"Table 9 {ok}/{total}, compactions {compactions} ({share:.1%} at a prompt)\n"
-        f"  failing: {', '.join(failing) or 'none'}"
+        f"Table 9 {ok}/{total}, "
+        f"Table 4 compactions {n} ({by_trigger['user'] / max(n, 1):.1%} user-initiated) in "
+        f"{len(per_thread)} sessions, p90 {p90:.0f} p99 {p99:.0f}\n"
+        f"  Table 9 failing: {', '.join(failing) or 'none'}"
     )
+
+
+def compactions(steps) -> list[str]:
+    """Table 4's compactions in one thread's steps, by trigger (a prompt opens the step, or
+    not: tool results do)."""
+    totals = [s.prefix + s.append for s in steps]
+    if len(totals) < 2 or max(totals) <= 0:
+        return []
+    peak = max(totals)
+    found = []
+    for i in range(1, len(totals) - 1):
+        before = totals[i - 1]
+        if (
+            before - totals[i] >= MIN_DROP
+            and before >= NEAR_PEAK * peak
+            and all(t < NEAR_PEAK * before for t in totals[i + 1 : i + 1 + REBOUND_STEPS])
+        ):
+            prompt = any(u.kind == "prompt" for u in steps[i].inputs)
+            found.append("user" if prompt else "tool")
+    return found
 
 
 def main() -> None:
