@@ -90,13 +90,9 @@ def test_tool_popularity_top3_share_counts_raw_tool_names(tmp_path):
     # paper_macros: top-3 share = the 3 most-called RAW names / provider calls. Two MCP tools
     # fold into 'mcp' (60 calls) for the rings, but the raw top 3 is Bash 50 + Read 40 +
     # Edit 35 = 125 of 185 calls, not mcp 60 + Bash 50 + Read 40 = 150.
-    counts = {"mcp__a__x": 30, "mcp__b__y": 30, "Bash": 50, "Read": 40, "Edit": 35}
-    steps, tools = [], []
-    for k, (name, n) in enumerate(counts.items()):
-        steps.append(step("S", k))
-        tools += [tool(f"S:{k}", j, name, 100, at_s=1000 * k + j) for j in range(n)]
-    con = build(tmp_path, steps, [], tools)
-    build_figure_data(con, 7)
+    con = _tool_popularity(
+        tmp_path, {"mcp__a__x": 30, "mcp__b__y": 30, "Bash": 50, "Read": 40, "Edit": 35}
+    )
     shares = con.execute("SELECT DISTINCT top3_share FROM paper.figure_07_tool_popularity")
     assert shares.fetchall() == [(125 / 185,)]
 
@@ -105,14 +101,19 @@ def test_tool_popularity_ranks_other_by_its_calls(tmp_path):
     # §3 Fig 7: tools under 20 calls fold into "Other (<20 calls/tool)"; the list is sorted by
     # calls (ties: first appearance) with no exception for Other: Bash 50, Other 3 x 10 = 30,
     # Read 25.
-    counts = {"Bash": 50, "Read": 25, "Grep": 10, "Glob": 10, "Task": 10}
+    con = _tool_popularity(tmp_path, {"Bash": 50, "Read": 25, "Grep": 10, "Glob": 10, "Task": 10})
+    got = con.execute(
+        "SELECT tool_name, calls FROM paper.figure_07_tool_popularity ORDER BY rank"
+    ).fetchall()
+    assert got == [("Bash", 50), ("Other (<20 calls/tool)", 30), ("Read", 25)]
+
+
+def _tool_popularity(tmp_path, counts: dict[str, int]):
+    """Fig 7's data over one session whose step k calls tool k `counts[k]` times."""
     steps, tools = [], []
     for k, (name, n) in enumerate(counts.items()):
         steps.append(step("S", k))
         tools += [tool(f"S:{k}", j, name, 100, at_s=1000 * k + j) for j in range(n)]
     con = build(tmp_path, steps, [], tools)
     build_figure_data(con, 7)
-    got = con.execute(
-        "SELECT tool_name, calls FROM paper.figure_07_tool_popularity ORDER BY rank"
-    ).fetchall()
-    assert got == [("Bash", 50), ("Other (<20 calls/tool)", 30), ("Read", 25)]
+    return con
