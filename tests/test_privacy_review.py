@@ -56,6 +56,8 @@ def scrubber():
         ("mcp__ssh__DESKTOP-4F2K9QH", "4F2K9QH"),
         ("LAPTOP-8H3JK2L", "8H3JK2L"),
         ("ssh ip-172-31-5-9 failed", "172-31"),
+        # An id of no RFC 4122 version (Presidio's UuidRecognizer wants one).
+        ("agent-1234abcd-1234-1234-1234-1234567890ab", "1234567890ab"),
         # A longer deny-listed name that starts with a shorter one is replaced whole.
         ("mcp__mary-jane__x", "jane"),
     ],
@@ -72,6 +74,10 @@ def test_smuggled_private_value_is_replaced(scrubber, text, leaked):
     "text",
     [
         "claude-3-5-sonnet-v2@20241022",
+        # dated model ids: the phone recognizer took `4-5-20250929` for a number
+        "claude-sonnet-4-5-20250929",
+        "claude-opus-4-1-20250805",
+        "us.anthropic.claude-haiku-4-5-20251001-v1:0",
         "mcp__node_repl__run",
         "mcp__claude_ai_Google_Drive__search",
         "unknown:response_item.ghost_snapshot",

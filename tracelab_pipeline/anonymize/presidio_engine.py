@@ -60,6 +60,15 @@ GENERIC_HANDLES = frozenset(
     }
 )  # fmt: skip
 MIN_DENY_LENGTH = 3
+# A dated Claude model id, as the API names it (Bedrock and Vertex forms too): Presidio's phone
+# recognizer takes `4-5-20250929` in `claude-sonnet-4-5-20250929` for a number, which turned the
+# real clients' model names into `claude-sonnet-<PHONE>` (Table 1's model mix, pricing). Version
+# parts of one or two digits only, so no phone number fits in.
+MODEL_ID = re.compile(
+    r"(?:[a-z]{2,4}\.)?(?:anthropic\.)?claude-"
+    r"(?:(?:opus|sonnet|haiku)-\d{1,2}(?:-\d{1,2})?|\d(?:-\d)?-(?:opus|sonnet|haiku)(?:-v\d)?)"
+    r"[-@]\d{8}(?:-v\d{1,2}(?::\d{1,2})?)?"
+)
 # Kept strings are names and categories (tool names are at most 64 characters, reasons are cut
 # to 40-60); a longer one is text, published as <LONG_TEXT> without analyzing it (which also
 # bounds the time a pathological string can take in the recognizers).
@@ -243,6 +252,21 @@ def _pattern_recognizers():
             ],
             global_regex_flags=case_sensitive,
         ),
+        PatternRecognizer(
+            supported_entity="UUID",
+            name="TracelabIdShapeRecognizer",
+            patterns=[
+                # Presidio's UuidRecognizer takes RFC 4122 versions only; an id of another
+                # version is still an id (it was left whole, or cut by a CREDIT_CARD finding).
+                Pattern(
+                    "uuid_shape",
+                    r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}"
+                    r"(?![0-9A-Fa-f])",
+                    0.85,
+                )
+            ],
+            global_regex_flags=case_sensitive,
+        ),
     ]
 
 
@@ -393,6 +417,9 @@ class Scrubber:
         spans = [*_shared_findings(probe)]
         if "_" in probe:
             spans += _shared_findings(probe.replace("_", " "))
+        if MODEL_ID.fullmatch(probe):
+            # The version and date digits of a Claude model id are no phone number.
+            spans = [s for s in spans if s[3] != "PHONE_NUMBER"]
         if self._deny is not None:
             spans += [
                 (r.start, r.end, r.score, r.entity_type)
