@@ -78,6 +78,7 @@ def test_smuggled_private_value_is_replaced(scrubber, text, leaked):
         "claude-sonnet-4-5-20250929",
         "claude-opus-4-1-20250805",
         "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+        "gpt-4.1-2025-04-14",
         "mcp__node_repl__run",
         "mcp__claude_ai_Google_Drive__search",
         "unknown:response_item.ghost_snapshot",

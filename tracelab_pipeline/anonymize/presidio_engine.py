@@ -60,14 +60,16 @@ GENERIC_HANDLES = frozenset(
     }
 )  # fmt: skip
 MIN_DENY_LENGTH = 3
-# A dated Claude model id, as the API names it (Bedrock and Vertex forms too): Presidio's phone
-# recognizer takes `4-5-20250929` in `claude-sonnet-4-5-20250929` for a number, which turned the
-# real clients' model names into `claude-sonnet-<PHONE>` (Table 1's model mix, pricing). Version
-# parts of one or two digits only, so no phone number fits in.
+# A dated model id, as the APIs name them (Bedrock and Vertex forms too): Presidio's phone
+# recognizer takes `4-5-20250929` in `claude-sonnet-4-5-20250929` (or `4.1-2025-04-14` in
+# `gpt-4.1-2025-04-14`) for a number, which turned real clients' model names into
+# `claude-sonnet-<PHONE>` (Table 1's model mix, pricing). Version parts of one or two digits
+# only, so no phone number fits in.
 MODEL_ID = re.compile(
     r"(?:[a-z]{2,4}\.)?(?:anthropic\.)?claude-"
     r"(?:(?:opus|sonnet|haiku)-\d{1,2}(?:-\d{1,2})?|\d(?:-\d)?-(?:opus|sonnet|haiku)(?:-v\d)?)"
     r"[-@]\d{8}(?:-v\d{1,2}(?::\d{1,2})?)?"
+    r"|(?:gpt-\d(?:\.\d{1,2})?o?|o\d)(?:-(?:mini|nano|pro|turbo|preview))?-20\d\d-\d\d-\d\d"
 )
 # Kept strings are names and categories (tool names are at most 64 characters, reasons are cut
 # to 40-60); a longer one is text, published as <LONG_TEXT> without analyzing it (which also
@@ -418,7 +420,7 @@ class Scrubber:
         if "_" in probe:
             spans += _shared_findings(probe.replace("_", " "))
         if MODEL_ID.fullmatch(probe):
-            # The version and date digits of a Claude model id are no phone number.
+            # The version and date digits of a model id are no phone number.
             spans = [s for s in spans if s[3] != "PHONE_NUMBER"]
         if self._deny is not None:
             spans += [
