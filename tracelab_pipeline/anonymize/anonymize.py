@@ -101,11 +101,11 @@ def _scrub_column(
     """Each distinct value scrubbed once; a column that scrubbing leaves unchanged (no finding,
     nothing to normalize) is returned as it is."""
     combined = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    distinct = pc.unique(combined).drop_null()
-    if all(_scrub(scrubber, v, label)[0] == v for v in distinct.to_pylist()):
-        return combined
     encoded = pc.dictionary_encode(combined)
-    scrubbed = [_scrub(scrubber, v, label) for v in encoded.dictionary.to_pylist()]  # cached
+    distinct = encoded.dictionary.to_pylist()
+    scrubbed = [_scrub(scrubber, v, label) for v in distinct]
+    if all(out == v for v, (out, _) in zip(distinct, scrubbed, strict=True)):
+        return combined
     # Count replacements per row, not per distinct string.
     for item in pc.value_counts(encoded.indices.drop_null()):
         entities = scrubbed[item["values"].as_py()][1]

@@ -353,7 +353,13 @@ def _shared_findings(text: str) -> tuple[tuple[int, int, float, str], ...]:
     results = analyzer().analyze(
         text, language="en", entities=list(ENTITIES), score_threshold=SCORE_THRESHOLD
     )
-    return tuple((r.start, r.end, r.score, r.entity_type) for r in results)
+    # The version and date digits of a model id are no phone number (MODEL_ID).
+    model_id = MODEL_ID.fullmatch(text) is not None
+    return tuple(
+        (r.start, r.end, r.score, r.entity_type)
+        for r in results
+        if not (model_id and r.entity_type == "PHONE_NUMBER")
+    )
 
 
 def usable_deny_list(names: Iterable[str]) -> tuple[str, ...]:
@@ -419,9 +425,6 @@ class Scrubber:
         spans = [*_shared_findings(probe)]
         if "_" in probe:
             spans += _shared_findings(probe.replace("_", " "))
-        if MODEL_ID.fullmatch(probe):
-            # The version and date digits of a model id are no phone number.
-            spans = [s for s in spans if s[3] != "PHONE_NUMBER"]
         if self._deny is not None:
             spans += [
                 (r.start, r.end, r.score, r.entity_type)

@@ -152,6 +152,8 @@ def _iter_zip(path: str, limits: Limits) -> Iterator[tuple[str, IO[bytes]]]:
         _check_totals(len(files), sum(i.file_size for i in files), limits)
         budget = _Budget(limits.max_expanded_bytes)
         for info in files:
+            # zipfile raises NotImplementedError for a compression method it lacks and
+            # RuntimeError for an encrypted member: refused, like damaged data.
             try:
                 stream = zf.open(info)
             except (*_DATA_ERRORS, NotImplementedError, RuntimeError) as exc:
