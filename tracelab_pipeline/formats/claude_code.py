@@ -117,10 +117,7 @@ def read_claude_code(
         with gc_paused(), opened(path, stream) as lines:
             feed_records(lines, acc, reader.feed)
     except (OSError, EOFError, zlib.error) as exc:
-        if acc.lines_read == 0:
-            error = f"cannot read: {exc}"
-        else:
-            acc.reject_rest(exc)
+        error = acc.stopped(exc)
     result = FileResult(source, PROVIDER, acc, error=error)
     with gc_paused():
         reader.finish(result)

@@ -230,9 +230,8 @@ def read_codex(
         with gc_paused(), opened(path, stream) as lines:
             feed_records(lines, acc, rollout.feed)
     except (OSError, EOFError, zlib.error) as exc:
-        if acc.lines_read == 0:
-            return FileResult(source, PROVIDER, acc, error=f"cannot read: {exc}")
-        acc.reject_rest(exc)
+        if (error := acc.stopped(exc)) is not None:
+            return FileResult(source, PROVIDER, acc, error=error)
     result = FileResult(source, PROVIDER, acc)
     with gc_paused():
         rollout.finish(result)

@@ -103,11 +103,14 @@ class Accounting:
         row.update(extra)
         return row
 
-    def reject_rest(self, exc: BaseException) -> None:
-        """A stream damaged after some lines (a cut or corrupt gzip): what was read stands,
-        the rest counts as one rejected line."""
+    def stopped(self, exc: BaseException) -> str | None:
+        """A read that raised `exc`: the file's error if no line was read; else (a cut or
+        corrupt gzip) what was read stands, the rest counts as one rejected line, and None."""
+        if self.lines_read == 0:
+            return f"cannot read: {exc}"
         self.lines_read += 1
         self.reject(self.lines_read, f"unreadable rest of file: {exc}", None)
+        return None
 
     def check(self) -> None:
         total = self.used + self.ignored + len(self.rejected)

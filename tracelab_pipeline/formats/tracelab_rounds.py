@@ -294,10 +294,9 @@ def read_tracelab_rounds(path: str | Path, contributor: str = "local") -> FileRe
         with open_log(path) as stream:
             feed_records(stream, acc, take)
     except (OSError, EOFError, zlib.error) as exc:
-        if acc.lines_read == 0:
-            result.error = f"cannot read: {exc}"
+        result.error = acc.stopped(exc)
+        if result.error is not None:
             return result
-        acc.reject_rest(exc)
     if len(providers) == 1:
         result.provider = providers.pop()
     _set_session_start(steps, timing_events)
