@@ -289,6 +289,14 @@ def test_decode_speed_summary(con, frames):
     for provider, values in speeds.items():
         assert summary.loc[f"{provider}_normalized", "p50"] == pytest.approx(np.median(values))
         assert summary.loc[f"{provider}_normalized", "rows"] == len(values)
+        values = np.array(values)
+        cv = 100 * values.std() / values.mean()
+        capped = np.minimum(values, 160.0)
+        assert summary.loc[f"{provider}_normalized", "cv_pct"] == pytest.approx(cv)
+        assert summary.loc[f"{provider}_normalized", "cv_capped_pct"] == pytest.approx(
+            100 * capped.std() / capped.mean()
+        )
+    assert summary["cv_pct"].isna().tolist() == [p == "codex_residual_ttft" for p in summary.index]
 
 
 def test_session_progress_example(con):

@@ -9,7 +9,10 @@ Definitions (tracelab-metrics §3 Fig 6):
   pure decode = visible / post; lambda = sum(post) / sum(visible);
   residual TTFT = (reasoning_end - last input <= reasoning_end) - reasoning * lambda (span > 0).
 Rows: kind 'point' (sample of at most POINTS per panel), 'bin' (floor(log2 context) bins with
-p25/p50/p90; `shown` when the bin has MIN_BIN_ROWS rows) and 'summary' (one per panel).
+p25/p50/p90; `shown` when the bin has MIN_BIN_ROWS rows) and 'summary' (one per panel, with
+the coefficient of variation behind the paper's "CV > 50 %": population stddev / mean, over the
+raw values and over the values capped at the figure's display cap, as TraceLab's variance
+table gives both).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ POINTS = 35_000
 MIN_BIN_ROWS = 250
 MIN_POST_REASONING_S = 0.1
 PANELS = ("claude_normalized", "codex_normalized", "codex_pure_decode", "codex_residual_ttft")
+DISPLAY_CAP = 160.0  # tok/s; the residual TTFT panel has no CV (it can be negative)
 
 
 def build(con, *, prepared: bool = False) -> int:
@@ -65,7 +69,7 @@ def build(con, *, prepared: bool = False) -> int:
             SELECT panel, 'point' AS kind, context AS context_tokens, value,
                    NULL::BIGINT AS rows, NULL::DOUBLE AS p25, NULL::DOUBLE AS p50,
                    NULL::DOUBLE AS p90, NULL::DOUBLE AS p99, NULL::DOUBLE AS weighted,
-                   NULL::BOOLEAN AS shown
+                   NULL::BOOLEAN AS shown, NULL::DOUBLE AS cv_pct, NULL::DOUBLE AS cv_capped_pct
             FROM values_
             QUALIFY row_number() OVER (
                 PARTITION BY panel ORDER BY hash(contributor || '/' || step_id), step_id) <= ?
@@ -75,7 +79,8 @@ def build(con, *, prepared: bool = False) -> int:
                    quantile_cont(value, 0.5) AS value, count(*) AS rows,
                    quantile_cont(value, 0.25) AS p25, quantile_cont(value, 0.5) AS p50,
                    quantile_cont(value, 0.9) AS p90, quantile_cont(value, 0.99) AS p99,
-                   sum(num) / nullif(sum(den), 0) AS weighted, count(*) >= ? AS shown
+                   sum(num) / nullif(sum(den), 0) AS weighted, count(*) >= ? AS shown,
+                   NULL::DOUBLE AS cv_pct, NULL::DOUBLE AS cv_capped_pct
             FROM values_ GROUP BY panel, floor(log2(context))
         ),
         summary AS (
@@ -86,7 +91,12 @@ def build(con, *, prepared: bool = False) -> int:
                    -- residual TTFT has no speed; its summary carries lambda (s per token)
                    CASE WHEN panel = 'codex_residual_ttft' THEN (SELECT s_per_token FROM lam)
                         ELSE sum(num) / nullif(sum(den), 0) END AS weighted,
-                   true AS shown
+                   true AS shown,
+                   CASE WHEN panel <> 'codex_residual_ttft'
+                        THEN 100 * stddev_pop(value) / nullif(avg(value), 0) END AS cv_pct,
+                   CASE WHEN panel <> 'codex_residual_ttft'
+                        THEN 100 * stddev_pop(least(value, ?)) / nullif(avg(least(value, ?)), 0)
+                        END AS cv_capped_pct
             FROM values_ GROUP BY panel
         )
         SELECT * FROM summary
@@ -94,5 +104,5 @@ def build(con, *, prepared: bool = False) -> int:
         UNION ALL SELECT * FROM points
         ORDER BY panel, kind DESC, context_tokens, value
         """,
-        [MIN_POST_REASONING_S, POINTS, MIN_BIN_ROWS],
+        [MIN_POST_REASONING_S, POINTS, MIN_BIN_ROWS, DISPLAY_CAP, DISPLAY_CAP],
     )

@@ -58,11 +58,15 @@ def render(df, heading):
             ax.legend(frameon=False, loc="upper right")
         summary = df[(df["panel"] == panel) & (df["kind"] == "summary")]
         median = float(summary["p50"].iloc[0]) if len(summary) else float("nan")
+        cv = float(summary["cv_pct"].iloc[0]) if len(summary) else float("nan")
         style.binary_token_axis(ax, "x", vmax=xmax)
         ax.set_xlim(4096, None)
         low = 0 if panel != "codex_residual_ttft" else max(min(0.0, float(pts["value"].min())), -10)
         ax.set_ylim(low, cap)
-        style.title(ax, f"{name} (median {median:.1f} {'s' if unit == 'Seconds' else 'tok/s'})")
+        spread = "" if cv != cv else f", CV {cv:.0f}%"  # NaN: the TTFT panel has no CV
+        style.title(
+            ax, f"{name} (median {median:.1f} {'s' if unit == 'Seconds' else 'tok/s'}{spread})"
+        )
         ax.title.set_color(style.color(provider))
         ax.set_ylabel(unit)
         ax.set_xlabel("Context (input tokens)")
