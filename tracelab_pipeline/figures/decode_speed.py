@@ -65,7 +65,7 @@ def render(df, heading):
         ax.set_ylim(low, cap)
         spread = "" if cv != cv else f", CV {cv:.0f}%"  # NaN: the TTFT panel has no CV
         style.title(
-            ax, f"{name} (median {median:.1f} {'s' if unit == 'Seconds' else 'tok/s'}{spread})"
+            ax, f"{name}\nmedian {median:.1f} {'s' if unit == 'Seconds' else 'tok/s'}{spread}"
         )
         ax.title.set_color(style.color(provider))
         ax.set_ylabel(unit)
