@@ -1,0 +1,139 @@
+"""Bad input found by a red-team pass: each case is read, counted and reported by file and line
+(or by file, when the file cannot be read at all), never silently dropped."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tracelab_pipeline.cli import main as cli
+from tracelab_pipeline.formats import read_log
+from tracelab_pipeline.formats.common import parse_ts
+from tracelab_pipeline.formats.tracelab_rounds import write_tracelab_rounds
+from tracelab_pipeline.landing.scan import scan_log
+from tracelab_pipeline.normalize import iter_log_files
+from tracelab_pipeline.schema import to_table
+
+FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
+CLAUDE = FIXTURES / "claude" / "tracelab__claude-example-segment.jsonl"
+CODEX = FIXTURES / "codex" / "tracelab__codex-example-segment.jsonl"
+BOM = b"\xef\xbb\xbf"
+FAR_FUTURE = "9999-12-31T23:59:59Z"
+
+
+def _counts(result) -> tuple:
+    acc = result.accounting
+    return result.provider, acc.lines_read, acc.used, acc.ignored, len(acc.rejected)
+
+
+@pytest.mark.parametrize("source", [CLAUDE, CODEX], ids=["claude", "codex"])
+@pytest.mark.parametrize("packed", [False, True], ids=["plain", "gzip"])
+def test_a_byte_order_mark_does_not_cost_the_first_record(tmp_path, source, packed):
+    data = BOM + source.read_bytes()
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(gzip.compress(data) if packed else data)
+    assert _counts(read_log(path)) == _counts(read_log(source))
+    assert len(read_log(path).steps) == len(read_log(source).steps)
+
+
+def test_a_one_line_file_with_a_byte_order_mark_is_recognized_and_placed(tmp_path):
+    # Codex's first line (session_meta) names the session: landing places the file by it.
+    first = CODEX.read_bytes().splitlines(keepends=True)[0]
+    path = tmp_path / "one.jsonl"
+    path.write_bytes(BOM + first)
+    result = read_log(path)
+    assert (result.provider, result.error, result.accounting.rejected) == ("codex", None, [])
+    assert scan_log(path, 2**20).root_session == scan_log(CODEX, 2**30).root_session
+
+
+def _codex_with_future_usage(tmp_path: Path) -> tuple[Path, int]:
+    lines = CODEX.read_bytes().splitlines(keepends=True)
+    index = next(
+        i for i, line in enumerate(lines) if b'"token_count"' in line and b'"info":{' in line
+    )
+    record = json.loads(lines[index])
+    record["timestamp"] = FAR_FUTURE
+    lines[index] = json.dumps(record).encode() + b"\n"
+    path = tmp_path / "future.jsonl"
+    path.write_bytes(b"".join(lines))
+    return path, index + 1
+
+
+def test_codex_rejects_a_timestamp_in_the_future_naming_its_line(tmp_path):
+    path, line = _codex_with_future_usage(tmp_path)
+    result = read_log(path)
+    acc = result.accounting
+    assert acc.lines_read == acc.used + acc.ignored + len(acc.rejected)
+    assert [(r["line_number"], r["reason"]) for r in acc.rejected] == [
+        (line, "timestamp in the future")
+    ]
+    assert len(result.steps) == len(read_log(CODEX).steps) - 1
+    assert all(s["usage_at"].year < 9999 for s in result.steps)
+
+
+def test_codex_session_start_in_the_future_falls_back_to_the_record_time(tmp_path):
+    lines = CODEX.read_bytes().splitlines(keepends=True)
+    meta = json.loads(lines[0])
+    meta["payload"]["timestamp"] = FAR_FUTURE
+    path = tmp_path / "meta.jsonl"
+    path.write_bytes(json.dumps(meta).encode() + b"\n" + b"".join(lines[1:]))
+    starts = {s["session_started_at"] for s in read_log(path).steps}
+    assert starts == {parse_ts(meta["timestamp"])}
+
+
+def test_a_round_export_rejects_an_event_in_the_future_naming_its_line(tmp_path):
+    result = read_log(CODEX)
+    path = tmp_path / "rounds.jsonl"
+    tables = [to_table(name, getattr(result, name)) for name in ("steps", "tool_calls")]
+    write_tracelab_rounds(*tables, to_table("timing_events", result.timing_events), path)
+    lines = path.read_bytes().splitlines(keepends=True)
+    record = json.loads(lines[2])
+    record["timing_events"][0]["timestamp"] = FAR_FUTURE
+    lines[2] = json.dumps(record).encode() + b"\n"
+    path.write_bytes(b"".join(lines))
+    rejected = read_log(path).accounting.rejected
+    assert [(r["line_number"], r["reason"]) for r in rejected] == [
+        (3, "timing event timestamp in the future")
+    ]
+
+
+def test_the_search_follows_linked_directories_and_keeps_dangling_log_links(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "a.jsonl").write_bytes(CODEX.read_bytes())
+    root = tmp_path / "in"
+    root.mkdir()
+    (root / "linked").symlink_to(elsewhere)
+    (root / "loop").symlink_to(root)  # must not search forever
+    (root / "gone.jsonl").symlink_to(tmp_path / "deleted.jsonl")
+    (root / "notes.txt").symlink_to(tmp_path / "deleted.txt")  # not a log name: not listed
+    os.mkfifo(root / "pipe.jsonl")  # reading a pipe would block: not a log
+    assert iter_log_files([root]) == [root / "gone.jsonl", root / "linked" / "a.jsonl"]
+
+    out = tmp_path / "out"
+    run = CliRunner().invoke(cli, ["normalize", str(root), "--out", str(out)])
+    assert run.exit_code == 1, run.output
+    assert f"error: {root / 'gone.jsonl'}: cannot read" in run.output
+    assert "9 (0 duplicates dropped)" in run.output  # the linked file's steps
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a directory whatever its mode")
+def test_a_directory_the_search_cannot_list_is_reported_by_name(tmp_path):
+    root = tmp_path / "in"
+    locked = root / "locked"
+    locked.mkdir(parents=True)
+    (locked / "a.jsonl").write_bytes(CODEX.read_bytes())
+    (root / "b.jsonl").write_bytes(CODEX.read_bytes())
+    locked.chmod(0)
+    try:
+        assert iter_log_files([root]) == [root / "b.jsonl", locked]
+        run = CliRunner().invoke(cli, ["normalize", str(root), "--out", str(tmp_path / "out")])
+    finally:
+        locked.chmod(0o755)
+    assert run.exit_code == 1, run.output
+    assert f"error: {locked}: cannot read" in run.output
