@@ -7,7 +7,7 @@ from typing import IO
 
 import orjson
 
-from tracelab_pipeline.formats.jsonl import open_log
+from tracelab_pipeline.formats.jsonl import UTF8_BOM, open_log
 
 CLAUDE = "claude"
 CODEX = "codex"
@@ -25,9 +25,9 @@ def detect_format(path: str | Path) -> str | None:
 
 def detect_stream(stream: IO[bytes]) -> str | None:
     """detect_format on an open log; reads up to its first lines, the caller rewinds it."""
-    for _, raw in zip(range(_PEEK_LINES), stream, strict=False):
+    for index, raw in zip(range(_PEEK_LINES), stream, strict=False):
         try:
-            record = orjson.loads(raw)
+            record = orjson.loads(raw.removeprefix(UTF8_BOM) if index == 0 else raw)
         except orjson.JSONDecodeError:
             continue
         if not isinstance(record, dict):
