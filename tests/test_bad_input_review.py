@@ -137,3 +137,18 @@ def test_a_directory_the_search_cannot_list_is_reported_by_name(tmp_path):
         locked.chmod(0o755)
     assert run.exit_code == 1, run.output
     assert f"error: {locked}: cannot read" in run.output
+
+
+def test_an_out_dir_that_cannot_be_written_fails_before_reading_naming_it(tmp_path):
+    if os.geteuid() == 0:  # root writes any directory; /proc refuses new files even to root
+        out = Path("/proc/self")
+        if not out.is_dir():
+            pytest.skip("no /proc here")
+    else:
+        out = tmp_path / "read-only"
+        out.mkdir()
+        out.chmod(0o555)
+    run = CliRunner().invoke(cli, ["normalize", str(CODEX), "--out", str(out)])
+    assert run.exit_code == 1
+    assert isinstance(run.exception, SystemExit), run.exception  # a message, not a traceback
+    assert f"Error: cannot write to --out {out}:" in run.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import click
@@ -46,6 +47,10 @@ def command(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise click.ClickException(f"cannot create --out {out}: {exc}") from exc
+    try:  # before reading anything: a read-only --out would otherwise fail only at the end
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as exc:
+        raise click.ClickException(f"cannot write to --out {out}: {exc}") from exc
     files = iter_log_files(inputs)
     # --out inside an input directory: an earlier run's round_trace.jsonl is our own output,
     # not another log (its copies of the steps would replace the source's in dedup).
@@ -64,7 +69,10 @@ def command(
     else:
         sink = RoundsSink(out / "round_trace.jsonl")
         outputs = [str(sink.out)]
-    summary = normalize_streamed(files, sink, out, contributor, workers=workers, progress=True)
+    try:
+        summary = normalize_streamed(files, sink, out, contributor, workers=workers, progress=True)
+    except OSError as exc:  # the readers never raise: this is writing (disk full, --out gone)
+        raise click.ClickException(f"cannot write the output under {out}: {exc}") from exc
     _print_summary(summary, outputs)
     if summary["unreadable_files"]:
         for path, error in summary["unreadable_files"].items():
