@@ -152,3 +152,13 @@ def test_an_out_dir_that_cannot_be_written_fails_before_reading_naming_it(tmp_pa
     assert run.exit_code == 1
     assert isinstance(run.exception, SystemExit), run.exception  # a message, not a traceback
     assert f"Error: cannot write to --out {out}:" in run.output
+
+
+def test_synth_refuses_months_that_would_date_sessions_in_the_future(tmp_path):
+    # The readers reject future timestamps: such a corpus would be generated only to be lost.
+    inbox, truth = tmp_path / "inbox", tmp_path / "truth"
+    args = ["synth", "--months", "1000", "--inbox", str(inbox), "--truth", str(truth)]
+    run = CliRunner().invoke(cli, args)
+    assert run.exit_code == 1, run.output
+    assert "1000 months from 2026-03 would date sessions after today" in run.output
+    assert not inbox.exists() and not truth.exists()
