@@ -162,3 +162,31 @@ def test_synth_refuses_months_that_would_date_sessions_in_the_future(tmp_path):
     assert run.exit_code == 1, run.output
     assert "1000 months from 2026-03 would date sessions after today" in run.output
     assert not inbox.exists() and not truth.exists()
+
+
+def test_collect_reports_a_log_link_that_leads_nowhere_and_copies_the_rest(tmp_path):
+    project = tmp_path / "claude" / "projects" / "p"
+    project.mkdir(parents=True)
+    (project / "a.jsonl").write_bytes(CLAUDE.read_bytes())
+    (project / "gone.jsonl").symlink_to(tmp_path / "deleted.jsonl")
+    env = {"CLAUDE_CONFIG_DIR": str(tmp_path / "claude"), "CODEX_HOME": str(tmp_path / "none")}
+    dest = tmp_path / "dest"
+    run = CliRunner().invoke(cli, ["collect", "--dest", str(dest)], env=env)
+    assert run.exit_code == 1, run.output
+    assert f"error: {project / 'gone.jsonl'}: " in run.output
+    assert (dest / "claude" / "projects" / "p" / "a.jsonl").read_bytes() == CLAUDE.read_bytes()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a directory whatever its mode")
+def test_collect_reports_a_directory_it_cannot_list(tmp_path):
+    locked = tmp_path / "claude" / "projects" / "locked"
+    locked.mkdir(parents=True)
+    (locked / "a.jsonl").write_bytes(CLAUDE.read_bytes())
+    env = {"CLAUDE_CONFIG_DIR": str(tmp_path / "claude"), "CODEX_HOME": str(tmp_path / "none")}
+    locked.chmod(0)
+    try:
+        run = CliRunner().invoke(cli, ["collect", "--dest", str(tmp_path / "dest")], env=env)
+    finally:
+        locked.chmod(0o755)
+    assert run.exit_code == 1, run.output
+    assert f"error: {locked}: " in run.output

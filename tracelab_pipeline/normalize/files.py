@@ -26,14 +26,16 @@ def iter_log_files(inputs: Iterable[str | Path]) -> list[Path]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            for child in _search(path):
+            for child in search_logs(path):
                 found.setdefault(_identity(child), child)
         else:
             found.setdefault(_identity(path), path)
     return sorted(found.values(), key=str)
 
 
-def _search(root: Path) -> Iterator[Path]:
+def search_logs(root: Path) -> Iterator[Path]:
+    """Log files under `root`, plus dangling log links and directories that cannot be listed
+    (so that whoever reads them fails naming them)."""
     unlisted: list[OSError] = []
     seen: set[str] = set()
     for top, dirs, names in os.walk(root, onerror=unlisted.append, followlinks=True):
