@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -190,3 +192,25 @@ def test_collect_reports_a_directory_it_cannot_list(tmp_path):
         locked.chmod(0o755)
     assert run.exit_code == 1, run.output
     assert f"error: {locked}: " in run.output
+
+
+def test_an_archive_given_to_normalize_is_named_not_read_as_one_log(tmp_path):
+    # Its members' lines would be read as one Claude log (the Codex member's records ignored,
+    # tar headers rejected as malformed JSON) and the run would exit 0.
+    archives = [tmp_path / "logs.tar.gz", tmp_path / "logs.zip"]
+    with tarfile.open(archives[0], "w:gz") as tar:
+        tar.add(CLAUDE, "a.jsonl")
+        tar.add(CODEX, "b.jsonl")
+    with zipfile.ZipFile(archives[1], "w") as archive:
+        archive.write(CLAUDE, "a.jsonl")
+    for path, kind in zip(archives, ("tar", "zip"), strict=True):
+        result = read_log(path)
+        assert result.error.startswith(f"cannot read: a {kind} archive, not a log")
+        assert (result.accounting.lines_read, result.steps) == (0, [])
+    run = CliRunner().invoke(
+        cli, ["normalize", *map(str, archives), str(CODEX), "--out", str(tmp_path / "out")]
+    )
+    assert run.exit_code == 1, run.output
+    for path in archives:
+        assert f"error: {path}: cannot read: a " in run.output
+    assert "9 (0 duplicates dropped)" in run.output  # the log beside them is read

@@ -5,7 +5,14 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-from tracelab_pipeline.formats.detect import CLAUDE, CODEX, TRACELAB_ROUNDS, detect_stream
+from tracelab_pipeline.formats.detect import (
+    CLAUDE,
+    CODEX,
+    TAR_ARCHIVE,
+    TRACELAB_ROUNDS,
+    ZIP_ARCHIVE,
+    detect_stream,
+)
 from tracelab_pipeline.formats.jsonl import Accounting, open_log
 from tracelab_pipeline.formats.result import FileResult
 
@@ -41,6 +48,9 @@ def read_log(
             from tracelab_pipeline.formats.codex import read_codex
 
             return read_codex(path, contributor, origin=origin, stream=stream)
+    if fmt in (ZIP_ARCHIVE, TAR_ARCHIVE):
+        error = f"cannot read: a {fmt}, not a log (unpack it, or drop it in the inbox)"
+        return FileResult(source, None, Accounting(source, contributor), error=error)
     if fmt == TRACELAB_ROUNDS:
         from tracelab_pipeline.formats.tracelab_rounds import read_tracelab_rounds
 

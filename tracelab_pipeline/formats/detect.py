@@ -12,6 +12,9 @@ from tracelab_pipeline.formats.jsonl import UTF8_BOM, open_log
 CLAUDE = "claude"
 CODEX = "codex"
 TRACELAB_ROUNDS = "tracelab-rounds"
+# Not logs: an archive of them (readable after gzip, so a .tar.gz too), named by its kind.
+ZIP_ARCHIVE = "zip archive"
+TAR_ARCHIVE = "tar archive"
 
 _CODEX_TYPES = {"session_meta", "turn_context", "response_item", "event_msg", "compacted"}
 _PEEK_LINES = 50
@@ -29,12 +32,23 @@ def detect_stream(stream: IO[bytes]) -> str | None:
         try:
             record = orjson.loads(raw.removeprefix(UTF8_BOM) if index == 0 else raw)
         except orjson.JSONDecodeError:
+            if index == 0 and (archive := _archive_kind(raw)):
+                return archive
             continue
         if not isinstance(record, dict):
             continue
         kind = classify_record(record)
         if kind:
             return kind
+    return None
+
+
+def _archive_kind(first_line: bytes) -> str | None:
+    # Its members' lines would otherwise be read as one log, headers rejected as bad JSON.
+    if first_line.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return ZIP_ARCHIVE
+    if first_line[257:262] == b"ustar":
+        return TAR_ARCHIVE
     return None
 
 
