@@ -214,3 +214,27 @@ def test_an_archive_given_to_normalize_is_named_not_read_as_one_log(tmp_path):
     for path in archives:
         assert f"error: {path}: cannot read: a " in run.output
     assert "9 (0 duplicates dropped)" in run.output  # the log beside them is read
+
+
+def test_the_demo_summary_counts_the_bad_input_it_set_aside(tmp_path):
+    from tracelab_pipeline.landing.land import land_inbox
+    from tracelab_pipeline.orchestration.demo import DemoResult
+    from tracelab_pipeline.orchestration.demo_summary import summarize
+    from tracelab_pipeline.partitioned.build import build_partitions
+
+    data = tmp_path / "data"
+    inbox = data / "inbox"
+    lines = CLAUDE.read_bytes().splitlines(keepends=True)
+    (inbox / "alice").mkdir(parents=True)
+    (inbox / "alice" / "a.jsonl").write_bytes(b"".join([*lines[:5], b"[1, 2]\n", *lines[5:]]))
+    (inbox / "Not A Handle").mkdir()
+    (inbox / "Not A Handle" / "b.jsonl").write_bytes(CODEX.read_bytes())
+    report = land_inbox(str(inbox), data / "landed")
+    keys = report.changed_partitions
+    list(build_partitions(data / "landed", data / "private", keys))
+
+    text = summarize(DemoResult(data_dir=data, dagster_home=data / "dagster_home"))
+    assert (
+        "bad input: 1 inbox drop(s) not landed, 1 record(s) rejected, 0 file(s) with an error"
+        in text
+    )
