@@ -238,3 +238,17 @@ def test_the_demo_summary_counts_the_bad_input_it_set_aside(tmp_path):
         "bad input: 1 inbox drop(s) not landed, 1 record(s) rejected, 0 file(s) with an error"
         in text
     )
+
+
+def test_a_file_in_no_known_format_keeps_its_lines_aside_even_when_cut_short(tmp_path):
+    lines = [json.dumps({"tool": "other", "n": i}).encode() + b"\n" for i in range(2000)]
+    path = tmp_path / "other.jsonl.gz"
+    packed = gzip.compress(b"".join(lines))
+    path.write_bytes(packed[: len(packed) * 3 // 4])  # cut inside the gzip stream
+    result = read_log(path)
+    acc = result.accounting
+    assert result.error == "unrecognized log format"
+    assert acc.lines_read == len(acc.rejected) > 100
+    first, last = acc.rejected[0], acc.rejected[-1]
+    assert json.loads(first["raw"]) == {"tool": "other", "n": 0}  # the record, kept aside
+    assert last["reason"].startswith("unreadable rest of file:") and last["raw"] is None

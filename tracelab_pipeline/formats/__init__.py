@@ -5,6 +5,8 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
+import orjson
+
 from tracelab_pipeline.formats.detect import (
     CLAUDE,
     CODEX,
@@ -70,9 +72,13 @@ def _unrecognized(source: str, contributor: str) -> FileResult:
     reason = "not a Claude Code, Codex or TraceLab record"
     try:
         with open_log(source) as f:
-            feed_records(f, acc, lambda line_number, _: acc.reject(line_number, reason, None))
-    except (OSError, EOFError, zlib.error) as exc:
-        return FileResult(source, None, acc, error=f"cannot read: {exc}")
+            # Kept aside like every reader's rejected records (raw, cut at RAW_KEEP_BYTES).
+            feed_records(
+                f, acc, lambda line, record: acc.reject(line, reason, orjson.dumps(record))
+            )
+    except (OSError, EOFError, zlib.error) as exc:  # as in the readers: what was read stands
+        if error := acc.stopped(exc):
+            return FileResult(source, None, acc, error=error)
     error = "unrecognized log format" if acc.lines_read else None
     return FileResult(source, None, acc, error=error)
 
