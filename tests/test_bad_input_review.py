@@ -115,12 +115,16 @@ def test_the_search_follows_linked_directories_and_keeps_dangling_log_links(tmp_
     (root / "gone.jsonl").symlink_to(tmp_path / "deleted.jsonl")
     (root / "notes.txt").symlink_to(tmp_path / "deleted.txt")  # not a log name: not listed
     os.mkfifo(root / "pipe.jsonl")  # reading a pipe would block: not a log
-    assert iter_log_files([root]) == [root / "gone.jsonl", root / "linked" / "a.jsonl"]
+    (root / "self.jsonl").symlink_to(root / "self.jsonl")  # a link loop (resolve() raises)
+    found = [root / "gone.jsonl", root / "linked" / "a.jsonl", root / "self.jsonl"]
+    assert iter_log_files([root]) == found
+    assert iter_log_files([root / "self.jsonl"]) == [root / "self.jsonl"]
 
     out = tmp_path / "out"
     run = CliRunner().invoke(cli, ["normalize", str(root), "--out", str(out)])
     assert run.exit_code == 1, run.output
     assert f"error: {root / 'gone.jsonl'}: cannot read" in run.output
+    assert f"error: {root / 'self.jsonl'}: cannot read" in run.output
     assert "9 (0 duplicates dropped)" in run.output  # the linked file's steps
 
 
@@ -166,16 +170,18 @@ def test_synth_refuses_months_that_would_date_sessions_in_the_future(tmp_path):
     assert not inbox.exists() and not truth.exists()
 
 
-def test_collect_reports_a_log_link_that_leads_nowhere_and_copies_the_rest(tmp_path):
+def test_collect_reports_log_links_that_lead_nowhere_and_copies_the_rest(tmp_path):
     project = tmp_path / "claude" / "projects" / "p"
     project.mkdir(parents=True)
     (project / "a.jsonl").write_bytes(CLAUDE.read_bytes())
     (project / "gone.jsonl").symlink_to(tmp_path / "deleted.jsonl")
+    (project / "self.jsonl").symlink_to(project / "self.jsonl")
     env = {"CLAUDE_CONFIG_DIR": str(tmp_path / "claude"), "CODEX_HOME": str(tmp_path / "none")}
     dest = tmp_path / "dest"
     run = CliRunner().invoke(cli, ["collect", "--dest", str(dest)], env=env)
     assert run.exit_code == 1, run.output
     assert f"error: {project / 'gone.jsonl'}: " in run.output
+    assert f"error: {project / 'self.jsonl'}: " in run.output
     assert (dest / "claude" / "projects" / "p" / "a.jsonl").read_bytes() == CLAUDE.read_bytes()
 
 

@@ -54,7 +54,10 @@ def search_logs(root: Path) -> Iterator[Path]:
 
 
 def _identity(path: Path) -> str:
-    try:
-        return str(path.resolve())
-    except OSError:
-        return str(path.absolute())
+    return real_path(path)
+
+
+def real_path(path: str | Path) -> str:
+    """The path with links resolved. Unlike Path.resolve(), a link loop does not raise (3.11
+    raises RuntimeError): the loop stays in the path, and reading it fails naming it."""
+    return os.path.realpath(path)
