@@ -258,3 +258,23 @@ def test_a_file_in_no_known_format_keeps_its_lines_aside_even_when_cut_short(tmp
     first, last = acc.rejected[0], acc.rejected[-1]
     assert json.loads(first["raw"]) == {"tool": "other", "n": 0}  # the record, kept aside
     assert last["reason"].startswith("unreadable rest of file:") and last["raw"] is None
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["demo", "--data-dir", "{loop}"],
+        ["metrics", "--data-dir", "{loop}"],
+        ["synth", "--inbox", "{loop}", "--truth", "{tmp}/truth", "--months", "1"],
+    ],
+    ids=["demo", "metrics", "synth"],
+)
+def test_a_directory_option_that_is_a_link_loop_gets_a_message(tmp_path, args, monkeypatch):
+    monkeypatch.delenv("TRACELAB_INBOX", raising=False)
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    argv = [a.format(loop=loop, tmp=tmp_path) for a in args]
+    run = CliRunner().invoke(cli, argv)
+    assert run.exit_code == 1, run.output
+    assert isinstance(run.exception, SystemExit), run.exception  # a message, not a traceback
+    assert "Error: " in run.output and str(loop) in run.output
