@@ -278,3 +278,24 @@ def test_a_directory_option_that_is_a_link_loop_gets_a_message(tmp_path, args, m
     assert run.exit_code == 1, run.output
     assert isinstance(run.exception, SystemExit), run.exception  # a message, not a traceback
     assert "Error: " in run.output and str(loop) in run.output
+
+
+def test_the_ui_table_of_drops_keeps_one_row_per_drop_whatever_the_names(tmp_path):
+    import re
+
+    from tracelab_pipeline.landing.land import land_inbox
+    from tracelab_pipeline.orchestration.sweep import _drop_table
+
+    inbox = tmp_path / "inbox"
+    (inbox / "alice").mkdir(parents=True)
+    (inbox / "alice" / "two\nlines.jsonl").write_bytes(b"\x1f\x8bnot gzip\n")
+    (inbox / "alice" / "junk.tar.gz").write_bytes(b"not an archive at all")  # multi-line reason
+    (inbox / "a|b").mkdir()
+    (inbox / "a|b" / "c.jsonl").write_bytes(CODEX.read_bytes())
+    report = land_inbox(str(inbox), tmp_path / "landed")
+    assert len(report.drops) == 3
+    assert any("\n" in (d["reason"] or "") for d in report.drops)
+    rows = _drop_table(report.drops).splitlines()
+    assert len(rows) == 2 + 3
+    for row in rows:
+        assert len(re.findall(r"(?<!\\)\|", row)) == 6, row  # five cells, none split
