@@ -233,6 +233,7 @@ def test_the_demo_summary_counts_the_bad_input_it_set_aside(tmp_path):
     lines = CLAUDE.read_bytes().splitlines(keepends=True)
     (inbox / "alice").mkdir(parents=True)
     (inbox / "alice" / "a.jsonl").write_bytes(b"".join([*lines[:5], b"[1, 2]\n", *lines[5:]]))
+    (inbox / "alice" / "garbage.jsonl").write_bytes(b"\xff\xfe no log\n")  # no month: unplaced
     (inbox / "Not A Handle").mkdir()
     (inbox / "Not A Handle" / "b.jsonl").write_bytes(CODEX.read_bytes())
     report = land_inbox(str(inbox), data / "landed")
@@ -241,8 +242,8 @@ def test_the_demo_summary_counts_the_bad_input_it_set_aside(tmp_path):
 
     text = summarize(DemoResult(data_dir=data, dagster_home=data / "dagster_home"))
     assert (
-        "bad input: 1 inbox drop(s) not landed, 1 record(s) rejected, 0 file(s) with an error"
-        in text
+        "bad input: 1 inbox drop(s) not landed, 1 landed file(s) unplaced, 1 record(s) rejected,"
+        " 0 file(s) with an error" in text
     )
 
 

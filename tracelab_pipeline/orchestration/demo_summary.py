@@ -25,19 +25,24 @@ def dataset_counts(private_steps: Path) -> dict[str, int]:
 
 
 def bad_input_counts(data: Path) -> dict[str, int]:
-    """Inbox drops not landed (landing registry), rejected lines and files the readers could
-    not read or place (private ingest_accounting): bad input is set aside; the summary says so."""
+    """Inbox drops not landed and files landed without a month (landing registry), rejected
+    lines and files with a reader error (private ingest_accounting): bad input is set aside,
+    and the summary says so."""
     import sqlite3
 
     import duckdb
 
-    counts = {"drops_not_landed": 0, "records_rejected": 0, "file_errors": 0}
+    counts = {"drops_not_landed": 0, "files_unplaced": 0, "records_rejected": 0, "file_errors": 0}
     registry = data / "landed" / "registry.sqlite"
     if registry.is_file():
         db = sqlite3.connect(f"{registry.as_uri()}?mode=ro", uri=True)
         try:
             counts["drops_not_landed"] = db.execute(
                 "SELECT count(*) FROM drops WHERE outcome NOT IN ('landed', 'duplicate')"
+            ).fetchone()[0]
+            # Landed, but no timestamp gives them a month: never normalized (status_reason says).
+            counts["files_unplaced"] = db.execute(
+                "SELECT count(*) FROM files WHERE status = 'unplaced'"
             ).fetchone()[0]
         finally:
             db.close()
@@ -77,6 +82,7 @@ def summarize(result: DemoResult) -> str:
         f"{result.partition_runs} run(s); downstream "
         + ("rebuilt" if result.downstream_ran else "up to date"),
         f"  bad input: {bad['drops_not_landed']} inbox drop(s) not landed, "
+        f"{bad['files_unplaced']} landed file(s) unplaced, "
         f"{bad['records_rejected']} record(s) rejected, {bad['file_errors']} file(s) with an error",
         "             (why: UI metadata of landed_files and normalized_steps; "
         f"{data / 'private' / 'rejected_records'})",
