@@ -300,3 +300,21 @@ def test_the_ui_table_of_drops_keeps_one_row_per_drop_whatever_the_names(tmp_pat
     assert len(rows) == 2 + 3
     for row in rows:
         assert len(re.findall(r"(?<!\\)\|", row)) == 6, row  # five cells, none split
+
+
+def test_contribute_drops_the_readable_logs_and_names_the_others(tmp_path, monkeypatch):
+    # One broken link under ~/.claude used to fail the whole contribution.
+    project = tmp_path / "claude" / "projects" / "p"
+    project.mkdir(parents=True)
+    (project / "a.jsonl").write_bytes(CLAUDE.read_bytes())
+    (project / "gone.jsonl").symlink_to(tmp_path / "deleted.jsonl")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "none"))
+    inbox = tmp_path / "inbox"
+    run = CliRunner().invoke(cli, ["contribute", "--as", "dana", "--to", str(inbox)])
+    assert run.exit_code == 1, run.output
+    assert "dropped 1 log file(s)" in run.output
+    assert f"error: {project / 'gone.jsonl'}: not dropped: " in run.output
+    (archive,) = (inbox / "dana").glob("tracelab-*.tar.gz")
+    with tarfile.open(archive) as tar:
+        assert tar.getnames() == ["claude/projects/p/a.jsonl"]
