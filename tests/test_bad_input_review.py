@@ -318,3 +318,14 @@ def test_contribute_drops_the_readable_logs_and_names_the_others(tmp_path, monke
     (archive,) = (inbox / "dana").glob("tracelab-*.tar.gz")
     with tarfile.open(archive) as tar:
         assert tar.getnames() == ["claude/projects/p/a.jsonl"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_log_saved_as_utf16_is_named_with_what_to_do(tmp_path, encoding):
+    # Windows tools save text as UTF-16: every line was rejected as invalid UTF-8.
+    path = tmp_path / "windows.jsonl"
+    text = CLAUDE.read_text(encoding="utf-8")
+    path.write_bytes((b"\xfe\xff" if encoding == "utf-16-be" else b"") + text.encode(encoding))
+    result = read_log(path)
+    assert result.error == "cannot read: a UTF-16 text file, not a log (convert it to UTF-8)"
+    assert result.accounting.lines_read == 0

@@ -10,9 +10,8 @@ import orjson
 from tracelab_pipeline.formats.detect import (
     CLAUDE,
     CODEX,
-    TAR_ARCHIVE,
+    NOT_LOGS,
     TRACELAB_ROUNDS,
-    ZIP_ARCHIVE,
     detect_stream,
 )
 from tracelab_pipeline.formats.jsonl import Accounting, open_log
@@ -50,8 +49,8 @@ def read_log(
             from tracelab_pipeline.formats.codex import read_codex
 
             return read_codex(path, contributor, origin=origin, stream=stream)
-    if fmt in (ZIP_ARCHIVE, TAR_ARCHIVE):
-        error = f"cannot read: a {fmt}, not a log (unpack it, or drop it in the inbox)"
+    if fmt in NOT_LOGS:
+        error = f"cannot read: a {fmt}, not a log ({NOT_LOGS[fmt]})"
         return FileResult(source, None, Accounting(source, contributor), error=error)
     if fmt == TRACELAB_ROUNDS:
         from tracelab_pipeline.formats.tracelab_rounds import read_tracelab_rounds

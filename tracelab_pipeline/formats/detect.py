@@ -12,9 +12,16 @@ from tracelab_pipeline.formats.jsonl import UTF8_BOM, open_log
 CLAUDE = "claude"
 CODEX = "codex"
 TRACELAB_ROUNDS = "tracelab-rounds"
-# Not logs: an archive of them (readable after gzip, so a .tar.gz too), named by its kind.
+# Not logs, though they may hold some: what read_log says instead of reading every line as
+# bad JSON. An archive (after gzip, so a .tar.gz too), or text saved as UTF-16 (Windows tools).
 ZIP_ARCHIVE = "zip archive"
 TAR_ARCHIVE = "tar archive"
+UTF16_TEXT = "UTF-16 text file"
+NOT_LOGS = {
+    ZIP_ARCHIVE: "unpack it, or drop it in the inbox",
+    TAR_ARCHIVE: "unpack it, or drop it in the inbox",
+    UTF16_TEXT: "convert it to UTF-8",
+}
 
 _CODEX_TYPES = {"session_meta", "turn_context", "response_item", "event_msg", "compacted"}
 _PEEK_LINES = 50
@@ -32,8 +39,8 @@ def detect_stream(stream: IO[bytes]) -> str | None:
         try:
             record = orjson.loads(raw.removeprefix(UTF8_BOM) if index == 0 else raw)
         except orjson.JSONDecodeError:
-            if index == 0 and (archive := _archive_kind(raw)):
-                return archive
+            if index == 0 and (kind := _not_a_log(raw)):
+                return kind
             continue
         if not isinstance(record, dict):
             continue
@@ -43,12 +50,14 @@ def detect_stream(stream: IO[bytes]) -> str | None:
     return None
 
 
-def _archive_kind(first_line: bytes) -> str | None:
-    # Its members' lines would otherwise be read as one log, headers rejected as bad JSON.
+def _not_a_log(first_line: bytes) -> str | None:
+    # An archive's members would otherwise be read as one log, its headers rejected as bad JSON.
     if first_line.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return ZIP_ARCHIVE
     if first_line[257:262] == b"ustar":
         return TAR_ARCHIVE
+    if first_line.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16's byte order marks
+        return UTF16_TEXT
     return None
 
 
