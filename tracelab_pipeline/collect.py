@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tracelab_pipeline.normalize.files import is_log_name
+from tracelab_pipeline.normalize.files import search_logs
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,10 @@ class FoundLog:
 
     @property
     def size(self) -> int:
-        return self.path.stat().st_size
+        try:
+            return self.path.stat().st_size
+        except OSError:  # gone, or unreadable: copy_logs reports it
+            return 0
 
 
 def log_roots(env: Mapping[str, str] | None = None) -> list[tuple[str, Path, str]]:
@@ -45,9 +48,10 @@ def find_logs(env: Mapping[str, str] | None = None) -> list[FoundLog]:
     for provider, root, target in log_roots(env):
         if not root.is_dir():
             continue
-        for path in sorted(root.rglob("*")):
-            if is_log_name(path.name) and path.is_file():
-                found.append(FoundLog(provider, path, Path(target) / path.relative_to(root)))
+        # What cannot be read (a directory without permission, a link to nothing) is listed
+        # too: copying it fails and is reported by name, instead of the logs going missing.
+        for path in sorted(search_logs(root)):
+            found.append(FoundLog(provider, path, Path(target) / path.relative_to(root)))
     return found
 
 

@@ -35,3 +35,7 @@ def command(handle: str, inbox: str | None, data_dir: str | None) -> None:
         click.echo(f"dropped {result.files} log file(s) ({mib:.1f} MiB) as {result.target}")
     else:
         click.echo(f"unchanged: {result.files} log file(s) already dropped as {result.target}")
+    for path, error in result.unreadable.items():
+        click.echo(f"error: {path}: not dropped: {error}", err=True)
+    if result.unreadable:
+        raise SystemExit(1)

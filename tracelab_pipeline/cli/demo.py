@@ -23,6 +23,8 @@ def command(data_dir: str | None) -> None:
     data = resolve_data_dir(data_dir)
     if data.exists() and not data.is_dir():
         raise click.ClickException(f"data directory {data} is a file, not a directory")
+    if data.is_symlink() and not data.exists():
+        raise click.ClickException(f"data directory {data} is a symbolic link loop")
     result = run_demo(data_dir, echo=click.echo)
     click.echo(summarize(result))
     if result.failures:

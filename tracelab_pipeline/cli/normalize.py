@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import click
@@ -39,6 +40,7 @@ def command(
     """
     from tracelab_pipeline.formats.tracelab_rounds import RoundsSink
     from tracelab_pipeline.normalize import iter_log_files, normalize_streamed
+    from tracelab_pipeline.normalize.files import real_path
     from tracelab_pipeline.normalize.tables import ParquetSink
     from tracelab_pipeline.schema import TABLES
 
@@ -46,10 +48,15 @@ def command(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise click.ClickException(f"cannot create --out {out}: {exc}") from exc
+    try:  # before reading anything: a read-only --out would otherwise fail only at the end
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as exc:
+        raise click.ClickException(f"cannot write to --out {out}: {exc}") from exc
     files = iter_log_files(inputs)
     # --out inside an input directory: an earlier run's round_trace.jsonl is our own output,
     # not another log (its copies of the steps would replace the source's in dedup).
-    own = [f for f in files if f not in inputs and f.resolve().is_relative_to(out.resolve())]
+    out_real = Path(real_path(out))
+    own = [f for f in files if f not in inputs and Path(real_path(f)).is_relative_to(out_real)]
     if own:
         click.echo(f"note: not reading {len(own)} earlier output file(s) under {out}", err=True)
         files = [f for f in files if f not in own]
@@ -64,7 +71,10 @@ def command(
     else:
         sink = RoundsSink(out / "round_trace.jsonl")
         outputs = [str(sink.out)]
-    summary = normalize_streamed(files, sink, out, contributor, workers=workers, progress=True)
+    try:
+        summary = normalize_streamed(files, sink, out, contributor, workers=workers, progress=True)
+    except OSError as exc:  # the readers never raise: this is writing (disk full, --out gone)
+        raise click.ClickException(f"cannot write the output under {out}: {exc}") from exc
     _print_summary(summary, outputs)
     if summary["unreadable_files"]:
         for path, error in summary["unreadable_files"].items():

@@ -5,7 +5,15 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-from tracelab_pipeline.formats.detect import CLAUDE, CODEX, TRACELAB_ROUNDS, detect_stream
+import orjson
+
+from tracelab_pipeline.formats.detect import (
+    CLAUDE,
+    CODEX,
+    NOT_LOGS,
+    TRACELAB_ROUNDS,
+    detect_stream,
+)
 from tracelab_pipeline.formats.jsonl import Accounting, open_log
 from tracelab_pipeline.formats.result import FileResult
 
@@ -41,6 +49,9 @@ def read_log(
             from tracelab_pipeline.formats.codex import read_codex
 
             return read_codex(path, contributor, origin=origin, stream=stream)
+    if fmt in NOT_LOGS:
+        error = f"cannot read: a {fmt}, not a log ({NOT_LOGS[fmt]})"
+        return FileResult(source, None, Accounting(source, contributor), error=error)
     if fmt == TRACELAB_ROUNDS:
         from tracelab_pipeline.formats.tracelab_rounds import read_tracelab_rounds
 
@@ -60,9 +71,13 @@ def _unrecognized(source: str, contributor: str) -> FileResult:
     reason = "not a Claude Code, Codex or TraceLab record"
     try:
         with open_log(source) as f:
-            feed_records(f, acc, lambda line_number, _: acc.reject(line_number, reason, None))
-    except (OSError, EOFError, zlib.error) as exc:
-        return FileResult(source, None, acc, error=f"cannot read: {exc}")
+            # Kept aside like every reader's rejected records (raw, cut at RAW_KEEP_BYTES).
+            feed_records(
+                f, acc, lambda line, record: acc.reject(line, reason, orjson.dumps(record))
+            )
+    except (OSError, EOFError, zlib.error) as exc:  # as in the readers: what was read stands
+        if error := acc.stopped(exc):
+            return FileResult(source, None, acc, error=error)
     error = "unrecognized log format" if acc.lines_read else None
     return FileResult(source, None, acc, error=error)
 

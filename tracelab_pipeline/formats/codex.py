@@ -28,7 +28,13 @@ from typing import IO
 
 import orjson
 
-from tracelab_pipeline.formats.common import EARLIEST, content_chars, gc_paused, parse_ts
+from tracelab_pipeline.formats.common import (
+    EARLIEST,
+    content_chars,
+    gc_paused,
+    latest_plausible,
+    parse_ts,
+)
 from tracelab_pipeline.formats.jsonl import Accounting, feed_records, opened
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.rows import (
@@ -276,6 +282,7 @@ class _Rollout:
         self.model: str | None = None
         self.cwd: str | None = None
         self.first_ts: datetime | None = None
+        self.latest = latest_plausible()
         self.last_total = None
         self.turn_counts: Counter = Counter()
         self.session_counts: Counter = Counter()
@@ -344,6 +351,8 @@ class _Rollout:
             ts = ts.replace(tzinfo=UTC)
         if ts < EARLIEST:
             raise _Reject("timestamp before 2023-01-01")
+        if ts > self.latest:
+            raise _Reject("timestamp in the future")
         if self.first_ts is None:
             self.first_ts = ts
         return ts
@@ -846,7 +855,7 @@ def _token_count_value(value, key: str) -> int:
 
 def _read_meta(p: dict, record_ts: datetime | None) -> _Meta:
     started = parse_ts(p.get("timestamp"))
-    if started is None or started < EARLIEST:
+    if started is None or not EARLIEST <= started <= latest_plausible():
         started = record_ts
     source = p.get("source")
     spawn_parent = None

@@ -5,13 +5,19 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
 # Timestamps before this are implausible (no coding agent logged then): every reader rejects
 # such records, and landing does not place a session by them.
 EARLIEST = datetime(2023, 1, 1, tzinfo=UTC)
+
+
+def latest_plausible() -> datetime:
+    """Timestamps after this are implausible too (a day of slack for clocks set ahead): a year
+    9999 would stretch a session to millennia and overflow pandas' nanosecond timestamps."""
+    return datetime.now(UTC) + timedelta(days=1)
 
 
 def content_chars(value) -> int:

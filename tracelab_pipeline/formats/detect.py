@@ -7,11 +7,21 @@ from typing import IO
 
 import orjson
 
-from tracelab_pipeline.formats.jsonl import open_log
+from tracelab_pipeline.formats.jsonl import UTF8_BOM, open_log
 
 CLAUDE = "claude"
 CODEX = "codex"
 TRACELAB_ROUNDS = "tracelab-rounds"
+# Not logs, though they may hold some: what read_log says instead of reading every line as
+# bad JSON. An archive (after gzip, so a .tar.gz too), or text saved as UTF-16 (Windows tools).
+ZIP_ARCHIVE = "zip archive"
+TAR_ARCHIVE = "tar archive"
+UTF16_TEXT = "UTF-16 text file"
+NOT_LOGS = {
+    ZIP_ARCHIVE: "unpack it, or drop it in the inbox",
+    TAR_ARCHIVE: "unpack it, or drop it in the inbox",
+    UTF16_TEXT: "convert it to UTF-8",
+}
 
 _CODEX_TYPES = {"session_meta", "turn_context", "response_item", "event_msg", "compacted"}
 _PEEK_LINES = 50
@@ -25,16 +35,29 @@ def detect_format(path: str | Path) -> str | None:
 
 def detect_stream(stream: IO[bytes]) -> str | None:
     """detect_format on an open log; reads up to its first lines, the caller rewinds it."""
-    for _, raw in zip(range(_PEEK_LINES), stream, strict=False):
+    for index, raw in zip(range(_PEEK_LINES), stream, strict=False):
         try:
-            record = orjson.loads(raw)
+            record = orjson.loads(raw.removeprefix(UTF8_BOM) if index == 0 else raw)
         except orjson.JSONDecodeError:
+            if index == 0 and (kind := _not_a_log(raw)):
+                return kind
             continue
         if not isinstance(record, dict):
             continue
         kind = classify_record(record)
         if kind:
             return kind
+    return None
+
+
+def _not_a_log(first_line: bytes) -> str | None:
+    # An archive's members would otherwise be read as one log, its headers rejected as bad JSON.
+    if first_line.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return ZIP_ARCHIVE
+    if first_line[257:262] == b"ustar":
+        return TAR_ARCHIVE
+    if first_line.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16's byte order marks
+        return UTF16_TEXT
     return None
 
 

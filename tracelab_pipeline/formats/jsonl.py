@@ -18,6 +18,8 @@ from typing import IO
 import orjson
 
 GZIP_MAGIC = b"\x1f\x8b"
+# Some Windows tools start a UTF-8 text file with a byte order mark, which JSON does not allow.
+UTF8_BOM = b"\xef\xbb\xbf"
 RAW_KEEP_BYTES = 64 * 1024
 # Log lines are often longer than io's default 8 KiB buffer; iterating lines then costs as
 # much as parsing them (short reads, pieces joined per line). 256 KiB makes it ~4x cheaper.
@@ -152,11 +154,14 @@ def feed_records(stream: IO[bytes], acc: Accounting, feed: Callable[[int, dict],
 
 def decode_refused_line(raw: bytes, line_number: int, acc: Accounting) -> dict | None:
     """A line orjson refused as it is: blank, wrapped in whitespace JSON does not allow (form
-    feed, vertical tab), readable by the standard parser, or rejected with its reason.
+    feed, vertical tab; a byte order mark on line 1), readable by the standard parser, or
+    rejected with its reason.
 
     Returns the record when it is a JSON object; everything else is accounted here.
     """
     stripped = raw.strip()
+    if line_number == 1:
+        stripped = stripped.removeprefix(UTF8_BOM).strip()
     if not stripped:
         acc.ignore("blank")
         return None

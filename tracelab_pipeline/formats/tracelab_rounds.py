@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 import pyarrow as pa
 
-from tracelab_pipeline.formats.common import EARLIEST, content_chars, parse_ts
+from tracelab_pipeline.formats.common import EARLIEST, content_chars, latest_plausible, parse_ts
 from tracelab_pipeline.formats.jsonl import Accounting, feed_records, open_log
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.step_fields import (
@@ -449,6 +449,8 @@ def _ts(value, what: str) -> datetime | None:
         raise _Bad(f"{what} is not an ISO-8601 timestamp")
     if ts < EARLIEST:
         raise _Bad(f"{what} before 2023-01-01")
+    if ts > latest_plausible():
+        raise _Bad(f"{what} in the future")
     return ts
 
 

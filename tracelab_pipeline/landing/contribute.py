@@ -11,7 +11,7 @@ import gzip
 import hashlib
 import tarfile
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import fsspec
@@ -28,12 +28,16 @@ class Contribution:
     files: int
     bytes: int
     uploaded: bool
+    # Logs left out of the drop because they cannot be read (path -> why): a link to nothing,
+    # a file without read permission. The others are still dropped.
+    unreadable: dict[str, str] = field(default_factory=dict)
 
 
-def logs_digest(logs: list[FoundLog]) -> str:
+def logs_digest(logs: list[FoundLog], shas: dict[Path, str] | None = None) -> str:
     h = hashlib.sha256()
     for log in sorted(logs, key=lambda g: str(g.relative)):
-        h.update(f"{log.relative.as_posix()}\0{_file_sha(log.path)}\n".encode())
+        sha = shas[log.path] if shas else _file_sha(log.path)
+        h.update(f"{log.relative.as_posix()}\0{sha}\n".encode())
     return h.hexdigest()
 
 
@@ -46,13 +50,23 @@ def contribute(
         raise ValueError(problem)
     if not logs:
         raise ValueError("no Claude Code or Codex logs found on this machine")
+    shas: dict[Path, str] = {}
+    unreadable: dict[str, str] = {}
+    for log in logs:
+        try:
+            shas[log.path] = _file_sha(log.path)
+        except OSError as exc:
+            unreadable[str(log.path)] = str(exc)
+    logs = [log for log in logs if log.path in shas]
+    if not logs:
+        raise ValueError(f"none of the {len(unreadable)} log file(s) found can be read")
     fs, root = fsspec.core.url_to_fs(inbox, **(storage_options or {}))
     root = root.rstrip("/")
-    name = f"tracelab-{logs_digest(logs)[:24]}.tar.gz"
+    name = f"tracelab-{logs_digest(logs, shas)[:24]}.tar.gz"
     target = f"{root}/{handle}/{name}"
     size = sum(log.size for log in logs)
     if fs.exists(target):
-        return Contribution(_url(fs, target), len(logs), size, uploaded=False)
+        return Contribution(_url(fs, target), len(logs), size, False, unreadable)
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / name
         _pack(logs, archive)
@@ -61,7 +75,7 @@ def contribute(
         partial = f"{root}/{handle}/.{name}.partial"
         fs.put_file(str(archive), partial)
         fs.mv(partial, target)
-    return Contribution(_url(fs, target), len(logs), size, uploaded=True)
+    return Contribution(_url(fs, target), len(logs), size, True, unreadable)
 
 
 def _pack(logs: list[FoundLog], archive: Path) -> None:

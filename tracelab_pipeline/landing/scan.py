@@ -14,8 +14,8 @@ from pathlib import Path
 
 import orjson
 
-from tracelab_pipeline.formats.common import EARLIEST, parse_ts
-from tracelab_pipeline.formats.jsonl import open_log
+from tracelab_pipeline.formats.common import EARLIEST, latest_plausible, parse_ts
+from tracelab_pipeline.formats.jsonl import UTF8_BOM, open_log
 
 
 class UnreadableLog(Exception):
@@ -41,6 +41,7 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
     root: str | None = None
     first: datetime | None = None
     too_big = f"log decompresses past the cap of {max_bytes} bytes"
+    latest = latest_plausible()
     try:
         with open_log(path) as f:
             while raw := f.readline(max_line):
@@ -58,7 +59,8 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
                 if not whole:
                     continue
                 try:
-                    record = orjson.loads(raw)
+                    # The readers take a byte order mark on line 1 (formats/jsonl.py) too.
+                    record = orjson.loads(raw.removeprefix(UTF8_BOM) if lines == 1 else raw)
                 except orjson.JSONDecodeError:
                     continue
                 if not isinstance(record, dict):
@@ -67,8 +69,8 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
                     root = _root_session(record)
                 ts = parse_ts(record.get("timestamp"))
                 # In UTC, and only what the readers accept: they reject a record dated before
-                # 2023, so it must not decide the session's month either.
-                if ts is None or ts < EARLIEST:
+                # 2023 or in the future, so it must not decide the session's month either.
+                if ts is None or not EARLIEST <= ts <= latest:
                     continue
                 ts = ts.astimezone(UTC)
                 if first is None or ts < first:

@@ -24,9 +24,45 @@ def dataset_counts(private_steps: Path) -> dict[str, int]:
     return {"contributors": row[0], "sessions": row[1], "steps": row[2], "partitions": len(files)}
 
 
+def bad_input_counts(data: Path) -> dict[str, int]:
+    """Inbox drops not landed and files landed without a month (landing registry), rejected
+    lines and files with a reader error (private ingest_accounting): bad input is set aside,
+    and the summary says so."""
+    import sqlite3
+
+    import duckdb
+
+    counts = {"drops_not_landed": 0, "files_unplaced": 0, "records_rejected": 0, "file_errors": 0}
+    registry = data / "landed" / "registry.sqlite"
+    if registry.is_file():
+        db = sqlite3.connect(f"{registry.as_uri()}?mode=ro", uri=True)
+        try:
+            counts["drops_not_landed"] = db.execute(
+                "SELECT count(*) FROM drops WHERE outcome NOT IN ('landed', 'duplicate')"
+            ).fetchone()[0]
+            # Landed, but no timestamp gives them a month: never normalized (status_reason says).
+            counts["files_unplaced"] = db.execute(
+                "SELECT count(*) FROM files WHERE status = 'unplaced'"
+            ).fetchone()[0]
+        finally:
+            db.close()
+    files = list((data / "private" / "ingest_accounting").glob("**/*.parquet"))
+    if files:
+        con = duckdb.connect()
+        rejected, errors = con.execute(
+            "SELECT coalesce(sum(records_rejected), 0), count(error)"
+            " FROM read_parquet(?, union_by_name = true)",
+            [[str(f) for f in files]],
+        ).fetchone()
+        con.close()
+        counts.update(records_rejected=int(rejected), file_errors=int(errors))
+    return counts
+
+
 def summarize(result: DemoResult) -> str:
     data = result.data_dir
     counts = dataset_counts(data / "private" / "steps")
+    bad = bad_input_counts(data)
     figures = sorted((data / "figures").glob("*.png")) if (data / "figures").is_dir() else []
     reports = (
         sorted(p for p in (data / "report").glob("*") if p.is_file())
@@ -45,6 +81,11 @@ def summarize(result: DemoResult) -> str:
         f"  this run: {len(result.partitions_run)} partition(s) rebuilt in "
         f"{result.partition_runs} run(s); downstream "
         + ("rebuilt" if result.downstream_ran else "up to date"),
+        f"  bad input: {bad['drops_not_landed']} inbox drop(s) not landed, "
+        f"{bad['files_unplaced']} landed file(s) unplaced, "
+        f"{bad['records_rejected']} record(s) rejected, {bad['file_errors']} file(s) with an error",
+        "             (why: UI metadata of landed_files and normalized_steps; "
+        f"{data / 'private' / 'rejected_records'})",
         f"  warehouse: {warehouse}" + ("" if warehouse.exists() else " (not built)"),
         f"  figures:   {data / 'figures'} ({len(figures)} PNG)",
         f"  report:    {reports[0] if reports else data / 'report'}"

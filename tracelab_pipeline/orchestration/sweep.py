@@ -65,15 +65,19 @@ def _drop_table(drops: list[dict]) -> str:
         return "(none)"
     lines = ["| contributor | drop | outcome | files landed | reason |", "|---|---|---|---|---|"]
     for d in drops[-MAX_ROWS:]:
-        reason = (d.get("reason") or "").replace("|", "\\|")
-        path = str(d["inbox_path"]).replace("|", "\\|")
         lines.append(
-            f"| {d.get('contributor') or ''} | {path} | {d['outcome']} | "
-            f"{d.get('files_landed', 0)} | {reason} |"
+            f"| {_cell(d.get('contributor'))} | {_cell(d['inbox_path'])} | {d['outcome']} | "
+            f"{d.get('files_landed', 0)} | {_cell(d.get('reason'))} |"
         )
     if len(drops) > MAX_ROWS:
         lines.append(f"\n({len(drops) - MAX_ROWS} earlier rows not shown)")
     return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    """A table cell: a '|' or a line break (in a file name, a tar error) would end the row."""
+    text = str(value or "").replace("|", "\\|")
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def known_partitions(config: TraceLabConfig) -> list[PartitionState]:

@@ -12,6 +12,7 @@ and the parts are concatenated in contributor order at the end.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import random
 import shutil
 import time
@@ -50,7 +51,9 @@ def generate(
     p = resolve(preset, contributors, months, sessions)
     inbox = Path(inbox_dir)
     truth = Path(truth_dir)
-    if truth.resolve() == inbox.resolve() or inbox.resolve() in truth.resolve().parents:
+    # realpath, not resolve(): a link loop then fails below as an OSError (a message, no traceback)
+    real_inbox, real_truth = Path(os.path.realpath(inbox)), Path(os.path.realpath(truth))
+    if real_truth == real_inbox or real_inbox in real_truth.parents:
         raise ValueError("the truth directory must not be inside the inbox")
     inbox.mkdir(parents=True, exist_ok=True)
     parts_root = truth / "_parts"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tracelab_pipeline.synth.strata import SessionDraws, provider_draws
 
@@ -30,6 +30,8 @@ PRESETS = {
         "paper", contributors=43, months=10, sessions=3_560, start=datetime(2025, 9, 1, tzinfo=UTC)
     ),
 }
+
+MONTH_DAYS = 30.4
 
 HANDLES = (  # noqa: SIM905 - a word list reads better as text
     "ada avery blake casey dana drew eli emery finn gray harper hayden indy jamie jules kai "
@@ -57,6 +59,13 @@ def resolve(
     p = replace(p, **changes)
     if p.contributors > len(HANDLES):
         raise ValueError(f"at most {len(HANDLES)} contributors")
+    # The readers reject records dated in the future: such logs would be generated to be lost.
+    most = int((datetime.now(UTC) - p.start) / timedelta(days=MONTH_DAYS))
+    if p.months > most:
+        raise ValueError(
+            f"{p.months} months from {p.start:%Y-%m} would date sessions after today: "
+            f"at most {most} months for preset {p.name!r}"
+        )
     return p
 
 
@@ -92,7 +101,7 @@ def layout(p: Preset, seed: int) -> list[ContributorPlan]:
         n_codex, [w if k != "claude" else 0.0 for w, k in zip(weights, kinds, strict=True)]
     )
     start = int(p.start.timestamp() * 1000)
-    span = int(p.months * 30.4 * 86_400_000)
+    span = int(p.months * MONTH_DAYS * 86_400_000)
     draws = {
         "claude": _slices(provider_draws(seed, "claude", n_claude), claude),
         "codex": _slices(provider_draws(seed, "codex", n_codex), codex),
