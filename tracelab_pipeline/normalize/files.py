@@ -27,9 +27,9 @@ def iter_log_files(inputs: Iterable[str | Path]) -> list[Path]:
         path = Path(item)
         if path.is_dir():
             for child in search_logs(path):
-                found.setdefault(_identity(child), child)
+                found.setdefault(real_path(child), child)
         else:
-            found.setdefault(_identity(path), path)
+            found.setdefault(real_path(path), path)
     return sorted(found.values(), key=str)
 
 
@@ -51,10 +51,6 @@ def search_logs(root: Path) -> Iterator[Path]:
     for error in unlisted:
         if error.filename is not None:
             yield Path(error.filename)
-
-
-def _identity(path: Path) -> str:
-    return real_path(path)
 
 
 def real_path(path: str | Path) -> str:
