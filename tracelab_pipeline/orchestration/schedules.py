@@ -18,6 +18,7 @@ from tracelab_pipeline.orchestration.sweep import (
 )
 
 NIGHTLY = "nightly_sweep"
+NIGHTLY_JOB = "nightly_sweep_job"
 TZ_ENV = "TRACELAB_SCHEDULE_TZ"
 
 
@@ -25,12 +26,21 @@ def build_nightly_schedule(
     partitioned: list[dg.AssetKey], downstream: list[dg.AssetKey], timezone: str | None = None
 ) -> dg.ScheduleDefinition:
     tz = timezone or os.environ.get(TZ_ENV) or "UTC"
+    # A named job over every asset: with `target=AssetSelection.all()` Dagster made an
+    # anonymous one that the UI showed as `__anonymous_asset_job_nightly_sweep`. Each tick's
+    # run requests still pick their own assets (partitions to rebuild, then downstream).
+    job = dg.define_asset_job(
+        NIGHTLY_JOB,
+        selection=dg.AssetSelection.all(),
+        description="Runs the nightly sweep requests: rebuilds of stale or missing "
+        "contributor-months, then a refresh of the unpartitioned downstream assets.",
+    )
 
     @dg.schedule(
         name=NIGHTLY,
         cron_schedule="0 2 * * *",
         execution_timezone=tz,
-        target=dg.AssetSelection.all(),
+        job=job,
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="Nightly: land the inbox, rebuild stale contributor-months, refresh the "
         "warehouse, tables, figures and report.",
