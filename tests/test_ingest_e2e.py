@@ -203,6 +203,34 @@ def test_nightly_schedule_rebuilds_stale_and_missing_partitions(setup, instance)
     assert requested() == ["bob|2026-03", "zoe|2025-06"]
 
 
+def nightly_tick(defs, instance, downstream):
+    """Evaluate the nightly schedule for normalized_steps and the given downstream keys."""
+    schedule = build_nightly_schedule([dg.AssetKey("normalized_steps")], downstream)
+    ctx = dg.build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=datetime(2026, 7, 1, 2, tzinfo=UTC),
+        resources={"tracelab": defs.resources["tracelab"]},
+        repository_def=dg.Definitions(
+            assets=[normalized_steps], schedules=[schedule], resources=defs.resources
+        ).get_repository_def(),
+    )
+    return schedule.evaluate_tick(ctx).run_requests
+
+
+def test_nightly_refreshes_downstream_only_when_no_partition_is_rebuilt(setup, instance):
+    # A downstream run beside partition runs reads the public layer before they publish and,
+    # finishing after them, keeps the automation sensor from refreshing it afterwards.
+    data, defs = setup
+    run_all(defs, instance, tick(defs, instance).run_requests)
+    downstream = [dg.AssetKey("warehouse")]
+    (refresh,) = nightly_tick(defs, instance, downstream)
+    assert refresh.partition_key is None and list(refresh.asset_selection) == downstream
+    assert refresh.tags["tracelab/trigger"] == "nightly"
+    manifest_path(data / "private", "bob", "2026-03").unlink()
+    requests = nightly_tick(defs, instance, downstream)
+    assert [r.partition_key for r in requests] == ["bob|2026-03"]
+
+
 def test_bad_drops_show_in_landing_metadata_and_good_ones_run(setup, instance):
     data, defs = setup
     (data / "inbox" / "carol").mkdir()

@@ -1,6 +1,7 @@
 """Nightly sweep at 02:00 (timezone: $TRACELAB_SCHEDULE_TZ, default UTC): land the inbox,
 rebuild every partition whose Parquet is stale or where a partitioned asset never
-materialized (missed or failed runs), and refresh the unpartitioned downstream assets."""
+materialized (missed or failed runs); on a night with nothing to rebuild, refresh the
+unpartitioned downstream assets (after rebuilds, the automation sensor refreshes them)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def build_nightly_schedule(
         job=job,
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="Nightly: land the inbox, rebuild stale contributor-months, refresh the "
-        "warehouse, tables, figures and report.",
+        "warehouse, tables, figures and report (after rebuilds, downstream_automation does).",
     )
     def nightly_sweep(context: dg.ScheduleEvaluationContext, tracelab: TraceLabConfig):
         land(tracelab)
@@ -61,7 +62,12 @@ def build_nightly_schedule(
             )
             for key in (todo if partitioned else [])
         ]
-        if downstream:
+        # Downstream only on a night with no partition to rebuild. Launched beside partition
+        # runs, it would read the public layer before they publish, and its materialization,
+        # landing after theirs, counts as handling their update: the automation sensor would
+        # then never refresh it (eager()'s since_last_handled). Otherwise that sensor refreshes
+        # the downstream assets once the rebuilt partitions are in.
+        if downstream and not requests:
             requests.append(
                 dg.RunRequest(
                     run_key=f"{stamp}:downstream",
