@@ -11,7 +11,9 @@ from landing_helpers import CODEX, copy_into, fixture
 from assets.normalize import normalized_steps
 from checks import normalize as normalize_checks
 from tracelab_pipeline.definitions import build_definitions
+from tracelab_pipeline.landing.registry import Registry
 from tracelab_pipeline.normalize import normalize_files
+from tracelab_pipeline.orchestration import schedules
 from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME
 from tracelab_pipeline.orchestration.schedules import build_nightly_schedule
 from tracelab_pipeline.orchestration.sensors import INBOX_SENSOR
@@ -229,6 +231,17 @@ def test_nightly_refreshes_downstream_only_when_no_partition_is_rebuilt(setup, i
     manifest_path(data / "private", "bob", "2026-03").unlink()
     requests = nightly_tick(defs, instance, downstream)
     assert [r.partition_key for r in requests] == ["bob|2026-03"]
+
+
+def test_nightly_lands_within_the_tick_deadline_and_leaves_the_rest(setup, instance, monkeypatch):
+    data, defs = setup
+    monkeypatch.setattr(schedules, "SENSOR_LANDING_BUDGET_S", 1e-9)
+    nightly_tick(defs, instance, [])
+    with Registry(data / "landed") as reg:
+        assert len(reg.drops()) == 1  # the first drop, then the budget was spent
+    tick(defs, instance)
+    with Registry(data / "landed") as reg:
+        assert len(reg.drops()) == len(ALICE) + len(BOB)
 
 
 def test_bad_drops_show_in_landing_metadata_and_good_ones_run(setup, instance):

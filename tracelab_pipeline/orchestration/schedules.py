@@ -12,6 +12,7 @@ import dagster as dg
 from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME
 from tracelab_pipeline.orchestration.resources import TraceLabConfig
 from tracelab_pipeline.orchestration.sweep import (
+    SENSOR_LANDING_BUDGET_S,
     known_partitions,
     land,
     new_partition_keys,
@@ -47,7 +48,10 @@ def build_nightly_schedule(
         "warehouse, tables, figures and report (after rebuilds, downstream_automation does).",
     )
     def nightly_sweep(context: dg.ScheduleEvaluationContext, tracelab: TraceLabConfig):
-        land(tracelab)
+        # A schedule tick has the same 60 s gRPC deadline as a sensor tick: past it the tick
+        # fails and the night's sweep requests nothing. Drops left over are counted as pending
+        # and landed by the inbox sensor (or the next night).
+        land(tracelab, budget_s=SENSOR_LANDING_BUDGET_S)
         new_keys = new_partition_keys(context.instance, [p.key for p in known_partitions(tracelab)])
         if new_keys:
             context.instance.add_dynamic_partitions(PARTITIONS_NAME, new_keys)
