@@ -11,6 +11,12 @@ import dagster as dg
 
 from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME
 from tracelab_pipeline.orchestration.resources import TraceLabConfig
+from tracelab_pipeline.orchestration.sensors import (
+    PER_PARTITION_RUNS_MAX,
+    TRIGGER_TAG,
+    contiguous_ranges,
+    partition_range_tags,
+)
 from tracelab_pipeline.orchestration.sweep import (
     SENSOR_LANDING_BUDGET_S,
     known_partitions,
@@ -25,8 +31,14 @@ TZ_ENV = "TRACELAB_SCHEDULE_TZ"
 
 
 def build_nightly_schedule(
-    partitioned: list[dg.AssetKey], downstream: list[dg.AssetKey], timezone: str | None = None
+    partitioned: list[dg.AssetKey],
+    downstream: list[dg.AssetKey],
+    timezone: str | None = None,
+    ranged_runs: bool = False,
 ) -> dg.ScheduleDefinition:
+    """`ranged_runs`: every partitioned asset handles many keys per run (single-run backfill
+    policy), so many partitions to rebuild are requested as a few ranged runs, as the inbox
+    sensor does, not one process per partition."""
     tz = timezone or os.environ.get(TZ_ENV) or "UTC"
     # A named job over every asset: with `target=AssetSelection.all()` Dagster made an
     # anonymous one that the UI showed as `__anonymous_asset_job_nightly_sweep`. Each tick's
@@ -34,8 +46,9 @@ def build_nightly_schedule(
     job = dg.define_asset_job(
         NIGHTLY_JOB,
         selection=dg.AssetSelection.all(),
-        description="Runs the nightly sweep requests: rebuilds of stale or missing "
-        "contributor-months, then a refresh of the unpartitioned downstream assets.",
+        description="Runs the nightly sweep's requests: rebuilds of stale or missing "
+        "contributor-months or, on a night without any, a refresh of the unpartitioned "
+        "downstream assets.",
     )
 
     @dg.schedule(
@@ -57,15 +70,29 @@ def build_nightly_schedule(
             context.instance.add_dynamic_partitions(PARTITIONS_NAME, new_keys)
         stamp = context.scheduled_execution_time.strftime("%Y-%m-%d")
         todo = partitions_needing_work(context.instance, tracelab, partitioned)
-        requests = [
-            dg.RunRequest(
-                run_key=f"{stamp}:{key}",
-                asset_selection=partitioned,
-                partition_key=key,
-                tags={"tracelab/trigger": "nightly"},
-            )
-            for key in (todo if partitioned else [])
-        ]
+        tags = {TRIGGER_TAG: "nightly"}
+        if not partitioned:
+            requests = []
+        elif ranged_runs and len(todo) > PER_PARTITION_RUNS_MAX:
+            order = context.instance.get_dynamic_partitions(PARTITIONS_NAME)
+            requests = [
+                dg.RunRequest(
+                    run_key=f"{stamp}:{start}..{end}",
+                    asset_selection=partitioned,
+                    tags={**partition_range_tags(start, end), **tags},
+                )
+                for start, end in contiguous_ranges(order, set(todo))
+            ]
+        else:
+            requests = [
+                dg.RunRequest(
+                    run_key=f"{stamp}:{key}",
+                    asset_selection=partitioned,
+                    partition_key=key,
+                    tags=tags,
+                )
+                for key in todo
+            ]
         # Downstream only on a night with no partition to rebuild. Launched beside partition
         # runs, it would read the public layer before they publish, and its materialization,
         # landing after theirs, counts as handling their update: the automation sensor would
@@ -76,7 +103,7 @@ def build_nightly_schedule(
                 dg.RunRequest(
                     run_key=f"{stamp}:downstream",
                     asset_selection=downstream,
-                    tags={"tracelab/trigger": "nightly"},
+                    tags=tags,
                 )
             )
         return requests
