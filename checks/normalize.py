@@ -2,6 +2,13 @@
 
 import dagster as dg
 
+# Not exported by dagster 1.13.27; the per-partition evaluations of a ranged run (below) name
+# the materialization they judged with it, as Dagster does for a run of one key, or the UI
+# does not count them as current.
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
+
 from tracelab_pipeline.orchestration.partitions import (
     contributor_month,
     month_window,
@@ -54,9 +61,23 @@ def _evaluate(context, tracelab: TraceLabConfig, wanted: dict, judge) -> dg.Asse
                     partition=key,
                     blocking=spec.blocking,
                     metadata=_values(details),
+                    target_materialization_data=_latest_materialization(
+                        context.instance, spec.asset_key, key
+                    ),
                 )
             )
     return dg.AssetCheckResult(passed=not failed, metadata=metadata)
+
+
+def _latest_materialization(instance, asset_key, partition):
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition]), limit=1
+    ).records
+    if not records:
+        return None
+    return AssetCheckEvaluationTargetMaterializationData(
+        storage_id=records[0].storage_id, run_id=records[0].run_id, timestamp=records[0].timestamp
+    )
 
 
 def _values(metadata: dict) -> dict:
