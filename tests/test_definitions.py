@@ -5,7 +5,7 @@ import dagster as dg
 from tracelab_pipeline.orchestration.automation import AUTOMATION_SENSOR_NAME
 from tracelab_pipeline.orchestration.jobs import LAND_JOB, PARTITIONS_JOB
 from tracelab_pipeline.orchestration.partitions import contributor_month
-from tracelab_pipeline.orchestration.schedules import NIGHTLY
+from tracelab_pipeline.orchestration.schedules import NIGHTLY, NIGHTLY_JOB
 from tracelab_pipeline.orchestration.sensors import INBOX_SENSOR
 
 
@@ -32,6 +32,12 @@ def test_code_location_loads_and_resolves(tmp_path, monkeypatch):
         assert instigator.description, instigator.name
     nightly = repo.get_schedule_def(NIGHTLY)
     assert nightly.cron_schedule == "0 2 * * *" and nightly.execution_timezone == "UTC"
+    # the UI names the schedule's job; an anonymous one shows as `__anonymous_asset_job_...`
+    assert nightly.job_name == NIGHTLY_JOB
+    assert repo.get_job(NIGHTLY_JOB).description
+    assert not [j for j in jobs if j.startswith("__anonymous")]
+    selected = repo.get_job(NIGHTLY_JOB).asset_layer.selected_asset_keys
+    assert {k.to_user_string() for k in selected} == keys
     assert defs.resources["tracelab"].data_path == tmp_path.resolve()
     assert defs.resources["duckdb"].database == str(tmp_path.resolve() / "warehouse.duckdb")
 

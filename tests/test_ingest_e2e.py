@@ -11,7 +11,9 @@ from landing_helpers import CODEX, copy_into, fixture
 from assets.normalize import normalized_steps
 from checks import normalize as normalize_checks
 from tracelab_pipeline.definitions import build_definitions
+from tracelab_pipeline.landing.registry import Registry
 from tracelab_pipeline.normalize import normalize_files
+from tracelab_pipeline.orchestration import schedules
 from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME
 from tracelab_pipeline.orchestration.schedules import build_nightly_schedule
 from tracelab_pipeline.orchestration.sensors import INBOX_SENSOR
@@ -178,22 +180,32 @@ def test_grown_session_reruns_its_partition_only(setup, instance):
     assert out.num_rows == normalize_files(ALICE[:2], "alice").steps.num_rows
 
 
-def test_nightly_schedule_rebuilds_stale_and_missing_partitions(setup, instance):
-    data, defs = setup
-    run_all(defs, instance, tick(defs, instance).run_requests)
-    # the schedule as definitions build it, for our asset only (other stages have own tests)
-    schedule = build_nightly_schedule([dg.AssetKey("normalized_steps")], [])
-    ctx = dg.build_schedule_context(
+def nightly_tick(defs, instance, downstream, ranged_runs=False):
+    """Evaluate the nightly schedule as definitions build it, for normalized_steps (other
+    stages have their own tests) and the given downstream keys."""
+    schedule = build_nightly_schedule(
+        [dg.AssetKey("normalized_steps")], downstream, ranged_runs=ranged_runs
+    )
+    # As a context manager: the context opens its own instance from the ref, and left open it
+    # leaves that instance's state storage current after it is gone, failing later
+    # Definitions loads in the same worker ("undefined DagsterInstance weakref").
+    with dg.build_schedule_context(
         instance=instance,
         scheduled_execution_time=datetime(2026, 7, 1, 2, tzinfo=UTC),
         resources={"tracelab": defs.resources["tracelab"]},
         repository_def=dg.Definitions(
             assets=[normalized_steps], schedules=[schedule], resources=defs.resources
         ).get_repository_def(),
-    )
+    ) as ctx:
+        return schedule.evaluate_tick(ctx).run_requests
+
+
+def test_nightly_schedule_rebuilds_stale_and_missing_partitions(setup, instance):
+    data, defs = setup
+    run_all(defs, instance, tick(defs, instance).run_requests)
 
     def requested():
-        return [r.partition_key for r in schedule.evaluate_tick(ctx).run_requests]
+        return [r.partition_key for r in nightly_tick(defs, instance, [])]
 
     assert requested() == []
     manifest_path(data / "private", "bob", "2026-03").unlink()
@@ -201,6 +213,31 @@ def test_nightly_schedule_rebuilds_stale_and_missing_partitions(setup, instance)
     # a key whose run never happened (e.g. it failed) is swept up too
     copy_into(data / "inbox" / "zoe", fixture("sniffly__fed8ce56.jsonl"))
     assert requested() == ["bob|2026-03", "zoe|2025-06"]
+
+
+def test_nightly_refreshes_downstream_only_when_no_partition_is_rebuilt(setup, instance):
+    # A downstream run beside partition runs reads the public layer before they publish and,
+    # finishing after them, keeps the automation sensor from refreshing it afterwards.
+    data, defs = setup
+    run_all(defs, instance, tick(defs, instance).run_requests)
+    downstream = [dg.AssetKey("warehouse")]
+    (refresh,) = nightly_tick(defs, instance, downstream)
+    assert refresh.partition_key is None and list(refresh.asset_selection) == downstream
+    assert refresh.tags["tracelab/trigger"] == "nightly"
+    manifest_path(data / "private", "bob", "2026-03").unlink()
+    requests = nightly_tick(defs, instance, downstream)
+    assert [r.partition_key for r in requests] == ["bob|2026-03"]
+
+
+def test_nightly_lands_within_the_tick_deadline_and_leaves_the_rest(setup, instance, monkeypatch):
+    data, defs = setup
+    monkeypatch.setattr(schedules, "SENSOR_LANDING_BUDGET_S", 1e-9)
+    nightly_tick(defs, instance, [])
+    with Registry(data / "landed") as reg:
+        assert len(reg.drops()) == 1  # the first drop, then the budget was spent
+    tick(defs, instance)
+    with Registry(data / "landed") as reg:
+        assert len(reg.drops()) == len(ALICE) + len(BOB)
 
 
 def test_bad_drops_show_in_landing_metadata_and_good_ones_run(setup, instance):
@@ -215,9 +252,7 @@ def test_bad_drops_show_in_landing_metadata_and_good_ones_run(setup, instance):
     assert len(first.run_requests) == 5
 
 
-def test_many_changed_partitions_share_ranged_runs(tmp_path, instance):
-    """Twelve new contributor-months -> one ranged run (single-run backfill policy), which
-    builds every partition of the range."""
+def twelve_months(tmp_path):
     inbox = tmp_path / "inbox" / "erin"
     inbox.mkdir(parents=True)
     for m in range(1, 13):
@@ -226,7 +261,13 @@ def test_many_changed_partitions_share_ranged_runs(tmp_path, instance):
             f'"message":{{"role":"user","content":"hi"}}}}\n'
         )
         (inbox / f"s{m}.jsonl").write_text(line)
-    defs = build_definitions(data_dir=tmp_path)
+    return build_definitions(data_dir=tmp_path)
+
+
+def test_many_changed_partitions_share_ranged_runs(tmp_path, instance):
+    """Twelve new contributor-months -> one ranged run (single-run backfill policy), which
+    builds every partition of the range."""
+    defs = twelve_months(tmp_path)
     result = tick(defs, instance)
     (request,) = result.run_requests
     assert request.partition_key is None
@@ -243,3 +284,20 @@ def test_many_changed_partitions_share_ranged_runs(tmp_path, instance):
     assert len(done) == 12
     assert all(e.passed for e in out.get_asset_check_evaluations())
     assert (tmp_path / "private" / "steps" / "contributor=erin" / "month=2025-07").is_dir()
+
+
+def test_nightly_rebuilds_many_partitions_in_ranged_runs(tmp_path, instance):
+    """Twelve contributor-months to build at night -> one ranged run, not twelve processes."""
+    defs = twelve_months(tmp_path)
+    (request,) = nightly_tick(defs, instance, [dg.AssetKey("warehouse")], ranged_runs=True)
+    assert request.partition_key is None and request.tags["tracelab/trigger"] == "nightly"
+    assert request.partition_key_range.start == "erin|2025-01"
+    assert request.partition_key_range.end == "erin|2025-12"
+    out = dg.materialize(
+        [normalized_steps],
+        instance=instance,
+        tags=request.tags,
+        resources={"tracelab": defs.resources["tracelab"]},
+    )
+    assert out.success
+    assert len(instance.get_materialized_partitions(dg.AssetKey("normalized_steps"))) == 12

@@ -47,7 +47,11 @@ def build_definitions(data_dir=None, inbox=None, inbox_storage_options=None) -> 
         asset_checks=all_checks,
         jobs=jobs,
         sensors=sensors,
-        schedules=[build_nightly_schedule(partitioned, downstream)],
+        schedules=[
+            build_nightly_schedule(
+                partitioned, downstream, ranged_runs=single_run_backfills(all_assets)
+            )
+        ],
         resources=build_resources(data_dir, inbox, inbox_storage_options),
         # One process per run, not per step: our steps are short and a 2-core laptop spends
         # more time starting Python processes than computing. Runs still go side by side.

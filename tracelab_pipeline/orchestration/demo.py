@@ -21,13 +21,19 @@ from tracelab_pipeline.orchestration.jobs import (
 )
 from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME
 from tracelab_pipeline.orchestration.resources import TraceLabConfig
-from tracelab_pipeline.orchestration.sensors import contiguous_ranges, partition_range_tags
+from tracelab_pipeline.orchestration.sensors import (
+    TRIGGER_TAG,
+    contiguous_ranges,
+    partition_range_tags,
+)
 from tracelab_pipeline.orchestration.sweep import partitions_needing_work
 from tracelab_pipeline.paths import DATA_DIR_ENV, resolve_data_dir, resolve_inbox
 
 TEMPLATE = Path(__file__).with_name("dagster.yaml")
 REAL_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real"
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+# Like the sensor's and schedule's runs, so the UI's run list tells what started each run.
+DEMO_TAGS = {TRIGGER_TAG: "demo"}
 
 
 @dataclass
@@ -92,7 +98,7 @@ def run_demo(data_dir: str | None = None, echo: Callable[[str], None] = print) -
         t = time.perf_counter()
         echo("landing the inbox ...")
         land = defs.resolve_job_def(LAND_JOB).execute_in_process(
-            instance=instance, run_config=QUIET, raise_on_error=False
+            instance=instance, run_config=QUIET, raise_on_error=False, tags=DEMO_TAGS
         )
         if not land.success:
             result.failures.append("landed_files")
@@ -111,7 +117,7 @@ def run_demo(data_dir: str | None = None, echo: Callable[[str], None] = print) -
         if downstream and (todo or _missing(instance, downstream)):
             echo(f"building {len(downstream)} downstream asset(s) ...")
             out = defs.resolve_job_def(DOWNSTREAM_JOB).execute_in_process(
-                instance=instance, run_config=QUIET, raise_on_error=False
+                instance=instance, run_config=QUIET, raise_on_error=False, tags=DEMO_TAGS
             )
             result.downstream_ran = True
             if not out.success:
@@ -137,7 +143,7 @@ def _run_partitions(defs, instance, todo: list[str], result: DemoResult, echo) -
             instance=instance,
             run_config=QUIET,
             raise_on_error=False,
-            tags=partition_range_tags(start, end),
+            tags={**partition_range_tags(start, end), **DEMO_TAGS},
         )
         result.partition_runs += 1
         if not out.success:

@@ -16,8 +16,8 @@ from tracelab_pipeline.partitioned.store import read_manifest
 MAX_ROWS = 50
 
 
-# A sensor evaluation must answer within Dagster's 60 s gRPC deadline; land for at most
-# this long per tick and leave the rest (counted as pending) to the next tick.
+# A sensor or schedule evaluation must answer within Dagster's 60 s gRPC deadline; land for
+# at most this long per tick and leave the rest (counted as pending) to the next tick.
 SENSOR_LANDING_BUDGET_S = 40
 
 
