@@ -232,10 +232,11 @@ OPENING_TOOLS = {
 # are the paper's (Fig 9 README), the knots set 10-20 % above them because the quicker pace of
 # small sessions (SMALL_TOOL_PACE_SHIFT) pulls the pooled medians down; the rest are chosen so the
 # pooled distribution matches Table 7's individual tool latency (p50 0.3 s, p90 13.6 s, p99
-# 3.6 min) and Fig 8's shares. Bash's 3.3 h maximum carries the mean: Claude's ~1,251 tool
+# 3.6 min) and Fig 8's shares. Bash's tail past p99 carries the mean: Claude's ~1,251 tool
 # hours over 142k calls (Fig 9 README) are ~32 s per call, 92 % of them in calls over 1 min.
 TOOL_LATENCY_S = {
-    "Bash": (0.14, 0.49, 30.0, 450.0, 12000.0),
+    # (Bash's tail beyond p99: TOOL_LATENCY_TAIL_KNOT below; the maximum was 12,000 s.)
+    "Bash": (0.14, 0.49, 30.0, 450.0, 20000.0),
     "Read": (0.015, 0.042, 0.5, 3.0, 30.0),
     "Edit": (0.05, 0.107, 3.0, 45.0, 900.0),
     "Write": (0.04, 0.11, 1.5, 60.0, 900.0),
@@ -268,6 +269,19 @@ TOOL_LATENCY_S = {
     "update_plan": (0.001, 0.003, 0.02, 0.2, 5.0),
     "_default": (0.05, 0.3, 5.0, 60.0, 1800.0),
 }
+# A knot (quantile, seconds) between a tool's p99 and its maximum. Table 7's per-request tool
+# time has p99 34.4 min at an average of 2.5 min: the few requests past p99 hold long runs of
+# hours (its per-session p99 is 6.9 h), so calls of 30-60 min are rarer than a log-linear tail
+# from Bash's p99 to its maximum puts them. On seeds 0-1 the per-request tool p99 was +45/+47 %
+# (e2e p99 +43/+39 %): in the requests past it a single Bash call (or a sub-agent's) held a
+# median 85 % of the time. With 1,300 s at 0.995 and the maximum 12,000 -> 20,000 s (the tail's
+# mean about the same, +8 %: seed 3's per-step tool share sits at the edge, -3.0 points) the
+# Bash calls over 46 min are ~19 % fewer: per-request tool p99 +29/+21/+13/+9 %, e2e p99
+# +32/+23/+16/+14 % on seeds 0-3; per-session tool p99 +18/+22/+15/+17 -> +34/+25/+22/+19 %.
+# (1,200 s with 18,000 s: seed 3's per-step tool share -3.1 points, fails; a maximum of 8,000 s
+# without the knot: seed 3's tool averages -21 %.) Only Claude's tool timing moves (the draws
+# are the same: a call's quantile maps to another latency).
+TOOL_LATENCY_TAIL_KNOT = {"Bash": (0.995, 1300.0)}
 CODEX_ZERO_WALL_P = 0.5
 # ... and the quick commands that open a request (ls, cat, rg: OPENING_CALLS) are more often
 # so; the later calls' share keeps the pooled 0.5 (opening exec_command calls are ~16 % of
