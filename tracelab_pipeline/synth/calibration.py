@@ -269,7 +269,8 @@ TOOL_LATENCY_S = {
     # a long tail: (0.03, 0.15, 1.5, 15, 300) left the hours to the few calls past p99 and put
     # them at -3/-26/-8/-28 % on seeds 0-3 (e2e hours -16.5 % on seed 1); a fatter tail spread
     # the seeds ~30 points apart at any mean, and more calls past 10 s moved Table 7's per-step
-    # tool p90 (10.0 s, +14 % on seed 0). Now +11/-4/+5/-4 %, with fewer calls past 10 s.
+    # tool p90 (10.0 s; (0.03, 0.15, 4.5, 30, 80) put seed 0's at +15.4 %). Now +11/-4/+5/-4 %,
+    # with fewer calls past 10 s (~70 per seed, was ~170).
     "shell_command": (0.08, 0.8, 6.0, 10.0, 130.0),
     "update_plan": (0.001, 0.003, 0.02, 0.2, 5.0),
     "_default": (0.05, 0.3, 5.0, 60.0, 1800.0),
