@@ -28,9 +28,17 @@ from tracelab_pipeline.synth.sampling import (
 from tracelab_pipeline.synth.strata import SessionDraws
 
 
-def _dist(t: tuple) -> QuantileDist:
+def _dist(t: tuple, knot: tuple[float, float] | None = None) -> QuantileDist:
+    """(p25, p50, p90, p99, max) as a sampler; `knot`, an extra (quantile, value) knot between
+    two of them, shapes the distribution there (calibration.TOOL_LATENCY_TAIL_KNOT,
+    CODEX_RESIDUAL_KNOT)."""
     p25, p50, p90, p99, hi = t
-    return paper_dist(p25, p50, p90, p99, lo=min(p25, p50) / 4, hi=hi)
+    if knot is None:
+        return paper_dist(p25, p50, p90, p99, lo=min(p25, p50) / 4, hi=hi)
+    lo = min(p25, p50) / 4
+    return QuantileDist(
+        [(0.0, lo), (0.25, p25), (0.5, p50), (0.9, p90), (0.99, p99), knot, (1.0, hi)]
+    )
 
 
 _NORMAL = NormalDist()
@@ -40,8 +48,12 @@ HUMAN_WAIT = _dist(cal.HUMAN_WAIT_S)
 _GEN_OUT = 0.6
 GENERATION = QuantileDist(cal.GENERATION_S)
 OUTPUT = {p: QuantileDist(v) for p, v in cal.OUTPUT_TOKENS.items()}
-TOOL_LATENCY = {name: _dist(v) for name, v in cal.TOOL_LATENCY_S.items()}
-RESIDUAL = {name: _dist(v) for name, v in cal.CODEX_RESIDUAL_S.items()}
+TOOL_LATENCY = {
+    name: _dist(v, cal.TOOL_LATENCY_TAIL_KNOT.get(name)) for name, v in cal.TOOL_LATENCY_S.items()
+}
+RESIDUAL = {
+    name: _dist(v, cal.CODEX_RESIDUAL_KNOT.get(name)) for name, v in cal.CODEX_RESIDUAL_S.items()
+}
 # Session shape (Table 2): requests and tool-initiated steps, correlated.
 # (The knots above p90 give the longest sessions, which SIZE_RHO_TAIL pairs with the top request
 # quantiles, most of the requests: Table 12. Table 2's per-session requests keep p90 18 / p99
