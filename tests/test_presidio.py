@@ -8,9 +8,16 @@ import textwrap
 
 import pytest
 from anonymize_helpers import all_strings, real_partition
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracelab_pipeline.anonymize.anonymize import scrubbed_columns
-from tracelab_pipeline.anonymize.presidio_engine import Scrubber, analyzer, usable_deny_list
+from tracelab_pipeline.anonymize.presidio_engine import (
+    MIN_PHONE_DIGITS,
+    Scrubber,
+    analyzer,
+    usable_deny_list,
+)
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +160,45 @@ def test_analyzer_works_with_the_network_blocked():
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "mail <EMAIL> as <PERSON>"
     assert "Traceback" not in done.stderr
+
+
+def test_no_region_has_a_valid_phone_number_shorter_than_the_digit_gate():
+    from phonenumbers import PhoneMetadata
+    from phonenumbers.phonenumberutil import COUNTRY_CODES_FOR_NON_GEO_REGIONS, SUPPORTED_REGIONS
+
+    metadata = [PhoneMetadata.metadata_for_region(r) for r in SUPPORTED_REGIONS] + [
+        PhoneMetadata.metadata_for_nongeo_region(c) for c in COUNTRY_CODES_FOR_NON_GEO_REGIONS
+    ]
+    shortest = min(n for m in metadata for n in m.general_desc.possible_length if n > 0)
+    assert shortest >= MIN_PHONE_DIGITS
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from("+-() ./x_#*ext"),
+            st.characters(categories=["Lu", "Ll"]),
+            st.characters(categories=["Nd"]),
+        ),
+        max_size=40,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_presidio_finds_no_phone_number_in_a_text_below_the_digit_gate(chars):
+    from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+    digits = 0
+    kept = []
+    for c in chars:
+        if c.isdecimal():
+            if digits == MIN_PHONE_DIGITS - 1:
+                continue
+            digits += 1
+        kept.append(c)
+    assert PhoneRecognizer().analyze("".join(kept), ["PHONE_NUMBER"]) == []
+
+
+def test_phone_numbers_are_still_found():
+    assert (
+        Scrubber([]).scrub("call +49 30 1234567 or (415) 555-0134")[0] == "call <PHONE> or <PHONE>"
+    )
