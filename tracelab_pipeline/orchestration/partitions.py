@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from tracelab_pipeline.landing.handles import HANDLE_RE, PARTITION_SEPARATOR, is_valid_handle
+from tracelab_pipeline.landing.handles import PARTITION_SEPARATOR, is_valid_handle
 
 PARTITIONS_NAME = "contributor_month"
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -19,10 +19,8 @@ MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 contributor_month = dg.DynamicPartitionsDefinition(name=PARTITIONS_NAME)
 
 __all__ = [
-    "HANDLE_RE",
     "PARTITIONS_NAME",
     "contributor_month",
-    "is_valid_handle",
     "month_window",
     "partition_key",
     "split_partition_key",
