@@ -3,10 +3,10 @@
     uv run python benchmarks/figures.py [--truth DIR] [--threads 2] [--replicate]
 
 Without --truth it generates the `paper` preset (~357K steps) with tracelab_pipeline.synth into
-a temp dir first (not timed). With --replicate (or when the generator is missing) it instead
-replicates the small test corpus (tests/figure_corpus.py) under distinct contributors until it
-reaches ~357K steps. The warehouse is a DuckDB file on disk limited to --threads (default 2);
-timed: building every paper.figure_* table, then rendering every PNG/SVG/CSV + thumbnail.
+a temp dir first (not timed). With --replicate it instead replicates the small test corpus
+(tests/figure_corpus.py) under distinct contributors until it reaches ~357K steps. The
+warehouse is a DuckDB file on disk limited to --threads (default 2); timed: building every
+paper.figure_* table, then rendering every PNG/SVG/CSV + thumbnail.
 """
 
 from __future__ import annotations
@@ -22,15 +22,11 @@ import duckdb
 from tracelab_pipeline.catalog import FIGURES
 from tracelab_pipeline.figure_data import BUILDERS, prep
 from tracelab_pipeline.figures import load_figure_data, render_figure
+from tracelab_pipeline.synth import generate
+from tracelab_pipeline.warehouse import build_warehouse
 
 BUDGET_SECONDS = 60.0
 TARGET_STEPS = 357_000
-
-
-def load_truth(con, truth: Path) -> None:
-    from tracelab_pipeline.warehouse import build_warehouse
-
-    build_warehouse(con, truth)
 
 
 def load_replicated(con) -> None:
@@ -59,18 +55,13 @@ def main() -> None:
         con = duckdb.connect(str(tmp / "warehouse.duckdb"))
         con.execute(f"SET threads = {args.threads}")
         if args.truth:
-            load_truth(con, args.truth)
+            build_warehouse(con, args.truth)
         elif args.replicate:
             load_replicated(con)
         else:
-            try:
-                from tracelab_pipeline.synth import generate
-            except ImportError:
-                load_replicated(con)
-            else:
-                print("generating the paper preset (not timed) ...", flush=True)
-                generate("paper", seed=args.seed, inbox_dir=tmp / "inbox", truth_dir=tmp / "truth")
-                load_truth(con, tmp / "truth")
+            print("generating the paper preset (not timed) ...", flush=True)
+            generate("paper", seed=args.seed, inbox_dir=tmp / "inbox", truth_dir=tmp / "truth")
+            build_warehouse(con, tmp / "truth")
         steps = con.execute("SELECT count(*) FROM steps").fetchall()[0][0]
         events = con.execute("SELECT count(*) FROM timing_events").fetchall()[0][0]
         calls = con.execute("SELECT count(*) FROM tool_calls").fetchall()[0][0]

@@ -17,9 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from tracelab_pipeline import catalog
-from tracelab_pipeline.metrics import build_table
-from tracelab_pipeline.metrics.corrections import build as build_corrections
+from tracelab_pipeline.metrics import build_all_tables
 from tracelab_pipeline.warehouse import build_warehouse
 
 BUDGET_SECONDS = 30.0
@@ -48,13 +46,7 @@ def main() -> None:
     started = time.perf_counter()
     counts = build_warehouse(con, source)
     timings.append(("warehouse", time.perf_counter() - started))
-    for item in catalog.TABLES:
-        t0 = time.perf_counter()
-        build_table(con, item)
-        timings.append((item.table_name, time.perf_counter() - t0))
-    t0 = time.perf_counter()
-    build_corrections(con)
-    timings.append(("corrections", time.perf_counter() - t0))
+    timings += build_all_tables(con).items()
     if args.report:
         from tracelab_pipeline.report import build_report
 

@@ -34,13 +34,13 @@ ACCOUNTING = (
 
 
 def _evaluate(context, tracelab: TraceLabConfig, wanted: dict, judge) -> dg.AssetCheckResult:
-    """Run `judge(tables, key, contributor, month)` on every partition of the run (`tables`:
-    the `wanted` columns); fail if any partition fails."""
+    """Run `judge(tables, contributor, month)` on every partition of the run (`tables`: the
+    `wanted` columns); fail if any partition fails."""
     results = {}
     for key in context.partition_keys:
         contributor, month = split_partition_key(key)
         tables = read_partition(tracelab.private_dir, contributor, month, wanted)
-        results[key] = judge(tables, key, contributor, month)
+        results[key] = judge(tables, contributor, month)
     failed = sorted(k for k, (ok, _) in results.items() if not ok)
     metadata = {"partitions_checked": len(results), "partitions_failed": len(failed)}
     if len(results) == 1:
@@ -95,7 +95,7 @@ def _values(metadata: dict) -> dict:
     "file of the partition is accounted for, every rejected line is kept with its reason.",
 )
 def nothing_lost(context: dg.AssetCheckExecutionContext, tracelab: TraceLabConfig):
-    def judge(tables, key, contributor, month):
+    def judge(tables, contributor, month):
         # The files the asset built from (its manifest), not the registry's current ones: a
         # landing between the build and this check must not make the check fail.
         manifest = read_manifest(tracelab.private_dir, contributor, month) or {"files": []}
@@ -147,7 +147,7 @@ def input_tokens_add_up(context: dg.AssetCheckExecutionContext, tracelab: TraceL
     description="Every step's session started inside the partition's month (UTC).",
 )
 def sessions_start_in_month(context: dg.AssetCheckExecutionContext, tracelab: TraceLabConfig):
-    def judge(tables, key, contributor, month):
+    def judge(tables, contributor, month):
         start, end = month_window(month)
         return invariants.inside_month(tables["steps"], start, end)
 

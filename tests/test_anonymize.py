@@ -331,7 +331,7 @@ def test_publish_refuses_to_mix_pseudonym_keys(tmp_path):
 
 def test_publish_refuses_a_partition_that_failed(tmp_path):
     from tracelab_pipeline.anonymize.partition import (
-        gx_outcome,
+        gx_layer_outcomes,
         prepare_partition,
         publish_partition,
     )
@@ -341,9 +341,8 @@ def test_publish_refuses_a_partition_that_failed(tmp_path):
     prepared.anonymized.tables["steps"] = replace_first(
         prepared.anonymized.tables["steps"], "output_tokens", -1
     )
-    prepared.checks.append(
-        gx_outcome("gx_public_suite", "public", prepared.anonymized.tables, "2025-06")
-    )
+    public = {"2025-06": (prepared.anonymized.tables, "2025-06")}
+    prepared.checks.append(gx_layer_outcomes({"public": public})["public"]["2025-06"])
     assert not prepared.passed
     with pytest.raises(ValueError, match="failed its checks"):
         publish_partition(prepared, tmp_path / "public")

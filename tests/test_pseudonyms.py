@@ -10,7 +10,7 @@ from anonymize_helpers import CONTRIBUTOR, distinct, real_partition
 
 from tracelab_pipeline.anonymize import Pseudonymizer, PseudonymKeyError, Scrubber, resolve_key
 from tracelab_pipeline.anonymize.anonymize import anonymize_partition
-from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, KEY_ENV, KINDS, is_pseudonym
+from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, KEY_ENV, KINDS, PSEUDONYM_RE
 
 KEY_A = b"test-key-A-0123456789abcdef"
 KEY_B = b"test-key-B-0123456789abcdef"
@@ -75,11 +75,11 @@ def test_links_survive_sub_agents_tool_calls_and_events():
 
 def test_every_identifier_is_a_pseudonym_and_kinds_do_not_collide():
     p = Pseudonymizer(KEY_A)
-    assert is_pseudonym(p.pseudonym("session", "abc"))
+    assert PSEUDONYM_RE.match(p.pseudonym("session", "abc"))
     assert p.pseudonym("session", "abc")[4:] != p.pseudonym("request", "abc")[4:]
     assert p.pseudonym("session", None) is None
-    assert not is_pseudonym("ses_" + "g" * 20)
-    assert not is_pseudonym("b3d1c0de-0000-4000-8000-000000000000")
+    assert not PSEUDONYM_RE.match("ses_" + "g" * 20)
+    assert not PSEUDONYM_RE.match("b3d1c0de-0000-4000-8000-000000000000")
 
 
 def test_short_key_is_refused():

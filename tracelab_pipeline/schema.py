@@ -217,10 +217,6 @@ def blank_row(name: str, **values) -> dict:
     return row
 
 
-def empty_table(name: str) -> pa.Table:
-    return TABLES[name].empty_table()
-
-
 def to_table(name: str, rows: list[dict]) -> pa.Table:
     """Build a table from row dicts, validating types against the schema."""
     return pa.Table.from_pylist(rows, schema=TABLES[name])

@@ -57,18 +57,6 @@ def read_private(root: str | Path, contributor: str, month: str) -> dict[str, pa
     return read_partition(root, contributor, month)
 
 
-def gx_outcome(name: str, layer: str, tables: dict[str, pa.Table], month: str) -> CheckOutcome:
-    """The GX suites of one layer as a check outcome: failing expectations and counts only."""
-    return gx_outcomes(name, layer, {month: (tables, month)})[month]
-
-
-def gx_outcomes(
-    name: str, layer: str, partitions: dict[str, tuple[dict[str, pa.Table], str]]
-) -> dict[str, CheckOutcome]:
-    """GX outcomes of many partitions ({key: (tables, month)}), validated in one pass if clean."""
-    return gx_layer_outcomes({layer: partitions})[layer]
-
-
 GX_CHECK = {"private": GX_PRIVATE, "public": GX_PUBLIC}
 
 

@@ -130,10 +130,6 @@ class Pseudonymizer:
         return self.pseudonym("contributor", handle)
 
 
-def is_pseudonym(value: str) -> bool:
-    return PSEUDONYM_RE.match(value) is not None
-
-
 def resolve_key(
     data_dir: str | Path | None = None,
     *,

@@ -300,8 +300,9 @@ class ClaudeFileReader:
                 thread = self._thread(None)
         else:
             thread = self._thread(side_key)
-        # (Thread.step_for and Step.apply_usage written out here: this runs for every
-        # assistant line, where a call costs as much as the work done in it.)
+        # (The step lookup and usage snapshot are written out here, not as Thread/Step
+        # methods: this runs for every assistant line, where a call costs as much as the
+        # work done in it.)
         step = thread.by_message.get(message_id)
         # (`x.__class__ is str` below: parsed JSON has no str subclasses; cheaper than a call.)
         if step is None:

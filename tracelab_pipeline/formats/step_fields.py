@@ -29,10 +29,10 @@ from tracelab_pipeline.formats.rows import (
     S_TRIGGER,
     from_dicts,
 )
-from tracelab_pipeline.schema import TABLES
+from tracelab_pipeline.schema import OUTPUT_EVENT_TYPES, TABLES
 
 TRIGGER_BY_FIRST_INPUT = {"user_message": "user", "tool_result": "tool"}
-_OUTPUT_TYPES = frozenset(("reasoning", "text", "tool_call"))
+_OUTPUT_TYPES = frozenset(OUTPUT_EVENT_TYPES)
 _STEP_NAMES = TABLES["steps"].names
 # The step columns summarize_into sets, as (name, position).
 _SUMMARY_COLUMNS = [

@@ -345,7 +345,7 @@ def round_to_rows(
     raw_events = _require(record, "timing_events", list)
     raw_tools = _require(record, "tools", list)
     events = [_event_from_round(e) for e in raw_events]
-    tools = [_tool_from_round(t, step_id, contributor, session_id, claude) for t in raw_tools]
+    tools = [_tool_from_round(t, step_id, contributor, session_id) for t in raw_tools]
     if any(t.pop("_legacy_latency") for t in tools):
         flags.append("legacy tools[].latency_ms not kept")
 
@@ -480,7 +480,7 @@ def _event_from_round(raw) -> dict:
     return event
 
 
-def _tool_from_round(raw, step_id: str, contributor: str, session_id: str, claude: bool) -> dict:
+def _tool_from_round(raw, step_id: str, contributor: str, session_id: str) -> dict:
     if type(raw) is not dict:
         raise _Bad("tool is not an object")
     call_id = raw.get("tool_call_id")

@@ -32,5 +32,5 @@ def handle_from(name: str, fallback: str = "local") -> str:
     return handle if is_valid_handle(handle) else fallback
 
 
-# Partition keys are "<contributor>|<YYYY-MM>" (orchestration/partitions.py builds them too).
+# Partition keys are "<contributor>|<YYYY-MM>"; every module that builds or splits one uses this.
 PARTITION_SEPARATOR = "|"

@@ -287,7 +287,7 @@ class _Lander:
                 )
                 continue
             seen_here.add(sha)
-            obj_path = self._store(s["path"], sha, s["member"])
+            obj_path = self._store(s["path"], sha)
             scan = s["scan"]
             self.reg.add_file(
                 self.gen,
@@ -309,7 +309,7 @@ class _Lander:
         self.report.files_landed += landed
         return members, landed, skipped
 
-    def _store(self, src: Path, sha: str, name: str) -> Path:
+    def _store(self, src: Path, sha: str) -> Path:
         """Content-addressed: objects/<sha[:2]>/<sha>.jsonl[.gz]; written once. `src` is a
         staged file in tmp/, on the same file system, so it is moved, not copied."""
         ext = ".jsonl.gz" if _is_gzip(src) else ".jsonl"

@@ -23,7 +23,6 @@ from tracelab_pipeline.metrics.common import (
 
 NAME = "table_07_timing"
 COLUMNS = STAT_COLUMNS + [("share", "DOUBLE"), ("scope", "VARCHAR")]
-HUMAN_CAP_SECONDS = 3600
 
 # every positive effective latency (runner-reported, else wall), in seconds, with its provider
 TOOL_LATENCY = """

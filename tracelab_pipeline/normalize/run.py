@@ -34,7 +34,7 @@ from tracelab_pipeline.normalize.worker import (
     read_and_spill,
     read_batch,
 )
-from tracelab_pipeline.schema import TABLES
+from tracelab_pipeline.schema import TABLES, to_table
 
 # A pool task reads files until about this many bytes, so small files do not each pay a round trip
 # and big ones still spread over the workers.
@@ -292,9 +292,7 @@ def _crashed_batch(index: int, path: str, contributor: str) -> BatchResult:
     result = crashed_file(path, contributor, f"{CRASH_PREFIX}: the worker process died")
     row = result.accounting_row()
     tables = {name: _tagged_schema(name).empty_table() for name in ROW_TABLES}
-    tables["rejected_records"] = pa.Table.from_pylist(
-        result.accounting.rejected, schema=TABLES["rejected_records"]
-    )
+    tables["rejected_records"] = to_table("rejected_records", result.accounting.rejected)
     return BatchResult([FileInfo(index, path, row)], tables)
 
 
@@ -375,7 +373,7 @@ def _accounting(
         row["tool_calls"] = kept["tool_calls"][index]
         row["file_sha256"] = row.get("file_sha256") or file_sha256.get(row["source_file"])
         rows.append(row)
-    return pa.Table.from_pylist(rows, schema=TABLES["ingest_accounting"])
+    return to_table("ingest_accounting", rows)
 
 
 def _cpu_by_process(results: list[BatchResult]) -> dict[int, float]:

@@ -20,7 +20,7 @@ from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.rows import S_SESSION_ID, S_SOURCE_LINE
 from tracelab_pipeline.normalize.columns import ColumnBuffer
 from tracelab_pipeline.normalize.tables import CRASH_PREFIX
-from tracelab_pipeline.schema import TABLES
+from tracelab_pipeline.schema import to_table
 
 # Hidden column naming the input file a row came from, so duplicates can be dropped per file.
 FILE_COLUMN = "_file"
@@ -138,7 +138,7 @@ def _read_columns(batch, contributor, origins, files: list[FileInfo], on_file) -
         if on_file:
             on_file()
     tables = {name: buffer.table() for name, buffer in buffers.items()}
-    tables["rejected_records"] = pa.Table.from_pylist(rejected, schema=TABLES["rejected_records"])
+    tables["rejected_records"] = to_table("rejected_records", rejected)
     return tables
 
 
@@ -152,7 +152,7 @@ def _read_rows(batch, contributor, origins) -> tuple[list[FileInfo], dict]:
         results = [(index, _fit_schema(result)) for index, result in results]
         tables = _convert(results)
     rejected = [row for _, result in results for row in result.accounting.rejected]
-    tables["rejected_records"] = pa.Table.from_pylist(rejected, schema=TABLES["rejected_records"])
+    tables["rejected_records"] = to_table("rejected_records", rejected)
     return [_file_info(index, result) for index, result in results], tables
 
 
@@ -166,19 +166,15 @@ def _convert(results: list[tuple[int, FileResult]]) -> dict[str, pa.Table]:
     for name in ROW_TABLES:
         rows = [row for _, result in results for row in getattr(result, name)]
         tags = [index for index, result in results for _ in result.rows[name]]
-        table = to_arrow(name, rows)
+        table = to_table(name, rows)
         tables[name] = table.append_column(FILE_COLUMN, pa.array(tags, pa.int32()))
     return tables
-
-
-def to_arrow(name: str, rows: list[dict]) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=TABLES[name])
 
 
 def _fit_schema(result: FileResult) -> FileResult:
     for name in ROW_TABLES:
         try:
-            to_arrow(name, getattr(result, name))
+            to_table(name, getattr(result, name))
         except Exception as exc:  # noqa: BLE001
             return _crash(result.source_file, result.accounting, exc, f"{name} row: ")
     return result

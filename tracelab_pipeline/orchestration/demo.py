@@ -30,7 +30,6 @@ from tracelab_pipeline.orchestration.sweep import partitions_needing_work
 from tracelab_pipeline.paths import DATA_DIR_ENV, resolve_data_dir, resolve_inbox
 
 TEMPLATE = Path(__file__).with_name("dagster.yaml")
-REAL_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real"
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 # Like the sensor's and schedule's runs, so the UI's run list tells what started each run.
 DEMO_TAGS = {TRIGGER_TAG: "demo"}
@@ -58,19 +57,11 @@ def prepare_home(data: Path) -> Path:
 
 
 def fill_inbox(inbox: Path, truth: Path) -> str:
-    """The generator's demo preset; the real fixtures under two contributors if it is missing."""
-    try:
-        from tracelab_pipeline.synth import generate
-    except ImportError:
-        generate = None
-    if generate is not None:
-        generate(preset="demo", seed=0, inbox_dir=inbox, truth_dir=truth)
-        return "synthetic demo preset (seed 0)"
-    for contributor, sub in (("alice", "claude"), ("bob", "codex")):
-        (inbox / contributor).mkdir(parents=True, exist_ok=True)
-        for f in sorted((REAL_FIXTURES / sub).glob("*.jsonl")):
-            shutil.copyfile(f, inbox / contributor / f.name)
-    return f"real fixtures from {REAL_FIXTURES}"
+    """The generator's demo preset (its ground truth to `truth`); says what filled the inbox."""
+    from tracelab_pipeline.synth import generate
+
+    generate(preset="demo", seed=0, inbox_dir=inbox, truth_dir=truth)
+    return "synthetic demo preset (seed 0)"
 
 
 def run_demo(data_dir: str | None = None, echo: Callable[[str], None] = print) -> DemoResult:

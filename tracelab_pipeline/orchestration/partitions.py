@@ -11,19 +11,16 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from tracelab_pipeline.landing.handles import HANDLE_RE, is_valid_handle
+from tracelab_pipeline.landing.handles import PARTITION_SEPARATOR, is_valid_handle
 
 PARTITIONS_NAME = "contributor_month"
-SEPARATOR = "|"
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 contributor_month = dg.DynamicPartitionsDefinition(name=PARTITIONS_NAME)
 
 __all__ = [
-    "HANDLE_RE",
     "PARTITIONS_NAME",
     "contributor_month",
-    "is_valid_handle",
     "month_window",
     "partition_key",
     "split_partition_key",
@@ -36,12 +33,12 @@ def partition_key(contributor: str, month: str) -> str:
         raise ValueError(f"invalid contributor handle: {contributor!r}")
     if not MONTH_RE.match(month):
         raise ValueError(f"invalid month {month!r}: expected YYYY-MM")
-    return f"{contributor}{SEPARATOR}{month}"
+    return f"{contributor}{PARTITION_SEPARATOR}{month}"
 
 
 def split_partition_key(key: str) -> tuple[str, str]:
     """(contributor, month) of a key; raises ValueError on anything that is not ours."""
-    contributor, sep, month = key.rpartition(SEPARATOR)
+    contributor, sep, month = key.rpartition(PARTITION_SEPARATOR)
     if not sep or not is_valid_handle(contributor) or not MONTH_RE.match(month):
         raise ValueError(f"not a contributor_month key: {key!r}")
     return contributor, month

@@ -49,20 +49,8 @@ class TraceLabConfig(dg.ConfigurableResource):
         return self.data_path / "public"
 
     @property
-    def warehouse_path(self) -> Path:
-        return self.data_path / "warehouse.duckdb"
-
-    @property
     def figures_dir(self) -> Path:
         return self.data_path / "figures"
-
-    @property
-    def report_dir(self) -> Path:
-        return self.data_path / "report"
-
-    @property
-    def truth_dir(self) -> Path:
-        return self.data_path / "truth"
 
 
 class AnonymizationConfig(dg.ConfigurableResource):

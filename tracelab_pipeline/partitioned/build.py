@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
+from tracelab_pipeline.landing.handles import PARTITION_SEPARATOR
 from tracelab_pipeline.landing.registry import Registry
 from tracelab_pipeline.normalize import normalize_files
 from tracelab_pipeline.partitioned.store import write_partition
@@ -55,7 +56,7 @@ def _build_one(landed_dir: str, private_root: str, key: str) -> dict:
 
 
 def _split(key: str) -> tuple[str, str]:
-    contributor, _, month = key.rpartition("|")
+    contributor, _, month = key.rpartition(PARTITION_SEPARATOR)
     return contributor, month
 
 
