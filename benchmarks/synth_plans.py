@@ -1,13 +1,14 @@
 """Screen a generator change in seconds: session plans only, no files (run by hand).
 
-    uv run python benchmarks/synth_plans.py [--seeds 0,1,2,3] [--provider claude|codex]
+    uv run python benchmarks/synth_plans.py [--seeds 0,1,2,3] [--provider claude|codex] [--cost]
 
 Builds every session of the paper preset exactly as `generate` does (synth.session_plans)
 without writing logs or truth, and prints per seed the token statistics a calibration pass
 moves most: the user-step prefix-cache hit rate (Table 11, token-weighted; the own check's
 bound is 3 points), Table 9's append-by-prefix-bin values within tolerance (p99 35 %, others
 15 %) with the rows that fail, and Table 4's compactions (its rule: a drop of 64k from near
-the thread's peak that does not recover) with their sessions' p90 / p99 and user share.
+the thread's peak that does not recover) with their sessions' p90 / p99 and user share;
+with --cost also Table 5's per-session and per-request medians (both providers).
 
 Measured against the full check on seeds 0-1: Table 9's and Claude's Table 4 counts are equal,
 the hit rates within 0.002, Codex's user share ~0.8 points high (interrupted turns and their
@@ -97,6 +98,63 @@ def screen(seed: int, provider: str) -> str:
     )
 
 
+def cost_medians(seed: int) -> str:
+    """Table 5's per-session and per-request medians (total, append, prefix, output) from the
+    plans of both providers, priced as the metrics do (Claude append = uncached input + cache
+    writes at the 5-minute rate; every thread, sub-agents included, is a session; a request
+    starts at a prompt). Equal to the full check on seed 0 (sessions $0.848, requests $0.272)."""
+    from tracelab_pipeline.metrics.pricing import load_pricing
+
+    pricing, prices = load_pricing(), {}
+    sessions, requests = [], []
+    for c in layout(resolve("paper", None, None, None), seed):
+        for provider, _, plan in session_plans(c, seed):
+            for thread in (plan.main, *plan.subagents):
+                total, current, priced = np.zeros(3), None, 0
+                for step in thread.steps:
+                    if step.aborted:  # no usage report: not a step
+                        continue
+                    if current is None or any(u.kind == "prompt" for u in step.inputs):
+                        if current is not None:
+                            requests.append(current)
+                        current = np.zeros(3)
+                    key = (provider, step.model)
+                    if key not in prices:
+                        prices[key] = pricing.resolve(*key)
+                    p = prices[key]
+                    if p is None:
+                        continue
+                    written = step.append - step.uncached if provider == "claude" else 0
+                    cost = (
+                        np.array(
+                            [
+                                (step.append - written) * p.input
+                                + written * (p.cache_write_5m or 0),
+                                step.prefix * p.cache_read,
+                                step.output * p.output,
+                            ]
+                        )
+                        / 1e6
+                    )
+                    total, current, priced = total + cost, current + cost, priced + 1
+                if current is not None:
+                    requests.append(current)
+                if priced:
+                    sessions.append(total)
+    parts = {"Append tokens": 0, "Prefix tokens": 1, "Output tokens": 2}
+    rows = paper_values()["table_05_cost_distribution"]["rows"]
+    out = []
+    for block, units in (("Per session", sessions), ("Per request", requests)):
+        a = np.asarray(units)
+        got = {"Total": np.median(a.sum(axis=1))} | {
+            m: np.median(a[:, i]) for m, i in parts.items()
+        }
+        want = {m: v["p50"] for b, m, v in rows if b == block}
+        devs = " ".join(f"{m.split()[0]} {got[m] / want[m] - 1:+.0%}" for m in got)
+        out.append(f"{block.lower()} p50 ${got['Total']:.3f} (paper ${want['Total']}): {devs}")
+    return f"seed {seed} Table 5: " + "; ".join(out)
+
+
 def compactions(steps) -> list[str]:
     """Table 4's compactions in one thread's steps, by trigger (a prompt opens the step, or
     not: tool results do)."""
@@ -121,10 +179,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", default="0,1,2,3")
     ap.add_argument("--provider", choices=("claude", "codex"), default="claude")
+    ap.add_argument("--cost", action="store_true", help="also Table 5's medians (~5 s per seed)")
     args = ap.parse_args()
     for seed in (int(s) for s in args.seeds.split(",")):
         start = time.perf_counter()
         print(screen(seed, args.provider), f"({time.perf_counter() - start:.1f} s)")
+        if args.cost:
+            print(cost_medians(seed))
 
 
 if __name__ == "__main__":

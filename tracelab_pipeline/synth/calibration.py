@@ -157,6 +157,19 @@ CONTEXT_LIMIT = {
 }
 CODEX_CONTEXT_WINDOW = 258_400
 CLAUDE_200K_WINDOW_P = 0.12  # sessions of 1M-capable models that run with a 200k window
+# Claude context windows by session size (quantile of the session's tool-initiated steps).
+# Table 4: Claude sessions with compactions have p90 6 / p99 12 of them. A 200k session compacts
+# about once per 150k tokens of growth, so the top ~1 % of sessions at 200k (1,100-2,400
+# steps) made 13-26 each (p99 15-24 on seeds 0-3) while too few sessions made 6-12 (p90 5).
+# The longest sessions run a 1M model with its 1M window (nobody keeps a 2,000-step session
+# on a 200k window) and sessions just below them run at 200k more often (most of the 6-12).
+# (Table 9's Claude 128-256k bin, n -15 %, is filled by 200k sessions: dropping the top ones
+# alone cost Table 9 up to -4 per seed, plan-only.)
+CLAUDE_1M_FROM_Q = 0.995
+CLAUDE_200K_MID = (0.96, 0.25)  # (from this size quantile, share of 1M-capable models at 200k)
+# Step-share weight on the natively-200k models for the other sessions: without the top
+# sessions, haiku's share of Claude steps (Table 1: 7.9 %) fell 1.2-2.4 points on seeds 0-3.
+CLAUDE_200K_MODEL_BOOST = 1.25
 # Fig 3: which models re-send the previous output as append (the rest cache it as prefix).
 OUTPUT_CACHED_MODELS = {"gpt-5.4"}
 

@@ -97,8 +97,20 @@ PROMPT_CHARS = QuantileDist(
 )
 SUBAGENT_STEPS = QuantileDist([(0, 1), (0.5, 7), (0.9, 24), (0.99, 70), (1.0, 150)])
 
-CLAUDE_MODEL_NAMES = list(cal.CLAUDE_MODELS)
-CLAUDE_MODEL_CUM = cumulative(cal.CLAUDE_MODELS.values())
+
+def _claude_mix(longest: bool) -> tuple[list[str], list[float]]:
+    """Claude's model weights: the longest sessions draw among 1M-window models only, the
+    others weigh the natively-200k ones up (calibration.CLAUDE_1M_FROM_Q / _200K_MODEL_BOOST)."""
+    weights = {}
+    for name, w in cal.CLAUDE_MODELS.items():
+        native_200k = cal.CONTEXT_LIMIT.get(name, 200_000) <= 200_000
+        if longest and native_200k:
+            continue
+        weights[name] = w * (cal.CLAUDE_200K_MODEL_BOOST if native_200k else 1.0)
+    return list(weights), cumulative(weights.values())
+
+
+CLAUDE_MODEL_MIX = {longest: _claude_mix(longest) for longest in (False, True)}
 CODEX_MODEL_NAMES = list(cal.CODEX_MODELS)
 CODEX_MODEL_CUM = cumulative(cal.CODEX_MODELS.values())
 
@@ -491,12 +503,16 @@ class SessionBuilder:
             main=ThreadPlan(agent_id=None),
         )
         self.plan = plan
+        self.longest = d.size >= cal.CLAUDE_1M_FROM_Q
         self.model = self._pick_model(d.model)
         # Not every session of a 1M-capable model runs with the 1M window (Table 4: Claude
-        # sessions with compactions average 2.37 of them, which 1M contexts rarely reach).
+        # sessions with compactions average 2.37 of them, which 1M contexts rarely reach);
+        # by size: none of the longest, more of those just below (calibration).
         # (The cache draw's two halves are spread alike, so the window is drawn within each.)
+        mid_q, mid_p = cal.CLAUDE_200K_MID
+        window_p = mid_p if d.size >= mid_q else cal.CLAUDE_200K_WINDOW_P
         self.window_200k = (
-            self.provider == "claude" and (d.cache * 2.0) % 1.0 < cal.CLAUDE_200K_WINDOW_P
+            self.provider == "claude" and not self.longest and (d.cache * 2.0) % 1.0 < window_p
         )
         self._thread(plan.main, split, self.start_ms, is_sub=False)
         return plan
@@ -532,7 +548,7 @@ class SessionBuilder:
     def _pick_model(self, u: float | None = None) -> str:
         u = self.rng.random() if u is None else u
         if self.provider == "claude":
-            return choice_at(CLAUDE_MODEL_NAMES, CLAUDE_MODEL_CUM, u)
+            return choice_at(*CLAUDE_MODEL_MIX[self.longest], u)
         return choice_at(CODEX_MODEL_NAMES, CODEX_MODEL_CUM, u)
 
     def _limit(self, model: str) -> int:
