@@ -70,3 +70,12 @@ def test_the_ui_command_printed_at_the_end_survives_a_path_with_a_space(tmp_path
     command = next(line for line in text.splitlines() if "dagster dev" in line)
     words = shlex.split(command)
     assert words[:2] == [f"DAGSTER_HOME={data / 'dagster_home'}", f"TRACELAB_DATA_DIR={data}"]
+
+
+def test_a_clean_inbox_is_summarized_as_no_bad_input(tmp_path):
+    from tracelab_pipeline.orchestration.demo import DemoResult
+    from tracelab_pipeline.orchestration.demo_summary import summarize
+
+    text = summarize(DemoResult(data_dir=tmp_path, dagster_home=tmp_path / "dagster_home"))
+    assert "  bad input: none" in text.splitlines()
+    assert "rejected_records" not in text

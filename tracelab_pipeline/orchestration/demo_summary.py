@@ -59,6 +59,18 @@ def bad_input_counts(data: Path) -> dict[str, int]:
     return counts
 
 
+def _bad_input_lines(bad: dict[str, int], data: Path) -> list[str]:
+    if not any(bad.values()):
+        return ["  bad input: none"]
+    return [
+        f"  bad input: {bad['drops_not_landed']} inbox drop(s) not landed, "
+        f"{bad['files_unplaced']} landed file(s) unplaced, "
+        f"{bad['records_rejected']} record(s) rejected, {bad['file_errors']} file(s) with an error",
+        "             (why: UI metadata of landed_files and normalized_steps; "
+        f"{data / 'private' / 'rejected_records'})",
+    ]
+
+
 def summarize(result: DemoResult) -> str:
     data = result.data_dir
     counts = dataset_counts(data / "private" / "steps")
@@ -81,11 +93,7 @@ def summarize(result: DemoResult) -> str:
         f"  this run: {len(result.partitions_run)} partition(s) rebuilt in "
         f"{result.partition_runs} run(s); downstream "
         + ("rebuilt" if result.downstream_ran else "up to date"),
-        f"  bad input: {bad['drops_not_landed']} inbox drop(s) not landed, "
-        f"{bad['files_unplaced']} landed file(s) unplaced, "
-        f"{bad['records_rejected']} record(s) rejected, {bad['file_errors']} file(s) with an error",
-        "             (why: UI metadata of landed_files and normalized_steps; "
-        f"{data / 'private' / 'rejected_records'})",
+        *_bad_input_lines(bad, data),
         f"  warehouse: {warehouse}" + ("" if warehouse.exists() else " (not built)"),
         f"  figures:   {data / 'figures'} ({len(figures)} PNG)",
         f"  report:    {reports[0] if reports else data / 'report'}"
