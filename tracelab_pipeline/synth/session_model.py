@@ -42,7 +42,20 @@ def _dist(t: tuple, knot: tuple[float, float] | None = None) -> QuantileDist:
 
 
 _NORMAL = NormalDist()
+
+
+def _quick_human_wait() -> QuantileDist:
+    """HUMAN_WAIT with calibration.HUMAN_WAIT_BODY_KNOTS below 300 s for large sessions."""
+    p25, p50, p90, p99, hi = cal.HUMAN_WAIT_S
+    # where HUMAN_WAIT crosses 300 s (the 5-min TTL): pinned, so every quantile keeps its side
+    u300 = 0.5 + 0.4 * math.log(300.0 / p50) / math.log(p90 / p50)
+    knots = [(0.0, min(p25, p50) / 4), (0.25, p25), (0.5, p50), (u300, 300.0)]
+    knots += [*cal.HUMAN_WAIT_BODY_KNOTS, (0.9, p90), (0.99, p99), (1.0, hi)]
+    return QuantileDist(knots)
+
+
 HUMAN_WAIT = _dist(cal.HUMAN_WAIT_S)
+HUMAN_WAIT_QUICK = _quick_human_wait()
 
 
 _GEN_OUT = 0.6
@@ -595,7 +608,8 @@ class SessionBuilder:
                     self.model = model
             gap = 0.0
             if r > 0:
-                gap = HUMAN_WAIT.ppf(_wait_quantile(self.size_z, rng.gauss(0.0, 1.0)))
+                waits = HUMAN_WAIT_QUICK if self.size_z >= cal.WAIT_QUICK_Z else HUMAN_WAIT
+                gap = waits.ppf(_wait_quantile(self.size_z, rng.gauss(0.0, 1.0)))
                 if redirect and rng.random() < ABORT_REDIRECT_P:
                     # The user pressed Esc to redirect the agent and types the new prompt
                     # right away (the interrupted step's outputs carry over into the next
