@@ -39,13 +39,14 @@ def report(
     duckdb: DuckDBResource,
     tracelab: TraceLabConfig,
 ) -> dg.MaterializeResult:
-    from tracelab_pipeline.report import build_report
+    from tracelab_pipeline.report import COMPARISON_MODES, build_report
 
-    compare = {"auto": None, "on": True, "off": False}.get(config.paper_comparison)
-    if config.paper_comparison not in ("auto", "on", "off"):
+    if config.paper_comparison not in COMPARISON_MODES:
         raise dg.Failure(f"paper_comparison must be auto, on or off, not {config.paper_comparison}")
     with duckdb.get_connection() as con:
-        result = build_report(con, tracelab.data_path, compare=compare)
+        result = build_report(
+            con, tracelab.data_path, compare=COMPARISON_MODES[config.paper_comparison]
+        )
     context.log.info(f"report written to {result.html_path}")
     markdown = result.markdown
     if len(markdown) > MAX_METADATA_MARKDOWN:

@@ -84,12 +84,10 @@ def command(data_dir: Path | None, only: tuple[int, ...], compare: str) -> None:
     )
     if (data / "report" / "report.md").is_file():
         # The report `tracelab metrics` wrote has no figures (or older ones) until now.
-        from tracelab_pipeline.report import build_report
+        from tracelab_pipeline.report import COMPARISON_MODES, build_report
 
         with duckdb.connect(str(warehouse)) as con:
-            result = build_report(
-                con, data, compare={"auto": None, "on": True, "off": False}[compare]
-            )
+            result = build_report(con, data, compare=COMPARISON_MODES[compare])
         click.echo(
             f"report: {result.html_path} rewritten ({len(result.figures_found)} figure(s) "
             f"embedded{', compared with the paper' if result.compared else ''})"

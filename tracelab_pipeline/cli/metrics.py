@@ -88,13 +88,13 @@ def command(data_dir: Path | None, public_root: Path | None, compare: str, repor
             click.echo("unpriced models: " + ", ".join(m for (m,) in unpriced))
         click.echo(f"tables: {len(catalog.TABLES)} written to {data / 'warehouse.duckdb'}")
         if report:
-            from tracelab_pipeline.report import build_report
+            from tracelab_pipeline.report import COMPARISON_MODES, build_report
 
             # Figures rendered before this warehouse may show another corpus: left out.
             result = build_report(
                 con,
                 data,
-                compare={"auto": None, "on": True, "off": False}[compare],
+                compare=COMPARISON_MODES[compare],
                 figures_since=started,
             )
             click.echo(

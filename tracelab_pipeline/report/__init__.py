@@ -18,6 +18,8 @@ from tracelab_pipeline.report.tables import VIEWS, comparison, fetch, layout
 
 PAPER_STEPS = 357_161
 TOLERANCE_MARK = {True: "ok", False: "off", None: "–"}
+# `compare` of build_report by name: the CLIs' --compare and the report asset's config.
+COMPARISON_MODES = {"auto": None, "on": True, "off": False}
 
 T = {item.number: item for item in catalog.TABLES}
 F = {item.number: item for item in catalog.FIGURES}
