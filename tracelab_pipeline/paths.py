@@ -14,18 +14,19 @@ DEFAULT_DATA_DIR = "./data"
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """Explicit value, else $TRACELAB_DATA_DIR, else ./data; always absolute."""
     value = data_dir or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
-    return _real(value)
+    return real_path(Path(value).expanduser())
 
 
 def resolve_inbox(inbox: str | None = None, data_dir: str | os.PathLike | None = None) -> str:
     """Explicit value, else $TRACELAB_INBOX, else <data>/inbox. May be any fsspec URL."""
     value = inbox or os.environ.get(INBOX_ENV)
     if value:
-        return value if "://" in value else str(_real(value))
+        return value if "://" in value else str(real_path(Path(value).expanduser()))
     return str(resolve_data_dir(data_dir) / "inbox")
 
 
-def _real(value: str | os.PathLike) -> Path:
-    # Not Path.resolve(): on a symbolic-link loop it raises RuntimeError (a traceback); with
-    # realpath the loop stays in the path and whatever uses it fails with an OSError naming it.
-    return Path(os.path.realpath(Path(value).expanduser()))
+def real_path(path: str | os.PathLike) -> Path:
+    """The path with links resolved. Unlike Path.resolve(), a link loop does not raise (3.11
+    raises RuntimeError, a traceback): the loop stays in the path, and whatever uses it fails
+    with an OSError naming it."""
+    return Path(os.path.realpath(path))

@@ -46,7 +46,7 @@ def command(dest: Path | None, list_only: bool) -> None:
     from tqdm import tqdm
 
     from tracelab_pipeline.collect import copy_logs, find_logs, log_roots
-    from tracelab_pipeline.normalize.files import real_path
+    from tracelab_pipeline.paths import real_path
 
     logs = find_logs()
     for provider, root, _ in log_roots():
@@ -56,8 +56,8 @@ def command(dest: Path | None, list_only: bool) -> None:
         dest = dest or _default_dest()
         # DEST inside a log root: our earlier copies are not logs to copy again (each run would
         # nest one more copy of everything).
-        dest_real = Path(real_path(dest))
-        logs = [log for log in logs if not Path(real_path(log.path)).is_relative_to(dest_real)]
+        dest_real = real_path(dest)
+        logs = [log for log in logs if not real_path(log.path).is_relative_to(dest_real)]
 
     by_provider: dict[str, list[int]] = {}
     for log in logs:

@@ -40,8 +40,8 @@ def command(
     """
     from tracelab_pipeline.formats.tracelab_rounds import RoundsSink
     from tracelab_pipeline.normalize import iter_log_files, normalize_streamed
-    from tracelab_pipeline.normalize.files import real_path
     from tracelab_pipeline.normalize.tables import ParquetSink
+    from tracelab_pipeline.paths import real_path
     from tracelab_pipeline.schema import TABLES
 
     try:
@@ -55,8 +55,8 @@ def command(
     files = iter_log_files(inputs)
     # --out inside an input directory: an earlier run's round_trace.jsonl is our own output,
     # not another log (its copies of the steps would replace the source's in dedup).
-    out_real = Path(real_path(out))
-    own = [f for f in files if f not in inputs and Path(real_path(f)).is_relative_to(out_real)]
+    out_real = real_path(out)
+    own = [f for f in files if f not in inputs and real_path(f).is_relative_to(out_real)]
     if own:
         click.echo(f"note: not reading {len(own)} earlier output file(s) under {out}", err=True)
         files = [f for f in files if f not in own]

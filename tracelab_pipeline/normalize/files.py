@@ -6,6 +6,8 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from tracelab_pipeline.paths import real_path
+
 LOG_SUFFIXES = (".jsonl", ".jsonl.gz")
 
 
@@ -51,9 +53,3 @@ def search_logs(root: Path) -> Iterator[Path]:
     for error in unlisted:
         if error.filename is not None:
             yield Path(error.filename)
-
-
-def real_path(path: str | Path) -> str:
-    """The path with links resolved. Unlike Path.resolve(), a link loop does not raise (3.11
-    raises RuntimeError): the loop stays in the path, and reading it fails naming it."""
-    return os.path.realpath(path)

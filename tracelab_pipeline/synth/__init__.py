@@ -12,13 +12,13 @@ and the parts are concatenated in contributor order at the end.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import random
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from tracelab_pipeline.paths import real_path
 from tracelab_pipeline.synth.presets import (
     CLAUDE_VERSION_WEIGHTS,
     CLAUDE_VERSIONS,
@@ -51,8 +51,8 @@ def generate(
     p = resolve(preset, contributors, months, sessions)
     inbox = Path(inbox_dir)
     truth = Path(truth_dir)
-    # realpath, not resolve(): a link loop then fails below as an OSError (a message, no traceback)
-    real_inbox, real_truth = Path(os.path.realpath(inbox)), Path(os.path.realpath(truth))
+    # (paths.real_path: a link loop then fails below as an OSError, a message, not a traceback)
+    real_inbox, real_truth = real_path(inbox), real_path(truth)
     if real_truth == real_inbox or real_inbox in real_truth.parents:
         raise ValueError("the truth directory must not be inside the inbox")
     inbox.mkdir(parents=True, exist_ok=True)
