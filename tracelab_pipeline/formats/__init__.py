@@ -37,8 +37,9 @@ def read_log(
     # few percent of the time on small files.
     with stream:
         try:
+            start = stream.tell()  # after a byte order mark (open_log)
             fmt = detect_stream(stream)
-            stream.seek(0)
+            stream.seek(start)
         except (OSError, EOFError, zlib.error) as exc:
             return _unreadable(source, contributor, exc)
         if fmt == CLAUDE:

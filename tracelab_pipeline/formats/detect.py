@@ -7,7 +7,7 @@ from typing import IO
 
 import orjson
 
-from tracelab_pipeline.formats.jsonl import UTF8_BOM, open_log
+from tracelab_pipeline.formats.jsonl import open_log
 
 CLAUDE = "claude"
 CODEX = "codex"
@@ -37,7 +37,7 @@ def detect_stream(stream: IO[bytes]) -> str | None:
     """detect_format on an open log; reads up to its first lines, the caller rewinds it."""
     for index, raw in zip(range(_PEEK_LINES), stream, strict=False):
         try:
-            record = orjson.loads(raw.removeprefix(UTF8_BOM) if index == 0 else raw)
+            record = orjson.loads(raw)
         except orjson.JSONDecodeError:
             if index == 0 and (kind := _not_a_log(raw)):
                 return kind

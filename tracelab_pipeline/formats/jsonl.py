@@ -27,13 +27,20 @@ READ_BUFFER = 256 * 1024
 
 
 def open_log(path: str | Path) -> IO[bytes]:
-    """Open a plain or gzip-compressed log, deciding by content rather than by name."""
+    """Open a plain or gzip-compressed log, deciding by content rather than by name; the
+    stream starts after a UTF-8 byte order mark (JSON allows none; some Windows tools write
+    one), so every reader sees line 1 as the record it is."""
     f = open(path, "rb", buffering=READ_BUFFER)  # noqa: SIM115 - returned to the caller
     magic = f.read(2)
     f.seek(0)
-    if magic == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=f, mode="rb")
-    return f
+    stream = gzip.GzipFile(fileobj=f, mode="rb") if magic == GZIP_MAGIC else f
+    try:
+        if stream.read(len(UTF8_BOM)) != UTF8_BOM:
+            stream.seek(0)
+    except Exception:  # gzip cut short or corrupt: the caller reports it
+        stream.close()
+        raise
+    return stream
 
 
 def opened(path: str | Path, stream: IO[bytes] | None = None):
@@ -154,14 +161,11 @@ def feed_records(stream: IO[bytes], acc: Accounting, feed: Callable[[int, dict],
 
 def decode_refused_line(raw: bytes, line_number: int, acc: Accounting) -> dict | None:
     """A line orjson refused as it is: blank, wrapped in whitespace JSON does not allow (form
-    feed, vertical tab; a byte order mark on line 1), readable by the standard parser, or
-    rejected with its reason.
+    feed, vertical tab), readable by the standard parser, or rejected with its reason.
 
     Returns the record when it is a JSON object; everything else is accounted here.
     """
     stripped = raw.strip()
-    if line_number == 1:
-        stripped = stripped.removeprefix(UTF8_BOM).strip()
     if not stripped:
         acc.ignore("blank")
         return None

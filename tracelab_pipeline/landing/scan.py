@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 
 from tracelab_pipeline.formats.common import EARLIEST, latest_plausible, parse_ts
-from tracelab_pipeline.formats.jsonl import UTF8_BOM, open_log
+from tracelab_pipeline.formats.jsonl import open_log
 
 
 class UnreadableLog(Exception):
@@ -59,8 +59,7 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
                 if not whole:
                     continue
                 try:
-                    # The readers take a byte order mark on line 1 (formats/jsonl.py) too.
-                    record = orjson.loads(raw.removeprefix(UTF8_BOM) if lines == 1 else raw)
+                    record = orjson.loads(raw)
                 except orjson.JSONDecodeError:
                     continue
                 if not isinstance(record, dict):
