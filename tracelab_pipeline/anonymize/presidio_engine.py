@@ -358,15 +358,16 @@ def analyzer():
 def _phone_recognizer():
     from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
-    class DigitGatedPhoneRecognizer(PhoneRecognizer):
-        """Presidio's, skipping texts with fewer than MIN_PHONE_DIGITS digits."""
+    class LogPhoneRecognizer(PhoneRecognizer):
+        """Presidio's, but no phone number in a dated model id (MODEL_ID), nor in a text with
+        fewer than MIN_PHONE_DIGITS digits."""
 
         def analyze(self, text, entities, nlp_artifacts=None):
-            if len(_DECIMAL_DIGIT.findall(text)) < MIN_PHONE_DIGITS:
+            if len(_DECIMAL_DIGIT.findall(text)) < MIN_PHONE_DIGITS or MODEL_ID.fullmatch(text):
                 return []
             return super().analyze(text, entities, nlp_artifacts)
 
-    recognizer = DigitGatedPhoneRecognizer(name="PhoneRecognizer")
+    recognizer = LogPhoneRecognizer(name="PhoneRecognizer")
     # The gate holds for valid numbers only (leniency VALID or stricter), Presidio's default.
     assert recognizer.leniency >= 1
     return recognizer
@@ -378,13 +379,7 @@ def _shared_findings(text: str) -> tuple[tuple[int, int, float, str], ...]:
     results = analyzer().analyze(
         text, language="en", entities=list(ENTITIES), score_threshold=SCORE_THRESHOLD
     )
-    # The version and date digits of a model id are no phone number (MODEL_ID).
-    model_id = MODEL_ID.fullmatch(text) is not None
-    return tuple(
-        (r.start, r.end, r.score, r.entity_type)
-        for r in results
-        if not (model_id and r.entity_type == "PHONE_NUMBER")
-    )
+    return tuple((r.start, r.end, r.score, r.entity_type) for r in results)
 
 
 def usable_deny_list(names: Iterable[str]) -> tuple[str, ...]:
