@@ -264,6 +264,22 @@ def test_bad_input_is_recorded_with_reasons_and_the_rest_lands(tmp_path):
     assert land_inbox(str(inbox), tmp_path / "landed").drops == []
 
 
+def test_a_gzip_cut_short_lands_and_counts_its_lines_as_the_readers_do(tmp_path):
+    from tracelab_pipeline.formats import read_log
+
+    packed = gzip.compress(fixture("ccviewer__5c0375b4.jsonl").read_bytes())  # 120 KiB
+    inbox = tmp_path / "inbox"
+    (inbox / "alice").mkdir(parents=True)
+    (inbox / "alice" / "cut.jsonl.gz").write_bytes(packed[: len(packed) * 2 // 3])
+    report = land_inbox(str(inbox), tmp_path / "landed")
+    assert outcomes(report) == {"alice/cut.jsonl.gz": ("landed", None)}
+    with Registry(tmp_path / "landed") as reg:
+        (row,) = reg.files()
+    acc = read_log(row["object_path"], "alice").accounting
+    assert row["month"] is not None and acc.lines_read == row["lines"] > 1
+    assert acc.rejected[-1]["reason"].startswith("unreadable rest of file")
+
+
 @pytest.mark.parametrize(
     ("name", "members", "reason"),
     [

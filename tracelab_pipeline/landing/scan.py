@@ -75,7 +75,12 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
                 if first is None or ts < first:
                     first = ts
     except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise UnreadableLog(f"cannot read log: {exc}") from exc
+        if lines == 0:
+            raise UnreadableLog(f"cannot read log: {exc}") from exc
+        # A gzip cut short (a log copied while still written) or corrupt further on: the
+        # readers keep the lines before the break and reject the rest as one more line, so
+        # it lands like any log and loses only what cannot be read.
+        lines += 1
     return LogScan(lines, size, root, first)
 
 
