@@ -6,7 +6,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import pickle
+import shutil
 import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -26,6 +29,7 @@ CLAUDE = FIXTURES / "claude" / "tracelab__claude-example-segment.jsonl"
 CODEX = FIXTURES / "codex" / "tracelab__codex-example-segment.jsonl"
 BOM = b"\xef\xbb\xbf"
 FAR_FUTURE = "9999-12-31T23:59:59Z"
+NOBODY = 65534
 
 
 def _counts(result) -> tuple:
@@ -128,21 +132,63 @@ def test_the_search_follows_linked_directories_and_keeps_dangling_log_links(tmp_
     assert "9 (0 duplicates dropped)" in run.output  # the linked file's steps
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a directory whatever its mode")
-def test_a_directory_the_search_cannot_list_is_reported_by_name(tmp_path):
-    root = tmp_path / "in"
+@pytest.fixture
+def shared_tmp(tmp_path):
+    """A directory any user may use: tmp_path's parents are root's own (mode 0700)."""
+    if os.geteuid() != 0:
+        return tmp_path
+    path = Path(tempfile.mkdtemp(prefix="tracelab-test-"))
+    path.chmod(0o777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def unprivileged(fn):
+    """fn() run by a user without root's rights (root reads a directory whatever its mode, and
+    CI runs as root): a forked child that becomes `nobody`. It keeps the modules already
+    imported and can import no more from root's home, so callers run `fn` once first."""
+    if os.geteuid() != 0:
+        return fn()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.close(read_end)
+        try:
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            outcome = ("ok", fn())
+        except BaseException as exc:  # noqa: BLE001 - reported by the parent
+            outcome = ("error", repr(exc))
+        os.write(write_end, pickle.dumps(outcome))
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as f:
+        kind, value = pickle.loads(f.read())
+    os.waitpid(pid, 0)
+    assert kind == "ok", value
+    return value
+
+
+def test_a_directory_the_search_cannot_list_is_reported_by_name(shared_tmp):
+    root = shared_tmp / "in"
     locked = root / "locked"
     locked.mkdir(parents=True)
     (locked / "a.jsonl").write_bytes(CODEX.read_bytes())
     (root / "b.jsonl").write_bytes(CODEX.read_bytes())
+
+    def normalize(out):
+        run = CliRunner().invoke(cli, ["normalize", str(root), "--out", str(shared_tmp / out)])
+        return iter_log_files([root]), run.exit_code, run.output
+
+    normalize("warm")
     locked.chmod(0)
     try:
-        assert iter_log_files([root]) == [root / "b.jsonl", locked]
-        run = CliRunner().invoke(cli, ["normalize", str(root), "--out", str(tmp_path / "out")])
+        found, exit_code, output = unprivileged(lambda: normalize("out"))
     finally:
         locked.chmod(0o755)
-    assert run.exit_code == 1, run.output
-    assert f"error: {locked}: cannot read" in run.output
+    assert found == [root / "b.jsonl", locked]
+    assert exit_code == 1, output
+    assert f"error: {locked}: cannot read" in output
 
 
 def test_an_out_dir_that_cannot_be_written_fails_before_reading_naming_it(tmp_path):
@@ -185,19 +231,24 @@ def test_collect_reports_log_links_that_lead_nowhere_and_copies_the_rest(tmp_pat
     assert (dest / "claude" / "projects" / "p" / "a.jsonl").read_bytes() == CLAUDE.read_bytes()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a directory whatever its mode")
-def test_collect_reports_a_directory_it_cannot_list(tmp_path):
-    locked = tmp_path / "claude" / "projects" / "locked"
+def test_collect_reports_a_directory_it_cannot_list(shared_tmp):
+    locked = shared_tmp / "claude" / "projects" / "locked"
     locked.mkdir(parents=True)
     (locked / "a.jsonl").write_bytes(CLAUDE.read_bytes())
-    env = {"CLAUDE_CONFIG_DIR": str(tmp_path / "claude"), "CODEX_HOME": str(tmp_path / "none")}
+    env = {"CLAUDE_CONFIG_DIR": str(shared_tmp / "claude"), "CODEX_HOME": str(shared_tmp / "none")}
+
+    def collect(dest):
+        run = CliRunner().invoke(cli, ["collect", "--dest", str(shared_tmp / dest)], env=env)
+        return run.exit_code, run.output
+
+    collect("warm")
     locked.chmod(0)
     try:
-        run = CliRunner().invoke(cli, ["collect", "--dest", str(tmp_path / "dest")], env=env)
+        exit_code, output = unprivileged(lambda: collect("dest"))
     finally:
         locked.chmod(0o755)
-    assert run.exit_code == 1, run.output
-    assert f"error: {locked}: " in run.output
+    assert exit_code == 1, output
+    assert f"error: {locked}: " in output
 
 
 def test_an_archive_given_to_normalize_is_named_not_read_as_one_log(tmp_path):
