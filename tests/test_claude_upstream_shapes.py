@@ -362,6 +362,28 @@ def test_message_id_reappearing_later_rejoins_its_step(tmp_path):
     assert first["last_output_at"] == ts(5)
 
 
+def test_message_id_reused_by_another_api_call_is_merged_but_flagged(tmp_path):
+    # Seen in real logs (an API fault): one message.id on successive calls, each after the
+    # previous call's tool result. TraceLab merges them into one round; so do we, not silently.
+    grown = {**USAGE, "cache_read_input_tokens": 4400}
+    records = [
+        user(1, "read it"),
+        assistant(2, "msg_dup", [tool_use("toolu_1", "Read", {"file_path": "/a"})]),
+        user(3, [tool_result("toolu_1", "aaa")]),
+        assistant(4, "msg_dup", [tool_use("toolu_2", "Read", {"file_path": "/a"})], usage=grown),
+        # a late all-zero duplicate is ordinary (§5.1), not another call
+        assistant(5, "msg_dup", [], usage={k: 0 for k in USAGE}),
+    ]
+    result = read(tmp_path, records)
+    (step,) = result.steps
+    assert (step["input_tokens_total"], step["tool_call_count"]) == (4712, 2)
+    flags = result.accounting.flagged_by_reason
+    assert flags == {
+        "claude: one message id with different input tokens (merged)": 1,
+        "claude: input events pending at end of file": 1,
+    }
+
+
 # -- usage variants --------------------------------------------------------------------------
 
 

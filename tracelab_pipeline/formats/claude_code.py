@@ -349,6 +349,14 @@ class ClaudeFileReader:
                 step.model = model
             if step.request_id is None and "requestId" in rec:
                 step.request_id = _str(rec.get("requestId")) or None
+            if usage is not None and step.usage is not None:
+                # The records of one response repeat its input counts (only the output grows
+                # while it streams). Other input counts mean another API call under the same
+                # id (an API fault seen in real logs): merged as TraceLab does, but counted.
+                seen = step.usage[0] + step.usage[1] + step.usage[2]
+                total = usage[0] + usage[1] + usage[2]
+                if total and seen and total != seen:
+                    self.acc.flag("claude: one message id with different input tokens (merged)")
         if usage is not None:
             # Keep the fullest snapshot: (output, input total, has stop_reason); later wins ties.
             stop_reason = msg.get("stop_reason")
