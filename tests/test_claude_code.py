@@ -456,7 +456,6 @@ def test_wrongly_typed_fields_are_rejected_not_fatal(tmp_path, segment_lines):
     result = read_variant(tmp_path, lines)
     assert sorted(r["reason"] for r in result.accounting.rejected) == sorted(
         [
-            "assistant message content is not a list",
             "assistant record without a message object",
             "assistant message without a string id",
             "usage is not an object",
@@ -464,6 +463,9 @@ def test_wrongly_typed_fields_are_rejected_not_fatal(tmp_path, segment_lines):
             "user message content is neither text nor a list",
         ]
     )
+    # Text content is still a response with usage (tracelab-ingest §3.2), flagged, not rejected.
+    flags = result.accounting.flagged_by_reason
+    assert flags["claude: assistant content is not a list (no output events)"] == 1
     assert len(result.steps) == 10
 
 

@@ -61,10 +61,13 @@ SYNTHETIC = "<synthetic>"
 MAX_TOKENS = 10**12  # more in one call is corruption (and would not fit int64 sums)
 
 # Record types Claude Code writes that carry no LLM call; counted as ignored under their name.
+# Newer clients keep adding such types (titles, agent settings, context-collapse and
+# attribution state, ...); any other is still ignored, as "unknown:<type>", never rejected.
 KNOWN_TYPES = frozenset(
     {
         "summary",
         "file-history-snapshot",
+        "file-history-delta",
         "mode",
         "permission-mode",
         "attachment",
@@ -72,10 +75,27 @@ KNOWN_TYPES = frozenset(
         "last-prompt",
         "ai-title",
         "custom-title",
+        "task-summary",
         "agent-name",
+        "agent-color",
+        "agent-setting",
         "queue-operation",
         "tag",
         "pr-link",
+        "worktree-state",
+        "bridge-session",
+        "atis-latch",
+        "attribution-snapshot",
+        "content-replacement",
+        "marble-origami-commit",
+        "marble-origami-snapshot",
+        "speculation-accept",
+        "cost-state",
+        "continued-in",
+        "relocated",
+        "frame-link",
+        "history-suppression",
+        "turn_end",
     }
 )
 
@@ -185,7 +205,9 @@ class ClaudeFileReader:
         try:
             if kind == "assistant":
                 self._assistant(line, rec, side_key)
-            elif kind == "user":
+            elif kind == "user" or _user_message(rec):
+                # The message, not the type, makes an input (tracelab-ingest §3.1): a record
+                # with a user-role message and no (or another) type is read as TraceLab does.
                 self._user(line, rec, side_key)
             else:
                 self._other(rec, kind, side_key)
@@ -287,12 +309,15 @@ class ClaudeFileReader:
         if not isinstance(message_id, str) or not message_id:
             raise BadRecord("assistant message without a string id")
         content = msg.get("content")
-        if not isinstance(content, list):
-            raise BadRecord("assistant message content is not a list")
         usage = _usage(msg.get("usage"))
         ts = self._timestamp(rec.get("timestamp"))
 
         self.acc.used += 1
+        if content.__class__ is not list:
+            # Still a response with its usage (tracelab-ingest §3.2 step 3: only the content
+            # blocks are skipped); plain-text content comes from some proxies and old clients.
+            self.acc.flag("claude: assistant content is not a list (no output events)")
+            content = ()
         if side_key is None:
             self.main_records += 1
             thread = self.main_thread
@@ -310,8 +335,9 @@ class ClaudeFileReader:
             step = thread.new_step(message_id, line)
             get = rec.get
             step.model = model if model.__class__ is str else None
+            # Some backends write "" (or nothing): no id, rather than one shared by every step.
             value = get("requestId")
-            step.request_id = value if value.__class__ is str else None
+            step.request_id = value if value.__class__ is str and value else None
             value = get("version")
             step.version = value if value.__class__ is str else None
             value = get("cwd")
@@ -322,7 +348,15 @@ class ClaudeFileReader:
             if step.model is None and model.__class__ is str:
                 step.model = model
             if step.request_id is None and "requestId" in rec:
-                step.request_id = _str(rec.get("requestId"))
+                step.request_id = _str(rec.get("requestId")) or None
+            if usage is not None and step.usage is not None:
+                # The records of one response repeat its input counts (only the output grows
+                # while it streams). Other input counts mean another API call under the same
+                # id (an API fault seen in real logs): merged as TraceLab does, but counted.
+                seen = step.usage[0] + step.usage[1] + step.usage[2]
+                total = usage[0] + usage[1] + usage[2]
+                if total and seen and total != seen:
+                    self.acc.flag("claude: one message id with different input tokens (merged)")
         if usage is not None:
             # Keep the fullest snapshot: (output, input total, has stop_reason); later wins ties.
             stop_reason = msg.get("stop_reason")
@@ -372,7 +406,15 @@ class ClaudeFileReader:
             tool[T_TOOL_NAME] = name
             tool[T_CALL_ID] = call_id
             tool[T_EMITTED_AT] = ts
-            tool[T_INPUT_CHARS] = len(input_json) if input_json is not None else 0
+            # A string input (unparsed arguments) is measured as the text, not its JSON quoting
+            # (tracelab-ingest §2.2).
+            tool[T_INPUT_CHARS] = (
+                0
+                if input_json is None
+                else len(raw_input)
+                if raw_input.__class__ is str
+                else len(input_json)
+            )
             tool[T_INPUT_JSON] = input_json
             step.tools.append(tool)
             step.tools_by_id[call_id] = tool
@@ -606,6 +648,11 @@ def _internal_latency(result) -> int | None:
         if isinstance(value, (int, float)) and 0 <= value < _MAX_DURATION / 1000:
             return round(float(value) * 1000)
     return None
+
+
+def _user_message(rec: dict) -> bool:
+    msg = rec.get("message")
+    return msg.__class__ is dict and msg.get("role") == "user"
 
 
 def _show(value) -> str:
