@@ -359,6 +359,27 @@ def test_structured_output_is_measured_as_json_like_tracelab(tmp_path):
     assert tool["wall_latency_ms"] == 2000
 
 
+def test_output_written_as_an_object_is_read_like_tracelab(tmp_path):
+    """Some builds wrote the output as {content, success, ...}; TraceLab infers nothing from a
+    non-string output and measures it as JSON."""
+    usage = Usage()
+    output = {"content": "Exit code: 1\nboom", "success": False, "is_user_feedback": False}
+    records = [
+        meta(),
+        turn_context(1),
+        item("function_call", 2, name="shell", arguments='{"command":["false"]}', call_id="c1"),
+        usage(3, 300, 0, 9),
+        item("function_call_output", 3.5, call_id="c1", output=output),
+        usage(4, 400, 300, 9),
+    ]
+    result = read(tmp_path, records)
+    no_bad_lines(result)
+    [tool] = result.tool_calls
+    assert tool["result_chars"] == len(json.dumps(output, separators=(",", ":")))
+    assert tool["is_error"] is None and tool["internal_latency_ms"] is None
+    assert tool["wall_latency_ms"] == 1500
+
+
 def test_output_without_call_id_is_ignored_not_rejected(tmp_path):
     """Newer clients make an output's call_id optional; TraceLab finds no tool for it."""
     usage = Usage()
