@@ -5,8 +5,9 @@ Follows tracelab-ingest §4 and §5.2 so the numbers equal TraceLab's: one step 
 skipped), tokens from `last_token_usage`, tools paired with their results by `call_id`.
 
 Where we differ on purpose:
-- internal latency falls back to `exec_command_end.duration`, then to a JSON output's
-  `metadata.duration_seconds`, when there is no "Wall time" line (TraceLab B9);
+- internal latency falls back to `exec_command_end.duration` (or, for MCP tools,
+  `mcp_tool_call_end.duration`), then to a JSON output's `metadata.duration_seconds`, when
+  there is no "Wall time" line (TraceLab B9);
 - forked rollouts (`session_meta.forked_from_id`) are treated like sub-agent rollouts: replayed
   parent turns are attributed to the parent session so they collide with the parent's own
   steps and deduplicate, instead of being counted twice;
@@ -14,7 +15,10 @@ Where we differ on purpose:
   newer than the turn (UUIDv7 ids sort by time), not always to the last one seen;
 - `compacted` / `context_compacted` mark the next step `after_compaction`;
 - every line is accounted for; events left without a closing `token_count` at the end of the
-  file are dropped as TraceLab does (B13) but counted as `dropped_at_eof:<source>`.
+  file are dropped as TraceLab does (B13) but counted as `dropped_at_eof:<source>`;
+- rollouts of the layout before the type/payload envelope (mid 2025: a bare session header,
+  `record_type` state markers, bare response items, no token usage) give no steps, as in
+  TraceLab, but their lines count as ignored (`legacy.*`), not as bad records.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from tracelab_pipeline.formats.common import (
     latest_plausible,
     parse_ts,
 )
+from tracelab_pipeline.formats.detect import is_pre_envelope_header
 from tracelab_pipeline.formats.jsonl import Accounting, feed_records, opened
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.rows import (
@@ -118,7 +123,6 @@ _IGNORED_EVENT_MSG = (
     "web_search_begin",
     "web_search_end",
     "mcp_tool_call_begin",
-    "mcp_tool_call_end",
     "view_image_tool_call",
     "plan_update",
     "entered_review_mode",
@@ -142,8 +146,65 @@ _IGNORED_EVENT_MSG = (
     "mcp_startup_update",
     "mcp_startup_complete",
     "terminal_interaction",
+    # Kinds newer clients (late 2025 - 2026) persist or may persist; none is a step, an
+    # input or a tool result of a response_item call.
+    "thread_context_usage_updated",
+    "thread_goal_updated",
+    "thread_skills_updated",
+    "thread_settings_applied",
+    "collab_agent_spawn_begin",
+    "collab_agent_spawn_end",
+    "collab_agent_interaction_begin",
+    "collab_agent_interaction_end",
+    "collab_waiting_begin",
+    "collab_waiting_end",
+    "collab_close_begin",
+    "collab_close_end",
+    "collab_resume_begin",
+    "collab_resume_end",
+    "image_generation_begin",
+    "image_generation_end",
+    "guardian_assessment",
+    "guardian_warning",
+    "dynamic_tool_call_request",
+    "dynamic_tool_call_response",
+    "request_permissions",
+    "request_user_input",
+    "ask_user_question_request",
+    "model_reroute",
+    "model_verification",
+    "hook_started",
+    "hook_completed",
+    "plan_delta",
+    "patch_apply_updated",
+    "agent_message_content_delta",
+    "reasoning_content_delta",
+    "reasoning_raw_content_delta",
+    "get_history_entry_response",
+    "mcp_list_tools_response",
+    "list_custom_prompts_response",
+    "list_skills_response",
+    "skills_update_available",
+    "realtime_conversation_started",
+    "realtime_conversation_realtime",
+    "realtime_conversation_closed",
+    "realtime_conversation_sdp",
 )
-_IGNORED_RESPONSE_ITEM = ("web_search_call", "local_shell_call", "ghost_snapshot", "other")
+# local_shell_call and tool_search_call are model tool calls TraceLab does not track (B16): as
+# there, their outputs then count as results of an unknown call.
+_IGNORED_RESPONSE_ITEM = (
+    "web_search_call",
+    "local_shell_call",
+    "ghost_snapshot",
+    "other",
+    "tool_search_call",
+    "tool_search_output",
+    "image_generation_call",
+    "agent_message",  # a message between agents, not this model's output
+    "additional_tools",
+    "configuration_update",
+    "compaction_trigger",
+)
 _IGNORED_KEY = {("event_msg", t): f"event_msg.{t}" for t in _IGNORED_EVENT_MSG} | {
     ("response_item", t): f"response_item.{t}" for t in _IGNORED_RESPONSE_ITEM
 }
@@ -153,6 +214,10 @@ _CALL_SOURCE = {k: f"response_item.{k}" for k in ("function_call", "custom_tool_
 _OUTPUT_SOURCE = {
     k: f"response_item.{k}" for k in ("function_call_output", "custom_tool_call_output")
 }
+# Response item kinds, as a pre-envelope rollout writes them bare at the top level.
+_BARE_ITEM_KINDS = frozenset(
+    (*_CALL_SOURCE, *_OUTPUT_SOURCE, "message", "reasoning", "compaction", *_IGNORED_RESPONSE_ITEM)
+)
 
 
 def _blank_step(contributor: str, source_file: str) -> list:
@@ -307,6 +372,7 @@ class _Rollout:
                 "token_count": self._token_count,
                 "exec_command_end": self._exec_command_end,
                 "patch_apply_end": self._patch_apply_end,
+                "mcp_tool_call_end": self._mcp_tool_call_end,
                 "context_compacted": self._compacted,
             },
             "response_item": {
@@ -317,6 +383,8 @@ class _Rollout:
                 "function_call_output": self._tool_output,
                 "custom_tool_call_output": self._tool_output,
                 "compaction": self._compacted,  # newer rollouts: remote compaction item
+                "compaction_summary": self._compacted,  # its older name
+                "context_compaction": self._compacted,  # 2026 clients' compaction item
             },
         }
 
@@ -378,6 +446,9 @@ class _Rollout:
                     key if key is not None else f"unknown:{_label(rtype)}.{_label(ptype)}"
                 )
                 return
+            if "payload" not in record and (key := self._pre_envelope(record, rtype)):
+                self.acc.ignore(key)
+                return
             if type(rtype) is not str:
                 raise _Reject("record without a string type")
             if payload.get("type") == "task_started":
@@ -393,6 +464,25 @@ class _Rollout:
         except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
             # Last resort for a shape nobody anticipated: lose the record, not the file.
             self._reject(line, f"unreadable record ({type(exc).__name__}: {exc})", record)
+
+    def _pre_envelope(self, record: dict, rtype) -> str | None:
+        """The ignored-count key of a line of a rollout written before the type/payload
+        envelope (mid 2025), else None. Such files log no token usage, so they give no
+        steps (TraceLab reads nothing from them either); their lines are valid, not bad."""
+        if rtype is None:
+            tag = record.get("record_type")
+            if tag == "state":
+                return "legacy.state"
+            if tag == "event":  # a variant that tagged lines with record_type
+                msg = record.get("msg")
+                return f"legacy.event_msg.{_label(msg.get('type') if type(msg) is dict else None)}"
+            if is_pre_envelope_header(record):
+                self.acc.flag("pre-envelope Codex rollout (mid 2025): no token usage, no steps")
+                return "legacy.session_header"
+            return None
+        if type(rtype) is str and rtype in _BARE_ITEM_KINDS:
+            return f"legacy.response_item.{rtype}"
+        return None
 
     # -- identity and turns --------------------------------------------------------------------
 
@@ -579,12 +669,32 @@ class _Rollout:
             None,
         )
 
+    def _mcp_tool_call_end(self, line: int, record: dict, p: dict) -> None:
+        """An MCP tool's own run time, our internal-latency fallback as exec_command_end's
+        duration is (B9). TraceLab reads nothing here, so it is no result record: no event,
+        no result_at, no error inference."""
+        call_id = p.get("call_id")
+        tool = self.tools.get(call_id) if type(call_id) is str else None
+        if tool is None:
+            self.acc.ignore("event_msg.mcp_tool_call_end(unknown call_id)")
+            return
+        if tool.exec_ms is None:
+            tool.exec_ms = _duration_ms(p.get("duration"))
+        if tool.emitted:
+            self.acc.used += 1
+        else:
+            self._defer(line, "event_msg.mcp_tool_call_end")
+
     def _result(
         self, line, record, p, source, output, chars, is_error, exec_ms, json_ms, wall_ms=_UNSET
     ) -> None:
         """A tool's result record; `wall_ms` is the output's Wall time when already known."""
         call_id = p.get("call_id")
         if type(call_id) is not str:
+            if call_id is None:
+                # Newer clients may leave an output's call_id out; TraceLab finds no tool then.
+                self.acc.ignore(f"{source}(no call_id)")
+                return
             raise _Reject(f"{source} without a string call_id")
         tool = self.tools.get(call_id)
         if tool is None:
@@ -630,6 +740,10 @@ class _Rollout:
     def _token_count(self, line: int, record: dict, p: dict) -> None:
         if "info" not in p:
             self.acc.ignore("event_msg.token_count(no info)")
+            if "input_tokens" in p:
+                # Usage flat on the payload, as Codex's older event stream wrote it; not a
+                # step for TraceLab either (§4.4), but worth seeing in the accounting.
+                self.acc.flag("codex token_count with flat usage (no info) not used")
             return
         info = p["info"]
         if info is None:
@@ -664,6 +778,10 @@ class _Rollout:
             counts = [_token_count_value(get(key), key) for key in _TOKEN_KEYS]
         ts = self._ts(record)
         self.last_total = total
+        if not any(counts):
+            # Codex fills the window this way when the context overflows (only total_tokens
+            # set); TraceLab keeps it as a round, and so do we, visibly.
+            self.acc.flag("codex token_count with zero usage kept as a step")
         self._close_step(line, ts, *counts)
         self.acc.used += 1
 

@@ -24,6 +24,9 @@ NOT_LOGS = {
 }
 
 _CODEX_TYPES = {"session_meta", "turn_context", "response_item", "event_msg", "compacted"}
+# Keys of the bare session header that opens a Codex rollout written before the type/payload
+# envelope (Codex CLI of mid 2025); `instructions` was always written, the others by later builds.
+_PRE_ENVELOPE_HEADER_KEYS = ("instructions", "originator", "cli_version", "git", "cwd")
 _PEEK_LINES = 50
 
 
@@ -68,8 +71,25 @@ def classify_record(record: dict) -> str | None:
     record_type = record.get("type") if isinstance(record.get("type"), str) else None
     if record_type in _CODEX_TYPES and "payload" in record:
         return CODEX
+    # A pre-envelope rollout: its header, or the `{"record_type": "state"}` marker after it.
+    if is_pre_envelope_header(record) or (
+        record.get("record_type") == "state" and "type" not in record
+    ):
+        return CODEX
     if "sessionId" in record or isinstance(record.get("message"), dict):
         return CLAUDE
     if record_type in {"summary", "file-history-snapshot"}:
         return CLAUDE
     return None
+
+
+def is_pre_envelope_header(record: dict) -> bool:
+    """The bare session header line 1 of a pre-envelope Codex rollout ({id, timestamp,
+    instructions, ...} with no type and no payload)."""
+    return (
+        "type" not in record
+        and "payload" not in record
+        and isinstance(record.get("id"), str)
+        and isinstance(record.get("timestamp"), str)
+        and any(key in record for key in _PRE_ENVELOPE_HEADER_KEYS)
+    )
