@@ -1,8 +1,9 @@
 """Matplotlib renderers for every paper figure, reading only `paper.figure_NN_<slug>` tables.
 
 `render_figure(number, df, out_dir)` writes `figure_NN_<slug>.png`, `.svg` and `.csv` (the
-plotted data) and returns a small thumbnail for the Dagster UI. A renderer that lacks data
-raises `NotEnoughData`; the figure then says so in words instead of failing.
+plotted data) and returns their paths with a caption and a small thumbnail for the Dagster UI.
+A renderer that lacks data raises `NotEnoughData`; the figure then says so in words instead of
+failing.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
 """Dagster wiring: partitions, resources, sensors, schedules, jobs and automation.
 
-The only package (besides `tracelab_pipeline/definitions.py`) that imports Dagster.
+The only part of `tracelab_pipeline` besides `definitions.py` that imports Dagster (the
+`assets` and `checks` packages sit outside it).
 """
