@@ -98,7 +98,7 @@ def test_another_seed_and_layout_also_match(tmp_path):
 
 
 def test_inbox_layout_is_that_of_the_clients(sample):
-    inbox, _, _ = sample
+    inbox, _, summary = sample
     claude = list(inbox.glob("*/.claude/projects/*/*.jsonl"))
     subagents = list(inbox.glob("*/.claude/projects/*/*/subagents/agent-*.jsonl"))
     codex = list(
@@ -106,7 +106,7 @@ def test_inbox_layout_is_that_of_the_clients(sample):
     )
     assert claude and codex
     every = list(inbox.rglob("*.jsonl"))
-    assert len(every) == len(claude) + len(subagents) + len(codex)
+    assert len(every) == len(claude) + len(subagents) + len(codex) == summary["files"]
     for path in subagents:
         parent = path.parent.parent
         assert (parent.parent / f"{parent.name}.jsonl").exists()
@@ -298,10 +298,12 @@ def _single_file_matches(writer, root: Path) -> list[dict]:
     """Write one session, read its file(s) back with the readers, compare with its truth."""
     from tracelab_pipeline.formats import read_log
 
-    writer.write()
+    written = writer.write()
     steps, tools, events = writer.finish()
     got = {"steps": [], "tool_calls": [], "timing_events": []}
-    for path in sorted(root.rglob("*.jsonl")):
+    paths = sorted(root.rglob("*.jsonl"))
+    assert written == len(paths)
+    for path in paths:
         result = read_log(path, "ada")
         got["steps"] += result.steps
         got["tool_calls"] += result.tool_calls

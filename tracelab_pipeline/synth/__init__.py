@@ -113,13 +113,8 @@ def _contributor(c: ContributorPlan, seed: int, inbox: str, part_dir: str) -> di
     inbox_path = Path(inbox)
     files = sessions = 0
     for provider, rng, plan in session_plans(c, seed):
-        if provider == "claude":
-            writer = ClaudeWriter(plan, rng, inbox_path)
-            files += 1 + len(plan.subagents)
-        else:
-            writer = CodexWriter(plan, rng, inbox_path)
-            files += 1
-        writer.write()
+        writer = (ClaudeWriter if provider == "claude" else CodexWriter)(plan, rng, inbox_path)
+        files += writer.write()
         sink.add(*writer.finish())
         sessions += 1
     counts = sink.close()

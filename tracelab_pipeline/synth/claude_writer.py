@@ -49,15 +49,17 @@ class ClaudeWriter:
         self._inline = False
         self._next_uuid: str | None = None
 
-    def write(self) -> None:
+    def write(self) -> int:
+        """Write the session's file(s); returns how many."""
         plan = self.plan
         main_path = self.dir / f"{plan.session_id}.jsonl"
         self._thread(plan.main, main_path, agent=None)
         if self.old_client:
-            return
+            return 1
         for sub in plan.subagents:
             path = self.dir / plan.session_id / "subagents" / f"agent-{sub.agent_id}.jsonl"
             self._thread(sub, path, agent=sub.agent_id)
+        return 1 + len(plan.subagents)
 
     def _tool_name(self, tool: ToolPlan) -> str:
         return "Task" if self.old_client and tool.name == "Agent" else tool.name

@@ -74,7 +74,8 @@ class CodexWriter:
 
     # ------------------------------------------------------------------ session
 
-    def write(self) -> None:
+    def write(self) -> int:
+        """Write the rollout; returns how many files (one)."""
         plan, rng = self.plan, self.rng
         path = self.path()
         self.lines = LineSink(path)
@@ -109,6 +110,7 @@ class CodexWriter:
             self._step(step)
         self.lines.close()
         self.rel = str(path.relative_to(self.inbox))
+        return 1
 
     def _turn_start(self, step: StepPlan) -> None:
         rng = self.rng
