@@ -28,16 +28,17 @@ from tracelab_pipeline.synth.sampling import (
 from tracelab_pipeline.synth.strata import SessionDraws
 
 
-def _dist(t: tuple, knot: tuple[float, float] | None = None) -> QuantileDist:
-    """(p25, p50, p90, p99, max) as a sampler; `knot`, an extra (quantile, value) knot between
-    two of them, shapes the distribution there (calibration.TOOL_LATENCY_TAIL_KNOT,
-    CODEX_RESIDUAL_KNOT)."""
+def _dist(t: tuple, *knots: tuple[float, float] | None) -> QuantileDist:
+    """(p25, p50, p90, p99, max) as a sampler; `knots`, extra (quantile, value) knots between
+    them, shape the distribution there (calibration.TOOL_LATENCY_TAIL_KNOT,
+    CODEX_RESIDUAL_KNOT, CODEX_RESIDUAL_TAIL)."""
     p25, p50, p90, p99, hi = t
-    if knot is None:
+    extra = [k for k in knots if k is not None]
+    if not extra:
         return paper_dist(p25, p50, p90, p99, lo=min(p25, p50) / 4, hi=hi)
     lo = min(p25, p50) / 4
     return QuantileDist(
-        [(0.0, lo), (0.25, p25), (0.5, p50), (0.9, p90), (0.99, p99), knot, (1.0, hi)]
+        [(0.0, lo), (0.25, p25), (0.5, p50), (0.9, p90), (0.99, p99), *extra, (1.0, hi)]
     )
 
 
@@ -65,7 +66,8 @@ TOOL_LATENCY = {
     name: _dist(v, cal.TOOL_LATENCY_TAIL_KNOT.get(name)) for name, v in cal.TOOL_LATENCY_S.items()
 }
 RESIDUAL = {
-    name: _dist(v, cal.CODEX_RESIDUAL_KNOT.get(name)) for name, v in cal.CODEX_RESIDUAL_S.items()
+    name: _dist(v, cal.CODEX_RESIDUAL_KNOT.get(name), *cal.CODEX_RESIDUAL_TAIL.get(name, ()))
+    for name, v in cal.CODEX_RESIDUAL_S.items()
 }
 # Session shape (Table 2): requests and tool-initiated steps, correlated.
 # (The knots above p90 give the longest sessions, which SIZE_RHO_TAIL pairs with the top request
@@ -469,6 +471,9 @@ class SessionBuilder:
         # the median session is much quicker than the sum of independent draws; human waits
         # of mid-sized sessions sit below those of the largest ones.
         self.size_z = z
+        # shell_command residuals: quantiles from the session's phase (calibration
+        # SHELL_RESIDUAL_STEP); shell_calls counts the session's calls so far
+        self.residual_u, self.shell_calls = d.residual, 0
         # Large sessions, which hold most steps, get a weak pace so that a few of them cannot
         # move the pooled per-step and per-call distributions.
         small = z < cal.PACE_SMALL_Z
@@ -983,7 +988,11 @@ class SessionBuilder:
             tool.internal_s = round(latency, 4)
 
     def _residual(self, tool: ToolPlan) -> float:
-        return RESIDUAL.get(tool.name, RESIDUAL["_default"]).sample(self.trng) * 1000
+        u = self.trng.random()  # drawn for every call: the stream stays that of other tools
+        if tool.name == "shell_command":
+            u = (self.residual_u + self.shell_calls * cal.SHELL_RESIDUAL_STEP) % 1.0
+            self.shell_calls += 1
+        return RESIDUAL.get(tool.name, RESIDUAL["_default"]).ppf(u) * 1000
 
     def _subagent(self, tool: ToolPlan) -> ThreadPlan:
         sub = ThreadPlan(agent_id=ids.agent_id(self.trng))
