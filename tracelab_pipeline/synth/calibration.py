@@ -324,7 +324,7 @@ CODEX_RESIDUAL_S = {
     "write_stdin": (0.004, 0.01, 0.10, 14.9, 90.0),
     # (a 300 s maximum put shell_command's mean at 0.82-0.88 s on seeds 0-3, Table 10: 1.08 s;
     # its tail past p99: CODEX_RESIDUAL_TAIL)
-    "shell_command": (0.02, 0.04, 0.16, 4.0, 210.0),
+    "shell_command": (0.02, 0.04, 0.16, 4.0, 225.0),
     "apply_patch": (0.004, 0.01, 0.41, 3.9, 30.0),
     "_default": (0.01, 0.05, 0.3, 5.0, 60.0),
 }
@@ -342,12 +342,14 @@ CODEX_RESIDUAL_KNOT = {"write_stdin": (0.92, 0.13), "shell_command": (0.92, 0.2)
 # distribution is sampled: the quantiles of a session's shell_command residuals follow a Weyl
 # sequence (step SHELL_RESIDUAL_STEP) from a session phase that is itself a lattice coordinate
 # over all sessions (synth/strata.py), so the share of calls past p99 hardly varies, and the
-# tail is flatter (knots below, maximum 210 s: the top 1 % average ~92 s with a coefficient of
-# variation of 0.73 instead of 1.18; the drawn mean 1.05 s). Now -0.3/-1.9/-4.6/-5.5 %, p99
-# -3..+17 %, e2e hours +14.0/+1.7/+7.1/+1.6 % (its int hours are +11 % on seed 0; a 110/220 s
-# tail put the e2e at +15.3 %). Only Codex wall times of shell_command calls move (the call's
-# own draw is still made): Table 10's shell and all-timed rows.
-CODEX_RESIDUAL_TAIL = {"shell_command": ((0.993, 30.0), (0.995, 105.0))}
+# tail is flatter (knots below, maximum 225 s: the top 1 % average ~94 s with a coefficient of
+# variation of 0.78 instead of 1.18; the drawn mean stays 1.08 s). With the share past p99 that
+# steady, p99 sits on the kink: a few calls more moved it by +48 % (a re-drawn seed 0), so the
+# climb starts gently (5.5 s at 0.9915; p99 now -3..+5 % on seeds 0-7). Mean +1.7/+1.0/-2.4/
+# -3.0 % on seeds 0-3 (-6..-9 % on seeds 4-7), e2e hours +14.7/+2.7/+7.8/+2.4 % (its int hours
+# are +11 % on seed 0). Only Codex wall times of shell_command calls move (each call's own draw
+# is still made): Table 10's shell and all-timed rows.
+CODEX_RESIDUAL_TAIL = {"shell_command": ((0.9915, 5.5), (0.9935, 42.0), (0.9955, 120.0))}
 SHELL_RESIDUAL_STEP = 17**0.5 % 1.0
 
 # Table 8 output tokens per step, as inverse-CDF knots (quantile, tokens). Codex's non-poll
