@@ -340,7 +340,11 @@ CLAUDE_PROJECT_SHARED_MAX = 16_000
 CODEX_TOOL_MISS_KEEPS_TURN = 0.75
 # Tool-result steps whose cache holds only the request's start (Table 9's append p99 at
 # 64-256k prefixes: Codex 31k / 21k; Table 12: Codex tool-step append 661M).
-PARTIAL_MISS = {"claude": 0.004, "codex": 0.022}
+# (Claude 0.004 -> 0.002: Table 9's Claude >256k p99, 8.8k, was +36.1 % on seed 0 and its 32-64k
+# avg +15.8 % on seed 1; both pass now (507/509/503/510). The draw is the same, only those
+# steps' prefix changes: Claude tool-step append -5.4..-6.8M on seeds 0-3 (Table 12, 481.8M:
+# now -3.7..-0.8 %), Claude tool hit rate +0.1 pt, Table 8's percentiles as they were.)
+PARTIAL_MISS = {"claude": 0.002, "codex": 0.022}
 # A Codex miss drops even the cached instructions only once the conversation holds this many
 # tokens (below it the shared system prompt, the most-used cache entry, is still there): Table 9
 # Codex <1k bin, 626 steps with a median append of 124.3k, had n +14..+18 % and median -10..-21 %
