@@ -268,8 +268,11 @@ FINAL_OUTPUT_SHIFT = 0.15
 # of it at the misses; Table 9's medians leave no room for larger lags). Each such lag makes its
 # step a "reduced" one saving almost nothing: with 0.85 of the hits lagging, 87 % of Claude user
 # steps were reduced (paper ~83 %) and the average saving $0.204-0.226 on seeds 0-3 (-15..-23 %)
-# while the misses' total saving was -6..-17 %; 0.68 centres the average.
-CLAUDE_TURN_REWRITE = (0.68, math.log(10), math.log(600))
+# while the misses' total saving was -6..-17 %; 0.68 centred the average. 0.68 -> 0.6: Table
+# 13's total average per reduced step (both providers, $0.192) was -10.2/-11.0/-17.2/-10.6 % on
+# seeds 0-3 (Codex's is -12..-14 %), now -6.2/-7.2/-13.6/-6.6 % (seed 2 passes); Claude's own
+# -0.5/-2.7/-11.2/-0.5 -> +10.1/+7.2/-1.7/+10.2 %. Prefix only: 507/509/504/510 -> 507/509/505/510.
+CLAUDE_TURN_REWRITE = (0.6, math.log(10), math.log(600))
 # The lag is drawn for this share of prompts whatever the share above, so that tuning it changes
 # only those steps' prefixes, not the rest of the session's draws.
 CLAUDE_TURN_REWRITE_DRAW = 0.85
