@@ -322,8 +322,9 @@ CODEX_RESIDUAL_S = {
     "exec_command": (0.12, 0.16, 0.27, 8.6, 360.0),
     # (a 120 s maximum put write_stdin's mean 0.79-0.82 s on seeds 0-3, Table 10: 0.69 s)
     "write_stdin": (0.004, 0.01, 0.10, 14.9, 90.0),
-    # (a 300 s maximum put shell_command's mean at 0.82-0.88 s on seeds 0-3, Table 10: 1.08 s)
-    "shell_command": (0.02, 0.04, 0.16, 4.0, 450.0),
+    # (a 300 s maximum put shell_command's mean at 0.82-0.88 s on seeds 0-3, Table 10: 1.08 s;
+    # its tail past p99: CODEX_RESIDUAL_TAIL)
+    "shell_command": (0.02, 0.04, 0.16, 4.0, 225.0),
     "apply_patch": (0.004, 0.01, 0.41, 3.9, 30.0),
     "_default": (0.01, 0.05, 0.3, 5.0, 60.0),
 }
@@ -334,6 +335,22 @@ CODEX_RESIDUAL_S = {
 # 0.117 s, shell_command 0.185 s; seeds 0, 1, 3 +0..+5 %); now +0..+4 %. Means -0.03..-0.05 s
 # (write_stdin 0.64-0.69 s vs 0.69 s). Only Codex wall times move (the same draws).
 CODEX_RESIDUAL_KNOT = {"write_stdin": (0.92, 0.13), "shell_command": (0.92, 0.2)}
+# shell_command's residual mean (Table 10: 1.08 s at p99 4.0 s) sits in its ~60 calls per seed
+# past p99, whose count alone varies +-13 % between independent seeds: with a log-linear tail
+# from 4 s to 450 s (mean 1.08 s as drawn) the measured mean was -22.7/-10.7/-9.8/+7.5 % on
+# seeds 0-3 (seed 0 failed, and no shape fixed all four). Two changes of how the same
+# distribution is sampled: the quantiles of a session's shell_command residuals follow a Weyl
+# sequence (step SHELL_RESIDUAL_STEP) from a session phase that is itself a lattice coordinate
+# over all sessions (synth/strata.py), so the share of calls past p99 hardly varies, and the
+# tail is flatter (knots below, maximum 225 s: the top 1 % average ~94 s with a coefficient of
+# variation of 0.78 instead of 1.18; the drawn mean stays 1.08 s). With the share past p99 that
+# steady, p99 sits on the kink: a few calls more moved it by +48 % (a re-drawn seed 0), so the
+# climb starts gently (5.5 s at 0.9915; p99 now -3..+5 % on seeds 0-7). Mean +1.7/+1.0/-2.4/
+# -3.0 % on seeds 0-3 (-6..-9 % on seeds 4-7), e2e hours +14.7/+2.7/+7.8/+2.4 % (its int hours
+# are +11 % on seed 0). Only Codex wall times of shell_command calls move (each call's own draw
+# is still made): Table 10's shell and all-timed rows.
+CODEX_RESIDUAL_TAIL = {"shell_command": ((0.9915, 5.5), (0.9935, 42.0), (0.9955, 120.0))}
+SHELL_RESIDUAL_STEP = 17**0.5 % 1.0
 
 # Table 8 output tokens per step, as inverse-CDF knots (quantile, tokens). Codex's non-poll
 # steps are drawn a little longer so that, with the ~40-token write_stdin spike mixed in

@@ -29,6 +29,8 @@ class SessionDraws:
     gen_pace: float  # session-level generation pace
     cache: float  # cache TTL / context window variant
     static: float  # size of the cached system prompt and tool schemas
+    # phase of the session's shell_command residuals (calibration.SHELL_RESIDUAL_STEP)
+    residual: float = 0.5
 
 
 _DIMS = 6  # lattice dimensions after size
@@ -38,6 +40,7 @@ _DIMS = 6  # lattice dimensions after size
 # approximable by fractions, so each coordinate k * alpha mod 1 stays evenly spread at every
 # n (a step close to a fraction such as 15/23 would bunch the draws into 23 bands).
 _ALPHA = [math.sqrt(p) % 1.0 for p in (2, 3, 5, 7, 11, 13)][:_DIMS]
+_RESIDUAL_ALPHA = math.sqrt(19) % 1.0
 
 
 def provider_draws(seed: int, provider: str, n: int) -> list[SessionDraws]:
@@ -45,9 +48,12 @@ def provider_draws(seed: int, provider: str, n: int) -> list[SessionDraws]:
     rng = random.Random(f"draws:{seed}:{provider}")
     sizes = [(k + rng.random()) / n for k in range(n)]  # ascending: k is also the size rank
     offsets = [rng.random() for _ in range(_DIMS)]
+    # The residual phase joined later: its own offset stream, so the draws above and the
+    # shuffle below are those of the generator before it.
+    residual = random.Random(f"draws:{seed}:{provider}:residual").random()
     out = []
     for rank, size in enumerate(sizes):
         q = [(offsets[j] + rank * _ALPHA[j]) % 1.0 for j in range(_DIMS)]
-        out.append(SessionDraws(size, *q))
+        out.append(SessionDraws(size, *q, (residual + rank * _RESIDUAL_ALPHA) % 1.0))
     rng.shuffle(out)
     return out
