@@ -482,6 +482,3 @@ GENERATION_S = (
     (0.99, 80.0),
     (1.0, 145.0),
 )
-# Table 2 per-session shape (requests; tool-initiated steps), before the provider scale.
-SESSION_REQUESTS = (1, 1, 18, 137, 1500)
-SESSION_TOOL_STEPS = (4, 15, 135, 1107, 9000)
