@@ -8,7 +8,9 @@ from datetime import timedelta
 
 from test_warehouse import T0, build, event, step
 
+from tracelab_pipeline.catalog import TABLES
 from tracelab_pipeline.figure_data import build_figure_data
+from tracelab_pipeline.metrics import build_table
 from tracelab_pipeline.report.format import column_unit, fmt
 
 
@@ -117,3 +119,66 @@ def _tool_popularity(tmp_path, counts: dict[str, int]):
     con = build(tmp_path, steps, [], tools)
     build_figure_data(con, 7)
     return con
+
+
+def test_table_04_compaction_conditions_and_their_boundaries(tmp_path):
+    # tracelab-metrics §2 Table 4, hand-applied per session (totals in thousands):
+    #   A 100 200 20 30 40 50: 200 -> 20 is a drop from the peak, no rebound: compaction
+    #   B 400 290 100 100 100 100: 400 -> 290 compaction; 290 -> 100 is a major drop but 290 is
+    #     under 0.75 x 400 (not near the peak)
+    #   C 200 100 50 60 160: a major drop, but the third step after it is back at 0.75 x 200
+    #   D 100 200 10: a major drop on the last step (nothing follows): not a compaction
+    #   E 150 10 10: user-initiated compaction (a step follows, fewer than three)
+    #   F 164 100 10: a drop of exactly 64,000 counts; 100 -> 10 is major, not near the peak
+    sessions = {
+        "A": [100, 200, 20, 30, 40, 50],
+        "B": [400, 290, 100, 100, 100, 100],
+        "C": [200, 100, 50, 60, 160],
+        "D": [100, 200, 10],
+        "E": [150, 10, 10],
+        "F": [164, 100, 10],
+    }
+    user = {"first_event_type": "user_message", "first_input_event_type": "user_message"}
+    steps = [
+        step(s, i, prefix_tokens=k * 1000, append_tokens=0, **(user if s == "E" else {}))
+        for s, totals in sessions.items()
+        for i, k in enumerate(totals)
+    ]
+    con = build(tmp_path, steps, [])
+    build_table(con, next(t for t in TABLES if t.number == 4))
+    got = dict(con.execute("SELECT metric, claude FROM paper.table_04_compaction").fetchall())
+    assert got["Sessions"] == 6
+    assert got["Major reductions (64k drop)"] == 8  # A1 B2 C1 D1 E1 F2
+    assert got["of which compactions"] == 4  # A B E F
+    assert (got["User-initiated"], got["Tool-initiated"]) == (1, 3)
+    assert got["Sessions with ≥1 compaction"] == 4
+    assert got["Avg (all sessions)"] == 4 / 6
+
+
+def test_table_10_residual_is_clipped_at_zero_and_untimed_calls_only_counted(tmp_path):
+    # tracelab-metrics §2 Table 10: timed = wall > 0 and internal >= 0; residual
+    # max(wall - internal, 0). exec_command 1000/400 ms (residual 600) and 500/800 ms (0, not
+    # -300); apply_patch with wall 0 and write_stdin without internal time are not timed.
+    codex = {"provider": "codex", "model": "gpt-5.3-codex"}
+    steps = [step("S", k, **codex) for k in range(4)]
+    calls = [("exec_command", 1000, 400), ("exec_command", 500, 800)]
+    calls += [("apply_patch", 0, 0), ("write_stdin", 2000, None)]
+    tools = []
+    for k, (name, wall, internal) in enumerate(calls):
+        row = tool(f"S:{k}", 0, name, wall, at_s=10 * k)
+        row["internal_latency_ms"] = internal
+        tools.append(row)
+    con = build(tmp_path, steps, [], tools)
+    build_table(con, next(t for t in TABLES if t.number == 10))
+    rows = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "SELECT tool, calls, all_calls, e2e_h, int_h, res_h, avg_s, p50_s "
+            "FROM paper.table_10_codex_tool_overhead"
+        ).fetchall()
+    }
+    hours = 3.6e6
+    assert rows["All timed"] == (2, 4, 1500 / hours, 1200 / hours, 600 / hours, 0.3, 0.3)
+    assert rows["exec_command"] == (2, 2, 1500 / hours, 1200 / hours, 600 / hours, 0.3, 0.3)
+    assert rows["apply_patch"][:2] == (0, 1) and rows["write_stdin"][:2] == (0, 1)
+    assert rows["apply_patch"][2:] == (None,) * 5

@@ -298,3 +298,108 @@ def test_counterfactual(corpus):
     t13 = "table_13_human_think_counterfactual"
     assert cell(con, t13, "total", metric="User steps w/ predecessor") == user.sum()
     assert cell(con, t13, "total", metric="Append after retained cache") == cf.sum()
+
+
+SCOPES = (("Claude", "claude"), ("Codex", "codex"), ("Total", None))
+
+
+def _scope(frame, provider):
+    return frame if provider is None else frame[frame.provider == provider]
+
+
+def test_append_by_prefix_bin(corpus):
+    # tracelab-metrics §2 Table 9: half-open bins of prefix tokens, in 1024-token units
+    con, steps, _, _ = corpus
+    edges = [k * 1024 for k in (0, 1, 2, 4, 8, 16, 32, 64, 128, 256)] + [np.inf]
+    t9 = "table_09_append_by_prefix_bin"
+    compared = 0
+    for block, provider in SCOPES:
+        part = _scope(steps, provider)
+        bins = pd.cut(part.prefix_tokens, edges, right=False, labels=False)
+        for i, lo in enumerate(edges[:-1]):
+            values = part.append_tokens[bins == i].to_numpy()
+            where = dict(block=block, lo_tokens=int(lo))
+            assert cell(con, t9, "n", **where) == len(values), where
+            if len(values) == 0:
+                assert cell(con, t9, "avg", **where) is None, where
+                continue
+            compared += 1
+            assert cell(con, t9, "total", **where) == values.sum(), where
+            assert cell(con, t9, "avg", **where) == pytest.approx(values.mean()), where
+            for p in (25, 50, 90, 99):
+                assert cell(con, t9, f"p{p}", **where) == pytest.approx(np.percentile(values, p)), (
+                    where,
+                    p,
+                )
+    assert compared >= 20  # most bins hold steps in this corpus
+
+
+def test_codex_tool_overhead(corpus):
+    # tracelab-metrics §2 Table 10: timed = Codex call with wall > 0 and internal >= 0
+    con, steps, _, tools = corpus
+    codex = tools.merge(steps[["contributor", "step_id", "provider"]])
+    codex = codex[codex.provider == "codex"]
+    timed = codex[(codex.wall_latency_ms > 0) & (codex.internal_latency_ms >= 0)]
+    assert 0 < len(timed) < len(codex)  # both kinds of call are there
+    t10 = "table_10_codex_tool_overhead"
+    for label in ("All timed", "exec_command", "write_stdin", "shell_command", "apply_patch"):
+        every = codex if label == "All timed" else codex[codex.tool_name == label]
+        part = timed if label == "All timed" else timed[timed.tool_name == label]
+        assert len(part) > 0, label
+        residual = (part.wall_latency_ms - part.internal_latency_ms).clip(lower=0)
+        assert cell(con, t10, "calls", tool=label) == len(part)
+        assert cell(con, t10, "all_calls", tool=label) == len(every)
+        hours = {
+            "e2e_h": part.wall_latency_ms.sum(),
+            "int_h": part.internal_latency_ms.sum(),
+            "res_h": residual.sum(),
+        }
+        for column, ms in hours.items():
+            assert cell(con, t10, column, tool=label) == pytest.approx(ms / 3.6e6), (label, column)
+        seconds = (residual / 1000).to_numpy(dtype=float)
+        assert cell(con, t10, "avg_s", tool=label) == pytest.approx(seconds.mean())
+        for p in (50, 90, 99):
+            assert cell(con, t10, f"p{p}_s", tool=label) == pytest.approx(
+                np.percentile(seconds, p)
+            ), (label, p)
+
+
+def test_compaction_counts_match_a_python_walk(corpus):
+    # tracelab-metrics §2 Table 4, literally: per session in order, a user/tool-triggered drop of
+    # >= 64k from a total near the session's peak, not recovered within the next three steps
+    con, steps, _, _ = corpus
+    found = {"claude": [0, 0, 0, 0], "codex": [0, 0, 0, 0]}  # major, compactions, user, tool
+    per_session = []
+    for (_, provider, _), s in steps.groupby("session", sort=False):
+        total = s.total.tolist()
+        trigger = s.first_input_event_type.tolist()
+        peak = max(total)
+        compactions = 0
+        for i in range(1, len(total)):
+            if trigger[i] not in INP:
+                continue
+            prev = total[i - 1]
+            if prev - total[i] < 64_000:
+                continue
+            found[provider][0] += 1
+            later = total[i + 1 : i + 4]
+            if prev >= 0.75 * peak and later and all(t < 0.75 * prev for t in later):
+                compactions += 1
+                found[provider][1] += 1
+                found[provider][2 if trigger[i] == "user_message" else 3] += 1
+        per_session.append((provider, compactions))
+    t4 = "table_04_compaction"
+    for provider, (major, comp, user, tool) in found.items():
+        assert cell(con, t4, provider, metric="Major reductions (64k drop)") == major
+        assert cell(con, t4, provider, metric="of which compactions") == comp
+        assert cell(con, t4, provider, metric="User-initiated") == user
+        assert cell(con, t4, provider, metric="Tool-initiated") == tool
+        with_one = sum(1 for p, n in per_session if p == provider and n >= 1)
+        assert cell(con, t4, provider, metric="Sessions with ≥1 compaction") == with_one
+    assert sum(comp for _, comp, _, _ in found.values()) > 0  # the corpus has compactions
+    counts = np.array([n for _, n in per_session])
+    assert cell(con, t4, "total", metric="Sessions") == len(counts)
+    assert cell(con, t4, "total", metric="Avg (all sessions)") == pytest.approx(counts.mean())
+    assert cell(con, t4, "total", metric="P90 (sessions with ≥1)") == pytest.approx(
+        np.percentile(counts[counts >= 1], 90)
+    )
