@@ -364,3 +364,61 @@ def test_tracelab_reference_values_on_its_example_trace(tmp_path):
     assert merged.loc[1.0, "prefill_amplification"] == pytest.approx(33.25, abs=5e-3)
     assert merged.loc[60.0, "storage_ratio"] == pytest.approx(0.8889, abs=5e-5)
     c.close()
+
+
+def test_prefix_append_points_are_every_step(con, frames):
+    # Fig 1 samples at most 80,000 steps: this corpus is smaller, so every step is a point
+    steps = frames[0]
+    got = table(con, 1)
+    assert (steps.prefix_tokens == 0).any()  # cache misses (prefix 0) are points too
+    key = ["provider", "prefix_tokens", "append_tokens"]
+    want = steps[key].sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        got[key].sort_values(key).reset_index(drop=True), want, check_dtype=False
+    )
+
+
+def test_output_attribution_rows_match_a_python_pairing(con, frames):
+    """Fig 3 (tracelab-metrics §3): consecutive timestamped steps of a session, gated on the
+    previous step (input > 0, output >= 2,000, gap 0..240 s); prefix-close and append-side by
+    the tolerance max(512, 10 % of the previous output)."""
+    steps, _, events = frames
+    outputs = events[events.event_type.isin(["reasoning", "text", "tool_call"])]
+    last_output = outputs.groupby(["contributor", "step_id"])["timestamp"].max()
+    timed = events[events.timestamp.notna()].sort_values("event_index")
+    first_event = timed.groupby(["contributor", "step_id"])["timestamp"].first()
+    s = steps.set_index(["contributor", "step_id"])
+    s = s.assign(first_t=first_event, last_t=last_output).reset_index()
+    s = s[s.first_t.notna()]
+    want = []
+    for _, sess in s.groupby(["contributor", "provider", "session_id"]):
+        sess = sess.sort_values(["step_index", "first_t", "step_id"])
+        for prev, nxt in zip(sess.iloc[:-1].itertuples(), sess.iloc[1:].itertuples(), strict=True):
+            end = prev.first_t if pd.isna(prev.last_t) else prev.last_t
+            gap = nxt.first_t - end
+            if not (prev.input_tokens_total > 0 and prev.output_tokens >= 2000 and 0 <= gap <= 240):
+                continue
+            tolerance = max(512, 0.10 * prev.output_tokens)
+            delta = nxt.prefix_tokens - prev.input_tokens_total
+            group = "Claude" if nxt.provider == "claude" else prev.model
+            close = abs(delta - prev.output_tokens) <= tolerance
+            resent = (
+                delta < prev.output_tokens - tolerance
+                and nxt.append_tokens >= prev.output_tokens - tolerance
+            )
+            want.append((group, prev.output_tokens, delta, nxt.append_tokens, close, resent))
+    fig3 = table(con, 3)
+    got = list(
+        fig3[
+            [
+                "model_group",
+                "prev_output",
+                "prefix_delta",
+                "next_append",
+                "prefix_close",
+                "append_side_pair",
+            ]
+        ].itertuples(index=False, name=None)
+    )
+    assert sorted(got) == sorted(want)
+    assert {r[4] for r in want} == {True, False} and {r[5] for r in want} == {True, False}

@@ -182,3 +182,46 @@ def test_table_10_residual_is_clipped_at_zero_and_untimed_calls_only_counted(tmp
     assert rows["exec_command"] == (2, 2, 1500 / hours, 1200 / hours, 600 / hours, 0.3, 0.3)
     assert rows["apply_patch"][:2] == (0, 1) and rows["write_stdin"][:2] == (0, 1)
     assert rows["apply_patch"][2:] == (None,) * 5
+
+
+def test_output_attribution_gates_and_tolerances(tmp_path):
+    # tracelab-metrics §3 Fig 3: pairs (previous step, next step) of a session, kept when the
+    # previous input > 0, its output >= 2,000 and the gap from its last output to the next
+    # step's first event is 0..240 s; tolerance = max(512, 10 % of that output).
+    # session: (prev prefix, prev output, prev last-output s, next prefix - prev input,
+    #           next append, next first event s)
+    pairs = {
+        "rel": (50_000, 10_000, 5, 12_000, 500, 20),  # off by 2,000 > 1,000: neither
+        "abs": (50_000, 2_000, 5, 2_800, 100, 20),  # off by 800 > 512: neither
+        "edge": (50_000, 10_000, 5, 11_000, 200, 20),  # off by exactly 1,000: prefix-close
+        "resend": (50_000, 5_000, 5, 0, 4_488, 20),  # append = output - 512: append-side
+        "late_output": (50_000, 3_000, 300, 3_000, 10, 310),  # gap from the last output: 10 s
+        "gap_240": (50_000, 3_000, 5, 3_000, 10, 245),  # kept (inclusive)
+        "gap_241": (50_000, 3_000, 5, 3_000, 10, 246),
+        "no_input": (0, 3_000, 5, 3_000, 10, 20),
+        "small_output": (50_000, 1_999, 5, 1_999, 10, 20),
+    }
+    steps, events = [], []
+    for s, (prefix, output, last_s, delta, append, next_s) in pairs.items():
+        steps.append(step(s, 0, prefix_tokens=prefix, append_tokens=0, output_tokens=output))
+        steps.append(step(s, 1, prefix_tokens=prefix + delta, append_tokens=append))
+        events += [
+            event(f"{s}:0", 0, "user_message", 0),
+            event(f"{s}:0", 1, "text", last_s),
+            event(f"{s}:1", 0, "tool_result", next_s),
+            event(f"{s}:1", 1, "text", next_s + 1),
+        ]
+    con = build(tmp_path, steps, events)
+    build_figure_data(con, 3)
+    got = con.execute(
+        "SELECT prev_output, prefix_delta, next_append, gap_s, prefix_close, append_side_pair "
+        "FROM paper.figure_03_output_attribution ORDER BY prev_output, prefix_delta, gap_s"
+    ).fetchall()
+    assert got == [
+        (2_000, 2_800, 100, 15.0, False, False),
+        (3_000, 3_000, 10, 10.0, True, False),
+        (3_000, 3_000, 10, 240.0, True, False),
+        (5_000, 0, 4_488, 15.0, False, True),
+        (10_000, 11_000, 200, 15.0, True, False),
+        (10_000, 12_000, 500, 15.0, False, False),
+    ]
