@@ -225,3 +225,47 @@ def test_output_attribution_gates_and_tolerances(tmp_path):
         (10_000, 11_000, 200, 15.0, True, False),
         (10_000, 12_000, 500, 15.0, False, False),
     ]
+
+
+def test_session_progress_marks_compactions_by_its_rule(tmp_path):
+    # Fig 10's marker: after a compaction boundary, or a drop of >= 8k tokens and >= 25 % from
+    # at least 32k that the next three steps stay under (0.75 x the previous context).
+    contexts = [40, 100, 50, 50, 50, 50, 30, 40, 40, 40, 70, 60, 30, 28, 20, 30, 60, 40]
+    marked = {2, 5, 12, 17}
+    # 2: 100 -> 50, stays low: marked. 5: no drop, but after a compaction boundary. 6: 50 -> 30,
+    # then back to 40 (over 0.75 x 50). 11: 70 -> 60 is under 25 %. 12: 60 -> 30, stays low.
+    # 13/14: from under 32k. 17: 60 -> 40 on the last step (nothing follows to rebound).
+    steps = [
+        step("S", i, prefix_tokens=k * 1000, append_tokens=0, after_compaction=i == 5)
+        for i, k in enumerate(contexts)
+    ]
+    events = [
+        event(f"S:{i}", n, kind, 10 * i + n)
+        for i in range(len(contexts))
+        for n, kind in enumerate(("tool_result", "text"))
+    ]
+    con = build(tmp_path, steps, events)
+    build_figure_data(con, 10)
+    got = con.execute(
+        "SELECT step, input_tokens, compaction FROM paper.figure_10_session_progress ORDER BY step"
+    ).fetchall()
+    assert got == [(i + 1, k * 1000, i in marked) for i, k in enumerate(contexts)]
+
+
+def test_a_step_whose_only_events_are_tool_results_does_not_break_figure_data(tmp_path):
+    # A Claude reply whose content is not a list (a known upstream shape, kept and flagged by
+    # the reader) leaves its step with the tool result that fed it and no output event. Every
+    # figure's shared step facts raised "Left-shift value 62 is out of range" on it.
+    from tracelab_pipeline.figure_data import build_all
+
+    user = {"first_event_type": "user_message", "first_input_event_type": "user_message"}
+    steps = [step("S", 0, **user), step("S", 1)]
+    events = [
+        event("S:0", 0, "user_message", 0),
+        event("S:0", 1, "tool_call", 2),
+        event("S:1", 0, "tool_result", 5),
+    ]
+    con = build(tmp_path, steps, events)
+    build_all(con)
+    rows = con.execute("SELECT step, trigger FROM paper.figure_10_session_progress ORDER BY 1")
+    assert rows.fetchall() == [(1, "user"), (2, "tool")]
