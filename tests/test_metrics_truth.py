@@ -403,3 +403,45 @@ def test_compaction_counts_match_a_python_walk(corpus):
     assert cell(con, t4, "total", metric="P90 (sessions with ≥1)") == pytest.approx(
         np.percentile(counts[counts >= 1], 90)
     )
+
+
+def test_corrections_beside_the_paper_definitions(corpus):
+    # paper.corrections: the paper's definition and the corrected one, each recomputed here
+    con, steps, _, _ = corpus
+    rows = con.execute(
+        "SELECT table_name, metric, scope, paper_value, corrected_value FROM paper.corrections"
+    ).fetchall()
+    got = {(t, m, s): (p, c) for t, m, s, p, c in rows}
+    costs = _costs(steps)
+    assert (costs.cost_ttl != costs.cost).any()  # 1-hour cache writes are there
+    ev = steps[steps.prev_total.notna() & steps.first_event_type.isin(INP)]
+    for scope, provider in SCOPES:
+        part, cost = (
+            _scope(steps, provider),
+            _scope(costs.assign(provider=steps.provider), provider),
+        )
+        e = _scope(ev, provider)
+        growth = (e.total - e.prev_total).clip(lower=0)
+        fresh = growth.sum() - e.prev_output.sum()
+        clipped = np.minimum((growth - e.prev_output).clip(lower=0), e.append_tokens).sum()
+        rest = cost.cost - cost.app
+        want = {
+            ("table_01_overview", "LLM steps"): (len(part), len(part)),  # no copies here
+            ("table_05_cost_distribution", "Total cost (priced steps)"): (
+                cost.cost.sum(),
+                cost.cost_ttl.sum(),
+            ),
+            ("table_05_cost_distribution", "Append cost (incl. cache writes)"): (
+                cost.app.sum(),
+                (cost.cost_ttl - rest).sum(),
+            ),
+            ("table_12_fresh_tokens_amplification", "Total fresh tokens"): (fresh, clipped),
+            ("table_12_fresh_tokens_amplification", "Prefill amplification"): (
+                e.append_tokens.sum() / fresh,
+                e.append_tokens.sum() / clipped,
+            ),
+        }
+        for (table, metric), (paper, corrected) in want.items():
+            p, c = got[(table, metric, scope)]
+            assert p == pytest.approx(paper), (table, metric, scope)
+            assert c == pytest.approx(corrected), (table, metric, scope)
