@@ -269,3 +269,35 @@ def test_a_step_whose_only_events_are_tool_results_does_not_break_figure_data(tm
     build_all(con)
     rows = con.execute("SELECT step, trigger FROM paper.figure_10_session_progress ORDER BY 1")
     assert rows.fetchall() == [(1, "user"), (2, "tool")]
+
+
+def test_table_03_change_classes_at_their_boundaries(tmp_path):
+    # tracelab-metrics §2 Table 3: deltas 0 (zero), -1,024 (micro, inclusive), -1,025
+    # (ordinary), +64,049, -64,000 (major, inclusive) from tool results, then +1,000 from a user
+    totals = [10_000, 10_000, 8_976, 7_951, 72_000, 8_000, 9_000]
+    user = {"first_event_type": "user_message", "first_input_event_type": "user_message"}
+    steps = [
+        step("S", i, prefix_tokens=k, append_tokens=0, **(user if i == 6 else {}))
+        for i, k in enumerate(totals)
+    ]
+    con = build(tmp_path, steps, [])
+    build_table(con, next(t for t in TABLES if t.number == 3))
+    rows = con.execute("SELECT block, metric, claude FROM paper.table_03_context_growth")
+    got = {(b, m): v for b, m, v in rows.fetchall()}
+    tool = {
+        "Steps": 5,
+        "Positive (growth) %": 1 / 5,
+        "Zero change %": 1 / 5,
+        "Negative (reduction) %": 3 / 5,
+        "Micro %": 1 / 5,
+        "Ordinary %": 1 / 5,
+        "Major reduction %": 1 / 5,
+        "Avg positive growth": 64_049,
+        "Total context increase": 64_049,
+        "Micro reductions": 1,
+        "Major reductions": 1,
+    }
+    assert {m: got[("Tool-initiated steps", m)] for m in tool} == tool
+    assert got[("User-initiated steps", "Total context increase")] == 1_000
+    assert got[("All steps", "Steps")] == 6
+    assert got[("All steps", "Avg positive growth")] == 65_049 / 2

@@ -64,7 +64,7 @@ def test_corpus_is_big_enough(corpus):
 
 
 def test_overview_totals(corpus):
-    con, steps, _, tools = corpus
+    con, steps, events, tools = corpus
     t = "table_01_overview"
     for provider, part in steps.groupby("provider"):
         assert cell(con, t, provider, metric="LLM steps") == len(part)
@@ -74,8 +74,24 @@ def test_overview_totals(corpus):
         assert cell(con, t, provider, metric="Output tokens (incl. reasoning)") == (
             part.output_tokens.sum()
         )
+        assert cell(con, t, provider, metric="Total input tokens") == part.total.sum()
+        assert cell(con, t, provider, metric="Distinct models") == part.model.nunique()
     assert cell(con, t, "total", metric="Tool calls") == len(tools)
     assert cell(con, t, "total", metric="Distinct users") == steps.contributor.nunique()
+    assert cell(con, t, "total", metric="Total input tokens") == steps.total.sum()
+    # Claude logs no reasoning tokens apart ("—" in the paper): only Codex's are summed
+    assert cell(con, t, "claude", metric="Reasoning tokens") is None
+    codex = steps[steps.provider == "codex"]
+    assert cell(con, t, "codex", metric="Reasoning tokens") == codex.reasoning_tokens.sum()
+    priced = _costs(steps).cost.notna()
+    assert cell(con, t, "total", metric="Priced steps") == pytest.approx(priced.mean())
+    assert 0 < priced.mean() < 1
+    # observation window: first to last timestamp of any event or tool call, by month
+    times = pd.concat([events.timestamp, tools.emitted_at, tools.result_at]).dropna()
+    window = f"{times.min():%b %Y}–{times.max():%b %Y}"
+    assert q(con, f"SELECT total_text FROM paper.{t} WHERE metric = 'Observation window'") == (
+        window
+    )
 
 
 def test_token_percentiles(corpus):
@@ -228,7 +244,7 @@ def _walk_requests(steps, events):
             trigger = max(eligible) if eligible else None
         if trigger is not None:
             close(r.session)
-            open_turn[r.session] = {"start": trigger, "end": None, "steps": 0}
+            open_turn[r.session] = {"start": trigger, "end": None, "steps": 0, "of": r.provider}
         turn = open_turn.get(r.session)
         if turn is not None:
             turn["steps"] += 1
@@ -243,24 +259,24 @@ def _walk_requests(steps, events):
 
 def test_requests_match_a_python_walk(corpus):
     con, steps, events, _ = corpus
-    kept = _walk_requests(steps, events)
-    e2e = np.array([(t["end"] - t["start"]) / 1e6 for t in kept])
-    assert q(con, "SELECT count(*) FROM requests WHERE kept") == len(kept)
-    where = dict(block="Per request", metric="Total (response time)", scope="Total")
-    for p in (50, 90, 99):
-        assert cell(con, "table_07_timing", f"p{p}", **where) == pytest.approx(
-            np.percentile(e2e, p)
+    every = _walk_requests(steps, events)
+    assert q(con, "SELECT count(*) FROM requests WHERE kept") == len(every)
+    for scope, provider in (("Claude", "claude"), ("Codex", "codex"), ("Total", None)):
+        kept = [t for t in every if provider in (None, t["of"])]
+        e2e = np.array([(t["end"] - t["start"]) / 1e6 for t in kept])
+        where = dict(block="Per request", metric="Total (response time)", scope=scope)
+        assert cell(con, "table_07_timing", "n", **where) == len(kept)
+        for p in (50, 90, 99):
+            assert cell(con, "table_07_timing", f"p{p}", **where) == pytest.approx(
+                np.percentile(e2e, p)
+            )
+        assert cell(con, "table_07_timing", "avg", **where) == pytest.approx(e2e.mean())
+        steps_per = np.array([t["steps"] for t in kept])
+        where = dict(block="Per request", metric="LLM steps (all rows of the request)")
+        assert cell(con, "table_02_loop_counts", "n", **where, scope=scope) == len(kept)
+        assert cell(con, "table_02_loop_counts", "avg", **where, scope=scope) == (
+            pytest.approx(steps_per.mean())
         )
-    assert cell(con, "table_07_timing", "avg", **where) == pytest.approx(e2e.mean())
-    steps_per = np.array([t["steps"] for t in kept])
-    assert cell(
-        con,
-        "table_02_loop_counts",
-        "avg",
-        block="Per request",
-        metric="LLM steps (all rows of the request)",
-        scope="Total",
-    ) == (pytest.approx(steps_per.mean()))
 
 
 def test_human_waits_match_a_python_walk(corpus):
