@@ -301,3 +301,26 @@ def test_table_03_change_classes_at_their_boundaries(tmp_path):
     assert got[("User-initiated steps", "Total context increase")] == 1_000
     assert got[("All steps", "Steps")] == 6
     assert got[("All steps", "Avg positive growth")] == 65_049 / 2
+
+
+def test_table_07_generation_latencies_leave_out_zero_spans(tmp_path):
+    # tracelab-metrics §2 Table 7, per individual latency: LLM generation = last output - last
+    # input at or before the first output, only where positive. Spans: 5 s, 0 s (output at the
+    # input's own time), 3 s.
+    user = {"first_event_type": "user_message", "first_input_event_type": "user_message"}
+    steps = [step("S", 0, **user), step("S", 1), step("S", 2)]
+    events = [
+        event("S:0", 0, "user_message", 0),
+        event("S:0", 1, "text", 5),
+        event("S:1", 0, "tool_result", 10),
+        event("S:1", 1, "text", 10),
+        event("S:2", 0, "tool_result", 20),
+        event("S:2", 1, "text", 23),
+    ]
+    con = build(tmp_path, steps, events)
+    build_table(con, next(t for t in TABLES if t.number == 7))
+    got = con.execute(
+        "SELECT n, avg, total FROM paper.table_07_timing WHERE block = 'Per individual latency' "
+        "AND metric = 'LLM generation' AND scope = 'Total'"
+    ).fetchone()
+    assert got == (2, 4.0, 8.0)

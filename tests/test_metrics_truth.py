@@ -21,6 +21,7 @@ from tracelab_pipeline.warehouse import build_warehouse
 
 OUT = ("reasoning", "text", "tool_call")
 INP = ("user_message", "tool_result")
+SCOPES = (("Claude", "claude"), ("Codex", "codex"), ("Total", None))
 
 
 @pytest.fixture(scope="module")
@@ -201,18 +202,22 @@ def test_costs(corpus):
     assert cell(con, "table_01_overview", "total", metric="Est. API price equiv.") == (
         pytest.approx(costs.cost.sum())
     )
-    per_step = costs.cost[priced].to_numpy()
     t5 = "table_05_cost_distribution"
-    where = dict(block="Per step", metric="Total", scope="Total")
-    assert cell(con, t5, "avg", **where) == pytest.approx(per_step.mean())
-    assert cell(con, t5, "p90", **where) == pytest.approx(np.percentile(per_step, 90))
+    for scope, provider in SCOPES:
+        per_step = costs.cost[priced & (provider is None or steps.provider == provider)]
+        where = dict(block="Per step", metric="Total", scope=scope)
+        assert cell(con, t5, "n", **where) == len(per_step)
+        assert cell(con, t5, "avg", **where) == pytest.approx(per_step.mean())
+        assert cell(con, t5, "p90", **where) == pytest.approx(np.percentile(per_step, 90))
     per_session = costs[priced].groupby(steps.session[priced]).cost.sum().to_numpy()
     where = dict(block="Per session", metric="Total", scope="Total")
     assert cell(con, t5, "p50", **where) == pytest.approx(np.percentile(per_session, 50))
-    share = costs.app[priced].sum() / costs.cost[priced].sum()
-    assert cell(
-        con, t5, "pct_cost", block="Per step", metric="Append tokens", scope="Total"
-    ) == pytest.approx(share)
+    for scope, provider in SCOPES:
+        mine = priced & (provider is None or steps.provider == provider)
+        share = costs.app[mine].sum() / costs.cost[mine].sum()
+        assert cell(
+            con, t5, "pct_cost", block="Per step", metric="Append tokens", scope=scope
+        ) == pytest.approx(share)
     ttl = q(
         con,
         "SELECT total FROM paper.table_05_cost_distribution_ttl "
@@ -314,9 +319,6 @@ def test_counterfactual(corpus):
     t13 = "table_13_human_think_counterfactual"
     assert cell(con, t13, "total", metric="User steps w/ predecessor") == user.sum()
     assert cell(con, t13, "total", metric="Append after retained cache") == cf.sum()
-
-
-SCOPES = (("Claude", "claude"), ("Codex", "codex"), ("Total", None))
 
 
 def _scope(frame, provider):
