@@ -292,13 +292,14 @@ def test_human_waits_match_a_python_walk(corpus):
         session=[order[(c, s)][0] for c, s in zip(ev.contributor, ev.step_id, strict=True)],
         pos=[order[(c, s)][1] for c, s in zip(ev.contributor, ev.step_id, strict=True)],
     ).sort_values(["pos", "us", "event_index"], kind="stable")
-    waits, last = [], {}
+    waits, providers, last = [], [], {}
     for r in ev.itertuples():
         prev = last.get(r.session)
         if r.event_type == "user_message" and prev is not None and r.us - prev > 0:
             waits.append((r.us - prev) / 1e6)
+            providers.append(r.session[1])
         last[r.session] = r.us
-    waits = np.array(waits)
+    waits, providers = np.array(waits), np.array(providers)
     where = dict(block="Per individual latency", metric="Human thinking", scope="Total")
     assert cell(con, "table_07_timing", "n", **where) == len(waits)
     assert cell(con, "table_07_timing", "p50", **where) == pytest.approx(np.percentile(waits, 50))
@@ -309,6 +310,11 @@ def test_human_waits_match_a_python_walk(corpus):
     assert q(con, "SELECT sum(human_capped_s) FROM sessions") == pytest.approx(
         np.minimum(waits, 3600).sum()
     )
+    for scope, provider in SCOPES:
+        mine = waits if provider is None else waits[providers == provider]
+        assert cell(con, "table_07_timing", "total", **capped | {"scope": scope}) == (
+            pytest.approx(np.minimum(mine, 3600).sum())
+        )
 
 
 def test_counterfactual(corpus):
