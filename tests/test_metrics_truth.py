@@ -325,6 +325,37 @@ def test_counterfactual(corpus):
     t13 = "table_13_human_think_counterfactual"
     assert cell(con, t13, "total", metric="User steps w/ predecessor") == user.sum()
     assert cell(con, t13, "total", metric="Append after retained cache") == cf.sum()
+    # the counterfactual cost: cache writes shrink first, the moved tokens are read from cache
+    resolve = _price_table()
+    cf_cost = []
+    for r, cf_append in zip(steps.itertuples(), cf, strict=True):
+        p = resolve(r.provider, r.model)
+        if p is None:
+            cf_cost.append(np.nan)
+            continue
+        written = 0 if pd.isna(r.cache_write_tokens) else r.cache_write_tokens
+        w = min(max(written, 0), r.append_tokens)
+        cf_w = min(max(w - (r.append_tokens - cf_append), 0), cf_append)
+        write_rate = p["cache_write_5m"] if p["cache_write_5m"] is not None else p["input"]
+        cost = (cf_append - cf_w) * p["input"] + cf_w * write_rate
+        cost += (r.total - cf_append) * p["cache_read"] + r.output_tokens * p["output"]
+        cf_cost.append(cost / 1e6)
+    frame = steps.assign(cf=cf, user=user, cf_cost=cf_cost)
+    for scope, provider in SCOPES:
+        part = _scope(frame, provider)
+        column = scope.lower()
+        users = part[part.user]
+        assert cell(con, t13, column, metric="Append after retained cache") == part.cf.sum()
+        assert (
+            cell(con, t13, column, metric="Reduced steps") == (users.cf < users.append_tokens).sum()
+        )
+        share = "Append reduction, share of user-step append"
+        assert cell(con, t13, column, metric=share) == pytest.approx(
+            (part.append_tokens.sum() - part.cf.sum()) / users.append_tokens.sum()
+        )
+        assert cell(con, t13, column, metric="Cost after retained cache") == pytest.approx(
+            part.cf_cost.sum()
+        )
 
 
 def _scope(frame, provider):
