@@ -340,7 +340,7 @@ def test_counterfactual(corpus):
         cost = (cf_append - cf_w) * p["input"] + cf_w * write_rate
         cost += (r.total - cf_append) * p["cache_read"] + r.output_tokens * p["output"]
         cf_cost.append(cost / 1e6)
-    frame = steps.assign(cf=cf, user=user, cf_cost=cf_cost)
+    frame = steps.assign(cf=cf, user=user, cf_cost=cf_cost, cost=_costs(steps).cost)
     for scope, provider in SCOPES:
         part = _scope(frame, provider)
         column = scope.lower()
@@ -355,6 +355,10 @@ def test_counterfactual(corpus):
         )
         assert cell(con, t13, column, metric="Cost after retained cache") == pytest.approx(
             part.cf_cost.sum()
+        )
+        saved = (users.cost - users.cf_cost)[(users.cf < users.append_tokens)]
+        assert cell(con, t13, column, metric="Avg saved / reduced step") == pytest.approx(
+            saved[saved > 0].mean()
         )
 
 
