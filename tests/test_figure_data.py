@@ -236,6 +236,7 @@ def test_eviction_sweep_landmarks(con, frames, gap_steps):
             ratio = np.minimum(part.gap, tau).sum() / gen
             assert rows.loc[tau, "hit_rate"] == pytest.approx(hit)
             assert rows.loc[tau, "prefill_amplification"] == pytest.approx(amp)
+            assert rows.loc[tau, "redundant_prefill_ratio"] == pytest.approx(1 - 1 / amp)
             assert rows.loc[tau, "storage_ratio"] == pytest.approx(ratio, rel=1e-6)
             assert rows.loc[tau, "covered_steps"] == len(part)
         assert rows["real_hit_rate"].iloc[0] == pytest.approx(part.prefix.sum() / part.l.sum())

@@ -324,3 +324,22 @@ def test_table_07_generation_latencies_leave_out_zero_spans(tmp_path):
         "AND metric = 'LLM generation' AND scope = 'Total'"
     ).fetchone()
     assert got == (2, 4.0, 8.0)
+
+
+def test_idle_gap_bins_are_half_open(tmp_path):
+    # Fig 11's bins are [lo, hi): user-initiated steps after idle gaps of exactly 10 s, 60 s,
+    # 300 s and 3600 s fall in the bin that starts there.
+    user = {"first_event_type": "user_message", "first_input_event_type": "user_message"}
+    steps = [step("S", i, **user) for i in range(5)]
+    events, end = [], -1.0
+    for i, gap in enumerate((1, 10, 60, 300, 3600)):
+        start = end + gap
+        events += [event(f"S:{i}", 0, "user_message", start), event(f"S:{i}", 1, "text", start + 1)]
+        end = start + 1
+    con = build(tmp_path, steps, events)
+    build_figure_data(con, 11)
+    got = con.execute(
+        "SELECT label, lo_s, steps FROM paper.figure_11_hit_rate_vs_idle_gap WHERE kind = 'bin' "
+        "ORDER BY bin_order"
+    ).fetchall()
+    assert got == [("10s-1m", 10, 1), ("1-5m", 60, 1), ("5-10m", 300, 1), ("1-4h", 3600, 1)]
