@@ -343,3 +343,30 @@ def test_idle_gap_bins_are_half_open(tmp_path):
         "ORDER BY bin_order"
     ).fetchall()
     assert got == [("10s-1m", 10, 1), ("1-5m", 60, 1), ("5-10m", 300, 1), ("1-4h", 3600, 1)]
+
+
+def test_kv_active_ratio_counts_waits_equal_to_the_timeout(tmp_path):
+    # KV active ratio: waits <= T count as idle. Generation 10 s in each of three steps, a tool
+    # call of exactly 60 s, a human pause of exactly 60 s: at T = 60 s, 30 / (30 + 60 + 60).
+    user = {"first_event_type": "user_message", "first_input_event_type": "user_message"}
+    steps = [step("S", 0, **user), step("S", 1), step("S", 2, **user)]
+    events = [
+        event("S:0", 0, "user_message", 0),
+        event("S:0", 1, "tool_call", 10),
+        event("S:1", 0, "tool_result", 70),
+        event("S:1", 1, "text", 80),
+        event("S:2", 0, "user_message", 140),
+        event("S:2", 1, "text", 150),
+    ]
+    con = build(tmp_path, steps, events, [tool("S:0", 0, "Bash", 60_000, at_s=10)])
+    build_figure_data(con, 13)
+    got = con.execute(
+        "SELECT timeout_s, kv_active_ratio FROM paper.figure_13_kv_active_ratio "
+        "WHERE timeout_s IN (59, 60) ORDER BY 1"
+    ).fetchall()
+    assert got == [(60.0, 30 / 150)]
+    below = con.execute(
+        "SELECT kv_active_ratio FROM paper.figure_13_kv_active_ratio "
+        "WHERE timeout_s < 60 ORDER BY timeout_s DESC LIMIT 1"
+    ).fetchone()
+    assert below == (1.0,)  # under a minute both waits are left out: only generation
