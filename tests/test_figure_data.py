@@ -146,6 +146,7 @@ def test_output_percentiles_and_histogram(con, frames):
         for q, col in ((50, "p50_tokens"), (90, "p90_tokens"), (99, "p99_tokens")):
             assert row[col] == pytest.approx(np.percentile(values, q))
         assert row["provider_steps"] == len(values)
+        assert row["mean_tokens"] == pytest.approx(values.mean())
         assert fig4.loc[fig4.provider == provider, "steps"].sum() == len(values)
     # bin of each value on the binary axis, 8 bins per doubling
     x = np.where(
