@@ -277,7 +277,7 @@ def test_output_attribution_pairs(con):
 
 def test_decode_speed_summary(con, frames):
     steps, _, events = frames
-    speeds = {}
+    speeds, contexts = {}, {}
     for step_id, ev in events.groupby("step_id"):
         s = steps[steps.step_id == step_id].iloc[0]
         outputs = ev[ev.event_type.isin(["reasoning", "text", "tool_call"])]["timestamp"]
@@ -286,7 +286,18 @@ def test_decode_speed_summary(con, frames):
         span = outputs.max() - qualifying.max()
         if span > 0 and s.output_tokens > 0:
             speeds.setdefault(s.provider, []).append(s.output_tokens / span)
+            contexts.setdefault(s.provider, []).append(s.input_tokens_total)
+    assert set(speeds) == {"claude", "codex"}
     fig6 = table(con, 6)
+    # context bins: one per power of two of the input, median speed in each
+    for provider, values in speeds.items():
+        k = np.floor(np.log2(contexts[provider]))
+        want = pd.Series(values).groupby(k).agg(["median", "size"])
+        got = fig6[(fig6.kind == "bin") & (fig6.panel == f"{provider}_normalized")]
+        got = got.set_index(np.log2(got.context_tokens) - 0.5)
+        assert got.index.tolist() == want.index.tolist()
+        assert np.allclose(got["value"], want["median"]), provider
+        assert got["rows"].tolist() == want["size"].tolist(), provider
     summary = fig6[fig6.kind == "summary"].set_index("panel")
     for provider, values in speeds.items():
         assert summary.loc[f"{provider}_normalized", "p50"] == pytest.approx(np.median(values))
