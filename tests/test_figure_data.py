@@ -172,6 +172,12 @@ def test_append_share_bins(con, frames):
         assert got["steps"].tolist() == count.tolist()
         assert np.allclose(got["step_share"], count / count.sum())
         assert np.allclose(got["token_share"], tokens / tokens.sum())
+    # a bin is drawn when its step or token share reaches 0.5 % in any bar
+    widest = fig2.groupby("bin_order")[["step_share", "token_share"]].max().max(axis=1)
+    shown = fig2.groupby("bin_order")["shown"].agg(["min", "max"])
+    assert (shown["min"] == shown["max"]).all()
+    assert shown["max"].tolist() == (widest.fillna(0) >= 0.005).tolist()
+    assert not shown["max"].all() and shown["max"].any()
 
 
 def test_tool_latency_share_bins(con, frames):
