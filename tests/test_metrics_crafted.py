@@ -370,3 +370,17 @@ def test_kv_active_ratio_counts_waits_equal_to_the_timeout(tmp_path):
         "WHERE timeout_s < 60 ORDER BY timeout_s DESC LIMIT 1"
     ).fetchone()
     assert below == (1.0,)  # under a minute both waits are left out: only generation
+
+
+def test_tool_latency_keeps_the_twelve_most_called_tools(tmp_path):
+    # §3 Fig 9: the top 12 by calls; of 13 tools the one called least is left out, wherever
+    # it sorts by name
+    counts = {f"t{i:02d}": 20 for i in range(1, 13)} | {"a_rare": 19}
+    steps, tools = [], []
+    for k, (name, n) in enumerate(counts.items()):
+        steps.append(step("S", k))
+        tools += [tool(f"S:{k}", j, name, 100 * (k + 1), at_s=1000 * k + j) for j in range(n)]
+    con = build(tmp_path, steps, [], tools)
+    build_figure_data(con, 9)
+    got = con.execute("SELECT tool_name FROM paper.figure_09_tool_latency_by_tool").fetchall()
+    assert sorted(g[0] for g in got) == sorted(n for n in counts if n != "a_rare")
