@@ -207,6 +207,7 @@ def test_tool_latency_median_per_tool(con, frames):
         values = values[values > 0]
         assert r.p50_ms == pytest.approx(np.percentile(values, 50))
         assert r.p95_ms == pytest.approx(np.percentile(values, 95))
+        assert r.mean_ms == pytest.approx(values.mean())
     for _, part in fig9.groupby("provider"):
         assert list(part.sort_values("position")["p50_ms"]) == sorted(part["p50_ms"], reverse=True)
 

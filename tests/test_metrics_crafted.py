@@ -384,3 +384,19 @@ def test_tool_latency_keeps_the_twelve_most_called_tools(tmp_path):
     build_figure_data(con, 9)
     got = con.execute("SELECT tool_name FROM paper.figure_09_tool_latency_by_tool").fetchall()
     assert sorted(g[0] for g in got) == sorted(n for n in counts if n != "a_rare")
+
+
+def test_tool_latency_bins_start_at_their_lower_edge(tmp_path):
+    # §3 Fig 8: half-open millisecond bins; calls of exactly 10 ms, 1 min, 10 min and 1 h
+    latencies = {"10-100ms": 10, "1-10m": 60_000, "10m-1h": 600_000, ">=1h": 3_600_000}
+    steps = [step("S", k) for k in range(len(latencies))]
+    tools = [
+        tool(f"S:{k}", 0, "Bash", ms, at_s=10_000 * k) for k, ms in enumerate(latencies.values())
+    ]
+    con = build(tmp_path, steps, [], tools)
+    build_figure_data(con, 8)
+    got = con.execute(
+        "SELECT label, calls, latency_ms FROM paper.figure_08_tool_latency_share "
+        "WHERE provider = 'claude' AND calls > 0 ORDER BY bin_order"
+    ).fetchall()
+    assert got == [(label, 1, ms) for label, ms in latencies.items()]
