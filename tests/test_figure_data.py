@@ -51,10 +51,13 @@ def gap_steps(frames):
     """Per step: provider, trigger, L, prefix, gap (or NaN), fresh, computed row by row."""
     steps, calls, events = frames
     rows = []
-    for (_, _, _), sess in steps.groupby(["contributor", "provider", "session_id"]):
+    for (contributor, _, session_id), sess in steps.groupby(
+        ["contributor", "provider", "session_id"]
+    ):
         sess = sess.sort_values("step_index")
         emitted = {}  # call_id -> (emitted, result) of earlier steps
         prev = None
+        first_row = len(rows)
         for s in sess.itertuples():
             ev = events[(events.step_id == s.step_id) & (events.contributor == s.contributor)]
             ev = ev.sort_values("event_index")
@@ -92,6 +95,9 @@ def gap_steps(frames):
                     "append": s.append_tokens,
                     "fresh": fresh,
                     "has_prev": prev is not None,
+                    "session": (contributor, session_id),
+                    "seq": len(rows) + 1 - first_row,
+                    "user_message": bool((ev.event_type == "user_message").any()),
                 }
             )
             for c in tc.itertuples():
@@ -319,12 +325,24 @@ def test_decode_speed_summary(con, frames):
     assert summary["cv_pct"].isna().tolist() == [p == "codex_residual_ttft" for p in summary.index]
 
 
-def test_session_progress_example(con):
+def test_session_progress_example(con, gap_steps):
     fig10 = table(con, 10)
     assert fig10.session_id.nunique() == 1
     assert list(fig10.step) == list(range(1, 41))
     misses = fig10[(fig10.trigger == "user") & (fig10.idle_gap_s >= 300) & (fig10.hit_rate < 0.5)]
     assert len(misses) >= 1  # the rule prefers a session showing an idle-gap miss
+    # the rule, applied here: typical sessions first, then the biggest idle-gap miss (append)
+    # in the first 40 steps, then the longest; ties by session id
+    ranked = []
+    for (contributor, session_id), s in gap_steps.groupby("session"):
+        typical = (
+            40 <= len(s) <= 220 and s.user_message.sum() >= 2 and (s.trigger == "tool").sum() >= 10
+        )
+        miss = s[(s.seq <= 40) & (s.trigger == "user") & (s.gap >= 300) & (s.prefix / s.l < 0.5)]
+        biggest = miss.append.max() if len(miss) else -1
+        ranked.append((not typical, -biggest, -len(s), session_id, contributor))
+    assert sum(r[1] < 0 for r in ranked) >= 2  # several sessions have a miss to choose from
+    assert fig10.session_id.iloc[0] == min(ranked)[3]
 
 
 def test_schematic_is_computed_from_the_example(con):
