@@ -1,6 +1,7 @@
-"""Adversarial review: crafted inputs where our tables/figures once disagreed with TraceLab's
-documented definitions (docs/reference/tracelab-metrics.md). Expected values are hand-computed
-from those definitions, not read back from our code."""
+"""Crafted inputs for the tables and figures: cases where ours once disagreed with TraceLab's
+documented definitions (docs/reference/tracelab-metrics.md), and the boundaries of those
+definitions that no generated corpus reaches. Expected values are hand-computed from the
+definitions, not read back from our code."""
 
 from __future__ import annotations
 
