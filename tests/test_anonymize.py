@@ -228,6 +228,8 @@ def test_presidio_rescan_fails_on_a_leaked_email_and_on_a_raw_id(planted):
 
 def test_identifier_leak_check_finds_raw_ids_user_names_and_paths(planted):
     private, result, _ = planted
+    # a branch named after private work (the fixtures' branches are all generic: "main")
+    private = {**private, "steps": replace_first(private["steps"], "git_branch", "acme-merger-q3")}
     steps = private["steps"]
     raw_call = private["tool_calls"].column("call_id")[3].as_py()
     leaks = [
@@ -235,6 +237,7 @@ def test_identifier_leak_check_finds_raw_ids_user_names_and_paths(planted):
         ("tool_calls", "tool_name", f"mcp__{raw_call}__x", "identifier"),
         ("steps", "stop_reason", f"Timeout_{PLANTED_USER.upper()}", "user_name"),
         ("timing_events", "source", f"read {steps.column('source_file')[0].as_py()}", "path"),
+        ("steps", "stop_reason", "end_turn_acme-merger-q3", "branch"),
         # a raw project in its own column, a path-shaped one anywhere
         ("steps", "project", "claude", "project"),
         ("steps", "project", PLANTED_PROJECT, "path"),

@@ -51,10 +51,13 @@ def gap_steps(frames):
     """Per step: provider, trigger, L, prefix, gap (or NaN), fresh, computed row by row."""
     steps, calls, events = frames
     rows = []
-    for (_, _, _), sess in steps.groupby(["contributor", "provider", "session_id"]):
+    for (contributor, _, session_id), sess in steps.groupby(
+        ["contributor", "provider", "session_id"]
+    ):
         sess = sess.sort_values("step_index")
         emitted = {}  # call_id -> (emitted, result) of earlier steps
         prev = None
+        first_row = len(rows)
         for s in sess.itertuples():
             ev = events[(events.step_id == s.step_id) & (events.contributor == s.contributor)]
             ev = ev.sort_values("event_index")
@@ -92,6 +95,9 @@ def gap_steps(frames):
                     "append": s.append_tokens,
                     "fresh": fresh,
                     "has_prev": prev is not None,
+                    "session": (contributor, session_id),
+                    "seq": len(rows) + 1 - first_row,
+                    "user_message": bool((ev.event_type == "user_message").any()),
                 }
             )
             for c in tc.itertuples():
@@ -146,6 +152,7 @@ def test_output_percentiles_and_histogram(con, frames):
         for q, col in ((50, "p50_tokens"), (90, "p90_tokens"), (99, "p99_tokens")):
             assert row[col] == pytest.approx(np.percentile(values, q))
         assert row["provider_steps"] == len(values)
+        assert row["mean_tokens"] == pytest.approx(values.mean())
         assert fig4.loc[fig4.provider == provider, "steps"].sum() == len(values)
     # bin of each value on the binary axis, 8 bins per doubling
     x = np.where(
@@ -171,6 +178,12 @@ def test_append_share_bins(con, frames):
         assert got["steps"].tolist() == count.tolist()
         assert np.allclose(got["step_share"], count / count.sum())
         assert np.allclose(got["token_share"], tokens / tokens.sum())
+    # a bin is drawn when its step or token share reaches 0.5 % in any bar
+    widest = fig2.groupby("bin_order")[["step_share", "token_share"]].max().max(axis=1)
+    shown = fig2.groupby("bin_order")["shown"].agg(["min", "max"])
+    assert (shown["min"] == shown["max"]).all()
+    assert shown["max"].tolist() == (widest.fillna(0) >= 0.005).tolist()
+    assert not shown["max"].all() and shown["max"].any()
 
 
 def test_tool_latency_share_bins(con, frames):
@@ -200,6 +213,7 @@ def test_tool_latency_median_per_tool(con, frames):
         values = values[values > 0]
         assert r.p50_ms == pytest.approx(np.percentile(values, 50))
         assert r.p95_ms == pytest.approx(np.percentile(values, 95))
+        assert r.mean_ms == pytest.approx(values.mean())
     for _, part in fig9.groupby("provider"):
         assert list(part.sort_values("position")["p50_ms"]) == sorted(part["p50_ms"], reverse=True)
 
@@ -236,6 +250,7 @@ def test_eviction_sweep_landmarks(con, frames, gap_steps):
             ratio = np.minimum(part.gap, tau).sum() / gen
             assert rows.loc[tau, "hit_rate"] == pytest.approx(hit)
             assert rows.loc[tau, "prefill_amplification"] == pytest.approx(amp)
+            assert rows.loc[tau, "redundant_prefill_ratio"] == pytest.approx(1 - 1 / amp)
             assert rows.loc[tau, "storage_ratio"] == pytest.approx(ratio, rel=1e-6)
             assert rows.loc[tau, "covered_steps"] == len(part)
         assert rows["real_hit_rate"].iloc[0] == pytest.approx(part.prefix.sum() / part.l.sum())
@@ -275,7 +290,7 @@ def test_output_attribution_pairs(con):
 
 def test_decode_speed_summary(con, frames):
     steps, _, events = frames
-    speeds = {}
+    speeds, contexts = {}, {}
     for step_id, ev in events.groupby("step_id"):
         s = steps[steps.step_id == step_id].iloc[0]
         outputs = ev[ev.event_type.isin(["reasoning", "text", "tool_call"])]["timestamp"]
@@ -284,7 +299,18 @@ def test_decode_speed_summary(con, frames):
         span = outputs.max() - qualifying.max()
         if span > 0 and s.output_tokens > 0:
             speeds.setdefault(s.provider, []).append(s.output_tokens / span)
+            contexts.setdefault(s.provider, []).append(s.input_tokens_total)
+    assert set(speeds) == {"claude", "codex"}
     fig6 = table(con, 6)
+    # context bins: one per power of two of the input, median speed in each
+    for provider, values in speeds.items():
+        k = np.floor(np.log2(contexts[provider]))
+        want = pd.Series(values).groupby(k).agg(["median", "size"])
+        got = fig6[(fig6.kind == "bin") & (fig6.panel == f"{provider}_normalized")]
+        got = got.set_index(np.log2(got.context_tokens) - 0.5)
+        assert got.index.tolist() == want.index.tolist()
+        assert np.allclose(got["value"], want["median"]), provider
+        assert got["rows"].tolist() == want["size"].tolist(), provider
     summary = fig6[fig6.kind == "summary"].set_index("panel")
     for provider, values in speeds.items():
         assert summary.loc[f"{provider}_normalized", "p50"] == pytest.approx(np.median(values))
@@ -299,12 +325,24 @@ def test_decode_speed_summary(con, frames):
     assert summary["cv_pct"].isna().tolist() == [p == "codex_residual_ttft" for p in summary.index]
 
 
-def test_session_progress_example(con):
+def test_session_progress_example(con, gap_steps):
     fig10 = table(con, 10)
     assert fig10.session_id.nunique() == 1
     assert list(fig10.step) == list(range(1, 41))
     misses = fig10[(fig10.trigger == "user") & (fig10.idle_gap_s >= 300) & (fig10.hit_rate < 0.5)]
     assert len(misses) >= 1  # the rule prefers a session showing an idle-gap miss
+    # the rule, applied here: typical sessions first, then the biggest idle-gap miss (append)
+    # in the first 40 steps, then the longest; ties by session id
+    ranked = []
+    for (contributor, session_id), s in gap_steps.groupby("session"):
+        typical = (
+            40 <= len(s) <= 220 and s.user_message.sum() >= 2 and (s.trigger == "tool").sum() >= 10
+        )
+        miss = s[(s.seq <= 40) & (s.trigger == "user") & (s.gap >= 300) & (s.prefix / s.l < 0.5)]
+        biggest = miss.append.max() if len(miss) else -1
+        ranked.append((not typical, -biggest, -len(s), session_id, contributor))
+    assert sum(r[1] < 0 for r in ranked) >= 2  # several sessions have a miss to choose from
+    assert fig10.session_id.iloc[0] == min(ranked)[3]
 
 
 def test_schematic_is_computed_from_the_example(con):
@@ -364,3 +402,61 @@ def test_tracelab_reference_values_on_its_example_trace(tmp_path):
     assert merged.loc[1.0, "prefill_amplification"] == pytest.approx(33.25, abs=5e-3)
     assert merged.loc[60.0, "storage_ratio"] == pytest.approx(0.8889, abs=5e-5)
     c.close()
+
+
+def test_prefix_append_points_are_every_step(con, frames):
+    # Fig 1 samples at most 80,000 steps: this corpus is smaller, so every step is a point
+    steps = frames[0]
+    got = table(con, 1)
+    assert (steps.prefix_tokens == 0).any()  # cache misses (prefix 0) are points too
+    key = ["provider", "prefix_tokens", "append_tokens"]
+    want = steps[key].sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        got[key].sort_values(key).reset_index(drop=True), want, check_dtype=False
+    )
+
+
+def test_output_attribution_rows_match_a_python_pairing(con, frames):
+    """Fig 3 (tracelab-metrics §3): consecutive timestamped steps of a session, gated on the
+    previous step (input > 0, output >= 2,000, gap 0..240 s); prefix-close and append-side by
+    the tolerance max(512, 10 % of the previous output)."""
+    steps, _, events = frames
+    outputs = events[events.event_type.isin(["reasoning", "text", "tool_call"])]
+    last_output = outputs.groupby(["contributor", "step_id"])["timestamp"].max()
+    timed = events[events.timestamp.notna()].sort_values("event_index")
+    first_event = timed.groupby(["contributor", "step_id"])["timestamp"].first()
+    s = steps.set_index(["contributor", "step_id"])
+    s = s.assign(first_t=first_event, last_t=last_output).reset_index()
+    s = s[s.first_t.notna()]
+    want = []
+    for _, sess in s.groupby(["contributor", "provider", "session_id"]):
+        sess = sess.sort_values(["step_index", "first_t", "step_id"])
+        for prev, nxt in zip(sess.iloc[:-1].itertuples(), sess.iloc[1:].itertuples(), strict=True):
+            end = prev.first_t if pd.isna(prev.last_t) else prev.last_t
+            gap = nxt.first_t - end
+            if not (prev.input_tokens_total > 0 and prev.output_tokens >= 2000 and 0 <= gap <= 240):
+                continue
+            tolerance = max(512, 0.10 * prev.output_tokens)
+            delta = nxt.prefix_tokens - prev.input_tokens_total
+            group = "Claude" if nxt.provider == "claude" else prev.model
+            close = abs(delta - prev.output_tokens) <= tolerance
+            resent = (
+                delta < prev.output_tokens - tolerance
+                and nxt.append_tokens >= prev.output_tokens - tolerance
+            )
+            want.append((group, prev.output_tokens, delta, nxt.append_tokens, close, resent))
+    fig3 = table(con, 3)
+    got = list(
+        fig3[
+            [
+                "model_group",
+                "prev_output",
+                "prefix_delta",
+                "next_append",
+                "prefix_close",
+                "append_side_pair",
+            ]
+        ].itertuples(index=False, name=None)
+    )
+    assert sorted(got) == sorted(want)
+    assert {r[4] for r in want} == {True, False} and {r[5] for r in want} == {True, False}

@@ -69,10 +69,19 @@ def _first_plus_one(t: pa.Table) -> pa.Table:
     return set_column(t, "input_tokens_total", [values[0] + 1, *values[1:]])
 
 
-def _null_first(t: pa.Table, column: str) -> pa.Table:
+def _null_first(t: pa.Table, column: str, row: int = 0) -> pa.Table:
     i = t.schema.get_field_index(column)
-    values = [None, *t.column(column).to_pylist()[1:]]
+    values = t.column(column).to_pylist()
+    values[row] = None
     return t.set_column(i, pa.field(column, t.schema.field(column).type), pa.array(values))
+
+
+def _copy_first(t: pa.Table, row: int, columns: tuple[str, ...]) -> pa.Table:
+    for column in columns:
+        values = t.column(column).to_pylist()
+        values[row] = values[0]
+        t = set_column(t, column, values)
+    return t
 
 
 # table -> breakers (each touches its own column of the first rows) and the exact failures expected
@@ -99,10 +108,12 @@ BREAKS = {
         [
             lambda t: replace_first(t, "wall_latency_ms", -40, where=lambda v: v is not None),
             lambda t: _null_first(t, "call_id"),
+            lambda t: _copy_first(t, 2, ("step_id", "tool_index")),
         ],
         {
             "expect_column_values_to_be_between:wall_latency_ms": 1,
             "expect_column_values_to_not_be_null:call_id": 1,
+            "expect_compound_columns_to_be_unique:step_id,tool_index": 2,
         },
     ),
     "timing_events": (
@@ -114,10 +125,12 @@ BREAKS = {
                 dt.datetime(2024, 12, 31, tzinfo=dt.UTC),
                 where=lambda v: v is not None,
             ),
+            lambda t: _null_first(t, "contributor", row=3),
         ],
         {
             "expect_column_values_to_be_in_set:event_type": 1,
             "expect_column_values_to_be_between:timestamp": 1,
+            "expect_column_values_to_not_be_null:contributor": 1,
         },
     ),
 }

@@ -1,5 +1,6 @@
 import gzip
 import io
+import math
 
 from tracelab_pipeline.formats.jsonl import Accounting, feed_records, open_log
 
@@ -32,6 +33,7 @@ def test_lone_surrogates_and_nan_are_kept():
     records, acc = _read(b'{"t":"\\ud83d cut"}\n{"n":NaN}\n')
     assert [r for _, r in records][0] == {"t": "? cut"}
     assert len(records) == 2 and not acc.rejected
+    assert math.isnan(records[1][1]["n"])  # kept as the number it is, not as null
 
 
 def test_gzip_is_detected_by_content(tmp_path):

@@ -438,6 +438,15 @@ def test_landed_copies_keep_the_sub_agent_layout_through_origins(tmp_path):
     assert {r["root_session_id"] for r in rows} == {session}
     assert {r["project"] for r in rows} == {"-sample-project"}
     assert len({r["session_started_at"] for r in rows}) == 1
+    # the same with a second copy of the main file: repeated step ids are planned in DuckDB
+    copy = tmp_path / "objects" / "77aa.jsonl"
+    copy.write_bytes(main.read_bytes())
+    origins[str(copy)] = origins[str(main)]
+    again = normalize_files([main, agent, copy], origins=origins)
+    assert again.steps.num_rows == tables.steps.num_rows
+    assert set(again.steps.column("session_started_at").to_pylist()) == {
+        rows[0]["session_started_at"]
+    }
 
     without = normalize_files([agent])  # the object's own path says nothing of the layout
     assert "a1b2" not in without.steps.column("agent_id").to_pylist()

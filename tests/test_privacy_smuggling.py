@@ -82,7 +82,6 @@ def test_smuggled_private_value_is_replaced(scrubber, text, leaked):
         "mcp__node_repl__run",
         "mcp__claude_ai_Google_Drive__search",
         "unknown:response_item.ghost_snapshot",
-        "openrouter/anthropic/claude-sonnet-4",
         "2025/09/07",
         "Café",
     ],

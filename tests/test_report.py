@@ -10,7 +10,7 @@ from _metrics_helpers import tracelab_example_warehouse
 from tracelab_pipeline import catalog
 from tracelab_pipeline.metrics import build_all_tables
 from tracelab_pipeline.report import build_report, should_compare
-from tracelab_pipeline.report.format import duration, fmt, money
+from tracelab_pipeline.report.format import duration, fmt, fmt_diff, money, money_k, tokens_k
 from tracelab_pipeline.report.tables import (
     comparison,
     paper_values,
@@ -105,6 +105,10 @@ def test_paper_formats():
     assert money(178.4) == "$178" and money(13.44) == "$13.4" and money(0.614) == "$0.61"
     assert duration(8.2 * 3600) == "8.2h" and duration(306) == "5.1m" and duration(0) == "0.0s"
     assert fmt(0.9231, "pct1") == "92.3%" and fmt(None, "pct1") == "–"
+    # thousands start at 1,000; a difference of zero is signed like a positive one
+    assert (money_k(999.99), money_k(1000)) == ("$999.99", "$1.0K")
+    assert (tokens_k(999), tokens_k(1000)) == ("999", "1.0K")
+    assert fmt_diff(5, 5, "count") == ("+0", "+0.0%") and fmt_diff(3, 5, "count")[0] == "-2"
 
 
 def test_cli_builds_warehouse_tables_and_report(tmp_path):
@@ -164,6 +168,13 @@ def test_a_value_that_prints_as_the_papers_is_within_tolerance():
     assert not within_tolerance(0.016, 0.01, "usd", "avg", print_resolution(0.01, dollars))
     assert not within_tolerance(0.0124, 0.01, "usd", "avg")
     assert not within_tolerance(210, 178, "usd", "p50", print_resolution(178, dollars))
+    # the limits themselves are inside: 15 % (35 % for a P99)
+    assert within_tolerance(115, 100, "count", "avg") and not within_tolerance(
+        116, 100, "count", "avg"
+    )
+    assert within_tolerance(135, 100, "count", "p99") and not within_tolerance(
+        136, 100, "count", "p99"
+    )
 
 
 def test_a_p99_named_in_the_row_gets_the_p99_tolerance():

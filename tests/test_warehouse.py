@@ -203,6 +203,18 @@ def test_duplicates_flagged_for_corrected_metrics(tmp_path):
     con = build(tmp_path, steps, [])
     flags = con.execute("SELECT step_id, is_duplicate FROM step_facts ORDER BY step_pk").fetchall()
     assert flags == [("a:0", False), ("a:1", False), ("b:0", True)]
+    from tracelab_pipeline.metrics.corrections import build as build_corrections
+
+    build_corrections(con)
+    corrected = con.execute(
+        "SELECT metric, paper_value, corrected_value FROM paper.corrections "
+        "WHERE table_name = 'table_01_overview' AND scope = 'Total'"
+    ).fetchall()
+    assert {m: (p, c) for m, p, c in corrected if m != "Est. API price equiv."} == {
+        "LLM steps": (3, 2),
+        "Append tokens": (300, 200),
+        "Duplicate steps": (0, 1),
+    }
 
 
 def test_dagster_assets_materialize(tmp_path):

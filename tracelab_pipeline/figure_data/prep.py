@@ -46,8 +46,9 @@ WITH agg AS (
         max(t) FILTER (WHERE event_type IN {OUTPUT_TYPES}) AS last_output_t,
         max(t) FILTER (WHERE event_type = 'reasoning') AS reasoning_end_t,
         bool_or(event_type = 'user_message') AS has_user_message,
-        -- end of the leading run of tool_result events (list order)
-        coalesce(min(event_index) FILTER (WHERE event_type <> 'tool_result'), 1 << 62)
+        -- end of the leading run of tool_result events (list order); a BIGINT, as a plain 1 is
+        -- an INTEGER that cannot shift by 62 (a step of tool results only raised)
+        coalesce(min(event_index) FILTER (WHERE event_type <> 'tool_result'), 1::BIGINT << 62)
             AS leading_results_end
     FROM fd_ev
     GROUP BY sk
