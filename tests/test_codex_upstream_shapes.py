@@ -736,3 +736,39 @@ def test_other_json_lines_with_an_id_and_timestamp_are_not_taken_for_codex(tmp_p
     path = write(tmp_path / "events.jsonl", [{"id": "e1", "timestamp": "2026-01-01T00:00:00Z"}])
     assert detect_format(path) is None
     assert read_log(path, "alice").error == "unrecognized log format"
+
+
+def test_a_log_whose_every_line_looks_like_a_header_is_not_a_rollout(tmp_path):
+    """A pre-envelope rollout has one bare header, its first line. A command history whose
+    every line has an id, a timestamp and a cwd was claimed as Codex and all of its lines
+    ignored as headers: it is an unrecognized log, its lines kept aside."""
+    lines = [
+        {"id": f"h{i}", "timestamp": f"2026-01-01T00:00:0{i}Z", "cwd": "/w", "command": "ls"}
+        for i in range(3)
+    ]
+    path = write(tmp_path / "history.jsonl", lines)
+    assert detect_format(path) is None
+    result = read_log(path, "alice")
+    assert result.error == "unrecognized log format"
+    assert len(result.accounting.rejected) == 3
+
+
+def test_a_header_shaped_line_after_the_first_is_rejected_not_ignored(tmp_path):
+    # Only the first record can be the session header; a later one is no valid record.
+    lines = [*_pre_envelope_lines(HEADERS[0]), HEADERS[1]]
+    result = read_log(write(tmp_path / "rollout-2025-06-07T17-24-21-x.jsonl", lines), "alice")
+    result.accounting.check()
+    assert result.accounting.ignored_by_type["legacy.session_header"] == 1
+    assert result.accounting.rejected_by_reason == {"record without a string type": 1}
+    flags = result.accounting.flagged_by_reason
+    assert flags["pre-envelope Codex rollout (mid 2025): no token usage, no steps"] == 1
+
+
+def test_a_blank_first_line_does_not_hide_the_pre_envelope_header(tmp_path):
+    path = tmp_path / "rollout-2025-06-07T17-24-21-y.jsonl"
+    path.write_text("\n" + "".join(json.dumps(r) + "\n" for r in _pre_envelope_lines(HEADERS[1])))
+    assert detect_format(path) == CODEX
+    result = read_log(path, "alice")
+    result.accounting.check()
+    no_bad_lines(result)
+    assert result.accounting.ignored_by_type["legacy.session_header"] == 1

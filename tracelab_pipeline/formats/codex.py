@@ -446,7 +446,7 @@ class _Rollout:
                     key if key is not None else f"unknown:{_label(rtype)}.{_label(ptype)}"
                 )
                 return
-            if "payload" not in record and (key := self._pre_envelope(record, rtype)):
+            if "payload" not in record and (key := self._pre_envelope(line, record, rtype)):
                 self.acc.ignore(key)
                 return
             if type(rtype) is not str:
@@ -465,7 +465,7 @@ class _Rollout:
             # Last resort for a shape nobody anticipated: lose the record, not the file.
             self._reject(line, f"unreadable record ({type(exc).__name__}: {exc})", record)
 
-    def _pre_envelope(self, record: dict, rtype) -> str | None:
+    def _pre_envelope(self, line: int, record: dict, rtype) -> str | None:
         """The ignored-count key of a line of a rollout written before the type/payload
         envelope (mid 2025), else None. Such files log no token usage, so they give no
         steps (TraceLab reads nothing from them either); their lines are valid, not bad."""
@@ -476,7 +476,8 @@ class _Rollout:
             if tag == "event":  # a variant that tagged lines with record_type
                 msg = record.get("msg")
                 return f"legacy.event_msg.{_label(msg.get('type') if type(msg) is dict else None)}"
-            if is_pre_envelope_header(record):
+            # Only the first record (after blank lines) is the header; a later one is bad.
+            if self.acc.ignored_by_type["blank"] == line - 1 and is_pre_envelope_header(record):
                 self.acc.flag("pre-envelope Codex rollout (mid 2025): no token usage, no steps")
                 return "legacy.session_header"
             return None

@@ -38,6 +38,8 @@ def detect_format(path: str | Path) -> str | None:
 
 def detect_stream(stream: IO[bytes]) -> str | None:
     """detect_format on an open log; reads up to its first lines, the caller rewinds it."""
+    seen = False  # a record before this one
+    header = False  # the first record is a pre-envelope Codex session header
     for index, raw in zip(range(_PEEK_LINES), stream, strict=False):
         try:
             record = orjson.loads(raw)
@@ -47,10 +49,18 @@ def detect_stream(stream: IO[bytes]) -> str | None:
             continue
         if not isinstance(record, dict):
             continue
+        if header:
+            # A rollout has one header; a log whose records all look like one (an id, a
+            # timestamp and a cwd: command histories) is something else.
+            return None if is_pre_envelope_header(record) else CODEX
+        if not seen and is_pre_envelope_header(record):
+            header = True
+            continue
+        seen = True
         kind = classify_record(record)
         if kind:
             return kind
-    return None
+    return CODEX if header else None
 
 
 def _not_a_log(first_line: bytes) -> str | None:
@@ -71,10 +81,8 @@ def classify_record(record: dict) -> str | None:
     record_type = record.get("type") if isinstance(record.get("type"), str) else None
     if record_type in _CODEX_TYPES and "payload" in record:
         return CODEX
-    # A pre-envelope rollout: its header, or the `{"record_type": "state"}` marker after it.
-    if is_pre_envelope_header(record) or (
-        record.get("record_type") == "state" and "type" not in record
-    ):
+    # A pre-envelope rollout's `{"record_type": "state"}` marker (its header: detect_stream).
+    if record.get("record_type") == "state" and "type" not in record:
         return CODEX
     if "sessionId" in record or isinstance(record.get("message"), dict):
         return CLAUDE
@@ -84,8 +92,9 @@ def classify_record(record: dict) -> str | None:
 
 
 def is_pre_envelope_header(record: dict) -> bool:
-    """The bare session header line 1 of a pre-envelope Codex rollout ({id, timestamp,
-    instructions, ...} with no type and no payload)."""
+    """The shape of the bare session header that is the first record of a pre-envelope Codex
+    rollout ({id, timestamp, instructions, ...} with no type and no payload); only the first
+    record is one."""
     return (
         "type" not in record
         and "payload" not in record
