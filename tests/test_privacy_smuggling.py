@@ -238,3 +238,23 @@ def test_text_in_a_name_column_is_published_as_text_placeholder(tmp_path):
     files = {"b.jsonl": _claude("mcp__claude_ai_Google_Drive__search", cwd="/home/jdoe/p")}
     public, failed = _public(tmp_path, files, "2025-09")
     assert "mcp__claude_ai_Google_Drive__search" in public and "<TEXT>" not in public
+
+
+def test_paths_in_record_kinds_do_not_reach_the_ignored_counts(tmp_path):
+    """A record's kind becomes an ignored-count key after a '.' or ':' (`legacy.event_msg.`,
+    `unknown:event_msg.`, `unknown:`, `system:`), where the path recognizers do not look: a
+    path written there was published whole."""
+    extra = [
+        {"record_type": "event", "msg": {"type": "/srv/acmecorp/plan-q3.txt"}},
+        {"type": "event_msg", "payload": {"type": "/srv/acmecorp/plan-q4.txt"}},
+    ]
+    odd_kind = {"type": "/opt/acmecorp/notes", "timestamp": "2025-09-07T09:52:06.071Z"}
+    odd_system = {"type": "system", "subtype": "D:\\acmecorp\\hooks"}
+    name = "rollout-2026-04-20T10-18-48-019daa66-5b7b-7b01-b9ce-b527014cc09f.jsonl"
+    public, failed = _public(tmp_path, {name: _codex(extra)}, "2026-04")
+    assert failed == []
+    assert "acmecorp" not in public, public
+    files = {"a.jsonl": _claude("Bash", cwd="/home/jdoe/p", extra=(odd_kind, odd_system))}
+    public, failed = _public(tmp_path / "claude", files, "2025-09")
+    assert failed == []
+    assert "acmecorp" not in public, public

@@ -29,7 +29,7 @@ from tracelab_pipeline.formats.claude_threads import (
     json_text,
     step_rows,
 )
-from tracelab_pipeline.formats.common import EARLIEST, delta_ms, gc_paused
+from tracelab_pipeline.formats.common import EARLIEST, delta_ms, gc_paused, kind_label
 from tracelab_pipeline.formats.jsonl import Accounting, feed_records, opened
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.rows import (
@@ -500,8 +500,10 @@ class ClaudeFileReader:
             subtype = rec.get("subtype")
             if subtype == "compact_boundary":
                 self._thread(side_key).after_compaction = True
-            # (cut like unknown types below: the key is published)
-            self.acc.ignore(f"system:{subtype[:60]}" if isinstance(subtype, str) else "system")
+            # (a name, as unknown types below: the key is published)
+            self.acc.ignore(
+                f"system:{kind_label(subtype)}" if isinstance(subtype, str) else "system"
+            )
         elif kind is None:
             self.acc.ignore("unknown:<no type>")
         elif kind.__class__ is not str:
@@ -509,7 +511,7 @@ class ClaudeFileReader:
         elif kind in KNOWN_TYPES:
             self.acc.ignore(kind)
         else:
-            self.acc.ignore(f"unknown:{kind[:60]}")
+            self.acc.ignore(f"unknown:{kind_label(kind)}")
 
     # -- end of file --------------------------------------------------------------------------
 

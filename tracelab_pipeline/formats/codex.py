@@ -36,6 +36,7 @@ from tracelab_pipeline.formats.common import (
     EARLIEST,
     content_chars,
     gc_paused,
+    kind_label,
     latest_plausible,
     parse_ts,
 )
@@ -309,15 +310,6 @@ def read_codex(
     return result
 
 
-def _label(value) -> str:
-    """A record's type or role as an ignored-count key: a string cut to 60 characters, anything
-    else by its type (an object there may hold message text, which must not become a key that
-    is published)."""
-    if isinstance(value, str):
-        return value[:60]
-    return "None" if value is None else type(value).__name__
-
-
 def _stem(source: str) -> str:
     name = Path(source).name
     for suffix in (".gz", ".jsonl"):
@@ -443,7 +435,7 @@ class _Rollout:
                     return
                 key = _IGNORED_KEY.get((rtype, ptype))
                 self.acc.ignore(
-                    key if key is not None else f"unknown:{_label(rtype)}.{_label(ptype)}"
+                    key if key is not None else f"unknown:{kind_label(rtype)}.{kind_label(ptype)}"
                 )
                 return
             if "payload" not in record and (key := self._pre_envelope(line, record, rtype)):
@@ -458,7 +450,7 @@ class _Rollout:
             if handler is not None:
                 handler(line, record, payload)
             else:
-                self.acc.ignore(f"unknown:{_label(rtype)}")
+                self.acc.ignore(f"unknown:{kind_label(rtype)}")
         except _Reject as bad:
             self._reject(line, str(bad), record)
         except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
@@ -475,7 +467,9 @@ class _Rollout:
                 return "legacy.state"
             if tag == "event":  # a variant that tagged lines with record_type
                 msg = record.get("msg")
-                return f"legacy.event_msg.{_label(msg.get('type') if type(msg) is dict else None)}"
+                return (
+                    f"legacy.event_msg.{kind_label(msg.get('type') if type(msg) is dict else None)}"
+                )
             # Only the first record (after blank lines) is the header; a later one is bad.
             if self.acc.ignored_by_type["blank"] == line - 1 and is_pre_envelope_header(record):
                 self.acc.flag("pre-envelope Codex rollout (mid 2025): no token usage, no steps")
@@ -564,7 +558,7 @@ class _Rollout:
     def _message(self, line: int, record: dict, p: dict) -> None:
         role = p.get("role")
         if role != "assistant":
-            self.acc.ignore(f"response_item.message(role={_label(role)})")
+            self.acc.ignore(f"response_item.message(role={kind_label(role)})")
             return
         ts = self._ts(record)
         chars = content_chars(p.get("content"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,20 @@ import orjson
 # Timestamps before this are implausible (no coding agent logged then): every reader rejects
 # such records, and landing does not place a session by them.
 EARLIEST = datetime(2023, 1, 1, tzinfo=UTC)
+
+
+# Record kinds are names (snake_case, kebab-case); anything else written there is content.
+_KIND_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+def kind_label(value) -> str:
+    """A record's kind (type, subtype, role) as an ignored-count key, which is published: a
+    name cut to 60 characters, anything else by what it is. Text there may hold a path, and
+    after the key's '.' or ':' no path recognizer sees it; an object may hold message text."""
+    if isinstance(value, str):
+        value = value[:60]
+        return value if _KIND_NAME.fullmatch(value) else "text"
+    return "None" if value is None else type(value).__name__
 
 
 def latest_plausible() -> datetime:
