@@ -53,13 +53,12 @@ def detect_stream(stream: IO[bytes]) -> str | None:
             # A rollout has one header; a log whose records all look like one (an id, a
             # timestamp and a cwd: command histories) is something else.
             return None if is_pre_envelope_header(record) else CODEX
-        if not seen and is_pre_envelope_header(record):
-            header = True
-            continue
-        seen = True
         kind = classify_record(record)
         if kind:
             return kind
+        if not seen and is_pre_envelope_header(record):
+            header = True
+        seen = True
     return CODEX if header else None
 
 
