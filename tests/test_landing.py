@@ -3,6 +3,7 @@
 import gzip
 import hashlib
 import io
+import json
 import os
 import random
 import shutil
@@ -543,3 +544,22 @@ def _readable_lines(packed: bytes) -> int:
     except EOFError:
         pass
     return lines
+
+
+def test_a_grown_pre_envelope_rollout_supersedes_its_older_copy(tmp_path):
+    """A rollout of mid 2025 names its session only in its bare header line; without it the
+    scan found no session, so every copy of the file stayed current and was read again."""
+    header = {"id": "5973b6c0-94b8-487b-a530-2aeb6098ae0e", "timestamp": "2025-06-07T17:24:21Z"}
+    header |= {"instructions": None, "git": {"branch": "main"}}
+    lines = [header, {"record_type": "state"}, {"type": "message", "role": "user", "content": []}]
+    lines = [(json.dumps(r) + "\n").encode() for r in lines]
+    name = "rollout-2025-06-07T17-24-21-5973b6c0-94b8-487b-a530-2aeb6098ae0e.jsonl"
+    inbox = tmp_path / "inbox"
+    (inbox / "alice" / "v1").mkdir(parents=True)
+    (inbox / "alice" / "v1" / name).write_bytes(b"".join(lines[:2]))
+    land_inbox(str(inbox), tmp_path / "landed")
+    (inbox / "alice" / "v2").mkdir()
+    (inbox / "alice" / "v2" / name).write_bytes(b"".join(lines))
+    land_inbox(str(inbox), tmp_path / "landed")
+    with Registry(tmp_path / "landed") as reg:
+        assert {f["lines"]: f["status"] for f in reg.files()} == {2: "superseded", 3: "active"}

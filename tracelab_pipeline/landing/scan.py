@@ -15,6 +15,7 @@ from pathlib import Path
 import orjson
 
 from tracelab_pipeline.formats.common import EARLIEST, latest_plausible, parse_ts
+from tracelab_pipeline.formats.detect import is_pre_envelope_header
 from tracelab_pipeline.formats.jsonl import open_log
 
 
@@ -103,4 +104,6 @@ def _root_session(record: dict) -> str | None:
     session = record.get("session_id")
     if isinstance(session, str) and session:
         return session
+    if record.get("id") and is_pre_envelope_header(record):  # mid-2025 Codex: only here
+        return f"codex:{record['id']}"
     return None
