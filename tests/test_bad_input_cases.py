@@ -380,3 +380,30 @@ def test_a_log_saved_as_utf16_is_named_with_what_to_do(tmp_path, encoding):
     result = read_log(path)
     assert result.error == "cannot read: a UTF-16 text file, not a log (convert it to UTF-8)"
     assert result.accounting.lines_read == 0
+
+
+@pytest.mark.parametrize("kind", ["pre-envelope codex", "unknown"])
+def test_a_gzip_cut_within_the_lines_format_detection_reads_keeps_what_was_read(tmp_path, kind):
+    """Format detection peeks at up to 50 lines (past the first for a pre-envelope Codex
+    header); a gzip cut there made the whole file unreadable, though landing had landed it
+    for its readable lines."""
+    if kind == "unknown":
+        records = [{"tool": "other", "n": i} for i in range(20)]
+    else:
+        header = {"id": "5973b6c0-94b8-487b-a530-2aeb6098ae0e"}
+        header |= {"timestamp": "2025-06-07T17:24:21Z", "instructions": None}
+        records = [header, {"record_type": "state", "pad": "x" * 5000}]
+    data = b"".join(json.dumps(r).encode() + b"\n" for r in records)
+    packed = gzip.compress(data)
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(packed[: len(packed) - 12])  # inside the last line (and no trailer)
+    result = read_log(path)
+    acc = result.accounting
+    acc.check()
+    assert 1 < acc.lines_read <= len(records)
+    assert acc.rejected[-1]["reason"].startswith("unreadable rest of file:")
+    if kind == "unknown":
+        assert result.error == "unrecognized log format"
+    else:
+        assert result.error is None and result.provider == "codex"
+        assert acc.ignored_by_type == {"legacy.session_header": 1}

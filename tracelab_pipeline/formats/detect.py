@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 from typing import IO
 
@@ -40,7 +41,7 @@ def detect_stream(stream: IO[bytes]) -> str | None:
     """detect_format on an open log; reads up to its first lines, the caller rewinds it."""
     seen = False  # a record before this one
     header = False  # the first record is a pre-envelope Codex session header
-    for index, raw in zip(range(_PEEK_LINES), stream, strict=False):
+    for index, raw in _peek(stream):
         try:
             record = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -60,6 +61,22 @@ def detect_stream(stream: IO[bytes]) -> str | None:
             header = True
         seen = True
     return CODEX if header else None
+
+
+def _peek(stream: IO[bytes]):
+    """(index, line) of the first lines. A read error after the first line (a gzip cut short,
+    or corrupt further on) ends them: the reader meets it again and keeps what came before."""
+    lines = iter(stream)
+    for index in range(_PEEK_LINES):
+        try:
+            raw = next(lines)
+        except StopIteration:
+            return
+        except (OSError, EOFError, zlib.error):
+            if index == 0:
+                raise
+            return
+        yield index, raw
 
 
 def _not_a_log(first_line: bytes) -> str | None:
