@@ -535,6 +535,21 @@ def test_a_cut_copy_of_a_landed_log_does_not_supersede_the_whole_one(tmp_path):
     assert status == {packed: "active", cut: "superseded"}
 
 
+def test_a_plain_copy_cut_inside_its_last_line_does_not_supersede_the_whole_one(tmp_path):
+    data = GOOD.read_bytes()
+    cut = data[: data.rstrip(b"\n").rfind(b"\n") + 40]  # inside the last record
+    inbox = tmp_path / "inbox"
+    (inbox / "alice" / "v1").mkdir(parents=True)
+    (inbox / "alice" / "v1" / GOOD.name).write_bytes(data)
+    land_inbox(str(inbox), tmp_path / "landed")
+    (inbox / "alice" / "v2").mkdir()
+    (inbox / "alice" / "v2" / GOOD.name).write_bytes(cut)
+    land_inbox(str(inbox), tmp_path / "landed")
+    with Registry(tmp_path / "landed") as reg:
+        status = {Path(f["object_path"]).read_bytes(): f["status"] for f in reg.files()}
+    assert status == {data: "active", cut: "superseded"}
+
+
 def _readable_lines(packed: bytes) -> int:
     lines = 0
     try:

@@ -62,6 +62,11 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
                 try:
                     record = orjson.loads(raw)
                 except orjson.JSONDecodeError:
+                    if not raw.endswith(b"\n"):
+                        # A last line cut short (a copy taken while the log was written)
+                        # does not count: `lines` ranks versions of a log, and this copy must
+                        # rank below the whole one, not tie it (a tie goes to the later drop).
+                        lines -= 1
                     continue
                 if not isinstance(record, dict):
                     continue
