@@ -1,5 +1,6 @@
-"""Property-based: corrupted and truncated real logs never escape as exceptions, and every line
-is accounted for (lines_read = used + ignored + rejected) with file and line for each rejection."""
+"""Property-based: corrupted and truncated real logs (and crafted rollouts of Codex layouts the
+fixtures lack) never escape as exceptions, and every line is accounted for (lines_read = used +
+ignored + rejected) with file and line for each rejection."""
 
 from __future__ import annotations
 
@@ -15,13 +16,20 @@ from typing import NamedTuple
 import pyarrow.compute as pc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_codex_upstream_shapes import HEADERS, _pre_envelope_lines, full_2026_turn
 
 from tracelab_pipeline.formats import read_log
 from tracelab_pipeline.normalize import normalize_files
 from tracelab_pipeline.schema import to_table
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
-SOURCES = {p.name: p.read_bytes() for p in sorted(FIXTURES.glob("*/*.jsonl"))}
+SOURCES = {p.name: p.read_bytes() for p in sorted(FIXTURES.glob("*/*.jsonl"))} | {
+    name: b"".join(json.dumps(r).encode() + b"\n" for r in records)
+    for name, records in (
+        ("rollout-2026-turn.jsonl", full_2026_turn()),
+        ("rollout-pre-envelope.jsonl", _pre_envelope_lines(HEADERS[1])),
+    )
+}
 
 ODD_VALUES = [
     None,

@@ -219,9 +219,9 @@ def test_context_and_untracked_items_are_ignored_by_name(tmp_path, kind, fields)
     assert result.accounting.ignored == 1
 
 
-def test_full_2026_turn_reads_every_line(tmp_path):
-    """One turn of a recent client, every persisted kind in its place: nothing rejected,
-    nothing unknown, steps and tools as §4.4-§4.5 define them."""
+def full_2026_turn() -> list[dict]:
+    """One turn of a recent client, every persisted kind in its place (also a seed of the
+    property tests in test_bad_input.py)."""
     usage = Usage()
     records = [
         meta(),
@@ -297,6 +297,13 @@ def test_full_2026_turn_reads_every_line(tmp_path):
         ev("agent_message", 8.1, message="done", phase="final_answer"),
         ev("task_complete", 8.2, turn_id=TURN, last_agent_message="done"),
     ]
+    return records
+
+
+def test_full_2026_turn_reads_every_line(tmp_path):
+    """One turn of a recent client, every persisted kind in its place: nothing rejected,
+    nothing unknown, steps and tools as §4.4-§4.5 define them."""
+    records = full_2026_turn()
     result = read(tmp_path, records)
     no_bad_lines(result)
     acc = result.accounting
