@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tracelab_pipeline.catalog import FIGURES
+from tracelab_pipeline.warehouse.comments import comment_paper_item
 
 
 def figure_item(number: int):
@@ -20,6 +21,7 @@ def write_figure_table(con, number: int, select_sql: str, params: list | None = 
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"CREATE OR REPLACE TABLE {name} AS {select_sql}", params or [])
+        comment_paper_item(con, figure_item(number))
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from tracelab_pipeline.metrics.pricing import create_price_table
+from tracelab_pipeline.warehouse.comments import comment_derived_tables
 from tracelab_pipeline.warehouse.derived import build_derived
 from tracelab_pipeline.warehouse.load import BASE_TABLES, load_base_table
 
@@ -37,6 +38,7 @@ def build_warehouse(con: duckdb.DuckDBPyConnection, public_root: str | Path) -> 
         counts[table] = load_base_table(con, public_root, table)
     create_price_table(con)
     build_derived(con)
+    comment_derived_tables(con)
     for table in DERIVED_TABLES:
         counts[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     counts["seconds"] = round(time.perf_counter() - started, 3)

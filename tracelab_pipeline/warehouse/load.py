@@ -8,6 +8,7 @@ import duckdb
 import pyarrow as pa
 
 from tracelab_pipeline import schema
+from tracelab_pipeline.warehouse.comments import comment_base_table
 
 BASE_TABLES = ("steps", "tool_calls", "timing_events")
 
@@ -53,6 +54,7 @@ def load_base_table(con: duckdb.DuckDBPyConnection, public_root: str | Path, tab
     if source is None:
         cols = ", ".join(f'"{f.name}" {duckdb_type(f)}' for f in fields)
         con.execute(f'CREATE OR REPLACE TABLE "{table}" ({cols})')
+        comment_base_table(con, table)
         return 0
     reader = (
         f"read_parquet({_sql_literal(source)}, hive_partitioning = true, "
@@ -67,4 +69,5 @@ def load_base_table(con: duckdb.DuckDBPyConnection, public_root: str | Path, tab
         for f in fields
     )
     con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT {select} FROM {reader}')
+    comment_base_table(con, table)
     return con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]

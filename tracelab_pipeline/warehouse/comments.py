@@ -1,0 +1,100 @@
+"""DuckDB `COMMENT ON` descriptions, so a researcher who only has warehouse.duckdb can read
+what each table and column means (`duckdb_tables()` / `duckdb_columns()`, column `comment`).
+
+`CREATE OR REPLACE` drops a table's comments, so every writer comments right after creating.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from tracelab_pipeline import catalog, schema
+
+BASE_TABLE_DOCS = {
+    "steps": "one row per model call (step); public layer, ids pseudonymized; tokens are tokens",
+    "tool_calls": "one row per tool call of a step; latencies in ms",
+    "timing_events": "timestamped events of a step (input, reasoning, text, tool call, usage)",
+}
+
+DERIVED_TABLE_DOCS = {
+    "model_prices": "each distinct (provider, model) resolved against pricing.json; USD per MTok",
+    "step_facts": "one row per step: O1 order, event/tool aggregates (seconds), costs (USD), turn",
+    "requests": "user turns (TraceLab request state machine); times in s, USD; `kept` flag",
+    "human_waits": "every positive human input wait (wait_s, seconds)",
+    "sessions": "one row per (contributor, provider, session_id); times in s, costs in USD",
+}
+
+# Columns shared by the paper.* tables (metrics/common.py layouts).
+PAPER_COLUMN_DOCS = {
+    "row_no": "row order as in the paper (1-based)",
+    "block": "section of the paper table this row belongs to",
+    "metric": "row label, as in the paper",
+    "avg": "mean, in `unit`",
+    "p25": "25th percentile, in `unit`",
+    "p50": "median, in `unit`",
+    "p90": "90th percentile, in `unit`",
+    "p99": "99th percentile, in `unit`",
+    "n": "number of observations the statistics are over",
+    "total": "sum (stat tables) or all-provider value (claude/codex tables), in `unit`",
+    "unit": "unit of the row's values (e.g. tokens, s, ms, USD, %, ratio, steps)",
+    "claude": "value for Claude Code, in `unit`",
+    "codex": "value for Codex CLI, in `unit`",
+    "scope": "which population the row covers",
+}
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def comment_table(con: duckdb.DuckDBPyConnection, qualified: str, text: str) -> None:
+    con.execute(f"COMMENT ON TABLE {qualified} IS {_literal(text)}")
+
+
+def comment_columns(con: duckdb.DuckDBPyConnection, qualified: str, docs: dict[str, str]) -> None:
+    """Comment every column of `qualified` that `docs` describes (others are left alone)."""
+    schema_name, _, table = qualified.rpartition(".")
+    present = {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+            [schema_name or "main", table.strip('"')],
+        ).fetchall()
+    }
+    for column, doc in docs.items():
+        if column in present:
+            con.execute(f'COMMENT ON COLUMN {qualified}."{column}" IS {_literal(doc)}')
+
+
+def comment_base_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Table and column descriptions from schema.public_schema (the data contract's docs)."""
+    qualified = f'"{table}"'
+    comment_table(con, qualified, BASE_TABLE_DOCS.get(table, table))
+    from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, KINDS
+
+    docs = {}
+    for f in schema.public_schema(table):
+        doc = (f.metadata or {}).get(b"doc", b"").decode()
+        kind = ID_COLUMNS.get(table, {}).get(f.name)
+        if kind and not doc.startswith("keyed pseudonym"):
+            # The contract's doc describes the raw id; the public value is its pseudonym.
+            doc = f"keyed pseudonym ({KINDS[kind]}_<20 hex>) of: {doc or f.name}"
+        if doc:
+            docs[f.name] = doc
+    comment_columns(con, f"main.{table}", docs)
+
+
+def comment_derived_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for table, text in DERIVED_TABLE_DOCS.items():
+        comment_table(con, f"main.{table}", text)
+
+
+def comment_paper_item(con: duckdb.DuckDBPyConnection, item: catalog.Item, name: str = "") -> None:
+    """Comment `paper.<name or item.table_name>` with the paper's title and shared columns."""
+    name = name or item.table_name
+    kind = "Table" if item.kind == "table" else "Figure"
+    text = f"paper {kind} {item.number}: {item.title}; definitions in docs/metrics.md"
+    if item.kind == "figure":
+        text = f"paper {kind} {item.number}: {item.title}; columns in docs/figures.md"
+    comment_table(con, f"paper.{name}", text)
+    comment_columns(con, f"paper.{name}", PAPER_COLUMN_DOCS)
