@@ -36,7 +36,8 @@ PAPER_COLUMN_DOCS = {
     "p99": "99th percentile, in `unit`",
     "n": "number of observations the statistics are over",
     "total": "sum (stat tables) or all-provider value (claude/codex tables), in `unit`",
-    "unit": "unit of the row's values (e.g. tokens, s, ms, USD, %, ratio, steps)",
+    "unit": "display format of the row (pct, duration, tokens, usd, ...); values are stored"
+    " in base units: fractions, seconds, tokens, USD (docs/metrics.md)",
     "claude": "value for Claude Code, in `unit`",
     "codex": "value for Codex CLI, in `unit`",
     "scope": "which population the row covers",
