@@ -100,3 +100,31 @@ def test_contribute_says_where_it_looked_and_reports_progress(tmp_path, monkeypa
 def test_contribute_help_gives_the_handle_rule():
     out = " ".join(CliRunner().invoke(main, ["contribute", "--help"]).output.split())
     assert "lower-case letters, digits" in out and "CODEX_HOME" in out
+
+
+def test_the_demo_summary_accounts_for_every_file_contributed(tmp_path, monkeypatch):
+    """Two drops (the second after a log grew): every file sent is new, a duplicate, or the
+    older version of a log a newer one replaced, and the demo summary says which."""
+    from tracelab_pipeline.orchestration.demo import DemoResult
+    from tracelab_pipeline.orchestration.demo_summary import summarize
+
+    claude_home = tmp_path / "home" / ".claude"
+    (claude_home / "projects" / "p").mkdir(parents=True)
+    grown = claude_home / "projects" / "p" / "s.jsonl"
+    shutil.copy(fixture("ccviewer__fe5e1c67.jsonl"), grown)
+    shutil.copy(fixture("ccviewer__5c0375b4.jsonl"), claude_home / "projects" / "p" / "t.jsonl")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude_home))
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "none"))
+    inbox, data = tmp_path / "inbox", tmp_path / "data"
+    contribute(find_logs(), "dana", str(inbox))
+    with grown.open("ab") as f:
+        f.write(b'{"type":"summary","summary":"s","leafUuid":"u"}\n')
+    contribute(find_logs(), "dana", str(inbox))
+    land_inbox(str(inbox), data / "landed")
+
+    text = summarize(DemoResult(data_dir=data, dagster_home=data / "dagster_home"))
+    line = next(x for x in text.splitlines() if x.startswith("  landed:"))
+    assert line == (
+        "  landed: 2 inbox drop(s); files: 3 new, 1 already landed, 0 skipped or unreadable; "
+        "1 replaced by a newer version of the same log"
+    )
