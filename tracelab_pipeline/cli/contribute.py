@@ -33,16 +33,14 @@ def command(handle: str, inbox: str | None, data_dir: str | None) -> None:
     credentials and endpoint come from the usual AWS_* environment variables."""
     from tqdm import tqdm
 
-    from tracelab_pipeline.collect import find_logs, log_roots
+    from tracelab_pipeline.collect import describe_roots, find_logs
     from tracelab_pipeline.landing.contribute import contribute
     from tracelab_pipeline.paths import resolve_inbox
 
     target_inbox = resolve_inbox(inbox, data_dir)
     logs = find_logs()
-    for provider, root, _ in log_roots():
-        found = sum(1 for log in logs if log.provider == provider and log.path.is_relative_to(root))
-        state = f"{found} log file(s)" if root.is_dir() else "not present"
-        click.echo(f"{provider:7s} {root} ({state})", err=True)
+    for line in describe_roots(logs):
+        click.echo(line, err=True)
     total = sum(log.size for log in logs)
     # Hashing reads every log once, packing a second time (skipped when nothing changed).
     with tqdm(total=2 * total, unit="B", unit_scale=True, desc="contribute", disable=None) as bar:
