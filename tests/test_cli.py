@@ -292,3 +292,12 @@ def test_every_option_of_every_subcommand_says_what_it_does():
         if isinstance(param, click.Option) and not param.help
     ]
     assert bare == []
+
+
+def test_collect_says_how_many_logs_each_place_holds(tmp_path, homes):
+    env = {**homes, "CODEX_HOME": str(tmp_path / "no-codex")}
+    result = run("collect", "--list", env=env)
+    assert result.exit_code == 0
+    claude_projects = Path(homes["CLAUDE_CONFIG_DIR"]) / "projects"
+    assert f"{claude_projects} (2 log file(s))" in result.output
+    assert f"{tmp_path / 'no-codex' / 'archived_sessions'} (not present)" in result.output

@@ -6,6 +6,8 @@ from click.testing import CliRunner
 from landing_helpers import CODEX, fixture
 
 from tracelab_pipeline.cli import main
+from tracelab_pipeline.collect import find_logs
+from tracelab_pipeline.landing.contribute import contribute
 from tracelab_pipeline.landing.land import land_inbox
 
 
@@ -61,5 +63,68 @@ def test_contribute_to_an_inbox_that_is_a_file_fails_naming_it(tmp_path, monkeyp
     not_a_dir.write_text("a file, not a directory")
     result = CliRunner().invoke(main, ["contribute", "--as", "dana", "--to", str(not_a_dir)])
     assert result.exit_code == 1
-    assert result.output.startswith("Error: ") and str(not_a_dir / "dana") in result.output
+    error = result.output.splitlines()[-1]
+    assert error.startswith("Error: ") and str(not_a_dir / "dana") in error
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_contribute_says_where_it_looked_and_reports_progress(tmp_path, monkeypatch):
+    claude_home = tmp_path / "home" / ".claude"
+    (claude_home / "projects" / "p" / "s" / "subagents").mkdir(parents=True)
+    (claude_home / "projects" / "empty").mkdir()
+    (claude_home / "projects" / "p" / "notes.txt").write_text("not a log")
+    log = claude_home / "projects" / "p" / "s.jsonl"
+    shutil.copy(fixture("ccviewer__5c0375b4.jsonl"), log)
+    sub = claude_home / "projects" / "p" / "s" / "subagents" / "agent-1.jsonl"
+    shutil.copy(fixture("ccviewer__fe5e1c67.jsonl"), sub)
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude_home))
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "no-codex"))
+    inbox = tmp_path / "inbox"
+
+    result = CliRunner().invoke(main, ["contribute", "--as", "dana", "--to", str(inbox)])
+    assert result.exit_code == 0, result.output
+    assert f"{claude_home / 'projects'} (2 log file(s))" in result.output
+    assert f"{tmp_path / 'no-codex' / 'sessions'} (not present)" in result.output
+
+    # the progress callback sees every byte hashed, then every byte packed; nothing when unchanged
+    seen = []
+    logs = find_logs()
+    first = contribute(logs, "erin", str(inbox), on_bytes=seen.append)
+    size = log.stat().st_size + sub.stat().st_size
+    assert first.uploaded and sum(seen) == 2 * size
+    seen.clear()
+    assert not contribute(logs, "erin", str(inbox), on_bytes=seen.append).uploaded
+    assert sum(seen) == size
+
+
+def test_contribute_help_gives_the_handle_rule():
+    out = " ".join(CliRunner().invoke(main, ["contribute", "--help"]).output.split())
+    assert "lower-case letters, digits" in out and "CODEX_HOME" in out
+
+
+def test_the_demo_summary_accounts_for_every_file_contributed(tmp_path, monkeypatch):
+    """Two drops (the second after a log grew): every file sent is new, a duplicate, or the
+    older version of a log a newer one replaced, and the demo summary says which."""
+    from tracelab_pipeline.orchestration.demo import DemoResult
+    from tracelab_pipeline.orchestration.demo_summary import summarize
+
+    claude_home = tmp_path / "home" / ".claude"
+    (claude_home / "projects" / "p").mkdir(parents=True)
+    grown = claude_home / "projects" / "p" / "s.jsonl"
+    shutil.copy(fixture("ccviewer__fe5e1c67.jsonl"), grown)
+    shutil.copy(fixture("ccviewer__5c0375b4.jsonl"), claude_home / "projects" / "p" / "t.jsonl")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude_home))
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "none"))
+    inbox, data = tmp_path / "inbox", tmp_path / "data"
+    contribute(find_logs(), "dana", str(inbox))
+    with grown.open("ab") as f:
+        f.write(b'{"type":"summary","summary":"s","leafUuid":"u"}\n')
+    contribute(find_logs(), "dana", str(inbox))
+    land_inbox(str(inbox), data / "landed")
+
+    text = summarize(DemoResult(data_dir=data, dagster_home=data / "dagster_home"))
+    line = next(x for x in text.splitlines() if x.startswith("  landed:"))
+    assert line == (
+        "  landed: 2 inbox drop(s); files: 3 new, 1 already landed, 0 skipped or unreadable; "
+        "1 replaced by a newer version of the same log"
+    )

@@ -79,3 +79,21 @@ def test_a_clean_inbox_is_summarized_as_no_bad_input(tmp_path):
     text = summarize(DemoResult(data_dir=tmp_path, dagster_home=tmp_path / "dagster_home"))
     assert "  bad input: none" in text.splitlines()
     assert "rejected_records" not in text
+
+
+def test_a_failed_step_is_reported_with_its_whole_message(tmp_path):
+    import dagster as dg
+
+    from tracelab_pipeline.orchestration.demo import _failed_steps
+
+    @dg.op
+    def breaks():
+        raise ValueError("first line:\nthe part that says what")
+
+    @dg.job
+    def j():
+        breaks()
+
+    result = j.execute_in_process(raise_on_error=False)
+    (line,) = _failed_steps(result)
+    assert line.startswith("breaks: ") and line.endswith("first line: the part that says what")

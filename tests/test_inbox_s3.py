@@ -113,3 +113,12 @@ def _month_of(path) -> str:
 
     with open(path, "rb") as f:
         return orjson.loads(f.readline())["timestamp"][:7]
+
+
+def test_contribute_to_a_missing_bucket_fails_instead_of_creating_it(s3, tmp_path):
+    """A mistyped bucket name must not receive the logs in a bucket made on the fly."""
+    client, options = s3
+    log = FoundLog("claude", fixture("ccviewer__5c0375b4.jsonl"), tmp_path.__class__("c/x.jsonl"))
+    with pytest.raises(OSError):
+        contribute([log], "carol", "s3://no-such-bucket/drops", storage_options=options)
+    assert [b["Name"] for b in client.list_buckets()["Buckets"]] == [BUCKET]

@@ -55,6 +55,20 @@ def find_logs(env: Mapping[str, str] | None = None) -> list[FoundLog]:
     return found
 
 
+def describe_roots(logs: list[FoundLog], env: Mapping[str, str] | None = None) -> list[str]:
+    """One line per place searched, with how many logs it holds: a contributor sees at once
+    when a client's logs were looked for in the wrong place."""
+    lines = []
+    for provider, root, _ in log_roots(env):
+        found = sum(1 for log in logs if log.provider == provider and log.path.is_relative_to(root))
+        lines.append(
+            f"{provider:7s} {root} ({found} log file(s))"
+            if root.is_dir()
+            else f"{provider:7s} {root} (not present)"
+        )
+    return lines
+
+
 @dataclass
 class CopyOutcome:
     copied: int = 0

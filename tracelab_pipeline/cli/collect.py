@@ -45,19 +45,18 @@ def command(dest: Path | None, list_only: bool) -> None:
     """
     from tqdm import tqdm
 
-    from tracelab_pipeline.collect import copy_logs, find_logs, log_roots
+    from tracelab_pipeline.collect import copy_logs, describe_roots, find_logs
     from tracelab_pipeline.paths import real_path
 
     logs = find_logs()
-    for provider, root, _ in log_roots():
-        state = "found" if root.is_dir() else "not present"
-        click.echo(f"{provider:7s} {root} ({state})", err=True)
     if not list_only:
         dest = dest or _default_dest()
         # DEST inside a log root: our earlier copies are not logs to copy again (each run would
         # nest one more copy of everything).
         dest_real = real_path(dest)
         logs = [log for log in logs if not real_path(log.path).is_relative_to(dest_real)]
+    for line in describe_roots(logs):
+        click.echo(line, err=True)
 
     by_provider: dict[str, list[int]] = {}
     for log in logs:

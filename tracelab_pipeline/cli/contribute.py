@@ -6,7 +6,13 @@ import click
 
 
 @click.command("contribute")
-@click.option("--as", "handle", required=True, help="Your contributor handle (e.g. alice).")
+@click.option(
+    "--as",
+    "handle",
+    required=True,
+    help="Your contributor handle (e.g. alice): 1-64 lower-case letters, digits, '.', '_' or "
+    "'-', starting with a letter or digit, no '..'. Landing refuses any other.",
+)
 @click.option(
     "--to",
     "inbox",
@@ -19,17 +25,34 @@ import click
 )
 def command(handle: str, inbox: str | None, data_dir: str | None) -> None:
     """Collect this machine's Claude Code and Codex logs and drop them as one archive under
-    HANDLE/ in the inbox. Running it again with unchanged logs uploads nothing."""
-    from tracelab_pipeline.collect import find_logs
+    HANDLE/ in the inbox. Running it again with unchanged logs uploads nothing.
+
+    Claude Code: projects/ under $CLAUDE_CONFIG_DIR (default ~/.claude), sub-agent files
+    included. Codex: sessions/ and archived_sessions/ under $CODEX_HOME (default ~/.codex).
+    `tracelab collect --list` shows the files first. A bucket inbox must already exist;
+    credentials and endpoint come from the usual AWS_* environment variables."""
+    from tqdm import tqdm
+
+    from tracelab_pipeline.collect import describe_roots, find_logs
     from tracelab_pipeline.landing.contribute import contribute
     from tracelab_pipeline.paths import resolve_inbox
 
     target_inbox = resolve_inbox(inbox, data_dir)
     logs = find_logs()
-    try:
-        result = contribute(logs, handle, target_inbox)
-    except (ValueError, OSError) as exc:  # OSError: an inbox we cannot write, a log gone
-        raise click.ClickException(str(exc)) from exc
+    for line in describe_roots(logs):
+        click.echo(line, err=True)
+    total = sum(log.size for log in logs)
+    # Hashing reads every log once, packing a second time (skipped when nothing changed).
+    with tqdm(total=2 * total, unit="B", unit_scale=True, desc="contribute", disable=None) as bar:
+        try:
+            result = contribute(logs, handle, target_inbox, on_bytes=bar.update)
+        except ValueError as exc:  # a handle landing would refuse, no logs
+            raise click.ClickException(str(exc)) from exc
+        except OSError as exc:  # an inbox we cannot write (a missing bucket), a log gone
+            raise click.ClickException(f"cannot drop into {target_inbox}: {exc}") from exc
+        if not result.uploaded:  # nothing packed: the bar ends full, not half way
+            bar.total = bar.n
+            bar.refresh()
     mib = result.bytes / 2**20
     if result.uploaded:
         click.echo(f"dropped {result.files} log file(s) ({mib:.1f} MiB) as {result.target}")

@@ -42,9 +42,16 @@ def logs_digest(logs: list[FoundLog], shas: dict[Path, str] | None = None) -> st
 
 
 def contribute(
-    logs: list[FoundLog], handle: str, inbox: str, storage_options: dict | None = None
+    logs: list[FoundLog],
+    handle: str,
+    inbox: str,
+    storage_options: dict | None = None,
+    on_bytes=None,
 ) -> Contribution:
-    """Drop `logs` as `<inbox>/<handle>/tracelab-<digest>.tar.gz` unless it is already there."""
+    """Drop `logs` as `<inbox>/<handle>/tracelab-<digest>.tar.gz` unless it is already there.
+
+    `on_bytes(n)` is called as log bytes are hashed, then again as they are packed (a progress
+    bar's total is twice the logs' size when an archive is built)."""
     problem = handle_problem(handle)
     if problem:
         raise ValueError(problem)
@@ -54,7 +61,7 @@ def contribute(
     unreadable: dict[str, str] = {}
     for log in logs:
         try:
-            shas[log.path] = _file_sha(log.path)
+            shas[log.path] = _file_sha(log.path, on_bytes)
         except OSError as exc:
             unreadable[str(log.path)] = str(exc)
     logs = [log for log in logs if log.path in shas]
@@ -69,8 +76,11 @@ def contribute(
         return Contribution(_url(fs, target), len(logs), size, False, unreadable)
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / name
-        _pack(logs, archive)
-        fs.makedirs(f"{root}/{handle}", exist_ok=True)
+        _pack(logs, archive, on_bytes)
+        # Only a local inbox needs its directories made: on a bucket store makedirs creates the
+        # bucket, so a mistyped bucket name would receive the logs instead of failing.
+        if _is_local(fs):
+            fs.makedirs(f"{root}/{handle}", exist_ok=True)
         # Hidden name while copying: the lander skips dot-files, so it never sees half an archive.
         partial = f"{root}/{handle}/.{name}.partial"
         fs.put_file(str(archive), partial)
@@ -78,7 +88,7 @@ def contribute(
     return Contribution(_url(fs, target), len(logs), size, True, unreadable)
 
 
-def _pack(logs: list[FoundLog], archive: Path) -> None:
+def _pack(logs: list[FoundLog], archive: Path, on_bytes=None) -> None:
     with (
         open(archive, "wb") as raw,
         gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz,
@@ -91,14 +101,23 @@ def _pack(logs: list[FoundLog], archive: Path) -> None:
             info.mode = 0o644
             with open(log.path, "rb") as f:
                 tar.addfile(info, f)
+            if on_bytes:
+                on_bytes(info.size)
 
 
-def _file_sha(path: Path) -> str:
+def _file_sha(path: Path, on_bytes=None) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
             h.update(chunk)
+            if on_bytes:
+                on_bytes(len(chunk))
     return h.hexdigest()
+
+
+def _is_local(fs) -> bool:
+    protocols = (fs.protocol,) if isinstance(fs.protocol, str) else fs.protocol
+    return "file" in protocols or "local" in protocols
 
 
 def _url(fs, path: str) -> str:

@@ -20,7 +20,7 @@ def handle_problem(handle: str) -> str | None:
         return None
     return (
         f"invalid contributor handle {handle!r}: use 1-64 lower-case letters, digits, "
-        "'.', '_' or '-', starting with a letter or digit"
+        "'.', '_' or '-', starting with a letter or digit, no '..'"
     )
 
 

@@ -165,10 +165,19 @@ def _missing(instance, keys: list[dg.AssetKey]) -> bool:
 
 def _failed_steps(out) -> list[str]:
     return [
-        f"{e.step_key}: {e.event_specific_data.error.message.strip().splitlines()[0]}"
+        f"{e.step_key}: {_error_text(e.event_specific_data.error)}"
         for e in out.all_events
         if e.is_step_failure
     ] or ["run failed"]
+
+
+def _error_text(error) -> str:
+    """The whole message on one line, with its cause's: a failed check says which check only
+    after its first line, and an asset's own exception is the cause of Dagster's wrapper."""
+    parts = [error.message]
+    if error.cause is not None:
+        parts.append(error.cause.message)
+    return " ".join(" ".join(parts).split())
 
 
 def _limit_pool(instance) -> None:

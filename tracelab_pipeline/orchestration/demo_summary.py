@@ -24,6 +24,44 @@ def dataset_counts(private_steps: Path) -> dict[str, int]:
     return {"contributors": row[0], "sessions": row[1], "steps": row[2], "partitions": len(files)}
 
 
+def landing_counts(data: Path) -> dict[str, int] | None:
+    """What landing did with every inbox drop and file in it (landing registry), so that a
+    contributor can match the summary to what `tracelab contribute` said it dropped."""
+    import sqlite3
+
+    registry = data / "landed" / "registry.sqlite"
+    if not registry.is_file():
+        return None
+    db = sqlite3.connect(f"{registry.as_uri()}?mode=ro", uri=True)
+    try:
+        drops = db.execute("SELECT count(*) FROM drops").fetchone()[0]
+        members = dict(
+            db.execute("SELECT outcome, count(*) FROM drop_members GROUP BY outcome").fetchall()
+        )
+        superseded = db.execute(
+            "SELECT count(*) FROM files WHERE status = 'superseded'"
+        ).fetchone()[0]
+    finally:
+        db.close()
+    return {
+        "drops": drops,
+        "landed": members.pop("landed", 0),
+        "duplicate": members.pop("duplicate", 0),
+        "other": sum(members.values()),
+        "superseded": superseded,
+    }
+
+
+def _landing_line(counts: dict[str, int] | None) -> list[str]:
+    if counts is None:
+        return ["  landed: nothing (no landing registry)"]
+    return [
+        f"  landed: {counts['drops']} inbox drop(s); files: {counts['landed']} new, "
+        f"{counts['duplicate']} already landed, {counts['other']} skipped or unreadable; "
+        f"{counts['superseded']} replaced by a newer version of the same log"
+    ]
+
+
 def bad_input_counts(data: Path) -> dict[str, int]:
     """Inbox drops not landed and files landed without a month (landing registry), rejected
     lines and files with a reader error (private ingest_accounting): bad input is set aside,
@@ -88,6 +126,7 @@ def summarize(result: DemoResult) -> str:
         + ("finished with failures" if result.failures else "done")
         + f" in {result.seconds.get('total', 0):.1f} s",
         f"  inbox filled from: {result.filled_inbox}" if result.filled_inbox else "  inbox: reused",
+        *_landing_line(landing_counts(data)),
         f"  contributors: {counts['contributors']}   sessions: {counts['sessions']}   "
         f"steps: {counts['steps']}   contributor-months: {counts['partitions']}",
         f"  this run: {len(result.partitions_run)} partition(s) rebuilt in "
