@@ -13,7 +13,6 @@ from types import ModuleType
 import duckdb
 
 from tracelab_pipeline import catalog
-from tracelab_pipeline.warehouse.comments import comment_paper_item
 
 
 def table_module(item: catalog.Item) -> ModuleType:
@@ -23,15 +22,7 @@ def table_module(item: catalog.Item) -> ModuleType:
 def build_table(con: duckdb.DuckDBPyConnection, item: catalog.Item) -> int:
     """Write `paper.<item.table_name>` (and its corrected companions); returns its row count."""
     con.execute("SET TimeZone = 'UTC'")
-    rows = table_module(item).build(con)
-    companions = con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'paper' "
-        "AND (table_name = ? OR starts_with(table_name, ?))",
-        [item.table_name, item.table_name + "_"],
-    ).fetchall()
-    for (name,) in companions:
-        comment_paper_item(con, item, name)
-    return rows
+    return table_module(item).build(con)
 
 
 def build_all_tables(con: duckdb.DuckDBPyConnection) -> dict[str, float]:

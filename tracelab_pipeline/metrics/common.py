@@ -9,6 +9,8 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from tracelab_pipeline.warehouse.comments import comment_paper_table
+
 PAPER_SCHEMA = "paper"
 QUANTILES = (0.25, 0.5, 0.9, 0.99)
 SCOPES = (("Claude", "claude"), ("Codex", "codex"), ("Total", None))
@@ -74,6 +76,7 @@ def write_paper_table(
         con.execute(f"CREATE OR REPLACE TABLE {PAPER_SCHEMA}.{name} AS SELECT * FROM {view}")
     finally:
         con.unregister(view)
+    comment_paper_table(con, name)  # CREATE OR REPLACE dropped the comments
     return len(rows)
 
 

@@ -11,7 +11,6 @@ import duckdb
 
 from tracelab_pipeline.metrics.common import SCOPE_FILTERS, ratio, write_paper_table
 from tracelab_pipeline.metrics.table_07_timing import TOOL_LATENCY
-from tracelab_pipeline.warehouse.comments import PAPER_COLUMN_DOCS, comment_columns, comment_table
 
 NAME = "corrections"
 COLUMNS = [
@@ -135,9 +134,4 @@ def build(con: duckdb.DuckDBPyConnection) -> int:
             "avg1",
             "user- + tool-initiated (Table 2) vs every step of the request (intro's 8.8)",
         )
-    count = write_paper_table(con, NAME, COLUMNS, rows)
-    comment_table(
-        con, f"paper.{NAME}", "paper definition beside the corrected one; see docs/metrics.md"
-    )
-    comment_columns(con, f"paper.{NAME}", PAPER_COLUMN_DOCS)
-    return count
+    return write_paper_table(con, NAME, COLUMNS, rows)

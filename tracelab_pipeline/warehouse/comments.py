@@ -99,3 +99,23 @@ def comment_paper_item(con: duckdb.DuckDBPyConnection, item: catalog.Item, name:
         text = f"paper {kind} {item.number}: {item.title}; columns in docs/figures.md"
     comment_table(con, f"paper.{name}", text)
     comment_columns(con, f"paper.{name}", PAPER_COLUMN_DOCS)
+
+
+# paper.* tables that are not one of the paper's tables.
+OTHER_PAPER_TABLE_DOCS = {
+    "corrections": "paper definition beside the corrected one; see docs/metrics.md",
+}
+
+
+def comment_paper_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Comment `paper.<name>`: a paper table or one of its companions (`<table_name>_ttl`)
+    with the paper's title, others from OTHER_PAPER_TABLE_DOCS; shared columns either way."""
+    item = next(
+        (i for i in catalog.TABLES if name == i.table_name or name.startswith(i.table_name + "_")),
+        None,
+    )
+    if item is not None:
+        comment_paper_item(con, item, name)
+        return
+    comment_table(con, f"paper.{name}", OTHER_PAPER_TABLE_DOCS.get(name, name))
+    comment_columns(con, f"paper.{name}", PAPER_COLUMN_DOCS)
