@@ -24,9 +24,10 @@ def dataset_counts(private_steps: Path) -> dict[str, int]:
     return {"contributors": row[0], "sessions": row[1], "steps": row[2], "partitions": len(files)}
 
 
-def landing_counts(data: Path) -> dict[str, int] | None:
+def registry_counts(data: Path) -> dict[str, int] | None:
     """What landing did with every inbox drop and file in it (landing registry), so that a
-    contributor can match the summary to what `tracelab contribute` said it dropped."""
+    contributor can match the summary to what `tracelab contribute` said it dropped; also the
+    drops not landed and the files landed without a month (bad input). None: no registry."""
     import sqlite3
 
     registry = data / "landed" / "registry.sqlite"
@@ -35,12 +36,13 @@ def landing_counts(data: Path) -> dict[str, int] | None:
     db = sqlite3.connect(f"{registry.as_uri()}?mode=ro", uri=True)
     try:
         drops = db.execute("SELECT count(*) FROM drops").fetchone()[0]
+        drops_not_landed = db.execute(
+            "SELECT count(*) FROM drops WHERE outcome NOT IN ('landed', 'duplicate')"
+        ).fetchone()[0]
         members = dict(
             db.execute("SELECT outcome, count(*) FROM drop_members GROUP BY outcome").fetchall()
         )
-        superseded = db.execute(
-            "SELECT count(*) FROM files WHERE status = 'superseded'"
-        ).fetchone()[0]
+        files = dict(db.execute("SELECT status, count(*) FROM files GROUP BY status").fetchall())
     finally:
         db.close()
     return {
@@ -48,7 +50,10 @@ def landing_counts(data: Path) -> dict[str, int] | None:
         "landed": members.pop("landed", 0),
         "duplicate": members.pop("duplicate", 0),
         "other": sum(members.values()),
-        "superseded": superseded,
+        "superseded": files.get("superseded", 0),
+        "drops_not_landed": drops_not_landed,
+        # Landed, but no timestamp gives them a month: never normalized (status_reason says).
+        "files_unplaced": files.get("unplaced", 0),
     }
 
 
@@ -62,28 +67,18 @@ def _landing_line(counts: dict[str, int] | None) -> list[str]:
     ]
 
 
-def bad_input_counts(data: Path) -> dict[str, int]:
-    """Inbox drops not landed and files landed without a month (landing registry), rejected
-    lines and files with a reader error (private ingest_accounting): bad input is set aside,
-    and the summary says so."""
-    import sqlite3
-
+def bad_input_counts(data: Path, registry: dict[str, int] | None) -> dict[str, int]:
+    """Inbox drops not landed and files landed without a month (from `registry_counts`),
+    rejected lines and files with a reader error (private ingest_accounting): bad input is set
+    aside, and the summary says so."""
     import duckdb
 
     counts = {"drops_not_landed": 0, "files_unplaced": 0, "records_rejected": 0, "file_errors": 0}
-    registry = data / "landed" / "registry.sqlite"
-    if registry.is_file():
-        db = sqlite3.connect(f"{registry.as_uri()}?mode=ro", uri=True)
-        try:
-            counts["drops_not_landed"] = db.execute(
-                "SELECT count(*) FROM drops WHERE outcome NOT IN ('landed', 'duplicate')"
-            ).fetchone()[0]
-            # Landed, but no timestamp gives them a month: never normalized (status_reason says).
-            counts["files_unplaced"] = db.execute(
-                "SELECT count(*) FROM files WHERE status = 'unplaced'"
-            ).fetchone()[0]
-        finally:
-            db.close()
+    if registry is not None:
+        counts.update(
+            drops_not_landed=registry["drops_not_landed"],
+            files_unplaced=registry["files_unplaced"],
+        )
     files = list((data / "private" / "ingest_accounting").glob("**/*.parquet"))
     if files:
         con = duckdb.connect()
@@ -112,7 +107,8 @@ def _bad_input_lines(bad: dict[str, int], data: Path) -> list[str]:
 def summarize(result: DemoResult) -> str:
     data = result.data_dir
     counts = dataset_counts(data / "private" / "steps")
-    bad = bad_input_counts(data)
+    registry = registry_counts(data)
+    bad = bad_input_counts(data, registry)
     figures = sorted((data / "figures").glob("*.png")) if (data / "figures").is_dir() else []
     reports = (
         sorted(p for p in (data / "report").glob("*") if p.is_file())
@@ -126,7 +122,7 @@ def summarize(result: DemoResult) -> str:
         + ("finished with failures" if result.failures else "done")
         + f" in {result.seconds.get('total', 0):.1f} s",
         f"  inbox filled from: {result.filled_inbox}" if result.filled_inbox else "  inbox: reused",
-        *_landing_line(landing_counts(data)),
+        *_landing_line(registry),
         f"  contributors: {counts['contributors']}   sessions: {counts['sessions']}   "
         f"steps: {counts['steps']}   contributor-months: {counts['partitions']}",
         f"  this run: {len(result.partitions_run)} partition(s) rebuilt in "
