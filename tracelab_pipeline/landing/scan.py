@@ -85,9 +85,8 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
             raise UnreadableLog(f"cannot read log: {exc}") from exc
         # A gzip cut short (a log copied while still written) or corrupt further on: the
         # readers keep the lines before the break (and reject the rest as one more line), so
-        # it lands like any log and loses only what cannot be read. The rest is not counted
-        # here: `lines` ranks versions of a log, and a copy cut inside the last line of a
-        # whole version must rank below it, not tie it (a tie goes to the later drop).
+        # it lands like any log and loses only what cannot be read. The rest is not counted,
+        # like a last line cut short above.
     return LogScan(lines, size, root, first)
 
 
