@@ -31,7 +31,7 @@ from tracelab_pipeline.synth.strata import SessionDraws
 def _dist(t: tuple, *knots: tuple[float, float] | None) -> QuantileDist:
     """(p25, p50, p90, p99, max) as a sampler; `knots`, extra (quantile, value) knots between
     them, shape the distribution there (calibration.TOOL_LATENCY_TAIL_KNOT,
-    CODEX_RESIDUAL_KNOT, CODEX_RESIDUAL_TAIL)."""
+    CODEX_RESIDUAL_KNOT, CODEX_RESIDUAL_TAIL, HUMAN_WAIT_BODY_KNOTS)."""
     p25, p50, p90, p99, hi = t
     extra = [k for k in knots if k is not None]
     if not extra:
@@ -47,12 +47,10 @@ _NORMAL = NormalDist()
 
 def _quick_human_wait() -> QuantileDist:
     """HUMAN_WAIT with calibration.HUMAN_WAIT_BODY_KNOTS below 300 s for large sessions."""
-    p25, p50, p90, p99, hi = cal.HUMAN_WAIT_S
+    _, p50, p90, _, _ = cal.HUMAN_WAIT_S
     # where HUMAN_WAIT crosses 300 s (the 5-min TTL): pinned, so every quantile keeps its side
     u300 = 0.5 + 0.4 * math.log(300.0 / p50) / math.log(p90 / p50)
-    knots = [(0.0, min(p25, p50) / 4), (0.25, p25), (0.5, p50), (u300, 300.0)]
-    knots += [*cal.HUMAN_WAIT_BODY_KNOTS, (0.9, p90), (0.99, p99), (1.0, hi)]
-    return QuantileDist(knots)
+    return _dist(cal.HUMAN_WAIT_S, (u300, 300.0), *cal.HUMAN_WAIT_BODY_KNOTS)
 
 
 HUMAN_WAIT = _dist(cal.HUMAN_WAIT_S)
