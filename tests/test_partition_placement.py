@@ -14,6 +14,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tracelab_pipeline.landing.land import land_inbox
 from tracelab_pipeline.landing.registry import Registry
 from tracelab_pipeline.normalize import normalize_files
@@ -242,3 +244,35 @@ def test_claude_subagent_of_a_resumed_session_lands_with_its_parent(tmp_path):
     assert list(parts) == ["2026-01"]
     roots = {s["root_session_id"] for s in parts["2026-01"]["steps"]}
     assert roots == {S1, S2}
+
+
+# -- a file that moves to another month ---------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="orchestration/sweep.py stale_partitions reads Registry.partitions() (files > 0): "
+    "a partition emptied by a replan is never rebuilt by the demo or the nightly sweep, so its "
+    "old Parquet stays and the moved file's steps are counted in two months (the inbox sensor, "
+    "which uses changed_since, does rebuild it)",
+)
+def test_a_partition_emptied_when_its_file_moves_is_rebuilt(tmp_path):
+    """A sub-agent file contributed alone lands in its own month (February); when its parent,
+    started January 31, arrives later, the file moves to January and February is emptied."""
+    from tracelab_pipeline.orchestration.resources import TraceLabConfig
+    from tracelab_pipeline.orchestration.sweep import stale_partitions
+    from tracelab_pipeline.partitioned.build import build_partition
+
+    config = TraceLabConfig(data_dir=str(tmp_path))
+    inbox = Path(config.inbox_url)
+    agent = _sniffly("fed8ce56", S1, datetime(2026, 2, 1, 0, 5, tzinfo=UTC))
+    agent = [line.replace('"isSidechain":false', '"isSidechain":true') for line in agent]
+    _write(inbox, f"{PROJECT}/{S1}/subagents/agent-a7f3c2.jsonl", agent)
+    land_inbox(str(inbox), config.landed_dir)
+    with Registry(config.landed_dir) as reg:
+        build_partition(reg, config.private_dir, "alice", "2026-02")
+    assert stale_partitions(config) == []
+    parent = _sniffly("ba79134d", S1, datetime(2026, 1, 31, 23, 50, tzinfo=UTC))
+    _write(inbox, f"{PROJECT}/{S1}.jsonl", parent)
+    land_inbox(str(inbox), config.landed_dir)
+    assert {p.key for p in stale_partitions(config)} == {"alice|2026-01", "alice|2026-02"}
