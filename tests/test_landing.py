@@ -180,10 +180,10 @@ def test_subagent_file_follows_its_parent_session_month(tmp_path):
 
 
 def test_session_month_is_the_utc_month_the_readers_see(tmp_path):
-    """The landed month must be that of the readers' session start, or the blocking
-    sessions_start_in_month check fails the partition: a record with an implausible timestamp
-    (the readers reject it) must not move the session to 1970, and an offset timestamp counts
-    in UTC (2026-04-01T03:00+05:00 is in March)."""
+    """The landed month must be that of the readers' session start (a later one fails the
+    blocking no_session_before_month check, an earlier one misfiles the session): a record
+    with an implausible timestamp (the readers reject it) must not move the session to 1970,
+    and an offset timestamp counts in UTC (2026-04-01T03:00+05:00 is in March)."""
     from tracelab_pipeline.normalize import normalize_files
 
     inbox = tmp_path / "inbox" / "alice"
