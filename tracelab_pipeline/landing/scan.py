@@ -29,17 +29,24 @@ class LogScan:
     decompressed_bytes: int
     root_session: str | None
     first_ts: datetime | None
+    # Every main-chain session the log names (root_session first): a resumed Claude Code log
+    # repeats the resumed session's records, a forked Codex rollout its parent's header, so
+    # logs that share one belong to one conversation and land in one partition.
+    sessions: tuple[str, ...] = ()
 
 
 # A longer line is counted but not parsed (its timestamp is not looked at), so memory stays
 # bounded whatever a drop holds: one line can decompress to gigabytes.
 MAX_LINE = 64 * 2**20
+# Sessions named by one log beyond these are not linked (a log naming thousands is not one
+# conversation's files, and the registry row stays small).
+MAX_SESSIONS = 64
 
 
 def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogScan:
     lines = 0
     size = 0
-    root: str | None = None
+    sessions: dict[str, None] = {}
     first: datetime | None = None
     too_big = f"log decompresses past the cap of {max_bytes} bytes"
     latest = latest_plausible()
@@ -70,8 +77,9 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
                     continue
                 if not isinstance(record, dict):
                     continue
-                if root is None:
-                    root = _root_session(record)
+                session = _root_session(record)
+                if session is not None and len(sessions) < MAX_SESSIONS:
+                    sessions[session] = None
                 ts = parse_ts(record.get("timestamp"))
                 # In UTC, and only what the readers accept: they reject a record dated before
                 # 2023 or in the future, so it must not decide the session's month either.
@@ -87,7 +95,7 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
         # readers keep the lines before the break (and reject the rest as one more line), so
         # it lands like any log and loses only what cannot be read. The rest is not counted,
         # like a last line cut short above.
-    return LogScan(lines, size, root, first)
+    return LogScan(lines, size, next(iter(sessions), None), first, tuple(sessions))
 
 
 def _root_session(record: dict) -> str | None:
