@@ -149,7 +149,7 @@ def normalize_checks(root: Path, partitions: list[tuple[str, str]]) -> float:
         steps = read_partition(private, contributor, month, {"steps": columns})["steps"]
         invariants.token_sum(steps)
         steps = read_partition(private, contributor, month, {"steps": ("session_started_at",)})
-        invariants.inside_month(steps["steps"], *month_window(month))
+        invariants.no_session_before_month(steps["steps"], *month_window(month))
     return time.process_time() - start
 
 

@@ -144,11 +144,12 @@ def input_tokens_add_up(context: dg.AssetCheckExecutionContext, tracelab: TraceL
     asset=ASSET,
     partitions_def=contributor_month,
     blocking=True,
-    description="Every step's session started inside the partition's month (UTC).",
+    description="No step's session started before the partition's month (UTC); a session"
+    " resumed in a later month stays with the one it resumed.",
 )
-def sessions_start_in_month(context: dg.AssetCheckExecutionContext, tracelab: TraceLabConfig):
+def no_session_before_month(context: dg.AssetCheckExecutionContext, tracelab: TraceLabConfig):
     def judge(tables, contributor, month):
         start, end = month_window(month)
-        return invariants.inside_month(tables["steps"], start, end)
+        return invariants.no_session_before_month(tables["steps"], start, end)
 
     return _evaluate(context, tracelab, {"steps": ("session_started_at",)}, judge)

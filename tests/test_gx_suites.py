@@ -93,7 +93,7 @@ BREAKS = {
             lambda t: replace_first(t, "output_tokens", -5),
             lambda t: replace_first(t, "provider", "cursor"),
             lambda t: replace_first(
-                t, "session_started_at", dt.datetime(2025, 10, 1, tzinfo=dt.UTC)
+                t, "session_started_at", dt.datetime(2025, 8, 31, 23, 59, tzinfo=dt.UTC)
             ),
         ],
         {
@@ -253,8 +253,8 @@ def test_a_failure_in_a_run_is_named_for_its_partition_only(private, public):
 def test_window_is_per_partition_in_one_pass(private):
     from tracelab_pipeline.validate import validate_partitions
 
-    # 2025-09's data filed under 2025-06 breaks that partition's window, whoever runs beside it
-    reports = validate_partitions("private", {"a": (private, MONTH), "b": (private, "2025-06")})
+    # 2025-09's data filed under 2025-10 breaks that partition's window, whoever runs beside it
+    reports = validate_partitions("private", {"a": (private, MONTH), "b": (private, "2025-10")})
     assert all(r.success for r in reports["a"])
     steps = reports["b"][0].failures
     assert (
@@ -262,20 +262,24 @@ def test_window_is_per_partition_in_one_pass(private):
     )
 
 
+@pytest.mark.parametrize("column", ["last_output_at", "session_started_at"])
 @pytest.mark.parametrize(("days", "caught"), [(160, False), (400, True)])
-def test_a_session_resumed_months_later_passes_and_clock_garbage_is_caught(private, days, caught):
-    """Later timestamps of a session may run months past its start month (a resumed Codex
-    rollout); a year and more past it is not a session, it is a broken clock."""
+def test_a_session_resumed_months_later_passes_and_clock_garbage_is_caught(
+    private, column, days, caught
+):
+    """Timestamps may run months past the partition's month (a resumed Codex rollout; a
+    Claude Code session resumed from one of the month's sessions starts later); a year and
+    more past it is not a session, it is a broken clock."""
     from tracelab_pipeline.validate.suites import LATE_SLACK_DAYS
 
     assert 160 < LATE_SLACK_DAYS < 400
-    late = pc.max(private["steps"].column("last_output_at")).as_py() + dt.timedelta(days=days)
-    steps = replace_first(private["steps"], "last_output_at", late)
+    late = pc.max(private["steps"].column(column)).as_py() + dt.timedelta(days=days)
+    steps = replace_first(private["steps"], column, late)
     (report,) = [
         r
         for r in validate_partition("private", {**private, "steps": steps}, MONTH)
         if r.table == "steps"
     ]
     assert report.failures == (
-        {"expect_column_values_to_be_between:last_output_at": 1} if caught else {}
+        {f"expect_column_values_to_be_between:{column}": 1} if caught else {}
     )

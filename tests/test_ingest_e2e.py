@@ -23,7 +23,7 @@ OUR_CHECKS = [
     normalize_checks.nothing_lost,
     normalize_checks.unique_step_ids,
     normalize_checks.input_tokens_add_up,
-    normalize_checks.sessions_start_in_month,
+    normalize_checks.no_session_before_month,
 ]
 ALICE = [
     fixture("ccviewer__1af7fc5e.jsonl"),
@@ -121,7 +121,7 @@ def test_sensor_lands_registers_and_runs_only_changed_partitions(setup, instance
         assert out.success
         checks = {e.check_name: e.passed for e in out.get_asset_check_evaluations()}
         assert checks == dict.fromkeys(
-            ["nothing_lost", "unique_step_ids", "input_tokens_add_up", "sessions_start_in_month"],
+            ["nothing_lost", "unique_step_ids", "input_tokens_add_up", "no_session_before_month"],
             True,
         ), key
         meta = out.asset_materializations_for_node("normalized_steps")[0].metadata
@@ -194,6 +194,30 @@ def test_grown_session_reruns_its_partition_only(setup, instance):
     run_all(defs, instance, second.run_requests)
     out = steps_of(data, "alice|2025-09")
     assert out.num_rows == normalize_files(ALICE[:2], "alice").steps.num_rows
+
+
+def test_a_session_resumed_in_a_later_month_is_built_with_the_one_it_resumed(tmp_path, instance):
+    """Claude Code writes a resumed session to a new file that first repeats the resumed
+    session's records under that session's id: the file lands in the month of that first
+    session, its own (later) session with it, nothing is counted twice and no check blocks."""
+    june = fixture("sniffly__ba79134d.jsonl")  # 2025-06
+    september = fixture("ccviewer__1af7fc5e.jsonl")  # 2025-09, another session
+    inbox = tmp_path / "inbox" / "alice"
+    copy_into(inbox, june)
+    (inbox / september.name).write_bytes(june.read_bytes() + september.read_bytes())
+    defs = build_definitions(data_dir=tmp_path)
+    first = tick(defs, instance)
+    assert [r.partition_key for r in first.run_requests] == ["alice|2025-06"]
+    (out,) = run_all(defs, instance, first.run_requests).values()
+    assert out.success
+    (check,) = [
+        e for e in out.get_asset_check_evaluations() if e.check_name == "no_session_before_month"
+    ]
+    later = normalize_files([september], "alice").steps.num_rows
+    assert check.passed and check.metadata["started_later"].value == later > 0
+    steps = steps_of(tmp_path, "alice|2025-06")
+    assert steps.num_rows == normalize_files([june, september], "alice").steps.num_rows
+    assert steps.num_rows == len(set(steps.column("step_id").to_pylist()))
 
 
 def nightly_tick(defs, instance, downstream, ranged_runs=False):

@@ -11,6 +11,7 @@ import tarfile
 import zlib
 from pathlib import Path
 
+import orjson
 import pytest
 from landing_helpers import (
     CLAUDE,
@@ -179,11 +180,66 @@ def test_subagent_file_follows_its_parent_session_month(tmp_path):
     assert report.changed_partitions == ["alice|2026-01"]
 
 
+def test_logs_naming_one_session_land_together(tmp_path):
+    """A resumed Claude Code log repeats the resumed session's records before its own session,
+    whose sub-agent files name only the new session; a forked Codex rollout names its parent
+    in a second header. Each chain is one conversation, placed by its earliest start."""
+    inbox = tmp_path / "inbox" / "alice"
+    (inbox / "s2" / "subagents").mkdir(parents=True)
+
+    def claude(session, ts, **extra):
+        return orjson.dumps({"sessionId": session, "type": "user", "timestamp": ts, **extra})
+
+    (inbox / "s1.jsonl").write_bytes(claude("s1", "2026-01-20T10:00:00Z") + b"\n")
+    resumed = [claude("s1", "2026-01-20T10:00:00Z"), claude("s2", "2026-03-02T09:00:00Z")]
+    (inbox / "s2.jsonl").write_bytes(b"\n".join(resumed) + b"\n")
+    side = claude("s2", "2026-04-01T00:05:00Z", isSidechain=True)
+    (inbox / "s2" / "subagents" / "agent-a.jsonl").write_bytes(side + b"\n")
+
+    def meta(session, ts):
+        payload = {"id": session, "timestamp": ts, "cwd": "/w", "originator": "codex_cli_rs"}
+        return orjson.dumps({"timestamp": ts, "type": "session_meta", "payload": payload})
+
+    (inbox / "rollout-parent.jsonl").write_bytes(meta("p", "2026-05-30T08:00:00Z") + b"\n")
+    fork = [meta("child", "2026-06-03T08:00:00Z"), meta("p", "2026-05-30T08:00:00Z")]
+    (inbox / "rollout-child.jsonl").write_bytes(b"\n".join(fork) + b"\n")
+
+    report = land_inbox(str(tmp_path / "inbox"), tmp_path / "landed")
+    assert report.changed_partitions == ["alice|2026-01", "alice|2026-05"]
+    with Registry(tmp_path / "landed") as reg:
+        months = {f["member"].rsplit("/", 1)[-1]: f["month"] for f in reg.files()}
+    assert months == {
+        "s1.jsonl": "2026-01",
+        "s2.jsonl": "2026-01",
+        "agent-a.jsonl": "2026-01",
+        "rollout-parent.jsonl": "2026-05",
+        "rollout-child.jsonl": "2026-05",
+    }
+
+
+def test_a_registry_from_before_files_named_their_sessions_still_places_them(tmp_path):
+    """Registries written before the `sessions` column get it, and their rows are grouped by
+    the one session they recorded."""
+    import sqlite3
+
+    copy_into(tmp_path / "inbox" / "alice", GOOD)
+    land_inbox(str(tmp_path / "inbox"), tmp_path / "landed")
+    db = sqlite3.connect(tmp_path / "landed" / "registry.sqlite")
+    db.execute("ALTER TABLE files DROP COLUMN sessions")
+    db.commit()
+    db.close()
+    with Registry(tmp_path / "landed") as reg:
+        (before,) = reg.files()
+        reg.replan("alice", reg.generation + 1)
+        (after,) = reg.files()
+    assert after["month"] == before["month"] and after["status"] == "active"
+
+
 def test_session_month_is_the_utc_month_the_readers_see(tmp_path):
-    """The landed month must be that of the readers' session start, or the blocking
-    sessions_start_in_month check fails the partition: a record with an implausible timestamp
-    (the readers reject it) must not move the session to 1970, and an offset timestamp counts
-    in UTC (2026-04-01T03:00+05:00 is in March)."""
+    """The landed month must be that of the readers' session start (a later one fails the
+    blocking no_session_before_month check, an earlier one misfiles the session): a record
+    with an implausible timestamp (the readers reject it) must not move the session to 1970,
+    and an offset timestamp counts in UTC (2026-04-01T03:00+05:00 is in March)."""
     from tracelab_pipeline.normalize import normalize_files
 
     inbox = tmp_path / "inbox" / "alice"

@@ -17,7 +17,7 @@ CHECKS = [
     normalize_checks.nothing_lost,
     normalize_checks.unique_step_ids,
     normalize_checks.input_tokens_add_up,
-    normalize_checks.sessions_start_in_month,
+    normalize_checks.no_session_before_month,
 ]
 
 
@@ -47,7 +47,7 @@ def test_clean_partition_passes_every_check(tmp_path):
     private = real_partition(MONTH)
     checks = _run(tmp_path, private, _manifest(private))
     assert {name: e.passed for name, e in checks.items()} == dict.fromkeys(
-        ["nothing_lost", "unique_step_ids", "input_tokens_add_up", "sessions_start_in_month"],
+        ["nothing_lost", "unique_step_ids", "input_tokens_add_up", "no_session_before_month"],
         True,
     )
 
@@ -66,11 +66,11 @@ def test_each_check_fails_on_its_broken_column(tmp_path):
     private["ingest_accounting"] = set_column(accounting, "lines_read", [lines[0] + 1, *lines[1:]])
     checks = _run(tmp_path, private, manifest)
     assert {name: e.passed for name, e in checks.items()} == dict.fromkeys(
-        ["nothing_lost", "unique_step_ids", "input_tokens_add_up", "sessions_start_in_month"],
+        ["nothing_lost", "unique_step_ids", "input_tokens_add_up", "no_session_before_month"],
         False,
     )
     assert checks["input_tokens_add_up"].metadata["mismatches"].value == 1
-    assert checks["sessions_start_in_month"].metadata["outside"].value == 1
+    assert checks["no_session_before_month"].metadata["before_month"].value == 1
     assert checks["nothing_lost"].metadata["files_with_broken_accounting"].value == 1
 
 
@@ -126,7 +126,7 @@ def test_a_ranged_run_gives_each_partition_its_own_verdict_and_still_blocks(tmp_
         "nothing_lost",
         "unique_step_ids",
         "input_tokens_add_up",
-        "sessions_start_in_month",
+        "no_session_before_month",
     ):
         bad = "FAILED" if name == "unique_step_ids" else "SUCCEEDED"
         assert (status[name, keys[0]], status[name, keys[1]]) == ("SUCCEEDED", bad), name

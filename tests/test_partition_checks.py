@@ -23,7 +23,11 @@ def test_good_partition_passes_every_invariant():
     assert invariants.nothing_lost(t.ingest_accounting, t.rejected_records, ["abc"])[0]
     assert invariants.unique_step_ids(t.steps)[0]
     assert invariants.token_sum(t.steps)[0]
-    assert invariants.inside_month(t.steps, *SEPT)[0]
+    assert invariants.no_session_before_month(t.steps, *SEPT)[0]
+    # sessions resumed from an earlier month's session start later than their partition
+    aug = (datetime(2025, 8, 1, tzinfo=UTC), SEPT[0])
+    ok, details = invariants.no_session_before_month(t.steps, *aug)
+    assert ok and details["started_later"] == t.steps.num_rows
 
 
 def test_each_invariant_fails_on_broken_rows():
@@ -46,5 +50,5 @@ def test_each_invariant_fails_on_broken_rows():
     assert not ok and details["mismatches"] == 1
 
     oct_window = (datetime(2025, 10, 1, tzinfo=UTC), datetime(2025, 11, 1, tzinfo=UTC))
-    ok, details = invariants.inside_month(t.steps, *oct_window)
-    assert not ok and details["outside"] == t.steps.num_rows
+    ok, details = invariants.no_session_before_month(t.steps, *oct_window)
+    assert not ok and details["before_month"] == t.steps.num_rows

@@ -114,7 +114,7 @@ def _broken_steps():
     steps = private["steps"]
     steps = replace_first(steps, "output_tokens", -5)
     steps = replace_first(steps, "provider", "cursor")
-    steps = replace_first(steps, "session_started_at", dt.datetime(2025, 10, 1, tzinfo=dt.UTC))
+    steps = replace_first(steps, "session_started_at", dt.datetime(2025, 8, 31, tzinfo=dt.UTC))
     private["steps"] = replace_first(steps, "step_id", steps.column("step_id")[1].as_py())
     return private
 

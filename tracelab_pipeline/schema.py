@@ -49,7 +49,7 @@ STEPS = _schema(
         _field("git_branch", pa.string(), "git branch the log reports (private)"),
         _field("source_file", pa.string(), "path of the raw file this step was read from (private)"),
         _field("source_line", pa.int64(), "1-based line of the first record of this step"),
-        _field("session_started_at", TS, "first timestamp of the root session; decides the partition month"),
+        _field("session_started_at", TS, "first timestamp of the root session; not before its partition month (a resumed session may start later)"),
         _field("step_index", pa.int64(), "0-based position of the step within its thread", False),
         _field("round_id", pa.string(), "Claude: API message.id; Codex: '<turn_id>:<k>'", False),
         _field("request_id", pa.string(), "Claude requestId (may be missing)"),

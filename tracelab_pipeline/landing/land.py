@@ -300,8 +300,8 @@ class _Lander:
                 lines=scan.lines,
                 stream_key=_stream_key(scan.root_session, s["member"]),
                 root_session=scan.root_session,
-                sessions=scan.sessions,
                 first_ts=scan.first_ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if scan.first_ts else None,
+                sessions="\n".join(scan.sessions) or None,
             )
             members.append(
                 {"member": s["member"], "outcome": "landed", "reason": None, "sha256": sha}

@@ -36,10 +36,7 @@ CREATE TABLE IF NOT EXISTS files (
     member TEXT NOT NULL, drop_id INTEGER NOT NULL, size INTEGER NOT NULL,
     lines INTEGER NOT NULL, stream_key TEXT, root_session TEXT, first_ts TEXT,
     status TEXT NOT NULL, status_reason TEXT, superseded_by TEXT, month TEXT,
-    generation INTEGER NOT NULL, PRIMARY KEY (contributor, sha256));
-CREATE TABLE IF NOT EXISTS file_sessions (
-    contributor TEXT NOT NULL, sha256 TEXT NOT NULL, session TEXT NOT NULL,
-    PRIMARY KEY (contributor, sha256, session));
+    generation INTEGER NOT NULL, sessions TEXT, PRIMARY KEY (contributor, sha256));
 CREATE TABLE IF NOT EXISTS partitions (
     key TEXT PRIMARY KEY, contributor TEXT NOT NULL, month TEXT NOT NULL, digest TEXT NOT NULL,
     files INTEGER NOT NULL, changed_generation INTEGER NOT NULL);
@@ -77,6 +74,9 @@ class Registry:
         self.db = sqlite3.connect(self.landed_dir / REGISTRY_NAME, timeout=120)
         self.db.row_factory = sqlite3.Row
         self.db.executescript(_SCHEMA)
+        columns = {r["name"] for r in self.db.execute("PRAGMA table_info(files)")}
+        if "sessions" not in columns:  # a registry written before files named their sessions
+            self.db.execute("ALTER TABLE files ADD COLUMN sessions TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -186,27 +186,14 @@ class Registry:
             (drop_id, member, outcome, reason, sha256),
         )
 
-    def add_file(self, generation: int, sessions=(), **row) -> None:
-        """`sessions`: every session the file's records name (scan.LogScan.sessions)."""
-        self.db.executemany(
-            "INSERT OR IGNORE INTO file_sessions (contributor, sha256, session) VALUES (?, ?, ?)",
-            [(row["contributor"], row["sha256"], s) for s in sorted(sessions)],
-        )
+    def add_file(self, generation: int, **row) -> None:
         self.db.execute(
             "INSERT INTO files (contributor, sha256, object_path, member, drop_id, size, lines,"
-            " stream_key, root_session, first_ts, status, generation)"
+            " stream_key, root_session, first_ts, sessions, status, generation)"
             " VALUES (:contributor, :sha256, :object_path, :member, :drop_id, :size, :lines,"
-            " :stream_key, :root_session, :first_ts, 'active', :generation)",
+            " :stream_key, :root_session, :first_ts, :sessions, 'active', :generation)",
             {**row, "generation": generation},
         )
-
-    def _file_sessions(self, contributor: str) -> dict[str, list[str]]:
-        named: dict[str, list[str]] = defaultdict(list)
-        for sha, session in self.db.execute(
-            "SELECT sha256, session FROM file_sessions WHERE contributor = ?", (contributor,)
-        ):
-            named[sha].append(session)
-        return named
 
     def replan(self, contributor: str, generation: int) -> list[str]:
         """Recompute current versions and partition membership of one contributor's files.
@@ -232,26 +219,25 @@ class Registry:
                     status[v["sha256"]] = ("superseded", reason, longest["sha256"])
                 else:
                     status[v["sha256"]] = ("active", None, None)
-        # Month of the session's start: the earliest timestamp over all current files of the
-        # same main session, so a sub-agent file lands in its parent's partition. Files that
-        # name a common session are the same main session: a resumed session's file starts
-        # with the history of the one it resumed, a Codex fork or sub-agent replays its parent.
-        group = _linked_groups(
-            [r for r in rows if status[r["sha256"]][0] == "active"],
-            self._file_sessions(contributor),
-        )
+        # Month of the conversation's start: the earliest timestamp over all current files that
+        # share a main session (a sub-agent file its parent's, a resumed or forked log the
+        # session it repeats), so those files land in one partition and are de-duplicated there.
+        family = _Families()
+        for r in rows:
+            if status[r["sha256"]][0] == "active":
+                family.join([f"file:{r['sha256']}", *_sessions(r)])
         starts: dict[str, str] = {}
         for r in rows:
             if status[r["sha256"]][0] != "active" or not r["first_ts"]:
                 continue
-            g = group[r["sha256"]]
-            starts[g] = min(starts.get(g, r["first_ts"]), r["first_ts"])
+            group = family.find(f"file:{r['sha256']}")
+            starts[group] = min(starts.get(group, r["first_ts"]), r["first_ts"])
         members: dict[str, list[str]] = defaultdict(list)
         for r in rows:
             state, reason, winner = status[r["sha256"]]
             month = None
             if state == "active":
-                start = starts.get(group[r["sha256"]])
+                start = starts.get(family.find(f"file:{r['sha256']}"))
                 if start is None:
                     state, reason = "unplaced", "no timestamp in the log: no month to file it under"
                 else:
@@ -287,24 +273,30 @@ class Registry:
         return changed
 
 
-def _linked_groups(files: list[dict], named: dict[str, list[str]]) -> dict[str, str]:
-    """sha256 -> its group: files are linked by their root session and every session they
-    name, transitively (a resume chain S1 -> S2 -> S3 is one group even when S3's file names
-    S2 only)."""
-    parent: dict[str, str] = {}
+def _sessions(row) -> list[str]:
+    """The main sessions a landed file names (only its first, for rows landed before files
+    recorded them all)."""
+    if row["sessions"]:
+        return row["sessions"].split("\n")
+    return [row["root_session"]] if row["root_session"] else []
 
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
 
-    for f in files:
-        own = find(f["root_session"] or f["sha256"])
-        for session in named.get(f["sha256"], ()):
-            other = find(session)
-            if other != own:
-                # The smaller name represents the group: the grouping does not depend on order.
-                own, other = min(own, other), max(own, other)
-                parent[other] = own
-    return {f["sha256"]: find(f["root_session"] or f["sha256"]) for f in files}
+class _Families:
+    """Union-find over files ("file:<sha256>") and the session keys they name."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, key: str) -> str:
+        self.parent.setdefault(key, key)
+        while self.parent[key] != key:
+            self.parent[key] = self.parent[self.parent[key]]
+            key = self.parent[key]
+        return key
+
+    def join(self, keys: list[str]) -> None:
+        root = self.find(keys[0])
+        for key in keys[1:]:
+            other = self.find(key)
+            if other != root:
+                self.parent[other] = root

@@ -29,26 +29,25 @@ class LogScan:
     decompressed_bytes: int
     root_session: str | None
     first_ts: datetime | None
-    # Every session the log's records name (a resumed Claude session's file names the session
-    # it copied history from; a Codex fork or sub-agent, its parent): files sharing one are
-    # placed together, so a step copied between them is in one partition and counted once.
-    sessions: frozenset[str] = frozenset()
+    # Every main-chain session the log names (root_session first): a resumed Claude Code log
+    # repeats the resumed session's records, a forked Codex rollout its parent's header, so
+    # logs that share one belong to one conversation and land in one partition.
+    sessions: tuple[str, ...] = ()
 
 
 # A longer line is counted but not parsed (its timestamp is not looked at), so memory stays
 # bounded whatever a drop holds: one line can decompress to gigabytes.
 MAX_LINE = 64 * 2**20
-# Sessions named per log that link it to others (a log names a handful; a TraceLab export of a
-# whole corpus names thousands, and linking it by the first ones is enough to keep it bounded).
-MAX_SESSIONS = 1000
+# Sessions named by one log beyond these are not linked (a log naming thousands is not one
+# conversation's files, and the registry row stays small).
+MAX_SESSIONS = 64
 
 
 def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogScan:
     lines = 0
     size = 0
-    root: str | None = None
+    sessions: dict[str, None] = {}
     first: datetime | None = None
-    sessions: set[str] = set()
     too_big = f"log decompresses past the cap of {max_bytes} bytes"
     latest = latest_plausible()
     try:
@@ -78,10 +77,9 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
                     continue
                 if not isinstance(record, dict):
                     continue
-                if root is None:
-                    root = _root_session(record)
-                if len(sessions) < MAX_SESSIONS:
-                    sessions.update(_sessions(record))
+                session = _root_session(record)
+                if session is not None and len(sessions) < MAX_SESSIONS:
+                    sessions[session] = None
                 for ts in _timestamps(record):
                     # In UTC, and only what the readers accept: they reject a record dated
                     # before 2023 or in the future, so it must not decide the month either.
@@ -97,36 +95,16 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
         # readers keep the lines before the break (and reject the rest as one more line), so
         # it lands like any log and loses only what cannot be read. The rest is not counted,
         # like a last line cut short above.
-    return LogScan(lines, size, root, first, frozenset(sessions))
+    return LogScan(lines, size, next(iter(sessions), None), first, tuple(sessions))
 
 
 def _timestamps(record: dict):
     yield parse_ts(record.get("timestamp"))
     if record.get("type") == "session_meta" and isinstance(record.get("payload"), dict):
         # The Codex reader starts a session at its session_meta's own timestamp, which is
-        # earlier than the record's (seconds when created, months for a parent's meta that a
+        # earlier than the record's (seconds when created, months for a parent's header that a
         # fork or sub-agent rollout replays): the month must not be later than that start.
         yield parse_ts(record["payload"].get("timestamp"))
-
-
-def _sessions(record: dict) -> list[str]:
-    """The sessions one record names, as `_root_session` spells them."""
-    named = []
-    session = record.get("sessionId")
-    if isinstance(session, str) and session:
-        named.append(f"claude:{session}")
-    if record.get("type") == "session_meta" and isinstance(record.get("payload"), dict):
-        payload = record["payload"]
-        source = payload.get("source")
-        sub = source.get("subagent") if isinstance(source, dict) else None
-        spawn = sub.get("thread_spawn") if isinstance(sub, dict) else None
-        ids = [payload.get("id"), payload.get("forked_from_id")]
-        ids.append(spawn.get("parent_thread_id") if isinstance(spawn, dict) else None)
-        named += [f"codex:{i}" for i in ids if isinstance(i, str) and i]
-    session = record.get("session_id")
-    if isinstance(session, str) and session:
-        named.append(session)
-    return named
 
 
 def _root_session(record: dict) -> str | None:

@@ -70,20 +70,23 @@ def token_sum(steps: pa.Table) -> tuple[bool, dict]:
     }
 
 
-def inside_month(steps: pa.Table, start: datetime, end: datetime) -> tuple[bool, dict]:
-    """Every step's session started inside the partition's month (the partitioning rule)."""
+def no_session_before_month(steps: pa.Table, start: datetime, end: datetime) -> tuple[bool, dict]:
+    """No step's session started before the partition's month (the partitioning rule).
+
+    A session may start after it: a log resumed in a later month (a resumed Claude Code file
+    repeats the earlier session's records before its own) lands with the session it resumed.
+    """
     if steps.num_rows == 0:
-        return True, {"steps": 0, "outside": 0}
+        return True, {"steps": 0, "before_month": 0}
     ts = steps.column("session_started_at")
-    lo = pa.scalar(start, type=ts.type)
-    hi = pa.scalar(end, type=ts.type)
-    inside = pc.and_(pc.greater_equal(ts, lo), pc.less(ts, hi))
-    outside = pc.sum(pc.invert(pc.fill_null(inside, False))).as_py() or 0
-    return outside == 0, {
+    before = pc.sum(pc.less(ts, pa.scalar(start, type=ts.type))).as_py() or 0
+    later = pc.sum(pc.greater_equal(ts, pa.scalar(end, type=ts.type))).as_py() or 0
+    return before == 0 and ts.null_count == 0, {
         "steps": steps.num_rows,
-        "outside": outside,
+        "before_month": before,
         "missing_start": ts.null_count,
+        "started_later": later,
         "earliest": str(pc.min(ts).as_py()),
         "latest": str(pc.max(ts).as_py()),
-        "window": f"[{start.isoformat()}, {end.isoformat()})",
+        "month": f"[{start.isoformat()}, {end.isoformat()})",
     }

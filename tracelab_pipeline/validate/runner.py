@@ -175,7 +175,7 @@ def month_window(month: str) -> dict:
     start = dt.datetime.strptime(month, "%Y-%m").replace(tzinfo=dt.UTC)
     end = (start + dt.timedelta(days=32)).replace(day=1)
     late = end + dt.timedelta(days=LATE_SLACK_DAYS)
-    return {"month_start": _micros(start), "month_end": _micros(end), "late_end": _micros(late)}
+    return {"month_start": _micros(start), "late_end": _micros(late)}
 
 
 def _micros(t: dt.datetime) -> int:

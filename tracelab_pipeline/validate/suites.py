@@ -70,12 +70,11 @@ VALUE_SETS: dict[str, dict[str, tuple[str, ...]]] = {
     "timing_events": {"event_type": schema.EVENT_TYPES},
 }
 
-# Timestamps that decide the partition must lie inside its month; every other timestamp may run
-# past the month end (a session resumed later stays in its start month) but not before it. A
-# year: Codex `resume` appends to the same rollout months later, and a partition failing here is
-# blocked, so the bound is for clock garbage, not long sessions (92 days blocked a 161-day Codex
-# session of the paper preset, seed 0).
-PARTITION_TIMESTAMP = {"steps": "session_started_at"}
+# No timestamp lies before its partition's month, and none more than a year after it: a
+# session resumed later stays in the month its conversation began (a resumed Claude Code
+# session has a new id and start, a Codex `resume` appends to the same rollout months later),
+# and a partition failing here is blocked, so the bound is for clock garbage, not long
+# sessions (92 days blocked a 161-day Codex session of the paper preset, seed 0).
 LATE_SLACK_DAYS = 366
 
 # Keys that must never be null (other non-nullable fields are guaranteed by the Parquet schema;
@@ -164,14 +163,13 @@ def expectations(table: str, layer: str) -> list[Expectation]:
     for f in target:
         if not pa.types.is_timestamp(f.type):
             continue
-        upper = "month_end" if PARTITION_TIMESTAMP.get(table) == f.name else "late_end"
         out.append(
             Expectation(
                 "ExpectColumnValuesToBeBetween",
                 {
                     "column": f.name,
                     "min_value": {"$PARAMETER": "month_start"},
-                    "max_value": {"$PARAMETER": upper},
+                    "max_value": {"$PARAMETER": "late_end"},
                     "strict_max": True,
                 },
             )
@@ -199,7 +197,6 @@ def read_columns(table: str, layer: str, part: str, batched: bool = False) -> se
 PARTITION_COLUMN = "__partition"
 WINDOW_COLUMNS = {
     "month_start": "__month_start",
-    "month_end": "__month_end",
     "late_end": "__late_end",
 }
 
