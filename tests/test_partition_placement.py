@@ -249,13 +249,6 @@ def test_claude_subagent_of_a_resumed_session_lands_with_its_parent(tmp_path):
 # -- a file that moves to another month ---------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="orchestration/sweep.py stale_partitions reads Registry.partitions() (files > 0): "
-    "a partition emptied by a replan is never rebuilt by the demo or the nightly sweep, so its "
-    "old Parquet stays and the moved file's steps are counted in two months (the inbox sensor, "
-    "which uses changed_since, does rebuild it)",
-)
 def test_a_partition_emptied_when_its_file_moves_is_rebuilt(tmp_path):
     """A sub-agent file contributed alone lands in its own month (February); when its parent,
     started January 31, arrives later, the file moves to January and February is emptied."""

@@ -98,8 +98,17 @@ def built_from_current_inputs(config: TraceLabConfig, p: PartitionState) -> bool
 
 
 def stale_partitions(config: TraceLabConfig) -> list[PartitionState]:
-    """Partitions whose private Parquet was not built from their current landed files."""
-    return [p for p in known_partitions(config) if not built_from_current_inputs(config, p)]
+    """Partitions whose private Parquet was not built from their current landed files, and
+    those whose files all moved to another month (a late parent or resumed log) while their
+    old Parquet is still there: rebuilt empty, or the moved steps count in both months."""
+    with Registry(config.landed_dir) as reg:
+        every = reg.changed_since(0)
+    return [
+        p
+        for p in every
+        if not built_from_current_inputs(config, p)
+        and (p.files or read_manifest(config.private_dir, *split_partition_key(p.key)))
+    ]
 
 
 def partitions_needing_work(
