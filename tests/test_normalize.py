@@ -101,6 +101,67 @@ def test_copies_of_the_same_files_are_kept_once(tmp_path, all_fixtures):
             )
 
 
+def _replay(lines: list[dict], **changes) -> bytes:
+    """The segment's records as a side question replays them: a sidechain, new request ids,
+    the same API messages (and usage, unless `cache_read` is given)."""
+    out = []
+    for rec in lines:
+        rec = {**rec, "isSidechain": True, "agentId": "btw1", **changes.get("extra", {})}
+        if rec.get("type") == "assistant":
+            rec["requestId"] = "req_replay_" + rec.get("requestId", "")
+            if "cache_read" in changes:
+                msg = rec["message"]
+                usage = {**msg["usage"], "cache_read_input_tokens": changes["cache_read"]}
+                rec["message"] = {**msg, "usage": usage}
+        out.append(json.dumps(rec))
+    return ("\n".join(out) + "\n").encode()
+
+
+def _segment_records() -> list[dict]:
+    return [json.loads(line) for line in CLAUDE_SEGMENT.read_text().splitlines()]
+
+
+def _counts(tables: NormalizedTables) -> tuple[int, int, int]:
+    return tables.steps.num_rows, tables.tool_calls.num_rows, tables.timing_events.num_rows
+
+
+def test_an_api_call_replayed_in_another_thread_is_counted_once(tmp_path):
+    """Claude Code's side questions replay the parent's API messages (same message id and
+    usage, new request id) in a sidechain, inline or in a sub-agent file; a resumed log may copy
+    history under its new session id. One call, one step: the parent's copy is kept, and the
+    replay's tool calls and events go with it."""
+    session = _segment_records()[0]["sessionId"]
+    parent = tmp_path / "proj" / f"{session}.jsonl"
+    parent.parent.mkdir()
+    shutil.copy(CLAUDE_SEGMENT, parent)
+    alone = normalize_files([parent])
+    assert alone.steps.num_rows > 0
+
+    agent = tmp_path / "proj" / session / "subagents" / "agent-btw1.jsonl"
+    agent.parent.mkdir(parents=True)
+    agent.write_bytes(_replay(_segment_records()))
+    tables = normalize_files([agent, parent])
+    assert _counts(tables) == _counts(alone)
+    assert set(tables.steps.column("source_file").to_pylist()) == {str(parent)}
+    assert accounting_by_file(tables)[str(agent)]["duplicate_steps"] == alone.steps.num_rows
+
+    inline = tmp_path / "inline.jsonl"
+    inline.write_bytes(CLAUDE_SEGMENT.read_bytes() + _replay(_segment_records()))
+    assert _counts(normalize_files([inline])) == _counts(alone)
+
+
+def test_a_message_id_reused_with_another_input_is_another_call(tmp_path):
+    session = _segment_records()[0]["sessionId"]
+    parent = tmp_path / "proj" / f"{session}.jsonl"
+    parent.parent.mkdir()
+    shutil.copy(CLAUDE_SEGMENT, parent)
+    agent = tmp_path / "proj" / session / "subagents" / "agent-btw1.jsonl"
+    agent.parent.mkdir(parents=True)
+    agent.write_bytes(_replay(_segment_records(), cache_read=123))
+    alone = normalize_files([parent]).steps.num_rows
+    assert normalize_files([agent, parent]).steps.num_rows == 2 * alone
+
+
 def test_replayed_history_is_kept_from_the_file_it_belongs_to(tmp_path):
     """A resumed session's file repeats earlier steps before its own; the original keeps them,
     even when the resumed file sorts first."""

@@ -274,13 +274,6 @@ def test_a_partition_emptied_when_its_file_moves_is_rebuilt(tmp_path):
 # -- open: need a decision ------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a Claude step_id is claude:<sessionId>:<message.id>: history a resumed log copies "
-    "under the NEW sessionId (ccusage #1762: message ids under more than one sessionId) is "
-    "counted twice in the partition; deduplicating by message.id across sessions is a "
-    "normalize/dedup decision",
-)
 def test_claude_history_copied_under_the_new_session_id_is_counted_once(tmp_path):
     s1 = _sniffly("ba79134d", S1, datetime(2026, 1, 31, 23, 50, tzinfo=UTC))
     s2 = _sniffly("fed8ce56", S2, datetime(2026, 3, 2, 9, tzinfo=UTC))

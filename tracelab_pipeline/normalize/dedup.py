@@ -1,7 +1,10 @@
 """Merging the rows of many files: one copy of every step, session start over the root session.
 
-The same step (same `step_id`) shows up in several files when a session was resumed, forked or
-replayed into a sub-agent's file, or when one file was collected twice. Exactly one copy is kept,
+The same step shows up in several files when a session was resumed, forked or replayed into a
+sub-agent's file, or when one file was collected twice: with the same `step_id`, or, for Claude
+Code, with the same API message id and input under another session (history a resumed log
+copies under its new session id, a side question replaying its parent's messages; TraceLab
+counts these twice, its bug B2). Exactly one copy is kept,
 chosen only from the rows themselves and the file paths, so the result does not depend on the
 order the files were given in.
 
@@ -30,6 +33,8 @@ TIME_COLUMNS = ("input_ready_at", "first_output_at", "usage_at")
 KEY_COLUMNS = (
     "step_id",
     "session_id",
+    "round_id",
+    "input_tokens_total",
     FILE_COLUMN,
     "contributor",
     "provider",
@@ -38,6 +43,7 @@ KEY_COLUMNS = (
     *TIME_COLUMNS,
 )
 ROW = "_row"  # a step's position among all steps of the run, in file order
+COPY = "_copy"  # what copies of one step share (_copy_keys)
 MEMORY_LIMIT = "128MB"
 
 # The plan is made one hash partition of the step ids at a time (every copy of a step is in
@@ -45,7 +51,7 @@ MEMORY_LIMIT = "128MB"
 # at a tight memory limit, DuckDB 2.0's window operator failed with out-of-memory rather than
 # spilling to disk (benchmarks/normalize.py --plan-steps measures the plan's peak memory).
 KEYS_PER_PART = 1_000_000
-_PART = "hash(step_id) % $parts = $part"
+_PART = f"hash({COPY}) % $parts = $part"
 
 _THREADS = f"""
 CREATE TEMP TABLE threads AS
@@ -54,25 +60,28 @@ SELECT {FILE_COLUMN}, session_id, count(*) AS steps FROM keys GROUP BY ALL
 # Preference among copies of a step: the file whose own thread the step belongs to (replayed
 # history sits in other threads' files), then a raw log over a TraceLab round export (which
 # belongs to no thread and lacks fields), then the file holding more of that thread's steps,
-# then the smaller path. Within one file a repeated step_id keeps its first row.
+# then the smaller path. Within one file a repeated step_id keeps its first row. A dropped
+# copy's tool calls and events go with it when its file or step_id differs from the kept one's.
 _DROPPED = f"""
 INSERT INTO dropped
-WITH part AS (SELECT step_id, session_id, {FILE_COLUMN}, {ROW} FROM keys WHERE {_PART}),
-repeated AS (SELECT step_id FROM part GROUP BY step_id HAVING count(*) > 1),
+WITH part AS (SELECT {COPY}, step_id, session_id, {FILE_COLUMN}, {ROW} FROM keys WHERE {_PART}),
+repeated AS (SELECT {COPY} FROM part GROUP BY {COPY} HAVING count(*) > 1),
 ranked AS (
-    SELECT c.step_id, c.{FILE_COLUMN}, c.{ROW},
+    SELECT c.{COPY}, c.step_id, c.{FILE_COLUMN}, c.{ROW},
         row_number() OVER copy_order AS copy_rank,
-        first_value(c.{FILE_COLUMN}) OVER copy_order AS kept_file
-    FROM part c SEMI JOIN repeated USING (step_id)
+        first_value(c.{FILE_COLUMN}) OVER copy_order AS kept_file,
+        first_value(c.step_id) OVER copy_order AS kept_step
+    FROM part c SEMI JOIN repeated USING ({COPY})
     JOIN files f USING ({FILE_COLUMN})
     JOIN threads t USING ({FILE_COLUMN}, session_id)
     WINDOW copy_order AS (
-        PARTITION BY c.step_id
+        PARTITION BY c.{COPY}
         ORDER BY c.session_id IS DISTINCT FROM f.own_session_id, f.is_export, t.steps DESC,
             f.source_file, c.{ROW}
     )
 )
-SELECT step_id, {FILE_COLUMN}, {ROW}, {FILE_COLUMN} <> kept_file AS other_file
+SELECT {COPY}, step_id, {FILE_COLUMN}, {ROW},
+    {FILE_COLUMN} <> kept_file OR step_id <> kept_step AS separable
 FROM ranked WHERE copy_rank > 1
 """
 # Every root session's start: the earliest session_started_at of its kept rows. Sub-agent
@@ -122,11 +131,11 @@ class MergePlan:
         if not self.dropped_per_file:
             return table
         files = pc.min_max(table.column(FILE_COLUMN))
-        # A repeat inside the kept file shares its step_id with the kept step, so its tool
-        # calls and events cannot be told apart; they stay with the kept copy.
+        # A repeat inside the kept file under the kept step_id cannot be told apart from the
+        # kept step by its tool calls and events; they stay with the kept copy.
         drop = self.con.sql(
             f"SELECT DISTINCT {FILE_COLUMN}::VARCHAR || '\x1f' || step_id AS key FROM dropped"
-            f" WHERE other_file AND {FILE_COLUMN} BETWEEN ? AND ?",
+            f" WHERE separable AND {FILE_COLUMN} BETWEEN ? AND ?",
             params=[files["min"].as_py(), files["max"].as_py()],
         ).to_arrow_table()
         if drop.num_rows == 0:
@@ -152,7 +161,7 @@ def plan_merge(
     ~7-10 ms."""
     if work_dir is None:
         keys = _with_positions(key_batches)
-        if pc.count_distinct(keys.column("step_id")).as_py() == keys.num_rows:
+        if pc.count_distinct(keys.column(COPY)).as_py() == keys.num_rows:
             return MergePlan(None, _session_starts(keys), Counter())
         con = _memory_database().cursor()
         con.register("keys", keys)
@@ -176,8 +185,8 @@ def plan_merge(
         con.register("files", file_table)
         con.execute(_THREADS)
         con.execute(
-            f"CREATE TEMP TABLE dropped (step_id VARCHAR, {FILE_COLUMN} INTEGER, {ROW} BIGINT,"
-            " other_file BOOLEAN)"
+            f"CREATE TEMP TABLE dropped ({COPY} VARCHAR, step_id VARCHAR, {FILE_COLUMN} INTEGER,"
+            f" {ROW} BIGINT, separable BOOLEAN)"
         )
         con.execute(
             "CREATE TEMP TABLE partial_starts (key VARCHAR, start TIMESTAMPTZ, time TIMESTAMPTZ)"
@@ -226,7 +235,8 @@ def _positioned(batches: Iterable[pa.Table]) -> Iterable[pa.Table]:
     offset = 0
     for batch in batches:
         positions = pa.array(np.arange(offset, offset + batch.num_rows, dtype=np.int64))
-        yield batch.select(list(KEY_COLUMNS)).append_column(ROW, positions)
+        keys = batch.select(list(KEY_COLUMNS))
+        yield keys.append_column(ROW, positions).append_column(COPY, _copy_keys(keys))
         offset += batch.num_rows
 
 
@@ -247,8 +257,9 @@ def _store_keys(con, batches: Iterable[pa.Table]) -> int:
 
 def _empty_keys() -> pa.Table:
     schema = TABLES["steps"].append(pa.field(FILE_COLUMN, pa.int32()))
-    return (
-        schema.empty_table().select(list(KEY_COLUMNS)).append_column(ROW, pa.array([], pa.int64()))
+    keys = schema.empty_table().select(list(KEY_COLUMNS))
+    return keys.append_column(ROW, pa.array([], pa.int64())).append_column(
+        COPY, pa.array([], pa.string())
     )
 
 
@@ -263,6 +274,20 @@ def _session_starts(keys: pa.Table) -> pa.Table:
     grouped = helper.group_by("key").aggregate([("start", "min"), ("time", "min")])
     start = pc.coalesce(grouped.column("start_min"), grouped.column("time_min"))
     return pa.table({"key": grouped.column("key"), "start": start})
+
+
+def _copy_keys(keys: pa.Table) -> pa.Array:
+    """The step_id; for Claude Code the API message id and the input size: one API call, in
+    whichever session's thread a log wrote it (a reused message id with another input is
+    another call, kept)."""
+    claude = pc.equal(keys.column("provider"), "claude")
+    call = pc.binary_join_element_wise(
+        "claude",
+        keys.column("round_id"),
+        pc.cast(keys.column("input_tokens_total"), pa.string()),
+        "\x1f",
+    )
+    return pc.if_else(claude, call, keys.column("step_id"))
 
 
 def _row_keys(table: pa.Table) -> pa.Array:
