@@ -46,6 +46,7 @@ FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / 
 TRACELAB_MB_S = 120.0  # TraceLab extractors, one core, this kind of machine (issue 2)
 GOAL_MB_S = 360.0
 UUID = re.compile(rb"[0-9a-f]{8}(-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+MESSAGE_ID = re.compile(rb"(msg_|gen-)[0-9A-Za-z]{8}")  # API message ids (Anthropic, OpenRouter)
 
 
 def replicate_fixtures(dest: Path, target_mb: float) -> list[Path]:
@@ -53,12 +54,14 @@ def replicate_fixtures(dest: Path, target_mb: float) -> list[Path]:
     per_copy = sum(p.stat().st_size for p in sources)
     copies = max(1, round(target_mb * 2**20 / per_copy))
     for copy in range(copies):
-        # Same length, new ids: every UUID's first group becomes the copy number.
+        # Same length, new ids: every UUID's first group and the start of every API message
+        # id become the copy number (the same message id would be the same call, a copy).
         prefix = f"{copy:08x}".encode()
         for src in sources:
             out = dest / f"copy{copy:04d}" / src.parent.name / src.name
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_bytes(UUID.sub(lambda m, p=prefix: p + m.group(1), src.read_bytes()))
+            text = UUID.sub(lambda m, p=prefix: p + m.group(1), src.read_bytes())
+            out.write_bytes(MESSAGE_ID.sub(lambda m, p=prefix: m.group(1) + p, text))
     return iter_log_files([dest])
 
 
