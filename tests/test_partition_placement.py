@@ -14,8 +14,6 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from tracelab_pipeline.landing.land import land_inbox
 from tracelab_pipeline.landing.registry import Registry
 from tracelab_pipeline.normalize import normalize_files
@@ -286,13 +284,11 @@ def test_claude_history_copied_under_the_new_session_id_is_counted_once(tmp_path
     assert len({s["step_id"].rsplit(":", 1)[1] for s in steps}) == len(steps)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a TraceLab round export has no top-level timestamp (times are in each row's "
-    "timing_events), so the scan finds none and the file is landed 'unplaced', never "
-    "normalized; whether the inbox takes exports (one file may span many months) is a decision",
-)
-def test_a_tracelab_round_export_in_the_inbox_gets_a_month(tmp_path):
+def test_a_tracelab_round_export_in_the_inbox_is_kept_aside_and_says_how_to_import_it(
+    tmp_path,
+):
+    """An export holds sessions of many months (and has no top-level timestamp): it lands, is
+    not placed in a partition, and the reason names the command that imports it."""
     row = {
         "provider": "codex",
         "session_id": f"codex:{TREZO}",
@@ -310,4 +306,6 @@ def test_a_tracelab_round_export_in_the_inbox_gets_a_month(tmp_path):
     _write(tmp_path / "inbox", "carol/export/rounds.jsonl", [json.dumps(row)])
     land_inbox(str(tmp_path / "inbox"), tmp_path / "landed")
     with Registry(tmp_path / "landed") as reg:
-        assert [f["month"] for f in reg.files()] == ["2026-05"]
+        (landed,) = reg.files()
+    assert (landed["status"], landed["month"]) == ("unplaced", None)
+    assert "tracelab normalize" in landed["status_reason"]

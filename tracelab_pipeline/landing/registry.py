@@ -43,6 +43,10 @@ CREATE TABLE IF NOT EXISTS partitions (
 """
 
 REGISTRY_NAME = "registry.sqlite"
+NO_MONTH = (
+    "no timestamp in the log: no month to file it under (a TraceLab round export holds"
+    " sessions of many months: import it with `tracelab normalize`)"
+)
 
 
 @dataclass(frozen=True)
@@ -239,7 +243,7 @@ class Registry:
             if state == "active":
                 start = starts.get(family.find(f"file:{r['sha256']}"))
                 if start is None:
-                    state, reason = "unplaced", "no timestamp in the log: no month to file it under"
+                    state, reason = "unplaced", NO_MONTH
                 else:
                     month = start[:7]
                     members[month].append(r["sha256"])
