@@ -269,3 +269,16 @@ def test_a_leak_in_the_public_layer_blocks_the_release(built, tmp_path):
     assert not result.asset_materializations_for_node("release")
     assert (work / "release" / "MANIFEST.json").read_bytes() == before
     assert not list(work.glob(".release*"))
+
+
+def test_asset_follows_the_contracts():
+    key = dg.AssetKey("release")
+    assert release.group_names_by_key[key] == "release"
+    assert dg.AssetKey("anonymized_steps") in release.dependency_keys
+    spec = release.specs_by_key[key]
+    # refreshed like the warehouse: eager without any_deps_missing (stack notes 4.5)
+    labels = repr(spec.automation_condition)
+    assert "all_deps_blocking_checks_passed" in labels and "any_deps_missing" not in labels
+    assert {"dagster/kind/parquet", "dagster/kind/json"} <= set(spec.tags)
+    assert {c.name for c in release.check_specs} == CHECKS
+    assert all(c.blocking for c in release.check_specs)
