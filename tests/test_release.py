@@ -282,3 +282,26 @@ def test_asset_follows_the_contracts():
     assert {"dagster/kind/parquet", "dagster/kind/json"} <= set(spec.tags)
     assert {c.name for c in release.check_specs} == CHECKS
     assert all(c.blocking for c in release.check_specs)
+
+
+def test_empty_public_layer_gives_an_empty_release_that_passes(tmp_path):
+    from tracelab_pipeline.release import build_release
+    from tracelab_pipeline.release.checks import release_checks
+
+    built = build_release(
+        tmp_path / "public",
+        tmp_path / "release",
+        verify=lambda staged: release_checks(staged, tmp_path / "public", tmp_path / "private"),
+    )
+    assert built.published and all(c.passed for c in built.checks)
+    assert built.manifest["counts"]["steps"] == 0 and built.manifest["counts"]["months"] is None
+    assert (tmp_path / "release" / "mooncake.jsonl").read_bytes() == b""
+    assert pq.read_table(tmp_path / "release" / "parquet" / "steps.parquet").num_rows == 0
+    assert (
+        "months (of session start): none (empty release)"
+        in (tmp_path / "release" / "README.md").read_text()
+    )
+    (tmp_path / "release" / "stale.txt").write_text("from an older release")
+    again = build_release(tmp_path / "public", tmp_path / "release")
+    assert again.published and not (tmp_path / "release" / "stale.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["release"]  # no staging, no old copy
