@@ -18,7 +18,6 @@ sub-agent) never share ids. Ids are numbered 0, 1, ... in order of first appeara
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -47,7 +46,7 @@ def block_chain(
     previous: list[int], input_length: int, prefix: int, fresh: Iterator[int]
 ) -> list[int]:
     """The call's ids: the reusable head of the previous call's chain, then fresh ids."""
-    blocks = math.ceil(input_length / BLOCK_TOKENS)
+    blocks = -(-input_length // BLOCK_TOKENS)  # ceil, in integers
     keep = min(prefix // BLOCK_TOKENS, len(previous), blocks)
     return previous[:keep] + [next(fresh) for _ in range(blocks - keep)]
 
