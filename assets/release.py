@@ -1,5 +1,7 @@
 """release: `<data>/release/` for serving researchers (Parquet, TraceLab rounds, Mooncake trace,
-datasheet, manifest), built from the public layer only.
+datasheet, manifest), built from the public layer only. A publication, not a refresh: it has no
+automation condition, so new partitions never rebuild it on their own; `tracelab demo` builds it
+(the downstream job selects every unpartitioned asset) and anyone can from the UI.
 
 Thin: calls `tracelab_pipeline.release.build_release`. The blocking checks (checks/release.py)
 run on the staged release, and it replaces the published one only if they all passed.
@@ -8,7 +10,6 @@ run on the staged release, and it replaces the published one only if they all pa
 import dagster as dg
 
 from checks.release import RELEASE_CHECK_SPECS, check_results
-from tracelab_pipeline.orchestration.automation import downstream_condition
 from tracelab_pipeline.orchestration.resources import TraceLabConfig
 
 
@@ -18,13 +19,14 @@ from tracelab_pipeline.orchestration.resources import TraceLabConfig
     check_specs=RELEASE_CHECK_SPECS,
     group_name="release",
     kinds={"parquet", "json"},
-    automation_condition=downstream_condition(),
     description=(
-        "<data>/release/ rebuilt from the public Parquet layer: parquet/{steps,tool_calls,"
-        "timing_events}.parquet (all partitions, sorted), tracelab_rounds.jsonl.gz (TraceLab "
-        "round format), mooncake.jsonl (Mooncake replay trace, 512-token synthesized blocks), "
-        "README.md (datasheet) and MANIFEST.json (sizes, SHA-256, rows). Staged, checked, then "
-        "swapped in; byte-identical when the public layer is unchanged. See docs/release.md."
+        "<data>/release/ built from the public Parquet layer: parquet/{steps,tool_calls,"
+        "timing_events}.parquet (all partitions), tracelab_rounds.jsonl.gz (TraceLab round "
+        "format), mooncake.jsonl.gz (Mooncake replay trace, 512-token synthesized blocks), "
+        "README.md (datasheet) and MANIFEST.json (sizes, SHA-256, rows). A publication, not a "
+        "refresh: no automation condition; built by `tracelab demo` or on demand (UI: "
+        "Materialize). Staged, checked, then swapped in; byte-identical when the public layer "
+        "is unchanged. See docs/release.md."
     ),
 )
 def release(context: dg.AssetExecutionContext, tracelab: TraceLabConfig):

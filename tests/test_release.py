@@ -2,6 +2,7 @@
 real logs, re-readable, deterministic, and blocked when a check fails."""
 
 import gzip
+import io
 import json
 import math
 import shutil
@@ -21,10 +22,21 @@ from tracelab_pipeline.formats.tracelab_rounds import read_tracelab_rounds
 from tracelab_pipeline.orchestration.partitions import contributor_month, partition_key
 from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
 from tracelab_pipeline.partitioned.store import write_partition
+from tracelab_pipeline.release import build
 from tracelab_pipeline.release.build import write_release
-from tracelab_pipeline.release.checks import matches_public, no_private_values
-from tracelab_pipeline.release.mooncake import mooncake_rows
-from tracelab_pipeline.release.public_tables import public_row_counts
+from tracelab_pipeline.release.checks import (
+    _SAFE,
+    _json_strings,
+    matches_public,
+    no_private_values,
+)
+from tracelab_pipeline.release.mooncake import MooncakeTrace, block_chain
+from tracelab_pipeline.release.public_tables import (
+    RELEASE_TABLES,
+    partitions,
+    public_row_counts,
+    read_partition,
+)
 
 MONTHS = ("2025-09", "2026-04")  # the second holds a Codex session
 KEYS = [partition_key(CONTRIBUTOR, m) for m in MONTHS]
@@ -93,7 +105,7 @@ def test_release_holds_the_public_layer_in_every_format(built):
     )
 
     manifest = json.loads((rel / "MANIFEST.json").read_text())
-    moon = _lines(rel / "mooncake.jsonl")
+    moon = _lines(rel / "mooncake.jsonl.gz")
     assert len(moon) == public["steps"] - manifest["mooncake"]["steps_without_time"]
     assert manifest["counts"]["steps"] == public["steps"]
     assert manifest["counts"]["contributors"] == 1
@@ -114,19 +126,26 @@ def test_release_holds_the_public_layer_in_every_format(built):
 
 def test_mooncake_invariants_on_real_data(built):
     data, _ = built
-    moon = _lines(data / "release" / "mooncake.jsonl")
+    moon = _lines(data / "release" / "mooncake.jsonl.gz")
+    manifest = json.loads((data / "release" / "MANIFEST.json").read_text())
     assert moon[0]["timestamp"] == 0
     stamps = [row["timestamp"] for row in moon]
     assert all(type(t) is int for t in stamps) and stamps == sorted(stamps)
-    seen = set()
+    seen, last_new = set(), {}
     for row in moon:
         assert list(row) == ["timestamp", "input_length", "output_length", "hash_ids", "session_id"]
         assert len(row["hash_ids"]) == math.ceil(row["input_length"] / 512)
         assert row["session_id"].startswith("ses_")
         new = [i for i in row["hash_ids"] if i not in seen]
-        # ids are numbered by first appearance in the file
-        assert new == list(range(len(seen), len(seen) + len(new)))
+        # a thread's fresh ids come from one counter in step order, so they only grow
+        assert new == sorted(new) and min(new, default=math.inf) > last_new.get(
+            row["session_id"], -1
+        )
+        last_new[row["session_id"]] = max(new, default=last_new.get(row["session_id"], -1))
         seen.update(new)
+    # dense: every id up to the largest appears, as no step lacks a time here
+    assert manifest["mooncake"]["steps_without_time"] == 0
+    assert seen == set(range(len(seen)))
     # real agent sessions reuse their prefix: most blocks are not new
     assert len(seen) < sum(len(r["hash_ids"]) for r in moon) / 2
 
@@ -155,7 +174,7 @@ def _step(session, index, total, prefix, ready=None, first_output=None, output=1
     )
 
 
-def test_block_chain_keeps_the_reusable_prefix_of_the_previous_call_of_the_thread():
+def test_block_chain_keeps_the_reusable_prefix_of_the_previous_call_of_the_thread(tmp_path):
     steps = pa.Table.from_pylist(
         [
             _step("main", 0, 1300, 0, ready=T0),  # 3 blocks, all new
@@ -169,8 +188,11 @@ def test_block_chain_keeps_the_reusable_prefix_of_the_previous_call_of_the_threa
         ],
         schema=schema.STEPS,
     )
-    rows, untimed = mooncake_rows(steps)
-    assert untimed == 1
+    trace = MooncakeTrace()
+    trace.add(steps)
+    written = trace.write(tmp_path / "m.jsonl.gz")
+    assert written == {"rows": 5, "steps_without_time": 1}
+    rows = _lines(tmp_path / "m.jsonl.gz")
     assert [(r["timestamp"], r["session_id"]) for r in rows] == [
         (0, "main"),
         (1000, "sub"),
@@ -179,12 +201,24 @@ def test_block_chain_keeps_the_reusable_prefix_of_the_previous_call_of_the_threa
         (9000, "main"),
     ]
     main0, sub0, main1, main2, main4 = (r["hash_ids"] for r in rows)
+    # one counter, thread after thread ("main" then "sub"), step after step
     assert main0 == [0, 1, 2]
-    assert sub0 == [3, 4]
-    assert main1 == [0, 1, 5, 6]
-    assert main2 == [0, 1, 5, 6, 7, 8, 9, 10]
-    assert len(main4) == 2 and main4[0] not in main2 and main4[1] not in main2
+    assert main1 == [0, 1, 3, 4]  # id 2 (the partial block) is never reused
+    assert main2 == [0, 1, 3, 4, 5, 6, 7, 8]
+    # step 3 (untimed) got [9]; step 4 keeps it (prefix 1024 > its 1-id chain) + a fresh 10
+    assert main4 == [9, 10]
+    assert sub0 == [11, 12]
     assert [r["input_length"] for r in rows] == [1300, 600, 1700, 4000, 1024]
+
+
+def test_block_chain_runs():
+    # everything kept plus fresh ids right after it: one run
+    assert block_chain([(0, 3)], 2048, 1536, 3) == ([(0, 4)], 4)
+    # the partial last block dropped: the fresh ids start a second run
+    assert block_chain([(0, 3)], 2048, 1100, 3) == ([(0, 2), (3, 2)], 5)
+    # a cut inside the second run
+    assert block_chain([(0, 2), (7, 5)], 2048, 1600, 12) == ([(0, 2), (7, 1), (12, 1)], 13)
+    assert block_chain([(0, 2)], 0, 0, 5) == ([], 5)
 
 
 def test_release_is_deterministic(built, tmp_path):
@@ -276,9 +310,7 @@ def test_asset_follows_the_contracts():
     assert release.group_names_by_key[key] == "release"
     assert dg.AssetKey("anonymized_steps") in release.dependency_keys
     spec = release.specs_by_key[key]
-    # refreshed like the warehouse: eager without any_deps_missing (stack notes 4.5)
-    labels = repr(spec.automation_condition)
-    assert "all_deps_blocking_checks_passed" in labels and "any_deps_missing" not in labels
+    assert spec.automation_condition is None  # a publication: built on demand, never refreshed
     assert {"dagster/kind/parquet", "dagster/kind/json"} <= set(spec.tags)
     assert {c.name for c in release.check_specs} == CHECKS
     assert all(c.blocking for c in release.check_specs)
@@ -295,7 +327,8 @@ def test_empty_public_layer_gives_an_empty_release_that_passes(tmp_path):
     )
     assert built.published and all(c.passed for c in built.checks)
     assert built.manifest["counts"]["steps"] == 0 and built.manifest["counts"]["months"] is None
-    assert (tmp_path / "release" / "mooncake.jsonl").read_bytes() == b""
+    for name in ("mooncake.jsonl.gz", "tracelab_rounds.jsonl.gz"):
+        assert gzip.decompress((tmp_path / "release" / name).read_bytes()) == b""
     assert pq.read_table(tmp_path / "release" / "parquet" / "steps.parquet").num_rows == 0
     assert (
         "months (of session start): none (empty release)"
@@ -305,3 +338,68 @@ def test_empty_public_layer_gives_an_empty_release_that_passes(tmp_path):
     again = build_release(tmp_path / "public", tmp_path / "release")
     assert again.published and not (tmp_path / "release" / "stale.txt").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["release"]  # no staging, no old copy
+
+
+def test_rounds_from_the_selected_columns_equal_those_of_the_whole_tables(built):
+    """write_rounds hands iter_rounds only ROUND_COLUMNS: nothing it reads may be missing."""
+    from tracelab_pipeline.formats.tracelab_rounds import iter_rounds
+
+    data, _ = built
+    for partition in partitions(data / "public"):
+        tables = read_partition(data / "public", *partition)
+        buffer = io.BytesIO()
+        n = build.write_rounds(tables, buffer)
+        whole = [orjson.dumps(r) + b"\n" for r in iter_rounds(*(tables[t] for t in RELEASE_TABLES))]
+        assert n == len(whole) > 0 and buffer.getvalue() == b"".join(whole)
+
+
+def test_small_row_groups_hold_the_same_rows(built, tmp_path, monkeypatch):
+    data, _ = built
+    monkeypatch.setattr(build, "ROW_GROUP_ROWS", 50)
+    write_release(data / "public", tmp_path / "small")
+    for table in RELEASE_TABLES:
+        name = f"parquet/{table}.parquet"
+        small = pq.ParquetFile(tmp_path / "small" / name)
+        assert small.metadata.num_row_groups > 1
+        assert small.read().equals(pq.read_table(data / "release" / name))
+
+
+def test_json_strings_are_every_key_and_string_value(built, tmp_path):
+    """The check's block scan finds what a full parse finds (minus pseudonyms and times)."""
+
+    def walk(value, found):
+        if isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, dict):
+            found.update(value)
+            for v in value.values():
+                walk(v, found)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, found)
+
+    data, _ = built
+    odd = tmp_path / "odd.jsonl"
+    odd.write_bytes(
+        orjson.dumps({'a"b': ["c:\\d", "\u00fc\n", 1, {"k": None, "": True}], "n": -1.5e3})
+        + b"\n"
+        + orjson.dumps(["ses_" + "0" * 20, "2026-01-05T10:00:00.000Z", "x"])
+        + b"\n"
+    )
+    for path in (odd, data / "release" / "tracelab_rounds.jsonl.gz"):
+        found: set[str] = set()
+        for line in _lines(path):
+            walk(line, found)
+        assert _json_strings(path) == {v for v in found if not _SAFE.match(v)}
+
+
+def test_a_raw_id_in_the_mooncake_trace_fails_the_check(built, tmp_path):
+    data, _ = built
+    rel = _copy_release(data, tmp_path)
+    raw = pq.read_table(data / "private" / "steps" / f"contributor={CONTRIBUTOR}")
+    line = {"timestamp": 0, "input_length": 1, "output_length": 1, "hash_ids": [0]}
+    line["session_id"] = raw.column("session_id")[0].as_py()
+    with gzip.open(rel / "mooncake.jsonl.gz", "ab") as f:  # a second gzip member
+        f.write(orjson.dumps(line) + b"\n")
+    leaks = no_private_values(rel, data / "private").metadata["leaks"]
+    assert leaks == {"mooncake.jsonl.gz.json:identifier": 1}

@@ -9,15 +9,15 @@ bytes.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
 import os
 import shutil
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 import pyarrow as pa
@@ -25,18 +25,72 @@ import pyarrow.parquet as pq
 
 from tracelab_pipeline import schema
 from tracelab_pipeline.anonymize.public_store import DICTIONARY_COLUMNS
-from tracelab_pipeline.formats.tracelab_rounds import iter_rounds
+from tracelab_pipeline.formats.tracelab_rounds import EVENT_ATTRIBUTES, SUMMARY_FIELDS, iter_rounds
 from tracelab_pipeline.release.datasheet import (
     MOONCAKE_FILE,
     ROUNDS_FILE,
-    dataset_counts,
+    DatasetCounts,
     render_readme,
 )
-from tracelab_pipeline.release.mooncake import BLOCK_TOKENS, SUBMIT_TIME, write_mooncake
-from tracelab_pipeline.release.public_tables import RELEASE_TABLES, months, read_public_table
+from tracelab_pipeline.release.files import gzip_writer, sha256_file
+from tracelab_pipeline.release.mooncake import BLOCK_TOKENS, SUBMIT_TIME, MooncakeTrace
+from tracelab_pipeline.release.public_tables import (
+    RELEASE_TABLES,
+    months,
+    partitions,
+    read_partition,
+)
 
 MANIFEST_FILE = "MANIFEST.json"
 README_FILE = "README.md"
+ROW_GROUP_ROWS = 1 << 17
+# The columns iter_rounds reads (to_round, _tool_to_round, _event_to_round): turning the
+# others into Python objects too was a third of its cost. The fields of a private column
+# (source_file, cwd, input_json) are absent from the public layer, so from the rounds too.
+# tests/test_release.py checks that the rounds equal those of the whole tables.
+ROUND_COLUMNS = {
+    "steps": (
+        "step_id",
+        "provider",
+        "project",
+        "session_id",
+        "step_index",
+        "round_id",
+        "turn_id",
+        "model",
+        "reported_input_tokens",
+        "input_tokens_total",
+        "prefix_tokens",
+        "append_tokens",
+        "uncached_input_tokens",
+        "cache_write_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+        *SUMMARY_FIELDS,
+        "first_input_event_type",
+    ),
+    "tool_calls": (
+        "step_id",
+        "tool_index",
+        "tool_name",
+        "call_id",
+        "emitted_at",
+        "result_at",
+        "input_chars",
+        "result_chars",
+        "wall_latency_ms",
+        "internal_latency_ms",
+        "is_error",
+    ),
+    "timing_events": (
+        "step_id",
+        "event_index",
+        "event_type",
+        "timestamp",
+        "source",
+        *sorted({a for names in EVENT_ATTRIBUTES.values() for a in names}),
+    ),
+}
 
 
 def parquet_file(table: str) -> str:
@@ -72,23 +126,33 @@ def build_release(
 
 
 def write_release(public_root: str | Path, out: Path) -> dict:
-    """Write every release file into `out` (a new directory); returns the manifest."""
+    """Write every release file into `out` (a new directory); returns the manifest.
+
+    One public partition at a time: its tables go to the Parquet writers and the rounds file,
+    its steps to the Mooncake trace's compact arrays and to the counts, and are then dropped.
+    """
     (out / "parquet").mkdir(parents=True)
-    tables = {name: read_public_table(public_root, name) for name in RELEASE_TABLES}
-    rows: dict[str, int] = {}
-    for name, table in tables.items():
-        present = set(table.column_names)
-        pq.write_table(
-            table,
-            out / parquet_file(name),
-            compression="zstd",
-            use_dictionary=[c for c in DICTIONARY_COLUMNS if c in present],
-        )
-        rows[parquet_file(name)] = table.num_rows
-    rows[ROUNDS_FILE] = _write_rounds(tables, out / ROUNDS_FILE)
-    mooncake = write_mooncake(tables["steps"], out / MOONCAKE_FILE)
-    rows[MOONCAKE_FILE] = mooncake["rows"]
-    counts = dataset_counts(tables, months(public_root))
+    counts = DatasetCounts()
+    trace = MooncakeTrace()
+    rounds = 0
+    with ExitStack() as stack:
+        writers = {
+            name: stack.enter_context(TableWriter(out / parquet_file(name), name))
+            for name in RELEASE_TABLES
+        }
+        raw = stack.enter_context(open(out / ROUNDS_FILE, "wb"))
+        rounds_file = stack.enter_context(gzip_writer(raw))
+        for contributor, month in partitions(public_root):
+            tables = read_partition(public_root, contributor, month)
+            for name, writer in writers.items():
+                writer.write(tables[name])
+            rounds += write_rounds(tables, rounds_file)
+            trace.add(tables["steps"])
+            counts.add(tables)
+    mooncake = trace.write(out / MOONCAKE_FILE)
+    rows = {parquet_file(name): counts.rows[name] for name in RELEASE_TABLES}
+    rows |= {ROUNDS_FILE: rounds, MOONCAKE_FILE: mooncake["rows"]}
+    counts = counts.as_dict(months(public_root))
     files = {name: {"rows": n} for name, n in rows.items()}
     (out / README_FILE).write_text(render_readme(counts, files))
     files[README_FILE] = {"rows": None}
@@ -108,17 +172,53 @@ def write_release(public_root: str | Path, out: Path) -> dict:
     return manifest
 
 
-def _write_rounds(tables: dict[str, pa.Table], path: Path) -> int:
-    """TraceLab rounds through the round writer's own conversion (iter_rounds), gzip with no
-    file name or time in its header so the bytes depend on the data only."""
-    n = 0
-    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
-        for round_row in iter_rounds(
-            tables["steps"], tables["tool_calls"], tables["timing_events"]
-        ):
-            gz.write(orjson.dumps(round_row) + b"\n")
-            n += 1
-    return n
+def write_rounds(tables: dict[str, pa.Table], f: BinaryIO) -> int:
+    """The partition's TraceLab rounds through the round writer's own conversion (iter_rounds),
+    given only the columns it reads; returns how many."""
+    lines = [
+        orjson.dumps(round_row, option=orjson.OPT_APPEND_NEWLINE)
+        for round_row in iter_rounds(*(_round_columns(tables, name) for name in RELEASE_TABLES))
+    ]
+    f.write(b"".join(lines))
+    return len(lines)
+
+
+def _round_columns(tables: dict[str, pa.Table], name: str) -> pa.Table:
+    return tables[name].select([c for c in ROUND_COLUMNS[name] if c in tables[name].column_names])
+
+
+class TableWriter:
+    """One merged Parquet file, written as partitions arrive, in row groups of about
+    ROW_GROUP_ROWS rows (small partitions are gathered, so a reader never meets hundreds of
+    tiny row groups). Memory: at most one row group."""
+
+    def __init__(self, path: Path, table: str):
+        target = schema.public_schema(table)
+        self.writer = pq.ParquetWriter(
+            path,
+            target,
+            compression="zstd",
+            use_dictionary=[c for c in DICTIONARY_COLUMNS if c in target.names],
+        )
+        self.pending: list[pa.Table] = []
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def write(self, table: pa.Table) -> None:
+        self.pending.append(table)
+        if sum(t.num_rows for t in self.pending) >= ROW_GROUP_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            merged = pa.concat_tables(self.pending)
+            self.writer.write_table(merged, row_group_size=max(merged.num_rows, 1))
+            self.pending = []
+
+    def __exit__(self, *exc) -> None:
+        self.flush()
+        self.writer.close()
 
 
 def publish(staging: Path, release_dir: Path) -> None:
@@ -134,11 +234,3 @@ def publish(staging: Path, release_dir: Path) -> None:
             os.replace(old, release_dir)
         raise
     shutil.rmtree(old, ignore_errors=True)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

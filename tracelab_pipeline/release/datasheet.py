@@ -12,28 +12,41 @@ from tracelab_pipeline.release.mooncake import BLOCK_TOKENS, SUBMIT_TIME
 from tracelab_pipeline.release.public_tables import RELEASE_TABLES
 
 ROUNDS_FILE = "tracelab_rounds.jsonl.gz"
-MOONCAKE_FILE = "mooncake.jsonl"
+MOONCAKE_FILE = "mooncake.jsonl.gz"
 
 
-def dataset_counts(tables: dict[str, pa.Table], months: list[str]) -> dict:
-    steps = tables["steps"]
+class DatasetCounts:
+    """The datasheet's counts, accumulated a partition at a time (distinct ids as sets of
+    pseudonyms: one entry per contributor, session or thread, never per step)."""
 
-    def distinct(*columns: str) -> int:
-        return steps.group_by(list(columns)).aggregate([]).num_rows if steps.num_rows else 0
+    def __init__(self) -> None:
+        self.contributors: set[str] = set()
+        self.sessions: set[tuple] = set()
+        self.threads: set[tuple] = set()
+        self.rows = dict.fromkeys(RELEASE_TABLES, 0)
+        self.by_provider = dict.fromkeys(schema.PROVIDERS, 0)
 
-    return {
-        "contributors": distinct("contributor"),
-        "sessions": distinct("contributor", "provider", "root_session_id"),
-        "threads": distinct("contributor", "provider", "session_id"),
-        "steps": steps.num_rows,
-        "tool_calls": tables["tool_calls"].num_rows,
-        "timing_events": tables["timing_events"].num_rows,
-        "steps_by_provider": {
-            p: int(pc.sum(pc.equal(steps.column("provider"), p)).as_py() or 0)
-            for p in schema.PROVIDERS
-        },
-        "months": {"first": months[0], "last": months[-1]} if months else None,
-    }
+    def add(self, tables: dict[str, pa.Table]) -> None:
+        steps = tables["steps"]
+        contributor, provider = (steps.column(c).to_pylist() for c in ("contributor", "provider"))
+        self.contributors.update(contributor)
+        for name, column in (("sessions", "root_session_id"), ("threads", "session_id")):
+            values = steps.column(column).to_pylist()
+            getattr(self, name).update(zip(contributor, provider, values, strict=True))
+        for name, table in tables.items():
+            self.rows[name] += table.num_rows
+        for p in self.by_provider:
+            self.by_provider[p] += int(pc.sum(pc.equal(steps.column("provider"), p)).as_py() or 0)
+
+    def as_dict(self, months: list[str]) -> dict:
+        return {
+            "contributors": len(self.contributors),
+            "sessions": len(self.sessions),
+            "threads": len(self.threads),
+            **self.rows,
+            "steps_by_provider": self.by_provider,
+            "months": {"first": months[0], "last": months[-1]} if months else None,
+        }
 
 
 def render_readme(counts: dict, files: dict[str, dict]) -> str:
@@ -69,7 +82,7 @@ def render_readme(counts: dict, files: dict[str, dict]) -> str:
         "parquet/tool_calls.parquet": "one row per tool call",
         "parquet/timing_events.parquet": "the events (inputs, outputs, tool calls) of each step",
         ROUNDS_FILE: "TraceLab round JSONL (gzip): one round per step, events and tools nested",
-        MOONCAKE_FILE: "Mooncake trace: one request per step with a time, for serving replay",
+        MOONCAKE_FILE: "Mooncake trace (gzip): one request per step with a time, for replay",
     }
     for name, text in what.items():
         lines.append(f"| `{name}` | {files[name]['rows']} | {text} |")
@@ -91,8 +104,12 @@ def render_readme(counts: dict, files: dict[str, dict]) -> str:
         "```python",
         "import pandas as pd",
         'steps = pd.read_parquet("parquet/steps.parquet")',
-        'mooncake = pd.read_json("mooncake.jsonl", lines=True)',
+        f'mooncake = pd.read_json("{MOONCAKE_FILE}", lines=True)',
         "```",
+        "",
+        "Rows are ordered by contributor pseudonym and month, then within a contributor-month",
+        "by (session_id, step_index, step_id) / (step_id, tool_index, call_id) /",
+        "(step_id, event_index).",
         "",
         "Keys: `tool_calls.step_id` and `timing_events.step_id` refer to `steps.step_id`;",
         "`timing_events.tool_call_id` to `tool_calls.call_id`; a sub-agent thread's",
@@ -119,6 +136,11 @@ def render_readme(counts: dict, files: dict[str, dict]) -> str:
         "of",
         "the same agent thread and gets fresh ids for the rest; threads never share ids.",
         "`session_id` is the agent thread's pseudonym (closed-loop replay groups by it).",
+        "Ids are numbered by one counter, thread after thread: dense except the fresh ids of",
+        "the steps left out for want of a time.",
+        "",
+        "Tools that want plain JSONL (vLLM, SGLang, AIPerf, GuideLLM):",
+        f"`gunzip -k {MOONCAKE_FILE}` writes `mooncake.jsonl` beside it.",
         "",
         "## Columns",
     ]

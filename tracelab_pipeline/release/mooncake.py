@@ -1,4 +1,4 @@
-"""The Mooncake trace (docs/release.md): one JSON line per LLM call (step), sorted by submit time.
+"""The Mooncake replay trace (FAST'25 format), one JSON line per step with a submit time.
 
 Line: {"timestamp": ms from trace start, "input_length": prefix + append tokens,
 "output_length": output tokens incl. reasoning, "hash_ids": one id per 512-token block,
@@ -13,94 +13,146 @@ Block ids are synthesized (the public layer has no content hashes): a thread's c
 first min(floor(prefix / 512), len(previous chain)) ids of its previous call and gets fresh ids
 for the rest, so the provider-reported prefix-cache hit is what a replay can reuse, and the
 previous call's partial last block is never reused. Threads (a session's main chain, each
-sub-agent) never share ids. Ids are numbered 0, 1, ... in order of first appearance in the file.
+sub-agent) never share ids. Fresh ids come from one counter, thread after thread in the order
+the partitions are read, so the ids in the file are dense except the fresh ids of untimed steps.
+
+Memory: per timed step a few integers and its chain as runs of consecutive ids (start, length),
+usually 1-3 runs; the ids themselves exist only while their line is written.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from array import array
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
+
+from tracelab_pipeline.release.files import GZIP_LEVEL, gzip_writer
 
 BLOCK_TOKENS = 512
-_MS = timedelta(milliseconds=1)
 SUBMIT_TIME = ("input_ready_at", "first_output_at")
-_COLUMNS = (
-    "contributor",
-    "provider",
-    "session_id",
-    "step_index",
-    "step_id",
-    "input_tokens_total",
-    "prefix_tokens",
-    "output_tokens",
-    *SUBMIT_TIME,
-)
+_THREAD_ORDER = [(c, "ascending") for c in ("provider", "session_id", "step_index", "step_id")]
+_CHUNK = 1 << 12  # steps gathered per numpy pass while writing
+
+Runs = list[tuple[int, int]]
 
 
-def block_chain(
-    previous: list[int], input_length: int, prefix: int, fresh: Iterator[int]
-) -> list[int]:
-    """The call's ids: the reusable head of the previous call's chain, then fresh ids."""
+def block_chain(previous: Runs, input_length: int, prefix: int, next_id: int) -> tuple[Runs, int]:
+    """The call's chain as runs: the reusable head of the previous call's chain, then fresh ids
+    from `next_id`. Returns (runs, the next unused id)."""
     blocks = -(-input_length // BLOCK_TOKENS)  # ceil, in integers
-    keep = min(prefix // BLOCK_TOKENS, len(previous), blocks)
-    return previous[:keep] + [next(fresh) for _ in range(blocks - keep)]
+    keep = min(prefix // BLOCK_TOKENS, sum(n for _, n in previous), blocks)
+    runs: Runs = []
+    for start, n in previous:
+        if keep <= 0:
+            break
+        runs.append((start, min(n, keep)))
+        keep -= n
+    fresh = blocks - sum(n for _, n in runs)
+    if fresh and runs and sum(runs[-1]) == next_id:
+        runs[-1] = (runs[-1][0], runs[-1][1] + fresh)
+    elif fresh:
+        runs.append((next_id, fresh))
+    return runs, next_id + fresh
 
 
-def submit_time(step: dict) -> datetime | None:
-    return next((step[c] for c in SUBMIT_TIME if step[c] is not None), None)
+class MooncakeTrace:
+    """Steps are added a partition at a time (`add`), then written sorted by submit time."""
 
+    def __init__(self) -> None:
+        self.next_id = 0
+        self.untimed = 0
+        self.sessions: list[str] = []  # thread pseudonyms, indexed by `session`
+        # per timed step
+        self.submit = array("q")  # microseconds since the epoch
+        self.input_length = array("q")
+        self.output_length = array("q")
+        self.session = array("q")
+        self.runs_end = array("q")  # its runs are run_start/run_length[previous end:end]
+        self.run_start = array("q")
+        self.run_length = array("q")
 
-def mooncake_rows(steps: pa.Table) -> tuple[list[dict], int]:
-    """(rows in file order, steps left out for want of a time)."""
-    rows = steps.select(list(_COLUMNS)).to_pylist()
-    threads: dict[tuple, list[dict]] = defaultdict(list)
-    for row in rows:
-        threads[(row["contributor"], row["provider"], row["session_id"])].append(row)
-    provisional = iter(range(2**62))
-    timed = []
-    for key in sorted(threads):
-        previous: list[int] = []
-        for row in sorted(threads[key], key=lambda r: (r["step_index"], r["step_id"])):
-            previous = row["chain"] = block_chain(
-                previous, row["input_tokens_total"], row["prefix_tokens"], provisional
+    def add(self, steps: pa.Table) -> None:
+        """Every step of the partition's threads (a thread must not continue in a later call)."""
+        steps = steps.sort_by(_THREAD_ORDER)
+        submit = pc.coalesce(*(steps.column(c) for c in SUBMIT_TIME)).cast(pa.int64())
+        thread = None
+        for provider, session, total, prefix, output, at in zip(
+            *(steps.column(c).to_pylist() for c in ("provider", "session_id")),
+            *(steps.column(c).to_pylist() for c in ("input_tokens_total", "prefix_tokens")),
+            steps.column("output_tokens").to_pylist(),
+            submit.to_pylist(),
+            strict=True,
+        ):
+            if thread != (provider, session):
+                thread, chain = (provider, session), []
+                self.sessions.append(session)
+            chain, self.next_id = block_chain(chain, total, prefix, self.next_id)
+            if at is None:
+                self.untimed += 1
+                continue
+            self.submit.append(at)
+            self.input_length.append(total)
+            self.output_length.append(output)
+            self.session.append(len(self.sessions) - 1)
+            for start, n in chain:
+                self.run_start.append(start)
+                self.run_length.append(n)
+            self.runs_end.append(len(self.run_start))
+
+    def write(self, path: Path, level: int = GZIP_LEVEL) -> dict[str, int]:
+        """The trace as gzip JSONL, sorted by (submit time, order of adding): deterministic."""
+        submit, input_length, output_length, session, ends, run_start, run_length = (
+            np.frombuffer(a, dtype=np.int64)
+            for a in (
+                self.submit,
+                self.input_length,
+                self.output_length,
+                self.session,
+                self.runs_end,
+                self.run_start,
+                self.run_length,
             )
-            row["submit"] = submit_time(row)
-            if row["submit"] is not None:
-                timed.append(row)
-    timed.sort(
-        key=lambda r: (
-            r["submit"],
-            r["contributor"],
-            r["session_id"],
-            r["step_index"],
-            r["step_id"],
         )
-    )
-    start = timed[0]["submit"] if timed else None
-    final: dict[int, int] = {}
-    out = []
-    for row in timed:
-        out.append(
-            {
-                # integer ms, truncated (a call 0.9 ms after the start is at 0)
-                "timestamp": (row["submit"] - start) // _MS,
-                "input_length": row["input_tokens_total"],
-                "output_length": row["output_tokens"],
-                "hash_ids": [final.setdefault(i, len(final)) for i in row["chain"]],
-                "session_id": row["session_id"],
-            }
-        )
-    return out, len(rows) - len(timed)
+        begins = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+        order = np.argsort(submit, kind="stable")
+        first = submit[order[0]] if len(order) else 0
+        with open(path, "wb") as raw, gzip_writer(raw, level) as f:
+            for i in range(0, len(order), _CHUNK):
+                chunk = order[i : i + _CHUNK]
+                # the chunk's chains, expanded to ids in one pass, then cut per step
+                runs = _ranges(begins[chunk], ends[chunk] - begins[chunk])
+                ids = _ranges(run_start[runs], run_length[runs])
+                blocks = -(-input_length[chunk] // BLOCK_TOKENS)
+                lines = [
+                    orjson.dumps(
+                        {
+                            "timestamp": ts,
+                            "input_length": inp,
+                            "output_length": out,
+                            "hash_ids": hash_ids,
+                            "session_id": self.sessions[s],
+                        },
+                        option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE,
+                    )
+                    for ts, inp, out, hash_ids, s in zip(
+                        # integer ms, truncated (a call 0.9 ms after the start is at 0)
+                        ((submit[chunk] - first) // 1000).tolist(),
+                        input_length[chunk].tolist(),
+                        output_length[chunk].tolist(),
+                        np.split(ids, np.cumsum(blocks)[:-1]),
+                        session[chunk].tolist(),
+                        strict=True,
+                    )
+                ]
+                f.write(b"".join(lines))
+        return {"rows": len(order), "steps_without_time": self.untimed}
 
 
-def write_mooncake(steps: pa.Table, path: str | Path) -> dict[str, int]:
-    rows, untimed = mooncake_rows(steps)
-    with open(path, "wb") as f:
-        for row in rows:
-            f.write(orjson.dumps(row) + b"\n")
-    return {"rows": len(rows), "steps_without_time": untimed}
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """range(s, s + n) for each (s, n), concatenated, without a Python loop."""
+    offsets = np.cumsum(lengths) - lengths
+    return np.repeat(starts - offsets, lengths) + np.arange(lengths.sum(), dtype=np.int64)

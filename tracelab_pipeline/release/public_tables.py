@@ -1,5 +1,7 @@
-"""The public layer, merged: every contributor-month partition of a table in one Arrow table,
-in the public schema and a total order that does not depend on file discovery."""
+"""The public layer, read one contributor-month partition at a time: the three release tables
+of a partition in the public schema and a total order, partitions in a fixed order. A thread
+(a session's main chain or a sub-agent) never spans two partitions, so a partition holds
+everything the release derives from a thread."""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ import pyarrow.parquet as pq
 from tracelab_pipeline import schema
 
 RELEASE_TABLES = ("steps", "tool_calls", "timing_events")
+PART_FILE = "part.parquet"
 
-# Each key is unique within a contributor (step_id is), so the order is total.
+# Each key is unique within a contributor (step_id is), so the order within a partition is total.
 SORT_KEYS: dict[str, tuple[str, ...]] = {
     "steps": ("contributor", "session_id", "step_index", "step_id"),
     "tool_calls": ("contributor", "step_id", "tool_index", "call_id"),
@@ -23,7 +26,22 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
 def partition_files(public_root: str | Path, table: str) -> list[Path]:
     """`<public>/<table>/month=*/contributor=*/part.parquet`, sorted (temporary files of a
     publication in progress are hidden names and never match)."""
-    return sorted(Path(public_root, table).glob("month=*/contributor=*/part.parquet"))
+    return sorted(Path(public_root, table).glob(f"month=*/contributor=*/{PART_FILE}"))
+
+
+def partitions(public_root: str | Path) -> list[tuple[str, str]]:
+    """(contributor pseudonym, month) of every partition of any release table, sorted: the
+    release's row order is this order, then SORT_KEYS within a partition."""
+    return sorted(
+        {
+            (
+                f.parent.name.removeprefix("contributor="),
+                f.parent.parent.name.removeprefix("month="),
+            )
+            for table in RELEASE_TABLES
+            for f in partition_files(public_root, table)
+        }
+    )
 
 
 def months(public_root: str | Path) -> list[str]:
@@ -33,15 +51,22 @@ def months(public_root: str | Path) -> list[str]:
     )
 
 
-def read_public_table(public_root: str | Path, table: str) -> pa.Table:
-    """Every partition of `table`, cast to schema.public_schema(table), sorted by SORT_KEYS."""
+def read_partition(public_root: str | Path, contributor: str, month: str) -> dict[str, pa.Table]:
+    """The release tables of one partition."""
+    return {t: read_partition_table(public_root, t, contributor, month) for t in RELEASE_TABLES}
+
+
+def read_partition_table(
+    public_root: str | Path, table: str, contributor: str, month: str
+) -> pa.Table:
+    """One partition of `table`, cast to schema.public_schema(table), sorted by SORT_KEYS;
+    empty when the partition has no file for this table."""
     target = schema.public_schema(table)
-    parts = [
-        _conform(pq.ParquetFile(f).read(use_threads=False), target)
-        for f in partition_files(public_root, table)
-    ]
-    merged = pa.concat_tables(parts) if parts else target.empty_table()
-    return merged.sort_by([(c, "ascending") for c in SORT_KEYS[table]]).combine_chunks()
+    path = Path(public_root, table, f"month={month}", f"contributor={contributor}", PART_FILE)
+    if not path.is_file():
+        return target.empty_table()
+    part = _conform(pq.ParquetFile(path).read(use_threads=False), target)
+    return part.sort_by([(c, "ascending") for c in SORT_KEYS[table]])
 
 
 def public_row_counts(public_root: str | Path) -> dict[str, int]:
