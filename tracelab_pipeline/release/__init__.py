@@ -1,8 +1,8 @@
 """The release for serving researchers: `<data>/release/`, built from the public layer only.
 
-  parquet/{steps,tool_calls,timing_events}.parquet   public schema, all partitions, sorted
+  parquet/{steps,tool_calls,timing_events}.parquet   public schema, partition by partition
   tracelab_rounds.jsonl.gz                           TraceLab round format
-  mooncake.jsonl                                     Mooncake replay trace (mooncake.py)
+  mooncake.jsonl.gz                                  Mooncake replay trace (mooncake.py)
   README.md, MANIFEST.json                           datasheet; sizes, SHA-256, row counts
 
 See docs/release.md.
