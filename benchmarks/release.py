@@ -1,12 +1,13 @@
 """Cost of the release stage at the paper's scale (run by hand).
 
-    uv run python benchmarks/release.py [--public DIR [--private DIR]] [--levels 1,3,6,9]
+    uv run python benchmarks/release.py [--public DIR [--private DIR] | --preset paper]
+                                        [--levels 1,4,6,9]
 
 Builds the release (`write_release`) from a public layer, then runs its two blocking checks,
 each in a fresh child process so that its peak RSS (resource.getrusage) is its own. Without
---public, the `paper` synthetic preset is generated, normalized and anonymized into a temp dir
-first (several minutes). --private defaults to the public dir's sibling `private/`.
---levels also times the Mooncake writer alone at each gzip level (time vs size).
+--public, a synthetic preset (`paper` unless --preset) is generated, normalized and anonymized
+into a temp dir first (several minutes for `paper`). --private defaults to the public dir's
+sibling `private/`. --levels also times the Mooncake writer alone at each gzip level (time vs size).
 
 Ratios are against BASELINE: the first release builder (commit 2472acf, everything in
 memory), measured on the paper preset (295 partitions, 354,764 steps).
@@ -59,9 +60,10 @@ def stage(name: str, public: Path, private: Path, out: Path) -> dict:
     }
 
 
-def in_child(name: str, public: Path, private: Path, out: Path) -> dict:
-    cmd = [sys.executable, __file__, "--stage", name, "--public", str(public)]
-    cmd += ["--private", str(private), "--out", str(out)]
+def in_child(name: str, *args: str) -> dict:
+    # A child's ru_maxrss starts at its parent's (fork, then exec keeps the high-water mark),
+    # so the parent stays small: it never builds or generates anything itself.
+    cmd = [sys.executable, __file__, "--stage", name, *args]
     done = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -86,8 +88,8 @@ def mooncake_levels(public: Path, levels: list[int], tmp: Path) -> None:
         path.unlink()
 
 
-def generate_public(tmp: Path) -> Path:
-    """The paper preset through normalize and anonymize, like benchmarks/anonymize.py."""
+def generate_public(tmp: Path, preset: str) -> Path:
+    """A synthetic preset through normalize and anonymize, like benchmarks/anonymize.py."""
     sys.path.insert(0, str(Path(__file__).parent))
     from anonymize import partitions_of
 
@@ -101,9 +103,8 @@ def generate_public(tmp: Path) -> Path:
     from tracelab_pipeline.partitioned.store import write_partition
     from tracelab_pipeline.synth import generate
 
-    print("generating, normalizing and anonymizing the paper preset (several minutes)...")
     inbox = tmp / "inbox"
-    generate("paper", seed=0, inbox_dir=inbox, truth_dir=tmp / "truth")
+    generate(preset, seed=0, inbox_dir=inbox, truth_dir=tmp / "truth")
     parts = []
     for d in sorted(p for p in inbox.iterdir() if p.is_dir()):
         for month, files in sorted(partitions_of(d).items()):
@@ -122,22 +123,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--public", type=Path, help="existing public layer (skips generating)")
     parser.add_argument("--private", type=Path, help="its private layer (default: sibling)")
+    parser.add_argument("--preset", default="paper", help="preset to generate without --public")
     parser.add_argument("--levels", help="comma-separated gzip levels for the Mooncake sweep")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.stage == "generate":
+        print(json.dumps(str(generate_public(args.out, args.preset))))
+        return
     if args.stage:
         print(json.dumps(stage(args.stage, args.public, args.private, args.out)))
         return
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        public = args.public or generate_public(tmp)
+        if args.public is None:
+            print(f"generating, normalizing and anonymizing the {args.preset} preset...")
+        public = args.public or Path(
+            in_child("generate", "--preset", args.preset, "--out", str(tmp))
+        )
         private = args.private or public.parent / "private"
         out = tmp / "release"
         rows = {}
         for name in ("write_release", "release_matches_public", "no_private_values_in_release"):
-            rows[name] = in_child(name, public, private, out)
+            paths = ("--public", str(public), "--private", str(private), "--out", str(out))
+            rows[name] = in_child(name, *paths)
             if name == "write_release":
                 print(f"counts: {rows[name]['counts']}")
             else:
