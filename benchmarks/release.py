@@ -7,7 +7,8 @@ Builds the release (`write_release`) from a public layer, then runs its two bloc
 each in a fresh child process so that its peak RSS (resource.getrusage) is its own. Without
 --public, a synthetic preset (`paper` unless --preset) is generated, normalized and anonymized
 into a temp dir first (several minutes for `paper`). --private defaults to the public dir's
-sibling `private/`. --levels also times the Mooncake writer alone at each gzip level (time vs size).
+sibling `private/`. --levels also times each gzip level (time vs size) on the Mooncake trace
+and the rounds.
 
 Ratios are against BASELINE: the first release builder (commit 2472acf, everything in
 memory), measured on the paper preset (295 partitions, 354,764 steps).
@@ -16,12 +17,14 @@ memory), measured on the paper preset (295 partitions, 354,764 steps).
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 # 2472acf on the paper preset's public layer: write_release as measured by the lead (this script
@@ -68,24 +71,34 @@ def in_child(name: str, *args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def mooncake_levels(public: Path, levels: list[int], tmp: Path) -> None:
-    """The Mooncake writer alone (steps already collected) at each gzip level."""
+def gzip_levels(public: Path, rounds_file: Path, levels: list[int], tmp: Path) -> None:
+    """Time vs size at each gzip level: the Mooncake writer alone (steps already collected),
+    and compressing the rounds file's JSONL (decompression not counted)."""
     from tracelab_pipeline.release.mooncake import MooncakeTrace
     from tracelab_pipeline.release.public_tables import partitions, read_partition_table
 
     trace = MooncakeTrace()
     for contributor, month in partitions(public):
         trace.add(read_partition_table(public, "steps", contributor, month))
-    print("\nMooncake trace, gzip level vs time and size:")
+    print("\ngzip level: Mooncake trace (writer) | rounds (compression only)")
     for level in levels:
         path = tmp / f"mooncake-{level}.jsonl.gz"
         start = time.perf_counter()
         trace.write(path, level)
-        print(
-            f"  level {level}: {time.perf_counter() - start:6.1f} s  "
-            f"{path.stat().st_size / 1e6:7.1f} MB"
-        )
+        moon_s, moon_mb = time.perf_counter() - start, path.stat().st_size / 1e6
         path.unlink()
+        rounds_s, rounds_bytes = 0.0, 0
+        compressor = zlib.compressobj(level, zlib.DEFLATED, 31)  # 31: gzip framing
+        with gzip.open(rounds_file, "rb") as f:
+            for block in iter(lambda: f.read(1 << 24), b""):
+                start = time.perf_counter()
+                rounds_bytes += len(compressor.compress(block))
+                rounds_s += time.perf_counter() - start
+        rounds_bytes += len(compressor.flush())
+        print(
+            f"  level {level}: {moon_s:5.1f} s {moon_mb:6.1f} MB | "
+            f"{rounds_s:5.1f} s {rounds_bytes / 1e6:6.1f} MB"
+        )
 
 
 def generate_public(tmp: Path, preset: str) -> Path:
@@ -154,7 +167,8 @@ def main() -> None:
                 print(f"{name}: passed={rows[name]['passed']}")
         sizes = {p.relative_to(out).as_posix(): p.stat().st_size for p in out.rglob("*")}
         if args.levels:
-            mooncake_levels(public, [int(x) for x in args.levels.split(",")], tmp)
+            levels = [int(x) for x in args.levels.split(",")]
+            gzip_levels(public, out / "tracelab_rounds.jsonl.gz", levels, tmp)
 
     print(f"\n{'stage':<30}{'wall s':>8}{'CPU s':>8}{'peak RSS MB':>13}{'x time':>8}{'x RSS':>8}")
     for name, r in rows.items():
