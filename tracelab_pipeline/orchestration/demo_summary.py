@@ -135,6 +135,8 @@ def summarize(result: DemoResult) -> str:
         f"  figures:   {data / 'figures'} ({len(figures)} PNG)",
         f"  report:    {reports[0] if reports else data / 'report'}"
         + ("" if reports else " (not built)"),
+        f"  release:   {data / 'release'}"
+        + ("" if (data / "release" / "MANIFEST.json").is_file() else " (not built)"),
     ]
     for failure in result.failures[:10]:
         lines.append(f"  FAILED {failure}")

@@ -1,0 +1,62 @@
+"""release: `<data>/release/` for serving researchers (Parquet, TraceLab rounds, Mooncake trace,
+datasheet, manifest), built from the public layer only. A publication, not a refresh: it has no
+automation condition, so new partitions never rebuild it on their own; `tracelab demo` builds it
+(the downstream job selects every unpartitioned asset) and anyone can from the UI.
+
+Thin: calls `tracelab_pipeline.release.build_release`. The blocking checks (checks/release.py)
+run on the staged release, and it replaces the published one only if they all passed.
+"""
+
+import dagster as dg
+
+from checks.release import RELEASE_CHECK_SPECS, check_results
+from tracelab_pipeline.orchestration.resources import TraceLabConfig
+
+
+@dg.asset(
+    name="release",
+    deps=[dg.AssetKey("anonymized_steps")],
+    check_specs=RELEASE_CHECK_SPECS,
+    group_name="release",
+    kinds={"parquet", "json"},
+    description=(
+        "<data>/release/ built from the public Parquet layer: parquet/{steps,tool_calls,"
+        "timing_events}.parquet (all partitions), tracelab_rounds.jsonl.gz (TraceLab round "
+        "format), mooncake.jsonl.gz (Mooncake replay trace, 512-token synthesized blocks), "
+        "README.md (datasheet) and MANIFEST.json (sizes, SHA-256, rows). A publication, not a "
+        "refresh: no automation condition; built by `tracelab demo` or on demand (UI: "
+        "Materialize). Staged, checked, then swapped in; byte-identical when the public layer "
+        "is unchanged. See docs/release.md."
+    ),
+)
+def release(context: dg.AssetExecutionContext, tracelab: TraceLabConfig):
+    from tracelab_pipeline.release import RELEASE_DIR_NAME, build_release
+    from tracelab_pipeline.release.checks import release_checks
+
+    built = build_release(
+        tracelab.public_dir,
+        tracelab.data_path / RELEASE_DIR_NAME,
+        verify=lambda staged: release_checks(staged, tracelab.public_dir, tracelab.private_dir),
+    )
+    results = check_results(built.checks)
+    if not built.published:
+        # The previous release (if any) is still in place: report the verdicts, then fail.
+        yield from results
+        failed = [c.name for c in built.checks if not c.passed]
+        raise dg.Failure(
+            description=f"blocking checks failed: {', '.join(failed)}; the release was not "
+            "replaced",
+            metadata={"failed_checks": dg.MetadataValue.json(failed)},
+        )
+    files = built.manifest["files"]
+    context.log.info(f"release published at {built.path}: {built.manifest['counts']}")
+    yield dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": built.manifest["counts"]["steps"],
+            "rows_by_file": dg.MetadataValue.json({n: f["rows"] for n, f in files.items()}),
+            "bytes_by_file": dg.MetadataValue.json({n: f["bytes"] for n, f in files.items()}),
+            "mooncake_steps_without_time": built.manifest["mooncake"]["steps_without_time"],
+            "release_dir": dg.MetadataValue.path(str(built.path)),
+        }
+    )
+    yield from results

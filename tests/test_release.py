@@ -1,0 +1,405 @@
+"""The release stage: built by the real pipeline (normalize -> anonymized_steps -> release) on
+real logs, re-readable, deterministic, and blocked when a check fails."""
+
+import gzip
+import io
+import json
+import math
+import shutil
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from anonymize_helpers import CONTRIBUTOR, real_partition, replace_first
+
+from assets.anonymize import anonymized_steps
+from assets.release import release
+from tracelab_pipeline import schema
+from tracelab_pipeline.formats.tracelab_rounds import read_tracelab_rounds
+from tracelab_pipeline.orchestration.partitions import contributor_month, partition_key
+from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
+from tracelab_pipeline.partitioned.store import write_partition
+from tracelab_pipeline.release import build
+from tracelab_pipeline.release.build import write_release
+from tracelab_pipeline.release.checks import (
+    _SAFE,
+    _json_strings,
+    matches_public,
+    no_private_values,
+)
+from tracelab_pipeline.release.mooncake import MooncakeTrace, block_chain
+from tracelab_pipeline.release.public_tables import (
+    RELEASE_TABLES,
+    partitions,
+    public_row_counts,
+    read_partition,
+)
+
+MONTHS = ("2025-09", "2026-04")  # the second holds a Codex session
+KEYS = [partition_key(CONTRIBUTOR, m) for m in MONTHS]
+CHECKS = {"release_matches_public", "no_private_values_in_release"}
+
+
+def _resources(data):
+    return {
+        "tracelab": TraceLabConfig(data_dir=str(data)),
+        "anonymization": AnonymizationConfig(pseudonym_key="release-test-key-0123456789abcdef"),
+    }
+
+
+def _release(instance, data):
+    return dg.materialize(
+        [release], instance=instance, resources=_resources(data), raise_on_error=False
+    )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A data directory after normalize (private partitions of real logs), anonymized_steps and
+    release, each a real Dagster materialization."""
+    data = tmp_path_factory.mktemp("data")
+    for month in MONTHS:
+        write_partition(data / "private", CONTRIBUTOR, month, real_partition(month), {})
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, KEYS)
+        for key in KEYS:
+            anon = dg.materialize(
+                [anonymized_steps], partition_key=key, instance=instance, resources=_resources(data)
+            )
+            assert anon.success
+        result = _release(instance, data)
+    return data, result
+
+
+def _lines(path):
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        return [orjson.loads(line) for line in f]
+
+
+def test_release_holds_the_public_layer_in_every_format(built):
+    data, result = built
+    assert result.success
+    assert {e.check_name: e.passed for e in result.get_asset_check_evaluations()} == dict.fromkeys(
+        CHECKS, True
+    )
+    rel = data / "release"
+    public = public_row_counts(data / "public")
+    assert public["steps"] > 50 and public["tool_calls"] > 10
+    for table in ("steps", "tool_calls", "timing_events"):
+        t = pq.read_table(rel / "parquet" / f"{table}.parquet")
+        assert t.num_rows == public[table]
+        assert t.schema.equals(schema.public_schema(table))
+    steps = pq.read_table(rel / "parquet" / "steps.parquet")
+    assert set(steps.column("provider").to_pylist()) == {"claude", "codex"}
+
+    rounds = read_tracelab_rounds(rel / "tracelab_rounds.jsonl.gz", "x")
+    assert rounds.error is None and not rounds.accounting.rejected_by_reason
+    assert len(rounds.steps) == public["steps"]
+    assert (
+        sum(len(r["tools"]) for r in _lines(rel / "tracelab_rounds.jsonl.gz"))
+        == public["tool_calls"]
+    )
+
+    manifest = json.loads((rel / "MANIFEST.json").read_text())
+    moon = _lines(rel / "mooncake.jsonl.gz")
+    assert len(moon) == public["steps"] - manifest["mooncake"]["steps_without_time"]
+    assert manifest["counts"]["steps"] == public["steps"]
+    assert manifest["counts"]["contributors"] == 1
+    assert manifest["counts"]["months"] == {"first": MONTHS[0], "last": MONTHS[-1]}
+    assert sorted(manifest["files"]) == sorted(
+        p.relative_to(rel).as_posix()
+        for p in rel.rglob("*")
+        if p.is_file() and p.name != "MANIFEST.json"
+    )
+    readme = (rel / "README.md").read_text()
+    assert f"- steps (LLM calls): {public['steps']}" in readme
+    assert "| `prefix_tokens` | int64 | served from the prefix cache" in readme
+    meta = result.asset_materializations_for_node("release")[0].metadata
+    assert meta["dagster/row_count"].value == public["steps"]
+    assert meta["release_dir"].value == str(rel)
+    assert not list(data.glob(".release*"))  # no staging or old directory left behind
+
+
+def test_mooncake_invariants_on_real_data(built):
+    data, _ = built
+    moon = _lines(data / "release" / "mooncake.jsonl.gz")
+    manifest = json.loads((data / "release" / "MANIFEST.json").read_text())
+    assert moon[0]["timestamp"] == 0
+    stamps = [row["timestamp"] for row in moon]
+    assert all(type(t) is int for t in stamps) and stamps == sorted(stamps)
+    seen, last_new = set(), {}
+    for row in moon:
+        assert list(row) == ["timestamp", "input_length", "output_length", "hash_ids", "session_id"]
+        assert len(row["hash_ids"]) == math.ceil(row["input_length"] / 512)
+        assert row["session_id"].startswith("ses_")
+        new = [i for i in row["hash_ids"] if i not in seen]
+        # a thread's fresh ids come from one counter in step order, so they only grow
+        assert new == sorted(new) and min(new, default=math.inf) > last_new.get(
+            row["session_id"], -1
+        )
+        last_new[row["session_id"]] = max(new, default=last_new.get(row["session_id"], -1))
+        seen.update(new)
+    # dense: every id up to the largest appears, as no step lacks a time here
+    assert manifest["mooncake"]["steps_without_time"] == 0
+    assert seen == set(range(len(seen)))
+    # real agent sessions reuse their prefix: most blocks are not new
+    assert len(seen) < sum(len(r["hash_ids"]) for r in moon) / 2
+
+
+T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+
+
+def s(**delta) -> datetime:
+    return T0 + timedelta(**delta)
+
+
+def _step(session, index, total, prefix, ready=None, first_output=None, output=10):
+    return schema.blank_row(
+        "steps",
+        step_id=f"claude:{session}:{index}",
+        contributor="usr_a",
+        provider="claude",
+        session_id=session,
+        step_index=index,
+        input_tokens_total=total,
+        prefix_tokens=prefix,
+        append_tokens=total - prefix,
+        output_tokens=output,
+        input_ready_at=ready,
+        first_output_at=first_output,
+    )
+
+
+def test_block_chain_keeps_the_reusable_prefix_of_the_previous_call_of_the_thread(tmp_path):
+    steps = pa.Table.from_pylist(
+        [
+            _step("main", 0, 1300, 0, ready=T0),  # 3 blocks, all new
+            # prefix 1100 -> 2 whole blocks reused; the 3rd (276-token tail) is not
+            _step("main", 1, 1700, 1100, ready=s(seconds=2, microseconds=500)),
+            # prefix beyond the previous chain: only its 4 ids can be kept
+            _step("main", 2, 4000, 3900, first_output=s(seconds=3)),  # no input time: fallback
+            _step("sub", 0, 600, 512, ready=s(seconds=1)),  # another thread: nothing shared
+            _step("main", 3, 100, 0),  # no time at all: left out, still part of the chain
+            _step("main", 4, 1024, 1024, ready=s(seconds=9)),  # prefix > chain of step 3 (1 id)
+        ],
+        schema=schema.STEPS,
+    )
+    trace = MooncakeTrace()
+    trace.add(steps)
+    written = trace.write(tmp_path / "m.jsonl.gz")
+    assert written == {"rows": 5, "steps_without_time": 1}
+    rows = _lines(tmp_path / "m.jsonl.gz")
+    assert [(r["timestamp"], r["session_id"]) for r in rows] == [
+        (0, "main"),
+        (1000, "sub"),
+        (2000, "main"),  # 2000.5 ms, truncated
+        (3000, "main"),
+        (9000, "main"),
+    ]
+    main0, sub0, main1, main2, main4 = (r["hash_ids"] for r in rows)
+    # one counter, thread after thread ("main" then "sub"), step after step
+    assert main0 == [0, 1, 2]
+    assert main1 == [0, 1, 3, 4]  # id 2 (the partial block) is never reused
+    assert main2 == [0, 1, 3, 4, 5, 6, 7, 8]
+    # step 3 (untimed) got [9]; step 4 keeps it (prefix 1024 > its 1-id chain) + a fresh 10
+    assert main4 == [9, 10]
+    assert sub0 == [11, 12]
+    assert [r["input_length"] for r in rows] == [1300, 600, 1700, 4000, 1024]
+
+
+def test_block_chain_runs():
+    # everything kept plus fresh ids right after it: one run
+    assert block_chain([(0, 3)], 2048, 1536, 3) == ([(0, 4)], 4)
+    # the partial last block dropped: the fresh ids start a second run
+    assert block_chain([(0, 3)], 2048, 1100, 3) == ([(0, 2), (3, 2)], 5)
+    # a cut inside the second run
+    assert block_chain([(0, 2), (7, 5)], 2048, 1600, 12) == ([(0, 2), (7, 1), (12, 1)], 13)
+    assert block_chain([(0, 2)], 0, 0, 5) == ([], 5)
+
+
+def test_release_is_deterministic(built, tmp_path):
+    data, _ = built
+    write_release(data / "public", tmp_path / "a")
+    write_release(data / "public", tmp_path / "b")
+    files = sorted(
+        p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file()
+    )
+    assert len(files) == 7
+    for f in files:
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+        assert (tmp_path / "a" / f).read_bytes() == (data / "release" / f).read_bytes(), f
+
+
+def _copy_release(data, tmp_path):
+    rel = tmp_path / "release"
+    shutil.copytree(data / "release", rel)
+    return rel
+
+
+def test_leaked_private_values_fail_the_check(built, tmp_path):
+    data, _ = built
+    rel = _copy_release(data, tmp_path)
+    assert no_private_values(rel, data / "private").passed
+    raw = pq.read_table(
+        data / "private" / "steps" / f"contributor={CONTRIBUTOR}" / f"month={MONTHS[0]}"
+    )
+    raw_session = raw.column("session_id")[0].as_py()
+    raw_cwd = raw.column("cwd")[0].as_py()
+    path = rel / "parquet" / "steps.parquet"
+    pq.write_table(replace_first(pq.read_table(path), "session_id", raw_session), path)
+    with open(rel / "README.md", "a") as f:
+        f.write(f"\nbuilt in {raw_cwd}\n")
+    outcome = no_private_values(rel, data / "private")
+    assert not outcome.passed
+    leaks = outcome.metadata["leaks"]
+    assert leaks.get("parquet/steps.parquet.session_id:identifier") == 1
+    assert any(k.startswith("README.md.text:") for k in leaks)
+    assert outcome.metadata["ids_not_pseudonyms"] == {"steps.session_id": 1}
+    assert raw_session not in json.dumps(outcome.metadata)
+
+
+def test_lost_rows_and_a_stale_manifest_fail_the_check(built, tmp_path):
+    data, _ = built
+    rel = _copy_release(data, tmp_path)
+    assert matches_public(rel, data / "public").passed
+    path = rel / "parquet" / "tool_calls.parquet"
+    pq.write_table(pq.read_table(path).slice(1), path)
+    (rel / "stray.txt").write_text("x")
+    outcome = matches_public(rel, data / "public")
+    assert not outcome.passed
+    assert outcome.metadata["mismatched"] == ["parquet/tool_calls.parquet"]
+    assert set(outcome.metadata["manifest_problems"]) == {
+        "stray.txt: not in the manifest",
+        "parquet/tool_calls.parquet: size differs from the manifest",
+        "parquet/tool_calls.parquet: sha256 differs from the manifest",
+        "parquet/tool_calls.parquet: rows differ from the manifest",
+    }
+
+
+def test_a_leak_in_the_public_layer_blocks_the_release(built, tmp_path):
+    """A raw id that reached the public layer (as if its checks had a hole): the release check
+    fails and the published release stays the previous one."""
+    data, _ = built
+    work = tmp_path / "data"
+    shutil.copytree(data, work)
+    before = (work / "release" / "MANIFEST.json").read_bytes()
+    raw = pq.read_table(
+        work / "private" / "tool_calls" / f"contributor={CONTRIBUTOR}" / f"month={MONTHS[0]}"
+    )
+    (public_part,) = (work / "public" / "tool_calls").glob(
+        f"month={MONTHS[0]}/contributor=*/part.parquet"
+    )
+    leaked = replace_first(pq.read_table(public_part), "call_id", raw.column("call_id")[0].as_py())
+    pq.write_table(leaked, public_part)
+    with dg.instance_for_test() as instance:
+        result = _release(instance, work)
+    assert not result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"release_matches_public": True, "no_private_values_in_release": False}
+    assert not result.asset_materializations_for_node("release")
+    assert (work / "release" / "MANIFEST.json").read_bytes() == before
+    assert not list(work.glob(".release*"))
+
+
+def test_asset_follows_the_contracts():
+    key = dg.AssetKey("release")
+    assert release.group_names_by_key[key] == "release"
+    assert dg.AssetKey("anonymized_steps") in release.dependency_keys
+    spec = release.specs_by_key[key]
+    assert spec.automation_condition is None  # a publication: built on demand, never refreshed
+    assert {"dagster/kind/parquet", "dagster/kind/json"} <= set(spec.tags)
+    assert {c.name for c in release.check_specs} == CHECKS
+    assert all(c.blocking for c in release.check_specs)
+
+
+def test_empty_public_layer_gives_an_empty_release_that_passes(tmp_path):
+    from tracelab_pipeline.release import build_release
+    from tracelab_pipeline.release.checks import release_checks
+
+    built = build_release(
+        tmp_path / "public",
+        tmp_path / "release",
+        verify=lambda staged: release_checks(staged, tmp_path / "public", tmp_path / "private"),
+    )
+    assert built.published and all(c.passed for c in built.checks)
+    assert built.manifest["counts"]["steps"] == 0 and built.manifest["counts"]["months"] is None
+    for name in ("mooncake.jsonl.gz", "tracelab_rounds.jsonl.gz"):
+        assert gzip.decompress((tmp_path / "release" / name).read_bytes()) == b""
+    assert pq.read_table(tmp_path / "release" / "parquet" / "steps.parquet").num_rows == 0
+    assert (
+        "months (of session start): none (empty release)"
+        in (tmp_path / "release" / "README.md").read_text()
+    )
+    (tmp_path / "release" / "stale.txt").write_text("from an older release")
+    again = build_release(tmp_path / "public", tmp_path / "release")
+    assert again.published and not (tmp_path / "release" / "stale.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["release"]  # no staging, no old copy
+
+
+def test_rounds_from_the_selected_columns_equal_those_of_the_whole_tables(built):
+    """write_rounds hands iter_rounds only ROUND_COLUMNS: nothing it reads may be missing."""
+    from tracelab_pipeline.formats.tracelab_rounds import iter_rounds
+
+    data, _ = built
+    for partition in partitions(data / "public"):
+        tables = read_partition(data / "public", *partition)
+        buffer = io.BytesIO()
+        n = build.write_rounds(tables, buffer)
+        whole = [orjson.dumps(r) + b"\n" for r in iter_rounds(*(tables[t] for t in RELEASE_TABLES))]
+        assert n == len(whole) > 0 and buffer.getvalue() == b"".join(whole)
+
+
+def test_small_row_groups_hold_the_same_rows(built, tmp_path, monkeypatch):
+    data, _ = built
+    monkeypatch.setattr(build, "ROW_GROUP_ROWS", 50)
+    write_release(data / "public", tmp_path / "small")
+    for table in RELEASE_TABLES:
+        name = f"parquet/{table}.parquet"
+        small = pq.ParquetFile(tmp_path / "small" / name)
+        assert small.metadata.num_row_groups > 1
+        assert small.read().equals(pq.read_table(data / "release" / name))
+
+
+def test_json_strings_are_every_key_and_string_value(built, tmp_path):
+    """The check's block scan finds what a full parse finds (minus pseudonyms and times)."""
+
+    def walk(value, found):
+        if isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, dict):
+            found.update(value)
+            for v in value.values():
+                walk(v, found)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, found)
+
+    data, _ = built
+    odd = tmp_path / "odd.jsonl"
+    odd.write_bytes(
+        orjson.dumps({'a"b': ["c:\\d", "\u00fc\n", 1, {"k": None, "": True}], "n": -1.5e3})
+        + b"\n"
+        + orjson.dumps(["ses_" + "0" * 20, "2026-01-05T10:00:00.000Z", "x"])
+        + b"\n"
+    )
+    for path in (odd, data / "release" / "tracelab_rounds.jsonl.gz"):
+        found: set[str] = set()
+        for line in _lines(path):
+            walk(line, found)
+        assert _json_strings(path) == {v for v in found if not _SAFE.match(v)}
+
+
+def test_a_raw_id_in_the_mooncake_trace_fails_the_check(built, tmp_path):
+    data, _ = built
+    rel = _copy_release(data, tmp_path)
+    raw = pq.read_table(data / "private" / "steps" / f"contributor={CONTRIBUTOR}")
+    line = {"timestamp": 0, "input_length": 1, "output_length": 1, "hash_ids": [0]}
+    line["session_id"] = raw.column("session_id")[0].as_py()
+    with gzip.open(rel / "mooncake.jsonl.gz", "ab") as f:  # a second gzip member
+        f.write(orjson.dumps(line) + b"\n")
+    leaks = no_private_values(rel, data / "private").metadata["leaks"]
+    assert leaks == {"mooncake.jsonl.gz.json:identifier": 1}

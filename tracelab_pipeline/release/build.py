@@ -1,0 +1,236 @@
+"""Build the release directory from the public layer, check it, and only then publish it.
+
+The release is staged in a hidden directory beside its final place, checked there, and
+swapped in by renames: readers see the previous release or the new one, never a half-written
+or unchecked one. Every file is a function of the public layer alone (sorted tables, gzip
+without a time stamp, no build time anywhere), so rebuilding an unchanged layer gives the same
+bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tracelab_pipeline import schema
+from tracelab_pipeline.anonymize.public_store import DICTIONARY_COLUMNS
+from tracelab_pipeline.formats.tracelab_rounds import EVENT_ATTRIBUTES, SUMMARY_FIELDS, iter_rounds
+from tracelab_pipeline.release.datasheet import (
+    MOONCAKE_FILE,
+    ROUNDS_FILE,
+    DatasetCounts,
+    render_readme,
+)
+from tracelab_pipeline.release.files import gzip_writer, sha256_file
+from tracelab_pipeline.release.mooncake import BLOCK_TOKENS, SUBMIT_TIME, MooncakeTrace
+from tracelab_pipeline.release.public_tables import (
+    RELEASE_TABLES,
+    months,
+    partitions,
+    read_partition,
+)
+
+MANIFEST_FILE = "MANIFEST.json"
+README_FILE = "README.md"
+ROW_GROUP_ROWS = 1 << 17
+# The columns iter_rounds reads (to_round, _tool_to_round, _event_to_round): turning the
+# others into Python objects too was a third of its cost. The fields of a private column
+# (source_file, cwd, input_json) are absent from the public layer, so from the rounds too.
+# tests/test_release.py checks that the rounds equal those of the whole tables.
+ROUND_COLUMNS = {
+    "steps": (
+        "step_id",
+        "provider",
+        "project",
+        "session_id",
+        "step_index",
+        "round_id",
+        "turn_id",
+        "model",
+        "reported_input_tokens",
+        "input_tokens_total",
+        "prefix_tokens",
+        "append_tokens",
+        "uncached_input_tokens",
+        "cache_write_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+        *SUMMARY_FIELDS,
+        "first_input_event_type",
+    ),
+    "tool_calls": (
+        "step_id",
+        "tool_index",
+        "tool_name",
+        "call_id",
+        "emitted_at",
+        "result_at",
+        "input_chars",
+        "result_chars",
+        "wall_latency_ms",
+        "internal_latency_ms",
+        "is_error",
+    ),
+    "timing_events": (
+        "step_id",
+        "event_index",
+        "event_type",
+        "timestamp",
+        "source",
+        *sorted({a for names in EVENT_ATTRIBUTES.values() for a in names}),
+    ),
+}
+
+
+def parquet_file(table: str) -> str:
+    return f"parquet/{table}.parquet"
+
+
+@dataclass
+class Release:
+    path: Path
+    manifest: dict
+    published: bool = False
+    checks: list = field(default_factory=list)
+
+
+def build_release(
+    public_root: str | Path,
+    release_dir: str | Path,
+    verify: Callable[[Path], list] | None = None,
+) -> Release:
+    """Stage the release from `public_root`, run `verify(staged_dir)` (check outcomes with a
+    `passed` attribute), and publish it at `release_dir` only if every outcome passed."""
+    release_dir = Path(release_dir)
+    staging = release_dir.with_name(f".{release_dir.name}.staging-{uuid.uuid4().hex}")
+    try:
+        manifest = write_release(public_root, staging)
+        checks = verify(staging) if verify else []
+        published = all(c.passed for c in checks)
+        if published:
+            publish(staging, release_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return Release(release_dir, manifest, published, checks)
+
+
+def write_release(public_root: str | Path, out: Path) -> dict:
+    """Write every release file into `out` (a new directory); returns the manifest.
+
+    One public partition at a time: its tables go to the Parquet writers and the rounds file,
+    its steps to the Mooncake trace's compact arrays and to the counts, and are then dropped.
+    """
+    (out / "parquet").mkdir(parents=True)
+    counts = DatasetCounts()
+    trace = MooncakeTrace()
+    rounds = 0
+    with ExitStack() as stack:
+        writers = {
+            name: stack.enter_context(TableWriter(out / parquet_file(name), name))
+            for name in RELEASE_TABLES
+        }
+        raw = stack.enter_context(open(out / ROUNDS_FILE, "wb"))
+        rounds_file = stack.enter_context(gzip_writer(raw))
+        for contributor, month in partitions(public_root):
+            tables = read_partition(public_root, contributor, month)
+            for name, writer in writers.items():
+                writer.write(tables[name])
+            rounds += write_rounds(tables, rounds_file)
+            trace.add(tables["steps"])
+            counts.add(tables)
+    mooncake = trace.write(out / MOONCAKE_FILE)
+    rows = {parquet_file(name): counts.rows[name] for name in RELEASE_TABLES}
+    rows |= {ROUNDS_FILE: rounds, MOONCAKE_FILE: mooncake["rows"]}
+    counts = counts.as_dict(months(public_root))
+    files = {name: {"rows": n} for name, n in rows.items()}
+    (out / README_FILE).write_text(render_readme(counts, files))
+    files[README_FILE] = {"rows": None}
+    for name, entry in files.items():
+        entry.update(bytes=(out / name).stat().st_size, sha256=sha256_file(out / name))
+    manifest = {
+        "schema_version": schema.SCHEMA_VERSION,
+        "counts": counts,
+        "files": dict(sorted(files.items())),
+        "mooncake": {
+            "block_tokens": BLOCK_TOKENS,
+            "submit_time": list(SUBMIT_TIME),
+            "steps_without_time": mooncake["steps_without_time"],
+        },
+    }
+    (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest
+
+
+def write_rounds(tables: dict[str, pa.Table], f: BinaryIO) -> int:
+    """The partition's TraceLab rounds through the round writer's own conversion (iter_rounds),
+    given only the columns it reads; returns how many."""
+    lines = [
+        orjson.dumps(round_row, option=orjson.OPT_APPEND_NEWLINE)
+        for round_row in iter_rounds(*(_round_columns(tables, name) for name in RELEASE_TABLES))
+    ]
+    f.write(b"".join(lines))
+    return len(lines)
+
+
+def _round_columns(tables: dict[str, pa.Table], name: str) -> pa.Table:
+    return tables[name].select([c for c in ROUND_COLUMNS[name] if c in tables[name].column_names])
+
+
+class TableWriter:
+    """One merged Parquet file, written as partitions arrive, in row groups of about
+    ROW_GROUP_ROWS rows (small partitions are gathered, so a reader never meets hundreds of
+    tiny row groups). Memory: at most one row group."""
+
+    def __init__(self, path: Path, table: str):
+        target = schema.public_schema(table)
+        self.writer = pq.ParquetWriter(
+            path,
+            target,
+            compression="zstd",
+            use_dictionary=[c for c in DICTIONARY_COLUMNS if c in target.names],
+        )
+        self.pending: list[pa.Table] = []
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def write(self, table: pa.Table) -> None:
+        self.pending.append(table)
+        if sum(t.num_rows for t in self.pending) >= ROW_GROUP_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            merged = pa.concat_tables(self.pending)
+            self.writer.write_table(merged, row_group_size=max(merged.num_rows, 1))
+            self.pending = []
+
+    def __exit__(self, *exc) -> None:
+        self.flush()
+        self.writer.close()
+
+
+def publish(staging: Path, release_dir: Path) -> None:
+    """Swap the staged directory in; the previous release is removed only once replaced."""
+    old = release_dir.with_name(f".{release_dir.name}.old-{uuid.uuid4().hex}")
+    had_old = release_dir.exists()
+    if had_old:
+        os.replace(release_dir, old)
+    try:
+        os.replace(staging, release_dir)
+    except BaseException:
+        if had_old:
+            os.replace(old, release_dir)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

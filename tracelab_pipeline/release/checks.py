@@ -1,0 +1,259 @@
+"""The checks a staged release must pass before it is published (build.build_release).
+
+1. release_matches_public: every file has as many rows as the public layer says (nothing lost
+   or added), and MANIFEST.json lists exactly the files, with their true sizes, SHA-256 and rows.
+2. no_private_values_in_release: the anonymize stage's leak test (public_checks.identifier_leaks)
+   run on every string of every release file against each contributor's private identifiers,
+   paths, branches, handle and user names, and every id column holds pseudonyms only.
+
+The builder never reads the private layer; this check reads only its identifier, path and
+branch columns, as needles, and reports counts by file, field and kind, never the values.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from tracelab_pipeline import schema
+from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, PSEUDONYM_RE
+from tracelab_pipeline.anonymize.public_checks import CheckOutcome, identifier_leaks
+from tracelab_pipeline.release.build import MANIFEST_FILE, parquet_file
+from tracelab_pipeline.release.datasheet import MOONCAKE_FILE, ROUNDS_FILE
+from tracelab_pipeline.release.files import sha256_file
+from tracelab_pipeline.release.mooncake import SUBMIT_TIME
+from tracelab_pipeline.release.public_tables import (
+    RELEASE_TABLES,
+    partition_files,
+    public_row_counts,
+)
+
+RELEASE_CHECKS: dict[str, str] = {
+    "release_matches_public": "every release file has the public layer's row count; "
+    "MANIFEST.json lists exactly the files, with their sizes, SHA-256 and rows",
+    "no_private_values_in_release": "no identifier, user name, handle, path or branch of the "
+    "private layer appears in any release file; every id column holds pseudonyms",
+}
+
+_PSEUDONYM = PSEUDONYM_RE.pattern.removeprefix("^").removesuffix("$")
+# Strings that are pseudonyms, provider-qualified pseudonyms (round session ids and trace keys)
+# or ISO timestamps cannot hold a raw value; they are most strings of the release, so the text
+# scan skips them (the id columns' pseudonym shape is checked on its own).
+_SAFE = re.compile(
+    rf"^(?:(?:claude|codex|{_PSEUDONYM})(?::|$))+$"
+    r"|^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z$"
+)
+
+
+def release_checks(
+    release_dir: str | Path, public_root: str | Path, private_root: str | Path
+) -> list[CheckOutcome]:
+    return [
+        matches_public(release_dir, public_root),
+        no_private_values(release_dir, private_root),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Row counts and manifest
+
+
+def matches_public(release_dir: str | Path, public_root: str | Path) -> CheckOutcome:
+    release = Path(release_dir)
+    public = public_row_counts(public_root)
+    expected = {parquet_file(t): public[t] for t in RELEASE_TABLES}
+    expected[ROUNDS_FILE] = public["steps"]
+    expected[MOONCAKE_FILE] = public["steps"] - _untimed_public_steps(public_root)
+    actual = {name: _rows(release / name) for name in expected}
+    counts = {n: {"public": expected[n], "release": actual[n]} for n in expected}
+    mismatched = sorted(n for n in expected if expected[n] != actual[n])
+    problems = _manifest_problems(release, actual)
+    return CheckOutcome(
+        name="release_matches_public",
+        passed=not mismatched and not problems,
+        description=RELEASE_CHECKS["release_matches_public"],
+        metadata={"counts": counts, "mismatched": mismatched, "manifest_problems": problems},
+    )
+
+
+def _untimed_public_steps(public_root: str | Path) -> int:
+    """Public steps with no submit time: the Mooncake trace leaves them out."""
+    n = 0
+    for f in partition_files(public_root, "steps"):
+        t = pq.ParquetFile(f).read(columns=list(SUBMIT_TIME), use_threads=False)
+        n += pc.sum(pc.and_(*(pc.is_null(t.column(c)) for c in SUBMIT_TIME))).as_py() or 0
+    return n
+
+
+def _rows(path: Path) -> int | None:
+    if not path.is_file():
+        return None
+    if path.suffix == ".parquet":
+        return pq.ParquetFile(path).metadata.num_rows
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:  # lines: every line of ours ends with a newline
+        return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 24), b""))
+
+
+def _manifest_problems(release: Path, actual_rows: dict[str, int | None]) -> list[str]:
+    try:
+        listed = json.loads((release / MANIFEST_FILE).read_text())["files"]
+    except (OSError, ValueError, KeyError) as exc:
+        return [f"{MANIFEST_FILE} unreadable: {type(exc).__name__}"]
+    on_disk = {p.relative_to(release).as_posix() for p in release.rglob("*") if p.is_file()}
+    problems = [
+        f"{n}: not in the manifest" for n in sorted(on_disk - set(listed) - {MANIFEST_FILE})
+    ]
+    for name, entry in sorted(listed.items()):
+        path = release / name
+        if not path.is_file():
+            problems.append(f"{name}: listed but missing")
+            continue
+        if entry.get("bytes") != path.stat().st_size:
+            problems.append(f"{name}: size differs from the manifest")
+        if entry.get("sha256") != sha256_file(path):
+            problems.append(f"{name}: sha256 differs from the manifest")
+        if name in actual_rows and entry.get("rows") != actual_rows[name]:
+            problems.append(f"{name}: rows differ from the manifest")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Private values
+
+
+def no_private_values(release_dir: str | Path, private_root: str | Path) -> CheckOutcome:
+    release = Path(release_dir)
+    content = release_strings(release)
+    leaks: Counter = Counter()
+    checked = 0
+    contributors = private_contributors(private_root)
+    for contributor, months in contributors.items():
+        private = _private_needle_tables(private_root, contributor, months)
+        outcome = identifier_leaks(private, {}, contributor, ids=[], content=content)
+        leaks.update(outcome.metadata["leaks"])
+        checked += outcome.metadata["private_values_checked"]
+    not_pseudonyms = _ids_not_pseudonyms(release)
+    return CheckOutcome(
+        name="no_private_values_in_release",
+        passed=not leaks and not not_pseudonyms,
+        description=RELEASE_CHECKS["no_private_values_in_release"],
+        metadata={
+            "contributors_checked": len(contributors),
+            "private_values_checked": checked,
+            "distinct_strings_scanned": sum(len(values) for *_, values in content),
+            "leaks": dict(sorted(leaks.items())),
+            "ids_not_pseudonyms": not_pseudonyms,
+        },
+    )
+
+
+def release_strings(release: Path) -> list[tuple[str, str, list[str]]]:
+    """(file, field, distinct strings) of every file of the release, except strings that are
+    pseudonyms or timestamps (_SAFE). Parquet: each string column; JSONL: every key and string
+    value; README and MANIFEST: each line. Files are read a column or a block at a time."""
+    out = []
+    for path in sorted(p for p in release.rglob("*") if p.is_file()):
+        name = path.relative_to(release).as_posix()
+        if path.suffix == ".parquet":
+            parquet = pq.ParquetFile(path)
+            for field in parquet.schema_arrow:
+                if pa.types.is_string(field.type):
+                    column = parquet.read(columns=[field.name]).column(0)
+                    out.append((name, field.name, _unsafe(column)))
+        elif path.name.endswith((".jsonl", ".jsonl.gz")):
+            out.append((name, "json", sorted(_json_strings(path))))
+        else:
+            lines = pa.array(path.read_text(errors="replace").splitlines(), pa.string())
+            out.append((name, "text", _unsafe(lines)))
+    return out
+
+
+def _unsafe(values: pa.Array | pa.ChunkedArray) -> list[str]:
+    distinct = pc.unique(values).drop_null()
+    return sorted(pc.filter(distinct, pc.invert(_is_safe(distinct))).to_pylist())
+
+
+def _is_safe(values: pa.Array) -> pa.Array:
+    return pc.match_substring_regex(values, _SAFE.pattern)
+
+
+# A JSON string literal. Keys and string values are exactly the literals of the JSON text (a
+# number, bracket, true, false or null holds no quote), and none spans lines, so a file can be
+# scanned in blocks cut at line ends without parsing it into objects. (Written as runs of plain
+# characters between escapes: several times faster in `re` than one character at a time.)
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def _json_strings(path: Path) -> set[str]:
+    """The distinct keys and string values of a JSON-lines file (plain or gzip) that are not
+    _SAFE, decoded."""
+    found: set[str] = set()
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        tail = b""
+        for block in iter(lambda: f.read(1 << 24), b""):
+            block = tail + block
+            cut = block.rfind(b"\n") + 1
+            found.update(_unsafe_literals(block[:cut]))
+            tail = block[cut:]
+        found.update(_unsafe_literals(tail))
+    return found
+
+
+def _unsafe_literals(text: bytes) -> list[str]:
+    literals = pa.array(
+        [orjson.loads(s) for s in set(_JSON_STRING.findall(text))], type=pa.string()
+    )
+    return pc.filter(literals, pc.invert(_is_safe(literals))).to_pylist()
+
+
+def private_contributors(private_root: str | Path) -> dict[str, list[str]]:
+    """contributor -> months of its private steps partitions."""
+    out: dict[str, list[str]] = {}
+    for month_dir in sorted(Path(private_root, "steps").glob("contributor=*/month=*")):
+        contributor = month_dir.parent.name.removeprefix("contributor=")
+        out.setdefault(contributor, []).append(month_dir.name.removeprefix("month="))
+    return out
+
+
+def _private_needle_tables(
+    private_root: str | Path, contributor: str, months: list[str]
+) -> dict[str, pa.Table]:
+    """The identifier, path and branch columns of all of a contributor's private partitions."""
+    from tracelab_pipeline.partitioned.store import read_partition
+
+    columns = {
+        table: tuple(
+            c
+            for c in schema.TABLES[table].names
+            if c in ID_COLUMNS[table] or c in ("cwd", "git_branch", "source_file")
+        )
+        for table in RELEASE_TABLES
+    }
+    parts = [read_partition(private_root, contributor, m, columns) for m in months]
+    return {t: pa.concat_tables([p[t] for p in parts]) for t in RELEASE_TABLES}
+
+
+def _ids_not_pseudonyms(release: Path) -> dict[str, int]:
+    """Non-null values of the Parquet id columns that are not well-formed pseudonyms."""
+    bad = {}
+    for table in RELEASE_TABLES:
+        path = release / parquet_file(table)
+        if not path.is_file():
+            continue
+        ids = pq.read_table(path, columns=list(ID_COLUMNS[table]))
+        for column in ids.column_names:
+            values = ids.column(column).drop_null()
+            ok = pc.sum(pc.match_substring_regex(values, PSEUDONYM_RE.pattern)).as_py() or 0
+            if len(values) - ok:
+                bad[f"{table}.{column}"] = len(values) - ok
+    return bad

@@ -1,0 +1,154 @@
+"""README.md of the release: counts, files, how to load it, and every column's meaning taken
+from schema.py (the same docs the pipeline's own tables carry)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tracelab_pipeline import schema
+from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, KINDS
+from tracelab_pipeline.release.mooncake import BLOCK_TOKENS, SUBMIT_TIME
+from tracelab_pipeline.release.public_tables import RELEASE_TABLES
+
+ROUNDS_FILE = "tracelab_rounds.jsonl.gz"
+MOONCAKE_FILE = "mooncake.jsonl.gz"
+
+
+class DatasetCounts:
+    """The datasheet's counts, accumulated a partition at a time (distinct ids as sets of
+    pseudonyms: one entry per contributor, session or thread, never per step)."""
+
+    def __init__(self) -> None:
+        self.contributors: set[str] = set()
+        self.sessions: set[tuple] = set()
+        self.threads: set[tuple] = set()
+        self.rows = dict.fromkeys(RELEASE_TABLES, 0)
+        self.by_provider = dict.fromkeys(schema.PROVIDERS, 0)
+
+    def add(self, tables: dict[str, pa.Table]) -> None:
+        steps = tables["steps"]
+        contributor, provider = (steps.column(c).to_pylist() for c in ("contributor", "provider"))
+        self.contributors.update(contributor)
+        for name, column in (("sessions", "root_session_id"), ("threads", "session_id")):
+            values = steps.column(column).to_pylist()
+            getattr(self, name).update(zip(contributor, provider, values, strict=True))
+        for name, table in tables.items():
+            self.rows[name] += table.num_rows
+        for p in self.by_provider:
+            self.by_provider[p] += int(pc.sum(pc.equal(steps.column("provider"), p)).as_py() or 0)
+
+    def as_dict(self, months: list[str]) -> dict:
+        return {
+            "contributors": len(self.contributors),
+            "sessions": len(self.sessions),
+            "threads": len(self.threads),
+            **self.rows,
+            "steps_by_provider": self.by_provider,
+            "months": {"first": months[0], "last": months[-1]} if months else None,
+        }
+
+
+def render_readme(counts: dict, files: dict[str, dict]) -> str:
+    months = counts["months"]
+    span = f"{months['first']} to {months['last']}" if months else "none (empty release)"
+    by_provider = ", ".join(f"{p} {n}" for p, n in counts["steps_by_provider"].items())
+    lines = [
+        "# TraceLab pipeline release",
+        "",
+        "Agentic-coding LLM workload (Claude Code and Codex CLI sessions) as step-level tables,",
+        "the TraceLab round format and a Mooncake replay trace. Built from the public",
+        "(anonymized) layer only: identifiers are keyed pseudonyms (HMAC-SHA256, key not",
+        "published), and there is no prompt, output, tool input or result text, no path, working",
+        "directory or git branch; only sizes (characters) and token counts.",
+        "",
+        f"Schema version {schema.SCHEMA_VERSION}. Sizes and SHA-256 of every file: "
+        "`MANIFEST.json`.",
+        "",
+        "## Contents",
+        "",
+        f"- contributors: {counts['contributors']}",
+        f"- sessions: {counts['sessions']} ({counts['threads']} agent threads incl. sub-agents)",
+        f"- steps (LLM calls): {counts['steps']} ({by_provider})",
+        f"- tool calls: {counts['tool_calls']}",
+        f"- timing events: {counts['timing_events']}",
+        f"- months (of session start): {span}",
+        "",
+        "| file | rows | what |",
+        "|---|---|---|",
+    ]
+    what = {
+        "parquet/steps.parquet": "one row per step (LLM call)",
+        "parquet/tool_calls.parquet": "one row per tool call",
+        "parquet/timing_events.parquet": "the events (inputs, outputs, tool calls) of each step",
+        ROUNDS_FILE: "TraceLab round JSONL (gzip): one round per step, events and tools nested",
+        MOONCAKE_FILE: "Mooncake trace (gzip): one request per step with a time, for replay",
+    }
+    for name, text in what.items():
+        lines.append(f"| `{name}` | {files[name]['rows']} | {text} |")
+    lines += [
+        "",
+        "## Loading",
+        "",
+        "DuckDB:",
+        "",
+        "```sql",
+        "CREATE VIEW steps AS FROM 'parquet/steps.parquet';",
+        "CREATE VIEW tool_calls AS FROM 'parquet/tool_calls.parquet';",
+        "SELECT provider, count(*), sum(prefix_tokens) / sum(input_tokens_total) AS hit_rate",
+        "FROM steps GROUP BY provider;",
+        "```",
+        "",
+        "pandas:",
+        "",
+        "```python",
+        "import pandas as pd",
+        'steps = pd.read_parquet("parquet/steps.parquet")',
+        f'mooncake = pd.read_json("{MOONCAKE_FILE}", lines=True)',
+        "```",
+        "",
+        "Rows are ordered by contributor pseudonym and month, then within a contributor-month",
+        "by (session_id, step_index, step_id) / (step_id, tool_index, call_id) /",
+        "(step_id, event_index).",
+        "",
+        "Keys: `tool_calls.step_id` and `timing_events.step_id` refer to `steps.step_id`;",
+        "`timing_events.tool_call_id` to `tool_calls.call_id`; a sub-agent thread's",
+        "`parent_session_id` to the `session_id` of the thread that spawned it. Ids are unique",
+        "per `contributor` pseudonym.",
+        "",
+        "## TraceLab round format",
+        "",
+        f"`{ROUNDS_FILE}` has TraceLab's field names and order. Fields that would carry",
+        "private data are absent: `session_file`, Codex `cwd` and the tools' `input`.",
+        "",
+        "## Mooncake trace",
+        "",
+        f"`{MOONCAKE_FILE}`: one line per step, sorted by `timestamp` (integer ms from the first",
+        "call, truncated). Submit time = "
+        + ", else ".join(f"`{c}`" for c in SUBMIT_TIME)
+        + "; steps with neither",
+        "are left out (their number: `MANIFEST.json`, `mooncake.steps_without_time`).",
+        "`input_length` = prefix + append tokens; `output_length` includes reasoning tokens;",
+        f"`hash_ids` has ceil(input_length / {BLOCK_TOKENS}) ids, one per {BLOCK_TOKENS}-token "
+        "block. The",
+        "log has no prompt content, so the ids are synthesized: a call keeps the first",
+        f"min(floor(prefix_tokens / {BLOCK_TOKENS}), len(previous ids)) ids of the previous call "
+        "of",
+        "the same agent thread and gets fresh ids for the rest; threads never share ids.",
+        "`session_id` is the agent thread's pseudonym (closed-loop replay groups by it).",
+        "Ids are numbered by one counter, thread after thread: dense except the fresh ids of",
+        "the steps left out for want of a time.",
+        "",
+        "Tools that want plain JSONL (vLLM, SGLang, AIPerf, GuideLLM):",
+        f"`gunzip -k {MOONCAKE_FILE}` writes `mooncake.jsonl` beside it.",
+        "",
+        "## Columns",
+    ]
+    for table in RELEASE_TABLES:
+        lines += ["", f"### {table}", "", "| column | type | meaning |", "|---|---|---|"]
+        for field in schema.public_schema(table):
+            doc = (field.metadata or {}).get(b"doc", b"").decode().replace("|", "\\|")
+            if field.name in ID_COLUMNS[table] and not doc.startswith("keyed pseudonym"):
+                doc = f"keyed pseudonym ({KINDS[ID_COLUMNS[table][field.name]]}_...) of: {doc}"
+            lines.append(f"| `{field.name}` | {field.type} | {doc} |")
+    return "\n".join(lines) + "\n"

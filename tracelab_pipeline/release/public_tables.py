@@ -1,0 +1,87 @@
+"""The public layer, read one contributor-month partition at a time: the three release tables
+of a partition in the public schema and a total order, partitions in a fixed order. A thread
+(a session's main chain or a sub-agent) never spans two partitions, so a partition holds
+everything the release derives from a thread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tracelab_pipeline import schema
+
+RELEASE_TABLES = ("steps", "tool_calls", "timing_events")
+PART_FILE = "part.parquet"
+
+# Each key is unique within a contributor (step_id is), so the order within a partition is total.
+SORT_KEYS: dict[str, tuple[str, ...]] = {
+    "steps": ("contributor", "session_id", "step_index", "step_id"),
+    "tool_calls": ("contributor", "step_id", "tool_index", "call_id"),
+    "timing_events": ("contributor", "step_id", "event_index"),
+}
+
+
+def partition_files(public_root: str | Path, table: str) -> list[Path]:
+    """`<public>/<table>/month=*/contributor=*/part.parquet`, sorted (temporary files of a
+    publication in progress are hidden names and never match)."""
+    return sorted(Path(public_root, table).glob(f"month=*/contributor=*/{PART_FILE}"))
+
+
+def partitions(public_root: str | Path) -> list[tuple[str, str]]:
+    """(contributor pseudonym, month) of every partition of any release table, sorted: the
+    release's row order is this order, then SORT_KEYS within a partition."""
+    return sorted(
+        {
+            (
+                f.parent.name.removeprefix("contributor="),
+                f.parent.parent.name.removeprefix("month="),
+            )
+            for table in RELEASE_TABLES
+            for f in partition_files(public_root, table)
+        }
+    )
+
+
+def months(public_root: str | Path) -> list[str]:
+    """The months that have a public steps partition, sorted."""
+    return sorted(
+        {f.parent.parent.name.removeprefix("month=") for f in partition_files(public_root, "steps")}
+    )
+
+
+def read_partition(public_root: str | Path, contributor: str, month: str) -> dict[str, pa.Table]:
+    """The release tables of one partition."""
+    return {t: read_partition_table(public_root, t, contributor, month) for t in RELEASE_TABLES}
+
+
+def read_partition_table(
+    public_root: str | Path, table: str, contributor: str, month: str
+) -> pa.Table:
+    """One partition of `table`, cast to schema.public_schema(table), sorted by SORT_KEYS;
+    empty when the partition has no file for this table."""
+    target = schema.public_schema(table)
+    path = Path(public_root, table, f"month={month}", f"contributor={contributor}", PART_FILE)
+    if not path.is_file():
+        return target.empty_table()
+    part = _conform(pq.ParquetFile(path).read(use_threads=False), target)
+    return part.sort_by([(c, "ascending") for c in SORT_KEYS[table]])
+
+
+def public_row_counts(public_root: str | Path) -> dict[str, int]:
+    """Rows of each release table in the public layer, from the Parquet footers."""
+    return {
+        table: sum(pq.ParquetFile(f).metadata.num_rows for f in partition_files(public_root, table))
+        for table in RELEASE_TABLES
+    }
+
+
+def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
+    """Exactly the public columns, in order and typed; a column an older writer did not write
+    becomes nulls (as in the warehouse), never an error."""
+    columns = [
+        table.column(f.name) if f.name in table.column_names else pa.nulls(len(table), f.type)
+        for f in target
+    ]
+    return pa.Table.from_arrays(columns, schema=target.remove_metadata()).cast(target)
