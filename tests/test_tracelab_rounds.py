@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import orjson
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracelab_pipeline.formats import read_log
 from tracelab_pipeline.formats.tracelab_rounds import (
-    format_ts,
+    format_ts_array,
     read_tracelab_rounds,
     write_tracelab_rounds,
 )
@@ -226,18 +227,26 @@ def test_codex_export_carries_the_worked_example(tmp_path):
 
 
 def test_timestamps_are_utc_with_milliseconds_when_whole():
-    assert format_ts(datetime(2026, 3, 21, 10, 5, 59, 328000, tzinfo=UTC)) == (
-        "2026-03-21T10:05:59.328Z"
-    )
-    assert format_ts(datetime(2026, 3, 21, 10, 5, 59, tzinfo=UTC)) == "2026-03-21T10:05:59.000Z"
-    assert format_ts(datetime(2026, 3, 21, 10, 5, 59, 328001, tzinfo=UTC)) == (
-        "2026-03-21T10:05:59.328001Z"
-    )
     plus_two = timezone(timedelta(hours=2))
-    assert format_ts(datetime(2026, 3, 21, 12, 0, 0, 5000, tzinfo=plus_two)) == (
-        "2026-03-21T10:00:00.005Z"
-    )
-    assert format_ts(None) is None
+    values = [
+        datetime(2026, 3, 21, 10, 5, 59, 328000, tzinfo=UTC),
+        datetime(2026, 3, 21, 10, 5, 59, tzinfo=UTC),
+        datetime(2026, 3, 21, 10, 5, 59, 328001, tzinfo=UTC),
+        datetime(2026, 3, 21, 12, 0, 0, 5000, tzinfo=plus_two),
+        datetime(2026, 3, 21, 10, 5, 59, 1000, tzinfo=UTC),
+        datetime(2026, 3, 21, 10, 5, 59, 10, tzinfo=UTC),
+        None,
+    ]
+    column = pa.array(values, pa.timestamp("us", tz="UTC"))
+    assert format_ts_array(column).to_pylist() == [
+        "2026-03-21T10:05:59.328Z",
+        "2026-03-21T10:05:59.000Z",
+        "2026-03-21T10:05:59.328001Z",
+        "2026-03-21T10:00:00.005Z",
+        "2026-03-21T10:05:59.001Z",
+        "2026-03-21T10:05:59.000010Z",
+        None,
+    ]
 
 
 def _tracelab_row(**overrides) -> dict:

@@ -15,11 +15,12 @@ import os
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tracelab_pipeline.formats.common import EARLIEST, content_chars, latest_plausible, parse_ts
 from tracelab_pipeline.formats.jsonl import Accounting, feed_records, open_log
@@ -74,19 +75,14 @@ COLLECTOR_FIELDS = ("home", "user", "store")
 # Writing
 
 
-def format_ts(value: datetime | None) -> str | None:
-    """ISO-8601 UTC with Z; milliseconds when whole, microseconds otherwise."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    value = value.astimezone(UTC)
-    micro = value.microsecond
-    fraction = f"{micro // 1000:03d}" if micro % 1000 == 0 else f"{micro:06d}"
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T"
-        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{fraction}Z"
-    )
+def format_ts_array(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """A timestamp column as the round format writes times: ISO-8601 UTC with Z, milliseconds
+    when whole, microseconds otherwise. In Arrow: making and formatting a Python datetime per
+    value was a third of the cost of the rounds."""
+    text = pc.strftime(values.cast(pa.timestamp("us", tz="UTC")), format="%Y-%m-%dT%H:%M:%S")
+    # Six fractional digits ("...:59.328000"); milliseconds when they end in 000.
+    millis = pc.utf8_slice_codeunits(text, 0, len("2026-03-21T10:05:59.328"))
+    return pc.binary_join_element_wise(pc.if_else(pc.ends_with(text, "000"), millis, text), "Z", "")
 
 
 def write_tracelab_rounds(
@@ -153,6 +149,10 @@ def iter_rounds(steps: pa.Table, tool_calls: pa.Table, timing_events: pa.Table) 
 
 
 def _group(table: pa.Table, order_key: str) -> dict[str, list[dict]]:
+    """Rows by step_id, in `order_key` order, timestamps as round-format strings."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_timestamp(f.type):
+            table = table.set_column(i, f.name, format_ts_array(table.column(i)))
     grouped: dict[str, list[dict]] = defaultdict(list)
     for row in table.to_pylist():
         grouped[row["step_id"]].append(row)
@@ -207,7 +207,7 @@ def to_round(
 def _event_to_round(event: dict) -> dict:
     out = {
         "event_type": event["event_type"],
-        "timestamp": format_ts(event["timestamp"]),
+        "timestamp": event["timestamp"],
         "source": event["source"],
     }
     for name in EVENT_ATTRIBUTES.get(event["event_type"], _ALL_ATTRIBUTES):
@@ -222,10 +222,10 @@ def _tool_to_round(tool: dict, claude: bool, has_input: bool) -> dict:
         "tool_index": tool["tool_index"],
         "tool_name": tool.get("tool_name"),
         "tool_call_id": tool["call_id"],
-        "emitted_at": format_ts(tool.get("emitted_at")),
+        "emitted_at": tool.get("emitted_at"),
     }
     if not claude:
-        out["result_at"] = format_ts(tool.get("result_at"))
+        out["result_at"] = tool.get("result_at")
     if has_input:
         raw = tool.get("input_json")
         out["input"] = _claude_input(raw) if claude else raw
@@ -235,7 +235,7 @@ def _tool_to_round(tool: dict, claude: bool, has_input: bool) -> dict:
     out["tool_internal_latency_ms"] = tool.get("internal_latency_ms")
     out["is_error"] = tool.get("is_error")
     if claude:
-        out["result_at"] = format_ts(tool.get("result_at"))
+        out["result_at"] = tool.get("result_at")
     return out
 
 
