@@ -78,3 +78,25 @@ def test_a_sub_agent_of_a_conversation_continued_past_max_sessions_lands_with_it
     with Registry(tmp_path / "landed") as reg:
         months = {f["month"] for f in reg.files()}
     assert months == {"2026-01"}
+
+
+def test_a_registry_from_before_sessions_were_recorded_links_a_later_sub_agent(tmp_path):
+    """A registry written before files named every session gets a NULL `sessions` column
+    (ALTER TABLE): S2's file (S1's history, then S2) was known by S1 only, so S2's sub-agent
+    landing afterwards went to March while S2 is in January."""
+    from test_partition_placement import _chain
+
+    s1, s2_file, _ = _chain()
+    inbox = tmp_path / "inbox"
+    _write(inbox, f"{PROJECT}/{S1}.jsonl", s1)
+    _write(inbox, f"{PROJECT}/{S2}.jsonl", s2_file)
+    land_inbox(str(inbox), tmp_path / "landed")
+    with Registry(tmp_path / "landed") as reg:  # as the old code left it
+        reg.db.execute("UPDATE files SET sessions = NULL")
+        reg.db.commit()
+    agent = _sniffly("fed8ce56", S2, datetime(2026, 3, 11, 0, 5, tzinfo=UTC))
+    agent = [line.replace('"isSidechain":false', '"isSidechain":true') for line in agent]
+    _write(inbox, f"{PROJECT}/{S2}/subagents/agent-a7f3c2.jsonl", agent)
+    land_inbox(str(inbox), tmp_path / "landed")
+    with Registry(tmp_path / "landed") as reg:
+        assert {f["month"] for f in reg.files()} == {"2026-01"}
