@@ -100,3 +100,48 @@ def test_a_registry_from_before_sessions_were_recorded_links_a_later_sub_agent(t
     land_inbox(str(inbox), tmp_path / "landed")
     with Registry(tmp_path / "landed") as reg:
         assert {f["month"] for f in reg.files()} == {"2026-01"}
+
+
+def test_a_side_question_that_adds_an_answer_leaves_the_parent_its_calls(tmp_path):
+    """A /btw side question replays its parent's calls and then adds its own answer: its
+    thread has one step more, which must not make it the owner of the parent's calls."""
+    import shutil
+
+    from test_normalize import CLAUDE_SEGMENT, _replay, _segment_records
+
+    from tracelab_pipeline.normalize import normalize_files
+
+    records = _segment_records()
+    session = records[0]["sessionId"]
+    parent = tmp_path / "proj" / f"{session}.jsonl"
+    parent.parent.mkdir()
+    shutil.copy(CLAUDE_SEGMENT, parent)
+    answer = json.loads(json.dumps([r for r in records if r.get("type") == "assistant"][-1]))
+    answer["message"]["id"] = "msg_btw_answer"
+    answer["uuid"] = "btw-answer"
+    agent = tmp_path / "proj" / session / "subagents" / "agent-btw1.jsonl"
+    agent.parent.mkdir(parents=True)
+    agent.write_bytes(_replay([*records, answer]))
+    alone = normalize_files([parent]).steps.num_rows
+    for order in ([agent, parent], [parent, agent]):
+        files = normalize_files(order).steps.column("source_file").to_pylist()
+        assert (files.count(str(parent)), files.count(str(agent))) == (alone, 1)
+
+
+def test_history_copied_under_a_new_session_id_stays_with_the_session_it_was_made_in(
+    tmp_path,
+):
+    """S2 resumes S1 in March and its file copies S1's calls under S2's id: S1 keeps them (it
+    ended before S2 resumed it); S2 keeps only its own, whatever the file order."""
+    from tracelab_pipeline.normalize import normalize_files
+
+    s1 = _sniffly("ba79134d", S1, datetime(2026, 1, 31, 23, 50, tzinfo=UTC))
+    s2 = _sniffly("fed8ce56", S2, datetime(2026, 3, 2, 9, tzinfo=UTC))
+    _write(tmp_path, f"proj/{S1}.jsonl", s1)
+    _write(tmp_path, f"proj/{S2}.jsonl", [line.replace(S1, S2) for line in s1] + s2)
+    p1, p2 = tmp_path / "proj" / f"{S1}.jsonl", tmp_path / "proj" / f"{S2}.jsonl"
+    alone = normalize_files([p1]).steps.num_rows
+    for order in ([p1, p2], [p2, p1]):
+        sessions = normalize_files(order).steps.column("session_id").to_pylist()
+        assert sessions.count(S1) == alone
+        assert sessions.count(S2) == len(sessions) - alone > 0
