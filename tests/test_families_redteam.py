@@ -176,3 +176,26 @@ def test_a_conversation_continued_for_over_a_year_is_not_blocked(tmp_path):
     assert part.month == "2025-01"
     steps = normalize_files(files, part.contributor).steps
     assert validate_table("steps", "private", steps, part.month).success
+
+
+def test_a_partition_built_by_older_normalize_rules_is_stale(tmp_path):
+    """After an upgrade that changes what the same files give (the message-id dedup), a
+    partition built before kept its double counts: its manifest's input digest still matched,
+    so neither the demo nor the nightly sweep rebuilt it."""
+    from tracelab_pipeline.orchestration.resources import TraceLabConfig
+    from tracelab_pipeline.orchestration.sweep import stale_partitions
+    from tracelab_pipeline.partitioned.build import build_partition
+    from tracelab_pipeline.partitioned.store import manifest_path
+
+    config = TraceLabConfig(data_dir=str(tmp_path))
+    s1 = _sniffly("ba79134d", S1, datetime(2026, 1, 31, 23, 50, tzinfo=UTC))
+    _write(tmp_path / "inbox", f"{PROJECT}/{S1}.jsonl", s1)
+    land_inbox(config.inbox_url, config.landed_dir)
+    with Registry(config.landed_dir) as reg:
+        build_partition(reg, config.private_dir, "alice", "2026-01")
+    assert stale_partitions(config) == []
+    path = manifest_path(config.private_dir, "alice", "2026-01")
+    manifest = json.loads(path.read_text())
+    manifest.pop("rules", None)  # as the code before the message-id dedup wrote it
+    path.write_text(json.dumps(manifest))
+    assert [p.key for p in stale_partitions(config)] == ["alice|2026-01"]
