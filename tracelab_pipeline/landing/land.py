@@ -70,12 +70,34 @@ def land_inbox(
             reg.next_generation()
             touched = sorted({d["contributor"] for d in report.drops if d.get("contributor")})
             for contributor in touched:
+                _rescan_older_rows(reg, contributor, limits)
                 report.changed_partitions.extend(reg.replan(contributor, gen))
             reg.db.commit()
             report.generation = gen
         else:
             report.generation = reg.generation
         return report
+
+
+def _rescan_older_rows(reg: Registry, contributor: str, limits: Limits) -> None:
+    """Files landed before the registry recorded every session a log names (and a Codex
+    header's own start) are scanned again, once: placed from their first session only, a
+    resumed log's later session did not link that session's sub-agent files."""
+    rows = reg.db.execute(
+        "SELECT sha256, object_path FROM files WHERE contributor = ? AND sessions IS NULL",
+        (contributor,),
+    ).fetchall()
+    for sha, path in rows:
+        try:
+            scan = scan_log(path, limits.max_log_bytes)
+        except UnreadableLog:
+            continue  # placed as before, from what the registry already holds
+        first = scan.first_ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if scan.first_ts else None
+        reg.db.execute(
+            "UPDATE files SET sessions = ?, first_ts = coalesce(?, first_ts)"
+            " WHERE contributor = ? AND sha256 = ?",
+            ("\n".join(scan.sessions), first, contributor, sha),
+        )
 
 
 @contextmanager

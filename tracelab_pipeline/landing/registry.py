@@ -228,7 +228,9 @@ class Registry:
         # session it repeats), so those files land in one partition and are de-duplicated there.
         family = _Families()
         for r in rows:
-            if status[r["sha256"]][0] == "active":
+            # A log without a timestamp (a TraceLab round export naming sessions of many
+            # months) links nothing: it would pull unrelated conversations into one month.
+            if status[r["sha256"]][0] == "active" and r["first_ts"]:
                 family.join([f"file:{r['sha256']}", *_sessions(r)])
         starts: dict[str, str] = {}
         for r in rows:

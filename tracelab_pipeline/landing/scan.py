@@ -47,6 +47,7 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
     lines = 0
     size = 0
     sessions: dict[str, None] = {}
+    last: str | None = None  # the session the log was written in at its end
     first: datetime | None = None
     too_big = f"log decompresses past the cap of {max_bytes} bytes"
     latest = latest_plausible()
@@ -78,8 +79,10 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
                 if not isinstance(record, dict):
                     continue
                 session = _root_session(record)
-                if session is not None and len(sessions) < MAX_SESSIONS:
-                    sessions[session] = None
+                if session is not None:
+                    if len(sessions) < MAX_SESSIONS:
+                        sessions[session] = None
+                    last = session
                 for ts in _timestamps(record):
                     # In UTC, and only what the readers accept: they reject a record dated
                     # before 2023 or in the future, so it must not decide the month either.
@@ -95,6 +98,11 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
         # readers keep the lines before the break (and reject the rest as one more line), so
         # it lands like any log and loses only what cannot be read. The rest is not counted,
         # like a last line cut short above.
+    if last is not None and last not in sessions:
+        # Past the cap, the log's own session still links it: a conversation continued
+        # daily for months writes a file that repeats every earlier session's records first,
+        # and the last session's sub-agent files name only that one.
+        sessions[last] = None
     return LogScan(lines, size, next(iter(sessions), None), first, tuple(sessions))
 
 

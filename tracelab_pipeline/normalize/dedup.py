@@ -57,14 +57,26 @@ _THREADS = f"""
 CREATE TEMP TABLE threads AS
 SELECT {FILE_COLUMN}, session_id, count(*) AS steps FROM keys GROUP BY ALL
 """
+_ENDS = """
+CREATE TEMP TABLE session_ends AS
+SELECT session_id, max(greatest(input_ready_at, first_output_at, usage_at)) AS ended
+FROM keys GROUP BY ALL
+"""
 # Preference among copies of a step: the file whose own thread the step belongs to (replayed
 # history sits in other threads' files), then a raw log over a TraceLab round export (which
-# belongs to no thread and lacks fields), then the file holding more of that thread's steps,
-# then the smaller path. Within one file a repeated step_id keeps its first row. A dropped
-# copy's tool calls and events go with it when its file or step_id differs from the kept one's.
+# belongs to no thread and lacks fields), then a main thread over a sub-agent's (a side
+# question replays its parent's calls in its own thread, then adds its answer), then the
+# session that ended first (a resume copying history under its new session id continues a
+# session that had ended), then the file holding more of that thread's steps (of one
+# session: the longer version), then the smaller path. Within one file a repeated step_id
+# keeps its first row. A dropped copy's tool calls and events go with it when its file or
+# step_id differs from the kept one's.
 _DROPPED = f"""
 INSERT INTO dropped
-WITH part AS (SELECT {COPY}, step_id, session_id, {FILE_COLUMN}, {ROW} FROM keys WHERE {_PART}),
+WITH part AS (
+    SELECT {COPY}, step_id, session_id, root_session_id, {FILE_COLUMN}, {ROW}
+    FROM keys WHERE {_PART}
+),
 repeated AS (SELECT {COPY} FROM part GROUP BY {COPY} HAVING count(*) > 1),
 ranked AS (
     SELECT c.{COPY}, c.step_id, c.{FILE_COLUMN}, c.{ROW},
@@ -74,9 +86,11 @@ ranked AS (
     FROM part c SEMI JOIN repeated USING ({COPY})
     JOIN files f USING ({FILE_COLUMN})
     JOIN threads t USING ({FILE_COLUMN}, session_id)
+    JOIN session_ends e USING (session_id)
     WINDOW copy_order AS (
         PARTITION BY c.{COPY}
-        ORDER BY c.session_id IS DISTINCT FROM f.own_session_id, f.is_export, t.steps DESC,
+        ORDER BY c.session_id IS DISTINCT FROM f.own_session_id, f.is_export,
+            c.session_id IS DISTINCT FROM c.root_session_id, e.ended NULLS LAST, t.steps DESC,
             f.source_file, c.{ROW}
     )
 )
@@ -184,6 +198,7 @@ def plan_merge(
         )
         con.register("files", file_table)
         con.execute(_THREADS)
+        con.execute(_ENDS)
         con.execute(
             f"CREATE TEMP TABLE dropped ({COPY} VARCHAR, step_id VARCHAR, {FILE_COLUMN} INTEGER,"
             f" {ROW} BIGINT, separable BOOLEAN)"

@@ -11,6 +11,7 @@ from tracelab_pipeline.landing.land import LandingReport, land_inbox
 from tracelab_pipeline.landing.registry import PartitionState, Registry
 from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME, split_partition_key
 from tracelab_pipeline.orchestration.resources import TraceLabConfig
+from tracelab_pipeline.partitioned.build import RULES_VERSION
 from tracelab_pipeline.partitioned.store import read_manifest
 
 MAX_ROWS = 50
@@ -91,10 +92,15 @@ def new_partition_keys(instance: dg.DagsterInstance, keys: list[str]) -> list[st
 
 
 def built_from_current_inputs(config: TraceLabConfig, p: PartitionState) -> bool:
-    """The partition's private Parquet was built from exactly its current landed files."""
+    """The partition's private Parquet was built from exactly its current landed files, by
+    the current normalize rules."""
     contributor, month = split_partition_key(p.key)
     manifest = read_manifest(config.private_dir, contributor, month)
-    return bool(manifest) and manifest.get("digest") == p.digest
+    return (
+        bool(manifest)
+        and manifest.get("digest") == p.digest
+        and manifest.get("rules") == RULES_VERSION
+    )
 
 
 def stale_partitions(config: TraceLabConfig) -> list[PartitionState]:

@@ -60,6 +60,13 @@ def _split(key: str) -> tuple[str, str]:
     return contributor, month
 
 
+# The version of the rules that decide a partition's rows (reading, de-duplication): bump it
+# when a change alters what the same landed files give, so that partitions built before are
+# stale and rebuilt (their manifest's input digest alone still matches). 2: a Claude Code API
+# call copied under another session id is one step (normalize/dedup.py).
+RULES_VERSION = 2
+
+
 def build_partition(
     reg: Registry, private_root: str | Path, contributor: str, month: str, workers: int = 1
 ) -> dict:
@@ -76,6 +83,7 @@ def build_partition(
     inputs = {
         "partition": key,
         "digest": digest,
+        "rules": RULES_VERSION,
         "files": [{"sha256": f.sha256, "member": f.member, "lines": f.lines} for f in files],
     }
     write_partition(private_root, contributor, month, tables.tables(), inputs)
