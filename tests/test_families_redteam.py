@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from test_partition_placement import (
     PROJECT,
     S1,
@@ -148,13 +147,6 @@ def test_history_copied_under_a_new_session_id_stays_with_the_session_it_was_mad
         assert sessions.count(S2) == len(sessions) - alone > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open, needs a decision: a conversation continued (`claude --continue`, compacted) "
-    "once a month for 14 months is one family, so one partition (its first month); its steps "
-    "past LATE_SLACK_DAYS fail the blocking GX window and the whole conversation is withheld "
-    "from the public layer",
-)
 def test_a_conversation_continued_for_over_a_year_is_not_blocked(tmp_path):
     from tracelab_pipeline.normalize import normalize_files
     from tracelab_pipeline.validate.runner import validate_table

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tracelab_pipeline.formats.common import latest_plausible
 from tracelab_pipeline.validate import gx_speedups
 from tracelab_pipeline.validate.suites import (
-    LATE_SLACK_DAYS,
     LAYERS,
     PARTITION_COLUMN,
     PARTS,
@@ -173,9 +173,7 @@ def month_window(month: str) -> dict:
     In microseconds since the epoch (UTC), like the timestamp columns of the frame (_frame).
     """
     start = dt.datetime.strptime(month, "%Y-%m").replace(tzinfo=dt.UTC)
-    end = (start + dt.timedelta(days=32)).replace(day=1)
-    late = end + dt.timedelta(days=LATE_SLACK_DAYS)
-    return {"month_start": _micros(start), "late_end": _micros(late)}
+    return {"month_start": _micros(start), "late_end": _micros(latest_plausible())}
 
 
 def _micros(t: dt.datetime) -> int:

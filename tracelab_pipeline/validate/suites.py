@@ -70,12 +70,11 @@ VALUE_SETS: dict[str, dict[str, tuple[str, ...]]] = {
     "timing_events": {"event_type": schema.EVENT_TYPES},
 }
 
-# No timestamp lies before its partition's month, and none more than a year after it: a
-# session resumed later stays in the month its conversation began (a resumed Claude Code
-# session has a new id and start, a Codex `resume` appends to the same rollout months later),
-# and a partition failing here is blocked, so the bound is for clock garbage, not long
-# sessions (92 days blocked a 161-day Codex session of the paper preset, seed 0).
-LATE_SLACK_DAYS = 366
+# No timestamp lies before its partition's month, nor after what the readers accept (a day
+# past the time of validation): a conversation stays in the month it began however long it
+# is continued (a resumed Claude Code session has a new id and start, a Codex `resume`
+# appends to the same rollout months later), and a partition failing here is blocked, so a
+# bound a year past the month withheld conversations continued for longer.
 
 # Keys that must never be null (other non-nullable fields are guaranteed by the Parquet schema;
 # every GX expectation costs ~8 ms of fixed overhead, so the suite checks what can go wrong).
