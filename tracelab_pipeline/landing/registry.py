@@ -80,7 +80,11 @@ class Registry:
         self.db.executescript(_SCHEMA)
         columns = {r["name"] for r in self.db.execute("PRAGMA table_info(files)")}
         if "sessions" not in columns:  # a registry written before files named their sessions
-            self.db.execute("ALTER TABLE files ADD COLUMN sessions TEXT")
+            try:
+                self.db.execute("ALTER TABLE files ADD COLUMN sessions TEXT")
+            except sqlite3.OperationalError as exc:  # another process added it meanwhile
+                if "duplicate column" not in str(exc):
+                    raise
 
     def close(self) -> None:
         self.db.close()
