@@ -331,7 +331,7 @@ def test_empty_public_layer_gives_an_empty_release_that_passes(tmp_path):
         assert gzip.decompress((tmp_path / "release" / name).read_bytes()) == b""
     assert pq.read_table(tmp_path / "release" / "parquet" / "steps.parquet").num_rows == 0
     assert (
-        "months (of session start): none (empty release)"
+        "months (a conversation's partition: the month it began): none (empty release)"
         in (tmp_path / "release" / "README.md").read_text()
     )
     (tmp_path / "release" / "stale.txt").write_text("from an older release")
