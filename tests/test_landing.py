@@ -634,3 +634,20 @@ def test_a_grown_pre_envelope_rollout_supersedes_its_older_copy(tmp_path):
     land_inbox(str(inbox), tmp_path / "landed")
     with Registry(tmp_path / "landed") as reg:
         assert {f["lines"]: f["status"] for f in reg.files()} == {2: "superseded", 3: "active"}
+
+
+def test_a_log_naming_no_session_is_scanned_once(tmp_path, monkeypatch):
+    """Rows from before the registry recorded sessions are scanned again once; a log that
+    names none (a summary-only Claude Code file) is not one of them."""
+    from tracelab_pipeline.landing import land
+
+    scanned = []
+    real_scan = land.scan_log
+    monkeypatch.setattr(land, "scan_log", lambda p, *a: scanned.append(p) or real_scan(p, *a))
+    inbox = tmp_path / "inbox" / "alice"
+    inbox.mkdir(parents=True)
+    (inbox / "summary.jsonl").write_bytes(b'{"type":"summary","summary":"x","leafUuid":"u"}\n')
+    land_inbox(str(tmp_path / "inbox"), tmp_path / "landed")
+    copy_into(inbox, GOOD)
+    land_inbox(str(tmp_path / "inbox"), tmp_path / "landed")
+    assert len(scanned) == 2  # each file once, when it lands

@@ -331,7 +331,7 @@ def test_empty_public_layer_gives_an_empty_release_that_passes(tmp_path):
         assert gzip.decompress((tmp_path / "release" / name).read_bytes()) == b""
     assert pq.read_table(tmp_path / "release" / "parquet" / "steps.parquet").num_rows == 0
     assert (
-        "months (of session start): none (empty release)"
+        "months (a conversation's partition: the month it began): none (empty release)"
         in (tmp_path / "release" / "README.md").read_text()
     )
     (tmp_path / "release" / "stale.txt").write_text("from an older release")
@@ -403,3 +403,25 @@ def test_a_raw_id_in_the_mooncake_trace_fails_the_check(built, tmp_path):
         f.write(orjson.dumps(line) + b"\n")
     leaks = no_private_values(rel, data / "private").metadata["leaks"]
     assert leaks == {"mooncake.jsonl.gz.json:identifier": 1}
+
+
+def test_nightly_sweep_does_not_rebuild_the_release(tmp_path):
+    # A quiet night refreshes the unpartitioned assets the automation sensor would: the
+    # release, a publication, is not one of them.
+    from tracelab_pipeline.definitions import build_definitions
+    from tracelab_pipeline.orchestration.schedules import NIGHTLY
+
+    defs = build_definitions(data_dir=tmp_path, inbox=str(tmp_path / "inbox"))
+    schedule = defs.resolve_schedule_def(NIGHTLY)
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=datetime(2026, 7, 1, 2, tzinfo=UTC),
+            resources={"tracelab": defs.resources["tracelab"]},
+            repository_def=defs.get_repository_def(),
+        ) as ctx,
+    ):
+        (refresh,) = schedule.evaluate_tick(ctx).run_requests
+    assert dg.AssetKey("warehouse") in refresh.asset_selection
+    assert dg.AssetKey("release") not in refresh.asset_selection

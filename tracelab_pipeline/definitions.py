@@ -14,12 +14,11 @@ import assets as assets_package
 import checks as checks_package
 from tracelab_pipeline.orchestration.automation import automation_sensor
 from tracelab_pipeline.orchestration.jobs import (
-    LANDED,
     PARTITIONS_JOB,
+    automated_keys,
     build_jobs,
     partitioned_keys,
     single_run_backfills,
-    unpartitioned_keys,
 )
 from tracelab_pipeline.orchestration.resources import build_resources
 from tracelab_pipeline.orchestration.schedules import build_nightly_schedule
@@ -38,7 +37,7 @@ def build_definitions(data_dir=None, inbox=None, inbox_storage_options=None) -> 
     )
     jobs = build_jobs(all_assets)
     partitioned = partitioned_keys(all_assets)
-    downstream = [k for k in unpartitioned_keys(all_assets) if k != LANDED]
+    downstream = automated_keys(all_assets)
     sensors = [automation_sensor()]
     if any(j.name == PARTITIONS_JOB for j in jobs):
         sensors.append(build_inbox_sensor(ranged_runs=single_run_backfills(all_assets)))

@@ -323,7 +323,8 @@ class _Lander:
                 stream_key=_stream_key(scan.root_session, s["member"]),
                 root_session=scan.root_session,
                 first_ts=scan.first_ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if scan.first_ts else None,
-                sessions="\n".join(scan.sessions) or None,
+                # "" when it names none: NULL marks a row landed before sessions were recorded
+                sessions="\n".join(scan.sessions),
             )
             members.append(
                 {"member": s["member"], "outcome": "landed", "reason": None, "sha256": sha}

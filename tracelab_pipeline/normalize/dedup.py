@@ -46,7 +46,7 @@ ROW = "_row"  # a step's position among all steps of the run, in file order
 COPY = "_copy"  # what copies of one step share (_copy_keys)
 MEMORY_LIMIT = "128MB"
 
-# The plan is made one hash partition of the step ids at a time (every copy of a step is in
+# The plan is made one hash partition of the copy keys at a time (every copy of a step is in
 # the same one), so each query holds at most about KEYS_PER_PART keys whatever the corpus size:
 # at a tight memory limit, DuckDB 2.0's window operator failed with out-of-memory rather than
 # spilling to disk (benchmarks/normalize.py --plan-steps measures the plan's peak memory).

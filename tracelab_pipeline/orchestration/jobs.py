@@ -23,6 +23,19 @@ def unpartitioned_keys(assets: Iterable) -> list[dg.AssetKey]:
     return _keys(assets, lambda a: a.partitions_def is None)
 
 
+def automated_keys(assets: Iterable) -> list[dg.AssetKey]:
+    """Unpartitioned keys with an automation condition: what the nightly sweep refreshes in
+    the automation sensor's stead (not the release, a publication built on demand)."""
+    keys = [
+        spec.key
+        for asset in assets
+        if isinstance(asset, dg.AssetsDefinition) and asset.partitions_def is None
+        for spec in asset.specs
+        if spec.automation_condition is not None
+    ]
+    return sorted(keys, key=lambda k: k.to_user_string())
+
+
 def _keys(assets: Iterable, keep) -> list[dg.AssetKey]:
     keys = [
         key

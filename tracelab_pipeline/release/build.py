@@ -1,10 +1,10 @@
 """Build the release directory from the public layer, check it, and only then publish it.
 
 The release is staged in a hidden directory beside its final place, checked there, and
-swapped in by renames: readers see the previous release or the new one, never a half-written
-or unchecked one. Every file is a function of the public layer alone (sorted tables, gzip
-without a time stamp, no build time anywhere), so rebuilding an unchanged layer gives the same
-bytes.
+swapped in by two renames: readers see the previous release or the new one (none only between
+the two renames), never a half-written or unchecked one. Every file is a function of the
+public layer alone (sorted tables, gzip without a time stamp, no build time anywhere), so
+rebuilding an unchanged layer gives the same bytes.
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ def render_readme(counts: dict, files: dict[str, dict]) -> str:
         f"- steps (LLM calls): {counts['steps']} ({by_provider})",
         f"- tool calls: {counts['tool_calls']}",
         f"- timing events: {counts['timing_events']}",
-        f"- months (of session start): {span}",
+        f"- months (a conversation's partition: the month it began): {span}",
         "",
         "| file | rows | what |",
         "|---|---|---|",

@@ -70,12 +70,6 @@ VALUE_SETS: dict[str, dict[str, tuple[str, ...]]] = {
     "timing_events": {"event_type": schema.EVENT_TYPES},
 }
 
-# No timestamp lies before its partition's month, nor after what the readers accept (a day
-# past the time of validation): a conversation stays in the month it began however long it
-# is continued (a resumed Claude Code session has a new id and start, a Codex `resume`
-# appends to the same rollout months later), and a partition failing here is blocked, so a
-# bound a year past the month withheld conversations continued for longer.
-
 # Keys that must never be null (other non-nullable fields are guaranteed by the Parquet schema;
 # every GX expectation costs ~8 ms of fixed overhead, so the suite checks what can go wrong).
 KEYS: dict[str, tuple[str, ...]] = {
@@ -162,6 +156,10 @@ def expectations(table: str, layer: str) -> list[Expectation]:
     for f in target:
         if not pa.types.is_timestamp(f.type):
             continue
+        # Not before the partition's month, nor after what the readers accept (a day past the
+        # time of validation): a conversation stays in the month it began however long it is
+        # continued (a resumed Claude Code session, a Codex `resume` months later), and a
+        # partition failing here is blocked.
         out.append(
             Expectation(
                 "ExpectColumnValuesToBeBetween",
