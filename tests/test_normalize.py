@@ -162,11 +162,6 @@ def test_a_message_id_reused_with_another_input_is_another_call(tmp_path):
     assert normalize_files([agent, parent]).steps.num_rows == 2 * alone
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: Claude copies are keyed by message id and input tokens, so two copies of one"
-    " step_id whose fullest usage snapshots differ are both kept (step_id repeated)",
-)
 def test_a_step_in_two_files_with_other_input_counts_is_kept_once(tmp_path):
     """One log collected twice, the second copy holding one more record of a response with
     other input counts (an API fault the reader merges and flags): still one step per

@@ -62,6 +62,8 @@ CREATE TEMP TABLE session_ends AS
 SELECT session_id, max(greatest(input_ready_at, first_output_at, usage_at)) AS ended
 FROM keys GROUP BY ALL
 """
+
+
 # Preference among copies of a step: the file whose own thread the step belongs to (replayed
 # history sits in other threads' files), then a raw log over a TraceLab round export (which
 # belongs to no thread and lacks fields), then a main thread over a sub-agent's (a side
@@ -70,25 +72,29 @@ FROM keys GROUP BY ALL
 # session that had ended), then the file holding more of that thread's steps (of one
 # session: the longer version), then the smaller path. Within one file a repeated step_id
 # keeps its first row. A dropped copy's tool calls and events go with it when its file or
-# step_id differs from the kept one's.
-_DROPPED = f"""
+# step_id differs from the kept one's. Copies are matched by step_id first (the same step in
+# two files, whatever usage each kept), then what is left by _copy_keys: one pass per key,
+# each split by a hash of its key.
+def _dropped_sql(key: str) -> str:
+    return f"""
 INSERT INTO dropped
 WITH part AS (
-    SELECT {COPY}, step_id, session_id, root_session_id, {FILE_COLUMN}, {ROW}
-    FROM keys WHERE {_PART}
+    SELECT k.{COPY}, k.step_id, k.session_id, k.root_session_id, k.{FILE_COLUMN}, k.{ROW}
+    FROM keys k ANTI JOIN dropped USING ({ROW})
+    WHERE hash(k.{key}) % $parts = $part
 ),
-repeated AS (SELECT {COPY} FROM part GROUP BY {COPY} HAVING count(*) > 1),
+repeated AS (SELECT {key} FROM part GROUP BY {key} HAVING count(*) > 1),
 ranked AS (
     SELECT c.{COPY}, c.step_id, c.{FILE_COLUMN}, c.{ROW},
         row_number() OVER copy_order AS copy_rank,
         first_value(c.{FILE_COLUMN}) OVER copy_order AS kept_file,
         first_value(c.step_id) OVER copy_order AS kept_step
-    FROM part c SEMI JOIN repeated USING ({COPY})
+    FROM part c SEMI JOIN repeated USING ({key})
     JOIN files f USING ({FILE_COLUMN})
     JOIN threads t USING ({FILE_COLUMN}, session_id)
     JOIN session_ends e USING (session_id)
     WINDOW copy_order AS (
-        PARTITION BY c.{COPY}
+        PARTITION BY c.{key}
         ORDER BY c.session_id IS DISTINCT FROM f.own_session_id, f.is_export,
             c.session_id IS DISTINCT FROM c.root_session_id, e.ended NULLS LAST, t.steps DESC,
             f.source_file, c.{ROW}
@@ -98,6 +104,8 @@ SELECT {COPY}, step_id, {FILE_COLUMN}, {ROW},
     {FILE_COLUMN} <> kept_file OR step_id <> kept_step AS separable
 FROM ranked WHERE copy_rank > 1
 """
+
+
 # Every root session's start: the earliest session_started_at of its kept rows. Sub-agent
 # threads come from their own files, so each reader only knows its file's first timestamp; the
 # partition month must follow the root session's start for all of them. When no row of a root
@@ -175,7 +183,9 @@ def plan_merge(
     ~7-10 ms."""
     if work_dir is None:
         keys = _with_positions(key_batches)
-        if pc.count_distinct(keys.column(COPY)).as_py() == keys.num_rows:
+        if all(
+            pc.count_distinct(keys.column(c)).as_py() == keys.num_rows for c in ("step_id", COPY)
+        ):
             return MergePlan(None, _session_starts(keys), Counter())
         con = _memory_database().cursor()
         con.register("keys", keys)
@@ -207,8 +217,11 @@ def plan_merge(
             "CREATE TEMP TABLE partial_starts (key VARCHAR, start TIMESTAMPTZ, time TIMESTAMPTZ)"
         )
         parts = -(-rows // KEYS_PER_PART)
+        for key in ("step_id", COPY):
+            sql = _dropped_sql(key)
+            for part in range(parts):
+                con.execute(sql, {"parts": parts, "part": part})
         for part in range(parts):
-            con.execute(_DROPPED, {"parts": parts, "part": part})
             con.execute(_PARTIAL_STARTS, {"parts": parts, "part": part})
         counts = con.execute(f"SELECT {FILE_COLUMN}, count(*) FROM dropped GROUP BY ALL")
         dropped_per_file = Counter(dict(counts.fetchall()))
