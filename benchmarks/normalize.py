@@ -257,6 +257,8 @@ def synthetic_keys(steps: int, files: dict, batch: int = 100_000):
             {
                 "step_id": [f"claude:{x // 1000:08d}:req_{x:024d}" for x in origin],
                 "session_id": session,
+                "round_id": [f"req_{x:024d}" for x in origin],
+                "input_tokens_total": pa.array(origin, pa.int64()),
                 "_file": pa.array(i // 1000, pa.int32()),
                 "contributor": pa.array(["bench"] * len(i)),
                 "provider": pa.array(["claude"] * len(i)),
