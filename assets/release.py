@@ -19,6 +19,8 @@ from tracelab_pipeline.orchestration.resources import TraceLabConfig
     check_specs=RELEASE_CHECK_SPECS,
     group_name="release",
     kinds={"parquet", "json"},
+    # One build at a time (pools default to a limit of 1): two would race for the swap.
+    pool="release",
     description=(
         "<data>/release/ built from the public Parquet layer: parquet/{steps,tool_calls,"
         "timing_events}.parquet (all partitions), tracelab_rounds.jsonl.gz (TraceLab round "
