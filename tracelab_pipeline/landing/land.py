@@ -24,7 +24,7 @@ from tracelab_pipeline.landing.handles import handle_problem
 from tracelab_pipeline.landing.inbox import InboxListing, list_inbox, text_name
 from tracelab_pipeline.landing.limits import Limits, kind_of
 from tracelab_pipeline.landing.registry import Registry
-from tracelab_pipeline.landing.scan import UnreadableLog, scan_log
+from tracelab_pipeline.landing.scan import LogScan, UnreadableLog, scan_log
 
 CHUNK = 1 << 20
 ACCEPTED = ".jsonl, .jsonl.gz, .tar.gz, .tgz, .zip"
@@ -92,12 +92,15 @@ def _rescan_older_rows(reg: Registry, contributor: str, limits: Limits) -> None:
             scan = scan_log(path, limits.max_log_bytes)
         except UnreadableLog:
             continue  # placed as before, from what the registry already holds
-        first = scan.first_ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if scan.first_ts else None
         reg.db.execute(
             "UPDATE files SET sessions = ?, first_ts = coalesce(?, first_ts)"
             " WHERE contributor = ? AND sha256 = ?",
-            ("\n".join(scan.sessions), first, contributor, sha),
+            ("\n".join(scan.sessions), _first_ts(scan), contributor, sha),
         )
+
+
+def _first_ts(scan: LogScan) -> str | None:
+    return scan.first_ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if scan.first_ts else None
 
 
 @contextmanager
@@ -322,7 +325,7 @@ class _Lander:
                 lines=scan.lines,
                 stream_key=_stream_key(scan.root_session, s["member"]),
                 root_session=scan.root_session,
-                first_ts=scan.first_ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if scan.first_ts else None,
+                first_ts=_first_ts(scan),
                 # "" when it names none: NULL marks a row landed before sessions were recorded
                 sessions="\n".join(scan.sessions),
             )
