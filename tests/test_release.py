@@ -3,6 +3,7 @@ real logs, re-readable, deterministic, and blocked when a check fails."""
 
 import gzip
 import io
+import itertools
 import json
 import math
 import shutil
@@ -148,6 +149,44 @@ def test_mooncake_invariants_on_real_data(built):
     assert seen == set(range(len(seen)))
     # real agent sessions reuse their prefix: most blocks are not new
     assert len(seen) < sum(len(r["hash_ids"]) for r in moon) / 2
+
+
+def test_mooncake_lines_join_their_steps_as_the_datasheet_says(built):
+    """A replay researcher has no step id on a line: the datasheet's join (n-th line of a
+    session_id = n-th step of the thread by (submit time, step_index)) must find each line's
+    step, and with it the prefix tokens that fix how many ids a call keeps."""
+    data, _ = built
+    rel = data / "release"
+    assert (
+        "n-th step of that thread ordered by (submit time, `step_index`)"
+        in (rel / "README.md").read_text()
+    )
+    steps = pq.read_table(rel / "parquet" / "steps.parquet").to_pylist()
+    threads = {}
+    for step in steps:
+        submit = step["input_ready_at"] or step["first_output_at"]
+        threads.setdefault(step["session_id"], []).append((submit, step["step_index"], step))
+    lines = {}
+    for row in _lines(rel / "mooncake.jsonl.gz"):
+        lines.setdefault(row["session_id"], []).append(row)
+    assert lines.keys() == threads.keys()
+    first = min(submit for thread in threads.values() for submit, _, _ in thread)
+    reused = 0
+    for session, thread in threads.items():
+        thread.sort(key=lambda t: (t[0], t[1]))
+        joined = list(zip(lines[session], (step for _, _, step in thread), strict=True))
+        for row, step in joined:
+            submit = step["input_ready_at"] or step["first_output_at"]
+            assert row["timestamp"] == (submit - first) // timedelta(milliseconds=1)
+            assert row["input_length"] == step["input_tokens_total"]
+            assert row["output_length"] == step["output_tokens"]
+        by_index = sorted(joined, key=lambda pair: pair[1]["step_index"])
+        for (prev, _), (row, step) in itertools.pairwise(by_index):
+            keep = min(step["prefix_tokens"] // 512, len(prev["hash_ids"]))
+            assert row["hash_ids"][:keep] == prev["hash_ids"][:keep]
+            assert not set(row["hash_ids"][keep:]) & set(prev["hash_ids"])
+            reused += keep
+    assert reused > 0
 
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
