@@ -97,6 +97,11 @@ def test_a_registry_from_before_sessions_were_recorded_links_a_later_sub_agent(t
     agent = _sniffly("fed8ce56", S2, datetime(2026, 3, 11, 0, 5, tzinfo=UTC))
     agent = [line.replace('"isSidechain":false', '"isSidechain":true') for line in agent]
     _write(inbox, f"{PROJECT}/{S2}/subagents/agent-a7f3c2.jsonl", agent)
+    # Out of time budget: the new drop lands, the old rows wait for a later landing.
+    land_inbox(str(inbox), tmp_path / "landed", budget_s=1e-9)
+    with Registry(tmp_path / "landed") as reg:
+        assert sorted(f["sessions"] is None for f in reg.files()) == [False, True, True]
+    _write(inbox, f"{PROJECT}/{S2}/subagents/agent-b.jsonl", agent)
     land_inbox(str(inbox), tmp_path / "landed")
     with Registry(tmp_path / "landed") as reg:
         assert {f["month"] for f in reg.files()} == {"2026-01"}

@@ -70,7 +70,7 @@ def land_inbox(
             reg.next_generation()
             touched = sorted({d["contributor"] for d in report.drops if d.get("contributor")})
             for contributor in touched:
-                _rescan_older_rows(reg, contributor, limits)
+                _rescan_older_rows(reg, contributor, limits, lander.deadline)
                 report.changed_partitions.extend(reg.replan(contributor, gen))
             reg.db.commit()
             report.generation = gen
@@ -79,15 +79,20 @@ def land_inbox(
         return report
 
 
-def _rescan_older_rows(reg: Registry, contributor: str, limits: Limits) -> None:
+def _rescan_older_rows(
+    reg: Registry, contributor: str, limits: Limits, deadline: float | None
+) -> None:
     """Files landed before the registry recorded every session a log names (and a Codex
     header's own start) are scanned again, once: placed from their first session only, a
-    resumed log's later session did not link that session's sub-agent files."""
+    resumed log's later session did not link that session's sub-agent files. Within the
+    landing's time budget; the rest keep their first session until a later landing."""
     rows = reg.db.execute(
         "SELECT sha256, object_path FROM files WHERE contributor = ? AND sessions IS NULL",
         (contributor,),
     ).fetchall()
     for sha, path in rows:
+        if deadline and time.monotonic() > deadline:
+            return
         try:
             scan = scan_log(path, limits.max_log_bytes)
         except UnreadableLog:
