@@ -2,6 +2,7 @@
 and a second run that finds nothing to do."""
 
 import dagster as dg
+import pyarrow.parquet as pq
 from click.testing import CliRunner
 from landing_helpers import copy_into, fixture
 
@@ -97,3 +98,29 @@ def test_a_failed_step_is_reported_with_its_whole_message(tmp_path):
     result = j.execute_in_process(raise_on_error=False)
     (line,) = _failed_steps(result)
     assert line.startswith("breaks: ") and line.endswith("first line: the part that says what")
+
+
+def test_logs_that_give_no_steps_are_named_in_the_summary(tmp_path):
+    """A Codex rollout from before mid-2025 logs no token usage: read without a bad line, it
+    gives no steps, and the summary says so instead of counting it silently."""
+    import json
+
+    from test_codex_upstream_shapes import HEADERS, _pre_envelope_lines
+
+    from tracelab_pipeline.normalize import normalize_files
+    from tracelab_pipeline.orchestration.demo import DemoResult
+    from tracelab_pipeline.orchestration.demo_summary import summarize
+
+    legacy = tmp_path / "rollout-2025-06-07T17-24-21-5973b6c0.jsonl"
+    legacy.write_text("".join(json.dumps(r) + "\n" for r in _pre_envelope_lines(HEADERS[0])))
+    tables = normalize_files([legacy, fixture("ccviewer__5c0375b4.jsonl")], "alice")
+    out = tmp_path / "data" / "private" / "ingest_accounting"
+    out.mkdir(parents=True)
+    pq.write_table(tables.ingest_accounting, out / "part.parquet")
+    data = tmp_path / "data"
+    lines = summarize(DemoResult(data_dir=data, dagster_home=data / "dagster_home")).splitlines()
+    assert "  bad input: none" in lines
+    assert (
+        "  logs without steps: 1 (no model call with token usage in them; 1 Codex rollout(s)"
+        " from before mid-2025, which log no usage)"
+    ) in lines

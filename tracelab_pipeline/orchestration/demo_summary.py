@@ -76,6 +76,7 @@ def bad_input_counts(data: Path, registry: dict[str, int] | None) -> dict[str, i
     import duckdb
 
     counts = {"drops_not_landed": 0, "files_unplaced": 0, "records_rejected": 0, "file_errors": 0}
+    counts.update(logs_without_steps=0, legacy_codex_logs=0)
     if registry is not None:
         counts.update(
             drops_not_landed=registry["drops_not_landed"],
@@ -84,18 +85,29 @@ def bad_input_counts(data: Path, registry: dict[str, int] | None) -> dict[str, i
     files = list((data / "private" / "ingest_accounting").glob("**/*.parquet"))
     if files:
         con = duckdb.connect()
-        rejected, errors = con.execute(
-            "SELECT coalesce(sum(records_rejected), 0), count(error)"
+        rejected, errors, stepless, legacy = con.execute(
+            "SELECT coalesce(sum(records_rejected), 0), count(error),"
+            " count(*) FILTER (steps = 0 AND duplicate_steps = 0 AND error IS NULL),"
+            " count(*) FILTER (steps = 0 AND error IS NULL"
+            "  AND len(list_filter(map_keys(ignored_by_type), lambda k: k LIKE 'legacy.%')) > 0)"
             " FROM read_parquet(?, union_by_name = true)",
             [[str(f) for f in files]],
         ).fetchone()
         con.close()
-        counts.update(records_rejected=int(rejected), file_errors=int(errors))
+        counts.update(
+            records_rejected=int(rejected),
+            file_errors=int(errors),
+            logs_without_steps=int(stepless),
+            legacy_codex_logs=int(legacy),
+        )
     return counts
 
 
+BAD_INPUT = ("drops_not_landed", "files_unplaced", "records_rejected", "file_errors")
+
+
 def _bad_input_lines(bad: dict[str, int], data: Path) -> list[str]:
-    if not any(bad.values()):
+    if not any(bad[k] for k in BAD_INPUT):
         return ["  bad input: none"]
     return [
         f"  bad input: {bad['drops_not_landed']} inbox drop(s) not landed, "
@@ -103,6 +115,23 @@ def _bad_input_lines(bad: dict[str, int], data: Path) -> list[str]:
         f"{bad['records_rejected']} record(s) rejected, {bad['file_errors']} file(s) with an error",
         "             (why: UI metadata of landed_files and normalized_steps; "
         f"{data / 'private' / 'rejected_records'})",
+    ]
+
+
+def _stepless_lines(counts: dict[str, int]) -> list[str]:
+    """Logs read without error that hold no model call with usage: not bad input, but a
+    contributor should learn why their logs count for nothing."""
+    if not counts["logs_without_steps"]:
+        return []
+    legacy = counts["legacy_codex_logs"]
+    return [
+        f"  logs without steps: {counts['logs_without_steps']} (no model call with token usage"
+        " in them"
+        + (
+            f"; {legacy} Codex rollout(s) from before mid-2025, which log no usage)"
+            if legacy
+            else ")"
+        )
     ]
 
 
@@ -131,6 +160,7 @@ def summarize(result: DemoResult) -> str:
         f"{result.partition_runs} run(s); downstream "
         + ("rebuilt" if result.downstream_ran else "up to date"),
         *_bad_input_lines(bad, data),
+        *_stepless_lines(bad),
         f"  warehouse: {warehouse}" + ("" if warehouse.exists() else " (not built)"),
         f"  figures:   {data / 'figures'} ({len(figures)} PNG)",
         f"  report:    {reports[0] if reports else data / 'report'}"
