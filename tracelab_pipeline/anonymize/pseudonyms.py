@@ -18,6 +18,8 @@ import re
 import secrets
 from pathlib import Path
 
+from tracelab_pipeline import schema
+
 KEY_ENV = "TRACELAB_PSEUDONYM_KEY"
 KEY_FILE_NAME = "pseudonym.key"
 MIN_KEY_BYTES = 16
@@ -69,6 +71,19 @@ ID_COLUMNS: dict[str, dict[str, str]] = {
 PSEUDONYM_RE = re.compile(
     r"^(?:" + "|".join(sorted(set(KINDS.values()))) + rf")_[0-9a-f]{{{DIGEST_HEX_CHARS}}}$"
 )
+
+
+def public_column_docs(table: str) -> dict[str, str]:
+    """Each public column's meaning, from the data contract's docs; an id column's doc
+    describes the raw id, so it is said to hold that id's pseudonym."""
+    docs = {}
+    for f in schema.public_schema(table):
+        doc = (f.metadata or {}).get(b"doc", b"").decode()
+        kind = ID_COLUMNS.get(table, {}).get(f.name)
+        if kind and not doc.startswith("keyed pseudonym"):
+            doc = f"keyed pseudonym ({KINDS[kind]}_<{DIGEST_HEX_CHARS} hex>) of: {doc or f.name}"
+        docs[f.name] = doc
+    return docs
 
 
 class PseudonymKeyError(RuntimeError):

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tracelab_pipeline import schema
-from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, KINDS
+from tracelab_pipeline.anonymize.pseudonyms import public_column_docs
 from tracelab_pipeline.release.mooncake import BLOCK_TOKENS, SUBMIT_TIME
 from tracelab_pipeline.release.public_tables import RELEASE_TABLES
 
@@ -173,9 +173,8 @@ def render_readme(counts: dict, files: dict[str, dict]) -> str:
     ]
     for table in RELEASE_TABLES:
         lines += ["", f"### {table}", "", "| column | type | meaning |", "|---|---|---|"]
+        docs = public_column_docs(table)
         for field in schema.public_schema(table):
-            doc = (field.metadata or {}).get(b"doc", b"").decode().replace("|", "\\|")
-            if field.name in ID_COLUMNS[table] and not doc.startswith("keyed pseudonym"):
-                doc = f"keyed pseudonym ({KINDS[ID_COLUMNS[table][field.name]]}_...) of: {doc}"
+            doc = docs[field.name].replace("|", "\\|")
             lines.append(f"| `{field.name}` | {field.type} | {doc} |")
     return "\n".join(lines) + "\n"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import duckdb
 
-from tracelab_pipeline import catalog, schema
+from tracelab_pipeline import catalog
 
 BASE_TABLE_DOCS = {
     "steps": "one row per model call (step); public layer, ids pseudonymized; tokens are tokens",
@@ -71,17 +71,9 @@ def comment_base_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Table and column descriptions from schema.public_schema (the data contract's docs)."""
     qualified = f'"{table}"'
     comment_table(con, qualified, BASE_TABLE_DOCS.get(table, table))
-    from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, KINDS
+    from tracelab_pipeline.anonymize.pseudonyms import public_column_docs
 
-    docs = {}
-    for f in schema.public_schema(table):
-        doc = (f.metadata or {}).get(b"doc", b"").decode()
-        kind = ID_COLUMNS.get(table, {}).get(f.name)
-        if kind and not doc.startswith("keyed pseudonym"):
-            # The contract's doc describes the raw id; the public value is its pseudonym.
-            doc = f"keyed pseudonym ({KINDS[kind]}_<20 hex>) of: {doc or f.name}"
-        if doc:
-            docs[f.name] = doc
+    docs = {name: doc for name, doc in public_column_docs(table).items() if doc}
     comment_columns(con, f"main.{table}", docs)
 
 
