@@ -201,20 +201,22 @@ class TableWriter:
             use_dictionary=[c for c in DICTIONARY_COLUMNS if c in target.names],
         )
         self.pending: list[pa.Table] = []
+        self.pending_rows = 0
 
     def __enter__(self) -> TableWriter:
         return self
 
     def write(self, table: pa.Table) -> None:
         self.pending.append(table)
-        if sum(t.num_rows for t in self.pending) >= ROW_GROUP_ROWS:
+        self.pending_rows += table.num_rows
+        if self.pending_rows >= ROW_GROUP_ROWS:
             self.flush()
 
     def flush(self) -> None:
         if self.pending:
             merged = pa.concat_tables(self.pending)
             self.writer.write_table(merged, row_group_size=max(merged.num_rows, 1))
-            self.pending = []
+            self.pending, self.pending_rows = [], 0
 
     def __exit__(self, *exc) -> None:
         self.flush()

@@ -25,7 +25,8 @@ import pyarrow.parquet as pq
 
 from tracelab_pipeline import schema
 from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, PSEUDONYM_RE
-from tracelab_pipeline.anonymize.public_checks import CheckOutcome, identifier_leaks
+from tracelab_pipeline.anonymize.public_checks import PATH_COLUMNS, CheckOutcome, identifier_leaks
+from tracelab_pipeline.partitioned.store import read_partition
 from tracelab_pipeline.release.build import MANIFEST_FILE, parquet_file
 from tracelab_pipeline.release.datasheet import MOONCAKE_FILE, ROUNDS_FILE
 from tracelab_pipeline.release.files import sha256_file
@@ -229,16 +230,9 @@ def _private_needle_tables(
     private_root: str | Path, contributor: str, months: list[str]
 ) -> dict[str, pa.Table]:
     """The identifier, path and branch columns of all of a contributor's private partitions."""
-    from tracelab_pipeline.partitioned.store import read_partition
-
-    columns = {
-        table: tuple(
-            c
-            for c in schema.TABLES[table].names
-            if c in ID_COLUMNS[table] or c in ("cwd", "git_branch", "source_file")
-        )
-        for table in RELEASE_TABLES
-    }
+    # what private_needles reads: ids, path columns, branches
+    wanted = {t: {*ID_COLUMNS[t], *PATH_COLUMNS.get(t, ()), "git_branch"} for t in RELEASE_TABLES}
+    columns = {t: tuple(c for c in schema.TABLES[t].names if c in wanted[t]) for t in wanted}
     parts = [read_partition(private_root, contributor, m, columns) for m in months]
     return {t: pa.concat_tables([p[t] for p in parts]) for t in RELEASE_TABLES}
 

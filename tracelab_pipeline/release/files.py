@@ -19,8 +19,5 @@ def gzip_writer(raw: BinaryIO, level: int = GZIP_LEVEL) -> gzip.GzipFile:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tracelab_pipeline import schema
+from tracelab_pipeline.anonymize.public_store import PART_FILE, public_partition_dir
 
 RELEASE_TABLES = ("steps", "tool_calls", "timing_events")
-PART_FILE = "part.parquet"
 
 # Each key is unique within a contributor (step_id is), so the order within a partition is total.
 SORT_KEYS: dict[str, tuple[str, ...]] = {
@@ -62,7 +62,7 @@ def read_partition_table(
     """One partition of `table`, cast to schema.public_schema(table), sorted by SORT_KEYS;
     empty when the partition has no file for this table."""
     target = schema.public_schema(table)
-    path = Path(public_root, table, f"month={month}", f"contributor={contributor}", PART_FILE)
+    path = public_partition_dir(public_root, table, month, contributor) / PART_FILE
     if not path.is_file():
         return target.empty_table()
     part = _conform(pq.ParquetFile(path).read(use_threads=False), target)
