@@ -94,8 +94,10 @@ def new_partition_keys(instance: dg.DagsterInstance, keys: list[str]) -> list[st
 def built_from_current_inputs(config: TraceLabConfig, p: PartitionState) -> bool:
     """The partition's private Parquet was built from exactly its current landed files, by
     the current normalize rules."""
-    contributor, month = split_partition_key(p.key)
-    manifest = read_manifest(config.private_dir, contributor, month)
+    return _current(read_manifest(config.private_dir, *split_partition_key(p.key)), p)
+
+
+def _current(manifest: dict | None, p: PartitionState) -> bool:
     return (
         bool(manifest)
         and manifest.get("digest") == p.digest
@@ -109,12 +111,12 @@ def stale_partitions(config: TraceLabConfig) -> list[PartitionState]:
     old Parquet is still there: rebuilt empty, or the moved steps count in both months."""
     with Registry(config.landed_dir) as reg:
         every = reg.changed_since(0)
-    return [
-        p
-        for p in every
-        if not built_from_current_inputs(config, p)
-        and (p.files or read_manifest(config.private_dir, *split_partition_key(p.key)))
-    ]
+    stale = []
+    for p in every:
+        manifest = read_manifest(config.private_dir, *split_partition_key(p.key))
+        if not _current(manifest, p) and (p.files or manifest):
+            stale.append(p)
+    return stale
 
 
 def partitions_needing_work(
