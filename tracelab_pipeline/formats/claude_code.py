@@ -365,6 +365,7 @@ class ClaudeFileReader:
                 step.score = score
                 step.usage = usage
                 step.stop_reason = stop_reason if stop_reason.__class__ is str else None
+                step.iterations = _iterations(msg["usage"])
 
         blank = self.blank_event
         events = step.events
@@ -553,6 +554,9 @@ class ClaudeFileReader:
         for identity, thread in threads:
             dropped += len(thread.pending)
             for index, step in enumerate(thread.steps):
+                if step.iterations:
+                    for reason in step.iterations:
+                        self.acc.flag(reason)
                 step_rows(
                     step,
                     index,
@@ -622,6 +626,32 @@ def _usage(usage) -> tuple | None:
             w1 = _token(w1, "ephemeral_1h_input_tokens")
         return (u, w, r, o, w5, w1)
     return (u, w, r, o, None, None)
+
+
+# Why a response's usage is not one model call (ClaudeFileReader.finish counts them per step).
+_SUMMED_CALLS = "claude: usage sums several model calls (usage.iterations), kept as one step"
+_UNCOUNTED_CALLS = "claude: usage.iterations has calls outside its totals (advisor, compaction)"
+
+
+def _iterations(usage: dict) -> tuple | None:
+    """What `usage.iterations` (API, 2026) says about the top-level counts TraceLab reads.
+
+    One entry per sampling pass of the request. Several "message" passes (a server-side tool
+    loop, e.g. the advisor tool) are summed in the top-level counts, so the step's input total
+    counts its context once per pass; "advisor_message" / "compaction" passes (another model,
+    or the API's own compaction) are not in them at all. The counts stay TraceLab's (§5.1);
+    the accounting says how often this happens.
+    """
+    found = usage.get("iterations")
+    if found.__class__ is not list or len(found) < 2:
+        return None  # absent, empty, or the single pass the top level already is
+    kinds = [it.get("type") if it.__class__ is dict else None for it in found]
+    reasons = []
+    if kinds.count("message") > 1:
+        reasons.append(_SUMMED_CALLS)
+    if any(kind != "message" for kind in kinds):
+        reasons.append(_UNCOUNTED_CALLS)
+    return tuple(reasons) or None
 
 
 def _token(value, key: str) -> int | None:

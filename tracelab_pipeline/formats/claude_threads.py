@@ -74,6 +74,7 @@ class Step:
         "usage",
         "stop_reason",
         "after_compaction",
+        "iterations",
     )
 
     def __init__(self, message_id: str, line: int, events: list, after_compaction: bool):
@@ -92,6 +93,7 @@ class Step:
         self.usage = None  # (uncached, cache_write, cache_read, output, write_5m, write_1h)
         self.stop_reason = None
         self.after_compaction = after_compaction
+        self.iterations = None  # what the kept usage's `iterations` says (claude_code.py)
 
 
 class Thread:

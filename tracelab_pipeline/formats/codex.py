@@ -114,6 +114,7 @@ _IGNORED_EVENT_MSG = (
     "agent_reasoning_raw_content",
     "agent_reasoning_section_break",
     "task_complete",
+    "turn_complete",  # task_complete's alias in the protocol
     "turn_aborted",
     "turn_diff",
     "exec_command_begin",
@@ -127,7 +128,6 @@ _IGNORED_EVENT_MSG = (
     "view_image_tool_call",
     "plan_update",
     "entered_review_mode",
-    "exited_review_mode",
     "item_started",
     "item_completed",
     "background_event",
@@ -273,15 +273,26 @@ class _Tool:
 class _Meta:
     """What one session_meta record says about a thread."""
 
-    __slots__ = ("started_at", "cli_version", "spawn_parent", "subagent", "forked_from", "branch")
+    __slots__ = (
+        "started_at",
+        "cli_version",
+        "spawn_parent",
+        "subagent",
+        "forked_from",
+        "branch",
+        "session_root",
+    )
 
-    def __init__(self, started_at, cli_version, spawn_parent, subagent, forked_from, branch):
+    def __init__(
+        self, started_at, cli_version, spawn_parent, subagent, forked_from, branch, session_root
+    ):
         self.started_at = started_at
         self.cli_version = cli_version
         self.spawn_parent = spawn_parent
         self.subagent = subagent
         self.forked_from = forked_from
         self.branch = branch
+        self.session_root = session_root  # a sub-agent's `session_id`: its root thread
 
 
 def read_codex(
@@ -349,6 +360,7 @@ class _Rollout:
         self.deferred: list[str] = []  # sources of lines whose effect waits for the next step
         self.first_line: int | None = None
         self.compaction = False
+        self.review_exit = False  # an exited_review_mode awaits the message it records
         self.tools: dict[str, _Tool] = {}  # never reset within a file, as TraceLab
         # (step row, its events, its tools) per closed step, in order; rows are lists.
         self.rounds: list[tuple[list, list[list], list[_Tool]]] = []
@@ -360,12 +372,16 @@ class _Rollout:
         self.nested = {
             "event_msg": {
                 "task_started": self._task_started,
+                # The protocol reads `turn_started` as an alias of `task_started` ("v2
+                # interop"); a writer that switches to it must not lose turn boundaries.
+                "turn_started": self._task_started,
                 "user_message": self._user_message,
                 "token_count": self._token_count,
                 "exec_command_end": self._exec_command_end,
                 "patch_apply_end": self._patch_apply_end,
                 "mcp_tool_call_end": self._mcp_tool_call_end,
                 "context_compacted": self._compacted,
+                "exited_review_mode": self._exited_review_mode,
             },
             "response_item": {
                 "reasoning": self._reasoning,
@@ -519,12 +535,17 @@ class _Rollout:
         self.acc.use()
 
     def _task_started(self, line: int, record: dict, p: dict) -> None:
+        self.review_exit = False
         turn = p.get("turn_id")
         if turn and type(turn) is not str:
             raise _Reject("task_started with a non-string turn_id")
         if turn:
             self.turn_id = turn
         self.acc.use()
+
+    def _exited_review_mode(self, line: int, record: dict, p: dict) -> None:
+        self.review_exit = True
+        self.acc.ignore("event_msg.exited_review_mode")
 
     def _compacted(self, line: int, record: dict, p: dict) -> None:
         self.compaction = True
@@ -534,6 +555,7 @@ class _Rollout:
     # -- inputs and outputs ----------------------------------------------------------------------
 
     def _user_message(self, line: int, record: dict, p: dict) -> None:
+        self.review_exit = False
         ts = self._ts(record)
         message = p.get("message")
         chars = len(message) if type(message) is str else content_chars(message)
@@ -546,6 +568,7 @@ class _Rollout:
         self._defer(line, "event_msg.user_message")
 
     def _reasoning(self, line: int, record: dict, p: dict) -> None:
+        self.review_exit = False
         ts = self._ts(record)
         source = "response_item.reasoning"
         ev = self.blank_event.copy()
@@ -560,6 +583,14 @@ class _Rollout:
         if role != "assistant":
             self.acc.ignore(f"response_item.message(role={kind_label(role)})")
             return
+        if self.review_exit:
+            # The review's findings, recorded into this thread as an assistant message when
+            # /review ends: the review model wrote them in its own thread (its own rollout,
+            # its usage never reported here), so here they are no output of any step. Kept,
+            # the text would be carried into the next step, hours later perhaps.
+            self.review_exit = False
+            self.acc.ignore("response_item.message(review result)")
+            return
         ts = self._ts(record)
         chars = content_chars(p.get("content"))
         ev = self.blank_event.copy()
@@ -571,6 +602,7 @@ class _Rollout:
         self._defer(line, "response_item.message")
 
     def _tool_call(self, line: int, record: dict, p: dict) -> None:
+        self.review_exit = False
         kind = p.get("type")
         call_id = p.get("call_id")
         if type(call_id) is not str:
@@ -832,6 +864,7 @@ class _Rollout:
         self.segment_tools = []
         self.first_line = None
         self.compaction = False
+        self.review_exit = False
 
     def _session_for_step(self) -> str:
         if self.file_id is None:
@@ -860,10 +893,9 @@ class _Rollout:
         if self.deferred:
             for source in self.deferred:
                 self.acc.ignore(f"dropped_at_eof:{source}")
-            self.acc.flag(
-                "events dropped at end of file (no closing token_count)",
-                len(self.pending) + len(self.segment),
-            )
+            # (a compaction marker alone defers a line but holds no event: no empty flag)
+            if dropped := len(self.pending) + len(self.segment):
+                self.acc.flag("events dropped at end of file (no closing token_count)", dropped)
         contributor = self.acc.contributor
         steps = result.rows["steps"]
         tool_calls = result.rows["tool_calls"]
@@ -924,9 +956,12 @@ class _Rollout:
         if meta is not None:
             if meta.spawn_parent:
                 parent, agent_id, sidechain = meta.spawn_parent, sid, True
-                root = self._root(sid)
+                # The file rarely holds every ancestor's session_meta; the client's own
+                # session_id names the root of a deeper tree.
+                root = meta.session_root or self._root(sid)
             elif meta.subagent:
                 agent_id, sidechain = sid, True
+                root = meta.session_root or sid
             elif meta.forked_from:
                 # A fork is a new main chain of its own, linked to the session it came from.
                 parent = meta.forked_from
@@ -980,7 +1015,27 @@ def _read_meta(p: dict, record_ts: datetime | None) -> _Meta:
         parent = spawn.get("parent_thread_id") if type(spawn) is dict else None
         if type(parent) is str and parent:
             spawn_parent = parent
+    # Clients since mid 2026 also mark sub-agents with `thread_source: "subagent"` and name the
+    # parent at the top level (`parent_thread_id`); review, guardian and v2 multi-agent
+    # children name it only there (some write no `source` at all). Without this they were
+    # sidechains with no parent, or main chains of their own, and a child that copies its
+    # parent's history counted that history a second time.
+    if p.get("thread_source") == "subagent":
+        subagent = True
+    sid = p.get("id")
+    if subagent and spawn_parent is None:
+        parent = p.get("parent_thread_id")
+        if type(parent) is str and parent and parent != sid:
+            spawn_parent = parent
+    root = p.get("session_id")
+    root = root if subagent and type(root) is str and root and root != sid else None
     forked = p.get("forked_from_id")
+    if forked is None and not subagent:
+        # A paginated rollout (Codex 0.146+) that continues another thread's history names
+        # it only in `history_base` (its own id there is a revision of the same thread).
+        base = p.get("history_base")
+        forked = base.get("thread_id") if type(base) is dict else None
+        forked = forked if forked != sid else None
     git = p.get("git")
     branch = git.get("branch") if type(git) is dict else None
     version = p.get("cli_version")
@@ -991,6 +1046,7 @@ def _read_meta(p: dict, record_ts: datetime | None) -> _Meta:
         subagent,
         forked if type(forked) is str and forked else None,
         branch if type(branch) is str else None,
+        root,
     )
 
 
