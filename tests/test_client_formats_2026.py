@@ -434,6 +434,33 @@ def test_claude_2_1_session_reads_without_rejections(tmp_path):
     assert acc.ignored_by_type["system:api_error"] == 1
 
 
+# Shape: Claude Code 2.x runs compaction as a sub-agent, `<session>/subagents/agent-acompact-
+# <id>.jsonl`, whose transcript repeats the parent's conversation (sonnes/chitragupt
+# docs/specs/004-subagents.md; Sinity/polylogue's lineage design: "100 % of parent"; a
+# transcript adapter's test file `agent-acompact-3d346a6bf6f19caa.jsonl`). The copies are the
+# parent's calls, counted once; the summarizing call is the sub-agent's own step.
+def test_compaction_agent_file_counts_only_its_own_call(tmp_path):
+    main = [
+        claude(1, "user", message={"role": "user", "content": "go"}),
+        assistant(2, "msg_E", [{"type": "text", "text": "a"}], ONE_PASS, "end_turn"),
+        claude(3, "user", message={"role": "user", "content": "more"}),
+        assistant(4, "msg_F", [{"type": "text", "text": "b"}], ONE_PASS, "end_turn"),
+        claude(5, "system", subtype="compact_boundary", compactMetadata={"trigger": "auto"}),
+    ]
+    agent = "acompact-3d346a6bf6f19caa"
+    summary = claude(6, "user", message={"role": "user", "content": "Summarize the conversation"})
+    own = assistant(7, "msg_S", [{"type": "text", "text": "<summary>"}], ONE_PASS, "end_turn")
+    copies = [{**json.loads(json.dumps(r)), "isSidechain": True, "agentId": agent}
+              for r in [*main[:4], summary, own]]  # fmt: skip
+    main_file = write(tmp_path / "p" / f"{SID}.jsonl", main)
+    agent_file = write(tmp_path / "p" / SID / "subagents" / f"agent-{agent}.jsonl", copies)
+    assert [s["agent_id"] for s in read(agent_file).steps] == [agent] * 3
+    tables = normalize_files([main_file, agent_file], "alice")
+    rounds = dict(zip(tables.steps.column("round_id").to_pylist(),
+                      tables.steps.column("agent_id").to_pylist(), strict=True))  # fmt: skip
+    assert rounds == {"msg_E": None, "msg_F": None, "msg_S": agent}
+
+
 # -- detection by content ----------------------------------------------------------------------
 
 CLAUDE_OPENERS = {
