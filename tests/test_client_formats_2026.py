@@ -118,6 +118,18 @@ def test_sub_agent_named_only_at_the_top_level_is_linked_to_its_parent(tmp_path)
     assert (step["parent_session_id"], step["root_session_id"]) == (P, P)  # were None and C
 
 
+# Shape: a review child rollout (`source: {"subagent": "review"}`, `parent_thread_id`,
+# `thread_source: "subagent"`; a transcript importer's fixture of 2026-08-07, whose review
+# turn id sorts before the child's thread id). It starts afresh: every step is its own.
+def test_review_child_keeps_its_steps_whatever_its_turn_ids(tmp_path):
+    meta = cmeta(0, C, parent_thread_id=P, thread_source="subagent", source={"subagent": "review"})
+    early_turn = "019f7ce6-0000-7000-8000-0000000000aa"  # sorts before C
+    records = [meta, cev(1, "task_started", turn_id=early_turn)]
+    records.append(token_count(2, usage(900, 0, 60), usage(900, 0, 60)))
+    (step,) = read(write(tmp_path / "review.jsonl", records)).steps
+    assert (step["session_id"], step["parent_session_id"], step["is_sidechain"]) == (C, P, True)
+
+
 # Shape: a v2 multi-agent child (`multi_agent_version: "v2"`) whose session_meta has
 # `thread_source: "subagent"` and `parent_thread_id` but no `source` at all (fixture of a
 # Codex session backend, 2026, quoting child rollouts), and that copies its parent's history

@@ -13,6 +13,10 @@ Where we differ on purpose:
   steps and deduplicate, instead of being counted twice;
 - with several replayed ancestors, each replayed turn goes to the latest ancestor that is not
   newer than the turn (UUIDv7 ids sort by time), not always to the last one seen;
+- sub-agents that name their parent only at the top level of session_meta (`parent_thread_id`,
+  `thread_source: "subagent"`, clients since mid 2026) are linked to it like thread_spawn ones;
+- the assistant message /review records with its findings (no LLM call of this thread) is
+  ignored, not carried into the next step;
 - `compacted` / `context_compacted` mark the next step `after_compaction`;
 - every line is accounted for; events left without a closing `token_count` at the end of the
   file are dropped as TraceLab does (B13) but counted as `dropped_at_eof:<source>`;
@@ -281,10 +285,19 @@ class _Meta:
         "forked_from",
         "branch",
         "session_root",
+        "replays",
     )
 
     def __init__(
-        self, started_at, cli_version, spawn_parent, subagent, forked_from, branch, session_root
+        self,
+        started_at,
+        cli_version,
+        spawn_parent,
+        subagent,
+        forked_from,
+        branch,
+        session_root,
+        replays,
     ):
         self.started_at = started_at
         self.cli_version = cli_version
@@ -293,6 +306,7 @@ class _Meta:
         self.forked_from = forked_from
         self.branch = branch
         self.session_root = session_root  # a sub-agent's `session_id`: its root thread
+        self.replays = replays  # the rollout may copy the parent's history (see _read_meta)
 
 
 def read_codex(
@@ -510,7 +524,7 @@ class _Rollout:
         meta = self.metas[sid]
         if self.file_id is None:
             self.file_id = sid
-            self.parent_id = meta.spawn_parent or meta.forked_from
+            self.parent_id = (meta.spawn_parent if meta.replays else None) or meta.forked_from
             self.derived = self.parent_id is not None
             if self.parent_id:
                 self.ancestors.add(self.parent_id)
@@ -1023,10 +1037,16 @@ def _read_meta(p: dict, record_ts: datetime | None) -> _Meta:
     if p.get("thread_source") == "subagent":
         subagent = True
     sid = p.get("id")
+    # A thread_spawn child may copy its parent's history (its replayed turns then go to the
+    # parent, by turn id); one named only at the top level does so when it says where its own
+    # history starts (`subagent_history_start_ordinal`). Review and guardian children start
+    # afresh: all their steps are theirs, whatever their turn ids.
+    replays = spawn_parent is not None
     if subagent and spawn_parent is None:
         parent = p.get("parent_thread_id")
         if type(parent) is str and parent and parent != sid:
             spawn_parent = parent
+            replays = "subagent_history_start_ordinal" in p
     root = p.get("session_id")
     root = root if subagent and type(root) is str and root and root != sid else None
     forked = p.get("forked_from_id")
@@ -1047,6 +1067,7 @@ def _read_meta(p: dict, record_ts: datetime | None) -> _Meta:
         forked if type(forked) is str and forked else None,
         branch if type(branch) is str else None,
         root,
+        replays,
     )
 
 
