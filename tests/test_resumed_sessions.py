@@ -61,9 +61,7 @@ def test_a_resume_that_copies_history_under_its_new_id_starts_at_its_own_first_r
 
 
 @pytest.mark.parametrize("copies", [1, 3])
-def test_the_streamed_merge_gives_a_resumed_session_the_same_start(
-    tmp_path, monkeypatch, copies
-):
+def test_the_streamed_merge_gives_a_resumed_session_the_same_start(tmp_path, monkeypatch, copies):
     """normalize_to_parquet plans in DuckDB on disk, over several key partitions."""
     from tracelab_pipeline.normalize import dedup, normalize_to_parquet
 

@@ -74,9 +74,19 @@ class Step:
         "usage",
         "stop_reason",
         "after_compaction",
+        "microcompactions",
+        "tokens_saved",
     )
 
-    def __init__(self, message_id: str, line: int, events: list, after_compaction: bool):
+    def __init__(
+        self,
+        message_id: str,
+        line: int,
+        events: list,
+        after_compaction: bool,
+        microcompactions: int = 0,
+        tokens_saved: int | None = None,
+    ):
         self.message_id = message_id
         self.line = line
         self.request_id = None
@@ -92,12 +102,25 @@ class Step:
         self.usage = None  # (uncached, cache_write, cache_read, output, write_5m, write_1h)
         self.stop_reason = None
         self.after_compaction = after_compaction
+        # microcompact_boundary records since the previous step, and the tokens they report
+        # cleared (None when one of them did not say).
+        self.microcompactions = microcompactions
+        self.tokens_saved = tokens_saved
 
 
 class Thread:
     """One agent thread: its pending inputs and its steps in order of first appearance."""
 
-    __slots__ = ("key", "root", "pending", "steps", "by_message", "after_compaction")
+    __slots__ = (
+        "key",
+        "root",
+        "pending",
+        "steps",
+        "by_message",
+        "after_compaction",
+        "microcompactions",
+        "tokens_saved",
+    )
 
     def __init__(self, key: str | None, root: str | None):
         self.key = key  # sidechain key (agentId or first record uuid); None for a main chain
@@ -106,6 +129,14 @@ class Thread:
         self.steps: list[Step] = []
         self.by_message: dict[str, Step] = {}
         self.after_compaction = False
+        self.microcompactions = 0
+        self.tokens_saved: int | None = 0
+
+    def microcompacted(self, tokens_saved: int | None) -> None:
+        """A microcompact_boundary: old tool results cleared before the next step."""
+        self.microcompactions += 1
+        if self.tokens_saved is not None:
+            self.tokens_saved = None if tokens_saved is None else self.tokens_saved + tokens_saved
 
     def new_step(self, message_id: str, line: int) -> Step:
         """The step of a response not seen before in this thread (see `by_message`)."""
@@ -113,6 +144,11 @@ class Thread:
         step = Step(message_id, line, self.pending, self.after_compaction)
         self.pending = []
         self.after_compaction = False
+        if self.microcompactions:
+            step.microcompactions = self.microcompactions
+            step.tokens_saved = self.tokens_saved
+            self.microcompactions = 0
+            self.tokens_saved = 0
         self.by_message[message_id] = step
         self.steps.append(step)
         return step
@@ -228,5 +264,7 @@ def step_rows(
             last_out,  # last_output_at
             None,  # usage_at
             len(step.tools),  # tool_call_count
+            step.microcompactions > 0,  # after_microcompaction
+            step.tokens_saved,  # microcompact_tokens_saved
         ]
     )
