@@ -114,3 +114,38 @@ def test_a_resumed_session_has_the_duration_and_waits_of_its_own_records(tmp_pat
     assert got == want and len(got) == 1
     first_event = datetime.fromtimestamp(got[0][1] / 1e6, UTC)
     assert first_event == MAR
+
+
+def test_a_chain_of_resumes_lands_together_and_each_session_starts_at_its_own_records(
+    tmp_path,
+):
+    """S1 (January) resumed as S2 (March), S2 resumed as S3 (April), each new file copying
+    all calls before it under its own id: one partition (the month the conversation began),
+    each session starting at its own first record, every call once."""
+    from test_partition_placement import PROJECT, S3, _assert_placed, _land_and_normalize
+
+    from tracelab_pipeline.validate.runner import validate_table
+
+    apr = datetime(2026, 4, 5, 10, tzinfo=UTC)
+    s1 = _sniffly("ba79134d", S1, JAN)
+    s2 = _sniffly("d3ad4cdc", S2, MAR)
+    s3 = _sniffly("fed8ce56", S3, apr)
+    inbox = tmp_path / "inbox"
+    _write(inbox, f"{PROJECT}/{S1}.jsonl", s1)
+    _write(inbox, f"{PROJECT}/{S2}.jsonl", [line.replace(S1, S2) for line in s1] + s2)
+    history = [line.replace(S1, S3).replace(S2, S3) for line in s1 + s2]
+    _write(inbox, f"{PROJECT}/{S3}.jsonl", history + s3)
+    parts = _land_and_normalize(tmp_path)
+    assert list(parts) == ["2026-01"]
+    _assert_placed(parts)
+    steps = parts["2026-01"]["steps"]
+    starts: dict[str, set] = {}
+    for step in steps:
+        starts.setdefault(step["root_session_id"], set()).add(step["session_started_at"])
+    assert starts == {S1: {JAN}, S2: {MAR}, S3: {apr}}
+    for session, own in ((S1, s1), (S2, s2), (S3, s3)):
+        _write(tmp_path, f"own/{session}.jsonl", own)
+        alone = normalize_files([tmp_path / "own" / f"{session}.jsonl"]).steps.num_rows
+        assert sum(s["session_id"] == session for s in steps) == alone > 0
+    table = normalize_files(sorted((tmp_path / "inbox").rglob("*.jsonl")), "alice").steps
+    assert validate_table("steps", "private", table, "2026-01").success
