@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 TS = pa.timestamp("us", tz="UTC")
 
@@ -49,7 +49,7 @@ STEPS = _schema(
         _field("git_branch", pa.string(), "git branch the log reports (private)"),
         _field("source_file", pa.string(), "path of the raw file this step was read from (private)"),
         _field("source_line", pa.int64(), "1-based line of the first record of this step"),
-        _field("session_started_at", TS, "first timestamp of the root session; not before its partition month (a resumed session may start later)"),
+        _field("session_started_at", TS, "first timestamp of the root session (a resumed session: its own first record, or its first own step where its file copied the earlier calls under its id); not before its partition month (a resumed session may start later)"),
         _field("step_index", pa.int64(), "0-based position of the step within its thread", False),
         _field("round_id", pa.string(), "Claude: API message.id; Codex: '<turn_id>:<k>'", False),
         _field("request_id", pa.string(), "Claude requestId (may be missing)"),
@@ -90,6 +90,10 @@ STEPS = _schema(
         _field("last_output_at", TS, "latest reasoning/text/tool_call event"),
         _field("usage_at", TS, "Codex token_count timestamp; null for Claude"),
         _field("tool_call_count", pa.int64(), "tool calls emitted by this step", False),
+        # Schema 1.1 (additive): Claude Code microcompaction, old tool results cleared from the
+        # context without a summary (`system` record, subtype `microcompact_boundary`).
+        _field("after_microcompaction", pa.bool_(), "Claude: a microcompact_boundary (old tool results cleared, no summary; not a compaction) precedes this step since the thread's previous step; null for Codex and round imports"),
+        _field("microcompact_tokens_saved", pa.int64(), "Claude: tokens those boundaries report cleared (microcompactMetadata.tokensSaved, summed); null if none, or one did not say"),
     ],
 )
 

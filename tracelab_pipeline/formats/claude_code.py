@@ -506,6 +506,14 @@ class ClaudeFileReader:
             subtype = rec.get("subtype")
             if subtype == "compact_boundary":
                 self._thread(side_key).after_compaction = True
+            elif subtype == "microcompact_boundary":
+                # Old tool results cleared from the context, no summary: not a compaction
+                # (after_compaction), but the next step's input shrinks and its cached prefix
+                # breaks where the first cleared result was; counted on that step.
+                meta = rec.get("microcompactMetadata")
+                saved = meta.get("tokensSaved") if meta.__class__ is dict else None
+                ok = saved.__class__ is int and 0 <= saved <= MAX_TOKENS
+                self._thread(side_key).microcompacted(saved if ok else None)
             # (a name, as unknown types below: the key is published)
             self.acc.ignore(
                 f"system:{kind_label(subtype)}" if isinstance(subtype, str) else "system"

@@ -75,9 +75,19 @@ class Step:
         "stop_reason",
         "after_compaction",
         "iterations",
+        "microcompactions",
+        "tokens_saved",
     )
 
-    def __init__(self, message_id: str, line: int, events: list, after_compaction: bool):
+    def __init__(
+        self,
+        message_id: str,
+        line: int,
+        events: list,
+        after_compaction: bool,
+        microcompactions: int = 0,
+        tokens_saved: int | None = None,
+    ):
         self.message_id = message_id
         self.line = line
         self.request_id = None
@@ -94,12 +104,25 @@ class Step:
         self.stop_reason = None
         self.after_compaction = after_compaction
         self.iterations = None  # what the kept usage's `iterations` says (claude_code.py)
+        # microcompact_boundary records since the previous step, and the tokens they report
+        # cleared (None when one of them did not say).
+        self.microcompactions = microcompactions
+        self.tokens_saved = tokens_saved
 
 
 class Thread:
     """One agent thread: its pending inputs and its steps in order of first appearance."""
 
-    __slots__ = ("key", "root", "pending", "steps", "by_message", "after_compaction")
+    __slots__ = (
+        "key",
+        "root",
+        "pending",
+        "steps",
+        "by_message",
+        "after_compaction",
+        "microcompactions",
+        "tokens_saved",
+    )
 
     def __init__(self, key: str | None, root: str | None):
         self.key = key  # sidechain key (agentId or first record uuid); None for a main chain
@@ -108,6 +131,14 @@ class Thread:
         self.steps: list[Step] = []
         self.by_message: dict[str, Step] = {}
         self.after_compaction = False
+        self.microcompactions = 0
+        self.tokens_saved: int | None = 0
+
+    def microcompacted(self, tokens_saved: int | None) -> None:
+        """A microcompact_boundary: old tool results cleared before the next step."""
+        self.microcompactions += 1
+        if self.tokens_saved is not None:
+            self.tokens_saved = None if tokens_saved is None else self.tokens_saved + tokens_saved
 
     def new_step(self, message_id: str, line: int) -> Step:
         """The step of a response not seen before in this thread (see `by_message`)."""
@@ -115,6 +146,11 @@ class Thread:
         step = Step(message_id, line, self.pending, self.after_compaction)
         self.pending = []
         self.after_compaction = False
+        if self.microcompactions:
+            step.microcompactions = self.microcompactions
+            step.tokens_saved = self.tokens_saved
+            self.microcompactions = 0
+            self.tokens_saved = 0
         self.by_message[message_id] = step
         self.steps.append(step)
         return step
@@ -230,5 +266,7 @@ def step_rows(
             last_out,  # last_output_at
             None,  # usage_at
             len(step.tools),  # tool_call_count
+            step.microcompactions > 0,  # after_microcompaction
+            step.tokens_saved,  # microcompact_tokens_saved
         ]
     )

@@ -64,6 +64,8 @@ S_FIRST_OUTPUT_AT = _STEPS["first_output_at"]
 S_LAST_OUTPUT_AT = _STEPS["last_output_at"]
 S_USAGE_AT = _STEPS["usage_at"]
 S_TOOL_CALL_COUNT = _STEPS["tool_call_count"]
+S_AFTER_MICROCOMPACTION = _STEPS["after_microcompaction"]
+S_MICROCOMPACT_TOKENS_SAVED = _STEPS["microcompact_tokens_saved"]
 
 _TOOL_CALLS = _positions("tool_calls")
 T_STEP_ID = _TOOL_CALLS["step_id"]

@@ -353,6 +353,7 @@ def round_to_rows(
     for name in SUMMARY_FIELDS:
         value = record.get(name)
         if type(value) is int:
+            value = _count(record, name)  # a negative or absurd count rejects the record
             if value != summary[name]:
                 flags.append(f"{name} disagrees with timing_events")
             summary[name] = value

@@ -40,6 +40,7 @@ KEY_COLUMNS = (
     "provider",
     "root_session_id",
     "session_started_at",
+    "source_line",
     *TIME_COLUMNS,
 )
 ROW = "_row"  # a step's position among all steps of the run, in file order
@@ -109,17 +110,37 @@ FROM ranked WHERE copy_rank > 1
 # Every root session's start: the earliest session_started_at of its kept rows. Sub-agent
 # threads come from their own files, so each reader only knows its file's first timestamp; the
 # partition month must follow the root session's start for all of them. When no row of a root
-# session has a start, its earliest step time is used (LEAST skips nulls). Per partition,
-# then over the partitions' minima.
+# session has a start, its earliest step time is used (LEAST skips nulls).
+#
+# A reader's start is the first record of that root session in its file. When the file's first
+# step of the root (by line) was dropped as a copy, that record was copied history: a resume
+# that copies the earlier session's calls under its new session id starts its file with them,
+# and no single file can tell them from its own. Such a file's rows then count by the time of
+# their first kept (own) step instead: when its input was ready, i.e. the prompt that resumed
+# the session. Per partition, then over the partitions' minima.
+_COPIED_HEADS = f"""
+CREATE TEMP TABLE copied_heads AS
+SELECT {FILE_COLUMN}, contributor, provider, root_session_id
+FROM (
+    SELECT {FILE_COLUMN}, contributor, provider, root_session_id,
+        first({ROW} ORDER BY source_line NULLS LAST, {ROW}) AS {ROW}
+    FROM keys GROUP BY ALL
+) SEMI JOIN dropped USING ({ROW})
+"""
 _PARTIAL_STARTS = f"""
 INSERT INTO partial_starts
 SELECT contributor || '\x1f' || provider || '\x1f' || root_session_id AS key,
-    min(session_started_at) AS start, min(least(input_ready_at, first_output_at, usage_at)) AS time
-FROM (FROM keys WHERE {_PART}) ANTI JOIN (FROM dropped WHERE {_PART}) USING ({ROW})
+    min(session_started_at) FILTER (WHERE h.{FILE_COLUMN} IS NULL) AS start,
+    min(least(input_ready_at, first_output_at, usage_at)) AS time,
+    min(least(input_ready_at, first_output_at, usage_at))
+        FILTER (WHERE h.{FILE_COLUMN} IS NOT NULL) AS own_time
+FROM (FROM keys WHERE {_PART}) k ANTI JOIN (FROM dropped WHERE {_PART}) USING ({ROW})
+LEFT JOIN copied_heads h USING ({FILE_COLUMN}, contributor, provider, root_session_id)
 GROUP BY key
 """
 _STARTS = """
-SELECT key, coalesce(min(start), min(time)) AS start FROM partial_starts GROUP BY key
+SELECT key, coalesce(least(min(start), min(own_time)), min(time)) AS start
+FROM partial_starts GROUP BY key
 """
 
 
@@ -214,13 +235,15 @@ def plan_merge(
             f" {ROW} BIGINT, separable BOOLEAN)"
         )
         con.execute(
-            "CREATE TEMP TABLE partial_starts (key VARCHAR, start TIMESTAMPTZ, time TIMESTAMPTZ)"
+            "CREATE TEMP TABLE partial_starts"
+            " (key VARCHAR, start TIMESTAMPTZ, time TIMESTAMPTZ, own_time TIMESTAMPTZ)"
         )
         parts = -(-rows // KEYS_PER_PART)
         for key in ("step_id", COPY):
             sql = _dropped_sql(key)
             for part in range(parts):
                 con.execute(sql, {"parts": parts, "part": part})
+        con.execute(_COPIED_HEADS)
         for part in range(parts):
             con.execute(_PARTIAL_STARTS, {"parts": parts, "part": part})
         counts = con.execute(f"SELECT {FILE_COLUMN}, count(*) FROM dropped GROUP BY ALL")

@@ -63,8 +63,10 @@ def _split(key: str) -> tuple[str, str]:
 # The version of the rules that decide a partition's rows (reading, de-duplication): bump it
 # when a change alters what the same landed files give, so that partitions built before are
 # stale and rebuilt (their manifest's input digest alone still matches). 2: a Claude Code API
-# call copied under another session id is one step (normalize/dedup.py).
-RULES_VERSION = 2
+# call copied under another session id is one step (normalize/dedup.py). 3: a resumed session
+# that copied the earlier calls under its id starts at its first own step (dedup.py); steps
+# carry the Claude microcompaction columns (schema 1.1).
+RULES_VERSION = 3
 
 
 def build_partition(

@@ -368,6 +368,8 @@ class ClaudeWriter:
             after_compaction=step.compaction_before,
             usage_at=None,
             tool_call_count=len(step.tools),
+            after_microcompaction=False,  # the generator writes no microcompact_boundary
+            microcompact_tokens_saved=None,
         )
         row.update(summarize(events))
         self.steps.append(row)
