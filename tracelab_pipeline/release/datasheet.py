@@ -13,6 +13,8 @@ from tracelab_pipeline.release.public_tables import RELEASE_TABLES
 
 ROUNDS_FILE = "tracelab_rounds.jsonl.gz"
 MOONCAKE_FILE = "mooncake.jsonl.gz"
+MOONCAKE_SESSIONS_FILE = "mooncake.sessions.jsonl.gz"
+WEKA_FILE = "weka.jsonl.gz"
 
 
 class DatasetCounts:
