@@ -433,6 +433,35 @@ def test_json_strings_are_every_key_and_string_value(built, tmp_path):
         assert _json_strings(path) == {v for v in found if not _SAFE.match(v)}
 
 
+def test_json_strings_of_long_lines_in_small_blocks(built, tmp_path, monkeypatch):
+    """A Weka line holds a whole session: the scan cuts blocks between literals, not only at
+    line ends, and still finds every key and string value."""
+    from tracelab_pipeline.release import checks
+
+    def strings(value):
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                yield k
+                yield from strings(v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from strings(v)
+
+    data, _ = built
+    odd = tmp_path / "long.jsonl"
+    tricky = ['a\\"b', "c\\", '"', "\\\\", "x" * 50, "y,z", "[1, 2]"]
+    odd.write_bytes(
+        orjson.dumps({"hash_ids": list(range(3000)), "s": tricky, "t": [{"k": v} for v in tricky]})
+        + b"\n"
+    )
+    monkeypatch.setattr(checks, "_BLOCK", 97)  # a prime: cuts land everywhere
+    for path in (odd, data / "release" / "weka.jsonl.gz"):
+        found = {s for line in _lines(path) for s in strings(line) if not _SAFE.match(s)}
+        assert _json_strings(path) == found and found
+
+
 def test_a_raw_id_in_the_mooncake_trace_fails_the_check(built, tmp_path):
     data, _ = built
     rel = _copy_release(data, tmp_path)

@@ -206,6 +206,7 @@ def _is_safe(values: pa.Array) -> pa.Array:
 # scanned in blocks cut at line ends without parsing it into objects. (Written as runs of plain
 # characters between escapes: several times faster in `re` than one character at a time.)
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BLOCK = 1 << 24
 
 
 def _json_strings(path: Path) -> set[str]:
@@ -215,13 +216,24 @@ def _json_strings(path: Path) -> set[str]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as f:
         tail = b""
-        for block in iter(lambda: f.read(1 << 24), b""):
+        for block in iter(lambda: f.read(_BLOCK), b""):
             block = tail + block
-            cut = block.rfind(b"\n") + 1
+            cut = block.rfind(b"\n") + 1 or _outside_strings(block)
             found.update(_unsafe_literals(block[:cut]))
             tail = block[cut:]
         found.update(_unsafe_literals(tail))
     return found
+
+
+def _outside_strings(block: bytes) -> int:
+    """A cut for a block with no line end (a Weka line holds a whole session: up to 100s of
+    MB): after the last complete literal and before the next quote (which opens a literal),
+    so that a tail never grows past one literal plus a block."""
+    end = 0
+    for match in _JSON_STRING.finditer(block):
+        end = match.end()
+    quote = block.find(b'"', end)
+    return quote if quote >= 0 else len(block)
 
 
 def _unsafe_literals(text: bytes) -> list[str]:

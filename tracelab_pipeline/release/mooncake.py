@@ -120,7 +120,9 @@ class MooncakeTrace:
             self.run_length.extend(n for _, n in chain)
             self.runs_end.append(len(self.run_start))
 
-    def write(self, path: Path, sessions_path: Path | None = None, level: int = GZIP_LEVEL) -> dict:
+    def write(
+        self, path: Path, sessions_path: Path | None = None, *, level: int = GZIP_LEVEL
+    ) -> dict:
         """The trace as gzip JSONL, sorted by (submit time, order of adding): deterministic.
         With `sessions_path`, its closed-loop form too (mooncake_sessions.py): the same lines,
         written in the same pass, with `delay` in place of a later line's `timestamp`."""
