@@ -103,8 +103,8 @@ def _timed_public_counts(public_root: str | Path) -> tuple[int, int]:
         t = pq.ParquetFile(f).read(columns=columns, use_threads=False)
         no_time = pc.and_(*(pc.is_null(t.column(c)) for c in SUBMIT_TIME))
         untimed += pc.sum(no_time).as_py() or 0
-        timed = t.filter(pc.invert(no_time)).select(["provider", "root_session_id"])
-        sessions += timed.group_by(timed.column_names).aggregate([]).num_rows
+        timed = t.filter(pc.invert(no_time))
+        sessions += len(set(zip(*(timed.column(c).to_pylist() for c in columns[:2]), strict=True)))
     return untimed, sessions
 
 
