@@ -1,7 +1,8 @@
-"""release: `<data>/release/` for serving researchers (Parquet, TraceLab rounds, Mooncake trace,
-datasheet, manifest), built from the public layer only. A publication, not a refresh: it has no
-automation condition, so new partitions never rebuild it on their own; `tracelab demo` builds it
-(the downstream job selects every unpartitioned asset) and anyone can from the UI.
+"""release: `<data>/release/` for serving researchers (Parquet, TraceLab rounds, Mooncake traces,
+Weka sessions, datasheet, manifest), built from the public layer only. A publication, not a
+refresh: it has no automation condition, so new partitions never rebuild it on their own;
+`tracelab demo` builds it (the downstream job selects every unpartitioned asset) and anyone can
+from the UI.
 
 Thin: calls `tracelab_pipeline.release.build_release`. The blocking checks (checks/release.py)
 run on the staged release, and it replaces the published one only if they all passed.
@@ -25,6 +26,8 @@ from tracelab_pipeline.orchestration.resources import TraceLabConfig
         "<data>/release/ built from the public Parquet layer: parquet/{steps,tool_calls,"
         "timing_events}.parquet (all partitions), tracelab_rounds.jsonl.gz (TraceLab round "
         "format), mooncake.jsonl.gz (Mooncake replay trace, 512-token synthesized blocks), "
+        "mooncake.sessions.jsonl.gz (the same, closed-loop: delay after a thread's first call), "
+        "weka.jsonl.gz (Weka / kv-cache-tester sessions, 64-token blocks, sub-agents nested), "
         "README.md (datasheet) and MANIFEST.json (sizes, SHA-256, rows). A publication, not a "
         "refresh: no automation condition; built by `tracelab demo` or on demand (UI: "
         "Materialize). Staged, checked, then swapped in; byte-identical when the public layer "

@@ -84,7 +84,7 @@ def gzip_levels(public: Path, rounds_file: Path, levels: list[int], tmp: Path) -
     for level in levels:
         path = tmp / f"mooncake-{level}.jsonl.gz"
         start = time.perf_counter()
-        trace.write(path, level)
+        trace.write(path, level=level)
         moon_s, moon_mb = time.perf_counter() - start, path.stat().st_size / 1e6
         path.unlink()
         rounds_s, rounds_bytes = 0.0, 0

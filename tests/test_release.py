@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from anonymize_helpers import CONTRIBUTOR, real_partition, replace_first
+from weka_model import WekaSubagent, validate_weka_line
 
 from assets.anonymize import anonymized_steps
 from assets.release import release
@@ -230,7 +231,7 @@ def test_block_chain_keeps_the_reusable_prefix_of_the_previous_call_of_the_threa
     trace = MooncakeTrace()
     trace.add(steps)
     written = trace.write(tmp_path / "m.jsonl.gz")
-    assert written == {"rows": 5, "steps_without_time": 1}
+    assert (written["rows"], written["steps_without_time"]) == (5, 1)
     rows = _lines(tmp_path / "m.jsonl.gz")
     assert [(r["timestamp"], r["session_id"]) for r in rows] == [
         (0, "main"),
@@ -267,7 +268,7 @@ def test_release_is_deterministic(built, tmp_path):
     files = sorted(
         p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file()
     )
-    assert len(files) == 7
+    assert len(files) == 9
     for f in files:
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
         assert (tmp_path / "a" / f).read_bytes() == (data / "release" / f).read_bytes(), f
@@ -432,6 +433,35 @@ def test_json_strings_are_every_key_and_string_value(built, tmp_path):
         assert _json_strings(path) == {v for v in found if not _SAFE.match(v)}
 
 
+def test_json_strings_of_long_lines_in_small_blocks(built, tmp_path, monkeypatch):
+    """A Weka line holds a whole session: the scan cuts blocks between literals, not only at
+    line ends, and still finds every key and string value."""
+    from tracelab_pipeline.release import checks
+
+    def strings(value):
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                yield k
+                yield from strings(v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from strings(v)
+
+    data, _ = built
+    odd = tmp_path / "long.jsonl"
+    tricky = ['a\\"b', "c\\", '"', "\\\\", "x" * 50, "y,z", "[1, 2]"]
+    odd.write_bytes(
+        orjson.dumps({"hash_ids": list(range(3000)), "s": tricky, "t": [{"k": v} for v in tricky]})
+        + b"\n"
+    )
+    monkeypatch.setattr(checks, "_BLOCK", 97)  # a prime: cuts land everywhere
+    for path in (odd, data / "release" / "weka.jsonl.gz"):
+        found = {s for line in _lines(path) for s in strings(line) if not _SAFE.match(s)}
+        assert _json_strings(path) == found and found
+
+
 def test_a_raw_id_in_the_mooncake_trace_fails_the_check(built, tmp_path):
     data, _ = built
     rel = _copy_release(data, tmp_path)
@@ -442,6 +472,70 @@ def test_a_raw_id_in_the_mooncake_trace_fails_the_check(built, tmp_path):
         f.write(orjson.dumps(line) + b"\n")
     leaks = no_private_values(rel, data / "private").metadata["leaks"]
     assert leaks == {"mooncake.jsonl.gz.json:identifier": 1}
+
+
+def test_weka_and_closed_loop_files_on_real_data(built):
+    data, _ = built
+    rel = data / "release"
+    manifest = json.loads((rel / "MANIFEST.json").read_text())
+    steps = pq.read_table(rel / "parquet" / "steps.parquet").to_pylist()
+    timed = [s for s in steps if s["input_ready_at"] or s["first_output_at"]]
+    sessions = {(s["provider"], s["root_session_id"]) for s in timed}
+    # Weka: a line per session, a request per step with a time, all valid for a strict reader
+    lines = _lines(rel / "weka.jsonl.gz")
+    assert len(lines) == len(sessions) == manifest["files"]["weka.jsonl.gz"]["rows"]
+    requests = []
+    for line in lines:
+        for item in validate_weka_line(line).requests:
+            requests += item.requests if isinstance(item, WekaSubagent) else [item]
+    assert len(requests) == len(timed) == manifest["weka"]["requests"]
+    assert sorted(r.in_ for r in requests) == sorted(s["input_tokens_total"] for s in timed)
+    entries = [i for line in lines for i in line["requests"] if i["type"] == "subagent"]
+    threads = {
+        (s["provider"], s["session_id"]) for s in timed if s["session_id"] != s["root_session_id"]
+    }
+    assert len(entries) == len(threads) == manifest["weka"]["subagents"]
+    assert {r.stop for r in requests} <= {"tool_use", "end_turn", ""}
+    assert sum(r.stop == "tool_use" for r in requests) == sum(
+        s["tool_call_count"] > 0 or s["stop_reason"] == "tool_use" for s in timed
+    )
+    # real sessions reuse their prefix at 64-token blocks too: most ids repeat within a line
+    ids = [
+        (line["id"], i) for line in lines for r in line["requests"] for i in r.get("hash_ids", [])
+    ]
+    assert len(set(ids)) < len(ids) / 2
+    # closed-loop Mooncake: the open file's lines, a thread's first with its timestamp
+    open_rows = _lines(rel / "mooncake.jsonl.gz")
+    rows = _lines(rel / "mooncake.sessions.jsonl.gz")
+    assert len(rows) == len(open_rows) == len(timed)
+    seen = set()
+    for row, open_row in zip(rows, open_rows, strict=True):
+        first_of_thread = row["session_id"] not in seen
+        seen.add(row["session_id"])
+        key = "timestamp" if first_of_thread else "delay"
+        assert list(row) == [key, *list(open_row)[1:]]
+        assert row[key] >= 0 and (not first_of_thread or row[key] == open_row["timestamp"])
+    assert manifest["mooncake_sessions"]["threads"] == len(seen)
+
+
+def test_a_raw_id_in_the_new_replay_files_fails_the_check(built, tmp_path):
+    data, _ = built
+    rel = _copy_release(data, tmp_path)
+    raw = pq.read_table(data / "private" / "steps" / f"contributor={CONTRIBUTOR}")
+    raw_session = raw.column("session_id")[0].as_py()
+    line = {"delay": 0, "input_length": 1, "output_length": 1, "hash_ids": [0]}
+    with gzip.open(rel / "mooncake.sessions.jsonl.gz", "ab") as f:
+        f.write(orjson.dumps(line | {"session_id": raw_session}) + b"\n")
+    session = _lines(rel / "weka.jsonl.gz")[0]
+    session["requests"][-1]["model"] = raw.column("cwd")[0].as_py()  # a path, as a model name
+    with gzip.open(rel / "weka.jsonl.gz", "ab") as f:
+        f.write(orjson.dumps(session) + b"\n")
+    leaks = no_private_values(rel, data / "private").metadata["leaks"]
+    assert leaks.get("mooncake.sessions.jsonl.gz.json:identifier") == 1
+    assert any(k.startswith("weka.jsonl.gz.json:") for k in leaks)
+    counts = matches_public(rel, data / "public")
+    assert not counts.passed
+    assert counts.metadata["mismatched"] == ["mooncake.sessions.jsonl.gz", "weka.jsonl.gz"]
 
 
 def test_nightly_sweep_does_not_rebuild_the_release(tmp_path):

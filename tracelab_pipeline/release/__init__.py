@@ -3,6 +3,8 @@
   parquet/{steps,tool_calls,timing_events}.parquet   public schema, partition by partition
   tracelab_rounds.jsonl.gz                           TraceLab round format
   mooncake.jsonl.gz                                  Mooncake replay trace (mooncake.py)
+  mooncake.sessions.jsonl.gz                         the same, closed-loop (mooncake_sessions.py)
+  weka.jsonl.gz                                      Weka / kv-cache-tester sessions (weka.py)
   README.md, MANIFEST.json                           datasheet; sizes, SHA-256, row counts
 
 See docs/release.md.

@@ -26,14 +26,18 @@ import pyarrow.parquet as pq
 from tracelab_pipeline import schema
 from tracelab_pipeline.anonymize.public_store import DICTIONARY_COLUMNS
 from tracelab_pipeline.formats.tracelab_rounds import EVENT_ATTRIBUTES, SUMMARY_FIELDS, iter_rounds
+from tracelab_pipeline.release import weka
 from tracelab_pipeline.release.datasheet import (
     MOONCAKE_FILE,
+    MOONCAKE_SESSIONS_FILE,
     ROUNDS_FILE,
+    WEKA_FILE,
     DatasetCounts,
     render_readme,
 )
 from tracelab_pipeline.release.files import gzip_writer, sha256_file
 from tracelab_pipeline.release.mooncake import BLOCK_TOKENS, SUBMIT_TIME, MooncakeTrace
+from tracelab_pipeline.release.mooncake_sessions import DONE_TIME
 from tracelab_pipeline.release.public_tables import (
     RELEASE_TABLES,
     months,
@@ -129,7 +133,8 @@ def write_release(public_root: str | Path, out: Path) -> dict:
     """Write every release file into `out` (a new directory); returns the manifest.
 
     One public partition at a time: its tables go to the Parquet writers and the rounds file,
-    its steps to the Mooncake trace's compact arrays and to the counts, and are then dropped.
+    its steps to the Weka session file, to the Mooncake trace's compact arrays and to the
+    counts, and are then dropped.
     """
     (out / "parquet").mkdir(parents=True)
     counts = DatasetCounts()
@@ -142,16 +147,24 @@ def write_release(public_root: str | Path, out: Path) -> dict:
         }
         raw = stack.enter_context(open(out / ROUNDS_FILE, "wb"))
         rounds_file = stack.enter_context(gzip_writer(raw))
+        weka_raw = stack.enter_context(open(out / WEKA_FILE, "wb"))
+        sessions = weka.WekaTrace(stack.enter_context(gzip_writer(weka_raw)))
         for contributor, month in partitions(public_root):
             tables = read_partition(public_root, contributor, month)
             for name, writer in writers.items():
                 writer.write(tables[name])
             rounds += write_rounds(tables, rounds_file)
+            sessions.add(tables["steps"])
             trace.add(tables["steps"])
             counts.add(tables)
-    mooncake = trace.write(out / MOONCAKE_FILE)
+    mooncake = trace.write(out / MOONCAKE_FILE, out / MOONCAKE_SESSIONS_FILE)
     rows = {parquet_file(name): counts.rows[name] for name in RELEASE_TABLES}
-    rows |= {ROUNDS_FILE: rounds, MOONCAKE_FILE: mooncake["rows"]}
+    rows |= {
+        ROUNDS_FILE: rounds,
+        MOONCAKE_FILE: mooncake["rows"],
+        MOONCAKE_SESSIONS_FILE: mooncake["rows"],
+        WEKA_FILE: sessions.counts["lines"],
+    }
     counts = counts.as_dict(months(public_root))
     files = {name: {"rows": n} for name, n in rows.items()}
     (out / README_FILE).write_text(render_readme(counts, files))
@@ -166,6 +179,18 @@ def write_release(public_root: str | Path, out: Path) -> dict:
             "block_tokens": BLOCK_TOKENS,
             "submit_time": list(SUBMIT_TIME),
             "steps_without_time": mooncake["steps_without_time"],
+        },
+        "mooncake_sessions": {
+            "done_time": DONE_TIME,
+            "delay_unit": "ms",
+            **mooncake["sessions"],
+        },
+        "weka": {
+            "block_tokens": weka.BLOCK_TOKENS,
+            "hash_id_scope": weka.HASH_ID_SCOPE,
+            "submit_time": list(SUBMIT_TIME),
+            "done_time": DONE_TIME,
+            **{k: int(v) for k, v in sorted(sessions.counts.items())},
         },
     }
     (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")

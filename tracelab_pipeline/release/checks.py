@@ -28,7 +28,12 @@ from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, PSEUDONYM_RE
 from tracelab_pipeline.anonymize.public_checks import PATH_COLUMNS, CheckOutcome, identifier_leaks
 from tracelab_pipeline.partitioned.store import read_partition
 from tracelab_pipeline.release.build import MANIFEST_FILE, parquet_file
-from tracelab_pipeline.release.datasheet import MOONCAKE_FILE, ROUNDS_FILE
+from tracelab_pipeline.release.datasheet import (
+    MOONCAKE_FILE,
+    MOONCAKE_SESSIONS_FILE,
+    ROUNDS_FILE,
+    WEKA_FILE,
+)
 from tracelab_pipeline.release.files import sha256_file
 from tracelab_pipeline.release.mooncake import SUBMIT_TIME
 from tracelab_pipeline.release.public_tables import (
@@ -72,7 +77,10 @@ def matches_public(release_dir: str | Path, public_root: str | Path) -> CheckOut
     public = public_row_counts(public_root)
     expected = {parquet_file(t): public[t] for t in RELEASE_TABLES}
     expected[ROUNDS_FILE] = public["steps"]
-    expected[MOONCAKE_FILE] = public["steps"] - _untimed_public_steps(public_root)
+    untimed_steps, timed_sessions = _timed_public_counts(public_root)
+    expected[MOONCAKE_FILE] = public["steps"] - untimed_steps
+    expected[MOONCAKE_SESSIONS_FILE] = expected[MOONCAKE_FILE]
+    expected[WEKA_FILE] = timed_sessions
     actual = {name: _rows(release / name) for name in expected}
     counts = {n: {"public": expected[n], "release": actual[n]} for n in expected}
     mismatched = sorted(n for n in expected if expected[n] != actual[n])
@@ -85,13 +93,19 @@ def matches_public(release_dir: str | Path, public_root: str | Path) -> CheckOut
     )
 
 
-def _untimed_public_steps(public_root: str | Path) -> int:
-    """Public steps with no submit time: the Mooncake trace leaves them out."""
-    n = 0
+def _timed_public_counts(public_root: str | Path) -> tuple[int, int]:
+    """Public steps with no submit time (both Mooncake files leave them out), and sessions with
+    at least one step that has one (the Weka file's lines; a session never spans two
+    partitions)."""
+    untimed = sessions = 0
     for f in partition_files(public_root, "steps"):
-        t = pq.ParquetFile(f).read(columns=list(SUBMIT_TIME), use_threads=False)
-        n += pc.sum(pc.and_(*(pc.is_null(t.column(c)) for c in SUBMIT_TIME))).as_py() or 0
-    return n
+        columns = ["provider", "root_session_id", *SUBMIT_TIME]
+        t = pq.ParquetFile(f).read(columns=columns, use_threads=False)
+        no_time = pc.and_(*(pc.is_null(t.column(c)) for c in SUBMIT_TIME))
+        untimed += pc.sum(no_time).as_py() or 0
+        timed = t.filter(pc.invert(no_time))
+        sessions += len(set(zip(*(timed.column(c).to_pylist() for c in columns[:2]), strict=True)))
+    return untimed, sessions
 
 
 def _rows(path: Path) -> int | None:
@@ -192,6 +206,7 @@ def _is_safe(values: pa.Array) -> pa.Array:
 # scanned in blocks cut at line ends without parsing it into objects. (Written as runs of plain
 # characters between escapes: several times faster in `re` than one character at a time.)
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BLOCK = 1 << 24
 
 
 def _json_strings(path: Path) -> set[str]:
@@ -201,13 +216,24 @@ def _json_strings(path: Path) -> set[str]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as f:
         tail = b""
-        for block in iter(lambda: f.read(1 << 24), b""):
+        for block in iter(lambda: f.read(_BLOCK), b""):
             block = tail + block
-            cut = block.rfind(b"\n") + 1
+            cut = block.rfind(b"\n") + 1 or _outside_strings(block)
             found.update(_unsafe_literals(block[:cut]))
             tail = block[cut:]
         found.update(_unsafe_literals(tail))
     return found
+
+
+def _outside_strings(block: bytes) -> int:
+    """A cut for a block with no line end (a Weka line holds a whole session: up to 100s of
+    MB): after the last complete literal and before the next quote (which opens a literal),
+    so that a tail never grows past one literal plus a block."""
+    end = 0
+    for match in _JSON_STRING.finditer(block):
+        end = match.end()
+    quote = block.find(b'"', end)
+    return quote if quote >= 0 else len(block)
 
 
 def _unsafe_literals(text: bytes) -> list[str]:

@@ -8,11 +8,15 @@ import pyarrow.compute as pc
 
 from tracelab_pipeline import schema
 from tracelab_pipeline.anonymize.pseudonyms import public_column_docs
+from tracelab_pipeline.release import weka
 from tracelab_pipeline.release.mooncake import BLOCK_TOKENS, SUBMIT_TIME
+from tracelab_pipeline.release.mooncake_sessions import DONE_TIME
 from tracelab_pipeline.release.public_tables import RELEASE_TABLES
 
 ROUNDS_FILE = "tracelab_rounds.jsonl.gz"
 MOONCAKE_FILE = "mooncake.jsonl.gz"
+MOONCAKE_SESSIONS_FILE = "mooncake.sessions.jsonl.gz"
+WEKA_FILE = "weka.jsonl.gz"
 
 
 class DatasetCounts:
@@ -57,7 +61,8 @@ def render_readme(counts: dict, files: dict[str, dict]) -> str:
         "# TraceLab pipeline release",
         "",
         "Agentic-coding LLM workload (Claude Code and Codex CLI sessions) as step-level tables,",
-        "the TraceLab round format and a Mooncake replay trace. Built from the public",
+        "the TraceLab round format and replay traces (Mooncake open- and closed-loop, Weka",
+        "sessions). Built from the public",
         "(anonymized) layer only: identifiers are keyed pseudonyms (HMAC-SHA256, key not",
         "published), and there is no prompt, output, tool input or result text, no path, working",
         "directory or git branch; only sizes (characters) and token counts.",
@@ -83,6 +88,10 @@ def render_readme(counts: dict, files: dict[str, dict]) -> str:
         "parquet/timing_events.parquet": "the events (inputs, outputs, tool calls) of each step",
         ROUNDS_FILE: "TraceLab round JSONL (gzip): one round per step, events and tools nested",
         MOONCAKE_FILE: "Mooncake trace (gzip): one request per step with a time, for replay",
+        MOONCAKE_SESSIONS_FILE: "the same Mooncake lines, closed-loop: `delay` after a thread's "
+        "first line",
+        WEKA_FILE: "Weka / kv-cache-tester session trace (gzip): one session per line, "
+        "sub-agents nested",
     }
     for name, text in what.items():
         lines.append(f"| `{name}` | {files[name]['rows']} | {text} |")
@@ -166,8 +175,11 @@ def render_readme(counts: dict, files: dict[str, dict]) -> str:
         "  multiplier).",
         "- `input_length` is the context as logged, up to Claude's 1M-token window: a server",
         "  with a shorter maximum model length rejects the longer requests; filter them first.",
-        "- There is no `delay` field: closed-loop think/tool gaps come from `steps` and",
-        "  `tool_calls`.",
+        f"- For closed-loop replay use `{MOONCAKE_SESSIONS_FILE}` (below).",
+        "",
+        *_closed_loop_section(),
+        "",
+        *_weka_section(),
         "",
         "## Columns",
     ]
@@ -178,3 +190,73 @@ def render_readme(counts: dict, files: dict[str, dict]) -> str:
             doc = docs[field.name].replace("|", "\\|")
             lines.append(f"| `{field.name}` | {field.type} | {doc} |")
     return "\n".join(lines) + "\n"
+
+
+def _closed_loop_section() -> list[str]:
+    return [
+        "## Closed-loop Mooncake trace",
+        "",
+        f"`{MOONCAKE_SESSIONS_FILE}`: the lines of `{MOONCAKE_FILE}` (same steps, order and",
+        "`hash_ids`), but only a thread's first line has `timestamp`; its later lines have",
+        "`delay`: integer ms (truncated) from the end of the thread's previous call to this",
+        f"call's submit time. The end of a call is `{DONE_TIME}` (its last reasoning, text or",
+        "tool-call event), so `delay` is the client's gap: tool runs, the user, the agent.",
+        "A replayer sends a thread's next call once its previous call has finished on the",
+        "server under test, plus `delay`: causality is kept, arrivals follow the server.",
+        "A gap below zero (overlapping calls) is 0; a line whose previous call logged no",
+        "output keeps its `timestamp`. Their numbers: `MANIFEST.json`, `mooncake_sessions`.",
+        "Sub-agents are threads of their own, starting at their `timestamp` (the format has",
+        "no dependency between sessions: use the Weka file for that).",
+        "",
+        "- AIPerf `mooncake_trace` (`--custom-dataset-type mooncake_trace`) groups lines by",
+        "  `session_id`. Pitfall: every line carries its full context, but AIPerf's default",
+        "  context mode for Mooncake traces with `hash_ids` (`deltas_without_responses`)",
+        "  accumulates a session's turns and would send about the sum of all earlier prompts;",
+        "  the right mode is `message_array_with_responses`. Recent AIPerf versions take it per",
+        "  line (`context_mode`, the same on every line of a session; version-dependent):",
+        f"  `gunzip -c {MOONCAKE_SESSIONS_FILE} | jq -c '. + {{context_mode:",
+        '  "message_array_with_responses"}\' > mooncake.sessions.jsonl`.',
+        "- DynoSim: `python -m dynamo.replay mooncake.sessions.jsonl --trace-format mooncake",
+        f"  --trace-block-size {BLOCK_TOKENS} --replay-mode offline`; lines sharing `session_id`",
+        "  are closed-loop and each line is the full prompt, as here.",
+    ]
+
+
+def _weka_section() -> list[str]:
+    block = weka.BLOCK_TOKENS
+    return [
+        "## Weka session trace",
+        "",
+        f"`{WEKA_FILE}`: one JSON line per session, in the format of WEKA's kv-cache-tester",
+        "(AIPerf `weka_trace`, GuideLLM `weka`): `id` (the session's pseudonym), `models`,",
+        f'`block_size` {block}, `hash_id_scope` `"{weka.HASH_ID_SCOPE}"`, `requests`, and',
+        "`totals` (`contributor`, `provider`, `steps_without_time`: to join `steps`).",
+        "A request is a step of the main chain: `t` (s from the session's first call, ms",
+        'precision), `type` `"s"` (both clients stream), `model`, `in` (prefix + append',
+        f"tokens), `out` (incl. reasoning), `hash_ids` (floor(in / {block}) ids: full blocks",
+        "only, synthesized as for the Mooncake trace and numbered from 1 within each line;",
+        'threads share no ids), `input_types` (`["text"]` for a user prompt, `["tool_result"]`',
+        'for tool results, both when both fed it), `stop` (`"tool_use"` when the step called',
+        'tools, `"end_turn"` when it ended the turn, `""` unknown), `api_time` (s,',
+        f"`{DONE_TIME}` - `input_ready_at`) and `think_time` (s, the client's gap since the",
+        "thread's previous call ended, as `delay` above; null on a thread's first call).",
+        'Each sub-agent is a `"type": "subagent"` entry placed at its first call among the',
+        "main chain's requests, with `agent_id` (pseudonym), `duration_ms`, `tool_use_count`,",
+        "`models` and its own `requests` (same clock). Public data has no `output_types`,",
+        "`ttft`, `tool_tokens`, `system_tokens` or `total_tokens`: absent. AIPerf requires",
+        '`subagent_type` and `status`: `""` (unknown). Steps without a time are left out',
+        "(`MANIFEST.json`, `weka`).",
+        "",
+        "- AIPerf `weka_trace` and kv-cache-tester read one JSON file per session; split the",
+        "  lines into files:",
+        f'  `mkdir weka && gunzip -c {WEKA_FILE} | awk \'{{f = sprintf("weka/%06d.json", NR);',
+        "  print > f; close(f)}'`.",
+        f"- kv-cache-tester: `trace_replay_tester.py --trace-directory weka --chunk-size {block}`;",
+        "  its `--max-context` (default 128000) drops longer requests, `--max-delay` (60 s)",
+        "  caps gaps.",
+        f"- GuideLLM: `--data kind=weka` reads the JSONL (`hash_id_block_size` {block}).",
+        "- AIPerf caps idle gaps at 60 s by default (`--synthesis-idle-gap-cap`).",
+        f"- The file is large: every request lists all its {block}-token blocks; gzip's window",
+        "  (32 KB) is shorter than a long request's list, so it compresses less than the",
+        "  Mooncake trace.",
+    ]

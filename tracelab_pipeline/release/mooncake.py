@@ -25,6 +25,7 @@ themselves exist only while their chunk of lines is written.
 from __future__ import annotations
 
 from array import array
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tracelab_pipeline.release.files import GZIP_LEVEL, gzip_writer
+from tracelab_pipeline.release.mooncake_sessions import DONE_TIME, NO_TIME, closed_loop
 
 BLOCK_TOKENS = 512
 SUBMIT_TIME = ("input_ready_at", "first_output_at")
@@ -42,11 +44,22 @@ _CHUNK = 1 << 12  # steps gathered per numpy pass while writing
 Runs = list[tuple[int, int]]
 
 
-def block_chain(previous: Runs, input_length: int, prefix: int, next_id: int) -> tuple[Runs, int]:
+def block_chain(
+    previous: Runs,
+    input_length: int,
+    prefix: int,
+    next_id: int,
+    block_tokens: int = BLOCK_TOKENS,
+    full_blocks_only: bool = False,
+) -> tuple[Runs, int]:
     """The call's chain as runs: the reusable head of the previous call's chain, then fresh ids
-    from `next_id`. Returns (runs, the next unused id)."""
-    blocks = -(-input_length // BLOCK_TOKENS)  # ceil, in integers
-    keep = min(prefix // BLOCK_TOKENS, sum(n for _, n in previous), blocks)
+    from `next_id`. Returns (runs, the next unused id).
+
+    Mooncake counts a partial last block (ceil); the Weka format (weka.py) only full blocks
+    (`full_blocks_only`: floor), so there a chain never holds a partial block at all."""
+    # floor, or ceil in integers
+    blocks = input_length // block_tokens if full_blocks_only else -(-input_length // block_tokens)
+    keep = min(prefix // block_tokens, sum(n for _, n in previous), blocks)
     runs: Runs = []
     for start, n in previous:
         if keep <= 0:
@@ -70,6 +83,7 @@ class MooncakeTrace:
         self.sessions: list[str] = []  # thread pseudonyms, indexed by `session`
         # per timed step
         self.submit = array("q")  # microseconds since the epoch
+        self.done = array("q")  # DONE_TIME in microseconds, NO_TIME when null
         self.input_length = array("q")
         self.output_length = array("q")
         self.session = array("q")
@@ -81,10 +95,14 @@ class MooncakeTrace:
         """Every step of the partition's threads (a thread must not continue in a later call)."""
         steps = steps.sort_by(_THREAD_ORDER)
         submit = pc.coalesce(*(steps.column(c) for c in SUBMIT_TIME)).cast(pa.int64())
+        done = steps.column(DONE_TIME).cast(pa.int64()).fill_null(NO_TIME)
         thread = None
         columns = ("provider", "session_id", "input_tokens_total", "prefix_tokens", "output_tokens")
-        for provider, session, total, prefix, output, at in zip(
-            *(steps.column(c).to_pylist() for c in columns), submit.to_pylist(), strict=True
+        for provider, session, total, prefix, output, at, end in zip(
+            *(steps.column(c).to_pylist() for c in columns),
+            submit.to_pylist(),
+            done.to_pylist(),
+            strict=True,
         ):
             if thread != (provider, session):
                 thread, chain = (provider, session), []
@@ -94,6 +112,7 @@ class MooncakeTrace:
                 self.untimed += 1
                 continue
             self.submit.append(at)
+            self.done.append(end)
             self.input_length.append(total)
             self.output_length.append(output)
             self.session.append(len(self.sessions) - 1)
@@ -101,12 +120,17 @@ class MooncakeTrace:
             self.run_length.extend(n for _, n in chain)
             self.runs_end.append(len(self.run_start))
 
-    def write(self, path: Path, level: int = GZIP_LEVEL) -> dict[str, int]:
-        """The trace as gzip JSONL, sorted by (submit time, order of adding): deterministic."""
-        submit, input_length, output_length, session, ends, run_start, run_length = (
+    def write(
+        self, path: Path, sessions_path: Path | None = None, *, level: int = GZIP_LEVEL
+    ) -> dict:
+        """The trace as gzip JSONL, sorted by (submit time, order of adding): deterministic.
+        With `sessions_path`, its closed-loop form too (mooncake_sessions.py): the same lines,
+        written in the same pass, with `delay` in place of a later line's `timestamp`."""
+        submit, done, input_length, output_length, session, ends, run_start, run_length = (
             np.frombuffer(a, dtype=np.int64)
             for a in (
                 self.submit,
+                self.done,
                 self.input_length,
                 self.output_length,
                 self.session,
@@ -118,27 +142,32 @@ class MooncakeTrace:
         begins = np.concatenate([[0], ends[:-1]]).astype(np.int64)
         order = np.argsort(submit, kind="stable")
         first = submit[order[0]] if len(order) else 0
-        with open(path, "wb") as raw, gzip_writer(raw, level) as f:
+        delays, closed = closed_loop(session[order], submit[order], done[order])
+        with ExitStack() as stack:
+            files = [
+                stack.enter_context(gzip_writer(stack.enter_context(open(p, "wb")), level))
+                for p in (path, sessions_path)
+                if p is not None
+            ]
             for i in range(0, len(order), _CHUNK):
                 chunk = order[i : i + _CHUNK]
                 # the chunk's chains, expanded to ids in one pass, then cut per step
-                runs = _ranges(begins[chunk], ends[chunk] - begins[chunk])
-                ids = _ranges(run_start[runs], run_length[runs])
+                runs = ranges(begins[chunk], ends[chunk] - begins[chunk])
+                ids = ranges(run_start[runs], run_length[runs])
                 blocks = -(-input_length[chunk] // BLOCK_TOKENS)
-                lines = [
+                # Every field but the first is the same in both files: serialized once, and
+                # each file's first key spliced in front (orjson writes no spaces).
+                tails = [
                     orjson.dumps(
                         {
-                            "timestamp": ts,
                             "input_length": inp,
                             "output_length": out,
                             "hash_ids": hash_ids,
                             "session_id": self.sessions[s],
                         },
                         option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE,
-                    )
-                    for ts, inp, out, hash_ids, s in zip(
-                        # integer ms, truncated (a call 0.9 ms after the start is at 0)
-                        ((submit[chunk] - first) // 1000).tolist(),
+                    )[1:]
+                    for inp, out, hash_ids, s in zip(
                         input_length[chunk].tolist(),
                         output_length[chunk].tolist(),
                         np.split(ids, np.cumsum(blocks)[:-1]),
@@ -146,11 +175,28 @@ class MooncakeTrace:
                         strict=True,
                     )
                 ]
-                f.write(b"".join(lines))
-        return {"rows": len(order), "steps_without_time": self.untimed}
+                # integer ms, truncated (a call 0.9 ms after the start is at 0)
+                stamps = ((submit[chunk] - first) // 1000).tolist()
+                files[0].write(b"".join(_keyed("timestamp", stamps, tails)))
+                if sessions_path is not None:
+                    # a thread's first line, and a line whose previous call has no end time,
+                    # keep their timestamp (delays[line] == -1)
+                    chunk_delays = delays[i : i + _CHUNK]
+                    heads = np.where(chunk_delays >= 0, chunk_delays, stamps).tolist()
+                    keys = np.where(chunk_delays >= 0, "delay", "timestamp").tolist()
+                    files[1].write(b"".join(_keyed(keys, heads, tails)))
+        return {"rows": len(order), "steps_without_time": self.untimed, "sessions": closed}
 
 
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def _keyed(keys: str | list[str], values: list[int], tails: list[bytes]):
+    """`{"<key>":<value>,` + tail for each line: the tail is the rest of a serialized object."""
+    if isinstance(keys, str):
+        keys = [keys] * len(values)
+    for key, value, tail in zip(keys, values, tails, strict=True):
+        yield b'{"%s":%d,' % (key.encode(), value) + tail
+
+
+def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """range(s, s + n) for each (s, n), concatenated, without a Python loop."""
     offsets = np.cumsum(lengths) - lengths
     return np.repeat(starts - offsets, lengths) + np.arange(lengths.sum(), dtype=np.int64)
