@@ -61,3 +61,18 @@ def test_a_drop_that_cannot_be_read_is_named_in_the_sensor_tick(tmp_path, monkey
     assert isinstance(skipped, dg.SkipReason)
     assert "1 drop(s) could not be read, retried next tick" in skipped.skip_message
     assert "alice/ccviewer__1af7fc5e.jsonl: cannot read" in skipped.skip_message
+
+
+def test_a_landed_file_in_no_partition_is_listed_with_its_reason(tmp_path):
+    # Random bytes named .jsonl land (kept, never deleted) but have no month: only a count
+    # showed it, and the reason spoke of TraceLab round exports alone.
+    copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
+    (tmp_path / "inbox" / "alice" / "junk.jsonl").write_bytes(bytes(range(256)) * 8)
+    defs = build_definitions(data_dir=tmp_path)
+    with dg.instance_for_test() as instance:
+        (event,) = _tick(defs, instance).asset_events
+    assert event.metadata["files_unplaced"].value == 1
+    table = event.metadata["files_unplaced_list"].value
+    (row,) = [line for line in table.splitlines() if "junk.jsonl" in line]
+    assert row.startswith("| alice | junk.jsonl |")
+    assert "no timestamp in the log" in row and "anything else is not a log" in row

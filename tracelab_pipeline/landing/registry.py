@@ -44,8 +44,9 @@ CREATE TABLE IF NOT EXISTS partitions (
 
 REGISTRY_NAME = "registry.sqlite"
 NO_MONTH = (
-    "no timestamp in the log: no month to file it under (a TraceLab round export holds"
-    " sessions of many months: import it with `tracelab normalize`)"
+    "no timestamp in the log: no month to file it under (not a Claude Code or Codex session"
+    " log: a TraceLab round export, which holds sessions of many months, is imported with"
+    " `tracelab normalize`; anything else is not a log)"
 )
 
 

@@ -57,6 +57,10 @@ def landing_metadata(config: TraceLabConfig, report: LandingReport) -> dict:
         "changed_partitions": dg.MetadataValue.json(report.changed_partitions[:MAX_ROWS]),
         "this_landing": dg.MetadataValue.md(_drop_table(report.drops)),
         "drops_not_landed": dg.MetadataValue.md(_drop_table(problems)),
+        # Landed (kept) but in no partition, so never normalized: junk, or a round export.
+        "files_unplaced_list": dg.MetadataValue.md(
+            _file_table([f for f in files if f["status"] == "unplaced"])
+        ),
         "dagster/row_count": status["active"],
     }
 
@@ -72,6 +76,20 @@ def _drop_table(drops: list[dict]) -> str:
         )
     if len(drops) > MAX_ROWS:
         lines.append(f"\n({len(drops) - MAX_ROWS} earlier rows not shown)")
+    return "\n".join(lines)
+
+
+def _file_table(files: list[dict]) -> str:
+    if not files:
+        return "(none)"
+    lines = ["| contributor | file | lines | reason |", "|---|---|---|---|"]
+    for f in files[-MAX_ROWS:]:
+        lines.append(
+            f"| {_cell(f['contributor'])} | {_cell(f['member'])} | {f['lines']} | "
+            f"{_cell(f['status_reason'])} |"
+        )
+    if len(files) > MAX_ROWS:
+        lines.append(f"\n({len(files) - MAX_ROWS} earlier rows not shown)")
     return "\n".join(lines)
 
 
