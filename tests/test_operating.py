@@ -2,10 +2,18 @@
 
 import dagster as dg
 import pytest
+from anonymize_helpers import CONTRIBUTOR, PLANTED_EMAIL, plant_pii, real_partition
 from landing_helpers import copy_into, fixture, sensor_resources
 
+import tracelab_pipeline.anonymize.anonymize as anonymize_module
+import tracelab_pipeline.anonymize.public_checks as public_checks
+from assets.anonymize import anonymized_steps
 from tracelab_pipeline.definitions import build_definitions
+from tracelab_pipeline.orchestration.partitions import contributor_month, partition_key
+from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
 from tracelab_pipeline.orchestration.sensors import INBOX_SENSOR
+from tracelab_pipeline.orchestration.sweep import partitions_needing_work
+from tracelab_pipeline.partitioned.store import write_partition
 
 
 def _tick(defs, instance):
@@ -76,3 +84,64 @@ def test_a_landed_file_in_no_partition_is_listed_with_its_reason(tmp_path):
     (row,) = [line for line in table.splitlines() if "junk.jsonl" in line]
     assert row.startswith("| alice | junk.jsonl |")
     assert "no timestamp in the log" in row and "anything else is not a log" in row
+
+
+def test_a_column_the_anonymizer_forgets_to_scrub_is_still_rescanned(tmp_path, monkeypatch):
+    # The re-scan used to take its columns from the anonymizer's own list: a column left out
+    # there (here: all of them) skipped scrubbing and re-scan alike, and the planted e-mail
+    # was published with every blocking check passing (seen on a live instance).
+    write_partition(
+        tmp_path / "private", CONTRIBUTOR, "2025-09", plant_pii(real_partition("2025-09")), {}
+    )
+    for module in (anonymize_module, public_checks):
+        monkeypatch.setattr(module, "scrubbed_columns", lambda name: (), raising=False)
+    key = partition_key(CONTRIBUTOR, "2025-09")
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, [key])
+        result = dg.materialize(
+            [anonymized_steps],
+            partition_key=key,
+            instance=instance,
+            resources={
+                "tracelab": TraceLabConfig(data_dir=str(tmp_path)),
+                "anonymization": AnonymizationConfig(pseudonym_key="k" * 32),
+            },
+            raise_on_error=False,
+        )
+    verdicts = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert not verdicts["presidio_rescan_clean"].passed
+    findings = verdicts["presidio_rescan_clean"].metadata["findings"].value
+    assert findings.get("tool_calls.tool_name:EMAIL_ADDRESS", 0) >= 1
+    assert not (tmp_path / "public" / "tool_calls").exists()
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = str(failure.event_specific_data.error)
+    assert f"in 1 partition(s) ({key})" in message and "re-execute this run" in message
+    assert PLANTED_EMAIL not in repr(verdicts["presidio_rescan_clean"].metadata)
+
+
+def test_nightly_retries_a_partition_whose_latest_attempt_failed(tmp_path):
+    # A partition published once, then blocked by a check, kept its old public version and
+    # was never retried: its private Parquet is current and it had been materialized once.
+    fail = {"now": False}
+
+    @dg.asset(partitions_def=contributor_month, name="anonymized_steps")
+    def stand_in():
+        if fail["now"]:
+            raise dg.Failure("blocking checks failed")
+
+    config = TraceLabConfig(data_dir=str(tmp_path))
+    keys = ["alice|2026-03", "bob|2026-03"]
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, keys)
+        for key in keys:
+            assert dg.materialize([stand_in], partition_key=key, instance=instance).success
+        asset = [dg.AssetKey("anonymized_steps")]
+        assert partitions_needing_work(instance, config, asset) == []
+        fail["now"] = True
+        dg.materialize(
+            [stand_in], partition_key="bob|2026-03", instance=instance, raise_on_error=False
+        )
+        assert partitions_needing_work(instance, config, asset) == ["bob|2026-03"]
+        fail["now"] = False
+        assert dg.materialize([stand_in], partition_key="bob|2026-03", instance=instance).success
+        assert partitions_needing_work(instance, config, asset) == []

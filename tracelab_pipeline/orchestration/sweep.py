@@ -9,7 +9,11 @@ import dagster as dg
 
 from tracelab_pipeline.landing.land import LandingReport, land_inbox
 from tracelab_pipeline.landing.registry import PartitionState, Registry
-from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME, split_partition_key
+from tracelab_pipeline.orchestration.partitions import (
+    PARTITIONS_NAME,
+    contributor_month,
+    split_partition_key,
+)
 from tracelab_pipeline.orchestration.resources import TraceLabConfig
 from tracelab_pipeline.partitioned.build import RULES_VERSION
 from tracelab_pipeline.partitioned.store import read_manifest
@@ -141,11 +145,13 @@ def partitions_needing_work(
     instance: dg.DagsterInstance, config: TraceLabConfig, partitioned: list[dg.AssetKey]
 ) -> list[str]:
     """Keys (in the instance's order) whose private Parquet is stale, or where some
-    partitioned asset has never been materialized (e.g. its run failed)."""
+    partitioned asset was never materialized or its latest attempt failed (e.g. a blocking
+    check: the public layer still holds the version before, and nothing else retries it once
+    its cause is fixed)."""
     keys = instance.get_dynamic_partitions(PARTITIONS_NAME)
     todo = {p.key for p in stale_partitions(config)}
     for asset_key in partitioned:
-        done = instance.get_materialized_partitions(asset_key)
-        todo |= {k for k in keys if k not in done}
+        status = instance.get_status_by_partition(asset_key, keys, contributor_month) or {}
+        todo |= {k for k in keys if status.get(k) in (None, dg.AssetPartitionStatus.FAILED)}
     order = {k: i for i, k in enumerate(keys)}
     return sorted((k for k in todo if k in order), key=order.__getitem__)
