@@ -145,3 +145,21 @@ def test_nightly_retries_a_partition_whose_latest_attempt_failed(tmp_path):
         fail["now"] = False
         assert dg.materialize([stand_in], partition_key="bob|2026-03", instance=instance).success
         assert partitions_needing_work(instance, config, asset) == []
+
+
+def test_a_moved_data_directory_still_builds_its_partitions(tmp_path):
+    # The registry records landed objects by absolute path: after `mv data elsewhere` every
+    # rebuild read files that were no longer there.
+    import shutil
+
+    from tracelab_pipeline.landing.land import land_inbox
+    from tracelab_pipeline.partitioned.build import build_partitions
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    copy_into(old / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
+    (key,) = land_inbox(str(old / "inbox"), old / "landed").changed_partitions
+    (before,) = build_partitions(old / "landed", old / "private", [key])
+    shutil.move(old, new)
+    (after,) = build_partitions(new / "landed", new / "private", [key])
+    assert after["steps"] == before["steps"] > 0
+    assert after["unreadable_files"] == 0 and after["rejected_records"] == 0

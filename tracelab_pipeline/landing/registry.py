@@ -122,7 +122,16 @@ class Registry:
             " ORDER BY sha256",
             (contributor, month),
         )
-        return [LandedFile(**dict(r)) for r in rows]
+        return [
+            LandedFile(**{**r, "object_path": self.object_file(r["object_path"])}) for r in rows
+        ]
+
+    def object_file(self, stored: str) -> str:
+        """Where a landed object is now. `object_path` is recorded absolute; objects live at
+        landed/objects/<sha[:2]>/<name>, so a data directory moved or mounted elsewhere still
+        finds them under this registry's directory (the old path may be gone)."""
+        p = Path(stored)
+        return str(self.landed_dir / "objects" / p.parent.name / p.name)
 
     def partition_digest(self, key: str) -> str | None:
         row = self.db.execute("SELECT digest FROM partitions WHERE key = ?", (key,)).fetchone()
