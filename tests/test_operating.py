@@ -1,5 +1,7 @@
 """The operator's side: what a production deployment refuses, and how it recovers."""
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 from anonymize_helpers import CONTRIBUTOR, PLANTED_EMAIL, plant_pii, real_partition
@@ -163,3 +165,79 @@ def test_a_moved_data_directory_still_builds_its_partitions(tmp_path):
     (after,) = build_partitions(new / "landed", new / "private", [key])
     assert after["steps"] == before["steps"] > 0
     assert after["unreadable_files"] == 0 and after["rejected_records"] == 0
+
+
+def test_forget_erases_one_contributor_and_nothing_else(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
+    from tracelab_pipeline.anonymize.public_store import KEY_MARKER
+    from tracelab_pipeline.cli import main as cli
+    from tracelab_pipeline.landing.land import land_inbox
+    from tracelab_pipeline.landing.registry import Registry
+    from tracelab_pipeline.partitioned.build import build_partitions
+
+    key = "f" * 32
+    monkeypatch.setenv("TRACELAB_PSEUDONYM_KEY", key)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    shared = fixture("ccviewer__1af7fc5e.jsonl")
+    copy_into(tmp_path / "inbox" / "alice", shared, fixture("ccviewer__5c0375b4.jsonl"))
+    copy_into(tmp_path / "inbox" / "bob", shared)  # the same bytes: bob keeps the object
+    keys = land_inbox(str(tmp_path / "inbox"), tmp_path / "landed").changed_partitions
+    list(build_partitions(tmp_path / "landed", tmp_path / "private", keys))
+    pseudonymizer = Pseudonymizer(key.encode())
+    public = tmp_path / "public"
+    for handle in ("alice", "bob"):  # stands in for anonymized partitions
+        name = f"contributor={pseudonymizer.contributor(handle)}"
+        part = public / "steps" / "month=2025-09" / name
+        part.mkdir(parents=True)
+        (part / "part.parquet").write_bytes(b"x")
+    (public / KEY_MARKER).write_text(pseudonymizer.fingerprint + "\n")
+
+    run = CliRunner().invoke
+    args = ["forget", "alice", "--data-dir", str(tmp_path)]
+    dry = run(cli, args)
+    assert dry.exit_code == 0, dry.output
+    assert "nothing deleted" in dry.output and (tmp_path / "inbox" / "alice").exists()
+    monkeypatch.setenv("TRACELAB_PSEUDONYM_KEY", "g" * 32)  # not the key of the public layer
+    wrong = run(cli, [*args, "--yes"])
+    assert wrong.exit_code != 0 and "give the key it was built with" in wrong.output
+    monkeypatch.setenv("TRACELAB_PSEUDONYM_KEY", key)
+    done = run(cli, [*args, "--yes"])
+    assert done.exit_code == 0, done.output
+
+    assert not (tmp_path / "inbox" / "alice").exists() and (tmp_path / "inbox" / "bob").exists()
+    with Registry(tmp_path / "landed") as reg:
+        assert {f["contributor"] for f in reg.files()} == {"bob"}
+        assert {d["contributor"] for d in reg.drops()} == {"bob"}
+        assert [p.key.split("|")[0] for p in reg.partitions()] == ["bob"]
+        (bob_file,) = reg.files_for_partition(reg.partitions()[0].key)
+    assert Path(bob_file.object_path).exists()  # shared bytes kept for bob
+    assert len(list((tmp_path / "landed" / "objects").rglob("*.jsonl"))) == 1
+    assert not list((tmp_path / "private").rglob("contributor=alice"))
+    assert list((tmp_path / "private").rglob("contributor=bob"))
+    left = [p.name for p in public.rglob("contributor=*")]
+    assert left == [f"contributor={pseudonymizer.contributor('bob')}"]
+    # an identical re-drop of alice's would land again: nothing of hers is remembered
+    copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__5c0375b4.jsonl"))
+    assert land_inbox(str(tmp_path / "inbox"), tmp_path / "landed").files_landed == 1
+
+
+def test_forget_in_the_dagster_instance_deletes_her_keys_and_runs():
+    from tracelab_pipeline.orchestration.forget import forget_in_instance
+
+    @dg.asset(partitions_def=contributor_month, name="normalized_steps")
+    def stand_in():
+        return None
+
+    keys = ["alice|2026-03", "alice|2026-04", "bob|2026-03"]
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, keys)
+        for key in keys:
+            dg.materialize([stand_in], partition_key=key, instance=instance)
+        seen = forget_in_instance(instance, "alice", apply=False)
+        assert seen == {"partition_keys": keys[:2], "runs": 2, "ranged_runs_kept": 0}
+        forget_in_instance(instance, "alice", apply=True)
+        assert instance.get_dynamic_partitions(contributor_month.name) == ["bob|2026-03"]
+        left = {r.tags.get("dagster/partition") for r in instance.get_runs()}
+    assert left == {"bob|2026-03"}

@@ -118,6 +118,10 @@ def _lock(landed: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+# Other writers of the registry (tracelab forget) take the same lock.
+landing_lock = _lock
+
+
 class _Lander:
     def __init__(self, reg, landed: Path, listing: InboxListing, limits, gen, budget_s) -> None:
         self.reg = reg
