@@ -96,9 +96,7 @@ def plan_forget(
 
     private = data / "private"
     if private.is_dir():
-        plan.private_dirs = sorted(
-            d for d in private.glob(f"*/contributor={handle}") if d.is_dir()
-        )
+        plan.private_dirs = sorted(d for d in private.glob(f"*/contributor={handle}") if d.is_dir())
     public = data / "public"
     public_dirs = sorted(public.glob("*/month=*/contributor=*")) if public.is_dir() else []
     if public_dirs:

@@ -14,9 +14,7 @@ RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_ra
 
 def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -> dict:
     """Partition keys and runs of `handle` in the instance; deleted when `apply`."""
-    keys = [
-        k for k in instance.get_dynamic_partitions(PARTITIONS_NAME) if _owner(k) == handle
-    ]
+    keys = [k for k in instance.get_dynamic_partitions(PARTITIONS_NAME) if _owner(k) == handle]
     runs, ranged = [], 0
     for key in keys:
         runs += [r.run_id for r in instance.get_runs(dg.RunsFilter(tags={PARTITION_TAG: key}))]
