@@ -133,6 +133,8 @@ def test_nightly_retries_a_partition_whose_latest_attempt_failed(tmp_path):
 
     config = TraceLabConfig(data_dir=str(tmp_path))
     keys = ["alice|2026-03", "bob|2026-03"]
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "_pseudonym_key_fingerprint").write_text("fingerprint\n")
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(contributor_month.name, keys)
         for key in keys:
@@ -241,3 +243,28 @@ def test_forget_in_the_dagster_instance_deletes_her_keys_and_runs():
         assert instance.get_dynamic_partitions(contributor_month.name) == ["bob|2026-03"]
         left = {r.tags.get("dagster/partition") for r in instance.get_runs()}
     assert left == {"bob|2026-03"}
+
+
+def test_nightly_republishes_every_partition_once_the_public_layer_is_deleted(tmp_path):
+    # After a key rotation the documented step is to delete <data>/public: nothing then
+    # published it again (every partition was materialized and its private Parquet current).
+    from tracelab_pipeline.anonymize.public_store import KEY_MARKER
+
+    @dg.asset(partitions_def=contributor_month, name="anonymized_steps")
+    def stand_in():
+        return None
+
+    config = TraceLabConfig(data_dir=str(tmp_path))
+    keys = ["alice|2026-03", "bob|2026-03"]
+    asset = [dg.AssetKey("anonymized_steps")]
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / KEY_MARKER).write_text("fingerprint\n")
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, keys)
+        for key in keys:
+            assert dg.materialize([stand_in], partition_key=key, instance=instance).success
+        assert partitions_needing_work(instance, config, asset) == []
+        (tmp_path / "public" / KEY_MARKER).unlink()
+        assert partitions_needing_work(instance, config, asset) == keys
+        # a code location without the public layer's asset is not concerned
+        assert partitions_needing_work(instance, config, []) == []

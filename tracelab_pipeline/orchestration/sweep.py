@@ -147,9 +147,16 @@ def partitions_needing_work(
     """Keys (in the instance's order) whose private Parquet is stale, or where some
     partitioned asset was never materialized or its latest attempt failed (e.g. a blocking
     check: the public layer still holds the version before, and nothing else retries it once
-    its cause is fixed)."""
+    its cause is fixed), and all of them when the public layer was deleted."""
+    from tracelab_pipeline.anonymize.public_store import KEY_MARKER
+
     keys = instance.get_dynamic_partitions(PARTITIONS_NAME)
     todo = {p.key for p in stale_partitions(config)}
+    publishes = dg.AssetKey("anonymized_steps") in partitioned
+    if publishes and keys and not (config.public_dir / KEY_MARKER).exists():
+        # Every publication records the key's fingerprint there: without it the public layer
+        # was deleted (after a key rotation, or lost) and every partition is published again.
+        todo |= set(keys)
     for asset_key in partitioned:
         status = instance.get_status_by_partition(asset_key, keys, contributor_month) or {}
         todo |= {k for k in keys if status.get(k) in (None, dg.AssetPartitionStatus.FAILED)}
