@@ -73,9 +73,17 @@ def anonymized_steps(
         # Nothing was written: report the verdicts, then fail the step so no downstream step
         # of this run starts.
         yield from results
+        # Named by partition key, as everywhere in Dagster (check metadata names pseudonyms).
+        keys = sorted(f"{p.contributor}|{p.month}" for p in prepared if not p.passed)
         raise dg.Failure(
-            description=f"blocking checks failed: {', '.join(failed)}; nothing was published",
-            metadata={"failed_checks": dg.MetadataValue.json(failed)},
+            description=f"blocking checks failed: {', '.join(failed)} in {len(keys)} "
+            f"partition(s) ({', '.join(keys[:10])}{', ...' if len(keys) > 10 else ''}); "
+            "nothing was published, each partition's previous public version stays. Once the "
+            "cause is fixed, re-execute this run (or let the nightly sweep retry it).",
+            metadata={
+                "failed_checks": dg.MetadataValue.json(failed),
+                "failed_partitions": dg.MetadataValue.json(keys),
+            },
         )
 
     yield dg.MaterializeResult(metadata=_metadata(prepared, pseudonymizer.fingerprint))

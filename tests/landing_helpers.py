@@ -63,3 +63,9 @@ def zip_with(path: Path, members: list[tuple[str, bytes]], symlink: str | None =
             info.external_attr = 0o120777 << 16
             zf.writestr(info, "/etc/passwd")
     return path
+
+
+def sensor_resources(defs) -> dict:
+    """What the inbox sensor and the nightly sweep read: the data dir and inbox, and the
+    anonymization config (a production run without a pseudonym key lands nothing)."""
+    return {name: defs.resources[name] for name in ("tracelab", "anonymization")}

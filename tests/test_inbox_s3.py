@@ -6,7 +6,7 @@ import urllib.request
 import boto3
 import dagster as dg
 import pytest
-from landing_helpers import CODEX, file_info, fixture, tar_with
+from landing_helpers import CODEX, file_info, fixture, sensor_resources, tar_with
 from moto.server import ThreadedMotoServer
 
 from tracelab_pipeline.collect import FoundLog
@@ -77,6 +77,21 @@ def test_bucket_inbox_lands_like_a_local_one(s3, tmp_path):
     assert land_inbox(inbox, tmp_path / "landed", storage_options=options).drops == []
 
 
+def test_a_drop_into_a_directory_landed_before_lands_in_the_same_process(s3, tmp_path):
+    # The sensor lands from one long-lived process; fsspec's cached listing of alice/ made
+    # her second file "not found" when opened (a retry on every tick, never landed).
+    client, options = s3
+    inbox = f"s3://{BUCKET}/drops"
+    first, second = fixture("ccviewer__1af7fc5e.jsonl"), fixture("ccviewer__5c0375b4.jsonl")
+    put(client, "drops/alice/" + first.name, first)
+    assert land_inbox(inbox, tmp_path / "landed", storage_options=options).files_landed == 1
+    put(client, "drops/alice/" + second.name, second)
+    report = land_inbox(inbox, tmp_path / "landed", storage_options=options)
+    assert report.retry == []
+    assert [d["inbox_path"] for d in report.drops] == ["alice/" + second.name]
+    assert report.files_landed == 1
+
+
 def test_contribute_uploads_once_and_the_sensor_picks_it_up(s3, tmp_path):
     client, options = s3
     logs = [
@@ -99,7 +114,7 @@ def test_contribute_uploads_once_and_the_sensor_picks_it_up(s3, tmp_path):
         ctx = dg.build_sensor_context(
             instance=instance,
             definitions=defs,
-            resources={"tracelab": defs.resources["tracelab"]},
+            resources=sensor_resources(defs),
         )
         result = defs.resolve_sensor_def(INBOX_SENSOR)(ctx)
     assert sorted(r.partition_key for r in result.run_requests) == [

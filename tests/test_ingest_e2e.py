@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import pyarrow.parquet as pq
 import pytest
-from landing_helpers import CODEX, copy_into, fixture
+from landing_helpers import CODEX, copy_into, fixture, sensor_resources
 
 from assets.normalize import normalized_steps
 from checks import normalize as normalize_checks
@@ -53,7 +53,7 @@ def tick(defs, instance, cursor=None):
         instance=instance,
         cursor=cursor,
         definitions=defs,
-        resources={"tracelab": defs.resources["tracelab"]},
+        resources=sensor_resources(defs),
     )
     result = sensor(ctx)
     if isinstance(result, dg.SkipReason):
@@ -232,7 +232,7 @@ def nightly_tick(defs, instance, downstream, ranged_runs=False):
     with dg.build_schedule_context(
         instance=instance,
         scheduled_execution_time=datetime(2026, 7, 1, 2, tzinfo=UTC),
-        resources={"tracelab": defs.resources["tracelab"]},
+        resources=sensor_resources(defs),
         repository_def=dg.Definitions(
             assets=[normalized_steps], schedules=[schedule], resources=defs.resources
         ).get_repository_def(),

@@ -551,7 +551,7 @@ def test_nightly_sweep_does_not_rebuild_the_release(tmp_path):
         dg.build_schedule_context(
             instance=instance,
             scheduled_execution_time=datetime(2026, 7, 1, 2, tzinfo=UTC),
-            resources={"tracelab": defs.resources["tracelab"]},
+            resources={k: defs.resources[k] for k in ("tracelab", "anonymization")},
             repository_def=defs.get_repository_def(),
         ) as ctx,
     ):

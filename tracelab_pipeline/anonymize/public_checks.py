@@ -23,7 +23,6 @@ from tracelab_pipeline.anonymize.anonymize import (
     PUBLIC_TABLES,
     KindIds,
     private_ids,
-    scrubbed_columns,
 )
 from tracelab_pipeline.anonymize.presidio_engine import GENERIC_HANDLES, Scrubber, name_regex
 from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, PSEUDONYM_RE
@@ -217,12 +216,22 @@ def _content_strings(table: pa.Table, column: str) -> list[str]:
 
 
 def content_strings(public: dict[str, pa.Table]) -> list[tuple[str, str, list[str]]]:
-    """(table, column, distinct non-null values) of every content (scrubbed) column."""
+    """(table, column, distinct non-null values) of every content column: each string or map
+    column the table holds that is not an id. Read from the table itself, not from the
+    anonymizer's `scrubbed_columns`: a bug there (a column left out) skipped its scrubbing
+    and its re-scan alike, and the leak was published with every check passing."""
     return [
-        (name, column, _content_strings(table, column))
+        (name, field.name, _content_strings(table, field.name))
         for name, table in public.items()
-        for column in scrubbed_columns(name)
+        for field in table.schema
+        if field.name not in ID_COLUMNS.get(name, {}) and _holds_text(field.type)
     ]
+
+
+def _holds_text(t: pa.DataType) -> bool:
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_map(t)
 
 
 def distinct_ids(public: dict[str, pa.Table]) -> list[tuple[str, str, pa.Array]]:

@@ -41,7 +41,8 @@ def check_key(public_root: str | Path, fingerprint: str) -> None:
         raise KeyMismatchError(
             f"the public layer at {public_root} was built with pseudonym key {recorded}, this run "
             f"uses key {fingerprint}; after rotating the key, delete {public_root} and "
-            "re-materialize every partition (or restore the previous key)"
+            "re-materialize every partition (the nightly sweep then does; or restore the "
+            "previous key)"
         )
 
 

@@ -54,6 +54,10 @@ def text_name(name: str) -> str:
 def list_inbox(inbox: str, storage_options: dict | None = None) -> InboxListing:
     """All files under the inbox, grouped by contributor directory, plus what is wrong."""
     fs, root = fsspec.core.url_to_fs(inbox, **(storage_options or {}))
+    # fsspec reuses one filesystem per URL and options, and a bucket's keeps the directory
+    # listings it saw: in a long-lived process (the sensor's code server) a file dropped later
+    # into a contributor directory already listed was "not found" when opened, forever.
+    fs.invalidate_cache()
     root = root.rstrip("/")
     local = "file" in _protocols(fs)
     listing = InboxListing(fs, root, local)

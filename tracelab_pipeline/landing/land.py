@@ -94,7 +94,7 @@ def _rescan_older_rows(
         if deadline and time.monotonic() > deadline:
             return
         try:
-            scan = scan_log(path, limits.max_log_bytes)
+            scan = scan_log(reg.object_file(path), limits.max_log_bytes)
         except UnreadableLog:
             continue  # placed as before, from what the registry already holds
         reg.db.execute(
@@ -116,6 +116,10 @@ def _lock(landed: Path):
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+# Other writers of the registry (tracelab forget) take the same lock.
+landing_lock = _lock
 
 
 class _Lander:

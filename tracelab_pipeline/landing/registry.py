@@ -44,8 +44,9 @@ CREATE TABLE IF NOT EXISTS partitions (
 
 REGISTRY_NAME = "registry.sqlite"
 NO_MONTH = (
-    "no timestamp in the log: no month to file it under (a TraceLab round export holds"
-    " sessions of many months: import it with `tracelab normalize`)"
+    "no timestamp in the log: no month to file it under (not a Claude Code or Codex session"
+    " log: a TraceLab round export, which holds sessions of many months, is imported with"
+    " `tracelab normalize`; anything else is not a log)"
 )
 
 
@@ -121,7 +122,16 @@ class Registry:
             " ORDER BY sha256",
             (contributor, month),
         )
-        return [LandedFile(**dict(r)) for r in rows]
+        return [
+            LandedFile(**{**r, "object_path": self.object_file(r["object_path"])}) for r in rows
+        ]
+
+    def object_file(self, stored: str) -> str:
+        """Where a landed object is now. `object_path` is recorded absolute; objects live at
+        landed/objects/<sha[:2]>/<name>, so a data directory moved or mounted elsewhere still
+        finds them under this registry's directory (the old path may be gone)."""
+        p = Path(stored)
+        return str(self.landed_dir / "objects" / p.parent.name / p.name)
 
     def partition_digest(self, key: str) -> str | None:
         row = self.db.execute("SELECT digest FROM partitions WHERE key = ?", (key,)).fetchone()

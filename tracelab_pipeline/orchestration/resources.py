@@ -78,11 +78,32 @@ class AnonymizationConfig(dg.ConfigurableResource):
         return [*self.deny_list, *(n.strip() for n in extra.split(",") if n.strip())]
 
     def setup_for_execution(self, context) -> None:
-        # A production run without a key refuses to start, before any step does work.
-        if self.is_production:
-            from tracelab_pipeline.anonymize.pseudonyms import resolve_key
+        # A production run without a usable key refuses to start, before any step does work.
+        problem = self.key_problem()
+        if problem:
+            from tracelab_pipeline.anonymize.pseudonyms import PseudonymKeyError
 
-            resolve_key(None, configured=self.pseudonym_key, production=True)
+            raise PseudonymKeyError(problem)
+
+    def key_problem(self) -> str | None:
+        """Why a production run would refuse to start (no key, or one too short), else None.
+
+        Checked at setup, so also by the inbox sensor's and the nightly sweep's ticks (they
+        take this resource): without a key every run they launched would fail at start.
+        """
+        if not self.is_production:
+            return None
+        from tracelab_pipeline.anonymize.pseudonyms import (
+            Pseudonymizer,
+            PseudonymKeyError,
+            resolve_key,
+        )
+
+        try:
+            Pseudonymizer(resolve_key(None, configured=self.pseudonym_key, production=True)[0])
+        except PseudonymKeyError as exc:
+            return str(exc)
+        return None
 
     def key(self, data_dir: str | os.PathLike) -> tuple[bytes, str]:
         """(key, where it came from); raises PseudonymKeyError when production has none."""

@@ -10,7 +10,7 @@ import os
 import dagster as dg
 
 from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME
-from tracelab_pipeline.orchestration.resources import TraceLabConfig
+from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
 from tracelab_pipeline.orchestration.sensors import (
     PER_PARTITION_RUNS_MAX,
     TRIGGER_TAG,
@@ -60,7 +60,13 @@ def build_nightly_schedule(
         description="Nightly: land the inbox, rebuild stale contributor-months, refresh the "
         "warehouse, tables, figures and report (after rebuilds, downstream_automation does).",
     )
-    def nightly_sweep(context: dg.ScheduleEvaluationContext, tracelab: TraceLabConfig):
+    def nightly_sweep(
+        context: dg.ScheduleEvaluationContext,
+        tracelab: TraceLabConfig,
+        anonymization: AnonymizationConfig,
+    ):
+        # `anonymization`: its setup fails the tick in production without a usable key, as
+        # in the inbox sensor.
         # A schedule tick has the same 60 s gRPC deadline as a sensor tick: past it the tick
         # fails and the night's sweep requests nothing. Drops left over are counted as pending
         # and landed by the inbox sensor (or the next night).

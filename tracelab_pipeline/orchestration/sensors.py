@@ -33,7 +33,7 @@ from dagster._core.storage.tags import (
 from tracelab_pipeline.landing.registry import PartitionState, Registry
 from tracelab_pipeline.orchestration.jobs import PARTITIONS_JOB
 from tracelab_pipeline.orchestration.partitions import contributor_month
-from tracelab_pipeline.orchestration.resources import TraceLabConfig
+from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
 from tracelab_pipeline.orchestration.sweep import (
     SENSOR_LANDING_BUDGET_S,
     built_from_current_inputs,
@@ -61,7 +61,14 @@ def build_inbox_sensor(ranged_runs: bool, per_partition_max: int = PER_PARTITION
         description="Lands new inbox drops and requests runs for the contributor-months "
         "whose input files changed.",
     )
-    def inbox_sensor(context: dg.SensorEvaluationContext, tracelab: TraceLabConfig):
+    def inbox_sensor(
+        context: dg.SensorEvaluationContext,
+        tracelab: TraceLabConfig,
+        anonymization: AnonymizationConfig,
+    ):
+        # `anonymization` is here for its setup: in production without a usable pseudonym key
+        # it fails the tick (UI: the sensor's tick history names the cause) before anything
+        # lands. Otherwise every run requested would fail at start, with the cursor moved on.
         since = int(context.cursor or 0)
         report = land(tracelab, budget_s=SENSOR_LANDING_BUDGET_S)
         with Registry(tracelab.landed_dir) as reg:
@@ -90,8 +97,17 @@ def build_inbox_sensor(ranged_runs: bool, per_partition_max: int = PER_PARTITION
             events.append(
                 dg.AssetMaterialization("landed_files", metadata=landing_metadata(tracelab, report))
             )
+        for problem in report.retry:
+            context.log.warning(f"not landed, retried next tick: {problem}")
         if not requests and not new_keys and not events:
-            return dg.SkipReason(f"nothing new in {tracelab.inbox_url}")
+            # Drops that could not be read are not recorded anywhere else: say so in the tick.
+            unread = (
+                f"; {len(report.retry)} drop(s) could not be read, retried next tick, e.g. "
+                f"{report.retry[0]}"
+                if report.retry
+                else ""
+            )
+            return dg.SkipReason(f"nothing new in {tracelab.inbox_url}{unread}")
         adds = [contributor_month.build_add_request(new_keys)] if new_keys else []
         return dg.SensorResult(
             run_requests=requests,

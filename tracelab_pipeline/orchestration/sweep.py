@@ -9,7 +9,11 @@ import dagster as dg
 
 from tracelab_pipeline.landing.land import LandingReport, land_inbox
 from tracelab_pipeline.landing.registry import PartitionState, Registry
-from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME, split_partition_key
+from tracelab_pipeline.orchestration.partitions import (
+    PARTITIONS_NAME,
+    contributor_month,
+    split_partition_key,
+)
 from tracelab_pipeline.orchestration.resources import TraceLabConfig
 from tracelab_pipeline.partitioned.build import RULES_VERSION
 from tracelab_pipeline.partitioned.store import read_manifest
@@ -57,6 +61,10 @@ def landing_metadata(config: TraceLabConfig, report: LandingReport) -> dict:
         "changed_partitions": dg.MetadataValue.json(report.changed_partitions[:MAX_ROWS]),
         "this_landing": dg.MetadataValue.md(_drop_table(report.drops)),
         "drops_not_landed": dg.MetadataValue.md(_drop_table(problems)),
+        # Landed (kept) but in no partition, so never normalized: junk, or a round export.
+        "files_unplaced_list": dg.MetadataValue.md(
+            _file_table([f for f in files if f["status"] == "unplaced"])
+        ),
         "dagster/row_count": status["active"],
     }
 
@@ -72,6 +80,20 @@ def _drop_table(drops: list[dict]) -> str:
         )
     if len(drops) > MAX_ROWS:
         lines.append(f"\n({len(drops) - MAX_ROWS} earlier rows not shown)")
+    return "\n".join(lines)
+
+
+def _file_table(files: list[dict]) -> str:
+    if not files:
+        return "(none)"
+    lines = ["| contributor | file | lines | reason |", "|---|---|---|---|"]
+    for f in files[-MAX_ROWS:]:
+        lines.append(
+            f"| {_cell(f['contributor'])} | {_cell(f['member'])} | {f['lines']} | "
+            f"{_cell(f['status_reason'])} |"
+        )
+    if len(files) > MAX_ROWS:
+        lines.append(f"\n({len(files) - MAX_ROWS} earlier rows not shown)")
     return "\n".join(lines)
 
 
@@ -123,11 +145,20 @@ def partitions_needing_work(
     instance: dg.DagsterInstance, config: TraceLabConfig, partitioned: list[dg.AssetKey]
 ) -> list[str]:
     """Keys (in the instance's order) whose private Parquet is stale, or where some
-    partitioned asset has never been materialized (e.g. its run failed)."""
+    partitioned asset was never materialized or its latest attempt failed (e.g. a blocking
+    check: the public layer still holds the version before, and nothing else retries it once
+    its cause is fixed), and all of them when the public layer was deleted."""
+    from tracelab_pipeline.anonymize.public_store import KEY_MARKER
+
     keys = instance.get_dynamic_partitions(PARTITIONS_NAME)
     todo = {p.key for p in stale_partitions(config)}
+    publishes = dg.AssetKey("anonymized_steps") in partitioned
+    if publishes and keys and not (config.public_dir / KEY_MARKER).exists():
+        # Every publication records the key's fingerprint there: without it the public layer
+        # was deleted (after a key rotation, or lost) and every partition is published again.
+        todo |= set(keys)
     for asset_key in partitioned:
-        done = instance.get_materialized_partitions(asset_key)
-        todo |= {k for k in keys if k not in done}
+        status = instance.get_status_by_partition(asset_key, keys, contributor_month) or {}
+        todo |= {k for k in keys if status.get(k) in (None, dg.AssetPartitionStatus.FAILED)}
     order = {k: i for i, k in enumerate(keys)}
     return sorted((k for k in todo if k in order), key=order.__getitem__)

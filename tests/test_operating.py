@@ -1,0 +1,270 @@
+"""The operator's side: what a production deployment refuses, and how it recovers."""
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from anonymize_helpers import CONTRIBUTOR, PLANTED_EMAIL, plant_pii, real_partition
+from landing_helpers import copy_into, fixture, sensor_resources
+
+import tracelab_pipeline.anonymize.anonymize as anonymize_module
+import tracelab_pipeline.anonymize.public_checks as public_checks
+from assets.anonymize import anonymized_steps
+from tracelab_pipeline.definitions import build_definitions
+from tracelab_pipeline.orchestration.partitions import contributor_month, partition_key
+from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
+from tracelab_pipeline.orchestration.sensors import INBOX_SENSOR
+from tracelab_pipeline.orchestration.sweep import partitions_needing_work
+from tracelab_pipeline.partitioned.store import write_partition
+
+
+def _tick(defs, instance):
+    ctx = dg.build_sensor_context(
+        instance=instance, definitions=defs, resources=sensor_resources(defs)
+    )
+    return defs.resolve_sensor_def(INBOX_SENSOR)(ctx)
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [(None, "no pseudonym key configured"), ("short", "at least 16 are required")],
+)
+def test_production_sensor_without_a_usable_key_fails_before_landing(
+    tmp_path, monkeypatch, key, message
+):
+    # Every run it requested would fail at start while its cursor moved past the drops:
+    # the tick fails instead, naming the cause, and lands nothing.
+    copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
+    monkeypatch.setenv("TRACELAB_ENV", "production")
+    monkeypatch.delenv("TRACELAB_PSEUDONYM_KEY", raising=False)
+    if key:
+        monkeypatch.setenv("TRACELAB_PSEUDONYM_KEY", key)
+    defs = build_definitions(data_dir=tmp_path)
+    with dg.instance_for_test() as instance:
+        with pytest.raises(Exception) as failed:
+            _tick(defs, instance)
+        chain, exc = [], failed.value
+        while exc is not None:
+            chain.append(str(exc))
+            exc = exc.__cause__
+        assert any(message in m for m in chain), chain
+        assert not (tmp_path / "landed").exists()
+
+        monkeypatch.setenv("TRACELAB_PSEUDONYM_KEY", "k" * 32)
+        result = _tick(defs, instance)
+    assert [r.partition_key for r in result.run_requests] == ["alice|2025-09"]
+
+
+def test_a_drop_that_cannot_be_read_is_named_in_the_sensor_tick(tmp_path, monkeypatch):
+    # Such a drop is recorded nowhere (it is tried again next tick): a tick saying only
+    # "nothing new" hid it for as long as it failed.
+    from tracelab_pipeline.landing.land import _Lander
+
+    def network_blip(self, obj, work):
+        raise OSError("connection reset by peer")
+
+    copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
+    monkeypatch.setattr(_Lander, "_fetch", network_blip)
+    defs = build_definitions(data_dir=tmp_path)
+    with dg.instance_for_test() as instance:
+        skipped = _tick(defs, instance)
+    assert isinstance(skipped, dg.SkipReason)
+    assert "1 drop(s) could not be read, retried next tick" in skipped.skip_message
+    assert "alice/ccviewer__1af7fc5e.jsonl: cannot read" in skipped.skip_message
+
+
+def test_a_landed_file_in_no_partition_is_listed_with_its_reason(tmp_path):
+    # Random bytes named .jsonl land (kept, never deleted) but have no month: only a count
+    # showed it, and the reason spoke of TraceLab round exports alone.
+    copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
+    (tmp_path / "inbox" / "alice" / "junk.jsonl").write_bytes(bytes(range(256)) * 8)
+    defs = build_definitions(data_dir=tmp_path)
+    with dg.instance_for_test() as instance:
+        (event,) = _tick(defs, instance).asset_events
+    assert event.metadata["files_unplaced"].value == 1
+    table = event.metadata["files_unplaced_list"].value
+    (row,) = [line for line in table.splitlines() if "junk.jsonl" in line]
+    assert row.startswith("| alice | junk.jsonl |")
+    assert "no timestamp in the log" in row and "anything else is not a log" in row
+
+
+def test_a_column_the_anonymizer_forgets_to_scrub_is_still_rescanned(tmp_path, monkeypatch):
+    # The re-scan used to take its columns from the anonymizer's own list: a column left out
+    # there (here: all of them) skipped scrubbing and re-scan alike, and the planted e-mail
+    # was published with every blocking check passing (seen on a live instance).
+    write_partition(
+        tmp_path / "private", CONTRIBUTOR, "2025-09", plant_pii(real_partition("2025-09")), {}
+    )
+    for module in (anonymize_module, public_checks):
+        monkeypatch.setattr(module, "scrubbed_columns", lambda name: (), raising=False)
+    key = partition_key(CONTRIBUTOR, "2025-09")
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, [key])
+        result = dg.materialize(
+            [anonymized_steps],
+            partition_key=key,
+            instance=instance,
+            resources={
+                "tracelab": TraceLabConfig(data_dir=str(tmp_path)),
+                "anonymization": AnonymizationConfig(pseudonym_key="k" * 32),
+            },
+            raise_on_error=False,
+        )
+    verdicts = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert not verdicts["presidio_rescan_clean"].passed
+    findings = verdicts["presidio_rescan_clean"].metadata["findings"].value
+    assert findings.get("tool_calls.tool_name:EMAIL_ADDRESS", 0) >= 1
+    assert not (tmp_path / "public" / "tool_calls").exists()
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = str(failure.event_specific_data.error)
+    assert f"in 1 partition(s) ({key})" in message and "re-execute this run" in message
+    assert PLANTED_EMAIL not in repr(verdicts["presidio_rescan_clean"].metadata)
+
+
+def test_nightly_retries_a_partition_whose_latest_attempt_failed(tmp_path):
+    # A partition published once, then blocked by a check, kept its old public version and
+    # was never retried: its private Parquet is current and it had been materialized once.
+    fail = {"now": False}
+
+    @dg.asset(partitions_def=contributor_month, name="anonymized_steps")
+    def stand_in():
+        if fail["now"]:
+            raise dg.Failure("blocking checks failed")
+
+    config = TraceLabConfig(data_dir=str(tmp_path))
+    keys = ["alice|2026-03", "bob|2026-03"]
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "_pseudonym_key_fingerprint").write_text("fingerprint\n")
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, keys)
+        for key in keys:
+            assert dg.materialize([stand_in], partition_key=key, instance=instance).success
+        asset = [dg.AssetKey("anonymized_steps")]
+        assert partitions_needing_work(instance, config, asset) == []
+        fail["now"] = True
+        dg.materialize(
+            [stand_in], partition_key="bob|2026-03", instance=instance, raise_on_error=False
+        )
+        assert partitions_needing_work(instance, config, asset) == ["bob|2026-03"]
+        fail["now"] = False
+        assert dg.materialize([stand_in], partition_key="bob|2026-03", instance=instance).success
+        assert partitions_needing_work(instance, config, asset) == []
+
+
+def test_a_moved_data_directory_still_builds_its_partitions(tmp_path):
+    # The registry records landed objects by absolute path: after `mv data elsewhere` every
+    # rebuild read files that were no longer there.
+    import shutil
+
+    from tracelab_pipeline.landing.land import land_inbox
+    from tracelab_pipeline.partitioned.build import build_partitions
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    copy_into(old / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
+    (key,) = land_inbox(str(old / "inbox"), old / "landed").changed_partitions
+    (before,) = build_partitions(old / "landed", old / "private", [key])
+    shutil.move(old, new)
+    (after,) = build_partitions(new / "landed", new / "private", [key])
+    assert after["steps"] == before["steps"] > 0
+    assert after["unreadable_files"] == 0 and after["rejected_records"] == 0
+
+
+def test_forget_erases_one_contributor_and_nothing_else(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
+    from tracelab_pipeline.anonymize.public_store import KEY_MARKER
+    from tracelab_pipeline.cli import main as cli
+    from tracelab_pipeline.landing.land import land_inbox
+    from tracelab_pipeline.landing.registry import Registry
+    from tracelab_pipeline.partitioned.build import build_partitions
+
+    key = "f" * 32
+    monkeypatch.setenv("TRACELAB_PSEUDONYM_KEY", key)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    shared = fixture("ccviewer__1af7fc5e.jsonl")
+    copy_into(tmp_path / "inbox" / "alice", shared, fixture("ccviewer__5c0375b4.jsonl"))
+    copy_into(tmp_path / "inbox" / "bob", shared)  # the same bytes: bob keeps the object
+    keys = land_inbox(str(tmp_path / "inbox"), tmp_path / "landed").changed_partitions
+    list(build_partitions(tmp_path / "landed", tmp_path / "private", keys))
+    pseudonymizer = Pseudonymizer(key.encode())
+    public = tmp_path / "public"
+    for handle in ("alice", "bob"):  # stands in for anonymized partitions
+        name = f"contributor={pseudonymizer.contributor(handle)}"
+        part = public / "steps" / "month=2025-09" / name
+        part.mkdir(parents=True)
+        (part / "part.parquet").write_bytes(b"x")
+    (public / KEY_MARKER).write_text(pseudonymizer.fingerprint + "\n")
+
+    run = CliRunner().invoke
+    args = ["forget", "alice", "--data-dir", str(tmp_path)]
+    dry = run(cli, args)
+    assert dry.exit_code == 0, dry.output
+    assert "nothing deleted" in dry.output and (tmp_path / "inbox" / "alice").exists()
+    monkeypatch.setenv("TRACELAB_PSEUDONYM_KEY", "g" * 32)  # not the key of the public layer
+    wrong = run(cli, [*args, "--yes"])
+    assert wrong.exit_code != 0 and "give the key it was built with" in wrong.output
+    monkeypatch.setenv("TRACELAB_PSEUDONYM_KEY", key)
+    done = run(cli, [*args, "--yes"])
+    assert done.exit_code == 0, done.output
+
+    assert not (tmp_path / "inbox" / "alice").exists() and (tmp_path / "inbox" / "bob").exists()
+    with Registry(tmp_path / "landed") as reg:
+        assert {f["contributor"] for f in reg.files()} == {"bob"}
+        assert {d["contributor"] for d in reg.drops()} == {"bob"}
+        assert [p.key.split("|")[0] for p in reg.partitions()] == ["bob"]
+        (bob_file,) = reg.files_for_partition(reg.partitions()[0].key)
+    assert Path(bob_file.object_path).exists()  # shared bytes kept for bob
+    assert len(list((tmp_path / "landed" / "objects").rglob("*.jsonl"))) == 1
+    assert not list((tmp_path / "private").rglob("contributor=alice"))
+    assert list((tmp_path / "private").rglob("contributor=bob"))
+    left = [p.name for p in public.rglob("contributor=*")]
+    assert left == [f"contributor={pseudonymizer.contributor('bob')}"]
+    # an identical re-drop of alice's would land again: nothing of hers is remembered
+    copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__5c0375b4.jsonl"))
+    assert land_inbox(str(tmp_path / "inbox"), tmp_path / "landed").files_landed == 1
+
+
+def test_forget_in_the_dagster_instance_deletes_her_keys_and_runs():
+    from tracelab_pipeline.orchestration.forget import forget_in_instance
+
+    @dg.asset(partitions_def=contributor_month, name="normalized_steps")
+    def stand_in():
+        return None
+
+    keys = ["alice|2026-03", "alice|2026-04", "bob|2026-03"]
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, keys)
+        for key in keys:
+            dg.materialize([stand_in], partition_key=key, instance=instance)
+        seen = forget_in_instance(instance, "alice", apply=False)
+        assert seen == {"partition_keys": keys[:2], "runs": 2, "ranged_runs_kept": 0}
+        forget_in_instance(instance, "alice", apply=True)
+        assert instance.get_dynamic_partitions(contributor_month.name) == ["bob|2026-03"]
+        left = {r.tags.get("dagster/partition") for r in instance.get_runs()}
+    assert left == {"bob|2026-03"}
+
+
+def test_nightly_republishes_every_partition_once_the_public_layer_is_deleted(tmp_path):
+    # After a key rotation the documented step is to delete <data>/public: nothing then
+    # published it again (every partition was materialized and its private Parquet current).
+    from tracelab_pipeline.anonymize.public_store import KEY_MARKER
+
+    @dg.asset(partitions_def=contributor_month, name="anonymized_steps")
+    def stand_in():
+        return None
+
+    config = TraceLabConfig(data_dir=str(tmp_path))
+    keys = ["alice|2026-03", "bob|2026-03"]
+    asset = [dg.AssetKey("anonymized_steps")]
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / KEY_MARKER).write_text("fingerprint\n")
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, keys)
+        for key in keys:
+            assert dg.materialize([stand_in], partition_key=key, instance=instance).success
+        assert partitions_needing_work(instance, config, asset) == []
+        (tmp_path / "public" / KEY_MARKER).unlink()
+        assert partitions_needing_work(instance, config, asset) == keys
+        # a code location without the public layer's asset is not concerned
+        assert partitions_needing_work(instance, config, []) == []

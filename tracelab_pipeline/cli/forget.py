@@ -1,0 +1,86 @@
+"""`tracelab forget HANDLE [--yes]`: erase one contributor (withdrawal, right to be forgotten)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+
+@click.command("forget")
+@click.argument("handle")
+@click.option(
+    "--data-dir", default=None, help="Data directory (default $TRACELAB_DATA_DIR or ./data)."
+)
+@click.option("--inbox", default=None, help="Inbox (default $TRACELAB_INBOX, else <data>/inbox).")
+@click.option("--yes", is_flag=True, help="Delete. Without it, only show what would go.")
+def command(handle: str, data_dir: str | None, inbox: str | None, yes: bool) -> None:
+    """Erase contributor HANDLE: their inbox directory, landed files and registry rows,
+    private and public partitions, and (with $DAGSTER_HOME, or <data>/dagster_home) their
+    partition keys and runs in the Dagster instance. The public layer is found with the
+    pseudonym key it was built with ($TRACELAB_PSEUDONYM_KEY or <data>/pseudonym.key).
+    Afterwards rebuild what is built from the public layer (the command prints how)."""
+    from tracelab_pipeline.anonymize.pseudonyms import KEY_ENV, KEY_FILE_NAME
+    from tracelab_pipeline.forget import ForgetError, forget, plan_forget
+    from tracelab_pipeline.paths import resolve_data_dir, resolve_inbox
+
+    data = resolve_data_dir(data_dir)
+    inbox_url = resolve_inbox(inbox, data)
+    key_file = data / KEY_FILE_NAME
+    key = os.environ.get(KEY_ENV, "").encode() or (
+        key_file.read_bytes().strip() if key_file.exists() else None
+    )
+    try:
+        plan = plan_forget(handle, data, inbox_url, pseudonym_key=key)
+    except ForgetError as exc:
+        raise click.ClickException(str(exc)) from exc
+    instance_home = os.environ.get("DAGSTER_HOME") or (
+        str(data / "dagster_home") if (data / "dagster_home").is_dir() else None
+    )
+    dagster = _instance_side(instance_home, handle, apply=False)
+
+    verb = "deleting" if yes else "would delete"
+    click.echo(f"{verb} contributor {handle} from {data}:")
+    click.echo(f"  inbox {plan.inbox_dir}: {plan.inbox_files} file(s)")
+    click.echo(
+        f"  landed objects: {len(plan.objects)} "
+        f"(+{plan.objects_shared} kept: the same bytes landed for another contributor)"
+    )
+    rows = ", ".join(f"{n} {t}" for t, n in plan.registry_rows.items()) or "none"
+    click.echo(f"  registry rows: {rows}")
+    click.echo(f"  partitions: {', '.join(plan.partitions) or 'none'}")
+    click.echo(f"  private directories: {len(plan.private_dirs)}")
+    click.echo(f"  public directories: {len(plan.public_dirs)}")
+    if dagster is not None:
+        click.echo(
+            f"  Dagster instance {instance_home}: {len(dagster['partition_keys'])} partition "
+            f"key(s), {dagster['runs']} run(s) of them; {dagster['ranged_runs_kept']} ranged "
+            "run(s) that also cover others are kept"
+        )
+    if not yes:
+        click.echo("nothing deleted; run again with --yes to delete")
+        return
+    forget(plan, data, inbox_url)
+    if instance_home:
+        _instance_side(instance_home, handle, apply=True)
+    click.echo(
+        "done. Still built from the old public layer until rebuilt: the warehouse, paper "
+        "tables, figures and report (`DAGSTER_HOME=... dagster asset materialize -m "
+        "tracelab_pipeline.definitions --select 'warehouse*'`, or the next quiet night), and "
+        "the release (`... --select release`)."
+    )
+
+
+def _instance_side(home: str | None, handle: str, apply: bool) -> dict | None:
+    if not home:
+        return None
+    import warnings
+
+    warnings.filterwarnings("ignore", module="dagster")
+    os.environ["DAGSTER_HOME"] = home
+    import dagster as dg
+
+    from tracelab_pipeline.orchestration.forget import forget_in_instance
+
+    with dg.DagsterInstance.get() as instance:
+        return forget_in_instance(instance, handle, apply)

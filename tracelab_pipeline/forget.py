@@ -1,0 +1,170 @@
+"""Erase one contributor from the data directory (a withdrawal, a right-to-be-forgotten request).
+
+What holds a contributor's data, and what this removes:
+- the inbox: `<inbox>/<handle>/` (their raw drops; left there, they would land again);
+- landing: their landed objects (kept when another contributor landed the same bytes) and
+  their rows in the registry (drops, archive members, files, seen, partitions);
+- the private layer: `<private>/<table>/contributor=<handle>/` and its input manifests;
+- the public layer: `<public>/<table>/month=*/contributor=<pseudonym>/`, the pseudonym
+  computed with the key that built it.
+The warehouse, figures, report and release are built from the public layer: they hold the
+contributor until rebuilt (the command says so). The Dagster side (partition keys, runs) is
+`orchestration/forget.py`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tracelab_pipeline.landing.handles import is_valid_handle
+from tracelab_pipeline.landing.registry import REGISTRY_NAME, Registry
+
+
+class ForgetError(RuntimeError):
+    """The contributor cannot be erased as asked (no key for the public layer, bad handle)."""
+
+
+@dataclass
+class ForgetPlan:
+    handle: str
+    inbox_dir: str
+    inbox_files: int
+    objects: list[Path] = field(default_factory=list)
+    objects_shared: int = 0
+    registry_rows: dict[str, int] = field(default_factory=dict)
+    partitions: list[str] = field(default_factory=list)
+    private_dirs: list[Path] = field(default_factory=list)
+    public_dirs: list[Path] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.inbox_files
+            or self.objects
+            or any(self.registry_rows.values())
+            or self.private_dirs
+            or self.public_dirs
+        )
+
+
+def plan_forget(
+    handle: str,
+    data_dir: str | Path,
+    inbox: str,
+    *,
+    pseudonym_key: bytes | None,
+    storage_options: dict | None = None,
+) -> ForgetPlan:
+    """What erasing `handle` removes; nothing is changed."""
+    import fsspec
+
+    if not is_valid_handle(handle):
+        raise ForgetError(f"not a contributor handle: {handle!r}")
+    data = Path(data_dir)
+    fs, root = fsspec.core.url_to_fs(inbox, **(storage_options or {}))
+    fs.invalidate_cache()
+    inbox_dir = f"{root.rstrip('/')}/{handle}"
+    inbox_files = len(fs.find(inbox_dir)) if fs.exists(inbox_dir) else 0
+    plan = ForgetPlan(handle, inbox_dir, inbox_files)
+
+    landed = data / "landed"
+    if (landed / REGISTRY_NAME).exists():
+        with Registry(landed) as reg:
+            db = reg.db
+            for sha, stored in db.execute(
+                "SELECT sha256, object_path FROM files WHERE contributor = ?", (handle,)
+            ):
+                others = db.execute(
+                    "SELECT 1 FROM files WHERE sha256 = ? AND contributor != ?", (sha, handle)
+                ).fetchone()
+                if others:
+                    plan.objects_shared += 1
+                else:
+                    plan.objects.append(Path(reg.object_file(stored)))
+            plan.registry_rows = {
+                table: db.execute(sql, params).fetchone()[0]
+                for table, sql, params in _registry_queries(handle, "SELECT count(*)")
+            }
+            plan.partitions = [
+                r[0]
+                for r in db.execute(
+                    "SELECT key FROM partitions WHERE contributor = ? ORDER BY key", (handle,)
+                )
+            ]
+
+    private = data / "private"
+    if private.is_dir():
+        plan.private_dirs = sorted(d for d in private.glob(f"*/contributor={handle}") if d.is_dir())
+    public = data / "public"
+    public_dirs = sorted(public.glob("*/month=*/contributor=*")) if public.is_dir() else []
+    if public_dirs:
+        plan.public_dirs = _public_dirs(public, public_dirs, handle, pseudonym_key)
+    return plan
+
+
+def _public_dirs(public: Path, dirs: list[Path], handle: str, key: bytes | None) -> list[Path]:
+    from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
+    from tracelab_pipeline.anonymize.public_store import KEY_MARKER
+
+    if key is None:
+        raise ForgetError(
+            f"the public layer at {public} names contributors by pseudonym: give the "
+            "pseudonym key it was built with (env TRACELAB_PSEUDONYM_KEY, or the demo's "
+            "<data>/pseudonym.key) to find this contributor's partitions"
+        )
+    pseudonymizer = Pseudonymizer(key)
+    marker = public / KEY_MARKER
+    recorded = marker.read_text().strip() if marker.exists() else None
+    if recorded and recorded != pseudonymizer.fingerprint:
+        raise ForgetError(
+            f"the public layer at {public} was built with pseudonym key {recorded}, not with "
+            f"the key given ({pseudonymizer.fingerprint}): give the key it was built with"
+        )
+    name = f"contributor={pseudonymizer.contributor(handle)}"
+    return [d for d in dirs if d.name == name]
+
+
+def _registry_queries(handle: str, select: str) -> list[tuple[str, str, tuple]]:
+    drops = "SELECT drop_id FROM drops WHERE contributor = ?"
+    return [
+        ("drop_members", f"{select} FROM drop_members WHERE drop_id IN ({drops})", (handle,)),
+        # a drop's inbox path starts with the handle; rows without a drop id count too
+        (
+            "seen",
+            f"{select} FROM seen WHERE drop_id IN ({drops}) OR substr(inbox_path, 1, ?) = ?",
+            (handle, len(handle) + 1, handle + "/"),
+        ),
+        ("drops", f"{select} FROM drops WHERE contributor = ?", (handle,)),
+        ("files", f"{select} FROM files WHERE contributor = ?", (handle,)),
+        ("partitions", f"{select} FROM partitions WHERE contributor = ?", (handle,)),
+    ]
+
+
+def forget(
+    plan: ForgetPlan, data_dir: str | Path, inbox: str, storage_options: dict | None = None
+) -> None:
+    """Carry out `plan`: the inbox first (so nothing lands again), then landing (under the
+    landing lock, so a sensor tick does not land in between), the private and public layers."""
+    import fsspec
+
+    from tracelab_pipeline.landing.land import landing_lock
+
+    data = Path(data_dir)
+    if plan.inbox_files:
+        fs, _ = fsspec.core.url_to_fs(inbox, **(storage_options or {}))
+        fs.rm(plan.inbox_dir, recursive=True)
+    landed = data / "landed"
+    if (landed / REGISTRY_NAME).exists():
+        with landing_lock(landed), Registry(landed) as reg:
+            for _table, sql, params in _registry_queries(plan.handle, "DELETE"):
+                reg.db.execute(sql, params)
+            reg.db.commit()
+        for obj in plan.objects:
+            obj.unlink(missing_ok=True)
+    for d in [*plan.private_dirs, *plan.public_dirs]:
+        shutil.rmtree(d, ignore_errors=True)
+    for d in plan.public_dirs:
+        if d.parent.is_dir() and not any(d.parent.iterdir()):
+            d.parent.rmdir()  # an emptied month directory
