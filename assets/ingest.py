@@ -2,8 +2,9 @@
 
 import dagster as dg
 
+from tracelab_pipeline.landing.consent import held_message
 from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME
-from tracelab_pipeline.orchestration.resources import TraceLabConfig
+from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
 from tracelab_pipeline.orchestration.sweep import known_partitions, land, landing_metadata
 
 
@@ -14,11 +15,16 @@ from tracelab_pipeline.orchestration.sweep import known_partitions, land, landin
         "Every log dropped in the inbox (<inbox>/<contributor>/..., local or bucket), copied "
         "content-addressed under <data>/landed/ with a registry of drops, outcomes and reasons. "
         "Re-drops change nothing; a grown session file supersedes its older version. Also "
-        "registers the contributor-month partitions the logs belong to."
+        "registers the contributor-month partitions the logs belong to. Drops of contributors "
+        "not on the consent list are held in the inbox (counted by handle)."
     ),
 )
-def landed_files(context: dg.AssetExecutionContext, tracelab: TraceLabConfig):
-    report = land(tracelab)
+def landed_files(
+    context: dg.AssetExecutionContext,
+    tracelab: TraceLabConfig,
+    anonymization: AnonymizationConfig,
+):
+    report, consent = land(tracelab, anonymization)
     keys = [p.key for p in known_partitions(tracelab)]
     existing = set(context.instance.get_dynamic_partitions(PARTITIONS_NAME))
     new = [k for k in keys if k not in existing]
@@ -28,4 +34,6 @@ def landed_files(context: dg.AssetExecutionContext, tracelab: TraceLabConfig):
         f"landed {report.files_landed} new file(s) from {len(report.drops)} new drop(s); "
         f"{len(new)} new partition(s)"
     )
-    return dg.MaterializeResult(metadata=landing_metadata(tracelab, report))
+    if report.held:
+        context.log.warning(held_message(report.held, consent))
+    return dg.MaterializeResult(metadata=landing_metadata(tracelab, report, consent))

@@ -36,6 +36,7 @@ def test_production_sensor_without_a_usable_key_fails_before_landing(
     # the tick fails instead, naming the cause, and lands nothing.
     copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
     monkeypatch.setenv("TRACELAB_ENV", "production")
+    monkeypatch.setenv("TRACELAB_CONTRIBUTORS", "alice")
     monkeypatch.delenv("TRACELAB_PSEUDONYM_KEY", raising=False)
     if key:
         monkeypatch.setenv("TRACELAB_PSEUDONYM_KEY", key)

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import IO
 
 from tracelab_pipeline.landing.archives import RefusedArchive, iter_archive
-from tracelab_pipeline.landing.handles import handle_problem
+from tracelab_pipeline.landing.consent import Consent
+from tracelab_pipeline.landing.handles import handle_problem, is_valid_handle
 from tracelab_pipeline.landing.inbox import InboxListing, list_inbox, text_name
 from tracelab_pipeline.landing.limits import Limits, kind_of
 from tracelab_pipeline.landing.registry import Registry
@@ -43,6 +44,9 @@ class LandingReport:
     # "<inbox path>: <error>" for drops that could not be read this time (a network error, a
     # file being replaced): not recorded as seen, so the next call tries them again.
     retry: list[str] = field(default_factory=list)
+    # Inbox objects per handle not on the consent list: left in the inbox, not recorded (not
+    # even as seen), so they land on a later call once the handle is added.
+    held: dict[str, int] = field(default_factory=dict)
 
 
 def land_inbox(
@@ -52,11 +56,13 @@ def land_inbox(
     storage_options: dict | None = None,
     limits: Limits | None = None,
     budget_s: float | None = None,
+    consent: Consent | None = None,
 ) -> LandingReport:
     """Land everything new in `inbox` (local path or fsspec URL) into `landed_dir`.
 
     With `budget_s`, stop starting new drops after that many seconds (a sensor tick has a
-    deadline); what is left is counted in `pending` and landed by the next call.
+    deadline); what is left is counted in `pending` and landed by the next call. With
+    `consent`, drops of handles it does not allow are held (`held`); without, all land.
     """
     limits = limits or Limits()
     landed = Path(landed_dir)
@@ -64,7 +70,7 @@ def land_inbox(
     listing = list_inbox(inbox, storage_options)
     with _lock(landed), Registry(landed) as reg:
         gen = reg.generation + 1
-        lander = _Lander(reg, landed, listing, limits, gen, budget_s)
+        lander = _Lander(reg, landed, listing, limits, gen, budget_s, consent)
         report = lander.run()
         if report.drops:
             reg.next_generation()
@@ -123,7 +129,9 @@ landing_lock = _lock
 
 
 class _Lander:
-    def __init__(self, reg, landed: Path, listing: InboxListing, limits, gen, budget_s) -> None:
+    def __init__(
+        self, reg, landed: Path, listing: InboxListing, limits, gen, budget_s, consent=None
+    ) -> None:
         self.reg = reg
         self.landed = landed
         self.listing = listing
@@ -135,10 +143,25 @@ class _Lander:
         self.tmp.mkdir(exist_ok=True)
         self.report = LandingReport(generation=gen)
         self.deadline = time.monotonic() + budget_s if budget_s else None
+        self.consent = consent
+
+    def _hold(self, contributor: str | None, count: bool = True) -> bool:
+        """A drop of a valid handle without consent: counted, nothing else (an invalid
+        handle can never be on the list, and is refused with its reason as before)."""
+        if self.consent is None or not contributor or not is_valid_handle(contributor):
+            return False
+        if self.consent.allows(contributor):
+            return False
+        if count:
+            self.report.held[contributor] = self.report.held.get(contributor, 0) + 1
+        return True
 
     def run(self) -> LandingReport:
         for problem in self.listing.problems:
             if self.reg.has_seen(problem.path, problem.fingerprint):
+                continue
+            # An empty directory holds nothing to count; it is not recorded either.
+            if self._hold(problem.contributor, count=problem.kind != "dir"):
                 continue
             self._record(
                 problem.path,
@@ -152,6 +175,8 @@ class _Lander:
             )
         for obj in self.listing.objects:
             if self.reg.has_seen(obj.path, obj.fingerprint):
+                continue
+            if self._hold(obj.contributor):
                 continue
             # At least one drop per call, so a slow inbox still makes progress.
             if self.deadline and self.report.drops and time.monotonic() > self.deadline:

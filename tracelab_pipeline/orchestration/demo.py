@@ -44,6 +44,8 @@ class DemoResult:
     partition_runs: int = 0
     downstream_ran: bool = False
     failures: list[str] = field(default_factory=list)
+    # Uploads per handle not on the consent list (when one is configured): left in the inbox.
+    held: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -92,7 +94,10 @@ def run_demo(data_dir: str | None = None, echo: Callable[[str], None] = print) -
             instance=instance, run_config=QUIET, raise_on_error=False, tags=DEMO_TAGS
         )
         if not land.success:
-            result.failures.append("landed_files")
+            # The whole message: production without a consent list or key says what to set.
+            result.failures.extend(_failed_steps(land))
+        for event in land.asset_materializations_for_node("landed_files"):
+            result.held = dict(event.metadata["held_by_contributor"].value)
         result.seconds["land"] = time.perf_counter() - t
 
         t = time.perf_counter()

@@ -135,6 +135,20 @@ def _stepless_lines(counts: dict[str, int]) -> list[str]:
     ]
 
 
+def _held_lines(held: dict[str, int]) -> list[str]:
+    """Uploads left in the inbox for want of consent: by handle, never by path."""
+    if not held:
+        return []
+    from tracelab_pipeline.landing.consent import CONTRIBUTORS_ENV, CONTRIBUTORS_FILE_ENV
+
+    who = ", ".join(f"{h} ({n})" for h, n in sorted(held.items()))
+    return [
+        f"  held: {sum(held.values())} upload(s) of contributor(s) not on the consent list, "
+        f"left in the inbox: {who}",
+        f"        (add the handle to {CONTRIBUTORS_ENV} or {CONTRIBUTORS_FILE_ENV}, run again)",
+    ]
+
+
 def summarize(result: DemoResult) -> str:
     data = result.data_dir
     counts = dataset_counts(data / "private" / "steps")
@@ -154,6 +168,7 @@ def summarize(result: DemoResult) -> str:
         + f" in {result.seconds.get('total', 0):.1f} s",
         f"  inbox filled from: {result.filled_inbox}" if result.filled_inbox else "  inbox: reused",
         *_landing_line(registry),
+        *_held_lines(result.held),
         f"  contributors: {counts['contributors']}   sessions: {counts['sessions']}   "
         f"steps: {counts['steps']}   contributor-months: {counts['partitions']}",
         f"  this run: {len(result.partitions_run)} partition(s) rebuilt in "

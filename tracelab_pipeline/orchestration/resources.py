@@ -54,11 +54,13 @@ class TraceLabConfig(dg.ConfigurableResource):
 
 
 class AnonymizationConfig(dg.ConfigurableResource):
-    """Pseudonym key and contributor deny-list for the public layer (anonymize stage).
+    """Pseudonym key and contributor deny-list for the public layer (anonymize stage), and
+    the list of contributors who consented (landing).
 
     Leave `pseudonym_key` unset in code and give it through env TRACELAB_PSEUDONYM_KEY, so it
     never shows in the UI. Without a key a demo run creates `<data>/pseudonym.key`; a production
-    run (`production=True` or env TRACELAB_ENV=production) refuses to start.
+    run (`production=True` or env TRACELAB_ENV=production) refuses to start. Likewise without a
+    consent list a demo lands everyone and production lands no one (landing/consent.py).
     """
 
     pseudonym_key: str | None = None
@@ -66,6 +68,10 @@ class AnonymizationConfig(dg.ConfigurableResource):
     # (comma-separated) adds more.
     deny_list: list[str] = []
     production: bool | None = None
+    # Handles that consented ('*': everyone); env TRACELAB_CONTRIBUTORS and the file named by
+    # env TRACELAB_CONTRIBUTORS_FILE add more. Unset everywhere: production lands no one.
+    contributors: list[str] | None = None
+    contributors_file: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -104,6 +110,15 @@ class AnonymizationConfig(dg.ConfigurableResource):
         except PseudonymKeyError as exc:
             return str(exc)
         return None
+
+    def consent(self):
+        """Who may land now; raises ConsentError when production has no list (or it is
+        unusable). Resolved on every landing, so a file's new handles count at once."""
+        from tracelab_pipeline.landing.consent import resolve_consent
+
+        return resolve_consent(
+            self.contributors, self.contributors_file, production=self.is_production
+        )
 
     def key(self, data_dir: str | os.PathLike) -> tuple[bytes, str]:
         """(key, where it came from); raises PseudonymKeyError when production has none."""

@@ -66,11 +66,11 @@ def build_nightly_schedule(
         anonymization: AnonymizationConfig,
     ):
         # `anonymization`: its setup fails the tick in production without a usable key, as
-        # in the inbox sensor.
+        # in the inbox sensor; and, as there, landing without a consent list.
         # A schedule tick has the same 60 s gRPC deadline as a sensor tick: past it the tick
         # fails and the night's sweep requests nothing. Drops left over are counted as pending
         # and landed by the inbox sensor (or the next night).
-        land(tracelab, budget_s=SENSOR_LANDING_BUDGET_S)
+        land(tracelab, anonymization, budget_s=SENSOR_LANDING_BUDGET_S)
         new_keys = new_partition_keys(context.instance, [p.key for p in known_partitions(tracelab)])
         if new_keys:
             context.instance.add_dynamic_partitions(PARTITIONS_NAME, new_keys)

@@ -30,6 +30,7 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+from tracelab_pipeline.landing.consent import held_message
 from tracelab_pipeline.landing.registry import PartitionState, Registry
 from tracelab_pipeline.orchestration.jobs import PARTITIONS_JOB
 from tracelab_pipeline.orchestration.partitions import contributor_month
@@ -69,8 +70,9 @@ def build_inbox_sensor(ranged_runs: bool, per_partition_max: int = PER_PARTITION
         # `anonymization` is here for its setup: in production without a usable pseudonym key
         # it fails the tick (UI: the sensor's tick history names the cause) before anything
         # lands. Otherwise every run requested would fail at start, with the cursor moved on.
+        # It also says who consented: without a list, production fails the tick the same way.
         since = int(context.cursor or 0)
-        report = land(tracelab, budget_s=SENSOR_LANDING_BUDGET_S)
+        report, consent = land(tracelab, anonymization, budget_s=SENSOR_LANDING_BUDGET_S)
         with Registry(tracelab.landed_dir) as reg:
             generation = reg.generation
             changed = reg.changed_since(since)
@@ -95,10 +97,14 @@ def build_inbox_sensor(ranged_runs: bool, per_partition_max: int = PER_PARTITION
         events = []
         if report.drops:
             events.append(
-                dg.AssetMaterialization("landed_files", metadata=landing_metadata(tracelab, report))
+                dg.AssetMaterialization(
+                    "landed_files", metadata=landing_metadata(tracelab, report, consent)
+                )
             )
         for problem in report.retry:
             context.log.warning(f"not landed, retried next tick: {problem}")
+        if report.held:
+            context.log.info(held_message(report.held, consent))
         if not requests and not new_keys and not events:
             # Drops that could not be read are not recorded anywhere else: say so in the tick.
             unread = (
@@ -107,7 +113,8 @@ def build_inbox_sensor(ranged_runs: bool, per_partition_max: int = PER_PARTITION
                 if report.retry
                 else ""
             )
-            return dg.SkipReason(f"nothing new in {tracelab.inbox_url}{unread}")
+            held = f"; {held_message(report.held, consent)}" if report.held else ""
+            return dg.SkipReason(f"nothing new in {tracelab.inbox_url}{unread}{held}")
         adds = [contributor_month.build_add_request(new_keys)] if new_keys else []
         return dg.SensorResult(
             run_requests=requests,

@@ -7,6 +7,7 @@ from collections import Counter
 
 import dagster as dg
 
+from tracelab_pipeline.landing.consent import Consent, held_message
 from tracelab_pipeline.landing.land import LandingReport, land_inbox
 from tracelab_pipeline.landing.registry import PartitionState, Registry
 from tracelab_pipeline.orchestration.partitions import (
@@ -14,7 +15,7 @@ from tracelab_pipeline.orchestration.partitions import (
     contributor_month,
     split_partition_key,
 )
-from tracelab_pipeline.orchestration.resources import TraceLabConfig
+from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
 from tracelab_pipeline.partitioned.build import RULES_VERSION
 from tracelab_pipeline.partitioned.store import read_manifest
 
@@ -26,17 +27,26 @@ MAX_ROWS = 50
 SENSOR_LANDING_BUDGET_S = 40
 
 
-def land(config: TraceLabConfig, budget_s: float | None = None) -> LandingReport:
-    return land_inbox(
+def land(
+    config: TraceLabConfig, anonymization: AnonymizationConfig, budget_s: float | None = None
+) -> tuple[LandingReport, Consent]:
+    """Land what consenting contributors dropped; raises ConsentError (before anything
+    lands) when production has no list of them."""
+    consent = anonymization.consent()
+    report = land_inbox(
         config.inbox_url,
         config.landed_dir,
         storage_options=config.inbox_storage_options,
         budget_s=budget_s,
+        consent=consent,
     )
+    return report, consent
 
 
-def landing_metadata(config: TraceLabConfig, report: LandingReport) -> dict:
-    """Totals of the registry, this landing's drops, and every drop that did not land (why)."""
+def landing_metadata(config: TraceLabConfig, report: LandingReport, consent: Consent) -> dict:
+    """Totals of the registry, this landing's drops, and every drop that did not land (why).
+    Held drops are named by handle and count only: no inbox path of someone who did not
+    consent is recorded."""
     with Registry(config.landed_dir) as reg:
         files = reg.files()
         drops = reg.drops()
@@ -58,6 +68,12 @@ def landing_metadata(config: TraceLabConfig, report: LandingReport) -> dict:
         "new_files_landed": report.files_landed,
         "drops_pending": report.pending,
         "drops_to_retry": dg.MetadataValue.json(report.retry[:MAX_ROWS]),
+        "consent": dg.MetadataValue.text(consent.describe()),
+        "drops_held": sum(report.held.values()),
+        "held_by_contributor": dg.MetadataValue.json(dict(sorted(report.held.items()))),
+        "held_why": dg.MetadataValue.text(
+            held_message(report.held, consent) if report.held else "(none)"
+        ),
         "changed_partitions": dg.MetadataValue.json(report.changed_partitions[:MAX_ROWS]),
         "this_landing": dg.MetadataValue.md(_drop_table(report.drops)),
         "drops_not_landed": dg.MetadataValue.md(_drop_table(problems)),
