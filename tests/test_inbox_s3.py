@@ -137,3 +137,21 @@ def test_contribute_to_a_missing_bucket_fails_instead_of_creating_it(s3, tmp_pat
     with pytest.raises(OSError):
         contribute([log], "carol", "s3://no-such-bucket/drops", storage_options=options)
     assert [b["Name"] for b in client.list_buckets()["Buckets"]] == [BUCKET]
+
+
+def test_a_contribution_without_consent_is_held_in_the_bucket_then_lands(s3, tmp_path):
+    from tracelab_pipeline.landing.consent import resolve_consent
+
+    client, options = s3
+    inbox = f"s3://{BUCKET}/drops"
+    log = FoundLog("codex", CODEX[0], tmp_path.__class__("codex/sessions/2026/04/x.jsonl"))
+    dropped = contribute([log], "carol", inbox, storage_options=options)
+    only_alice = resolve_consent(["alice"], env={}, production=True)
+    report = land_inbox(inbox, tmp_path / "landed", storage_options=options, consent=only_alice)
+    assert report.held == {"carol": 1} and report.drops == []
+    assert len(client.list_objects_v2(Bucket=BUCKET)["Contents"]) == 1  # nothing deleted
+
+    both = resolve_consent(["alice", "carol"], env={}, production=True)
+    report = land_inbox(inbox, tmp_path / "landed", storage_options=options, consent=both)
+    assert report.held == {} and report.files_landed == 1
+    assert [d["inbox_path"] for d in report.drops] == [dropped.target.removeprefix(f"{inbox}/")]

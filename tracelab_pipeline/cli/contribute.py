@@ -30,7 +30,9 @@ def command(handle: str, inbox: str | None, data_dir: str | None) -> None:
     Claude Code: projects/ under $CLAUDE_CONFIG_DIR (default ~/.claude), sub-agent files
     included. Codex: sessions/ and archived_sessions/ under $CODEX_HOME (default ~/.codex).
     `tracelab collect --list` shows the files first. A bucket inbox must already exist;
-    credentials and endpoint come from the usual AWS_* environment variables."""
+    credentials and endpoint come from the usual AWS_* environment variables. The drop lands
+    once the operator has HANDLE on the list of contributors who consented; until then it
+    waits in the inbox."""
     from tqdm import tqdm
 
     from tracelab_pipeline.collect import describe_roots, find_logs
