@@ -24,6 +24,7 @@ def test_demo_builds_everything_then_only_new_work(tmp_path, monkeypatch):
     assert "contributors: 2" in first.output
     assert f"DAGSTER_HOME={data / 'dagster_home'}" in first.output
     assert "2 partition(s) rebuilt in 1 run(s); downstream rebuilt" in first.output
+    assert "release: current (built from all 2 public partitions)" in first.output
     assert (data / "dagster_home" / "dagster.yaml").is_file()
 
     with dg.DagsterInstance.from_config(str(data / "dagster_home")) as instance:
@@ -42,6 +43,7 @@ def test_demo_builds_everything_then_only_new_work(tmp_path, monkeypatch):
     second = runner.invoke(main, ["demo", "--data-dir", str(data)])
     assert second.exit_code == 0, second.output
     assert "0 partition(s) rebuilt in 0 run(s); downstream up to date" in second.output
+    assert "release: current" in second.output
     with dg.DagsterInstance.from_config(str(data / "dagster_home")) as instance:
         assert len(instance.get_runs()) == runs_before + 1  # only the landing run
 

@@ -152,9 +152,19 @@ def test_nightly_retries_a_partition_whose_latest_attempt_failed(tmp_path):
         assert partitions_needing_work(instance, config, asset) == []
 
 
+def _stored_paths(landed: Path) -> list[str]:
+    import sqlite3
+
+    db = sqlite3.connect(landed / "registry.sqlite")
+    try:
+        return [r[0] for r in db.execute("SELECT object_path FROM files ORDER BY sha256")]
+    finally:
+        db.close()
+
+
 def test_a_moved_data_directory_still_builds_its_partitions(tmp_path):
-    # The registry records landed objects by absolute path: after `mv data elsewhere` every
-    # rebuild read files that were no longer there.
+    # The registry recorded landed objects by absolute path: after `mv data elsewhere` every
+    # rebuild read files that were no longer there. They are stored relative to the data dir.
     import shutil
 
     from tracelab_pipeline.landing.land import land_inbox
@@ -163,11 +173,49 @@ def test_a_moved_data_directory_still_builds_its_partitions(tmp_path):
     old, new = tmp_path / "old", tmp_path / "new"
     copy_into(old / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
     (key,) = land_inbox(str(old / "inbox"), old / "landed").changed_partitions
+    (stored,) = _stored_paths(old / "landed")
+    assert stored.startswith("landed/objects/") and (old / stored).is_file()
     (before,) = build_partitions(old / "landed", old / "private", [key])
     shutil.move(old, new)
     (after,) = build_partitions(new / "landed", new / "private", [key])
     assert after["steps"] == before["steps"] > 0
     assert after["unreadable_files"] == 0 and after["rejected_records"] == 0
+    # a later drop lands beside it, relative too, and both feed the partition
+    copy_into(new / "inbox" / "alice", fixture("ccviewer__5c0375b4.jsonl"))
+    land_inbox(str(new / "inbox"), new / "landed")
+    assert all(p.startswith("landed/objects/") for p in _stored_paths(new / "landed"))
+    assert all((new / p).is_file() for p in _stored_paths(new / "landed"))
+
+
+def test_a_registry_with_absolute_paths_is_migrated_once(tmp_path):
+    """A registry written before paths were relative (absolute rows, no marker), then the data
+    dir moved: opening it rewrites the rows once, and the partition builds from them."""
+    import shutil
+    import sqlite3
+
+    from tracelab_pipeline.landing.land import land_inbox
+    from tracelab_pipeline.landing.registry import RELATIVE_PATHS, Registry
+    from tracelab_pipeline.partitioned.build import build_partitions
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    copy_into(old / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
+    (key,) = land_inbox(str(old / "inbox"), old / "landed").changed_partitions
+    (before,) = build_partitions(old / "landed", old / "private", [key])
+    db = sqlite3.connect(old / "landed" / "registry.sqlite")  # as the old code left it
+    db.execute("UPDATE files SET object_path = ? || '/' || object_path", (str(old),))
+    db.execute("DELETE FROM meta WHERE k = ?", (RELATIVE_PATHS,))
+    db.commit()
+    db.close()
+    (absolute,) = _stored_paths(old / "landed")
+    assert absolute.startswith(str(old)) and Path(absolute).is_file()
+    shutil.move(old, new)
+    with Registry(new / "landed") as reg:
+        (row,) = reg.files()
+    (stored,) = _stored_paths(new / "landed")
+    assert stored == absolute.removeprefix(f"{old}/")
+    assert row["object_path"] == str(new / stored) and Path(row["object_path"]).is_file()
+    (after,) = build_partitions(new / "landed", new / "private", [key])
+    assert after["steps"] == before["steps"] > 0 and after["unreadable_files"] == 0
 
 
 def test_forget_erases_one_contributor_and_nothing_else(tmp_path, monkeypatch):

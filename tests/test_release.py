@@ -2,6 +2,7 @@
 real logs, re-readable, deterministic, and blocked when a check fails."""
 
 import gzip
+import hashlib
 import io
 import itertools
 import json
@@ -558,3 +559,131 @@ def test_nightly_sweep_does_not_rebuild_the_release(tmp_path):
         (refresh,) = schedule.evaluate_tick(ctx).run_requests
     assert dg.AssetKey("warehouse") in refresh.asset_selection
     assert dg.AssetKey("release") not in refresh.asset_selection
+
+
+def test_manifest_records_the_public_partitions_and_key_it_was_built_from(built):
+    from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
+    from tracelab_pipeline.release.provenance import partition_digest, staleness
+
+    data, _ = built
+    record = json.loads((data / "release" / "MANIFEST.json").read_text())["built_from"]
+    key = _resources(data)["anonymization"].pseudonym_key
+    assert record["pseudonym_key_fingerprint"] == Pseudonymizer(key.encode()).fingerprint
+    pseudonym = Pseudonymizer(key.encode()).contributor(CONTRIBUTOR)
+    assert [(p["contributor"], p["month"]) for p in record["partitions"]] == [
+        (pseudonym, m) for m in MONTHS
+    ]
+    for p in record["partitions"]:  # the digest of the part files' own SHA-256s
+        files = {
+            t: hashlib.sha256(
+                (data / "public" / t / f"month={p['month']}" / f"contributor={pseudonym}")
+                .joinpath("part.parquet")
+                .read_bytes()
+            ).hexdigest()
+            for t in RELEASE_TABLES
+        }
+        assert p["sha256"] == partition_digest(files)
+    assert CONTRIBUTOR not in (data / "release" / "MANIFEST.json").read_text()
+    state = staleness(data / "release", data / "public")
+    assert (
+        not state.stale and state.line() == "release: current (built from all 2 public partitions)"
+    )
+
+
+def test_staleness_names_a_changed_partition_and_an_old_manifest(built, tmp_path):
+    from tracelab_pipeline.release.provenance import staleness
+
+    data, _ = built
+    public, rel = tmp_path / "public", _copy_release(data, tmp_path)
+    shutil.copytree(data / "public", public)
+    (part,) = public.glob(f"tool_calls/month={MONTHS[1]}/contributor=*/part.parquet")
+    pq.write_table(pq.read_table(part).slice(1), part)  # as a re-anonymized partition would
+    state = staleness(rel, public)
+    assert state.stale and (len(state.added), len(state.changed), len(state.removed)) == (0, 1, 0)
+    assert state.changed == [f"{MONTHS[1]}/{part.parent.name.removeprefix('contributor=')}"]
+    assert state.key_changed is False
+    manifest = json.loads((rel / "MANIFEST.json").read_text())
+    del manifest["built_from"]  # a release built before the manifest recorded it
+    (rel / "MANIFEST.json").write_text(json.dumps(manifest))
+    assert staleness(rel, public).stale and "predates" in staleness(rel, public).line()
+    assert not staleness(tmp_path / "none", public).stale  # nothing published
+
+
+def _requested(result, key):
+    return sum(r.true_subset.size for r in result.results if r.key == key)
+
+
+def test_release_is_current_runs_without_a_release_build_and_warns(built, tmp_path):
+    """The staleness check's automation condition, on a real instance: requested after a
+    public partition updated (here a key rotation) and nightly (here after `forget`, which
+    leaves no materialization), never rebuilding the release; its run is check-only."""
+    from checks.release_current import RELEASE_IS_CURRENT, release_is_current
+    from tracelab_pipeline.orchestration.automation import STALENESS_CRON
+
+    data, _ = built
+    work = tmp_path / "data"
+    shutil.copytree(data, work)
+    check = dg.AssetCheckKey(dg.AssetKey("release"), RELEASE_IS_CURRENT)
+    resources = _resources(work)
+    defs = dg.Definitions(
+        assets=[anonymized_steps, release], asset_checks=[release_is_current], resources=resources
+    )
+
+    def run_check(instance, expect_passed):
+        result = dg.materialize(
+            [release, release_is_current],
+            selection=dg.AssetSelection.checks(check),
+            instance=instance,
+            resources=resources,
+        )
+        assert not result.asset_materializations_for_node("release")  # no rebuild
+        (evaluation,) = result.get_asset_check_evaluations()
+        assert evaluation.passed is expect_passed
+        assert evaluation.severity == dg.AssetCheckSeverity.WARN
+        return evaluation
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, KEYS)
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        assert _requested(tick, check) == 0  # no release yet: nothing can be stale
+        build = [release, release_is_current]
+        built_now = dg.materialize(build, instance=instance, resources=resources)
+        # a job that builds the release runs the check too, after it: it passes
+        assert {e.check_name: e.passed for e in built_now.get_asset_check_evaluations()}[
+            RELEASE_IS_CURRENT
+        ]
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert _requested(tick, check) == 0
+
+        # Key rotation: the public layer deleted, one partition published with the new key.
+        shutil.rmtree(work / "public")
+        rotated = {**resources, "anonymization": AnonymizationConfig(pseudonym_key="r" * 32)}
+        assert dg.materialize(
+            [anonymized_steps], partition_key=KEYS[0], instance=instance, resources=rotated
+        ).success
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert _requested(tick, check) == 1 and tick.total_requested == 1
+        rotated_eval = run_check(instance, expect_passed=False)
+        meta = {k: v.value for k, v in rotated_eval.metadata.items()}
+        assert meta["partitions_added"] == 1 and meta["partitions_removed"] == 2
+        assert meta["partitions_changed"] == 0 and meta["pseudonym_key_changed"] is True
+        assert "1 public partition(s) added, 0 changed, 2 removed; pseudonym key changed" in (
+            rotated_eval.description
+        )
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert _requested(tick, check) == 0  # handled
+
+        # Rebuilt on demand, then the contributor forgotten: no event, so only the night tells.
+        assert dg.materialize(build, instance=instance, resources=resources).success
+        for d in (work / "public").glob("*/month=*/contributor=*"):
+            shutil.rmtree(d)  # its one partition, as `tracelab forget` removes it
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert _requested(tick, check) == 0
+        assert STALENESS_CRON == "0 3 * * *"
+        night = (datetime.now(UTC) + timedelta(days=1)).replace(hour=3, minute=5)
+        tick = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=tick.cursor, evaluation_time=night
+        )
+        assert _requested(tick, check) == 1
+        forgotten = run_check(instance, expect_passed=False)
+        assert forgotten.metadata["partitions_removed"].value == 1

@@ -14,7 +14,7 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from tracelab_pipeline.landing.handles import PARTITION_SEPARATOR
 
@@ -43,6 +43,11 @@ CREATE TABLE IF NOT EXISTS partitions (
 """
 
 REGISTRY_NAME = "registry.sqlite"
+# files.object_path is relative to the data dir: landed/objects/<sha[:2]>/<name>. The meta key
+# marks a registry whose older, absolute rows were rewritten so (once).
+LANDED = PurePosixPath("landed")
+OBJECTS = "objects"
+RELATIVE_PATHS = "object_paths_relative"
 NO_MONTH = (
     "no timestamp in the log: no month to file it under (not a Claude Code or Codex session"
     " log: a TraceLab round export, which holds sessions of many months, is imported with"
@@ -86,6 +91,29 @@ class Registry:
             except sqlite3.OperationalError as exc:  # another process added it meanwhile
                 if "duplicate column" not in str(exc):
                     raise
+        if self._meta(RELATIVE_PATHS) is None:
+            self._relativize_object_paths()
+
+    def _meta(self, key: str) -> int | None:
+        row = self.db.execute("SELECT v FROM meta WHERE k = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _relativize_object_paths(self) -> None:
+        """Once per registry: rows landed before paths were stored relative to the data dir
+        held the absolute path of the day (gone once the data dir moved). Objects live at
+        landed/objects/<sha[:2]>/<name>, so the last two parts say where. Idempotent: two
+        processes doing it at once write the same values."""
+        rows = self.db.execute(
+            "SELECT contributor, sha256, object_path FROM files WHERE object_path LIKE '/%'"
+        ).fetchall()
+        for r in rows:
+            p = PurePosixPath(r["object_path"])
+            self.db.execute(
+                "UPDATE files SET object_path = ? WHERE contributor = ? AND sha256 = ?",
+                (str(LANDED / OBJECTS / p.parent.name / p.name), r["contributor"], r["sha256"]),
+            )
+        self.db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, 1)", (RELATIVE_PATHS,))
+        self.db.commit()
 
     def close(self) -> None:
         self.db.close()
@@ -127,11 +155,14 @@ class Registry:
         ]
 
     def object_file(self, stored: str) -> str:
-        """Where a landed object is now. `object_path` is recorded absolute; objects live at
-        landed/objects/<sha[:2]>/<name>, so a data directory moved or mounted elsewhere still
-        finds them under this registry's directory (the old path may be gone)."""
-        p = Path(stored)
-        return str(self.landed_dir / "objects" / p.parent.name / p.name)
+        """The absolute path of a landed object: `object_path` is stored relative to the data
+        dir (`landed/objects/<sha[:2]>/<name>`), and this registry is `<data>/landed/`, so a
+        data directory moved or mounted elsewhere still finds its objects."""
+        return str(self.landed_dir / PurePosixPath(stored).relative_to(LANDED))
+
+    def stored_path(self, object_file: str | Path) -> str:
+        """What `object_path` stores for an object under this registry's directory."""
+        return str(LANDED / PurePosixPath(Path(object_file).relative_to(self.landed_dir)))
 
     def partition_digest(self, key: str) -> str | None:
         row = self.db.execute("SELECT digest FROM partitions WHERE key = ?", (key,)).fetchone()
@@ -145,8 +176,10 @@ class Registry:
         return [dict(r) for r in self.db.execute("SELECT * FROM drop_members ORDER BY rowid")]
 
     def files(self) -> list[dict]:
+        """Every row, `object_path` resolved to where the object is now."""
         return [
-            dict(r) for r in self.db.execute("SELECT * FROM files ORDER BY contributor, sha256")
+            {**r, "object_path": self.object_file(r["object_path"])}
+            for r in self.db.execute("SELECT * FROM files ORDER BY contributor, sha256")
         ]
 
     def has_seen(self, inbox_path: str, fingerprint: str) -> bool:
@@ -205,6 +238,8 @@ class Registry:
         )
 
     def add_file(self, generation: int, **row) -> None:
+        """`object_path`: the object's absolute path; stored relative to the data dir."""
+        row["object_path"] = self.stored_path(row["object_path"])
         self.db.execute(
             "INSERT INTO files (contributor, sha256, object_path, member, drop_id, size, lines,"
             " stream_key, root_session, first_ts, sessions, status, generation)"

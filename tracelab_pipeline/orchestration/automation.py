@@ -30,3 +30,32 @@ def automation_sensor() -> dg.AutomationConditionSensorDefinition:
         description="Refreshes the warehouse, paper tables, figures and report once their "
         "upstream assets have new materializations and their blocking checks passed.",
     )
+
+
+STALENESS_CRON = "0 3 * * *"  # an hour after the nightly sweep starts (schedules.py)
+
+
+def staleness_check_condition(timezone: str | None = None) -> dg.AutomationCondition:
+    """When to compare the published release with the public layer (a check, never a rebuild):
+    after any public partition or the release updated, and every night, which also catches
+    what leaves no materialization behind (`tracelab forget`, a deleted public layer); never
+    while an anonymize run or a release build is in progress, and not before a first release.
+    """
+    import os
+
+    from tracelab_pipeline.orchestration.schedules import TZ_ENV
+
+    tz = timezone or os.environ.get(TZ_ENV) or "UTC"
+    return (
+        (
+            dg.AutomationCondition.any_deps_updated()
+            | dg.AutomationCondition.cron_tick_passed(STALENESS_CRON, tz)
+        ).since_last_handled()
+        # anonymized_steps is sparse (most contributor-months never exist): only the release
+        # itself must be present
+        & ~dg.AutomationCondition.any_deps_missing().ignore(
+            dg.AssetSelection.assets("anonymized_steps")
+        )
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label("release_staleness")

@@ -149,6 +149,16 @@ def _held_lines(held: dict[str, int]) -> list[str]:
     ]
 
 
+def _release_line(data: Path) -> list[str]:
+    """Whether the published release still matches the public layer (the release_is_current
+    check's verdict, computed here too: the demo may have rebuilt partitions but not it)."""
+    from tracelab_pipeline.release.provenance import staleness
+
+    if not (data / "release" / "MANIFEST.json").is_file():
+        return []
+    return [f"             {staleness(data / 'release', data / 'public').line()}"]
+
+
 def summarize(result: DemoResult) -> str:
     data = result.data_dir
     counts = dataset_counts(data / "private" / "steps")
@@ -182,6 +192,7 @@ def summarize(result: DemoResult) -> str:
         + ("" if reports else " (not built)"),
         f"  release:   {data / 'release'}"
         + ("" if (data / "release" / "MANIFEST.json").is_file() else " (not built)"),
+        *_release_line(data),
     ]
     for failure in result.failures[:10]:
         lines.append(f"  FAILED {failure}")

@@ -38,6 +38,12 @@ from tracelab_pipeline.release.datasheet import (
 from tracelab_pipeline.release.files import gzip_writer, sha256_file
 from tracelab_pipeline.release.mooncake import BLOCK_TOKENS, SUBMIT_TIME, MooncakeTrace
 from tracelab_pipeline.release.mooncake_sessions import DONE_TIME
+from tracelab_pipeline.release.provenance import (
+    BUILT_FROM,
+    built_from,
+    key_fingerprint,
+    partition_digest,
+)
 from tracelab_pipeline.release.public_tables import (
     RELEASE_TABLES,
     months,
@@ -140,6 +146,10 @@ def write_release(public_root: str | Path, out: Path) -> dict:
     counts = DatasetCounts()
     trace = MooncakeTrace()
     rounds = 0
+    # Read before the partitions: a key marker newer than them would only say "key changed"
+    # on a release that the rotation already made stale anyway.
+    key = key_fingerprint(public_root)
+    read: dict[tuple[str, str], str] = {}  # what the release holds, for MANIFEST `built_from`
     with ExitStack() as stack:
         writers = {
             name: stack.enter_context(TableWriter(out / parquet_file(name), name))
@@ -150,7 +160,9 @@ def write_release(public_root: str | Path, out: Path) -> dict:
         weka_raw = stack.enter_context(open(out / WEKA_FILE, "wb"))
         sessions = weka.WekaTrace(stack.enter_context(gzip_writer(weka_raw)))
         for contributor, month in partitions(public_root):
-            tables = read_partition(public_root, contributor, month)
+            files: dict[str, str] = {}
+            tables = read_partition(public_root, contributor, month, files)
+            read[(contributor, month)] = partition_digest(files)
             for name, writer in writers.items():
                 writer.write(tables[name])
             rounds += write_rounds(tables, rounds_file)
@@ -173,6 +185,7 @@ def write_release(public_root: str | Path, out: Path) -> dict:
         entry.update(bytes=(out / name).stat().st_size, sha256=sha256_file(out / name))
     manifest = {
         "schema_version": schema.SCHEMA_VERSION,
+        BUILT_FROM: built_from(read, key),
         "counts": counts,
         "files": dict(sorted(files.items())),
         "mooncake": {

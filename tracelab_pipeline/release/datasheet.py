@@ -68,7 +68,9 @@ def render_readme(counts: dict, files: dict[str, dict]) -> str:
         "directory or git branch; only sizes (characters) and token counts.",
         "",
         f"Schema version {schema.SCHEMA_VERSION}. Sizes and SHA-256 of every file: "
-        "`MANIFEST.json`.",
+        "`MANIFEST.json`; its `built_from` lists the contributor-month partitions this release",
+        "was built from (with a digest each) and a fingerprint of the pseudonym key: two",
+        "releases with the same fingerprint use the same pseudonyms.",
         "",
         "## Contents",
         "",

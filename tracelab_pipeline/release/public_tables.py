@@ -5,6 +5,7 @@ everything the release derives from a thread."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pyarrow as pa
@@ -51,21 +52,34 @@ def months(public_root: str | Path) -> list[str]:
     )
 
 
-def read_partition(public_root: str | Path, contributor: str, month: str) -> dict[str, pa.Table]:
-    """The release tables of one partition."""
-    return {t: read_partition_table(public_root, t, contributor, month) for t in RELEASE_TABLES}
+def read_partition(
+    public_root: str | Path, contributor: str, month: str, digests: dict[str, str] | None = None
+) -> dict[str, pa.Table]:
+    """The release tables of one partition; `digests` receives the SHA-256 of each file read."""
+    return {
+        t: read_partition_table(public_root, t, contributor, month, digests) for t in RELEASE_TABLES
+    }
 
 
 def read_partition_table(
-    public_root: str | Path, table: str, contributor: str, month: str
+    public_root: str | Path,
+    table: str,
+    contributor: str,
+    month: str,
+    digests: dict[str, str] | None = None,
 ) -> pa.Table:
     """One partition of `table`, cast to schema.public_schema(table), sorted by SORT_KEYS;
-    empty when the partition has no file for this table."""
+    empty when the partition has no file for this table. The file is read once: its digest
+    (into `digests[table]`) is that of the very bytes parsed, even if anonymize replaces the
+    file meanwhile."""
     target = schema.public_schema(table)
     path = public_partition_dir(public_root, table, month, contributor) / PART_FILE
     if not path.is_file():
         return target.empty_table()
-    part = _conform(pq.ParquetFile(path).read(use_threads=False), target)
+    data = path.read_bytes()
+    if digests is not None:
+        digests[table] = hashlib.sha256(data).hexdigest()
+    part = _conform(pq.ParquetFile(pa.BufferReader(data)).read(use_threads=False), target)
     return part.sort_by([(c, "ascending") for c in SORT_KEYS[table]])
 
 
