@@ -39,12 +39,17 @@ def _risky(token: str) -> bool:
     return any(any(c.isdigit() for c in run) for run in _ID_LIKE.findall(token))
 
 
+def _clean_token(token: str) -> str:
+    core = token.rstrip(")],;")  # punctuation of the reason around the value stays
+    return "<VALUE>" + token[len(core) :] if _risky(core) else token
+
+
 def clean_label(text: str | None) -> str:
     """A reason or record type as the report may print it (see the module docstring)."""
     if text is None:
         return "(none)"
     text = _QUOTED.sub("<VALUE>", " ".join(str(text).split()))
-    text = " ".join("<VALUE>" if _risky(token) else token for token in text.split(" "))
+    text = " ".join(_clean_token(token) for token in text.split(" "))
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 
