@@ -156,7 +156,7 @@ def data_quality(con: duckdb.DuckDBPyConnection, landed_dir: str | Path | None) 
             "FROM ingest_accounting GROUP BY 1 ORDER BY 1"
         )
     )
-    q.by_provider = {r.pop("provider"): r for r in rows}
+    q.by_provider = {clean_label(r.pop("provider")): r for r in rows}
     q.total = _dicts(con.execute(f"SELECT {COUNTS} FROM ingest_accounting"))[0]
     contributors = [
         c for (c,) in con.execute("SELECT DISTINCT contributor FROM ingest_accounting").fetchall()
