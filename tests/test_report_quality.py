@@ -277,3 +277,40 @@ def test_clean_label_keeps_reason_names_and_cuts_raw_values():
         "role <VALUE> <VALUE> <VALUE> <VALUE> <VALUE>"
     )
     assert clean_label("x\ny 'it''s'" + "z" * 200).endswith("…")
+
+
+def test_demo_report_shows_bad_input_through_the_whole_dagster_graph(tmp_path, monkeypatch):
+    """`tracelab demo` on an inbox with a log holding bad lines and an unsupported upload:
+    land, normalize, anonymize, warehouse, tables, report in a real Dagster instance."""
+    import pyarrow as pa
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "unused"))
+    monkeypatch.setenv("TRACELAB_DATA_DIR", str(tmp_path / "unused"))
+    monkeypatch.delenv("TRACELAB_INBOX", raising=False)
+    data = tmp_path / "data"
+    bad_log(data / "inbox" / HANDLE / "bad.jsonl")
+    (data / "inbox" / HANDLE / "secret-notes.txt").write_text(EMAIL)
+    codex = REAL / "codex" / "tracelab__codex-example-segment.jsonl"
+    (data / "inbox" / "bob").mkdir()
+    (data / "inbox" / "bob" / codex.name).write_bytes(codex.read_bytes())
+    result = CliRunner().invoke(main, ["demo", "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    md = (data / "report" / "report.md").read_text()
+    accounting = pa.concat_tables(
+        pq.read_table(p) for p in sorted((data / "public" / "ingest_accounting").rglob("*.parquet"))
+    )
+    assert_matches(section(md), accounting)
+    contributors = md_table(section(md), "Contributor | Files")
+    assert len(contributors) == 2 and all(r[0].startswith("usr_") for r in contributors)
+    assert {r[0]: number(r[1]) for r in md_table(section(md), "Reason | Lines")} == (
+        EXPECTED_REASONS
+    )
+    landing = dict(md_table(section(md), "Upload or file"))
+    assert landing["Inbox drops (uploads)"] == "3"
+    assert landing["… not landed (refused, unsupported type, empty, no logs, other)"] == (
+        "1 (0, 1, 0, 0, 0)"
+    )
+    for name in ("report.md", "report.html"):
+        text = (data / "report" / name).read_text()
+        for needle in (*NEEDLES, "secret-notes", str(tmp_path)):
+            assert needle not in text, (name, needle)

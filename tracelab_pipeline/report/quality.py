@@ -241,9 +241,10 @@ def write_section(w, q: Quality) -> None:
             f"Every line of every log read is accounted for: lines read = used + ignored + "
             f"rejected. {t['lines_read']:,} lines in {t['files']:,} files: {t['used']:,} used, "
             f"{t['ignored']:,} ignored (record types without workload content), "
-            f"{t['rejected']:,} rejected ({_pct(t['rejected'], t['lines_read'])}). Rejected "
-            "lines are kept aside with file and line in the private layer "
-            "(private/rejected_records under the data directory); this report names neither. "
+            f"{t['rejected']:,} rejected ({_pct(t['rejected'], t['lines_read'])}). Each "
+            "rejected line is kept aside with its file and line, which this report never names "
+            "(private/rejected_records in the data directory, or rejected_records.parquet of a "
+            "`tracelab normalize` output). "
             + (
                 f"{q.rejected_rows_kept:,} rejected lines are in rejected_records."
                 if q.rejected_rows_kept == t["rejected"]
