@@ -19,9 +19,12 @@ class ReportConfig(dg.Config):
 
 @dg.asset(
     name="report",
+    # The data-quality section reads the warehouse's ingest accounting directly, and counts
+    # of uploads and landed files (an unreadable upload changes no partition) from landing.
     deps=[dg.AssetKey(item.table_name) for item in TABLES]
     + [dg.AssetKey("paper_corrections")]
-    + [dg.AssetKey(item.table_name) for item in FIGURES],
+    + [dg.AssetKey(item.table_name) for item in FIGURES]
+    + [dg.AssetKey("warehouse"), dg.AssetKey("landed_files")],
     group_name="report",
     kinds={"html", "markdown"},
     # Reading opens warehouse.duckdb, which admits one process at a time.
@@ -30,7 +33,10 @@ class ReportConfig(dg.Config):
     description=(
         "<data>/report/report.html and report.md: every paper table formatted as in the paper, "
         "figures next to their tables, and (TraceLab release or `paper` preset) the paper's "
-        "published value beside ours with the difference."
+        "published value beside ours with the difference; then the data's quality: lines "
+        "read, used, ignored and rejected per provider and contributor pseudonym, top "
+        "rejection reasons and ignored record types, unreadable files, logs with no steps, and "
+        "counts of uploads not landed and landed files in no partition."
     ),
 )
 def report(
@@ -45,7 +51,10 @@ def report(
         raise dg.Failure(f"paper_comparison must be auto, on or off, not {config.paper_comparison}")
     with duckdb.get_connection() as con:
         result = build_report(
-            con, tracelab.data_path, compare=COMPARISON_MODES[config.paper_comparison]
+            con,
+            tracelab.data_path,
+            compare=COMPARISON_MODES[config.paper_comparison],
+            landed_dir=tracelab.landed_dir,
         )
     context.log.info(f"report written to {result.html_path}")
     markdown = result.markdown
@@ -60,5 +69,25 @@ def report(
             "figures_embedded": len(result.figures_found),
             "figures_missing": dg.MetadataValue.json(result.figures_missing),
             "tables_missing": dg.MetadataValue.json(result.tables_missing),
+            **_quality_metadata(result.quality),
         }
     )
+
+
+def _quality_metadata(quality) -> dict:
+    """The data-quality totals, as numbers (the report has the reasons)."""
+    if quality is None or not quality.available:
+        return {}
+    t = quality.total
+    out = {
+        "lines_read": t["lines_read"],
+        "lines_rejected": t["rejected"],
+        "files_with_rejected_lines": t["files_with_rejections"],
+        "unreadable_files": t["unreadable_files"],
+        "logs_without_steps": t["logs_without_steps"],
+    }
+    if quality.landing is not None:
+        drops = quality.landing["drops"]
+        out["uploads_not_landed"] = sum(drops.values()) - drops["landed"] - drops["duplicate"]
+        out["landed_files_in_no_partition"] = quality.landing["files"]["unplaced"]
+    return out

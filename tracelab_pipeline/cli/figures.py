@@ -85,9 +85,18 @@ def command(data_dir: Path | None, only: tuple[int, ...], compare: str) -> None:
     if (data / "report" / "report.md").is_file():
         # The report `tracelab metrics` wrote has no figures (or older ones) until now.
         from tracelab_pipeline.report import COMPARISON_MODES, build_report
+        from tracelab_pipeline.warehouse.load import parquet_source
 
         with duckdb.connect(str(warehouse)) as con:
-            result = build_report(con, data, compare=COMPARISON_MODES[compare])
+            # As `metrics` did, unless it was given another --public (which this cannot
+            # know): the landing counts of <data>/landed go with <data>/public.
+            own = parquet_source(data / "public", "steps") is not None
+            result = build_report(
+                con,
+                data,
+                compare=COMPARISON_MODES[compare],
+                landed_dir=data / "landed" if own else None,
+            )
         click.echo(
             f"report: {result.html_path} rewritten ({len(result.figures_found)} figure(s) "
             f"embedded{', compared with the paper' if result.compared else ''})"

@@ -91,11 +91,15 @@ def command(data_dir: Path | None, public_root: Path | None, compare: str, repor
             from tracelab_pipeline.report import COMPARISON_MODES, build_report
 
             # Figures rendered before this warehouse may show another corpus: left out.
+            # Uploads and landed files are counted only when the public layer is this data
+            # directory's own, the one its landing registry fed.
+            own = public.resolve() == (data / "public").resolve()
             result = build_report(
                 con,
                 data,
                 compare=COMPARISON_MODES[compare],
                 figures_since=started,
+                landed_dir=data / "landed" if own else None,
             )
             click.echo(
                 f"report: {result.html_path} ({len(result.figures_found)} figure(s) embedded"

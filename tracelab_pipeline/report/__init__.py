@@ -1,6 +1,7 @@
 """The report: every paper table formatted as in the paper, figures beside their tables, and —
 when the input is the paper's corpus (TraceLab release or the `paper` synthetic preset) — the
-paper's published value beside ours with the difference. Written as HTML and Markdown.
+paper's published value beside ours with the difference; then the data's quality (every line
+read, used, ignored or rejected, and why; report/quality.py). Written as HTML and Markdown.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from tracelab_pipeline import catalog
+from tracelab_pipeline.report.quality import Quality, data_quality, write_section
 from tracelab_pipeline.report.tables import VIEWS, comparison, fetch, layout
 
 PAPER_STEPS = 357_161
@@ -52,6 +54,7 @@ class Report:
     figures_missing: list[str] = field(default_factory=list)
     tables_missing: list[str] = field(default_factory=list)
     within_tolerance: tuple[int, int] | None = None
+    quality: Quality | None = None
     md_path: Path | None = None
     html_path: Path | None = None
 
@@ -164,11 +167,15 @@ def build_report(
     compare: bool | None = None,
     out_dir: str | Path | None = None,
     figures_since: float | None = None,
+    landed_dir: str | Path | None = None,
 ) -> Report:
-    """Render report.md and report.html into `<data>/report/` from the paper.* tables.
+    """Render report.md and report.html into `<data>/report/` from the paper.* tables and the
+    warehouse's ingest accounting.
 
     `figures_since` (a time.time()): a figure PNG older than it was rendered from an earlier
-    warehouse, possibly of another corpus, so it is left out instead of embedded."""
+    warehouse, possibly of another corpus, so it is left out instead of embedded.
+    `landed_dir`: the landing registry the warehouse's public layer was built from, whose
+    upload and file counts the data-quality section adds; None: no landing to count."""
     data_dir = Path(data_dir)
     figures_dir = data_dir / "figures"
     out = Path(out_dir) if out_dir else data_dir / "report"
@@ -200,6 +207,14 @@ def build_report(
             "(`tracelab metrics --compare on`, or the report asset's config "
             "`paper_comparison: on`, puts the paper's values beside ours anyway)."
         )
+    report.quality = quality = data_quality(con, landed_dir)
+    if quality.available and quality.total["files"]:
+        t = quality.total
+        w.para(
+            f"Input: {t['lines_read']:,} lines in {t['files']:,} log files, {t['rejected']:,} "
+            f"rejected, {t['unreadable_files']:,} files unreadable, "
+            f"{t['logs_without_steps']:,} logs with no steps; details in Data quality at the end."
+        )
     for section, items in SECTIONS:
         w.heading(2, section)
         for item in items:
@@ -226,6 +241,7 @@ def build_report(
                 report.figures_missing.append(item.table_name)
     w.heading(2, "Corrections")
     _table(w, con, "corrections", TITLES["corrections"], False, report)
+    write_section(w, quality)
 
     if compared:
         judged = [d["within_tolerance"] for ds in report.comparisons.values() for d in ds]

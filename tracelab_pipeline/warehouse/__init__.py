@@ -2,6 +2,7 @@
 
 Tables (schema `main`):
   steps, tool_calls, timing_events  the public Parquet, columns = schema.public_schema(name)
+  ingest_accounting, rejected_records  the same, for the data-quality section of the report
   model_prices                      each distinct (provider, model) resolved against pricing.json
   step_facts                        one row per step: O1 order, event/tool aggregates, costs, turn
   requests                          user turns (TraceLab's request state machine); `kept` flag
@@ -19,7 +20,7 @@ import duckdb
 from tracelab_pipeline.metrics.pricing import create_price_table
 from tracelab_pipeline.warehouse.comments import comment_derived_tables
 from tracelab_pipeline.warehouse.derived import build_derived
-from tracelab_pipeline.warehouse.load import BASE_TABLES, load_base_table
+from tracelab_pipeline.warehouse.load import ACCOUNTING_TABLES, BASE_TABLES, load_base_table
 
 DERIVED_TABLES = ("model_prices", "step_facts", "requests", "human_waits", "sessions")
 
@@ -34,7 +35,7 @@ def build_warehouse(con: duckdb.DuckDBPyConnection, public_root: str | Path) -> 
     configure(con)
     started = time.perf_counter()
     counts: dict[str, int] = {}
-    for table in BASE_TABLES:
+    for table in BASE_TABLES + ACCOUNTING_TABLES:
         counts[table] = load_base_table(con, public_root, table)
     create_price_table(con)
     build_derived(con)
@@ -45,4 +46,4 @@ def build_warehouse(con: duckdb.DuckDBPyConnection, public_root: str | Path) -> 
     return counts
 
 
-__all__ = ["BASE_TABLES", "DERIVED_TABLES", "build_warehouse", "configure"]
+__all__ = ["ACCOUNTING_TABLES", "BASE_TABLES", "DERIVED_TABLES", "build_warehouse", "configure"]

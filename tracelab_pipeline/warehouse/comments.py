@@ -14,6 +14,21 @@ BASE_TABLE_DOCS = {
     "steps": "one row per model call (step); public layer, ids pseudonymized; tokens are tokens",
     "tool_calls": "one row per tool call of a step; latencies in ms",
     "timing_events": "timestamped events of a step (input, reasoning, text, tool call, usage)",
+    "ingest_accounting": "one row per log file read: lines_read = used + ignored + rejected, "
+    "ignored record types and rejection reasons with counts; no path",
+    "rejected_records": "one row per rejected line: line number and reason (a quoted raw value "
+    "as <VALUE>); no path, no raw line",
+}
+
+# Columns the data contract leaves undescribed (their name says it there).
+BASE_COLUMN_DOCS = {
+    "ingest_accounting": {
+        "records_used": "lines that fed a step, tool call or timing event",
+        "records_ignored": "lines read and deliberately not used (see ignored_by_type)",
+        "records_rejected": "lines that could not be used (see rejected_by_reason)",
+        "tool_calls": "tool calls produced from this file",
+    },
+    "rejected_records": {"reason": "why the line was rejected"},
 }
 
 DERIVED_TABLE_DOCS = {
@@ -74,6 +89,7 @@ def comment_base_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
     from tracelab_pipeline.anonymize.pseudonyms import public_column_docs
 
     docs = {name: doc for name, doc in public_column_docs(table).items() if doc}
+    docs = {**BASE_COLUMN_DOCS.get(table, {}), **docs}
     comment_columns(con, f"main.{table}", docs)
 
 

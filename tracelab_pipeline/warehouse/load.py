@@ -11,12 +11,16 @@ from tracelab_pipeline import schema
 from tracelab_pipeline.warehouse.comments import comment_base_table
 
 BASE_TABLES = ("steps", "tool_calls", "timing_events")
+# The public accounting of every line read (counts and reasons, no path or raw line): what the
+# report's data-quality section reads. Loaded like the base tables; no metric reads them.
+ACCOUNTING_TABLES = ("ingest_accounting", "rejected_records")
 
 _DUCKDB_TYPES = {
     pa.string(): "VARCHAR",
     pa.int64(): "BIGINT",
     pa.bool_(): "BOOLEAN",
     schema.TS: "TIMESTAMPTZ",
+    pa.map_(pa.string(), pa.int64()): "MAP(VARCHAR, BIGINT)",
 }
 
 
