@@ -268,3 +268,21 @@ def test_nightly_republishes_every_partition_once_the_public_layer_is_deleted(tm
         assert partitions_needing_work(instance, config, asset) == keys
         # a code location without the public layer's asset is not concerned
         assert partitions_needing_work(instance, config, []) == []
+
+
+def test_forget_leaves_no_trace_of_her_rows_in_the_registry_file(tmp_path):
+    # SQLite keeps a deleted row's bytes in the file's free pages until they are reused:
+    # the handle, drop paths and file names stayed readable in registry.sqlite.
+    from tracelab_pipeline.forget import forget, plan_forget
+    from tracelab_pipeline.landing.land import land_inbox
+    from tracelab_pipeline.landing.registry import REGISTRY_NAME
+
+    copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__5c0375b4.jsonl"))
+    copy_into(tmp_path / "inbox" / "bob", fixture("ccviewer__1af7fc5e.jsonl"))
+    land_inbox(str(tmp_path / "inbox"), tmp_path / "landed")
+    registry = tmp_path / "landed" / REGISTRY_NAME
+    assert b"alice" in registry.read_bytes()
+    plan = plan_forget("alice", tmp_path, str(tmp_path / "inbox"), pseudonym_key=None)
+    forget(plan, tmp_path, str(tmp_path / "inbox"))
+    assert b"alice" not in registry.read_bytes() and b"5c0375b4" not in registry.read_bytes()
+    assert b"bob" in registry.read_bytes()

@@ -158,6 +158,9 @@ def forget(
     landed = data / "landed"
     if (landed / REGISTRY_NAME).exists():
         with landing_lock(landed), Registry(landed) as reg:
+            # A deleted row's bytes stay in the file's free pages unless SQLite zeroes them:
+            # its default depends on how it was built.
+            reg.db.execute("PRAGMA secure_delete = ON")
             for _table, sql, params in _registry_queries(plan.handle, "DELETE"):
                 reg.db.execute(sql, params)
             reg.db.commit()
