@@ -286,3 +286,20 @@ def test_forget_leaves_no_trace_of_her_rows_in_the_registry_file(tmp_path):
     forget(plan, tmp_path, str(tmp_path / "inbox"))
     assert b"alice" not in registry.read_bytes() and b"5c0375b4" not in registry.read_bytes()
     assert b"bob" in registry.read_bytes()
+
+
+def test_forget_removes_an_empty_inbox_directory_too(tmp_path):
+    # With no file in it the directory was kept, and the next landing recorded it again as a
+    # drop of hers ("contributor directory holds no files").
+    from tracelab_pipeline.forget import forget, plan_forget
+    from tracelab_pipeline.landing.land import land_inbox
+    from tracelab_pipeline.landing.registry import Registry
+
+    inbox = tmp_path / "inbox"
+    (inbox / "alice").mkdir(parents=True)
+    copy_into(inbox / "bob", fixture("ccviewer__1af7fc5e.jsonl"))
+    land_inbox(str(inbox), tmp_path / "landed")
+    forget(plan_forget("alice", tmp_path, str(inbox), pseudonym_key=None), tmp_path, str(inbox))
+    land_inbox(str(inbox), tmp_path / "landed")
+    with Registry(tmp_path / "landed") as reg:
+        assert {d["contributor"] for d in reg.drops()} == {"bob"}

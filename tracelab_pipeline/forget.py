@@ -152,8 +152,8 @@ def forget(
     from tracelab_pipeline.landing.land import landing_lock
 
     data = Path(data_dir)
-    if plan.inbox_files:
-        fs, _ = fsspec.core.url_to_fs(inbox, **(storage_options or {}))
+    fs, _ = fsspec.core.url_to_fs(inbox, **(storage_options or {}))
+    if fs.exists(plan.inbox_dir):  # even empty: landing records an empty one as a drop of hers
         fs.rm(plan.inbox_dir, recursive=True)
     landed = data / "landed"
     if (landed / REGISTRY_NAME).exists():
