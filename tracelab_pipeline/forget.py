@@ -38,16 +38,6 @@ class ForgetPlan:
     private_dirs: list[Path] = field(default_factory=list)
     public_dirs: list[Path] = field(default_factory=list)
 
-    @property
-    def empty(self) -> bool:
-        return not (
-            self.inbox_files
-            or self.objects
-            or any(self.registry_rows.values())
-            or self.private_dirs
-            or self.public_dirs
-        )
-
 
 def plan_forget(
     handle: str,
