@@ -245,6 +245,41 @@ def test_forget_in_the_dagster_instance_deletes_her_keys_and_runs():
     assert left == {"bob|2026-03"}
 
 
+def test_forget_in_the_dagster_instance_judges_ranged_runs_by_the_keys_they_cover():
+    # Ranged runs (sensor, nightly, demo: all of a demo's runs) were matched on their start
+    # and end tags only: one of hers alone was kept as "also covering others" and counted
+    # twice, one covering hers between two others' was not counted at all.
+    from tracelab_pipeline.orchestration.forget import forget_in_instance
+    from tracelab_pipeline.orchestration.sensors import partition_range_tags
+
+    @dg.asset(
+        partitions_def=contributor_month,
+        name="normalized_steps",
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+    def stand_in() -> None:
+        return None
+
+    keys = ["alice|2026-03", "bob|2026-03", "alice|2026-04", "alice|2026-05", "carol|2026-03"]
+    ranges = {
+        "hers": ("alice|2026-04", "alice|2026-05"),
+        "one_of_hers": ("alice|2026-03", "alice|2026-03"),
+        "with_bob": ("alice|2026-03", "alice|2026-04"),
+        "hers_inside": ("bob|2026-03", "carol|2026-03"),
+        "not_hers": ("carol|2026-03", "carol|2026-03"),
+    }
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, keys)
+        for name, (start, end) in ranges.items():
+            tags = {**partition_range_tags(start, end), "case": name}
+            assert dg.materialize([stand_in], instance=instance, tags=tags).success
+        seen = forget_in_instance(instance, "alice", apply=True)
+        hers = ["alice|2026-03", "alice|2026-04", "alice|2026-05"]
+        assert seen == {"partition_keys": hers, "runs": 2, "ranged_runs_kept": 2}
+        left = sorted(r.tags["case"] for r in instance.get_runs())
+    assert left == ["hers_inside", "not_hers", "with_bob"]
+
+
 def test_nightly_republishes_every_partition_once_the_public_layer_is_deleted(tmp_path):
     # After a key rotation the documented step is to delete <data>/public: nothing then
     # published it again (every partition was materialized and its private Parquet current).
