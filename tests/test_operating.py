@@ -201,6 +201,7 @@ def test_forget_erases_one_contributor_and_nothing_else(tmp_path, monkeypatch):
     dry = run(cli, args)
     assert dry.exit_code == 0, dry.output
     assert "nothing deleted" in dry.output and (tmp_path / "inbox" / "alice").exists()
+    assert "Dagster instance: none found" in dry.output
     monkeypatch.setenv("TRACELAB_PSEUDONYM_KEY", "g" * 32)  # not the key of the public layer
     wrong = run(cli, [*args, "--yes"])
     assert wrong.exit_code != 0 and "give the key it was built with" in wrong.output
