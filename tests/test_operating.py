@@ -339,3 +339,20 @@ def test_forget_removes_an_empty_inbox_directory_too(tmp_path):
     land_inbox(str(inbox), tmp_path / "landed")
     with Registry(tmp_path / "landed") as reg:
         assert {d["contributor"] for d in reg.drops()} == {"bob"}
+
+
+def test_forget_deletes_objects_landed_after_its_plan(tmp_path):
+    # The plan is read without the landing lock: a file of hers that a landing finished in
+    # between lost its registry rows but its object stayed in landed/objects.
+    from tracelab_pipeline.forget import forget, plan_forget
+    from tracelab_pipeline.landing.land import land_inbox
+
+    inbox = tmp_path / "inbox"
+    copy_into(inbox / "alice", fixture("ccviewer__5c0375b4.jsonl"))
+    copy_into(inbox / "bob", fixture("ccviewer__1af7fc5e.jsonl"))
+    land_inbox(str(inbox), tmp_path / "landed")
+    plan = plan_forget("alice", tmp_path, str(inbox), pseudonym_key=None)
+    copy_into(inbox / "alice", fixture("ccviewer__fe5e1c67.jsonl"))
+    assert land_inbox(str(inbox), tmp_path / "landed").files_landed == 1
+    forget(plan, tmp_path, str(inbox))
+    assert len(list((tmp_path / "landed" / "objects").rglob("*.jsonl"))) == 1  # bob's
