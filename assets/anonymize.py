@@ -5,7 +5,11 @@ from collections import Counter
 import dagster as dg
 
 from checks.anonymize import ANONYMIZE_CHECK_SPECS, check_results
-from tracelab_pipeline.orchestration.partitions import contributor_month, split_partition_key
+from tracelab_pipeline.orchestration.partitions import (
+    contributor_month,
+    partition_key,
+    split_partition_key,
+)
 from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
 
 
@@ -74,7 +78,7 @@ def anonymized_steps(
         # of this run starts.
         yield from results
         # Named by partition key, as everywhere in Dagster (check metadata names pseudonyms).
-        keys = sorted(f"{p.contributor}|{p.month}" for p in prepared if not p.passed)
+        keys = sorted(partition_key(p.contributor, p.month) for p in prepared if not p.passed)
         raise dg.Failure(
             description=f"blocking checks failed: {', '.join(failed)} in {len(keys)} "
             f"partition(s) ({', '.join(keys[:10])}{', ...' if len(keys) > 10 else ''}); "

@@ -135,6 +135,8 @@ def test_a_malformed_metadata_is_no_rejection(tmp_path):
     result = read_log(_write(tmp_path, "s.jsonl", records), "c")
     assert not result.accounting.rejected
     assert result.accounting.ignored_by_type["system:microcompact_boundary"] == 2
+    flagged = result.accounting.flagged_by_reason
+    assert flagged == {"claude: malformed microcompactMetadata (tokens saved unknown)": 2}
     (step,) = [s for s in result.steps if s["round_id"] == target]
     assert (step["after_microcompaction"], step["microcompact_tokens_saved"]) == (True, None)
 

@@ -250,6 +250,7 @@ def test_forget_erases_one_contributor_and_nothing_else(tmp_path, monkeypatch):
     dry = run(cli, args)
     assert dry.exit_code == 0, dry.output
     assert "nothing deleted" in dry.output and (tmp_path / "inbox" / "alice").exists()
+    assert "Dagster instance: none found" in dry.output
     monkeypatch.setenv("TRACELAB_PSEUDONYM_KEY", "g" * 32)  # not the key of the public layer
     wrong = run(cli, [*args, "--yes"])
     assert wrong.exit_code != 0 and "give the key it was built with" in wrong.output
@@ -294,6 +295,41 @@ def test_forget_in_the_dagster_instance_deletes_her_keys_and_runs():
     assert left == {"bob|2026-03"}
 
 
+def test_forget_in_the_dagster_instance_judges_ranged_runs_by_the_keys_they_cover():
+    # Ranged runs (sensor, nightly, demo: all of a demo's runs) were matched on their start
+    # and end tags only: one of hers alone was kept as "also covering others" and counted
+    # twice, one covering hers between two others' was not counted at all.
+    from tracelab_pipeline.orchestration.forget import forget_in_instance
+    from tracelab_pipeline.orchestration.sensors import partition_range_tags
+
+    @dg.asset(
+        partitions_def=contributor_month,
+        name="normalized_steps",
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+    def stand_in() -> None:
+        return None
+
+    keys = ["alice|2026-03", "bob|2026-03", "alice|2026-04", "alice|2026-05", "carol|2026-03"]
+    ranges = {
+        "hers": ("alice|2026-04", "alice|2026-05"),
+        "one_of_hers": ("alice|2026-03", "alice|2026-03"),
+        "with_bob": ("alice|2026-03", "alice|2026-04"),
+        "hers_inside": ("bob|2026-03", "carol|2026-03"),
+        "not_hers": ("carol|2026-03", "carol|2026-03"),
+    }
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, keys)
+        for name, (start, end) in ranges.items():
+            tags = {**partition_range_tags(start, end), "case": name}
+            assert dg.materialize([stand_in], instance=instance, tags=tags).success
+        seen = forget_in_instance(instance, "alice", apply=True)
+        hers = ["alice|2026-03", "alice|2026-04", "alice|2026-05"]
+        assert seen == {"partition_keys": hers, "runs": 2, "ranged_runs_kept": 2}
+        left = sorted(r.tags["case"] for r in instance.get_runs())
+    assert left == ["hers_inside", "not_hers", "with_bob"]
+
+
 def test_nightly_republishes_every_partition_once_the_public_layer_is_deleted(tmp_path):
     # After a key rotation the documented step is to delete <data>/public: nothing then
     # published it again (every partition was materialized and its private Parquet current).
@@ -317,3 +353,55 @@ def test_nightly_republishes_every_partition_once_the_public_layer_is_deleted(tm
         assert partitions_needing_work(instance, config, asset) == keys
         # a code location without the public layer's asset is not concerned
         assert partitions_needing_work(instance, config, []) == []
+
+
+def test_forget_leaves_no_trace_of_her_rows_in_the_registry_file(tmp_path):
+    # SQLite keeps a deleted row's bytes in the file's free pages until they are reused:
+    # the handle, drop paths and file names stayed readable in registry.sqlite.
+    from tracelab_pipeline.forget import forget, plan_forget
+    from tracelab_pipeline.landing.land import land_inbox
+    from tracelab_pipeline.landing.registry import REGISTRY_NAME
+
+    copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__5c0375b4.jsonl"))
+    copy_into(tmp_path / "inbox" / "bob", fixture("ccviewer__1af7fc5e.jsonl"))
+    land_inbox(str(tmp_path / "inbox"), tmp_path / "landed")
+    registry = tmp_path / "landed" / REGISTRY_NAME
+    assert b"alice" in registry.read_bytes()
+    plan = plan_forget("alice", tmp_path, str(tmp_path / "inbox"), pseudonym_key=None)
+    forget(plan, tmp_path, str(tmp_path / "inbox"))
+    assert b"alice" not in registry.read_bytes() and b"5c0375b4" not in registry.read_bytes()
+    assert b"bob" in registry.read_bytes()
+
+
+def test_forget_removes_an_empty_inbox_directory_too(tmp_path):
+    # With no file in it the directory was kept, and the next landing recorded it again as a
+    # drop of hers ("contributor directory holds no files").
+    from tracelab_pipeline.forget import forget, plan_forget
+    from tracelab_pipeline.landing.land import land_inbox
+    from tracelab_pipeline.landing.registry import Registry
+
+    inbox = tmp_path / "inbox"
+    (inbox / "alice").mkdir(parents=True)
+    copy_into(inbox / "bob", fixture("ccviewer__1af7fc5e.jsonl"))
+    land_inbox(str(inbox), tmp_path / "landed")
+    forget(plan_forget("alice", tmp_path, str(inbox), pseudonym_key=None), tmp_path, str(inbox))
+    land_inbox(str(inbox), tmp_path / "landed")
+    with Registry(tmp_path / "landed") as reg:
+        assert {d["contributor"] for d in reg.drops()} == {"bob"}
+
+
+def test_forget_deletes_objects_landed_after_its_plan(tmp_path):
+    # The plan is read without the landing lock: a file of hers that a landing finished in
+    # between lost its registry rows but its object stayed in landed/objects.
+    from tracelab_pipeline.forget import forget, plan_forget
+    from tracelab_pipeline.landing.land import land_inbox
+
+    inbox = tmp_path / "inbox"
+    copy_into(inbox / "alice", fixture("ccviewer__5c0375b4.jsonl"))
+    copy_into(inbox / "bob", fixture("ccviewer__1af7fc5e.jsonl"))
+    land_inbox(str(inbox), tmp_path / "landed")
+    plan = plan_forget("alice", tmp_path, str(inbox), pseudonym_key=None)
+    copy_into(inbox / "alice", fixture("ccviewer__fe5e1c67.jsonl"))
+    assert land_inbox(str(inbox), tmp_path / "landed").files_landed == 1
+    forget(plan, tmp_path, str(inbox))
+    assert len(list((tmp_path / "landed" / "objects").rglob("*.jsonl"))) == 1  # bob's

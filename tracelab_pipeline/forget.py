@@ -38,16 +38,6 @@ class ForgetPlan:
     private_dirs: list[Path] = field(default_factory=list)
     public_dirs: list[Path] = field(default_factory=list)
 
-    @property
-    def empty(self) -> bool:
-        return not (
-            self.inbox_files
-            or self.objects
-            or any(self.registry_rows.values())
-            or self.private_dirs
-            or self.public_dirs
-        )
-
 
 def plan_forget(
     handle: str,
@@ -73,16 +63,7 @@ def plan_forget(
     if (landed / REGISTRY_NAME).exists():
         with Registry(landed) as reg:
             db = reg.db
-            for sha, stored in db.execute(
-                "SELECT sha256, object_path FROM files WHERE contributor = ?", (handle,)
-            ):
-                others = db.execute(
-                    "SELECT 1 FROM files WHERE sha256 = ? AND contributor != ?", (sha, handle)
-                ).fetchone()
-                if others:
-                    plan.objects_shared += 1
-                else:
-                    plan.objects.append(Path(reg.object_file(stored)))
+            plan.objects, plan.objects_shared = _own_objects(reg, handle)
             plan.registry_rows = {
                 table: db.execute(sql, params).fetchone()[0]
                 for table, sql, params in _registry_queries(handle, "SELECT count(*)")
@@ -126,6 +107,21 @@ def _public_dirs(public: Path, dirs: list[Path], handle: str, key: bytes | None)
     return [d for d in dirs if d.name == name]
 
 
+def _own_objects(reg: Registry, handle: str) -> tuple[list[Path], int]:
+    """The landed objects of `handle` no other contributor landed, and how many others did."""
+    own, shared = [], 0
+    rows = reg.db.execute("SELECT sha256, object_path FROM files WHERE contributor = ?", (handle,))
+    for sha, stored in rows.fetchall():
+        others = reg.db.execute(
+            "SELECT 1 FROM files WHERE sha256 = ? AND contributor != ?", (sha, handle)
+        ).fetchone()
+        if others:
+            shared += 1
+        else:
+            own.append(Path(reg.object_file(stored)))
+    return own, shared
+
+
 def _registry_queries(handle: str, select: str) -> list[tuple[str, str, tuple]]:
     drops = "SELECT drop_id FROM drops WHERE contributor = ?"
     return [
@@ -152,16 +148,21 @@ def forget(
     from tracelab_pipeline.landing.land import landing_lock
 
     data = Path(data_dir)
-    if plan.inbox_files:
-        fs, _ = fsspec.core.url_to_fs(inbox, **(storage_options or {}))
+    fs, _ = fsspec.core.url_to_fs(inbox, **(storage_options or {}))
+    if fs.exists(plan.inbox_dir):  # even empty: landing records an empty one as a drop of hers
         fs.rm(plan.inbox_dir, recursive=True)
     landed = data / "landed"
     if (landed / REGISTRY_NAME).exists():
         with landing_lock(landed), Registry(landed) as reg:
+            # Read again under the lock: a landing may have finished since the plan was made.
+            objects, _ = _own_objects(reg, plan.handle)
+            # A deleted row's bytes stay in the file's free pages unless SQLite zeroes them:
+            # its default depends on how it was built.
+            reg.db.execute("PRAGMA secure_delete = ON")
             for _table, sql, params in _registry_queries(plan.handle, "DELETE"):
                 reg.db.execute(sql, params)
             reg.db.commit()
-        for obj in plan.objects:
+        for obj in objects:
             obj.unlink(missing_ok=True)
     for d in [*plan.private_dirs, *plan.public_dirs]:
         shutil.rmtree(d, ignore_errors=True)

@@ -57,6 +57,12 @@ def command(handle: str, data_dir: str | None, inbox: str | None, yes: bool) -> 
             f"key(s), {dagster['runs']} run(s) of them; {dagster['ranged_runs_kept']} ranged "
             "run(s) that also cover others are kept"
         )
+    else:
+        # Left there, its partition keys and runs still name the handle: say so.
+        click.echo(
+            "  Dagster instance: none found (no $DAGSTER_HOME, no <data>/dagster_home): "
+            f"partition keys and runs of {handle} in one are NOT erased; set DAGSTER_HOME"
+        )
     if not yes:
         click.echo("nothing deleted; run again with --yes to delete")
         return

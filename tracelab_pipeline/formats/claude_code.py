@@ -513,6 +513,11 @@ class ClaudeFileReader:
                 meta = rec.get("microcompactMetadata")
                 saved = meta.get("tokensSaved") if meta.__class__ is dict else None
                 ok = saved.__class__ is int and 0 <= saved <= MAX_TOKENS
+                if (meta is not None and meta.__class__ is not dict) or (
+                    saved is not None and not ok
+                ):
+                    # unknown on the step, as when unsaid; but bad input is counted
+                    self.acc.flag("claude: malformed microcompactMetadata (tokens saved unknown)")
                 self._thread(side_key).microcompacted(saved if ok else None)
             # (a name, as unknown types below: the key is published)
             self.acc.ignore(

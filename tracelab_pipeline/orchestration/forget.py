@@ -1,35 +1,65 @@
 """The Dagster side of erasing a contributor: their partition keys and the runs of those
-partitions (run tags and logs name the handle). Ranged runs that also cover other
-contributors are kept and counted."""
+partitions (run tags and logs name the handle). A ranged run that also covers another
+contributor's partitions is kept and counted."""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME, split_partition_key
+from tracelab_pipeline.orchestration.sensors import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 PARTITION_TAG = "dagster/partition"
-RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 
 
 def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -> dict:
     """Partition keys and runs of `handle` in the instance; deleted when `apply`."""
-    keys = [k for k in instance.get_dynamic_partitions(PARTITIONS_NAME) if _owner(k) == handle]
-    runs, ranged = [], 0
-    for key in keys:
-        runs += [r.run_id for r in instance.get_runs(dg.RunsFilter(tags={PARTITION_TAG: key}))]
-        for tag in RANGE_TAGS:
-            ranged += len(instance.get_run_ids(dg.RunsFilter(tags={tag: key})))
+    order = instance.get_dynamic_partitions(PARTITIONS_NAME)
+    keys = [k for k in order if _owner(k) == handle]
+    runs = [
+        r.run_id
+        for key in keys
+        for r in instance.get_runs(dg.RunsFilter(tags={PARTITION_TAG: key}))
+    ]
+    position = {k: i for i, k in enumerate(order)}
+    ranged_kept = 0
+    for run in _ranged_runs(instance):
+        owners = {_owner(k) for k in _covered(order, position, run.tags)}
+        if owners == {handle}:
+            runs.append(run.run_id)
+        elif handle in owners:
+            ranged_kept += 1
     if apply:
         for run_id in runs:
             instance.delete_run(run_id)
         for key in keys:
             instance.delete_dynamic_partition(PARTITIONS_NAME, key)
-    return {"partition_keys": keys, "runs": len(runs), "ranged_runs_kept": ranged}
+    return {"partition_keys": keys, "runs": len(runs), "ranged_runs_kept": ranged_kept}
 
 
-def _owner(key: str) -> str | None:
+def _ranged_runs(instance: dg.DagsterInstance) -> list:
+    starts = [
+        v for _, values in instance.get_run_tags([ASSET_PARTITION_RANGE_START_TAG]) for v in values
+    ]
+    if not starts:
+        return []
+    return instance.get_runs(dg.RunsFilter(tags={ASSET_PARTITION_RANGE_START_TAG: starts}))
+
+
+def _covered(order: list[str], position: dict[str, int], tags: dict) -> list[str]:
+    """The keys a ranged run covers: start..end in the partitions' order (the sensor's
+    contiguous ranges may hold several contributors); only its bounds when one is gone."""
+    start, end = tags[ASSET_PARTITION_RANGE_START_TAG], tags.get(ASSET_PARTITION_RANGE_END_TAG)
+    if start in position and end in position:
+        return order[position[start] : position[end] + 1]
+    return [start, end]
+
+
+def _owner(key: str | None) -> str | None:
     try:
-        return split_partition_key(key)[0]
+        return split_partition_key(key or "")[0]
     except ValueError:
         return None

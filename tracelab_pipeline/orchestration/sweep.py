@@ -86,30 +86,37 @@ def landing_metadata(config: TraceLabConfig, report: LandingReport, consent: Con
 
 
 def _drop_table(drops: list[dict]) -> str:
-    if not drops:
-        return "(none)"
-    lines = ["| contributor | drop | outcome | files landed | reason |", "|---|---|---|---|---|"]
-    for d in drops[-MAX_ROWS:]:
-        lines.append(
-            f"| {_cell(d.get('contributor'))} | {_cell(d['inbox_path'])} | {d['outcome']} | "
-            f"{d.get('files_landed', 0)} | {_cell(d.get('reason'))} |"
+    header = ("contributor", "drop", "outcome", "files landed", "reason")
+    rows = [
+        (
+            _cell(d.get("contributor")),
+            _cell(d["inbox_path"]),
+            d["outcome"],
+            d.get("files_landed", 0),
+            _cell(d.get("reason")),
         )
-    if len(drops) > MAX_ROWS:
-        lines.append(f"\n({len(drops) - MAX_ROWS} earlier rows not shown)")
-    return "\n".join(lines)
+        for d in drops[-MAX_ROWS:]
+    ]
+    return _md_table(header, rows, len(drops))
 
 
 def _file_table(files: list[dict]) -> str:
-    if not files:
+    header = ("contributor", "file", "lines", "reason")
+    rows = [
+        (_cell(f["contributor"]), _cell(f["member"]), f["lines"], _cell(f["status_reason"]))
+        for f in files[-MAX_ROWS:]
+    ]
+    return _md_table(header, rows, len(files))
+
+
+def _md_table(header: tuple[str, ...], rows: list[tuple], total: int) -> str:
+    """The last rows of a list of `total` as a Markdown table; cells already escaped."""
+    if not rows:
         return "(none)"
-    lines = ["| contributor | file | lines | reason |", "|---|---|---|---|"]
-    for f in files[-MAX_ROWS:]:
-        lines.append(
-            f"| {_cell(f['contributor'])} | {_cell(f['member'])} | {f['lines']} | "
-            f"{_cell(f['status_reason'])} |"
-        )
-    if len(files) > MAX_ROWS:
-        lines.append(f"\n({len(files) - MAX_ROWS} earlier rows not shown)")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
+    if total > len(rows):
+        lines.append(f"\n({total - len(rows)} earlier rows not shown)")
     return "\n".join(lines)
 
 
