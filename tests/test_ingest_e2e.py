@@ -14,7 +14,7 @@ from tracelab_pipeline.definitions import build_definitions
 from tracelab_pipeline.landing.registry import Registry
 from tracelab_pipeline.normalize import normalize_files
 from tracelab_pipeline.orchestration import schedules
-from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME
+from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME, contributor_month
 from tracelab_pipeline.orchestration.schedules import build_nightly_schedule
 from tracelab_pipeline.orchestration.sensors import INBOX_SENSOR, partition_range_tags
 from tracelab_pipeline.partitioned.store import manifest_path
@@ -269,6 +269,28 @@ def test_nightly_refreshes_downstream_only_when_no_partition_is_rebuilt(setup, i
     manifest_path(data / "private", "bob", "2026-03").unlink()
     requests = nightly_tick(defs, instance, downstream)
     assert [r.partition_key for r in requests] == ["bob|2026-03"]
+
+
+def test_nightly_refreshes_downstream_beside_retries_of_failed_partitions(setup, instance):
+    # A partition whose blocking check keeps failing is retried every night; counted as work
+    # to rebuild, it held the downstream refresh back for good.
+    data, defs = setup
+    tick(defs, instance)
+    build_all(defs, instance)
+
+    @dg.asset(partitions_def=contributor_month, name="normalized_steps")
+    def failing():
+        raise dg.Failure("blocking checks failed")
+
+    dg.materialize([failing], partition_key="bob|2026-03", instance=instance, raise_on_error=False)
+    downstream = [dg.AssetKey("warehouse")]
+    requests = nightly_tick(defs, instance, downstream)
+    assert [r.partition_key for r in requests] == ["bob|2026-03", None]
+    assert list(requests[1].asset_selection) == downstream
+    # real work still comes first: with a stale partition, no downstream refresh
+    manifest_path(data / "private", "alice", "2025-09").unlink()
+    requests = nightly_tick(defs, instance, downstream)
+    assert sorted(r.partition_key for r in requests) == ["alice|2025-09", "bob|2026-03"]
 
 
 def test_nightly_lands_within_the_tick_deadline_and_leaves_the_rest(setup, instance, monkeypatch):

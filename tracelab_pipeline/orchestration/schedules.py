@@ -1,7 +1,8 @@
 """Nightly sweep at 02:00 (timezone: $TRACELAB_SCHEDULE_TZ, default UTC): land the inbox,
 rebuild every partition whose Parquet is stale or where a partitioned asset never
-materialized (missed or failed runs); on a night with nothing to rebuild, refresh the
-unpartitioned downstream assets (after rebuilds, the automation sensor refreshes them)."""
+materialized (missed runs), retry those whose latest attempt failed; on a night with nothing to
+rebuild but retries, refresh the unpartitioned downstream assets (after rebuilds, the
+automation sensor refreshes them)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from tracelab_pipeline.orchestration.sweep import (
     known_partitions,
     land,
     new_partition_keys,
-    partitions_needing_work,
+    partition_work,
 )
 
 NIGHTLY = "nightly_sweep"
@@ -75,7 +76,8 @@ def build_nightly_schedule(
         if new_keys:
             context.instance.add_dynamic_partitions(PARTITIONS_NAME, new_keys)
         stamp = context.scheduled_execution_time.strftime("%Y-%m-%d")
-        todo = partitions_needing_work(context.instance, tracelab, partitioned)
+        build, retry = partition_work(context.instance, tracelab, partitioned)
+        todo = build + retry
         tags = {TRIGGER_TAG: "nightly"}
         if not partitioned:
             requests = []
@@ -103,8 +105,10 @@ def build_nightly_schedule(
         # runs, it would read the public layer before they publish, and its materialization,
         # landing after theirs, counts as handling their update: the automation sensor would
         # then never refresh it (eager()'s since_last_handled). Otherwise that sensor refreshes
-        # the downstream assets once the rebuilt partitions are in.
-        if downstream and not requests:
+        # the downstream assets once the rebuilt partitions are in. Retries of failed
+        # partitions do not count: one whose check keeps failing would hold the refresh back
+        # every night; one that now passes is refreshed by the next night's run at the latest.
+        if downstream and not build:
             requests.append(
                 dg.RunRequest(
                     run_key=f"{stamp}:downstream",

@@ -167,21 +167,33 @@ def stale_partitions(config: TraceLabConfig) -> list[PartitionState]:
 def partitions_needing_work(
     instance: dg.DagsterInstance, config: TraceLabConfig, partitioned: list[dg.AssetKey]
 ) -> list[str]:
-    """Keys (in the instance's order) whose private Parquet is stale, or where some
-    partitioned asset was never materialized or its latest attempt failed (e.g. a blocking
-    check: the public layer still holds the version before, and nothing else retries it once
-    its cause is fixed), and all of them when the public layer was deleted."""
+    """Keys (in the instance's order) to build or to retry (`partition_work`)."""
+    build, retry = partition_work(instance, config, partitioned)
+    keys = set(build) | set(retry)
+    return [k for k in instance.get_dynamic_partitions(PARTITIONS_NAME) if k in keys]
+
+
+def partition_work(
+    instance: dg.DagsterInstance, config: TraceLabConfig, partitioned: list[dg.AssetKey]
+) -> tuple[list[str], list[str]]:
+    """(to build, to retry), each in the instance's order. To build: keys whose private
+    Parquet is stale, where some partitioned asset was never materialized, and all of them
+    when the public layer was deleted. To retry, and nothing else: keys whose latest attempt
+    failed (e.g. a blocking check: the public layer still holds the version before, and
+    nothing else retries it once its cause is fixed). Kept apart because a retry that keeps
+    failing must not hold back what waits for real work (the nightly downstream refresh)."""
     from tracelab_pipeline.anonymize.public_store import KEY_MARKER
 
     keys = instance.get_dynamic_partitions(PARTITIONS_NAME)
-    todo = {p.key for p in stale_partitions(config)}
+    build = {p.key for p in stale_partitions(config)}
+    failed = set()
     publishes = dg.AssetKey("anonymized_steps") in partitioned
     if publishes and keys and not (config.public_dir / KEY_MARKER).exists():
         # Every publication records the key's fingerprint there: without it the public layer
         # was deleted (after a key rotation, or lost) and every partition is published again.
-        todo |= set(keys)
+        build |= set(keys)
     for asset_key in partitioned:
         status = instance.get_status_by_partition(asset_key, keys, contributor_month) or {}
-        todo |= {k for k in keys if status.get(k) in (None, dg.AssetPartitionStatus.FAILED)}
-    order = {k: i for i, k in enumerate(keys)}
-    return sorted((k for k in todo if k in order), key=order.__getitem__)
+        build |= {k for k in keys if status.get(k) is None}
+        failed |= {k for k in keys if status.get(k) == dg.AssetPartitionStatus.FAILED}
+    return [k for k in keys if k in build], [k for k in keys if k in failed - build]
