@@ -113,8 +113,8 @@ def _bad_input_lines(bad: dict[str, int], data: Path) -> list[str]:
         f"  bad input: {bad['drops_not_landed']} inbox drop(s) not landed, "
         f"{bad['files_unplaced']} landed file(s) unplaced, "
         f"{bad['records_rejected']} record(s) rejected, {bad['file_errors']} file(s) with an error",
-        "             (why: UI metadata of landed_files and normalized_steps; "
-        f"{data / 'private' / 'rejected_records'})",
+        "             (why: the report's Data quality section, by reason; the UI metadata of "
+        f"landed_files and normalized_steps; the lines: {data / 'private' / 'rejected_records'})",
     ]
 
 
