@@ -355,6 +355,24 @@ def test_nightly_republishes_every_partition_once_the_public_layer_is_deleted(tm
         assert partitions_needing_work(instance, config, []) == []
 
 
+def test_forget_refuses_a_key_it_cannot_check_against_the_public_layer(tmp_path):
+    # Without the key marker a wrong key found none of her public partitions, silently.
+    from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
+    from tracelab_pipeline.anonymize.public_store import KEY_MARKER
+    from tracelab_pipeline.forget import ForgetError, plan_forget
+
+    key, wrong = b"f" * 32, b"g" * 32
+    part = tmp_path / "public" / "steps" / "month=2025-09"
+    (part / f"contributor={Pseudonymizer(key).contributor('alice')}").mkdir(parents=True)
+    inbox = str(tmp_path / "inbox")
+    with pytest.raises(ForgetError, match="no record of the pseudonym key"):
+        plan_forget("alice", tmp_path, inbox, pseudonym_key=wrong)
+    (tmp_path / "public" / KEY_MARKER).write_text(Pseudonymizer(key).fingerprint + "\n")
+    with pytest.raises(ForgetError, match="give the key it was built with"):
+        plan_forget("alice", tmp_path, inbox, pseudonym_key=wrong)
+    assert len(plan_forget("alice", tmp_path, inbox, pseudonym_key=key).public_dirs) == 1
+
+
 def test_forget_leaves_no_trace_of_her_rows_in_the_registry_file(tmp_path):
     # SQLite keeps a deleted row's bytes in the file's free pages until they are reused:
     # the handle, drop paths and file names stayed readable in registry.sqlite.

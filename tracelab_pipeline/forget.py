@@ -97,8 +97,16 @@ def _public_dirs(public: Path, dirs: list[Path], handle: str, key: bytes | None)
         )
     pseudonymizer = Pseudonymizer(key)
     marker = public / KEY_MARKER
-    recorded = marker.read_text().strip() if marker.exists() else None
-    if recorded and recorded != pseudonymizer.fingerprint:
+    recorded = marker.read_text().strip() if marker.exists() else ""
+    if not recorded:
+        # Unchecked, a wrong key finds none of her partitions, and they would silently stay.
+        raise ForgetError(
+            f"the public layer at {public} holds partitions but no record of the pseudonym key "
+            f"it was built with ({marker}), so the key given cannot be checked: the next "
+            "anonymize run records the key it runs with, or delete the public layer and "
+            "rebuild it"
+        )
+    if recorded != pseudonymizer.fingerprint:
         raise ForgetError(
             f"the public layer at {public} was built with pseudonym key {recorded}, not with "
             f"the key given ({pseudonymizer.fingerprint}): give the key it was built with"
