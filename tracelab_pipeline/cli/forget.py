@@ -63,7 +63,10 @@ def command(handle: str, data_dir: str | None, inbox: str | None, yes: bool) -> 
     if not yes:
         click.echo("nothing deleted; run again with --yes to delete")
         return
-    forget(plan, data, inbox_url)
+    try:
+        forget(plan, data, inbox_url)
+    except ForgetError as exc:
+        raise click.ClickException(str(exc)) from exc
     if instance_home:
         _instance_side(instance_home, handle, apply=True)
     click.echo(
