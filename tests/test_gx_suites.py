@@ -91,6 +91,7 @@ BREAKS = {
             _first_plus_one,
             lambda t: replace_first(t, "step_id", t.column("step_id")[1].as_py()),
             lambda t: replace_first(t, "output_tokens", -5),
+            lambda t: replace_first(t, "microcompact_tokens_saved", -100),
             lambda t: replace_first(t, "provider", "cursor"),
             lambda t: replace_first(
                 t, "session_started_at", dt.datetime(2025, 8, 31, 23, 59, tzinfo=dt.UTC)
@@ -100,6 +101,7 @@ BREAKS = {
             "expect_column_pair_values_to_be_equal:input_tokens_total=__prefix_plus_append": 1,
             "expect_column_values_to_be_unique:step_id": 2,
             "expect_column_values_to_be_between:output_tokens": 1,
+            "expect_column_values_to_be_between:microcompact_tokens_saved": 1,
             "expect_column_values_to_be_in_set:provider": 1,
             "expect_column_values_to_be_between:session_started_at": 1,
         },

@@ -355,6 +355,24 @@ def test_nightly_republishes_every_partition_once_the_public_layer_is_deleted(tm
         assert partitions_needing_work(instance, config, []) == []
 
 
+def test_forget_refuses_a_key_it_cannot_check_against_the_public_layer(tmp_path):
+    # Without the key marker a wrong key found none of her public partitions, silently.
+    from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
+    from tracelab_pipeline.anonymize.public_store import KEY_MARKER
+    from tracelab_pipeline.forget import ForgetError, plan_forget
+
+    key, wrong = b"f" * 32, b"g" * 32
+    part = tmp_path / "public" / "steps" / "month=2025-09"
+    (part / f"contributor={Pseudonymizer(key).contributor('alice')}").mkdir(parents=True)
+    inbox = str(tmp_path / "inbox")
+    with pytest.raises(ForgetError, match="no record of the pseudonym key"):
+        plan_forget("alice", tmp_path, inbox, pseudonym_key=wrong)
+    (tmp_path / "public" / KEY_MARKER).write_text(Pseudonymizer(key).fingerprint + "\n")
+    with pytest.raises(ForgetError, match="give the key it was built with"):
+        plan_forget("alice", tmp_path, inbox, pseudonym_key=wrong)
+    assert len(plan_forget("alice", tmp_path, inbox, pseudonym_key=key).public_dirs) == 1
+
+
 def test_forget_leaves_no_trace_of_her_rows_in_the_registry_file(tmp_path):
     # SQLite keeps a deleted row's bytes in the file's free pages until they are reused:
     # the handle, drop paths and file names stayed readable in registry.sqlite.
@@ -405,3 +423,46 @@ def test_forget_deletes_objects_landed_after_its_plan(tmp_path):
     assert land_inbox(str(inbox), tmp_path / "landed").files_landed == 1
     forget(plan, tmp_path, str(inbox))
     assert len(list((tmp_path / "landed" / "objects").rglob("*.jsonl"))) == 1  # bob's
+
+
+def test_forget_deletes_partitions_built_after_its_plan(tmp_path):
+    # The partition directories were taken from the plan: one built in between survived.
+    from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
+    from tracelab_pipeline.anonymize.public_store import KEY_MARKER
+    from tracelab_pipeline.forget import forget, plan_forget
+    from tracelab_pipeline.landing.land import land_inbox
+    from tracelab_pipeline.partitioned.build import build_partitions
+
+    key = b"f" * 32
+    pseudonymizer = Pseudonymizer(key)
+    inbox = tmp_path / "inbox"
+    copy_into(inbox / "alice", fixture("ccviewer__5c0375b4.jsonl"))
+    copy_into(inbox / "bob", fixture("ccviewer__1af7fc5e.jsonl"))
+    keys = land_inbox(str(inbox), tmp_path / "landed").changed_partitions
+    public = tmp_path / "public"
+    bob = public / "steps" / "month=2025-09" / f"contributor={pseudonymizer.contributor('bob')}"
+    bob.mkdir(parents=True)
+    (public / KEY_MARKER).write_text(pseudonymizer.fingerprint + "\n")
+    plan = plan_forget("alice", tmp_path, str(inbox), pseudonym_key=key)
+    assert plan.private_dirs == [] and plan.public_dirs == []
+    # built and published after the plan
+    list(build_partitions(tmp_path / "landed", tmp_path / "private", keys))
+    assert list((tmp_path / "private").rglob("contributor=alice"))
+    hers = public / "steps" / "month=2025-10" / f"contributor={pseudonymizer.contributor('alice')}"
+    hers.mkdir(parents=True)
+    forget(plan, tmp_path, str(inbox))
+    assert not list((tmp_path / "private").rglob("contributor=alice"))
+    assert list((tmp_path / "private").rglob("contributor=bob"))
+    assert not hers.exists() and not hers.parent.exists() and bob.exists()
+
+
+def test_forget_planned_without_a_key_refuses_a_public_layer_that_appeared_since(tmp_path):
+    from tracelab_pipeline.forget import ForgetError, forget, plan_forget
+
+    inbox = tmp_path / "inbox"
+    copy_into(inbox / "alice", fixture("ccviewer__5c0375b4.jsonl"))
+    plan = plan_forget("alice", tmp_path, str(inbox), pseudonym_key=None)
+    (tmp_path / "public" / "steps" / "month=2025-09" / "contributor=usr_x").mkdir(parents=True)
+    with pytest.raises(ForgetError, match="plan again with the key"):
+        forget(plan, tmp_path, str(inbox))
+    assert (inbox / "alice").exists()  # refused before deleting anything

@@ -107,6 +107,17 @@ def test_demo_creates_a_private_key_file_once(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["pseudonym.key"]  # no temp file left
 
 
+def test_read_only_lookup_finds_the_same_key_and_never_creates_one(tmp_path):
+    key, message = resolve_key(tmp_path, env={}, create=False)
+    assert key is None and str(tmp_path / "pseudonym.key") in message
+    assert not (tmp_path / "pseudonym.key").exists()
+    assert resolve_key(None, env={}, create=False)[0] is None
+    created, _ = resolve_key(tmp_path, env={})
+    assert resolve_key(tmp_path, env={}, create=False)[0] == created
+    env = {KEY_ENV: "env-key-0123456789abcdef"}
+    assert resolve_key(tmp_path, env=env, create=False)[0] == b"env-key-0123456789abcdef"
+
+
 def test_production_without_key_refuses_clearly(tmp_path):
     with pytest.raises(PseudonymKeyError, match=KEY_ENV) as err:
         resolve_key(tmp_path, env={}, production=True)

@@ -111,7 +111,21 @@ def test_weka_lines_follow_the_spec(weka):
         "subagents_of_subagents": 1,
         "negative_think_times_clamped": 1,
         "think_times_unknown": 1,
+        "negative_api_times_clamped": 0,
     }
+
+
+def test_weka_negative_api_time_becomes_zero_and_is_counted():
+    # last output logged before the input was ready: the log's clocks disagree
+    rows = [
+        step("ses_main", 0, 640, 0, ready=0, done=2),
+        step("ses_main", 1, 700, 640, ready=5, done=4.5),
+    ]
+    trace = WekaTrace(io.BytesIO())
+    trace.add(pa.Table.from_pylist(rows, schema=schema.STEPS))
+    (line,) = [orjson.loads(x) for x in trace.f.getvalue().splitlines()]
+    assert [r["api_time"] for r in line["requests"]] == [2.0, 0.0]
+    assert trace.counts["negative_api_times_clamped"] == 1
 
 
 def test_weka_subagents_nest_at_their_start_in_the_parents_list(weka):

@@ -37,6 +37,8 @@ class ForgetPlan:
     partitions: list[str] = field(default_factory=list)
     private_dirs: list[Path] = field(default_factory=list)
     public_dirs: list[Path] = field(default_factory=list)
+    # `contributor=<pseudonym>`: how `forget` finds her public partitions again (None: no key)
+    public_name: str | None = None
 
 
 def plan_forget(
@@ -75,18 +77,37 @@ def plan_forget(
                 )
             ]
 
-    private = data / "private"
-    if private.is_dir():
-        plan.private_dirs = sorted(d for d in private.glob(f"*/contributor={handle}") if d.is_dir())
     public = data / "public"
-    public_dirs = sorted(public.glob("*/month=*/contributor=*")) if public.is_dir() else []
-    if public_dirs:
-        plan.public_dirs = _public_dirs(public, public_dirs, handle, pseudonym_key)
+    if _has_public_partitions(public):
+        plan.public_name = _public_name(public, handle, pseudonym_key)
+    elif pseudonym_key is not None:  # nothing to check it against yet; a partition may appear
+        plan.public_name = f"contributor={_pseudonymizer(pseudonym_key).contributor(handle)}"
+    plan.private_dirs, plan.public_dirs = _layer_dirs(data, handle, plan.public_name)
     return plan
 
 
-def _public_dirs(public: Path, dirs: list[Path], handle: str, key: bytes | None) -> list[Path]:
-    from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
+def _has_public_partitions(public: Path) -> bool:
+    return public.is_dir() and any(public.glob("*/month=*/contributor=*"))
+
+
+def _layer_dirs(data: Path, handle: str, public_name: str | None) -> tuple[list[Path], list[Path]]:
+    """Her private partition directories (and input manifests), and her public ones."""
+    private, public = data / "private", data / "public"
+    private_dirs = sorted(d for d in private.glob(f"*/contributor={handle}") if d.is_dir())
+    public_dirs = sorted(public.glob(f"*/month=*/{public_name}")) if public_name else []
+    return private_dirs, public_dirs
+
+
+def _pseudonymizer(key: bytes):
+    from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer, PseudonymKeyError
+
+    try:
+        return Pseudonymizer(key)
+    except PseudonymKeyError as exc:  # too short: no public layer was built with it
+        raise ForgetError(f"not a usable pseudonym key: {exc}") from exc
+
+
+def _public_name(public: Path, handle: str, key: bytes | None) -> str:
     from tracelab_pipeline.anonymize.public_store import KEY_MARKER
 
     if key is None:
@@ -95,16 +116,23 @@ def _public_dirs(public: Path, dirs: list[Path], handle: str, key: bytes | None)
             "pseudonym key it was built with (env TRACELAB_PSEUDONYM_KEY, or the demo's "
             "<data>/pseudonym.key) to find this contributor's partitions"
         )
-    pseudonymizer = Pseudonymizer(key)
+    pseudonymizer = _pseudonymizer(key)
     marker = public / KEY_MARKER
-    recorded = marker.read_text().strip() if marker.exists() else None
-    if recorded and recorded != pseudonymizer.fingerprint:
+    recorded = marker.read_text().strip() if marker.exists() else ""
+    if not recorded:
+        # Unchecked, a wrong key finds none of her partitions, and they would silently stay.
+        raise ForgetError(
+            f"the public layer at {public} holds partitions but no record of the pseudonym key "
+            f"it was built with ({marker}), so the key given cannot be checked: the next "
+            "anonymize run records the key it runs with, or delete the public layer and "
+            "rebuild it"
+        )
+    if recorded != pseudonymizer.fingerprint:
         raise ForgetError(
             f"the public layer at {public} was built with pseudonym key {recorded}, not with "
             f"the key given ({pseudonymizer.fingerprint}): give the key it was built with"
         )
-    name = f"contributor={pseudonymizer.contributor(handle)}"
-    return [d for d in dirs if d.name == name]
+    return f"contributor={pseudonymizer.contributor(handle)}"
 
 
 def _own_objects(reg: Registry, handle: str) -> tuple[list[Path], int]:
@@ -142,30 +170,44 @@ def forget(
     plan: ForgetPlan, data_dir: str | Path, inbox: str, storage_options: dict | None = None
 ) -> None:
     """Carry out `plan`: the inbox first (so nothing lands again), then landing (under the
-    landing lock, so a sensor tick does not land in between), the private and public layers."""
+    landing lock, so a sensor tick does not land in between), the private and public layers
+    (listed again under that lock: a partition built since the plan is hers too)."""
     import fsspec
 
     from tracelab_pipeline.landing.land import landing_lock
 
     data = Path(data_dir)
+    if plan.public_name is None and _has_public_partitions(data / "public"):
+        raise ForgetError(
+            f"public partitions appeared at {data / 'public'} since the plan, which was made "
+            "without a pseudonym key: plan again with the key the public layer was built with"
+        )
     fs, _ = fsspec.core.url_to_fs(inbox, **(storage_options or {}))
     if fs.exists(plan.inbox_dir):  # even empty: landing records an empty one as a drop of hers
         fs.rm(plan.inbox_dir, recursive=True)
     landed = data / "landed"
-    if (landed / REGISTRY_NAME).exists():
-        with landing_lock(landed), Registry(landed) as reg:
-            # Read again under the lock: a landing may have finished since the plan was made.
-            objects, _ = _own_objects(reg, plan.handle)
-            # A deleted row's bytes stay in the file's free pages unless SQLite zeroes them:
-            # its default depends on how it was built.
-            reg.db.execute("PRAGMA secure_delete = ON")
-            for _table, sql, params in _registry_queries(plan.handle, "DELETE"):
-                reg.db.execute(sql, params)
-            reg.db.commit()
+    if not (landed / REGISTRY_NAME).exists():
+        _remove_layers(data, plan)
+        return
+    with landing_lock(landed), Registry(landed) as reg:
+        # Read again under the lock: a landing may have finished since the plan was made.
+        objects, _ = _own_objects(reg, plan.handle)
+        # A deleted row's bytes stay in the file's free pages unless SQLite zeroes them:
+        # its default depends on how it was built.
+        reg.db.execute("PRAGMA secure_delete = ON")
+        for _table, sql, params in _registry_queries(plan.handle, "DELETE"):
+            reg.db.execute(sql, params)
+        reg.db.commit()
         for obj in objects:
             obj.unlink(missing_ok=True)
-    for d in [*plan.private_dirs, *plan.public_dirs]:
+        _remove_layers(data, plan)
+
+
+def _remove_layers(data: Path, plan: ForgetPlan) -> None:
+    # Listed again, not taken from the plan: a partition may have been built since.
+    private_dirs, public_dirs = _layer_dirs(data, plan.handle, plan.public_name)
+    for d in [*private_dirs, *public_dirs]:
         shutil.rmtree(d, ignore_errors=True)
-    for d in plan.public_dirs:
+    for d in public_dirs:
         if d.parent.is_dir() and not any(d.parent.iterdir()):
             d.parent.rmdir()  # an emptied month directory

@@ -214,6 +214,27 @@ def public_schema(name: str) -> pa.Schema:
 _COLUMNS = {name: tuple(schema.names) for name, schema in TABLES.items()}
 
 
+class MissingColumnError(ValueError):
+    """A stored table lacks a column the schema says is never null."""
+
+
+def conform(table: pa.Table, target: pa.Schema, where: str) -> pa.Table:
+    """`table` as `target` (its columns, in order and typed): a nullable column that an older
+    writer did not write (schema changes are additive) becomes nulls; a missing non-nullable
+    column is an error naming `where` (the file) and the column."""
+    missing = [f.name for f in target if not f.nullable and f.name not in table.column_names]
+    if missing:
+        raise MissingColumnError(
+            f"{where}: no column {', '.join(missing)}, which schema {SCHEMA_VERSION} requires "
+            "(never null): the file was not written by this pipeline, or before that column"
+        )
+    columns = [
+        table.column(f.name) if f.name in table.column_names else pa.nulls(len(table), f.type)
+        for f in target
+    ]
+    return pa.Table.from_arrays(columns, schema=target.remove_metadata()).cast(target)
+
+
 def blank_row(name: str, **values) -> dict:
     """A row of table `name` with every column in schema order: None unless given."""
     row = dict.fromkeys(_COLUMNS[name])

@@ -151,12 +151,15 @@ def resolve_key(
     configured: str | None = None,
     production: bool = False,
     env: dict[str, str] | None = None,
-) -> tuple[bytes, str]:
+    create: bool = True,
+) -> tuple[bytes | None, str]:
     """Find the pseudonym key; return it with a sentence saying where it came from.
 
     Order: explicit configuration, then env `TRACELAB_PSEUDONYM_KEY`, then (demo only) the local
     key file `<data_dir>/pseudonym.key`, created with mode 0600 when missing. A production run
     without a configured key refuses: a generated key would silently fork the pseudonym space.
+    With `create=False` (a reader of what was built, e.g. `forget`) nothing is ever written:
+    without a key the result is (None, why); the key is never None otherwise.
     """
     env = os.environ if env is None else env
     if configured:
@@ -169,11 +172,13 @@ def resolve_key(
             "kept secret, the same for every run) or the anonymization resource's "
             "pseudonym_key. A production run never generates one."
         )
-    if data_dir is None:
-        raise PseudonymKeyError("no pseudonym key configured and no data dir for a demo key file")
-    path = Path(data_dir) / KEY_FILE_NAME
-    if path.exists():
+    path = None if data_dir is None else Path(data_dir) / KEY_FILE_NAME
+    if path is not None and path.exists():
         return path.read_bytes().strip(), f"demo pseudonym key from {path}"
+    if not create:
+        return None, f"no pseudonym key: env {KEY_ENV} is not set and there is no {path}"
+    if path is None:
+        raise PseudonymKeyError("no pseudonym key configured and no data dir for a demo key file")
     path.parent.mkdir(parents=True, exist_ok=True)
     # Write a private temp file, then hard-link it into place: the link fails if another process
     # won the race, and nobody ever reads a half-written key.

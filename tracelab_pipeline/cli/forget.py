@@ -20,16 +20,13 @@ def command(handle: str, data_dir: str | None, inbox: str | None, yes: bool) -> 
     partition keys and runs in the Dagster instance. The public layer is found with the
     pseudonym key it was built with ($TRACELAB_PSEUDONYM_KEY or <data>/pseudonym.key).
     Afterwards rebuild what is built from the public layer (the command prints how)."""
-    from tracelab_pipeline.anonymize.pseudonyms import KEY_ENV, KEY_FILE_NAME
+    from tracelab_pipeline.anonymize.pseudonyms import resolve_key
     from tracelab_pipeline.forget import ForgetError, forget, plan_forget
     from tracelab_pipeline.paths import resolve_data_dir, resolve_inbox
 
     data = resolve_data_dir(data_dir)
     inbox_url = resolve_inbox(inbox, data)
-    key_file = data / KEY_FILE_NAME
-    key = os.environ.get(KEY_ENV, "").encode() or (
-        key_file.read_bytes().strip() if key_file.exists() else None
-    )
+    key, _ = resolve_key(data, create=False)  # where anonymize took it from; never creates one
     try:
         plan = plan_forget(handle, data, inbox_url, pseudonym_key=key)
     except ForgetError as exc:
@@ -66,7 +63,10 @@ def command(handle: str, data_dir: str | None, inbox: str | None, yes: bool) -> 
     if not yes:
         click.echo("nothing deleted; run again with --yes to delete")
         return
-    forget(plan, data, inbox_url)
+    try:
+        forget(plan, data, inbox_url)
+    except ForgetError as exc:
+        raise click.ClickException(str(exc)) from exc
     if instance_home:
         _instance_side(instance_home, handle, apply=True)
     click.echo(

@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tracelab_pipeline.schema import TABLES
+from tracelab_pipeline.schema import TABLES, conform
 
 TABLE_NAMES = ("steps", "tool_calls", "timing_events", "ingest_accounting", "rejected_records")
 
@@ -57,9 +57,14 @@ def read_partition(
         path = partition_dir(root, name, contributor, month) / "part.parquet"
         if not path.exists():  # Arrow's error does not name the file
             raise FileNotFoundError(errno.ENOENT, "no private partition table", str(path))
+        parquet = pq.ParquetFile(path)
+        # A partition written before a nullable column was added lacks it (schema.conform).
+        present = [c for c in names if c in parquet.schema_arrow.names]
         # One thread per file: for these small files Arrow's thread pool doubles the CPU time.
-        table = pq.ParquetFile(path).read(columns=list(names), use_threads=False).select(names)
+        table = parquet.read(columns=present, use_threads=False).select(present)
         target = pa.schema([TABLES[name].field(c) for c in names])
+        if len(present) < len(names):
+            table = conform(table, target, str(path))
         out[name] = table if table.schema == target else table.cast(target)
     return out
 

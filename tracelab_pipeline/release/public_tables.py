@@ -68,7 +68,8 @@ def read_partition_table(
     month: str,
     digests: dict[str, str] | None = None,
 ) -> pa.Table:
-    """One partition of `table`, cast to schema.public_schema(table), sorted by SORT_KEYS;
+    """One partition of `table`, conformed to schema.public_schema(table) (schema.conform: a
+    nullable column an older writer did not write becomes nulls), sorted by SORT_KEYS;
     empty when the partition has no file for this table. The file is read once: its digest
     (into `digests[table]`) is that of the very bytes parsed, even if anonymize replaces the
     file meanwhile."""
@@ -79,7 +80,9 @@ def read_partition_table(
     data = path.read_bytes()
     if digests is not None:
         digests[table] = hashlib.sha256(data).hexdigest()
-    part = _conform(pq.ParquetFile(pa.BufferReader(data)).read(use_threads=False), target)
+    part = schema.conform(
+        pq.ParquetFile(pa.BufferReader(data)).read(use_threads=False), target, str(path)
+    )
     return part.sort_by([(c, "ascending") for c in SORT_KEYS[table]])
 
 
@@ -89,13 +92,3 @@ def public_row_counts(public_root: str | Path) -> dict[str, int]:
         table: sum(pq.ParquetFile(f).metadata.num_rows for f in partition_files(public_root, table))
         for table in RELEASE_TABLES
     }
-
-
-def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
-    """Exactly the public columns, in order and typed; a column an older writer did not write
-    becomes nulls (as in the warehouse), never an error."""
-    columns = [
-        table.column(f.name) if f.name in table.column_names else pa.nulls(len(table), f.type)
-        for f in target
-    ]
-    return pa.Table.from_arrays(columns, schema=target.remove_metadata()).cast(target)

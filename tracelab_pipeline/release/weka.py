@@ -23,9 +23,10 @@ by a sub-agent is placed in the session's list as well (counted).
   (mooncake.block_chain) at 64 tokens; numbered from 1 within each line, thread after thread
   (the main chain, then the sub-agents in their order in the list); threads share no ids.
 - `api_time` = `last_output_at` - `input_ready_at` (request sent to the model's last output);
-  null when either is missing. `think_time` = submit time - the thread's previous request's
-  `last_output_at` (the client's gap: tool runs, the user, the agent itself), below zero
-  becomes 0 (counted); null on a thread's first request or when the previous end is unknown.
+  null when either is missing; below zero (the log's clocks disagree) becomes 0 (counted).
+  `think_time` = submit time - the thread's previous request's `last_output_at` (the
+  client's gap: tool runs, the user, the agent itself), below zero becomes 0 (counted); null
+  on a thread's first request or when the previous end is unknown.
 - `stop`: "tool_use" when the step made tool calls (or Claude said `tool_use`); "end_turn"
   when Claude said so, or when the step produced output, called no tool and the log gives no
   stop reason (Codex never does); "" otherwise (another stop reason, or no output logged).
@@ -91,6 +92,7 @@ COUNTS = (
     "subagents_of_subagents",
     "negative_think_times_clamped",
     "think_times_unknown",
+    "negative_api_times_clamped",
 )
 _FLUSH_BYTES = 1 << 20
 _DIRECT_BYTES = 1 << 16
@@ -222,6 +224,10 @@ class WekaTrace:
         previous_done[thread] = r["done"]
         chain = chains[id(r)]
         ready, done = r["ready"], r["done"]
+        api = None
+        if ready is not None and done is not None:
+            self.counts["negative_api_times_clamped"] += done < ready
+            api = _seconds(max(done - ready, 0))
         self.counts["requests"] += 1
         return {
             "t": _seconds(r["submit"] - start),
@@ -235,7 +241,7 @@ class WekaTrace:
             ),
             "input_types": input_types(r),
             "stop": stop(r),
-            "api_time": _seconds(done - ready) if ready is not None and done is not None else None,
+            "api_time": api,
             "think_time": think,
         }
 

@@ -49,6 +49,7 @@ NON_NEGATIVE: dict[str, tuple[str, ...]] = {
         "current_tool_result_chars",
         "current_input_chars",
         "tool_call_count",
+        "microcompact_tokens_saved",
     ),
     "tool_calls": (
         "tool_index",
