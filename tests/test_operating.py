@@ -275,6 +275,33 @@ def test_forget_erases_one_contributor_and_nothing_else(tmp_path, monkeypatch):
     assert land_inbox(str(tmp_path / "inbox"), tmp_path / "landed").files_landed == 1
 
 
+def test_forget_says_when_the_consent_list_still_takes_her(tmp_path, monkeypatch):
+    # Forgetting erased her data but left her on the list: her next upload (a contribute
+    # cron job) landed and was published again, and nothing told the operator.
+    from click.testing import CliRunner
+
+    from tracelab_pipeline.cli import main as cli
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.delenv("TRACELAB_CONTRIBUTORS", raising=False)
+    monkeypatch.setenv("TRACELAB_ENV", "production")
+    listed = tmp_path / "contributors.txt"
+    listed.write_text("alice\nbob\n")
+    monkeypatch.setenv("TRACELAB_CONTRIBUTORS_FILE", str(listed))
+    copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
+    args = ["forget", "alice", "--data-dir", str(tmp_path)]
+
+    dry = CliRunner().invoke(cli, args)
+    assert dry.exit_code == 0, dry.output
+    assert f"consent: the list of consenting contributors (file {listed}) still names alice" in (
+        dry.output
+    )
+    listed.write_text("bob\n")
+    done = CliRunner().invoke(cli, [*args, "--yes"])
+    assert done.exit_code == 0, done.output
+    assert "consent:" not in done.output and not (tmp_path / "inbox" / "alice").exists()
+
+
 def test_forget_in_the_dagster_instance_deletes_her_keys_and_runs():
     from tracelab_pipeline.orchestration.forget import forget_in_instance
 

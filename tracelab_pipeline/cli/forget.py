@@ -60,6 +60,9 @@ def command(handle: str, data_dir: str | None, inbox: str | None, yes: bool) -> 
             "  Dagster instance: none found (no $DAGSTER_HOME, no <data>/dagster_home): "
             f"partition keys and runs of {handle} in one are NOT erased; set DAGSTER_HOME"
         )
+    note = _consent_note(handle)
+    if note:
+        click.echo(f"  {note}")
     if not yes:
         click.echo("nothing deleted; run again with --yes to delete")
         return
@@ -74,6 +77,27 @@ def command(handle: str, data_dir: str | None, inbox: str | None, yes: bool) -> 
         "tables, figures and report (`DAGSTER_HOME=... dagster asset materialize -m "
         "tracelab_pipeline.definitions --select 'warehouse*'`, or the next quiet night), and "
         "the release (`... --select release`)."
+    )
+
+
+def _consent_note(handle: str) -> str | None:
+    """Forgetting does not withdraw consent: while the handle is on the list (or the list
+    takes everyone), her next upload (a `tracelab contribute` cron job) lands and is published
+    again. Said before and after deleting, as the list is the operator's to edit."""
+    from tracelab_pipeline.landing.consent import ConsentError, resolve_consent
+
+    production = os.environ.get("TRACELAB_ENV", "").lower() == "production"
+    try:
+        consent = resolve_consent(production=production)
+    except ConsentError:  # no list in production, or an unreadable one: nothing lands
+        return None
+    if not consent.allows(handle):
+        return None
+    who = "takes everyone" if consent.everyone else f"still names {handle}"
+    return (
+        f"consent: the list of consenting contributors ({consent.source}) {who}: an upload "
+        f"from {handle} after this lands and is published again; take {handle} off the list "
+        "if consent was withdrawn"
     )
 
 
