@@ -244,6 +244,7 @@ def test_forget_erases_one_contributor_and_nothing_else(tmp_path, monkeypatch):
         part.mkdir(parents=True)
         (part / "part.parquet").write_bytes(b"x")
     (public / KEY_MARKER).write_text(pseudonymizer.fingerprint + "\n")
+    _publish_release(tmp_path)
 
     run = CliRunner().invoke
     args = ["forget", "alice", "--data-dir", str(tmp_path)]
@@ -257,6 +258,10 @@ def test_forget_erases_one_contributor_and_nothing_else(tmp_path, monkeypatch):
     monkeypatch.setenv("TRACELAB_PSEUDONYM_KEY", key)
     done = run(cli, [*args, "--yes"])
     assert done.exit_code == 0, done.output
+    assert (
+        "release: STALE: since it was built, 0 public partition(s) added, 0 changed, 1 removed"
+        in (done.output)
+    )
 
     assert not (tmp_path / "inbox" / "alice").exists() and (tmp_path / "inbox" / "bob").exists()
     with Registry(tmp_path / "landed") as reg:
@@ -300,6 +305,44 @@ def test_forget_says_when_the_consent_list_still_takes_her(tmp_path, monkeypatch
     done = CliRunner().invoke(cli, [*args, "--yes"])
     assert done.exit_code == 0, done.output
     assert "consent:" not in done.output and not (tmp_path / "inbox" / "alice").exists()
+
+
+def _publish_release(data: Path) -> None:
+    """A release MANIFEST.json recording the public layer as it is now (its files: not needed)."""
+    import json
+
+    from tracelab_pipeline.release.provenance import built_from, key_fingerprint, public_state
+
+    record = built_from(public_state(data / "public"), key_fingerprint(data / "public"))
+    (data / "release").mkdir()
+    (data / "release" / "MANIFEST.json").write_text(json.dumps({"built_from": record}))
+
+
+def test_after_forget_release_is_current_warns_at_once(tmp_path):
+    # Erasing leaves no materialization: release_is_current kept saying "current" (its last
+    # verdict) until its nightly run, while the published release still held her.
+    from checks.release_current import RELEASE_IS_CURRENT
+    from tracelab_pipeline.orchestration.forget import release_staleness
+
+    part = tmp_path / "public" / "steps" / "month=2026-03" / "contributor=usr_0123456789abcdef0123"
+    part.mkdir(parents=True)
+    (part / "part.parquet").write_bytes(b"x")
+    (tmp_path / "public" / "_pseudonym_key_fingerprint").write_text("c37e8f3cb24e\n")
+    _publish_release(tmp_path)
+    check = dg.AssetCheckKey(dg.AssetKey("release"), RELEASE_IS_CURRENT)
+    with dg.instance_for_test() as instance:
+        assert release_staleness(tmp_path, instance).startswith("release: current")
+        import shutil
+
+        shutil.rmtree(part.parent)  # as `tracelab forget` deletes her public partition
+        line = release_staleness(tmp_path, instance)
+        assert line.startswith("release: STALE") and "1 removed" in line
+        latest = instance.event_log_storage.get_latest_asset_check_execution_by_key([check])
+        evaluation = latest[check].event.dagster_event.event_specific_data
+    assert evaluation.passed is False and evaluation.severity == dg.AssetCheckSeverity.WARN
+    assert evaluation.description == line
+    assert evaluation.metadata["partitions_removed"].value == 1
+    assert release_staleness(tmp_path / "none", instance) is None  # nothing published
 
 
 def test_forget_in_the_dagster_instance_deletes_her_keys_and_runs():

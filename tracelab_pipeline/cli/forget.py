@@ -72,6 +72,12 @@ def command(handle: str, data_dir: str | None, inbox: str | None, yes: bool) -> 
         raise click.ClickException(str(exc)) from exc
     if instance_home:
         _instance_side(instance_home, handle, apply=True)
+    line = _release_staleness(instance_home, data)
+    if line:
+        where = (
+            " (recorded as release_is_current's verdict in the instance)" if instance_home else ""
+        )
+        click.echo(f"  {line}{where}")
     click.echo(
         "done. Still built from the old public layer until rebuilt: the warehouse, paper "
         "tables, figures and report (`DAGSTER_HOME=... dagster asset materialize -m "
@@ -99,6 +105,21 @@ def _consent_note(handle: str) -> str | None:
         f"from {handle} after this lands and is published again; take {handle} off the list "
         "if consent was withdrawn"
     )
+
+
+def _release_staleness(home: str | None, data) -> str | None:
+    import warnings
+
+    warnings.filterwarnings("ignore", module="dagster")
+    from tracelab_pipeline.orchestration.forget import release_staleness
+
+    if not home:
+        return release_staleness(data, None)
+    os.environ["DAGSTER_HOME"] = home
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        return release_staleness(data, instance)
 
 
 def _instance_side(home: str | None, handle: str, apply: bool) -> dict | None:

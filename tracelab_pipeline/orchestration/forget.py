@@ -63,3 +63,36 @@ def _owner(key: str | None) -> str | None:
         return split_partition_key(key or "")[0]
     except ValueError:
         return None
+
+
+def release_staleness(data_dir, instance: dg.DagsterInstance | None) -> str | None:
+    """The published release against the public layer after erasing: its staleness line, also
+    recorded in the instance as a `release_is_current` verdict. Erasing leaves no
+    materialization, so that check would otherwise show its last verdict ("current", while the
+    release still holds her) until it runs at night. None when no release was published."""
+    from checks.release_current import RELEASE_IS_CURRENT
+    from tracelab_pipeline.paths import resolve_data_dir
+    from tracelab_pipeline.release import RELEASE_DIR_NAME
+    from tracelab_pipeline.release.provenance import staleness
+
+    data = resolve_data_dir(data_dir)
+    release_dir = data / RELEASE_DIR_NAME
+    if not (release_dir / "MANIFEST.json").is_file():
+        return None
+    state = staleness(release_dir, data / "public")
+    if instance is not None:
+        metadata = {
+            k: dg.MetadataValue.json(v) if isinstance(v, list) else v
+            for k, v in state.metadata().items()
+        }
+        instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(
+                asset_key=dg.AssetKey("release"),
+                check_name=RELEASE_IS_CURRENT,
+                passed=not state.stale,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=state.line(),
+                metadata=metadata,
+            )
+        )
+    return state.line()
