@@ -80,7 +80,7 @@ def command(handle: str, data_dir: str | None, inbox: str | None, yes: bool) -> 
         click.echo(f"  {line}{where}")
     click.echo(
         "done. Still built from the old public layer until rebuilt: the warehouse, paper "
-        "tables, figures and report (`DAGSTER_HOME=... dagster asset materialize -m "
+        "tables, figures and report (`DAGSTER_HOME=... uv run dagster asset materialize -m "
         "tracelab_pipeline.definitions --select 'warehouse*'`, or the next quiet night), and "
         "the release (`... --select release`)."
     )
