@@ -12,8 +12,7 @@ import dagster as dg
 
 from tracelab_pipeline.orchestration.automation import staleness_check_condition
 from tracelab_pipeline.orchestration.resources import TraceLabConfig
-
-RELEASE_IS_CURRENT = "release_is_current"
+from tracelab_pipeline.release.provenance import RELEASE_IS_CURRENT
 
 
 @dg.asset_check(

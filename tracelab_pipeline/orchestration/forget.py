@@ -70,10 +70,9 @@ def release_staleness(data_dir, instance: dg.DagsterInstance | None) -> str | No
     recorded in the instance as a `release_is_current` verdict. Erasing leaves no
     materialization, so that check would otherwise show its last verdict ("current", while the
     release still holds her) until it runs at night. None when no release was published."""
-    from checks.release_current import RELEASE_IS_CURRENT
     from tracelab_pipeline.paths import resolve_data_dir
     from tracelab_pipeline.release import RELEASE_DIR_NAME
-    from tracelab_pipeline.release.provenance import staleness
+    from tracelab_pipeline.release.provenance import RELEASE_IS_CURRENT, staleness
 
     data = resolve_data_dir(data_dir)
     release_dir = data / RELEASE_DIR_NAME

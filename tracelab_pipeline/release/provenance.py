@@ -26,6 +26,7 @@ from tracelab_pipeline.anonymize.public_store import KEY_MARKER, PART_FILE, publ
 from tracelab_pipeline.release.public_tables import RELEASE_TABLES, partitions
 
 BUILT_FROM = "built_from"
+RELEASE_IS_CURRENT = "release_is_current"  # the name of the check that reports staleness
 LISTED_MAX = 20  # partitions named in a check's metadata; the counts are always complete
 
 
