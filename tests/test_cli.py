@@ -301,5 +301,5 @@ def test_collect_says_how_many_logs_each_place_holds(tmp_path, homes):
     assert result.exit_code == 0
     claude_projects = Path(homes["CLAUDE_CONFIG_DIR"]) / "projects"
     # the sub-agent's .meta.json is not a log: counted and named, not copied
-    assert f"{claude_projects} (2 log file(s), 1 other file(s) not copied)" in result.output
+    assert f"{claude_projects} (2 log file(s), 1 other file(s) not taken)" in result.output
     assert f"{tmp_path / 'no-codex' / 'archived_sessions'} (not present)" in result.output

@@ -140,7 +140,7 @@ def test_collect_copies_compressed_archived_rollouts_and_names_other_files(tmp_p
     assert (dest / "codex/archived_sessions/rollout-b.jsonl.zst").read_bytes() == packed
     assert "not copied: 1 file(s) not named *.jsonl/*.jsonl.gz/*.jsonl.zst" in result.output
     assert "rollout-c.jsonl.lock" in result.output
-    assert "(0 log file(s), 1 other file(s) not copied)" in result.output
+    assert "(0 log file(s), 1 other file(s) not taken)" in result.output
 
 
 def test_landing_takes_zstd_drops_by_content_and_counts_a_cut_one_like_gzip(tmp_path):

@@ -68,7 +68,7 @@ def describe_roots(
     for provider, root, _ in log_roots(env):
         found = sum(1 for log in logs if log.provider == provider and log.path.is_relative_to(root))
         other = sum(1 for path in not_copied if path.is_relative_to(root))
-        others = f", {other} other file(s) not copied" if other else ""
+        others = f", {other} other file(s) not taken" if other else ""
         lines.append(
             f"{provider:7s} {root} ({found} log file(s){others})"
             if root.is_dir()
