@@ -246,7 +246,8 @@ def test_normalize_warns_about_an_empty_dir_beside_one_with_a_similar_name(tmp_p
     inputs = [str(tmp_path / "logs"), str(tmp_path / "logs2")]
     result = run("normalize", *inputs, "--out", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
-    assert f"warning: no .jsonl or .jsonl.gz files under {tmp_path / 'logs'}" in result.output
+    warning = f"warning: no .jsonl, .jsonl.gz, .jsonl.zst files under {tmp_path / 'logs'}"
+    assert warning in result.output
     assert f"under {tmp_path / 'logs2'}" not in result.output
 
 
@@ -299,5 +300,6 @@ def test_collect_says_how_many_logs_each_place_holds(tmp_path, homes):
     result = run("collect", "--list", env=env)
     assert result.exit_code == 0
     claude_projects = Path(homes["CLAUDE_CONFIG_DIR"]) / "projects"
-    assert f"{claude_projects} (2 log file(s))" in result.output
+    # the sub-agent's .meta.json is not a log: counted and named, not copied
+    assert f"{claude_projects} (2 log file(s), 1 other file(s) not taken)" in result.output
     assert f"{tmp_path / 'no-codex' / 'archived_sessions'} (not present)" in result.output

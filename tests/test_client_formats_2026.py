@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from tracelab_pipeline.cli import main
 from tracelab_pipeline.formats import read_log
-from tracelab_pipeline.formats.detect import CLAUDE, CODEX, ZSTD_FILE, detect_format
+from tracelab_pipeline.formats.detect import CLAUDE, CODEX, detect_format
 from tracelab_pipeline.normalize import normalize_files
 
 
@@ -283,12 +283,12 @@ def test_paginated_rollout_counts_every_usage_once(tmp_path):
     assert "events dropped at end of file (no closing token_count)" not in acc.flagged_by_reason
 
 
-# Shape: Codex tools list rollouts kept zstd-compressed (`rollout-*.jsonl.zst`; a Codex
-# data-cleanup tool's README and a session indexer's `compressedRolloutIsDecompressedAndParsed`
-# test). We read plain and gzip logs only; such a file must say what it is.
-def test_zstd_compressed_rollout_is_named_not_rejected_line_by_line(tmp_path):
-    # a real zstd frame holding one rollout line as one raw block, built by hand: magic,
-    # descriptor (single segment, 2-byte content size = size - 256), block header
+# Shape: Codex (since rust-v0.137.0) rewrites a rollout idle for a week as `rollout-*.jsonl.zst`
+# (codex-rs/rollout/src/compression.rs). open_log reads it by its content, like gzip.
+def test_zstd_compressed_rollout_is_read_by_content(tmp_path):
+    # a real zstd frame holding one rollout line as one raw block, built by hand (independent
+    # of the compressor we use in other tests): magic, descriptor (single segment, 2-byte
+    # content size = size - 256), block header
     line = json.dumps(cmeta(0, P, source="cli")).encode() + b"\n"
     size = len(line)
     assert 256 <= size < 65536 + 256
@@ -296,10 +296,10 @@ def test_zstd_compressed_rollout_is_named_not_rejected_line_by_line(tmp_path):
     frame = header + (size << 3 | 1).to_bytes(3, "little") + line
     path = tmp_path / "rollout-2026-10-20T00-00-00.jsonl.zst"
     path.write_bytes(frame)
-    assert detect_format(path) == ZSTD_FILE
+    assert detect_format(path) == CODEX
     result = read_log(path)
-    assert result.error is not None and "zstd" in result.error
-    assert not result.accounting.rejected  # was: every line rejected as bad JSON
+    assert result.error is None
+    assert result.accounting.lines_read == 1 and not result.accounting.rejected
 
 
 # -- Claude Code -------------------------------------------------------------------------------

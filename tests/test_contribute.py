@@ -83,7 +83,11 @@ def test_contribute_says_where_it_looked_and_reports_progress(tmp_path, monkeypa
 
     result = CliRunner().invoke(main, ["contribute", "--as", "dana", "--to", str(inbox)])
     assert result.exit_code == 0, result.output
-    assert f"{claude_home / 'projects'} (2 log file(s))" in result.output
+    assert f"{claude_home / 'projects'} (2 log file(s), 1 other file(s) not taken)" in result.output
+    assert (
+        "not dropped: 1 file(s) not named *.jsonl/*.jsonl.gz/*.jsonl.zst (1 .txt)" in result.output
+    )
+    assert str(claude_home / "projects" / "p" / "notes.txt") in result.output
     assert f"{tmp_path / 'no-codex' / 'sessions'} (not present)" in result.output
 
     # the progress callback sees every byte hashed, then every byte packed; nothing when unchanged

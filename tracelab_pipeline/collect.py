@@ -3,7 +3,8 @@
 Where the logs live (tracelab-ingest §1.1, §1.2), with the relocations TraceLab ignores:
 Claude Code under `$CLAUDE_CONFIG_DIR` (default `~/.claude`) in `projects/`, including
 sub-agent transcripts below a session's directory; Codex under `$CODEX_HOME` (default
-`~/.codex`) in `sessions/` and `archived_sessions/`.
+`~/.codex`) in `sessions/` and `archived_sessions/`, where Codex keeps rollouts idle for a
+week zstd-compressed (`rollout-*.jsonl.zst`). Other files there are counted and named, not copied.
 """
 
 from __future__ import annotations
@@ -43,26 +44,33 @@ def log_roots(env: Mapping[str, str] | None = None) -> list[tuple[str, Path, str
     ]
 
 
-def find_logs(env: Mapping[str, str] | None = None) -> list[FoundLog]:
+def find_logs(
+    env: Mapping[str, str] | None = None, not_copied: list[Path] | None = None
+) -> list[FoundLog]:
+    """Every log under the roots; every other file met there is appended to `not_copied`."""
     found = []
     for provider, root, target in log_roots(env):
         if not root.is_dir():
             continue
         # What cannot be read (a directory without permission, a link to nothing) is listed
         # too: copying it fails and is reported by name, instead of the logs going missing.
-        for path in sorted(search_logs(root)):
+        for path in sorted(search_logs(root, not_copied)):
             found.append(FoundLog(provider, path, Path(target) / path.relative_to(root)))
     return found
 
 
-def describe_roots(logs: list[FoundLog], env: Mapping[str, str] | None = None) -> list[str]:
-    """One line per place searched, with how many logs it holds: a contributor sees at once
-    when a client's logs were looked for in the wrong place."""
+def describe_roots(
+    logs: list[FoundLog], env: Mapping[str, str] | None = None, not_copied: list[Path] = ()
+) -> list[str]:
+    """One line per place searched, with how many logs it holds (and other files it passed
+    over): a contributor sees at once when a client's logs were looked for in the wrong place."""
     lines = []
     for provider, root, _ in log_roots(env):
         found = sum(1 for log in logs if log.provider == provider and log.path.is_relative_to(root))
+        other = sum(1 for path in not_copied if path.is_relative_to(root))
+        others = f", {other} other file(s) not taken" if other else ""
         lines.append(
-            f"{provider:7s} {root} ({found} log file(s))"
+            f"{provider:7s} {root} ({found} log file(s){others})"
             if root.is_dir()
             else f"{provider:7s} {root} (not present)"
         )

@@ -40,22 +40,26 @@ def command(dest: Path | None, list_only: bool) -> None:
 
     Claude Code: projects/ under $CLAUDE_CONFIG_DIR (default ~/.claude), sub-agent files
     included. Codex: sessions/ and archived_sessions/ under $CODEX_HOME (default ~/.codex).
-    Plain and gzip-compressed .jsonl files. The layout is kept: DEST/claude/projects/<project>/...,
-    DEST/codex/sessions/..., DEST/codex/archived_sessions/...
+    Plain, gzip- and zstd-compressed .jsonl files (.jsonl, .jsonl.gz, .jsonl.zst); every
+    other file found there is counted and named, not copied. The layout is kept:
+    DEST/claude/projects/<project>/..., DEST/codex/sessions/..., DEST/codex/archived_sessions/...
     """
     from tqdm import tqdm
 
     from tracelab_pipeline.collect import copy_logs, describe_roots, find_logs
+    from tracelab_pipeline.normalize.files import describe_not_read
     from tracelab_pipeline.paths import real_path
 
-    logs = find_logs()
+    not_copied: list[Path] = []
+    logs = find_logs(not_copied=not_copied)
     if not list_only:
         dest = dest or _default_dest()
         # DEST inside a log root: our earlier copies are not logs to copy again (each run would
         # nest one more copy of everything).
         dest_real = real_path(dest)
         logs = [log for log in logs if not real_path(log.path).is_relative_to(dest_real)]
-    for line in describe_roots(logs):
+        not_copied = [p for p in not_copied if not real_path(p).is_relative_to(dest_real)]
+    for line in describe_roots(logs, not_copied=not_copied):
         click.echo(line, err=True)
 
     by_provider: dict[str, list[int]] = {}
@@ -75,6 +79,8 @@ def command(dest: Path | None, list_only: bool) -> None:
     for provider in ("claude", "codex"):
         files, size = by_provider.get(provider, [0, 0])
         click.echo(f"{provider}: {files} files, {size / 2**20:.1f} MiB")
+    for line in describe_not_read(not_copied, "not copied" if not list_only else "not listed"):
+        click.echo(line)
     if list_only:
         return
     click.echo(

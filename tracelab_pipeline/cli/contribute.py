@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 
@@ -37,11 +39,15 @@ def command(handle: str, inbox: str | None, data_dir: str | None) -> None:
 
     from tracelab_pipeline.collect import describe_roots, find_logs
     from tracelab_pipeline.landing.contribute import contribute
+    from tracelab_pipeline.normalize.files import describe_not_read
     from tracelab_pipeline.paths import resolve_inbox
 
     target_inbox = resolve_inbox(inbox, data_dir)
-    logs = find_logs()
-    for line in describe_roots(logs):
+    not_dropped: list[Path] = []
+    logs = find_logs(not_copied=not_dropped)
+    for line in describe_roots(logs, not_copied=not_dropped):
+        click.echo(line, err=True)
+    for line in describe_not_read(not_dropped, "not dropped"):
         click.echo(line, err=True)
     total = sum(log.size for log in logs)
     # Hashing reads every log once, packing a second time (skipped when nothing changed).

@@ -32,14 +32,16 @@ import click
 def command(
     inputs: tuple[Path, ...], out: Path, out_format: str, contributor: str, workers: int
 ) -> None:
-    """Normalize Claude Code / Codex logs (files, or directories searched for *.jsonl[.gz];
-    the search skips --out, where an earlier run's round_trace.jsonl may be).
+    """Normalize Claude Code / Codex logs (files, or directories searched for *.jsonl,
+    *.jsonl.gz and *.jsonl.zst; the search skips --out, where an earlier run's
+    round_trace.jsonl may be; the summary counts and names every other file it passed over).
 
     Exits 0 when every file was read, even if some records were rejected (the summary lists
     them); exits 1 when an input could not be read at all.
     """
     from tracelab_pipeline.formats.tracelab_rounds import RoundsSink
     from tracelab_pipeline.normalize import iter_log_files, normalize_streamed
+    from tracelab_pipeline.normalize.files import LOG_SUFFIXES
     from tracelab_pipeline.normalize.tables import ParquetSink
     from tracelab_pipeline.paths import real_path
     from tracelab_pipeline.schema import TABLES
@@ -52,7 +54,8 @@ def command(
         tempfile.TemporaryFile(dir=out).close()
     except OSError as exc:
         raise click.ClickException(f"cannot write to --out {out}: {exc}") from exc
-    files = iter_log_files(inputs)
+    not_read: list[Path] = []
+    files = iter_log_files(inputs, not_read)
     # --out inside an input directory: an earlier run's round_trace.jsonl is our own output,
     # not another log (its copies of the steps would replace the source's in dedup).
     out_real = real_path(out)
@@ -60,9 +63,12 @@ def command(
     if own:
         click.echo(f"note: not reading {len(own)} earlier output file(s) under {out}", err=True)
         files = [f for f in files if f not in own]
+    # Our own output (Parquet under --out) is not a log that was passed over.
+    not_read = [p for p in not_read if not real_path(p).is_relative_to(out_real)]
     for item in inputs:
         if item.is_dir() and not any(f.is_relative_to(item) for f in files):
-            click.echo(f"warning: no .jsonl or .jsonl.gz files under {item}", err=True)
+            names = ", ".join(LOG_SUFFIXES)
+            click.echo(f"warning: no {names} files under {item}", err=True)
 
     # Streamed either way: memory does not grow with the bytes read.
     if out_format == "parquet":
@@ -75,6 +81,7 @@ def command(
         summary = normalize_streamed(files, sink, out, contributor, workers=workers, progress=True)
     except OSError as exc:  # the readers never raise: this is writing (disk full, --out gone)
         raise click.ClickException(f"cannot write the output under {out}: {exc}") from exc
+    summary["files_not_read"] = sorted(str(p) for p in not_read)
     _print_summary(summary, outputs)
     if summary["unreadable_files"]:
         for path, error in summary["unreadable_files"].items():
@@ -83,6 +90,8 @@ def command(
 
 
 def _print_summary(s: dict, outputs: list[str]) -> None:
+    from tracelab_pipeline.normalize.files import describe_not_read
+
     providers = ", ".join(f"{n} {p}" for p, n in sorted(s["files_by_provider"].items()))
     click.echo(f"files:            {s['files']} ({providers or 'none'})")
     click.echo(
@@ -106,4 +115,6 @@ def _print_summary(s: dict, outputs: list[str]) -> None:
     for path, error in s["file_errors"].items():
         if path not in s["unreadable_files"]:
             click.echo(f"note: {path}: {error}")
+    for line in describe_not_read([Path(p) for p in s["files_not_read"]]):
+        click.echo(line)
     click.echo("wrote: " + ", ".join(outputs))

@@ -37,9 +37,13 @@ def read_log(
     # few percent of the time on small files.
     with stream:
         try:
-            start = stream.tell()  # after a byte order mark (open_log)
-            fmt = detect_stream(stream)
-            stream.seek(start)
+            if stream.seekable():
+                start = stream.tell()  # after a byte order mark (open_log)
+                fmt = detect_stream(stream)
+                stream.seek(start)
+            else:  # zstd cannot rewind: detect on a second opening, read from this one
+                with open_log(path) as first:
+                    fmt = detect_stream(first)
         except (OSError, EOFError, zlib.error) as exc:
             return _unreadable(source, contributor, exc)
         if fmt == CLAUDE:

@@ -147,7 +147,7 @@ def read_claude_code(
 def file_layout(path: Path) -> dict:
     """What the path says: project dir, and whether this is a sub-agent transcript."""
     name = path.name
-    for suffix in (".gz", ".jsonl"):
+    for suffix in (".gz", ".zst", ".jsonl"):
         if name.endswith(suffix):
             name = name[: -len(suffix)]
     layout = {"stem": name, "agent_id": None, "parent": None, "project": path.parent.name or None}

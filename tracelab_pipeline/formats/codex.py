@@ -337,7 +337,7 @@ def read_codex(
 
 def _stem(source: str) -> str:
     name = Path(source).name
-    for suffix in (".gz", ".jsonl"):
+    for suffix in (".gz", ".zst", ".jsonl"):
         if name.endswith(suffix):
             name = name[: -len(suffix)]
     return name

@@ -18,14 +18,10 @@ TRACELAB_ROUNDS = "tracelab-rounds"
 ZIP_ARCHIVE = "zip archive"
 TAR_ARCHIVE = "tar archive"
 UTF16_TEXT = "UTF-16 text file"
-# Codex of 2026 can keep old rollouts zstd-compressed (rollout-*.jsonl.zst); we read plain and
-# gzip only, so say what the file is rather than reject its bytes line by line as bad JSON.
-ZSTD_FILE = "zstd-compressed file"
 NOT_LOGS = {
     ZIP_ARCHIVE: "unpack it, or drop it in the inbox",
     TAR_ARCHIVE: "unpack it, or drop it in the inbox",
     UTF16_TEXT: "convert it to UTF-8",
-    ZSTD_FILE: "decompress it first, e.g. zstd -d",
 }
 
 _CODEX_TYPES = {"session_meta", "turn_context", "response_item", "event_msg", "compacted"}
@@ -91,8 +87,6 @@ def _not_a_log(first_line: bytes) -> str | None:
         return TAR_ARCHIVE
     if first_line.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16's byte order marks
         return UTF16_TEXT
-    if first_line.startswith(b"\x28\xb5\x2f\xfd"):  # a zstd frame's magic number
-        return ZSTD_FILE
     return None
 
 

@@ -17,6 +17,8 @@ from typing import IO
 
 import orjson
 
+from tracelab_pipeline.formats.zstd import ZSTD_MAGIC, open_zstd
+
 GZIP_MAGIC = b"\x1f\x8b"
 # Some Windows tools start a UTF-8 text file with a byte order mark, which JSON does not allow.
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -27,17 +29,23 @@ READ_BUFFER = 256 * 1024
 
 
 def open_log(path: str | Path) -> IO[bytes]:
-    """Open a plain or gzip-compressed log, deciding by content rather than by name; the
-    stream starts after a UTF-8 byte order mark (JSON allows none; some Windows tools write
-    one), so every reader sees line 1 as the record it is."""
+    """Open a plain, gzip- or zstd-compressed log, deciding by content rather than by name;
+    the stream starts after a UTF-8 byte order mark (JSON allows none; some Windows tools
+    write one), so every reader sees line 1 as the record it is."""
     f = open(path, "rb", buffering=READ_BUFFER)  # noqa: SIM115 - returned to the caller
-    magic = f.read(2)
+    magic = f.read(4)
     f.seek(0)
-    stream = gzip.GzipFile(fileobj=f, mode="rb") if magic == GZIP_MAGIC else f
+    if magic == ZSTD_MAGIC:
+        stream = open_zstd(f, READ_BUFFER)
+    else:
+        stream = gzip.GzipFile(fileobj=f, mode="rb") if magic[:2] == GZIP_MAGIC else f
     try:
-        if stream.read(len(UTF8_BOM)) != UTF8_BOM:
+        if not stream.seekable():  # zstd: it cannot go back, so look without reading
+            if stream.peek(len(UTF8_BOM))[: len(UTF8_BOM)] == UTF8_BOM:
+                stream.read(len(UTF8_BOM))
+        elif stream.read(len(UTF8_BOM)) != UTF8_BOM:
             stream.seek(0)
-    except Exception:  # gzip cut short or corrupt: the caller reports it
+    except Exception:  # gzip or zstd cut short or corrupt: the caller reports it
         stream.close()
         raise
     return stream

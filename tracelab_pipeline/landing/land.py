@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from tracelab_pipeline.formats.jsonl import GZIP_MAGIC
+from tracelab_pipeline.formats.zstd import ZSTD_MAGIC
 from tracelab_pipeline.landing.archives import RefusedArchive, iter_archive
 from tracelab_pipeline.landing.consent import Consent
 from tracelab_pipeline.landing.handles import handle_problem, is_valid_handle
@@ -28,7 +30,7 @@ from tracelab_pipeline.landing.registry import Registry
 from tracelab_pipeline.landing.scan import LogScan, UnreadableLog, scan_log
 
 CHUNK = 1 << 20
-ACCEPTED = ".jsonl, .jsonl.gz, .tar.gz, .tgz, .zip"
+ACCEPTED = ".jsonl, .jsonl.gz, .jsonl.zst, .tar.gz, .tgz, .zip"
 
 
 @dataclass
@@ -283,7 +285,7 @@ class _Lander:
                 outcome = "refused"
                 reason = f"{unreadable[0]['member']}: {unreadable[0]['reason']}"
             else:
-                outcome, reason = "empty", "no .jsonl/.jsonl.gz log in the drop"
+                outcome, reason = "empty", "no .jsonl/.jsonl.gz/.jsonl.zst log in the drop"
             record(outcome, reason, sha=sha, members=members, landed=landed, skipped=skipped)
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -314,7 +316,8 @@ class _Lander:
                     reason = (
                         "nested archives are not opened"
                         if kind_of(name) == "archive"
-                        else "unsupported file type (accepted inside archives: .jsonl, .jsonl.gz)"
+                        else "unsupported file type (accepted inside archives: "
+                        ".jsonl, .jsonl.gz, .jsonl.zst)"
                     )
                     staged.append({"member": name, "outcome": "skipped", "reason": reason})
                     continue
@@ -371,9 +374,9 @@ class _Lander:
         return members, landed, skipped
 
     def _store(self, src: Path, sha: str) -> Path:
-        """Content-addressed: objects/<sha[:2]>/<sha>.jsonl[.gz]; written once. `src` is a
-        staged file in tmp/, on the same file system, so it is moved, not copied."""
-        ext = ".jsonl.gz" if _is_gzip(src) else ".jsonl"
+        """Content-addressed: objects/<sha[:2]>/<sha>.jsonl[.gz|.zst]; written once. `src` is
+        a staged file in tmp/, on the same file system, so it is moved, not copied."""
+        ext = _landed_suffix(src)
         dest = self.landed / "objects" / sha[:2] / f"{sha}{ext}"
         if not dest.exists():
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -386,19 +389,23 @@ def _stream_key(root_session: str | None, member: str) -> str | None:
     if not root_session:
         return None
     stem = member.replace("\\", "/").rsplit("/", 1)[-1]
-    for suffix in (".gz", ".jsonl"):
+    for suffix in (".gz", ".zst", ".jsonl"):
         stem = stem.removesuffix(suffix)
     return f"{root_session}/{stem}"
 
 
-def _is_gzip(path: Path) -> bool:
+def _landed_suffix(path: Path) -> str:
+    """From the content, as the readers decide, not from the name it was dropped under."""
     with open(path, "rb") as f:
-        return f.read(2) == b"\x1f\x8b"
+        magic = f.read(4)
+    if magic[:2] == GZIP_MAGIC:
+        return ".jsonl.gz"
+    return ".jsonl.zst" if magic == ZSTD_MAGIC else ".jsonl"
 
 
 def _suffix(name: str) -> str:
     lower = name.lower()
-    for s in (".tar.gz", ".tgz", ".zip", ".jsonl.gz", ".jsonl"):
+    for s in (".tar.gz", ".tgz", ".zip", ".jsonl.gz", ".jsonl.zst", ".jsonl"):
         if lower.endswith(s):
             return s
     return ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-LOG_SUFFIXES = (".jsonl", ".jsonl.gz")
+LOG_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst")  # .zst: Codex's compressed rollouts
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".zip")
 
 
