@@ -365,3 +365,30 @@ def test_nightly_rebuilds_many_partitions_in_ranged_runs(tmp_path, instance):
     )
     assert out.success
     assert len(instance.get_materialized_partitions(dg.AssetKey("normalized_steps"))) == 12
+
+
+def test_nightly_without_a_readable_consent_list_skips_landing_and_still_rebuilds(
+    setup, instance, monkeypatch, capfd
+):
+    # An unreadable consent file failed the whole tick: the night's rebuilds, retries and
+    # downstream refresh of what had already landed (with consent) were lost with it.
+    data, defs = setup
+    tick(defs, instance)
+    build_all(defs, instance)
+    missing = data / "contributors.txt"
+    monkeypatch.setenv("TRACELAB_CONTRIBUTORS_FILE", str(missing))
+    copy_into(data / "inbox" / "zoe", fixture("sniffly__fed8ce56.jsonl"))
+    manifest_path(data / "private", "bob", "2026-03").unlink()
+    capfd.readouterr()
+    requests = nightly_tick(defs, instance, [])
+    assert [r.partition_key for r in requests] == ["bob|2026-03"]
+    # the tick's log (shown with the tick in the UI) names the cause
+    logged = capfd.readouterr().err
+    assert "ERROR - nightly: landing skipped: cannot read the list of consenting" in logged
+    with Registry(data / "landed") as reg:
+        assert "zoe" not in {f["contributor"] for f in reg.files()}
+    missing.write_text("alice bob zoe\n")
+    assert [r.partition_key for r in nightly_tick(defs, instance, [])] == [
+        "bob|2026-03",
+        "zoe|2025-06",
+    ]
