@@ -536,3 +536,23 @@ def test_forget_planned_without_a_key_refuses_a_public_layer_that_appeared_since
     with pytest.raises(ForgetError, match="plan again with the key"):
         forget(plan, tmp_path, str(inbox))
     assert (inbox / "alice").exists()  # refused before deleting anything
+
+
+def test_forget_names_a_bucket_inbox_by_its_url(tmp_path, monkeypatch):
+    # It printed the file system's path, `tl-inbox/drops/alice`, without the scheme.
+    import fsspec
+    from click.testing import CliRunner
+
+    from tracelab_pipeline.cli import main as cli
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    inbox = f"memory://tl-inbox-{tmp_path.name}/drops"
+    fs, root = fsspec.core.url_to_fs(inbox)
+    fs.pipe(f"{root}/alice/a.jsonl", fixture("ccviewer__1af7fc5e.jsonl").read_bytes())
+    args = ["forget", "alice", "--data-dir", str(tmp_path), "--inbox", inbox]
+    dry = CliRunner().invoke(cli, args)
+    assert dry.exit_code == 0, dry.output
+    assert f"  inbox {inbox}/alice: 1 file(s)\n" in dry.output
+    done = CliRunner().invoke(cli, [*args, "--yes"])
+    assert done.exit_code == 0, done.output
+    assert not fs.exists(f"{root}/alice")

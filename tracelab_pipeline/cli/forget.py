@@ -38,7 +38,8 @@ def command(handle: str, data_dir: str | None, inbox: str | None, yes: bool) -> 
 
     verb = "deleting" if yes else "would delete"
     click.echo(f"{verb} contributor {handle} from {data}:")
-    click.echo(f"  inbox {plan.inbox_dir}: {plan.inbox_files} file(s)")
+    # plan.inbox_dir is the file system's own path: a bucket's lacks its s3:// scheme.
+    click.echo(f"  inbox {inbox_url.rstrip('/')}/{handle}: {plan.inbox_files} file(s)")
     click.echo(
         f"  landed objects: {len(plan.objects)} "
         f"(+{plan.objects_shared} kept: the same bytes landed for another contributor)"
