@@ -298,6 +298,8 @@ def write_section(w, q: Quality) -> None:
     else:
         w.para(
             "Counts only, from the landing registry (which drop and why: the landed_files "
-            "asset's metadata in Dagster)."
+            "asset's metadata in Dagster). They are the landing's now; the line counts above "
+            "are the public layer's, where a contributor-month whose rebuild a check blocked "
+            "keeps its earlier version, so the two can disagree until it is published again."
         )
         w.table(["Upload or file", "Count"], _landing_rows(q.landing))
