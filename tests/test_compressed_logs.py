@@ -81,6 +81,23 @@ def test_a_zstd_file_cut_short_keeps_what_came_before_like_gzip(tmp_path):
     assert lost["raw"] is None and len(acc.rejected) == 1
 
 
+def test_garbage_after_the_last_frame_loses_no_line_before_it_like_gzip(tmp_path):
+    # The frame's last lines, decompressed in the same call that met the garbage, were lost
+    # with the error (gzip returns a member whole before reading its bad successor).
+    import gzip
+
+    data = CLAUDE_BIG.read_bytes()
+    lines = len(data.splitlines())
+    for name, packed in (("g.jsonl.gz", gzip.compress(data)), ("z.jsonl.zst", zstd_frames(data))):
+        path = tmp_path / name
+        path.write_bytes(packed + b"garbage!")
+        acc = read_log(path, "alice").accounting
+        acc.check()
+        assert acc.lines_read == lines + 1, name  # every line, + the unreadable rest
+        assert acc.rejected[-1]["reason"].startswith("unreadable rest of file"), name
+        assert acc.rejected[-1]["line_number"] == lines + 1
+
+
 def test_a_corrupt_or_cut_at_once_zstd_file_is_an_error_naming_it(tmp_path):
     corrupt = tmp_path / "corrupt.jsonl.zst"
     corrupt.write_bytes(b"\x28\xb5\x2f\xfd" + b"\x00garbage" * 20)

@@ -33,12 +33,15 @@ class ZstdReader(io.RawIOBase):
         self._in_pos = 0
         self._out = b""
         self._pos = 0
+        self._error: OSError | None = None  # met after output not yet read: raised after it
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:
         while self._pos >= len(self._out):
+            if self._error is not None:
+                raise self._error
             if self._in_pos >= len(self._in):
                 self._in, self._in_pos = self._source.read(CHUNK), 0
                 if not self._in:
@@ -50,8 +53,7 @@ class ZstdReader(io.RawIOBase):
             try:
                 self._out, self._pos = self._decompress(piece), 0
             except zstandard.ZstdError as exc:
-                # An OSError like gzip's BadGzipFile, so every reader's handler catches it.
-                raise OSError(f"corrupt zstd data: {exc}") from exc
+                raise _corrupt(exc) from exc
         n = min(len(buffer), len(self._out) - self._pos)
         buffer[:n] = self._out[self._pos : self._pos + n]
         self._pos += n
@@ -60,7 +62,15 @@ class ZstdReader(io.RawIOBase):
     def _decompress(self, chunk: bytes) -> bytes:
         parts = []
         while chunk:
-            parts.append(self._frame.decompress(chunk))
+            try:
+                parts.append(self._frame.decompress(chunk))
+            except zstandard.ZstdError as exc:
+                if not parts:
+                    raise
+                # Garbage after a frame ended in this chunk: that frame's last lines are
+                # good and read first, as gzip returns a member before its bad successor.
+                self._error = _corrupt(exc)
+                break
             self._in_frame = not self._frame.eof
             if self._in_frame:
                 break
@@ -72,6 +82,11 @@ class ZstdReader(io.RawIOBase):
     def close(self) -> None:
         self._source.close()
         super().close()
+
+
+def _corrupt(exc: zstandard.ZstdError) -> OSError:
+    # An OSError like gzip's BadGzipFile, so every reader's handler catches it.
+    return OSError(f"corrupt zstd data: {exc}")
 
 
 def open_zstd(source: IO[bytes], buffer_size: int) -> IO[bytes]:
