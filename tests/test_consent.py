@@ -160,6 +160,10 @@ def test_the_consent_list_is_read_as_handles_are_validated(tmp_path):
             env={"TRACELAB_CONTRIBUTORS_FILE": str(tmp_path / "missing.txt")}, production=False
         )
     assert resolve_consent(env={"TRACELAB_CONTRIBUTORS": "  "}, production=False).everyone
+    listed = tmp_path / "contributors.txt"  # as Windows Notepad saves it: BOM, CRLF, comments
+    listed.write_bytes("\ufeffalice # lab\r\n# gone: mallory\r\nbob, carol\r\n".encode())
+    from_file = resolve_consent(env={"TRACELAB_CONTRIBUTORS_FILE": str(listed)}, production=True)
+    assert from_file.handles == {"alice", "bob", "carol"}
     assert not resolve_consent([], env={}, production=True).allows("alice")  # nobody yet
     everyone = resolve_consent(["alice"], env={"TRACELAB_CONTRIBUTORS": "*"}, production=True)
     assert everyone.everyone and everyone.allows("mallory")

@@ -62,7 +62,9 @@ def resolve_consent(
     path = file or env.get(CONTRIBUTORS_FILE_ENV, "").strip()
     if path:
         try:
-            text = Path(path).expanduser().read_text(encoding="utf-8")
+            # -sig: a list saved by Notepad starts with a byte order mark, which would make
+            # its first handle invalid and so stop all landing.
+            text = Path(path).expanduser().read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             raise ConsentError(
                 f"cannot read the list of consenting contributors {path} "
