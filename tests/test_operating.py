@@ -556,3 +556,23 @@ def test_forget_names_a_bucket_inbox_by_its_url(tmp_path, monkeypatch):
     done = CliRunner().invoke(cli, [*args, "--yes"])
     assert done.exit_code == 0, done.output
     assert not fs.exists(f"{root}/alice")
+
+
+def test_forget_cli_erases_her_keys_in_the_dagster_instance_it_finds(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from tracelab_pipeline.cli import main as cli
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, ["alice|2026-03", "bob|2026-03"])
+    args = ["forget", "alice", "--data-dir", str(tmp_path / "data")]
+    dry = CliRunner().invoke(cli, args)
+    assert dry.exit_code == 0, dry.output
+    assert f"Dagster instance {home}: 1 partition key(s), 0 run(s)" in dry.output
+    done = CliRunner().invoke(cli, [*args, "--yes"])
+    assert done.exit_code == 0, done.output
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_dynamic_partitions(contributor_month.name) == ["bob|2026-03"]

@@ -109,30 +109,30 @@ def _consent_note(handle: str) -> str | None:
 
 
 def _release_staleness(home: str | None, data) -> str | None:
-    import warnings
+    with _instance(home) as instance:
+        from tracelab_pipeline.orchestration.forget import release_staleness
 
-    warnings.filterwarnings("ignore", module="dagster")
-    from tracelab_pipeline.orchestration.forget import release_staleness
-
-    if not home:
-        return release_staleness(data, None)
-    os.environ["DAGSTER_HOME"] = home
-    import dagster as dg
-
-    with dg.DagsterInstance.get() as instance:
         return release_staleness(data, instance)
 
 
 def _instance_side(home: str | None, handle: str, apply: bool) -> dict | None:
     if not home:
         return None
-    import warnings
+    with _instance(home) as instance:
+        from tracelab_pipeline.orchestration.forget import forget_in_instance
 
-    warnings.filterwarnings("ignore", module="dagster")
-    os.environ["DAGSTER_HOME"] = home
-    import dagster as dg
-
-    from tracelab_pipeline.orchestration.forget import forget_in_instance
-
-    with dg.DagsterInstance.get() as instance:
         return forget_in_instance(instance, handle, apply)
+
+
+def _instance(home: str | None):
+    """The Dagster instance under `home` (None without one), as a context manager."""
+    import warnings
+    from contextlib import nullcontext
+
+    # Dagster's beta/preview notes on our definitions would bury what forget says.
+    warnings.filterwarnings("ignore", module="dagster")
+    if not home:
+        return nullcontext()
+    from tracelab_pipeline.orchestration.forget import instance_at
+
+    return instance_at(home)

@@ -4,6 +4,8 @@ contributor's partitions is kept and counted."""
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME, split_partition_key
@@ -13,6 +15,13 @@ from tracelab_pipeline.orchestration.sensors import (
 )
 
 PARTITION_TAG = "dagster/partition"
+
+
+def instance_at(home: str) -> dg.DagsterInstance:
+    """The instance under `home`, opened as `dagster dev` opens it (through $DAGSTER_HOME, set
+    for the rest of the process); use it as a context manager."""
+    os.environ["DAGSTER_HOME"] = home
+    return dg.DagsterInstance.get()
 
 
 def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -> dict:
