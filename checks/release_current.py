@@ -11,6 +11,7 @@ check). Library: tracelab_pipeline/release/provenance.py.
 import dagster as dg
 
 from tracelab_pipeline.orchestration.automation import staleness_check_condition
+from tracelab_pipeline.orchestration.release_verdict import release_verdict
 from tracelab_pipeline.orchestration.resources import TraceLabConfig
 from tracelab_pipeline.release.provenance import RELEASE_IS_CURRENT
 
@@ -33,12 +34,4 @@ def release_is_current(tracelab: TraceLabConfig) -> dg.AssetCheckResult:
     from tracelab_pipeline.release.provenance import staleness
 
     state = staleness(tracelab.data_path / RELEASE_DIR_NAME, tracelab.public_dir)
-    return dg.AssetCheckResult(
-        passed=not state.stale,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=state.line(),
-        metadata={
-            k: dg.MetadataValue.json(v) if isinstance(v, list) else v
-            for k, v in state.metadata().items()
-        },
-    )
+    return dg.AssetCheckResult(**release_verdict(state))
