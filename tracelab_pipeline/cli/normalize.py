@@ -81,15 +81,14 @@ def command(
         summary = normalize_streamed(files, sink, out, contributor, workers=workers, progress=True)
     except OSError as exc:  # the readers never raise: this is writing (disk full, --out gone)
         raise click.ClickException(f"cannot write the output under {out}: {exc}") from exc
-    summary["files_not_read"] = sorted(str(p) for p in not_read)
-    _print_summary(summary, outputs)
+    _print_summary(summary, outputs, not_read)
     if summary["unreadable_files"]:
         for path, error in summary["unreadable_files"].items():
             click.echo(f"error: {path}: {error}", err=True)
         raise SystemExit(1)
 
 
-def _print_summary(s: dict, outputs: list[str]) -> None:
+def _print_summary(s: dict, outputs: list[str], not_read: list[Path]) -> None:
     from tracelab_pipeline.normalize.files import describe_not_read
 
     providers = ", ".join(f"{n} {p}" for p, n in sorted(s["files_by_provider"].items()))
@@ -115,6 +114,6 @@ def _print_summary(s: dict, outputs: list[str]) -> None:
     for path, error in s["file_errors"].items():
         if path not in s["unreadable_files"]:
             click.echo(f"note: {path}: {error}")
-    for line in describe_not_read([Path(p) for p in s["files_not_read"]]):
+    for line in describe_not_read(not_read):
         click.echo(line)
     click.echo("wrote: " + ", ".join(outputs))
