@@ -30,7 +30,7 @@ from tracelab_pipeline.formats.claude_threads import (
     step_rows,
 )
 from tracelab_pipeline.formats.common import EARLIEST, delta_ms, gc_paused, kind_label
-from tracelab_pipeline.formats.jsonl import Accounting, feed_records, opened
+from tracelab_pipeline.formats.jsonl import Accounting, feed_records, log_stem, opened
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.rows import (
     E_CONTENT_CHARS,
@@ -146,10 +146,7 @@ def read_claude_code(
 
 def file_layout(path: Path) -> dict:
     """What the path says: project dir, and whether this is a sub-agent transcript."""
-    name = path.name
-    for suffix in (".gz", ".zst", ".jsonl"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
+    name = log_stem(path.name)
     layout = {"stem": name, "agent_id": None, "parent": None, "project": path.parent.name or None}
     if name.startswith("agent-") and len(name) > len("agent-"):
         layout["agent_id"] = name[len("agent-") :]

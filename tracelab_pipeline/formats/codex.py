@@ -45,7 +45,7 @@ from tracelab_pipeline.formats.common import (
     parse_ts,
 )
 from tracelab_pipeline.formats.detect import is_pre_envelope_header
-from tracelab_pipeline.formats.jsonl import Accounting, feed_records, opened
+from tracelab_pipeline.formats.jsonl import Accounting, feed_records, log_stem, opened
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.rows import (
     E_CONTENT_CHARS,
@@ -336,11 +336,7 @@ def read_codex(
 
 
 def _stem(source: str) -> str:
-    name = Path(source).name
-    for suffix in (".gz", ".zst", ".jsonl"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-    return name
+    return log_stem(Path(source).name)
 
 
 class _Rollout:

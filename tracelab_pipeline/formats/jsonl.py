@@ -20,6 +20,9 @@ import orjson
 from tracelab_pipeline.formats.zstd import ZSTD_MAGIC, open_zstd
 
 GZIP_MAGIC = b"\x1f\x8b"
+# The names a log goes by, plain or compressed (.zst: Codex's rollouts idle for 7 days, see
+# docs/normalize.md "Compressed logs"); every search and the lander take these.
+LOG_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst")
 # Some Windows tools start a UTF-8 text file with a byte order mark, which JSON does not allow.
 UTF8_BOM = b"\xef\xbb\xbf"
 RAW_KEEP_BYTES = 64 * 1024
@@ -49,6 +52,14 @@ def open_log(path: str | Path) -> IO[bytes]:
         stream.close()
         raise
     return stream
+
+
+def log_stem(name: str) -> str:
+    """A log's file name without .jsonl[.gz|.zst]: the session id or agent name it carries,
+    the same for a compressed copy as for the plain file."""
+    for suffix in (".gz", ".zst", ".jsonl"):
+        name = name.removesuffix(suffix)
+    return name
 
 
 def opened(path: str | Path, stream: IO[bytes] | None = None):

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from tracelab_pipeline.formats.jsonl import GZIP_MAGIC
+from tracelab_pipeline.formats.jsonl import GZIP_MAGIC, LOG_SUFFIXES, log_stem
 from tracelab_pipeline.formats.zstd import ZSTD_MAGIC
 from tracelab_pipeline.landing.archives import RefusedArchive, iter_archive
 from tracelab_pipeline.landing.consent import Consent
 from tracelab_pipeline.landing.handles import handle_problem, is_valid_handle
 from tracelab_pipeline.landing.inbox import InboxListing, list_inbox, text_name
-from tracelab_pipeline.landing.limits import Limits, kind_of
+from tracelab_pipeline.landing.limits import ARCHIVE_SUFFIXES, Limits, kind_of
 from tracelab_pipeline.landing.registry import Registry
 from tracelab_pipeline.landing.scan import LogScan, UnreadableLog, scan_log
 
@@ -388,10 +388,8 @@ def _stream_key(root_session: str | None, member: str) -> str | None:
     """Versions of the same log share this: its session and its file name."""
     if not root_session:
         return None
-    stem = member.replace("\\", "/").rsplit("/", 1)[-1]
-    for suffix in (".gz", ".zst", ".jsonl"):
-        stem = stem.removesuffix(suffix)
-    return f"{root_session}/{stem}"
+    name = member.replace("\\", "/").rsplit("/", 1)[-1]
+    return f"{root_session}/{log_stem(name)}"
 
 
 def _landed_suffix(path: Path) -> str:
@@ -405,7 +403,7 @@ def _landed_suffix(path: Path) -> str:
 
 def _suffix(name: str) -> str:
     lower = name.lower()
-    for s in (".tar.gz", ".tgz", ".zip", ".jsonl.gz", ".jsonl.zst", ".jsonl"):
+    for s in (*ARCHIVE_SUFFIXES, *LOG_SUFFIXES):
         if lower.endswith(s):
             return s
     return ""

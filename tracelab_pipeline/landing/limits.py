@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-LOG_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst")  # .zst: Codex's compressed rollouts
+from tracelab_pipeline.formats.jsonl import LOG_SUFFIXES
+
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".zip")
 
 

@@ -7,10 +7,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from tracelab_pipeline.formats.jsonl import LOG_SUFFIXES
 from tracelab_pipeline.paths import real_path
-
-# .jsonl.zst: Codex compresses rollouts idle for 7 days (docs/normalize.md, "Compressed logs").
-LOG_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst")
 
 
 def is_log_name(name: str) -> bool:
