@@ -538,14 +538,23 @@ def test_forget_planned_without_a_key_refuses_a_public_layer_that_appeared_since
     assert (inbox / "alice").exists()  # refused before deleting anything
 
 
-def test_forget_names_a_bucket_inbox_by_its_url(tmp_path, monkeypatch):
-    # It printed the file system's path, `tl-inbox/drops/alice`, without the scheme.
+def test_forget_names_a_bucket_inbox_by_its_url_and_what_to_set_without_a_list(
+    tmp_path, monkeypatch
+):
+    # It printed the file system's path, `tl-inbox/drops/alice`, without the scheme; and,
+    # with no consent list, told the operator to take her off "the list".
     import fsspec
     from click.testing import CliRunner
 
     from tracelab_pipeline.cli import main as cli
 
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    for name in (
+        "DAGSTER_HOME",
+        "TRACELAB_ENV",
+        "TRACELAB_CONTRIBUTORS",
+        "TRACELAB_CONTRIBUTORS_FILE",
+    ):
+        monkeypatch.delenv(name, raising=False)
     inbox = f"memory://tl-inbox-{tmp_path.name}/drops"
     fs, root = fsspec.core.url_to_fs(inbox)
     fs.pipe(f"{root}/alice/a.jsonl", fixture("ccviewer__1af7fc5e.jsonl").read_bytes())
@@ -553,6 +562,9 @@ def test_forget_names_a_bucket_inbox_by_its_url(tmp_path, monkeypatch):
     dry = CliRunner().invoke(cli, args)
     assert dry.exit_code == 0, dry.output
     assert f"  inbox {inbox}/alice: 1 file(s)\n" in dry.output
+    # no list configured: there is none to take her off, so it says what to set
+    assert "consent: no list of consenting contributors is configured" in dry.output
+    assert "set TRACELAB_CONTRIBUTORS or TRACELAB_CONTRIBUTORS_FILE without alice" in dry.output
     done = CliRunner().invoke(cli, [*args, "--yes"])
     assert done.exit_code == 0, done.output
     assert not fs.exists(f"{root}/alice")

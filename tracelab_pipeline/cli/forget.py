@@ -91,7 +91,13 @@ def _consent_note(handle: str) -> str | None:
     """Forgetting does not withdraw consent: while the handle is on the list (or the list
     takes everyone), her next upload (a `tracelab contribute` cron job) lands and is published
     again. Said before and after deleting, as the list is the operator's to edit."""
-    from tracelab_pipeline.landing.consent import ConsentError, resolve_consent
+    from tracelab_pipeline.landing.consent import (
+        CONTRIBUTORS_ENV,
+        CONTRIBUTORS_FILE_ENV,
+        DEMO,
+        ConsentError,
+        resolve_consent,
+    )
 
     production = os.environ.get("TRACELAB_ENV", "").lower() == "production"
     try:
@@ -100,6 +106,13 @@ def _consent_note(handle: str) -> str | None:
         return None
     if not consent.allows(handle):
         return None
+    if consent is DEMO:  # there is no list to take her off
+        return (
+            "consent: no list of consenting contributors is configured (a demo takes "
+            f"everyone): an upload from {handle} after this lands and is published again; set "
+            f"{CONTRIBUTORS_ENV} or {CONTRIBUTORS_FILE_ENV} without {handle} if consent was "
+            "withdrawn"
+        )
     who = "takes everyone" if consent.everyone else f"still names {handle}"
     return (
         f"consent: the list of consenting contributors ({consent.source}) {who}: an upload "
