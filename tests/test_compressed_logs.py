@@ -118,16 +118,17 @@ def test_normalize_finds_zstd_logs_and_names_the_files_it_does_not_read(tmp_path
     (logs / "archived" / "rollout-b.jsonl.zst").write_bytes(zstd_frames(CODEX_TREZO.read_bytes()))
     (logs / "archived" / "rollout-c.jsonl.bz2").write_bytes(b"BZh9")
     (logs / "notes.txt").write_text("hello\n")
+    shutil.copy(CODEX_SEGMENT, logs / "ROLLOUT-D.JSONL")  # as landing takes it
     not_read: list[Path] = []
     files = iter_log_files([logs], not_read)
-    assert [f.name for f in files] == ["rollout-b.jsonl.zst", "rollout-a.jsonl"]
+    assert [f.name for f in files] == ["ROLLOUT-D.JSONL", "rollout-b.jsonl.zst", "rollout-a.jsonl"]
     assert sorted(p.name for p in not_read) == ["notes.txt", "rollout-c.jsonl.bz2"]
 
     out = logs / "out"  # inside the input: its Parquet files are ours, not files passed over
     for _ in range(2):
         result = CliRunner().invoke(main, ["normalize", str(logs), "--out", str(out)])
         assert result.exit_code == 0, result.output
-    assert "files:            2 (2 codex)" in result.output
+    assert "files:            3 (3 codex)" in result.output
     assert "not read: 2 file(s) not named *.jsonl/*.jsonl.gz/*.jsonl.zst" in result.output
     assert "(1 .jsonl.bz2, 1 .txt)" in result.output
     assert str(logs / "notes.txt") in result.output

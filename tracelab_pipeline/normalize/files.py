@@ -12,7 +12,8 @@ from tracelab_pipeline.paths import real_path
 
 
 def is_log_name(name: str) -> bool:
-    return name.endswith(LOG_SUFFIXES)
+    # any case, as landing takes them: a ROLLOUT.JSONL copied from another system is a log
+    return name.lower().endswith(LOG_SUFFIXES)
 
 
 def iter_log_files(inputs: Iterable[str | Path], not_read: list[Path] | None = None) -> list[Path]:
