@@ -164,6 +164,13 @@ def test_the_consent_list_is_read_as_handles_are_validated(tmp_path):
     listed.write_bytes("\ufeffalice # lab\r\n# gone: mallory\r\nbob, carol\r\n".encode())
     from_file = resolve_consent(env={"TRACELAB_CONTRIBUTORS_FILE": str(listed)}, production=True)
     assert from_file.handles == {"alice", "bob", "carol"}
+    # a file given in the resource adds to the one in the env, as the lists do
+    lab = tmp_path / "lab.txt"
+    lab.write_text("dana\n")
+    both = resolve_consent(
+        file=str(lab), env={"TRACELAB_CONTRIBUTORS_FILE": str(listed)}, production=True
+    )
+    assert both.handles == {"alice", "bob", "carol", "dana"}
     assert not resolve_consent([], env={}, production=True).allows("alice")  # nobody yet
     everyone = resolve_consent(["alice"], env={"TRACELAB_CONTRIBUTORS": "*"}, production=True)
     assert everyone.everyone and everyone.allows("mallory")

@@ -50,28 +50,17 @@ def resolve_consent(
     env: dict[str, str] | None = None,
 ) -> Consent:
     """The list from configuration, env TRACELAB_CONTRIBUTORS (comma/whitespace-separated)
-    and a file (env TRACELAB_CONTRIBUTORS_FILE: handles separated the same way, `#` starts a
-    comment), all together. The file is read on every call, so a handle added there lands on
-    the next landing without a restart."""
+    and files (configuration's and env TRACELAB_CONTRIBUTORS_FILE: handles separated the same
+    way, `#` starts a comment), all together. Files are read on every call, so a handle
+    added there lands on the next landing without a restart."""
     env = os.environ if env is None else env
     sources: list[tuple[str, list[str]]] = []
     if configured is not None:
         sources.append(("configuration", list(configured)))
     if env.get(CONTRIBUTORS_ENV, "").strip():
         sources.append((f"env {CONTRIBUTORS_ENV}", _split(env[CONTRIBUTORS_ENV])))
-    path = file or env.get(CONTRIBUTORS_FILE_ENV, "").strip()
-    if path:
-        try:
-            # -sig: a list saved by Notepad starts with a byte order mark, which would make
-            # its first handle invalid and so stop all landing.
-            text = Path(path).expanduser().read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConsentError(
-                f"cannot read the list of consenting contributors {path} "
-                f"({CONTRIBUTORS_FILE_ENV}): {exc}; nothing lands until it can be read"
-            ) from exc
-        lines = (line.split("#", 1)[0] for line in text.splitlines())
-        sources.append((f"file {path}", [h for line in lines for h in _split(line)]))
+    for path in dict.fromkeys(p for p in (file, env.get(CONTRIBUTORS_FILE_ENV, "").strip()) if p):
+        sources.append((f"file {path}", _read_list(path)))
     if not sources:
         if production:
             raise ConsentError(
@@ -93,6 +82,20 @@ def resolve_consent(
     if EVERYONE in handles:
         return Consent(frozenset(), True, f"'{EVERYONE}' in {where}")
     return Consent(frozenset(handles), False, where)
+
+
+def _read_list(path: str) -> list[str]:
+    try:
+        # -sig: a list saved by Notepad starts with a byte order mark, which would make
+        # its first handle invalid and so stop all landing.
+        text = Path(path).expanduser().read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConsentError(
+            f"cannot read the list of consenting contributors {path} "
+            f"({CONTRIBUTORS_FILE_ENV}): {exc}; nothing lands until it can be read"
+        ) from exc
+    lines = (line.split("#", 1)[0] for line in text.splitlines())
+    return [h for line in lines for h in _split(line)]
 
 
 def _split(text: str) -> list[str]:
