@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tracelab_pipeline.anonymize.public_store import KEY_MARKER, PART_FILE, public_partition_dir
+from tracelab_pipeline.release.files import sha256_file
 from tracelab_pipeline.release.public_tables import RELEASE_TABLES, partitions
 
 BUILT_FROM = "built_from"
@@ -65,8 +66,7 @@ def public_state(public_root: str | Path) -> dict[tuple[str, str], str]:
         for table in RELEASE_TABLES:
             path = public_partition_dir(public_root, table, month, contributor) / PART_FILE
             try:
-                with open(path, "rb") as f:
-                    files[table] = hashlib.file_digest(f, "sha256").hexdigest()
+                files[table] = sha256_file(path)
             except FileNotFoundError:
                 continue
         state[(contributor, month)] = partition_digest(files)
