@@ -137,17 +137,15 @@ def _public_name(public: Path, handle: str, key: bytes | None) -> str:
 
 def _own_objects(reg: Registry, handle: str) -> tuple[list[Path], int]:
     """The landed objects of `handle` no other contributor landed, and how many others did."""
-    own, shared = [], 0
-    rows = reg.db.execute("SELECT sha256, object_path FROM files WHERE contributor = ?", (handle,))
-    for sha, stored in rows.fetchall():
-        others = reg.db.execute(
-            "SELECT 1 FROM files WHERE sha256 = ? AND contributor != ?", (sha, handle)
-        ).fetchone()
-        if others:
-            shared += 1
-        else:
-            own.append(Path(reg.object_file(stored)))
-    return own, shared
+    # One query: files has no index on sha256 alone, so a lookup per file would scan the
+    # whole table once per file of hers.
+    rows = reg.db.execute(
+        "SELECT object_path, sha256 IN (SELECT sha256 FROM files WHERE contributor != ?)"
+        " FROM files WHERE contributor = ?",
+        (handle, handle),
+    ).fetchall()
+    own = [Path(reg.object_file(stored)) for stored, shared in rows if not shared]
+    return own, len(rows) - len(own)
 
 
 def _registry_queries(handle: str, select: str) -> list[tuple[str, str, tuple]]:

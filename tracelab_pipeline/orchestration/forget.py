@@ -7,14 +7,13 @@ from __future__ import annotations
 import os
 
 import dagster as dg
-
-from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME, split_partition_key
-from tracelab_pipeline.orchestration.sensors import (
+from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
 )
 
-PARTITION_TAG = "dagster/partition"
+from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME, split_partition_key
 
 
 def instance_at(home: str) -> dg.DagsterInstance:
@@ -31,7 +30,7 @@ def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -
     runs = [
         r.run_id
         for key in keys
-        for r in instance.get_runs(dg.RunsFilter(tags={PARTITION_TAG: key}))
+        for r in instance.get_runs(dg.RunsFilter(tags={PARTITION_NAME_TAG: key}))
     ]
     position = {k: i for i, k in enumerate(order)}
     ranged_kept = 0
