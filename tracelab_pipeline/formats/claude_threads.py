@@ -79,15 +79,7 @@ class Step:
         "tokens_saved",
     )
 
-    def __init__(
-        self,
-        message_id: str,
-        line: int,
-        events: list,
-        after_compaction: bool,
-        microcompactions: int = 0,
-        tokens_saved: int | None = None,
-    ):
+    def __init__(self, message_id: str, line: int, events: list, after_compaction: bool):
         self.message_id = message_id
         self.line = line
         self.request_id = None
@@ -105,9 +97,9 @@ class Step:
         self.after_compaction = after_compaction
         self.iterations = None  # what the kept usage's `iterations` says (claude_code.py)
         # microcompact_boundary records since the previous step, and the tokens they report
-        # cleared (None when one of them did not say).
-        self.microcompactions = microcompactions
-        self.tokens_saved = tokens_saved
+        # cleared (None when one of them did not say); set by Thread.new_step.
+        self.microcompactions = 0
+        self.tokens_saved = None
 
 
 class Thread:

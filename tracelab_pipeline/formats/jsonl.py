@@ -64,7 +64,8 @@ def log_stem(name: str) -> str:
 
 def opened(path: str | Path, stream: IO[bytes] | None = None):
     """A context giving `stream` when the caller already opened the file (and will close it),
-    else `open_log(path)`: read_log opens each file once for detection and reading."""
+    else `open_log(path)`: read_log opens each file once for detection and reading
+    (a zstd one twice: it cannot rewind)."""
     return nullcontext(stream) if stream is not None else open_log(path)
 
 

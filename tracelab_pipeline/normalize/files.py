@@ -77,8 +77,8 @@ def describe_not_read(paths: list[Path], verb: str = "not read", examples: int =
 
 
 def _suffix(name: str) -> str:
-    """The last suffix, with a `.jsonl`/`.json`/`.tar` before it kept (`.jsonl.zst`,
-    `.jsonl.bak`): those say the file is a log in another form."""
+    """The last suffix, with a `.jsonl`/`.json`/`.tar` before it kept (`.jsonl.bak`,
+    `.tar.gz`): those say the file is a log in another form."""
     parts = name.lower().split(".")[1:]
     if not parts:
         return "(no suffix)"

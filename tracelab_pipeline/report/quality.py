@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from tracelab_pipeline.anonymize.pseudonyms import PSEUDONYM_RE
+from tracelab_pipeline.landing.registry import REGISTRY_NAME
 
 TOP = 10
 TOP_CONTRIBUTORS = 20
@@ -72,7 +73,7 @@ def landing_counts(landed_dir: str | Path | None) -> dict[str, dict[str, int]] |
     when there is no registry (logs read with `tracelab normalize`)."""
     if landed_dir is None:
         return None
-    registry = Path(landed_dir) / "registry.sqlite"
+    registry = Path(landed_dir) / REGISTRY_NAME
     if not registry.is_file():
         return None
     db = sqlite3.connect(f"{registry.as_uri()}?mode=ro", uri=True)
@@ -203,9 +204,15 @@ def _file_cells(r: dict) -> list[str]:
     return [f"{int(r[k]):,}" for k in keys]
 
 
+def drops_not_landed(drops: dict[str, int]) -> int:
+    """Inbox drops neither landed nor already landed (refused, unsupported, empty, no logs,
+    other), from `landing_counts(...)["drops"]`."""
+    return sum(drops.values()) - drops["landed"] - drops["duplicate"]
+
+
 def _landing_rows(landing: dict[str, dict[str, int]]) -> list[list[str]]:
     d, m, f = landing["drops"], landing["members"], landing["files"]
-    not_landed = sum(d.values()) - d["landed"] - d["duplicate"]
+    not_landed = drops_not_landed(d)
     return [
         ["Inbox drops (uploads)", f"{sum(d.values()):,}"],
         [
