@@ -135,7 +135,7 @@ class WekaTrace:
         subs.sort(key=lambda t: (min(_timed(t), default=None) is None, min(_timed(t), default=0)))
         untimed = sum(r["submit"] is None for r in rows)
         self.counts["steps_without_time"] += untimed
-        timed = [r["submit"] for r in rows if r["submit"] is not None]
+        timed = _timed(rows)
         if not timed:
             self.counts["sessions_without_time"] += 1
             return
