@@ -101,11 +101,12 @@ def test_inbox_layout_is_that_of_the_clients(sample):
     inbox, _, summary = sample
     claude = list(inbox.glob("*/.claude/projects/*/*.jsonl"))
     subagents = list(inbox.glob("*/.claude/projects/*/*/subagents/agent-*.jsonl"))
-    codex = list(
-        inbox.glob("*/.codex/sessions/[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]/rollout-*.jsonl")
-    )
+    day_dirs = "*/.codex/sessions/[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]"
+    # (rollouts idle a week are stored as .jsonl.zst, as Codex rewrites them: synth/quirks.py)
+    codex = list(inbox.glob(f"{day_dirs}/rollout-*.jsonl"))
+    codex += inbox.glob(f"{day_dirs}/rollout-*.jsonl.zst")
     assert claude and codex
-    every = list(inbox.rglob("*.jsonl"))
+    every = list(inbox.rglob("*.jsonl")) + list(inbox.rglob("*.jsonl.zst"))
     assert len(every) == len(claude) + len(subagents) + len(codex) == summary["files"]
     for path in subagents:
         parent = path.parent.parent

@@ -105,6 +105,7 @@ def generate(
 
 
 def _contributor(c: ContributorPlan, seed: int, inbox: str, part_dir: str) -> dict:
+    from tracelab_pipeline.synth import quirks
     from tracelab_pipeline.synth.claude_writer import ClaudeWriter
     from tracelab_pipeline.synth.codex_writer import CodexWriter
     from tracelab_pipeline.synth.truth import TruthSink
@@ -112,9 +113,24 @@ def _contributor(c: ContributorPlan, seed: int, inbox: str, part_dir: str) -> di
     sink = TruthSink(Path(part_dir))
     inbox_path = Path(inbox)
     files = sessions = 0
+    # The latest Claude session of each project, which the next one there may resume.
+    latest: dict[str, quirks.ResumeSource | None] = {}
     for provider, rng, plan in session_plans(c, seed):
-        writer = (ClaudeWriter if provider == "claude" else CodexWriter)(plan, rng, inbox_path)
-        files += writer.write()
+        if provider == "claude":
+            writer = ClaudeWriter(
+                plan,
+                rng,
+                inbox_path,
+                resume=quirks.resume_of(seed, plan, latest.get(plan.cwd)),
+                microcompact=quirks.microcompact_of(seed, plan),
+            )
+            files += writer.write()
+            latest[plan.cwd] = writer.resume_source()
+        else:
+            writer = CodexWriter(plan, rng, inbox_path)
+            files += writer.write()
+            if quirks.compress_rollout(seed, plan, writer.ended_ms, c.period_end_ms):
+                writer.compress()
         sink.add(*writer.finish())
         sessions += 1
     counts = sink.close()

@@ -5,7 +5,9 @@ Layout: `<inbox>/<contributor>/.claude/projects/<encoded cwd>/<session>.jsonl`, 
 records (one content block each, usage repeated), streaming placeholder usage on the early
 records of 1.x clients, parallel tool calls, tool errors, rejected tools with the
 "[Request interrupted by user for tool use]" marker, compaction boundary + summary,
-bookkeeping records readers must ignore, the 5 min / 1 h cache-write split.
+bookkeeping records readers must ignore, the 5 min / 1 h cache-write split. Real-machine
+shapes (synth/quirks.py): a resumed session's file repeating the earlier session's records,
+`microcompact_boundary` records.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import orjson
 
 from tracelab_pipeline.synth import ids
+from tracelab_pipeline.synth.quirks import Microcompact, Resume, ResumeSource, resume_source
 from tracelab_pipeline.synth.session_model import SessionPlan, StepPlan, ThreadPlan, ToolPlan
 from tracelab_pipeline.synth.text import LineSink, dt_ms, iso_ms, lorem, shell_command
 from tracelab_pipeline.synth.truth import event, summarize
@@ -33,8 +36,23 @@ def encode_project(cwd: str) -> str:
 
 
 class ClaudeWriter:
-    def __init__(self, plan: SessionPlan, rng: random.Random, inbox: Path):
+    def __init__(
+        self,
+        plan: SessionPlan,
+        rng: random.Random,
+        inbox: Path,
+        *,
+        resume: Resume | None = None,
+        microcompact: Microcompact | None = None,
+    ):
         self.plan = plan
+        self.resume = resume
+        self.microcompact = microcompact
+        # A resume under the new id puts the copied calls in this session's thread, before its
+        # own: the reader numbers the thread as the file has it (docs/normalize.md).
+        self.copied_steps = 0
+        if resume is not None and resume.new_id:
+            self.copied_steps = resume.source.main_steps
         self.rng = rng
         self.inbox = inbox
         self.old_client = plan.version.startswith("1.")
@@ -52,7 +70,7 @@ class ClaudeWriter:
     def write(self) -> int:
         """Write the session's file(s); returns how many."""
         plan = self.plan
-        main_path = self.dir / f"{plan.session_id}.jsonl"
+        main_path = self.main_path = self.dir / f"{plan.session_id}.jsonl"
         self._thread(plan.main, main_path, agent=None)
         if self.old_client:
             return 1
@@ -60,6 +78,10 @@ class ClaudeWriter:
             path = self.dir / plan.session_id / "subagents" / f"agent-{sub.agent_id}.jsonl"
             self._thread(sub, path, agent=sub.agent_id)
         return 1 + len(plan.subagents)
+
+    def resume_source(self) -> ResumeSource | None:
+        """This session as a later one in its project may resume it (after write())."""
+        return resume_source(self.plan, self.main_path, self.copied_steps)
 
     def _tool_name(self, tool: ToolPlan) -> str:
         return "Task" if self.old_client and tool.name == "Agent" else tool.name
@@ -88,6 +110,13 @@ class ClaudeWriter:
     def _thread(self, thread: ThreadPlan, path: Path, agent: str | None) -> None:
         plan = self.plan
         lines = LineSink(path)
+        if agent is None and self.resume is not None:
+            copied = self.resume.source.main_path.read_bytes()
+            if self.resume.new_id:
+                copied = copied.replace(
+                    self.resume.source.session_id.encode(), plan.session_id.encode()
+                )
+            lines.extend_raw(copied)
         if agent is None:
             lines.append(
                 orjson.dumps(
@@ -145,7 +174,10 @@ class ClaudeWriter:
         main = agent is None and not self._inline
         parent = None
         pending: list[dict] = []
+        mc = self.microcompact if main else None
         for index, step in enumerate(thread.steps):
+            if mc is not None and index == mc.step:
+                parent = self._microcompact_boundary(mc, step, parent, lines)
             # Inputs: compaction boundary + summary, interrupt markers, the prompt.
             for inp in step.inputs:
                 if inp.kind == "compact_summary":
@@ -197,7 +229,11 @@ class ClaudeWriter:
                 parent = rec["uuid"]
             if main and step.inputs and rng.random() < 0.05:  # (API error, retried)
                 parent = self._api_error(step.inputs[-1].ts + 1, parent, lines)
-            parent = self._assistant(step, index, agent, parent, lines, pending, ident)
+            number = index + self.copied_steps if main else index
+            parent = self._assistant(step, number, agent, parent, lines, pending, ident)
+            if mc is not None and index == mc.step:
+                self.steps[-1]["after_microcompaction"] = True
+                self.steps[-1]["microcompact_tokens_saved"] = mc.tokens_saved
             pending = []
             if self.old_client:
                 for tool in step.tools:
@@ -214,6 +250,28 @@ class ClaudeWriter:
                     isMeta=False,
                 )
                 lines.append(orjson.dumps(rec))
+
+    def _microcompact_boundary(self, mc: Microcompact, step: StepPlan, parent, lines) -> str:
+        """Old tool results cleared before `step`. Its uuid is from the quirk's own stream, so
+        the session's other draws are those of a session without one."""
+        ts = step.inputs[0].ts if step.inputs else step.first_out_ms - 1
+        self._next_uuid = ids.uuid4_like(mc.uuid_rng)
+        rec = self._base(None, parent, ts, "system")
+        rec.update(
+            subtype="microcompact_boundary",
+            content="Context microcompacted",
+            isMeta=False,
+            level="info",
+            microcompactMetadata={
+                "trigger": "auto",
+                "preTokens": step.prefix + step.append + mc.tokens_saved,
+                "tokensSaved": mc.tokens_saved,
+                "compactedToolIds": list(mc.tool_ids),
+                "clearedAttachmentUUIDs": [],
+            },
+        )
+        lines.append(orjson.dumps(rec))
+        return rec["uuid"]
 
     def _api_error(self, ts: int, parent, lines) -> str:
         """A failed call Claude Code logs as a `<synthetic>` message: not a step."""
@@ -368,7 +426,7 @@ class ClaudeWriter:
             after_compaction=step.compaction_before,
             usage_at=None,
             tool_call_count=len(step.tools),
-            after_microcompaction=False,  # the generator writes no microcompact_boundary
+            after_microcompaction=False,  # True on the step after a microcompact_boundary
             microcompact_tokens_saved=None,
         )
         row.update(summarize(events))

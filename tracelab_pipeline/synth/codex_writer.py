@@ -53,10 +53,13 @@ class CodexWriter:
         self.turn_k: dict[str, int] = {}
         self.totals = [0, 0, 0, 0]
         self.cwd = plan.cwd
+        self.ended_ms = 0  # the latest timestamp written
 
     # ------------------------------------------------------------------ plumbing
 
     def _emit(self, ts: int, kind: str, payload: dict) -> int:
+        if ts > self.ended_ms:
+            self.ended_ms = ts
         self.lines.append(_dump({"timestamp": iso_ms(ts), "type": kind, "payload": payload}))
         return len(self.lines)
 
@@ -109,8 +112,16 @@ class CodexWriter:
                 self._turn_start(step)
             self._step(step)
         self.lines.close()
+        self.path_written = path
         self.rel = str(path.relative_to(self.inbox))
         return 1
+
+    def compress(self) -> None:
+        """Rewrite the rollout as Codex does once it has been idle a week (synth/quirks.py)."""
+        from tracelab_pipeline.synth.quirks import zstd_rewrite
+
+        self.path_written = zstd_rewrite(self.path_written)
+        self.rel = str(self.path_written.relative_to(self.inbox))
 
     def _turn_start(self, step: StepPlan) -> None:
         rng = self.rng

@@ -80,6 +80,9 @@ class ContributorPlan:
     # Session-level draws, one per session in session order (synth/strata.py).
     claude_draws: tuple[SessionDraws, ...] = ()
     codex_draws: tuple[SessionDraws, ...] = ()
+    # The end of the preset's whole period ("now" for the data set): Codex compresses the
+    # rollouts idle for a week before it (synth/quirks.py).
+    period_end_ms: int = 0
 
 
 def layout(p: Preset, seed: int) -> list[ContributorPlan]:
@@ -120,6 +123,7 @@ def layout(p: Preset, seed: int) -> list[ContributorPlan]:
                 start + int(b),
                 claude_draws=draws["claude"][i],
                 codex_draws=draws["codex"][i],
+                period_end_ms=start + span,
             )
         )
     return out

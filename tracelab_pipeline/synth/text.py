@@ -107,6 +107,11 @@ class LineSink:
         self._f.write(b"\n")
         self._n += 1
 
+    def extend_raw(self, data: bytes) -> None:
+        """Whole lines, each ending in a newline (a copy of another log)."""
+        self._f.write(data)
+        self._n += data.count(b"\n")
+
     def __len__(self) -> int:
         return self._n
 
