@@ -316,3 +316,63 @@ def test_demo_report_shows_bad_input_through_the_whole_dagster_graph(tmp_path, m
         text = (data / "report" / name).read_text()
         for needle in (*NEEDLES, "secret-notes", str(tmp_path)):
             assert needle not in text, (name, needle)
+
+
+def test_the_demo_summary_and_the_report_count_the_same_registry_alike(tmp_path):
+    """Both read the landing registry (landing/counts.py): the summary's split (files new,
+    already landed, skipped or unreadable; drops not landed; unplaced; superseded) adds up to
+    the report's rows on an inbox with every outcome."""
+    import re
+    import tarfile
+
+    from landing_helpers import file_info, tar_with
+
+    from tracelab_pipeline.landing.land import land_inbox
+    from tracelab_pipeline.orchestration.demo import DemoResult
+    from tracelab_pipeline.orchestration.demo_summary import summarize
+    from tracelab_pipeline.report import build_report
+    from tracelab_pipeline.warehouse import build_warehouse
+
+    inbox, data = tmp_path / "inbox", tmp_path / "data"
+    log = bad_log(inbox / HANDLE / "bad.jsonl")
+    (inbox / HANDLE / "copy.jsonl").write_bytes(log.read_bytes())  # already landed
+    (inbox / HANDLE / "notes.txt").write_text("not a log")  # unsupported
+    (inbox / HANDLE / "no-time.jsonl").write_text('{"hello": "world"}\n')  # unplaced
+    (inbox / "loose-file.jsonl").write_text("{}\n")  # refused: no contributor directory
+    shorter = b"".join(log.read_bytes().splitlines(keepends=True)[:-3])  # an older version
+    tar_with(  # a member that is no log (skipped) beside a log
+        inbox / HANDLE / "logs.tar.gz",
+        [(file_info("a/readme.md"), b"hello"), (file_info("a/bad.jsonl"), shorter)],
+    )
+    assert tarfile.is_tarfile(inbox / HANDLE / "logs.tar.gz")
+    land_inbox(str(inbox), data / "landed")
+
+    text = summarize(DemoResult(data_dir=data, dagster_home=data / "dagster_home"))
+    landed = re.search(
+        r"landed: (\d+) inbox drop\(s\); files: (\d+) new, (\d+) already landed, (\d+) skipped "
+        r"or unreadable; (\d+) replaced",
+        text,
+    )
+    bad = re.search(r"bad input: (\d+) inbox drop\(s\) not landed, (\d+) landed file", text)
+    drops, new, again, other, superseded = map(int, landed.groups())
+    not_landed, unplaced = map(int, bad.groups())
+
+    con = duckdb.connect()
+    build_warehouse(con, tmp_path / "no-public")
+    report = build_report(con, data, compare=False, landed_dir=data / "landed")
+    rows = {k: v for k, v in md_table(section(report.markdown), "Upload or file")}
+    assert number(rows["Inbox drops (uploads)"]) == drops == 6
+    assert rows["… not landed (refused, unsupported type, empty, no logs, other)"].startswith(
+        f"{not_landed} ("
+    )
+    assert not_landed == 2
+    taken = (
+        "Files in drops not taken: unreadable",
+        "Files in drops not taken: skipped (not a log)",
+    )
+    assert sum(number(rows[k]) for k in taken) == other == 1
+    assert number(rows["Landed files in no partition (no timestamp: never read)"]) == unplaced == 1
+    assert (
+        number(rows["Landed files superseded by a longer copy of the same log"]) == superseded == 1
+    )
+    assert new == 3 and again == 0  # copy.jsonl is a duplicate drop, not a member

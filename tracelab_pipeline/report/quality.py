@@ -1,5 +1,6 @@
 """The report's data-quality section: what happened to every line read, from the warehouse's
-public `ingest_accounting` and `rejected_records`, plus integer counts from the landing registry.
+public `ingest_accounting` and `rejected_records`, plus integer counts from the landing registry
+(landing/counts.py).
 
 Nothing here shows a raw id, path, handle or line. The warehouse holds no path or raw line
 (public schema), but its labels may still come from a `tracelab normalize` output, which is not
@@ -12,7 +13,6 @@ they are keyed pseudonyms. From the landing registry only counts per fixed outco
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from tracelab_pipeline.anonymize.pseudonyms import PSEUDONYM_RE
-from tracelab_pipeline.landing.registry import REGISTRY_NAME
+from tracelab_pipeline.landing.counts import drops_not_landed, landing_counts
 
 TOP = 10
 TOP_CONTRIBUTORS = 20
@@ -52,45 +52,6 @@ def clean_label(text: str | None) -> str:
     text = _QUOTED.sub("<VALUE>", " ".join(str(text).split()))
     text = " ".join(_clean_token(token) for token in text.split(" "))
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
-
-
-# Landing outcomes and file states the report names; any other value is counted as "other".
-DROP_OUTCOMES = ("landed", "duplicate", "refused", "unsupported", "empty", "no_logs")
-MEMBER_OUTCOMES = ("landed", "duplicate", "unreadable", "skipped")
-FILE_STATES = ("active", "superseded", "unplaced")
-
-
-def _fixed(counts: dict, known: tuple[str, ...]) -> dict[str, int]:
-    out = {k: 0 for k in (*known, "other")}
-    for key, n in counts.items():
-        out[key if key in known else "other"] += int(n)
-    return out
-
-
-def landing_counts(landed_dir: str | Path | None) -> dict[str, dict[str, int]] | None:
-    """Counts of inbox drops by outcome, files inside drops by outcome and landed files by
-    state, from the (private) landing registry: integers per fixed label, nothing else. None
-    when there is no registry (logs read with `tracelab normalize`)."""
-    if landed_dir is None:
-        return None
-    registry = Path(landed_dir) / REGISTRY_NAME
-    if not registry.is_file():
-        return None
-    db = sqlite3.connect(f"{registry.as_uri()}?mode=ro", uri=True)
-    try:
-        group = "SELECT {c}, count(*) FROM {t} GROUP BY {c}"
-        drops = dict(db.execute(group.format(c="outcome", t="drops")).fetchall())
-        members = dict(db.execute(group.format(c="outcome", t="drop_members")).fetchall())
-        files = dict(db.execute(group.format(c="status", t="files")).fetchall())
-    except sqlite3.Error:
-        return None
-    finally:
-        db.close()
-    return {
-        "drops": _fixed(drops, DROP_OUTCOMES),
-        "members": _fixed(members, MEMBER_OUTCOMES),
-        "files": _fixed(files, FILE_STATES),
-    }
 
 
 @dataclass
@@ -202,12 +163,6 @@ def _line_cells(r: dict) -> list[str]:
 def _file_cells(r: dict) -> list[str]:
     keys = ("files_with_rejections", "unreadable_files", "logs_without_steps")
     return [f"{int(r[k]):,}" for k in keys]
-
-
-def drops_not_landed(drops: dict[str, int]) -> int:
-    """Inbox drops neither landed nor already landed (refused, unsupported, empty, no logs,
-    other), from `landing_counts(...)["drops"]`."""
-    return sum(drops.values()) - drops["landed"] - drops["duplicate"]
 
 
 def _landing_rows(landing: dict[str, dict[str, int]]) -> list[list[str]]:
