@@ -376,3 +376,52 @@ def test_the_demo_summary_and_the_report_count_the_same_registry_alike(tmp_path)
         number(rows["Landed files superseded by a longer copy of the same log"]) == superseded == 1
     )
     assert new == 3 and again == 0  # copy.jsonl is a duplicate drop, not a member
+
+
+def test_flagged_records_are_counted_per_flag_and_provider_in_the_public_report(tmp_path):
+    """What a reader flags but does not reject (a Claude usage summing several model calls, Codex
+    events after the last token count) was in the accounting and nowhere in the report."""
+    from test_client_formats_2026 import ADVISOR_USAGE, assistant, claude, write
+
+    from tracelab_pipeline.anonymize import Pseudonymizer, Scrubber, anonymize_partition
+    from tracelab_pipeline.anonymize.public_store import publish
+    from tracelab_pipeline.normalize import normalize_files
+    from tracelab_pipeline.report import build_report
+    from tracelab_pipeline.warehouse import build_warehouse
+
+    summed = write(
+        tmp_path / "in" / "advisor.jsonl",
+        [
+            claude(1, "user", message={"role": "user", "content": "plan it"}, promptId="p1"),
+            assistant(2, "msg_A", [{"type": "text", "text": "done"}], ADVISOR_USAGE, "end_turn"),
+        ],
+    )
+    files = [summed, REAL / "codex" / "trezo-ai__codex-session.jsonl"]
+    private = normalize_files(files, HANDLE).tables()
+    pseudonymizer = Pseudonymizer(b"report-quality-test-key")
+    public = anonymize_partition(private, pseudonymizer, Scrubber([HANDLE])).tables
+    (pseudonym,) = set(public["ingest_accounting"].column("contributor").to_pylist())
+    publish(public, tmp_path / "public", "2025-09", pseudonym, pseudonymizer.fingerprint)
+    con = duckdb.connect()
+    build_warehouse(con, tmp_path / "public")
+    md = section(build_report(con, tmp_path / "data", compare=False).markdown)
+
+    expected: Counter = Counter()  # (flag, provider) -> records, from the private accounting
+    for r in private["ingest_accounting"].to_pylist():
+        for flag, n in r["flagged_by_reason"] or ():
+            expected[flag, r["provider"]] += n
+    assert expected[
+        "claude: usage sums several model calls (usage.iterations), kept as one step", "claude"
+    ]
+    assert expected["events dropped at end of file (no closing token_count)", "codex"] == 9
+    header = next(line for line in md.splitlines() if line.startswith("| Flag |"))
+    providers = [c.strip() for c in header.strip("|").split("|")][1:-1]
+    shown = {
+        (row[0], provider): number(cell)
+        for row in md_table(md, "Flag |")
+        for provider, cell in zip(providers, row[1:-1], strict=True)
+        if number(cell)
+    }
+    assert shown == dict(expected)
+    for needle in (HANDLE, str(tmp_path), "advisor.jsonl", "trezo"):
+        assert needle not in md, needle
