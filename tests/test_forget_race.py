@@ -9,14 +9,20 @@ build of minutes at paper scale meets an operator's `tracelab forget --yes`.
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 from landing_helpers import copy_into, fixture
 
 import tracelab_pipeline.anonymize.partition as partition_module
 import tracelab_pipeline.partitioned.build as build_module
 from assets.anonymize import anonymized_steps
-from assets.normalize import normalized_steps
+from tracelab_pipeline.anonymize.pseudonyms import KEY_ENV, Pseudonymizer
+from tracelab_pipeline.definitions import build_definitions
 from tracelab_pipeline.forget import forget, plan_forget
 from tracelab_pipeline.landing.land import land_inbox
+from tracelab_pipeline.orchestration.jobs import PARTITIONS_JOB
 from tracelab_pipeline.orchestration.partitions import contributor_month
 from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
 from tracelab_pipeline.partitioned.build import build_partitions
@@ -70,25 +76,34 @@ def test_a_build_that_read_her_files_before_forget_writes_no_private_partition(
     assert hers["not_written"].startswith(ERASED) and hers["steps"] == 0
 
 
-def test_forget_during_a_run_leaves_neither_layer_and_the_run_succeeds(tmp_path, monkeypatch):
-    # normalized_steps read her files, forget erased them, then both assets of the run went on:
-    # the private partition was written after the erasure, and anonymize published it.
-    keys = _landed(tmp_path)
+def test_forget_during_a_ranged_run_leaves_none_of_hers_and_publishes_the_others(
+    tmp_path, monkeypatch
+):
+    # The contributor-month job over alice's and bob's partitions, as the sensor launches it:
+    # normalized_steps read her files, forget erased them, then the run went on. Her private
+    # partition was written after the erasure and anonymize published it; the normalize checks
+    # must not fail the run (and so hold bob's publication back) for want of her partition.
+    monkeypatch.setenv(KEY_ENV, KEY)
+    keys = sorted(_landed(tmp_path))
     erased = _erasing_after(
         monkeypatch, build_module, "normalize_files", tmp_path, lambda a, k: a[1] == "alice"
     )
+    defs = build_definitions(data_dir=tmp_path)
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(contributor_month.name, keys)
-        result = dg.materialize(
-            [normalized_steps, anonymized_steps],
-            partition_key=next(k for k in keys if k.startswith("alice|")),
+        result = defs.resolve_job_def(PARTITIONS_JOB).execute_in_process(
             instance=instance,
-            resources=_resources(tmp_path),
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: keys[0],
+                ASSET_PARTITION_RANGE_END_TAG: keys[-1],
+            },
+            raise_on_error=False,
         )
         said = [r.user_message for r in instance.all_logs(result.run_id)]
     assert erased and result.success
     assert not list(tmp_path.glob("private/*/contributor=alice"))
-    assert not list((tmp_path / "public").rglob("part.parquet"))
+    published = {p.parent.name for p in (tmp_path / "public").rglob("part.parquet")}
+    assert published == {f"contributor={Pseudonymizer(KEY.encode()).contributor('bob')}"}
     notes = [m for m in said if ERASED in m]
     assert len(notes) == 2, said  # one per asset, naming the month, never her
     assert not any("alice" in m for m in notes)
