@@ -606,16 +606,20 @@ def test_forget_reads_production_and_consent_set_in_the_code_location(tmp_path, 
         "import dagster as dg\n"
         "from tracelab_pipeline.orchestration.resources import AnonymizationConfig\n"
         "defs = dg.Definitions(resources={'anonymization': AnonymizationConfig(\n"
-        "    production=True, contributors=['alice', 'bob'])})\n"
+        "    production=True, contributors=['alice', 'bob'],\n"
+        "    contributors_file=dg.EnvVar('TL_TEST_LIST'))})\n"
     )
+    (tmp_path / "also.txt").write_text("carol\n")
+    monkeypatch.setenv("TL_TEST_LIST", str(tmp_path / "also.txt"))
     monkeypatch.chdir(tmp_path)  # as `dagster dev -m` imports it: from the current directory
     copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
     args = ["forget", "alice", "--data-dir", str(tmp_path), "-m", module]
     dry = CliRunner().invoke(cli, args)
     assert dry.exit_code == 0, dry.output
     assert f"pipeline settings from the code location {module}: production" in dry.output
-    assert "consent: the list of consenting contributors (configuration) still names alice" in (
-        dry.output
+    assert (
+        "consent: the list of consenting contributors (configuration and file "
+        f"{tmp_path / 'also.txt'}) still names alice" in dry.output
     )
     assert "no list of consenting contributors is configured" not in dry.output
 

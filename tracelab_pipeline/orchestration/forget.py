@@ -50,7 +50,16 @@ def pipeline_anonymization(module: str = CODE_LOCATION):
         if isinstance(value, dg.Definitions):
             resource = (value.resources or {}).get("anonymization")
             if isinstance(resource, AnonymizationConfig):
-                return resource
+                # A field given as dg.EnvVar reads as the variable's name until Dagster
+                # initializes the resource (which a production resource without a key
+                # refuses): its value, read here.
+                fields = {n: getattr(resource, n) for n in AnonymizationConfig.model_fields}
+                return AnonymizationConfig(
+                    **{
+                        n: v.get_value() if isinstance(v, dg.EnvVar) else v
+                        for n, v in fields.items()
+                    }
+                )
     return AnonymizationConfig()
 
 
