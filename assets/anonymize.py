@@ -37,11 +37,12 @@ def anonymized_steps(
     from tracelab_pipeline.anonymize.gc_scope import frozen_heap
     from tracelab_pipeline.anonymize.partition import (
         prepare_partitions,
-        publish_partition,
-        read_private,
+        publish_partitions,
+        read_private_unless_erased,
     )
     from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer, PseudonymKeyError
     from tracelab_pipeline.anonymize.public_store import KeyMismatchError, check_key
+    from tracelab_pipeline.forget import NOT_WRITTEN
 
     try:
         key, key_source = anonymization.key(tracelab.data_path)
@@ -59,7 +60,9 @@ def anonymized_steps(
         try:
             prepared = prepare_partitions(
                 partitions,
-                lambda contributor, month: read_private(tracelab.private_dir, contributor, month),
+                lambda contributor, month: read_private_unless_erased(
+                    tracelab.private_dir, tracelab.landed_dir, contributor, month
+                ),
                 pseudonymizer,
                 anonymization.names(),
             )
@@ -70,9 +73,11 @@ def anonymized_steps(
             ) from exc
         results = check_results(prepared)
         failed = [r.check_name for r in results if not r.passed]
+        erased = []
         if not failed:
-            for p in prepared:
-                publish_partition(p, tracelab.public_dir)
+            erased = publish_partitions(
+                prepared, tracelab.public_dir, tracelab.private_dir, tracelab.landed_dir
+            )
     if failed:
         # Nothing was written: report the verdicts, then fail the step so no downstream step
         # of this run starts.
@@ -90,7 +95,17 @@ def anonymized_steps(
             },
         )
 
-    yield dg.MaterializeResult(metadata=_metadata(prepared, pseudonymizer.fingerprint))
+    # Erased before this step read them, or while it did: by month only, as the run's log
+    # outlives the erasure when the run covers others.
+    read = {(p.contributor, p.month) for p in prepared}
+    gone = sorted([m for c, m in partitions if (c, m) not in read] + [p.month for p in erased])
+    for month in gone:
+        context.log.warning(f"a partition of {month}: {NOT_WRITTEN}")
+    published = [p for p in prepared if all(p is not e for e in erased)]
+    metadata = _metadata(published, pseudonymizer.fingerprint)
+    if gone:
+        metadata["not_written_erased"] = len(gone)
+    yield dg.MaterializeResult(metadata=metadata)
     yield from results
 
 

@@ -24,18 +24,26 @@ PREVIEW_ROWS = 5
 def normalized_steps(context: dg.AssetExecutionContext, tracelab: TraceLabConfig):
     # A backfill runs many partitions in one run (single-run policy): build them all, a few
     # processes at a time.
-    built = []
+    built, not_written = [], []
     keys = list(context.partition_keys)
     for summary in build_partitions(
         tracelab.landed_dir, tracelab.private_dir, keys, workers=tracelab.workers
     ):
+        if summary["not_written"]:
+            # By month only: the run's log outlives the erasure when the run covers others.
+            context.log.warning(f"a partition of {summary['month']}: {summary['not_written']}")
+            not_written.append(summary["month"])
+            continue
         context.log.info(
             f"{summary['partition']}: {summary['files']} file(s), {summary['sessions']} "
             f"session(s), {summary['steps']} step(s), {summary['rejected_records']} rejected"
         )
         built.append(summary)
     built.sort(key=lambda b: b["partition"])
-    return dg.MaterializeResult(metadata=_metadata(built))
+    metadata = _metadata(built)
+    if not_written:
+        metadata["not_written_erased"] = len(not_written)
+    return dg.MaterializeResult(metadata=metadata)
 
 
 def _metadata(built: list[dict]) -> dict:

@@ -87,7 +87,7 @@ def _quality_metadata(quality) -> dict:
         "logs_without_steps": t["logs_without_steps"],
     }
     if quality.landing is not None:
-        from tracelab_pipeline.report.quality import drops_not_landed
+        from tracelab_pipeline.landing.counts import drops_not_landed
 
         out["uploads_not_landed"] = drops_not_landed(quality.landing["drops"])
         out["landed_files_in_no_partition"] = quality.landing["files"]["unplaced"]

@@ -9,6 +9,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
 
+from tracelab_pipeline.forget import is_forgotten
 from tracelab_pipeline.orchestration.partitions import (
     contributor_month,
     month_window,
@@ -39,12 +40,20 @@ def _evaluate(context, tracelab: TraceLabConfig, wanted: dict, judge) -> dg.Asse
     results = {}
     for key in context.partition_keys:
         contributor, month = split_partition_key(key)
-        tables = read_partition(tracelab.private_dir, contributor, month, wanted)
+        try:
+            tables = read_partition(tracelab.private_dir, contributor, month, wanted)
+        except FileNotFoundError:
+            # Erased (`tracelab forget`) while this run built it: nothing of hers to judge,
+            # and failing would hold back the others' partitions of the run.
+            if is_forgotten(tracelab.landed_dir, contributor, month):
+                continue
+            raise
         results[key] = judge(tables, contributor, month)
     failed = sorted(k for k, (ok, _) in results.items() if not ok)
     metadata = {"partitions_checked": len(results), "partitions_failed": len(failed)}
-    if len(results) == 1:
-        metadata.update(_values(next(iter(results.values()))[1]))
+    if len(context.partition_keys) == 1:
+        for _, details in results.values():  # none when it was erased
+            metadata.update(_values(details))
     else:
         metadata["failed"] = dg.MetadataValue.json({k: results[k][1] for k in failed[:20]})
         # Dagster records the one result of a ranged run (several keys, single-run backfill)

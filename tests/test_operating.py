@@ -588,3 +588,44 @@ def test_forget_cli_erases_her_keys_in_the_dagster_instance_it_finds(tmp_path, m
     assert done.exit_code == 0, done.output
     with dg.DagsterInstance.get() as instance:
         assert instance.get_dynamic_partitions(contributor_month.name) == ["bob|2026-03"]
+
+
+def test_forget_reads_production_and_consent_set_in_the_code_location(tmp_path, monkeypatch):
+    # `production=True` and a consent list set in the anonymization resource's code are in no
+    # environment variable: forget read the environment only, took this for a demo and said
+    # that no list was configured, while the pipeline's list still named her.
+    from click.testing import CliRunner
+
+    from tracelab_pipeline.cli import main as cli
+
+    for name in ("DAGSTER_HOME", "TRACELAB_ENV", "TRACELAB_CONTRIBUTORS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("TRACELAB_CONTRIBUTORS_FILE", raising=False)
+    module = f"tl_defs_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{module}.py").write_text(
+        "import dagster as dg\n"
+        "from tracelab_pipeline.orchestration.resources import AnonymizationConfig\n"
+        "defs = dg.Definitions(resources={'anonymization': AnonymizationConfig(\n"
+        "    production=True, contributors=['alice', 'bob'],\n"
+        "    contributors_file=dg.EnvVar('TL_TEST_LIST'))})\n"
+    )
+    (tmp_path / "also.txt").write_text("carol\n")
+    monkeypatch.setenv("TL_TEST_LIST", str(tmp_path / "also.txt"))
+    monkeypatch.chdir(tmp_path)  # as `dagster dev -m` imports it: from the current directory
+    copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
+    args = ["forget", "alice", "--data-dir", str(tmp_path), "-m", module]
+    dry = CliRunner().invoke(cli, args)
+    assert dry.exit_code == 0, dry.output
+    assert f"pipeline settings from the code location {module}: production" in dry.output
+    assert (
+        "consent: the list of consenting contributors (configuration and file "
+        f"{tmp_path / 'also.txt'}) still names alice" in dry.output
+    )
+    assert "no list of consenting contributors is configured" not in dry.output
+
+    # A code location that does not load must not stop an erasure: the environment decides.
+    broken = CliRunner().invoke(cli, [*args[:-1], "no_such_module_here", "--yes"])
+    assert broken.exit_code == 0, broken.output
+    assert "pipeline settings from the environment only: the code location" in broken.output
+    assert "give the pipeline's with --module" in broken.output
+    assert not (tmp_path / "inbox" / "alice").exists()

@@ -316,3 +316,112 @@ def test_demo_report_shows_bad_input_through_the_whole_dagster_graph(tmp_path, m
         text = (data / "report" / name).read_text()
         for needle in (*NEEDLES, "secret-notes", str(tmp_path)):
             assert needle not in text, (name, needle)
+
+
+def test_the_demo_summary_and_the_report_count_the_same_registry_alike(tmp_path):
+    """Both read the landing registry (landing/counts.py): the summary's split (files new,
+    already landed, skipped or unreadable; drops not landed; unplaced; superseded) adds up to
+    the report's rows on an inbox with every outcome."""
+    import re
+    import tarfile
+
+    from landing_helpers import file_info, tar_with
+
+    from tracelab_pipeline.landing.land import land_inbox
+    from tracelab_pipeline.orchestration.demo import DemoResult
+    from tracelab_pipeline.orchestration.demo_summary import summarize
+    from tracelab_pipeline.report import build_report
+    from tracelab_pipeline.warehouse import build_warehouse
+
+    inbox, data = tmp_path / "inbox", tmp_path / "data"
+    log = bad_log(inbox / HANDLE / "bad.jsonl")
+    (inbox / HANDLE / "copy.jsonl").write_bytes(log.read_bytes())  # already landed
+    (inbox / HANDLE / "notes.txt").write_text("not a log")  # unsupported
+    (inbox / HANDLE / "no-time.jsonl").write_text('{"hello": "world"}\n')  # unplaced
+    (inbox / "loose-file.jsonl").write_text("{}\n")  # refused: no contributor directory
+    shorter = b"".join(log.read_bytes().splitlines(keepends=True)[:-3])  # an older version
+    tar_with(  # a member that is no log (skipped) beside a log
+        inbox / HANDLE / "logs.tar.gz",
+        [(file_info("a/readme.md"), b"hello"), (file_info("a/bad.jsonl"), shorter)],
+    )
+    assert tarfile.is_tarfile(inbox / HANDLE / "logs.tar.gz")
+    land_inbox(str(inbox), data / "landed")
+
+    text = summarize(DemoResult(data_dir=data, dagster_home=data / "dagster_home"))
+    landed = re.search(
+        r"landed: (\d+) inbox drop\(s\); files: (\d+) new, (\d+) already landed, (\d+) skipped "
+        r"or unreadable; (\d+) replaced",
+        text,
+    )
+    bad = re.search(r"bad input: (\d+) inbox drop\(s\) not landed, (\d+) landed file", text)
+    drops, new, again, other, superseded = map(int, landed.groups())
+    not_landed, unplaced = map(int, bad.groups())
+
+    con = duckdb.connect()
+    build_warehouse(con, tmp_path / "no-public")
+    report = build_report(con, data, compare=False, landed_dir=data / "landed")
+    rows = {k: v for k, v in md_table(section(report.markdown), "Upload or file")}
+    assert number(rows["Inbox drops (uploads)"]) == drops == 6
+    assert rows["… not landed (refused, unsupported type, empty, no logs, other)"].startswith(
+        f"{not_landed} ("
+    )
+    assert not_landed == 2
+    taken = (
+        "Files in drops not taken: unreadable",
+        "Files in drops not taken: skipped (not a log)",
+    )
+    assert sum(number(rows[k]) for k in taken) == other == 1
+    assert number(rows["Landed files in no partition (no timestamp: never read)"]) == unplaced == 1
+    assert (
+        number(rows["Landed files superseded by a longer copy of the same log"]) == superseded == 1
+    )
+    assert new == 3 and again == 0  # copy.jsonl is a duplicate drop, not a member
+
+
+def test_flagged_records_are_counted_per_flag_and_provider_in_the_public_report(tmp_path):
+    """What a reader flags but does not reject (a Claude usage summing several model calls, Codex
+    events after the last token count) was in the accounting and nowhere in the report."""
+    from test_client_formats_2026 import ADVISOR_USAGE, assistant, claude, write
+
+    from tracelab_pipeline.anonymize import Pseudonymizer, Scrubber, anonymize_partition
+    from tracelab_pipeline.anonymize.public_store import publish
+    from tracelab_pipeline.normalize import normalize_files
+    from tracelab_pipeline.report import build_report
+    from tracelab_pipeline.warehouse import build_warehouse
+
+    summed = write(
+        tmp_path / "in" / "advisor.jsonl",
+        [
+            claude(1, "user", message={"role": "user", "content": "plan it"}, promptId="p1"),
+            assistant(2, "msg_A", [{"type": "text", "text": "done"}], ADVISOR_USAGE, "end_turn"),
+        ],
+    )
+    files = [summed, REAL / "codex" / "trezo-ai__codex-session.jsonl"]
+    private = normalize_files(files, HANDLE).tables()
+    pseudonymizer = Pseudonymizer(b"report-quality-test-key")
+    public = anonymize_partition(private, pseudonymizer, Scrubber([HANDLE])).tables
+    (pseudonym,) = set(public["ingest_accounting"].column("contributor").to_pylist())
+    publish(public, tmp_path / "public", "2025-09", pseudonym, pseudonymizer.fingerprint)
+    con = duckdb.connect()
+    build_warehouse(con, tmp_path / "public")
+    md = section(build_report(con, tmp_path / "data", compare=False).markdown)
+
+    expected: Counter = Counter()  # (flag, provider) -> records, from the private accounting
+    for r in private["ingest_accounting"].to_pylist():
+        for flag, n in r["flagged_by_reason"] or ():
+            expected[flag, r["provider"]] += n
+    assert expected[
+        "claude: usage sums several model calls (usage.iterations), kept as one step", "claude"
+    ]
+    assert expected["events dropped at end of file (no closing token_count)", "codex"] == 9
+    header = next(line for line in md.splitlines() if line.startswith("| Flag |"))
+    providers = [c.strip() for c in header.strip("|").split("|")][1:-1]
+    shown = {
+        (row[0], provider): number(cell)
+        for row in md_table(md, "Flag |")
+        for provider, cell in zip(providers, row[1:-1], strict=True)
+        if number(cell)
+    }
+    assert shown == dict(expected)
+    for needle in (HANDLE, str(tmp_path), "advisor.jsonl", "trezo"):
+        assert needle not in md, needle

@@ -10,16 +10,51 @@ What holds a contributor's data, and what this removes:
 The warehouse, figures, report and release are built from the public layer: they hold the
 contributor until rebuilt (the command says so). The Dagster side (partition keys, runs) is
 `orchestration/forget.py`.
+
+Builds that write her layers (`normalized_steps`, `anonymized_steps`) read without a lock, for
+minutes at paper scale, and write under the landing lock (`publishing`), after checking that
+her partition is still there: erasing, which holds that lock, happens wholly before or after
+a build's write, so a build that read her files before they were erased writes nothing.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tracelab_pipeline.landing.handles import is_valid_handle
+from tracelab_pipeline.landing.handles import PARTITION_SEPARATOR, is_valid_handle
 from tracelab_pipeline.landing.registry import REGISTRY_NAME, Registry
+
+NOT_WRITTEN = (
+    "not written: its contributor was erased (`tracelab forget`) after this run had read their data"
+)
+
+
+@contextmanager
+def publishing(landed_dir: str | Path) -> Iterator[None]:
+    """Held while a build checks that its partition is still there and writes it: the landing
+    lock, which `forget` holds while it erases. Only the write is inside (a partition's files
+    take well under a second), so landing and erasing wait that long, never for a whole build."""
+    from tracelab_pipeline.landing.land import landing_lock
+
+    landed = Path(landed_dir)
+    landed.mkdir(parents=True, exist_ok=True)
+    with landing_lock(landed):
+        yield
+
+
+def is_forgotten(landed_dir: str | Path, contributor: str, month: str) -> bool:
+    """Whether the landing registry no longer holds this partition (`forget` deletes its row;
+    landing never does, not even when the partition is emptied). False without a registry:
+    the partition was not built from landed files (a test, an import)."""
+    landed = Path(landed_dir)
+    if not (landed / REGISTRY_NAME).is_file():
+        return False
+    with Registry(landed) as reg:
+        return reg.partition_digest(f"{contributor}{PARTITION_SEPARATOR}{month}") is None
 
 
 class ForgetError(RuntimeError):

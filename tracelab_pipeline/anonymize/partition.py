@@ -57,6 +57,21 @@ def read_private(root: str | Path, contributor: str, month: str) -> dict[str, pa
     return read_partition(root, contributor, month)
 
 
+def read_private_unless_erased(
+    root: str | Path, landed_dir: str | Path, contributor: str, month: str
+) -> dict[str, pa.Table] | None:
+    """`read_private`, or None when the partition is gone because its contributor was erased
+    (`tracelab forget`, perhaps while `normalized_steps` of this very run built it)."""
+    from tracelab_pipeline.forget import is_forgotten
+
+    try:
+        return read_private(root, contributor, month)
+    except FileNotFoundError:
+        if is_forgotten(landed_dir, contributor, month):
+            return None
+        raise
+
+
 GX_CHECK = {"private": GX_PRIVATE, "public": GX_PUBLIC}
 
 
@@ -136,7 +151,7 @@ def prepare_partitions(
 ) -> list[PreparedPartition]:
     """Every (contributor, month) of a run: each private partition is read once (`read`),
     anonymized and checked; GX validates both layers in one pass per chunk of partitions.
-    Check outcomes are per partition."""
+    Check outcomes are per partition. A partition `read` gives None for is left out."""
     deny_list = list(deny_list)
     prepared: list[PreparedPartition] = []
     pending = list(partitions)
@@ -145,6 +160,8 @@ def prepare_partitions(
         while pending and rows < CHUNK_ROWS:
             contributor, month = pending.pop(0)
             tables = read(contributor, month)
+            if tables is None:
+                continue
             rows += sum(t.num_rows for t in tables.values())
             private[str(len(chunk))] = (tables, month)
             chunk.append((contributor, month))
@@ -182,3 +199,26 @@ def publish_partition(prepared: PreparedPartition, public_root: str | Path) -> d
     )
     prepared.anonymized.tables = {}  # written: do not keep a second copy alive
     return prepared.published
+
+
+def publish_partitions(
+    prepared: list[PreparedPartition],
+    public_root: str | Path,
+    private_root: str | Path,
+    landed_dir: str | Path,
+) -> list[PreparedPartition]:
+    """Publish every partition whose private partition is still there when it is written;
+    return those that were not, erased (`tracelab forget`) since they were read."""
+    from tracelab_pipeline.forget import publishing
+    from tracelab_pipeline.partitioned.store import partition_dir
+
+    erased = []
+    for p in prepared:
+        with publishing(landed_dir):
+            # forget deletes the private partition under this lock, before the public one
+            private = partition_dir(private_root, "steps", p.contributor, p.month)
+            if (private / "part.parquet").is_file():
+                publish_partition(p, public_root)
+            else:
+                erased.append(p)
+    return erased

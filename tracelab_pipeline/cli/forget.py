@@ -14,19 +14,33 @@ import click
 )
 @click.option("--inbox", default=None, help="Inbox (default $TRACELAB_INBOX, else <data>/inbox).")
 @click.option("--yes", is_flag=True, help="Delete. Without it, only show what would go.")
-def command(handle: str, data_dir: str | None, inbox: str | None, yes: bool) -> None:
+@click.option(
+    "-m",
+    "--module",
+    default=None,
+    help="The pipeline's Dagster code location, as given to `dagster dev -m` (default "
+    "tracelab_pipeline.definitions, which workspace.yaml loads): its anonymization resource "
+    "says whether this is production, who consented and the pseudonym key, settings made in "
+    "code included.",
+)
+def command(
+    handle: str, data_dir: str | None, inbox: str | None, yes: bool, module: str | None
+) -> None:
     """Erase contributor HANDLE: their inbox directory, landed files and registry rows,
     private and public partitions, and (with $DAGSTER_HOME, or <data>/dagster_home) their
     partition keys and runs in the Dagster instance. The public layer is found with the
-    pseudonym key it was built with ($TRACELAB_PSEUDONYM_KEY or <data>/pseudonym.key).
-    Afterwards rebuild what is built from the public layer (the command prints how)."""
+    pseudonym key it was built with (the code location's anonymization resource, else
+    $TRACELAB_PSEUDONYM_KEY, else <data>/pseudonym.key). Afterwards rebuild what is built from
+    the public layer (the command prints how)."""
     from tracelab_pipeline.anonymize.pseudonyms import resolve_key
     from tracelab_pipeline.forget import ForgetError, forget, plan_forget
     from tracelab_pipeline.paths import resolve_data_dir, resolve_inbox
 
     data = resolve_data_dir(data_dir)
     inbox_url = resolve_inbox(inbox, data)
-    key, _ = resolve_key(data, create=False)  # where anonymize took it from; never creates one
+    settings, settings_line = _pipeline_settings(module)
+    # Where anonymize took it from; never creates one.
+    key, _ = resolve_key(data, configured=settings.pseudonym_key, create=False)
     try:
         plan = plan_forget(handle, data, inbox_url, pseudonym_key=key)
     except ForgetError as exc:
@@ -61,7 +75,8 @@ def command(handle: str, data_dir: str | None, inbox: str | None, yes: bool) -> 
             "  Dagster instance: none found (no $DAGSTER_HOME, no <data>/dagster_home): "
             f"partition keys and runs of {handle} in one are NOT erased; set DAGSTER_HOME"
         )
-    note = _consent_note(handle)
+    click.echo(f"  {settings_line}")
+    note = _consent_note(handle, settings)
     if note:
         click.echo(f"  {note}")
     if not yes:
@@ -87,21 +102,44 @@ def command(handle: str, data_dir: str | None, inbox: str | None, yes: bool) -> 
     )
 
 
-def _consent_note(handle: str) -> str | None:
+def _pipeline_settings(module: str | None):
+    """The pipeline's anonymization resource (production mode, consent list, key) and a line
+    saying where it came from. Its code location not loading must not stop an erasure: then
+    the environment alone decides, and the line says so."""
+    from tracelab_pipeline.orchestration.forget import CODE_LOCATION, pipeline_anonymization
+
+    module = module or CODE_LOCATION
+    _quiet_dagster()
+    try:
+        settings = pipeline_anonymization(module)
+    except Exception as exc:  # any error of user code: fall back, and say so
+        from tracelab_pipeline.orchestration.resources import AnonymizationConfig
+
+        settings = AnonymizationConfig()
+        where = (
+            f"the environment only: the code location {module} did not load "
+            f"({type(exc).__name__}: {exc}); give the pipeline's with --module"
+        )
+    else:
+        where = f"the code location {module}"
+    mode = "production" if settings.is_production else "demo (not production)"
+    return settings, f"pipeline settings from {where}: {mode}"
+
+
+def _consent_note(handle: str, settings) -> str | None:
     """Forgetting does not withdraw consent: while the handle is on the list (or the list
     takes everyone), her next upload (a `tracelab contribute` cron job) lands and is published
-    again. Said before and after deleting, as the list is the operator's to edit."""
+    again. Said before and after deleting, as the list is the operator's to edit. `settings`:
+    the pipeline's anonymization resource, whose list and mode landing uses."""
     from tracelab_pipeline.landing.consent import (
         CONTRIBUTORS_ENV,
         CONTRIBUTORS_FILE_ENV,
         DEMO,
         ConsentError,
-        resolve_consent,
     )
 
-    production = os.environ.get("TRACELAB_ENV", "").lower() == "production"
     try:
-        consent = resolve_consent(production=production)
+        consent = settings.consent()
     except ConsentError:  # no list in production, or an unreadable one: nothing lands
         return None
     if not consent.allows(handle):
@@ -137,13 +175,18 @@ def _instance_side(home: str | None, handle: str, apply: bool) -> dict | None:
         return forget_in_instance(instance, handle, apply)
 
 
+def _quiet_dagster() -> None:
+    """Dagster's beta/preview notes on our definitions would bury what forget says."""
+    import warnings
+
+    warnings.filterwarnings("ignore", module="dagster")
+
+
 def _instance(home: str | None):
     """The Dagster instance under `home` (None without one), as a context manager."""
-    import warnings
     from contextlib import nullcontext
 
-    # Dagster's beta/preview notes on our definitions would bury what forget says.
-    warnings.filterwarnings("ignore", module="dagster")
+    _quiet_dagster()
     if not home:
         return nullcontext()
     from tracelab_pipeline.orchestration.forget import instance_at

@@ -29,33 +29,23 @@ def dataset_counts(private_steps: Path) -> dict[str, int]:
 def registry_counts(data: Path) -> dict[str, int] | None:
     """What landing did with every inbox drop and file in it (landing registry), so that a
     contributor can match the summary to what `tracelab contribute` said it dropped; also the
-    drops not landed and the files landed without a month (bad input). None: no registry."""
-    import sqlite3
+    drops not landed and the files landed without a month (bad input). None: no registry.
+    The counts are the report's (landing/counts.py), split as this summary says them."""
+    from tracelab_pipeline.landing.counts import drops_not_landed, landing_counts
 
-    registry = data / "landed" / "registry.sqlite"
-    if not registry.is_file():
+    counts = landing_counts(data / "landed")
+    if counts is None:
         return None
-    db = sqlite3.connect(f"{registry.as_uri()}?mode=ro", uri=True)
-    try:
-        drops = db.execute("SELECT count(*) FROM drops").fetchone()[0]
-        drops_not_landed = db.execute(
-            "SELECT count(*) FROM drops WHERE outcome NOT IN ('landed', 'duplicate')"
-        ).fetchone()[0]
-        members = dict(
-            db.execute("SELECT outcome, count(*) FROM drop_members GROUP BY outcome").fetchall()
-        )
-        files = dict(db.execute("SELECT status, count(*) FROM files GROUP BY status").fetchall())
-    finally:
-        db.close()
+    drops, members, files = counts["drops"], counts["members"], counts["files"]
     return {
-        "drops": drops,
-        "landed": members.pop("landed", 0),
-        "duplicate": members.pop("duplicate", 0),
-        "other": sum(members.values()),
-        "superseded": files.get("superseded", 0),
-        "drops_not_landed": drops_not_landed,
+        "drops": sum(drops.values()),
+        "landed": members["landed"],
+        "duplicate": members["duplicate"],
+        "other": sum(members.values()) - members["landed"] - members["duplicate"],
+        "superseded": files["superseded"],
+        "drops_not_landed": drops_not_landed(drops),
         # Landed, but no timestamp gives them a month: never normalized (status_reason says).
-        "files_unplaced": files.get("unplaced", 0),
+        "files_unplaced": files["unplaced"],
     }
 
 

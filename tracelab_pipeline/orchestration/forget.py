@@ -23,6 +23,46 @@ def instance_at(home: str) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
+CODE_LOCATION = "tracelab_pipeline.definitions"  # what workspace.yaml loads
+
+
+def pipeline_anonymization(module: str = CODE_LOCATION):
+    """The anonymization resource of the code location `module`, loaded as `dagster dev -m`
+    loads it (the current directory importable): production mode, the consent list and the
+    pseudonym key as the running pipeline has them, code included (`production=True` set there
+    is in no environment variable). A code location without one runs with the default, which
+    reads the environment only; so does this."""
+    import importlib
+    import sys
+
+    from tracelab_pipeline.orchestration.resources import AnonymizationConfig
+
+    cwd = os.getcwd()
+    added = cwd not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
+    try:
+        loaded = importlib.import_module(module)
+    finally:
+        if added:
+            sys.path.remove(cwd)
+    for value in vars(loaded).values():
+        if isinstance(value, dg.Definitions):
+            resource = (value.resources or {}).get("anonymization")
+            if isinstance(resource, AnonymizationConfig):
+                # A field given as dg.EnvVar reads as the variable's name until Dagster
+                # initializes the resource (which a production resource without a key
+                # refuses): its value, read here.
+                fields = {n: getattr(resource, n) for n in AnonymizationConfig.model_fields}
+                return AnonymizationConfig(
+                    **{
+                        n: v.get_value() if isinstance(v, dg.EnvVar) else v
+                        for n, v in fields.items()
+                    }
+                )
+    return AnonymizationConfig()
+
+
 def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -> dict:
     """Partition keys and runs of `handle` in the instance; deleted when `apply`."""
     order = instance.get_dynamic_partitions(PARTITIONS_NAME)

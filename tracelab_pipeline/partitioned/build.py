@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
+from tracelab_pipeline.forget import NOT_WRITTEN, publishing
 from tracelab_pipeline.landing.handles import PARTITION_SEPARATOR
 from tracelab_pipeline.landing.registry import Registry
 from tracelab_pipeline.normalize import normalize_files
@@ -88,7 +89,12 @@ def build_partition(
         "rules": RULES_VERSION,
         "files": [{"sha256": f.sha256, "member": f.member, "lines": f.lines} for f in files],
     }
-    write_partition(private_root, contributor, month, tables.tables(), inputs)
+    with publishing(reg.landed_dir):
+        # Erased while we read (forget deletes the partition's row under this lock): the
+        # files read are gone, and so must be what they would have built.
+        if reg.partition_digest(key) is None:
+            return _not_written(key, month)
+        write_partition(private_root, contributor, month, tables.tables(), inputs)
     steps = tables.steps
     acc = tables.ingest_accounting.to_pylist()
     reasons: Counter = Counter()
@@ -98,6 +104,8 @@ def build_partition(
     preview = steps.select(list(PREVIEW_COLUMNS)).slice(0, 5).to_pylist()
     return {
         "partition": key,
+        "month": month,
+        "not_written": None,
         "digest": digest,
         "files": len(files),
         "sessions": pc.count_distinct(steps.column("root_session_id")).as_py()
@@ -109,4 +117,17 @@ def build_partition(
         "unreadable_files": sum(1 for r in acc if r["error"]),
         "rejected_by_reason": dict(reasons),
         "preview": preview,
+    }
+
+
+def _not_written(key: str, month: str) -> dict:
+    counts = ("files", "sessions", "steps", "tool_calls", "rejected_records", "unreadable_files")
+    return {
+        "partition": key,
+        "month": month,
+        "not_written": NOT_WRITTEN,
+        "digest": None,
+        **dict.fromkeys(counts, 0),
+        "rejected_by_reason": {},
+        "preview": [],
     }

@@ -1,5 +1,6 @@
 """The report's data-quality section: what happened to every line read, from the warehouse's
-public `ingest_accounting` and `rejected_records`, plus integer counts from the landing registry.
+public `ingest_accounting` (its rejected, ignored and flagged counts) and `rejected_records`, plus
+integer counts from the landing registry (landing/counts.py).
 
 Nothing here shows a raw id, path, handle or line. The warehouse holds no path or raw line
 (public schema), but its labels may still come from a `tracelab normalize` output, which is not
@@ -12,7 +13,6 @@ they are keyed pseudonyms. From the landing registry only counts per fixed outco
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from tracelab_pipeline.anonymize.pseudonyms import PSEUDONYM_RE
-from tracelab_pipeline.landing.registry import REGISTRY_NAME
+from tracelab_pipeline.landing.counts import drops_not_landed, landing_counts
 
 TOP = 10
 TOP_CONTRIBUTORS = 20
@@ -54,45 +54,6 @@ def clean_label(text: str | None) -> str:
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 
-# Landing outcomes and file states the report names; any other value is counted as "other".
-DROP_OUTCOMES = ("landed", "duplicate", "refused", "unsupported", "empty", "no_logs")
-MEMBER_OUTCOMES = ("landed", "duplicate", "unreadable", "skipped")
-FILE_STATES = ("active", "superseded", "unplaced")
-
-
-def _fixed(counts: dict, known: tuple[str, ...]) -> dict[str, int]:
-    out = {k: 0 for k in (*known, "other")}
-    for key, n in counts.items():
-        out[key if key in known else "other"] += int(n)
-    return out
-
-
-def landing_counts(landed_dir: str | Path | None) -> dict[str, dict[str, int]] | None:
-    """Counts of inbox drops by outcome, files inside drops by outcome and landed files by
-    state, from the (private) landing registry: integers per fixed label, nothing else. None
-    when there is no registry (logs read with `tracelab normalize`)."""
-    if landed_dir is None:
-        return None
-    registry = Path(landed_dir) / REGISTRY_NAME
-    if not registry.is_file():
-        return None
-    db = sqlite3.connect(f"{registry.as_uri()}?mode=ro", uri=True)
-    try:
-        group = "SELECT {c}, count(*) FROM {t} GROUP BY {c}"
-        drops = dict(db.execute(group.format(c="outcome", t="drops")).fetchall())
-        members = dict(db.execute(group.format(c="outcome", t="drop_members")).fetchall())
-        files = dict(db.execute(group.format(c="status", t="files")).fetchall())
-    except sqlite3.Error:
-        return None
-    finally:
-        db.close()
-    return {
-        "drops": _fixed(drops, DROP_OUTCOMES),
-        "members": _fixed(members, MEMBER_OUTCOMES),
-        "files": _fixed(files, FILE_STATES),
-    }
-
-
 @dataclass
 class Quality:
     """The section's numbers (also returned with the report, for callers and tests)."""
@@ -109,6 +70,9 @@ class Quality:
     rejected_reasons: list[tuple[str, int, int]] = field(default_factory=list)
     ignored_types: list[tuple[str, int]] = field(default_factory=list)  # label, lines
     rejected_rows_kept: int = 0
+    # What the readers flagged but did not reject (ingest_accounting.flagged_by_reason):
+    # (label, provider -> count, files), largest first
+    flags: list[tuple[str, dict[str, int], int]] = field(default_factory=list)
     landing: dict[str, dict[str, int]] | None = None
 
 
@@ -183,7 +147,38 @@ def data_quality(con: duckdb.DuckDBPyConnection, landed_dir: str | Path | None) 
     ignored = con.execute(entries.format(col="ignored_by_type")).fetchall()
     q.ignored_types = [(label, n) for label, n, _ in _merged(ignored, TOP)]
     q.rejected_rows_kept = con.execute("SELECT count(*) FROM rejected_records").fetchone()[0]
+    q.flags = _flags(con)
     return q
+
+
+def _flags(con: duckdb.DuckDBPyConnection) -> list[tuple[str, dict[str, int], int]]:
+    """Flag labels (cleaned, as every label here) with records per provider and files, by
+    records, the TOP first and the rest summed as "(other)"."""
+    rows = con.execute(
+        """
+        WITH numbered AS (
+            SELECT row_number() OVER () AS file_no, coalesce(provider, ?) AS provider,
+                flagged_by_reason AS m
+            FROM ingest_accounting
+        ), entries AS (SELECT file_no, provider, unnest(map_entries(m)) AS e FROM numbered)
+        SELECT e.key, provider, e.value, file_no FROM entries WHERE e.value > 0
+        """,
+        [NO_PROVIDER],
+    ).fetchall()
+    by_label: dict[str, Counter] = {}
+    files: dict[str, set] = {}
+    for label, provider, n, file_no in rows:
+        label = clean_label(label)
+        by_label.setdefault(label, Counter())[clean_label(provider)] += int(n)
+        files.setdefault(label, set()).add(file_no)
+    ranked = sorted(by_label, key=lambda k: (-sum(by_label[k].values()), k))
+    out = [(k, dict(by_label[k]), len(files[k])) for k in ranked[:TOP]]
+    if len(ranked) > TOP:
+        rest: Counter = Counter()
+        for k in ranked[TOP:]:
+            rest.update(by_label[k])
+        out.append(("(other)", dict(rest), len(set().union(*(files[k] for k in ranked[TOP:])))))
+    return out
 
 
 LINE_COLUMNS = ["Files", "Lines read", "Used", "Ignored", "Rejected", "Rejected %"]
@@ -204,12 +199,6 @@ def _file_cells(r: dict) -> list[str]:
     return [f"{int(r[k]):,}" for k in keys]
 
 
-def drops_not_landed(drops: dict[str, int]) -> int:
-    """Inbox drops neither landed nor already landed (refused, unsupported, empty, no logs,
-    other), from `landing_counts(...)["drops"]`."""
-    return sum(drops.values()) - drops["landed"] - drops["duplicate"]
-
-
 def _landing_rows(landing: dict[str, dict[str, int]]) -> list[list[str]]:
     d, m, f = landing["drops"], landing["members"], landing["files"]
     not_landed = drops_not_landed(d)
@@ -226,6 +215,26 @@ def _landing_rows(landing: dict[str, dict[str, int]]) -> list[list[str]]:
         ["Landed files superseded by a longer copy of the same log", f"{f['superseded']:,}"],
         ["Landed files read (active)", f"{f['active']:,}"],
     ]
+
+
+def _write_flags(w, q: Quality) -> None:
+    w.heading(3, "Flagged, not rejected")
+    if not q.flags:
+        w.para("No record was flagged.")
+        return
+    w.para(
+        "What the readers noted as unusual but did not reject: records kept as they are (e.g. "
+        "a Claude usage summing several model calls, kept as one step as TraceLab counts it) "
+        "and events dropped with reason (e.g. a Codex file ending after its last token count). "
+        "Counts per flag and provider; flags are no lines of their own, so they are not part "
+        "of lines read."
+    )
+    providers = [p for p in q.by_provider if any(p in counts for _, counts, _ in q.flags)]
+    body = [
+        [label, *(f"{counts.get(p, 0):,}" for p in providers), f"{files:,}"]
+        for label, counts, files in q.flags
+    ]
+    w.table(["Flag", *providers, "Files"], body)
 
 
 def write_section(w, q: Quality) -> None:
@@ -296,6 +305,7 @@ def write_section(w, q: Quality) -> None:
             w.table(["Record type", "Lines"], [[r, f"{n:,}"] for r, n in q.ignored_types])
         else:
             w.para("No line was ignored.")
+        _write_flags(w, q)
     w.heading(3, "Landing")
     if q.landing is None:
         w.para(

@@ -1,0 +1,144 @@
+"""`tracelab forget` while a partition build runs: a build that read her files before they were
+erased writes nothing of hers afterwards, private or public.
+
+The builds run for real; the erasure is run inside the window between a build's read and its
+write by wrapping the real reading step (it runs unchanged, then forget runs), which is where a
+build of minutes at paper scale meets an operator's `tracelab forget --yes`.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+from landing_helpers import copy_into, fixture
+
+import tracelab_pipeline.anonymize.partition as partition_module
+import tracelab_pipeline.partitioned.build as build_module
+from assets.anonymize import anonymized_steps
+from tracelab_pipeline.anonymize.pseudonyms import KEY_ENV, Pseudonymizer
+from tracelab_pipeline.definitions import build_definitions
+from tracelab_pipeline.forget import forget, plan_forget
+from tracelab_pipeline.landing.land import land_inbox
+from tracelab_pipeline.orchestration.jobs import PARTITIONS_JOB
+from tracelab_pipeline.orchestration.partitions import contributor_month
+from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
+from tracelab_pipeline.partitioned.build import build_partitions
+
+KEY = "k" * 32
+ERASED = "not written: its contributor was erased (`tracelab forget`)"
+
+
+def _landed(data: Path) -> list[str]:
+    inbox = data / "inbox"
+    copy_into(inbox / "alice", fixture("ccviewer__5c0375b4.jsonl"))
+    copy_into(inbox / "bob", fixture("ccviewer__1af7fc5e.jsonl"))
+    return land_inbox(str(inbox), data / "landed").changed_partitions
+
+
+def _erase_alice(data: Path) -> None:
+    inbox = str(data / "inbox")
+    forget(plan_forget("alice", data, inbox, pseudonym_key=KEY.encode()), data, inbox)
+
+
+def _erasing_after(monkeypatch, module, name: str, data: Path, when) -> None:
+    """Run the real `module.name`, then erase alice once `when(args)` says the call was hers."""
+    real = getattr(module, name)
+    done = []
+
+    def reading_then_erased(*args, **kwargs):
+        out = real(*args, **kwargs)
+        if not done and when(args, kwargs):
+            _erase_alice(data)
+            done.append(True)
+        return out
+
+    monkeypatch.setattr(module, name, reading_then_erased)
+    return done
+
+
+def test_a_build_that_read_her_files_before_forget_writes_no_private_partition(
+    tmp_path, monkeypatch
+):
+    keys = _landed(tmp_path)
+    erased = _erasing_after(
+        monkeypatch, build_module, "normalize_files", tmp_path, lambda a, k: a[1] == "alice"
+    )
+    summaries = {
+        s["partition"]: s for s in build_partitions(tmp_path / "landed", tmp_path / "private", keys)
+    }
+    assert erased
+    assert not list((tmp_path / "private").rglob("contributor=alice"))
+    assert list((tmp_path / "private").rglob("contributor=bob"))
+    (hers,) = [s for k, s in summaries.items() if k.startswith("alice|")]
+    assert hers["not_written"].startswith(ERASED) and hers["steps"] == 0
+
+
+def test_forget_during_a_ranged_run_leaves_none_of_hers_and_publishes_the_others(
+    tmp_path, monkeypatch
+):
+    # The contributor-month job over alice's and bob's partitions, as the sensor launches it:
+    # normalized_steps read her files, forget erased them, then the run went on. Her private
+    # partition was written after the erasure and anonymize published it; the normalize checks
+    # must not fail the run (and so hold bob's publication back) for want of her partition.
+    monkeypatch.setenv(KEY_ENV, KEY)
+    keys = sorted(_landed(tmp_path))
+    erased = _erasing_after(
+        monkeypatch, build_module, "normalize_files", tmp_path, lambda a, k: a[1] == "alice"
+    )
+    defs = build_definitions(data_dir=tmp_path)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, keys)
+        result = defs.resolve_job_def(PARTITIONS_JOB).execute_in_process(
+            instance=instance,
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: keys[0],
+                ASSET_PARTITION_RANGE_END_TAG: keys[-1],
+            },
+            raise_on_error=False,
+        )
+        said = [r.user_message for r in instance.all_logs(result.run_id)]
+    assert erased and result.success
+    assert not list(tmp_path.glob("private/*/contributor=alice"))
+    published = {p.parent.name for p in (tmp_path / "public").rglob("part.parquet")}
+    assert published == {f"contributor={Pseudonymizer(KEY.encode()).contributor('bob')}"}
+    notes = [m for m in said if ERASED in m]
+    assert len(notes) == 2, said  # one per asset, naming the month, never her
+    assert not any("alice" in m for m in notes)
+
+
+def test_an_anonymize_run_that_read_her_partition_before_forget_publishes_nothing(
+    tmp_path, monkeypatch
+):
+    keys = _landed(tmp_path)
+    list(build_partitions(tmp_path / "landed", tmp_path / "private", keys))
+    erased = _erasing_after(
+        monkeypatch,
+        partition_module,
+        "prepare_partitions",
+        tmp_path,
+        lambda a, k: any(c == "alice" for c, _ in a[0]),
+    )
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, keys)
+        result = dg.materialize(
+            [anonymized_steps],
+            partition_key=next(k for k in keys if k.startswith("alice|")),
+            instance=instance,
+            resources=_resources(tmp_path),
+        )
+        (materialization,) = result.asset_materializations_for_node("anonymized_steps")
+    assert erased and result.success
+    assert not list((tmp_path / "public").rglob("part.parquet"))
+    assert not list(tmp_path.glob("private/*/contributor=alice"))
+    assert materialization.metadata["not_written_erased"].value == 1
+    assert materialization.metadata["public_partitions"].value == []
+
+
+def _resources(data: Path) -> dict:
+    return {
+        "tracelab": TraceLabConfig(data_dir=str(data), workers=1),
+        "anonymization": AnonymizationConfig(pseudonym_key=KEY),
+    }
