@@ -13,6 +13,11 @@
    costs per process (importing GX, building the Presidio engine) are reported separately.
 3. --ranged: every partition of the preset as ONE ranged run (a backfill), where GX validates
    the partitions of both layers in one pass per chunk (partition.prepare_partitions).
+
+Each result comes with a CPU breakdown (Breakdown: the stage's functions timed where they are
+called) and Presidio's counts: strings scanned, new to a contributor's Scrubber, analyzed.
+Dagster's own per-key cost of the checks (events, instance queries) is not in these numbers;
+docs/privacy.md gives it, measured on a real run.
 """
 
 from __future__ import annotations
@@ -28,6 +33,91 @@ from pathlib import Path
 import orjson
 
 GOAL = 0.25
+
+# (module, function, label): the parts of the stage timed by --breakdown, CPU seconds,
+# inclusive (a part's time includes the parts it calls, e.g. anonymize includes pseudonyms).
+PARTS = (
+    ("tracelab_pipeline.anonymize.partition", "read_private", "read private Parquet"),
+    ("tracelab_pipeline.anonymize.partition", "deny_names", "deny-list from paths"),
+    ("tracelab_pipeline.anonymize.partition", "private_ids", "encode private ids"),
+    ("tracelab_pipeline.anonymize.partition", "anonymize_partition", "anonymize (all)"),
+    ("tracelab_pipeline.anonymize.anonymize", "partition_pseudonyms", "  pseudonyms (HMAC)"),
+    ("tracelab_pipeline.anonymize.anonymize", "_command_signatures", "  command signatures"),
+    ("tracelab_pipeline.anonymize.anonymize", "_scrub_column", "  Presidio scrub, columns"),
+    ("tracelab_pipeline.anonymize.anonymize", "_scrub_map_column", "  Presidio scrub, maps"),
+    ("tracelab_pipeline.anonymize.partition", "blocking_checks", "blocking checks (all)"),
+    ("tracelab_pipeline.anonymize.public_checks", "distinct_ids", "  distinct public ids"),
+    ("tracelab_pipeline.anonymize.public_checks", "content_strings", "  public content strings"),
+    ("tracelab_pipeline.anonymize.public_checks", "presidio_rescan", "  presidio_rescan_clean"),
+    ("tracelab_pipeline.anonymize.public_checks", "identifier_leaks", "  no_private_identifiers"),
+    ("tracelab_pipeline.anonymize.public_checks", "column_allowlist", "  only_allowlisted_columns"),
+    ("tracelab_pipeline.anonymize.public_checks", "row_counts", "  row_counts_match"),
+    ("tracelab_pipeline.anonymize.partition", "gx_layer_outcomes", "GX, both suites in one pass"),
+    ("tracelab_pipeline.anonymize.partition", "publish", "write public Parquet"),
+)
+
+
+class Breakdown:
+    """CPU seconds per part of the stage (PARTS), by wrapping the functions while active; also
+    counts Presidio work: scrub() calls, strings new to a Scrubber, analyzer passes."""
+
+    def __init__(self):
+        self.cpu: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        self.scrub_calls = 0
+        self._undo: list = []
+
+    def __enter__(self):
+        import functools
+        import importlib
+
+        from tracelab_pipeline.anonymize import presidio_engine
+
+        for module_name, name, label in PARTS:
+            module = importlib.import_module(module_name)
+            original = getattr(module, name)
+
+            def timed(*args, _f=original, _label=label, **kwargs):
+                start = time.process_time()
+                try:
+                    return _f(*args, **kwargs)
+                finally:
+                    self.cpu[_label] += time.process_time() - start
+                    self.calls[_label] += 1
+
+            setattr(module, name, functools.wraps(original)(timed))
+            self._undo.append((module, name, original))
+        scrub = presidio_engine.Scrubber.scrub
+
+        def counted(scrubber, text, _f=scrub):
+            self.scrub_calls += 1
+            return _f(scrubber, text)
+
+        presidio_engine.Scrubber.scrub = counted
+        self._undo.append((presidio_engine.Scrubber, "scrub", scrub))
+        self.analyzer_before = presidio_engine._shared_findings.cache_info()
+        return self
+
+    def __exit__(self, *exc):
+        from tracelab_pipeline.anonymize import presidio_engine
+
+        for owner, name, original in reversed(self._undo):
+            setattr(owner, name, original)
+        after = presidio_engine._shared_findings.cache_info()
+        self.analyzer_passes = after.misses - self.analyzer_before.misses
+        self.analyzer_cached = after.hits - self.analyzer_before.hits
+
+    def print(self, total: float, distinct_new: int) -> None:
+        for _, _, label in PARTS:
+            if label in self.cpu:
+                share = self.cpu[label] / total if total else 0
+                print(f"      {label:<30}{self.cpu[label]:7.2f} s {share:5.0%}")
+        print(
+            f"      Presidio: {self.scrub_calls:,} distinct strings per column scanned "
+            f"(anonymize + re-scan), {distinct_new:,} new to their contributor's Scrubber, "
+            f"{self.analyzer_passes:,} analyzer passes ({self.analyzer_cached:,} served from "
+            "the process-wide cache)"
+        )
 
 
 def presidio_throughput(n: int) -> float:
@@ -91,13 +181,9 @@ def normalize_step(contributor: str, month: str, files: list[Path], private_root
 
 def measure(contributor: str, month: str, files: list[Path], root: Path) -> dict:
     """One partition in a run of its own (no batching): the pipeline's steps, CPU seconds."""
+    from tracelab_pipeline.anonymize import partition
     from tracelab_pipeline.anonymize.arrow_pool import stage_memory_pool
     from tracelab_pipeline.anonymize.gc_scope import frozen_heap
-    from tracelab_pipeline.anonymize.partition import (
-        prepare_partition,
-        publish_partition,
-        read_private,
-    )
     from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
 
     normalize_only, normalize_s = normalize_step(contributor, month, files, root / "private")
@@ -106,16 +192,20 @@ def measure(contributor: str, month: str, files: list[Path], root: Path) -> dict
     # anonymized_steps: read the private partition once, anonymize, the blocking checks and
     # both GX suites in memory, then write the public Parquet (in the stage's Arrow pool,
     # with the heap frozen)
-    with stage_memory_pool(), frozen_heap():
-        private = read_private(root / "private", contributor, month)
-        prepared = prepare_partition(private, contributor, month, pseudonymizer)
+    with Breakdown() as parts, stage_memory_pool(), frozen_heap():
+        private = partition.read_private(root / "private", contributor, month)
+        prepared = partition.prepare_partition(private, contributor, month, pseudonymizer)
         steps = private["steps"].num_rows
         del private
         failed = [c.name for c in prepared.checks if not c.passed]
         if not failed:
-            publish_partition(prepared, root / "public")
+            partition.publish_partition(prepared, root / "public")
     anonymize_s = time.process_time() - start
+    checks = normalize_checks(root, [(contributor, month)])
     return {
+        "breakdown": parts,
+        "distinct_new": prepared.anonymized.distinct_strings_analyzed,
+        "normalize_checks": checks,
         "partition": f"{contributor}|{month}",
         "files": len(files),
         "steps": steps,
@@ -128,42 +218,51 @@ def measure(contributor: str, month: str, files: list[Path], root: Path) -> dict
     }
 
 
-def normalize_checks(root: Path, partitions: list[tuple[str, str]]) -> float:
-    """CPU seconds of the four checks on normalized_steps over these partitions (what their
-    Dagster bodies do: read the columns they judge, apply the invariant)."""
+def normalize_checks(root: Path, partitions: list[tuple[str, str]]) -> dict[str, float]:
+    """CPU seconds of each of the four checks on normalized_steps over these partitions (what
+    their Dagster bodies do: read the columns they judge, apply the invariant; Dagster's own
+    bookkeeping per key is not included, see docs/privacy.md)."""
     import checks.normalize as checks
     from tracelab_pipeline.orchestration.partitions import month_window
     from tracelab_pipeline.partitioned import invariants
     from tracelab_pipeline.partitioned.store import read_partition
 
     private = root / "private"
-    start = time.process_time()
-    for contributor, month in partitions:
-        wanted = {"ingest_accounting": checks.ACCOUNTING, "rejected_records": ()}
-        tables = read_partition(private, contributor, month, wanted)
+    cpu: dict[str, float] = defaultdict(float)
+
+    def run(name: str, wanted: dict, judge) -> None:
+        start = time.process_time()
+        for contributor, month in partitions:
+            judge(read_partition(private, contributor, month, wanted), month)
+        cpu[name] += time.process_time() - start
+
+    def lost(tables, _month):
         shas = tables["ingest_accounting"].column("file_sha256").to_pylist()
         invariants.nothing_lost(tables["ingest_accounting"], tables["rejected_records"], shas)
-        steps = read_partition(private, contributor, month, {"steps": ("step_id",)})["steps"]
-        invariants.unique_step_ids(steps)
-        columns = ("input_tokens_total", "prefix_tokens", "append_tokens", "step_index")
-        steps = read_partition(private, contributor, month, {"steps": columns})["steps"]
-        invariants.token_sum(steps)
-        steps = read_partition(private, contributor, month, {"steps": ("session_started_at",)})
-        invariants.no_session_before_month(steps["steps"], *month_window(month))
-    return time.process_time() - start
+
+    run("nothing_lost", {"ingest_accounting": checks.ACCOUNTING, "rejected_records": ()}, lost)
+    run(
+        "unique_step_ids",
+        {"steps": ("step_id",)},
+        lambda t, _m: invariants.unique_step_ids(t["steps"]),
+    )
+    columns = ("input_tokens_total", "prefix_tokens", "append_tokens", "step_index")
+    run("input_tokens_add_up", {"steps": columns}, lambda t, _m: invariants.token_sum(t["steps"]))
+    run(
+        "no_session_before_month",
+        {"steps": ("session_started_at",)},
+        lambda t, m: invariants.no_session_before_month(t["steps"], *month_window(m)),
+    )
+    return dict(cpu)
 
 
 def ranged(inbox: Path, root: Path, limit: int | None) -> None:
     """Every partition of the preset normalized, then anonymized as ONE ranged run (a backfill)
     the way anonymized_steps runs it: each private partition read once, GX per layer in one
     pass per chunk of partitions, checks in memory, public Parquet written."""
+    from tracelab_pipeline.anonymize import partition
     from tracelab_pipeline.anonymize.arrow_pool import stage_memory_pool
     from tracelab_pipeline.anonymize.gc_scope import frozen_heap
-    from tracelab_pipeline.anonymize.partition import (
-        prepare_partitions,
-        publish_partition,
-        read_private,
-    )
     from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
 
     parts = [
@@ -178,11 +277,13 @@ def ranged(inbox: Path, root: Path, limit: int | None) -> None:
         normalize_s += with_write
     pseudonymizer = Pseudonymizer(b"benchmark-key-0123456789abcdef")
     start = time.process_time()
-    checks_s = normalize_checks(root, [(c, m) for c, m, _ in parts])
-    with stage_memory_pool(), frozen_heap():  # as anonymized_steps does
-        prepared = prepare_partitions(
+    checks_cpu = normalize_checks(root, [(c, m) for c, m, _ in parts])
+    checks_s = sum(checks_cpu.values())
+    # as anonymized_steps does
+    with Breakdown() as breakdown, stage_memory_pool(), frozen_heap():
+        prepared = partition.prepare_partitions(
             [(c, m) for c, m, _ in parts],
-            lambda c, m: read_private(root / "private", c, m),
+            lambda c, m: partition.read_private(root / "private", c, m),
             pseudonymizer,
         )
         checked = time.process_time()
@@ -190,7 +291,7 @@ def ranged(inbox: Path, root: Path, limit: int | None) -> None:
         steps = sum(p.rows["steps"] for p in prepared)
         if not failed:
             for p in prepared:
-                publish_partition(p, root / "public")
+                partition.publish_partition(p, root / "public")
         end = time.process_time()
     total = end - start
     wall: dict[str, float] = defaultdict(float)
@@ -210,6 +311,10 @@ def ranged(inbox: Path, root: Path, limit: int | None) -> None:
         f"write public {end - checked:.1f}s; wall of parts: "
         + ", ".join(f"{k} {v:.1f}s" for k, v in wall.items())
     )
+    print(f"    CPU breakdown (share of anonymize + checks {total:.1f} s):")
+    for name, cpu in checks_cpu.items():
+        print(f"      {'check ' + name:<30}{cpu:7.2f} s {cpu / total:5.0%}")
+    breakdown.print(total, sum(p.anonymized.distinct_strings_analyzed for p in prepared))
 
 
 def main() -> None:
@@ -272,7 +377,13 @@ def main() -> None:
             + f"  ({r['anonymize_s'] / r['normalize_only_s']:.0%} of normalize alone)"
             + (f"  FAILED {r['failed']}" if r["failed"] else "")
         )
-        print("    " + ", ".join(f"{k} {v:.2f}s" for k, v in r["parts"].items()))
+        print("    wall: " + ", ".join(f"{k} {v:.2f}s" for k, v in r["parts"].items()))
+        print(f"    CPU breakdown (share of anonymize {r['anonymize_s']:.2f} s):")
+        r["breakdown"].print(r["anonymize_s"], r["distinct_new"])
+        print(
+            "      checks on normalized_steps (not in the ratio above): "
+            + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in r["normalize_checks"].items())
+        )
     total_norm = sum(r["normalize_s"] for r in rows)
     total_anon = sum(r["anonymize_s"] for r in rows)
     print(

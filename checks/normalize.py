@@ -61,6 +61,7 @@ def _evaluate(context, tracelab: TraceLabConfig, wanted: dict, judge) -> dg.Asse
         # then lists every key of the range as "execution failed". One evaluation per key
         # gives each its own verdict; the result below still blocks downstream steps.
         (spec,) = context.check_specs
+        targets = _latest_materializations(context.instance, spec.asset_key, list(results))
         for key, (ok, details) in results.items():
             context.op_execution_context.log_event(
                 dg.AssetCheckEvaluation(
@@ -70,23 +71,30 @@ def _evaluate(context, tracelab: TraceLabConfig, wanted: dict, judge) -> dg.Asse
                     partition=key,
                     blocking=spec.blocking,
                     metadata=_values(details),
-                    target_materialization_data=_latest_materialization(
-                        context.instance, spec.asset_key, key
-                    ),
+                    target_materialization_data=targets.get(key),
                 )
             )
     return dg.AssetCheckResult(passed=not failed, metadata=metadata)
 
 
-def _latest_materialization(instance, asset_key, partition):
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition]), limit=1
-    ).records
-    if not records:
-        return None
-    return AssetCheckEvaluationTargetMaterializationData(
-        storage_id=records[0].storage_id, run_id=records[0].run_id, timestamp=records[0].timestamp
+def _latest_materializations(instance, asset_key, partitions: list[str]) -> dict:
+    """partition -> its latest materialization, in two queries for the whole run (one query
+    per key cost ~3-4 ms of CPU: 4 checks x 295 keys of the paper preset's backfill ~4-5 s)."""
+    latest = instance.event_log_storage.get_latest_storage_id_by_partition(
+        asset_key, dg.DagsterEventType.ASSET_MATERIALIZATION, set(partitions)
     )
+    if not latest:
+        return {}
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key, storage_ids=list(latest.values())),
+        limit=len(latest),
+    ).records
+    return {
+        r.partition_key: AssetCheckEvaluationTargetMaterializationData(
+            storage_id=r.storage_id, run_id=r.run_id, timestamp=r.timestamp
+        )
+        for r in records
+    }
 
 
 def _values(metadata: dict) -> dict:

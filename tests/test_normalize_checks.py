@@ -105,13 +105,15 @@ def test_a_ranged_run_gives_each_partition_its_own_verdict_and_still_blocks(tmp_
 
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(contributor_month.name, keys)
-        result = dg.materialize(
-            [normalized_steps, downstream, *CHECKS],
-            instance=instance,
-            tags=partition_range_tags(*keys),
-            resources={"tracelab": TraceLabConfig(data_dir=str(tmp_path))},
-            raise_on_error=False,
-        )
+        # Twice: each key's verdict must name its latest materialization, not an older one.
+        for _ in range(2):
+            result = dg.materialize(
+                [normalized_steps, downstream, *CHECKS],
+                instance=instance,
+                tags=partition_range_tags(*keys),
+                resources={"tracelab": TraceLabConfig(data_dir=str(tmp_path))},
+                raise_on_error=False,
+            )
         assert not result.success
         assert not instance.get_materialized_partitions(dg.AssetKey("downstream"))
         # what the UI's per-partition check status is built from

@@ -59,7 +59,10 @@ def read_partition(
             raise FileNotFoundError(errno.ENOENT, "no private partition table", str(path))
         parquet = pq.ParquetFile(path)
         # A partition written before a nullable column was added lacks it (schema.conform).
-        present = [c for c in names if c in parquet.schema_arrow.names]
+        # (schema_arrow converts the Parquet schema anew on every access: once per file, not
+        # once per column, or it cost as much as reading the data)
+        available = set(parquet.schema_arrow.names)
+        present = [c for c in names if c in available]
         # One thread per file: for these small files Arrow's thread pool doubles the CPU time.
         table = parquet.read(columns=present, use_threads=False).select(present)
         target = pa.schema([TABLES[name].field(c) for c in names])
