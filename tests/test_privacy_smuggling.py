@@ -234,10 +234,11 @@ def test_text_in_a_name_column_is_published_as_text_placeholder(tmp_path):
     assert "<TEXT>" in public
     for leaked in ("Maria", "Lopez", "merger", "draft"):
         assert leaked not in public
-    # names with no whitespace are kept as they are
+    # a name with no whitespace is no text: an MCP tool's is published as its pseudonym
+    # (claude.ai names custom connectors too: `claude_ai_<name the user gave>`)
     files = {"b.jsonl": _claude("mcp__claude_ai_Google_Drive__search", cwd="/home/jdoe/p")}
     public, failed = _public(tmp_path, files, "2025-09")
-    assert "mcp__claude_ai_Google_Drive__search" in public and "<TEXT>" not in public
+    assert "mcp__tol_" in public and "Google" not in public and "<TEXT>" not in public
 
 
 def test_paths_in_record_kinds_do_not_reach_the_ignored_counts(tmp_path):

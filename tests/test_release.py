@@ -30,6 +30,7 @@ from tracelab_pipeline.release.build import write_release
 from tracelab_pipeline.release.checks import (
     _SAFE,
     _json_strings,
+    listed_names,
     matches_public,
     no_private_values,
 )
@@ -43,7 +44,7 @@ from tracelab_pipeline.release.public_tables import (
 
 MONTHS = ("2025-09", "2026-04")  # the second holds a Codex session
 KEYS = [partition_key(CONTRIBUTOR, m) for m in MONTHS]
-CHECKS = {"release_matches_public", "no_private_values_in_release"}
+CHECKS = {"release_matches_public", "no_private_values_in_release", "only_listed_names_in_release"}
 
 
 def _resources(data):
@@ -340,7 +341,11 @@ def test_a_leak_in_the_public_layer_blocks_the_release(built, tmp_path):
         result = _release(instance, work)
     assert not result.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == {"release_matches_public": True, "no_private_values_in_release": False}
+    assert checks == {
+        "release_matches_public": True,
+        "no_private_values_in_release": False,
+        "only_listed_names_in_release": True,
+    }
     assert not result.asset_materializations_for_node("release")
     assert (work / "release" / "MANIFEST.json").read_bytes() == before
     assert not list(work.glob(".release*"))
@@ -537,6 +542,35 @@ def test_a_raw_id_in_the_new_replay_files_fails_the_check(built, tmp_path):
     counts = matches_public(rel, data / "public")
     assert not counts.passed
     assert counts.metadata["mismatched"] == ["mooncake.sessions.jsonl.gz", "weka.jsonl.gz"]
+
+
+def test_names_a_user_chose_fail_the_release_check(built, tmp_path, monkeypatch):
+    """An MCP server or proxy model name in any release file (as if anonymize had let it
+    through): the leak test knows only private ids and paths; the name check counts it."""
+    from tracelab_pipeline.release import checks
+
+    data, _ = built
+    rel = _copy_release(data, tmp_path)
+    assert listed_names(rel).metadata == {"unlisted_values": {}}
+    path = rel / "parquet" / "tool_calls.parquet"
+    pq.write_table(replace_first(pq.read_table(path), "tool_name", "mcp__acme-billing__q"), path)
+    session = _lines(rel / "weka.jsonl.gz")[0]
+    session["models"].append("acme-gpt-internal")
+    session["requests"][-1]["model"] = "arn:aws:bedrock:us-east-1:123456789012:x"
+    rounds = _lines(rel / "tracelab_rounds.jsonl.gz")[0] | {"model": "claude-acme"}
+    for name, line in (("weka.jsonl.gz", session), ("tracelab_rounds.jsonl.gz", rounds)):
+        with gzip.open(rel / name, "ab") as f:
+            f.write(orjson.dumps(line) + b"\n")
+    # long lines cut between literals: a key and its value may fall in two blocks
+    monkeypatch.setattr(checks, "_BLOCK", 97)
+    outcome = listed_names(rel)
+    assert not outcome.passed
+    assert outcome.metadata["unlisted_values"] == {
+        "parquet/tool_calls.parquet.tool_name": 1,
+        "tracelab_rounds.jsonl.gz.model": 1,
+        "weka.jsonl.gz.model": 2,
+    }
+    assert "acme" not in json.dumps(outcome.metadata)
 
 
 def test_nightly_sweep_does_not_rebuild_the_release(tmp_path):

@@ -195,8 +195,20 @@ PRIVATE_FIELDS: dict[str, tuple[str, ...]] = {
 
 
 # Public meaning of columns whose values the anonymize stage replaces (same name and type).
+_TOOL_DOC = (
+    "built-in Claude Code / Codex tool name; any other tool a keyed pseudonym "
+    "(tol_<20 hex>; MCP tools mcp__tol_<20 hex>)"
+)
 PUBLIC_DOCS: dict[str, dict[str, str]] = {
-    "steps": {"project": "keyed pseudonym (prj_<20 hex>) of the Claude project; Codex: null"},
+    "steps": {
+        "project": "keyed pseudonym (prj_<20 hex>) of the Claude project; Codex: null",
+        "model": "model id if made of known model words and numbers; else a keyed pseudonym "
+        "(mdl_<20 hex>), after the price family it matched (e.g. sonnet-mdl_<20 hex>)",
+        "client_version": "Claude Code / Codex CLI version number (a build suffix removed)",
+        "stop_reason": "stop reason of the chosen usage snapshot; <UNLISTED> if not a known one",
+    },
+    "tool_calls": {"tool_name": _TOOL_DOC},
+    "timing_events": {"tool_name": f"tool_call: {_TOOL_DOC}"},
 }
 
 

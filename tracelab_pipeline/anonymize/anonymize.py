@@ -20,6 +20,13 @@ from tracelab_pipeline import schema
 from tracelab_pipeline.anonymize.command_signature import SHELL_TOOLS, shell_signature
 from tracelab_pipeline.anonymize.presidio_engine import Scrubber
 from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, Pseudonymizer
+from tracelab_pipeline.anonymize.vocabulary import (
+    public_client_version,
+    public_ignored_key,
+    public_model_name,
+    public_stop_reason,
+    public_tool_name,
+)
 
 PUBLIC_TABLES = ("steps", "tool_calls", "timing_events", "ingest_accounting", "rejected_records")
 FINGERPRINT_METADATA = b"pseudonym_key_fingerprint"
@@ -51,6 +58,19 @@ NAME_COLUMNS = frozenset(
 )
 FREE_TEXT = "FREE_TEXT"
 _WHITESPACE = re.compile(r"\s")
+# Columns that publish only known vocabulary (anonymize.vocabulary): label -> (value,
+# pseudonymizer) -> public value. Presidio still scans what they publish.
+VOCABULARY = {
+    "steps.model": lambda v, p: public_model_name(v, lambda raw: p.pseudonym("model", raw)),
+    "steps.client_version": lambda v, p: public_client_version(v),
+    "steps.stop_reason": lambda v, p: public_stop_reason(v),
+    "tool_calls.tool_name": lambda v, p: public_tool_name(v, lambda raw: p.pseudonym("tool", raw)),
+    "timing_events.tool_name": lambda v, p: public_tool_name(
+        v, lambda raw: p.pseudonym("tool", raw)
+    ),
+    "ingest_accounting.ignored_by_type": lambda v, p: public_ignored_key(v),
+}
+UNLISTED_NAME = "UNLISTED_NAME"
 
 
 @dataclass
@@ -82,11 +102,18 @@ def _pseudonymize_column(column: pa.ChunkedArray, kind: str, pseudonymizer: Pseu
     return pc.take(pa.array(distinct, type=pa.string()), encoded.indices)
 
 
-def _scrub(scrubber: Scrubber, text: str, label: str) -> tuple[str, tuple[str, ...]]:
+def _scrub(
+    scrubber: Scrubber, text: str, label: str, pseudonymizer: Pseudonymizer | None = None
+) -> tuple[str, tuple[str, ...]]:
     """scrubber.scrub, after quoted raw values became <VALUE> in the QUOTING_COLUMNS; text in
-    the NAME_COLUMNS is <TEXT>."""
+    the NAME_COLUMNS is <TEXT>; a name outside the VOCABULARY is replaced (UNLISTED_NAME)."""
     if label in NAME_COLUMNS and _WHITESPACE.search(text):
         return "<TEXT>", (FREE_TEXT,)
+    if label in VOCABULARY and pseudonymizer is not None:
+        public = VOCABULARY[label](text, pseudonymizer)
+        if public != text:
+            out, entities = scrubber.scrub(public)
+            return out, (UNLISTED_NAME, *entities)
     if label in QUOTING_COLUMNS:
         text, quoted = _QUOTED.subn("<VALUE>", text)
         if quoted:
@@ -96,14 +123,18 @@ def _scrub(scrubber: Scrubber, text: str, label: str) -> tuple[str, tuple[str, .
 
 
 def _scrub_column(
-    column: pa.ChunkedArray, label: str, scrubber: Scrubber, result: AnonymizedPartition
+    column: pa.ChunkedArray,
+    label: str,
+    scrubber: Scrubber,
+    result: AnonymizedPartition,
+    pseudonymizer: Pseudonymizer | None = None,
 ) -> pa.Array:
     """Each distinct value scrubbed once; a column that scrubbing leaves unchanged (no finding,
     nothing to normalize) is returned as it is."""
     combined = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     encoded = pc.dictionary_encode(combined)
     distinct = encoded.dictionary.to_pylist()
-    scrubbed = [_scrub(scrubber, v, label) for v in distinct]
+    scrubbed = [_scrub(scrubber, v, label, pseudonymizer) for v in distinct]
     if all(out == v for v, (out, _) in zip(distinct, scrubbed, strict=True)):
         return combined
     # Count replacements per row, not per distinct string.
@@ -119,7 +150,11 @@ def _scrub_column(
 
 
 def _scrub_map_column(
-    column: pa.ChunkedArray, label: str, scrubber: Scrubber, result: AnonymizedPartition
+    column: pa.ChunkedArray,
+    label: str,
+    scrubber: Scrubber,
+    result: AnonymizedPartition,
+    pseudonymizer: Pseudonymizer | None = None,
 ) -> pa.Array:
     rows = []
     for entry in column.to_pylist():
@@ -128,7 +163,9 @@ def _scrub_map_column(
             continue
         merged: dict[str, int] = {}
         for key, value in entry:
-            new_key, entities = _scrub(scrubber, key, label) if key is not None else (key, ())
+            new_key, entities = (
+                _scrub(scrubber, key, label, pseudonymizer) if key is not None else (key, ())
+            )
             for entity in entities:
                 result.replacements[entity] += 1
             if entities:
@@ -171,9 +208,11 @@ def anonymize_table(
         elif f.name in ids:
             columns.append(_pseudonymize_column(column, ids[f.name], pseudonymizer))
         elif f.name in scrub and pa.types.is_map(f.type):
-            columns.append(_scrub_map_column(column, f"{name}.{f.name}", scrubber, result))
+            label = f"{name}.{f.name}"
+            columns.append(_scrub_map_column(column, label, scrubber, result, pseudonymizer))
         elif f.name in scrub:
-            columns.append(_scrub_column(column, f"{name}.{f.name}", scrubber, result))
+            label = f"{name}.{f.name}"
+            columns.append(_scrub_column(column, label, scrubber, result, pseudonymizer))
         else:
             columns.append(column)
     metadata = {**target.metadata, FINGERPRINT_METADATA: pseudonymizer.fingerprint.encode()}

@@ -37,6 +37,9 @@ KINDS: dict[str, str] = {
     "call": "cal",
     "project": "prj",
     "file": "fil",
+    # names a user chose, published in place of the name (anonymize.vocabulary)
+    "tool": "tol",
+    "model": "mdl",
 }
 
 # Which kind every identifier column belongs to, per table.

@@ -4,6 +4,9 @@
 2. No identifier, user name or path of the private partition appears in the public one.
 3. Only allow-listed tables and columns (schema.public_schema) exist.
 4. Row counts equal the private partition's (nothing lost in anonymization).
+5. Name columns (tool, model, client version, stop reason, record kinds) hold only listed
+   vocabulary or pseudonyms (anonymize.vocabulary): Presidio does not see a company's MCP
+   server or an AWS account in a model ARN as PII.
 
 Outcomes carry counts by table, column and kind only, never the offending values.
 """
@@ -21,11 +24,13 @@ import pyarrow.compute as pc
 from tracelab_pipeline import schema
 from tracelab_pipeline.anonymize.anonymize import (
     PUBLIC_TABLES,
+    VOCABULARY,
     KindIds,
     private_ids,
 )
 from tracelab_pipeline.anonymize.presidio_engine import GENERIC_HANDLES, Scrubber, name_regex
 from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, PSEUDONYM_RE
+from tracelab_pipeline.anonymize.vocabulary import is_listed
 
 PATH_COLUMNS: dict[str, tuple[str, ...]] = {
     "steps": ("project", "cwd", "source_file"),
@@ -49,6 +54,8 @@ BLOCKING_CHECKS: dict[str, str] = {
     "no_private_identifiers": "no identifier, user name or path of the private partition is public",
     "only_allowlisted_columns": "exactly schema.public_schema's columns, with its types",
     "row_counts_match": "every public table has as many rows as its private table",
+    "only_listed_names": "tool, model, version, stop reason and record kind names are known "
+    "vocabulary or keyed pseudonyms",
 }
 
 
@@ -397,6 +404,22 @@ def row_counts(private: dict[str, pa.Table], public: dict[str, pa.Table]) -> Che
     )
 
 
+def unlisted_names(content: list[tuple[str, str, list[str]]]) -> CheckOutcome:
+    """`content`: content_strings(public). Counts of unlisted values per column, never the
+    values."""
+    unlisted: Counter = Counter()
+    for name, column, values in content:
+        label = f"{name}.{column}"
+        if label in VOCABULARY:
+            unlisted[label] += sum(not is_listed(label, v) for v in values)
+    return CheckOutcome(
+        name="only_listed_names",
+        passed=not +unlisted,
+        description=BLOCKING_CHECKS["only_listed_names"],
+        metadata={"unlisted_values": dict(+unlisted)},
+    )
+
+
 def blocking_checks(
     private: dict[str, pa.Table],
     public: dict[str, pa.Table],
@@ -412,4 +435,5 @@ def blocking_checks(
         identifier_leaks(private, public, contributor, ids, content, private_kind_ids),
         column_allowlist(public),
         row_counts(private, public),
+        unlisted_names(content),
     ]

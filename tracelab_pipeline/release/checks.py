@@ -5,6 +5,10 @@
 2. no_private_values_in_release: the anonymize stage's leak test (public_checks.identifier_leaks)
    run on every string of every release file against each contributor's private identifiers,
    paths, branches, handle and user names, and every id column holds pseudonyms only.
+3. only_listed_names_in_release: every tool and model name, client version and stop reason in
+   the release is known vocabulary or a keyed pseudonym (anonymize.vocabulary.is_listed): the
+   leak test above knows only what the private layer holds as ids and paths, not a company's
+   MCP server or a proxy model's name.
 
 The builder never reads the private layer; this check reads only its identifier, path and
 branch columns, as needles, and reports counts by file, field and kind, never the values.
@@ -12,6 +16,7 @@ branch columns, as needles, and reports counts by file, field and kind, never th
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import re
@@ -24,8 +29,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tracelab_pipeline import schema
+from tracelab_pipeline.anonymize.anonymize import VOCABULARY
 from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, PSEUDONYM_RE
 from tracelab_pipeline.anonymize.public_checks import PATH_COLUMNS, CheckOutcome, identifier_leaks
+from tracelab_pipeline.anonymize.vocabulary import is_listed
 from tracelab_pipeline.partitioned.store import read_partition
 from tracelab_pipeline.release.build import MANIFEST_FILE, parquet_file
 from tracelab_pipeline.release.datasheet import (
@@ -47,6 +54,8 @@ RELEASE_CHECKS: dict[str, str] = {
     "MANIFEST.json lists exactly the files, with their sizes, SHA-256 and rows",
     "no_private_values_in_release": "no identifier, user name, handle, path or branch of the "
     "private layer appears in any release file; every id column holds pseudonyms",
+    "only_listed_names_in_release": "tool and model names, client versions and stop reasons "
+    "in every release file are known vocabulary or keyed pseudonyms",
 }
 
 _PSEUDONYM = PSEUDONYM_RE.pattern.removeprefix("^").removesuffix("$")
@@ -65,6 +74,7 @@ def release_checks(
     return [
         matches_public(release_dir, public_root),
         no_private_values(release_dir, private_root),
+        listed_names(release_dir),
     ]
 
 
@@ -212,17 +222,101 @@ _BLOCK = 1 << 24
 def _json_strings(path: Path) -> set[str]:
     """The distinct keys and string values of a JSON-lines file (plain or gzip) that are not
     _SAFE, decoded."""
-    found: set[str] = set()
+    return _json_scan(path, *_stamp(path))[0]
+
+
+def _json_names(path: Path) -> dict[str, set[str]]:
+    """Vocabulary label -> the distinct values of the name fields of a JSON-lines file."""
+    return _json_scan(path, *_stamp(path))[1]
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns, _BLOCK
+
+
+@functools.lru_cache(maxsize=8)
+def _json_scan(
+    path: Path, size: int, mtime_ns: int, block_size: int
+) -> tuple[set[str], dict[str, set[str]]]:
+    """_json_strings and _json_names in one pass: decompressing the Weka file is most of
+    either's cost. (Cached by size and time, and the block size tests change: the two
+    checks of one release read it once.)"""
+    strings: set[str] = set()
+    names: dict[str, set[str]] = {}
+    before = b""
+    for block in _line_blocks(path):
+        strings.update(_unsafe_literals(block))
+        # A long line is cut between literals, maybe between a key and its value: the end of
+        # the previous block is scanned again (in the file's text no literal holds an
+        # unescaped quote, so a window starting inside one cannot fake a field).
+        for m in _NAME_FIELD.finditer(before + block):
+            if m.group(1):
+                names.setdefault(_NAME_FIELDS[m.group(1)], set()).add(orjson.loads(m.group(2)))
+            else:
+                models = (orjson.loads(s) for s in _JSON_STRING.findall(m.group(3)))
+                names.setdefault("steps.model", set()).update(models)
+        before = b"" if block.endswith(b"\n") else block[-_NAME_OVERLAP:]
+    return strings, names
+
+
+# A name field of the JSON-lines files (Weka `model`/`models`, rounds `model`/`tool_name`) and
+# the public column whose vocabulary it holds.
+_NAME_FIELDS = {b"model": "steps.model", b"tool_name": "tool_calls.tool_name"}
+_NAME_FIELD = re.compile(
+    rb'"(model|tool_name)":('
+    + _JSON_STRING.pattern
+    + rb')|"models":\[((?:'
+    + _JSON_STRING.pattern
+    + rb",?)*)\]"
+)
+
+
+# Longer than any key with its value: a name over 1,000 characters is <LONG_TEXT>, and JSON
+# escapes at most 6 bytes per character.
+_NAME_OVERLAP = 8192
+
+
+def listed_names(release_dir: str | Path) -> CheckOutcome:
+    """Counts of unlisted names by file and field, never the names."""
+    release = Path(release_dir)
+    unlisted: Counter = Counter()
+    for path in sorted(p for p in release.rglob("*") if p.is_file()):
+        name = path.relative_to(release).as_posix()
+        if path.suffix == ".parquet" and path.stem in RELEASE_TABLES:
+            parquet = pq.ParquetFile(path)
+            for column in parquet.schema_arrow.names:
+                label = f"{path.stem}.{column}"
+                if label in VOCABULARY:
+                    values = pc.unique(parquet.read(columns=[column]).column(0)).drop_null()
+                    bad = sum(not is_listed(label, v) for v in values.to_pylist())
+                    if bad:
+                        unlisted[f"{name}.{column}"] += bad
+        elif path.name.endswith((".jsonl", ".jsonl.gz")):
+            for label, values in _json_names(path).items():
+                bad = sum(not is_listed(label, v) for v in values)
+                if bad:
+                    unlisted[f"{name}.{label.rpartition('.')[2]}"] += bad
+    return CheckOutcome(
+        name="only_listed_names_in_release",
+        passed=not unlisted,
+        description=RELEASE_CHECKS["only_listed_names_in_release"],
+        metadata={"unlisted_values": dict(sorted(unlisted.items()))},
+    )
+
+
+def _line_blocks(path: Path):
+    """A JSON-lines file (plain or gzip) in blocks cut at line ends, or, in a line longer than a
+    block, between string literals (_outside_strings): no literal is split."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as f:
         tail = b""
         for block in iter(lambda: f.read(_BLOCK), b""):
             block = tail + block
             cut = block.rfind(b"\n") + 1 or _outside_strings(block)
-            found.update(_unsafe_literals(block[:cut]))
+            yield block[:cut]
             tail = block[cut:]
-        found.update(_unsafe_literals(tail))
-    return found
+        yield tail
 
 
 def _outside_strings(block: bytes) -> int:

@@ -1,0 +1,262 @@
+"""What a name column may publish: known vocabulary, or a keyed pseudonym, never the raw name.
+
+Presidio only finds what looks like PII; a name a user chose (an MCP server `acme-billing`, a
+custom tool, a proxy model `acme-gpt-internal`, a Bedrock inference-profile ARN with the AWS
+account id, a client built as `2.1.3-acmecorp`) looks like none, and was published as it was.
+So these columns are allow-listed: a value is public when it is made of known words, and any
+other value is replaced (by a keyed pseudonym where telling values apart matters to a metric:
+tool and model names).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+UNLISTED = "<UNLISTED>"
+
+# Built-in tools of Claude Code and Codex CLI (names the clients define, not their users).
+KNOWN_TOOLS = frozenset(
+    {
+        # Claude Code
+        "Agent",
+        "AskUserQuestion",
+        "Bash",
+        "BashOutput",
+        "Edit",
+        "EnterPlanMode",
+        "ExitPlanMode",
+        "Glob",
+        "Grep",
+        "KillBash",
+        "KillShell",
+        "LS",
+        "ListMcpResourcesTool",
+        "LSP",
+        "MultiEdit",
+        "NotebookEdit",
+        "NotebookRead",
+        "Read",
+        "ReadMcpResourceTool",
+        "Skill",
+        "SlashCommand",
+        "Task",
+        "TaskCreate",
+        "TaskGet",
+        "TaskList",
+        "TaskOutput",
+        "TaskStop",
+        "TaskUpdate",
+        "TodoRead",
+        "TodoWrite",
+        "ToolSearch",
+        "WebFetch",
+        "WebSearch",
+        "Write",
+        # Codex CLI
+        "apply_patch",
+        "container.exec",
+        "exec_command",
+        "grep_files",
+        "list_dir",
+        "local_shell",
+        "read_file",
+        "request_user_input",
+        "shell",
+        "shell_command",
+        "spawn_agent",
+        "send_input",
+        "wait",
+        "close_agent",
+        "unified_exec",
+        "update_plan",
+        "view_image",
+        "web_search",
+        "write_stdin",
+    }
+)
+MCP_PREFIX = "mcp__"
+
+# Words of model ids as providers and gateways spell them (Anthropic, Bedrock, Vertex, OpenAI,
+# OpenRouter and the open models seen behind Claude Code); numbers and versions are separate.
+_MODEL_WORDS = """
+    claude anthropic opus sonnet haiku instant
+    openai gpt chatgpt codex mini nano turbo pro max preview latest auto review oss
+    high low medium xhigh minimal thinking chat code coder fast reasoner instruct free
+    gemini google flash lite exp vertex
+    glm z ai zai x grok xai deepseek qwen llama meta mistral devstral codestral large small
+    kimi moonshotai nvidia nemotron super minimax
+    us eu apac global jp au
+"""
+MODEL_WORDS = frozenset(_MODEL_WORDS.split())
+_MODEL_SPLIT = re.compile(r"[-_.:/@]")
+# A number (a date is 8 digits; an AWS account id is 12) or a version or size token: 4o, v2,
+# r1, k2, 120b, a12b, 32k.
+_MODEL_NUMBER = re.compile(r"\d{1,8}|\d{1,3}[a-z]|[a-z]\d{1,3}|[a-z]\d{1,3}[a-z]|\d{1,4}[bkm]")
+SYNTHETIC_MODEL = "<synthetic>"  # Claude Code's own stand-in messages
+
+# A client version: numbers, an optional pre-release tag; anything after is not published.
+_VERSION = re.compile(
+    r"\d{1,4}(?:\.\d{1,6}){0,3}(?:-(?:alpha|beta|rc|dev|pre|preview|nightly|canary|next)(?:\.?\d{1,6})*)?"
+)
+
+STOP_REASONS = frozenset(
+    {
+        # Anthropic
+        "end_turn",
+        "tool_use",
+        "max_tokens",
+        "stop_sequence",
+        "pause_turn",
+        "refusal",
+        "model_context_window_exceeded",
+        # OpenAI
+        "stop",
+        "length",
+        "tool_calls",
+        "function_call",
+        "content_filter",
+    }
+)
+
+# Slots of ingest accounting keys that the readers fill with a record's own kind
+# (formats.common.kind_label): `system:<subtype>`, `response_item.message(role=<role>)`,
+# `legacy.event_msg.<type>` keep known kinds; `unknown:<kind>` is unknown by definition.
+SYSTEM_SUBTYPES = frozenset(
+    {
+        "api_error",
+        "away_summary",
+        "bridge_status",
+        "compact_boundary",
+        "informational",
+        "local_command",
+        "memory_saved",
+        "microcompact_boundary",
+        "stop_hook_summary",
+        "turn_duration",
+    }
+)
+# What kind_label writes for a kind that is no name: a type, or `text`.
+KIND_LABELS = frozenset({"None", "text", "dict", "list", "int", "float", "bool"})
+MESSAGE_ROLES = frozenset({"user", "developer", "system", "assistant", "tool"}) | KIND_LABELS
+_NO_TYPE = "<no type>"
+
+
+_TOOL_PSEUDONYM = re.compile(r"(?:mcp__)?tol_[0-9a-f]{20}")
+_MODEL_PSEUDONYM = re.compile(r"(?:[a-z0-9.-]+-)?mdl_[0-9a-f]{20}")
+TEXT = "<TEXT>"  # anonymize: free text in a name column
+
+
+def is_listed(label: str, value: str) -> bool:
+    """Whether a published value of a VOCABULARY column (label `table.column`) is one the
+    vocabulary lets out: the blocking check of the public layer, independent of how the
+    anonymizer got there."""
+    if value in (TEXT, UNLISTED):
+        return True
+    if label.endswith(".tool_name"):
+        return value in KNOWN_TOOLS or _TOOL_PSEUDONYM.fullmatch(value) is not None
+    if label == "steps.model":
+        if _MODEL_PSEUDONYM.fullmatch(value):
+            family = value.rpartition("mdl_")[0].rstrip("-")
+            return not family or family in _price_families()
+        return is_public_model_name(value)
+    if label == "steps.client_version":
+        return _VERSION.fullmatch(value) is not None
+    if label == "steps.stop_reason":
+        return value in STOP_REASONS
+    if label == "ingest_accounting.ignored_by_type":
+        return public_ignored_key(value) == value
+    raise KeyError(label)
+
+
+def public_tool_name(name: str, pseudonym) -> str:
+    """A built-in tool's name as it is; an MCP tool `mcp__<pseudonym>` (server and tool are
+    the user's names; the prefix keeps the figures' MCP group); any other tool its pseudonym.
+    `pseudonym(name)`: the keyed pseudonym of the raw name."""
+    if name in KNOWN_TOOLS:
+        return name
+    if name.startswith(MCP_PREFIX):
+        return MCP_PREFIX + pseudonym(name)
+    return pseudonym(name)
+
+
+def is_public_model_name(name: str) -> bool:
+    if name == SYNTHETIC_MODEL:
+        return True
+    words = _MODEL_SPLIT.split(name.lower())
+    return all(_is_model_word(w) for w in words if w) and any(words)
+
+
+def _is_model_word(word: str) -> bool:
+    # (a family with its generation glued on: qwen3, llama3)
+    return (
+        word in MODEL_WORDS
+        or _MODEL_NUMBER.fullmatch(word) is not None
+        or word.rstrip("0123456789") in MODEL_WORDS
+    )
+
+
+@functools.cache
+def _price_families() -> tuple[str, ...]:
+    from tracelab_pipeline.metrics.pricing import load_pricing
+
+    return tuple(row["match"] for row in load_pricing().families)
+
+
+def public_model_name(name: str, pseudonym) -> str:
+    """A model id made of known words as it is; any other its pseudonym, after the price
+    family it matches (`opus-mdl_…`): pricing matches families as substrings, so the cost
+    tables come out the same."""
+    if is_public_model_name(name):
+        return name
+    lowered = name.lower()
+    family = next((f for f in _price_families() if f in lowered), None)
+    return f"{family}-{pseudonym(name)}" if family else pseudonym(name)
+
+
+def public_client_version(version: str) -> str:
+    """The version number at the start (`2.1.3-acmecorp` -> `2.1.3`), else UNLISTED."""
+    m = _VERSION.match(version)
+    return m.group(0) if m else UNLISTED
+
+
+def public_stop_reason(reason: str) -> str:
+    return reason if reason in STOP_REASONS else UNLISTED
+
+
+def public_ignored_key(key: str) -> str:
+    """An ingest accounting key with its record-kind slot kept only for a known kind."""
+    if key.startswith("unknown:"):
+        return key if key == f"unknown:{_NO_TYPE}" else f"unknown:{UNLISTED}"
+    if key.startswith("system:"):
+        subtype = key[len("system:") :]
+        listed = subtype in SYSTEM_SUBTYPES or subtype in KIND_LABELS
+        return key if listed else f"system:{UNLISTED}"
+    if key.startswith("legacy.event_msg."):
+        rest = key[len("legacy.event_msg.") :]
+        return key if rest in _codex_event_types() else f"legacy.event_msg.{UNLISTED}"
+    m = _ROLE.fullmatch(key)
+    if m and m.group(2) not in MESSAGE_ROLES:
+        return f"{m.group(1)}{UNLISTED})"
+    return key
+
+
+_ROLE = re.compile(r"(.*\(role=)(.*)\)")
+
+
+@functools.cache
+def _codex_event_types() -> frozenset[str]:
+    from tracelab_pipeline.formats import codex
+
+    handled = (
+        "task_started",
+        "turn_started",
+        "user_message",
+        "token_count",
+        "exec_command_end",
+        "patch_apply_end",
+        "mcp_tool_call_end",
+        "context_compacted",
+        "exited_review_mode",
+    )
+    return frozenset((*codex._IGNORED_EVENT_MSG, *handled)) | KIND_LABELS
