@@ -13,8 +13,9 @@ contributor until rebuilt (the command says so). The Dagster side (partition key
 
 Builds that write her layers (`normalized_steps`, `anonymized_steps`) read without a lock, for
 minutes at paper scale, and write under the landing lock (`publishing`), after checking that
-her partition is still there: erasing, which holds that lock, happens wholly before or after
-a build's write, so a build that read her files before they were erased writes nothing.
+what they read is still there (the landed files; the private partition): erasing, which holds
+that lock, happens wholly before or after a build's write, so a build that read her files
+before they were erased writes nothing, even once she has landed anew.
 """
 
 from __future__ import annotations
