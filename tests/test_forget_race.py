@@ -173,6 +173,44 @@ def test_an_anonymize_run_that_read_her_partition_before_forget_publishes_nothin
     assert materialization.metadata["public_partitions"].value == []
 
 
+def test_an_anonymize_run_publishes_nothing_read_from_her_erased_files_once_rebuilt(
+    tmp_path, monkeypatch
+):
+    # While the step worked on what it read, she was erased, her next upload (another log of
+    # the month) landed and another run rebuilt her private partition from it: a private
+    # partition is there again, but not the one the step read.
+    keys = _landed(tmp_path)
+    list(build_partitions(tmp_path / "landed", tmp_path / "private", keys))
+    (key,) = [k for k in keys if k.startswith("alice|")]
+
+    def lands_and_is_rebuilt():
+        copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
+        land_inbox(str(tmp_path / "inbox"), tmp_path / "landed")
+        (rebuilt,) = build_partitions(tmp_path / "landed", tmp_path / "private", [key])
+        assert rebuilt["not_written"] is None
+
+    erased = _erasing_after(
+        monkeypatch,
+        partition_module,
+        "prepare_partitions",
+        tmp_path,
+        lambda a, k: any(c == "alice" for c, _ in a[0]),
+        then=lands_and_is_rebuilt,
+    )
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, keys)
+        result = dg.materialize(
+            [anonymized_steps],
+            partition_key=key,
+            instance=instance,
+            resources=_resources(tmp_path),
+        )
+        (materialization,) = result.asset_materializations_for_node("anonymized_steps")
+    assert erased and result.success
+    assert not list((tmp_path / "public").rglob("part.parquet"))
+    assert materialization.metadata["not_written_erased"].value == 1
+
+
 def _resources(data: Path) -> dict:
     return {
         "tracelab": TraceLabConfig(data_dir=str(data), workers=1),
