@@ -148,25 +148,7 @@ def test_forget_during_a_ranged_run_leaves_none_of_hers_and_publishes_the_others
 def test_an_anonymize_run_that_read_her_partition_before_forget_publishes_nothing(
     tmp_path, monkeypatch
 ):
-    keys = _landed(tmp_path)
-    list(build_partitions(tmp_path / "landed", tmp_path / "private", keys))
-    erased = _erasing_after(
-        monkeypatch,
-        partition_module,
-        "prepare_partitions",
-        tmp_path,
-        lambda a, k: any(c == "alice" for c, _ in a[0]),
-    )
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(contributor_month.name, keys)
-        result = dg.materialize(
-            [anonymized_steps],
-            partition_key=next(k for k in keys if k.startswith("alice|")),
-            instance=instance,
-            resources=_resources(tmp_path),
-        )
-        (materialization,) = result.asset_materializations_for_node("anonymized_steps")
-    assert erased and result.success
+    materialization = _anonymize_erasing_her_midway(tmp_path, monkeypatch)
     assert not list((tmp_path / "public").rglob("part.parquet"))
     assert not list(tmp_path.glob("private/*/contributor=alice"))
     assert materialization.metadata["not_written_erased"].value == 1
@@ -179,23 +161,30 @@ def test_an_anonymize_run_publishes_nothing_read_from_her_erased_files_once_rebu
     # While the step worked on what it read, she was erased, her next upload (another log of
     # the month) landed and another run rebuilt her private partition from it: a private
     # partition is there again, but not the one the step read.
-    keys = _landed(tmp_path)
-    list(build_partitions(tmp_path / "landed", tmp_path / "private", keys))
-    (key,) = [k for k in keys if k.startswith("alice|")]
-
-    def lands_and_is_rebuilt():
+    def lands_and_is_rebuilt(key: str):
         copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
         land_inbox(str(tmp_path / "inbox"), tmp_path / "landed")
         (rebuilt,) = build_partitions(tmp_path / "landed", tmp_path / "private", [key])
         assert rebuilt["not_written"] is None
 
+    materialization = _anonymize_erasing_her_midway(tmp_path, monkeypatch, lands_and_is_rebuilt)
+    assert not list((tmp_path / "public").rglob("part.parquet"))
+    assert materialization.metadata["not_written_erased"].value == 1
+
+
+def _anonymize_erasing_her_midway(tmp_path: Path, monkeypatch, then=None):
+    """anonymized_steps for alice's partition, built beforehand, with alice erased (and
+    `then(key)` run) between the step's read and its write; its materialization."""
+    keys = _landed(tmp_path)
+    list(build_partitions(tmp_path / "landed", tmp_path / "private", keys))
+    (key,) = [k for k in keys if k.startswith("alice|")]
     erased = _erasing_after(
         monkeypatch,
         partition_module,
         "prepare_partitions",
         tmp_path,
         lambda a, k: any(c == "alice" for c, _ in a[0]),
-        then=lands_and_is_rebuilt,
+        then=then and (lambda: then(key)),
     )
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(contributor_month.name, keys)
@@ -207,8 +196,7 @@ def test_an_anonymize_run_publishes_nothing_read_from_her_erased_files_once_rebu
         )
         (materialization,) = result.asset_materializations_for_node("anonymized_steps")
     assert erased and result.success
-    assert not list((tmp_path / "public").rglob("part.parquet"))
-    assert materialization.metadata["not_written_erased"].value == 1
+    return materialization
 
 
 def _resources(data: Path) -> dict:
