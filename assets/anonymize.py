@@ -36,9 +36,9 @@ def anonymized_steps(
     from tracelab_pipeline.anonymize.arrow_pool import stage_memory_pool
     from tracelab_pipeline.anonymize.gc_scope import frozen_heap
     from tracelab_pipeline.anonymize.partition import (
+        PrivateReads,
         prepare_partitions,
         publish_partitions,
-        read_private_unless_erased,
     )
     from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer, PseudonymKeyError
     from tracelab_pipeline.anonymize.public_store import KeyMismatchError, check_key
@@ -58,11 +58,10 @@ def anonymized_steps(
     partitions = [split_partition_key(k) for k in context.partition_keys]
     with stage_memory_pool(), frozen_heap():
         try:
+            reads = PrivateReads(tracelab.private_dir, tracelab.landed_dir)
             prepared = prepare_partitions(
                 partitions,
-                lambda contributor, month: read_private_unless_erased(
-                    tracelab.private_dir, tracelab.landed_dir, contributor, month
-                ),
+                reads,
                 pseudonymizer,
                 anonymization.names(),
             )
@@ -75,9 +74,7 @@ def anonymized_steps(
         failed = [r.check_name for r in results if not r.passed]
         erased = []
         if not failed:
-            erased = publish_partitions(
-                prepared, tracelab.public_dir, tracelab.private_dir, tracelab.landed_dir
-            )
+            erased = publish_partitions(prepared, tracelab.public_dir, reads)
     if failed:
         # Nothing was written: report the verdicts, then fail the step so no downstream step
         # of this run starts.

@@ -43,8 +43,9 @@ def _erase_alice(data: Path) -> None:
     forget(plan_forget("alice", data, inbox, pseudonym_key=KEY.encode()), data, inbox)
 
 
-def _erasing_after(monkeypatch, module, name: str, data: Path, when) -> None:
-    """Run the real `module.name`, then erase alice once `when(args)` says the call was hers."""
+def _erasing_after(monkeypatch, module, name: str, data: Path, when, then=None) -> list:
+    """Run the real `module.name`, then erase alice once `when(args)` says the call was hers
+    (and run `then()`); the list returned is non-empty once she was."""
     real = getattr(module, name)
     done = []
 
@@ -52,6 +53,8 @@ def _erasing_after(monkeypatch, module, name: str, data: Path, when) -> None:
         out = real(*args, **kwargs)
         if not done and when(args, kwargs):
             _erase_alice(data)
+            if then is not None:
+                then()
             done.append(True)
         return out
 
@@ -74,6 +77,39 @@ def test_a_build_that_read_her_files_before_forget_writes_no_private_partition(
     assert list((tmp_path / "private").rglob("contributor=bob"))
     (hers,) = [s for k, s in summaries.items() if k.startswith("alice|")]
     assert hers["not_written"].startswith(ERASED) and hers["steps"] == 0
+
+
+def test_a_build_that_read_her_erased_files_writes_nothing_though_she_landed_anew(
+    tmp_path, monkeypatch
+):
+    # Erased while the build read her files, then her next upload (another log of the same
+    # month) landed before the build wrote: the partition is in the registry again, but the
+    # files the build read are not, so what they would have built must not be written.
+    keys = _landed(tmp_path)
+    (key,) = [k for k in keys if k.startswith("alice|")]
+
+    def lands_anew():
+        copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
+        assert key in land_inbox(str(tmp_path / "inbox"), tmp_path / "landed").changed_partitions
+
+    erased = _erasing_after(
+        monkeypatch,
+        build_module,
+        "normalize_files",
+        tmp_path,
+        lambda a, k: a[1] == "alice",
+        then=lands_anew,
+    )
+    summaries = {
+        s["partition"]: s for s in build_partitions(tmp_path / "landed", tmp_path / "private", keys)
+    }
+    assert erased
+    assert summaries[key]["not_written"].startswith(ERASED)
+    assert not list((tmp_path / "private").rglob("contributor=alice"))
+    # The files landed anew build as usual.
+    monkeypatch.undo()
+    (rebuilt,) = build_partitions(tmp_path / "landed", tmp_path / "private", [key])
+    assert rebuilt["not_written"] is None and rebuilt["files"] == 1
 
 
 def test_forget_during_a_ranged_run_leaves_none_of_hers_and_publishes_the_others(
@@ -112,29 +148,55 @@ def test_forget_during_a_ranged_run_leaves_none_of_hers_and_publishes_the_others
 def test_an_anonymize_run_that_read_her_partition_before_forget_publishes_nothing(
     tmp_path, monkeypatch
 ):
+    materialization = _anonymize_erasing_her_midway(tmp_path, monkeypatch)
+    assert not list((tmp_path / "public").rglob("part.parquet"))
+    assert not list(tmp_path.glob("private/*/contributor=alice"))
+    assert materialization.metadata["not_written_erased"].value == 1
+    assert materialization.metadata["public_partitions"].value == []
+
+
+def test_an_anonymize_run_publishes_nothing_read_from_her_erased_files_once_rebuilt(
+    tmp_path, monkeypatch
+):
+    # While the step worked on what it read, she was erased, her next upload (another log of
+    # the month) landed and another run rebuilt her private partition from it: a private
+    # partition is there again, but not the one the step read.
+    def lands_and_is_rebuilt(key: str):
+        copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
+        land_inbox(str(tmp_path / "inbox"), tmp_path / "landed")
+        (rebuilt,) = build_partitions(tmp_path / "landed", tmp_path / "private", [key])
+        assert rebuilt["not_written"] is None
+
+    materialization = _anonymize_erasing_her_midway(tmp_path, monkeypatch, lands_and_is_rebuilt)
+    assert not list((tmp_path / "public").rglob("part.parquet"))
+    assert materialization.metadata["not_written_erased"].value == 1
+
+
+def _anonymize_erasing_her_midway(tmp_path: Path, monkeypatch, then=None):
+    """anonymized_steps for alice's partition, built beforehand, with alice erased (and
+    `then(key)` run) between the step's read and its write; its materialization."""
     keys = _landed(tmp_path)
     list(build_partitions(tmp_path / "landed", tmp_path / "private", keys))
+    (key,) = [k for k in keys if k.startswith("alice|")]
     erased = _erasing_after(
         monkeypatch,
         partition_module,
         "prepare_partitions",
         tmp_path,
         lambda a, k: any(c == "alice" for c, _ in a[0]),
+        then=then and (lambda: then(key)),
     )
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(contributor_month.name, keys)
         result = dg.materialize(
             [anonymized_steps],
-            partition_key=next(k for k in keys if k.startswith("alice|")),
+            partition_key=key,
             instance=instance,
             resources=_resources(tmp_path),
         )
         (materialization,) = result.asset_materializations_for_node("anonymized_steps")
     assert erased and result.success
-    assert not list((tmp_path / "public").rglob("part.parquet"))
-    assert not list(tmp_path.glob("private/*/contributor=alice"))
-    assert materialization.metadata["not_written_erased"].value == 1
-    assert materialization.metadata["public_partitions"].value == []
+    return materialization
 
 
 def _resources(data: Path) -> dict:

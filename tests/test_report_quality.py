@@ -46,6 +46,25 @@ def bad_log(path: Path) -> Path:
     return path
 
 
+def public_warehouse(files: list[Path], public: Path):
+    """`files` of HANDLE through the real anonymize stage (Presidio, keyed pseudonyms) into the
+    public layout, as month 2025-09, and a warehouse on it: (connection, private tables,
+    pseudonym)."""
+    from tracelab_pipeline.anonymize import Pseudonymizer, Scrubber, anonymize_partition
+    from tracelab_pipeline.anonymize.public_store import publish
+    from tracelab_pipeline.normalize import normalize_files
+    from tracelab_pipeline.warehouse import build_warehouse
+
+    private = normalize_files(files, HANDLE).tables()
+    pseudonymizer = Pseudonymizer(b"report-quality-test-key")
+    anonymized = anonymize_partition(private, pseudonymizer, Scrubber([HANDLE])).tables
+    (pseudonym,) = set(anonymized["ingest_accounting"].column("contributor").to_pylist())
+    publish(anonymized, public, "2025-09", pseudonym, pseudonymizer.fingerprint)
+    con = duckdb.connect()
+    build_warehouse(con, public)
+    return con, private, pseudonym
+
+
 EXPECTED_REASONS = {
     "unparseable timestamp <VALUE>": 1,
     "assistant record with message role <VALUE>": 1,
@@ -163,21 +182,11 @@ def test_cli_report_shows_no_raw_content_of_rejected_lines(cli_run):
 
 def test_public_layer_report_has_contributor_pseudonyms_and_no_raw_content(tmp_path):
     """Through the real anonymize stage (Presidio, keyed pseudonyms) into the public layout."""
-    from tracelab_pipeline.anonymize import Pseudonymizer, Scrubber, anonymize_partition
-    from tracelab_pipeline.anonymize.public_store import publish
     from tracelab_pipeline.metrics import build_all_tables
-    from tracelab_pipeline.normalize import normalize_files
     from tracelab_pipeline.report import build_report
-    from tracelab_pipeline.warehouse import build_warehouse
 
     files = [bad_log(tmp_path / "in" / "bad.jsonl"), REAL / "claude" / "ccviewer__5c0375b4.jsonl"]
-    private = normalize_files(files, HANDLE).tables()
-    pseudonymizer = Pseudonymizer(b"report-quality-test-key")
-    public = anonymize_partition(private, pseudonymizer, Scrubber([HANDLE])).tables
-    (pseudonym,) = set(public["ingest_accounting"].column("contributor").to_pylist())
-    publish(public, tmp_path / "public", "2025-09", pseudonym, pseudonymizer.fingerprint)
-    con = duckdb.connect()
-    build_warehouse(con, tmp_path / "public")
+    con, _, pseudonym = public_warehouse(files, tmp_path / "public")
     build_all_tables(con)
     report = build_report(con, tmp_path / "data", compare=False)
     md = report.markdown
@@ -383,11 +392,7 @@ def test_flagged_records_are_counted_per_flag_and_provider_in_the_public_report(
     events after the last token count) was in the accounting and nowhere in the report."""
     from test_client_formats_2026 import ADVISOR_USAGE, assistant, claude, write
 
-    from tracelab_pipeline.anonymize import Pseudonymizer, Scrubber, anonymize_partition
-    from tracelab_pipeline.anonymize.public_store import publish
-    from tracelab_pipeline.normalize import normalize_files
     from tracelab_pipeline.report import build_report
-    from tracelab_pipeline.warehouse import build_warehouse
 
     summed = write(
         tmp_path / "in" / "advisor.jsonl",
@@ -397,13 +402,7 @@ def test_flagged_records_are_counted_per_flag_and_provider_in_the_public_report(
         ],
     )
     files = [summed, REAL / "codex" / "trezo-ai__codex-session.jsonl"]
-    private = normalize_files(files, HANDLE).tables()
-    pseudonymizer = Pseudonymizer(b"report-quality-test-key")
-    public = anonymize_partition(private, pseudonymizer, Scrubber([HANDLE])).tables
-    (pseudonym,) = set(public["ingest_accounting"].column("contributor").to_pylist())
-    publish(public, tmp_path / "public", "2025-09", pseudonym, pseudonymizer.fingerprint)
-    con = duckdb.connect()
-    build_warehouse(con, tmp_path / "public")
+    con, private, _ = public_warehouse(files, tmp_path / "public")
     md = section(build_report(con, tmp_path / "data", compare=False).markdown)
 
     expected: Counter = Counter()  # (flag, provider) -> records, from the private accounting

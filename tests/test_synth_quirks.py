@@ -44,9 +44,8 @@ def _quirk_counts(inbox: Path, truth_dir: Path) -> dict[str, int]:
     steps = read_truth(truth_dir)["steps"].to_pylist()
     resumes = _resumes(inbox)
     boundaries = sum(
-        line.count(b'"subtype":"microcompact_boundary"')
+        path.read_bytes().count(b'"subtype":"microcompact_boundary"')
         for path in _claude_mains(inbox)
-        for line in [path.read_bytes()]
     )
     return {
         "zstd rollouts": len(list(inbox.glob("*/.codex/sessions/*/*/*/rollout-*.jsonl.zst"))),

@@ -13,8 +13,9 @@ contributor until rebuilt (the command says so). The Dagster side (partition key
 
 Builds that write her layers (`normalized_steps`, `anonymized_steps`) read without a lock, for
 minutes at paper scale, and write under the landing lock (`publishing`), after checking that
-her partition is still there: erasing, which holds that lock, happens wholly before or after
-a build's write, so a build that read her files before they were erased writes nothing.
+what they read is still there (the landed files; the private partition): erasing, which holds
+that lock, happens wholly before or after a build's write, so a build that read her files
+before they were erased writes nothing, even once she has landed anew.
 """
 
 from __future__ import annotations
@@ -49,7 +50,10 @@ def publishing(landed_dir: str | Path) -> Iterator[None]:
 def is_forgotten(landed_dir: str | Path, contributor: str, month: str) -> bool:
     """Whether the landing registry no longer holds this partition (`forget` deletes its row;
     landing never does, not even when the partition is emptied). False without a registry:
-    the partition was not built from landed files (a test, an import)."""
+    the partition was not built from landed files (a test, an import). Asked without the
+    landing lock, after a partition was found missing: `forget` commits the deletion of the
+    rows before it removes the partition, so a partition it removed is never seen here with
+    its row (unless she has landed anew since, when False sends the caller to its error)."""
     landed = Path(landed_dir)
     if not (landed / REGISTRY_NAME).is_file():
         return False

@@ -57,19 +57,30 @@ def read_private(root: str | Path, contributor: str, month: str) -> dict[str, pa
     return read_partition(root, contributor, month)
 
 
-def read_private_unless_erased(
-    root: str | Path, landed_dir: str | Path, contributor: str, month: str
-) -> dict[str, pa.Table] | None:
-    """`read_private`, or None when the partition is gone because its contributor was erased
-    (`tracelab forget`, perhaps while `normalized_steps` of this very run built it)."""
-    from tracelab_pipeline.forget import is_forgotten
+class PrivateReads:
+    """`read` for `prepare_partitions` in a pipeline run: each private partition
+    (`read_private`), None when it is gone because its contributor was erased (`tracelab
+    forget`, perhaps while `normalized_steps` of this very run built it). Remembers the landed
+    files each was built from, for `publish_partitions` to ask whether they are still landed."""
 
-    try:
-        return read_private(root, contributor, month)
-    except FileNotFoundError:
-        if is_forgotten(landed_dir, contributor, month):
-            return None
-        raise
+    def __init__(self, private_root: str | Path, landed_dir: str | Path) -> None:
+        self.private_root, self.landed_dir = Path(private_root), Path(landed_dir)
+        self.built_from: dict[tuple[str, str], list[str]] = {}
+
+    def __call__(self, contributor: str, month: str) -> dict[str, pa.Table] | None:
+        from tracelab_pipeline.forget import is_forgotten
+        from tracelab_pipeline.partitioned.store import read_manifest
+
+        # Before the tables: a rebuild that ends in between then names files newer than the
+        # tables read, never older ones.
+        inputs = read_manifest(self.private_root, contributor, month) or {}
+        self.built_from[contributor, month] = [f["sha256"] for f in inputs.get("files", ())]
+        try:
+            return read_private(self.private_root, contributor, month)
+        except FileNotFoundError:
+            if is_forgotten(self.landed_dir, contributor, month):
+                return None
+            raise
 
 
 GX_CHECK = {"private": GX_PRIVATE, "public": GX_PUBLIC}
@@ -202,22 +213,26 @@ def publish_partition(prepared: PreparedPartition, public_root: str | Path) -> d
 
 
 def publish_partitions(
-    prepared: list[PreparedPartition],
-    public_root: str | Path,
-    private_root: str | Path,
-    landed_dir: str | Path,
+    prepared: list[PreparedPartition], public_root: str | Path, reads: PrivateReads
 ) -> list[PreparedPartition]:
-    """Publish every partition whose private partition is still there when it is written;
-    return those that were not, erased (`tracelab forget`) since they were read."""
+    """Publish every partition whose contributor was not erased since it was read: its private
+    partition is still there and every landed file it was built from is still landed (she
+    may have landed anew, and another run rebuilt it, since). Returns those not published."""
     from tracelab_pipeline.forget import publishing
+    from tracelab_pipeline.landing.registry import REGISTRY_NAME, Registry
     from tracelab_pipeline.partitioned.store import partition_dir
 
     erased = []
     for p in prepared:
-        with publishing(landed_dir):
-            # forget deletes the private partition under this lock, before the public one
-            private = partition_dir(private_root, "steps", p.contributor, p.month)
-            if (private / "part.parquet").is_file():
+        # forget deletes her registry rows, then her private partition, under this lock
+        with publishing(reads.landed_dir):
+            private = partition_dir(reads.private_root, "steps", p.contributor, p.month)
+            there = (private / "part.parquet").is_file()
+            if there and (reads.landed_dir / REGISTRY_NAME).is_file():
+                with Registry(reads.landed_dir) as reg:
+                    shas = reads.built_from.get((p.contributor, p.month), ())
+                    there = all(reg.has_file(p.contributor, sha) for sha in shas)
+            if there:
                 publish_partition(p, public_root)
             else:
                 erased.append(p)

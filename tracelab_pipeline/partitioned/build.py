@@ -90,9 +90,12 @@ def build_partition(
         "files": [{"sha256": f.sha256, "member": f.member, "lines": f.lines} for f in files],
     }
     with publishing(reg.landed_dir):
-        # Erased while we read (forget deletes the partition's row under this lock): the
-        # files read are gone, and so must be what they would have built.
-        if reg.partition_digest(key) is None:
+        # Erased while we read (forget deletes her rows under this lock): the files read are
+        # gone, and so must be what they would have built. Asked per file read, not of the
+        # partition: her next upload may have landed the partition anew since.
+        if reg.partition_digest(key) is None or not all(
+            reg.has_file(contributor, f.sha256) for f in files
+        ):
             return _not_written(key, month)
         write_partition(private_root, contributor, month, tables.tables(), inputs)
     steps = tables.steps
