@@ -46,7 +46,7 @@ class ColumnBuffer:
     def table(self) -> pa.Table:
         """The rows so far as a table of the schema plus the int32 tag column; raises
         like `from_pylist` when a value does not fit its column's type."""
-        columns = list(zip(*self.rows)) if self.rows else [()] * len(self.schema)
+        columns = list(zip(*self.rows, strict=True)) if self.rows else [()] * len(self.schema)
         self.rows = []  # the values live on in `columns` only: freed column by column below
         arrays = []
         for i, field in enumerate(self.schema):
