@@ -66,8 +66,11 @@ def command(
     if dagster is not None:
         click.echo(
             f"  Dagster instance {instance_home}: {len(dagster['partition_keys'])} partition "
-            f"key(s), {dagster['runs']} run(s) of them; {dagster['ranged_runs_kept']} ranged "
-            "run(s) that also cover others are kept"
+            f"key(s), {dagster['runs']} run(s) of them with their logs and check results "
+            f"({dagster['ranged_runs_with_others']} ranged run(s) that also covered others: "
+            f"{dagster['others_rebuilt']} partition(s) of others lose that run's history and are "
+            f"rebuilt by the nightly sweep), {dagster['ticks']} sensor/schedule tick(s) naming "
+            f"{handle} (with the older ticks of their sensor or schedule)"
         )
     else:
         # Left there, its partition keys and runs still name the handle: say so.

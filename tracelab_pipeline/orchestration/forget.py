@@ -1,10 +1,10 @@
-"""The Dagster side of erasing a contributor: their partition keys and the runs of those
-partitions (run tags and logs name the handle). A ranged run that also covers another
-contributor's partitions is kept and counted."""
+"""The Dagster side of erasing a contributor: everything of the instance that names her handle
+(partition keys, runs and their logs, check results, sensor and schedule ticks)."""
 
 from __future__ import annotations
 
 import os
+import re
 
 import dagster as dg
 from dagster._core.storage.tags import (
@@ -64,28 +64,114 @@ def pipeline_anonymization(module: str = CODE_LOCATION):
 
 
 def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -> dict:
-    """Partition keys and runs of `handle` in the instance; deleted when `apply`."""
+    """What of `handle` the instance holds, erased when `apply`: her partition keys; every run
+    that covered one of her partitions (a ranged run that also covered others included: its
+    tags, logs and events name her keys) with its captured logs and its asset check rows; the
+    sensor and schedule ticks that name her. SQLite files are then vacuumed, as a deleted
+    row's bytes otherwise stay in the file's free pages.
+
+    Others' partitions built by a deleted ranged run lose that run's history: they show as
+    never materialized, and the nightly sweep rebuilds them (counted in `others_rebuilt`)."""
     order = instance.get_dynamic_partitions(PARTITIONS_NAME)
     keys = [k for k in order if _owner(k) == handle]
-    runs = [
+    runs = {
         r.run_id
         for key in keys
         for r in instance.get_runs(dg.RunsFilter(tags={PARTITION_NAME_TAG: key}))
-    ]
+    }
     position = {k: i for i, k in enumerate(order)}
-    ranged_kept = 0
+    ranged, others = 0, set()
     for run in _ranged_runs(instance):
-        owners = {_owner(k) for k in _covered(order, position, run.tags)}
-        if owners == {handle}:
-            runs.append(run.run_id)
-        elif handle in owners:
-            ranged_kept += 1
-    if apply:
-        for run_id in runs:
-            instance.delete_run(run_id)
-        for key in keys:
-            instance.delete_dynamic_partition(PARTITIONS_NAME, key)
-    return {"partition_keys": keys, "runs": len(runs), "ranged_runs_kept": ranged_kept}
+        covered = _covered(order, position, run.tags)
+        owners = {_owner(k) for k in covered}
+        if handle in owners:
+            runs.add(run.run_id)
+            if owners != {handle}:
+                ranged += 1
+                others |= {k for k in covered if _owner(k) != handle and k in position}
+    ticks = _ticks_naming(instance, handle, keys)
+    found = {
+        "partition_keys": keys,
+        "runs": len(runs),
+        "ranged_runs_with_others": ranged,
+        "others_rebuilt": len(others),
+        "ticks": sum(len(t) for _, t in ticks),
+    }
+    if not apply:
+        return found
+    checks = _delete_check_rows(instance, runs, keys)
+    for run_id in runs:
+        instance.delete_run(run_id)
+        # delete_run leaves the run's captured stdout/stderr (they can name her keys)
+        instance.compute_log_manager.delete_logs(prefix=[run_id])
+    for key in keys:
+        instance.delete_dynamic_partition(PARTITIONS_NAME, key)
+    for state, naming in ticks:
+        for tick in naming:
+            if tick.log_key:
+                instance.compute_log_manager.delete_logs(log_key=tick.log_key)
+        # No call deletes one tick: every tick up to her latest goes.
+        instance.purge_ticks(
+            state.instigator_origin_id,
+            state.selector_id,
+            before=max(t.timestamp for t in naming) + 1e-3,
+        )
+    _vacuum_sqlite(instance.root_directory)
+    return {**found, "check_rows": checks}
+
+
+def _ticks_naming(instance: dg.DagsterInstance, handle: str, keys: list[str]) -> list:
+    """(instigator state, its ticks that name her) for every sensor and schedule: run keys and
+    added partitions name her keys, the inbox sensor's skip reasons and logs held handles."""
+    named = re.compile(rf"(?<![\w.-]){re.escape(handle)}(?![\w.-])")
+    found = []
+    for state in instance.all_instigator_state():
+        ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id)
+        naming = [t for t in ticks if named.search(repr(t.tick_data))]
+        if naming:
+            found.append((state, naming))
+    return found
+
+
+def _delete_check_rows(instance: dg.DagsterInstance, run_ids: set[str], keys: list[str]) -> int:
+    """Asset check executions of her partitions and of the runs being deleted. `delete_run`
+    keeps them (the UI then shows a check result of a run that no longer exists, dagster
+    issue #18236) and Dagster 1.13 has no call that deletes one (`wipe_asset` deletes every
+    contributor's and hides their materializations). So the event log's own table is used, a
+    private API: `test_forget_leaves_no_trace_in_the_dagster_instance` fails if an upgrade
+    moves it. A storage without that table has none to delete."""
+    import sqlalchemy as db
+    from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable as checks
+
+    storage = instance.event_log_storage
+    has_table = getattr(storage, "has_table", None)
+    if not (run_ids or keys) or has_table is None or not has_table("asset_check_executions"):
+        return 0
+    with storage.index_connection() as conn:
+        done = conn.execute(
+            checks.delete().where(
+                db.or_(checks.c.run_id.in_(sorted(run_ids)), checks.c.partition.in_(keys))
+            )
+        )
+    return done.rowcount
+
+
+def _vacuum_sqlite(home: str) -> None:
+    """Rewrites every SQLite file of the instance: a deleted row stays readable in a file's free
+    pages until then. Waits for a running `dagster dev` to let go of a file (a PostgreSQL
+    storage is not a file here: its autovacuum reclaims deleted rows)."""
+    import sqlite3
+    from pathlib import Path
+
+    for path in sorted(Path(home).rglob("*.db")):
+        with path.open("rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                continue
+        conn = sqlite3.connect(path, timeout=60)
+        try:
+            conn.execute("VACUUM")
+        finally:
+            conn.close()
 
 
 def _ranged_runs(instance: dg.DagsterInstance) -> list:
