@@ -89,7 +89,7 @@ def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -
             if owners != {handle}:
                 ranged += 1
                 others |= {k for k in covered if _owner(k) != handle and k in position}
-    ticks = _ticks_naming(instance, handle, keys)
+    ticks = _ticks_naming(instance, handle)
     found = {
         "partition_keys": keys,
         "runs": len(runs),
@@ -106,30 +106,43 @@ def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -
         instance.compute_log_manager.delete_logs(prefix=[run_id])
     for key in keys:
         instance.delete_dynamic_partition(PARTITIONS_NAME, key)
-    for state, naming in ticks:
-        for tick in naming:
-            if tick.log_key:
+    for state, purged in ticks:
+        for tick in purged:
+            if tick.log_key:  # purge_ticks leaves a tick's captured log
                 instance.compute_log_manager.delete_logs(log_key=tick.log_key)
-        # No call deletes one tick: every tick up to her latest goes.
         instance.purge_ticks(
             state.instigator_origin_id,
             state.selector_id,
-            before=max(t.timestamp for t in naming) + 1e-3,
+            before=max(t.timestamp for t in purged) + 1e-3,
         )
     _vacuum_sqlite(instance.root_directory)
     return {**found, "check_rows": checks}
 
 
-def _ticks_naming(instance: dg.DagsterInstance, handle: str, keys: list[str]) -> list:
-    """(instigator state, its ticks that name her) for every sensor and schedule: run keys and
-    added partitions name her keys, the inbox sensor's skip reasons and logs held handles."""
-    named = re.compile(rf"(?<![\w.-]){re.escape(handle)}(?![\w.-])")
+def _ticks_naming(instance: dg.DagsterInstance, handle: str) -> list:
+    """(instigator state, ticks to purge) for every sensor and schedule with a tick naming her:
+    run keys and added partitions name her keys; the inbox sensor's skip reasons and captured
+    logs name held handles. No call deletes one tick, only every tick before a time: so each
+    goes up to her latest, older ones of others included (tick history is diagnostics)."""
+    # Anywhere, in any case (`alice-notes.txt`): a short handle purges more, never less.
+    named = re.compile(re.escape(handle), re.IGNORECASE)
+    logs = instance.compute_log_manager
+
+    def names_her(tick) -> bool:
+        if named.search(repr(tick.tick_data)):
+            return True
+        if not tick.log_key:
+            return False
+        captured = logs.get_log_data(tick.log_key)
+        text = (captured.stdout or b"") + (captured.stderr or b"")
+        return bool(named.search(text.decode("utf-8", "replace")))
+
     found = []
     for state in instance.all_instigator_state():
         ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id)
-        naming = [t for t in ticks if named.search(repr(t.tick_data))]
-        if naming:
-            found.append((state, naming))
+        latest = max((t.timestamp for t in ticks if names_her(t)), default=None)
+        if latest is not None:
+            found.append((state, [t for t in ticks if t.timestamp <= latest]))
     return found
 
 

@@ -120,13 +120,13 @@ class ContributorNames:
 
     def text(self, text: str | None, handle: str | None = None) -> str:
         """`text` (an inbox path, a reason) with the handle of its first path part, or
-        `handle`, replaced by the pseudonym wherever it stands as a word."""
+        `handle`, replaced by the pseudonym wherever it stands, in any case: her file names
+        too (`alice-notes.txt`)."""
         text = str(text or "")
         handle = handle or text.split("/", 1)[0]
         if not is_valid_handle(handle):
             return text
-        word = re.compile(rf"(?<![\w.-]){re.escape(handle)}(?![\w.-])")
-        return word.sub(self(handle), text)
+        return re.sub(re.escape(handle), self(handle), text, flags=re.IGNORECASE)
 
     def key(self, partition_key: str) -> str:
         """`<month>/<pseudonym>`, as release_is_current names a partition."""
