@@ -175,3 +175,19 @@ def _daemon_tick(defs, instance, state, cursor):
         done = done.with_run_info(run_key=request.run_key)
     instance.update_tick(done.with_log_key(log_key))
     return result
+
+
+def test_forget_counts_landed_files_events_that_still_name_her():
+    # Written before landing named contributors by pseudonym, alongside others' drops: no
+    # Dagster call deletes one event, so forget says how many are left rather than nothing.
+    from tracelab_pipeline.orchestration.forget import forget_in_instance
+
+    old = {"held_by_contributor": dg.MetadataValue.json({"alice": 1, "bob": 2})}
+    with dg.instance_for_test() as instance:
+        instance.report_runless_asset_event(dg.AssetMaterialization("landed_files", metadata=old))
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization("landed_files", metadata={"drops_held": 0})
+        )
+        assert forget_in_instance(instance, "alice", apply=False)["landed_events_left"] == 1
+        assert forget_in_instance(instance, "carol", apply=False)["landed_events_left"] == 0
+        assert forget_in_instance(instance, "alice", apply=True)["landed_events_left"] == 1

@@ -364,6 +364,7 @@ def test_forget_in_the_dagster_instance_deletes_her_keys_and_runs():
             "ranged_runs_with_others": 0,
             "others_rebuilt": 0,
             "ticks": 0,
+            "landed_events_left": 0,
         }
         forget_in_instance(instance, "alice", apply=True)
         assert instance.get_dynamic_partitions(contributor_month.name) == ["bob|2026-03"]
@@ -408,7 +409,9 @@ def test_forget_in_the_dagster_instance_judges_ranged_runs_by_the_keys_they_cove
             "ranged_runs_with_others": 2,
             "others_rebuilt": 2,  # bob|2026-03 (in two of them), carol|2026-03
             "ticks": 0,
+            "landed_events_left": 0,
             "check_rows": 0,
+            "not_vacuumed": [],
         }
         left = sorted(r.tags["case"] for r in instance.get_runs())
     assert left == ["not_hers"]

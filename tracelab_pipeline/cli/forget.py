@@ -72,6 +72,8 @@ def command(
             f"rebuilt by the nightly sweep), {dagster['ticks']} sensor/schedule tick(s) naming "
             f"{handle} (with the older ticks of their sensor or schedule)"
         )
+        if dagster["landed_events_left"]:
+            click.echo(f"  {_landed_left(dagster['landed_events_left'])}")
     else:
         # Left there, its partition keys and runs still name the handle: say so.
         click.echo(
@@ -90,7 +92,14 @@ def command(
     except ForgetError as exc:
         raise click.ClickException(str(exc)) from exc
     if instance_home:
-        _instance_side(instance_home, handle, apply=True)
+        erased = _instance_side(instance_home, handle, apply=True)
+        if erased["landed_events_left"]:
+            click.echo(f"  left: {_landed_left(erased['landed_events_left'])}")
+        for path in erased["not_vacuumed"]:
+            click.echo(
+                f"  not vacuumed, busy: {path}: deleted rows stay readable in its free pages "
+                "until it is (stop dagster dev, run `tracelab forget` again)"
+            )
     line = _release_staleness(instance_home, data)
     if line:
         where = (
@@ -102,6 +111,14 @@ def command(
         "tables, figures and report (`DAGSTER_HOME=... uv run dagster asset materialize -m "
         "tracelab_pipeline.definitions --select 'warehouse*'`, or the next quiet night), and "
         "the release (`... --select release`)."
+    )
+
+
+def _landed_left(count: int) -> str:
+    return (
+        f"{count} landed_files materialization(s) name her: recorded before landing named "
+        "contributors by pseudonym, with others' drops; Dagster has no call to delete one event "
+        "(docs/orchestration.md, Erase a contributor)"
     )
 
 
