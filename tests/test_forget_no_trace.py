@@ -191,3 +191,24 @@ def test_forget_counts_landed_files_events_that_still_name_her():
         assert forget_in_instance(instance, "alice", apply=False)["landed_events_left"] == 1
         assert forget_in_instance(instance, "carol", apply=False)["landed_events_left"] == 0
         assert forget_in_instance(instance, "alice", apply=True)["landed_events_left"] == 1
+
+
+def test_forget_keeps_a_run_of_hers_still_in_progress_and_says_so():
+    # Deleted while it ran, its events (naming her keys) went on being written under a run
+    # that no longer existed: it is kept until it finishes, and forget says so.
+    from tracelab_pipeline.orchestration.forget import forget_in_instance
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(PARTITIONS_NAME, ["alice|2026-03"])
+        for status in (dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.SUCCESS):
+            instance.add_run(
+                dg.DagsterRun(
+                    job_name=PARTITIONS_JOB,
+                    status=status,
+                    tags={"dagster/partition": "alice|2026-03"},
+                )
+            )
+        seen = forget_in_instance(instance, "alice", apply=True)
+        assert (seen["runs"], seen["runs_in_progress"]) == (2, 1)
+        (left,) = instance.get_runs()
+    assert left.status == dg.DagsterRunStatus.STARTED

@@ -361,6 +361,7 @@ def test_forget_in_the_dagster_instance_deletes_her_keys_and_runs():
         assert seen == {
             "partition_keys": keys[:2],
             "runs": 2,
+            "runs_in_progress": 0,
             "ranged_runs_with_others": 0,
             "others_rebuilt": 0,
             "ticks": 0,
@@ -406,6 +407,7 @@ def test_forget_in_the_dagster_instance_judges_ranged_runs_by_the_keys_they_cove
         assert seen == {
             "partition_keys": hers,
             "runs": 4,
+            "runs_in_progress": 0,
             "ranged_runs_with_others": 2,
             "others_rebuilt": 2,  # bob|2026-03 (in two of them), carol|2026-03
             "ticks": 0,

@@ -74,6 +74,8 @@ def command(
         )
         if dagster["landed_events_left"]:
             click.echo(f"  {_landed_left(dagster['landed_events_left'])}")
+        if dagster["runs_in_progress"]:
+            click.echo(f"  {_in_progress(dagster['runs_in_progress'])}")
     else:
         # Left there, its partition keys and runs still name the handle: say so.
         click.echo(
@@ -95,6 +97,8 @@ def command(
         erased = _instance_side(instance_home, handle, apply=True)
         if erased["landed_events_left"]:
             click.echo(f"  left: {_landed_left(erased['landed_events_left'])}")
+        if erased["runs_in_progress"]:
+            click.echo(f"  left: {_in_progress(erased['runs_in_progress'])}")
         for path in erased["not_vacuumed"]:
             click.echo(
                 f"  not vacuumed, busy: {path}: deleted rows stay readable in its free pages "
@@ -111,6 +115,13 @@ def command(
         "tables, figures and report (`DAGSTER_HOME=... uv run dagster asset materialize -m "
         "tracelab_pipeline.definitions --select 'warehouse*'`, or the next quiet night), and "
         "the release (`... --select release`)."
+    )
+
+
+def _in_progress(count: int) -> str:
+    return (
+        f"{count} of those run(s) still in progress: not deleted (a running run would go on "
+        "writing events of a deleted run); run `tracelab forget` again once they finish"
     )
 
 

@@ -76,7 +76,7 @@ def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -
     order = instance.get_dynamic_partitions(PARTITIONS_NAME)
     keys = [k for k in order if _owner(k) == handle]
     runs = {
-        r.run_id
+        r.run_id: r
         for key in keys
         for r in instance.get_runs(dg.RunsFilter(tags={PARTITION_NAME_TAG: key}))
     }
@@ -86,14 +86,18 @@ def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -
         covered = _covered(order, position, run.tags)
         owners = {_owner(k) for k in covered}
         if handle in owners:
-            runs.add(run.run_id)
+            runs[run.run_id] = run
             if owners != {handle}:
                 ranged += 1
                 others |= {k for k in covered if _owner(k) != handle and k in position}
+    # A run still going would write events (naming her keys) under a deleted run: it is kept,
+    # said, and deleted by running forget again once it is finished.
+    in_progress = {i for i, r in runs.items() if not r.is_finished}
     ticks = _ticks_naming(instance, handle)
     found = {
         "partition_keys": keys,
         "runs": len(runs),
+        "runs_in_progress": len(in_progress),
         "ranged_runs_with_others": ranged,
         "others_rebuilt": len(others),
         "ticks": sum(len(t) for _, t in ticks),
@@ -101,8 +105,9 @@ def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -
     }
     if not apply:
         return found
-    checks = _delete_check_rows(instance, runs, keys)
-    for run_id in runs:
+    finished = set(runs) - in_progress
+    checks = _delete_check_rows(instance, finished, keys)
+    for run_id in finished:
         instance.delete_run(run_id)
         # delete_run leaves the run's captured stdout/stderr (they can name her keys)
         instance.compute_log_manager.delete_logs(prefix=[run_id])
