@@ -5,7 +5,12 @@ import dagster as dg
 from tracelab_pipeline.landing.consent import held_message
 from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME
 from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
-from tracelab_pipeline.orchestration.sweep import known_partitions, land, landing_metadata
+from tracelab_pipeline.orchestration.sweep import (
+    ContributorNames,
+    known_partitions,
+    land,
+    landing_metadata,
+)
 
 
 @dg.asset(
@@ -35,5 +40,7 @@ def landed_files(
         f"{len(new)} new partition(s)"
     )
     if report.held:
-        context.log.warning(held_message(report.held, consent))
-    return dg.MaterializeResult(metadata=landing_metadata(tracelab, report, consent))
+        # By pseudonym: this run's log is kept for everyone it landed, `forget` included.
+        held = ContributorNames(anonymization, tracelab).held(report.held)
+        context.log.warning(held_message(held, consent))
+    return dg.MaterializeResult(metadata=landing_metadata(tracelab, report, consent, anonymization))

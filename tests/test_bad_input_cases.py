@@ -336,7 +336,8 @@ def test_the_ui_table_of_drops_keeps_one_row_per_drop_whatever_the_names(tmp_pat
     import re
 
     from tracelab_pipeline.landing.land import land_inbox
-    from tracelab_pipeline.orchestration.sweep import _drop_table
+    from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
+    from tracelab_pipeline.orchestration.sweep import ContributorNames, _drop_table
 
     inbox = tmp_path / "inbox"
     (inbox / "alice").mkdir(parents=True)
@@ -347,7 +348,10 @@ def test_the_ui_table_of_drops_keeps_one_row_per_drop_whatever_the_names(tmp_pat
     report = land_inbox(str(inbox), tmp_path / "landed")
     assert len(report.drops) == 3
     assert any("\n" in (d["reason"] or "") for d in report.drops)
-    rows = _drop_table(report.drops).splitlines()
+    names = ContributorNames(
+        AnonymizationConfig(pseudonym_key="k" * 32), TraceLabConfig(data_dir=str(tmp_path))
+    )
+    rows = _drop_table(report.drops, names).splitlines()
     assert len(rows) == 2 + 3
     for row in rows:
         assert len(re.findall(r"(?<!\\)\|", row)) == 6, row  # five cells, none split

@@ -27,6 +27,13 @@ def production(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
+def _pseudonym(handle: str, key: bytes = b"k" * 32) -> str:
+    """How `landed_files` names a contributor: never by handle (forget cannot erase it)."""
+    from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
+
+    return Pseudonymizer(key).contributor(handle)
+
+
 def _tick(defs, instance, cursor=None):
     ctx = dg.build_sensor_context(
         instance=instance, definitions=defs, resources=sensor_resources(defs), cursor=cursor
@@ -84,7 +91,8 @@ def test_a_held_upload_is_counted_not_recorded_and_lands_once_the_handle_is_adde
         assert [r.partition_key for r in first.run_requests] == ["alice|2025-09"]
         (event,) = first.asset_events
         assert event.metadata["drops_held"].value == 2
-        assert event.metadata["held_by_contributor"].value == {"mallory": 2}
+        assert event.metadata["held_by_contributor"].value == {_pseudonym("mallory"): 2}
+        assert "mallory" not in repr(event.metadata)
         assert "tracelab forget HANDLE" in event.metadata["held_why"].value
         # By handle and count only: not the inbox path, not a file name.
         assert "secret-project" not in repr(event.metadata)
@@ -126,7 +134,8 @@ def test_a_held_upload_is_counted_not_recorded_and_lands_once_the_handle_is_adde
     assert [(f["member"], f["status"]) for f in alice] == [(ALICE.name, "active")]
 
 
-def test_landed_files_asset_holds_what_the_resource_list_leaves_out(tmp_path):
+def test_landed_files_asset_holds_what_the_resource_list_leaves_out(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACELAB_PSEUDONYM_KEY", "k" * 32)
     copy_into(tmp_path / "inbox" / "alice", ALICE)
     copy_into(tmp_path / "inbox" / "mallory", MALLORY)
     (tmp_path / "inbox" / "eve").mkdir()  # empty: nothing held, nothing recorded
@@ -141,7 +150,7 @@ def test_landed_files_asset_holds_what_the_resource_list_leaves_out(tmp_path):
         )
         assert instance.get_dynamic_partitions("contributor_month") == ["alice|2025-09"]
     (mat,) = result.asset_materializations_for_node("landed_files")
-    assert mat.metadata["held_by_contributor"].value == {"mallory": 1}
+    assert mat.metadata["held_by_contributor"].value == {_pseudonym("mallory"): 1}
     assert mat.metadata["consent"].value == "1 contributor(s) from configuration"
     assert mat.metadata["drops_total"].value == 1
 
@@ -187,6 +196,7 @@ def test_demo_without_a_list_takes_everyone_and_says_what_a_list_holds(tmp_path,
     for name in ("TRACELAB_ENV", "TRACELAB_CONTRIBUTORS", "TRACELAB_CONTRIBUTORS_FILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("TRACELAB_INBOX", raising=False)
+    monkeypatch.delenv("TRACELAB_PSEUDONYM_KEY", raising=False)  # the demo makes its own
     # run_demo exports these for Dagster; monkeypatch restores them after the test
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "unused"))
     monkeypatch.setenv("TRACELAB_DATA_DIR", str(tmp_path / "unused"))
@@ -196,7 +206,8 @@ def test_demo_without_a_list_takes_everyone_and_says_what_a_list_holds(tmp_path,
     held = CliRunner().invoke(main, ["demo", "--data-dir", str(data)])
     assert held.exit_code == 0, held.output
     assert "held: 1 upload(s) of contributor(s) not on the consent list" in held.output
-    assert "left in the inbox: mallory (1)" in held.output
+    demo_key = (data / "pseudonym.key").read_bytes().strip()
+    assert f"left in the inbox: {_pseudonym('mallory', demo_key)} (1)" in held.output
     assert "contributors: 0" in held.output
 
     monkeypatch.delenv("TRACELAB_CONTRIBUTORS")

@@ -8,8 +8,8 @@ What holds a contributor's data, and what this removes:
 - the public layer: `<public>/<table>/month=*/contributor=<pseudonym>/`, the pseudonym
   computed with the key that built it.
 The warehouse, figures, report and release are built from the public layer: they hold the
-contributor until rebuilt (the command says so). The Dagster side (partition keys, runs) is
-`orchestration/forget.py`.
+contributor until rebuilt (the command says so). The Dagster side (partition keys, runs and
+their logs, check results, ticks) is `orchestration/forget.py`.
 
 Builds that write her layers (`normalized_steps`, `anonymized_steps`) read without a lock, for
 minutes at paper scale, and write under the landing lock (`publishing`), after checking that

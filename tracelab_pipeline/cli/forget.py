@@ -66,9 +66,16 @@ def command(
     if dagster is not None:
         click.echo(
             f"  Dagster instance {instance_home}: {len(dagster['partition_keys'])} partition "
-            f"key(s), {dagster['runs']} run(s) of them; {dagster['ranged_runs_kept']} ranged "
-            "run(s) that also cover others are kept"
+            f"key(s), {dagster['runs']} run(s) of them with their logs and check results "
+            f"({dagster['ranged_runs_with_others']} ranged run(s) that also covered others: "
+            f"{dagster['others_rebuilt']} partition(s) of others lose that run's history and are "
+            f"rebuilt by the nightly sweep), {dagster['ticks']} sensor/schedule tick(s) naming "
+            f"{handle} (with the older ticks of their sensor or schedule)"
         )
+        if dagster["landed_events_left"]:
+            click.echo(f"  {_landed_left(dagster['landed_events_left'])}")
+        if dagster["runs_in_progress"]:
+            click.echo(f"  {_in_progress(dagster['runs_in_progress'])}")
     else:
         # Left there, its partition keys and runs still name the handle: say so.
         click.echo(
@@ -87,7 +94,16 @@ def command(
     except ForgetError as exc:
         raise click.ClickException(str(exc)) from exc
     if instance_home:
-        _instance_side(instance_home, handle, apply=True)
+        erased = _instance_side(instance_home, handle, apply=True)
+        if erased["landed_events_left"]:
+            click.echo(f"  left: {_landed_left(erased['landed_events_left'])}")
+        if erased["runs_in_progress"]:
+            click.echo(f"  left: {_in_progress(erased['runs_in_progress'])}")
+        for path in erased["not_vacuumed"]:
+            click.echo(
+                f"  not vacuumed, busy: {path}: deleted rows stay readable in its free pages "
+                "until it is (stop dagster dev, run `tracelab forget` again)"
+            )
     line = _release_staleness(instance_home, data)
     if line:
         where = (
@@ -99,6 +115,21 @@ def command(
         "tables, figures and report (`DAGSTER_HOME=... uv run dagster asset materialize -m "
         "tracelab_pipeline.definitions --select 'warehouse*'`, or the next quiet night), and "
         "the release (`... --select release`)."
+    )
+
+
+def _in_progress(count: int) -> str:
+    return (
+        f"{count} of those run(s) still in progress: not deleted (a running run would go on "
+        "writing events of a deleted run); run `tracelab forget` again once they finish"
+    )
+
+
+def _landed_left(count: int) -> str:
+    return (
+        f"{count} landed_files materialization(s) name her: recorded before landing named "
+        "contributors by pseudonym, with others' drops; Dagster has no call to delete one event "
+        "(docs/orchestration.md, Erase a contributor)"
     )
 
 

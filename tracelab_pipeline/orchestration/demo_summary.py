@@ -126,7 +126,8 @@ def _stepless_lines(counts: dict[str, int]) -> list[str]:
 
 
 def _held_lines(held: dict[str, int]) -> list[str]:
-    """Uploads left in the inbox for want of consent: by handle, never by path."""
+    """Uploads left in the inbox for want of consent: by pseudonym (as `landed_files` records
+    them, since `forget` cannot erase that record), never by path."""
     if not held:
         return []
     from tracelab_pipeline.landing.consent import CONTRIBUTORS_ENV, CONTRIBUTORS_FILE_ENV
@@ -134,7 +135,7 @@ def _held_lines(held: dict[str, int]) -> list[str]:
     who = ", ".join(f"{h} ({n})" for h, n in sorted(held.items()))
     return [
         f"  held: {sum(held.values())} upload(s) of contributor(s) not on the consent list, "
-        f"left in the inbox: {who}",
+        f"left in the inbox: {who} (by pseudonym; the inbox's directories name the handles)",
         f"        (add the handle to {CONTRIBUTORS_ENV} or {CONTRIBUTORS_FILE_ENV}, run again)",
     ]
 

@@ -1,10 +1,10 @@
-"""The Dagster side of erasing a contributor: their partition keys and the runs of those
-partitions (run tags and logs name the handle). A ranged run that also covers another
-contributor's partitions is kept and counted."""
+"""The Dagster side of erasing a contributor: everything of the instance that names her handle
+(partition keys, runs and their logs, check results, sensor and schedule ticks)."""
 
 from __future__ import annotations
 
 import os
+import re
 
 import dagster as dg
 from dagster._core.storage.tags import (
@@ -13,6 +13,7 @@ from dagster._core.storage.tags import (
     PARTITION_NAME_TAG,
 )
 
+from tracelab_pipeline.orchestration.jobs import LANDED
 from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME, split_partition_key
 
 
@@ -64,28 +65,156 @@ def pipeline_anonymization(module: str = CODE_LOCATION):
 
 
 def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -> dict:
-    """Partition keys and runs of `handle` in the instance; deleted when `apply`."""
+    """What of `handle` the instance holds, erased when `apply`: her partition keys; every run
+    that covered one of her partitions (a ranged run that also covered others included: its
+    tags, logs and events name her keys) with its captured logs and its asset check rows; the
+    sensor and schedule ticks that name her. SQLite files are then vacuumed, as a deleted
+    row's bytes otherwise stay in the file's free pages.
+
+    Others' partitions built by a deleted ranged run lose that run's history: they show as
+    never materialized, and the nightly sweep rebuilds them (counted in `others_rebuilt`)."""
     order = instance.get_dynamic_partitions(PARTITIONS_NAME)
     keys = [k for k in order if _owner(k) == handle]
-    runs = [
-        r.run_id
+    runs = {
+        r.run_id: r
         for key in keys
         for r in instance.get_runs(dg.RunsFilter(tags={PARTITION_NAME_TAG: key}))
-    ]
+    }
     position = {k: i for i, k in enumerate(order)}
-    ranged_kept = 0
+    ranged, others = 0, set()
     for run in _ranged_runs(instance):
-        owners = {_owner(k) for k in _covered(order, position, run.tags)}
-        if owners == {handle}:
-            runs.append(run.run_id)
-        elif handle in owners:
-            ranged_kept += 1
-    if apply:
-        for run_id in runs:
-            instance.delete_run(run_id)
-        for key in keys:
-            instance.delete_dynamic_partition(PARTITIONS_NAME, key)
-    return {"partition_keys": keys, "runs": len(runs), "ranged_runs_kept": ranged_kept}
+        covered = _covered(order, position, run.tags)
+        owners = {_owner(k) for k in covered}
+        if handle in owners:
+            runs[run.run_id] = run
+            if owners != {handle}:
+                ranged += 1
+                others |= {k for k in covered if _owner(k) != handle and k in position}
+    # A run still going would write events (naming her keys) under a deleted run: it is kept,
+    # said, and deleted by running forget again once it is finished.
+    in_progress = {i for i, r in runs.items() if not r.is_finished}
+    ticks = _ticks_naming(instance, handle)
+    found = {
+        "partition_keys": keys,
+        "runs": len(runs),
+        "runs_in_progress": len(in_progress),
+        "ranged_runs_with_others": ranged,
+        "others_rebuilt": len(others),
+        "ticks": sum(len(t) for _, t in ticks),
+        "landed_events_left": _landed_events_naming(instance, handle),
+    }
+    if not apply:
+        return found
+    finished = set(runs) - in_progress
+    checks = _delete_check_rows(instance, finished, keys)
+    for run_id in finished:
+        instance.delete_run(run_id)
+        # delete_run leaves the run's captured stdout/stderr (they can name her keys)
+        instance.compute_log_manager.delete_logs(prefix=[run_id])
+    for key in keys:
+        instance.delete_dynamic_partition(PARTITIONS_NAME, key)
+    for state, purged in ticks:
+        for tick in purged:
+            if tick.log_key:  # purge_ticks leaves a tick's captured log
+                instance.compute_log_manager.delete_logs(log_key=tick.log_key)
+        instance.purge_ticks(
+            state.instigator_origin_id,
+            state.selector_id,
+            before=max(t.timestamp for t in purged) + 1e-3,
+        )
+    return {
+        **found,
+        "check_rows": checks,
+        "landed_events_left": _landed_events_naming(instance, handle),
+        "not_vacuumed": _vacuum_sqlite(instance.root_directory),
+    }
+
+
+def _ticks_naming(instance: dg.DagsterInstance, handle: str) -> list:
+    """(instigator state, ticks to purge) for every sensor and schedule with a tick naming her:
+    run keys and added partitions name her keys; the inbox sensor's skip reasons and captured
+    logs name held handles. No call deletes one tick, only every tick before a time: so each
+    goes up to her latest, older ones of others included (tick history is diagnostics)."""
+    # Anywhere, in any case (`alice-notes.txt`): a short handle purges more, never less.
+    named = re.compile(re.escape(handle), re.IGNORECASE)
+    logs = instance.compute_log_manager
+
+    def names_her(tick) -> bool:
+        if named.search(repr(tick.tick_data)):
+            return True
+        if not tick.log_key:
+            return False
+        captured = logs.get_log_data(tick.log_key)
+        text = (captured.stdout or b"") + (captured.stderr or b"")
+        return bool(named.search(text.decode("utf-8", "replace")))
+
+    found = []
+    for state in instance.all_instigator_state():
+        ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id)
+        latest = max((t.timestamp for t in ticks if names_her(t)), default=None)
+        if latest is not None:
+            found.append((state, [t for t in ticks if t.timestamp <= latest]))
+    return found
+
+
+def _landed_events_naming(instance: dg.DagsterInstance, handle: str) -> int:
+    """`landed_files` materializations naming her, written before they named contributors by
+    pseudonym (in runs, or sensor ticks, that landed others' drops too). Dagster 1.13 has no
+    call that deletes one event (`wipe_asset` only hides them): they are counted, not erased."""
+    named = re.compile(re.escape(handle), re.IGNORECASE)
+    count, cursor = 0, None
+    while True:
+        page = instance.fetch_materializations(LANDED, limit=500, cursor=cursor)
+        count += sum(1 for r in page.records if named.search(repr(r.event_log_entry)))
+        if not page.has_more:
+            return count
+        cursor = page.cursor
+
+
+def _delete_check_rows(instance: dg.DagsterInstance, run_ids: set[str], keys: list[str]) -> int:
+    """Asset check executions of her partitions and of the runs being deleted. `delete_run`
+    keeps them (the UI then shows a check result of a run that no longer exists, dagster
+    issue #18236) and Dagster 1.13 has no call that deletes one (`wipe_asset` deletes every
+    contributor's and hides their materializations). So the event log's own table is used, a
+    private API: `test_forget_leaves_no_trace_in_the_dagster_instance` fails if an upgrade
+    moves it. A storage without that table has none to delete."""
+    import sqlalchemy as db
+    from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable as checks
+
+    storage = instance.event_log_storage
+    has_table = getattr(storage, "has_table", None)
+    if not (run_ids or keys) or has_table is None or not has_table("asset_check_executions"):
+        return 0
+    with storage.index_connection() as conn:
+        done = conn.execute(
+            checks.delete().where(
+                db.or_(checks.c.run_id.in_(sorted(run_ids)), checks.c.partition.in_(keys))
+            )
+        )
+    return done.rowcount
+
+
+def _vacuum_sqlite(home: str) -> list[str]:
+    """Rewrites every SQLite file of the instance: a deleted row stays readable in a file's free
+    pages until then. Waits a minute for a running `dagster dev` to let go of a file, then
+    gives up on it; returns those (a PostgreSQL storage is no file here: its autovacuum
+    reclaims deleted rows)."""
+    import sqlite3
+    from pathlib import Path
+
+    busy = []
+    for path in sorted(Path(home).rglob("*.db")):
+        with path.open("rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                continue
+        conn = sqlite3.connect(path, timeout=60)
+        try:
+            conn.execute("VACUUM")
+        except sqlite3.OperationalError:
+            busy.append(str(path))
+        finally:
+            conn.close()
+    return busy
 
 
 def _ranged_runs(instance: dg.DagsterInstance) -> list:

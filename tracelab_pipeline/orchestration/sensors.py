@@ -98,7 +98,8 @@ def build_inbox_sensor(ranged_runs: bool, per_partition_max: int = PER_PARTITION
         if report.drops:
             events.append(
                 dg.AssetMaterialization(
-                    "landed_files", metadata=landing_metadata(tracelab, report, consent)
+                    "landed_files",
+                    metadata=landing_metadata(tracelab, report, consent, anonymization),
                 )
             )
         for problem in report.retry:

@@ -3,11 +3,13 @@ inbox, describe the landing for the UI, and find partitions whose inputs changed
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import dagster as dg
 
 from tracelab_pipeline.landing.consent import Consent, held_message
+from tracelab_pipeline.landing.handles import is_valid_handle
 from tracelab_pipeline.landing.land import LandingReport, land_inbox
 from tracelab_pipeline.landing.registry import PartitionState, Registry
 from tracelab_pipeline.orchestration.partitions import (
@@ -43,17 +45,27 @@ def land(
     return report, consent
 
 
-def landing_metadata(config: TraceLabConfig, report: LandingReport, consent: Consent) -> dict:
+def landing_metadata(
+    config: TraceLabConfig,
+    report: LandingReport,
+    consent: Consent,
+    anonymization: AnonymizationConfig,
+) -> dict:
     """Totals of the registry, this landing's drops, and every drop that did not land (why).
-    Held drops are named by handle and count only: no inbox path of someone who did not
-    consent is recorded."""
+
+    A contributor is named by pseudonym (the public layer's, `usr_...`), never by handle: the
+    event log keeps every `landed_files` materialization, those of runs and sensor ticks
+    that also landed others', and `tracelab forget` cannot delete one without the others'
+    (docs/orchestration.md). Held drops are counted by pseudonym only, no path."""
     with Registry(config.landed_dir) as reg:
         files = reg.files()
         drops = reg.drops()
         partitions = reg.partitions()
+    name = ContributorNames(anonymization, config)
     status = Counter(f["status"] for f in files)
     outcomes = Counter(d["outcome"] for d in drops)
     problems = [d for d in drops if d["outcome"] not in ("landed", "duplicate")]
+    held = name.held(report.held)
     return {
         "inbox": dg.MetadataValue.text(config.inbox_url),
         "generation": report.generation,
@@ -67,43 +79,90 @@ def landing_metadata(config: TraceLabConfig, report: LandingReport, consent: Con
         "new_drops": len(report.drops),
         "new_files_landed": report.files_landed,
         "drops_pending": report.pending,
-        "drops_to_retry": dg.MetadataValue.json(report.retry[:MAX_ROWS]),
+        "drops_to_retry": dg.MetadataValue.json([name.text(r) for r in report.retry[:MAX_ROWS]]),
         "consent": dg.MetadataValue.text(consent.describe()),
         "drops_held": sum(report.held.values()),
-        "held_by_contributor": dg.MetadataValue.json(dict(sorted(report.held.items()))),
+        "held_by_contributor": dg.MetadataValue.json(held),
         "held_why": dg.MetadataValue.text(
-            held_message(report.held, consent) if report.held else "(none)"
+            f"{held_message(held, consent)} By pseudonym here; the inbox sensor's tick and "
+            "the inbox's directories name the handles."
+            if held
+            else "(none)"
         ),
-        "changed_partitions": dg.MetadataValue.json(report.changed_partitions[:MAX_ROWS]),
-        "this_landing": dg.MetadataValue.md(_drop_table(report.drops)),
-        "drops_not_landed": dg.MetadataValue.md(_drop_table(problems)),
+        "changed_partitions": dg.MetadataValue.json(
+            [name.key(k) for k in report.changed_partitions[:MAX_ROWS]]
+        ),
+        "this_landing": dg.MetadataValue.md(_drop_table(report.drops, name)),
+        "drops_not_landed": dg.MetadataValue.md(_drop_table(problems, name)),
         # Landed (kept) but in no partition, so never normalized: junk, or a round export.
         "files_unplaced_list": dg.MetadataValue.md(
-            _file_table([f for f in files if f["status"] == "unplaced"])
+            _file_table([f for f in files if f["status"] == "unplaced"], name)
         ),
         "dagster/row_count": status["active"],
     }
 
 
-def _drop_table(drops: list[dict]) -> str:
+class ContributorNames:
+    """Contributors as the event log may name them: by keyed pseudonym, the public layer's."""
+
+    def __init__(self, anonymization: AnonymizationConfig, config: TraceLabConfig):
+        from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
+
+        self._pseudonymizer = Pseudonymizer(anonymization.key(config.data_dir)[0])
+        self._seen: dict[str, str] = {}
+
+    def __call__(self, handle: str | None) -> str:
+        if not handle:
+            return ""
+        if handle not in self._seen:
+            self._seen[handle] = self._pseudonymizer.contributor(handle)
+        return self._seen[handle]
+
+    def text(self, text: str | None, handle: str | None = None) -> str:
+        """`text` (an inbox path, a reason) with the handle of its first path part, or
+        `handle`, replaced by the pseudonym wherever it stands, in any case: her file names
+        too (`alice-notes.txt`)."""
+        text = str(text or "")
+        handle = handle or text.split("/", 1)[0]
+        if not is_valid_handle(handle):
+            return text
+        return re.sub(re.escape(handle), self(handle), text, flags=re.IGNORECASE)
+
+    def key(self, partition_key: str) -> str:
+        """`<month>/<pseudonym>`, as release_is_current names a partition."""
+        contributor, month = split_partition_key(partition_key)
+        return f"{month}/{self(contributor)}"
+
+    def held(self, held: dict[str, int]) -> dict[str, int]:
+        return dict(sorted((self(h), n) for h, n in held.items()))
+
+
+def _drop_table(drops: list[dict], name: ContributorNames) -> str:
     header = ("contributor", "drop", "outcome", "files landed", "reason")
     rows = [
         (
-            _cell(d.get("contributor")),
-            _cell(d["inbox_path"]),
+            _cell(name(d.get("contributor"))),
+            _cell(name.text(d["inbox_path"], d.get("contributor"))),
             d["outcome"],
             d.get("files_landed", 0),
-            _cell(d.get("reason")),
+            _cell(
+                name.text(d.get("reason"), d.get("contributor") or d["inbox_path"].split("/")[0])
+            ),
         )
         for d in drops[-MAX_ROWS:]
     ]
     return _md_table(header, rows, len(drops))
 
 
-def _file_table(files: list[dict]) -> str:
+def _file_table(files: list[dict], name: ContributorNames) -> str:
     header = ("contributor", "file", "lines", "reason")
     rows = [
-        (_cell(f["contributor"]), _cell(f["member"]), f["lines"], _cell(f["status_reason"]))
+        (
+            _cell(name(f["contributor"])),
+            _cell(name.text(f["member"], f["contributor"])),
+            f["lines"],
+            _cell(name.text(f["status_reason"], f["contributor"])),
+        )
         for f in files[-MAX_ROWS:]
     ]
     return _md_table(header, rows, len(files))
