@@ -210,14 +210,14 @@ def test_weka_output_is_deterministic(steps, weka):
 
 def test_block_chain_full_blocks_only_never_holds_a_partial_block():
     # 1000 tokens: 15 full blocks (the 40-token tail is not a block); prefix 1000 keeps 15
-    runs, next_id = block_chain([], 1000, 0, 1, 64, full_blocks_only=True)
+    runs, next_id = block_chain([], 0, 1000, 0, 1, 64, full_blocks_only=True)
     assert (runs, next_id) == ([(1, 15)], 16)
-    runs, next_id = block_chain(runs, 1300, 1000, next_id, 64, full_blocks_only=True)
+    runs, next_id = block_chain(runs, 1000, 1300, 1000, next_id, 64, full_blocks_only=True)
     assert (runs, next_id) == ([(1, 20)], 21)
     # the same calls in Mooncake blocks: ceil, and the partial 2nd block is not reused
-    runs, next_id = block_chain([], 1000, 0, 0)
-    assert block_chain(runs, 1300, 1000, next_id) == ([(0, 1), (2, 2)], 4)
-    assert block_chain([(1, 3)], 63, 63, 4, 64, full_blocks_only=True) == ([], 4)
+    runs, next_id = block_chain([], 0, 1000, 0, 0)
+    assert block_chain(runs, 1000, 1300, 1000, next_id) == ([(0, 1), (2, 2)], 4)
+    assert block_chain([(1, 3)], 192, 63, 63, 4, 64, full_blocks_only=True) == ([], 4)
 
 
 def test_closed_loop_mooncake_delays(steps, tmp_path):

@@ -152,9 +152,10 @@ def render_readme(counts: dict, files: dict[str, dict]) -> str:
         f"`hash_ids` has ceil(input_length / {BLOCK_TOKENS}) ids, one per {BLOCK_TOKENS}-token "
         "block. The",
         "log has no prompt content, so the ids are synthesized: a call keeps the first",
-        f"min(floor(prefix_tokens / {BLOCK_TOKENS}), len(previous ids)) ids of the previous call "
-        "of",
-        "the same agent thread and gets fresh ids for the rest; threads never share ids.",
+        f"min(floor(prefix_tokens / {BLOCK_TOKENS}), floor(previous input_length / {BLOCK_TOKENS}))"
+        " ids of the",
+        "previous call of the same agent thread (never its partial last block: an id is one",
+        "block of one size) and gets fresh ids for the rest; threads never share ids.",
         "`session_id` is the agent thread's pseudonym (closed-loop replay groups by it).",
         "Ids are numbered by one counter, thread after thread: dense except the fresh ids of",
         "the steps left out for want of a time.",

@@ -10,9 +10,11 @@ then). A step with neither has no place on the time line: it is left out and cou
 given an invented time.
 
 Block ids are synthesized (the public layer has no content hashes): a thread's call keeps the
-first min(floor(prefix / 512), len(previous chain)) ids of its previous call and gets fresh ids
-for the rest, so the provider-reported prefix-cache hit is what a replay can reuse, and the
-previous call's partial last block is never reused. Threads (a session's main chain, each
+first min(floor(prefix / 512), floor(previous input / 512)) ids of its previous call and gets
+fresh ids for the rest, so the provider-reported prefix-cache hit is what a replay can reuse, and
+the previous call's partial last block is never reused: an id stands for one block of one size
+(AIPerf 0.13.0 materializes an id once and refuses the file when a later line asks for the same
+id at another size, which a partial block kept as a whole one did). Threads (a session's main chain, each
 sub-agent) never share ids. Fresh ids come from one counter, thread after thread in the order
 the partitions are read, so the ids in the file are dense except the fresh ids of untimed steps.
 
@@ -46,20 +48,23 @@ Runs = list[tuple[int, int]]
 
 def block_chain(
     previous: Runs,
+    previous_input: int,
     input_length: int,
     prefix: int,
     next_id: int,
     block_tokens: int = BLOCK_TOKENS,
     full_blocks_only: bool = False,
 ) -> tuple[Runs, int]:
-    """The call's chain as runs: the reusable head of the previous call's chain, then fresh ids
-    from `next_id`. Returns (runs, the next unused id).
+    """The call's chain as runs: the reusable head of the previous call's chain (`previous`,
+    for a call of `previous_input` tokens), then fresh ids from `next_id`. Returns (runs, the
+    next unused id).
 
-    Mooncake counts a partial last block (ceil); the Weka format (weka.py) only full blocks
-    (`full_blocks_only`: floor), so there a chain never holds a partial block at all."""
+    Only the previous call's whole blocks are reusable: its partial last block (Mooncake counts
+    one, ceil) holds fewer tokens than a whole block, and an id must keep one size. The Weka
+    format (weka.py) has only full blocks (`full_blocks_only`: floor)."""
     # floor, or ceil in integers
     blocks = input_length // block_tokens if full_blocks_only else -(-input_length // block_tokens)
-    keep = min(prefix // block_tokens, sum(n for _, n in previous), blocks)
+    keep = min(prefix // block_tokens, previous_input // block_tokens, blocks)
     runs: Runs = []
     for start, n in previous:
         if keep <= 0:
@@ -105,9 +110,10 @@ class MooncakeTrace:
             strict=True,
         ):
             if thread != (provider, session):
-                thread, chain = (provider, session), []
+                thread, chain, previous_total = (provider, session), [], 0
                 self.sessions.append(session)
-            chain, self.next_id = block_chain(chain, total, prefix, self.next_id)
+            chain, self.next_id = block_chain(chain, previous_total, total, prefix, self.next_id)
+            previous_total = total
             if at is None:
                 self.untimed += 1
                 continue

@@ -144,9 +144,11 @@ class WekaTrace:
         chains = {}
         for thread in [main] * (main is not None) + subs:
             chain: Runs = []
+            previous_total = 0
             for r in thread:
                 chain, next_id = block_chain(
                     chain,
+                    previous_total,
                     r["input_tokens_total"],
                     r["prefix_tokens"],
                     next_id,
@@ -154,6 +156,7 @@ class WekaTrace:
                     full_blocks_only=True,
                 )
                 chains[id(r)] = chain
+                previous_total = r["input_tokens_total"]
         # the list: the main chain's requests and the sub-agent entries, by start time (a
         # request before a sub-agent starting in the same microsecond: it spawned it)
         items = [(r["submit"], 0, i, r) for i, r in enumerate(main or [])]
