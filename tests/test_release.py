@@ -135,16 +135,16 @@ def test_mooncake_invariants_on_real_data(built):
     stamps = [row["timestamp"] for row in moon]
     assert all(type(t) is int for t in stamps) and stamps == sorted(stamps)
     seen, last_new = set(), {}
-    for row in moon:
-        assert list(row) == ["timestamp", "input_length", "output_length", "hash_ids", "session_id"]
+    for row, thread in zip(moon, _threads(data / "release"), strict=True):
+        # no session_id: AIPerf 0.13.0 mooncake_trace would make a thread's lines one
+        # accumulating conversation (MooncakeTraceDatasetLoader._group_traces)
+        assert list(row) == ["timestamp", "input_length", "output_length", "hash_ids"]
         assert len(row["hash_ids"]) == math.ceil(row["input_length"] / 512)
-        assert row["session_id"].startswith("ses_")
+        assert thread.startswith("ses_")
         new = [i for i in row["hash_ids"] if i not in seen]
         # a thread's fresh ids come from one counter in step order, so they only grow
-        assert new == sorted(new) and min(new, default=math.inf) > last_new.get(
-            row["session_id"], -1
-        )
-        last_new[row["session_id"]] = max(new, default=last_new.get(row["session_id"], -1))
+        assert new == sorted(new) and min(new, default=math.inf) > last_new.get(thread, -1)
+        last_new[thread] = max(new, default=last_new.get(thread, -1))
         seen.update(new)
     # dense: every id up to the largest appears, as no step lacks a time here
     assert manifest["mooncake"]["steps_without_time"] == 0
@@ -169,8 +169,8 @@ def test_mooncake_lines_join_their_steps_as_the_datasheet_says(built):
         submit = step["input_ready_at"] or step["first_output_at"]
         threads.setdefault(step["session_id"], []).append((submit, step["step_index"], step))
     lines = {}
-    for row in _lines(rel / "mooncake.jsonl.gz"):
-        lines.setdefault(row["session_id"], []).append(row)
+    for row, thread in zip(_lines(rel / "mooncake.jsonl.gz"), _threads(rel), strict=True):
+        lines.setdefault(thread, []).append(row)
     assert lines.keys() == threads.keys()
     first = min(submit for thread in threads.values() for submit, _, _ in thread)
     reused = 0
@@ -231,10 +231,10 @@ def test_block_chain_keeps_the_reusable_prefix_of_the_previous_call_of_the_threa
     )
     trace = MooncakeTrace()
     trace.add(steps)
-    written = trace.write(tmp_path / "m.jsonl.gz")
+    written = trace.write(tmp_path / "mooncake.jsonl.gz", tmp_path / "mooncake.sessions.jsonl.gz")
     assert (written["rows"], written["steps_without_time"]) == (5, 1)
-    rows = _lines(tmp_path / "m.jsonl.gz")
-    assert [(r["timestamp"], r["session_id"]) for r in rows] == [
+    rows = _lines(tmp_path / "mooncake.jsonl.gz")
+    assert [(r["timestamp"], t) for r, t in zip(rows, _threads(tmp_path), strict=True)] == [
         (0, "main"),
         (1000, "sub"),
         (2000, "main"),  # 2000.5 ms, truncated
@@ -518,7 +518,7 @@ def test_weka_and_closed_loop_files_on_real_data(built):
         first_of_thread = row["session_id"] not in seen
         seen.add(row["session_id"])
         key = "timestamp" if first_of_thread else "delay"
-        assert list(row) == [key, *list(open_row)[1:]]
+        assert list(row) == [key, *list(open_row)[1:], "session_id"]
         assert row[key] >= 0 and (not first_of_thread or row[key] == open_row["timestamp"])
     assert manifest["mooncake_sessions"]["threads"] == len(seen)
 
@@ -708,3 +708,8 @@ def test_mooncake_hash_id_stands_for_one_block_size(built):
                 512 if i < len(ids) - 1 else n - 512 * i
             ), h
     assert len(size) > 100
+
+
+def _threads(release_dir):
+    """Each open-file line's thread: the closed-loop file has the same lines in the same order."""
+    return [row["session_id"] for row in _lines(release_dir / "mooncake.sessions.jsonl.gz")]

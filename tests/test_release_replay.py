@@ -227,10 +227,10 @@ def test_closed_loop_mooncake_delays(steps, tmp_path):
     open_rows = _lines(tmp_path / "open.jsonl.gz")
     rows = _lines(tmp_path / "sessions.jsonl.gz")
     assert len(rows) == len(open_rows) == written["rows"] == steps.num_rows - 2
-    # the same lines in the same order: only the first key differs
+    # the same lines in the same order: only the first key differs, and the thread is added
     for row, open_row in zip(rows, open_rows, strict=True):
-        assert list(row)[1:] == list(open_row)[1:]
-        assert {k: v for k, v in row.items() if k not in ("delay", "timestamp")} == {
+        assert list(row)[1:] == [*list(open_row)[1:], "session_id"]
+        assert {k: v for k, v in row.items() if k not in ("delay", "timestamp", "session_id")} == {
             k: v for k, v in open_row.items() if k != "timestamp"
         }
         if "timestamp" in row:

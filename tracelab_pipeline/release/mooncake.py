@@ -1,8 +1,12 @@
 """The Mooncake replay trace (FAST'25 format), one JSON line per step with a submit time.
 
 Line: {"timestamp": ms from trace start, "input_length": prefix + append tokens,
-"output_length": output tokens incl. reasoning, "hash_ids": one id per 512-token block,
-"session_id": the agent thread's pseudonym}.
+"output_length": output tokens incl. reasoning, "hash_ids": one id per 512-token block}, as
+Mooncake's own traces: no `session_id`, so each line is an independent request. AIPerf 0.13.0
+`mooncake_trace` groups lines that share a `session_id` into one conversation and accumulates
+its turns (their prompts and the live answers), and DynoSim reads such lines as closed-loop:
+with it, this open-loop file sent about the sum of a thread's earlier prompts. The thread is
+in the closed-loop file (mooncake_sessions.py), whose n-th line is this file's n-th line.
 
 Submit time = `input_ready_at` (the latest input event at or before the first output: when the
 request left the client); when a step has none, `first_output_at` (the model was answering by
@@ -14,9 +18,10 @@ first min(floor(prefix / 512), floor(previous input / 512)) ids of its previous 
 fresh ids for the rest, so the provider-reported prefix-cache hit is what a replay can reuse, and
 the previous call's partial last block is never reused: an id stands for one block of one size
 (AIPerf 0.13.0 materializes an id once and refuses the file when a later line asks for the same
-id at another size, which a partial block kept as a whole one did). Threads (a session's main chain, each
-sub-agent) never share ids. Fresh ids come from one counter, thread after thread in the order
-the partitions are read, so the ids in the file are dense except the fresh ids of untimed steps.
+id at another size, which a partial block kept as a whole one did). Threads (a session's main
+chain, each sub-agent) never share ids. Fresh ids come from one counter, thread after thread
+in the order the partitions are read, so the ids in the file are dense except the fresh ids of
+untimed steps.
 
 Memory: per timed step a few integers and its chain as runs of consecutive ids (start, length).
 As every call drops its previous call's partial last block, a chain has a run per earlier call
@@ -161,30 +166,29 @@ class MooncakeTrace:
                 runs = ranges(begins[chunk], ends[chunk] - begins[chunk])
                 ids = ranges(run_start[runs], run_length[runs])
                 blocks = -(-input_length[chunk] // BLOCK_TOKENS)
-                # Every field but the first is the same in both files: serialized once, and
-                # each file's first key spliced in front (orjson writes no spaces).
+                # The fields after the first are serialized once: each file's first key is
+                # spliced in front, and the closed-loop file's session_id appended (orjson
+                # writes no spaces).
                 tails = [
                     orjson.dumps(
-                        {
-                            "input_length": inp,
-                            "output_length": out,
-                            "hash_ids": hash_ids,
-                            "session_id": self.sessions[s],
-                        },
-                        option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE,
+                        {"input_length": inp, "output_length": out, "hash_ids": hash_ids},
+                        option=orjson.OPT_SERIALIZE_NUMPY,
                     )[1:]
-                    for inp, out, hash_ids, s in zip(
+                    for inp, out, hash_ids in zip(
                         input_length[chunk].tolist(),
                         output_length[chunk].tolist(),
                         np.split(ids, np.cumsum(blocks)[:-1]),
-                        session[chunk].tolist(),
                         strict=True,
                     )
                 ]
                 # integer ms, truncated (a call 0.9 ms after the start is at 0)
                 stamps = ((submit[chunk] - first) // 1000).tolist()
-                files[0].write(b"".join(_keyed("timestamp", stamps, tails)))
+                files[0].write(b"".join(_keyed("timestamp", stamps, [t + b"\n" for t in tails])))
                 if sessions_path is not None:
+                    tails = [
+                        t[:-1] + b',"session_id":' + orjson.dumps(self.sessions[s]) + b"}\n"
+                        for t, s in zip(tails, session[chunk].tolist(), strict=True)
+                    ]
                     # a thread's first line, and a line whose previous call has no end time,
                     # keep their timestamp (delays[line] == -1)
                     chunk_delays = delays[i : i + _CHUNK]
