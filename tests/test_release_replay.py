@@ -148,7 +148,7 @@ def test_weka_subagents_nest_at_their_start_in_the_parents_list(weka):
         "subagent_type": "",
         "duration_ms": 600,  # first call at 3.0 s, last output at 3.6 s
         "tool_use_count": 2,
-        "status": "",
+        "status": "completed",  # DynoSim 1.6.1 refuses "": "unsupported non-success status"
         "models": ["m-b"],
     }
     # nested requests are on the session's clock, with their own think times
