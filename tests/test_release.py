@@ -138,7 +138,8 @@ def test_mooncake_invariants_on_real_data(built):
     for row, thread in zip(moon, _threads(data / "release"), strict=True):
         # no session_id: AIPerf 0.13.0 mooncake_trace would make a thread's lines one
         # accumulating conversation (MooncakeTraceDatasetLoader._group_traces)
-        assert list(row) == ["timestamp", "input_length", "output_length", "hash_ids"]
+        assert list(row) == ["timestamp", "input_length", "output_length", "hash_ids", "step_id"]
+        assert row["step_id"].startswith("stp_")
         assert len(row["hash_ids"]) == math.ceil(row["input_length"] / 512)
         assert thread.startswith("ses_")
         new = [i for i in row["hash_ids"] if i not in seen]
@@ -178,6 +179,7 @@ def test_mooncake_lines_join_their_steps_as_the_datasheet_says(built):
         thread.sort(key=lambda t: (t[0], t[1]))
         joined = list(zip(lines[session], (step for _, _, step in thread), strict=True))
         for row, step in joined:
+            assert row["step_id"] == step["step_id"]  # the direct join finds the same step
             submit = step["input_ready_at"] or step["first_output_at"]
             assert row["timestamp"] == (submit - first) // timedelta(milliseconds=1)
             assert row["input_length"] == step["input_tokens_total"]

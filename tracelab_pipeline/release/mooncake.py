@@ -1,8 +1,10 @@
 """The Mooncake replay trace (FAST'25 format), one JSON line per step with a submit time.
 
 Line: {"timestamp": ms from trace start, "input_length": prefix + append tokens,
-"output_length": output tokens incl. reasoning, "hash_ids": one id per 512-token block}, as
-Mooncake's own traces: no `session_id`, so each line is an independent request. AIPerf 0.13.0
+"output_length": output tokens incl. reasoning, "hash_ids": one id per 512-token block,
+"step_id": the step's pseudonym (the join to `steps`; AIPerf 0.13.0, GuideLLM 0.8.1 and
+DynoSim 1.6.1 load lines with it)}, as Mooncake's own traces: no `session_id`, so each line is
+an independent request. AIPerf 0.13.0
 `mooncake_trace` groups lines that share a `session_id` into one conversation and accumulates
 its turns (their prompts and the live answers), and DynoSim reads such lines as closed-loop:
 with it, this open-loop file sent about the sum of a thread's earlier prompts. The thread is
@@ -23,7 +25,8 @@ chain, each sub-agent) never share ids. Fresh ids come from one counter, thread 
 in the order the partitions are read, so the ids in the file are dense except the fresh ids of
 untimed steps.
 
-Memory: per timed step a few integers and its chain as runs of consecutive ids (start, length).
+Memory: per timed step a few integers, its step id (a Python string) and its chain as runs of
+consecutive ids (start, length).
 As every call drops its previous call's partial last block, a chain has a run per earlier call
 whose fresh ids it still holds (21 on average at the paper scale, against 297 ids); the ids
 themselves exist only while their chunk of lines is written.
@@ -100,6 +103,7 @@ class MooncakeTrace:
         self.runs_end = array("q")  # its runs are run_start/run_length[previous end:end]
         self.run_start = array("q")
         self.run_length = array("q")
+        self.step_ids: list[str] = []
 
     def add(self, steps: pa.Table) -> None:
         """Every step of the partition's threads (a thread must not continue in a later call)."""
@@ -107,8 +111,15 @@ class MooncakeTrace:
         submit = pc.coalesce(*(steps.column(c) for c in SUBMIT_TIME)).cast(pa.int64())
         done = steps.column(DONE_TIME).cast(pa.int64()).fill_null(NO_TIME)
         thread = None
-        columns = ("provider", "session_id", "input_tokens_total", "prefix_tokens", "output_tokens")
-        for provider, session, total, prefix, output, at, end in zip(
+        columns = (
+            "provider",
+            "session_id",
+            "step_id",
+            "input_tokens_total",
+            "prefix_tokens",
+            "output_tokens",
+        )
+        for provider, session, step_id, total, prefix, output, at, end in zip(
             *(steps.column(c).to_pylist() for c in columns),
             submit.to_pylist(),
             done.to_pylist(),
@@ -127,6 +138,7 @@ class MooncakeTrace:
             self.input_length.append(total)
             self.output_length.append(output)
             self.session.append(len(self.sessions) - 1)
+            self.step_ids.append(step_id)
             self.run_start.extend(start for start, _ in chain)
             self.run_length.extend(n for _, n in chain)
             self.runs_end.append(len(self.run_start))
@@ -171,13 +183,19 @@ class MooncakeTrace:
                 # writes no spaces).
                 tails = [
                     orjson.dumps(
-                        {"input_length": inp, "output_length": out, "hash_ids": hash_ids},
+                        {
+                            "input_length": inp,
+                            "output_length": out,
+                            "hash_ids": hash_ids,
+                            "step_id": self.step_ids[j],
+                        },
                         option=orjson.OPT_SERIALIZE_NUMPY,
                     )[1:]
-                    for inp, out, hash_ids in zip(
+                    for inp, out, hash_ids, j in zip(
                         input_length[chunk].tolist(),
                         output_length[chunk].tolist(),
                         np.split(ids, np.cumsum(blocks)[:-1]),
+                        chunk.tolist(),
                         strict=True,
                     )
                 ]
