@@ -32,6 +32,7 @@ from pathlib import Path
 
 TOKENIZER_REPO = "local/replay-check-bpe"
 MOONCAKE, SESSIONS, WEKA = "mooncake.jsonl.gz", "mooncake.sessions.jsonl.gz", "weka.jsonl.gz"
+ROUNDS = "tracelab_rounds.jsonl.gz"
 results: list[tuple[str, str, str, str]] = []
 
 
@@ -68,8 +69,9 @@ def main() -> int:
     # before any tool imports huggingface_hub, which reads them once
     os.environ.update(HF_HOME=str(work / "hf"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     try:
-        plain = {name: unpack(args.release / name, work) for name in (MOONCAKE, SESSIONS, WEKA)}
-        head = {name: first_lines(plain[name], args.lines, work) for name in (MOONCAKE, SESSIONS)}
+        names = (MOONCAKE, SESSIONS, WEKA, ROUNDS)
+        plain = {name: unpack(args.release / name, work) for name in names}
+        head = {n: first_lines(plain[n], args.lines, work) for n in (MOONCAKE, SESSIONS, ROUNDS)}
         sessions = weka_sessions(plain[WEKA], args.sessions, work)
         run_checks(plain, head, sessions, work)
     finally:
@@ -107,6 +109,8 @@ def run_checks(plain: dict, head: dict, sessions: Path, work: Path) -> None:
         f"{WEKA} [{sessions.name}]",
         lambda: aiperf_load(sessions, "weka_trace"),
     )
+    # AIPerf's TraceLab loader reads the round file (and rebuilds Weka sessions from it)
+    check("aiperf tracelab", f"{ROUNDS} [:{n}]", lambda: aiperf_load(head[ROUNDS], "tracelab"))
     check("guidellm mooncake rows", MOONCAKE, lambda: guidellm_rows(plain[MOONCAKE]))
     check(
         "guidellm mooncake",
