@@ -136,16 +136,17 @@ def test_mooncake_invariants_on_real_data(built):
     stamps = [row["timestamp"] for row in moon]
     assert all(type(t) is int for t in stamps) and stamps == sorted(stamps)
     seen, last_new = set(), {}
-    for row in moon:
-        assert list(row) == ["timestamp", "input_length", "output_length", "hash_ids", "session_id"]
+    for row, thread in zip(moon, _threads(data / "release"), strict=True):
+        # no session_id: AIPerf 0.13.0 mooncake_trace would make a thread's lines one
+        # accumulating conversation (MooncakeTraceDatasetLoader._group_traces)
+        assert list(row) == ["timestamp", "input_length", "output_length", "hash_ids", "step_id"]
+        assert row["step_id"].startswith("stp_")
         assert len(row["hash_ids"]) == math.ceil(row["input_length"] / 512)
-        assert row["session_id"].startswith("ses_")
+        assert thread.startswith("ses_")
         new = [i for i in row["hash_ids"] if i not in seen]
         # a thread's fresh ids come from one counter in step order, so they only grow
-        assert new == sorted(new) and min(new, default=math.inf) > last_new.get(
-            row["session_id"], -1
-        )
-        last_new[row["session_id"]] = max(new, default=last_new.get(row["session_id"], -1))
+        assert new == sorted(new) and min(new, default=math.inf) > last_new.get(thread, -1)
+        last_new[thread] = max(new, default=last_new.get(thread, -1))
         seen.update(new)
     # dense: every id up to the largest appears, as no step lacks a time here
     assert manifest["mooncake"]["steps_without_time"] == 0
@@ -170,8 +171,8 @@ def test_mooncake_lines_join_their_steps_as_the_datasheet_says(built):
         submit = step["input_ready_at"] or step["first_output_at"]
         threads.setdefault(step["session_id"], []).append((submit, step["step_index"], step))
     lines = {}
-    for row in _lines(rel / "mooncake.jsonl.gz"):
-        lines.setdefault(row["session_id"], []).append(row)
+    for row, thread in zip(_lines(rel / "mooncake.jsonl.gz"), _threads(rel), strict=True):
+        lines.setdefault(thread, []).append(row)
     assert lines.keys() == threads.keys()
     first = min(submit for thread in threads.values() for submit, _, _ in thread)
     reused = 0
@@ -179,13 +180,14 @@ def test_mooncake_lines_join_their_steps_as_the_datasheet_says(built):
         thread.sort(key=lambda t: (t[0], t[1]))
         joined = list(zip(lines[session], (step for _, _, step in thread), strict=True))
         for row, step in joined:
+            assert row["step_id"] == step["step_id"]  # the direct join finds the same step
             submit = step["input_ready_at"] or step["first_output_at"]
             assert row["timestamp"] == (submit - first) // timedelta(milliseconds=1)
             assert row["input_length"] == step["input_tokens_total"]
             assert row["output_length"] == step["output_tokens"]
         by_index = sorted(joined, key=lambda pair: pair[1]["step_index"])
         for (prev, _), (row, step) in itertools.pairwise(by_index):
-            keep = min(step["prefix_tokens"] // 512, len(prev["hash_ids"]))
+            keep = min(step["prefix_tokens"] // 512, prev["input_length"] // 512)
             assert row["hash_ids"][:keep] == prev["hash_ids"][:keep]
             assert not set(row["hash_ids"][keep:]) & set(prev["hash_ids"])
             reused += keep
@@ -222,20 +224,20 @@ def test_block_chain_keeps_the_reusable_prefix_of_the_previous_call_of_the_threa
             _step("main", 0, 1300, 0, ready=T0),  # 3 blocks, all new
             # prefix 1100 -> 2 whole blocks reused; the 3rd (276-token tail) is not
             _step("main", 1, 1700, 1100, ready=s(seconds=2, microseconds=500)),
-            # prefix beyond the previous chain: only its 4 ids can be kept
+            # prefix beyond the previous call: only its 3 whole blocks can be kept
             _step("main", 2, 4000, 3900, first_output=s(seconds=3)),  # no input time: fallback
             _step("sub", 0, 600, 512, ready=s(seconds=1)),  # another thread: nothing shared
             _step("main", 3, 100, 0),  # no time at all: left out, still part of the chain
-            _step("main", 4, 1024, 1024, ready=s(seconds=9)),  # prefix > chain of step 3 (1 id)
+            _step("main", 4, 1024, 1024, ready=s(seconds=9)),  # step 3 has no whole block
         ],
         schema=schema.STEPS,
     )
     trace = MooncakeTrace()
     trace.add(steps)
-    written = trace.write(tmp_path / "m.jsonl.gz")
+    written = trace.write(tmp_path / "mooncake.jsonl.gz", tmp_path / "mooncake.sessions.jsonl.gz")
     assert (written["rows"], written["steps_without_time"]) == (5, 1)
-    rows = _lines(tmp_path / "m.jsonl.gz")
-    assert [(r["timestamp"], r["session_id"]) for r in rows] == [
+    rows = _lines(tmp_path / "mooncake.jsonl.gz")
+    assert [(r["timestamp"], t) for r, t in zip(rows, _threads(tmp_path), strict=True)] == [
         (0, "main"),
         (1000, "sub"),
         (2000, "main"),  # 2000.5 ms, truncated
@@ -246,21 +248,25 @@ def test_block_chain_keeps_the_reusable_prefix_of_the_previous_call_of_the_threa
     # one counter, thread after thread ("main" then "sub"), step after step
     assert main0 == [0, 1, 2]
     assert main1 == [0, 1, 3, 4]  # id 2 (the partial block) is never reused
-    assert main2 == [0, 1, 3, 4, 5, 6, 7, 8]
-    # step 3 (untimed) got [9]; step 4 keeps it (prefix 1024 > its 1-id chain) + a fresh 10
-    assert main4 == [9, 10]
-    assert sub0 == [11, 12]
+    # id 4 is step 1's partial block (164 tokens): not kept though the prefix covers it, as
+    # AIPerf 0.13.0 refuses an id asked for at two sizes (PromptGenerator._build_token_sequence)
+    assert main2 == [0, 1, 3, 5, 6, 7, 8, 9]
+    # step 3 (untimed, 100 tokens) got [10], a partial block: step 4 keeps nothing of it
+    assert main4 == [11, 12]
+    assert sub0 == [13, 14]
     assert [r["input_length"] for r in rows] == [1300, 600, 1700, 4000, 1024]
 
 
 def test_block_chain_runs():
     # everything kept plus fresh ids right after it: one run
-    assert block_chain([(0, 3)], 2048, 1536, 3) == ([(0, 4)], 4)
+    assert block_chain([(0, 3)], 1536, 2048, 1536, 3) == ([(0, 4)], 4)
     # the partial last block dropped: the fresh ids start a second run
-    assert block_chain([(0, 3)], 2048, 1100, 3) == ([(0, 2), (3, 2)], 5)
+    assert block_chain([(0, 3)], 1300, 2048, 1100, 3) == ([(0, 2), (3, 2)], 5)
+    # the prefix covers the previous call's partial last block: still dropped
+    assert block_chain([(0, 3)], 1300, 2048, 2000, 3) == ([(0, 2), (3, 2)], 5)
     # a cut inside the second run
-    assert block_chain([(0, 2), (7, 5)], 2048, 1600, 12) == ([(0, 2), (7, 1), (12, 1)], 13)
-    assert block_chain([(0, 2)], 0, 0, 5) == ([], 5)
+    assert block_chain([(0, 2), (7, 5)], 3584, 2048, 1600, 12) == ([(0, 2), (7, 1), (12, 1)], 13)
+    assert block_chain([(0, 2)], 1024, 0, 0, 5) == ([], 5)
 
 
 def test_release_is_deterministic(built, tmp_path):
@@ -519,7 +525,7 @@ def test_weka_and_closed_loop_files_on_real_data(built):
         first_of_thread = row["session_id"] not in seen
         seen.add(row["session_id"])
         key = "timestamp" if first_of_thread else "delay"
-        assert list(row) == [key, *list(open_row)[1:]]
+        assert list(row) == [key, *list(open_row)[1:], "session_id"]
         assert row[key] >= 0 and (not first_of_thread or row[key] == open_row["timestamp"])
     assert manifest["mooncake_sessions"]["threads"] == len(seen)
 
@@ -721,3 +727,25 @@ def test_release_is_current_runs_without_a_release_build_and_warns(built, tmp_pa
         assert _requested(tick, check) == 1
         forgotten = run_check(instance, expect_passed=False)
         assert forgotten.metadata["partitions_removed"].value == 1
+
+
+def test_mooncake_hash_id_stands_for_one_block_size(built):
+    """AIPerf 0.13.0 (PromptGenerator._build_token_sequence) materializes a hash id once and
+    refuses the file when a later line asks for it at another size; keeping a call's partial
+    last block as a whole block of the next call did exactly that (1,772 ids in the demo
+    release). Every id: one size across the file; every line: ceil blocks, input > 0."""
+    data, _ = built
+    size = {}
+    for row in _lines(data / "release" / "mooncake.jsonl.gz"):
+        n, ids = row["input_length"], row["hash_ids"]
+        assert n > 0 and len(ids) == -(-n // 512)
+        for i, h in enumerate(ids):
+            assert size.setdefault(h, 512 if i < len(ids) - 1 else n - 512 * i) == (
+                512 if i < len(ids) - 1 else n - 512 * i
+            ), h
+    assert len(size) > 100
+
+
+def _threads(release_dir):
+    """Each open-file line's thread: the closed-loop file has the same lines in the same order."""
+    return [row["session_id"] for row in _lines(release_dir / "mooncake.sessions.jsonl.gz")]

@@ -148,7 +148,7 @@ def test_weka_subagents_nest_at_their_start_in_the_parents_list(weka):
         "subagent_type": "",
         "duration_ms": 600,  # first call at 3.0 s, last output at 3.6 s
         "tool_use_count": 2,
-        "status": "",
+        "status": "completed",  # DynoSim 1.6.1 refuses "": "unsupported non-success status"
         "models": ["m-b"],
     }
     # nested requests are on the session's clock, with their own think times
@@ -210,14 +210,14 @@ def test_weka_output_is_deterministic(steps, weka):
 
 def test_block_chain_full_blocks_only_never_holds_a_partial_block():
     # 1000 tokens: 15 full blocks (the 40-token tail is not a block); prefix 1000 keeps 15
-    runs, next_id = block_chain([], 1000, 0, 1, 64, full_blocks_only=True)
+    runs, next_id = block_chain([], 0, 1000, 0, 1, 64, full_blocks_only=True)
     assert (runs, next_id) == ([(1, 15)], 16)
-    runs, next_id = block_chain(runs, 1300, 1000, next_id, 64, full_blocks_only=True)
+    runs, next_id = block_chain(runs, 1000, 1300, 1000, next_id, 64, full_blocks_only=True)
     assert (runs, next_id) == ([(1, 20)], 21)
     # the same calls in Mooncake blocks: ceil, and the partial 2nd block is not reused
-    runs, next_id = block_chain([], 1000, 0, 0)
-    assert block_chain(runs, 1300, 1000, next_id) == ([(0, 1), (2, 2)], 4)
-    assert block_chain([(1, 3)], 63, 63, 4, 64, full_blocks_only=True) == ([], 4)
+    runs, next_id = block_chain([], 0, 1000, 0, 0)
+    assert block_chain(runs, 1000, 1300, 1000, next_id) == ([(0, 1), (2, 2)], 4)
+    assert block_chain([(1, 3)], 192, 63, 63, 4, 64, full_blocks_only=True) == ([], 4)
 
 
 def test_closed_loop_mooncake_delays(steps, tmp_path):
@@ -227,10 +227,10 @@ def test_closed_loop_mooncake_delays(steps, tmp_path):
     open_rows = _lines(tmp_path / "open.jsonl.gz")
     rows = _lines(tmp_path / "sessions.jsonl.gz")
     assert len(rows) == len(open_rows) == written["rows"] == steps.num_rows - 2
-    # the same lines in the same order: only the first key differs
+    # the same lines in the same order: only the first key differs, and the thread is added
     for row, open_row in zip(rows, open_rows, strict=True):
-        assert list(row)[1:] == list(open_row)[1:]
-        assert {k: v for k, v in row.items() if k not in ("delay", "timestamp")} == {
+        assert list(row)[1:] == [*list(open_row)[1:], "session_id"]
+        assert {k: v for k, v in row.items() if k not in ("delay", "timestamp", "session_id")} == {
             k: v for k, v in open_row.items() if k != "timestamp"
         }
         if "timestamp" in row:

@@ -2,7 +2,13 @@
 
 Line: {"timestamp": ms from trace start, "input_length": prefix + append tokens,
 "output_length": output tokens incl. reasoning, "hash_ids": one id per 512-token block,
-"session_id": the agent thread's pseudonym}.
+"step_id": the step's pseudonym (the join to `steps`; AIPerf 0.13.0, GuideLLM 0.8.1 and
+DynoSim 1.6.1 load lines with it)}, as Mooncake's own traces: no `session_id`, so each line is
+an independent request. AIPerf 0.13.0
+`mooncake_trace` groups lines that share a `session_id` into one conversation and accumulates
+its turns (their prompts and the live answers), and DynoSim reads such lines as closed-loop:
+with it, this open-loop file sent about the sum of a thread's earlier prompts. The thread is
+in the closed-loop file (mooncake_sessions.py), whose n-th line is this file's n-th line.
 
 Submit time = `input_ready_at` (the latest input event at or before the first output: when the
 request left the client); when a step has none, `first_output_at` (the model was answering by
@@ -10,13 +16,17 @@ then). A step with neither has no place on the time line: it is left out and cou
 given an invented time.
 
 Block ids are synthesized (the public layer has no content hashes): a thread's call keeps the
-first min(floor(prefix / 512), len(previous chain)) ids of its previous call and gets fresh ids
-for the rest, so the provider-reported prefix-cache hit is what a replay can reuse, and the
-previous call's partial last block is never reused. Threads (a session's main chain, each
-sub-agent) never share ids. Fresh ids come from one counter, thread after thread in the order
-the partitions are read, so the ids in the file are dense except the fresh ids of untimed steps.
+first min(floor(prefix / 512), floor(previous input / 512)) ids of its previous call and gets
+fresh ids for the rest, so the provider-reported prefix-cache hit is what a replay can reuse, and
+the previous call's partial last block is never reused: an id stands for one block of one size
+(AIPerf 0.13.0 materializes an id once and refuses the file when a later line asks for the same
+id at another size, which a partial block kept as a whole one did). Threads (a session's main
+chain, each sub-agent) never share ids. Fresh ids come from one counter, thread after thread
+in the order the partitions are read, so the ids in the file are dense except the fresh ids of
+untimed steps.
 
-Memory: per timed step a few integers and its chain as runs of consecutive ids (start, length).
+Memory: per timed step a few integers, its step id (a Python string) and its chain as runs of
+consecutive ids (start, length).
 As every call drops its previous call's partial last block, a chain has a run per earlier call
 whose fresh ids it still holds (21 on average at the paper scale, against 297 ids); the ids
 themselves exist only while their chunk of lines is written.
@@ -46,20 +56,23 @@ Runs = list[tuple[int, int]]
 
 def block_chain(
     previous: Runs,
+    previous_input: int,
     input_length: int,
     prefix: int,
     next_id: int,
     block_tokens: int = BLOCK_TOKENS,
     full_blocks_only: bool = False,
 ) -> tuple[Runs, int]:
-    """The call's chain as runs: the reusable head of the previous call's chain, then fresh ids
-    from `next_id`. Returns (runs, the next unused id).
+    """The call's chain as runs: the reusable head of the previous call's chain (`previous`,
+    for a call of `previous_input` tokens), then fresh ids from `next_id`. Returns (runs, the
+    next unused id).
 
-    Mooncake counts a partial last block (ceil); the Weka format (weka.py) only full blocks
-    (`full_blocks_only`: floor), so there a chain never holds a partial block at all."""
+    Only the previous call's whole blocks are reusable: its partial last block (Mooncake counts
+    one, ceil) holds fewer tokens than a whole block, and an id must keep one size. The Weka
+    format (weka.py) has only full blocks (`full_blocks_only`: floor)."""
     # floor, or ceil in integers
     blocks = input_length // block_tokens if full_blocks_only else -(-input_length // block_tokens)
-    keep = min(prefix // block_tokens, sum(n for _, n in previous), blocks)
+    keep = min(prefix // block_tokens, previous_input // block_tokens, blocks)
     runs: Runs = []
     for start, n in previous:
         if keep <= 0:
@@ -90,6 +103,7 @@ class MooncakeTrace:
         self.runs_end = array("q")  # its runs are run_start/run_length[previous end:end]
         self.run_start = array("q")
         self.run_length = array("q")
+        self.step_ids: list[str] = []
 
     def add(self, steps: pa.Table) -> None:
         """Every step of the partition's threads (a thread must not continue in a later call)."""
@@ -97,17 +111,25 @@ class MooncakeTrace:
         submit = pc.coalesce(*(steps.column(c) for c in SUBMIT_TIME)).cast(pa.int64())
         done = steps.column(DONE_TIME).cast(pa.int64()).fill_null(NO_TIME)
         thread = None
-        columns = ("provider", "session_id", "input_tokens_total", "prefix_tokens", "output_tokens")
-        for provider, session, total, prefix, output, at, end in zip(
+        columns = (
+            "provider",
+            "session_id",
+            "step_id",
+            "input_tokens_total",
+            "prefix_tokens",
+            "output_tokens",
+        )
+        for provider, session, step_id, total, prefix, output, at, end in zip(
             *(steps.column(c).to_pylist() for c in columns),
             submit.to_pylist(),
             done.to_pylist(),
             strict=True,
         ):
             if thread != (provider, session):
-                thread, chain = (provider, session), []
+                thread, chain, previous_total = (provider, session), [], 0
                 self.sessions.append(session)
-            chain, self.next_id = block_chain(chain, total, prefix, self.next_id)
+            chain, self.next_id = block_chain(chain, previous_total, total, prefix, self.next_id)
+            previous_total = total
             if at is None:
                 self.untimed += 1
                 continue
@@ -116,6 +138,7 @@ class MooncakeTrace:
             self.input_length.append(total)
             self.output_length.append(output)
             self.session.append(len(self.sessions) - 1)
+            self.step_ids.append(step_id)
             self.run_start.extend(start for start, _ in chain)
             self.run_length.extend(n for _, n in chain)
             self.runs_end.append(len(self.run_start))
@@ -155,30 +178,35 @@ class MooncakeTrace:
                 runs = ranges(begins[chunk], ends[chunk] - begins[chunk])
                 ids = ranges(run_start[runs], run_length[runs])
                 blocks = -(-input_length[chunk] // BLOCK_TOKENS)
-                # Every field but the first is the same in both files: serialized once, and
-                # each file's first key spliced in front (orjson writes no spaces).
+                # The fields after the first are serialized once: each file's first key is
+                # spliced in front, and the closed-loop file's session_id appended (orjson
+                # writes no spaces).
                 tails = [
                     orjson.dumps(
                         {
                             "input_length": inp,
                             "output_length": out,
                             "hash_ids": hash_ids,
-                            "session_id": self.sessions[s],
+                            "step_id": self.step_ids[j],
                         },
-                        option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE,
+                        option=orjson.OPT_SERIALIZE_NUMPY,
                     )[1:]
-                    for inp, out, hash_ids, s in zip(
+                    for inp, out, hash_ids, j in zip(
                         input_length[chunk].tolist(),
                         output_length[chunk].tolist(),
                         np.split(ids, np.cumsum(blocks)[:-1]),
-                        session[chunk].tolist(),
+                        chunk.tolist(),
                         strict=True,
                     )
                 ]
                 # integer ms, truncated (a call 0.9 ms after the start is at 0)
                 stamps = ((submit[chunk] - first) // 1000).tolist()
-                files[0].write(b"".join(_keyed("timestamp", stamps, tails)))
+                files[0].write(b"".join(_keyed("timestamp", stamps, [t + b"\n" for t in tails])))
                 if sessions_path is not None:
+                    tails = [
+                        t[:-1] + b',"session_id":' + orjson.dumps(self.sessions[s]) + b"}\n"
+                        for t, s in zip(tails, session[chunk].tolist(), strict=True)
+                    ]
                     # a thread's first line, and a line whose previous call has no end time,
                     # keep their timestamp (delays[line] == -1)
                     chunk_delays = delays[i : i + _CHUNK]

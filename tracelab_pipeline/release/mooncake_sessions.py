@@ -1,9 +1,10 @@
 """The closed-loop form of the Mooncake trace (`mooncake.sessions.jsonl.gz`).
 
 The same lines as the open-loop trace (same steps, same order, same hash ids; written in the
-same pass, mooncake.MooncakeTrace.write), but a thread's line after its first carries `delay`
-instead of `timestamp`: the client's gap, in integer ms (truncated), between the end of the
-thread's previous call and this call's submit time. A replayer (AIPerf and DynoSim `mooncake`
+same pass, mooncake.MooncakeTrace.write), plus `session_id` (the agent thread's pseudonym; only
+this file has it), but a thread's line after its first carries `delay` instead of `timestamp`:
+the client's gap, in integer ms (truncated), between the end of the thread's previous call and
+this call's submit time. A replayer (AIPerf and DynoSim `mooncake`
 with `session_id`) then sends a thread's next call only once its previous call has finished
 on the server under test, plus that gap: causality is kept, the arrival process emerges.
 

@@ -11,9 +11,9 @@ A request (a step of the main chain): {"t": s from the session's first call, "ty
 "model", "in": input_tokens_total, "out": output_tokens, "hash_ids", "input_types", "stop",
 "api_time", "think_time"}; every other thread of the session (a sub-agent) is one
 {"type": "subagent", "t": its first call, "agent_id", "subagent_type": "", "duration_ms",
-"tool_use_count", "status": "", "models", "requests": [its own requests]} entry, placed among
-the main chain's requests at its start time. The format nests one level: a sub-agent spawned
-by a sub-agent is placed in the session's list as well (counted).
+"tool_use_count", "status": "completed", "models", "requests": [its own requests]} entry,
+placed among the main chain's requests at its start time. The format nests one level: a
+sub-agent spawned by a sub-agent is placed in the session's list as well (counted).
 
 - Submit time as in the Mooncake trace (`input_ready_at`, else `first_output_at`); a step with
   neither is left out (counted), but still holds its place in its thread's chain. Nested
@@ -33,8 +33,9 @@ by a sub-agent is placed in the session's list as well (counted).
 - `input_types` from `trigger`: "user" -> ["text"], "tool" -> ["tool_result"], and the other
   type appended when the step was fed both; [] for "none".
 - Not in the public layer, so not given: `output_types`, `ttft`, `tool_tokens`,
-  `system_tokens`, `total_tokens`; `subagent_type` and `status` are required strings in AIPerf,
-  so they are "" (unknown); `model` is "" where the log names none; `type` is "s" as both
+  `system_tokens`, `total_tokens`; `subagent_type` is a required string in AIPerf, so it is ""
+  (unknown); `status` is "completed" (SUBAGENT_STATUS); `model` is "" where the log names none;
+  `type` is "s" as both
   clients stream.
 
 Memory: one partition's steps as Python values, and a line is written request by request, so
@@ -58,6 +59,11 @@ from tracelab_pipeline.release.mooncake_sessions import DONE_TIME
 BLOCK_TOKENS = 64
 HASH_ID_SCOPE = "local"
 REQUEST_TYPE = "s"  # streaming: Claude Code and Codex CLI both stream
+# The log does not say how a sub-agent ended, only that its thread ran to its last logged
+# call. DynoSim 1.6.1 (dynamo.replay, trace_format="weka") refuses every status but
+# "completed" and "async_launched" (the latter for sub-agents whose run was not recorded), and
+# refused each session with a sub-agent when this was "" (unknown).
+SUBAGENT_STATUS = "completed"
 INPUT_TYPES = {"user": "text", "tool": "tool_result"}
 _ORDER = [
     (c, "ascending") for c in ("provider", "root_session_id", "session_id", "step_index", "step_id")
@@ -144,9 +150,11 @@ class WekaTrace:
         chains = {}
         for thread in [main] * (main is not None) + subs:
             chain: Runs = []
+            previous_total = 0
             for r in thread:
                 chain, next_id = block_chain(
                     chain,
+                    previous_total,
                     r["input_tokens_total"],
                     r["prefix_tokens"],
                     next_id,
@@ -154,6 +162,7 @@ class WekaTrace:
                     full_blocks_only=True,
                 )
                 chains[id(r)] = chain
+                previous_total = r["input_tokens_total"]
         # the list: the main chain's requests and the sub-agent entries, by start time (a
         # request before a sub-agent starting in the same microsecond: it spawned it)
         items = [(r["submit"], 0, i, r) for i, r in enumerate(main or [])]
@@ -201,7 +210,7 @@ class WekaTrace:
             "subagent_type": "",
             "duration_ms": (max(ends) - first) // 1000 if ends else None,
             "tool_use_count": sum(r["tool_call_count"] for r in thread),
-            "status": "",
+            "status": SUBAGENT_STATUS,
             "models": _models(thread),
         }
         self._write(orjson.dumps(entry)[:-1] + b',"requests":[')
