@@ -60,6 +60,25 @@ def test_a_resume_that_copies_history_under_its_new_id_starts_at_its_own_first_r
         _assert_no_step_before_its_start(tables)
 
 
+def _indexes(tables: NormalizedTables, session_id: str) -> list[int]:
+    rows = tables.steps.filter(pc.equal(tables.steps.column("session_id"), session_id))
+    rows = rows.sort_by("source_line")
+    return rows.column("step_index").to_pylist()
+
+
+def test_a_resume_under_its_new_id_numbers_its_own_steps_from_0(tmp_path):
+    """step_index is the position in the thread: the copies dropped, S2's own first step is 0,
+    as when its file is read without the copies, and S1's steps keep their numbers."""
+    p1, p2, alone = _new_id_resume(tmp_path)
+    own = _indexes(normalize_files([alone]), S2)
+    earlier = _indexes(normalize_files([p1]), S1)
+    assert own == list(range(len(own))) and len(own) > 1
+    for order in ([p1, p2], [p2, p1]):
+        tables = normalize_files(order)
+        assert _indexes(tables, S2) == own
+        assert _indexes(tables, S1) == earlier
+
+
 @pytest.mark.parametrize("copies", [1, 3])
 def test_the_streamed_merge_gives_a_resumed_session_the_same_start(tmp_path, monkeypatch, copies):
     """normalize_to_parquet plans in DuckDB on disk, over several key partitions."""
@@ -70,6 +89,7 @@ def test_the_streamed_merge_gives_a_resumed_session_the_same_start(tmp_path, mon
     normalize_to_parquet([p1, p2], tmp_path / "out")
     tables = NormalizedTables.read_parquet(tmp_path / "out")
     assert _starts(tables) == {S1: {JAN}, S2: {MAR}}
+    assert _indexes(tables, S2)[0] == 0
     assert tables.steps.equals(normalize_files([p1, p2]).steps)
 
 

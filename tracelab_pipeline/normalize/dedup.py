@@ -41,6 +41,7 @@ KEY_COLUMNS = (
     "root_session_id",
     "session_started_at",
     "source_line",
+    "step_index",
     *TIME_COLUMNS,
 )
 ROW = "_row"  # a step's position among all steps of the run, in file order
@@ -138,6 +139,27 @@ FROM (FROM keys WHERE {_PART}) k ANTI JOIN (FROM dropped WHERE {_PART}) USING ({
 LEFT JOIN copied_heads h USING ({FILE_COLUMN}, contributor, provider, root_session_id)
 GROUP BY key
 """
+# A thread that lost copies is numbered again from 0 over its kept steps, in the order the rest
+# of the pipeline reads a thread (O1: step_index, source_line, step_id): a resume that copied
+# history under its new session id would otherwise start its own steps at the number of
+# copies. Only rows whose number changes are stored; threads that lost nothing keep theirs.
+_RENUMBERED = f"""
+CREATE TEMP TABLE renumbered AS
+WITH hit AS (
+    SELECT DISTINCT k.contributor, k.provider, k.session_id
+    FROM keys k SEMI JOIN dropped USING ({ROW})
+),
+kept AS (
+    SELECT k.{ROW}, k.step_index AS old_index,
+        row_number() OVER (
+            PARTITION BY k.contributor, k.provider, k.session_id
+            ORDER BY k.step_index, k.source_line NULLS LAST, k.step_id, k.{ROW}
+        ) - 1 AS step_index
+    FROM (keys k SEMI JOIN hit USING (contributor, provider, session_id))
+    ANTI JOIN dropped USING ({ROW})
+)
+SELECT {ROW}, step_index FROM kept WHERE step_index <> old_index
+"""
 _STARTS = """
 SELECT key, coalesce(least(min(start), min(own_time)), min(time)) AS start
 FROM partial_starts GROUP BY key
@@ -169,6 +191,7 @@ class MergePlan:
             return table
         if name == "steps":
             if self.dropped_per_file:
+                table = self._renumber(table, offset)
                 table = table.filter(self._keep(offset, table.num_rows))
             return _set_session_start(table, self.starts)
         if not self.dropped_per_file:
@@ -184,6 +207,19 @@ class MergePlan:
         if drop.num_rows == 0:
             return table
         return table.filter(pc.invert(pc.is_in(_row_keys(table), value_set=drop.column("key"))))
+
+    def _renumber(self, steps: pa.Table, offset: int) -> pa.Table:
+        """`steps` (before the filter) with their thread's new step_index where it changed."""
+        new = self.con.execute(
+            f"SELECT {ROW}, step_index FROM renumbered WHERE {ROW} >= ? AND {ROW} < ?",
+            [offset, offset + steps.num_rows],
+        ).fetchnumpy()
+        if len(new[ROW]) == 0:
+            return steps
+        column = steps.schema.get_field_index("step_index")
+        index = steps.column(column).to_numpy().copy()
+        index[np.asarray(new[ROW], dtype=np.int64) - offset] = new["step_index"]
+        return steps.set_column(column, steps.schema.field(column), pa.array(index, pa.int64()))
 
     def _keep(self, offset: int, length: int) -> np.ndarray:
         rows = self.con.execute(
@@ -244,6 +280,7 @@ def plan_merge(
             for part in range(parts):
                 con.execute(sql, {"parts": parts, "part": part})
         con.execute(_COPIED_HEADS)
+        con.execute(_RENUMBERED)
         for part in range(parts):
             con.execute(_PARTIAL_STARTS, {"parts": parts, "part": part})
         counts = con.execute(f"SELECT {FILE_COLUMN}, count(*) FROM dropped GROUP BY ALL")

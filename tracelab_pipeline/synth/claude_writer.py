@@ -48,11 +48,6 @@ class ClaudeWriter:
         self.plan = plan
         self.resume = resume
         self.microcompact = microcompact
-        # A resume under the new id puts the copied calls in this session's thread, before its
-        # own: the reader numbers the thread as the file has it (docs/normalize.md).
-        self.copied_steps = 0
-        if resume is not None and resume.new_id:
-            self.copied_steps = resume.source.main_steps
         self.rng = rng
         self.inbox = inbox
         self.old_client = plan.version.startswith("1.")
@@ -81,7 +76,7 @@ class ClaudeWriter:
 
     def resume_source(self) -> ResumeSource | None:
         """This session as a later one in its project may resume it (after write())."""
-        return resume_source(self.plan, self.main_path, self.copied_steps)
+        return resume_source(self.plan, self.main_path)
 
     def _tool_name(self, tool: ToolPlan) -> str:
         return "Task" if self.old_client and tool.name == "Agent" else tool.name
@@ -229,8 +224,7 @@ class ClaudeWriter:
                 parent = rec["uuid"]
             if main and step.inputs and rng.random() < 0.05:  # (API error, retried)
                 parent = self._api_error(step.inputs[-1].ts + 1, parent, lines)
-            number = index + self.copied_steps if main else index
-            parent = self._assistant(step, number, agent, parent, lines, pending, ident)
+            parent = self._assistant(step, index, agent, parent, lines, pending, ident)
             if mc is not None and index == mc.step:
                 self.steps[-1]["after_microcompaction"] = True
                 self.steps[-1]["microcompact_tokens_saved"] = mc.tokens_saved

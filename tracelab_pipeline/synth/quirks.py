@@ -67,7 +67,6 @@ class ResumeSource:
 
     session_id: str
     main_path: Path
-    main_steps: int  # steps of the session's thread in its file, copies included
     ended_ms: int
 
 
@@ -80,7 +79,7 @@ class Resume:
     new_id: bool
 
 
-def resume_source(plan: SessionPlan, main_path: Path, copied_steps: int) -> ResumeSource | None:
+def resume_source(plan: SessionPlan, main_path: Path) -> ResumeSource | None:
     """`plan` as something a later session may resume, if the readers can tell what of the
     repeated history is a copy. Not for 1.x clients, whose sub-agents are inline sidechains
     (their copies would make threads of their own); not when the main thread's last call had
@@ -89,7 +88,7 @@ def resume_source(plan: SessionPlan, main_path: Path, copied_steps: int) -> Resu
     if plan.version.startswith("1.") or not steps or steps[-1].tools:
         return None
     ended = max(steps[-1].last_out_ms, steps[-1].first_out_ms, plan.main.end_ms)
-    return ResumeSource(plan.session_id, main_path, copied_steps + len(steps), ended)
+    return ResumeSource(plan.session_id, main_path, ended)
 
 
 def resume_of(seed: int, plan: SessionPlan, source: ResumeSource | None) -> Resume | None:
