@@ -212,3 +212,28 @@ def test_forget_keeps_a_run_of_hers_still_in_progress_and_says_so():
         assert (seen["runs"], seen["runs_in_progress"]) == (2, 1)
         (left,) = instance.get_runs()
     assert left.status == dg.DagsterRunStatus.STARTED
+
+
+def test_forget_run_again_deletes_the_run_it_kept_in_progress():
+    # The first forget deleted her partition keys; the run it kept is found by its tags.
+    from tracelab_pipeline.orchestration.forget import forget_in_instance
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(PARTITIONS_NAME, ["alice|2026-03", "bob|2026-03"])
+        for key in ("alice|2026-03", "bob|2026-03"):
+            instance.add_run(
+                dg.DagsterRun(
+                    job_name=PARTITIONS_JOB,
+                    status=dg.DagsterRunStatus.STARTED,
+                    tags={"dagster/partition": key},
+                )
+            )
+        assert forget_in_instance(instance, "alice", apply=True)["runs_in_progress"] == 1
+        assert instance.get_dynamic_partitions(PARTITIONS_NAME) == ["bob|2026-03"]
+        for run in instance.get_runs():
+            instance.report_run_failed(run)
+        seen = forget_in_instance(instance, "alice", apply=False)
+        assert (seen["runs"], seen["runs_in_progress"]) == (1, 0)
+        forget_in_instance(instance, "alice", apply=True)
+        (left,) = instance.get_runs()
+    assert left.tags["dagster/partition"] == "bob|2026-03"

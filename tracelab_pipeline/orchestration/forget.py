@@ -75,11 +75,18 @@ def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -
     never materialized, and the nightly sweep rebuilds them (counted in `others_rebuilt`)."""
     order = instance.get_dynamic_partitions(PARTITIONS_NAME)
     keys = [k for k in order if _owner(k) == handle]
-    runs = {
-        r.run_id: r
-        for key in keys
-        for r in instance.get_runs(dg.RunsFilter(tags={PARTITION_NAME_TAG: key}))
-    }
+    # Her runs by the keys their tags name, not only her keys still defined: a run kept in
+    # progress by an earlier forget outlives her keys, and the forget run again deletes it.
+    tagged = [
+        v
+        for _, values in instance.get_run_tags([PARTITION_NAME_TAG])
+        for v in values
+        if _owner(v) == handle
+    ]
+    found_runs = (
+        instance.get_runs(dg.RunsFilter(tags={PARTITION_NAME_TAG: tagged})) if tagged else []
+    )
+    runs = {r.run_id: r for r in found_runs}
     position = {k: i for i, k in enumerate(order)}
     ranged, others = 0, set()
     for run in _ranged_runs(instance):
@@ -106,7 +113,7 @@ def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -
     if not apply:
         return found
     finished = set(runs) - in_progress
-    checks = _delete_check_rows(instance, finished, keys)
+    checks = _delete_check_rows(instance, finished, sorted({*keys, *tagged}))
     for run_id in finished:
         instance.delete_run(run_id)
         # delete_run leaves the run's captured stdout/stderr (they can name her keys)
