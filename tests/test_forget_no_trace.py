@@ -237,3 +237,24 @@ def test_forget_run_again_deletes_the_run_it_kept_in_progress():
         forget_in_instance(instance, "alice", apply=True)
         (left,) = instance.get_runs()
     assert left.tags["dagster/partition"] == "bob|2026-03"
+
+
+def test_vacuum_leaves_no_deleted_row_in_the_write_ahead_log(tmp_path):
+    # Dagster's event logs are in WAL mode; while another process (dagster dev) holds a
+    # connection the -wal file stays, with the frames that wrote her rows.
+    from tracelab_pipeline.orchestration.forget import _vacuum_sqlite
+
+    path = tmp_path / "index.db"
+    held = sqlite3.connect(path)
+    held.execute("PRAGMA journal_mode=WAL")
+    held.execute("CREATE TABLE t (v TEXT)")
+    held.execute("INSERT INTO t VALUES ('alice|2026-03')")
+    held.commit()
+    held.execute("DELETE FROM t")
+    held.commit()
+    try:
+        assert _vacuum_sqlite(str(tmp_path)) == []
+        wal = tmp_path / "index.db-wal"
+        assert b"alice" not in (wal.read_bytes() if wal.exists() else b"")
+    finally:
+        held.close()

@@ -102,7 +102,7 @@ def command(
         for path in erased["not_vacuumed"]:
             click.echo(
                 f"  not vacuumed, busy: {path}: deleted rows stay readable in its free pages "
-                "until it is (stop dagster dev, run `tracelab forget` again)"
+                "or write-ahead log until it is (stop dagster dev, run `tracelab forget` again)"
             )
     line = _release_staleness(instance_home, data)
     if line:

@@ -202,10 +202,10 @@ def _delete_check_rows(instance: dg.DagsterInstance, run_ids: set[str], keys: li
 
 
 def _vacuum_sqlite(home: str) -> list[str]:
-    """Rewrites every SQLite file of the instance: a deleted row stays readable in a file's free
-    pages until then. Waits a minute for a running `dagster dev` to let go of a file, then
-    gives up on it; returns those (a PostgreSQL storage is no file here: its autovacuum
-    reclaims deleted rows)."""
+    """Rewrites every SQLite file of the instance and empties its write-ahead log: a deleted
+    row stays readable in a file's free pages, and in old log frames, until then. Waits a
+    minute for a running `dagster dev` to let go of a file, then gives up on it; returns those
+    (a PostgreSQL storage is no file here: its autovacuum reclaims deleted rows)."""
     import sqlite3
     from pathlib import Path
 
@@ -217,6 +217,14 @@ def _vacuum_sqlite(home: str) -> list[str]:
         conn = sqlite3.connect(path, timeout=60)
         try:
             conn.execute("VACUUM")
+            # In WAL mode (Dagster's event logs) VACUUM writes the new pages to the -wal file:
+            # the old ones stay in the main file, and the frames that wrote her rows in the
+            # -wal file, while another connection (dagster dev) keeps it. A TRUNCATE
+            # checkpoint copies the pages back and empties the log; it is busy while a reader
+            # still needs an old frame. (A file in another journal mode: nothing to do.)
+            (blocked, _, _) = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if blocked:
+                busy.append(str(path))
         except sqlite3.OperationalError:
             busy.append(str(path))
         finally:
