@@ -214,6 +214,38 @@ def test_other_model_ids_are_pseudonyms(model):
     assert is_listed("steps.model", public) and not is_listed("steps.model", model)
 
 
+@pytest.mark.parametrize(
+    "tool",
+    # Codex's MCP resource and agent tools, Claude Code's worktree, team, cron and PowerShell
+    # tools: pseudonymized, a paper's tool mix lost their label.
+    [
+        "list_mcp_resources",
+        "list_mcp_resource_templates",
+        "read_mcp_resource",
+        "resume_agent",
+        "EnterWorktree",
+        "ExitWorktree",
+        "SendMessage",
+        "TeamCreate",
+        "TeamDelete",
+        "CronCreate",
+        "CronDelete",
+        "CronList",
+        "PowerShell",
+    ],
+)
+def test_built_in_tools_of_current_clients_keep_their_name(tool):
+    assert public_tool_name(tool, lambda raw: KEY.pseudonym("tool", raw)) == tool
+    assert is_listed("tool_calls.tool_name", tool)
+
+
+def test_every_tool_of_the_real_logs_keeps_its_name():
+    real = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
+    tables = normalize_files(sorted(real.rglob("*.jsonl*")))
+    names = {n for n in tables.tool_calls.column("tool_name").to_pylist() if n}
+    assert names and all(n in KNOWN_TOOLS or n.startswith("mcp__") for n in names)
+
+
 def test_tool_names_client_versions_and_record_kinds():
     pseudo = lambda raw: KEY.pseudonym("tool", raw)  # noqa: E731
     assert all(public_tool_name(t, pseudo) == t for t in KNOWN_TOOLS)
