@@ -205,6 +205,8 @@ def test_real_model_ids_are_published_as_they_are(model):
         f"arn:aws:bedrock:us-east-1:{ACCOUNT}:application-inference-profile/x1",
         "ft:gpt-4o-mini-2024-07-18:acme-corp:jdoe-exp:9aBcD",
         f"claude-{ACCOUNT}",
+        f"claude-x{ACCOUNT}",
+        f"qwen{ACCOUNT}-coder",
         "jdoe-llm",
     ],
 )

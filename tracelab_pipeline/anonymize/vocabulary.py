@@ -201,12 +201,17 @@ def is_public_model_name(name: str) -> bool:
 
 
 def _is_model_word(word: str) -> bool:
-    # (a family with its generation glued on: qwen3, llama3)
+    glued = _GENERATION.fullmatch(word)
     return (
         word in MODEL_WORDS
         or _MODEL_NUMBER.fullmatch(word) is not None
-        or word.rstrip("0123456789") in MODEL_WORDS
+        or (glued is not None and glued.group(1) in MODEL_WORDS)
     )
+
+
+# A family with its generation glued on (qwen3, llama3, gpt4): a short number, as any other
+# number here, not an account id glued to a one-letter word (`x123456789012`).
+_GENERATION = re.compile(r"([a-z]+)\d{1,3}")
 
 
 @functools.cache
