@@ -110,10 +110,11 @@ def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -
         "ticks": sum(len(t) for _, t in ticks),
         "landed_events_left": _landed_events_naming(instance, handle),
     }
+    finished = set(runs) - in_progress
+    found["check_rows"] = _check_rows(instance, finished, sorted({*keys, *tagged}), delete=False)
     if not apply:
         return found
-    finished = set(runs) - in_progress
-    checks = _delete_check_rows(instance, finished, sorted({*keys, *tagged}))
+    checks = _check_rows(instance, finished, sorted({*keys, *tagged}), delete=True)
     for run_id in finished:
         instance.delete_run(run_id)
         # delete_run leaves the run's captured stdout/stderr (they can name her keys)
@@ -178,8 +179,11 @@ def _landed_events_naming(instance: dg.DagsterInstance, handle: str) -> int:
         cursor = page.cursor
 
 
-def _delete_check_rows(instance: dg.DagsterInstance, run_ids: set[str], keys: list[str]) -> int:
-    """Asset check executions of her partitions and of the runs being deleted. `delete_run`
+def _check_rows(
+    instance: dg.DagsterInstance, run_ids: set[str], keys: list[str], delete: bool
+) -> int:
+    """Asset check executions of her partitions and of the runs being deleted: their number,
+    and deleted when `delete`. `delete_run`
     keeps them (the UI then shows a check result of a run that no longer exists, dagster
     issue #18236) and Dagster 1.13 has no call that deletes one (`wipe_asset` deletes every
     contributor's and hides their materializations). So the event log's own table is used, a
@@ -192,13 +196,11 @@ def _delete_check_rows(instance: dg.DagsterInstance, run_ids: set[str], keys: li
     has_table = getattr(storage, "has_table", None)
     if not (run_ids or keys) or has_table is None or not has_table("asset_check_executions"):
         return 0
+    hers = db.or_(checks.c.run_id.in_(sorted(run_ids)), checks.c.partition.in_(keys))
     with storage.index_connection() as conn:
-        done = conn.execute(
-            checks.delete().where(
-                db.or_(checks.c.run_id.in_(sorted(run_ids)), checks.c.partition.in_(keys))
-            )
-        )
-    return done.rowcount
+        if delete:
+            return conn.execute(checks.delete().where(hers)).rowcount
+        return conn.execute(db.select(db.func.count()).select_from(checks).where(hers)).scalar_one()
 
 
 def _vacuum_sqlite(home: str) -> list[str]:
