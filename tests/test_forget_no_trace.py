@@ -4,6 +4,7 @@ deleted row's free pages), after the real landing, the real partition job (a ran
 her partition and another contributor's, a run of hers alone, one of someone else's) with its
 checks, and the inbox sensor's ticks recorded as the daemon records them."""
 
+import re
 import shutil
 import sqlite3
 import time
@@ -70,12 +71,15 @@ def test_forget_leaves_no_trace_in_the_dagster_instance(tmp_path, monkeypatch):
     dry = CliRunner().invoke(cli, args)
     assert dry.exit_code == 0, dry.output
     assert (
-        f"Dagster instance {home}: 1 partition key(s), 2 run(s) of them with their logs and "
-        "check results (1 ranged run(s) that also covered others: 1 partition(s) of others"
+        f"Dagster instance {home}: 1 partition key(s), 2 run(s) of them with their logs "
+        "(1 ranged run(s) that also covered others: 1 partition(s) of others"
     ) in dry.output, dry.output
-    assert "2 sensor/schedule tick(s) naming alice" in dry.output
+    counted = re.search(r"nightly sweep\), (\d+) asset check result\(s\)", dry.output)
+    before = _check_rows_total(home)
     done = CliRunner().invoke(cli, [*args, "--yes"])
     assert done.exit_code == 0, done.output
+    # the dry run counted what was deleted: her run's, the ranged run's (carol's too); bob's kept
+    assert counted and before - _check_rows_total(home) == int(counted[1]) > 0, dry.output
 
     left = _traces(tmp_path, needles)
     assert left == [], "\n".join(left)
@@ -88,6 +92,21 @@ def test_forget_leaves_no_trace_in_the_dagster_instance(tmp_path, monkeypatch):
         # carol's partition went with the ranged run's history: the nightly sweep rebuilds it
         config = defs.resources["tracelab"]
         assert partitions_needing_work(instance, config, partitioned_keys(defs.assets)) == [carols]
+
+
+def _check_rows_total(home: Path) -> int:
+    """Rows of Dagster's asset_check_executions table, read as SQL, not through Dagster."""
+    total = 0
+    for path in home.rglob("*.db"):
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            if conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'asset_check_executions'"
+            ).fetchone():
+                total += conn.execute("SELECT count(*) FROM asset_check_executions").fetchone()[0]
+        finally:
+            conn.close()
+    return total
 
 
 def _traces(root: Path, needles: list[str]) -> list[str]:
@@ -212,3 +231,49 @@ def test_forget_keeps_a_run_of_hers_still_in_progress_and_says_so():
         assert (seen["runs"], seen["runs_in_progress"]) == (2, 1)
         (left,) = instance.get_runs()
     assert left.status == dg.DagsterRunStatus.STARTED
+
+
+def test_forget_run_again_deletes_the_run_it_kept_in_progress():
+    # The first forget deleted her partition keys; the run it kept is found by its tags.
+    from tracelab_pipeline.orchestration.forget import forget_in_instance
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(PARTITIONS_NAME, ["alice|2026-03", "bob|2026-03"])
+        for key in ("alice|2026-03", "bob|2026-03"):
+            instance.add_run(
+                dg.DagsterRun(
+                    job_name=PARTITIONS_JOB,
+                    status=dg.DagsterRunStatus.STARTED,
+                    tags={"dagster/partition": key},
+                )
+            )
+        assert forget_in_instance(instance, "alice", apply=True)["runs_in_progress"] == 1
+        assert instance.get_dynamic_partitions(PARTITIONS_NAME) == ["bob|2026-03"]
+        for run in instance.get_runs():
+            instance.report_run_failed(run)
+        seen = forget_in_instance(instance, "alice", apply=False)
+        assert (seen["runs"], seen["runs_in_progress"]) == (1, 0)
+        forget_in_instance(instance, "alice", apply=True)
+        (left,) = instance.get_runs()
+    assert left.tags["dagster/partition"] == "bob|2026-03"
+
+
+def test_vacuum_leaves_no_deleted_row_in_the_write_ahead_log(tmp_path):
+    # Dagster's event logs are in WAL mode; while another process (dagster dev) holds a
+    # connection the -wal file stays, with the frames that wrote her rows.
+    from tracelab_pipeline.orchestration.forget import _vacuum_sqlite
+
+    path = tmp_path / "index.db"
+    held = sqlite3.connect(path)
+    held.execute("PRAGMA journal_mode=WAL")
+    held.execute("CREATE TABLE t (v TEXT)")
+    held.execute("INSERT INTO t VALUES ('alice|2026-03')")
+    held.commit()
+    held.execute("DELETE FROM t")
+    held.commit()
+    try:
+        assert _vacuum_sqlite(str(tmp_path)) == []
+        wal = tmp_path / "index.db-wal"
+        assert b"alice" not in (wal.read_bytes() if wal.exists() else b"")
+    finally:
+        held.close()

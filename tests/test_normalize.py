@@ -386,13 +386,18 @@ def test_file_hashes_given_by_the_caller_are_recorded():
     assert tables.ingest_accounting.column("file_sha256").to_pylist() == ["ab" * 32]
 
 
-def test_rows_that_do_not_fit_the_schema_set_only_their_file_aside(monkeypatch):
+def _wrong_type(row: list) -> None:
+    row[S_MODEL] = {"not": "a string"}
+
+
+@pytest.mark.parametrize("spoil", [_wrong_type, list.pop], ids=["wrong type", "a value short"])
+def test_rows_that_do_not_fit_the_schema_set_only_their_file_aside(monkeypatch, spoil):
     real_read_log = worker.read_log
 
     def read_log_with_a_bad_row(path, contributor):
         result = real_read_log(path, contributor)
         if str(path) == str(CODEX_SEGMENT):
-            result.rows["steps"][3][S_MODEL] = {"not": "a string"}
+            spoil(result.rows["steps"][3])
         return result
 
     monkeypatch.setattr(worker, "read_log", read_log_with_a_bad_row)

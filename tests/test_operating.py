@@ -369,6 +369,7 @@ def test_forget_in_the_dagster_instance_deletes_her_keys_and_runs():
             "others_rebuilt": 0,
             "ticks": 0,
             "landed_events_left": 0,
+            "check_rows": 0,
         }
         forget_in_instance(instance, "alice", apply=True)
         assert instance.get_dynamic_partitions(contributor_month.name) == ["bob|2026-03"]

@@ -205,6 +205,8 @@ def test_real_model_ids_are_published_as_they_are(model):
         f"arn:aws:bedrock:us-east-1:{ACCOUNT}:application-inference-profile/x1",
         "ft:gpt-4o-mini-2024-07-18:acme-corp:jdoe-exp:9aBcD",
         f"claude-{ACCOUNT}",
+        f"claude-x{ACCOUNT}",
+        f"qwen{ACCOUNT}-coder",
         "jdoe-llm",
     ],
 )
@@ -212,6 +214,38 @@ def test_other_model_ids_are_pseudonyms(model):
     public = public_model_name(model, lambda raw: KEY.pseudonym("model", raw))
     assert public.endswith(KEY.pseudonym("model", model))
     assert is_listed("steps.model", public) and not is_listed("steps.model", model)
+
+
+@pytest.mark.parametrize(
+    "tool",
+    # Codex's MCP resource and agent tools, Claude Code's worktree, team, cron and PowerShell
+    # tools: pseudonymized, a paper's tool mix lost their label.
+    [
+        "list_mcp_resources",
+        "list_mcp_resource_templates",
+        "read_mcp_resource",
+        "resume_agent",
+        "EnterWorktree",
+        "ExitWorktree",
+        "SendMessage",
+        "TeamCreate",
+        "TeamDelete",
+        "CronCreate",
+        "CronDelete",
+        "CronList",
+        "PowerShell",
+    ],
+)
+def test_built_in_tools_of_current_clients_keep_their_name(tool):
+    assert public_tool_name(tool, lambda raw: KEY.pseudonym("tool", raw)) == tool
+    assert is_listed("tool_calls.tool_name", tool)
+
+
+def test_every_tool_of_the_real_logs_keeps_its_name():
+    real = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
+    tables = normalize_files(sorted(real.rglob("*.jsonl*")))
+    names = {n for n in tables.tool_calls.column("tool_name").to_pylist() if n}
+    assert names and all(n in KNOWN_TOOLS or n.startswith("mcp__") for n in names)
 
 
 def test_tool_names_client_versions_and_record_kinds():

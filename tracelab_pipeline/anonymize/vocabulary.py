@@ -23,9 +23,14 @@ KNOWN_TOOLS = frozenset(
         "AskUserQuestion",
         "Bash",
         "BashOutput",
+        "CronCreate",
+        "CronDelete",
+        "CronList",
         "Edit",
         "EnterPlanMode",
+        "EnterWorktree",
         "ExitPlanMode",
+        "ExitWorktree",
         "Glob",
         "Grep",
         "KillBash",
@@ -36,8 +41,10 @@ KNOWN_TOOLS = frozenset(
         "MultiEdit",
         "NotebookEdit",
         "NotebookRead",
+        "PowerShell",
         "Read",
         "ReadMcpResourceTool",
+        "SendMessage",
         "Skill",
         "SlashCommand",
         "Task",
@@ -47,6 +54,8 @@ KNOWN_TOOLS = frozenset(
         "TaskOutput",
         "TaskStop",
         "TaskUpdate",
+        "TeamCreate",
+        "TeamDelete",
         "TodoRead",
         "TodoWrite",
         "ToolSearch",
@@ -59,13 +68,17 @@ KNOWN_TOOLS = frozenset(
         "exec_command",
         "grep_files",
         "list_dir",
+        "list_mcp_resource_templates",
+        "list_mcp_resources",
         "local_shell",
         "read_file",
+        "read_mcp_resource",
         "request_user_input",
         "shell",
         "shell_command",
         "spawn_agent",
         "send_input",
+        "resume_agent",
         "wait",
         "close_agent",
         "unified_exec",
@@ -188,12 +201,17 @@ def is_public_model_name(name: str) -> bool:
 
 
 def _is_model_word(word: str) -> bool:
-    # (a family with its generation glued on: qwen3, llama3)
+    glued = _GENERATION.fullmatch(word)
     return (
         word in MODEL_WORDS
         or _MODEL_NUMBER.fullmatch(word) is not None
-        or word.rstrip("0123456789") in MODEL_WORDS
+        or (glued is not None and glued.group(1) in MODEL_WORDS)
     )
+
+
+# A family with its generation glued on (qwen3, llama3, gpt4): a short number, as any other
+# number here, not an account id glued to a one-letter word (`x123456789012`).
+_GENERATION = re.compile(r"([a-z]+)\d{1,3}")
 
 
 @functools.cache

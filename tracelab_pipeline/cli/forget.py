@@ -66,10 +66,11 @@ def command(
     if dagster is not None:
         click.echo(
             f"  Dagster instance {instance_home}: {len(dagster['partition_keys'])} partition "
-            f"key(s), {dagster['runs']} run(s) of them with their logs and check results "
+            f"key(s), {dagster['runs']} run(s) of them with their logs "
             f"({dagster['ranged_runs_with_others']} ranged run(s) that also covered others: "
             f"{dagster['others_rebuilt']} partition(s) of others lose that run's history and are "
-            f"rebuilt by the nightly sweep), {dagster['ticks']} sensor/schedule tick(s) naming "
+            f"rebuilt by the nightly sweep), {dagster['check_rows']} asset check result(s) of "
+            f"them or her partitions, {dagster['ticks']} sensor/schedule tick(s) naming "
             f"{handle} (with the older ticks of their sensor or schedule)"
         )
         if dagster["landed_events_left"]:
@@ -102,7 +103,7 @@ def command(
         for path in erased["not_vacuumed"]:
             click.echo(
                 f"  not vacuumed, busy: {path}: deleted rows stay readable in its free pages "
-                "until it is (stop dagster dev, run `tracelab forget` again)"
+                "or write-ahead log until it is (stop dagster dev, run `tracelab forget` again)"
             )
     line = _release_staleness(instance_home, data)
     if line:

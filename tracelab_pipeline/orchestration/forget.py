@@ -75,11 +75,18 @@ def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -
     never materialized, and the nightly sweep rebuilds them (counted in `others_rebuilt`)."""
     order = instance.get_dynamic_partitions(PARTITIONS_NAME)
     keys = [k for k in order if _owner(k) == handle]
-    runs = {
-        r.run_id: r
-        for key in keys
-        for r in instance.get_runs(dg.RunsFilter(tags={PARTITION_NAME_TAG: key}))
-    }
+    # Her runs by the keys their tags name, not only her keys still defined: a run kept in
+    # progress by an earlier forget outlives her keys, and the forget run again deletes it.
+    tagged = [
+        v
+        for _, values in instance.get_run_tags([PARTITION_NAME_TAG])
+        for v in values
+        if _owner(v) == handle
+    ]
+    found_runs = (
+        instance.get_runs(dg.RunsFilter(tags={PARTITION_NAME_TAG: tagged})) if tagged else []
+    )
+    runs = {r.run_id: r for r in found_runs}
     position = {k: i for i, k in enumerate(order)}
     ranged, others = 0, set()
     for run in _ranged_runs(instance):
@@ -103,10 +110,11 @@ def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -
         "ticks": sum(len(t) for _, t in ticks),
         "landed_events_left": _landed_events_naming(instance, handle),
     }
+    finished = set(runs) - in_progress
+    found["check_rows"] = _check_rows(instance, finished, sorted({*keys, *tagged}), delete=False)
     if not apply:
         return found
-    finished = set(runs) - in_progress
-    checks = _delete_check_rows(instance, finished, keys)
+    checks = _check_rows(instance, finished, sorted({*keys, *tagged}), delete=True)
     for run_id in finished:
         instance.delete_run(run_id)
         # delete_run leaves the run's captured stdout/stderr (they can name her keys)
@@ -171,8 +179,11 @@ def _landed_events_naming(instance: dg.DagsterInstance, handle: str) -> int:
         cursor = page.cursor
 
 
-def _delete_check_rows(instance: dg.DagsterInstance, run_ids: set[str], keys: list[str]) -> int:
-    """Asset check executions of her partitions and of the runs being deleted. `delete_run`
+def _check_rows(
+    instance: dg.DagsterInstance, run_ids: set[str], keys: list[str], delete: bool
+) -> int:
+    """Asset check executions of her partitions and of the runs being deleted: their number,
+    and deleted when `delete`. `delete_run`
     keeps them (the UI then shows a check result of a run that no longer exists, dagster
     issue #18236) and Dagster 1.13 has no call that deletes one (`wipe_asset` deletes every
     contributor's and hides their materializations). So the event log's own table is used, a
@@ -185,20 +196,18 @@ def _delete_check_rows(instance: dg.DagsterInstance, run_ids: set[str], keys: li
     has_table = getattr(storage, "has_table", None)
     if not (run_ids or keys) or has_table is None or not has_table("asset_check_executions"):
         return 0
+    hers = db.or_(checks.c.run_id.in_(sorted(run_ids)), checks.c.partition.in_(keys))
     with storage.index_connection() as conn:
-        done = conn.execute(
-            checks.delete().where(
-                db.or_(checks.c.run_id.in_(sorted(run_ids)), checks.c.partition.in_(keys))
-            )
-        )
-    return done.rowcount
+        if delete:
+            return conn.execute(checks.delete().where(hers)).rowcount
+        return conn.execute(db.select(db.func.count()).select_from(checks).where(hers)).scalar_one()
 
 
 def _vacuum_sqlite(home: str) -> list[str]:
-    """Rewrites every SQLite file of the instance: a deleted row stays readable in a file's free
-    pages until then. Waits a minute for a running `dagster dev` to let go of a file, then
-    gives up on it; returns those (a PostgreSQL storage is no file here: its autovacuum
-    reclaims deleted rows)."""
+    """Rewrites every SQLite file of the instance and empties its write-ahead log: a deleted
+    row stays readable in a file's free pages, and in old log frames, until then. Waits a
+    minute for a running `dagster dev` to let go of a file, then gives up on it; returns those
+    (a PostgreSQL storage is no file here: its autovacuum reclaims deleted rows)."""
     import sqlite3
     from pathlib import Path
 
@@ -210,6 +219,14 @@ def _vacuum_sqlite(home: str) -> list[str]:
         conn = sqlite3.connect(path, timeout=60)
         try:
             conn.execute("VACUUM")
+            # In WAL mode (Dagster's event logs) VACUUM writes the new pages to the -wal file:
+            # the old ones stay in the main file, and the frames that wrote her rows in the
+            # -wal file, while another connection (dagster dev) keeps it. A TRUNCATE
+            # checkpoint copies the pages back and empties the log; it is busy while a reader
+            # still needs an old frame. (A file in another journal mode: nothing to do.)
+            (blocked, _, _) = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if blocked:
+                busy.append(str(path))
         except sqlite3.OperationalError:
             busy.append(str(path))
         finally:
