@@ -5,6 +5,7 @@ from collections import Counter
 import dagster as dg
 
 from checks.anonymize import ANONYMIZE_CHECK_SPECS, check_results
+from checks.normalize import materialized_in_run
 from tracelab_pipeline.orchestration.partitions import (
     contributor_month,
     partition_key,
@@ -58,7 +59,13 @@ def anonymized_steps(
     partitions = [split_partition_key(k) for k in context.partition_keys]
     with stage_memory_pool(), frozen_heap():
         try:
-            reads = PrivateReads(tracelab.private_dir, tracelab.landed_dir)
+            reads = PrivateReads(
+                tracelab.private_dir,
+                tracelab.landed_dir,
+                lambda c, m: materialized_in_run(
+                    context.instance, context.run.run_id, partition_key(c, m)
+                ),
+            )
             prepared = prepare_partitions(
                 partitions,
                 reads,

@@ -45,7 +45,9 @@ def _evaluate(context, tracelab: TraceLabConfig, wanted: dict, judge) -> dg.Asse
         except FileNotFoundError:
             # Erased (`tracelab forget`) while this run built it: nothing of hers to judge,
             # and failing would hold back the others' partitions of the run.
-            if is_forgotten(tracelab.landed_dir, contributor, month):
+            if is_forgotten(tracelab.landed_dir, contributor, month) or materialized_in_run(
+                context.instance, context.op_execution_context.run_id, key
+            ):
                 continue
             raise
         results[key] = judge(tables, contributor, month)
@@ -75,6 +77,15 @@ def _evaluate(context, tracelab: TraceLabConfig, wanted: dict, judge) -> dg.Asse
                 )
             )
     return dg.AssetCheckResult(passed=not failed, metadata=metadata)
+
+
+def materialized_in_run(instance, run_id: str, key: str) -> bool:
+    """Whether this run's `normalized_steps` step is the partition's latest materialization:
+    it then built the partition or dropped it as erased, so a partition missing afterwards
+    was erased, even when her next upload has put its registry row back since (the step's own
+    record, as `is_forgotten` cannot tell that case from a partition never built)."""
+    target = _latest_materializations(instance, dg.AssetKey(ASSET), [key]).get(key)
+    return target is not None and target.run_id == run_id
 
 
 def _latest_materializations(instance, asset_key, partitions: list[str]) -> dict:

@@ -145,6 +145,66 @@ def test_forget_during_a_ranged_run_leaves_none_of_hers_and_publishes_the_others
     assert not any("alice" in m for m in notes)
 
 
+def test_forget_then_her_next_upload_during_a_ranged_run_still_publishes_the_others(
+    tmp_path, monkeypatch
+):
+    # As above, and her next upload (another log of the same month) landed before the build
+    # wrote: her partition is in the registry again but this run built none of it. The checks
+    # and anonymize must take it as not built here (her upload's own run builds it), not as a
+    # partition that should be there: that failed the run, holding bob's publication back.
+    monkeypatch.setenv(KEY_ENV, KEY)
+    keys = sorted(_landed(tmp_path))
+    (key,) = [k for k in keys if k.startswith("alice|")]
+
+    def lands_anew():
+        copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
+        assert key in land_inbox(str(tmp_path / "inbox"), tmp_path / "landed").changed_partitions
+
+    erased = _erasing_after(
+        monkeypatch,
+        build_module,
+        "normalize_files",
+        tmp_path,
+        lambda a, k: a[1] == "alice",
+        then=lands_anew,
+    )
+    defs = build_definitions(data_dir=tmp_path)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, keys)
+        result = defs.resolve_job_def(PARTITIONS_JOB).execute_in_process(
+            instance=instance,
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: keys[0],
+                ASSET_PARTITION_RANGE_END_TAG: keys[-1],
+            },
+            raise_on_error=False,
+        )
+        said = [r.user_message for r in instance.all_logs(result.run_id)]
+        checks = result.get_asset_check_evaluations()
+    assert erased and result.success, [m for m in said if "rror" in m or "fail" in m]
+    assert checks and all(c.passed for c in checks)
+    assert not list(tmp_path.glob("private/*/contributor=alice"))
+    published = {p.parent.name for p in (tmp_path / "public").rglob("part.parquet")}
+    assert published == {f"contributor={Pseudonymizer(KEY.encode()).contributor('bob')}"}
+    notes = [m for m in said if ERASED in m]
+    assert len(notes) == 2, said
+    assert not any("alice" in m for m in notes)
+    # Her upload's own run builds and publishes her partition from the new log.
+    monkeypatch.undo()
+    monkeypatch.setenv(KEY_ENV, KEY)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, keys)
+        again = defs.resolve_job_def(PARTITIONS_JOB).execute_in_process(
+            instance=instance, partition_key=key
+        )
+    assert again.success
+    hers = f"contributor={Pseudonymizer(KEY.encode()).contributor('alice')}"
+    assert {p.parent.name for p in (tmp_path / "public").rglob("part.parquet")} == {
+        *published,
+        hers,
+    }
+
+
 def test_an_anonymize_run_that_read_her_partition_before_forget_publishes_nothing(
     tmp_path, monkeypatch
 ):

@@ -61,10 +61,19 @@ class PrivateReads:
     """`read` for `prepare_partitions` in a pipeline run: each private partition
     (`read_private`), None when it is gone because its contributor was erased (`tracelab
     forget`, perhaps while `normalized_steps` of this very run built it). Remembers the landed
-    files each was built from, for `publish_partitions` to ask whether they are still landed."""
+    files each was built from, for `publish_partitions` to ask whether they are still landed.
+    `built_here(contributor, month)`: whether `normalized_steps` of this run built (or dropped)
+    the partition; one it says so of that is missing was erased too, though her next upload
+    put its registry row back since."""
 
-    def __init__(self, private_root: str | Path, landed_dir: str | Path) -> None:
+    def __init__(
+        self,
+        private_root: str | Path,
+        landed_dir: str | Path,
+        built_here: Callable[[str, str], bool] | None = None,
+    ) -> None:
         self.private_root, self.landed_dir = Path(private_root), Path(landed_dir)
+        self.built_here = built_here
         self.built_from: dict[tuple[str, str], list[str]] = {}
 
     def __call__(self, contributor: str, month: str) -> dict[str, pa.Table] | None:
@@ -78,7 +87,9 @@ class PrivateReads:
         try:
             return read_private(self.private_root, contributor, month)
         except FileNotFoundError:
-            if is_forgotten(self.landed_dir, contributor, month):
+            if is_forgotten(self.landed_dir, contributor, month) or (
+                self.built_here is not None and self.built_here(contributor, month)
+            ):
                 return None
             raise
 
