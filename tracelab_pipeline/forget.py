@@ -53,7 +53,8 @@ def is_forgotten(landed_dir: str | Path, contributor: str, month: str) -> bool:
     the partition was not built from landed files (a test, an import). Asked without the
     landing lock, after a partition was found missing: `forget` commits the deletion of the
     rows before it removes the partition, so a partition it removed is never seen here with
-    its row (unless she has landed anew since, when False sends the caller to its error)."""
+    its row (unless she has landed anew since: False, and the caller asks its run's own record
+    of what it built, `PrivateReads.built_here`)."""
     landed = Path(landed_dir)
     if not (landed / REGISTRY_NAME).is_file():
         return False
