@@ -157,8 +157,7 @@ def write_release(public_root: str | Path, out: Path) -> dict:
         }
         raw = stack.enter_context(open(out / ROUNDS_FILE, "wb"))
         rounds_file = stack.enter_context(gzip_writer(raw))
-        weka_raw = stack.enter_context(open(out / WEKA_FILE, "wb"))
-        sessions = weka.WekaTrace(stack.enter_context(gzip_writer(weka_raw)))
+        sessions = stack.enter_context(weka.WekaProcess(out / WEKA_FILE))
         for contributor, month in partitions(public_root):
             files: dict[str, str] = {}
             tables = read_partition(public_root, contributor, month, files)

@@ -44,8 +44,15 @@ only one request's ids exist at a time.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import queue
+import subprocess
+import sys
+import threading
 from collections import Counter
 from itertools import groupby
+from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
@@ -53,6 +60,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tracelab_pipeline.release.files import gzip_writer
 from tracelab_pipeline.release.mooncake import SUBMIT_TIME, Runs, block_chain, ranges
 from tracelab_pipeline.release.mooncake_sessions import DONE_TIME
 
@@ -304,3 +312,96 @@ def _models(thread: list[dict]) -> list[str]:
 def _seconds(microseconds: int) -> float:
     """Seconds with ms precision, truncated (as the Mooncake trace's ms)."""
     return (microseconds // 1000) / 1000
+
+
+# The columns WekaTrace.add reads: all the child process is sent.
+_COLUMNS = tuple(
+    dict.fromkeys([*(c for c, _ in _ORDER), *_VALUES, *SUBMIT_TIME, "input_ready_at", DONE_TIME])
+)
+_QUEUED_PARTITIONS = 8
+_CHILD = "from tracelab_pipeline.release.weka import child_main; child_main(sys.argv[1])"
+_LENGTH = 8  # bytes of a message's length prefix; a length of 0 ends the stream
+
+
+class WekaProcess:
+    """A WekaTrace written by a child process: the same `add` calls, so the same bytes.
+
+    The Weka file is most of the release's bytes and a third of its Python work; in a process
+    of its own, its serialization and compression run on the other core while the builder
+    writes the other files (threads of one process would wait on the GIL). A partition's steps
+    go to the child's stdin as Arrow IPC, length-prefixed, up to _QUEUED_PARTITIONS ahead of
+    it. A plain subprocess rather than multiprocessing: spawn re-imports the caller's
+    __main__ (a script without a main guard would run again), and fork would copy the locks of
+    Arrow's and the gzip writers' threads."""
+
+    def __init__(self, path: Path) -> None:
+        # -c with this package's root first: `-m` would import whatever the working directory holds
+        root = str(Path(__file__).resolve().parents[2])
+        code = f"import sys; sys.path.insert(0, {root!r}); {_CHILD}"
+        self._child = subprocess.Popen(
+            [sys.executable, "-c", code, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        self._queue: queue.Queue = queue.Queue(maxsize=_QUEUED_PARTITIONS)
+        self._error: BaseException | None = None
+        self._feeder = threading.Thread(target=self._feed, name="weka-feeder", daemon=True)
+        self._feeder.start()
+        self.counts: Counter = Counter()
+
+    def _feed(self) -> None:
+        while (message := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._child.stdin.write(message)
+                except OSError as exc:  # the child died: reported by add or on exit
+                    self._error = exc
+
+    def __enter__(self) -> WekaProcess:
+        return self
+
+    def add(self, steps: pa.Table) -> None:
+        if self._error is not None or self._child.poll() is not None:
+            self._fail()
+        sink = pa.BufferOutputStream()
+        table = steps.select(list(_COLUMNS))
+        with pa.ipc.new_stream(sink, table.schema) as stream:
+            stream.write_table(table)
+        data = sink.getvalue().to_pybytes()
+        self._queue.put(len(data).to_bytes(_LENGTH, "little") + data)
+
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is not None:  # the build failed: the file goes with its staging directory
+            self._child.kill()
+        else:
+            self._queue.put(bytes(_LENGTH))
+        self._queue.put(None)
+        self._feeder.join()
+        with contextlib.suppress(OSError):  # the child is gone: nothing was left to flush
+            self._child.stdin.close()
+        out = self._child.stdout.read()
+        if self._child.wait() != 0 or self._error is not None:
+            if exc_type is None:
+                self._fail()
+            return
+        self.counts = Counter(json.loads(out))
+
+    def _fail(self) -> None:
+        self._child.kill()
+        code = self._child.wait()
+        raise RuntimeError(f"the Weka writer process failed (exit code {code}): {self._error}")
+
+
+def child_main(path: str) -> None:
+    """The child: partitions from stdin, the file at `path`, the counts as JSON on stdout."""
+    source = sys.stdin.buffer
+    with open(path, "wb") as raw, gzip_writer(raw) as f:
+        trace = WekaTrace(f)
+        while n := int.from_bytes(_read_exactly(source, _LENGTH), "little"):
+            trace.add(pa.ipc.open_stream(_read_exactly(source, n)).read_all())
+    sys.stdout.write(json.dumps(dict(trace.counts)))
+
+
+def _read_exactly(source: BinaryIO, n: int) -> bytes:
+    data = source.read(n)
+    if len(data) != n:  # the builder went away without ending the stream
+        raise SystemExit("weka: input ended early")
+    return data
