@@ -88,17 +88,13 @@ def test_a_build_that_read_her_erased_files_writes_nothing_though_she_landed_ane
     keys = _landed(tmp_path)
     (key,) = [k for k in keys if k.startswith("alice|")]
 
-    def lands_anew():
-        copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
-        assert key in land_inbox(str(tmp_path / "inbox"), tmp_path / "landed").changed_partitions
-
     erased = _erasing_after(
         monkeypatch,
         build_module,
         "normalize_files",
         tmp_path,
         lambda a, k: a[1] == "alice",
-        then=lands_anew,
+        then=_lands_anew(tmp_path, key),
     )
     summaries = {
         s["partition"]: s for s in build_partitions(tmp_path / "landed", tmp_path / "private", keys)
@@ -124,18 +120,7 @@ def test_forget_during_a_ranged_run_leaves_none_of_hers_and_publishes_the_others
     erased = _erasing_after(
         monkeypatch, build_module, "normalize_files", tmp_path, lambda a, k: a[1] == "alice"
     )
-    defs = build_definitions(data_dir=tmp_path)
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(contributor_month.name, keys)
-        result = defs.resolve_job_def(PARTITIONS_JOB).execute_in_process(
-            instance=instance,
-            tags={
-                ASSET_PARTITION_RANGE_START_TAG: keys[0],
-                ASSET_PARTITION_RANGE_END_TAG: keys[-1],
-            },
-            raise_on_error=False,
-        )
-        said = [r.user_message for r in instance.all_logs(result.run_id)]
+    result, said = _ranged_run(tmp_path, keys)
     assert erased and result.success
     assert not list(tmp_path.glob("private/*/contributor=alice"))
     published = {p.parent.name for p in (tmp_path / "public").rglob("part.parquet")}
@@ -156,31 +141,17 @@ def test_forget_then_her_next_upload_during_a_ranged_run_still_publishes_the_oth
     keys = sorted(_landed(tmp_path))
     (key,) = [k for k in keys if k.startswith("alice|")]
 
-    def lands_anew():
-        copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
-        assert key in land_inbox(str(tmp_path / "inbox"), tmp_path / "landed").changed_partitions
-
     erased = _erasing_after(
         monkeypatch,
         build_module,
         "normalize_files",
         tmp_path,
         lambda a, k: a[1] == "alice",
-        then=lands_anew,
+        then=_lands_anew(tmp_path, key),
     )
     defs = build_definitions(data_dir=tmp_path)
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(contributor_month.name, keys)
-        result = defs.resolve_job_def(PARTITIONS_JOB).execute_in_process(
-            instance=instance,
-            tags={
-                ASSET_PARTITION_RANGE_START_TAG: keys[0],
-                ASSET_PARTITION_RANGE_END_TAG: keys[-1],
-            },
-            raise_on_error=False,
-        )
-        said = [r.user_message for r in instance.all_logs(result.run_id)]
-        checks = result.get_asset_check_evaluations()
+    result, said = _ranged_run(tmp_path, keys, defs)
+    checks = result.get_asset_check_evaluations()
     assert erased and result.success, [m for m in said if "rror" in m or "fail" in m]
     assert checks and all(c.passed for c in checks)
     assert not list(tmp_path.glob("private/*/contributor=alice"))
@@ -230,6 +201,33 @@ def test_an_anonymize_run_publishes_nothing_read_from_her_erased_files_once_rebu
     materialization = _anonymize_erasing_her_midway(tmp_path, monkeypatch, lands_and_is_rebuilt)
     assert not list((tmp_path / "public").rglob("part.parquet"))
     assert materialization.metadata["not_written_erased"].value == 1
+
+
+def _lands_anew(data: Path, key: str):
+    """Her next upload, another log of the same month, landing (for `_erasing_after`)."""
+
+    def land():
+        copy_into(data / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
+        assert key in land_inbox(str(data / "inbox"), data / "landed").changed_partitions
+
+    return land
+
+
+def _ranged_run(data: Path, keys: list[str], defs=None):
+    """The contributor-month job over `keys` in one run, as the sensor launches it: the result
+    and what the run logged."""
+    defs = defs or build_definitions(data_dir=data)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, keys)
+        result = defs.resolve_job_def(PARTITIONS_JOB).execute_in_process(
+            instance=instance,
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: keys[0],
+                ASSET_PARTITION_RANGE_END_TAG: keys[-1],
+            },
+            raise_on_error=False,
+        )
+        return result, [r.user_message for r in instance.all_logs(result.run_id)]
 
 
 def _anonymize_erasing_her_midway(tmp_path: Path, monkeypatch, then=None):
