@@ -62,13 +62,18 @@ def _erasing_after(monkeypatch, module, name: str, data: Path, when, then=None) 
     return done
 
 
+def _erasing_alice_in_build(monkeypatch, data: Path, then=None) -> list:
+    """`_erasing_after` the build's read of alice's files."""
+    return _erasing_after(
+        monkeypatch, build_module, "normalize_files", data, lambda a, k: a[1] == "alice", then
+    )
+
+
 def test_a_build_that_read_her_files_before_forget_writes_no_private_partition(
     tmp_path, monkeypatch
 ):
     keys = _landed(tmp_path)
-    erased = _erasing_after(
-        monkeypatch, build_module, "normalize_files", tmp_path, lambda a, k: a[1] == "alice"
-    )
+    erased = _erasing_alice_in_build(monkeypatch, tmp_path)
     summaries = {
         s["partition"]: s for s in build_partitions(tmp_path / "landed", tmp_path / "private", keys)
     }
@@ -87,15 +92,7 @@ def test_a_build_that_read_her_erased_files_writes_nothing_though_she_landed_ane
     # files the build read are not, so what they would have built must not be written.
     keys = _landed(tmp_path)
     (key,) = [k for k in keys if k.startswith("alice|")]
-
-    erased = _erasing_after(
-        monkeypatch,
-        build_module,
-        "normalize_files",
-        tmp_path,
-        lambda a, k: a[1] == "alice",
-        then=_lands_anew(tmp_path, key),
-    )
+    erased = _erasing_alice_in_build(monkeypatch, tmp_path, _lands_anew(tmp_path, key))
     summaries = {
         s["partition"]: s for s in build_partitions(tmp_path / "landed", tmp_path / "private", keys)
     }
@@ -117,9 +114,7 @@ def test_forget_during_a_ranged_run_leaves_none_of_hers_and_publishes_the_others
     # must not fail the run (and so hold bob's publication back) for want of her partition.
     monkeypatch.setenv(KEY_ENV, KEY)
     keys = sorted(_landed(tmp_path))
-    erased = _erasing_after(
-        monkeypatch, build_module, "normalize_files", tmp_path, lambda a, k: a[1] == "alice"
-    )
+    erased = _erasing_alice_in_build(monkeypatch, tmp_path)
     result, said = _ranged_run(tmp_path, keys)
     assert erased and result.success
     assert not list(tmp_path.glob("private/*/contributor=alice"))
@@ -140,15 +135,7 @@ def test_forget_then_her_next_upload_during_a_ranged_run_still_publishes_the_oth
     monkeypatch.setenv(KEY_ENV, KEY)
     keys = sorted(_landed(tmp_path))
     (key,) = [k for k in keys if k.startswith("alice|")]
-
-    erased = _erasing_after(
-        monkeypatch,
-        build_module,
-        "normalize_files",
-        tmp_path,
-        lambda a, k: a[1] == "alice",
-        then=_lands_anew(tmp_path, key),
-    )
+    erased = _erasing_alice_in_build(monkeypatch, tmp_path, _lands_anew(tmp_path, key))
     defs = build_definitions(data_dir=tmp_path)
     result, said = _ranged_run(tmp_path, keys, defs)
     checks = result.get_asset_check_evaluations()
