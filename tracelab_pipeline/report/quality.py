@@ -94,11 +94,11 @@ def _dicts(cur) -> list[dict]:
 
 
 def _merged(rows, top: int) -> list[tuple]:
-    """(raw label, lines, file no) rows -> (clean label, lines, files) by lines, top first:
-    labels equal once cleaned count together."""
+    """(raw label, lines, file no, provider) rows (`_entries`) -> (clean label, lines, files)
+    by lines, top first: labels equal once cleaned count together."""
     lines: Counter = Counter()
     files: dict[str, set] = {}
-    for label, n, file_no in rows:
+    for label, n, file_no, _ in rows:
         label = clean_label(label)
         lines[label] += int(n)
         files.setdefault(label, set()).add(file_no)
@@ -136,38 +136,36 @@ def data_quality(con: duckdb.DuckDBPyConnection, landed_dir: str | Path | None) 
             )
         )
         q.by_contributor = {r.pop("contributor"): r for r in rows}
-    entries = """
-        WITH numbered AS (
-            SELECT row_number() OVER () AS file_no, {col} AS m FROM ingest_accounting
-        ), entries AS (SELECT file_no, unnest(map_entries(m)) AS e FROM numbered)
-        SELECT e.key, e.value, file_no FROM entries WHERE e.value > 0
-    """
-    rejected = con.execute(entries.format(col="rejected_by_reason")).fetchall()
-    q.rejected_reasons = _merged(rejected, TOP)
-    ignored = con.execute(entries.format(col="ignored_by_type")).fetchall()
-    q.ignored_types = [(label, n) for label, n, _ in _merged(ignored, TOP)]
+    q.rejected_reasons = _merged(_entries(con, "rejected_by_reason"), TOP)
+    ignored = _merged(_entries(con, "ignored_by_type"), TOP)
+    q.ignored_types = [(label, n) for label, n, _ in ignored]
     q.rejected_rows_kept = con.execute("SELECT count(*) FROM rejected_records").fetchone()[0]
-    q.flags = _flags(con)
+    q.flags = _flags(_entries(con, "flagged_by_reason"))
     return q
 
 
-def _flags(con: duckdb.DuckDBPyConnection) -> list[tuple[str, dict[str, int], int]]:
-    """Flag labels (cleaned, as every label here) with records per provider and files, by
-    records, the TOP first and the rest summed as "(other)"."""
-    rows = con.execute(
-        """
+def _entries(con: duckdb.DuckDBPyConnection, column: str) -> list[tuple]:
+    """(raw label, count, file no, provider) for every positive entry of the map `column` of
+    ingest_accounting."""
+    return con.execute(
+        f"""
         WITH numbered AS (
             SELECT row_number() OVER () AS file_no, coalesce(provider, ?) AS provider,
-                flagged_by_reason AS m
+                {column} AS m
             FROM ingest_accounting
         ), entries AS (SELECT file_no, provider, unnest(map_entries(m)) AS e FROM numbered)
-        SELECT e.key, provider, e.value, file_no FROM entries WHERE e.value > 0
+        SELECT e.key, e.value, file_no, provider FROM entries WHERE e.value > 0
         """,
         [NO_PROVIDER],
     ).fetchall()
+
+
+def _flags(rows: list[tuple]) -> list[tuple[str, dict[str, int], int]]:
+    """Flag labels (cleaned, as every label here) with records per provider and files, by
+    records, the TOP first and the rest summed as "(other)"."""
     by_label: dict[str, Counter] = {}
     files: dict[str, set] = {}
-    for label, provider, n, file_no in rows:
+    for label, n, file_no, provider in rows:
         label = clean_label(label)
         by_label.setdefault(label, Counter())[clean_label(provider)] += int(n)
         files.setdefault(label, set()).add(file_no)
