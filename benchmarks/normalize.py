@@ -265,6 +265,7 @@ def synthetic_keys(steps: int, files: dict, batch: int = 100_000):
                 "root_session_id": session,
                 "session_started_at": times,
                 "source_line": pa.array(i % 1000 + 1, pa.int64()),
+                "step_index": pa.array(i % 1000, pa.int64()),
                 "input_ready_at": times,
                 "first_output_at": times,
                 "usage_at": times,
