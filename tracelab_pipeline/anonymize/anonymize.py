@@ -58,16 +58,20 @@ NAME_COLUMNS = frozenset(
 )
 FREE_TEXT = "FREE_TEXT"
 _WHITESPACE = re.compile(r"\s")
+
+
+def _public_tool(value: str, p: Pseudonymizer) -> str:
+    return public_tool_name(value, lambda raw: p.pseudonym("tool", raw))
+
+
 # Columns that publish only known vocabulary (anonymize.vocabulary): label -> (value,
 # pseudonymizer) -> public value. Presidio still scans what they publish.
 VOCABULARY = {
     "steps.model": lambda v, p: public_model_name(v, lambda raw: p.pseudonym("model", raw)),
     "steps.client_version": lambda v, p: public_client_version(v),
     "steps.stop_reason": lambda v, p: public_stop_reason(v),
-    "tool_calls.tool_name": lambda v, p: public_tool_name(v, lambda raw: p.pseudonym("tool", raw)),
-    "timing_events.tool_name": lambda v, p: public_tool_name(
-        v, lambda raw: p.pseudonym("tool", raw)
-    ),
+    "tool_calls.tool_name": _public_tool,
+    "timing_events.tool_name": _public_tool,
     "ingest_accounting.ignored_by_type": lambda v, p: public_ignored_key(v),
 }
 UNLISTED_NAME = "UNLISTED_NAME"

@@ -108,13 +108,16 @@ def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -
         "ranged_runs_with_others": ranged,
         "others_rebuilt": len(others),
         "ticks": sum(len(t) for _, t in ticks),
-        "landed_events_left": _landed_events_naming(instance, handle),
     }
     finished = set(runs) - in_progress
-    found["check_rows"] = _check_rows(instance, finished, sorted({*keys, *tagged}), delete=False)
+    check_keys = sorted({*keys, *tagged})
     if not apply:
-        return found
-    checks = _check_rows(instance, finished, sorted({*keys, *tagged}), delete=True)
+        return {
+            **found,
+            "landed_events_left": _landed_events_naming(instance, handle),
+            "check_rows": _check_rows(instance, finished, check_keys, delete=False),
+        }
+    checks = _check_rows(instance, finished, check_keys, delete=True)
     for run_id in finished:
         instance.delete_run(run_id)
         # delete_run leaves the run's captured stdout/stderr (they can name her keys)
