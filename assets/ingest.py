@@ -21,7 +21,7 @@ from tracelab_pipeline.orchestration.sweep import (
         "content-addressed under <data>/landed/ with a registry of drops, outcomes and reasons. "
         "Re-drops change nothing; a grown session file supersedes its older version. Also "
         "registers the contributor-month partitions the logs belong to. Drops of contributors "
-        "not on the consent list are held in the inbox (counted by handle)."
+        "not on the consent list are held in the inbox (counted by pseudonym, never by handle)."
     ),
 )
 def landed_files(

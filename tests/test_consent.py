@@ -1,4 +1,4 @@
-"""Only contributors who consented land: the rest is held in the inbox, counted by handle."""
+"""Only contributors who consented land: the rest is held in the inbox, counted by pseudonym."""
 
 import dagster as dg
 import pytest
