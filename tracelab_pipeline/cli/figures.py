@@ -63,7 +63,7 @@ def command(data_dir: Path | None, only: tuple[int, ...], compare: str) -> None:
                 "run `tracelab metrics` first"
             ) from exc
         rendered = []
-        for item in tqdm(items, desc="figures", unit="figure"):
+        for item in tqdm(items, desc="figures", unit="figure", disable=None):
             rows = BUILDERS[item.number](con, prepared=True)
             rendered.append(
                 (

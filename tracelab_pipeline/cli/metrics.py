@@ -77,7 +77,7 @@ def command(data_dir: Path | None, public_root: Path | None, compare: str, repor
             f"warehouse: {counts['steps']:,} steps, {counts['sessions']:,} sessions, "
             f"{counts['requests']:,} requests in {counts['seconds']} s"
         )
-        for item in tqdm(catalog.TABLES, desc="paper tables", unit="table"):
+        for item in tqdm(catalog.TABLES, desc="paper tables", unit="table", disable=None):
             build_table(con, item)
         build_corrections(con)
         unpriced = con.execute(
