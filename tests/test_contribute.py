@@ -132,3 +132,36 @@ def test_the_demo_summary_accounts_for_every_file_contributed(tmp_path, monkeypa
         "  landed: 2 inbox drop(s); files: 3 new, 1 already landed, 0 skipped or unreadable; "
         "1 replaced by a newer version of the same log"
     )
+
+
+def test_a_bucket_inbox_without_credentials_fails_saying_what_to_set(tmp_path, monkeypatch):
+    """botocore's NoCredentialsError is no OSError: s3fs lets it through, and it was a
+    traceback. Both commands that reach a bucket name it and the variables to set; forget
+    deletes nothing."""
+    import s3fs
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance-metadata wait
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    s3fs.S3FileSystem.clear_instance_cache()  # an instance made with credentials elsewhere
+    claude_home = tmp_path / "home" / ".claude"
+    (claude_home / "projects" / "p").mkdir(parents=True)
+    shutil.copy(fixture("ccviewer__1af7fc5e.jsonl"), claude_home / "projects" / "p" / "s.jsonl")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude_home))
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "none"))
+    inbox = "s3://tracelab-inbox/drops"
+
+    for args in (["contribute", "--as", "dana", "--to", inbox], ["forget", "dana"]):
+        if args[0] == "forget":
+            monkeypatch.setenv("TRACELAB_INBOX", inbox)
+            args = [*args, "--data-dir", str(tmp_path / "data"), "--yes"]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1, result.output
+        assert isinstance(result.exception, SystemExit), result.exception
+        error = result.output.splitlines()[-1]
+        assert error.startswith("Error: ") and inbox in error
+        assert "Unable to locate credentials" in error and "AWS_ACCESS_KEY_ID" in error
+    s3fs.S3FileSystem.clear_instance_cache()

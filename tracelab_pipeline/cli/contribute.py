@@ -37,6 +37,7 @@ def command(handle: str, inbox: str | None, data_dir: str | None) -> None:
     waits in the inbox."""
     from tqdm import tqdm
 
+    from tracelab_pipeline.cli._store import describe, store_errors
     from tracelab_pipeline.collect import describe_roots, find_logs
     from tracelab_pipeline.landing.contribute import contribute
     from tracelab_pipeline.normalize.files import describe_not_read
@@ -56,8 +57,8 @@ def command(handle: str, inbox: str | None, data_dir: str | None) -> None:
             result = contribute(logs, handle, target_inbox, on_bytes=bar.update)
         except ValueError as exc:  # a handle landing would refuse, no logs
             raise click.ClickException(str(exc)) from exc
-        except OSError as exc:  # an inbox we cannot write (a missing bucket), a log gone
-            raise click.ClickException(f"cannot drop into {target_inbox}: {exc}") from exc
+        except store_errors() as exc:  # an inbox we cannot write (a missing bucket), a log gone
+            raise click.ClickException(f"cannot drop into {target_inbox}: {describe(exc)}") from exc
         if not result.uploaded:  # nothing packed: the bar ends full, not half way
             bar.total = bar.n
             bar.refresh()

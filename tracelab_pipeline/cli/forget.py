@@ -33,6 +33,7 @@ def command(
     $TRACELAB_PSEUDONYM_KEY, else <data>/pseudonym.key). Afterwards rebuild what is built from
     the public layer (the command prints how)."""
     from tracelab_pipeline.anonymize.pseudonyms import resolve_key
+    from tracelab_pipeline.cli._store import describe, store_errors
     from tracelab_pipeline.forget import ForgetError, forget, plan_forget
     from tracelab_pipeline.paths import resolve_data_dir, resolve_inbox
 
@@ -45,6 +46,8 @@ def command(
         plan = plan_forget(handle, data, inbox_url, pseudonym_key=key)
     except ForgetError as exc:
         raise click.ClickException(str(exc)) from exc
+    except store_errors() as exc:  # nothing was deleted: erase all of it or nothing
+        raise click.ClickException(f"cannot read the inbox {inbox_url}: {describe(exc)}") from exc
     instance_home = os.environ.get("DAGSTER_HOME") or (
         str(data / "dagster_home") if (data / "dagster_home").is_dir() else None
     )
@@ -94,6 +97,10 @@ def command(
         forget(plan, data, inbox_url)
     except ForgetError as exc:
         raise click.ClickException(str(exc)) from exc
+    except store_errors() as exc:
+        raise click.ClickException(
+            f"erasing {handle} stopped: {describe(exc)}; run the same command again"
+        ) from exc
     if instance_home:
         erased = _instance_side(instance_home, handle, apply=True)
         if erased["landed_events_left"]:
