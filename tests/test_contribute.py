@@ -127,10 +127,10 @@ def test_the_demo_summary_accounts_for_every_file_contributed(tmp_path, monkeypa
     land_inbox(str(inbox), data / "landed")
 
     text = summarize(DemoResult(data_dir=data, dagster_home=data / "dagster_home"))
-    line = next(x for x in text.splitlines() if x.startswith("  landed:"))
+    line = next(x for x in text.splitlines() if x.startswith("  landed so far:"))
     assert line == (
-        "  landed: 2 inbox drop(s); files: 3 new, 1 already landed, 0 skipped or unreadable; "
-        "1 replaced by a newer version of the same log"
+        "  landed so far: 2 inbox drop(s); files: 3 new, 1 already landed, 0 skipped or "
+        "unreadable; 1 replaced by a newer version of the same log"
     )
 
 

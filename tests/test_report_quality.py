@@ -358,8 +358,8 @@ def test_the_demo_summary_and_the_report_count_the_same_registry_alike(tmp_path)
 
     text = summarize(DemoResult(data_dir=data, dagster_home=data / "dagster_home"))
     landed = re.search(
-        r"landed: (\d+) inbox drop\(s\); files: (\d+) new, (\d+) already landed, (\d+) skipped "
-        r"or unreadable; (\d+) replaced",
+        r"landed so far: (\d+) inbox drop\(s\); files: (\d+) new, (\d+) already landed, "
+        r"(\d+) skipped or unreadable; (\d+) replaced",
         text,
     )
     bad = re.search(r"bad input: (\d+) inbox drop\(s\) not landed, (\d+) landed file", text)

@@ -50,10 +50,12 @@ def registry_counts(data: Path) -> dict[str, int] | None:
 
 
 def _landing_line(counts: dict[str, int] | None) -> list[str]:
+    # The registry's totals over every landing, not this run's: "so far", or a second run
+    # that landed nothing would read as landing every file again.
     if counts is None:
-        return ["  landed: nothing (no landing registry)"]
+        return ["  landed so far: nothing (no landing registry)"]
     return [
-        f"  landed: {counts['drops']} inbox drop(s); files: {counts['landed']} new, "
+        f"  landed so far: {counts['drops']} inbox drop(s); files: {counts['landed']} new, "
         f"{counts['duplicate']} already landed, {counts['other']} skipped or unreadable; "
         f"{counts['superseded']} replaced by a newer version of the same log"
     ]
