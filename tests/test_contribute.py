@@ -48,7 +48,8 @@ def test_contribute_refuses_bad_handle_and_no_logs(tmp_path, monkeypatch):
     monkeypatch.setenv("CODEX_HOME", str(tmp_path / "none"))
     runner = CliRunner()
     bad = runner.invoke(main, ["contribute", "--as", "Not Valid", "--to", str(tmp_path)])
-    assert bad.exit_code != 0 and "invalid contributor handle" in bad.output
+    assert bad.exit_code == 2 and "invalid contributor handle" in bad.output
+    assert "not present" not in bad.output  # refused before looking for logs
     empty = runner.invoke(main, ["contribute", "--as", "ok", "--to", str(tmp_path)])
     assert empty.exit_code != 0 and "no Claude Code or Codex logs" in empty.output
 

@@ -40,9 +40,13 @@ def command(handle: str, inbox: str | None, data_dir: str | None) -> None:
     from tracelab_pipeline.cli._store import describe, store_errors
     from tracelab_pipeline.collect import describe_roots, find_logs
     from tracelab_pipeline.landing.contribute import contribute
+    from tracelab_pipeline.landing.handles import handle_problem
     from tracelab_pipeline.normalize.files import describe_not_read
     from tracelab_pipeline.paths import resolve_inbox
 
+    problem = handle_problem(handle)
+    if problem:  # before walking ~/.claude and ~/.codex, which can take a while
+        raise click.BadParameter(problem, param_hint="'--as'")
     target_inbox = resolve_inbox(inbox, data_dir)
     not_dropped: list[Path] = []
     logs = find_logs(not_copied=not_dropped)
