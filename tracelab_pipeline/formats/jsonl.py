@@ -182,6 +182,70 @@ def feed_records(stream: IO[bytes], acc: Accounting, feed: Callable[[int, dict],
         acc.lines_read = line_number
 
 
+def feed_structs(
+    stream: IO[bytes],
+    acc: Accounting,
+    decode: Callable[[bytes], object],
+    from_dict: Callable[[dict], object],
+    feed: Callable[[int, object, bytes], None],
+) -> None:
+    """As feed_records, for a reader of typed records: `feed(line_number, record, raw_line)`.
+
+    `decode` (a msgspec decoder) reads only what the reader uses. A line it refuses (another
+    shape, or JSON it reads differently from orjson) is parsed as feed_records does and handed
+    over as `from_dict(record)`, so such a line is accounted for exactly as there.
+    """
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    line_number = acc.lines_read
+    try:
+        for raw in stream:
+            line_number += 1
+            try:
+                if not raw.isascii():
+                    # msgspec skips unread values without checking their UTF-8; orjson refuses
+                    # such a line, so the fallback below must see it.
+                    raw.decode("utf-8")
+                record = decode(raw)
+            except (ValueError, RecursionError):  # (msgspec's errors are ValueErrors)
+                try:
+                    record = loads(raw)
+                except decode_error:
+                    record = decode_refused_line(raw, line_number, acc)
+                    if record is None:
+                        continue
+                if record.__class__ is not dict:
+                    acc.reject(line_number, "not a JSON object", raw)
+                    continue
+                record = from_dict(record)
+            feed(line_number, record, raw)
+            record = None  # (see feed_records)
+    finally:
+        acc.lines_read = line_number
+
+
+def parse_line(raw: bytes):
+    """A line's value as feed_records parses it (None if it does not)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        stripped = raw.strip()
+        try:
+            return orjson.loads(stripped)
+        except orjson.JSONDecodeError:
+            return slow_loads(stripped)
+
+
+def loads_raw(raw) -> object:
+    """The value of a msgspec.Raw slice of a line msgspec accepted, as feed_records would have
+    parsed it (orjson, else slow_loads: the slice of a line is valid where the line is)."""
+    data = memoryview(raw)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return slow_loads(bytes(data))
+
+
 def decode_refused_line(raw: bytes, line_number: int, acc: Accounting) -> dict | None:
     """A line orjson refused as it is: blank, wrapped in whitespace JSON does not allow (form
     feed, vertical tab), readable by the standard parser, or rejected with its reason.
