@@ -17,19 +17,7 @@ from pathlib import Path
 from typing import IO
 
 import orjson
-from msgspec import Raw
 
-from tracelab_pipeline.formats.claude_records import (
-    MAX_TOKENS,
-    Block,
-    CacheCreation,
-    Message,
-    Record,
-    ToolUseResult,
-    Usage,
-    decode_record,
-    from_dict,
-)
 from tracelab_pipeline.formats.claude_threads import (
     REASONING,
     TEXT,
@@ -42,14 +30,7 @@ from tracelab_pipeline.formats.claude_threads import (
     step_rows,
 )
 from tracelab_pipeline.formats.common import EARLIEST, delta_ms, gc_paused, kind_label
-from tracelab_pipeline.formats.jsonl import (
-    Accounting,
-    feed_structs,
-    loads_raw,
-    log_stem,
-    opened,
-    parse_line,
-)
+from tracelab_pipeline.formats.jsonl import Accounting, feed_records, log_stem, opened
 from tracelab_pipeline.formats.result import FileResult
 from tracelab_pipeline.formats.rows import (
     E_CONTENT_CHARS,
@@ -77,6 +58,7 @@ from tracelab_pipeline.formats.rows import (
 
 PROVIDER = "claude"
 SYNTHETIC = "<synthetic>"
+MAX_TOKENS = 10**12  # more in one call is corruption (and would not fit int64 sums)
 
 # Record types Claude Code writes that carry no LLM call; counted as ignored under their name.
 # Newer clients keep adding such types (titles, agent settings, context-collapse and
@@ -125,6 +107,7 @@ _USAGE_KEYS = (
 )
 _DURATION_MS_KEYS = ("durationMs", "duration_ms")
 _DURATION_S_KEYS = ("durationSeconds", "duration_seconds")
+_DURATION_KEYS = frozenset(_DURATION_MS_KEYS + _DURATION_S_KEYS)
 # Excludes inf/NaN (round() would raise) and nonsense beyond a year of runtime.
 _MAX_DURATION = 365 * 24 * 3600 * 1000
 
@@ -152,7 +135,7 @@ def read_claude_code(
     error = None
     try:
         with gc_paused(), opened(path, stream) as lines:
-            feed_structs(lines, acc, decode_record, from_dict, reader.feed)
+            feed_records(lines, acc, reader.feed)
     except (OSError, EOFError, zlib.error) as exc:
         error = acc.stopped(exc)
     result = FileResult(source, PROVIDER, acc, error=error)
@@ -205,16 +188,16 @@ class ClaudeFileReader:
 
     # -- per record -------------------------------------------------------------------------
 
-    def feed(self, line: int, rec: Record, raw: bytes) -> None:
-        sid = rec.sessionId
+    def feed(self, line: int, rec: dict) -> None:
+        sid = rec.get("sessionId")
         if sid != self.root and isinstance(sid, str) and sid:
             self._switch_root(sid)
         if self.root not in self.started:
-            self._note_start(rec.timestamp)
+            self._note_start(rec.get("timestamp"))
         side_key = None
-        if rec.isSidechain is True and not self.single_thread:
+        if rec.get("isSidechain") is True and not self.single_thread:
             side_key = self._chain_key(line, rec)
-        kind = rec.type
+        kind = rec.get("type")
         used = self.acc.used
         try:
             if kind == "assistant":
@@ -222,16 +205,16 @@ class ClaudeFileReader:
             elif kind == "user" or _user_message(rec):
                 # The message, not the type, makes an input (tracelab-ingest §3.1): a record
                 # with a user-role message and no (or another) type is read as TraceLab does.
-                self._user(line, rec, side_key, raw)
+                self._user(line, rec, side_key)
             else:
                 self._other(rec, kind, side_key)
         except BadRecord as bad:
-            self.acc.reject(line, str(bad), _raw(raw))
+            self.acc.reject(line, str(bad), _raw(rec))
         except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
             # Last resort for a shape nobody anticipated: lose the record, not the file, and
             # keep the line counted once even if it had already been counted as used.
             self.acc.used = used
-            self.acc.reject(line, f"unreadable record ({type(exc).__name__}: {exc})", _raw(raw))
+            self.acc.reject(line, f"unreadable record ({type(exc).__name__}: {exc})", _raw(rec))
 
     def _switch_root(self, sid: str) -> None:
         if self.root is None and not self.single_thread:
@@ -253,15 +236,15 @@ class ClaudeFileReader:
         if ts is not None:
             self.started[self.root] = ts
 
-    def _chain_key(self, line: int, rec: Record) -> str:
+    def _chain_key(self, line: int, rec: dict) -> str:
         """Which inline sidechain a record belongs to: its agentId, else the chain it hangs off."""
-        agent = rec.agentId
-        uuid = rec.uuid
+        agent = rec.get("agentId")
+        uuid = rec.get("uuid")
         if isinstance(agent, str) and agent:
             key = agent
             self.side_agent[key] = True
         else:
-            parent = rec.parentUuid
+            parent = rec.get("parentUuid")
             key = self.side_chain.get(parent) if isinstance(parent, str) else None
             if key is None:
                 # First record of a new sidechain (a Task prompt has parentUuid null).
@@ -306,30 +289,30 @@ class ClaudeFileReader:
         self._last_ts = ts
         return ts
 
-    def _assistant(self, line: int, rec: Record, side_key: str | None) -> None:
-        msg = rec.message
-        if msg.__class__ is not Message:
+    def _assistant(self, line: int, rec: dict, side_key: str | None) -> None:
+        msg = rec.get("message")
+        if not isinstance(msg, dict):
             raise BadRecord("assistant record without a message object")
-        message_id = msg.id
-        model = msg.model
+        message_id = msg.get("id")
+        model = msg.get("model")
         if message_id == SYNTHETIC or model == SYNTHETIC:
             # Placeholders (API errors, "no response"): no LLM call; pending inputs carry over.
             self.acc.ignore(
-                "assistant:api_error" if rec.isApiErrorMessage else "assistant:synthetic"
+                "assistant:api_error" if rec.get("isApiErrorMessage") else "assistant:synthetic"
             )
             return
-        if msg.role != "assistant":
-            raise BadRecord(f"assistant record with message role {_show(msg.role)}")
+        if msg.get("role") != "assistant":
+            raise BadRecord(f"assistant record with message role {_show(msg.get('role'))}")
         if not isinstance(message_id, str) or not message_id:
-            if rec.isApiErrorMessage:
+            if rec.get("isApiErrorMessage"):
                 # An error placeholder written without the usual synthetic id and model (shapes
                 # in 2026 tools' fixtures): still no LLM call, and not a bad record.
                 self.acc.ignore("assistant:api_error")
                 return
             raise BadRecord("assistant message without a string id")
-        content = msg.content
-        usage = _usage(msg.usage)
-        ts = self._timestamp(rec.timestamp)
+        content = msg.get("content")
+        usage = _usage(msg.get("usage"))
+        ts = self._timestamp(rec.get("timestamp"))
 
         self.acc.used += 1
         if content.__class__ is not list:
@@ -352,21 +335,22 @@ class ClaudeFileReader:
         if step is None:
             # First record of the response; later ones only fill what it lacked.
             step = thread.new_step(message_id, line)
+            get = rec.get
             step.model = model if model.__class__ is str else None
             # Some backends write "" (or nothing): no id, rather than one shared by every step.
-            value = rec.requestId
+            value = get("requestId")
             step.request_id = value if value.__class__ is str and value else None
-            value = rec.version
+            value = get("version")
             step.version = value if value.__class__ is str else None
-            value = rec.cwd
+            value = get("cwd")
             step.cwd = value if value.__class__ is str else None
-            value = rec.gitBranch
+            value = get("gitBranch")
             step.git_branch = value if value.__class__ is str else None
         else:
             if step.model is None and model.__class__ is str:
                 step.model = model
-            if step.request_id is None:
-                step.request_id = _str(rec.requestId) or None
+            if step.request_id is None and "requestId" in rec:
+                step.request_id = _str(rec.get("requestId")) or None
             if usage is not None and step.usage is not None:
                 # The records of one response repeat its input counts (only the output grows
                 # while it streams). Other input counts mean another API call under the same
@@ -377,26 +361,26 @@ class ClaudeFileReader:
                     self.acc.flag("claude: one message id with different input tokens (merged)")
         if usage is not None:
             # Keep the fullest snapshot: (output, input total, has stop_reason); later wins ties.
-            stop_reason = msg.stop_reason
+            stop_reason = msg.get("stop_reason")
             score = (usage[3], usage[0] + usage[1] + usage[2], stop_reason is not None)
             if step.score is None or score >= step.score:
                 step.score = score
                 step.usage = usage
                 step.stop_reason = stop_reason if stop_reason.__class__ is str else None
-                step.iterations = _iterations(msg.usage)
+                step.iterations = _iterations(msg["usage"])
 
         blank = self.blank_event
         events = step.events
         for block in content:
-            if block.__class__ is not Block:
+            if not isinstance(block, dict):
                 continue
-            block_type = block.type
+            block_type = block.get("type")
             if block_type == "thinking":
                 ev = blank.copy()
                 ev[E_EVENT_TYPE] = REASONING
                 ev[E_TIMESTAMP] = ts
                 ev[E_SOURCE] = "assistant.content.thinking"
-                value = block.thinking
+                value = block.get("thinking")
                 ev[E_CONTENT_CHARS] = len(value) if value.__class__ is str else chars(value)
                 events.append(ev)
             elif block_type == "text":
@@ -404,23 +388,21 @@ class ClaudeFileReader:
                 ev[E_EVENT_TYPE] = TEXT
                 ev[E_TIMESTAMP] = ts
                 ev[E_SOURCE] = "assistant.content.text"
-                value = block.text
+                value = block.get("text")
                 ev[E_CONTENT_CHARS] = len(value) if value.__class__ is str else chars(value)
                 events.append(ev)
             elif block_type == "tool_use":
                 self._tool_use(step, block, ts)
 
-    def _tool_use(self, step, block: Block, ts: datetime | None) -> None:
-        call_id = block.id
+    def _tool_use(self, step, block: dict, ts: datetime | None) -> None:
+        call_id = block.get("id")
         if not isinstance(call_id, str):
             return
         tool = step.tools_by_id.get(call_id)
         if tool is None:
-            name = block.name
+            name = block.get("name")
             name = name if isinstance(name, str) else None
-            raw_input = block.input
-            if raw_input.__class__ is Raw:
-                raw_input = loads_raw(raw_input)
+            raw_input = block.get("input")
             input_json = None if raw_input is None else json_text(raw_input)
             tool = self.blank_tool.copy()
             tool[T_TOOL_INDEX] = len(step.tools)
@@ -449,16 +431,16 @@ class ClaudeFileReader:
             step.events.append(ev)
         self.tool_by_id[call_id] = tool
 
-    def _user(self, line: int, rec: Record, side_key: str | None, raw: bytes) -> None:
-        msg = rec.message
-        if msg.__class__ is not Message:
+    def _user(self, line: int, rec: dict, side_key: str | None) -> None:
+        msg = rec.get("message")
+        if not isinstance(msg, dict):
             raise BadRecord("user record without a message object")
-        if msg.role != "user":
-            raise BadRecord(f"user record with message role {_show(msg.role)}")
-        content = msg.content
-        if content.__class__ is not list and content.__class__ is not str:
+        if msg.get("role") != "user":
+            raise BadRecord(f"user record with message role {_show(msg.get('role'))}")
+        content = msg.get("content")
+        if not isinstance(content, (str, list)):
             raise BadRecord("user message content is neither text nor a list")
-        ts = self._timestamp(rec.timestamp)
+        ts = self._timestamp(rec.get("timestamp"))
 
         self.acc.used += 1
         if side_key is None:
@@ -468,10 +450,10 @@ class ClaudeFileReader:
                 thread = self._thread(None)
         else:
             thread = self._thread(side_key)
-        if rec.isCompactSummary is True:
+        if rec.get("isCompactSummary") is True:
             thread.after_compaction = True
         pending = thread.pending
-        if content.__class__ is str:
+        if isinstance(content, str):
             ev = self.blank_event.copy()
             ev[E_EVENT_TYPE] = USER_MESSAGE
             ev[E_TIMESTAMP] = ts
@@ -482,14 +464,14 @@ class ClaudeFileReader:
         had_result = False
         internal = _UNSET
         for block in content:
-            if block.__class__ is not Block or block.type != "tool_result":
+            if not isinstance(block, dict) or block.get("type") != "tool_result":
                 continue
             had_result = True
-            call_id = block.tool_use_id
+            call_id = block.get("tool_use_id")
             if not isinstance(call_id, str):
                 continue
-            size = chars(block.content)
-            is_error = bool(block.is_error)
+            size = chars(block.get("content"))
+            is_error = bool(block.get("is_error", False))
             ev = self.blank_event.copy()
             ev[E_EVENT_TYPE] = TOOL_RESULT
             ev[E_TIMESTAMP] = ts
@@ -501,7 +483,7 @@ class ClaudeFileReader:
             tool = self.tool_by_id.get(call_id)
             if tool is not None:
                 if internal is _UNSET:
-                    internal = _internal_latency(rec.toolUseResult)
+                    internal = _internal_latency(rec.get("toolUseResult"))
                 # The last result seen for a call wins (tracelab-ingest §3.4).
                 tool[T_RESULT_AT] = ts
                 tool[T_RESULT_CHARS] = size
@@ -513,20 +495,19 @@ class ClaudeFileReader:
             ev[E_EVENT_TYPE] = USER_MESSAGE
             ev[E_TIMESTAMP] = ts
             ev[E_SOURCE] = "user.message"
-            # Measured as the content's JSON, which the Blocks no longer hold: from the line.
-            ev[E_CONTENT_CHARS] = chars(parse_line(raw)["message"]["content"])
+            ev[E_CONTENT_CHARS] = chars(content)
             pending.append(ev)
 
-    def _other(self, rec: Record, kind, side_key: str | None) -> None:
+    def _other(self, rec: dict, kind, side_key: str | None) -> None:
         if kind == "system":
-            subtype = rec.subtype
+            subtype = rec.get("subtype")
             if subtype == "compact_boundary":
                 self._thread(side_key).after_compaction = True
             elif subtype == "microcompact_boundary":
                 # Old tool results cleared from the context, no summary: not a compaction
                 # (after_compaction), but the next step's input shrinks and its cached prefix
                 # breaks where the first cleared result was; counted on that step.
-                meta = rec.microcompactMetadata
+                meta = rec.get("microcompactMetadata")
                 saved = meta.get("tokensSaved") if meta.__class__ is dict else None
                 ok = saved.__class__ is int and 0 <= saved <= MAX_TOKENS
                 if (meta is not None and meta.__class__ is not dict) or (
@@ -625,14 +606,14 @@ def _identity(
 
 def _usage(usage) -> tuple | None:
     """(uncached, cache write, cache read, output, write 5m, write 1h), or None without usage."""
-    if usage.__class__ is not Usage:
+    if usage.__class__ is not dict:
         if usage is None:
             return None
         raise BadRecord("usage is not an object")
-    u = usage.input_tokens
-    w = usage.cache_creation_input_tokens
-    r = usage.cache_read_input_tokens
-    o = usage.output_tokens
+    u = usage.get("input_tokens")
+    w = usage.get("cache_creation_input_tokens")
+    r = usage.get("cache_read_input_tokens")
+    o = usage.get("output_tokens")
     if not (
         u.__class__ is int and w.__class__ is int and r.__class__ is int and o.__class__ is int
     ) or not (
@@ -642,14 +623,14 @@ def _usage(usage) -> tuple | None:
         and 0 <= o <= MAX_TOKENS
     ):
         # Rare shapes: nulls, bools (TraceLab counts them as ints), wrong types, negatives.
-        u, w, r, o = values = [_token(getattr(usage, key), key) for key in _USAGE_KEYS]
+        u, w, r, o = values = [_token(usage.get(key), key) for key in _USAGE_KEYS]
         if all(v is None for v in values):
             return None
         u, w, r, o = (v or 0 for v in values)
-    split = usage.cache_creation
-    if split.__class__ is CacheCreation:
-        w5 = split.ephemeral_5m_input_tokens
-        w1 = split.ephemeral_1h_input_tokens
+    split = usage.get("cache_creation")
+    if split.__class__ is dict:
+        w5 = split.get("ephemeral_5m_input_tokens")
+        w1 = split.get("ephemeral_1h_input_tokens")
         if not (
             w5.__class__ is int
             and w1.__class__ is int
@@ -667,7 +648,7 @@ _SUMMED_CALLS = "claude: usage sums several model calls (usage.iterations), kept
 _UNCOUNTED_CALLS = "claude: usage.iterations has calls outside its totals (advisor, compaction)"
 
 
-def _iterations(usage: Usage) -> tuple | None:
+def _iterations(usage: dict) -> tuple | None:
     """What `usage.iterations` (API, 2026) says about the top-level counts TraceLab reads.
 
     One entry per sampling pass of the request. Several "message" passes (a server-side tool
@@ -676,7 +657,7 @@ def _iterations(usage: Usage) -> tuple | None:
     or the API's own compaction) are not in them at all. The counts stay TraceLab's (§5.1);
     the accounting says how often this happens.
     """
-    found = usage.iterations
+    found = usage.get("iterations")
     if found.__class__ is not list or len(found) < 2:
         return None  # absent, empty, or the single pass the top level already is
     kinds = [it.get("type") if it.__class__ is dict else None for it in found]
@@ -703,22 +684,22 @@ def _token(value, key: str) -> int | None:
 
 def _internal_latency(result) -> int | None:
     """Runner-reported duration from toolUseResult: first usable of the four keys (§3.4)."""
-    if result.__class__ is not ToolUseResult:
-        return None
+    if not isinstance(result, dict) or _DURATION_KEYS.isdisjoint(result):
+        return None  # (most results have none of the keys: one set test instead of four gets)
     for key in _DURATION_MS_KEYS:
-        value = getattr(result, key)
+        value = result.get(key)
         if isinstance(value, (int, float)) and 0 <= value < _MAX_DURATION:
             return round(float(value))
     for key in _DURATION_S_KEYS:
-        value = getattr(result, key)
+        value = result.get(key)
         if isinstance(value, (int, float)) and 0 <= value < _MAX_DURATION / 1000:
             return round(float(value) * 1000)
     return None
 
 
-def _user_message(rec: Record) -> bool:
-    msg = rec.message
-    return msg.__class__ is Message and msg.role == "user"
+def _user_message(rec: dict) -> bool:
+    msg = rec.get("message")
+    return msg.__class__ is dict and msg.get("role") == "user"
 
 
 def _show(value) -> str:
@@ -730,10 +711,8 @@ def _str(value) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _raw(line: bytes) -> bytes:
-    # A rejected record is kept as its re-serialized JSON (compact, and the form every reader
-    # keeps: the others only have the parsed record).
-    rec = parse_line(line)
+def _raw(rec: dict) -> bytes:
+    # feed_records hands us parsed records; a rejected one is kept as its re-serialized JSON.
     try:
         return orjson.dumps(rec)
     except (TypeError, orjson.JSONEncodeError):
