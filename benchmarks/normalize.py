@@ -10,7 +10,12 @@ beside the parse-only floors (orjson / json.loads of every line) and TraceLab's 
 
 The floors read lines through `open_log`, as the readers do (256 KiB buffer; with io's 8 KiB
 default, iterating long lines cost nearly as much as parsing them and the floor was ~30%
-slower). CPU time counts every process: the parent plus what the pool workers report (reading,
+slower). They drop each record before parsing the next line, as the readers do: kept
+in a list, orjson parses the Claude fixtures at less than half the rate (280 against 600 MiB
+per CPU second, fresh memory for every object), so a parser comparison that keeps its results
+overstates what a reader gains (see docs/normalize.md, msgspec).
+
+CPU time counts every process: the parent plus what the pool workers report (reading,
 building the tables, handing them back). The machine is shared, so wall-clock speed-ups are
 only meaningful when it is idle; beside the measured one the report prints the speed-up the
 2-worker split would give with two idle cores: 1-worker CPU / (busiest worker + parent CPU).
