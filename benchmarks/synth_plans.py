@@ -36,6 +36,17 @@ USER_INPUTS = {"claude": {"prompt", "interrupt", "compact_summary"}, "codex": {"
 # least NEAR_PEAK of the thread's maximum, with none of the next REBOUND_STEPS back at NEAR_PEAK
 # of the level before the drop.
 MIN_DROP, NEAR_PEAK, REBOUND_STEPS = 64_000, 0.75, 3
+# Table 1's model mix (share of a provider's steps; the own check allows 3 points)
+MODEL_SHARES = {
+    "claude": {
+        "claude-opus-4-7": 0.631,
+        "claude-opus-4-6": 0.12,
+        "claude-haiku-4-5": 0.079,
+        "claude-sonnet-4-6": 0.078,
+        "claude-opus-4-8": 0.077,
+    },
+    "codex": {"gpt-5.5": 0.475, "gpt-5.4": 0.26, "gpt-5.3-codex": 0.137},
+}
 TOLERANCE = {"n": 0.15, "avg": 0.15, "p50": 0.15, "p90": 0.15, "p99": 0.35}
 
 
@@ -107,6 +118,7 @@ def cost_medians(seed: int) -> str:
 
     pricing, prices = load_pricing(), {}
     sessions, requests = [], []
+    by_model: dict[tuple[str, str], int] = {}  # steps per (provider, model): Table 1's mix
     for c in layout(resolve("paper", None, None, None), seed):
         for provider, _, plan in session_plans(c, seed):
             for thread in (plan.main, *plan.subagents):
@@ -119,6 +131,7 @@ def cost_medians(seed: int) -> str:
                             requests.append(current)
                         current = np.zeros(3)
                     key = (provider, step.model)
+                    by_model[key] = by_model.get(key, 0) + 1
                     if key not in prices:
                         prices[key] = pricing.resolve(*key)
                     p = prices[key]
@@ -152,7 +165,50 @@ def cost_medians(seed: int) -> str:
         want = {m: v["p50"] for b, m, v in rows if b == block}
         devs = " ".join(f"{m.split()[0]} {got[m] / want[m] - 1:+.0%}" for m in got)
         out.append(f"{block.lower()} p50 ${got['Total']:.3f} (paper ${want['Total']}): {devs}")
+    for provider, shares in MODEL_SHARES.items():
+        n = sum(v for (p, _), v in by_model.items() if p == provider)
+        devs = " ".join(
+            f"{m.removeprefix('claude-')} {(by_model.get((provider, m), 0) / n - w) * 100:+.1f}"
+            for m, w in shares.items()
+        )
+        out.append(f"{provider} step shares (pt): {devs}")
     return f"seed {seed} Table 5: " + "; ".join(out)
+
+
+def apply_patch_timing(seed: int) -> str:
+    """Table 10's apply_patch row from the Codex plans, timed two ways: as our reader does
+    (a "Wall time" line, else a JSON output's metadata.duration_seconds, which codex_writer
+    writes as the wall time less 0.05 s, rounded to 0.1 s) and as TraceLab did (the "Wall time"
+    line only: B9 in tracelab-ingest). Equal to the full check on seed 0 for the first."""
+    ours, tracelab = [], []
+    for c in layout(resolve("paper", None, None, None), seed):
+        for _, _, plan in session_plans(c, seed, ("codex",)):
+            for thread in (plan.main, *plan.subagents):
+                for step in thread.steps:
+                    for t in step.tools:
+                        wall = t.result_ms - t.emitted_ms
+                        if t.name != "apply_patch" or wall <= 0:
+                            continue
+                        if t.internal_s is not None:
+                            internal = round(float(f"{t.internal_s:.4f}") * 1000)
+                            tracelab.append((wall, internal))
+                        else:
+                            internal = round(round(max(0.0, wall / 1000 - 0.05), 1) * 1000)
+                        ours.append((wall, internal))
+    out = []
+    for label, calls in (("reader", ours), ("Wall time only", tracelab)):
+        a = np.asarray(calls, dtype=float) / 1000
+        res = np.maximum(a[:, 0] - a[:, 1], 0)
+        p50, p90, p99 = np.percentile(res, [50, 90, 99])
+        out.append(
+            f"{label}: {len(a):,} calls, e2e {a[:, 0].sum() / 3600:.2f} h, int "
+            f"{a[:, 1].sum() / 3600:.2f} h, res {res.sum() / 3600:.2f} h, avg {res.mean():.2f} s, "
+            f"p50/p90/p99 {p50:.2f}/{p90:.2f}/{p99:.1f} s"
+        )
+    return (
+        f"seed {seed} Table 10 apply_patch (paper 2.5k, 0.5 h, 0.3 h, 0.21 h, 0.30 s, "
+        f"0.01/0.41/3.9 s): " + "; ".join(out)
+    )
 
 
 def compactions(steps) -> list[str]:
@@ -180,12 +236,17 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1,2,3")
     ap.add_argument("--provider", choices=("claude", "codex"), default="claude")
     ap.add_argument("--cost", action="store_true", help="also Table 5's medians (~5 s per seed)")
+    ap.add_argument(
+        "--table10", action="store_true", help="also Table 10's apply_patch row, timed two ways"
+    )
     args = ap.parse_args()
     for seed in (int(s) for s in args.seeds.split(",")):
         start = time.perf_counter()
         print(screen(seed, args.provider), f"({time.perf_counter() - start:.1f} s)")
         if args.cost:
             print(cost_medians(seed))
+        if args.table10:
+            print(apply_patch_timing(seed))
 
 
 if __name__ == "__main__":
