@@ -297,11 +297,8 @@ def test_backfill_run_checks_and_publishes_every_partition(tmp_path):
     for key in keys:
         month = key.split("|")[1]
         write_partition(tmp_path / "private", CONTRIBUTOR, month, real_partition(month), {})
-    job = dg.define_asset_job(
-        "backfill",
-        selection=["normalized_steps", "anonymized_steps"],
-        partitions_def=contributor_month,
-    )
+    # Partitioned like the assets it selects (a `partitions_def` here is deprecated).
+    job = dg.define_asset_job("backfill", selection=["normalized_steps", "anonymized_steps"])
     defs = dg.Definitions(
         assets=[existing_normalized_steps, anonymized_steps],
         jobs=[job],

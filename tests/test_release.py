@@ -550,6 +550,29 @@ def test_a_raw_id_in_the_new_replay_files_fails_the_check(built, tmp_path):
     assert counts.metadata["mismatched"] == ["mooncake.sessions.jsonl.gz", "weka.jsonl.gz"]
 
 
+def test_a_lost_line_in_any_json_lines_file_fails_the_row_check(built, tmp_path):
+    # The three checks of a release read each JSON-lines file once between them (a shared
+    # scan): a file changed after one check read it is read again, as it is on disk.
+    from tracelab_pipeline.release.checks import release_checks
+
+    data, _ = built
+    rel = _copy_release(data, tmp_path)
+    assert all(c.passed for c in release_checks(rel, data / "public", data / "private"))
+    files = ["mooncake.jsonl.gz", "tracelab_rounds.jsonl.gz", "weka.jsonl.gz"]
+    for name in files:
+        with gzip.open(rel / name, "rb") as f:
+            kept = f.read().splitlines(keepends=True)[:-1]
+        with gzip.open(rel / name, "wb") as f:
+            f.write(b"".join(kept))
+    outcome = matches_public(rel, data / "public")
+    assert not outcome.passed
+    assert outcome.metadata["mismatched"] == files
+    for name in files:
+        counts = outcome.metadata["counts"][name]
+        assert counts["release"] == counts["public"] - 1
+        assert f"{name}: rows differ from the manifest" in outcome.metadata["manifest_problems"]
+
+
 def test_names_a_user_chose_fail_the_release_check(built, tmp_path, monkeypatch):
     """An MCP server or proxy model name in any release file (as if anonymize had let it
     through): the leak test knows only private ids and paths; the name check counts it."""

@@ -350,6 +350,32 @@ def test_import_links_claude_subagent_keys(tmp_path):
     assert step["step_id"] == "claude:abc/subagents/agent-a1b2:msg_1"
 
 
+def test_a_codex_subagent_loses_its_parent_in_the_round_format(tmp_path):
+    # The round format has no parent field (tracelab-ingest §6.1); a Claude sub-agent's link
+    # lives in its thread key (above), a Codex one's thread key is its own id: documented in
+    # docs/normalize.md. Should the link ever come back, this fails and the docs change.
+    from test_codex import CT1, C, P, ev, item, meta, turn, usage, write
+
+    spawned = {"subagent": {"thread_spawn": {"parent_thread_id": P, "depth": 1}}}
+    child = write(
+        tmp_path / "child.jsonl",
+        [
+            meta(C, 10, source=spawned),
+            turn(CT1, 11),
+            ev("user_message", 11.5, message="child task"),
+            item("reasoning", 12),
+            usage(13, 1200, 1100, 30, key="rounds-child"),
+        ],
+    )
+    original = read_log(child, "alice")
+    (ours,) = original.steps
+    assert (ours["session_id"], ours["parent_session_id"], ours["is_sidechain"]) == (C, P, True)
+    (back,) = read_tracelab_rounds(_export(original, tmp_path / "rounds.jsonl"), "alice").steps
+    assert {c: back[c] for c in SHARED_STEP_COLUMNS} == {c: ours[c] for c in SHARED_STEP_COLUMNS}
+    assert (back["root_session_id"], back["parent_session_id"], back["agent_id"]) == (C, None, None)
+    assert back["is_sidechain"] is False
+
+
 def test_bad_round_lines_are_rejected_and_the_rest_is_read(tmp_path):
     good = _tracelab_row(input_tokens_total=10)
     bad_rows = {

@@ -15,6 +15,14 @@ import click
 @click.option("--inbox", default=None, help="Inbox (default $TRACELAB_INBOX, else <data>/inbox).")
 @click.option("--yes", is_flag=True, help="Delete. Without it, only show what would go.")
 @click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds to keep trying while another process (a running `dagster dev` or daemon) "
+    "holds the Dagster instance's database.",
+)
+@click.option(
     "-m",
     "--module",
     default=None,
@@ -24,7 +32,12 @@ import click
     "code included.",
 )
 def command(
-    handle: str, data_dir: str | None, inbox: str | None, yes: bool, module: str | None
+    handle: str,
+    data_dir: str | None,
+    inbox: str | None,
+    yes: bool,
+    wait: float,
+    module: str | None,
 ) -> None:
     """Erase contributor HANDLE: their inbox directory, landed files and registry rows,
     private and public partitions, and (with $DAGSTER_HOME, or <data>/dagster_home) their
@@ -51,7 +64,9 @@ def command(
     instance_home = os.environ.get("DAGSTER_HOME") or (
         str(data / "dagster_home") if (data / "dagster_home").is_dir() else None
     )
-    dagster = _instance_side(instance_home, handle, apply=False)
+    dagster = _while_locked(
+        instance_home, wait, lambda: _instance_side(instance_home, handle, apply=False)
+    )
 
     verb = "deleting" if yes else "would delete"
     click.echo(f"{verb} contributor {handle} from {data}:")
@@ -102,7 +117,14 @@ def command(
             f"erasing {handle} stopped: {describe(exc)}; run the same command again"
         ) from exc
     if instance_home:
-        erased = _instance_side(instance_home, handle, apply=True)
+        erased = _while_locked(
+            instance_home,
+            wait,
+            lambda: _instance_side(instance_home, handle, apply=True),
+            # Safe to repeat: the files are erased, and the instance side finds what is left.
+            after=f"her files are erased, the Dagster instance still names {handle}: run "
+            f"`tracelab forget {handle} --yes` again once it is free, which finishes it",
+        )
         if erased["landed_events_left"]:
             click.echo(f"  left: {_landed_left(erased['landed_events_left'])}")
         if erased["runs_in_progress"]:
@@ -112,7 +134,12 @@ def command(
                 f"  not vacuumed, busy: {path}: deleted rows stay readable in its free pages "
                 "or write-ahead log until it is (stop dagster dev, run `tracelab forget` again)"
             )
-    line = _release_staleness(instance_home, data)
+    line = _while_locked(
+        instance_home,
+        wait,
+        lambda: _release_staleness(instance_home, data),
+        after=f"{handle} is erased; only the release's staleness verdict was not recorded",
+    )
     if line:
         where = (
             " (recorded as release_is_current's verdict in the instance)" if instance_home else ""
@@ -124,6 +151,19 @@ def command(
         "tracelab_pipeline.definitions --select 'warehouse*'`, or the next quiet night), and "
         "the release (`... --select release`)."
     )
+
+
+def _while_locked(home: str | None, wait: float, call, after: str = "nothing was deleted"):
+    if not home:
+        return call()
+    from tracelab_pipeline.orchestration.forget import InstanceLocked, retry_while_locked
+
+    try:
+        return retry_while_locked(call, home, wait)
+    except InstanceLocked as exc:
+        raise click.ClickException(
+            f"{exc}; stop it, or give it more time with --wait; {after}"
+        ) from exc
 
 
 def _in_progress(count: int) -> str:

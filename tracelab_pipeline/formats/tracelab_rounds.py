@@ -3,7 +3,11 @@
 One line per step ("round") with its timing events and tools nested. Reading imports a TraceLab
 release; writing exports our tables in their field order. Every field both formats have survives
 a round trip; collector-only fields (`home`, `user`, `store`) and the legacy `tools[].latency_ms`
-are not kept and are counted as flags. Timestamps are written as ISO-8601 UTC with `Z`, in
+are not kept and are counted as flags. The format has no field for a thread's parent
+(tracelab-ingest §6.1): a Claude sub-agent's comes back from its thread key
+(`<parent>/subagents/agent-<id>`, as TraceLab keys them), a Codex sub-agent's rounds name only
+its own thread and the link is lost, as it is for both in the release, whose thread keys are
+pseudonyms (docs/normalize.md). Timestamps are written as ISO-8601 UTC with `Z`, in
 milliseconds when the value has whole milliseconds (as the raw logs write them), else in
 microseconds.
 """

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
 
 import dagster as dg
 from dagster._core.storage.tags import (
@@ -16,6 +21,8 @@ from dagster._core.storage.tags import (
 from tracelab_pipeline.orchestration.jobs import LANDED
 from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME, split_partition_key
 
+T = TypeVar("T")
+
 
 def instance_at(home: str) -> dg.DagsterInstance:
     """The instance under `home`, opened as `dagster dev` opens it (through $DAGSTER_HOME, set
@@ -25,6 +32,85 @@ def instance_at(home: str) -> dg.DagsterInstance:
 
 
 CODE_LOCATION = "tracelab_pipeline.definitions"  # what workspace.yaml loads
+
+
+class InstanceLocked(RuntimeError):
+    """The instance's SQLite files stayed locked by another process for as long as asked."""
+
+    def __init__(self, home: str, locked: list[str], tries: int, elapsed: float):
+        held = (
+            f"holds {', '.join(locked)}"
+            if locked
+            else "held it (none of its files is locked now: it let go meanwhile)"
+        )
+        super().__init__(
+            f"the Dagster instance at {home} stayed locked ('database is locked') for "
+            f"{elapsed:.0f} s over {tries} attempt(s): another process (a running `dagster dev` "
+            f"or `dagster-daemon`) {held}"
+        )
+
+
+def retry_while_locked(call: Callable[[], T], home: str, wait: float) -> T:
+    """`call()`, called again while another process holds a SQLite file of the instance at
+    `home` for longer than Dagster's own busy timeout (5 s for runs and ticks, 30 s for the
+    event log), until `wait` seconds have passed; then InstanceLocked, naming the files still
+    held. `call` must be safe to repeat: `forget_in_instance` finds again what is left."""
+    import backoff
+
+    gave_up: dict = {}
+    start = time.monotonic()
+    retrying = backoff.on_exception(
+        backoff.expo,
+        Exception,
+        giveup=lambda exc: not is_locked(exc),
+        max_time=wait,
+        max_value=10,
+        on_giveup=gave_up.update,
+        logger=None,
+    )(call)
+    try:
+        return retrying()
+    except Exception as exc:
+        if not is_locked(exc):
+            raise
+        elapsed = time.monotonic() - start
+        raise InstanceLocked(home, locked_files(home), gave_up.get("tries", 1), elapsed) from exc
+
+
+def is_locked(exc: BaseException | None) -> bool:
+    """SQLITE_BUSY, raised as it is or wrapped by SQLAlchemy (`.orig`) or by Dagster."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, sqlite3.OperationalError) and "database is locked" in str(exc):
+            return True
+        seen.add(id(exc))
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return False
+
+
+def locked_files(home: str) -> list[str]:
+    """The SQLite files under `home` another connection is writing now: those a write
+    transaction cannot begin on at once."""
+    locked = []
+    for path in _sqlite_files(home):
+        conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            locked.append(str(path))
+        finally:
+            conn.close()
+    return locked
+
+
+def _sqlite_files(home: str) -> list[Path]:
+    found = []
+    for path in sorted(Path(home).rglob("*.db")):
+        with path.open("rb") as f:
+            if f.read(16) == b"SQLite format 3\x00":
+                found.append(path)
+    return found
 
 
 def pipeline_anonymization(module: str = CODE_LOCATION):
@@ -211,14 +297,8 @@ def _vacuum_sqlite(home: str) -> list[str]:
     row stays readable in a file's free pages, and in old log frames, until then. Waits a
     minute for a running `dagster dev` to let go of a file, then gives up on it; returns those
     (a PostgreSQL storage is no file here: its autovacuum reclaims deleted rows)."""
-    import sqlite3
-    from pathlib import Path
-
     busy = []
-    for path in sorted(Path(home).rglob("*.db")):
-        with path.open("rb") as f:
-            if f.read(16) != b"SQLite format 3\x00":
-                continue
+    for path in _sqlite_files(home):
         conn = sqlite3.connect(path, timeout=60)
         try:
             conn.execute("VACUUM")

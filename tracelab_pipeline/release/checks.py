@@ -123,9 +123,7 @@ def _rows(path: Path) -> int | None:
         return None
     if path.suffix == ".parquet":
         return pq.ParquetFile(path).metadata.num_rows
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:  # lines: every line of ours ends with a newline
-        return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 24), b""))
+    return _json_scan(path, *_stamp(path))[0]  # lines: every line of ours ends with a newline
 
 
 def _manifest_problems(release: Path, actual_rows: dict[str, int | None]) -> list[str]:
@@ -222,12 +220,12 @@ _BLOCK = 1 << 24
 def _json_strings(path: Path) -> set[str]:
     """The distinct keys and string values of a JSON-lines file (plain or gzip) that are not
     _SAFE, decoded."""
-    return _json_scan(path, *_stamp(path))[0]
+    return _json_scan(path, *_stamp(path))[1]
 
 
 def _json_names(path: Path) -> dict[str, set[str]]:
     """Vocabulary label -> the distinct values of the name fields of a JSON-lines file."""
-    return _json_scan(path, *_stamp(path))[1]
+    return _json_scan(path, *_stamp(path))[2]
 
 
 def _stamp(path: Path) -> tuple[int, int, int]:
@@ -238,14 +236,16 @@ def _stamp(path: Path) -> tuple[int, int, int]:
 @functools.lru_cache(maxsize=8)
 def _json_scan(
     path: Path, size: int, mtime_ns: int, block_size: int
-) -> tuple[set[str], dict[str, set[str]]]:
-    """_json_strings and _json_names in one pass: decompressing the Weka file is most of
-    either's cost. (Cached by size and time, and the block size tests change: the two
-    checks of one release read it once.)"""
+) -> tuple[int, set[str], dict[str, set[str]]]:
+    """The line count (_rows), _json_strings and _json_names in one pass: decompressing the
+    Weka file is most of each one's cost. (Cached by size and time, and the block size tests
+    change: the three checks of one release read each file once.)"""
+    lines = 0
     strings: set[str] = set()
     names: dict[str, set[str]] = {}
     before = b""
     for block in _line_blocks(path):
+        lines += block.count(b"\n")
         strings.update(_unsafe_literals(block))
         # A long line is cut between literals, maybe between a key and its value: the end of
         # the previous block is scanned again (in the file's text no literal holds an
@@ -257,7 +257,7 @@ def _json_scan(
                 models = (orjson.loads(s) for s in _JSON_STRING.findall(m.group(3)))
                 names.setdefault("steps.model", set()).update(models)
         before = b"" if block.endswith(b"\n") else block[-_NAME_OVERLAP:]
-    return strings, names
+    return lines, strings, names
 
 
 # A name field of the JSON-lines files (Weka `model`/`models`, rounds `model`/`tool_name`) and
