@@ -266,15 +266,4 @@ _ROLE = re.compile(r"(.*\(role=)(.*)\)")
 def _codex_event_types() -> frozenset[str]:
     from tracelab_pipeline.formats import codex
 
-    handled = (
-        "task_started",
-        "turn_started",
-        "user_message",
-        "token_count",
-        "exec_command_end",
-        "patch_apply_end",
-        "mcp_tool_call_end",
-        "context_compacted",
-        "exited_review_mode",
-    )
-    return frozenset((*codex._IGNORED_EVENT_MSG, *handled)) | KIND_LABELS
+    return frozenset((*codex._IGNORED_EVENT_MSG, *codex.HANDLED_EVENT_MSG)) | KIND_LABELS

@@ -108,6 +108,22 @@ _HEADER = re.compile(
 _UNSET = object()
 _TOKEN_KEYS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
 
+# The event_msg kinds a step is built from, with their handlers (the anonymizer lists them
+# as known record kinds).
+HANDLED_EVENT_MSG = {
+    "task_started": "_task_started",
+    # The protocol reads `turn_started` as an alias of `task_started` ("v2 interop"); a writer
+    # that switches to it must not lose turn boundaries.
+    "turn_started": "_task_started",
+    "user_message": "_user_message",
+    "token_count": "_token_count",
+    "exec_command_end": "_exec_command_end",
+    "patch_apply_end": "_patch_apply_end",
+    "mcp_tool_call_end": "_mcp_tool_call_end",
+    "context_compacted": "_compacted",
+    "exited_review_mode": "_exited_review_mode",
+}
+
 # Record kinds that carry nothing a step needs (tracelab-ingest §4.1), with their accounting
 # key; anything else unknown is counted as `unknown:<kind>`.
 _IGNORED_EVENT_MSG = (
@@ -380,19 +396,7 @@ class _Rollout:
             "compacted": self._compacted,
         }
         self.nested = {
-            "event_msg": {
-                "task_started": self._task_started,
-                # The protocol reads `turn_started` as an alias of `task_started` ("v2
-                # interop"); a writer that switches to it must not lose turn boundaries.
-                "turn_started": self._task_started,
-                "user_message": self._user_message,
-                "token_count": self._token_count,
-                "exec_command_end": self._exec_command_end,
-                "patch_apply_end": self._patch_apply_end,
-                "mcp_tool_call_end": self._mcp_tool_call_end,
-                "context_compacted": self._compacted,
-                "exited_review_mode": self._exited_review_mode,
-            },
+            "event_msg": {kind: getattr(self, name) for kind, name in HANDLED_EVENT_MSG.items()},
             "response_item": {
                 "reasoning": self._reasoning,
                 "message": self._message,
