@@ -28,9 +28,11 @@ from tracelab_pipeline.anonymize.anonymize import (
     KindIds,
     private_ids,
 )
+from tracelab_pipeline.anonymize.command_signature import OTHER, PROGRAMS, PYTHON_MODULES
 from tracelab_pipeline.anonymize.presidio_engine import GENERIC_HANDLES, Scrubber, name_regex
 from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, PSEUDONYM_RE
 from tracelab_pipeline.anonymize.vocabulary import is_listed
+from tracelab_pipeline.formats.step_fields import TRIGGER_BY_FIRST_INPUT
 
 PATH_COLUMNS: dict[str, tuple[str, ...]] = {
     "steps": ("project", "cwd", "source_file"),
@@ -118,6 +120,68 @@ class PrivateNeedles:
         if value and len(value) >= 3 and value.lower() not in GENERIC_HANDLES:
             self.words.add(value)
             self.kind_of.setdefault(value, kind)
+
+
+# Columns whose every value is one our code writes whatever the data (an enum).
+FIXED_VALUES: dict[str, frozenset[str]] = {
+    "steps.provider": frozenset(schema.PROVIDERS),
+    "steps.trigger": frozenset({*TRIGGER_BY_FIRST_INPUT.values(), "none"}),
+    "steps.first_input_event_type": frozenset(schema.EVENT_TYPES),
+    "steps.first_event_type": frozenset(schema.EVENT_TYPES),
+    "timing_events.event_type": frozenset(schema.EVENT_TYPES),
+    # the record kinds the readers (formats.claude_code, formats.codex) name as sources
+    "timing_events.source": frozenset(
+        {
+            "assistant.content.text",
+            "assistant.content.thinking",
+            "assistant.content.tool_use",
+            "user.content.tool_result",
+            "user.message",
+            "event_msg.exec_command_end",
+            "event_msg.mcp_tool_call_end",
+            "event_msg.patch_apply_end",
+            "event_msg.token_count",
+            "event_msg.user_message",
+            "response_item.custom_tool_call",
+            "response_item.custom_tool_call_output",
+            "response_item.function_call",
+            "response_item.function_call_output",
+            "response_item.message",
+            "response_item.reasoning",
+        }
+    ),
+}
+
+
+def is_fixed_value(label: str, value: str) -> bool:
+    """Whether `value` of column `label` (`table.column`) is fixed vocabulary: a value of an
+    enum, or an allow-listed name (built-in tool, model id made of known words, stop reason,
+    version number, command signature, keyed pseudonym). Such a value is text our code or
+    the client writes whatever the contributor, so a handle that is the same word (`root`,
+    `shell`, `claude`, `git`) is no leak there; any other value is scanned. Not the ingest
+    accounting keys: their allow-list passes any key of a shape it does not know."""
+    if label in FIXED_VALUES:
+        return value in FIXED_VALUES[label]
+    if label == "tool_calls.command_signature":
+        return _is_signature(value)
+    return (
+        label in VOCABULARY
+        and label != "ingest_accounting.ignored_by_type"
+        and is_listed(label, value)
+    )
+
+
+def _is_signature(value: str) -> bool:
+    """A value command_signature can write: `other`, `python [-m module]`, or an allow-listed
+    program with one of its allow-listed subcommands."""
+    program, _, sub = value.partition(" ")
+    if value in (OTHER, "python"):
+        return True
+    if program == "python":
+        option, _, module = sub.partition(" ")
+        return option == "-m" and module in PYTHON_MODULES
+    allowed = PROGRAMS.get(program)
+    return allowed is not None and (not sub or sub in allowed)
 
 
 def _squash(name: str) -> str:
@@ -309,6 +373,11 @@ def identifier_leaks(
         leaks[f"{table}.{column}:{needles.kind(needle)}"] += 1
 
     content = content_strings(public) if content is None else content
+    # Fixed vocabulary is not scanned (is_fixed_value); every other value is.
+    content = [
+        (name, column, [v for v in values if not is_fixed_value(f"{name}.{column}", v)])
+        for name, column, values in content
+    ]
     glued = _glued_needles(exact, "\n".join(v for *_, values in content for v in values))
     # Identifier columns hold fixed-format hex pseudonyms: exact match is the meaningful test
     # (a substring scan of random hex against thousands of ids would hit by chance). One set
