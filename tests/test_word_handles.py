@@ -226,6 +226,17 @@ def test_a_word_handle_in_a_public_field_that_is_not_vocabulary_fails(anonymized
         leaked[table] = _set_first(public[table], column, value)
         outcome = identifier_leaks(private, leaked, handle)
         assert outcome.metadata["leaks"] == {f"{table}.{column}:identifier": 1}, (column, value)
+    # an ingest key of the shape Codex's role keys have, with the handle as the role
+    accounting = public["ingest_accounting"]
+    keys = accounting.column("ignored_by_type").to_pylist()
+    keys[0] = [*keys[0], (f"response_item.message(role={handle})", 1)]
+    leaked = dict(public)
+    column = pa.array(keys, accounting.schema.field("ignored_by_type").type)
+    leaked["ingest_accounting"] = accounting.set_column(
+        accounting.schema.get_field_index("ignored_by_type"), "ignored_by_type", column
+    )
+    outcome = identifier_leaks(private, leaked, handle)
+    assert outcome.metadata["leaks"] == {"ingest_accounting.ignored_by_type:identifier": 1}
     # and the handle alone in a fixed column that does not hold it
     leaked = dict(public)
     leaked["steps"] = _set_first(public["steps"], "stop_reason", handle)

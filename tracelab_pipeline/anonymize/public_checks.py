@@ -31,7 +31,7 @@ from tracelab_pipeline.anonymize.anonymize import (
 from tracelab_pipeline.anonymize.command_signature import OTHER, PROGRAMS, PYTHON_MODULES
 from tracelab_pipeline.anonymize.presidio_engine import GENERIC_HANDLES, Scrubber, name_regex
 from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, PSEUDONYM_RE
-from tracelab_pipeline.anonymize.vocabulary import is_listed
+from tracelab_pipeline.anonymize.vocabulary import MESSAGE_ROLES, is_listed
 from tracelab_pipeline.formats.step_fields import TRIGGER_BY_FIRST_INPUT
 
 PATH_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -151,6 +151,10 @@ FIXED_VALUES: dict[str, frozenset[str]] = {
         }
     ),
 }
+# The ingest accounting key formats.codex writes for a message of a role it does not read.
+# (Other ingest keys stay scanned: their allow-list passes any key of a shape it does not
+# know, so it cannot tell ours from data.)
+_IGNORED_ROLE_KEYS = frozenset(f"response_item.message(role={r})" for r in MESSAGE_ROLES)
 
 
 def is_fixed_value(label: str, value: str) -> bool:
@@ -158,17 +162,14 @@ def is_fixed_value(label: str, value: str) -> bool:
     enum, or an allow-listed name (built-in tool, model id made of known words, stop reason,
     version number, command signature, keyed pseudonym). Such a value is text our code or
     the client writes whatever the contributor, so a handle that is the same word (`root`,
-    `shell`, `claude`, `git`) is no leak there; any other value is scanned. Not the ingest
-    accounting keys: their allow-list passes any key of a shape it does not know."""
+    `shell`, `claude`, `git`, `user`) is no leak there; any other value is scanned."""
     if label in FIXED_VALUES:
         return value in FIXED_VALUES[label]
     if label == "tool_calls.command_signature":
         return _is_signature(value)
-    return (
-        label in VOCABULARY
-        and label != "ingest_accounting.ignored_by_type"
-        and is_listed(label, value)
-    )
+    if label == "ingest_accounting.ignored_by_type":
+        return value in _IGNORED_ROLE_KEYS
+    return label in VOCABULARY and is_listed(label, value)
 
 
 def _is_signature(value: str) -> bool:

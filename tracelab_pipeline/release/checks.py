@@ -4,7 +4,9 @@
    or added), and MANIFEST.json lists exactly the files, with their true sizes, SHA-256 and rows.
 2. no_private_values_in_release: the anonymize stage's leak test (public_checks.identifier_leaks)
    run on every string of every release file against each contributor's private identifiers,
-   paths, branches, handle and user names, and every id column holds pseudonyms only.
+   paths, branches, handle and user names, and every id column holds pseudonyms only. Text
+   our code writes whatever the data (the datasheet's wording, keys, fixed values, listed
+   names) is not scanned: a handle may be the same word (`root`); see release_strings.
 3. only_listed_names_in_release: every tool and model name, client version and stop reason in
    the release is known vocabulary or a keyed pseudonym (anonymize.vocabulary.is_listed): the
    leak test above knows only what the private layer holds as ids and paths, not a company's
