@@ -28,11 +28,9 @@ from tracelab_pipeline.anonymize.anonymize import (
     KindIds,
     private_ids,
 )
-from tracelab_pipeline.anonymize.command_signature import OTHER, PROGRAMS, PYTHON_MODULES
 from tracelab_pipeline.anonymize.presidio_engine import GENERIC_HANDLES, Scrubber, name_regex
 from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, PSEUDONYM_RE
-from tracelab_pipeline.anonymize.vocabulary import MESSAGE_ROLES, is_listed
-from tracelab_pipeline.formats.step_fields import TRIGGER_BY_FIRST_INPUT
+from tracelab_pipeline.anonymize.vocabulary import is_fixed_value, is_listed
 
 PATH_COLUMNS: dict[str, tuple[str, ...]] = {
     "steps": ("project", "cwd", "source_file"),
@@ -120,69 +118,6 @@ class PrivateNeedles:
         if value and len(value) >= 3 and value.lower() not in GENERIC_HANDLES:
             self.words.add(value)
             self.kind_of.setdefault(value, kind)
-
-
-# Columns whose every value is one our code writes whatever the data (an enum).
-FIXED_VALUES: dict[str, frozenset[str]] = {
-    "steps.provider": frozenset(schema.PROVIDERS),
-    "steps.trigger": frozenset({*TRIGGER_BY_FIRST_INPUT.values(), "none"}),
-    "steps.first_input_event_type": frozenset(schema.EVENT_TYPES),
-    "steps.first_event_type": frozenset(schema.EVENT_TYPES),
-    "timing_events.event_type": frozenset(schema.EVENT_TYPES),
-    # the record kinds the readers (formats.claude_code, formats.codex) name as sources
-    "timing_events.source": frozenset(
-        {
-            "assistant.content.text",
-            "assistant.content.thinking",
-            "assistant.content.tool_use",
-            "user.content.tool_result",
-            "user.message",
-            "event_msg.exec_command_end",
-            "event_msg.mcp_tool_call_end",
-            "event_msg.patch_apply_end",
-            "event_msg.token_count",
-            "event_msg.user_message",
-            "response_item.custom_tool_call",
-            "response_item.custom_tool_call_output",
-            "response_item.function_call",
-            "response_item.function_call_output",
-            "response_item.message",
-            "response_item.reasoning",
-        }
-    ),
-}
-# The ingest accounting key formats.codex writes for a message of a role it does not read.
-# (Other ingest keys stay scanned: their allow-list passes any key of a shape it does not
-# know, so it cannot tell ours from data.)
-_IGNORED_ROLE_KEYS = frozenset(f"response_item.message(role={r})" for r in MESSAGE_ROLES)
-
-
-def is_fixed_value(label: str, value: str) -> bool:
-    """Whether `value` of column `label` (`table.column`) is fixed vocabulary: a value of an
-    enum, or an allow-listed name (built-in tool, model id made of known words, stop reason,
-    version number, command signature, keyed pseudonym). Such a value is text our code or
-    the client writes whatever the contributor, so a handle that is the same word (`root`,
-    `shell`, `claude`, `git`, `user`) is no leak there; any other value is scanned."""
-    if label in FIXED_VALUES:
-        return value in FIXED_VALUES[label]
-    if label == "tool_calls.command_signature":
-        return _is_signature(value)
-    if label == "ingest_accounting.ignored_by_type":
-        return value in _IGNORED_ROLE_KEYS
-    return label in VOCABULARY and is_listed(label, value)
-
-
-def _is_signature(value: str) -> bool:
-    """A value command_signature can write: `other`, `python [-m module]`, or an allow-listed
-    program with one of its allow-listed subcommands."""
-    program, _, sub = value.partition(" ")
-    if value in (OTHER, "python"):
-        return True
-    if program == "python":
-        option, _, module = sub.partition(" ")
-        return option == "-m" and module in PYTHON_MODULES
-    allowed = PROGRAMS.get(program)
-    return allowed is not None and (not sub or sub in allowed)
 
 
 def _squash(name: str) -> str:
@@ -328,6 +263,8 @@ def presidio_rescan(
     scanned = 0
     for name, column, values in content_strings(public) if content is None else content:
         for value in values:
+            if is_fixed_value(f"{name}.{column}", value):
+                continue  # fixed vocabulary: the deny list would find a word handle in it
             scanned += 1
             # scrub() caches by text: a string that came through anonymization unchanged
             # was analyzed then and had no finding; only new strings are analyzed now.

@@ -33,14 +33,13 @@ import pyarrow.parquet as pq
 from tracelab_pipeline import schema
 from tracelab_pipeline.anonymize.anonymize import VOCABULARY
 from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, PSEUDONYM_RE
-from tracelab_pipeline.anonymize.public_checks import (
+from tracelab_pipeline.anonymize.public_checks import PATH_COLUMNS, CheckOutcome, identifier_leaks
+from tracelab_pipeline.anonymize.vocabulary import (
     FIXED_VALUES,
-    PATH_COLUMNS,
-    CheckOutcome,
-    identifier_leaks,
+    STOP_REASONS,
     is_fixed_value,
+    is_listed,
 )
-from tracelab_pipeline.anonymize.vocabulary import STOP_REASONS, is_listed
 from tracelab_pipeline.partitioned.store import read_partition
 from tracelab_pipeline.release import weka
 from tracelab_pipeline.release.build import MANIFEST_FILE, README_FILE, parquet_file
@@ -197,7 +196,7 @@ def release_strings(release: Path) -> list[tuple[str, str, list[str]]]:
     pseudonyms or timestamps (_SAFE) and text our code writes whatever the data: it tells
     nothing of a contributor, and a handle that is an ordinary word (`root`, `shell`,
     `local`) is in it. Parquet: each string column, without its fixed vocabulary
-    (public_checks.is_fixed_value); JSONL: every key and string value but the formats' own
+    (vocabulary.is_fixed_value); JSONL: every key and string value but the formats' own
     words (_FORMAT_WORDS) and listed names of its name fields; README: the values it took
     from the MANIFEST when it is exactly the datasheet rendered from them, else each line;
     MANIFEST: its data values when it is exactly what the builder writes, else each line.
