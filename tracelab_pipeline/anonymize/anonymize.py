@@ -21,6 +21,7 @@ from tracelab_pipeline.anonymize.command_signature import SHELL_TOOLS, shell_sig
 from tracelab_pipeline.anonymize.presidio_engine import Scrubber
 from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, Pseudonymizer
 from tracelab_pipeline.anonymize.vocabulary import (
+    is_fixed_value,
     public_client_version,
     public_ignored_key,
     public_model_name,
@@ -113,6 +114,10 @@ def _scrub(
     the NAME_COLUMNS is <TEXT>; a name outside the VOCABULARY is replaced (UNLISTED_NAME)."""
     if label in NAME_COLUMNS and _WHITESPACE.search(text):
         return "<TEXT>", (FREE_TEXT,)
+    if is_fixed_value(label, text):
+        # Our vocabulary holds no data of the contributor; the deny list would turn the
+        # provider `claude` and `claude-sonnet-4` into `<PERSON>` for the handle `claude`.
+        return text, ()
     if label in VOCABULARY and pseudonymizer is not None:
         public = VOCABULARY[label](text, pseudonymizer)
         if public != text:

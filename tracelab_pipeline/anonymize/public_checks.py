@@ -30,7 +30,7 @@ from tracelab_pipeline.anonymize.anonymize import (
 )
 from tracelab_pipeline.anonymize.presidio_engine import GENERIC_HANDLES, Scrubber, name_regex
 from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, PSEUDONYM_RE
-from tracelab_pipeline.anonymize.vocabulary import is_listed
+from tracelab_pipeline.anonymize.vocabulary import is_fixed_value, is_listed
 
 PATH_COLUMNS: dict[str, tuple[str, ...]] = {
     "steps": ("project", "cwd", "source_file"),
@@ -263,6 +263,8 @@ def presidio_rescan(
     scanned = 0
     for name, column, values in content_strings(public) if content is None else content:
         for value in values:
+            if is_fixed_value(f"{name}.{column}", value):
+                continue  # fixed vocabulary: the deny list would find a word handle in it
             scanned += 1
             # scrub() caches by text: a string that came through anonymization unchanged
             # was analyzed then and had no finding; only new strings are analyzed now.
@@ -309,6 +311,11 @@ def identifier_leaks(
         leaks[f"{table}.{column}:{needles.kind(needle)}"] += 1
 
     content = content_strings(public) if content is None else content
+    # Fixed vocabulary is not scanned (is_fixed_value); every other value is.
+    content = [
+        (name, column, [v for v in values if not is_fixed_value(f"{name}.{column}", v)])
+        for name, column, values in content
+    ]
     glued = _glued_needles(exact, "\n".join(v for *_, values in content for v in values))
     # Identifier columns hold fixed-format hex pseudonyms: exact match is the meaningful test
     # (a substring scan of random hex against thousands of ids would hit by chance). One set

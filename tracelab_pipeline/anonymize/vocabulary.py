@@ -13,6 +13,10 @@ from __future__ import annotations
 import functools
 import re
 
+from tracelab_pipeline import schema
+from tracelab_pipeline.anonymize.command_signature import OTHER, PROGRAMS, PYTHON_MODULES
+from tracelab_pipeline.formats.step_fields import TRIGGER_BY_FIRST_INPUT
+
 UNLISTED = "<UNLISTED>"
 
 # Built-in tools of Claude Code and Codex CLI (names the clients define, not their users).
@@ -267,3 +271,69 @@ def _codex_event_types() -> frozenset[str]:
     from tracelab_pipeline.formats import codex
 
     return frozenset((*codex._IGNORED_EVENT_MSG, *codex.HANDLED_EVENT_MSG)) | KIND_LABELS
+
+
+# Columns whose every value is one our code writes whatever the data (an enum).
+FIXED_VALUES: dict[str, frozenset[str]] = {
+    "steps.provider": frozenset(schema.PROVIDERS),
+    "steps.trigger": frozenset({*TRIGGER_BY_FIRST_INPUT.values(), "none"}),
+    "steps.first_input_event_type": frozenset(schema.EVENT_TYPES),
+    "steps.first_event_type": frozenset(schema.EVENT_TYPES),
+    "timing_events.event_type": frozenset(schema.EVENT_TYPES),
+    # the record kinds the readers (formats.claude_code, formats.codex) name as sources
+    "timing_events.source": frozenset(
+        {
+            "assistant.content.text",
+            "assistant.content.thinking",
+            "assistant.content.tool_use",
+            "user.content.tool_result",
+            "user.message",
+            "event_msg.exec_command_end",
+            "event_msg.mcp_tool_call_end",
+            "event_msg.patch_apply_end",
+            "event_msg.token_count",
+            "event_msg.user_message",
+            "response_item.custom_tool_call",
+            "response_item.custom_tool_call_output",
+            "response_item.function_call",
+            "response_item.function_call_output",
+            "response_item.message",
+            "response_item.reasoning",
+        }
+    ),
+}
+# The ingest accounting key formats.codex writes for a message of a role it does not read.
+# (Other ingest keys stay scanned: their allow-list passes any key of a shape it does not
+# know, so it cannot tell ours from data.)
+_IGNORED_ROLE_KEYS = frozenset(f"response_item.message(role={r})" for r in MESSAGE_ROLES)
+
+
+def is_fixed_value(label: str, value: str) -> bool:
+    """Whether `value` of column `label` (`table.column`) is fixed vocabulary: a value of an
+    enum, or an allow-listed name (built-in tool, model id made of known words, stop reason,
+    version number, command signature, keyed pseudonym). Such a value is text our code or
+    the client writes whatever the contributor, so a handle that is the same word (`root`,
+    `shell`, `claude`, `git`, `user`) is no leak there; any other value is scanned."""
+    if label in FIXED_VALUES:
+        return value in FIXED_VALUES[label]
+    if label == "tool_calls.command_signature":
+        return _is_signature(value)
+    if label == "ingest_accounting.ignored_by_type":
+        return value in _IGNORED_ROLE_KEYS
+    try:
+        return is_listed(label, value)
+    except KeyError:  # not a name column
+        return False
+
+
+def _is_signature(value: str) -> bool:
+    """A value command_signature can write: `other`, `python [-m module]`, or an allow-listed
+    program with one of its allow-listed subcommands."""
+    program, _, sub = value.partition(" ")
+    if value in (OTHER, "python"):
+        return True
+    if program == "python":
+        option, _, module = sub.partition(" ")
+        return option == "-m" and module in PYTHON_MODULES
+    allowed = PROGRAMS.get(program)
+    return allowed is not None and (not sub or sub in allowed)

@@ -4,7 +4,9 @@
    or added), and MANIFEST.json lists exactly the files, with their true sizes, SHA-256 and rows.
 2. no_private_values_in_release: the anonymize stage's leak test (public_checks.identifier_leaks)
    run on every string of every release file against each contributor's private identifiers,
-   paths, branches, handle and user names, and every id column holds pseudonyms only.
+   paths, branches, handle and user names, and every id column holds pseudonyms only. Text
+   our code writes whatever the data (the datasheet's wording, keys, fixed values, listed
+   names) is not scanned: a handle may be the same word (`root`); see release_strings.
 3. only_listed_names_in_release: every tool and model name, client version and stop reason in
    the release is known vocabulary or a keyed pseudonym (anonymize.vocabulary.is_listed): the
    leak test above knows only what the private layer holds as ids and paths, not a company's
@@ -32,17 +34,25 @@ from tracelab_pipeline import schema
 from tracelab_pipeline.anonymize.anonymize import VOCABULARY
 from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, PSEUDONYM_RE
 from tracelab_pipeline.anonymize.public_checks import PATH_COLUMNS, CheckOutcome, identifier_leaks
-from tracelab_pipeline.anonymize.vocabulary import is_listed
+from tracelab_pipeline.anonymize.vocabulary import (
+    FIXED_VALUES,
+    STOP_REASONS,
+    is_fixed_value,
+    is_listed,
+)
 from tracelab_pipeline.partitioned.store import read_partition
-from tracelab_pipeline.release.build import MANIFEST_FILE, parquet_file
+from tracelab_pipeline.release import weka
+from tracelab_pipeline.release.build import MANIFEST_FILE, README_FILE, parquet_file
 from tracelab_pipeline.release.datasheet import (
     MOONCAKE_FILE,
     MOONCAKE_SESSIONS_FILE,
     ROUNDS_FILE,
     WEKA_FILE,
+    render_readme,
 )
 from tracelab_pipeline.release.files import sha256_file
 from tracelab_pipeline.release.mooncake import SUBMIT_TIME
+from tracelab_pipeline.release.mooncake_sessions import DONE_TIME
 from tracelab_pipeline.release.public_tables import (
     RELEASE_TABLES,
     partition_files,
@@ -181,9 +191,16 @@ def no_private_values(release_dir: str | Path, private_root: str | Path) -> Chec
 
 def release_strings(release: Path) -> list[tuple[str, str, list[str]]]:
     """(file, field, distinct strings) of every file of the release, except strings that are
-    pseudonyms or timestamps (_SAFE). Parquet: each string column; JSONL: every key and string
-    value; README and MANIFEST: each line. Files are read a column or a block at a time."""
+    pseudonyms or timestamps (_SAFE) and text our code writes whatever the data: it tells
+    nothing of a contributor, and a handle that is an ordinary word (`root`, `shell`,
+    `local`) is in it. Parquet: each string column, without its fixed vocabulary
+    (vocabulary.is_fixed_value); JSONL: every key and string value but the formats' own
+    words (_FORMAT_WORDS) and listed names of its name fields; README: the values it took
+    from the MANIFEST when it is exactly the datasheet rendered from them, else each line;
+    MANIFEST: its data values when it is exactly what the builder writes, else each line.
+    Files are read a column or a block at a time."""
     out = []
+    manifest = _manifest(release)
     for path in sorted(p for p in release.rglob("*") if p.is_file()):
         name = path.relative_to(release).as_posix()
         if path.suffix == ".parquet":
@@ -191,13 +208,154 @@ def release_strings(release: Path) -> list[tuple[str, str, list[str]]]:
             for field in parquet.schema_arrow:
                 if pa.types.is_string(field.type):
                     column = parquet.read(columns=[field.name]).column(0)
-                    out.append((name, field.name, _unsafe(column)))
+                    label = f"{path.stem}.{field.name}"
+                    values = [v for v in _unsafe(column) if not is_fixed_value(label, v)]
+                    out.append((name, field.name, values))
         elif path.name.endswith((".jsonl", ".jsonl.gz")):
-            out.append((name, "json", sorted(_json_strings(path))))
+            names = _json_names(path)
+            out.append((name, "json", sorted(_json_strings(path) - _fixed_words(names))))
+        elif name in (README_FILE, MANIFEST_FILE) and manifest is not None:
+            text = path.read_text(errors="replace")
+            data_values = _readme_values if name == README_FILE else _manifest_values
+            own = data_values(manifest, text)
+            out.append((name, "text", own if own is not None else _unsafe_lines(text)))
         else:
-            lines = pa.array(path.read_text(errors="replace").splitlines(), pa.string())
-            out.append((name, "text", _unsafe(lines)))
+            out.append((name, "text", _unsafe_lines(path.read_text(errors="replace"))))
     return out
+
+
+def _unsafe_lines(text: str) -> list[str]:
+    return _unsafe(pa.array(text.splitlines(), pa.string()))
+
+
+# The words the JSON-lines writers put in the files whatever the data: field names (the
+# public columns' and the formats' own) and fixed values. A literal equal to one of them is
+# text of ours wherever it stands; a literal that differs by a byte is scanned.
+_FORMAT_WORDS = frozenset(
+    {
+        *(c for t in schema.TABLES for c in schema.public_schema(t).names),
+        *(v for values in FIXED_VALUES.values() for v in values),
+        *STOP_REASONS,
+        # Mooncake
+        "hash_ids",
+        "input_length",
+        "output_length",
+        "delay",
+        # TraceLab rounds
+        "trace_key",
+        "round_index",
+        "tools",
+        "timing_events",
+        "newly_append_tokens",
+        "reasoning_output_tokens",
+        "claude_cache_creation_input_tokens",
+        "claude_cache_read_input_tokens",
+        "claude_uncached_input_tokens",
+        "tool_wall_latency_ms",
+        "tool_internal_latency_ms",
+        # Weka
+        "id",
+        "models",
+        "block_size",
+        "hash_id_scope",
+        "requests",
+        "totals",
+        "t",
+        "type",
+        "in",
+        "out",
+        "input_types",
+        "stop",
+        "api_time",
+        "think_time",
+        "subagent",
+        "subagent_type",
+        "duration_ms",
+        "tool_use_count",
+        "status",
+        weka.HASH_ID_SCOPE,
+        weka.REQUEST_TYPE,
+        weka.SUBAGENT_STATUS,
+        *weka.INPUT_TYPES.values(),
+        *weka.COUNTS,
+    }
+)
+
+
+def _fixed_words(names: dict[str, set[str]]) -> frozenset[str] | set[str]:
+    """_FORMAT_WORDS and the listed values of a file's name fields (built-in tools, model ids
+    made of known words: only_listed_names_in_release checks the others)."""
+    listed = {v for label, values in names.items() for v in values if is_listed(label, v)}
+    return _FORMAT_WORDS | listed
+
+
+def _manifest(release: Path) -> dict | None:
+    try:
+        return json.loads((release / MANIFEST_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _readme_values(manifest: dict, text: str) -> list[str] | None:
+    """When the README is byte for byte the datasheet rendered from the MANIFEST's counts and
+    rows: the values it took from them (its wording is ours; the values are in the MANIFEST
+    too). None when it differs (or the MANIFEST lacks them): then every line is scanned."""
+    try:
+        counts, files = manifest["counts"], manifest["files"]
+        if text != render_readme(counts, files):
+            return None
+    except (KeyError, TypeError, AttributeError):
+        return None
+    rows = [entry["rows"] for entry in files.values()]
+    return _unsafe(pa.array(sorted(_leaves(counts) | _leaves(rows)), pa.string()))
+
+
+# MANIFEST values that are constants of the builder, by their path of keys.
+_MANIFEST_CONSTANTS = {
+    ("schema_version",): schema.SCHEMA_VERSION,
+    ("mooncake", "submit_time"): list(SUBMIT_TIME),
+    ("mooncake_sessions", "done_time"): DONE_TIME,
+    ("mooncake_sessions", "delay_unit"): "ms",
+    ("weka", "submit_time"): list(SUBMIT_TIME),
+    ("weka", "done_time"): DONE_TIME,
+    ("weka", "hash_id_scope"): weka.HASH_ID_SCOPE,
+}
+
+
+def _manifest_values(manifest: dict, text: str) -> list[str] | None:
+    """When the MANIFEST is exactly as build.write_release writes it (sorted keys, two-space
+    indent: no duplicate key can hide a value): its values (strings and numbers) but the
+    builder's constants, and the names of the files it lists but those of the release. Its
+    other keys are the builder's. None when it differs: then every line is scanned."""
+    if text != json.dumps(manifest, indent=2, sort_keys=True) + "\n":
+        return None
+    ours = {*(parquet_file(t) for t in RELEASE_TABLES), ROUNDS_FILE, MOONCAKE_FILE}
+    ours |= {MOONCAKE_SESSIONS_FILE, WEKA_FILE, README_FILE}
+    files = manifest.get("files")
+    others = set(files) - ours if isinstance(files, dict) else set()
+    constants = {k: v for k, v in _MANIFEST_CONSTANTS.items() if _at(manifest, k) == v}
+    return _unsafe(pa.array(sorted(_leaves(manifest, skip=constants) | others), pa.string()))
+
+
+def _at(value, path: tuple[str, ...]):
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _leaves(value, skip=(), path=()) -> set[str]:
+    """Every string and number under `value` (numbers as text), except at the paths `skip`."""
+    if path in skip:
+        return set()
+    if isinstance(value, dict):
+        return {s for k, v in value.items() for s in _leaves(v, skip, (*path, k))}
+    if isinstance(value, list):
+        return {s for v in value for s in _leaves(v, skip, path)}
+    if isinstance(value, bool) or value is None:
+        return set()
+    return {str(value)}
 
 
 def _unsafe(values: pa.Array | pa.ChunkedArray) -> list[str]:

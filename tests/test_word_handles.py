@@ -1,0 +1,259 @@
+"""A contributor handle that is an ordinary word (`root`, the handle of every container, or
+`shell`, `read`, `claude`, `local`...): the text our own code writes whatever the data (the
+datasheet's wording, file, field and key names, allow-listed tool and model names, fixed
+values) is no leak of it, while the handle planted where the data goes still is."""
+
+import gzip
+import shutil
+
+import dagster as dg
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from anonymize_helpers import real_partition, replace_first
+
+from assets.anonymize import anonymized_steps
+from assets.release import release
+from tracelab_pipeline.anonymize import Pseudonymizer, Scrubber, anonymize_partition
+from tracelab_pipeline.anonymize.public_checks import (
+    blocking_checks,
+    deny_names,
+    identifier_leaks,
+)
+from tracelab_pipeline.orchestration.partitions import contributor_month, partition_key
+from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
+from tracelab_pipeline.partitioned.store import write_partition
+from tracelab_pipeline.release.build import write_release
+from tracelab_pipeline.release.checks import no_private_values
+
+MONTHS = ("2025-09", "2026-04")  # the second holds a Codex session (tool `shell`...)
+# Handles that are words of our fixed text: the datasheet (`root`, `project`, `code`), JSON
+# keys (`model`, `status`, `source`), fixed values (`local`, `completed`, `tool`, `user`,
+# `text`), built-in tool and model names (`shell`, `read`, `bash`, `task`, `grep`, `claude`,
+# `codex`, `gpt`, `opus`), stop reasons (`end_turn`), command signatures (`git`, `dev`).
+WORD_HANDLES = (
+    "root",
+    "shell",
+    "read",
+    "bash",
+    "task",
+    "grep",
+    "claude",
+    "codex",
+    "gpt",
+    "opus",
+    "sonnet",
+    "local",
+    "user",
+    "tool",
+    "text",
+    "none",
+    "model",
+    "models",
+    "status",
+    "source",
+    "project",
+    "code",
+    "completed",
+    "end_turn",
+    "tool_use",
+    "git",
+    "dev",
+    "other",
+    "steps",
+    "rows",
+    "ms",
+)
+KEY = "word-handle-test-key-0123456789abcdef"
+
+
+def _resources(data):
+    return {
+        "tracelab": TraceLabConfig(data_dir=str(data)),
+        "anonymization": AnonymizationConfig(pseudonym_key=KEY),
+    }
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The real pipeline (anonymized_steps, then release) on real logs of contributor `root`."""
+    data = tmp_path_factory.mktemp("data")
+    keys = [partition_key("root", m) for m in MONTHS]
+    for month in MONTHS:
+        write_partition(data / "private", "root", month, real_partition(month, "root"), {})
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(contributor_month.name, keys)
+        for key in keys:
+            result = dg.materialize(
+                [anonymized_steps], partition_key=key, instance=instance, resources=_resources(data)
+            )
+            assert result.success
+        result = dg.materialize(
+            [release], instance=instance, resources=_resources(data), raise_on_error=False
+        )
+    # the same files as staged, kept whatever the checks said
+    write_release(data / "public", data / "built")
+    return data, result
+
+
+def _private_of(handle, tmp_path):
+    """The same real logs as the private layer of contributor `handle` (the release holds no
+    raw handle: the one built for `root` is the release of any handle)."""
+    private = tmp_path / f"private-{handle}"
+    for month in MONTHS:
+        write_partition(private, handle, month, real_partition(month, handle), {})
+    return private
+
+
+def test_the_release_of_contributor_root_is_published(built):
+    data, result = built
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == dict.fromkeys(checks, True), checks
+    assert result.success
+    # the datasheet's fixed wording holds the word, as a word
+    assert " root session" in (data / "release" / "README.md").read_text()
+
+
+@pytest.mark.parametrize("handle", WORD_HANDLES)
+def test_fixed_text_of_the_release_is_no_leak_of_a_word_handle(built, tmp_path, handle):
+    data, _ = built
+    outcome = no_private_values(data / "built", _private_of(handle, tmp_path))
+    assert outcome.passed, outcome.metadata["leaks"]
+
+
+def _copy(data, tmp_path):
+    rel = tmp_path / "release"
+    shutil.copytree(data / "built", rel)
+    return rel
+
+
+def _append_json_line(path, line):
+    with gzip.open(path, "ab") as f:
+        f.write(orjson.dumps(line) + b"\n")
+
+
+def test_a_datasheet_edited_to_hold_the_handle_fails(built, tmp_path):
+    data, _ = built
+    rel = _copy(data, tmp_path)
+    readme = rel / "README.md"
+    original = readme.read_text()
+    readme.write_text(original.replace("# TraceLab pipeline release", "# root's logs"))
+    outcome = no_private_values(rel, data / "private")
+    assert not outcome.passed
+    # a datasheet that is not ours is scanned line by line: the edit and the wording's
+    # " root session" both count
+    assert outcome.metadata["leaks"] == {"README.md.text:identifier": 2}
+    readme.write_text(original + "\n")  # one byte off is enough
+    assert not no_private_values(rel, data / "private").passed
+    readme.write_text(original)
+    assert no_private_values(rel, data / "private").passed
+
+
+def test_a_word_handle_where_data_goes_fails(built, tmp_path):
+    """The handle as a value of a name field that is not allow-listed, as a JSON value of a
+    field that is not a fixed one, as a JSON key, and in the manifest: each is found."""
+    data, _ = built
+    private = data / "private"
+    for name, plant, where in (
+        ("tool_calls", "tool_name", "parquet/tool_calls.parquet.tool_name"),
+        ("steps", "model", "parquet/steps.parquet.model"),
+        ("steps", "trigger", "parquet/steps.parquet.trigger"),
+        ("tool_calls", "command_signature", "parquet/tool_calls.parquet.command_signature"),
+        ("timing_events", "source", "parquet/timing_events.parquet.source"),
+    ):
+        rel = _copy(data, tmp_path / plant)
+        path = rel / "parquet" / f"{name}.parquet"
+        table = pq.read_table(path)
+        pq.write_table(replace_first(table, plant, "root", where=lambda v: v is not None), path)
+        leaks = no_private_values(rel, private).metadata["leaks"]
+        assert leaks == {f"{where}:identifier": 1}, plant
+
+    rel = _copy(data, tmp_path / "weka")
+    with gzip.open(rel / "weka.jsonl.gz") as f:
+        session = orjson.loads(f.readline())
+    session["requests"][0]["type"] = "root"  # a fixed field's value, not the fixed one
+    _append_json_line(rel / "weka.jsonl.gz", session)
+    assert not no_private_values(rel, private).passed
+
+    rel = _copy(data, tmp_path / "key")
+    _append_json_line(rel / "mooncake.jsonl.gz", {"root": 1})
+    assert not no_private_values(rel, private).passed
+
+    rel = _copy(data, tmp_path / "manifest")
+    manifest = orjson.loads((rel / "MANIFEST.json").read_bytes())
+    manifest["weka"]["hash_id_scope"] = "root"
+    (rel / "MANIFEST.json").write_bytes(orjson.dumps(manifest))
+    assert not no_private_values(rel, private).passed
+
+
+# ---------------------------------------------------------------------------------------------
+# The anonymize stage's leak check, on the real partitions of each word handle
+
+
+@pytest.fixture(scope="module")
+def anonymized():
+    out = {}
+    for handle in WORD_HANDLES:
+        for month in MONTHS:
+            private = real_partition(month, handle)
+            scrubber = Scrubber(deny_names(private, handle, ()))
+            public = anonymize_partition(private, Pseudonymizer(KEY.encode()), scrubber).tables
+            out[handle, month] = private, public, scrubber
+    return out
+
+
+@pytest.mark.parametrize("handle", WORD_HANDLES)
+def test_allow_listed_public_names_are_no_leak_of_a_word_handle(anonymized, handle):
+    for month in MONTHS:
+        private, public, scrubber = anonymized[handle, month]
+        outcomes = blocking_checks(private, public, handle, scrubber)
+        failed = {c.name: c.metadata for c in outcomes if not c.passed}
+        assert not failed, (month, failed)
+        # the deny list left the listed names alone (`claude-sonnet-4-...`, `Task`, `Read`)
+        jdoe = anonymized_as("jdoe", month)
+        for table, column in (("steps", "model"), ("tool_calls", "tool_name")):
+            names = set(public[table].column(column).drop_null().to_pylist())
+            assert names == set(jdoe[table].column(column).drop_null().to_pylist())
+
+
+def anonymized_as(handle, month):
+    private = real_partition(month, handle)
+    scrubber = Scrubber(deny_names(private, handle, ()))
+    return anonymize_partition(private, Pseudonymizer(KEY.encode()), scrubber).tables
+
+
+def _set_first(table: pa.Table, column: str, value: str) -> pa.Table:
+    return replace_first(table, column, value, where=lambda v: v is not None)
+
+
+@pytest.mark.parametrize("handle", ["root", "shell", "claude", "local"])
+def test_a_word_handle_in_a_public_field_that_is_not_vocabulary_fails(anonymized, handle):
+    private, public, _ = anonymized[handle, "2026-04"]
+    for table, column, value in (
+        ("tool_calls", "tool_name", f"mcp__{handle}__x"),
+        ("steps", "model", f"model/{handle}"),
+        ("tool_calls", "command_signature", f"{handle} x"),
+        ("steps", "client_version", f"1.0 {handle}"),
+        ("timing_events", "source", f"x/{handle}"),
+        ("timing_events", "event_type", handle),
+    ):
+        leaked = dict(public)
+        leaked[table] = _set_first(public[table], column, value)
+        outcome = identifier_leaks(private, leaked, handle)
+        assert outcome.metadata["leaks"] == {f"{table}.{column}:identifier": 1}, (column, value)
+    # an ingest key of the shape Codex's role keys have, with the handle as the role
+    accounting = public["ingest_accounting"]
+    keys = accounting.column("ignored_by_type").to_pylist()
+    keys[0] = [*keys[0], (f"response_item.message(role={handle})", 1)]
+    leaked = dict(public)
+    column = pa.array(keys, accounting.schema.field("ignored_by_type").type)
+    leaked["ingest_accounting"] = accounting.set_column(
+        accounting.schema.get_field_index("ignored_by_type"), "ignored_by_type", column
+    )
+    outcome = identifier_leaks(private, leaked, handle)
+    assert outcome.metadata["leaks"] == {"ingest_accounting.ignored_by_type:identifier": 1}
+    # and the handle alone in a fixed column that does not hold it
+    leaked = dict(public)
+    leaked["steps"] = _set_first(public["steps"], "stop_reason", handle)
+    assert not identifier_leaks(private, leaked, handle).passed
