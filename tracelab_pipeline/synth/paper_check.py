@@ -51,6 +51,8 @@ def totals(result: dict[str, list[dict]]) -> dict[str, tuple[int, int]]:
 
 def render(result: dict[str, list[dict]], tables: set[str] | None = None) -> str:
     """Per compared value: paper, generated, relative deviation, PASS/FAIL; then totals."""
+    from tracelab_pipeline.report.tables import COMPARED_AS
+
     lines = [f"{'table / row':52} {'column':12} {'paper':>12} {'generated':>12} {'dev':>9}  result"]
     for name, diffs in result.items():
         if tables is not None and name not in tables:
@@ -64,6 +66,9 @@ def render(result: dict[str, list[dict]], tables: set[str] | None = None) -> str
                 f"{d['paper'][:12]:>12} {d['ours'][:12]:>12} {dev[:9]:>9}  "
                 f"{VERDICT[d['within_tolerance']]}"
             )
+    for name in result:
+        if name in COMPARED_AS and (tables is None or name in tables):
+            lines.append(f"({name}: {COMPARED_AS[name][0]}, {COMPARED_AS[name][1]})")
     lines.append("")
     lines.append(f"{'table':44} {'ok':>5} {'off':>5}")
     all_ok = all_off = 0
