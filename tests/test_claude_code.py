@@ -108,10 +108,12 @@ def test_segment_row0_tokens_tools_and_summary(segment):
     assert (bash["tool_name"], bash["tool_index"], bash["input_chars"]) == ("Bash", 0, 168)
     assert len(bash["input_json"]) == 168 and json.loads(bash["input_json"])
     assert (bash["wall_latency_ms"], bash["internal_latency_ms"]) == (860, None)
+    assert bash["internal_latency_source"] is None
     assert (bash["is_error"], bash["result_chars"]) == (False, 231)
     assert bash["command_signature"] is None
     assert (search["tool_name"], search["input_chars"]) == ("WebSearch", 91)
     assert (search["wall_latency_ms"], search["internal_latency_ms"]) == (19291, 19287)
+    assert search["internal_latency_source"] == "tool_use_result"  # durationSeconds
     assert (search["is_error"], search["result_chars"]) == (False, 4893)
 
     events = [e for e in segment.timing_events if e["step_id"] == s["step_id"]]
@@ -149,6 +151,7 @@ def test_segment_rows_1_and_2(segment):
     assert s1["input_ready_at"] == ts("2026-06-01T05:40:50.938")
     (tool1,) = [t for t in segment.tool_calls if t["step_id"] == s1["step_id"]]
     assert (tool1["wall_latency_ms"], tool1["internal_latency_ms"]) == (12688, 12684)
+    assert tool1["internal_latency_source"] == "tool_use_result"
 
     assert s2["round_id"] == "msg_01aab3d849970e554b86dcec"
     assert (s2["input_tokens_total"], s2["prefix_tokens"], s2["append_tokens"]) == (
@@ -160,6 +163,7 @@ def test_segment_rows_1_and_2(segment):
     (tool2,) = [t for t in segment.tool_calls if t["step_id"] == s2["step_id"]]
     assert (tool2["tool_name"], tool2["input_chars"]) == ("Write", 3557)
     assert (tool2["wall_latency_ms"], tool2["internal_latency_ms"]) == (21467, None)
+    assert tool2["internal_latency_source"] is None
 
 
 def test_read_log_dispatches_to_this_reader():

@@ -115,6 +115,7 @@ def test_tracelab_segment_matches_worked_example():
     assert [t["result_chars"] for t in tools0] == [122, 102, 113]
     assert [t["wall_latency_ms"] for t in tools0] == [67, 79, 1176]
     assert [t["internal_latency_ms"] for t in tools0] == [0, 0, 1002]
+    assert [t["internal_latency_source"] for t in tools0] == ["wall_time_line"] * 3
     assert [t["is_error"] for t in tools0] == [False, True, None]
 
     # Row 1: the three tool results are its inputs; one write_stdin poll.
@@ -140,6 +141,10 @@ def test_tracelab_segment_matches_worked_example():
     assert (failed["wall_latency_ms"], failed["internal_latency_ms"], failed["is_error"]) == (
         8,
         None,
+        None,
+    )
+    assert (poll["internal_latency_source"], failed["internal_latency_source"]) == (
+        "wall_time_line",
         None,
     )
 
@@ -458,6 +463,12 @@ def test_internal_latency_falls_back_to_exec_duration(tmp_path):
     assert by_id["call_b"]["internal_latency_ms"] == 1500  # exec duration (our B9 fix)
     assert by_id["call_c"]["internal_latency_ms"] == 2250
     assert by_id["call_d"]["internal_latency_ms"] == 100  # Wall time wins when both exist
+    assert {c: by_id[c]["internal_latency_source"] for c in by_id} == {
+        "call_a": "wall_time_line",
+        "call_b": "exec_command_end",
+        "call_c": "exec_command_end",
+        "call_d": "wall_time_line",
+    }
     # exec_command_end came first: it set result_at, wall latency and the event source.
     assert by_id["call_a"]["wall_latency_ms"] == 500
     assert by_id["call_a"]["is_error"] is False
@@ -476,6 +487,7 @@ def test_json_output_metadata_gives_error_and_duration(tmp_path):
     (tool,) = _checked(write(tmp_path / "j.jsonl", records)).tool_calls
     assert tool["is_error"] is True
     assert tool["internal_latency_ms"] == 750
+    assert tool["internal_latency_source"] == "output_metadata"  # TraceLab leaves it null (B9)
 
 
 # -- bad input -------------------------------------------------------------------------------

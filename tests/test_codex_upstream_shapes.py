@@ -472,6 +472,8 @@ def test_mcp_duration_is_the_internal_latency_fallback(tmp_path):
     by_id = {t["call_id"]: t for t in result.tool_calls}
     assert by_id["m1"]["internal_latency_ms"] == 1250
     assert by_id["m2"]["internal_latency_ms"] == 500  # a Wall time line still wins
+    assert by_id["m1"]["internal_latency_source"] == "mcp_tool_call_end"
+    assert by_id["m2"]["internal_latency_source"] == "wall_time_line"
     assert by_id["m1"]["wall_latency_ms"] == 2000  # from the output record
     assert by_id["m1"]["result_at"].isoformat().endswith("09:00:04+00:00")
     assert by_id["m1"]["is_error"] is None and by_id["m2"]["is_error"] is None
@@ -492,6 +494,7 @@ def test_mcp_end_after_its_step_closed_is_used(tmp_path):
     no_bad_lines(result)
     assert result.accounting.used == len(records)
     assert result.tool_calls[0]["internal_latency_ms"] == 80
+    assert result.tool_calls[0]["internal_latency_source"] == "mcp_tool_call_end"
 
 
 # -- compaction in all its names ------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 from anonymize_helpers import real_partition, replace_first, set_column
 
 from tracelab_pipeline.anonymize import Pseudonymizer, Scrubber, anonymize_partition
+from tracelab_pipeline.schema import INTERNAL_LATENCY_SOURCES
 from tracelab_pipeline.validate import validate_partition, validate_table
 from tracelab_pipeline.validate.suites import expectations
 
@@ -62,6 +63,13 @@ def test_suites_cover_what_the_issue_asks():
         if e.kind == "ExpectColumnValuesToBeBetween"
     }
     assert {"wall_latency_ms", "internal_latency_ms"} <= latencies
+    sources = [
+        e.kwargs["value_set"]
+        for e in expectations("tool_calls", "public")
+        if e.kind == "ExpectColumnValuesToBeInSet"
+        and e.kwargs["column"] == "internal_latency_source"
+    ]
+    assert sources == [list(INTERNAL_LATENCY_SOURCES)]
 
 
 def _first_plus_one(t: pa.Table) -> pa.Table:
@@ -111,8 +119,10 @@ BREAKS = {
             lambda t: replace_first(t, "wall_latency_ms", -40, where=lambda v: v is not None),
             lambda t: _null_first(t, "call_id"),
             lambda t: _copy_first(t, 2, ("step_id", "tool_index")),
+            lambda t: replace_first(t, "internal_latency_source", "stopwatch"),
         ],
         {
+            "expect_column_values_to_be_in_set:internal_latency_source": 1,
             "expect_column_values_to_be_between:wall_latency_ms": 1,
             "expect_column_values_to_not_be_null:call_id": 1,
             "expect_compound_columns_to_be_unique:step_id,tool_index": 2,

@@ -12,6 +12,7 @@ from test_warehouse import T0, build, event, step
 from tracelab_pipeline.catalog import TABLES
 from tracelab_pipeline.figure_data import build_figure_data
 from tracelab_pipeline.metrics import build_table
+from tracelab_pipeline.report import build_report
 from tracelab_pipeline.report.format import column_unit, fmt
 
 
@@ -401,3 +402,53 @@ def test_tool_latency_bins_start_at_their_lower_edge(tmp_path):
         "WHERE provider = 'claude' AND calls > 0 ORDER BY bin_order"
     ).fetchall()
     assert got == [(label, 1, ms) for label, ms in latencies.items()]
+
+
+def test_table_10_is_compared_with_the_paper_on_the_calls_tracelab_times(tmp_path):
+    # Our Table 10 times a Codex call from any internal latency; TraceLab reads only the "Wall
+    # time" line (B9), so the comparison with the paper counts only those calls, beside the
+    # unchanged table. exec_command 1000/400 (Wall time line), apply_patch 2000/500 (JSON
+    # metadata) and exec_command 3000/1000 (exec_command_end): ours 3 timed, TraceLab 1.
+    codex = {"provider": "codex", "model": "gpt-5.3-codex"}
+    steps = [step("S", k, **codex) for k in range(3)]
+    calls = [
+        ("exec_command", 1000, 400, "wall_time_line"),
+        ("apply_patch", 2000, 500, "output_metadata"),
+        ("exec_command", 3000, 1000, "exec_command_end"),
+    ]
+    tools = []
+    for k, (name, wall, internal, source) in enumerate(calls):
+        row = tool(f"S:{k}", 0, name, wall, at_s=10 * k)
+        row["internal_latency_ms"] = internal
+        row["internal_latency_source"] = source
+        tools.append(row)
+    con = build(tmp_path, steps, [], tools)
+    build_table(con, next(t for t in TABLES if t.number == 10))
+    hours = 3.6e6
+
+    def read(table):
+        return dict(
+            con.execute(f"SELECT tool, [calls, all_calls, e2e_h] FROM paper.{table}").fetchall()
+        )
+
+    ours = read("table_10_codex_tool_overhead")
+    tracelab = read("table_10_codex_tool_overhead_tracelab_way")
+    assert ours["All timed"] == [3, 3, 6000 / hours]
+    assert ours["apply_patch"] == [1, 1, 2000 / hours]
+    assert tracelab["All timed"] == [1, 3, 1000 / hours]
+    assert tracelab["exec_command"] == [1, 2, 1000 / hours]
+    assert tracelab["apply_patch"] == [0, 1, None]
+
+    report = build_report(con, tmp_path / "data", compare=True)
+    compared = {
+        (d["row"], d["column"]): d["ours_value"]
+        for d in report.comparisons["table_10_codex_tool_overhead"]
+    }
+    assert compared[("All timed", "calls")] == 1  # the TraceLab-way count, not our 3
+    assert compared[("apply_patch", "calls")] == 0
+    md = report.markdown
+    table_10 = md[md.index("Table 10 —") : md.index("Table 11 —")]
+    # our own table still times the apply_patch call (residual 1.5 s), the comparison does not
+    assert "| apply_patch | 0.0k | 0.0h | 0.0h | 0.00h | 1.50s | 1.50s |" in table_10
+    assert compared[("apply_patch", "avg_s")] is None
+    assert "Beside the paper (ours − paper), Codex calls timed the TraceLab way" in table_10

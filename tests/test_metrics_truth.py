@@ -393,14 +393,23 @@ def test_append_by_prefix_bin(corpus):
     assert compared >= 20  # most bins hold steps in this corpus
 
 
-def test_codex_tool_overhead(corpus):
-    # tracelab-metrics §2 Table 10: timed = Codex call with wall > 0 and internal >= 0
+@pytest.mark.parametrize("tracelab_way", [False, True], ids=["ours", "tracelab_way"])
+def test_codex_tool_overhead(corpus, tracelab_way):
+    # tracelab-metrics §2 Table 10: timed = Codex call with wall > 0 and internal >= 0; the
+    # TraceLab-way companion (compared with the paper) times a call only when its internal
+    # latency came from a "Wall time" line, the only Codex source TraceLab reads (B9)
     con, steps, _, tools = corpus
     codex = tools.merge(steps[["contributor", "step_id", "provider"]])
     codex = codex[codex.provider == "codex"]
     timed = codex[(codex.wall_latency_ms > 0) & (codex.internal_latency_ms >= 0)]
     assert 0 < len(timed) < len(codex)  # both kinds of call are there
     t10 = "table_10_codex_tool_overhead"
+    if tracelab_way:
+        by_json = timed.internal_latency_source == "output_metadata"
+        assert by_json.any()  # apply_patch's JSON outputs: timed by us only
+        assert set(timed.internal_latency_source) == {"wall_time_line", "output_metadata"}
+        timed = timed[timed.internal_latency_source == "wall_time_line"]
+        t10 = "table_10_codex_tool_overhead_tracelab_way"
     for label in ("All timed", "exec_command", "write_stdin", "shell_command", "apply_patch"):
         every = codex if label == "All timed" else codex[codex.tool_name == label]
         part = timed if label == "All timed" else timed[timed.tool_name == label]

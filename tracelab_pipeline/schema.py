@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 TS = pa.timestamp("us", tz="UTC")
 
@@ -21,6 +21,19 @@ TRIGGERS = ("user", "tool", "none")
 EVENT_TYPES = ("user_message", "tool_result", "reasoning", "text", "tool_call", "usage_report")
 INPUT_EVENT_TYPES = ("user_message", "tool_result")
 OUTPUT_EVENT_TYPES = ("reasoning", "text", "tool_call")
+# Where a tool call's internal latency came from (tool_calls.internal_latency_source), one name
+# per place a reader takes it from.
+INTERNAL_LATENCY_SOURCES = (
+    "tool_use_result",  # Claude: toolUseResult durationMs / duration_ms / durationSeconds / duration_seconds
+    "wall_time_line",  # Codex: the runner's "Wall time: S seconds" line in a result's output
+    "exec_command_end",  # Codex: event_msg.exec_command_end duration (our B9 fallback)
+    "mcp_tool_call_end",  # Codex: event_msg.mcp_tool_call_end duration (our B9 fallback)
+    "output_metadata",  # Codex: a JSON output's metadata.duration_seconds (our B9 fallback)
+    "tracelab_round",  # a TraceLab round import's tool_internal_latency_ms (TraceLab's rules)
+)
+# The sources TraceLab itself reads (tracelab-ingest §3.4, §4.5): a call timed from any other
+# is one TraceLab leaves untimed (B9), which the comparison with the paper has to know.
+TRACELAB_LATENCY_SOURCES = ("tool_use_result", "wall_time_line", "tracelab_round")
 
 
 def _field(name: str, type_: pa.DataType, doc: str, nullable: bool = True) -> pa.Field:
@@ -115,6 +128,9 @@ TOOL_CALLS = _schema(
         _field("result_chars", pa.int64(), "null when no result was seen"),
         _field("input_json", pa.string(), "raw tool input (Claude: compact JSON; Codex: argument string) (private)"),
         _field("command_signature", pa.string(), "shell tools: program + subcommand from an allow-list, else 'other'"),
+        # Schema 1.2 (additive): where internal_latency_ms came from, so that TraceLab's timing
+        # (which ignores the B9 fallbacks) can be recounted from ours.
+        _field("internal_latency_source", pa.string(), "where internal_latency_ms came from: tool_use_result (Claude toolUseResult duration key) | wall_time_line (Codex 'Wall time' line) | exec_command_end | mcp_tool_call_end | output_metadata (Codex end-event duration, JSON output metadata.duration_seconds: durations TraceLab ignores, B9) | tracelab_round (a TraceLab round import); null when internal_latency_ms is"),
     ],
 )
 

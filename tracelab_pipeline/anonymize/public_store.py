@@ -64,6 +64,7 @@ DICTIONARY_COLUMNS = [
     "first_event_type",
     "tool_name",
     "command_signature",
+    "internal_latency_source",
     "event_type",
     "source",
     "format",

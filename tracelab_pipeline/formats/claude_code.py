@@ -47,6 +47,7 @@ from tracelab_pipeline.formats.rows import (
     T_INPUT_CHARS,
     T_INPUT_JSON,
     T_INTERNAL_LATENCY_MS,
+    T_INTERNAL_LATENCY_SOURCE,
     T_IS_ERROR,
     T_RESULT_AT,
     T_RESULT_CHARS,
@@ -489,6 +490,7 @@ class ClaudeFileReader:
                 tool[T_RESULT_CHARS] = size
                 tool[T_WALL_LATENCY_MS] = delta_ms(tool[T_EMITTED_AT], ts)
                 tool[T_INTERNAL_LATENCY_MS] = internal
+                tool[T_INTERNAL_LATENCY_SOURCE] = None if internal is None else "tool_use_result"
                 tool[T_IS_ERROR] = is_error
         if not had_result:
             ev = self.blank_event.copy()

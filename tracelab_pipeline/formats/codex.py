@@ -7,7 +7,8 @@ skipped), tokens from `last_token_usage`, tools paired with their results by `ca
 Where we differ on purpose:
 - internal latency falls back to `exec_command_end.duration` (or, for MCP tools,
   `mcp_tool_call_end.duration`), then to a JSON output's `metadata.duration_seconds`, when
-  there is no "Wall time" line (TraceLab B9);
+  there is no "Wall time" line (TraceLab B9), and `internal_latency_source` says which, so that
+  TraceLab's timing can be recounted (Table 10's comparison with the paper);
 - forked rollouts (`session_meta.forked_from_id`) are treated like sub-agent rollouts: replayed
   parent turns are attributed to the parent session so they collide with the parent's own
   steps and deduplicate, instead of being counted twice;
@@ -266,6 +267,7 @@ class _Tool:
         "wall_ms",
         "internal_ms",
         "exec_ms",
+        "exec_source",
         "json_ms",
         "is_error",
         "result_seen",
@@ -284,6 +286,7 @@ class _Tool:
         self.wall_ms = None
         self.internal_ms = None  # from the "Wall time" line, as TraceLab
         self.exec_ms = None  # exec_command_end.duration (our fallback)
+        self.exec_source = None  # which end record exec_ms came from
         self.json_ms = None  # JSON output metadata.duration_seconds (our fallback)
         self.is_error = None
         self.result_seen = False
@@ -721,6 +724,7 @@ class _Rollout:
             return
         if tool.exec_ms is None:
             tool.exec_ms = _duration_ms(p.get("duration"))
+            tool.exec_source = "mcp_tool_call_end"
         if tool.emitted:
             self.acc.used += 1
         else:
@@ -758,6 +762,7 @@ class _Rollout:
             tool.internal_ms = _wall_time_ms(output) if wall_ms is _UNSET else wall_ms
         if tool.exec_ms is None:
             tool.exec_ms = exec_ms
+            tool.exec_source = "exec_command_end"
         if tool.json_ms is None:
             tool.json_ms = json_ms
         if is_error is not None:
@@ -934,8 +939,14 @@ class _Rollout:
             timing_events += events
             for tool in tools:
                 internal = tool.internal_ms
-                if internal is None:
-                    internal = tool.exec_ms if tool.exec_ms is not None else tool.json_ms
+                if internal is not None:
+                    source = "wall_time_line"
+                elif tool.exec_ms is not None:
+                    internal, source = tool.exec_ms, tool.exec_source
+                elif tool.json_ms is not None:
+                    internal, source = tool.json_ms, "output_metadata"
+                else:
+                    source = None
                 # A list literal in tool_calls column order (formats/rows.py).
                 tool_calls.append(
                     [
@@ -954,6 +965,7 @@ class _Rollout:
                         tool.result_chars,
                         tool.input_json,
                         None,
+                        source,
                     ]
                 )
         # The dispatch tables hold bound methods, a reference cycle through the whole file

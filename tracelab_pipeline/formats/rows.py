@@ -83,6 +83,7 @@ T_INPUT_CHARS = _TOOL_CALLS["input_chars"]
 T_RESULT_CHARS = _TOOL_CALLS["result_chars"]
 T_INPUT_JSON = _TOOL_CALLS["input_json"]
 T_COMMAND_SIGNATURE = _TOOL_CALLS["command_signature"]
+T_INTERNAL_LATENCY_SOURCE = _TOOL_CALLS["internal_latency_source"]
 
 _EVENTS = _positions("timing_events")
 E_STEP_ID = _EVENTS["step_id"]

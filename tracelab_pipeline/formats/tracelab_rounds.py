@@ -525,6 +525,10 @@ def _tool_from_round(raw, step_id: str, contributor: str, session_id: str) -> di
         "result_at": _ts(raw.get("result_at"), "tool result_at"),
         "wall_latency_ms": raw.get("tool_wall_latency_ms"),
         "internal_latency_ms": raw.get("tool_internal_latency_ms"),
+        # TraceLab's own timing: the round format does not say where it read it from.
+        "internal_latency_source": (
+            None if raw.get("tool_internal_latency_ms") is None else "tracelab_round"
+        ),
         "is_error": is_error,
         "input_chars": input_chars,
         "result_chars": raw.get("result_chars"),

@@ -66,8 +66,9 @@ def _split(key: str) -> tuple[str, str]:
 # stale and rebuilt (their manifest's input digest alone still matches). 2: a Claude Code API
 # call copied under another session id is one step (normalize/dedup.py). 3: a resumed session
 # that copied the earlier calls under its id starts at its first own step (dedup.py); steps
-# carry the Claude microcompaction columns (schema 1.1).
-RULES_VERSION = 3
+# carry the Claude microcompaction columns (schema 1.1). 4: tool calls say where their internal
+# latency came from (tool_calls.internal_latency_source, schema 1.2).
+RULES_VERSION = 4
 
 
 def build_partition(

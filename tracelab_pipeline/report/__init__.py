@@ -16,7 +16,7 @@ import duckdb
 
 from tracelab_pipeline import catalog
 from tracelab_pipeline.report.quality import Quality, data_quality, write_section
-from tracelab_pipeline.report.tables import VIEWS, comparison, fetch, layout
+from tracelab_pipeline.report.tables import COMPARED_AS, VIEWS, comparison, fetch, layout
 
 PAPER_STEPS = 357_161
 TOLERANCE_MARK = {True: "ok", False: "off", None: "–"}
@@ -138,10 +138,20 @@ def _table(w: _Writer, con, name: str, title: str, compare: bool, report: Report
             w.para(subtitle)
         w.table(header, body)
     if compare:
+        heading = "Beside the paper (ours − paper):"
+        if name in COMPARED_AS:
+            compared_as, how = COMPARED_AS[name]
+            try:
+                rows = fetch(con, compared_as)
+            except duckdb.CatalogException:
+                w.para(f"(paper.{compared_as}, compared with the paper, has not been built yet)")
+                report.tables_missing.append(compared_as)
+                return
+            heading = f"Beside the paper (ours − paper), {how}:"
         diffs = comparison(name, rows)
         if diffs:
             report.comparisons[name] = diffs
-            w.para("Beside the paper (ours − paper):")
+            w.para(heading)
             w.table(
                 ["Row", "Column", "Ours", "Paper", "Difference", "Relative", "Tolerance"],
                 [

@@ -93,6 +93,24 @@ VIEWS: dict[str, View] = {
 }
 
 
+# Tables compared with the paper through another paper.* table that counts as the paper's data
+# did: (that table, what the comparison's heading says about it).
+COMPARED_AS = {
+    "table_10_codex_tool_overhead": (
+        "table_10_codex_tool_overhead_tracelab_way",
+        "Codex calls timed the TraceLab way: a call counts as timed only when its internal "
+        "latency came from a 'Wall time' line, the only one TraceLab reads; Table 10 itself "
+        "also times calls from the durations TraceLab ignores (exec_command_end, "
+        "mcp_tool_call_end, JSON metadata.duration_seconds: B9, docs/metrics.md)",
+    ),
+}
+
+
+def compared_table(name: str) -> str:
+    """The paper.* table whose values are compared with the paper's `name`."""
+    return COMPARED_AS[name][0] if name in COMPARED_AS else name
+
+
 @cache
 def paper_values() -> dict:
     return json.loads(PAPER_VALUES.read_text())["tables"]

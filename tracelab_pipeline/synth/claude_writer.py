@@ -443,6 +443,7 @@ class ClaudeWriter:
                     "result_chars": None,
                     "input_json": input_json,
                     "command_signature": None,
+                    "internal_latency_source": None,
                     "_tool": tool,
                 }
             )
@@ -535,6 +536,7 @@ class ClaudeWriter:
                 row["result_at"] = ts
                 row["wall_latency_ms"] = tool.result_ms - tool.emitted_ms
                 row["internal_latency_ms"] = internal
+                row["internal_latency_source"] = None if internal is None else "tool_use_result"
                 row["is_error"] = is_error
                 row["result_chars"] = size
                 break

@@ -358,6 +358,7 @@ class CodexWriter:
             "result_chars": None,
             "input_json": raw,
             "command_signature": None,
+            "internal_latency_source": None,
             "_emitted_ms": ts,
         }
         self.segment_tools.append(row)
@@ -380,6 +381,8 @@ class CodexWriter:
         body = lorem(rng, tool.result_chars)
         records: list[tuple[str, dict, str, object, int, bool | None, int | None]] = []
         # Each entry: (top type, payload, source, output, chars, is_error, internal ms)
+        # The internal ms is the output's Wall time line, but for a JSON output's duration.
+        internal_source = "wall_time_line"
         if tool.name in ("exec_command", "write_stdin"):
             wall = f"{tool.internal_s:.4f}"
             internal = round(float(wall) * 1000)
@@ -506,6 +509,7 @@ class CodexWriter:
                     }
                 ).decode()
                 internal = round(seconds * 1000)
+                internal_source = "output_metadata"
             records.append(
                 (
                     "response_item",
@@ -552,6 +556,7 @@ class CodexWriter:
                 row["wall_latency_ms"] = rts - row["_emitted_ms"]
             if row["internal_latency_ms"] is None and internal is not None:
                 row["internal_latency_ms"] = internal
+                row["internal_latency_source"] = internal_source
             if err is not None:
                 row["is_error"] = err
             if first:

@@ -3,7 +3,8 @@
 `check.py` recomputes the generator's calibration targets with pandas; this module instead
 builds the warehouse and every `paper.table_NN_*` from the truth Parquet with
 `tracelab_pipeline.warehouse` / `tracelab_pipeline.metrics`, and compares each value the paper
-prints with `report.tables.comparison` — the same numbers and tolerance as the report.
+prints with `report.tables.comparison` — the same numbers, tolerance and compared tables
+(`report.tables.COMPARED_AS`) as the report.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def compare(truth_dir: str | Path, threads: int = 2) -> dict[str, list[dict]]:
     import duckdb
 
     from tracelab_pipeline.metrics import build_table
-    from tracelab_pipeline.report.tables import comparison, fetch
+    from tracelab_pipeline.report.tables import compared_table, comparison, fetch
     from tracelab_pipeline.warehouse import build_warehouse
 
     con = duckdb.connect(":memory:")
@@ -30,7 +31,7 @@ def compare(truth_dir: str | Path, threads: int = 2) -> dict[str, list[dict]]:
         out: dict[str, list[dict]] = {}
         for item in catalog.TABLES:
             build_table(con, item)
-            diffs = comparison(item.table_name, fetch(con, item.table_name))
+            diffs = comparison(item.table_name, fetch(con, compared_table(item.table_name)))
             if diffs:
                 out[item.table_name] = diffs
         return out
@@ -50,6 +51,8 @@ def totals(result: dict[str, list[dict]]) -> dict[str, tuple[int, int]]:
 
 def render(result: dict[str, list[dict]], tables: set[str] | None = None) -> str:
     """Per compared value: paper, generated, relative deviation, PASS/FAIL; then totals."""
+    from tracelab_pipeline.report.tables import COMPARED_AS
+
     lines = [f"{'table / row':52} {'column':12} {'paper':>12} {'generated':>12} {'dev':>9}  result"]
     for name, diffs in result.items():
         if tables is not None and name not in tables:
@@ -63,6 +66,9 @@ def render(result: dict[str, list[dict]], tables: set[str] | None = None) -> str
                 f"{d['paper'][:12]:>12} {d['ours'][:12]:>12} {dev[:9]:>9}  "
                 f"{VERDICT[d['within_tolerance']]}"
             )
+    for name in result:
+        if name in COMPARED_AS and (tables is None or name in tables):
+            lines.append(f"({name}: {COMPARED_AS[name][0]}, {COMPARED_AS[name][1]})")
     lines.append("")
     lines.append(f"{'table':44} {'ok':>5} {'off':>5}")
     all_ok = all_off = 0

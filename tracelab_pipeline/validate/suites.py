@@ -68,6 +68,7 @@ VALUE_SETS: dict[str, dict[str, tuple[str, ...]]] = {
         "first_input_event_type": schema.INPUT_EVENT_TYPES,
         "first_event_type": schema.EVENT_TYPES,
     },
+    "tool_calls": {"internal_latency_source": schema.INTERNAL_LATENCY_SOURCES},
     "timing_events": {"event_type": schema.EVENT_TYPES},
 }
 
