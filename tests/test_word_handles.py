@@ -30,8 +30,9 @@ from tracelab_pipeline.release.checks import no_private_values
 MONTHS = ("2025-09", "2026-04")  # the second holds a Codex session (tool `shell`...)
 # Handles that are words of our fixed text: the datasheet (`root`, `project`, `code`), JSON
 # keys (`model`, `status`, `source`), fixed values (`local`, `completed`, `tool`, `user`,
-# `text`), built-in tool and model names (`shell`, `read`, `bash`, `task`, `grep`, `claude`,
-# `codex`, `gpt`, `opus`), stop reasons (`end_turn`), command signatures (`git`, `dev`).
+# `text`; `wall`, `output` of latency sources), built-in tool and model names (`shell`,
+# `read`, `bash`, `task`, `grep`, `claude`, `codex`, `gpt`, `opus`), stop reasons
+# (`end_turn`), command signatures (`git`, `dev`).
 WORD_HANDLES = (
     "root",
     "shell",
@@ -64,6 +65,8 @@ WORD_HANDLES = (
     "steps",
     "rows",
     "ms",
+    "wall",
+    "output",
 )
 KEY = "word-handle-test-key-0123456789abcdef"
 

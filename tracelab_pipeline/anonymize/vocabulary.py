@@ -280,6 +280,7 @@ FIXED_VALUES: dict[str, frozenset[str]] = {
     "steps.first_input_event_type": frozenset(schema.EVENT_TYPES),
     "steps.first_event_type": frozenset(schema.EVENT_TYPES),
     "timing_events.event_type": frozenset(schema.EVENT_TYPES),
+    "tool_calls.internal_latency_source": frozenset(schema.INTERNAL_LATENCY_SOURCES),
     # the record kinds the readers (formats.claude_code, formats.codex) name as sources
     "timing_events.source": frozenset(
         {
