@@ -260,3 +260,25 @@ def test_a_word_handle_in_a_public_field_that_is_not_vocabulary_fails(anonymized
     leaked = dict(public)
     leaked["steps"] = _set_first(public["steps"], "stop_reason", handle)
     assert not identifier_leaks(private, leaked, handle).passed
+
+
+@pytest.mark.parametrize("handle", ["claude", "jdoe"])
+def test_listed_names_still_pass_presidio_and_raw_pseudonym_shapes_are_replaced(handle):
+    """Only the deny list skips fixed vocabulary: a listed model id can hold a phone number,
+    and a raw name shaped like our pseudonyms is a name the user chose, not ours."""
+    private = real_partition("2026-04", handle)
+    planted = {
+        ("steps", "model"): "gpt-212-555-0143",
+        ("tool_calls", "tool_name"): "tol_0123456789abcdef0123",
+    }
+    for (table, column), value in planted.items():
+        private[table] = _set_first(private[table], column, value)
+    scrubber = Scrubber(deny_names(private, handle, ()))
+    public = anonymize_partition(private, Pseudonymizer(KEY.encode()), scrubber).tables
+    for (table, column), value in planted.items():
+        published = set(public[table].column(column).drop_null().to_pylist())
+        assert value not in published, column
+    assert "gpt-<PHONE>" in set(public["steps"].column("model").to_pylist())
+    outcomes = {c.name: c for c in blocking_checks(private, public, handle, scrubber)}
+    assert outcomes["presidio_rescan_clean"].passed
+    assert not outcomes["only_listed_names"].passed  # `gpt-<PHONE>` is not a model id

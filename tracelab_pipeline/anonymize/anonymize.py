@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from tracelab_pipeline import schema
 from tracelab_pipeline.anonymize.command_signature import SHELL_TOOLS, shell_signature
-from tracelab_pipeline.anonymize.presidio_engine import Scrubber
+from tracelab_pipeline.anonymize.presidio_engine import Scrubber, scrubber_for
 from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, Pseudonymizer
 from tracelab_pipeline.anonymize.vocabulary import (
     is_fixed_value,
@@ -114,15 +114,20 @@ def _scrub(
     the NAME_COLUMNS is <TEXT>; a name outside the VOCABULARY is replaced (UNLISTED_NAME)."""
     if label in NAME_COLUMNS and _WHITESPACE.search(text):
         return "<TEXT>", (FREE_TEXT,)
-    if is_fixed_value(label, text):
-        # Our vocabulary holds no data of the contributor; the deny list would turn the
-        # provider `claude` and `claude-sonnet-4` into `<PERSON>` for the handle `claude`.
-        return text, ()
+    listed: tuple[str, ...] = ()
     if label in VOCABULARY and pseudonymizer is not None:
         public = VOCABULARY[label](text, pseudonymizer)
         if public != text:
-            out, entities = scrubber.scrub(public)
-            return out, (UNLISTED_NAME, *entities)
+            text, listed = public, (UNLISTED_NAME,)
+    if is_fixed_value(label, text):
+        # Our vocabulary holds no data of the contributor, but the deny list would turn the
+        # provider `claude` and `claude-sonnet-4` into `<PERSON>` for the handle `claude`; the
+        # other recognizers still run (a model id of listed words can hold a phone number).
+        out, entities = scrubber_for(()).scrub(text)
+        return out, (*listed, *entities)
+    if listed:
+        out, entities = scrubber.scrub(text)
+        return out, (*listed, *entities)
     if label in QUOTING_COLUMNS:
         text, quoted = _QUOTED.subn("<VALUE>", text)
         if quoted:

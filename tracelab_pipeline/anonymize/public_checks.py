@@ -28,7 +28,12 @@ from tracelab_pipeline.anonymize.anonymize import (
     KindIds,
     private_ids,
 )
-from tracelab_pipeline.anonymize.presidio_engine import GENERIC_HANDLES, Scrubber, name_regex
+from tracelab_pipeline.anonymize.presidio_engine import (
+    GENERIC_HANDLES,
+    Scrubber,
+    name_regex,
+    scrubber_for,
+)
 from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, PSEUDONYM_RE
 from tracelab_pipeline.anonymize.vocabulary import is_fixed_value, is_listed
 
@@ -261,14 +266,15 @@ def presidio_rescan(
     already has them."""
     findings: Counter = Counter()
     scanned = 0
+    no_deny = scrubber_for(())
     for name, column, values in content_strings(public) if content is None else content:
         for value in values:
-            if is_fixed_value(f"{name}.{column}", value):
-                continue  # fixed vocabulary: the deny list would find a word handle in it
+            # Fixed vocabulary without the deny list, which would find a word handle in it.
+            scanner = no_deny if is_fixed_value(f"{name}.{column}", value) else scrubber
             scanned += 1
             # scrub() caches by text: a string that came through anonymization unchanged
             # was analyzed then and had no finding; only new strings are analyzed now.
-            for entity in scrubber.scrub(value)[1]:
+            for entity in scanner.scrub(value)[1]:
                 findings[f"{name}.{column}:{entity}"] += 1
     id_columns = distinct_ids(public) if ids is None else ids
     # One regex pass over every id (each call compiles the pattern anew); per column only
