@@ -44,7 +44,7 @@ def test_forget_names_the_locked_file_and_finishes_when_run_again(tmp_path, monk
     held = CliRunner().invoke(cli, [*args, "--wait", "0"])
     assert held.exit_code == 1, held.output
     assert "stayed locked" in held.output and f"holds {runs_db};" in held.output
-    assert "run `tracelab forget alice --yes` again once it is free" in held.output
+    assert "run the same command again once it is free" in held.output
     assert sorted(_runs_by_owner(home)) == ["alice|2026-03", "bob|2026-03"]
 
     holder.close()

@@ -122,8 +122,8 @@ def command(
             wait,
             lambda: _instance_side(instance_home, handle, apply=True),
             # Safe to repeat: the files are erased, and the instance side finds what is left.
-            after=f"her files are erased, the Dagster instance still names {handle}: run "
-            f"`tracelab forget {handle} --yes` again once it is free, which finishes it",
+            after=f"the files of {handle} are erased, the Dagster instance still names "
+            f"{handle}: run the same command again once it is free, which finishes it",
         )
         if erased["landed_events_left"]:
             click.echo(f"  left: {_landed_left(erased['landed_events_left'])}")
