@@ -46,7 +46,6 @@ PARTS = (
     ("tracelab_pipeline.anonymize.anonymize", "_scrub_column", "  Presidio scrub, columns"),
     ("tracelab_pipeline.anonymize.anonymize", "_scrub_map_column", "  Presidio scrub, maps"),
     ("tracelab_pipeline.anonymize.partition", "blocking_checks", "blocking checks (all)"),
-    ("tracelab_pipeline.anonymize.public_checks", "distinct_ids", "  distinct public ids"),
     ("tracelab_pipeline.anonymize.public_checks", "content_strings", "  public content strings"),
     ("tracelab_pipeline.anonymize.public_checks", "presidio_rescan", "  presidio_rescan_clean"),
     ("tracelab_pipeline.anonymize.public_checks", "identifier_leaks", "  no_private_identifiers"),
