@@ -212,10 +212,9 @@ def deny_names(
     return sorted({*configured, contributor, *user_names_in_paths(paths)})
 
 
-def _content_strings(table: pa.Table, column: str) -> list[str]:
-    if column not in table.column_names or table.num_rows == 0:
+def _content_strings(col: pa.ChunkedArray) -> list[str]:
+    if len(col) == 0:
         return []
-    col = table.column(column)
     if pa.types.is_map(col.type):
         keys = pa.concat_arrays([chunk.keys for chunk in col.chunks]) if col.num_chunks else []
         return [v for v in pc.unique(keys).to_pylist() if v is not None] if len(keys) else []
@@ -228,9 +227,9 @@ def content_strings(public: dict[str, pa.Table]) -> list[tuple[str, str, list[st
     anonymizer's `scrubbed_columns`: a bug there (a column left out) skipped its scrubbing
     and its re-scan alike, and the leak was published with every check passing."""
     return [
-        (name, field.name, _content_strings(table, field.name))
+        (name, field.name, _content_strings(table.column(i)))
         for name, table in public.items()
-        for field in table.schema
+        for i, field in enumerate(table.schema)
         if field.name not in ID_COLUMNS.get(name, {}) and _holds_text(field.type)
     ]
 
@@ -246,12 +245,15 @@ def public_ids(public: dict[str, pa.Table]) -> list[tuple[str, str, pa.ChunkedAr
     checks ask of an id (pseudonym-shaped, not a private value) is asked of each value,
     so repeats change no verdict, and not de-duplicating spares hashing every public id
     (~2.4M in the paper preset); values are de-duplicated only to count a failure."""
-    return [
-        (name, column, table.column(column))
-        for name, table in public.items()
-        for column in ID_COLUMNS.get(name, {})
-        if column in table.column_names and table.num_rows
-    ]
+    out = []
+    for name, table in public.items():
+        present = set(table.schema.names)  # (column_names is a new list per access)
+        out += [
+            (name, column, table.column(column))
+            for column in ID_COLUMNS.get(name, {})
+            if column in present and table.num_rows
+        ]
+    return out
 
 
 def presidio_rescan(
