@@ -433,7 +433,6 @@ def _batch_columns(entries: list[tuple], sizes: list[int]) -> dict[str, pa.Array
 
 
 def _same_data(
-    table: str,
     read: set[str],
     items: dict[str, tuple[pa.Table, str]],
     twins: dict[str, tuple[pa.Table, str]],
@@ -483,7 +482,7 @@ def _validate_batch(
         layers = [
             layer
             for layer, items in present.items()
-            if layer == suite_layer or not _same_data(table, read, items, present[suite_layer])
+            if layer == suite_layer or not _same_data(read, items, present[suite_layer])
         ]
         entries = [
             (layer, key, t, month) for layer in layers for key, (t, month) in present[layer].items()
