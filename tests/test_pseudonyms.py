@@ -7,10 +7,18 @@ import stat
 
 import pytest
 from anonymize_helpers import CONTRIBUTOR, distinct, real_partition
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracelab_pipeline.anonymize import Pseudonymizer, PseudonymKeyError, Scrubber, resolve_key
 from tracelab_pipeline.anonymize.anonymize import anonymize_partition
-from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, KEY_ENV, KINDS, PSEUDONYM_RE
+from tracelab_pipeline.anonymize.pseudonyms import (
+    ID_COLUMNS,
+    KEY_ENV,
+    KINDS,
+    PSEUDONYM_RE,
+    all_pseudonyms,
+)
 
 KEY_A = b"test-key-A-0123456789abcdef"
 KEY_B = b"test-key-B-0123456789abcdef"
@@ -134,3 +142,82 @@ def test_pseudonym_is_the_standard_hmac_sha256_of_kind_and_id():
         for kind, raw in (("step", "s-1"), ("session", "ünïcode-id"), ("call", "")):
             digest = hmac.new(key, f"{kind}\x00{raw}".encode(), hashlib.sha256).hexdigest()
             assert p.pseudonym(kind, raw) == f"{KINDS[kind]}_{digest[:20]}"
+
+
+def test_pseudonym_array_is_the_standard_hmac_of_every_value():
+    import hashlib
+    import hmac
+
+    import pyarrow as pa
+
+    raws = ["s-1", "ünïcode-id", "", "x" * 300, "a\x00b", "漢字"]
+    for key in (b"k" * 16, b"longer-than-a-block" * 5):
+        p = Pseudonymizer(key)
+        for kind in KINDS:
+            expected = [
+                f"{KINDS[kind]}_"
+                + hmac.new(key, f"{kind}\x00{raw}".encode(), hashlib.sha256).hexdigest()[:20]
+                for raw in raws
+            ]
+            got = p.pseudonym_array(kind, pa.array(raws))
+            assert got.type == pa.string() and got.to_pylist() == expected
+            # a slice (offsets not starting at 0) and nulls
+            assert p.pseudonym_array(kind, pa.array(raws).slice(2)).to_pylist() == expected[2:]
+            with_null = p.pseudonym_array(kind, pa.array(["s-1", None]))
+            assert with_null.to_pylist() == [expected[0], None]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(max_size=30),
+            # near misses: a pseudonym with one byte changed, cut or extended
+            st.builds(
+                lambda kind, hexes, i, c, cut: (
+                    f"{kind}_{hexes}"[:i] + c + f"{kind}_{hexes}"[i + cut :]
+                ),
+                st.sampled_from(sorted(set(KINDS.values())) + ["abc", "USR", "ses"]),
+                st.text("0123456789abcdefABCDEFg", min_size=20, max_size=20),
+                st.integers(0, 24),
+                st.text("_0aAfgz-\u00e9\n", max_size=2),
+                st.integers(0, 2),
+            ),
+        ),
+        max_size=8,
+    ),
+    st.integers(0, 3),
+)
+def test_all_pseudonyms_answers_as_the_regex(values, start):
+    import pyarrow as pa
+
+    p = Pseudonymizer(KEY_A)
+    real = [p.pseudonym("step", f"s{i}") for i in range(3)]
+    column = pa.chunked_array([pa.array(real + values).slice(start), pa.array(real)])
+    expected = all(
+        v is None or PSEUDONYM_RE.fullmatch(v) is not None
+        for v in [*(real + values)[start:], *real]
+    )
+    assert all_pseudonyms(column) == expected
+
+
+def test_all_pseudonyms_rejects_every_byte_outside_the_format():
+    import pyarrow as pa
+
+    from tracelab_pipeline.anonymize import pseudonyms
+
+    good = Pseudonymizer(KEY_A).pseudonym("call", "c-1")
+    assert all_pseudonyms(pa.array([good, None, good]))
+    assert pseudonyms._pseudonym_words(pa.array([good] * 3))  # the word test decides these
+    for position in range(24):
+        for byte in range(256):
+            value = bytearray(good.encode())
+            value[position] = byte
+            # (a lone byte >= 0x80 is no UTF-8: Arrow is given valid strings only)
+            text = value.decode("utf-8", errors="replace")
+            expected = PSEUDONYM_RE.fullmatch(text) is not None
+            # unaligned too: the value after a 1-byte one
+            array = pa.array(["x", text]).slice(1)
+            assert all_pseudonyms(array) == expected, (position, byte)
+    assert not all_pseudonyms(pa.array([good[:-2] + "é"]))  # 24 bytes, 23 characters

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
 import pytest
-from anonymize_helpers import real_partition
+from anonymize_helpers import real_partition, replace_first
 from test_gx_suites import BREAKS
 
 from tracelab_pipeline.anonymize import Pseudonymizer, Scrubber, anonymize_partition
@@ -81,3 +82,40 @@ def test_a_broken_layer_is_reported_exactly_as_alone(bad_layer):
     }
     good = "public" if bad_layer == "private" else "private"
     assert all(r.success for r in together[good]["x"] + together[good]["ok"])
+
+
+def test_numbers_equal_in_both_layers_are_validated_once(monkeypatch, runs):
+    """The anonymizer passes numbers through as they are: the public rows join the numbers
+    part only where a column it reads differs from the private twin's."""
+    private = real_partition(MONTH)
+    public = _public(private)
+    rows = []
+    real = runner._to_frame
+
+    def spy(columns, *args, **kwargs):
+        rows.append(columns.num_rows)
+        return real(columns, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "_to_frame", spy)
+    layers = {"private": {"p": (private, MONTH)}, "public": {"p": (public, MONTH)}}
+    assert all(r.success for rs in validate_layers(layers)["public"].values() for r in rs)
+    n = {t: private[t].num_rows for t in ("steps", "tool_calls", "timing_events")}
+    # per table: keys over both layers, numbers over the private rows alone
+    assert rows == [v for t in n.values() for v in (2 * t, t)]
+
+    # Equal values in other buffers (a copy) are the same data; one changed value is not,
+    # and the public rows are validated and the break reported.
+    rows.clear()
+    steps = public["steps"]
+    copied = steps.set_column(
+        steps.schema.get_field_index("output_tokens"),
+        "output_tokens",
+        pa.array(steps.column("output_tokens").to_pylist(), pa.int64()),
+    )
+    broken = replace_first(steps, "output_tokens", -5)
+    for table, doubled in ((copied, False), (broken, True)):
+        rows.clear()
+        layers["public"]["p"] = ({**public, "steps": table}, MONTH)
+        reports = validate_layers(layers)
+        assert rows[1] == (2 if doubled else 1) * n["steps"]
+        assert [r.success for r in reports["public"]["p"]] == [not doubled, True, True]

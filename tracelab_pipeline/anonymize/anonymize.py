@@ -103,8 +103,7 @@ def scrubbed_columns(name: str) -> tuple[str, ...]:
 def _pseudonymize_column(column: pa.ChunkedArray, kind: str, pseudonymizer: Pseudonymizer):
     combined = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     encoded = pc.dictionary_encode(combined)
-    distinct = pseudonymizer.pseudonyms(kind, encoded.dictionary.to_pylist())
-    return pc.take(pa.array(distinct, type=pa.string()), encoded.indices)
+    return pc.take(pseudonymizer.pseudonym_array(kind, encoded.dictionary), encoded.indices)
 
 
 def _scrub(
@@ -310,8 +309,7 @@ def partition_pseudonyms(
     ids = private_ids(private) if ids is None else ids
     out = {}
     for kind, found in ids.items():
-        distinct = pseudonymizer.pseudonyms(kind, found.distinct.to_pylist())
-        mapped = pc.take(pa.array(distinct, type=pa.string()), found.indices)
+        mapped = pc.take(pseudonymizer.pseudonym_array(kind, found.distinct), found.indices)
         offset = 0
         for name, column, rows in found.columns:
             out[(name, column)] = mapped.slice(offset, rows)

@@ -414,12 +414,53 @@ def _shared_value_parts(table: str) -> bool:
     return all(values(layer) == values(LAYERS[0]) for layer in LAYERS)
 
 
+def _batch_columns(entries: list[tuple], sizes: list[int]) -> dict[str, pa.Array]:
+    """The extra columns of the batched suite: each row's partition and its window."""
+    import numpy as np
+
+    extra = {
+        PARTITION_COLUMN: pa.DictionaryArray.from_arrays(
+            pa.array(np.repeat(np.arange(len(entries), dtype=np.int32), sizes)),
+            pa.array([f"{layer}|{key}" for layer, key, *_ in entries], type=pa.string()),
+        )
+    }
+    windows = [month_window(month) for *_, month in entries]
+    for name, column in WINDOW_COLUMNS.items():
+        extra[column] = pa.array(
+            np.repeat(np.array([w[name] for w in windows], dtype=np.int64), sizes)
+        )
+    return extra
+
+
+def _same_data(
+    read: set[str],
+    items: dict[str, tuple[pa.Table, str]],
+    twins: dict[str, tuple[pa.Table, str]],
+) -> bool:
+    """Whether each partition of `items` has a twin (same key and month) in `twins` with
+    equal values and types in every column that `read` needs: each expectation of the part
+    then sees the same rows and window in both, so the twin's verdict is its verdict. (The
+    anonymizer passes numbers through zero-copy: Arrow answers `equals` for a shared array
+    without looking at its values.)"""
+    sources = set(read) - {PARTITION_COLUMN, *WINDOW_COLUMNS.values()}
+    if PREFIX_PLUS_APPEND in sources:
+        sources = (sources - {PREFIX_PLUS_APPEND}) | {"prefix_tokens", "append_tokens"}
+    for key, (data, month) in items.items():
+        twin, twin_month = twins.get(key, (None, None))
+        if twin is None or twin_month != month or data.num_rows != twin.num_rows:
+            return False
+        names = sources & set(data.schema.names)  # (column_names is a new list per access)
+        if names != sources & set(twin.schema.names):
+            return False
+        if not all(data.column(name).equals(twin.column(name)) for name in names):
+            return False
+    return True
+
+
 def _validate_batch(
     table: str, present: dict[str, dict[str, tuple[pa.Table, str]]]
 ) -> dict[str, dict[str, SuiteReport]] | None:
     """Per-partition reports of every layer if the batched suite passes, else None."""
-    import numpy as np
-
     present = {layer: items for layer, items in present.items() if items}
     if len(present) > 1 and not _shared_value_parts(table):
         return None
@@ -433,30 +474,27 @@ def _validate_batch(
         # The concatenation has one schema per layer (concat_tables refuses others).
         if not _run(table, layer, "schema", _schema_frame(data), {}).success:
             return None
-    entries = [
-        (layer, key, t, month)
-        for layer, items in present.items()
-        for key, (t, month) in items.items()
-    ]
-    sizes = [t.num_rows for *_, t, _ in entries]
-    extra = {
-        PARTITION_COLUMN: pa.DictionaryArray.from_arrays(
-            pa.array(np.repeat(np.arange(len(entries), dtype=np.int32), sizes)),
-            pa.array([f"{layer}|{key}" for layer, key, *_ in entries], type=pa.string()),
-        )
-    }
-    windows = [month_window(month) for *_, month in entries]
-    for name, column in WINDOW_COLUMNS.items():
-        extra[column] = pa.array(np.repeat(np.array([w[name] for w in windows]), sizes))
     suite_layer = next(iter(present))  # the value parts are the same in every layer
     for part in PARTS[1:]:
         read = read_columns(table, suite_layer, part, batched=True)
+        # A layer whose every partition holds the very data of its twin in the first layer
+        # (numbers pass through the anonymizer zero-copy) is not validated twice.
+        layers = [
+            layer
+            for layer, items in present.items()
+            if layer == suite_layer or not _same_data(read, items, present[suite_layer])
+        ]
+        entries = [
+            (layer, key, t, month) for layer in layers for key, (t, month) in present[layer].items()
+        ]
+        sizes = [t.num_rows for *_, t, _ in entries]
         try:
             columns = pa.concat_tables(
-                [_value_columns(table, data, read) for data in concatenated.values()]
+                [_value_columns(table, concatenated[layer], read) for layer in layers]
             )
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             return None
+        extra = _batch_columns(entries, sizes)
         frame = _to_frame(columns, extra, read, coded_ids(table, suite_layer), sizes)
         if not _run(table, suite_layer, part, frame, {}, True).success:
             return None
