@@ -454,3 +454,7 @@ def test_table_10_is_compared_with_the_paper_on_the_calls_tracelab_times(tmp_pat
     assert "| apply_patch | 0.0k | 0.0h | 0.0h | 0.00h | 1.50s | 1.50s |" in table_10
     assert compared[("apply_patch", "avg_s")] is None
     assert "Beside the paper (ours − paper), Codex calls timed the TraceLab way" in table_10
+    # the label owns up that a round file's latencies are taken as TraceLab's (ours re-imported
+    # carry our fallbacks too, yet count as TraceLab-timed above)
+    assert "or from a TraceLab round file, whose latencies are taken as TraceLab's" in table_10
+    assert "not of a round file we exported and read back" in table_10
