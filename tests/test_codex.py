@@ -455,7 +455,15 @@ def test_internal_latency_falls_back_to_exec_duration(tmp_path):
         *_exec_call(
             "call_d", 5, output="Wall time: 0.1000 seconds\n", duration={"secs": 9, "nanos": 0}
         ),
-        usage(6, 100, 0, 5),
+        # exec_command_end's duration and a JSON output's metadata.duration_seconds: the
+        # end record's wins
+        *_exec_call(
+            "call_e",
+            5.8,
+            output=json.dumps({"output": "x", "metadata": {"exit_code": 0, "duration_seconds": 7}}),
+            duration={"secs": 3, "nanos": 0},
+        ),
+        usage(6.5, 100, 0, 5),
     ]
     result = _checked(write(tmp_path / "d.jsonl", records))
     by_id = {t["call_id"]: t for t in result.tool_calls}
@@ -463,11 +471,13 @@ def test_internal_latency_falls_back_to_exec_duration(tmp_path):
     assert by_id["call_b"]["internal_latency_ms"] == 1500  # exec duration (our B9 fix)
     assert by_id["call_c"]["internal_latency_ms"] == 2250
     assert by_id["call_d"]["internal_latency_ms"] == 100  # Wall time wins when both exist
+    assert by_id["call_e"]["internal_latency_ms"] == 3000  # not the JSON metadata's 7000
     assert {c: by_id[c]["internal_latency_source"] for c in by_id} == {
         "call_a": "wall_time_line",
         "call_b": "exec_command_end",
         "call_c": "exec_command_end",
         "call_d": "wall_time_line",
+        "call_e": "exec_command_end",
     }
     # exec_command_end came first: it set result_at, wall latency and the event source.
     assert by_id["call_a"]["wall_latency_ms"] == 500

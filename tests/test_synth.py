@@ -231,8 +231,13 @@ def test_check_reports_every_statistic_against_the_paper(sample):
 
 def test_paper_check_uses_the_report_comparison_consistently(sample):
     """The paper-table check runs the project's metric code; verdicts agree with the numbers."""
+    import duckdb
+
+    from tracelab_pipeline import catalog
+    from tracelab_pipeline.metrics import build_table
     from tracelab_pipeline.report.tables import paper_values
     from tracelab_pipeline.synth import paper_check
+    from tracelab_pipeline.warehouse import build_warehouse
 
     _, truth_dir, _ = sample
     result = paper_check.compare(truth_dir)
@@ -262,6 +267,20 @@ def test_paper_check_uses_the_report_comparison_consistently(sample):
     ok, judged = (sum(c[0] for c in counts.values()), sum(sum(c) for c in counts.values()))
     assert text.splitlines()[-1].startswith(f"{ok}/{judged} paper values within tolerance")
     assert "table_07_timing" in text and ("PASS" in text or "FAIL" in text)
+    # Table 10 is compared through its TraceLab-way companion, and says so
+    assert "table_10_codex_tool_overhead_tracelab_way" in text
+    con = duckdb.connect()
+    build_warehouse(con, truth_dir)
+    build_table(con, next(t for t in catalog.TABLES if t.number == 10))
+    timed = "SELECT calls FROM paper.{} WHERE tool = 'All timed'"
+    (companion,) = con.execute(timed.format("table_10_codex_tool_overhead_tracelab_way")).fetchone()
+    (own,) = con.execute(timed.format("table_10_codex_tool_overhead")).fetchone()
+    con.close()
+    compared = {
+        (d["row"], d["column"]): d["ours_value"] for d in result["table_10_codex_tool_overhead"]
+    }
+    assert compared[("All timed", "calls")] == companion
+    assert companion < own  # the sample's JSON-timed apply_patch calls tell the two apart
 
 
 def test_cli_generates_and_checks(tmp_path):

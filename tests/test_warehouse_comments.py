@@ -57,6 +57,13 @@ def test_paper_tables_carry_the_paper_title(tmp_path):
     for item in catalog.TABLES:
         assert tables[item.table_name].startswith(f"paper Table {item.number}: {item.title}")
     assert tables["table_05_cost_distribution_ttl"].startswith("paper Table 5:")
+    # the table the paper's Table 10 is compared with says how it differs from Table 10
+    own, companion = (
+        tables["table_10_codex_tool_overhead"],
+        tables["table_10_codex_tool_overhead_tracelab_way"],
+    )
+    assert companion.startswith(own) and companion != own
+    assert "calls timed the TraceLab way, compared with the paper in place of" in companion
     assert tables["corrections"]
     unit = con.execute(
         "SELECT comment FROM duckdb_columns() "

@@ -29,10 +29,13 @@ INTERNAL_LATENCY_SOURCES = (
     "exec_command_end",  # Codex: event_msg.exec_command_end duration (our B9 fallback)
     "mcp_tool_call_end",  # Codex: event_msg.mcp_tool_call_end duration (our B9 fallback)
     "output_metadata",  # Codex: a JSON output's metadata.duration_seconds (our B9 fallback)
-    "tracelab_round",  # a TraceLab round import's tool_internal_latency_ms (TraceLab's rules)
+    "tracelab_round",  # a round import's tool_internal_latency_ms (whoever wrote the file)
 )
 # The sources TraceLab itself reads (tracelab-ingest §3.4, §4.5): a call timed from any other
-# is one TraceLab leaves untimed (B9), which the comparison with the paper has to know.
+# is one TraceLab leaves untimed (B9), which the comparison with the paper has to know. A
+# round file's latencies are taken as TraceLab's: true of TraceLab's release, not of a round
+# file we exported and read back (our export keeps our B9 fallbacks, and the round format has
+# no field to say so), whose B9-timed calls then count as TraceLab-timed.
 TRACELAB_LATENCY_SOURCES = ("tool_use_result", "wall_time_line", "tracelab_round")
 
 

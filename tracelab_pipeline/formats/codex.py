@@ -722,8 +722,9 @@ class _Rollout:
         if tool is None:
             self.acc.ignore("event_msg.mcp_tool_call_end(unknown call_id)")
             return
-        if tool.exec_ms is None:
-            tool.exec_ms = _duration_ms(p.get("duration"))
+        exec_ms = _duration_ms(p.get("duration"))
+        if tool.exec_ms is None and exec_ms is not None:
+            tool.exec_ms = exec_ms
             tool.exec_source = "mcp_tool_call_end"
         if tool.emitted:
             self.acc.used += 1
@@ -760,7 +761,7 @@ class _Rollout:
         if tool.internal_ms is None:
             # Any result record's output may carry the runner's Wall time line (§4.5).
             tool.internal_ms = _wall_time_ms(output) if wall_ms is _UNSET else wall_ms
-        if tool.exec_ms is None:
+        if tool.exec_ms is None and exec_ms is not None:
             tool.exec_ms = exec_ms
             tool.exec_source = "exec_command_end"
         if tool.json_ms is None:

@@ -99,8 +99,10 @@ COMPARED_AS = {
     "table_10_codex_tool_overhead": (
         "table_10_codex_tool_overhead_tracelab_way",
         "Codex calls timed the TraceLab way: a call counts as timed only when its internal "
-        "latency came from a 'Wall time' line, the only one TraceLab reads; Table 10 itself "
-        "also times calls from the durations TraceLab ignores (exec_command_end, "
+        "latency came from a 'Wall time' line (the only one TraceLab reads) or from a TraceLab "
+        "round file, whose latencies are taken as TraceLab's: true of TraceLab's release, not "
+        "of a round file we exported and read back, which carries our B9 fallbacks too; Table "
+        "10 itself also times calls from the durations TraceLab ignores (exec_command_end, "
         "mcp_tool_call_end, JSON metadata.duration_seconds: B9, docs/metrics.md)",
     ),
 }

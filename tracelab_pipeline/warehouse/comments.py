@@ -98,14 +98,17 @@ def comment_derived_tables(con: duckdb.DuckDBPyConnection) -> None:
         comment_table(con, f"main.{table}", text)
 
 
-def comment_paper_item(con: duckdb.DuckDBPyConnection, item: catalog.Item, name: str = "") -> None:
-    """Comment `paper.<name or item.table_name>` with the paper's title and shared columns."""
+def comment_paper_item(
+    con: duckdb.DuckDBPyConnection, item: catalog.Item, name: str = "", note: str = ""
+) -> None:
+    """Comment `paper.<name or item.table_name>` with the paper's title (then `note`) and
+    shared columns."""
     name = name or item.table_name
     kind = "Table" if item.kind == "table" else "Figure"
     text = f"paper {kind} {item.number}: {item.title}; definitions in docs/metrics.md"
     if item.kind == "figure":
         text = f"paper {kind} {item.number}: {item.title}; columns in docs/figures.md"
-    comment_table(con, f"paper.{name}", text)
+    comment_table(con, f"paper.{name}", text + note)
     comment_columns(con, f"paper.{name}", PAPER_COLUMN_DOCS)
 
 
@@ -113,6 +116,17 @@ def comment_paper_item(con: duckdb.DuckDBPyConnection, item: catalog.Item, name:
 OTHER_PAPER_TABLE_DOCS = {
     "corrections": "paper definition beside the corrected one; see docs/metrics.md",
 }
+
+
+def _compared_note(name: str) -> str:
+    """For a table the report compares with the paper in place of the paper table it shares
+    a title with (`report.tables.COMPARED_AS`), what sets the two apart; else nothing."""
+    from tracelab_pipeline.report.tables import COMPARED_AS  # lazily: report is not a dependency
+
+    for paper_table, (compared, label) in COMPARED_AS.items():
+        if name == compared:
+            return f"; {label.split(':')[0]}, compared with the paper in place of {paper_table}"
+    return ""
 
 
 def comment_paper_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -123,7 +137,7 @@ def comment_paper_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
         None,
     )
     if item is not None:
-        comment_paper_item(con, item, name)
+        comment_paper_item(con, item, name, _compared_note(name))
         return
     comment_table(con, f"paper.{name}", OTHER_PAPER_TABLE_DOCS.get(name, name))
     comment_columns(con, f"paper.{name}", PAPER_COLUMN_DOCS)
