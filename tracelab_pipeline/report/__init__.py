@@ -121,14 +121,21 @@ figure img{max-width:100%}figcaption{font-size:.85em;color:#555}
 """
 
 
+def _fetch_built(w: _Writer, con, name: str, report: Report, role: str) -> list | None:
+    """The rows of paper.`name`, or None (said in the report) when it is not built: its asset
+    has not run or failed, and the rest of the report is still worth writing."""
+    try:
+        return fetch(con, name)
+    except duckdb.CatalogException:
+        w.para(f"(paper.{name}{role} has not been built yet)")
+        report.tables_missing.append(name)
+        return None
+
+
 def _table(w: _Writer, con, name: str, title: str, compare: bool, report: Report) -> None:
     w.heading(3, title)
-    try:
-        rows = fetch(con, name)
-    except duckdb.CatalogException:
-        # its asset has not run (or failed): the rest of the report is still worth writing
-        w.para(f"(paper.{name} has not been built yet)")
-        report.tables_missing.append(name)
+    rows = _fetch_built(w, con, name, report, "")
+    if rows is None:
         return
     if not rows:
         w.para("(no rows)")
@@ -141,11 +148,8 @@ def _table(w: _Writer, con, name: str, title: str, compare: bool, report: Report
         heading = "Beside the paper (ours − paper):"
         if name in COMPARED_AS:
             compared_as, how = COMPARED_AS[name]
-            try:
-                rows = fetch(con, compared_as)
-            except duckdb.CatalogException:
-                w.para(f"(paper.{compared_as}, compared with the paper, has not been built yet)")
-                report.tables_missing.append(compared_as)
+            rows = _fetch_built(w, con, compared_as, report, ", compared with the paper,")
+            if rows is None:
                 return
             heading = f"Beside the paper (ours − paper), {how}:"
         diffs = comparison(name, rows)
