@@ -4,6 +4,8 @@ datasheet's wording, file, field and key names, allow-listed tool and model name
 values) is no leak of it, while the handle planted where the data goes still is."""
 
 import gzip
+import json
+import os
 import shutil
 
 import dagster as dg
@@ -24,8 +26,10 @@ from tracelab_pipeline.anonymize.public_checks import (
 from tracelab_pipeline.orchestration.partitions import contributor_month, partition_key
 from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
 from tracelab_pipeline.partitioned.store import write_partition
+from tracelab_pipeline.release import checks
 from tracelab_pipeline.release.build import write_release
 from tracelab_pipeline.release.checks import no_private_values
+from tracelab_pipeline.release.datasheet import render_readme
 
 MONTHS = ("2025-09", "2026-04")  # the second holds a Codex session (tool `shell`...)
 # Handles that are words of our fixed text: the datasheet (`root`, `project`, `code`), JSON
@@ -188,6 +192,111 @@ def test_a_word_handle_where_data_goes_fails(built, tmp_path):
     manifest["weka"]["hash_id_scope"] = "root"
     (rel / "MANIFEST.json").write_bytes(orjson.dumps(manifest))
     assert not no_private_values(rel, private).passed
+
+
+def _write_as_the_builder(rel, manifest):
+    """README and MANIFEST exactly as write_release writes them: the check takes only their
+    data values, not every line."""
+    (rel / "README.md").write_text(render_readme(manifest["counts"], manifest["files"]))
+    (rel / "MANIFEST.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def _exact_copy(data, tmp_path):
+    rel = _copy(data, tmp_path)
+    manifest = json.loads((rel / "MANIFEST.json").read_text())
+    _write_as_the_builder(rel, manifest)
+    for name in ("README.md", "MANIFEST.json"):
+        assert (rel / name).read_bytes() == (data / "built" / name).read_bytes()
+    assert no_private_values(rel, data / "private").passed
+    return rel, manifest
+
+
+def test_a_handle_in_the_manifest_data_as_the_builder_writes_it_fails(built, tmp_path):
+    """The handle as MANIFEST values the data gives (the first month, a parameter), with both
+    files exactly as the builder writes them: found in their data values (one distinct string
+    each; the line scan would also count the README's " root session" and two MANIFEST
+    lines)."""
+    data, _ = built
+    rel, manifest = _exact_copy(data, tmp_path)
+    manifest["counts"]["months"]["first"] = "root"
+    manifest["weka"]["hash_id_scope"] = "root"
+    _write_as_the_builder(rel, manifest)
+    leaks = no_private_values(rel, data / "private").metadata["leaks"]
+    assert leaks == {"MANIFEST.json.text:identifier": 1, "README.md.text:identifier": 1}
+
+
+def test_a_handle_as_a_manifest_key_as_the_builder_writes_it_fails(built, tmp_path):
+    """A key the builder did not write (a provider of the counts, a count of the replay
+    traces) is scanned; the builder's own keys are not (none is a data value of the real
+    release's MANIFEST)."""
+    data, _ = built
+    rel, manifest = _exact_copy(data, tmp_path)
+    assert checks._keys(manifest) <= checks._BUILDER_KEYS
+    manifest["counts"]["steps_by_provider"]["root"] = 0  # the README lists it too
+    _write_as_the_builder(rel, manifest)
+    leaks = no_private_values(rel, data / "private").metadata["leaks"]
+    assert leaks == {"MANIFEST.json.text:identifier": 1, "README.md.text:identifier": 1}
+
+    del manifest["counts"]["steps_by_provider"]["root"]
+    manifest["mooncake_sessions"]["root"] = 1
+    _write_as_the_builder(rel, manifest)
+    leaks = no_private_values(rel, data / "private").metadata["leaks"]
+    assert leaks == {"MANIFEST.json.text:identifier": 1}
+
+
+def test_a_json_lines_file_rewritten_with_its_size_and_time_is_read_again(built, tmp_path):
+    """The checks share each JSON-lines file's scan: a rewrite of the same size with its
+    modification time set back (os.utime, cp -p), or a replacement by rename, is a new
+    file to them."""
+    data, _ = built
+    private = data / "private"
+    rel = _copy(data, tmp_path)
+    extra = rel / "extra.jsonl"
+    extra.write_bytes(b'{"a":"xxxx"}\n{"b":"yyyy"}\n')
+    before = extra.stat()
+    assert no_private_values(rel, private).passed
+
+    extra.write_bytes(b'{"a":"xxxx"}\n{"b":"root"}\n')
+    os.utime(extra, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = extra.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    leaks = no_private_values(rel, private).metadata["leaks"]
+    assert leaks == {"extra.jsonl.json:identifier": 1}
+
+    clean = tmp_path / "clean.jsonl"
+    clean.write_bytes(b'{"a":"xxxx"}\n{"b":"yyyy"}\n')
+    os.utime(clean, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(clean, extra)
+    assert no_private_values(rel, private).passed
+
+    # the row check: a line lost from a compressed file padded back to its size (gzip
+    # readers skip the zeros after the last member)
+    mooncake = rel / "mooncake.jsonl.gz"
+    assert checks.matches_public(rel, data / "public").metadata["mismatched"] == []
+    before = mooncake.stat()
+    lines = gzip.decompress(mooncake.read_bytes()).splitlines(keepends=True)
+    shorter = gzip.compress(b"".join(lines[:-1]), mtime=0)
+    assert len(shorter) < before.st_size
+    mooncake.write_bytes(shorter + bytes(before.st_size - len(shorter)))
+    os.utime(mooncake, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert mooncake.stat().st_size == before.st_size
+    outcome = checks.matches_public(rel, data / "public")
+    assert outcome.metadata["mismatched"] == ["mooncake.jsonl.gz"]
+
+
+def test_count_names_only_the_manifest_holds_are_scanned_in_json_lines(built, tmp_path):
+    """weka.COUNTS names the MANIFEST's Weka counts: of them only `requests` and
+    `steps_without_time` (a key of every line's `totals`) are words of the Weka file, so a
+    handle `steps_without_time` is no leak, while a handle `subagents` planted as a value
+    is one."""
+    data, _ = built
+    assert no_private_values(data / "built", _private_of("steps_without_time", tmp_path)).passed
+    private = _private_of("subagents", tmp_path)
+    assert no_private_values(data / "built", private).passed
+    rel = _copy(data, tmp_path)
+    _append_json_line(rel / "mooncake.jsonl.gz", {"hash_ids": "subagents"})
+    leaks = no_private_values(rel, private).metadata["leaks"]
+    assert leaks == {"mooncake.jsonl.gz.json:identifier": 1}
 
 
 # ---------------------------------------------------------------------------------------------

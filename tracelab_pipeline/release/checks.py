@@ -25,6 +25,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -48,11 +49,13 @@ from tracelab_pipeline.release.datasheet import (
     MOONCAKE_SESSIONS_FILE,
     ROUNDS_FILE,
     WEKA_FILE,
+    DatasetCounts,
     render_readme,
 )
 from tracelab_pipeline.release.files import sha256_file
 from tracelab_pipeline.release.mooncake import SUBMIT_TIME
-from tracelab_pipeline.release.mooncake_sessions import DONE_TIME
+from tracelab_pipeline.release.mooncake_sessions import DONE_TIME, closed_loop
+from tracelab_pipeline.release.provenance import BUILT_FROM, built_from
 from tracelab_pipeline.release.public_tables import (
     RELEASE_TABLES,
     partition_files,
@@ -273,11 +276,11 @@ _FORMAT_WORDS = frozenset(
         "duration_ms",
         "tool_use_count",
         "status",
+        "steps_without_time",  # of `totals`; weka.COUNTS's other names are only MANIFEST keys
         weka.HASH_ID_SCOPE,
         weka.REQUEST_TYPE,
         weka.SUBAGENT_STATUS,
         *weka.INPUT_TYPES.values(),
-        *weka.COUNTS,
     }
 )
 
@@ -296,6 +299,18 @@ def _manifest(release: Path) -> dict | None:
         return None
 
 
+# MANIFEST values that are constants of the builder, by their path of keys.
+_MANIFEST_CONSTANTS = {
+    ("schema_version",): schema.SCHEMA_VERSION,
+    ("mooncake", "submit_time"): list(SUBMIT_TIME),
+    ("mooncake_sessions", "done_time"): DONE_TIME,
+    ("mooncake_sessions", "delay_unit"): "ms",
+    ("weka", "submit_time"): list(SUBMIT_TIME),
+    ("weka", "done_time"): DONE_TIME,
+    ("weka", "hash_id_scope"): weka.HASH_ID_SCOPE,
+}
+
+
 def _readme_values(manifest: dict, text: str) -> list[str] | None:
     """When the README is byte for byte the datasheet rendered from the MANIFEST's counts and
     rows: the values it took from them (its wording is ours; the values are in the MANIFEST
@@ -310,31 +325,46 @@ def _readme_values(manifest: dict, text: str) -> list[str] | None:
     return _unsafe(pa.array(sorted(_leaves(counts) | _leaves(rows)), pa.string()))
 
 
-# MANIFEST values that are constants of the builder, by their path of keys.
-_MANIFEST_CONSTANTS = {
-    ("schema_version",): schema.SCHEMA_VERSION,
-    ("mooncake", "submit_time"): list(SUBMIT_TIME),
-    ("mooncake_sessions", "done_time"): DONE_TIME,
-    ("mooncake_sessions", "delay_unit"): "ms",
-    ("weka", "submit_time"): list(SUBMIT_TIME),
-    ("weka", "done_time"): DONE_TIME,
-    ("weka", "hash_id_scope"): weka.HASH_ID_SCOPE,
-}
+_RELEASE_FILES = frozenset(
+    {*(parquet_file(t) for t in RELEASE_TABLES), ROUNDS_FILE, MOONCAKE_FILE}
+    | {MOONCAKE_SESSIONS_FILE, WEKA_FILE, README_FILE}
+)
+
+
+def _keys(value) -> set[str]:
+    if isinstance(value, dict):
+        return {*value, *(k for v in value.values() for k in _keys(v))}
+    if isinstance(value, list):
+        return {k for v in value for k in _keys(v)}
+    return set()
+
+
+_EMPTY = np.array([], np.int64)
+# The MANIFEST's key names that build.write_release writes whatever the data: those of the
+# dicts its parts return on empty input, the release's file names and its own literal keys.
+# Any other key came from the data and is scanned.
+_BUILDER_KEYS = frozenset(
+    _keys(DatasetCounts().as_dict(["-"]))
+    | _keys(built_from({("-", "-"): "-"}, None))
+    | set(closed_loop(_EMPTY, _EMPTY, _EMPTY)[1])
+    | set(weka.COUNTS)
+    | _RELEASE_FILES
+    | {k for path in _MANIFEST_CONSTANTS for k in path}
+    | {"schema_version", BUILT_FROM, "counts", "files", "rows", "bytes", "sha256"}
+    | {"block_tokens", "steps_without_time"}
+)
 
 
 def _manifest_values(manifest: dict, text: str) -> list[str] | None:
     """When the MANIFEST is exactly as build.write_release writes it (sorted keys, two-space
     indent: no duplicate key can hide a value): its values (strings and numbers) but the
-    builder's constants, and the names of the files it lists but those of the release. Its
-    other keys are the builder's. None when it differs: then every line is scanned."""
+    builder's constants, and its keys but the builder's (_BUILDER_KEYS: a file name it lists
+    that is not one of the release's is scanned). None when it differs: then every line is
+    scanned."""
     if text != json.dumps(manifest, indent=2, sort_keys=True) + "\n":
         return None
-    ours = {*(parquet_file(t) for t in RELEASE_TABLES), ROUNDS_FILE, MOONCAKE_FILE}
-    ours |= {MOONCAKE_SESSIONS_FILE, WEKA_FILE, README_FILE}
-    files = manifest.get("files")
-    others = set(files) - ours if isinstance(files, dict) else set()
     constants = {k: v for k, v in _MANIFEST_CONSTANTS.items() if _at(manifest, k) == v}
-    return _unsafe(pa.array(sorted(_leaves(manifest, skip=constants) | others), pa.string()))
+    return _unsafe(pa.array(sorted(_leaves(manifest, skip=constants)), pa.string()))
 
 
 def _at(value, path: tuple[str, ...]):
@@ -346,11 +376,13 @@ def _at(value, path: tuple[str, ...]):
 
 
 def _leaves(value, skip=(), path=()) -> set[str]:
-    """Every string and number under `value` (numbers as text), except at the paths `skip`."""
+    """Every string and number under `value` (numbers as text), except at the paths `skip`,
+    and every key of its dicts but the builder's own (_BUILDER_KEYS)."""
     if path in skip:
         return set()
     if isinstance(value, dict):
-        return {s for k, v in value.items() for s in _leaves(v, skip, (*path, k))}
+        keys = {str(k) for k in value} - _BUILDER_KEYS
+        return keys | {s for k, v in value.items() for s in _leaves(v, skip, (*path, k))}
     if isinstance(value, list):
         return {s for v in value for s in _leaves(v, skip, path)}
     if isinstance(value, bool) or value is None:
@@ -386,18 +418,22 @@ def _json_names(path: Path) -> dict[str, set[str]]:
     return _json_scan(path, *_stamp(path))[2]
 
 
-def _stamp(path: Path) -> tuple[int, int, int]:
+def _stamp(path: Path) -> tuple[tuple[int, int, int, int], int]:
+    """What tells a file's versions apart: its size and modification time, which a program
+    can set back (os.utime, cp -p), its inode, which a replacement by rename changes, and its
+    change time, which any write or rename moves on and no program can set (to the kernel
+    clock's tick: two writes within one tick may share it)."""
     st = path.stat()
-    return st.st_size, st.st_mtime_ns, _BLOCK
+    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns), _BLOCK
 
 
 @functools.lru_cache(maxsize=8)
 def _json_scan(
-    path: Path, size: int, mtime_ns: int, block_size: int
+    path: Path, stamp: tuple[int, int, int, int], block_size: int
 ) -> tuple[int, set[str], dict[str, set[str]]]:
     """The line count (_rows), _json_strings and _json_names in one pass: decompressing the
-    Weka file is most of each one's cost. (Cached by size and time, and the block size tests
-    change: the three checks of one release read each file once.)"""
+    Weka file is most of each one's cost. (Cached by the file's _stamp, and the block size
+    tests change: the three checks of one release read each file once.)"""
     lines = 0
     strings: set[str] = set()
     names: dict[str, set[str]] = {}
