@@ -217,7 +217,9 @@ def test_all_pseudonyms_rejects_every_byte_outside_the_format():
             # (a lone byte >= 0x80 is no UTF-8: Arrow is given valid strings only)
             text = value.decode("utf-8", errors="replace")
             expected = PSEUDONYM_RE.fullmatch(text) is not None
-            # unaligned too: the value after a 1-byte one
-            array = pa.array(["x", text]).slice(1)
-            assert all_pseudonyms(array) == expected, (position, byte)
+            # unaligned too: after a 1-byte value, and after a pseudonym (a word test that
+            # read from the buffer's start, not the slice's, would see `good` there)
+            assert all_pseudonyms(pa.array(["x", text]).slice(1)) == expected, (position, byte)
+            assert all_pseudonyms(pa.array([good, text]).slice(1)) == expected, (position, byte)
     assert not all_pseudonyms(pa.array([good[:-2] + "é"]))  # 24 bytes, 23 characters
+    assert not all_pseudonyms(pa.array([good, good[:-1] + "Z"]).slice(1))

@@ -106,7 +106,7 @@ def all_pseudonyms(values: pa.Array | pa.ChunkedArray) -> bool:
     """Whether every non-null value matches PSEUDONYM_RE (as Arrow's regex matches it).
 
     A regex match per value costs ~0.35 µs in Arrow; a partition has ~10k ids, the paper
-    preset 2.4M. When every value is PSEUDONYM_BYTES long, the values are three 64-bit
+    preset millions. When every value is PSEUDONYM_BYTES long, the values are three 64-bit
     words each and are tested a word at a time (_pseudonym_words); otherwise, or if that
     test fails, the regex decides, so the answer is always the regex's (tests compare them).
     """

@@ -249,7 +249,7 @@ def public_ids(public: dict[str, pa.Table]) -> list[tuple[str, str, pa.ChunkedAr
     """(table, column, values) of every identifier column present, every row: what the
     checks ask of an id (pseudonym-shaped, not a private value) is asked of each value,
     so repeats change no verdict, and not de-duplicating spares hashing every public id
-    (~2.4M in the paper preset); values are de-duplicated only to count a failure."""
+    (millions in the paper preset); values are de-duplicated only to count a failure."""
     out = []
     for name, table in public.items():
         present = set(table.schema.names)  # (column_names is a new list per access)
