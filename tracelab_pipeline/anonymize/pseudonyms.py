@@ -205,21 +205,26 @@ class Pseudonymizer:
         return self.pseudonyms(kind, [raw])[0]
 
     def pseudonyms(self, kind: str, raws: list[str | None]) -> list[str | None]:
-        """Pseudonyms of many ids of one kind (None stays None): one loop, locals bound once."""
+        """Pseudonyms of many ids of one kind (None stays None)."""
+        prefix = KINDS[kind] + "_"
+        digests = iter(self._digests(kind, [r.encode() for r in raws if r is not None]))
+        return [
+            None if r is None else prefix + next(digests).hex()[:DIGEST_HEX_CHARS] for r in raws
+        ]
+
+    def _digests(self, kind: str, raws: list[bytes]) -> list[bytes]:
+        """HMAC-SHA256 of each raw id of one kind: one loop, locals bound once."""
         inner = self._inner[kind]
         outer = self._outer
-        prefix = KINDS[kind] + "_"
-        out: list[str | None] = []
+        digests = []
+        add = digests.append
         for raw in raws:
-            if raw is None:
-                out.append(None)
-                continue
             h = inner.copy()
-            h.update(raw.encode())
+            h.update(raw)
             o = outer.copy()
             o.update(h.digest())
-            out.append(prefix + o.hexdigest()[:DIGEST_HEX_CHARS])
-        return out
+            add(o.digest())
+        return digests
 
     def pseudonym_array(self, kind: str, raws: pa.Array) -> pa.Array:
         """pseudonyms() of a string array, as a string array (the same values). Only the
@@ -228,16 +233,7 @@ class Pseudonymizer:
         width = PSEUDONYM_BYTES
         if raws.null_count or len(raws) * width >= 2**31:
             return pa.array(self.pseudonyms(kind, raws.to_pylist()), type=pa.string())
-        inner = self._inner[kind]
-        outer = self._outer
-        digests = []
-        add = digests.append
-        for raw in raws.cast(pa.binary()).to_pylist():
-            h = inner.copy()
-            h.update(raw)
-            o = outer.copy()
-            o.update(h.digest())
-            add(o.digest())
+        digests = self._digests(kind, raws.cast(pa.binary()).to_pylist())
         n = len(digests)
         head = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(n, 32)
         head = head[:, : DIGEST_HEX_CHARS // 2]

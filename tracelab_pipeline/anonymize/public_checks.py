@@ -261,6 +261,11 @@ def public_ids(public: dict[str, pa.Table]) -> list[tuple[str, str, pa.ChunkedAr
     return out
 
 
+def _every_id(id_columns: list[tuple[str, str, pa.ChunkedArray]]) -> pa.ChunkedArray:
+    """The values of every column of public_ids as one array, without copying them."""
+    return pa.chunked_array([c for *_, values in id_columns for c in values.chunks], pa.string())
+
+
 def presidio_rescan(
     public: dict[str, pa.Table],
     scrubber: Scrubber,
@@ -283,7 +288,7 @@ def presidio_rescan(
                 findings[f"{name}.{column}:{entity}"] += 1
     id_columns = public_ids(public) if ids is None else ids
     # One test over every id of the partition; per column only when something failed.
-    every_id = pa.chunked_array([c for *_, v in id_columns for c in v.chunks], type=pa.string())
+    every_id = _every_id(id_columns)
     if not all_pseudonyms(every_id):
         for name, column, values in id_columns:
             # counted per distinct value, as the other findings
@@ -331,9 +336,7 @@ def identifier_leaks(
     # rarely has a pseudonym's); per column only when something matched.
     id_columns = public_ids(public) if ids is None else ids
     if id_columns:
-        every_id = pa.chunked_array(
-            [chunk for *_, values in id_columns for chunk in values.chunks], type=pa.string()
-        )
+        every_id = _every_id(id_columns)
         id_needles = pa.concat_arrays([_of_lengths(n, every_id) for n in (exact, needles.projects)])
         if len(id_needles) and pc.any(pc.is_in(every_id, value_set=id_needles)).as_py():
             for name, column, values in id_columns:

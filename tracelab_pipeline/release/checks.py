@@ -351,7 +351,7 @@ _BUILDER_KEYS = frozenset(
     | _RELEASE_FILES
     | {k for path in _MANIFEST_CONSTANTS for k in path}
     | {"schema_version", BUILT_FROM, "counts", "files", "rows", "bytes", "sha256"}
-    | {"block_tokens", "steps_without_time"}
+    | {"block_tokens"}
 )
 
 
