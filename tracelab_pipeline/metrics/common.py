@@ -54,9 +54,14 @@ _ARROW = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), "BIGINT": pa.int64()}
 
 
 def write_paper_table(
-    con: duckdb.DuckDBPyConnection, name: str, columns: list[tuple[str, str]], rows: list[dict]
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    columns: list[tuple[str, str]],
+    rows: list[dict],
+    note: str = "",
 ) -> int:
-    """Replace `paper.<name>` with `rows`; `columns` = [(name, 'VARCHAR'|'DOUBLE'|'BIGINT')].
+    """Replace `paper.<name>` with `rows`; `columns` = [(name, 'VARCHAR'|'DOUBLE'|'BIGINT')];
+    `note` follows the paper's title in its comment.
 
     Rows keep their order through a leading `row_no` column, so the table reads like the paper.
     """
@@ -76,7 +81,7 @@ def write_paper_table(
         con.execute(f"CREATE OR REPLACE TABLE {PAPER_SCHEMA}.{name} AS SELECT * FROM {view}")
     finally:
         con.unregister(view)
-    comment_paper_table(con, name)  # CREATE OR REPLACE dropped the comments
+    comment_paper_table(con, name, note)  # CREATE OR REPLACE dropped the comments
     return len(rows)
 
 

@@ -118,26 +118,16 @@ OTHER_PAPER_TABLE_DOCS = {
 }
 
 
-def _compared_note(name: str) -> str:
-    """For a table the report compares with the paper in place of the paper table it shares
-    a title with (`report.tables.COMPARED_AS`), what sets the two apart; else nothing."""
-    from tracelab_pipeline.report.tables import COMPARED_AS  # lazily: report is not a dependency
-
-    for paper_table, (compared, label) in COMPARED_AS.items():
-        if name == compared:
-            return f"; {label.split(':')[0]}, compared with the paper in place of {paper_table}"
-    return ""
-
-
-def comment_paper_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
+def comment_paper_table(con: duckdb.DuckDBPyConnection, name: str, note: str = "") -> None:
     """Comment `paper.<name>`: a paper table or one of its companions (`<table_name>_ttl`)
-    with the paper's title, others from OTHER_PAPER_TABLE_DOCS; shared columns either way."""
+    with the paper's title (then `note`, what sets a companion apart), others from
+    OTHER_PAPER_TABLE_DOCS; shared columns either way."""
     item = next(
         (i for i in catalog.TABLES if name == i.table_name or name.startswith(i.table_name + "_")),
         None,
     )
     if item is not None:
-        comment_paper_item(con, item, name, _compared_note(name))
+        comment_paper_item(con, item, name, note)
         return
     comment_table(con, f"paper.{name}", OTHER_PAPER_TABLE_DOCS.get(name, name))
     comment_columns(con, f"paper.{name}", PAPER_COLUMN_DOCS)
