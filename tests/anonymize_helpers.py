@@ -121,3 +121,31 @@ def all_strings(tables: dict[str, pa.Table]) -> list[str]:
 
 def distinct(table: pa.Table, column: str) -> set:
     return {v for v in pc.unique(table.column(column)).to_pylist() if v is not None}
+
+
+def released(data: Path, contributor: str, months, resources: dict):
+    """`data` after normalize (the real logs of `months` as `contributor`'s private
+    partitions), anonymized_steps and release, each a real Dagster materialization; the
+    release's result (its checks may have failed)."""
+    import dagster as dg
+
+    from assets.anonymize import anonymized_steps
+    from assets.release import release
+    from tracelab_pipeline.orchestration.partitions import contributor_month, partition_key
+    from tracelab_pipeline.partitioned.store import write_partition
+
+    for month in months:
+        write_partition(
+            data / "private", contributor, month, real_partition(month, contributor), {}
+        )
+    with dg.instance_for_test() as instance:
+        keys = [partition_key(contributor, m) for m in months]
+        instance.add_dynamic_partitions(contributor_month.name, keys)
+        for key in keys:
+            anon = dg.materialize(
+                [anonymized_steps], partition_key=key, instance=instance, resources=resources
+            )
+            assert anon.success
+        return dg.materialize(
+            [release], instance=instance, resources=resources, raise_on_error=False
+        )

@@ -15,7 +15,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from anonymize_helpers import CONTRIBUTOR, real_partition, replace_first
+from anonymize_helpers import CONTRIBUTOR, released, replace_first
 from weka_model import WekaSubagent, validate_weka_line
 
 from assets.anonymize import anonymized_steps
@@ -24,7 +24,6 @@ from tracelab_pipeline import schema
 from tracelab_pipeline.formats.tracelab_rounds import read_tracelab_rounds
 from tracelab_pipeline.orchestration.partitions import contributor_month, partition_key
 from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
-from tracelab_pipeline.partitioned.store import write_partition
 from tracelab_pipeline.release import build
 from tracelab_pipeline.release.build import write_release
 from tracelab_pipeline.release.checks import (
@@ -65,16 +64,7 @@ def built(tmp_path_factory):
     """A data directory after normalize (private partitions of real logs), anonymized_steps and
     release, each a real Dagster materialization."""
     data = tmp_path_factory.mktemp("data")
-    for month in MONTHS:
-        write_partition(data / "private", CONTRIBUTOR, month, real_partition(month), {})
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(contributor_month.name, KEYS)
-        for key in KEYS:
-            anon = dg.materialize(
-                [anonymized_steps], partition_key=key, instance=instance, resources=_resources(data)
-            )
-            assert anon.success
-        result = _release(instance, data)
+    result = released(data, CONTRIBUTOR, MONTHS, _resources(data))
     return data, result
 
 

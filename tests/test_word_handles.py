@@ -8,22 +8,18 @@ import json
 import os
 import shutil
 
-import dagster as dg
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from anonymize_helpers import real_partition, replace_first
+from anonymize_helpers import real_partition, released, replace_first
 
-from assets.anonymize import anonymized_steps
-from assets.release import release
 from tracelab_pipeline.anonymize import Pseudonymizer, Scrubber, anonymize_partition
 from tracelab_pipeline.anonymize.public_checks import (
     blocking_checks,
     deny_names,
     identifier_leaks,
 )
-from tracelab_pipeline.orchestration.partitions import contributor_month, partition_key
 from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
 from tracelab_pipeline.partitioned.store import write_partition
 from tracelab_pipeline.release import checks
@@ -86,19 +82,7 @@ def _resources(data):
 def built(tmp_path_factory):
     """The real pipeline (anonymized_steps, then release) on real logs of contributor `root`."""
     data = tmp_path_factory.mktemp("data")
-    keys = [partition_key("root", m) for m in MONTHS]
-    for month in MONTHS:
-        write_partition(data / "private", "root", month, real_partition(month, "root"), {})
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(contributor_month.name, keys)
-        for key in keys:
-            result = dg.materialize(
-                [anonymized_steps], partition_key=key, instance=instance, resources=_resources(data)
-            )
-            assert result.success
-        result = dg.materialize(
-            [release], instance=instance, resources=_resources(data), raise_on_error=False
-        )
+    result = released(data, "root", MONTHS, _resources(data))
     # the same files as staged, kept whatever the checks said
     write_release(data / "public", data / "built")
     return data, result
