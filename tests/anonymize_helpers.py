@@ -20,6 +20,9 @@ PARTITIONS = {
         "claude/agentic-wallet__claude-session.jsonl",
         "codex/trezo-ai__codex-session.jsonl",
     ),
+    # a 2026 client: thinking, WebSearch, hooks, and record kinds the others lack (`mode`,
+    # `ai-title`, `last-prompt`, `system:stop_hook_summary`)
+    "2026-06": ("claude/tracelab__claude-example-segment.jsonl",),
 }
 CONTRIBUTOR = "jdoe"
 

@@ -6,13 +6,14 @@ values) is no leak of it, while the handle planted where the data goes still is.
 import gzip
 import json
 import os
+import re
 import shutil
 
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from anonymize_helpers import real_partition, released, replace_first
+from anonymize_helpers import REAL, real_partition, released, replace_first, set_column
 
 from tracelab_pipeline.anonymize import Pseudonymizer, Scrubber, anonymize_partition
 from tracelab_pipeline.anonymize.public_checks import (
@@ -20,6 +21,8 @@ from tracelab_pipeline.anonymize.public_checks import (
     deny_names,
     identifier_leaks,
 )
+from tracelab_pipeline.anonymize.vocabulary import reader_ingest_keys
+from tracelab_pipeline.normalize import normalize_files
 from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
 from tracelab_pipeline.partitioned.store import write_partition
 from tracelab_pipeline.release import checks
@@ -375,3 +378,195 @@ def test_listed_names_still_pass_presidio_and_raw_pseudonym_shapes_are_replaced(
     outcomes = {c.name: c for c in blocking_checks(private, public, handle, scrubber)}
     assert outcomes["presidio_rescan_clean"].passed
     assert not outcomes["only_listed_names"].passed  # `gpt-<PHONE>` is not a model id
+
+
+# ---------------------------------------------------------------------------------------------
+# Handles of digits: landing refuses new ones (test_digit_handles.py); those that landed before
+# keep working, so the release check must not find them in the builder's numbers
+
+
+def _private_as(data, handle, tmp_path):
+    """`root`'s private layer filed under `handle` (the check takes the handle from the
+    directory names; the release holds no raw handle, so it is the release of any handle)."""
+    private = tmp_path / f"private-{handle}"
+    shutil.copytree(data / "private", private)
+    for directory in list(private.glob("*/contributor=root")):
+        directory.rename(directory.with_name(f"contributor={handle}"))
+    return private
+
+
+def _numbers_and_months(manifest) -> set[str]:
+    if isinstance(manifest, dict):
+        return {s for v in manifest.values() for s in _numbers_and_months(v)}
+    if isinstance(manifest, list):
+        return {s for v in manifest for s in _numbers_and_months(v)}
+    if isinstance(manifest, bool) or manifest is None:
+        return set()
+    if isinstance(manifest, int | float):
+        return {str(manifest)}
+    return {manifest, manifest[:4]} if re.fullmatch(r"\d{4}-\d\d", manifest) else set()
+
+
+def test_the_numbers_and_months_of_a_release_are_no_leak_of_a_handle_of_digits(built, tmp_path):
+    """Every count, row number, size, parameter, month and year the MANIFEST and README hold
+    (`1` contributor, `206` steps, `2025-09`) as the handle of a contributor who landed before
+    the rule: no leak (each of them failed the check before)."""
+    data, _ = built
+    manifest = json.loads((data / "built" / "MANIFEST.json").read_text())
+    handles = _numbers_and_months(manifest)
+    counts = manifest["counts"]
+    assert {"1", str(counts["steps"]), counts["months"]["first"], "2025"} <= handles
+    failed = {}
+    for handle in sorted(handles):
+        outcome = no_private_values(data / "built", _private_as(data, handle, tmp_path))
+        if not outcome.passed:
+            failed[handle] = outcome.metadata["leaks"]
+    assert not failed
+
+
+def test_a_handle_of_digits_where_data_goes_fails(built, tmp_path):
+    """The steps count as the handle: planted as a string in a name column, a JSON-lines value,
+    the MANIFEST as the builder writes it, or an edited README, it is found."""
+    data, _ = built
+    handle = str(json.loads((data / "built" / "MANIFEST.json").read_text())["counts"]["steps"])
+    private = _private_as(data, handle, tmp_path)
+    assert no_private_values(data / "built", private).passed
+
+    rel = _copy(data, tmp_path / "parquet")
+    path = rel / "parquet" / "tool_calls.parquet"
+    table = pq.read_table(path)
+    pq.write_table(replace_first(table, "tool_name", handle, where=lambda v: v is not None), path)
+    leaks = no_private_values(rel, private).metadata["leaks"]
+    assert leaks == {"parquet/tool_calls.parquet.tool_name:contributor": 1}
+
+    rel = _copy(data, tmp_path / "json")
+    _append_json_line(rel / "mooncake.jsonl.gz", {"hash_ids": handle})
+    leaks = no_private_values(rel, private).metadata["leaks"]
+    assert leaks == {"mooncake.jsonl.gz.json:contributor": 1}
+
+    rel, manifest = _exact_copy(data, tmp_path / "manifest")
+    manifest["weka"]["hash_id_scope"] = handle  # a string where the builder writes `local`
+    _write_as_the_builder(rel, manifest)
+    leaks = no_private_values(rel, private).metadata["leaks"]
+    assert leaks == {"MANIFEST.json.text:contributor": 1}
+
+    # a README that is not the datasheet is scanned line by line: the edit is found (and so
+    # are the lines that give the steps count: a number there cannot be told from the handle)
+    rel = _copy(data, tmp_path / "readme")
+    readme = rel / "README.md"
+    readme.write_text(readme.read_text() + f"\nlogs of {handle}\n")
+    assert no_private_values(rel, private).metadata["leaks"]["README.md.text:contributor"] >= 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Handles equal to the words of record kinds the readers count (`summary`, `mode`: Claude Code
+# record types; `message`, `token_count`: Codex kinds; `type`, `content`, `name`: log keys)
+
+KEY_MONTHS = ("2025-09", "2026-04", "2026-06")
+KEY_HANDLES = (
+    "summary",
+    "mode",
+    "type",
+    "message",
+    "content",
+    "name",
+    "role",
+    "attachment",
+    "permission-mode",
+    "file-history-snapshot",
+    "ai-title",
+    "turn_duration",
+    "hook",
+    "system",
+    "event_msg",
+    "response_item",
+    "token_count",
+    "repeat",
+    "dropped_at_eof",
+    "web_search_call",
+    "unlisted",
+)
+
+
+def _ingest_keys(tables) -> set[str]:
+    rows = tables["ingest_accounting"].column("ignored_by_type").to_pylist()
+    return {key for row in rows for key, _ in row}
+
+
+def test_every_record_kind_the_real_logs_hold_is_a_reader_key():
+    """The keys the readers wrote for every real log, published: each is one of the readers'
+    words (vocabulary.reader_ingest_keys), which the deny list and the leak check leave alone."""
+    files = sorted(REAL.glob("*/*.jsonl"))
+    private = normalize_files(files, "jdoe").tables()
+    public = anonymize_partition(private, Pseudonymizer(KEY.encode()), Scrubber(["jdoe"])).tables
+    keys = _ingest_keys(public)
+    assert {"summary", "mode", "system:stop_hook_summary", "event_msg.token_count(repeat)"} <= keys
+    assert keys == _ingest_keys(private)  # all known kinds: none was replaced
+    assert keys <= reader_ingest_keys()
+
+
+@pytest.fixture(scope="module")
+def key_anonymized():
+    out = {}
+    for handle in ("jdoe", *KEY_HANDLES):
+        for month in KEY_MONTHS:
+            private = real_partition(month, handle)
+            scrubber = Scrubber(deny_names(private, handle, ()))
+            public = anonymize_partition(private, Pseudonymizer(KEY.encode()), scrubber).tables
+            out[handle, month] = private, public, scrubber
+    return out
+
+
+@pytest.mark.parametrize("handle", KEY_HANDLES)
+def test_a_handle_equal_to_a_record_kind_publishes_as_any_other(key_anonymized, handle):
+    """Every blocking check passes, and the public names and ingest keys are those of
+    contributor `jdoe` (the deny list had made the key `summary` `<PERSON>`, and for the
+    handle `turn_duration` `system:turn_duration` `system:<PERSON>`, which failed
+    only_listed_names)."""
+    for month in KEY_MONTHS:
+        private, public, scrubber = key_anonymized[handle, month]
+        outcomes = blocking_checks(private, public, handle, scrubber)
+        failed = {c.name: c.metadata for c in outcomes if not c.passed}
+        assert not failed, (month, failed)
+        jdoe = key_anonymized["jdoe", month][1]
+        assert _ingest_keys(public) == _ingest_keys(jdoe), month
+        for table, column in (("steps", "model"), ("tool_calls", "tool_name")):
+            names = set(public[table].column(column).drop_null().to_pylist())
+            assert names == set(jdoe[table].column(column).drop_null().to_pylist())
+
+
+@pytest.mark.parametrize("handle", KEY_HANDLES)
+def test_a_record_kind_handle_is_no_leak_in_the_release(built, tmp_path, handle):
+    data, _ = built
+    outcome = no_private_values(data / "built", _private_as(data, handle, tmp_path))
+    assert outcome.passed, outcome.metadata["leaks"]
+
+
+def _with_key(table: pa.Table, column: str, key: str) -> pa.Table:
+    rows = table.column(column).to_pylist()
+    rows[0] = [*(rows[0] or []), (key, 1)]
+    return set_column(table, column, rows)
+
+
+@pytest.mark.parametrize("handle", ["summary", "mode", "message", "token_count", "turn_duration"])
+def test_a_record_kind_handle_in_a_key_the_readers_do_not_write_fails(key_anonymized, handle):
+    """The handle in an ingest key of another shape (as a kind of its own, glued to one of
+    ours, in the `unknown:` slot the anonymizer fills with `<UNLISTED>`), a flag or rejection
+    reason, or a tool name: found."""
+    private, public, _ = key_anonymized[handle, "2026-04"]
+    accounting = public["ingest_accounting"]
+    for column, key in (
+        ("ignored_by_type", f"{handle}(x)"),
+        ("ignored_by_type", f"event_msg.agent_message.{handle}"),
+        ("ignored_by_type", f"unknown:{handle}"),
+        ("flagged_by_reason", f"no {handle} here"),
+        ("rejected_by_reason", f"bad {handle}"),
+    ):
+        leaked = dict(public, ingest_accounting=_with_key(accounting, column, key))
+        outcome = identifier_leaks(private, leaked, handle)
+        assert outcome.metadata["leaks"] == {f"ingest_accounting.{column}:identifier": 1}, key
+    leaked = dict(
+        public, tool_calls=_set_first(public["tool_calls"], "tool_name", f"mcp__{handle}__x")
+    )
+    outcome = identifier_leaks(private, leaked, handle)
+    assert outcome.metadata["leaks"] == {"tool_calls.tool_name:identifier": 1}

@@ -303,10 +303,66 @@ FIXED_VALUES: dict[str, frozenset[str]] = {
         }
     ),
 }
-# The ingest accounting key formats.codex writes for a message of a role it does not read.
-# (Other ingest keys stay scanned: their allow-list passes any key of a shape it does not
-# know, so it cannot tell ours from data.)
-_IGNORED_ROLE_KEYS = frozenset(f"response_item.message(role={r})" for r in MESSAGE_ROLES)
+
+
+@functools.cache
+def reader_ingest_keys() -> frozenset[str]:
+    """Every ingest accounting key (`ignored_by_type`) the readers write for a record kind they
+    know, and the placeholders public_ignored_key puts in the slots they fill from the data:
+    words of the readers (formats.jsonl, formats.claude_code, formats.codex), whatever the
+    contributor. A key the readers write that is missing here is scanned as data (a handle
+    equal to one of its words has it replaced): no leak, but a test keeps the real logs'
+    keys all here."""
+    from tracelab_pipeline.formats import claude_code, codex
+
+    calls = set(codex._CALL_SOURCE.values())
+    # a tool result's source (codex.CodexReader._result)
+    results = {
+        *codex._OUTPUT_SOURCE.values(),
+        "event_msg.exec_command_end",
+        "event_msg.patch_apply_end",
+    }
+    deferred = {
+        *calls,
+        *results,
+        "compacted",
+        "event_msg.context_compacted",
+        *(f"response_item.{k}" for k in codex.COMPACTION_ITEMS),
+        "event_msg.user_message",
+        "event_msg.mcp_tool_call_end",
+        "response_item.reasoning",
+        "response_item.message",
+    }
+    return frozenset(
+        {
+            "blank",
+            # Claude Code
+            *claude_code.KNOWN_TYPES,
+            "system",
+            *(f"system:{s}" for s in SYSTEM_SUBTYPES | KIND_LABELS | {UNLISTED}),
+            "assistant:api_error",
+            "assistant:synthetic",
+            f"unknown:{_NO_TYPE}",
+            f"unknown:{UNLISTED}",
+            # Codex
+            *codex._IGNORED_KEY.values(),
+            "legacy.state",
+            "legacy.session_header",
+            *(f"legacy.event_msg.{t}" for t in _codex_event_types() | {UNLISTED}),
+            *(f"legacy.response_item.{k}" for k in codex._BARE_ITEM_KINDS),
+            *(f"response_item.message(role={r})" for r in MESSAGE_ROLES | {UNLISTED}),
+            "response_item.message(review result)",
+            "event_msg.exited_review_mode",
+            "event_msg.token_count(no info)",
+            "event_msg.token_count(info=null)",
+            "event_msg.token_count(repeat)",
+            "event_msg.mcp_tool_call_end(unknown call_id)",
+            *(f"{s}(repeated call_id)" for s in calls),
+            *(f"{s}(no call_id)" for s in results),
+            *(f"{s}(unknown call_id)" for s in results),
+            *(f"dropped_at_eof:{s}" for s in deferred),
+        }
+    )
 
 
 def is_fixed_value(label: str, value: str) -> bool:
@@ -320,7 +376,7 @@ def is_fixed_value(label: str, value: str) -> bool:
     if label == "tool_calls.command_signature":
         return _is_signature(value)
     if label == "ingest_accounting.ignored_by_type":
-        return value in _IGNORED_ROLE_KEYS
+        return value in reader_ingest_keys()
     try:
         return is_listed(label, value)
     except KeyError:  # not a name column

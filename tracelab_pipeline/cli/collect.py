@@ -10,7 +10,8 @@ import click
 
 def _default_dest() -> Path:
     """<inbox>/<handle>: the inbox the pipeline reads, the handle made from the user name (an
-    invalid handle would make landing refuse the whole drop)."""
+    invalid handle would make landing refuse the whole drop; a name of digits is `local`
+    unless an earlier collect already made its directory)."""
     from tracelab_pipeline.landing.handles import handle_from
     from tracelab_pipeline.paths import INBOX_ENV, resolve_inbox
 
@@ -24,7 +25,9 @@ def _default_dest() -> Path:
         user = getpass.getuser()
     except (KeyError, OSError):  # a uid /etc/passwd does not know (containers), no $USER
         user = ""
-    return Path(inbox) / handle_from(user)
+    inbox_dir = Path(inbox)
+    in_use = [p.name for p in inbox_dir.iterdir()] if inbox_dir.is_dir() else []
+    return inbox_dir / handle_from(user, in_use=in_use)
 
 
 @click.command("collect")

@@ -13,7 +13,8 @@ import click
     "handle",
     required=True,
     help="Your contributor handle (e.g. alice): 1-64 lower-case letters, digits, '.', '_' or "
-    "'-', starting with a letter or digit, no '..'. Landing refuses any other.",
+    "'-', starting with a letter or digit, no '..', at least one letter (a handle of digits "
+    "only if the inbox already holds your drops under it). Landing refuses any other.",
 )
 @click.option(
     "--to",
@@ -39,15 +40,17 @@ def command(handle: str, inbox: str | None, data_dir: str | None) -> None:
 
     from tracelab_pipeline.cli._store import describe, store_errors
     from tracelab_pipeline.collect import describe_roots, find_logs
-    from tracelab_pipeline.landing.contribute import contribute
-    from tracelab_pipeline.landing.handles import handle_problem
+    from tracelab_pipeline.landing.contribute import contribute, handle_refusal
     from tracelab_pipeline.normalize.files import describe_not_read
     from tracelab_pipeline.paths import resolve_inbox
 
-    problem = handle_problem(handle)
+    target_inbox = resolve_inbox(inbox, data_dir)
+    try:
+        problem = handle_refusal(handle, target_inbox)
+    except store_errors() as exc:
+        raise click.ClickException(f"cannot read {target_inbox}: {describe(exc)}") from exc
     if problem:  # before walking ~/.claude and ~/.codex, which can take a while
         raise click.BadParameter(problem, param_hint="'--as'")
-    target_inbox = resolve_inbox(inbox, data_dir)
     not_dropped: list[Path] = []
     logs = find_logs(not_copied=not_dropped)
     for line in describe_roots(logs, not_copied=not_dropped):

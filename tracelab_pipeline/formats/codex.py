@@ -236,6 +236,9 @@ _CALL_SOURCE = {k: f"response_item.{k}" for k in ("function_call", "custom_tool_
 _OUTPUT_SOURCE = {
     k: f"response_item.{k}" for k in ("function_call_output", "custom_tool_call_output")
 }
+# Response item kinds that mark a compaction (newer rollouts' remote compaction item, its older
+# name, 2026 clients' item).
+COMPACTION_ITEMS = ("compaction", "compaction_summary", "context_compaction")
 # Response item kinds, as a pre-envelope rollout writes them bare at the top level.
 _BARE_ITEM_KINDS = frozenset(
     (*_CALL_SOURCE, *_OUTPUT_SOURCE, "message", "reasoning", "compaction", *_IGNORED_RESPONSE_ITEM)
@@ -407,9 +410,7 @@ class _Rollout:
                 "custom_tool_call": self._tool_call,
                 "function_call_output": self._tool_output,
                 "custom_tool_call_output": self._tool_output,
-                "compaction": self._compacted,  # newer rollouts: remote compaction item
-                "compaction_summary": self._compacted,  # its older name
-                "context_compaction": self._compacted,  # 2026 clients' compaction item
+                **dict.fromkeys(COMPACTION_ITEMS, self._compacted),
             },
         }
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import fsspec
 
 from tracelab_pipeline.collect import FoundLog
-from tracelab_pipeline.landing.handles import handle_problem
+from tracelab_pipeline.landing.handles import handle_problem, new_handle_problem
 
 CHUNK = 1 << 20
 
@@ -41,6 +41,17 @@ def logs_digest(logs: list[FoundLog], shas: dict[Path, str] | None = None) -> st
     return h.hexdigest()
 
 
+def handle_refusal(handle: str, inbox: str, storage_options: dict | None = None) -> str | None:
+    """Why `contribute` refuses `handle` for `inbox`, or None: an invalid handle
+    (handle_problem), or one a new contributor may not take (new_handle_problem) unless the
+    inbox already holds drops under it (an earlier contribute's: that contributor keeps it)."""
+    problem = handle_problem(handle)
+    if problem or new_handle_problem(handle) is None:
+        return problem
+    fs, root = fsspec.core.url_to_fs(inbox, **(storage_options or {}))
+    return None if fs.exists(f"{root.rstrip('/')}/{handle}") else new_handle_problem(handle)
+
+
 def contribute(
     logs: list[FoundLog],
     handle: str,
@@ -52,7 +63,7 @@ def contribute(
 
     `on_bytes(n)` is called as log bytes are hashed, then again as they are packed (a progress
     bar's total is twice the logs' size when an archive is built)."""
-    problem = handle_problem(handle)
+    problem = handle_refusal(handle, inbox, storage_options)
     if problem:
         raise ValueError(problem)
     if not logs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 # Lower-case letters, digits, '.', '_', '-'; 1-64 chars, starting with a letter or digit.
 # No '|' (partition key separator), no '/', no upper case (case-insensitive file systems
@@ -24,12 +25,35 @@ def handle_problem(handle: str) -> str | None:
     )
 
 
-def handle_from(name: str, fallback: str = "local") -> str:
-    """A valid handle made from a free-form name (an OS user name): lower-cased, every run of
-    other characters a '-'; `fallback` if nothing usable is left."""
+def new_handle_problem(handle: str) -> str | None:
+    """Why a handle is refused for a contributor who has none yet (nothing landed under it),
+    or None: handle_problem's reasons, and a handle without a letter. The leak checks search
+    the public data for the handle, and a handle of digits (`6`, `2024`, `1.5`) is a number
+    like the counts, sizes, months and versions in it: they cannot tell one from the other.
+    A handle already in use keeps working (partitions, consent lists, releases)."""
+    problem = handle_problem(handle)
+    if problem or _LETTER.search(handle):
+        return problem
+    return (
+        f"contributor handle {handle!r} has no letter: a handle of digits cannot be told from "
+        "the counts, sizes and months of the public data, so the leak checks do not search "
+        f"for it there; pick one with a letter (your name, or e.g. 'c{handle[:63]}')"
+    )
+
+
+_LETTER = re.compile(r"[a-z]")
+
+
+def handle_from(name: str, fallback: str = "local", in_use: Iterable[str] = ()) -> str:
+    """A handle made from a free-form name (an OS user name): lower-cased, every run of other
+    characters a '-'; `fallback` if nothing usable is left, or if it is no handle a new
+    contributor may take (new_handle_problem: `USER=1000` in a container) and not `in_use`
+    (an earlier collect's directory: the same logs under two handles would count twice)."""
     handle = re.sub(r"[^a-z0-9._-]+", "-", name.lower())
     handle = re.sub(r"\.{2,}", ".", handle).strip("._-")[:64].rstrip("._-")
-    return handle if is_valid_handle(handle) else fallback
+    if handle in in_use and is_valid_handle(handle):
+        return handle
+    return fallback if new_handle_problem(handle) else handle
 
 
 # Partition keys are "<contributor>|<YYYY-MM>"; every module that builds or splits one uses this.

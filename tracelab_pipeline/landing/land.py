@@ -23,7 +23,11 @@ from tracelab_pipeline.formats.jsonl import GZIP_MAGIC, LOG_SUFFIXES, log_stem
 from tracelab_pipeline.formats.zstd import ZSTD_MAGIC
 from tracelab_pipeline.landing.archives import RefusedArchive, iter_archive
 from tracelab_pipeline.landing.consent import Consent
-from tracelab_pipeline.landing.handles import handle_problem, is_valid_handle
+from tracelab_pipeline.landing.handles import (
+    handle_problem,
+    is_valid_handle,
+    new_handle_problem,
+)
 from tracelab_pipeline.landing.inbox import InboxListing, list_inbox, text_name
 from tracelab_pipeline.landing.limits import ARCHIVE_SUFFIXES, Limits, kind_of
 from tracelab_pipeline.landing.registry import Registry
@@ -246,6 +250,9 @@ class _Lander:
             )
 
         problem = handle_problem(obj.contributor)
+        if not problem and not self.reg.has_landed(obj.contributor):
+            # (a handle that has landed logs keeps landing, whatever the rules for new ones)
+            problem = new_handle_problem(obj.contributor)
         if problem:
             return record("refused", problem)
         if obj.kind is None:

@@ -196,6 +196,13 @@ class Registry:
         ).fetchone()
         return row is not None
 
+    def has_landed(self, contributor: str) -> bool:
+        """Whether any log of `contributor` has landed (and was not forgotten)."""
+        row = self.db.execute(
+            "SELECT 1 FROM files WHERE contributor = ? LIMIT 1", (contributor,)
+        ).fetchone()
+        return row is not None
+
     def has_file(self, contributor: str, sha256: str) -> bool:
         row = self.db.execute(
             "SELECT 1 FROM files WHERE contributor = ? AND sha256 = ?", (contributor, sha256)

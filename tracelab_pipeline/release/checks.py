@@ -72,12 +72,15 @@ RELEASE_CHECKS: dict[str, str] = {
 }
 
 _PSEUDONYM = PSEUDONYM_RE.pattern.removeprefix("^").removesuffix("$")
-# Strings that are pseudonyms, provider-qualified pseudonyms (round session ids and trace keys)
-# or ISO timestamps cannot hold a raw value; they are most strings of the release, so the text
-# scan skips them (the id columns' pseudonym shape is checked on its own).
+# Strings that are pseudonyms, provider-qualified pseudonyms (round session ids and trace keys),
+# ISO timestamps or months (`2025-09`: the MANIFEST's partitions and first and last month)
+# cannot hold a raw value; they are most strings of the release, so the text scan skips them
+# (the id columns' pseudonym shape is checked on its own). A handle of digits (`2025`, from
+# before landing refused new ones) is no leak in a date.
 _SAFE = re.compile(
     rf"^(?:(?:claude|codex|{_PSEUDONYM})(?::|$))+$"
     r"|^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z$"
+    r"|^\d{4}-\d\d$"
 )
 
 
@@ -357,7 +360,7 @@ _BUILDER_KEYS = frozenset(
 
 def _manifest_values(manifest: dict, text: str) -> list[str] | None:
     """When the MANIFEST is exactly as build.write_release writes it (sorted keys, two-space
-    indent: no duplicate key can hide a value): its values (strings and numbers) but the
+    indent: no duplicate key can hide a value): its string values (_leaves) but the
     builder's constants, and its keys but the builder's (_BUILDER_KEYS: a file name it lists
     that is not one of the release's is scanned). None when it differs: then every line is
     scanned."""
@@ -376,8 +379,10 @@ def _at(value, path: tuple[str, ...]):
 
 
 def _leaves(value, skip=(), path=()) -> set[str]:
-    """Every string and number under `value` (numbers as text), except at the paths `skip`,
-    and every key of its dicts but the builder's own (_BUILDER_KEYS)."""
+    """Every string under `value`, except at the paths `skip`, and every key of its dicts but
+    the builder's own (_BUILDER_KEYS). Not its numbers: the builder computes them (counts,
+    rows, sizes, parameters) and writes no value of the data as a JSON number, and a handle
+    of digits (`6`) would be found in every count."""
     if path in skip:
         return set()
     if isinstance(value, dict):
@@ -385,9 +390,7 @@ def _leaves(value, skip=(), path=()) -> set[str]:
         return keys | {s for k, v in value.items() for s in _leaves(v, skip, (*path, k))}
     if isinstance(value, list):
         return {s for v in value for s in _leaves(v, skip, path)}
-    if isinstance(value, bool) or value is None:
-        return set()
-    return {str(value)}
+    return {value} if isinstance(value, str) else set()
 
 
 def _unsafe(values: pa.Array | pa.ChunkedArray) -> list[str]:
