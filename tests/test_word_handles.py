@@ -3,11 +3,13 @@
 datasheet's wording, file, field and key names, allow-listed tool and model names, fixed
 values) is no leak of it, while the handle planted where the data goes still is."""
 
+import ast
 import gzip
 import json
 import os
 import re
 import shutil
+from pathlib import Path
 
 import orjson
 import pyarrow as pa
@@ -15,13 +17,14 @@ import pyarrow.parquet as pq
 import pytest
 from anonymize_helpers import REAL, real_partition, released, replace_first, set_column
 
+from tracelab_pipeline import formats
 from tracelab_pipeline.anonymize import Pseudonymizer, Scrubber, anonymize_partition
 from tracelab_pipeline.anonymize.public_checks import (
     blocking_checks,
     deny_names,
     identifier_leaks,
 )
-from tracelab_pipeline.anonymize.vocabulary import reader_ingest_keys
+from tracelab_pipeline.anonymize.vocabulary import reader_flags, reader_ingest_keys
 from tracelab_pipeline.normalize import normalize_files
 from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
 from tracelab_pipeline.partitioned.store import write_partition
@@ -70,6 +73,12 @@ WORD_HANDLES = (
     "ms",
     "wall",
     "output",
+    # 1-2 characters: not on the deny list, matched only as a whole value or token (`t`, `in`
+    # and `id` are Weka keys)
+    "t",
+    "in",
+    "id",
+    "x",
 )
 KEY = "word-handle-test-key-0123456789abcdef"
 
@@ -503,6 +512,79 @@ def test_every_record_kind_the_real_logs_hold_is_a_reader_key():
     assert {"summary", "mode", "system:stop_hook_summary", "event_msg.token_count(repeat)"} <= keys
     assert keys == _ingest_keys(private)  # all known kinds: none was replaced
     assert keys <= reader_ingest_keys()
+
+
+def _flag_calls(path):
+    """The message of every `flag(...)`, `flags.append(...)` and `reasons.append(...)` call
+    of a reader: a literal, a module constant (by its value), an f-string (as a pattern), or
+    None for a variable (a loop over the appended messages)."""
+    tree = ast.parse(path.read_text())
+    constants = {
+        node.targets[0].id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.Constant)
+    }
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        owner = node.func.value
+        appended = node.func.attr == "append" and getattr(owner, "id", "") in ("flags", "reasons")
+        if node.func.attr != "flag" and not appended:
+            continue
+        arg = node.args[0]
+        if isinstance(arg, ast.Constant):
+            yield arg.value
+        elif isinstance(arg, ast.Name):
+            yield constants.get(arg.id)
+        elif isinstance(arg, ast.JoinedStr):
+            yield re.compile(
+                "".join(
+                    re.escape(v.value) if isinstance(v, ast.Constant) else ".+" for v in arg.values
+                )
+            )
+        else:
+            raise AssertionError(ast.dump(arg))
+
+
+def test_every_flag_of_the_readers_is_a_reader_flag():
+    """What `flag` is given in formats/ (the ingest accounting's `flagged_by_reason`) is
+    exactly vocabulary.reader_flags, which the deny list and the leak check leave alone."""
+    messages, patterns = set(), []
+    for path in sorted(Path(formats.__file__).parent.glob("*.py")):
+        for message in _flag_calls(path):
+            if isinstance(message, re.Pattern):
+                patterns.append(message)
+            elif message is not None:
+                messages.add(message)
+    flags = reader_flags()
+    assert messages <= flags
+    assert all(any(p.fullmatch(f) for f in flags) for p in patterns)
+    assert all(f in messages or any(p.fullmatch(f) for p in patterns) for f in flags)
+
+
+@pytest.mark.parametrize("handle", ["claude", "events", "closing", "token_count"])
+def test_a_handle_equal_to_a_word_of_a_flag_leaves_the_flag_as_it_is(handle):
+    private = real_partition("2026-04", handle)
+    flagged = private["ingest_accounting"].column("flagged_by_reason").to_pylist()
+    keys = {k for row in flagged if row for k, _ in row}
+    assert "events dropped at end of file (no closing token_count)" in keys
+    # and a Claude flag, as a real log with a tool_use left without its result would give
+    accounting = _with_key(
+        private["ingest_accounting"],
+        "flagged_by_reason",
+        "claude: input events pending at end of file",
+    )
+    private["ingest_accounting"] = accounting
+    scrubber = Scrubber(deny_names(private, handle, ()))
+    public = anonymize_partition(private, Pseudonymizer(KEY.encode()), scrubber).tables
+    published = public["ingest_accounting"].column("flagged_by_reason").to_pylist()
+    assert {k for row in published if row for k, _ in row} == keys | {
+        "claude: input events pending at end of file"
+    }
+    outcomes = blocking_checks(private, public, handle, scrubber)
+    assert all(c.passed for c in outcomes), [c.name for c in outcomes if not c.passed]
 
 
 @pytest.fixture(scope="module")

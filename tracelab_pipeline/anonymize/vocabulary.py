@@ -365,10 +365,47 @@ def reader_ingest_keys() -> frozenset[str]:
     )
 
 
+@functools.cache
+def reader_flags() -> frozenset[str]:
+    """The anomalies the readers count (`ingest_accounting.flagged_by_reason`): their own
+    messages, none with a value of the log in it (tests check every `flag(...)` of
+    formats/ against this list). Our words: the deny list had made `claude: input events
+    pending at end of file` `<PERSON>: ...` for the handle `claude`."""
+    from tracelab_pipeline.formats import claude_code, tracelab_rounds
+
+    return frozenset(
+        {
+            # formats.claude_code
+            "claude: assistant content is not a list (no output events)",
+            "claude: one message id with different input tokens (merged)",
+            "claude: malformed microcompactMetadata (tokens saved unknown)",
+            "claude: input events pending at end of file",
+            claude_code._SUMMED_CALLS,
+            claude_code._UNCOUNTED_CALLS,
+            # formats.codex
+            "unparseable timestamp kept as null",
+            "pre-envelope Codex rollout (mid 2025): no token usage, no steps",
+            "codex token_count with flat usage (no info) not used",
+            "codex token_count with zero usage kept as a step",
+            "codex cached_input_tokens > input_tokens",
+            "events dropped at end of file (no closing token_count)",
+            # formats.tracelab_rounds
+            "session_id without provider prefix",
+            "claude_cache_read_input_tokens differs from prefix_tokens",
+            "input_tokens_total differs from prefix + newly_append",
+            "legacy tools[].latency_ms not kept",
+            *(f"{name} disagrees with timing_events" for name in tracelab_rounds.SUMMARY_FIELDS),
+            "trace_key differs from provider:session_id:round_id",
+            "collector fields (home/user/store) not kept",
+        }
+    )
+
+
 def is_fixed_value(label: str, value: str) -> bool:
     """Whether `value` of column `label` (`table.column`) is fixed vocabulary: a value of an
-    enum, or an allow-listed name (built-in tool, model id made of known words, stop reason,
-    version number, command signature, keyed pseudonym). Such a value is text our code or
+    enum, an allow-listed name (built-in tool, model id made of known words, stop reason,
+    version number, command signature, keyed pseudonym), or an ingest key or flag the
+    readers write (reader_ingest_keys, reader_flags). Such a value is text our code or
     the client writes whatever the contributor, so a handle that is the same word (`root`,
     `shell`, `claude`, `git`, `user`) is no leak there; any other value is scanned."""
     if label in FIXED_VALUES:
@@ -377,6 +414,8 @@ def is_fixed_value(label: str, value: str) -> bool:
         return _is_signature(value)
     if label == "ingest_accounting.ignored_by_type":
         return value in reader_ingest_keys()
+    if label == "ingest_accounting.flagged_by_reason":
+        return value in reader_flags()
     try:
         return is_listed(label, value)
     except KeyError:  # not a name column
