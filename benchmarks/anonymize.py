@@ -19,11 +19,13 @@ called) and Presidio's counts: strings scanned, new to a contributor's Scrubber,
 Dagster's own per-key cost of the checks (events, instance queries) is not in these numbers;
 docs/privacy.md gives it, measured on a real run.
 
-Last measured 2026-11-29 (load 3-10, docs/privacy.md, fifth round): ranged run anonymize + all
-checks 14.5-15.0 s CPU = 52-53 % of normalized_steps (27-28 s at that load), was 17.1-17.3 s =
-61-64 %; of which read private 3.0-3.2 s, write public 2.85-3.0 s, GX 2.3 s, anonymize 2.85 s
-(HMAC 1.3 s), blocking checks 1.55 s, the checks on normalized_steps 1.1-1.4 s. Single
-partitions 0.23-0.48 s, GX 53-82 % of it.
+Last measured 2026-11-29 (load 4-11, docs/privacy.md, sixth round): ranged run anonymize + all
+checks 13.8-16.5 s CPU (median 14.2) = 55-58 % of normalized_steps (23.7-28.4 s, median 25.2);
+main before it 13.8-17.5 s (15.5) = 51-61 % of 25.6-29.9 s (28.3): the private layer now LZ4
+cut both sides, its write 5.65 -> 3.5 s and its read 3.2 -> 2.2 s (medians). Of the stage:
+read private 2.2 s, write public 3.1 s, GX 2.4 s, anonymize 2.9 s (HMAC 1.25 s), blocking
+checks 1.5 s, the checks on normalized_steps 1.4 s. Private layer 142 MB (was 106 MB, zstd).
+Single partitions 0.22-0.47 s (340, 2,325 and 9,472 steps), GX 54-86 % of it, both sides alike.
 """
 
 from __future__ import annotations
@@ -316,10 +318,18 @@ def ranged(inbox: Path, root: Path, limit: int | None) -> None:
         f"write public {end - checked:.1f}s; wall of parts: "
         + ", ".join(f"{k} {v:.1f}s" for k, v in wall.items())
     )
+    print(
+        f"    on disk: private layer {_megabytes(root / 'private'):.1f} MB, public layer "
+        f"{_megabytes(root / 'public'):.1f} MB"
+    )
     print(f"    CPU breakdown (share of anonymize + checks {total:.1f} s):")
     for name, cpu in checks_cpu.items():
         print(f"      {'check ' + name:<30}{cpu:7.2f} s {cpu / total:5.0%}")
     breakdown.print(total, sum(p.anonymized.distinct_strings_analyzed for p in prepared))
+
+
+def _megabytes(layer: Path) -> float:
+    return sum(f.stat().st_size for f in layer.rglob("*.parquet")) / 1e6
 
 
 def main() -> None:

@@ -55,3 +55,18 @@ def test_a_partition_without_a_required_column_is_an_error_naming_it(private):
     with pytest.raises(schema.MissingColumnError) as error:
         read_partition(root, "alice", "2025-09")
     assert str(path) in str(error.value) and "no column output_tokens," in str(error.value)
+
+
+def test_partitions_are_lz4_and_those_written_with_zstd_before_still_read_the_same(private):
+    root, tables = private
+    path = partition_dir(root, "steps", "alice", "2025-09") / "part.parquet"
+    column = pq.ParquetFile(path).metadata.row_group(0).column
+    names = pq.ParquetFile(path).schema_arrow.names
+    assert {column(i).compression for i in range(len(names))} == {"LZ4"}
+    dictionary = {n for i, n in enumerate(names) if "RLE_DICTIONARY" in column(i).encodings}
+    assert "cwd" in dictionary and "step_id" not in dictionary
+    new = read_partition(root, "alice", "2025-09")
+    pq.write_table(pq.read_table(path), path, compression="zstd")  # as before LZ4
+    assert pq.ParquetFile(path).metadata.row_group(0).column(0).compression == "ZSTD"
+    assert read_partition(root, "alice", "2025-09")["steps"].equals(new["steps"])
+    assert new["steps"].equals(tables["steps"].cast(schema.STEPS))
