@@ -1,7 +1,7 @@
 """Cost of the release stage at the paper's scale (run by hand).
 
     uv run python benchmarks/release.py [--public DIR [--private DIR] | --preset paper]
-                                        [--levels 1,4,6,9]
+                                        [--levels 1,4,6,9] [--release DIR]
 
 Builds the release (`write_release`) from a public layer, then runs its blocking checks
 together, as the release asset does (`release_checks`: they share one read of each JSON-lines
@@ -10,7 +10,9 @@ peak RSS (resource.getrusage) is its own. Without
 --public, a synthetic preset (`paper` unless --preset) is generated, normalized and anonymized
 into a temp dir first (several minutes for `paper`). --private defaults to the public dir's
 sibling `private/`. --levels also times each gzip level (time vs size) on the Mooncake trace
-and the rounds.
+and the rounds. --release DIR times only the checks, on a release already built from --public
+(`tracelab demo --data-dir D` leaves one in D/release): to compare the checks of two commits
+on the same files.
 
 Ratios are against BASELINE: the first release builder (commit 2472acf, everything in
 memory), measured on the paper preset (295 partitions, 354,764 steps).
@@ -148,9 +150,12 @@ def main() -> None:
     parser.add_argument("--private", type=Path, help="its private layer (default: sibling)")
     parser.add_argument("--preset", default="paper", help="preset to generate without --public")
     parser.add_argument("--levels", help="comma-separated gzip levels for the Mooncake sweep")
+    parser.add_argument("--release", type=Path, help="check this release instead of building one")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.release and not args.public:
+        parser.error("--release needs the --public layer it was built from")
     if args.stage == "generate":
         print(json.dumps(str(generate_public(args.out, args.preset))))
         return
@@ -166,9 +171,9 @@ def main() -> None:
             in_child("generate", "--preset", args.preset, "--out", str(tmp))
         )
         private = args.private or public.parent / "private"
-        out = tmp / "release"
+        out = args.release or tmp / "release"
         rows = {}
-        for name in ("write_release", "release_checks"):
+        for name in ("release_checks",) if args.release else ("write_release", "release_checks"):
             paths = ("--public", str(public), "--private", str(private), "--out", str(out))
             rows[name] = in_child(name, *paths)
             if name == "write_release":

@@ -28,6 +28,7 @@ from tracelab_pipeline.release import build
 from tracelab_pipeline.release.build import write_release
 from tracelab_pipeline.release.checks import (
     _SAFE,
+    _json_names,
     _json_strings,
     listed_names,
     matches_public,
@@ -590,6 +591,47 @@ def test_names_a_user_chose_fail_the_release_check(built, tmp_path, monkeypatch)
         "weka.jsonl.gz.model": 2,
     }
     assert "acme" not in json.dumps(outcome.metadata)
+
+
+def test_name_fields_are_those_a_full_parse_finds(built, tmp_path):
+    """Whole lines in a block (the default size here) take the Arrow path for name fields
+    (_plain_name_fields): it finds what parsing every line finds, and a planted unlisted
+    name, a model in a Weka `models` list and a tool name in the rounds, fails the check."""
+
+    def walk(value, found):
+        if isinstance(value, dict):
+            for key, v in value.items():
+                if key in ("model", "tool_name") and isinstance(v, str):
+                    found.setdefault(_LABELS[key], set()).add(v)
+                elif key == "models":
+                    found.setdefault("steps.model", set()).update(v)
+                walk(v, found)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, found)
+
+    data, _ = built
+    rel = _copy_release(data, tmp_path)
+    session = _lines(rel / "weka.jsonl.gz")[0]
+    session["models"] = ["acme-gpt-internal", *session["models"]]
+    rounds = _lines(rel / "tracelab_rounds.jsonl.gz")
+    planted = next(r for r in rounds if r["tools"])
+    planted["tools"][0]["tool_name"] = "mcp__acme-billing__q"
+    for name, line in (("weka.jsonl.gz", session), ("tracelab_rounds.jsonl.gz", planted)):
+        with gzip.open(rel / name, "ab") as f:
+            f.write(orjson.dumps(line) + b"\n")
+    for name in ("weka.jsonl.gz", "tracelab_rounds.jsonl.gz", "mooncake.jsonl.gz"):
+        found: dict[str, set[str]] = {}
+        for line in _lines(rel / name):
+            walk(line, found)
+        assert _json_names(rel / name) == found
+    assert listed_names(rel).metadata["unlisted_values"] == {
+        "tracelab_rounds.jsonl.gz.tool_name": 1,
+        "weka.jsonl.gz.model": 1,
+    }
+
+
+_LABELS = {"model": "steps.model", "tool_name": "tool_calls.tool_name"}
 
 
 def test_nightly_sweep_does_not_rebuild_the_release(tmp_path):
