@@ -102,6 +102,26 @@ def test_a_failed_step_is_reported_with_its_whole_message(tmp_path):
     assert line.startswith("breaks: ") and line.endswith("first line: the part that says what")
 
 
+def test_a_run_that_fails_before_any_step_is_reported_with_its_message(tmp_path, monkeypatch):
+    """Production without a pseudonym key: the anonymization resource refuses at setup, so no
+    step fails; the summary's FAILED line still says what to set (it said "run failed")."""
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "unused"))
+    monkeypatch.setenv("TRACELAB_DATA_DIR", str(tmp_path / "unused"))
+    monkeypatch.setenv("TRACELAB_ENV", "production")
+    monkeypatch.setenv("TRACELAB_CONTRIBUTORS", "*")
+    for name in ("TRACELAB_INBOX", "TRACELAB_PSEUDONYM_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    data = tmp_path / "data"
+    copy_into(data / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
+    result = CliRunner().invoke(main, ["demo", "--data-dir", str(data)])
+    assert result.exit_code == 1, result.output
+    failed = [line for line in result.output.splitlines() if line.startswith("  FAILED")]
+    assert failed, result.output
+    assert "FAILED run failed" not in result.output
+    assert "landed_files: " in failed[0]
+    assert "no pseudonym key configured: set env TRACELAB_PSEUDONYM_KEY" in failed[0]
+
+
 def test_logs_that_give_no_steps_are_named_in_the_summary(tmp_path):
     """A Codex rollout from before mid-2025 logs no token usage: read without a bad line, it
     gives no steps, and the summary says so instead of counting it silently."""
