@@ -57,8 +57,10 @@ def test_forget_leaves_no_trace_in_the_dagster_instance(tmp_path, monkeypatch):
             instance=instance, tags=partition_range_tags(carols, hers), raise_on_error=False
         )
         assert ranged.success
-        for key in (hers, bobs):
+        automation = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        for key in (bobs, hers):  # hers last: the asset's cached latest materialization
             assert job.execute_in_process(instance=instance, partition_key=key).success
+        _as_the_ui_and_the_automation_daemon_do(defs, instance, automation.cursor)
         checks = instance.event_log_storage.get_asset_check_execution_history(
             dg.AssetCheckKey(dg.AssetKey("normalized_steps"), "nothing_lost"), limit=10
         )
@@ -131,6 +133,24 @@ def _traces(root: Path, needles: list[str]) -> list[str]:
     return hits
 
 
+def _as_the_ui_and_the_automation_daemon_do(defs, instance, cursor):
+    """What `dagster dev` adds beside the runs: the UI's partition status cache of each
+    partitioned asset, and a tick of the automation sensor with its evaluations stored (their
+    subsets name the upstream partitions that updated since the tick at `cursor`)."""
+    from dagster._core.storage.partition_status_cache import (
+        get_and_update_asset_status_cache_value,
+    )
+
+    graph = defs.resolve_asset_graph()
+    for key in partitioned_keys(defs.assets):
+        partitions_def = graph.get(key).partitions_def
+        assert get_and_update_asset_status_cache_value(instance, key, partitions_def)
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+    evaluations = [r.serializable_evaluation.with_run_ids(set()) for r in tick.results]
+    instance.schedule_storage.add_auto_materialize_asset_evaluations(2, evaluations)
+    assert any(re.search(r"\balice\|", repr(e)) for e in evaluations)
+
+
 def _sensor_state(instance: dg.DagsterInstance):
     """The inbox sensor's state, as the daemon stores it for a sensor it runs."""
     from dagster._core.remote_origin import (
@@ -160,7 +180,12 @@ def _daemon_tick(defs, instance, state, cursor):
     """One real evaluation of the inbox sensor, recorded as the daemon records it: the tick
     (run keys, skip reason, cursor), the evaluation's output captured as the tick's log, the
     sensor's asset events and added partitions. The runs it requests the test runs itself."""
-    from dagster._core.scheduler.instigation import InstigatorType, TickData, TickStatus
+    from dagster._core.scheduler.instigation import (
+        InstigatorType,
+        SensorInstigatorData,
+        TickData,
+        TickStatus,
+    )
 
     tick = instance.create_tick(
         TickData(
@@ -193,6 +218,13 @@ def _daemon_tick(defs, instance, state, cursor):
     for request in result.run_requests:
         done = done.with_run_info(run_key=request.run_key)
     instance.update_tick(done.with_log_key(log_key))
+    # The daemon keeps the last run key in the sensor's state, beside its cursor.
+    if result.run_requests:
+        state = instance.get_instigator_state(state.instigator_origin_id, state.selector_id)
+        data = (state.instigator_data or SensorInstigatorData())._replace(
+            cursor=result.cursor, last_run_key=result.run_requests[-1].run_key
+        )
+        instance.update_instigator_state(state.with_data(data))
     return result
 
 
