@@ -316,8 +316,9 @@ def _utc_seconds(when) -> float:
 
 
 def _asset_rows_naming(instance: dg.DagsterInstance, handle: str, run_ids: set[str]) -> list:
-    """(asset key, its cached latest materialization is of a run being deleted, its cached
-    partition status names her keys) for each asset row of the event log that holds either:
+    """(asset key, its cached latest materialization is of a run being deleted or names her
+    keys, its cached partition status names them) for each asset row of the event log that
+    holds either:
     Dagster keeps both beside the events and `delete_run` updates neither."""
     import sqlalchemy as db
     from dagster._core.storage.event_log.schema import AssetKeyTable as table
@@ -326,7 +327,7 @@ def _asset_rows_naming(instance: dg.DagsterInstance, handle: str, run_ids: set[s
     if not hasattr(storage, "index_connection"):
         return []
     keys = _her_keys(handle)
-    columns = [table.c.asset_key, table.c.last_run_id]
+    columns = [table.c.asset_key, table.c.last_run_id, table.c.last_materialization]
     has_cache = storage.can_read_asset_status_cache()
     if has_cache:
         columns.append(table.c.cached_status_data)
@@ -334,8 +335,9 @@ def _asset_rows_naming(instance: dg.DagsterInstance, handle: str, run_ids: set[s
         rows = conn.execute(db.select(*columns)).fetchall()
     found = []
     for row in rows:
-        stale = row[1] in run_ids
-        status = bool(has_cache and keys.search(row[2] or ""))
+        # Or naming her: a forget before this one deleted the run but left the record.
+        stale = row[1] in run_ids or bool(keys.search(row[2] or ""))
+        status = bool(has_cache and keys.search(row[3] or ""))
         if stale or status:
             found.append((row[0], stale, status))
     return found
