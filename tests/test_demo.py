@@ -84,6 +84,27 @@ def test_a_clean_inbox_is_summarized_as_no_bad_input(tmp_path):
     assert "rejected_records" not in text
 
 
+def test_the_summary_says_its_contributor_month_count_is_of_those_with_steps(tmp_path):
+    """A partition whose only log holds no model call (built, published, in the release's
+    count) has no steps: "11 partition(s) to build" then "contributor-months: 10" read as a
+    partition lost; the count says what it counts."""
+    from tracelab_pipeline.normalize import normalize_files
+    from tracelab_pipeline.orchestration.demo import DemoResult
+    from tracelab_pipeline.orchestration.demo_summary import summarize
+
+    data = tmp_path / "data"
+    for month, log in (
+        ("2025-09", "ccviewer__1af7fc5e.jsonl"),
+        ("2025-10", "claude-code-transcripts__sample_codex_session.jsonl"),  # no token_count
+    ):
+        steps = normalize_files([fixture(log)], "alice").steps
+        out = data / "private" / "steps" / "contributor=alice" / f"month={month}"
+        out.mkdir(parents=True)
+        pq.write_table(steps, out / "part.parquet")
+    text = summarize(DemoResult(data_dir=data, dagster_home=data / "dagster_home"))
+    assert "contributor-months with steps: 1" in text, text
+
+
 def test_a_failed_step_is_reported_with_its_whole_message(tmp_path):
     import dagster as dg
 
