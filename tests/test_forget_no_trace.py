@@ -244,6 +244,26 @@ def test_forget_counts_landed_files_events_that_still_name_her():
         assert forget_in_instance(instance, "alice", apply=True)["landed_events_left"] == 1
 
 
+def test_forget_counts_only_events_that_name_the_handle_as_a_word():
+    """Landing names contributors by pseudonym now: a short handle inside a word of the
+    metadata ('zed' in 'materialized') or inside a pseudonym's hex ('abc') is not her, and the
+    dry run said such events named her and could not be erased."""
+    from tracelab_pipeline.orchestration.forget import forget_in_instance
+
+    new = {
+        "outcome": "materialized",
+        "held_by_contributor": dg.MetadataValue.json({"usr_3abc41f0d2e9c8b7a6f5": 1}),
+    }
+    old = {"drops_not_landed": dg.MetadataValue.json(["zed/notes.txt", "abc-2.txt"])}
+    with dg.instance_for_test() as instance:
+        instance.report_runless_asset_event(dg.AssetMaterialization("landed_files", metadata=new))
+        assert forget_in_instance(instance, "zed", apply=False)["landed_events_left"] == 0
+        assert forget_in_instance(instance, "abc", apply=False)["landed_events_left"] == 0
+        instance.report_runless_asset_event(dg.AssetMaterialization("landed_files", metadata=old))
+        assert forget_in_instance(instance, "zed", apply=False)["landed_events_left"] == 1
+        assert forget_in_instance(instance, "abc", apply=False)["landed_events_left"] == 1
+
+
 def test_forget_keeps_a_run_of_hers_still_in_progress_and_says_so():
     # Deleted while it ran, its events (naming her keys) went on being written under a run
     # that no longer existed: it is kept until it finishes, and forget says so.

@@ -364,8 +364,10 @@ def _forget_asset_rows(instance: dg.DagsterInstance, rows: list) -> None:
 def _landed_events_naming(instance: dg.DagsterInstance, handle: str) -> int:
     """`landed_files` materializations naming her, written before they named contributors by
     pseudonym (in runs, or sensor ticks, that landed others' drops too). Dagster 1.13 has no
-    call that deletes one event (`wipe_asset` only hides them): they are counted, not erased."""
-    named = re.compile(re.escape(handle), re.IGNORECASE)
+    call that deletes one event (`wipe_asset` only hides them): they are counted, not erased.
+    The handle as a word (`alice/x`, `alice-notes.txt`), not inside one: a short handle is in
+    'materialized' or a pseudonym's hex, and the count told of events that do not name her."""
+    named = re.compile(rf"(?<![a-z0-9]){re.escape(handle)}(?![a-z0-9])", re.IGNORECASE)
     count, cursor = 0, None
     while True:
         page = instance.fetch_materializations(LANDED, limit=500, cursor=cursor)
