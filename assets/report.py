@@ -6,7 +6,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from tracelab_pipeline.catalog import FIGURES, TABLES
-from tracelab_pipeline.orchestration.automation import downstream_condition
+from tracelab_pipeline.orchestration.automation import report_condition
 from tracelab_pipeline.orchestration.resources import TraceLabConfig
 
 MAX_METADATA_MARKDOWN = 60_000
@@ -29,7 +29,7 @@ class ReportConfig(dg.Config):
     kinds={"html", "markdown"},
     # Reading opens warehouse.duckdb, which admits one process at a time.
     pool="duckdb_writer",
-    automation_condition=downstream_condition(),
+    automation_condition=report_condition(),
     description=(
         "<data>/report/report.html and report.md: every paper table formatted as in the paper, "
         "figures next to their tables, and (TraceLab release or `paper` preset) the paper's "

@@ -84,6 +84,27 @@ def test_a_clean_inbox_is_summarized_as_no_bad_input(tmp_path):
     assert "rejected_records" not in text
 
 
+def test_the_summary_says_its_contributor_month_count_is_of_those_with_steps(tmp_path):
+    """A partition whose only log holds no model call (built, published, in the release's
+    count) has no steps: "11 partition(s) to build" then "contributor-months: 10" read as a
+    partition lost; the count says what it counts."""
+    from tracelab_pipeline.normalize import normalize_files
+    from tracelab_pipeline.orchestration.demo import DemoResult
+    from tracelab_pipeline.orchestration.demo_summary import summarize
+
+    data = tmp_path / "data"
+    for month, log in (
+        ("2025-09", "ccviewer__1af7fc5e.jsonl"),
+        ("2025-10", "claude-code-transcripts__sample_codex_session.jsonl"),  # no token_count
+    ):
+        steps = normalize_files([fixture(log)], "alice").steps
+        out = data / "private" / "steps" / "contributor=alice" / f"month={month}"
+        out.mkdir(parents=True)
+        pq.write_table(steps, out / "part.parquet")
+    text = summarize(DemoResult(data_dir=data, dagster_home=data / "dagster_home"))
+    assert "contributor-months with steps: 1" in text, text
+
+
 def test_a_failed_step_is_reported_with_its_whole_message(tmp_path):
     import dagster as dg
 
@@ -100,6 +121,26 @@ def test_a_failed_step_is_reported_with_its_whole_message(tmp_path):
     result = j.execute_in_process(raise_on_error=False)
     (line,) = _failed_steps(result)
     assert line.startswith("breaks: ") and line.endswith("first line: the part that says what")
+
+
+def test_a_run_that_fails_before_any_step_is_reported_with_its_message(tmp_path, monkeypatch):
+    """Production without a pseudonym key: the anonymization resource refuses at setup, so no
+    step fails; the summary's FAILED line still says what to set (it said "run failed")."""
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "unused"))
+    monkeypatch.setenv("TRACELAB_DATA_DIR", str(tmp_path / "unused"))
+    monkeypatch.setenv("TRACELAB_ENV", "production")
+    monkeypatch.setenv("TRACELAB_CONTRIBUTORS", "*")
+    for name in ("TRACELAB_INBOX", "TRACELAB_PSEUDONYM_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    data = tmp_path / "data"
+    copy_into(data / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
+    result = CliRunner().invoke(main, ["demo", "--data-dir", str(data)])
+    assert result.exit_code == 1, result.output
+    failed = [line for line in result.output.splitlines() if line.startswith("  FAILED")]
+    assert failed, result.output
+    assert "FAILED run failed" not in result.output
+    assert "landed_files: " in failed[0]
+    assert "no pseudonym key configured: set env TRACELAB_PSEUDONYM_KEY" in failed[0]
 
 
 def test_logs_that_give_no_steps_are_named_in_the_summary(tmp_path):

@@ -57,8 +57,10 @@ def test_forget_leaves_no_trace_in_the_dagster_instance(tmp_path, monkeypatch):
             instance=instance, tags=partition_range_tags(carols, hers), raise_on_error=False
         )
         assert ranged.success
-        for key in (hers, bobs):
+        automation = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        for key in (bobs, hers):  # hers last: the asset's cached latest materialization
             assert job.execute_in_process(instance=instance, partition_key=key).success
+        _as_the_ui_and_the_automation_daemon_do(defs, instance, automation.cursor)
         checks = instance.event_log_storage.get_asset_check_execution_history(
             dg.AssetCheckKey(dg.AssetKey("normalized_steps"), "nothing_lost"), limit=10
         )
@@ -131,6 +133,24 @@ def _traces(root: Path, needles: list[str]) -> list[str]:
     return hits
 
 
+def _as_the_ui_and_the_automation_daemon_do(defs, instance, cursor):
+    """What `dagster dev` adds beside the runs: the UI's partition status cache of each
+    partitioned asset, and a tick of the automation sensor with its evaluations stored (their
+    subsets name the upstream partitions that updated since the tick at `cursor`)."""
+    from dagster._core.storage.partition_status_cache import (
+        get_and_update_asset_status_cache_value,
+    )
+
+    graph = defs.resolve_asset_graph()
+    for key in partitioned_keys(defs.assets):
+        partitions_def = graph.get(key).partitions_def
+        assert get_and_update_asset_status_cache_value(instance, key, partitions_def)
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+    evaluations = [r.serializable_evaluation.with_run_ids(set()) for r in tick.results]
+    instance.schedule_storage.add_auto_materialize_asset_evaluations(2, evaluations)
+    assert any(re.search(r"\balice\|", repr(e)) for e in evaluations)
+
+
 def _sensor_state(instance: dg.DagsterInstance):
     """The inbox sensor's state, as the daemon stores it for a sensor it runs."""
     from dagster._core.remote_origin import (
@@ -160,7 +180,12 @@ def _daemon_tick(defs, instance, state, cursor):
     """One real evaluation of the inbox sensor, recorded as the daemon records it: the tick
     (run keys, skip reason, cursor), the evaluation's output captured as the tick's log, the
     sensor's asset events and added partitions. The runs it requests the test runs itself."""
-    from dagster._core.scheduler.instigation import InstigatorType, TickData, TickStatus
+    from dagster._core.scheduler.instigation import (
+        InstigatorType,
+        SensorInstigatorData,
+        TickData,
+        TickStatus,
+    )
 
     tick = instance.create_tick(
         TickData(
@@ -193,6 +218,13 @@ def _daemon_tick(defs, instance, state, cursor):
     for request in result.run_requests:
         done = done.with_run_info(run_key=request.run_key)
     instance.update_tick(done.with_log_key(log_key))
+    # The daemon keeps the last run key in the sensor's state, beside its cursor.
+    if result.run_requests:
+        state = instance.get_instigator_state(state.instigator_origin_id, state.selector_id)
+        data = (state.instigator_data or SensorInstigatorData())._replace(
+            cursor=result.cursor, last_run_key=result.run_requests[-1].run_key
+        )
+        instance.update_instigator_state(state.with_data(data))
     return result
 
 
@@ -210,6 +242,26 @@ def test_forget_counts_landed_files_events_that_still_name_her():
         assert forget_in_instance(instance, "alice", apply=False)["landed_events_left"] == 1
         assert forget_in_instance(instance, "carol", apply=False)["landed_events_left"] == 0
         assert forget_in_instance(instance, "alice", apply=True)["landed_events_left"] == 1
+
+
+def test_forget_counts_only_events_that_name_the_handle_as_a_word():
+    """Landing names contributors by pseudonym now: a short handle inside a word of the
+    metadata ('zed' in 'materialized') or inside a pseudonym's hex ('abc') is not her, and the
+    dry run said such events named her and could not be erased."""
+    from tracelab_pipeline.orchestration.forget import forget_in_instance
+
+    new = {
+        "outcome": "materialized",
+        "held_by_contributor": dg.MetadataValue.json({"usr_3abc41f0d2e9c8b7a6f5": 1}),
+    }
+    old = {"drops_not_landed": dg.MetadataValue.json(["zed/notes.txt", "abc-2.txt"])}
+    with dg.instance_for_test() as instance:
+        instance.report_runless_asset_event(dg.AssetMaterialization("landed_files", metadata=new))
+        assert forget_in_instance(instance, "zed", apply=False)["landed_events_left"] == 0
+        assert forget_in_instance(instance, "abc", apply=False)["landed_events_left"] == 0
+        instance.report_runless_asset_event(dg.AssetMaterialization("landed_files", metadata=old))
+        assert forget_in_instance(instance, "zed", apply=False)["landed_events_left"] == 1
+        assert forget_in_instance(instance, "abc", apply=False)["landed_events_left"] == 1
 
 
 def test_forget_keeps_a_run_of_hers_still_in_progress_and_says_so():

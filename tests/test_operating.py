@@ -368,6 +368,7 @@ def test_forget_in_the_dagster_instance_deletes_her_keys_and_runs():
             "ranged_runs_with_others": 0,
             "others_rebuilt": 0,
             "ticks": 0,
+            "cached": 0,
             "landed_events_left": 0,
             "check_rows": 0,
         }
@@ -415,6 +416,7 @@ def test_forget_in_the_dagster_instance_judges_ranged_runs_by_the_keys_they_cove
             "ranged_runs_with_others": 2,
             "others_rebuilt": 2,  # bob|2026-03 (in two of them), carol|2026-03
             "ticks": 0,
+            "cached": 0,
             "landed_events_left": 0,
             "check_rows": 0,
             "not_vacuumed": [],

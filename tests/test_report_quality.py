@@ -269,6 +269,29 @@ def test_report_rebuilds_when_the_warehouse_or_the_landing_changes(tmp_path):
         assert fourth.get_num_requested(dg.AssetKey("report")) == 1
 
 
+def test_a_first_landing_does_not_request_the_report_before_any_warehouse(tmp_path):
+    """On a fresh instance the inbox sensor's first landing updates landed_files minutes
+    before any partition is published: the report alone then read a warehouse that did not
+    exist and its run failed ('Table with name steps does not exist'). It waits for one."""
+    from assets.report import report
+    from assets.warehouse import warehouse
+    from tracelab_pipeline.orchestration.resources import build_resources
+
+    defs = dg.Definitions(assets=[warehouse, report], resources=build_resources(data_dir=tmp_path))
+    with dg.instance_for_test() as instance:
+        first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        instance.report_runless_asset_event(dg.AssetMaterialization("landed_files"))
+        second = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=first.cursor
+        )
+        assert second.get_num_requested(dg.AssetKey("report")) == 0
+        dg.materialize([warehouse], instance=instance, resources=defs.resources)
+        third = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=second.cursor
+        )
+        assert third.get_num_requested(dg.AssetKey("report")) == 1
+
+
 def test_clean_label_keeps_reason_names_and_cuts_raw_values():
     from tracelab_pipeline.report.quality import clean_label
 

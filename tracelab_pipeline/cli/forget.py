@@ -89,7 +89,10 @@ def command(
             f"{dagster['others_rebuilt']} partition(s) of others lose that run's history and are "
             f"rebuilt by the nightly sweep), {dagster['check_rows']} asset check result(s) of "
             f"them or her partitions, {dagster['ticks']} sensor/schedule tick(s) naming "
-            f"{handle} (with the older ticks of their sensor or schedule)"
+            f"{handle} (with the older ticks of their sensor or schedule), "
+            f"{dagster['cached']} record(s) Dagster keeps beside them naming her partitions or "
+            "runs (a sensor's last run key, automation evaluations with the older ones, an "
+            "asset's cached latest materialization or partition status)"
         )
         if dagster["landed_events_left"]:
             click.echo(f"  {_landed_left(dagster['landed_events_left'])}")

@@ -20,6 +20,15 @@ def downstream_condition() -> dg.AutomationCondition:
     )
 
 
+def report_condition() -> dg.AutomationCondition:
+    """`downstream_condition`, and only once the warehouse exists: the report also depends on
+    landed_files, which the inbox sensor's first landing updates minutes before any partition
+    is published; requested alone then, it read a warehouse without tables and failed."""
+    return downstream_condition() & ~dg.AutomationCondition.any_deps_match(
+        dg.AutomationCondition.missing()
+    ).allow(dg.AssetSelection.assets("warehouse"))
+
+
 def automation_sensor() -> dg.AutomationConditionSensorDefinition:
     """Evaluates the conditions of every asset that has one (the unpartitioned downstream)."""
     return dg.AutomationConditionSensorDefinition(

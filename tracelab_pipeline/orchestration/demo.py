@@ -169,10 +169,12 @@ def _missing(instance, keys: list[dg.AssetKey]) -> bool:
 
 
 def _failed_steps(out) -> list[str]:
+    # A resource refusing at setup (production without a pseudonym key) fails the run before
+    # any step: its event carries the message that says what to set.
     return [
         f"{e.step_key}: {_error_text(e.event_specific_data.error)}"
         for e in out.all_events
-        if e.is_step_failure
+        if (e.is_step_failure or e.is_resource_init_failure) and e.event_specific_data.error
     ] or ["run failed"]
 
 

@@ -173,7 +173,7 @@ def summarize(result: DemoResult) -> str:
         *_landing_line(registry),
         *_held_lines(result.held),
         f"  contributors: {counts['contributors']}   sessions: {counts['sessions']}   "
-        f"steps: {counts['steps']}   contributor-months: {counts['partitions']}",
+        f"steps: {counts['steps']}   contributor-months with steps: {counts['partitions']}",
         f"  this run: {len(result.partitions_run)} partition(s) rebuilt in "
         f"{result.partition_runs} run(s); downstream "
         + ("rebuilt" if result.downstream_ran else "up to date"),

@@ -187,6 +187,10 @@ def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -
     # said, and deleted by running forget again once it is finished.
     in_progress = {i for i, r in runs.items() if not r.is_finished}
     ticks = _ticks_naming(instance, handle)
+    finished = set(runs) - in_progress
+    sensors = _sensor_states_naming(instance, handle)
+    evaluations = _evaluations_naming(instance, handle)
+    cached = _asset_rows_naming(instance, handle, finished)
     found = {
         "partition_keys": keys,
         "runs": len(runs),
@@ -194,8 +198,8 @@ def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -
         "ranged_runs_with_others": ranged,
         "others_rebuilt": len(others),
         "ticks": sum(len(t) for _, t in ticks),
+        "cached": len(sensors) + len(evaluations) + len(cached),
     }
-    finished = set(runs) - in_progress
     check_keys = sorted({*keys, *tagged})
     if not apply:
         return {
@@ -221,6 +225,14 @@ def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -
             state.selector_id,
             before=max(t.timestamp for t in purged) + 1e-3,
         )
+    for state in sensors:
+        instance.update_instigator_state(
+            state.with_data(state.instigator_data._replace(last_run_key=None))
+        )
+    if evaluations:
+        # Stored to the second: one past her latest (others' older evaluations go too).
+        instance.schedule_storage.purge_asset_evaluations(before=max(evaluations) + 1.0)
+    _forget_asset_rows(instance, cached)
     return {
         **found,
         "check_rows": checks,
@@ -256,11 +268,106 @@ def _ticks_naming(instance: dg.DagsterInstance, handle: str) -> list:
     return found
 
 
+def _her_keys(handle: str) -> re.Pattern:
+    """One of her partition keys, however serialized (in JSON inside JSON too)."""
+    return re.compile(rf"(?<![a-z0-9._-]){re.escape(handle)}\|\d{{4}}-\d{{2}}")
+
+
+def _sensor_states_naming(instance: dg.DagsterInstance, handle: str) -> list:
+    """Sensor states whose last run key is one of hers (the daemon keeps the inbox sensor's
+    latest run key, `<partition>@<digest>`, beside its cursor until the next run request)."""
+    from dagster._core.scheduler.instigation import SensorInstigatorData
+
+    keys = _her_keys(handle)
+    return [
+        state
+        for state in instance.all_instigator_state()
+        if isinstance(state.instigator_data, SensorInstigatorData)
+        and keys.search(state.instigator_data.last_run_key or "")
+    ]
+
+
+def _evaluations_naming(instance: dg.DagsterInstance, handle: str) -> list[float]:
+    """When the automation sensor's stored evaluations that name her keys were written (their
+    subsets list the upstream partitions that updated; Dagster keeps them for weeks). Dagster
+    deletes evaluations only by time, as ticks, and has no call that lists them all: the
+    schedule storage's own table is read."""
+    import sqlalchemy as db
+    from dagster._core.storage.schedules.schema import AssetDaemonAssetEvaluationsTable as table
+
+    storage = instance.schedule_storage
+    if storage is None or not storage.supports_auto_materialize_asset_evaluations:
+        return []
+    keys = _her_keys(handle)
+    query = db.select(table.c.create_timestamp, table.c.asset_evaluation_body).where(
+        table.c.asset_evaluation_body.contains(f"{handle}|", autoescape=True)
+    )
+    with storage.connect() as conn:
+        rows = conn.execute(query).fetchall()
+    return [_utc_seconds(when) for when, body in rows if keys.search(body)]
+
+
+def _utc_seconds(when) -> float:
+    from datetime import UTC, datetime
+
+    if isinstance(when, str):  # SQLite hands back text
+        when = datetime.fromisoformat(when)
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def _asset_rows_naming(instance: dg.DagsterInstance, handle: str, run_ids: set[str]) -> list:
+    """(asset key, its cached latest materialization is of a run being deleted or names her
+    keys, its cached partition status names them) for each asset row of the event log that
+    holds either:
+    Dagster keeps both beside the events and `delete_run` updates neither."""
+    import sqlalchemy as db
+    from dagster._core.storage.event_log.schema import AssetKeyTable as table
+
+    storage = instance.event_log_storage
+    if not hasattr(storage, "index_connection"):
+        return []
+    keys = _her_keys(handle)
+    columns = [table.c.asset_key, table.c.last_run_id, table.c.last_materialization]
+    has_cache = storage.can_read_asset_status_cache()
+    if has_cache:
+        columns.append(table.c.cached_status_data)
+    with storage.index_connection() as conn:
+        rows = conn.execute(db.select(*columns)).fetchall()
+    found = []
+    for row in rows:
+        # Or naming her: a forget before this one deleted the run but left the record.
+        stale = row[1] in run_ids or bool(keys.search(row[2] or ""))
+        status = bool(has_cache and keys.search(row[3] or ""))
+        if stale or status:
+            found.append((row[0], stale, status))
+    return found
+
+
+def _forget_asset_rows(instance: dg.DagsterInstance, rows: list) -> None:
+    """Drops the cached latest materialization of a deleted run (readers then take the latest
+    left in the event log) and the cached partition status naming her (recomputed when read)."""
+    from dagster._core.storage.event_log.schema import AssetKeyTable as table
+
+    stale = [key for key, was_deleted, _ in rows if was_deleted]
+    if stale:
+        with instance.event_log_storage.index_connection() as conn:
+            conn.execute(
+                table.update()
+                .where(table.c.asset_key.in_(stale))
+                .values(last_materialization=None, last_run_id=None)
+            )
+    status = [dg.AssetKey.from_db_string(key) for key, _, named in rows if named]
+    if status:
+        instance.wipe_asset_cached_status(status)
+
+
 def _landed_events_naming(instance: dg.DagsterInstance, handle: str) -> int:
     """`landed_files` materializations naming her, written before they named contributors by
     pseudonym (in runs, or sensor ticks, that landed others' drops too). Dagster 1.13 has no
-    call that deletes one event (`wipe_asset` only hides them): they are counted, not erased."""
-    named = re.compile(re.escape(handle), re.IGNORECASE)
+    call that deletes one event (`wipe_asset` only hides them): they are counted, not erased.
+    The handle as a word (`alice/x`, `alice-notes.txt`), not inside one: a short handle is in
+    'materialized' or a pseudonym's hex, and the count told of events that do not name her."""
+    named = re.compile(rf"(?<![a-z0-9]){re.escape(handle)}(?![a-z0-9])", re.IGNORECASE)
     count, cursor = 0, None
     while True:
         page = instance.fetch_materializations(LANDED, limit=500, cursor=cursor)
