@@ -433,11 +433,15 @@ def test_the_numbers_and_months_of_a_release_are_no_leak_of_a_handle_of_digits(b
     assert not failed
 
 
-def test_a_handle_of_digits_where_data_goes_fails(built, tmp_path):
-    """The steps count as the handle: planted as a string in a name column, a JSON-lines value,
-    the MANIFEST as the builder writes it, or an edited README, it is found."""
+@pytest.mark.parametrize("which", ("steps", "first month"))
+def test_a_handle_of_digits_where_data_goes_fails(built, tmp_path, which):
+    """The steps count or the first month (`2025-09`, a handle of DIGITS in
+    test_digit_handles.py) as the handle: planted as a string in a name column, a JSON-lines
+    value, the MANIFEST as the builder writes it, or an edited README, it is found (a month
+    is skipped only where the builder writes months)."""
     data, _ = built
-    handle = str(json.loads((data / "built" / "MANIFEST.json").read_text())["counts"]["steps"])
+    counts = json.loads((data / "built" / "MANIFEST.json").read_text())["counts"]
+    handle = str(counts["steps"]) if which == "steps" else counts["months"]["first"]
     private = _private_as(data, handle, tmp_path)
     assert no_private_values(data / "built", private).passed
 
