@@ -316,17 +316,17 @@ _MANIFEST_CONSTANTS = {
 
 def _readme_values(manifest: dict, text: str) -> list[str] | None:
     """When the README is byte for byte the datasheet rendered from the MANIFEST's counts and
-    rows: the values it took from them (its wording is ours; the values are in the MANIFEST
-    too). None when it differs (or the MANIFEST lacks them): then every line is scanned."""
+    rows: the strings it took from its counts (its wording is ours; the values are in the
+    MANIFEST too). Not its rows: the builder writes numbers there, which are not scanned, and
+    a string in their place is found in the MANIFEST's own scan. None when it differs (or the
+    MANIFEST lacks them): then every line is scanned."""
     try:
         counts, files = manifest["counts"], manifest["files"]
         if text != render_readme(counts, files):
             return None
     except (KeyError, TypeError, AttributeError):
         return None
-    rows = [entry["rows"] for entry in files.values()]
-    values = _leaves(counts, path=("counts",)) | _leaves(rows)
-    return _unsafe(pa.array(sorted(values), pa.string()))
+    return _unsafe(pa.array(sorted(_leaves(counts, path=("counts",))), pa.string()))
 
 
 _RELEASE_FILES = frozenset(
