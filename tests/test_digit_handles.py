@@ -61,12 +61,13 @@ def test_contribute_refuses_a_new_handle_of_digits_before_looking_for_logs(tmp_p
     refused = runner.invoke(main, ["contribute", "--as", "6", "--to", str(inbox)])
     assert refused.exit_code == 2, refused.output
     assert "has no letter" in refused.output and "'c6'" in refused.output
-    assert "claude:" not in refused.output  # refused before the logs were looked for
+    assert "log file(s)" not in refused.output  # refused before the logs were looked for
     assert not inbox.exists()
     with pytest.raises(ValueError, match="has no letter"):
         contribute(find_logs(), "6", str(inbox))
     taken = runner.invoke(main, ["contribute", "--as", "c6", "--to", str(inbox)])
     assert taken.exit_code == 0, taken.output
+    assert "log file(s)" in taken.output  # what the refused run would have printed
 
 
 def test_contribute_keeps_a_handle_of_digits_the_inbox_already_holds(tmp_path, monkeypatch):
