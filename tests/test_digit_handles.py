@@ -11,6 +11,7 @@ from landing_helpers import copy_into, fixture
 from tracelab_pipeline.cli import main
 from tracelab_pipeline.collect import find_logs
 from tracelab_pipeline.landing import land as land_module
+from tracelab_pipeline.landing.consent import Consent
 from tracelab_pipeline.landing.contribute import contribute
 from tracelab_pipeline.landing.handles import handle_from, is_valid_handle, new_handle_problem
 from tracelab_pipeline.landing.land import land_inbox
@@ -41,9 +42,9 @@ def test_an_invalid_handle_is_refused_for_its_shape_first():
 
 def test_a_user_name_of_digits_collects_as_local_unless_already_collected():
     assert handle_from("1000") == "local"
-    assert handle_from("1000", in_use=["1000", "alice"]) == "1000"
-    assert handle_from("alice", in_use=["1000"]) == "alice"
-    assert handle_from("Not Valid", in_use=["Not Valid"]) == "not-valid"
+    assert handle_from("1000", kept={"1000", "alice"}.__contains__) == "1000"
+    assert handle_from("alice", kept={"1000"}.__contains__) == "alice"
+    assert handle_from("Not Valid", kept={"Not Valid"}.__contains__) == "not-valid"
 
 
 def _homes(tmp_path, monkeypatch):
@@ -61,12 +62,13 @@ def test_contribute_refuses_a_new_handle_of_digits_before_looking_for_logs(tmp_p
     refused = runner.invoke(main, ["contribute", "--as", "6", "--to", str(inbox)])
     assert refused.exit_code == 2, refused.output
     assert "has no letter" in refused.output and "'c6'" in refused.output
-    assert "claude:" not in refused.output  # refused before the logs were looked for
+    assert "log file(s)" not in refused.output  # refused before the logs were looked for
     assert not inbox.exists()
     with pytest.raises(ValueError, match="has no letter"):
         contribute(find_logs(), "6", str(inbox))
     taken = runner.invoke(main, ["contribute", "--as", "c6", "--to", str(inbox)])
     assert taken.exit_code == 0, taken.output
+    assert "log file(s)" in taken.output  # what the refused run would have printed
 
 
 def test_contribute_keeps_a_handle_of_digits_the_inbox_already_holds(tmp_path, monkeypatch):
@@ -83,6 +85,7 @@ def test_collect_as_a_user_of_digits(tmp_path, monkeypatch):
     _homes(tmp_path, monkeypatch)
     inbox = tmp_path / "inbox"
     monkeypatch.setenv("TRACELAB_INBOX", str(inbox))
+    monkeypatch.setenv("TRACELAB_DATA_DIR", str(tmp_path / "data"))  # no registry there
     monkeypatch.setenv("USER", "1000")
     monkeypatch.setenv("LOGNAME", "1000")
     result = CliRunner().invoke(main, ["collect"])
@@ -120,3 +123,42 @@ def test_landing_refuses_a_new_handle_of_digits_and_keeps_landing_an_existing_on
     with Registry(landed) as reg:
         assert reg.has_landed("6") and reg.has_landed("c7") and not reg.has_landed("7")
         assert {p.key for p in reg.partitions()} >= {"6|2025-09", "c7|2025-09"}
+
+
+def test_a_handle_of_digits_dropped_before_the_rule_and_not_landed_yet_lands(tmp_path, monkeypatch):
+    """`7` dropped before the rule and held for consent at the first landing with the rule:
+    contribute and collect keep `7`, and its drops land once consent is given. `8`, first
+    dropped after that landing (by hand: contribute refuses it), is refused by landing, and
+    collect files a user `8` as `local` although the inbox has a directory `8`."""
+    _homes(tmp_path, monkeypatch)
+    data = tmp_path / "data"
+    inbox, landed = data / "inbox", data / "landed"
+    monkeypatch.setenv("TRACELAB_DATA_DIR", str(data))
+    monkeypatch.delenv("TRACELAB_INBOX", raising=False)
+    copy_into(inbox / "7", fixture("ccviewer__5c0375b4.jsonl"))
+    held = land_inbox(str(inbox), landed, consent=Consent(frozenset(), False, "nobody yet"))
+    assert held.held == {"7": 1} and not held.drops
+    copy_into(inbox / "8", fixture("ccviewer__1af7fc5e.jsonl"))
+
+    runner = CliRunner()
+    result = runner.invoke(main, ["contribute", "--as", "7", "--to", str(inbox)])
+    assert result.exit_code == 0, result.output
+    for user, handle in (("7", "7"), ("8", "local")):
+        monkeypatch.setenv("USER", user)
+        monkeypatch.setenv("LOGNAME", user)
+        result = runner.invoke(main, ["collect"])
+        assert result.exit_code == 0, result.output
+        assert any((inbox / handle / "claude").rglob("*.jsonl")), handle
+    assert not (inbox / "8" / "claude").exists()
+
+    report = land_inbox(str(inbox), landed)
+    outcomes: dict[str, set] = {}
+    for d in report.drops:
+        outcomes.setdefault(d["contributor"], set()).add(d["outcome"])
+    assert outcomes["7"] <= {"landed", "duplicate"} and "landed" in outcomes["7"]
+    assert outcomes["8"] == {"refused"} and outcomes["local"] <= {"landed", "duplicate"}
+    (refused,) = [d for d in report.drops if d["contributor"] == "8"]
+    assert "contributor handle '8' has no letter" in refused["reason"]
+    with Registry(landed) as reg:
+        assert reg.has_landed("7") and not reg.has_landed("8")
+        assert reg.keeps_handle("7") and not reg.keeps_handle("8")

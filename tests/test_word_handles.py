@@ -390,18 +390,8 @@ def test_listed_names_still_pass_presidio_and_raw_pseudonym_shapes_are_replaced(
 
 
 # ---------------------------------------------------------------------------------------------
-# Handles of digits: landing refuses new ones (test_digit_handles.py); those that landed before
+# Handles of digits: landing refuses new ones (test_digit_handles.py); those in use before
 # keep working, so the release check must not find them in the builder's numbers
-
-
-def _private_as(data, handle, tmp_path):
-    """`root`'s private layer filed under `handle` (the check takes the handle from the
-    directory names; the release holds no raw handle, so it is the release of any handle)."""
-    private = tmp_path / f"private-{handle}"
-    shutil.copytree(data / "private", private)
-    for directory in list(private.glob("*/contributor=root")):
-        directory.rename(directory.with_name(f"contributor={handle}"))
-    return private
 
 
 def _numbers_and_months(manifest) -> set[str]:
@@ -427,18 +417,22 @@ def test_the_numbers_and_months_of_a_release_are_no_leak_of_a_handle_of_digits(b
     assert {"1", str(counts["steps"]), counts["months"]["first"], "2025"} <= handles
     failed = {}
     for handle in sorted(handles):
-        outcome = no_private_values(data / "built", _private_as(data, handle, tmp_path))
+        outcome = no_private_values(data / "built", _private_of(handle, tmp_path))
         if not outcome.passed:
             failed[handle] = outcome.metadata["leaks"]
     assert not failed
 
 
-def test_a_handle_of_digits_where_data_goes_fails(built, tmp_path):
-    """The steps count as the handle: planted as a string in a name column, a JSON-lines value,
-    the MANIFEST as the builder writes it, or an edited README, it is found."""
+@pytest.mark.parametrize("which", ("steps", "first month"))
+def test_a_handle_of_digits_where_data_goes_fails(built, tmp_path, which):
+    """The steps count or the first month (`2025-09`, a handle of DIGITS in
+    test_digit_handles.py) as the handle: planted as a string in a name column, a JSON-lines
+    value, the MANIFEST as the builder writes it, or an edited README, it is found (a month
+    is skipped only where the builder writes months)."""
     data, _ = built
-    handle = str(json.loads((data / "built" / "MANIFEST.json").read_text())["counts"]["steps"])
-    private = _private_as(data, handle, tmp_path)
+    counts = json.loads((data / "built" / "MANIFEST.json").read_text())["counts"]
+    handle = str(counts["steps"]) if which == "steps" else counts["months"]["first"]
+    private = _private_of(handle, tmp_path)
     assert no_private_values(data / "built", private).passed
 
     rel = _copy(data, tmp_path / "parquet")
@@ -446,25 +440,25 @@ def test_a_handle_of_digits_where_data_goes_fails(built, tmp_path):
     table = pq.read_table(path)
     pq.write_table(replace_first(table, "tool_name", handle, where=lambda v: v is not None), path)
     leaks = no_private_values(rel, private).metadata["leaks"]
-    assert leaks == {"parquet/tool_calls.parquet.tool_name:contributor": 1}
+    assert leaks == {"parquet/tool_calls.parquet.tool_name:identifier": 1}
 
     rel = _copy(data, tmp_path / "json")
     _append_json_line(rel / "mooncake.jsonl.gz", {"hash_ids": handle})
     leaks = no_private_values(rel, private).metadata["leaks"]
-    assert leaks == {"mooncake.jsonl.gz.json:contributor": 1}
+    assert leaks == {"mooncake.jsonl.gz.json:identifier": 1}
 
     rel, manifest = _exact_copy(data, tmp_path / "manifest")
     manifest["weka"]["hash_id_scope"] = handle  # a string where the builder writes `local`
     _write_as_the_builder(rel, manifest)
     leaks = no_private_values(rel, private).metadata["leaks"]
-    assert leaks == {"MANIFEST.json.text:contributor": 1}
+    assert leaks == {"MANIFEST.json.text:identifier": 1}
 
     # a README that is not the datasheet is scanned line by line: the edit is found (and so
     # are the lines that give the steps count: a number there cannot be told from the handle)
     rel = _copy(data, tmp_path / "readme")
     readme = rel / "README.md"
     readme.write_text(readme.read_text() + f"\nlogs of {handle}\n")
-    assert no_private_values(rel, private).metadata["leaks"]["README.md.text:contributor"] >= 1
+    assert no_private_values(rel, private).metadata["leaks"]["README.md.text:identifier"] >= 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -620,7 +614,7 @@ def test_a_handle_equal_to_a_record_kind_publishes_as_any_other(key_anonymized, 
 @pytest.mark.parametrize("handle", KEY_HANDLES)
 def test_a_record_kind_handle_is_no_leak_in_the_release(built, tmp_path, handle):
     data, _ = built
-    outcome = no_private_values(data / "built", _private_as(data, handle, tmp_path))
+    outcome = no_private_values(data / "built", _private_of(handle, tmp_path))
     assert outcome.passed, outcome.metadata["leaks"]
 
 

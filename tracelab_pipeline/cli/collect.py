@@ -11,7 +11,7 @@ import click
 def _default_dest() -> Path:
     """<inbox>/<handle>: the inbox the pipeline reads, the handle made from the user name (an
     invalid handle would make landing refuse the whole drop; a name of digits is `local`
-    unless an earlier collect already made its directory)."""
+    unless landing keeps it: _landing_keeps)."""
     from tracelab_pipeline.landing.handles import handle_from
     from tracelab_pipeline.paths import INBOX_ENV, resolve_inbox
 
@@ -26,8 +26,29 @@ def _default_dest() -> Path:
     except (KeyError, OSError):  # a uid /etc/passwd does not know (containers), no $USER
         user = ""
     inbox_dir = Path(inbox)
-    in_use = [p.name for p in inbox_dir.iterdir()] if inbox_dir.is_dir() else []
-    return inbox_dir / handle_from(user, in_use=in_use)
+    return inbox_dir / handle_from(user, kept=lambda h: _landing_keeps(h, inbox_dir))
+
+
+def _landing_keeps(handle: str, inbox_dir: Path) -> bool:
+    """Whether landing takes `handle`, one a new contributor may not take: the data dir's
+    registry says (Registry.keeps_handle: it landed, or the inbox held it when landing first
+    ran with the rule). Without a registry, or before that landing, a directory an earlier
+    collect made in the inbox: that landing will keep it."""
+    import sqlite3
+
+    from tracelab_pipeline.landing.registry import LANDED, REGISTRY_NAME, Registry
+    from tracelab_pipeline.paths import resolve_data_dir
+
+    landed = resolve_data_dir() / LANDED
+    if (landed / REGISTRY_NAME).is_file():
+        try:
+            with Registry(landed) as reg:
+                kept = reg.keeps_handle(handle)
+        except (OSError, sqlite3.Error):  # a registry we cannot open: the inbox tells
+            kept = None
+        if kept is not None:
+            return kept
+    return (inbox_dir / handle).is_dir()
 
 
 @click.command("collect")

@@ -49,7 +49,9 @@ def command(handle: str, inbox: str | None, data_dir: str | None) -> None:
         problem = handle_refusal(handle, target_inbox)
     except store_errors() as exc:
         raise click.ClickException(f"cannot read {target_inbox}: {describe(exc)}") from exc
-    if problem:  # before walking ~/.claude and ~/.codex, which can take a while
+    # Here before walking ~/.claude and ~/.codex, which can take a while; contribute() asks
+    # again (one look at the inbox) as the guard of callers other than this command.
+    if problem:
         raise click.BadParameter(problem, param_hint="'--as'")
     not_dropped: list[Path] = []
     logs = find_logs(not_copied=not_dropped)

@@ -17,7 +17,7 @@ from pathlib import Path
 import fsspec
 
 from tracelab_pipeline.collect import FoundLog
-from tracelab_pipeline.landing.handles import handle_problem, new_handle_problem
+from tracelab_pipeline.landing.handles import is_valid_handle, new_handle_problem
 
 CHUNK = 1 << 20
 
@@ -42,14 +42,16 @@ def logs_digest(logs: list[FoundLog], shas: dict[Path, str] | None = None) -> st
 
 
 def handle_refusal(handle: str, inbox: str, storage_options: dict | None = None) -> str | None:
-    """Why `contribute` refuses `handle` for `inbox`, or None: an invalid handle
-    (handle_problem), or one a new contributor may not take (new_handle_problem) unless the
-    inbox already holds drops under it (an earlier contribute's: that contributor keeps it)."""
-    problem = handle_problem(handle)
-    if problem or new_handle_problem(handle) is None:
+    """Why `contribute` refuses `handle` for `inbox`, or None: an invalid handle, or one a new
+    contributor may not take (new_handle_problem) unless the inbox already holds drops under
+    it. Landing cannot be asked from here (its registry is the operator's); it keeps the
+    handles the inbox held when it first ran with the rule (Registry.keep_handles), so a
+    contributor who dropped before the rule keeps the handle, landed or not."""
+    problem = new_handle_problem(handle)
+    if problem is None or not is_valid_handle(handle):
         return problem
     fs, root = fsspec.core.url_to_fs(inbox, **(storage_options or {}))
-    return None if fs.exists(f"{root.rstrip('/')}/{handle}") else new_handle_problem(handle)
+    return None if fs.exists(f"{root.rstrip('/')}/{handle}") else problem
 
 
 def contribute(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 # Lower-case letters, digits, '.', '_', '-'; 1-64 chars, starting with a letter or digit.
 # No '|' (partition key separator), no '/', no upper case (case-insensitive file systems
@@ -44,16 +43,17 @@ def new_handle_problem(handle: str) -> str | None:
 _LETTER = re.compile(r"[a-z]")
 
 
-def handle_from(name: str, fallback: str = "local", in_use: Iterable[str] = ()) -> str:
+def handle_from(name: str, fallback: str = "local", kept=lambda handle: False) -> str:
     """A handle made from a free-form name (an OS user name): lower-cased, every run of other
     characters a '-'; `fallback` if nothing usable is left, or if it is no handle a new
-    contributor may take (new_handle_problem: `USER=1000` in a container) and not `in_use`
-    (an earlier collect's directory: the same logs under two handles would count twice)."""
+    contributor may take (new_handle_problem: `USER=1000` in a container) and not `kept`
+    (kept(handle): in use before the rule, so it keeps working; the same logs under two
+    handles would count twice)."""
     handle = re.sub(r"[^a-z0-9._-]+", "-", name.lower())
     handle = re.sub(r"\.{2,}", ".", handle).strip("._-")[:64].rstrip("._-")
-    if handle in in_use and is_valid_handle(handle):
+    if not new_handle_problem(handle) or (is_valid_handle(handle) and kept(handle)):
         return handle
-    return fallback if new_handle_problem(handle) else handle
+    return fallback
 
 
 # Partition keys are "<contributor>|<YYYY-MM>"; every module that builds or splits one uses this.

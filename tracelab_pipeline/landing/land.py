@@ -75,6 +75,14 @@ def land_inbox(
     landed.mkdir(parents=True, exist_ok=True)
     listing = list_inbox(inbox, storage_options)
     with _lock(landed), Registry(landed) as reg:
+        reg.keep_handles(
+            {
+                o.contributor
+                for o in listing.objects
+                if o.contributor and is_valid_handle(o.contributor)
+                if new_handle_problem(o.contributor)
+            }
+        )
         gen = reg.generation + 1
         lander = _Lander(reg, landed, listing, limits, gen, budget_s, consent)
         report = lander.run()
@@ -250,8 +258,8 @@ class _Lander:
             )
 
         problem = handle_problem(obj.contributor)
-        if not problem and not self.reg.has_landed(obj.contributor):
-            # (a handle that has landed logs keeps landing, whatever the rules for new ones)
+        if not problem and not self.reg.keeps_handle(obj.contributor):
+            # (a handle in use before the rules for new ones keeps landing: Registry.keeps_handle)
             problem = new_handle_problem(obj.contributor)
         if problem:
             return record("refused", problem)

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS files (
     lines INTEGER NOT NULL, stream_key TEXT, root_session TEXT, first_ts TEXT,
     status TEXT NOT NULL, status_reason TEXT, superseded_by TEXT, month TEXT,
     generation INTEGER NOT NULL, sessions TEXT, PRIMARY KEY (contributor, sha256));
+CREATE TABLE IF NOT EXISTS kept_handles (contributor TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS partitions (
     key TEXT PRIMARY KEY, contributor TEXT NOT NULL, month TEXT NOT NULL, digest TEXT NOT NULL,
     files INTEGER NOT NULL, changed_generation INTEGER NOT NULL);
@@ -48,6 +49,7 @@ REGISTRY_NAME = "registry.sqlite"
 LANDED = PurePosixPath("landed")
 OBJECTS = "objects"
 RELATIVE_PATHS = "object_paths_relative"
+KEPT_HANDLES = "kept_handles_taken"
 NO_MONTH = (
     "no timestamp in the log: no month to file it under (not a Claude Code or Codex session"
     " log: a TraceLab round export, which holds sessions of many months, is imported with"
@@ -203,6 +205,20 @@ class Registry:
         ).fetchone()
         return row is not None
 
+    def keeps_handle(self, contributor: str) -> bool | None:
+        """Whether landing takes `contributor` though a new contributor may not take it
+        (handles.new_handle_problem): it has landed, or it had drops in the inbox when landing
+        first ran with that rule (keep_handles). None when it is not known yet (no landing
+        has run with the rule)."""
+        if self.has_landed(contributor):
+            return True
+        if self._meta(KEPT_HANDLES) is None:
+            return None
+        row = self.db.execute(
+            "SELECT 1 FROM kept_handles WHERE contributor = ?", (contributor,)
+        ).fetchone()
+        return row is not None
+
     def has_file(self, contributor: str, sha256: str) -> bool:
         row = self.db.execute(
             "SELECT 1 FROM files WHERE contributor = ? AND sha256 = ?", (contributor, sha256)
@@ -219,6 +235,19 @@ class Registry:
             (gen,),
         )
         return gen
+
+    def keep_handles(self, handles: set[str]) -> None:
+        """Once per registry, at the first landing with the rule for new handles: `handles`,
+        those the inbox then held drops of, keep landing. They were dropped before the rule
+        (held for consent, or not landed yet), and contribute and collect keep a handle the
+        inbox holds: what they took must land."""
+        if self._meta(KEPT_HANDLES) is not None:
+            return
+        self.db.executemany(
+            "INSERT OR IGNORE INTO kept_handles (contributor) VALUES (?)", [(h,) for h in handles]
+        )
+        self.db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, 1)", (KEPT_HANDLES,))
+        self.db.commit()
 
     def mark_seen(self, inbox_path: str, fingerprint: str, drop_id: int | None) -> None:
         self.db.execute(

@@ -72,15 +72,15 @@ RELEASE_CHECKS: dict[str, str] = {
 }
 
 _PSEUDONYM = PSEUDONYM_RE.pattern.removeprefix("^").removesuffix("$")
-# Strings that are pseudonyms, provider-qualified pseudonyms (round session ids and trace keys),
-# ISO timestamps or months (`2025-09`: the MANIFEST's partitions and first and last month)
-# cannot hold a raw value; they are most strings of the release, so the text scan skips them
-# (the id columns' pseudonym shape is checked on its own). A handle of digits (`2025`, from
-# before landing refused new ones) is no leak in a date.
+# Strings that are pseudonyms, provider-qualified pseudonyms (round session ids and trace keys)
+# or ISO timestamps cannot hold a raw value; they are most strings of the release, so the text
+# scan skips them (the id columns' pseudonym shape is checked on its own). A month-shaped
+# string (`2025-09`) is not skipped here: a handle of digits from before landing refused new
+# ones may have that shape, and the scan must find it in a name column or a JSON value. Only
+# the MANIFEST's months are skipped, where the builder writes them (_MONTHS).
 _SAFE = re.compile(
     rf"^(?:(?:claude|codex|{_PSEUDONYM})(?::|$))+$"
     r"|^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z$"
-    r"|^\d{4}-\d\d$"
 )
 
 
@@ -316,16 +316,17 @@ _MANIFEST_CONSTANTS = {
 
 def _readme_values(manifest: dict, text: str) -> list[str] | None:
     """When the README is byte for byte the datasheet rendered from the MANIFEST's counts and
-    rows: the values it took from them (its wording is ours; the values are in the MANIFEST
-    too). None when it differs (or the MANIFEST lacks them): then every line is scanned."""
+    rows: the strings it took from its counts (its wording is ours; the values are in the
+    MANIFEST too). Not its rows: the builder writes numbers there, which are not scanned, and
+    a string in their place is found in the MANIFEST's own scan. None when it differs (or the
+    MANIFEST lacks them): then every line is scanned."""
     try:
         counts, files = manifest["counts"], manifest["files"]
         if text != render_readme(counts, files):
             return None
     except (KeyError, TypeError, AttributeError):
         return None
-    rows = [entry["rows"] for entry in files.values()]
-    return _unsafe(pa.array(sorted(_leaves(counts) | _leaves(rows)), pa.string()))
+    return _unsafe(pa.array(sorted(_leaves(counts, path=("counts",))), pa.string()))
 
 
 _RELEASE_FILES = frozenset(
@@ -378,19 +379,36 @@ def _at(value, path: tuple[str, ...]):
     return value
 
 
+# An item of a list in a path of MANIFEST keys (a JSON key is a string, never None).
+_ITEM = None
+# Where the builder writes months (partition names, `YYYY-MM`), by their path of keys: there a
+# month is the builder's, even when a handle of digits has its shape.
+_MONTHS = frozenset(
+    {
+        ("counts", "months", "first"),
+        ("counts", "months", "last"),
+        (BUILT_FROM, "partitions", _ITEM, "month"),
+    }
+)
+_MONTH = re.compile(r"\d{4}-\d\d")
+
+
 def _leaves(value, skip=(), path=()) -> set[str]:
-    """Every string under `value`, except at the paths `skip`, and every key of its dicts but
-    the builder's own (_BUILDER_KEYS). Not its numbers: the builder computes them (counts,
-    rows, sizes, parameters) and writes no value of the data as a JSON number, and a handle
-    of digits (`6`) would be found in every count."""
+    """Every string under `value` (at `path` of the MANIFEST), except at the paths `skip` and
+    months where the builder writes them (_MONTHS), and every key of its dicts but the
+    builder's own (_BUILDER_KEYS). Not its numbers: the builder computes them (counts, rows,
+    sizes, parameters) and writes no value of the data as a JSON number, and a handle of
+    digits (`6`) would be found in every count."""
     if path in skip:
         return set()
     if isinstance(value, dict):
         keys = {str(k) for k in value} - _BUILDER_KEYS
         return keys | {s for k, v in value.items() for s in _leaves(v, skip, (*path, k))}
     if isinstance(value, list):
-        return {s for v in value for s in _leaves(v, skip, path)}
-    return {value} if isinstance(value, str) else set()
+        return {s for v in value for s in _leaves(v, skip, (*path, _ITEM))}
+    if not isinstance(value, str) or (path in _MONTHS and _MONTH.fullmatch(value)):
+        return set()
+    return {value}
 
 
 def _unsafe(values: pa.Array | pa.ChunkedArray) -> list[str]:
