@@ -13,7 +13,8 @@ import uuid
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+
+from tracelab_pipeline.partitioned.store import write_parquet
 
 PART_FILE = "part.parquet"
 KEY_MARKER = "_pseudonym_key_fingerprint"
@@ -50,34 +51,6 @@ def public_partition_dir(public_root: str | Path, table: str, month: str, pseudo
     return Path(public_root) / table / f"month={month}" / f"contributor={pseudonym}"
 
 
-# LZ4, not zstd: zstd sets up a compression context for every column chunk, most of its cost
-# on ~20 small chunks per file and ~1,500 files per paper-preset run. LZ4 writes the public
-# layer in 30 % less CPU, and its readers (the warehouse, the release) decode it faster, for
-# 1.75x the bytes (paper preset: 117 MB instead of 68 MB; docs/privacy.md, Cost). No
-# statistics: both readers load whole files, none filters on min/max.
-COMPRESSION = "lz4"
-# Columns worth a Parquet dictionary: few distinct values per file. Pseudonyms (random hex,
-# mostly distinct) are not, and a dictionary per column costs CPU even when Arrow gives it up.
-DICTIONARY_COLUMNS = [
-    "contributor",
-    "provider",
-    "project",
-    "model",
-    "client_version",
-    "stop_reason",
-    "trigger",
-    "first_input_event_type",
-    "first_event_type",
-    "tool_name",
-    "command_signature",
-    "internal_latency_source",
-    "event_type",
-    "source",
-    "format",
-    "reason",
-]
-
-
 def publish(
     tables: dict[str, pa.Table],
     public_root: str | Path,
@@ -96,15 +69,8 @@ def publish(
         final = public_partition_dir(public_root, name, month, pseudonym) / PART_FILE
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(f".{PART_FILE}.{uuid.uuid4().hex}.tmp")
-        present = set(table.column_names)
         try:
-            pq.write_table(
-                table,
-                tmp,
-                compression=COMPRESSION,
-                use_dictionary=[c for c in DICTIONARY_COLUMNS if c in present],
-                write_statistics=False,
-            )
+            write_parquet(table, tmp)
             os.replace(tmp, final)
         except BaseException:
             tmp.unlink(missing_ok=True)

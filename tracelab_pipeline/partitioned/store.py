@@ -19,15 +19,14 @@ import pyarrow.parquet as pq
 from tracelab_pipeline.schema import TABLES, conform
 
 TABLE_NAMES = ("steps", "tool_calls", "timing_events", "ingest_accounting", "rejected_records")
-# LZ4 without statistics, as the public layer (anonymize/public_store.py): zstd sets up a
-# compression context for every column chunk of these small files (5 tables per partition,
-# ~1,500 files per paper-preset run), and every private file is read again by the checks on
-# normalized_steps and by anonymized_steps. Paper preset, CPU: writing 4.8 -> 3.1 s, reading
-# 2.4 -> 1.6 s, for 106 -> 142 MB (docs/privacy.md, sixth round). No reader filters on min/max:
-# they read whole columns. Partitions written with zstd before stay readable (per-file codec).
+# LZ4 without statistics, for both layers: zstd sets up a compression context for every column
+# chunk of these small files (5 tables per partition, ~1,500 files per paper-preset run), and
+# every file is read again whole (no reader filters on min/max). Paper preset, CPU: private
+# write 4.8 -> 3.1 s, read 2.4 -> 1.6 s, for 106 -> 142 MB; public write 30 % less, 68 -> 117
+# MB (docs/privacy.md, fifth and sixth rounds). Files written with zstd before stay readable.
 COMPRESSION = "lz4"
-# Columns worth a Parquet dictionary: few distinct values per file. The ids are mostly distinct,
-# and a dictionary tried on them costs CPU to write and to read (and bytes).
+# Columns worth a Parquet dictionary: few distinct values per file. Ids and pseudonyms are
+# mostly distinct, and a dictionary tried on them costs CPU to write and to read (and bytes).
 DICTIONARY_COLUMNS = frozenset(
     (
         "contributor",
@@ -47,9 +46,21 @@ DICTIONARY_COLUMNS = frozenset(
         "internal_latency_source",
         "event_type",
         "source",
+        "format",
         "reason",
     )
 )
+
+
+def write_parquet(table: pa.Table, path: str | Path) -> None:
+    """One file of either layer, written as COMPRESSION and DICTIONARY_COLUMNS say."""
+    pq.write_table(
+        table,
+        path,
+        compression=COMPRESSION,
+        use_dictionary=[c for c in table.column_names if c in DICTIONARY_COLUMNS],
+        write_statistics=False,
+    )
 
 
 def partition_dir(root: str | Path, table: str, contributor: str, month: str) -> Path:
@@ -69,16 +80,7 @@ def write_partition(
     for name in TABLE_NAMES:
         table = tables[name].select(TABLES[name].names).cast(TABLES[name])
         final = partition_dir(root, name, contributor, month) / "part.parquet"
-        written[name] = _atomic(
-            final,
-            lambda tmp, t=table: pq.write_table(
-                t,
-                tmp,
-                compression=COMPRESSION,
-                use_dictionary=[c for c in t.column_names if c in DICTIONARY_COLUMNS],
-                write_statistics=False,
-            ),
-        )
+        written[name] = _atomic(final, lambda tmp, t=table: write_parquet(t, tmp))
     data = json.dumps(inputs, sort_keys=True, indent=1).encode()
     _atomic(manifest_path(root, contributor, month), lambda tmp: tmp.write_bytes(data))
     return written

@@ -24,8 +24,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tracelab_pipeline import schema
-from tracelab_pipeline.anonymize.public_store import DICTIONARY_COLUMNS
 from tracelab_pipeline.formats.tracelab_rounds import EVENT_ATTRIBUTES, SUMMARY_FIELDS, iter_rounds
+from tracelab_pipeline.partitioned.store import DICTIONARY_COLUMNS
 from tracelab_pipeline.release import weka
 from tracelab_pipeline.release.datasheet import (
     MOONCAKE_FILE,
