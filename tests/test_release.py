@@ -407,6 +407,43 @@ def test_small_row_groups_hold_the_same_rows(built, tmp_path, monkeypatch):
         assert small.read().equals(pq.read_table(data / "release" / name))
 
 
+_LABELS = {"model": "steps.model", "tool_name": "tool_calls.tool_name"}
+
+
+def _strings_of(value):
+    """Every key and string value of a parsed JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from _strings_of(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings_of(v)
+
+
+def _names_of(lines) -> dict[str, set[str]]:
+    """The values of the name fields a full parse finds, by vocabulary label."""
+
+    def walk(value, found):
+        if isinstance(value, dict):
+            for key, v in value.items():
+                if key in _LABELS and isinstance(v, str):
+                    found.setdefault(_LABELS[key], set()).add(v)
+                elif key == "models":
+                    found.setdefault("steps.model", set()).update(v)
+                walk(v, found)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, found)
+
+    found: dict[str, set[str]] = {}
+    for line in lines:
+        walk(line, found)
+    return found
+
+
 def test_json_strings_are_every_key_and_string_value(built, tmp_path):
     """The check's block scan finds what a full parse finds (minus pseudonyms and times)."""
 
@@ -441,17 +478,6 @@ def test_json_strings_of_long_lines_in_small_blocks(built, tmp_path, monkeypatch
     line ends, and still finds every key and string value."""
     from tracelab_pipeline.release import checks
 
-    def strings(value):
-        if isinstance(value, str):
-            yield value
-        elif isinstance(value, dict):
-            for k, v in value.items():
-                yield k
-                yield from strings(v)
-        elif isinstance(value, list):
-            for v in value:
-                yield from strings(v)
-
     data, _ = built
     odd = tmp_path / "long.jsonl"
     tricky = ['a\\"b', "c\\", '"', "\\\\", "x" * 50, "y,z", "[1, 2]"]
@@ -461,8 +487,23 @@ def test_json_strings_of_long_lines_in_small_blocks(built, tmp_path, monkeypatch
     )
     monkeypatch.setattr(checks, "_BLOCK", 97)  # a prime: cuts land everywhere
     for path in (odd, data / "release" / "weka.jsonl.gz"):
-        found = {s for line in _lines(path) for s in strings(line) if not _SAFE.match(s)}
+        found = {s for line in _lines(path) for s in _strings_of(line) if not _SAFE.match(s)}
         assert _json_strings(path) == found and found
+
+
+def test_name_fields_around_a_literal_longer_than_a_block(tmp_path, monkeypatch):
+    """A literal longer than a block makes an empty block, and the line goes on: a name field
+    cut before its value, or a `models` list over several blocks, is still found."""
+    from tracelab_pipeline.release import checks
+
+    lines = [
+        {"a": "b", "model": "m" * 300, "c": "d"},
+        {"models": ["x" * 60, "y" * 60, "z" * 60, "w" * 60], "tool_name": "t" * 200},
+    ]
+    path = tmp_path / "long.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    monkeypatch.setattr(checks, "_BLOCK", 97)
+    assert _json_names(path) == _names_of(lines)
 
 
 def test_a_raw_id_in_the_mooncake_trace_fails_the_check(built, tmp_path):
@@ -597,19 +638,6 @@ def test_name_fields_are_those_a_full_parse_finds(built, tmp_path):
     """Whole lines in a block (the default size here) take the Arrow path for name fields
     (_plain_name_fields): it finds what parsing every line finds, and a planted unlisted
     name, a model in a Weka `models` list and a tool name in the rounds, fails the check."""
-
-    def walk(value, found):
-        if isinstance(value, dict):
-            for key, v in value.items():
-                if key in ("model", "tool_name") and isinstance(v, str):
-                    found.setdefault(_LABELS[key], set()).add(v)
-                elif key == "models":
-                    found.setdefault("steps.model", set()).update(v)
-                walk(v, found)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v, found)
-
     data, _ = built
     rel = _copy_release(data, tmp_path)
     session = _lines(rel / "weka.jsonl.gz")[0]
@@ -621,17 +649,11 @@ def test_name_fields_are_those_a_full_parse_finds(built, tmp_path):
         with gzip.open(rel / name, "ab") as f:
             f.write(orjson.dumps(line) + b"\n")
     for name in ("weka.jsonl.gz", "tracelab_rounds.jsonl.gz", "mooncake.jsonl.gz"):
-        found: dict[str, set[str]] = {}
-        for line in _lines(rel / name):
-            walk(line, found)
-        assert _json_names(rel / name) == found
+        assert _json_names(rel / name) == _names_of(_lines(rel / name))
     assert listed_names(rel).metadata["unlisted_values"] == {
         "tracelab_rounds.jsonl.gz.tool_name": 1,
         "weka.jsonl.gz.model": 1,
     }
-
-
-_LABELS = {"model": "steps.model", "tool_name": "tool_calls.tool_name"}
 
 
 def test_nightly_sweep_does_not_rebuild_the_release(tmp_path):

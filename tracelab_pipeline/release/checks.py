@@ -475,15 +475,26 @@ def _json_scan(
             # A long line is cut between literals, maybe between a key and its value: the end
             # of the previous block is scanned again (in the file's text no literal holds an
             # unescaped quote, so a window starting inside one cannot fake a field).
-            for m in _NAME_FIELD.finditer(before + block):
-                if m.group(1):
-                    value = orjson.loads(m.group(2))
-                    names.setdefault(_NAME_FIELDS[m.group(1)], set()).add(value)
-                else:
-                    models = (orjson.loads(s) for s in _JSON_STRING.findall(m.group(3)))
-                    names.setdefault("steps.model", set()).update(models)
-        before = b"" if block.endswith(b"\n") else block[-_NAME_OVERLAP:]
+            for label, values in _name_fields(before + block).items():
+                names.setdefault(label, set()).update(values)
+        if block.endswith(b"\n"):
+            before = b""
+        elif block:  # (an empty block is a literal longer than a block: still mid-line)
+            # kept over blocks shorter than the overlap: a `models` list may span several
+            before = (before + block[-_NAME_OVERLAP:])[-_NAME_OVERLAP:]
     return lines, strings, names
+
+
+def _name_fields(text: bytes) -> dict[str, set[str]]:
+    """_NAME_FIELD in text cut between literals, with or without escapes (the general path)."""
+    out: dict[str, set[str]] = {}
+    for m in _NAME_FIELD.finditer(text):
+        if m.group(1):
+            out.setdefault(_NAME_FIELDS[m.group(1)], set()).add(orjson.loads(m.group(2)))
+        else:
+            models = (orjson.loads(s) for s in _JSON_STRING.findall(m.group(3)))
+            out.setdefault("steps.model", set()).update(models)
+    return out
 
 
 def _count_lines(block: bytes) -> int:
