@@ -7,6 +7,7 @@ import io
 import itertools
 import json
 import math
+import random
 import shutil
 from datetime import UTC, datetime, timedelta
 
@@ -504,6 +505,87 @@ def test_name_fields_around_a_literal_longer_than_a_block(tmp_path, monkeypatch)
     path.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
     monkeypatch.setattr(checks, "_BLOCK", 97)
     assert _json_names(path) == _names_of(lines)
+
+
+# Lines with no backslash (as orjson writes text without quotes, backslashes or control
+# characters): the scan cuts their literals at their quotes in numpy/Arrow, and finds their
+# name fields there when a block starts a line.
+_PLAIN_LINES = [
+    {"José": "/home/jürgen", "日本": "🦀 crab", "": "", "model": "日本-model-🦀"},
+    {"models": ["José-1", "model", "", "a:b,c[d", ":", "tool_name"], "tool_name": "models"},
+    {"x": [":", ",", "[", "]", "{", "}", ":[", "models"], "model": "", "tool_name": None},
+    {"nested": {"model": {"model": "inner-ü"}, "models": []}, "y": ["model", "x"], "z": 1.5},
+    {"tool_name": "mcp__ü__日本", "ses_": "2026-01-05T10:00:00.000Z", "n": [1, True, None]},
+]
+
+
+def _plain_text(lines) -> bytes:
+    """JSON lines with no backslash, the last without a line end."""
+    text = b"\n".join(orjson.dumps(line) for line in lines)
+    assert b"\\" not in text
+    return text
+
+
+@pytest.mark.parametrize("block", [None, 97, 13])
+def test_json_scan_of_plain_text_equals_a_full_parse(tmp_path, monkeypatch, block):
+    """Non-ASCII keys and values, empty ones, values shaped like JSON punctuation or like the
+    name fields' keys, a models list of six: the scan's strings and names are a full parse's,
+    at the default block size (whole lines: the Arrow path for both) and at tiny ones."""
+    from tracelab_pipeline.release import checks
+
+    path = tmp_path / "plain.jsonl"
+    path.write_bytes(_plain_text(_PLAIN_LINES))
+    if block:
+        monkeypatch.setattr(checks, "_BLOCK", block)
+    strings = {s for line in _PLAIN_LINES for s in _strings_of(line) if not _SAFE.match(s)}
+    assert _json_strings(path) == strings
+    assert {"José", "/home/jürgen", "日本", "🦀 crab", ""} <= strings
+    assert _json_names(path) == _names_of(_PLAIN_LINES)
+    assert _names_of(_PLAIN_LINES)["steps.model"] >= {"José-1", "a:b,c[d", "tool_name"}
+
+
+def test_plain_blocks_scan_as_the_regular_expressions_do():
+    """Blocks with no backslash that start a line: the Arrow path's literals and name fields
+    are the regular expressions' (the path taken by blocks with one), on random lines."""
+    from tracelab_pipeline.release import checks
+
+    rng = random.Random(80)
+    alphabet = "ab:,[]{} éü日🦀"
+    words = ["", "model", "models", "tool_name", ":", ",", "claude", "2026-01-05T10:00:00Z"]
+
+    def text():
+        if rng.random() < 0.3:
+            return rng.choice(words)
+        return "".join(rng.choice(alphabet) for _ in range(rng.randrange(6)))
+
+    def value(depth):
+        kind = rng.randrange(5 if depth < 3 else 3)
+        if kind == 0:
+            return text()
+        if kind == 1:
+            return rng.choice([0, -1.5, True, None])
+        if kind == 2:
+            return [text() for _ in range(rng.randrange(4))]
+        if kind == 3:
+            return [value(depth + 1) for _ in range(rng.randrange(3))]
+        return line(depth + 1)
+
+    def line(depth=0):
+        out = {}
+        for _ in range(rng.randrange(5)):
+            key = rng.choice(["model", "models", "tool_name", text()])
+            out[key] = (
+                [text() for _ in range(rng.randrange(5))] if key == "models" else value(depth)
+            )
+        return out
+
+    for _ in range(300):
+        block = _plain_text([line() for _ in range(rng.randrange(1, 4))])
+        block += b"\n" if rng.random() < 0.5 else b""
+        pieces = checks._quoted_pieces(block, checks._quotes(block))
+        assert set(checks._unsafe(checks._literals(pieces))) == set(checks._unsafe_literals(block))
+        general = checks._name_fields(block)  # (an empty models list gives an empty set)
+        assert checks._plain_name_fields(pieces) == {k: v for k, v in general.items() if v}
 
 
 def test_a_raw_id_in_the_mooncake_trace_fails_the_check(built, tmp_path):
