@@ -723,7 +723,9 @@ def test_name_fields_are_those_a_full_parse_finds(built, tmp_path):
     data, _ = built
     rel = _copy_release(data, tmp_path)
     session = _lines(rel / "weka.jsonl.gz")[0]
-    session["models"] = ["acme-gpt-internal", *session["models"]]
+    # in the middle of a list: a reader of only the first model, or only the last, misses it
+    planted = ["claude-opus-4-1-20250805", "acme-gpt-internal", "gpt-5-codex"]
+    session["models"] = [*session["models"][:1], *planted]
     rounds = _lines(rel / "tracelab_rounds.jsonl.gz")
     planted = next(r for r in rounds if r["tools"])
     planted["tools"][0]["tool_name"] = "mcp__acme-billing__q"
