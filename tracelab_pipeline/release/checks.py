@@ -627,9 +627,13 @@ def _line_blocks(path: Path):
 
 def _outside_strings(block: bytes) -> int:
     """A cut for a block with no line end (a Weka line holds a whole session: up to 100s of
-    MB): after the last complete literal and before the next quote (which opens a literal),
-    so that a tail never grows past one literal plus a block."""
-    if b"\\" not in block:  # no escape: quotes pair up in order (_quotes)
+    MB) that splits no literal: before the quote opening a literal the block does not close,
+    or at the block's end when it closes every literal it opens. A cut between literals may
+    fall inside a number or between a key and its `:`: the scan reads only literals, and
+    _json_scan finds a name field cut there in the end of the previous block it keeps. The
+    tail carried to the next block is then at most one literal's start, so it never grows
+    past one literal plus a block."""
+    if b"\\" not in block:  # no escape: quotes pair up in order, an odd one out is open
         return len(block) if block.count(b'"') % 2 == 0 else block.rfind(b'"')
     end = 0
     for match in _JSON_STRING.finditer(block):
