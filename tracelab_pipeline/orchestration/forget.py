@@ -225,10 +225,7 @@ def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -
             state.selector_id,
             before=max(t.timestamp for t in purged) + 1e-3,
         )
-    for state in sensors:
-        instance.update_instigator_state(
-            state.with_data(state.instigator_data._replace(last_run_key=None))
-        )
+    _clear_sensor_states(instance, sensors, handle)
     if evaluations:
         # Stored to the second: one past her latest (others' older evaluations go too).
         instance.schedule_storage.purge_asset_evaluations(before=max(evaluations) + 1.0)
@@ -274,8 +271,10 @@ def _her_keys(handle: str) -> re.Pattern:
 
 
 def _sensor_states_naming(instance: dg.DagsterInstance, handle: str) -> list:
-    """Sensor states whose last run key is one of hers (the daemon keeps the inbox sensor's
-    latest run key, `<partition>@<digest>`, beside its cursor until the next run request)."""
+    """Sensor states that name one of her keys: in the last run key (the daemon keeps the inbox
+    sensor's latest, `<partition>@<digest>`, beside its cursor until the next run request) or
+    in the automation sensor's cursor (zlib and base64 of the partitions each condition saw:
+    `"start": "alice|2026-03"` after a tick that saw hers; no byte scan finds it)."""
     from dagster._core.scheduler.instigation import SensorInstigatorData
 
     keys = _her_keys(handle)
@@ -283,8 +282,39 @@ def _sensor_states_naming(instance: dg.DagsterInstance, handle: str) -> list:
         state
         for state in instance.all_instigator_state()
         if isinstance(state.instigator_data, SensorInstigatorData)
-        and keys.search(state.instigator_data.last_run_key or "")
+        and (
+            keys.search(state.instigator_data.last_run_key or "")
+            or keys.search(_automation_cursor_text(state))
+        )
     ]
+
+
+def _automation_cursor_text(state) -> str:
+    """An automation sensor's cursor, decoded as Dagster's daemon reads it ('' for others)."""
+    from dagster._core.definitions.sensor_definition import SensorType
+    from dagster._daemon.asset_daemon import asset_daemon_cursor_from_instigator_serialized_cursor
+    from dagster_shared.serdes import serialize_value
+
+    data = state.instigator_data
+    if not data.cursor or data.sensor_type not in (
+        SensorType.AUTOMATION,
+        SensorType.AUTO_MATERIALIZE,
+    ):
+        return ""
+    return serialize_value(asset_daemon_cursor_from_instigator_serialized_cursor(data.cursor, None))
+
+
+def _clear_sensor_states(instance: dg.DagsterInstance, states: list, handle: str) -> None:
+    """Clears what names her in each of these sensor states: the last run key, or an
+    automation sensor's whole cursor (its next tick starts afresh, as on a new instance)."""
+    keys = _her_keys(handle)
+    for state in states:
+        data = state.instigator_data
+        if keys.search(data.last_run_key or ""):
+            data = data._replace(last_run_key=None)
+        if keys.search(_automation_cursor_text(state)):
+            data = data._replace(cursor=None)
+        instance.update_instigator_state(state.with_data(data))
 
 
 def _evaluations_naming(instance: dg.DagsterInstance, handle: str) -> list[float]:

@@ -1,0 +1,108 @@
+"""What Dagster keeps beside runs and ticks, naming a contributor's partition keys, that
+`forget_in_instance` clears: sensor states (the automation sensor's cursor, compressed, which
+no byte scan sees), stored automation evaluations, an asset's cached latest materialization.
+Each on a real instance, written through the storage calls `dagster dev` and its daemon use."""
+
+import dagster as dg
+from dagster._core.definitions.sensor_definition import SensorType
+from dagster._core.remote_origin import (
+    InProcessCodeLocationOrigin,
+    RemoteInstigatorOrigin,
+    RemoteRepositoryOrigin,
+)
+from dagster._core.scheduler.instigation import (
+    InstigatorState,
+    InstigatorStatus,
+    InstigatorType,
+    SensorInstigatorData,
+)
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+from dagster._daemon.asset_daemon import (
+    asset_daemon_cursor_from_instigator_serialized_cursor,
+    asset_daemon_cursor_to_instigator_serialized_cursor,
+)
+from dagster_shared.serdes import serialize_value
+
+from tracelab_pipeline.orchestration.automation import AUTOMATION_SENSOR_NAME
+from tracelab_pipeline.orchestration.forget import forget_in_instance
+from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME
+
+HERS, BOBS = "alice|2026-03", "bob|2026-03"
+PARTS = dg.DynamicPartitionsDefinition(name=PARTITIONS_NAME)
+
+
+@dg.asset(partitions_def=PARTS)
+def upstream():
+    return 1
+
+
+@dg.asset(
+    partitions_def=PARTS, deps=[upstream], automation_condition=dg.AutomationCondition.eager()
+)
+def downstream():
+    return 1
+
+
+DEFS = dg.Definitions(assets=[upstream, downstream])
+
+
+def _automation_cursor(instance, updated: str) -> str:
+    """The automation sensor's cursor after a tick that saw `updated` materialized, serialized
+    as the daemon stores it in the sensor's state."""
+    first = dg.evaluate_automation_conditions(defs=DEFS, instance=instance)
+    instance.report_runless_asset_event(dg.AssetMaterialization("upstream", partition=updated))
+    tick = dg.evaluate_automation_conditions(defs=DEFS, instance=instance, cursor=first.cursor)
+    assert updated in serialize_value(tick.cursor)
+    return asset_daemon_cursor_to_instigator_serialized_cursor(tick.cursor)
+
+
+def _sensor_state(instance, name: str, data: SensorInstigatorData) -> InstigatorState:
+    location = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(module_name="tracelab_pipeline.definitions"),
+        location_name="tracelab_pipeline.definitions",
+    )
+    origin = RemoteInstigatorOrigin(RemoteRepositoryOrigin(location, "__repository__"), name)
+    return instance.add_instigator_state(
+        InstigatorState(origin, InstigatorType.SENSOR, InstigatorStatus.DECLARED_IN_CODE, data)
+    )
+
+
+def _stored(instance, state) -> SensorInstigatorData:
+    return instance.get_instigator_state(
+        state.instigator_origin_id, state.selector_id
+    ).instigator_data
+
+
+def _decoded(cursor: str | None) -> str:
+    return serialize_value(asset_daemon_cursor_from_instigator_serialized_cursor(cursor, None))
+
+
+def test_forget_clears_the_automation_sensors_cursor_that_names_her_keys():
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(PARTITIONS_NAME, [HERS, BOBS])
+        cursor = _automation_cursor(instance, HERS)
+        state = _sensor_state(
+            instance,
+            AUTOMATION_SENSOR_NAME,
+            SensorInstigatorData(cursor=cursor, sensor_type=SensorType.AUTOMATION),
+        )
+        assert forget_in_instance(instance, "carol", apply=True)["cached"] == 0
+        assert _stored(instance, state).cursor == cursor  # not hers: kept
+        assert forget_in_instance(instance, "alice", apply=False)["cached"] >= 1
+        forget_in_instance(instance, "alice", apply=True)
+        assert "alice" not in _decoded(_stored(instance, state).cursor)
+
+
+def test_forget_keeps_an_automation_cursor_naming_only_others():
+    # A cursor names every partition a condition looked at, not only updated ones: hers not
+    # defined here, so the cursor names only bob's.
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(PARTITIONS_NAME, [BOBS])
+        cursor = _automation_cursor(instance, BOBS)
+        state = _sensor_state(
+            instance,
+            AUTOMATION_SENSOR_NAME,
+            SensorInstigatorData(cursor=cursor, sensor_type=SensorType.AUTOMATION),
+        )
+        forget_in_instance(instance, "alice", apply=True)
+        assert BOBS in _decoded(_stored(instance, state).cursor)
