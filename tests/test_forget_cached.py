@@ -106,3 +106,43 @@ def test_forget_keeps_an_automation_cursor_naming_only_others():
         )
         forget_in_instance(instance, "alice", apply=True)
         assert BOBS in _decoded(_stored(instance, state).cursor)
+
+
+def _evaluation(instance, cursor=None):
+    """The automation sensor's evaluation of `downstream`, as the daemon stores it, and the
+    tick's cursor."""
+    tick = dg.evaluate_automation_conditions(defs=DEFS, instance=instance, cursor=cursor)
+    (result,) = [r for r in tick.results if r.key == dg.AssetKey("downstream")]
+    return result.serializable_evaluation.with_run_ids(set()), tick.cursor
+
+
+def test_forget_deletes_only_the_evaluations_that_name_her():
+    # Stored to the second, in SQLite as text: a purge by time, one second past her latest,
+    # deleted an evaluation of bob's written the second after hers (and all his older ones).
+    from datetime import UTC, datetime
+
+    import sqlalchemy as db
+    from dagster._core.definitions.partitions.context import partition_loading_context
+    from dagster._core.storage.schedules.schema import AssetDaemonAssetEvaluationsTable as table
+
+    with dg.instance_for_test() as instance:
+        storage = instance.schedule_storage
+        instance.add_dynamic_partitions(PARTITIONS_NAME, [BOBS])
+        bobs, cursor = _evaluation(instance)
+        instance.add_dynamic_partitions(PARTITIONS_NAME, [HERS])
+        instance.report_runless_asset_event(dg.AssetMaterialization("upstream", partition=HERS))
+        hers, _ = _evaluation(instance, cursor)
+        assert "alice" not in repr(bobs) and HERS in repr(hers)
+        for evaluation_id, evaluation, second in ((1, bobs, 9), (2, hers, 10), (3, bobs, 11)):
+            # as the daemon does, in the partitions' loading context its subsets need
+            with partition_loading_context(datetime.now(UTC), instance):
+                storage.add_auto_materialize_asset_evaluations(evaluation_id, [evaluation])
+            with storage.connect() as conn:
+                conn.execute(
+                    table.update()
+                    .where(table.c.evaluation_id == evaluation_id)
+                    .values(create_timestamp=db.text(f"'2026-03-01 12:00:{second:02d}'"))
+                )
+        forget_in_instance(instance, "alice", apply=True)
+        left = storage.get_auto_materialize_asset_evaluations(dg.AssetKey("downstream"), 10)
+    assert sorted(r.evaluation_id for r in left) == [1, 3]

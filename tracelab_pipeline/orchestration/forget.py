@@ -226,9 +226,7 @@ def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -
             before=max(t.timestamp for t in purged) + 1e-3,
         )
     _clear_sensor_states(instance, sensors, handle)
-    if evaluations:
-        # Stored to the second: one past her latest (others' older evaluations go too).
-        instance.schedule_storage.purge_asset_evaluations(before=max(evaluations) + 1.0)
+    _delete_evaluations(instance, evaluations)
     _forget_asset_rows(instance, cached)
     return {
         **found,
@@ -317,11 +315,11 @@ def _clear_sensor_states(instance: dg.DagsterInstance, states: list, handle: str
         instance.update_instigator_state(state.with_data(data))
 
 
-def _evaluations_naming(instance: dg.DagsterInstance, handle: str) -> list[float]:
-    """When the automation sensor's stored evaluations that name her keys were written (their
-    subsets list the upstream partitions that updated; Dagster keeps them for weeks). Dagster
-    deletes evaluations only by time, as ticks, and has no call that lists them all: the
-    schedule storage's own table is read."""
+def _evaluations_naming(instance: dg.DagsterInstance, handle: str) -> list[int]:
+    """The ids of the automation sensor's stored evaluations that name her keys (their subsets
+    list the upstream partitions that updated; Dagster keeps them for weeks). Dagster has no
+    call that lists them all, nor one that deletes one (`purge_asset_evaluations` deletes all
+    before a time, stored to the second): the schedule storage's own table is read."""
     import sqlalchemy as db
     from dagster._core.storage.schedules.schema import AssetDaemonAssetEvaluationsTable as table
 
@@ -329,20 +327,21 @@ def _evaluations_naming(instance: dg.DagsterInstance, handle: str) -> list[float
     if storage is None or not storage.supports_auto_materialize_asset_evaluations:
         return []
     keys = _her_keys(handle)
-    query = db.select(table.c.create_timestamp, table.c.asset_evaluation_body).where(
+    query = db.select(table.c.id, table.c.asset_evaluation_body).where(
         table.c.asset_evaluation_body.contains(f"{handle}|", autoescape=True)
     )
     with storage.connect() as conn:
         rows = conn.execute(query).fetchall()
-    return [_utc_seconds(when) for when, body in rows if keys.search(body)]
+    return [row_id for row_id, body in rows if keys.search(body)]
 
 
-def _utc_seconds(when) -> float:
-    from datetime import UTC, datetime
+def _delete_evaluations(instance: dg.DagsterInstance, ids: list[int]) -> None:
+    """Deletes those rows, and only those: others' evaluation history stays."""
+    from dagster._core.storage.schedules.schema import AssetDaemonAssetEvaluationsTable as table
 
-    if isinstance(when, str):  # SQLite hands back text
-        when = datetime.fromisoformat(when)
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+    if ids:
+        with instance.schedule_storage.connect() as conn:
+            conn.execute(table.delete().where(table.c.id.in_(ids)))
 
 
 def _asset_rows_naming(instance: dg.DagsterInstance, handle: str, run_ids: set[str]) -> list:
