@@ -146,3 +146,24 @@ def test_forget_deletes_only_the_evaluations_that_name_her():
         forget_in_instance(instance, "alice", apply=True)
         left = storage.get_auto_materialize_asset_evaluations(dg.AssetKey("downstream"), 10)
     assert sorted(r.evaluation_id for r in left) == [1, 3]
+
+
+def test_forget_does_not_write_back_a_sensor_state_the_daemon_changed_since():
+    # forget found the inbox sensor's state naming her; the running daemon then ticked (new
+    # cursor, bob's run key): writing back the copy read first undid that tick.
+    from tracelab_pipeline.orchestration.forget import _clear_sensor_states, _sensor_states_naming
+    from tracelab_pipeline.orchestration.sensors import INBOX_SENSOR
+
+    with dg.instance_for_test() as instance:
+        state = _sensor_state(
+            instance, INBOX_SENSOR, SensorInstigatorData(cursor="6", last_run_key=f"{HERS}@ab12")
+        )
+        found = _sensor_states_naming(instance, "alice")
+        assert [s.selector_id for s in found] == [state.selector_id]
+        ticked = SensorInstigatorData(cursor="7", last_run_key=f"{BOBS}@cd34")
+        instance.update_instigator_state(state.with_data(ticked))
+        _clear_sensor_states(instance, found, "alice")
+        assert (_stored(instance, state).cursor, _stored(instance, state).last_run_key) == (
+            "7",
+            f"{BOBS}@cd34",
+        )

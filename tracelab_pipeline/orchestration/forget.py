@@ -304,15 +304,25 @@ def _automation_cursor_text(state) -> str:
 
 def _clear_sensor_states(instance: dg.DagsterInstance, states: list, handle: str) -> None:
     """Clears what names her in each of these sensor states: the last run key, or an
-    automation sensor's whole cursor (its next tick starts afresh, as on a new instance)."""
+    automation sensor's whole cursor (its next tick starts afresh, as on a new instance).
+    Each is read again just before: the copy found at the start of forget is seconds old
+    (minutes with lock retries), and writing it back would undo what the running daemon wrote
+    since (its cursor, others' run keys). A write by the daemon between this read and the
+    write is still lost: Dagster's state has no compare-and-set."""
+    from dagster._core.scheduler.instigation import SensorInstigatorData
+
     keys = _her_keys(handle)
-    for state in states:
+    for found in states:
+        state = instance.get_instigator_state(found.instigator_origin_id, found.selector_id)
+        if state is None or not isinstance(state.instigator_data, SensorInstigatorData):
+            continue
         data = state.instigator_data
         if keys.search(data.last_run_key or ""):
             data = data._replace(last_run_key=None)
         if keys.search(_automation_cursor_text(state)):
             data = data._replace(cursor=None)
-        instance.update_instigator_state(state.with_data(data))
+        if data != state.instigator_data:
+            instance.update_instigator_state(state.with_data(data))
 
 
 def _evaluations_naming(instance: dg.DagsterInstance, handle: str) -> list[int]:
