@@ -167,3 +167,20 @@ def test_forget_does_not_write_back_a_sensor_state_the_daemon_changed_since():
             "7",
             f"{BOBS}@cd34",
         )
+
+
+def test_forget_stops_on_a_sql_event_log_without_the_asset_columns_it_clears(tmp_path):
+    # As after a Dagster upgrade that moved them: it skipped the asset rows silently when the
+    # storage lacked index_connection, and failed with a bare SQL error on a missing column.
+    import sqlite3
+
+    import pytest
+
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        instance.add_dynamic_partitions(PARTITIONS_NAME, [HERS])
+        instance.report_runless_asset_event(dg.AssetMaterialization("upstream", partition=HERS))
+        (index,) = [p for p in tmp_path.rglob("index.db")]
+        with sqlite3.connect(index) as conn:
+            conn.execute("ALTER TABLE asset_keys DROP COLUMN last_run_id")
+        with pytest.raises(RuntimeError, match="a Dagster upgrade moved them"):
+            forget_in_instance(instance, "alice", apply=False)

@@ -355,16 +355,29 @@ def _delete_evaluations(instance: dg.DagsterInstance, ids: list[int]) -> None:
 
 
 def _asset_rows_naming(instance: dg.DagsterInstance, handle: str, run_ids: set[str]) -> list:
-    """(asset key, its cached latest materialization is of a run being deleted or names her
-    keys, its cached partition status names them) for each asset row of the event log that
-    holds either:
-    Dagster keeps both beside the events and `delete_run` updates neither."""
+    """The rows of the event log's asset table that name her: (asset key, whether its cached
+    latest materialization is of a run being deleted or names her keys, whether its cached
+    partition status names them). Dagster keeps both caches beside
+    the events and `delete_run` updates neither. A storage that is not SQL has no such table
+    (nothing is cleared there); a SQL one without the columns read here is an upgrade that
+    moved them, and stops forget with an error rather than leave her in them unsaid."""
     import sqlalchemy as db
     from dagster._core.storage.event_log.schema import AssetKeyTable as table
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 
     storage = instance.event_log_storage
-    if not hasattr(storage, "index_connection"):
+    if not isinstance(storage, SqlEventLogStorage):
         return []
+    needed = ("asset_key", "last_run_id", "last_materialization")
+    if not callable(getattr(storage, "index_connection", None)) or not all(
+        storage.has_asset_key_col(c) for c in needed
+    ):
+        raise RuntimeError(
+            f"the Dagster event log ({type(storage).__name__}) has no index_connection or no "
+            f"{', '.join(needed)} column in its {table.name} table, where forget clears an "
+            "asset's cached latest materialization: a Dagster upgrade moved them; "
+            "tracelab_pipeline/orchestration/forget.py needs updating"
+        )
     keys = _her_keys(handle)
     columns = [table.c.asset_key, table.c.last_run_id, table.c.last_materialization]
     has_cache = storage.can_read_asset_status_cache()
