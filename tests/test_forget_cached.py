@@ -184,3 +184,23 @@ def test_forget_stops_on_a_sql_event_log_without_the_asset_columns_it_clears(tmp
             conn.execute("ALTER TABLE asset_keys DROP COLUMN last_run_id")
         with pytest.raises(RuntimeError, match="a Dagster upgrade moved them"):
             forget_in_instance(instance, "alice", apply=False)
+
+
+def test_forget_keeps_a_cached_latest_materialization_written_since_it_looked():
+    # forget found the asset's cached latest materialization of her run; bob's run then
+    # materialized the asset: clearing the cache by asset key alone dropped bob's.
+    import sqlalchemy as db
+    from dagster._core.storage.event_log.schema import AssetKeyTable as table
+
+    from tracelab_pipeline.orchestration.forget import _asset_rows_naming, _forget_asset_rows
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(PARTITIONS_NAME, [HERS, BOBS])
+        hers = dg.materialize([upstream], instance=instance, partition_key=HERS).run_id
+        rows = _asset_rows_naming(instance, "alice", {hers})
+        assert len(rows) == 1  # upstream's, cached of her run
+        bobs = dg.materialize([upstream], instance=instance, partition_key=BOBS).run_id
+        _forget_asset_rows(instance, rows)
+        with instance.event_log_storage.index_connection() as conn:
+            cached = conn.execute(db.select(table.c.last_run_id)).scalar_one()
+    assert cached == bobs

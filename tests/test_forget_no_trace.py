@@ -58,8 +58,11 @@ def test_forget_leaves_no_trace_in_the_dagster_instance(tmp_path, monkeypatch):
         )
         assert ranged.success
         automation = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        run_of = {}
         for key in (bobs, hers):  # hers last: the asset's cached latest materialization
-            assert job.execute_in_process(instance=instance, partition_key=key).success
+            result = job.execute_in_process(instance=instance, partition_key=key)
+            assert result.success
+            run_of[key] = result.run_id
         _as_the_ui_and_the_automation_daemon_do(defs, instance, automation.cursor)
         checks = instance.event_log_storage.get_asset_check_execution_history(
             dg.AssetCheckKey(dg.AssetKey("normalized_steps"), "nothing_lost"), limit=10
@@ -91,6 +94,8 @@ def test_forget_leaves_no_trace_in_the_dagster_instance(tmp_path, monkeypatch):
             r.tags.get("dagster/partition")
             for r in instance.get_runs(dg.RunsFilter(job_name=PARTITIONS_JOB))
         ] == [bobs]
+        latest = instance.get_latest_materialization_event(dg.AssetKey("normalized_steps"))
+        assert latest.run_id == run_of[bobs]
         # carol's partition went with the ranged run's history: the nightly sweep rebuilds it
         config = defs.resources["tracelab"]
         assert partitions_needing_work(instance, config, partitioned_keys(defs.assets)) == [carols]

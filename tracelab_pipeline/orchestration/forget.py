@@ -355,9 +355,9 @@ def _delete_evaluations(instance: dg.DagsterInstance, ids: list[int]) -> None:
 
 
 def _asset_rows_naming(instance: dg.DagsterInstance, handle: str, run_ids: set[str]) -> list:
-    """The rows of the event log's asset table that name her: (asset key, whether its cached
-    latest materialization is of a run being deleted or names her keys, whether its cached
-    partition status names them). Dagster keeps both caches beside
+    """The rows of the event log's asset table that name her: (asset key, the run id of its
+    cached latest materialization, whether that cache is of a run being deleted or names her
+    keys, whether its cached partition status names them). Dagster keeps both caches beside
     the events and `delete_run` updates neither. A storage that is not SQL has no such table
     (nothing is cleared there); a SQL one without the columns read here is an upgrade that
     moved them, and stops forget with an error rather than leave her in them unsaid."""
@@ -391,7 +391,7 @@ def _asset_rows_naming(instance: dg.DagsterInstance, handle: str, run_ids: set[s
         stale = row[1] in run_ids or bool(keys.search(row[2] or ""))
         status = bool(has_cache and keys.search(row[3] or ""))
         if stale or status:
-            found.append((row[0], stale, status))
+            found.append((row[0], row[1], stale, status))
     return found
 
 
@@ -400,15 +400,23 @@ def _forget_asset_rows(instance: dg.DagsterInstance, rows: list) -> None:
     left in the event log) and the cached partition status naming her (recomputed when read)."""
     from dagster._core.storage.event_log.schema import AssetKeyTable as table
 
-    stale = [key for key, was_deleted, _ in rows if was_deleted]
+    stale = [(key, run_id) for key, run_id, was_deleted, _ in rows if was_deleted]
     if stale:
         with instance.event_log_storage.index_connection() as conn:
-            conn.execute(
-                table.update()
-                .where(table.c.asset_key.in_(stale))
-                .values(last_materialization=None, last_run_id=None)
-            )
-    status = [dg.AssetKey.from_db_string(key) for key, _, named in rows if named]
+            for key, run_id in stale:
+                # Only if still the one read: a run (of others) that materialized the asset
+                # since wrote its own, which is kept.
+                same = (
+                    table.c.last_run_id.is_(None)
+                    if run_id is None
+                    else table.c.last_run_id == run_id
+                )
+                conn.execute(
+                    table.update()
+                    .where(table.c.asset_key == key, same)
+                    .values(last_materialization=None, last_run_id=None)
+                )
+    status = [dg.AssetKey.from_db_string(key) for key, _, _, named in rows if named]
     if status:
         instance.wipe_asset_cached_status(status)
 
