@@ -251,17 +251,23 @@ def test_forget_counts_landed_files_events_that_still_name_her():
 
 def test_forget_counts_only_events_that_name_the_handle_as_a_word():
     """Landing names contributors by pseudonym now: a short handle inside a word of the
-    metadata ('zed' in 'materialized') or inside a pseudonym's hex ('abc') is not her, and the
-    dry run said such events named her and could not be erased."""
+    metadata ('zed' in 'materialized'), inside a pseudonym's hex ('abc') or at the start of a
+    longer handle ('zed-x') is not her, and the dry run said such events named her and could
+    not be erased."""
     from tracelab_pipeline.orchestration.forget import forget_in_instance
 
     new = {
         "outcome": "materialized",
         "held_by_contributor": dg.MetadataValue.json({"usr_3abc41f0d2e9c8b7a6f5": 1}),
     }
-    old = {"drops_not_landed": dg.MetadataValue.json(["zed/notes.txt", "abc-2.txt"])}
+    old = {"drops_not_landed": dg.MetadataValue.json(["zed/notes.txt", "abc/2.txt"])}
+    # Other contributors' handles that begin with hers: a handle takes '.', '_' and '-'.
+    longer = {"drops_not_landed": dg.MetadataValue.json(["zed-x/a", "zed.x/a", "zed_x/a"])}
     with dg.instance_for_test() as instance:
         instance.report_runless_asset_event(dg.AssetMaterialization("landed_files", metadata=new))
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization("landed_files", metadata=longer)
+        )
         assert forget_in_instance(instance, "zed", apply=False)["landed_events_left"] == 0
         assert forget_in_instance(instance, "abc", apply=False)["landed_events_left"] == 0
         instance.report_runless_asset_event(dg.AssetMaterialization("landed_files", metadata=old))

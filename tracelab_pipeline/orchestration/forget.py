@@ -425,9 +425,10 @@ def _landed_events_naming(instance: dg.DagsterInstance, handle: str) -> int:
     """`landed_files` materializations naming her, written before they named contributors by
     pseudonym (in runs, or sensor ticks, that landed others' drops too). Dagster 1.13 has no
     call that deletes one event (`wipe_asset` only hides them): they are counted, not erased.
-    The handle as a word (`alice/x`, `alice-notes.txt`), not inside one: a short handle is in
+    The handle whole (`alice/x`, `"alice"`), not inside a longer one (a handle takes `._-`
+    too: `alice-x`, `alice.x` are others'), nor inside a word: a short handle is in
     'materialized' or a pseudonym's hex, and the count told of events that do not name her."""
-    named = re.compile(rf"(?<![a-z0-9]){re.escape(handle)}(?![a-z0-9])", re.IGNORECASE)
+    named = re.compile(rf"(?<![a-z0-9._-]){re.escape(handle)}(?![a-z0-9._-])", re.IGNORECASE)
     count, cursor = 0, None
     while True:
         page = instance.fetch_materializations(LANDED, limit=500, cursor=cursor)
