@@ -58,8 +58,11 @@ def test_forget_leaves_no_trace_in_the_dagster_instance(tmp_path, monkeypatch):
         )
         assert ranged.success
         automation = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        run_of = {}
         for key in (bobs, hers):  # hers last: the asset's cached latest materialization
-            assert job.execute_in_process(instance=instance, partition_key=key).success
+            result = job.execute_in_process(instance=instance, partition_key=key)
+            assert result.success
+            run_of[key] = result.run_id
         _as_the_ui_and_the_automation_daemon_do(defs, instance, automation.cursor)
         checks = instance.event_log_storage.get_asset_check_execution_history(
             dg.AssetCheckKey(dg.AssetKey("normalized_steps"), "nothing_lost"), limit=10
@@ -91,6 +94,8 @@ def test_forget_leaves_no_trace_in_the_dagster_instance(tmp_path, monkeypatch):
             r.tags.get("dagster/partition")
             for r in instance.get_runs(dg.RunsFilter(job_name=PARTITIONS_JOB))
         ] == [bobs]
+        latest = instance.get_latest_materialization_event(dg.AssetKey("normalized_steps"))
+        assert latest.run_id == run_of[bobs]
         # carol's partition went with the ranged run's history: the nightly sweep rebuilds it
         config = defs.resources["tracelab"]
         assert partitions_needing_work(instance, config, partitioned_keys(defs.assets)) == [carols]
@@ -246,17 +251,23 @@ def test_forget_counts_landed_files_events_that_still_name_her():
 
 def test_forget_counts_only_events_that_name_the_handle_as_a_word():
     """Landing names contributors by pseudonym now: a short handle inside a word of the
-    metadata ('zed' in 'materialized') or inside a pseudonym's hex ('abc') is not her, and the
-    dry run said such events named her and could not be erased."""
+    metadata ('zed' in 'materialized'), inside a pseudonym's hex ('abc') or at the start of a
+    longer handle ('zed-x') is not her, and the dry run said such events named her and could
+    not be erased."""
     from tracelab_pipeline.orchestration.forget import forget_in_instance
 
     new = {
         "outcome": "materialized",
         "held_by_contributor": dg.MetadataValue.json({"usr_3abc41f0d2e9c8b7a6f5": 1}),
     }
-    old = {"drops_not_landed": dg.MetadataValue.json(["zed/notes.txt", "abc-2.txt"])}
+    old = {"drops_not_landed": dg.MetadataValue.json(["zed/notes.txt", "abc/2.txt"])}
+    # Other contributors' handles that begin with hers: a handle takes '.', '_' and '-'.
+    longer = {"drops_not_landed": dg.MetadataValue.json(["zed-x/a", "zed.x/a", "zed_x/a"])}
     with dg.instance_for_test() as instance:
         instance.report_runless_asset_event(dg.AssetMaterialization("landed_files", metadata=new))
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization("landed_files", metadata=longer)
+        )
         assert forget_in_instance(instance, "zed", apply=False)["landed_events_left"] == 0
         assert forget_in_instance(instance, "abc", apply=False)["landed_events_left"] == 0
         instance.report_runless_asset_event(dg.AssetMaterialization("landed_files", metadata=old))

@@ -91,8 +91,8 @@ def command(
             f"them or her partitions, {dagster['ticks']} sensor/schedule tick(s) naming "
             f"{handle} (with the older ticks of their sensor or schedule), "
             f"{dagster['cached']} record(s) Dagster keeps beside them naming her partitions or "
-            "runs (a sensor's last run key, automation evaluations with the older ones, an "
-            "asset's cached latest materialization or partition status)"
+            "runs (a sensor's last run key, the automation sensor's cursor, automation "
+            "evaluations, an asset's cached latest materialization or partition status)"
         )
         if dagster["landed_events_left"]:
             click.echo(f"  {_landed_left(dagster['landed_events_left'])}")

@@ -225,13 +225,8 @@ def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -
             state.selector_id,
             before=max(t.timestamp for t in purged) + 1e-3,
         )
-    for state in sensors:
-        instance.update_instigator_state(
-            state.with_data(state.instigator_data._replace(last_run_key=None))
-        )
-    if evaluations:
-        # Stored to the second: one past her latest (others' older evaluations go too).
-        instance.schedule_storage.purge_asset_evaluations(before=max(evaluations) + 1.0)
+    _clear_sensor_states(instance, sensors, handle)
+    _delete_evaluations(instance, evaluations)
     _forget_asset_rows(instance, cached)
     return {
         **found,
@@ -274,8 +269,10 @@ def _her_keys(handle: str) -> re.Pattern:
 
 
 def _sensor_states_naming(instance: dg.DagsterInstance, handle: str) -> list:
-    """Sensor states whose last run key is one of hers (the daemon keeps the inbox sensor's
-    latest run key, `<partition>@<digest>`, beside its cursor until the next run request)."""
+    """Sensor states that name one of her keys: in the last run key (the daemon keeps the inbox
+    sensor's latest, `<partition>@<digest>`, beside its cursor until the next run request) or
+    in the automation sensor's cursor (zlib and base64 of the partitions each condition saw:
+    `"start": "alice|2026-03"` after a tick that saw hers; no byte scan finds it)."""
     from dagster._core.scheduler.instigation import SensorInstigatorData
 
     keys = _her_keys(handle)
@@ -283,15 +280,56 @@ def _sensor_states_naming(instance: dg.DagsterInstance, handle: str) -> list:
         state
         for state in instance.all_instigator_state()
         if isinstance(state.instigator_data, SensorInstigatorData)
-        and keys.search(state.instigator_data.last_run_key or "")
+        and (
+            keys.search(state.instigator_data.last_run_key or "")
+            or keys.search(_automation_cursor_text(state))
+        )
     ]
 
 
-def _evaluations_naming(instance: dg.DagsterInstance, handle: str) -> list[float]:
-    """When the automation sensor's stored evaluations that name her keys were written (their
-    subsets list the upstream partitions that updated; Dagster keeps them for weeks). Dagster
-    deletes evaluations only by time, as ticks, and has no call that lists them all: the
-    schedule storage's own table is read."""
+def _automation_cursor_text(state) -> str:
+    """An automation sensor's cursor, decoded as Dagster's daemon reads it ('' for others)."""
+    from dagster._core.definitions.sensor_definition import SensorType
+    from dagster._daemon.asset_daemon import asset_daemon_cursor_from_instigator_serialized_cursor
+    from dagster_shared.serdes import serialize_value
+
+    data = state.instigator_data
+    if not data.cursor or data.sensor_type not in (
+        SensorType.AUTOMATION,
+        SensorType.AUTO_MATERIALIZE,
+    ):
+        return ""
+    return serialize_value(asset_daemon_cursor_from_instigator_serialized_cursor(data.cursor, None))
+
+
+def _clear_sensor_states(instance: dg.DagsterInstance, states: list, handle: str) -> None:
+    """Clears what names her in each of these sensor states: the last run key, or an
+    automation sensor's whole cursor (its next tick starts afresh, as on a new instance).
+    Each is read again just before: the copy found at the start of forget is seconds old
+    (minutes with lock retries), and writing it back would undo what the running daemon wrote
+    since (its cursor, others' run keys). A write by the daemon between this read and the
+    write is still lost: Dagster's state has no compare-and-set."""
+    from dagster._core.scheduler.instigation import SensorInstigatorData
+
+    keys = _her_keys(handle)
+    for found in states:
+        state = instance.get_instigator_state(found.instigator_origin_id, found.selector_id)
+        if state is None or not isinstance(state.instigator_data, SensorInstigatorData):
+            continue
+        data = state.instigator_data
+        if keys.search(data.last_run_key or ""):
+            data = data._replace(last_run_key=None)
+        if keys.search(_automation_cursor_text(state)):
+            data = data._replace(cursor=None)
+        if data != state.instigator_data:
+            instance.update_instigator_state(state.with_data(data))
+
+
+def _evaluations_naming(instance: dg.DagsterInstance, handle: str) -> list[int]:
+    """The ids of the automation sensor's stored evaluations that name her keys (their subsets
+    list the upstream partitions that updated; Dagster keeps them for weeks). Dagster has no
+    call that lists them all, nor one that deletes one (`purge_asset_evaluations` deletes all
+    before a time, stored to the second): the schedule storage's own table is read."""
     import sqlalchemy as db
     from dagster._core.storage.schedules.schema import AssetDaemonAssetEvaluationsTable as table
 
@@ -299,33 +337,47 @@ def _evaluations_naming(instance: dg.DagsterInstance, handle: str) -> list[float
     if storage is None or not storage.supports_auto_materialize_asset_evaluations:
         return []
     keys = _her_keys(handle)
-    query = db.select(table.c.create_timestamp, table.c.asset_evaluation_body).where(
+    query = db.select(table.c.id, table.c.asset_evaluation_body).where(
         table.c.asset_evaluation_body.contains(f"{handle}|", autoescape=True)
     )
     with storage.connect() as conn:
         rows = conn.execute(query).fetchall()
-    return [_utc_seconds(when) for when, body in rows if keys.search(body)]
+    return [row_id for row_id, body in rows if keys.search(body)]
 
 
-def _utc_seconds(when) -> float:
-    from datetime import UTC, datetime
+def _delete_evaluations(instance: dg.DagsterInstance, ids: list[int]) -> None:
+    """Deletes those rows, and only those: others' evaluation history stays."""
+    from dagster._core.storage.schedules.schema import AssetDaemonAssetEvaluationsTable as table
 
-    if isinstance(when, str):  # SQLite hands back text
-        when = datetime.fromisoformat(when)
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+    if ids:
+        with instance.schedule_storage.connect() as conn:
+            conn.execute(table.delete().where(table.c.id.in_(ids)))
 
 
 def _asset_rows_naming(instance: dg.DagsterInstance, handle: str, run_ids: set[str]) -> list:
-    """(asset key, its cached latest materialization is of a run being deleted or names her
-    keys, its cached partition status names them) for each asset row of the event log that
-    holds either:
-    Dagster keeps both beside the events and `delete_run` updates neither."""
+    """The rows of the event log's asset table that name her: (asset key, the run id of its
+    cached latest materialization, whether that cache is of a run being deleted or names her
+    keys, whether its cached partition status names them). Dagster keeps both caches beside
+    the events and `delete_run` updates neither. A storage that is not SQL has no such table
+    (nothing is cleared there); a SQL one without the columns read here is an upgrade that
+    moved them, and stops forget with an error rather than leave her in them unsaid."""
     import sqlalchemy as db
     from dagster._core.storage.event_log.schema import AssetKeyTable as table
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 
     storage = instance.event_log_storage
-    if not hasattr(storage, "index_connection"):
+    if not isinstance(storage, SqlEventLogStorage):
         return []
+    needed = ("asset_key", "last_run_id", "last_materialization")
+    if not callable(getattr(storage, "index_connection", None)) or not all(
+        storage.has_asset_key_col(c) for c in needed
+    ):
+        raise RuntimeError(
+            f"the Dagster event log ({type(storage).__name__}) has no index_connection or no "
+            f"{', '.join(needed)} column in its {table.name} table, where forget clears an "
+            "asset's cached latest materialization: a Dagster upgrade moved them; "
+            "tracelab_pipeline/orchestration/forget.py needs updating"
+        )
     keys = _her_keys(handle)
     columns = [table.c.asset_key, table.c.last_run_id, table.c.last_materialization]
     has_cache = storage.can_read_asset_status_cache()
@@ -339,7 +391,7 @@ def _asset_rows_naming(instance: dg.DagsterInstance, handle: str, run_ids: set[s
         stale = row[1] in run_ids or bool(keys.search(row[2] or ""))
         status = bool(has_cache and keys.search(row[3] or ""))
         if stale or status:
-            found.append((row[0], stale, status))
+            found.append((row[0], row[1], stale, status))
     return found
 
 
@@ -348,15 +400,23 @@ def _forget_asset_rows(instance: dg.DagsterInstance, rows: list) -> None:
     left in the event log) and the cached partition status naming her (recomputed when read)."""
     from dagster._core.storage.event_log.schema import AssetKeyTable as table
 
-    stale = [key for key, was_deleted, _ in rows if was_deleted]
+    stale = [(key, run_id) for key, run_id, was_deleted, _ in rows if was_deleted]
     if stale:
         with instance.event_log_storage.index_connection() as conn:
-            conn.execute(
-                table.update()
-                .where(table.c.asset_key.in_(stale))
-                .values(last_materialization=None, last_run_id=None)
-            )
-    status = [dg.AssetKey.from_db_string(key) for key, _, named in rows if named]
+            for key, run_id in stale:
+                # Only if still the one read: a run (of others) that materialized the asset
+                # since wrote its own, which is kept.
+                same = (
+                    table.c.last_run_id.is_(None)
+                    if run_id is None
+                    else table.c.last_run_id == run_id
+                )
+                conn.execute(
+                    table.update()
+                    .where(table.c.asset_key == key, same)
+                    .values(last_materialization=None, last_run_id=None)
+                )
+    status = [dg.AssetKey.from_db_string(key) for key, _, _, named in rows if named]
     if status:
         instance.wipe_asset_cached_status(status)
 
@@ -365,9 +425,10 @@ def _landed_events_naming(instance: dg.DagsterInstance, handle: str) -> int:
     """`landed_files` materializations naming her, written before they named contributors by
     pseudonym (in runs, or sensor ticks, that landed others' drops too). Dagster 1.13 has no
     call that deletes one event (`wipe_asset` only hides them): they are counted, not erased.
-    The handle as a word (`alice/x`, `alice-notes.txt`), not inside one: a short handle is in
+    The handle whole (`alice/x`, `"alice"`), not inside a longer one (a handle takes `._-`
+    too: `alice-x`, `alice.x` are others'), nor inside a word: a short handle is in
     'materialized' or a pseudonym's hex, and the count told of events that do not name her."""
-    named = re.compile(rf"(?<![a-z0-9]){re.escape(handle)}(?![a-z0-9])", re.IGNORECASE)
+    named = re.compile(rf"(?<![a-z0-9._-]){re.escape(handle)}(?![a-z0-9._-])", re.IGNORECASE)
     count, cursor = 0, None
     while True:
         page = instance.fetch_materializations(LANDED, limit=500, cursor=cursor)
