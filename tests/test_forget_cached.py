@@ -5,23 +5,13 @@ Each on a real instance, written through the storage calls `dagster dev` and its
 
 import dagster as dg
 from dagster._core.definitions.sensor_definition import SensorType
-from dagster._core.remote_origin import (
-    InProcessCodeLocationOrigin,
-    RemoteInstigatorOrigin,
-    RemoteRepositoryOrigin,
-)
-from dagster._core.scheduler.instigation import (
-    InstigatorState,
-    InstigatorStatus,
-    InstigatorType,
-    SensorInstigatorData,
-)
-from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+from dagster._core.scheduler.instigation import SensorInstigatorData
 from dagster._daemon.asset_daemon import (
     asset_daemon_cursor_from_instigator_serialized_cursor,
     asset_daemon_cursor_to_instigator_serialized_cursor,
 )
 from dagster_shared.serdes import serialize_value
+from instance_helpers import sensor_state
 
 from tracelab_pipeline.orchestration.automation import AUTOMATION_SENSOR_NAME
 from tracelab_pipeline.orchestration.forget import forget_in_instance
@@ -56,17 +46,6 @@ def _automation_cursor(instance, updated: str) -> str:
     return asset_daemon_cursor_to_instigator_serialized_cursor(tick.cursor)
 
 
-def _sensor_state(instance, name: str, data: SensorInstigatorData) -> InstigatorState:
-    location = InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(module_name="tracelab_pipeline.definitions"),
-        location_name="tracelab_pipeline.definitions",
-    )
-    origin = RemoteInstigatorOrigin(RemoteRepositoryOrigin(location, "__repository__"), name)
-    return instance.add_instigator_state(
-        InstigatorState(origin, InstigatorType.SENSOR, InstigatorStatus.DECLARED_IN_CODE, data)
-    )
-
-
 def _stored(instance, state) -> SensorInstigatorData:
     return instance.get_instigator_state(
         state.instigator_origin_id, state.selector_id
@@ -81,7 +60,7 @@ def test_forget_clears_the_automation_sensors_cursor_that_names_her_keys():
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(PARTITIONS_NAME, [HERS, BOBS])
         cursor = _automation_cursor(instance, HERS)
-        state = _sensor_state(
+        state = sensor_state(
             instance,
             AUTOMATION_SENSOR_NAME,
             SensorInstigatorData(cursor=cursor, sensor_type=SensorType.AUTOMATION),
@@ -99,7 +78,7 @@ def test_forget_keeps_an_automation_cursor_naming_only_others():
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(PARTITIONS_NAME, [BOBS])
         cursor = _automation_cursor(instance, BOBS)
-        state = _sensor_state(
+        state = sensor_state(
             instance,
             AUTOMATION_SENSOR_NAME,
             SensorInstigatorData(cursor=cursor, sensor_type=SensorType.AUTOMATION),
@@ -155,7 +134,7 @@ def test_forget_does_not_write_back_a_sensor_state_the_daemon_changed_since():
     from tracelab_pipeline.orchestration.sensors import INBOX_SENSOR
 
     with dg.instance_for_test() as instance:
-        state = _sensor_state(
+        state = sensor_state(
             instance, INBOX_SENSOR, SensorInstigatorData(cursor="6", last_run_key=f"{HERS}@ab12")
         )
         found = _sensor_states_naming(instance, "alice")

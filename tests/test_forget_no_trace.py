@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 from click.testing import CliRunner
+from instance_helpers import sensor_state
 from landing_helpers import copy_into, fixture, sensor_resources
 
 from tracelab_pipeline.cli import main as cli
@@ -42,7 +43,7 @@ def test_forget_leaves_no_trace_in_the_dagster_instance(tmp_path, monkeypatch):
     defs = build_definitions(data_dir=data)
 
     with dg.DagsterInstance.get() as instance:
-        state = _sensor_state(instance)
+        state = sensor_state(instance, INBOX_SENSOR)
         first = _daemon_tick(defs, instance, state, None)
         monkeypatch.setenv("TRACELAB_CONTRIBUTORS", "alice,bob,carol")
         _daemon_tick(defs, instance, state, first.cursor)
@@ -154,31 +155,6 @@ def _as_the_ui_and_the_automation_daemon_do(defs, instance, cursor):
     evaluations = [r.serializable_evaluation.with_run_ids(set()) for r in tick.results]
     instance.schedule_storage.add_auto_materialize_asset_evaluations(2, evaluations)
     assert any(re.search(r"\balice\|", repr(e)) for e in evaluations)
-
-
-def _sensor_state(instance: dg.DagsterInstance):
-    """The inbox sensor's state, as the daemon stores it for a sensor it runs."""
-    from dagster._core.remote_origin import (
-        InProcessCodeLocationOrigin,
-        RemoteInstigatorOrigin,
-        RemoteRepositoryOrigin,
-    )
-    from dagster._core.scheduler.instigation import (
-        InstigatorState,
-        InstigatorStatus,
-        InstigatorType,
-    )
-    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
-
-    location = InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(module_name="tracelab_pipeline.definitions"),
-        location_name="tracelab_pipeline.definitions",
-    )
-    origin = RemoteInstigatorOrigin(
-        RemoteRepositoryOrigin(location, "__repository__"), INBOX_SENSOR
-    )
-    state = InstigatorState(origin, InstigatorType.SENSOR, InstigatorStatus.DECLARED_IN_CODE)
-    return instance.add_instigator_state(state)
 
 
 def _daemon_tick(defs, instance, state, cursor):
