@@ -17,6 +17,16 @@ def fixture(name: str) -> Path:
     return next(p for p in CLAUDE + CODEX if p.name == name)
 
 
+def claude_home_with(tmp_path: Path, monkeypatch, log: str = "ccviewer__fe5e1c67.jsonl") -> Path:
+    """A Claude Code home of one real log, and no Codex home, as a contributor's machine."""
+    claude_home = tmp_path / "home" / ".claude"
+    (claude_home / "projects" / "p").mkdir(parents=True)
+    shutil.copy(fixture(log), claude_home / "projects" / "p" / "s.jsonl")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude_home))
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "none"))
+    return claude_home
+
+
 def copy_into(dest: Path, *files: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     for f in files:

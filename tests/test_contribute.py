@@ -3,7 +3,7 @@
 import shutil
 
 from click.testing import CliRunner
-from landing_helpers import CODEX, fixture
+from landing_helpers import CODEX, claude_home_with, fixture
 
 from tracelab_pipeline.cli import main
 from tracelab_pipeline.collect import find_logs
@@ -55,11 +55,7 @@ def test_contribute_refuses_bad_handle_and_no_logs(tmp_path, monkeypatch):
 
 
 def test_contribute_to_an_inbox_that_is_a_file_fails_naming_it(tmp_path, monkeypatch):
-    claude_home = tmp_path / "home" / ".claude"
-    (claude_home / "projects" / "p").mkdir(parents=True)
-    shutil.copy(fixture("ccviewer__fe5e1c67.jsonl"), claude_home / "projects" / "p" / "s.jsonl")
-    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude_home))
-    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "none"))
+    claude_home_with(tmp_path, monkeypatch)
     not_a_dir = tmp_path / "inbox"
     not_a_dir.write_text("a file, not a directory")
     result = CliRunner().invoke(main, ["contribute", "--as", "dana", "--to", str(not_a_dir)])
@@ -148,11 +144,7 @@ def test_a_bucket_inbox_without_credentials_fails_saying_what_to_set(tmp_path, m
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance-metadata wait
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     s3fs.S3FileSystem.clear_instance_cache()  # an instance made with credentials elsewhere
-    claude_home = tmp_path / "home" / ".claude"
-    (claude_home / "projects" / "p").mkdir(parents=True)
-    shutil.copy(fixture("ccviewer__1af7fc5e.jsonl"), claude_home / "projects" / "p" / "s.jsonl")
-    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude_home))
-    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "none"))
+    claude_home_with(tmp_path, monkeypatch, "ccviewer__1af7fc5e.jsonl")
     inbox = "s3://tracelab-inbox/drops"
 
     for args in (["contribute", "--as", "dana", "--to", inbox], ["forget", "dana"]):

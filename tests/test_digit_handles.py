@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
-from landing_helpers import copy_into, fixture
+from landing_helpers import claude_home_with, copy_into, fixture
 
 from tracelab_pipeline.cli import main
 from tracelab_pipeline.collect import find_logs
@@ -47,16 +47,8 @@ def test_a_user_name_of_digits_collects_as_local_unless_already_collected():
     assert handle_from("Not Valid", kept={"Not Valid"}.__contains__) == "not-valid"
 
 
-def _homes(tmp_path, monkeypatch):
-    claude_home = tmp_path / "home" / ".claude"
-    (claude_home / "projects" / "p").mkdir(parents=True)
-    shutil.copy(fixture("ccviewer__fe5e1c67.jsonl"), claude_home / "projects" / "p" / "s.jsonl")
-    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude_home))
-    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "none"))
-
-
 def test_contribute_refuses_a_new_handle_of_digits_before_looking_for_logs(tmp_path, monkeypatch):
-    _homes(tmp_path, monkeypatch)
+    claude_home_with(tmp_path, monkeypatch)
     inbox = tmp_path / "inbox"
     runner = CliRunner()
     refused = runner.invoke(main, ["contribute", "--as", "6", "--to", str(inbox)])
@@ -73,7 +65,7 @@ def test_contribute_refuses_a_new_handle_of_digits_before_looking_for_logs(tmp_p
 
 def test_contribute_keeps_a_handle_of_digits_the_inbox_already_holds(tmp_path, monkeypatch):
     """A contributor who dropped as `6` before the rule drops as `6` again."""
-    _homes(tmp_path, monkeypatch)
+    claude_home_with(tmp_path, monkeypatch)
     inbox = tmp_path / "inbox"
     copy_into(inbox / "6", fixture("ccviewer__5c0375b4.jsonl"))  # an earlier drop
     result = CliRunner().invoke(main, ["contribute", "--as", "6", "--to", str(inbox)])
@@ -82,7 +74,7 @@ def test_contribute_keeps_a_handle_of_digits_the_inbox_already_holds(tmp_path, m
 
 
 def test_collect_as_a_user_of_digits(tmp_path, monkeypatch):
-    _homes(tmp_path, monkeypatch)
+    claude_home_with(tmp_path, monkeypatch)
     inbox = tmp_path / "inbox"
     monkeypatch.setenv("TRACELAB_INBOX", str(inbox))
     monkeypatch.setenv("TRACELAB_DATA_DIR", str(tmp_path / "data"))  # no registry there
@@ -130,7 +122,7 @@ def test_a_handle_of_digits_dropped_before_the_rule_and_not_landed_yet_lands(tmp
     contribute and collect keep `7`, and its drops land once consent is given. `8`, first
     dropped after that landing (by hand: contribute refuses it), is refused by landing, and
     collect files a user `8` as `local` although the inbox has a directory `8`."""
-    _homes(tmp_path, monkeypatch)
+    claude_home_with(tmp_path, monkeypatch)
     data = tmp_path / "data"
     inbox, landed = data / "inbox", data / "landed"
     monkeypatch.setenv("TRACELAB_DATA_DIR", str(data))
