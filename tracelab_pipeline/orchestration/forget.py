@@ -304,7 +304,9 @@ def _automation_cursor_text(state) -> str:
 
 def _clear_sensor_states(instance: dg.DagsterInstance, states: list, handle: str) -> None:
     """Clears what names her in each of these sensor states: the last run key, or an
-    automation sensor's whole cursor (its next tick starts afresh, as on a new instance).
+    automation sensor's whole cursor (its next tick starts afresh, as on a new instance: it
+    requests nothing until the next upstream change, so a refresh it still had pending is
+    dropped, which the rebuild forget asks for covers).
     Each is read again just before: the copy found at the start of forget is seconds old
     (minutes with lock retries), and writing it back would undo what the running daemon wrote
     since (its cursor, others' run keys). A write by the daemon between this read and the
@@ -346,7 +348,8 @@ def _evaluations_naming(instance: dg.DagsterInstance, handle: str) -> list[int]:
 
 
 def _delete_evaluations(instance: dg.DagsterInstance, ids: list[int]) -> None:
-    """Deletes those rows, and only those: others' evaluation history stays."""
+    """Deletes those rows, and only those. (After a cleared cursor, Dagster stores the next
+    tick under the previous tick's evaluation id, replacing that one tick's rows.)"""
     from dagster._core.storage.schedules.schema import AssetDaemonAssetEvaluationsTable as table
 
     if ids:
@@ -369,11 +372,9 @@ def _asset_rows_naming(instance: dg.DagsterInstance, handle: str, run_ids: set[s
     if not isinstance(storage, SqlEventLogStorage):
         return []
     needed = ("asset_key", "last_run_id", "last_materialization")
-    if not callable(getattr(storage, "index_connection", None)) or not all(
-        storage.has_asset_key_col(c) for c in needed
-    ):
+    if not all(storage.has_asset_key_col(c) for c in needed):
         raise RuntimeError(
-            f"the Dagster event log ({type(storage).__name__}) has no index_connection or no "
+            f"the Dagster event log ({type(storage).__name__}) has no "
             f"{', '.join(needed)} column in its {table.name} table, where forget clears an "
             "asset's cached latest materialization: a Dagster upgrade moved them; "
             "tracelab_pipeline/orchestration/forget.py needs updating"
