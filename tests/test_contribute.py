@@ -147,10 +147,11 @@ def test_a_bucket_inbox_without_credentials_fails_saying_what_to_set(tmp_path, m
     claude_home_with(tmp_path, monkeypatch, "ccviewer__1af7fc5e.jsonl")
     inbox = "s3://tracelab-inbox/drops"
 
-    for args in (["contribute", "--as", "dana", "--to", inbox], ["forget", "dana"]):
-        if args[0] == "forget":
-            monkeypatch.setenv("TRACELAB_INBOX", inbox)
-            args = [*args, "--data-dir", str(tmp_path / "data"), "--yes"]
+    monkeypatch.setenv("TRACELAB_INBOX", inbox)  # forget's inbox (contribute names its own)
+    for args in (
+        ["contribute", "--as", "dana", "--to", inbox],
+        ["forget", "dana", "--data-dir", str(tmp_path / "data"), "--yes"],
+    ):
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 1, result.output
         assert isinstance(result.exception, SystemExit), result.exception

@@ -100,6 +100,7 @@ def test_landing_refuses_a_new_handle_of_digits_and_keeps_landing_an_existing_on
     # landed before the rule existed (the pipeline then took any valid handle)
     with monkeypatch.context() as m:
         m.setattr(land_module, "new_handle_problem", lambda handle: None)
+        m.setattr(land_module, "refusal", lambda handle, kept: None)
         (first,) = land_inbox(str(inbox), landed).drops
     assert first["outcome"] == "landed"
 

@@ -52,6 +52,14 @@ def _stored(instance, state) -> SensorInstigatorData:
     ).instigator_data
 
 
+def _automation_state(instance, updated: str):
+    """The automation sensor's stored state holding a real cursor of a tick after `updated`,
+    and that cursor."""
+    cursor = _automation_cursor(instance, updated)
+    data = SensorInstigatorData(cursor=cursor, sensor_type=SensorType.AUTOMATION)
+    return sensor_state(instance, AUTOMATION_SENSOR_NAME, data), cursor
+
+
 def _decoded(cursor: str | None) -> str:
     return serialize_value(asset_daemon_cursor_from_instigator_serialized_cursor(cursor, None))
 
@@ -59,12 +67,7 @@ def _decoded(cursor: str | None) -> str:
 def test_forget_clears_the_automation_sensors_cursor_that_names_her_keys():
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(PARTITIONS_NAME, [HERS, BOBS])
-        cursor = _automation_cursor(instance, HERS)
-        state = sensor_state(
-            instance,
-            AUTOMATION_SENSOR_NAME,
-            SensorInstigatorData(cursor=cursor, sensor_type=SensorType.AUTOMATION),
-        )
+        state, cursor = _automation_state(instance, HERS)
         assert forget_in_instance(instance, "carol", apply=True)["cached"] == 0
         assert _stored(instance, state).cursor == cursor  # not hers: kept
         assert forget_in_instance(instance, "alice", apply=False)["cached"] >= 1
@@ -77,12 +80,7 @@ def test_forget_keeps_an_automation_cursor_naming_only_others():
     # defined here, so the cursor names only bob's.
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(PARTITIONS_NAME, [BOBS])
-        cursor = _automation_cursor(instance, BOBS)
-        state = sensor_state(
-            instance,
-            AUTOMATION_SENSOR_NAME,
-            SensorInstigatorData(cursor=cursor, sensor_type=SensorType.AUTOMATION),
-        )
+        state, _ = _automation_state(instance, BOBS)
         forget_in_instance(instance, "alice", apply=True)
         assert BOBS in _decoded(_stored(instance, state).cursor)
 
@@ -158,7 +156,7 @@ def test_forget_stops_on_a_sql_event_log_without_the_asset_columns_it_clears(tmp
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         instance.add_dynamic_partitions(PARTITIONS_NAME, [HERS])
         instance.report_runless_asset_event(dg.AssetMaterialization("upstream", partition=HERS))
-        (index,) = [p for p in tmp_path.rglob("index.db")]
+        (index,) = tmp_path.rglob("index.db")
         with sqlite3.connect(index) as conn:
             conn.execute("ALTER TABLE asset_keys DROP COLUMN last_run_id")
         with pytest.raises(RuntimeError, match="a Dagster upgrade moved them"):

@@ -17,7 +17,7 @@ from pathlib import Path
 import fsspec
 
 from tracelab_pipeline.collect import FoundLog
-from tracelab_pipeline.landing.handles import is_valid_handle, new_handle_problem
+from tracelab_pipeline.landing.handles import refusal
 
 CHUNK = 1 << 20
 
@@ -47,11 +47,12 @@ def handle_refusal(handle: str, inbox: str, storage_options: dict | None = None)
     it. Landing cannot be asked from here (its registry is the operator's); it keeps the
     handles the inbox held when it first ran with the rule (Registry.keep_handles), so a
     contributor who dropped before the rule keeps the handle, landed or not."""
-    problem = new_handle_problem(handle)
-    if problem is None or not is_valid_handle(handle):
-        return problem
-    fs, root = fsspec.core.url_to_fs(inbox, **(storage_options or {}))
-    return None if fs.exists(f"{root.rstrip('/')}/{handle}") else problem
+
+    def in_inbox(h: str) -> bool:
+        fs, root = fsspec.core.url_to_fs(inbox, **(storage_options or {}))
+        return fs.exists(f"{root.rstrip('/')}/{h}")
+
+    return refusal(handle, in_inbox)
 
 
 def contribute(

@@ -51,9 +51,16 @@ def handle_from(name: str, fallback: str = "local", kept=lambda handle: False) -
     handles would count twice)."""
     handle = re.sub(r"[^a-z0-9._-]+", "-", name.lower())
     handle = re.sub(r"\.{2,}", ".", handle).strip("._-")[:64].rstrip("._-")
-    if not new_handle_problem(handle) or (is_valid_handle(handle) and kept(handle)):
-        return handle
-    return fallback
+    return fallback if refusal(handle, kept) else handle
+
+
+def refusal(handle: str, kept) -> str | None:
+    """Why `handle` is refused, or None: new_handle_problem, unless it is only the rule for
+    new handles and kept(handle) says the handle was in use before it (asked only then)."""
+    problem = new_handle_problem(handle)
+    if problem and is_valid_handle(handle) and kept(handle):
+        return None
+    return problem
 
 
 # Partition keys are "<contributor>|<YYYY-MM>"; every module that builds or splits one uses this.

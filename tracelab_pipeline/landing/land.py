@@ -24,9 +24,9 @@ from tracelab_pipeline.formats.zstd import ZSTD_MAGIC
 from tracelab_pipeline.landing.archives import RefusedArchive, iter_archive
 from tracelab_pipeline.landing.consent import Consent
 from tracelab_pipeline.landing.handles import (
-    handle_problem,
     is_valid_handle,
     new_handle_problem,
+    refusal,
 )
 from tracelab_pipeline.landing.inbox import InboxListing, list_inbox, text_name
 from tracelab_pipeline.landing.limits import ARCHIVE_SUFFIXES, Limits, kind_of
@@ -76,12 +76,11 @@ def land_inbox(
     listing = list_inbox(inbox, storage_options)
     with _lock(landed), Registry(landed) as reg:
         reg.keep_handles(
-            {
-                o.contributor
-                for o in listing.objects
-                if o.contributor and is_valid_handle(o.contributor)
-                if new_handle_problem(o.contributor)
-            }
+            o.contributor
+            for o in listing.objects
+            if o.contributor
+            and is_valid_handle(o.contributor)
+            and new_handle_problem(o.contributor)
         )
         gen = reg.generation + 1
         lander = _Lander(reg, landed, listing, limits, gen, budget_s, consent)
@@ -257,10 +256,8 @@ class _Lander:
                 **kw,
             )
 
-        problem = handle_problem(obj.contributor)
-        if not problem and not self.reg.keeps_handle(obj.contributor):
-            # (a handle in use before the rules for new ones keeps landing: Registry.keeps_handle)
-            problem = new_handle_problem(obj.contributor)
+        # (a handle in use before the rules for new ones keeps landing: Registry.keeps_handle)
+        problem = refusal(obj.contributor, self.reg.keeps_handle)
         if problem:
             return record("refused", problem)
         if obj.kind is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -236,7 +237,7 @@ class Registry:
         )
         return gen
 
-    def keep_handles(self, handles: set[str]) -> None:
+    def keep_handles(self, handles: Iterable[str]) -> None:
         """Once per registry, at the first landing with the rule for new handles: `handles`,
         those the inbox then held drops of, keep landing. They were dropped before the rule
         (held for consent, or not landed yet), and contribute and collect keep a handle the
@@ -244,7 +245,7 @@ class Registry:
         if self._meta(KEPT_HANDLES) is not None:
             return
         self.db.executemany(
-            "INSERT OR IGNORE INTO kept_handles (contributor) VALUES (?)", [(h,) for h in handles]
+            "INSERT OR IGNORE INTO kept_handles (contributor) VALUES (?)", ((h,) for h in handles)
         )
         self.db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, 1)", (KEPT_HANDLES,))
         self.db.commit()

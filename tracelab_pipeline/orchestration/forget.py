@@ -210,10 +210,11 @@ def forget_in_instance(instance: dg.DagsterInstance, handle: str, apply: bool) -
     checks = _check_rows(instance, finished, check_keys, delete=True)
     for run_id in finished:
         # The run's row goes last: it is how a retry after "database is locked" finds the run
-        # again (delete_run drops the row before the events, and leaves the captured logs).
+        # again (instance.delete_run drops the row before the events, and leaves the captured
+        # logs).
         instance.compute_log_manager.delete_logs(prefix=[run_id])
         instance.event_log_storage.delete_events(run_id)
-        instance.delete_run(run_id)
+        instance.run_storage.delete_run(run_id)
     for key in keys:
         instance.delete_dynamic_partition(PARTITIONS_NAME, key)
     for state, purged in ticks:
