@@ -37,6 +37,19 @@ INTERNAL_LATENCY_SOURCES = (
 # file we exported and read back (our export keeps our B9 fallbacks, and the round format has
 # no field to say so), whose B9-timed calls then count as TraceLab-timed.
 TRACELAB_LATENCY_SOURCES = ("tool_use_result", "wall_time_line", "tracelab_round")
+# Enum columns: table -> column -> the values our code writes there, whatever the data. The
+# suites expect them (validate.suites); the anonymizer publishes them unscanned
+# (anonymize.vocabulary.FIXED_VALUES).
+VALUE_SETS: dict[str, dict[str, tuple[str, ...]]] = {
+    "steps": {
+        "provider": PROVIDERS,
+        "trigger": TRIGGERS,
+        "first_input_event_type": INPUT_EVENT_TYPES,
+        "first_event_type": EVENT_TYPES,
+    },
+    "tool_calls": {"internal_latency_source": INTERNAL_LATENCY_SOURCES},
+    "timing_events": {"event_type": EVENT_TYPES},
+}
 
 
 def _field(name: str, type_: pa.DataType, doc: str, nullable: bool = True) -> pa.Field:

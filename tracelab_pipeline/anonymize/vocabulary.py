@@ -15,7 +15,6 @@ import re
 
 from tracelab_pipeline import schema
 from tracelab_pipeline.anonymize.command_signature import OTHER, PROGRAMS, PYTHON_MODULES
-from tracelab_pipeline.formats.step_fields import TRIGGER_BY_FIRST_INPUT
 
 UNLISTED = "<UNLISTED>"
 
@@ -275,12 +274,13 @@ def _codex_event_types() -> frozenset[str]:
 
 # Columns whose every value is one our code writes whatever the data (an enum).
 FIXED_VALUES: dict[str, frozenset[str]] = {
-    "steps.provider": frozenset(schema.PROVIDERS),
-    "steps.trigger": frozenset({*TRIGGER_BY_FIRST_INPUT.values(), "none"}),
+    **{
+        f"{table}.{column}": frozenset(values)
+        for table, columns in schema.VALUE_SETS.items()
+        for column, values in columns.items()
+    },
+    # Any event type is a word of ours here, not only the input types the suites expect.
     "steps.first_input_event_type": frozenset(schema.EVENT_TYPES),
-    "steps.first_event_type": frozenset(schema.EVENT_TYPES),
-    "timing_events.event_type": frozenset(schema.EVENT_TYPES),
-    "tool_calls.internal_latency_source": frozenset(schema.INTERNAL_LATENCY_SOURCES),
     # the record kinds the readers (formats.claude_code, formats.codex) name as sources
     "timing_events.source": frozenset(
         {

@@ -61,17 +61,6 @@ NON_NEGATIVE: dict[str, tuple[str, ...]] = {
     "timing_events": ("event_index", "tool_index", "content_chars", "result_chars"),
 }
 
-VALUE_SETS: dict[str, dict[str, tuple[str, ...]]] = {
-    "steps": {
-        "provider": schema.PROVIDERS,
-        "trigger": schema.TRIGGERS,
-        "first_input_event_type": schema.INPUT_EVENT_TYPES,
-        "first_event_type": schema.EVENT_TYPES,
-    },
-    "tool_calls": {"internal_latency_source": schema.INTERNAL_LATENCY_SOURCES},
-    "timing_events": {"event_type": schema.EVENT_TYPES},
-}
-
 # Keys that must never be null (other non-nullable fields are guaranteed by the Parquet schema;
 # every GX expectation costs ~8 ms of fixed overhead, so the suite checks what can go wrong).
 KEYS: dict[str, tuple[str, ...]] = {
@@ -142,7 +131,7 @@ def expectations(table: str, layer: str) -> list[Expectation]:
             )
     for column in NON_NEGATIVE.get(table, ()):
         out.append(Expectation("ExpectColumnValuesToBeBetween", {"column": column, "min_value": 0}))
-    for column, allowed in VALUE_SETS.get(table, {}).items():
+    for column, allowed in schema.VALUE_SETS.get(table, {}).items():
         out.append(
             Expectation(
                 "ExpectColumnValuesToBeInSet", {"column": column, "value_set": list(allowed)}
