@@ -168,7 +168,7 @@ def test_a_word_handle_where_data_goes_fails(built, tmp_path):
         rel = _copy(data, tmp_path / plant)
         path = rel / "parquet" / f"{name}.parquet"
         table = pq.read_table(path)
-        pq.write_table(replace_first(table, plant, "root", where=lambda v: v is not None), path)
+        pq.write_table(_set_first(table, plant, "root"), path)
         leaks = no_private_values(rel, private).metadata["leaks"]
         assert leaks == {f"{where}:identifier": 1}, plant
 
@@ -305,9 +305,7 @@ def anonymized():
     for handle in WORD_HANDLES:
         for month in MONTHS:
             private = real_partition(month, handle)
-            scrubber = Scrubber(deny_names(private, handle, ()))
-            public = anonymize_partition(private, Pseudonymizer(KEY.encode()), scrubber).tables
-            out[handle, month] = private, public, scrubber
+            out[handle, month] = private, *_anonymized(private, handle)
     return out
 
 
@@ -315,20 +313,25 @@ def anonymized():
 def test_allow_listed_public_names_are_no_leak_of_a_word_handle(anonymized, handle):
     for month in MONTHS:
         private, public, scrubber = anonymized[handle, month]
-        outcomes = blocking_checks(private, public, handle, scrubber)
-        failed = {c.name: c.metadata for c in outcomes if not c.passed}
-        assert not failed, (month, failed)
-        # the deny list left the listed names alone (`claude-sonnet-4-...`, `Task`, `Read`)
-        jdoe = anonymized_as("jdoe", month)
-        for table, column in (("steps", "model"), ("tool_calls", "tool_name")):
-            names = set(public[table].column(column).drop_null().to_pylist())
-            assert names == set(jdoe[table].column(column).drop_null().to_pylist())
+        jdoe = _anonymized(real_partition(month, "jdoe"), "jdoe")[0]
+        _assert_publishes_as_jdoe(private, public, handle, scrubber, jdoe, month)
 
 
-def anonymized_as(handle, month):
-    private = real_partition(month, handle)
+def _anonymized(private: dict[str, pa.Table], handle: str):
+    """(public tables, scrubber) of a partition anonymized with the handle's deny list."""
     scrubber = Scrubber(deny_names(private, handle, ()))
-    return anonymize_partition(private, Pseudonymizer(KEY.encode()), scrubber).tables
+    return anonymize_partition(private, Pseudonymizer(KEY.encode()), scrubber).tables, scrubber
+
+
+def _assert_publishes_as_jdoe(private, public, handle, scrubber, jdoe, month):
+    """Every blocking check passes, and the deny list left the listed names alone
+    (`claude-sonnet-4-...`, `Task`, `Read`): the same model and tool names as `jdoe`'s."""
+    outcomes = blocking_checks(private, public, handle, scrubber)
+    failed = {c.name: c.metadata for c in outcomes if not c.passed}
+    assert not failed, (month, failed)
+    for table, column in (("steps", "model"), ("tool_calls", "tool_name")):
+        names = set(public[table].column(column).drop_null().to_pylist())
+        assert names == set(jdoe[table].column(column).drop_null().to_pylist())
 
 
 def _set_first(table: pa.Table, column: str, value: str) -> pa.Table:
@@ -351,14 +354,9 @@ def test_a_word_handle_in_a_public_field_that_is_not_vocabulary_fails(anonymized
         outcome = identifier_leaks(private, leaked, handle)
         assert outcome.metadata["leaks"] == {f"{table}.{column}:identifier": 1}, (column, value)
     # an ingest key of the shape Codex's role keys have, with the handle as the role
-    accounting = public["ingest_accounting"]
-    keys = accounting.column("ignored_by_type").to_pylist()
-    keys[0] = [*keys[0], (f"response_item.message(role={handle})", 1)]
-    leaked = dict(public)
-    column = pa.array(keys, accounting.schema.field("ignored_by_type").type)
-    leaked["ingest_accounting"] = accounting.set_column(
-        accounting.schema.get_field_index("ignored_by_type"), "ignored_by_type", column
-    )
+    key = f"response_item.message(role={handle})"
+    accounting = _with_key(public["ingest_accounting"], "ignored_by_type", key)
+    leaked = dict(public, ingest_accounting=accounting)
     outcome = identifier_leaks(private, leaked, handle)
     assert outcome.metadata["leaks"] == {"ingest_accounting.ignored_by_type:identifier": 1}
     # and the handle alone in a fixed column that does not hold it
@@ -378,8 +376,7 @@ def test_listed_names_still_pass_presidio_and_raw_pseudonym_shapes_are_replaced(
     }
     for (table, column), value in planted.items():
         private[table] = _set_first(private[table], column, value)
-    scrubber = Scrubber(deny_names(private, handle, ()))
-    public = anonymize_partition(private, Pseudonymizer(KEY.encode()), scrubber).tables
+    public, scrubber = _anonymized(private, handle)
     for (table, column), value in planted.items():
         published = set(public[table].column(column).drop_null().to_pylist())
         assert value not in published, column
@@ -438,7 +435,7 @@ def test_a_handle_of_digits_where_data_goes_fails(built, tmp_path, which):
     rel = _copy(data, tmp_path / "parquet")
     path = rel / "parquet" / "tool_calls.parquet"
     table = pq.read_table(path)
-    pq.write_table(replace_first(table, "tool_name", handle, where=lambda v: v is not None), path)
+    pq.write_table(_set_first(table, "tool_name", handle), path)
     leaks = no_private_values(rel, private).metadata["leaks"]
     assert leaks == {"parquet/tool_calls.parquet.tool_name:identifier": 1}
 
@@ -571,8 +568,7 @@ def test_a_handle_equal_to_a_word_of_a_flag_leaves_the_flag_as_it_is(handle):
         "claude: input events pending at end of file",
     )
     private["ingest_accounting"] = accounting
-    scrubber = Scrubber(deny_names(private, handle, ()))
-    public = anonymize_partition(private, Pseudonymizer(KEY.encode()), scrubber).tables
+    public, scrubber = _anonymized(private, handle)
     published = public["ingest_accounting"].column("flagged_by_reason").to_pylist()
     assert {k for row in published if row for k, _ in row} == keys | {
         "claude: input events pending at end of file"
@@ -587,9 +583,7 @@ def key_anonymized():
     for handle in ("jdoe", *KEY_HANDLES):
         for month in KEY_MONTHS:
             private = real_partition(month, handle)
-            scrubber = Scrubber(deny_names(private, handle, ()))
-            public = anonymize_partition(private, Pseudonymizer(KEY.encode()), scrubber).tables
-            out[handle, month] = private, public, scrubber
+            out[handle, month] = private, *_anonymized(private, handle)
     return out
 
 
@@ -601,14 +595,9 @@ def test_a_handle_equal_to_a_record_kind_publishes_as_any_other(key_anonymized, 
     only_listed_names)."""
     for month in KEY_MONTHS:
         private, public, scrubber = key_anonymized[handle, month]
-        outcomes = blocking_checks(private, public, handle, scrubber)
-        failed = {c.name: c.metadata for c in outcomes if not c.passed}
-        assert not failed, (month, failed)
         jdoe = key_anonymized["jdoe", month][1]
+        _assert_publishes_as_jdoe(private, public, handle, scrubber, jdoe, month)
         assert _ingest_keys(public) == _ingest_keys(jdoe), month
-        for table, column in (("steps", "model"), ("tool_calls", "tool_name")):
-            names = set(public[table].column(column).drop_null().to_pylist())
-            assert names == set(jdoe[table].column(column).drop_null().to_pylist())
 
 
 @pytest.mark.parametrize("handle", KEY_HANDLES)
