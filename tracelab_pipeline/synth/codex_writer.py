@@ -382,7 +382,6 @@ class CodexWriter:
         records: list[tuple[str, dict, str, object, int, bool | None, int | None]] = []
         # Each entry: (top type, payload, source, output, chars, is_error, internal ms)
         # The internal ms is the output's Wall time line, but for a JSON output's duration.
-        internal_source = "wall_time_line"
         if tool.name in ("exec_command", "write_stdin"):
             wall = f"{tool.internal_s:.4f}"
             internal = round(float(wall) * 1000)
@@ -509,7 +508,6 @@ class CodexWriter:
                     }
                 ).decode()
                 internal = round(seconds * 1000)
-                internal_source = "output_metadata"
             records.append(
                 (
                     "response_item",
@@ -556,7 +554,10 @@ class CodexWriter:
                 row["wall_latency_ms"] = rts - row["_emitted_ms"]
             if row["internal_latency_ms"] is None and internal is not None:
                 row["internal_latency_ms"] = internal
-                row["internal_latency_source"] = internal_source
+                # Only a JSON output (apply_patch without a Wall time) has no internal_s.
+                row["internal_latency_source"] = (
+                    "wall_time_line" if tool.internal_s is not None else "output_metadata"
+                )
             if err is not None:
                 row["is_error"] = err
             if first:
