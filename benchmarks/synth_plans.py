@@ -26,6 +26,7 @@ import numpy as np
 from tracelab_pipeline.metrics.table_09_append_by_prefix_bin import EDGES, K, bin_label
 from tracelab_pipeline.report.tables import paper_values
 from tracelab_pipeline.synth import session_plans
+from tracelab_pipeline.synth.calibration import TARGETS
 from tracelab_pipeline.synth.presets import layout, resolve
 
 HIT_RATE = {"claude": 0.869, "codex": 0.782}  # Table 11, user steps
@@ -36,17 +37,20 @@ USER_INPUTS = {"claude": {"prompt", "interrupt", "compact_summary"}, "codex": {"
 # least NEAR_PEAK of the thread's maximum, with none of the next REBOUND_STEPS back at NEAR_PEAK
 # of the level before the drop.
 MIN_DROP, NEAR_PEAK, REBOUND_STEPS = 64_000, 0.75, 3
-# Table 1's model mix (share of a provider's steps; the own check allows 3 points)
-MODEL_SHARES = {
-    "claude": {
-        "claude-opus-4-7": 0.631,
-        "claude-opus-4-6": 0.12,
-        "claude-haiku-4-5": 0.079,
-        "claude-sonnet-4-6": 0.078,
-        "claude-opus-4-8": 0.077,
-    },
-    "codex": {"gpt-5.5": 0.475, "gpt-5.4": 0.26, "gpt-5.3-codex": 0.137},
-}
+
+
+def _model_shares() -> dict[str, dict[str, float]]:
+    """Table 1's model mix (share of a provider's steps; the own check allows 3 points), for the
+    models of at least 5 % of their provider's steps."""
+    shares: dict[str, dict[str, float]] = {}
+    for t in TARGETS:
+        if t.key.startswith("model_share.") and t.paper >= 0.05:
+            _, provider, model = t.key.split(".", 2)
+            shares.setdefault(provider, {})[model] = t.paper
+    return shares
+
+
+MODEL_SHARES = _model_shares()
 TOLERANCE = {"n": 0.15, "avg": 0.15, "p50": 0.15, "p90": 0.15, "p99": 0.35}
 
 
