@@ -27,6 +27,7 @@ from tracelab_pipeline.metrics.table_09_append_by_prefix_bin import EDGES, K, bi
 from tracelab_pipeline.report.tables import paper_values
 from tracelab_pipeline.synth import session_plans
 from tracelab_pipeline.synth.calibration import TARGETS
+from tracelab_pipeline.synth.codex_writer import metadata_seconds, wall_time_ms
 from tracelab_pipeline.synth.presets import layout, resolve
 
 HIT_RATE = {"claude": 0.869, "codex": 0.782}  # Table 11, user steps
@@ -194,10 +195,10 @@ def apply_patch_timing(seed: int) -> str:
                         if t.name != "apply_patch" or wall <= 0:
                             continue
                         if t.internal_s is not None:
-                            internal = round(float(f"{t.internal_s:.4f}") * 1000)
+                            internal = wall_time_ms(t.internal_s)
                             tracelab.append((wall, internal))
                         else:
-                            internal = round(round(max(0.0, wall / 1000 - 0.05), 1) * 1000)
+                            internal = round(metadata_seconds(wall) * 1000)
                         ours.append((wall, internal))
     out = []
     for label, calls in (("reader", ours), ("Wall time only", tracelab)):
