@@ -26,6 +26,8 @@ import numpy as np
 from tracelab_pipeline.metrics.table_09_append_by_prefix_bin import EDGES, K, bin_label
 from tracelab_pipeline.report.tables import paper_values
 from tracelab_pipeline.synth import session_plans
+from tracelab_pipeline.synth.calibration import TARGETS
+from tracelab_pipeline.synth.codex_writer import metadata_seconds, wall_time_ms
 from tracelab_pipeline.synth.presets import layout, resolve
 
 HIT_RATE = {"claude": 0.869, "codex": 0.782}  # Table 11, user steps
@@ -36,17 +38,20 @@ USER_INPUTS = {"claude": {"prompt", "interrupt", "compact_summary"}, "codex": {"
 # least NEAR_PEAK of the thread's maximum, with none of the next REBOUND_STEPS back at NEAR_PEAK
 # of the level before the drop.
 MIN_DROP, NEAR_PEAK, REBOUND_STEPS = 64_000, 0.75, 3
-# Table 1's model mix (share of a provider's steps; the own check allows 3 points)
-MODEL_SHARES = {
-    "claude": {
-        "claude-opus-4-7": 0.631,
-        "claude-opus-4-6": 0.12,
-        "claude-haiku-4-5": 0.079,
-        "claude-sonnet-4-6": 0.078,
-        "claude-opus-4-8": 0.077,
-    },
-    "codex": {"gpt-5.5": 0.475, "gpt-5.4": 0.26, "gpt-5.3-codex": 0.137},
-}
+
+
+def _model_shares() -> dict[str, dict[str, float]]:
+    """Table 1's model mix (share of a provider's steps; the own check allows 3 points), for the
+    models of at least 5 % of their provider's steps."""
+    shares: dict[str, dict[str, float]] = {}
+    for t in TARGETS:
+        if t.key.startswith("model_share.") and t.paper >= 0.05:
+            _, provider, model = t.key.split(".", 2)
+            shares.setdefault(provider, {})[model] = t.paper
+    return shares
+
+
+MODEL_SHARES = _model_shares()
 TOLERANCE = {"n": 0.15, "avg": 0.15, "p50": 0.15, "p90": 0.15, "p99": 0.35}
 
 
@@ -190,10 +195,10 @@ def apply_patch_timing(seed: int) -> str:
                         if t.name != "apply_patch" or wall <= 0:
                             continue
                         if t.internal_s is not None:
-                            internal = round(float(f"{t.internal_s:.4f}") * 1000)
+                            internal = wall_time_ms(t.internal_s)
                             tracelab.append((wall, internal))
                         else:
-                            internal = round(round(max(0.0, wall / 1000 - 0.05), 1) * 1000)
+                            internal = round(metadata_seconds(wall) * 1000)
                         ours.append((wall, internal))
     out = []
     for label, calls in (("reader", ours), ("Wall time only", tracelab)):

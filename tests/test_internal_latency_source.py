@@ -4,15 +4,14 @@ the readers name the source they took it from, and only when they took one."""
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import orjson
 import pytest
+from landing_helpers import REAL
 
 from tracelab_pipeline.formats import read_log
 from tracelab_pipeline.schema import INTERNAL_LATENCY_SOURCES
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
 FIXTURES = sorted(REAL.glob("*/*.jsonl"))
 DURATION_KEYS = ("durationMs", "duration_ms", "durationSeconds", "duration_seconds")
 

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
+from tracelab_pipeline.anonymize.vocabulary import FIXED_VALUES
 from tracelab_pipeline.normalize import iter_log_files, normalize_files
 from tracelab_pipeline.synth import generate
 from tracelab_pipeline.synth.calibration import TARGETS
@@ -80,6 +81,19 @@ def test_normalizing_the_generated_inbox_gives_exactly_the_truth(sample):
     assert counts["steps"] == summary["steps"] > 500
     assert counts["tool_calls"] == summary["tool_calls"] > 500
     assert counts["timing_events"] == summary["timing_events"]
+
+
+def test_every_timing_source_of_the_corpus_is_in_the_fixed_vocabulary(sample):
+    # The readers reproduce this truth exactly (test above), so its sources are theirs; a source
+    # missing from FIXED_VALUES is scanned as data, and a handle that is one of its words would
+    # then block the release.
+    inbox, truth, _ = sample
+    assert any(p.is_file() for p in inbox.rglob("*.jsonl"))
+    events = read_truth(truth)["timing_events"]
+    sources = set(events.column("source").drop_null().to_pylist())
+    assert any(s.startswith("assistant.") for s in sources)  # Claude Code
+    assert any(s.startswith(("event_msg.", "response_item.")) for s in sources)  # Codex
+    assert sources - FIXED_VALUES["timing_events.source"] == set()
 
 
 def test_another_seed_and_layout_also_match(tmp_path):

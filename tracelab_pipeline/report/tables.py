@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from tracelab_pipeline.metrics import table_10_codex_tool_overhead as table_10
 from tracelab_pipeline.report.format import column_unit, fmt, fmt_diff
 
 PAPER_VALUES = Path(__file__).with_name("paper_values.json")
@@ -96,8 +97,8 @@ VIEWS: dict[str, View] = {
 # Tables compared with the paper through another paper.* table that counts as the paper's data
 # did: (that table, what the comparison's heading says about it).
 COMPARED_AS = {
-    "table_10_codex_tool_overhead": (
-        "table_10_codex_tool_overhead_tracelab_way",
+    table_10.NAME: (
+        table_10.TRACELAB_WAY_NAME,
         "Codex calls timed the TraceLab way: a call counts as timed only when its internal "
         "latency came from a 'Wall time' line (the only one TraceLab reads) or from a TraceLab "
         "round file, whose latencies are taken as TraceLab's: true of TraceLab's release, not "

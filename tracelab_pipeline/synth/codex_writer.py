@@ -33,6 +33,16 @@ def _dump(obj) -> bytes:
     return orjson.dumps(obj)
 
 
+def wall_time_ms(internal_s: float) -> int:
+    """The internal latency a reader takes from the output's "Wall time: <s:.4f> seconds" line."""
+    return round(float(f"{internal_s:.4f}") * 1000)
+
+
+def metadata_seconds(wall_ms: int) -> float:
+    """A JSON output's metadata.duration_seconds: the call's wall time less 0.05 s, to 0.1 s."""
+    return round(max(0.0, wall_ms / 1000 - 0.05), 1)
+
+
 class CodexWriter:
     def __init__(self, plan: SessionPlan, rng: random.Random, inbox: Path):
         self.plan = plan
@@ -382,10 +392,9 @@ class CodexWriter:
         records: list[tuple[str, dict, str, object, int, bool | None, int | None]] = []
         # Each entry: (top type, payload, source, output, chars, is_error, internal ms)
         # The internal ms is the output's Wall time line, but for a JSON output's duration.
-        internal_source = "wall_time_line"
         if tool.name in ("exec_command", "write_stdin"):
             wall = f"{tool.internal_s:.4f}"
-            internal = round(float(wall) * 1000)
+            internal = wall_time_ms(tool.internal_s)
             if tool.rejected:
                 out = "aborted by user"
                 records.append(
@@ -499,9 +508,9 @@ class CodexWriter:
             if tool.internal_s is not None:
                 wall = f"{tool.internal_s:.4f}"
                 out = f"Exit code: {0 if ok else 1}\nWall time: {wall} seconds\nOutput:\n{summary}"
-                internal = round(float(wall) * 1000)
+                internal = wall_time_ms(tool.internal_s)
             else:
-                seconds = round(max(0.0, (tool.result_ms - tool.emitted_ms) / 1000 - 0.05), 1)
+                seconds = metadata_seconds(tool.result_ms - tool.emitted_ms)
                 out = _dump(
                     {
                         "output": summary,
@@ -509,7 +518,6 @@ class CodexWriter:
                     }
                 ).decode()
                 internal = round(seconds * 1000)
-                internal_source = "output_metadata"
             records.append(
                 (
                     "response_item",
@@ -528,7 +536,7 @@ class CodexWriter:
                 code = 1 if tool.is_error else 0
                 out = f"Exit code: {code}\nWall time: {wall} seconds\nOutput:\n{body}"
                 err = code != 0
-                internal = round(float(wall) * 1000)
+                internal = wall_time_ms(tool.internal_s)
             elif tool.name == "update_plan":
                 out, err = "Plan updated", None
             else:
@@ -556,7 +564,10 @@ class CodexWriter:
                 row["wall_latency_ms"] = rts - row["_emitted_ms"]
             if row["internal_latency_ms"] is None and internal is not None:
                 row["internal_latency_ms"] = internal
-                row["internal_latency_source"] = internal_source
+                # Only a JSON output (apply_patch without a Wall time) has no internal_s.
+                row["internal_latency_source"] = (
+                    "wall_time_line" if tool.internal_s is not None else "output_metadata"
+                )
             if err is not None:
                 row["is_error"] = err
             if first:
