@@ -447,18 +447,6 @@ def _names_of(lines) -> dict[str, set[str]]:
 
 def test_json_strings_are_every_key_and_string_value(built, tmp_path):
     """The check's block scan finds what a full parse finds (minus pseudonyms and times)."""
-
-    def walk(value, found):
-        if isinstance(value, str):
-            found.add(value)
-        elif isinstance(value, dict):
-            found.update(value)
-            for v in value.values():
-                walk(v, found)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v, found)
-
     data, _ = built
     odd = tmp_path / "odd.jsonl"
     odd.write_bytes(
@@ -468,9 +456,7 @@ def test_json_strings_are_every_key_and_string_value(built, tmp_path):
         + b"\n"
     )
     for path in (odd, data / "release" / "tracelab_rounds.jsonl.gz"):
-        found: set[str] = set()
-        for line in _lines(path):
-            walk(line, found)
+        found = {s for line in _lines(path) for s in _strings_of(line)}
         assert _json_strings(path) == {v for v in found if not _SAFE.match(v)}
 
 
