@@ -713,9 +713,9 @@ def test_name_fields_are_those_a_full_parse_finds(built, tmp_path):
     planted = ["claude-opus-4-1-20250805", "acme-gpt-internal", "gpt-5-codex"]
     session["models"] = [*session["models"][:1], *planted]
     rounds = _lines(rel / "tracelab_rounds.jsonl.gz")
-    planted = next(r for r in rounds if r["tools"])
-    planted["tools"][0]["tool_name"] = "mcp__acme-billing__q"
-    for name, line in (("weka.jsonl.gz", session), ("tracelab_rounds.jsonl.gz", planted)):
+    tool_round = next(r for r in rounds if r["tools"])
+    tool_round["tools"][0]["tool_name"] = "mcp__acme-billing__q"
+    for name, line in (("weka.jsonl.gz", session), ("tracelab_rounds.jsonl.gz", tool_round)):
         with gzip.open(rel / name, "ab") as f:
             f.write(orjson.dumps(line) + b"\n")
     for name in ("weka.jsonl.gz", "tracelab_rounds.jsonl.gz", "mooncake.jsonl.gz"):
