@@ -139,7 +139,7 @@ def _rows(path: Path) -> int | None:
         return None
     if path.suffix == ".parquet":
         return pq.ParquetFile(path).metadata.num_rows
-    return _json_scan(path, *_stamp(path))[0]  # lines: every line of ours ends with a newline
+    return _scan(path)[0]  # lines: every line of ours ends with a newline
 
 
 def _manifest_problems(release: Path, actual_rows: dict[str, int | None]) -> list[str]:
@@ -431,21 +431,25 @@ _BLOCK = 1 << 24
 def _json_strings(path: Path) -> set[str]:
     """The distinct keys and string values of a JSON-lines file (plain or gzip) that are not
     _SAFE, decoded."""
-    return _json_scan(path, *_stamp(path))[1]
+    return _scan(path)[1]
 
 
 def _json_names(path: Path) -> dict[str, set[str]]:
     """Vocabulary label -> the distinct values of the name fields of a JSON-lines file."""
-    return _json_scan(path, *_stamp(path))[2]
+    return _scan(path)[2]
 
 
-def _stamp(path: Path) -> tuple[tuple[int, int, int, int], int]:
+def _scan(path: Path) -> tuple[int, set[str], dict[str, set[str]]]:
+    return _json_scan(path, _stamp(path), _BLOCK)
+
+
+def _stamp(path: Path) -> tuple[int, int, int, int]:
     """What tells a file's versions apart: its size and modification time, which a program
     can set back (os.utime, cp -p), its inode, which a replacement by rename changes, and its
     change time, which any write or rename moves on and no program can set (to the kernel
     clock's tick: two writes within one tick may share it)."""
     st = path.stat()
-    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns), _BLOCK
+    return st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns
 
 
 @functools.lru_cache(maxsize=8)
