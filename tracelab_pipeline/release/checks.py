@@ -288,7 +288,7 @@ _FORMAT_WORDS = frozenset(
 )
 
 
-def _fixed_words(names: dict[str, set[str]]) -> frozenset[str] | set[str]:
+def _fixed_words(names: dict[str, set[str]]) -> frozenset[str]:
     """_FORMAT_WORDS and the listed values of a file's name fields (built-in tools, model ids
     made of known words: only_listed_names_in_release checks the others)."""
     listed = {v for label, values in names.items() for v in values if is_listed(label, v)}
@@ -326,7 +326,7 @@ def _readme_values(manifest: dict, text: str) -> list[str] | None:
             return None
     except (KeyError, TypeError, AttributeError):
         return None
-    return _unsafe(pa.array(sorted(_leaves(counts, path=("counts",))), pa.string()))
+    return _unsafe(pa.array(list(_leaves(counts, path=("counts",))), pa.string()))
 
 
 _RELEASE_FILES = frozenset(
@@ -343,14 +343,13 @@ def _keys(value) -> set[str]:
     return set()
 
 
-_EMPTY = np.array([], np.int64)
 # The MANIFEST's key names that build.write_release writes whatever the data: those of the
 # dicts its parts return on empty input, the release's file names and its own literal keys.
 # Any other key came from the data and is scanned.
 _BUILDER_KEYS = frozenset(
     _keys(DatasetCounts().as_dict(["-"]))
     | _keys(built_from({("-", "-"): "-"}, None))
-    | set(closed_loop(_EMPTY, _EMPTY, _EMPTY)[1])
+    | set(closed_loop(*[np.array([], np.int64)] * 3)[1])
     | set(weka.COUNTS)
     | _RELEASE_FILES
     | {k for path in _MANIFEST_CONSTANTS for k in path}
@@ -367,8 +366,8 @@ def _manifest_values(manifest: dict, text: str) -> list[str] | None:
     scanned."""
     if text != json.dumps(manifest, indent=2, sort_keys=True) + "\n":
         return None
-    constants = {k: v for k, v in _MANIFEST_CONSTANTS.items() if _at(manifest, k) == v}
-    return _unsafe(pa.array(sorted(_leaves(manifest, skip=constants)), pa.string()))
+    constants = {k for k, v in _MANIFEST_CONSTANTS.items() if _at(manifest, k) == v}
+    return _unsafe(pa.array(list(_leaves(manifest, skip=constants)), pa.string()))
 
 
 def _at(value, path: tuple[str, ...]):
