@@ -43,7 +43,13 @@ from tracelab_pipeline.anonymize.vocabulary import (
 )
 from tracelab_pipeline.partitioned.store import read_partition
 from tracelab_pipeline.release import weka
-from tracelab_pipeline.release.build import MANIFEST_FILE, README_FILE, parquet_file
+from tracelab_pipeline.release.build import (
+    FORMAT_PARAMETERS,
+    MANIFEST_FILE,
+    README_FILE,
+    manifest_text,
+    parquet_file,
+)
 from tracelab_pipeline.release.datasheet import (
     MOONCAKE_FILE,
     MOONCAKE_SESSIONS_FILE,
@@ -54,7 +60,7 @@ from tracelab_pipeline.release.datasheet import (
 )
 from tracelab_pipeline.release.files import sha256_file
 from tracelab_pipeline.release.mooncake import SUBMIT_TIME
-from tracelab_pipeline.release.mooncake_sessions import DONE_TIME, closed_loop
+from tracelab_pipeline.release.mooncake_sessions import closed_loop
 from tracelab_pipeline.release.provenance import BUILT_FROM, built_from
 from tracelab_pipeline.release.public_tables import (
     RELEASE_TABLES,
@@ -303,14 +309,10 @@ def _manifest(release: Path) -> dict | None:
 
 
 # MANIFEST values that are constants of the builder, by their path of keys.
-_MANIFEST_CONSTANTS = {
-    ("schema_version",): schema.SCHEMA_VERSION,
-    ("mooncake", "submit_time"): list(SUBMIT_TIME),
-    ("mooncake_sessions", "done_time"): DONE_TIME,
-    ("mooncake_sessions", "delay_unit"): "ms",
-    ("weka", "submit_time"): list(SUBMIT_TIME),
-    ("weka", "done_time"): DONE_TIME,
-    ("weka", "hash_id_scope"): weka.HASH_ID_SCOPE,
+_MANIFEST_CONSTANTS = {("schema_version",): schema.SCHEMA_VERSION} | {
+    (fmt, key): value
+    for fmt, parameters in FORMAT_PARAMETERS.items()
+    for key, value in parameters.items()
 }
 
 
@@ -353,8 +355,7 @@ _BUILDER_KEYS = frozenset(
     | set(weka.COUNTS)
     | _RELEASE_FILES
     | {k for path in _MANIFEST_CONSTANTS for k in path}
-    | {"schema_version", BUILT_FROM, "counts", "files", "rows", "bytes", "sha256"}
-    | {"block_tokens"}
+    | {BUILT_FROM, "counts", "files", "rows", "bytes", "sha256"}
 )
 
 
@@ -364,7 +365,7 @@ def _manifest_values(manifest: dict, text: str) -> list[str] | None:
     builder's constants, and its keys but the builder's (_BUILDER_KEYS: a file name it lists
     that is not one of the release's is scanned). None when it differs: then every line is
     scanned."""
-    if text != json.dumps(manifest, indent=2, sort_keys=True) + "\n":
+    if text != manifest_text(manifest):
         return None
     constants = {k for k, v in _MANIFEST_CONSTANTS.items() if _at(manifest, k) == v}
     return _unsafe(pa.array(list(_leaves(manifest, skip=constants)), pa.string()))
