@@ -447,18 +447,6 @@ def _names_of(lines) -> dict[str, set[str]]:
 
 def test_json_strings_are_every_key_and_string_value(built, tmp_path):
     """The check's block scan finds what a full parse finds (minus pseudonyms and times)."""
-
-    def walk(value, found):
-        if isinstance(value, str):
-            found.add(value)
-        elif isinstance(value, dict):
-            found.update(value)
-            for v in value.values():
-                walk(v, found)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v, found)
-
     data, _ = built
     odd = tmp_path / "odd.jsonl"
     odd.write_bytes(
@@ -468,9 +456,7 @@ def test_json_strings_are_every_key_and_string_value(built, tmp_path):
         + b"\n"
     )
     for path in (odd, data / "release" / "tracelab_rounds.jsonl.gz"):
-        found: set[str] = set()
-        for line in _lines(path):
-            walk(line, found)
+        found = {s for line in _lines(path) for s in _strings_of(line)}
         assert _json_strings(path) == {v for v in found if not _SAFE.match(v)}
 
 
@@ -727,9 +713,9 @@ def test_name_fields_are_those_a_full_parse_finds(built, tmp_path):
     planted = ["claude-opus-4-1-20250805", "acme-gpt-internal", "gpt-5-codex"]
     session["models"] = [*session["models"][:1], *planted]
     rounds = _lines(rel / "tracelab_rounds.jsonl.gz")
-    planted = next(r for r in rounds if r["tools"])
-    planted["tools"][0]["tool_name"] = "mcp__acme-billing__q"
-    for name, line in (("weka.jsonl.gz", session), ("tracelab_rounds.jsonl.gz", planted)):
+    tool_round = next(r for r in rounds if r["tools"])
+    tool_round["tools"][0]["tool_name"] = "mcp__acme-billing__q"
+    for name, line in (("weka.jsonl.gz", session), ("tracelab_rounds.jsonl.gz", tool_round)):
         with gzip.open(rel / name, "ab") as f:
             f.write(orjson.dumps(line) + b"\n")
     for name in ("weka.jsonl.gz", "tracelab_rounds.jsonl.gz", "mooncake.jsonl.gz"):

@@ -53,6 +53,18 @@ from tracelab_pipeline.release.public_tables import (
 
 MANIFEST_FILE = "MANIFEST.json"
 README_FILE = "README.md"
+# The parameters of each trace format the MANIFEST states whatever the data (the release
+# checks take them, and their keys, as the builder's).
+FORMAT_PARAMETERS = {
+    "mooncake": {"block_tokens": BLOCK_TOKENS, "submit_time": list(SUBMIT_TIME)},
+    "mooncake_sessions": {"done_time": DONE_TIME, "delay_unit": "ms"},
+    "weka": {
+        "block_tokens": weka.BLOCK_TOKENS,
+        "hash_id_scope": weka.HASH_ID_SCOPE,
+        "submit_time": list(SUBMIT_TIME),
+        "done_time": DONE_TIME,
+    },
+}
 ROW_GROUP_ROWS = 1 << 17
 # The columns iter_rounds reads (to_round, _tool_to_round, _event_to_round): turning the
 # others into Python objects too was a third of its cost. The fields of a private column
@@ -188,25 +200,23 @@ def write_release(public_root: str | Path, out: Path) -> dict:
         "counts": counts,
         "files": dict(sorted(files.items())),
         "mooncake": {
-            "block_tokens": BLOCK_TOKENS,
-            "submit_time": list(SUBMIT_TIME),
+            **FORMAT_PARAMETERS["mooncake"],
             "steps_without_time": mooncake["steps_without_time"],
         },
-        "mooncake_sessions": {
-            "done_time": DONE_TIME,
-            "delay_unit": "ms",
-            **mooncake["sessions"],
-        },
+        "mooncake_sessions": {**FORMAT_PARAMETERS["mooncake_sessions"], **mooncake["sessions"]},
         "weka": {
-            "block_tokens": weka.BLOCK_TOKENS,
-            "hash_id_scope": weka.HASH_ID_SCOPE,
-            "submit_time": list(SUBMIT_TIME),
-            "done_time": DONE_TIME,
+            **FORMAT_PARAMETERS["weka"],
             **{k: int(v) for k, v in sorted(sessions.counts.items())},
         },
     }
-    (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    (out / MANIFEST_FILE).write_text(manifest_text(manifest))
     return manifest
+
+
+def manifest_text(manifest: dict) -> str:
+    """The MANIFEST as written: sorted keys and a two-space indent, so equal manifests are
+    equal bytes (and the release checks can tell a MANIFEST the builder wrote)."""
+    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
 
 
 def write_rounds(tables: dict[str, pa.Table], f: BinaryIO) -> int:

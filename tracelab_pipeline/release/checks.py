@@ -43,7 +43,13 @@ from tracelab_pipeline.anonymize.vocabulary import (
 )
 from tracelab_pipeline.partitioned.store import read_partition
 from tracelab_pipeline.release import weka
-from tracelab_pipeline.release.build import MANIFEST_FILE, README_FILE, parquet_file
+from tracelab_pipeline.release.build import (
+    FORMAT_PARAMETERS,
+    MANIFEST_FILE,
+    README_FILE,
+    manifest_text,
+    parquet_file,
+)
 from tracelab_pipeline.release.datasheet import (
     MOONCAKE_FILE,
     MOONCAKE_SESSIONS_FILE,
@@ -54,7 +60,7 @@ from tracelab_pipeline.release.datasheet import (
 )
 from tracelab_pipeline.release.files import sha256_file
 from tracelab_pipeline.release.mooncake import SUBMIT_TIME
-from tracelab_pipeline.release.mooncake_sessions import DONE_TIME, closed_loop
+from tracelab_pipeline.release.mooncake_sessions import closed_loop
 from tracelab_pipeline.release.provenance import BUILT_FROM, built_from
 from tracelab_pipeline.release.public_tables import (
     RELEASE_TABLES,
@@ -139,7 +145,7 @@ def _rows(path: Path) -> int | None:
         return None
     if path.suffix == ".parquet":
         return pq.ParquetFile(path).metadata.num_rows
-    return _json_scan(path, *_stamp(path))[0]  # lines: every line of ours ends with a newline
+    return _scan(path)[0]  # lines: every line of ours ends with a newline
 
 
 def _manifest_problems(release: Path, actual_rows: dict[str, int | None]) -> list[str]:
@@ -288,7 +294,7 @@ _FORMAT_WORDS = frozenset(
 )
 
 
-def _fixed_words(names: dict[str, set[str]]) -> frozenset[str] | set[str]:
+def _fixed_words(names: dict[str, set[str]]) -> frozenset[str]:
     """_FORMAT_WORDS and the listed values of a file's name fields (built-in tools, model ids
     made of known words: only_listed_names_in_release checks the others)."""
     listed = {v for label, values in names.items() for v in values if is_listed(label, v)}
@@ -303,14 +309,10 @@ def _manifest(release: Path) -> dict | None:
 
 
 # MANIFEST values that are constants of the builder, by their path of keys.
-_MANIFEST_CONSTANTS = {
-    ("schema_version",): schema.SCHEMA_VERSION,
-    ("mooncake", "submit_time"): list(SUBMIT_TIME),
-    ("mooncake_sessions", "done_time"): DONE_TIME,
-    ("mooncake_sessions", "delay_unit"): "ms",
-    ("weka", "submit_time"): list(SUBMIT_TIME),
-    ("weka", "done_time"): DONE_TIME,
-    ("weka", "hash_id_scope"): weka.HASH_ID_SCOPE,
+_MANIFEST_CONSTANTS = {("schema_version",): schema.SCHEMA_VERSION} | {
+    (fmt, key): value
+    for fmt, parameters in FORMAT_PARAMETERS.items()
+    for key, value in parameters.items()
 }
 
 
@@ -326,7 +328,7 @@ def _readme_values(manifest: dict, text: str) -> list[str] | None:
             return None
     except (KeyError, TypeError, AttributeError):
         return None
-    return _unsafe(pa.array(sorted(_leaves(counts, path=("counts",))), pa.string()))
+    return _unsafe(pa.array(list(_leaves(counts, path=("counts",))), pa.string()))
 
 
 _RELEASE_FILES = frozenset(
@@ -343,19 +345,17 @@ def _keys(value) -> set[str]:
     return set()
 
 
-_EMPTY = np.array([], np.int64)
 # The MANIFEST's key names that build.write_release writes whatever the data: those of the
 # dicts its parts return on empty input, the release's file names and its own literal keys.
 # Any other key came from the data and is scanned.
 _BUILDER_KEYS = frozenset(
     _keys(DatasetCounts().as_dict(["-"]))
     | _keys(built_from({("-", "-"): "-"}, None))
-    | set(closed_loop(_EMPTY, _EMPTY, _EMPTY)[1])
+    | set(closed_loop(*[np.array([], np.int64)] * 3)[1])
     | set(weka.COUNTS)
     | _RELEASE_FILES
     | {k for path in _MANIFEST_CONSTANTS for k in path}
-    | {"schema_version", BUILT_FROM, "counts", "files", "rows", "bytes", "sha256"}
-    | {"block_tokens"}
+    | {BUILT_FROM, "counts", "files", "rows", "bytes", "sha256"}
 )
 
 
@@ -365,10 +365,10 @@ def _manifest_values(manifest: dict, text: str) -> list[str] | None:
     builder's constants, and its keys but the builder's (_BUILDER_KEYS: a file name it lists
     that is not one of the release's is scanned). None when it differs: then every line is
     scanned."""
-    if text != json.dumps(manifest, indent=2, sort_keys=True) + "\n":
+    if text != manifest_text(manifest):
         return None
-    constants = {k: v for k, v in _MANIFEST_CONSTANTS.items() if _at(manifest, k) == v}
-    return _unsafe(pa.array(sorted(_leaves(manifest, skip=constants)), pa.string()))
+    constants = {k for k, v in _MANIFEST_CONSTANTS.items() if _at(manifest, k) == v}
+    return _unsafe(pa.array(list(_leaves(manifest, skip=constants)), pa.string()))
 
 
 def _at(value, path: tuple[str, ...]):
@@ -431,21 +431,25 @@ _BLOCK = 1 << 24
 def _json_strings(path: Path) -> set[str]:
     """The distinct keys and string values of a JSON-lines file (plain or gzip) that are not
     _SAFE, decoded."""
-    return _json_scan(path, *_stamp(path))[1]
+    return _scan(path)[1]
 
 
 def _json_names(path: Path) -> dict[str, set[str]]:
     """Vocabulary label -> the distinct values of the name fields of a JSON-lines file."""
-    return _json_scan(path, *_stamp(path))[2]
+    return _scan(path)[2]
 
 
-def _stamp(path: Path) -> tuple[tuple[int, int, int, int], int]:
+def _scan(path: Path) -> tuple[int, set[str], dict[str, set[str]]]:
+    return _json_scan(path, _stamp(path), _BLOCK)
+
+
+def _stamp(path: Path) -> tuple[int, int, int, int]:
     """What tells a file's versions apart: its size and modification time, which a program
     can set back (os.utime, cp -p), its inode, which a replacement by rename changes, and its
     change time, which any write or rename moves on and no program can set (to the kernel
     clock's tick: two writes within one tick may share it)."""
     st = path.stat()
-    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns), _BLOCK
+    return st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns
 
 
 @functools.lru_cache(maxsize=8)
