@@ -301,9 +301,14 @@ def test_count_names_only_the_manifest_holds_are_scanned_in_json_lines(built, tm
 
 @pytest.fixture(scope="module")
 def anonymized():
+    return _runs(WORD_HANDLES, MONTHS)
+
+
+def _runs(handles, months) -> dict:
+    """{(handle, month): (private, public, scrubber)} of the real logs of each month."""
     out = {}
-    for handle in WORD_HANDLES:
-        for month in MONTHS:
+    for handle in handles:
+        for month in months:
             private = real_partition(month, handle)
             out[handle, month] = private, *_anonymized(private, handle)
     return out
@@ -579,12 +584,7 @@ def test_a_handle_equal_to_a_word_of_a_flag_leaves_the_flag_as_it_is(handle):
 
 @pytest.fixture(scope="module")
 def key_anonymized():
-    out = {}
-    for handle in ("jdoe", *KEY_HANDLES):
-        for month in KEY_MONTHS:
-            private = real_partition(month, handle)
-            out[handle, month] = private, *_anonymized(private, handle)
-    return out
+    return _runs(("jdoe", *KEY_HANDLES), KEY_MONTHS)
 
 
 @pytest.mark.parametrize("handle", KEY_HANDLES)
