@@ -31,18 +31,23 @@ from tracelab_pipeline.orchestration.resources import TraceLabConfig
         "README.md (datasheet) and MANIFEST.json (sizes, SHA-256, rows). A publication, not a "
         "refresh: no automation condition; built by `tracelab demo` or on demand (UI: "
         "Materialize). Staged, checked, then swapped in; byte-identical when the public layer "
-        "is unchanged. See docs/release.md."
+        "is unchanged. Fails, publishing nothing, while the public layer has no partition. "
+        "See docs/release.md."
     ),
 )
 def release(context: dg.AssetExecutionContext, tracelab: TraceLabConfig):
-    from tracelab_pipeline.release import RELEASE_DIR_NAME, build_release
+    from tracelab_pipeline.release import RELEASE_DIR_NAME, NothingToRelease, build_release
     from tracelab_pipeline.release.checks import release_checks
 
-    built = build_release(
-        tracelab.public_dir,
-        tracelab.data_path / RELEASE_DIR_NAME,
-        verify=lambda staged: release_checks(staged, tracelab.public_dir, tracelab.private_dir),
-    )
+    try:
+        built = build_release(
+            tracelab.public_dir,
+            tracelab.data_path / RELEASE_DIR_NAME,
+            verify=lambda staged: release_checks(staged, tracelab.public_dir, tracelab.private_dir),
+        )
+    except NothingToRelease as exc:
+        # A failed materialization, not an empty one: nothing was published.
+        raise dg.Failure(description=str(exc)) from None
     results = check_results(built.checks)
     if not built.published:
         # The previous release (if any) is still in place: report the verdicts, then fail.

@@ -125,7 +125,9 @@ def test_a_failed_step_is_reported_with_its_whole_message(tmp_path):
 
 def test_a_run_that_fails_before_any_step_is_reported_with_its_message(tmp_path, monkeypatch):
     """Production without a pseudonym key: the anonymization resource refuses at setup, so no
-    step fails; the summary's FAILED line still says what to set (it said "run failed")."""
+    step fails; the summary's FAILED line still says what to set (it said "run failed"). The
+    demo stops there: it went on to build the downstream assets and published a release
+    "current (built from all 0 public partitions)"."""
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "unused"))
     monkeypatch.setenv("TRACELAB_DATA_DIR", str(tmp_path / "unused"))
     monkeypatch.setenv("TRACELAB_ENV", "production")
@@ -141,6 +143,12 @@ def test_a_run_that_fails_before_any_step_is_reported_with_its_message(tmp_path,
     assert "FAILED run failed" not in result.output
     assert "landed_files: " in failed[0]
     assert "no pseudonym key configured: set env TRACELAB_PSEUDONYM_KEY" in failed[0]
+    assert "this run: stopped: the landing run refused to start" in result.output
+    assert "release: current" not in result.output
+    assert f"release:   {data / 'release'} (not built)" in result.output
+    assert not (data / "release").exists() and not (data / "public").exists()
+    with dg.DagsterInstance.from_config(str(data / "dagster_home")) as instance:
+        assert [r.job_name for r in instance.get_runs()] == ["land_inbox"]
 
 
 def test_logs_that_give_no_steps_are_named_in_the_summary(tmp_path):

@@ -360,26 +360,58 @@ def test_asset_follows_the_contracts():
     assert all(c.blocking for c in release.check_specs)
 
 
-def test_empty_public_layer_gives_an_empty_release_that_passes(tmp_path):
-    from tracelab_pipeline.release import build_release
+def test_an_empty_public_layer_writes_empty_files_that_pass(tmp_path):
     from tracelab_pipeline.release.checks import release_checks
 
-    built = build_release(
-        tmp_path / "public",
-        tmp_path / "release",
-        verify=lambda staged: release_checks(staged, tmp_path / "public", tmp_path / "private"),
-    )
-    assert built.published and all(c.passed for c in built.checks)
-    assert built.manifest["counts"]["steps"] == 0 and built.manifest["counts"]["months"] is None
+    manifest = write_release(tmp_path / "public", tmp_path / "staged")
+    assert all(c.passed for c in release_checks(tmp_path / "staged", *_layers(tmp_path)))
+    assert manifest["counts"]["steps"] == 0 and manifest["counts"]["months"] is None
     for name in ("mooncake.jsonl.gz", "tracelab_rounds.jsonl.gz"):
-        assert gzip.decompress((tmp_path / "release" / name).read_bytes()) == b""
-    assert pq.read_table(tmp_path / "release" / "parquet" / "steps.parquet").num_rows == 0
+        assert gzip.decompress((tmp_path / "staged" / name).read_bytes()) == b""
+    assert pq.read_table(tmp_path / "staged" / "parquet" / "steps.parquet").num_rows == 0
     assert (
         "months (a conversation's partition: the month it began): none (empty release)"
-        in (tmp_path / "release" / "README.md").read_text()
+        in (tmp_path / "staged" / "README.md").read_text()
     )
+
+
+def _layers(root):
+    return root / "public", root / "private"
+
+
+def test_nothing_is_published_from_an_empty_public_layer(built, tmp_path):
+    """No public partition (production without a key anonymizes nothing): the release asset
+    fails with a message that says so, publishing nothing; it was published "current, built
+    from all 0 public partitions". A release published before stays in place."""
+    data, _ = built
+    work = tmp_path / "data"
+    work.mkdir()
+    with dg.instance_for_test() as instance:
+        result = _release(instance, work)
+        assert not result.success
+        assert not result.asset_materializations_for_node("release")
+        (failure,) = [e for e in result.all_events if e.is_step_failure]
+        message = failure.event_specific_data.error.message
+        assert f"nothing to release: the public layer {work / 'public'} has no partition" in message
+        assert sorted(p.name for p in work.iterdir()) == []  # no release, no staging left
+
+        shutil.copytree(data / "release", work / "release")
+        before = (work / "release" / "MANIFEST.json").read_bytes()
+        again = _release(instance, work)
+        assert not again.success
+        assert (work / "release" / "MANIFEST.json").read_bytes() == before
+        assert sorted(p.name for p in work.iterdir()) == ["release"]
+    failure = next(e for e in again.all_events if e.is_step_failure)
+    assert "the one published before stays" in failure.event_specific_data.error.message
+
+
+def test_a_rebuild_replaces_every_file_and_leaves_no_staging(built, tmp_path):
+    from tracelab_pipeline.release import build_release
+
+    data, _ = built
+    shutil.copytree(data / "release", tmp_path / "release")
     (tmp_path / "release" / "stale.txt").write_text("from an older release")
-    again = build_release(tmp_path / "public", tmp_path / "release")
+    again = build_release(data / "public", tmp_path / "release")
     assert again.published and not (tmp_path / "release" / "stale.txt").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["release"]  # no staging, no old copy
 

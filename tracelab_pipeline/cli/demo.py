@@ -15,7 +15,8 @@ def command(data_dir: str | None) -> None:
     does new work.
 
     Exits 0 when every run succeeded; exits 1 when one failed (a blocking check included:
-    the summary names the asset, and the UI command it prints shows the run)."""
+    the summary names the asset, and the UI command it prints shows the run). When the landing
+    run refuses to start (production without a pseudonym key) it stops there."""
     import warnings
 
     warnings.filterwarnings("ignore", module="dagster")

@@ -43,6 +43,9 @@ class DemoResult:
     partitions_run: list[str] = field(default_factory=list)
     partition_runs: int = 0
     downstream_ran: bool = False
+    # The landing run refused to start (production without a pseudonym key): nothing after it
+    # ran, as every later run would refuse or build from nothing.
+    stopped: bool = False
     failures: list[str] = field(default_factory=list)
     # Uploads per handle not on the consent list (when one is configured): left in the inbox.
     held: dict[str, int] = field(default_factory=dict)
@@ -96,6 +99,10 @@ def run_demo(data_dir: str | None = None, echo: Callable[[str], None] = print) -
         if not land.success:
             # The whole message: production without a consent list or key says what to set.
             result.failures.extend(_failed_steps(land))
+        if _refused_to_start(land):
+            result.stopped = True
+            result.seconds["total"] = time.perf_counter() - t0
+            return result
         for event in land.asset_materializations_for_node("landed_files"):
             result.held = dict(event.metadata["held_by_contributor"].value)
         result.seconds["land"] = time.perf_counter() - t
@@ -166,6 +173,10 @@ def _downstream_keys(defs: dg.Definitions) -> list[dg.AssetKey]:
 
 def _missing(instance, keys: list[dg.AssetKey]) -> bool:
     return any(instance.get_latest_materialization_event(k) is None for k in keys)
+
+
+def _refused_to_start(out) -> bool:
+    return any(e.is_resource_init_failure for e in out.all_events)
 
 
 def _failed_steps(out) -> list[str]:

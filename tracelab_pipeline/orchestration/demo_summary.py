@@ -174,7 +174,10 @@ def summarize(result: DemoResult) -> str:
         *_held_lines(result.held),
         f"  contributors: {counts['contributors']}   sessions: {counts['sessions']}   "
         f"steps: {counts['steps']}   contributor-months with steps: {counts['partitions']}",
-        f"  this run: {len(result.partitions_run)} partition(s) rebuilt in "
+        "  this run: stopped: the landing run refused to start (FAILED below says why); no "
+        "partition or downstream run was started"
+        if result.stopped
+        else f"  this run: {len(result.partitions_run)} partition(s) rebuilt in "
         f"{result.partition_runs} run(s); downstream "
         + ("rebuilt" if result.downstream_ran else "up to date"),
         *_bad_input_lines(bad, data),

@@ -10,8 +10,21 @@
 See docs/release.md.
 """
 
-from tracelab_pipeline.release.build import MANIFEST_FILE, README_FILE, Release, build_release
+from tracelab_pipeline.release.build import (
+    MANIFEST_FILE,
+    README_FILE,
+    NothingToRelease,
+    Release,
+    build_release,
+)
 
 RELEASE_DIR_NAME = "release"
 
-__all__ = ["MANIFEST_FILE", "README_FILE", "RELEASE_DIR_NAME", "Release", "build_release"]
+__all__ = [
+    "MANIFEST_FILE",
+    "README_FILE",
+    "RELEASE_DIR_NAME",
+    "NothingToRelease",
+    "Release",
+    "build_release",
+]

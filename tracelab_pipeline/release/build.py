@@ -119,6 +119,11 @@ def parquet_file(table: str) -> str:
     return f"parquet/{table}.parquet"
 
 
+class NothingToRelease(ValueError):
+    """The public layer has no partition: a release of it would publish nothing (and would be
+    reported "current", built from all 0 partitions)."""
+
+
 @dataclass
 class Release:
     path: Path
@@ -133,8 +138,16 @@ def build_release(
     verify: Callable[[Path], list] | None = None,
 ) -> Release:
     """Stage the release from `public_root`, run `verify(staged_dir)` (check outcomes with a
-    `passed` attribute), and publish it at `release_dir` only if every outcome passed."""
+    `passed` attribute), and publish it at `release_dir` only if every outcome passed.
+    Raises NothingToRelease when the public layer has no partition; a release already
+    published stays as it is."""
     release_dir = Path(release_dir)
+    if not partitions(public_root):
+        raise NothingToRelease(
+            f"nothing to release: the public layer {public_root} has no partition (no "
+            "contributor-month has been anonymized yet): no release was built"
+            + ("; the one published before stays" if release_dir.exists() else "")
+        )
     staging = release_dir.with_name(f".{release_dir.name}.staging-{uuid.uuid4().hex}")
     try:
         manifest = write_release(public_root, staging)
