@@ -84,10 +84,25 @@ def test_collect_list_copies_nothing(tmp_path, homes):
 
 
 def test_collect_on_a_machine_without_logs(tmp_path):
-    env = {"CLAUDE_CONFIG_DIR": str(tmp_path / "none1"), "CODEX_HOME": str(tmp_path / "none2")}
-    result = run("collect", "--dest", str(tmp_path / "dest"), env=env)
-    assert result.exit_code == 0
-    assert "claude: 0 files" in result.output and "copied 0 files" in result.output
+    """It said "copied 0 files to DEST", a directory it never made, and exited 0."""
+    claude, codex = tmp_path / "none1", tmp_path / "none2"
+    (claude / "projects" / "-work").mkdir(parents=True)
+    (claude / "projects" / "-work" / "notes.txt").write_text("not a log")
+    env = {"CLAUDE_CONFIG_DIR": str(claude), "CODEX_HOME": str(codex)}
+    for dest in (["--dest", str(tmp_path / "dest")], []):  # the default: the inbox
+        result = run("collect", *dest, env={**env, "TRACELAB_INBOX": str(tmp_path / "inbox")})
+        assert result.exit_code == 1, result.output
+        assert "copied 0" not in result.output and " to " not in result.output
+        assert (
+            f"Error: no Claude Code or Codex logs found (looked in {claude / 'projects'}, "
+            f"{codex / 'sessions'}, {codex / 'archived_sessions'}); if they are kept elsewhere, "
+            "set CLAUDE_CONFIG_DIR or CODEX_HOME"
+        ) in result.output
+        assert f"{codex / 'sessions'} (not present)" in result.output
+        assert str(claude / "projects" / "-work" / "notes.txt") in result.output
+        assert not (tmp_path / "dest").exists() and not (tmp_path / "inbox").exists()
+    listed = run("collect", "--list", env=env)
+    assert listed.exit_code == 0 and "claude: 0 files" in listed.output
 
 
 def test_collect_by_default_drops_into_the_inbox_under_a_valid_handle(tmp_path, homes):

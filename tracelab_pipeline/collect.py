@@ -59,6 +59,16 @@ def find_logs(
     return found
 
 
+def no_logs_found(env: Mapping[str, str] | None = None) -> str:
+    """What to say when the roots hold no log: where they were looked for, and how to point
+    there instead."""
+    places = ", ".join(str(root) for _, root, _ in log_roots(env))
+    return (
+        f"no Claude Code or Codex logs found (looked in {places}); if they are kept elsewhere, "
+        "set CLAUDE_CONFIG_DIR or CODEX_HOME"
+    )
+
+
 def describe_roots(
     logs: list[FoundLog], env: Mapping[str, str] | None = None, not_copied: list[Path] = ()
 ) -> list[str]:

@@ -67,15 +67,23 @@ def command(dest: Path | None, list_only: bool) -> None:
     Plain, gzip- and zstd-compressed .jsonl files (.jsonl, .jsonl.gz, .jsonl.zst); every
     other file found there is counted and named, not copied. The layout is kept:
     DEST/claude/projects/<project>/..., DEST/codex/sessions/..., DEST/codex/archived_sessions/...
+    With no log found it says where it looked and exits 1, creating nothing.
     """
     from tqdm import tqdm
 
-    from tracelab_pipeline.collect import copy_logs, describe_roots, find_logs
+    from tracelab_pipeline.collect import copy_logs, describe_roots, find_logs, no_logs_found
     from tracelab_pipeline.normalize.files import describe_not_read
     from tracelab_pipeline.paths import real_path
 
     not_copied: list[Path] = []
     logs = find_logs(not_copied=not_copied)
+    if not logs and not list_only:
+        # Nothing to copy: said as such, before DEST is even chosen (none is created).
+        for line in describe_roots(logs, not_copied=not_copied):
+            click.echo(line, err=True)
+        for line in describe_not_read(not_copied, "not copied"):
+            click.echo(line, err=True)
+        raise click.ClickException(no_logs_found())
     if not list_only:
         dest = dest or _default_dest()
         # DEST inside a log root: our earlier copies are not logs to copy again (each run would

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import fsspec
 
-from tracelab_pipeline.collect import FoundLog
+from tracelab_pipeline.collect import FoundLog, no_logs_found
 from tracelab_pipeline.landing.handles import refusal
 
 CHUNK = 1 << 20
@@ -70,7 +70,7 @@ def contribute(
     if problem:
         raise ValueError(problem)
     if not logs:
-        raise ValueError("no Claude Code or Codex logs found on this machine")
+        raise ValueError(no_logs_found())
     shas: dict[Path, str] = {}
     unreadable: dict[str, str] = {}
     for log in logs:
