@@ -209,9 +209,13 @@ def test_demo_without_a_list_takes_everyone_and_says_what_a_list_holds(tmp_path,
     demo_key = (data / "pseudonym.key").read_bytes().strip()
     assert f"left in the inbox: {_pseudonym('mallory', demo_key)} (1)" in held.output
     assert "contributors: 0" in held.output
+    # nothing public to build from: no downstream run, no release (it published an empty one)
+    assert "downstream not built: no public partition yet" in held.output
+    assert not (data / "release").exists()
 
     monkeypatch.delenv("TRACELAB_CONTRIBUTORS")
     taken = CliRunner().invoke(main, ["demo", "--data-dir", str(data)])
     assert taken.exit_code == 0, taken.output
     assert "  held:" not in taken.output
     assert "contributors: 1" in taken.output
+    assert "release: current (built from all 1 public partitions)" in taken.output

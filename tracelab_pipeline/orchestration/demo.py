@@ -28,6 +28,7 @@ from tracelab_pipeline.orchestration.sensors import (
 )
 from tracelab_pipeline.orchestration.sweep import partitions_needing_work
 from tracelab_pipeline.paths import DATA_DIR_ENV, resolve_data_dir, resolve_inbox
+from tracelab_pipeline.release.public_tables import partitions
 
 TEMPLATE = Path(__file__).with_name("dagster.yaml")
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -43,6 +44,9 @@ class DemoResult:
     partitions_run: list[str] = field(default_factory=list)
     partition_runs: int = 0
     downstream_ran: bool = False
+    # No public partition (nothing landed, or every upload held): the downstream assets would
+    # be built from nothing, and the release refuses to publish nothing.
+    no_public: bool = False
     # The landing run refused to start (production without a pseudonym key): nothing after it
     # ran, as every later run would refuse or build from nothing.
     stopped: bool = False
@@ -117,7 +121,9 @@ def run_demo(data_dir: str | None = None, echo: Callable[[str], None] = print) -
 
         t = time.perf_counter()
         downstream = _downstream_keys(defs)
-        if downstream and (todo or _missing(instance, downstream)):
+        if not partitions(config.public_dir):
+            result.no_public = True
+        elif downstream and (todo or _missing(instance, downstream)):
             echo(f"building {len(downstream)} downstream asset(s) ...")
             out = defs.resolve_job_def(DOWNSTREAM_JOB).execute_in_process(
                 instance=instance, run_config=QUIET, raise_on_error=False, tags=DEMO_TAGS

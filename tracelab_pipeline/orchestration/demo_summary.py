@@ -179,7 +179,13 @@ def summarize(result: DemoResult) -> str:
         if result.stopped
         else f"  this run: {len(result.partitions_run)} partition(s) rebuilt in "
         f"{result.partition_runs} run(s); downstream "
-        + ("rebuilt" if result.downstream_ran else "up to date"),
+        + (
+            "rebuilt"
+            if result.downstream_ran
+            else "not built: no public partition yet"
+            if result.no_public
+            else "up to date"
+        ),
         *_bad_input_lines(bad, data),
         *_stepless_lines(bad),
         f"  warehouse: {warehouse}" + ("" if warehouse.exists() else " (not built)"),
