@@ -26,6 +26,7 @@ from landing_helpers import (
 )
 
 from tracelab_pipeline.landing.archives import member_path_problem
+from tracelab_pipeline.landing.counts import landing_counts
 from tracelab_pipeline.landing.handles import is_valid_handle
 from tracelab_pipeline.landing.land import _Lander, land_inbox
 from tracelab_pipeline.landing.limits import Limits
@@ -226,6 +227,7 @@ def test_a_registry_from_before_files_named_their_sessions_still_places_them(tmp
     land_inbox(str(tmp_path / "inbox"), tmp_path / "landed")
     db = sqlite3.connect(tmp_path / "landed" / "registry.sqlite")
     db.execute("ALTER TABLE files DROP COLUMN sessions")
+    db.execute("ALTER TABLE files DROP COLUMN long_line")
     db.commit()
     db.close()
     with Registry(tmp_path / "landed") as reg:
@@ -233,6 +235,7 @@ def test_a_registry_from_before_files_named_their_sessions_still_places_them(tmp
         reg.replan("alice", reg.generation + 1)
         (after,) = reg.files()
     assert after["month"] == before["month"] and after["status"] == "active"
+    assert after["long_line"] is None
 
 
 def test_session_month_is_the_utc_month_the_readers_see(tmp_path):
@@ -291,6 +294,38 @@ def test_scanning_a_log_with_one_enormous_line_holds_only_a_piece_of_it(tmp_path
     assert peak < 2**21  # the line alone is 4 MiB
     with pytest.raises(UnreadableLog, match="cap of 500000 bytes"):
         scan_log(path, max_bytes=500_000, max_line=64 * 1024)
+
+
+def test_a_log_whose_only_line_is_too_long_to_read_is_unplaced_saying_so(tmp_path):
+    """Its reason was that of a file with no timestamp at all ("not a Claude Code or Codex
+    session log"); it names the line and the limit. A long line among lines with a timestamp
+    leaves the log placed by them. The limit is the landing's (Limits), lowered here."""
+    record = b'{"sessionId":"s1","type":"user","timestamp":"2026-02-03T04:05:06Z","x":"'
+    long = record + b"a" * 5000 + b'"}\n'
+    inbox = tmp_path / "inbox" / "alice"
+    inbox.mkdir(parents=True)
+    (inbox / "one-long-line.jsonl").write_bytes(long)
+    (inbox / "long-among-others.jsonl").write_bytes(
+        long.replace(b"s1", b"s2") + record.replace(b"s1", b"s2") + b'"}\n'
+    )
+    report = land_inbox(
+        str(tmp_path / "inbox"), tmp_path / "landed", limits=Limits(max_line_bytes=4096)
+    )
+    assert report.changed_partitions == ["alice|2026-02"]
+    with Registry(tmp_path / "landed") as reg:
+        files = {f["member"]: f for f in reg.files()}
+    unplaced = files["one-long-line.jsonl"]
+    assert unplaced["status"] == "unplaced" and unplaced["month"] is None
+    assert unplaced["status_reason"] == (
+        f"line 1 is {len(long):,} bytes long, longer than the 4,096 bytes landing reads of one"
+        " line: not read, and no other line has a timestamp, so there is no month to file the"
+        " log under (kept as landed, never normalized)"
+    )
+    assert Path(unplaced["object_path"]).read_bytes() == long  # kept aside, whole
+    placed = files["long-among-others.jsonl"]
+    assert placed["status"] == "active" and placed["month"] == "2026-02"
+    assert placed["long_line"].startswith("line 1 is ") and placed["lines"] == 2
+    assert landing_counts(tmp_path / "landed")["files"]["unplaced"] == 1
 
 
 def test_bad_input_is_recorded_with_reasons_and_the_rest_lands(tmp_path):

@@ -92,6 +92,35 @@ def test_a_landed_file_in_no_partition_is_listed_with_its_reason(tmp_path):
     assert "no timestamp in the log" in row and "anything else is not a log" in row
 
 
+def test_a_log_of_one_line_longer_than_landing_reads_is_listed_with_line_and_limit(tmp_path):
+    """A real log whose single line is longer than the 64 MiB landing reads of one line (a
+    pasted image, a huge tool result): it was listed as "no timestamp in the log ... not a
+    Claude Code or Codex session log". Now its reason names the line and the limit; it is
+    kept, counted as bad input, and the other log lands in its partition."""
+    from tracelab_pipeline.landing.scan import MAX_LINE
+    from tracelab_pipeline.orchestration.demo_summary import registry_counts
+
+    copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__1af7fc5e.jsonl"))
+    head = b'{"type":"user","sessionId":"s1","timestamp":"2026-02-03T04:05:06Z","message":"'
+    line = head + b"a" * MAX_LINE + b'"}\n'
+    (tmp_path / "inbox" / "alice" / "pasted.jsonl").write_bytes(line)
+    defs = build_definitions(data_dir=tmp_path)
+    with dg.instance_for_test() as instance:
+        result = _tick(defs, instance)
+    assert [r.partition_key for r in result.run_requests] == ["alice|2025-09"]
+    (event,) = result.asset_events
+    assert event.metadata["files_unplaced"].value == 1
+    table = event.metadata["files_unplaced_list"].value
+    (row,) = [row for row in table.splitlines() if "pasted.jsonl" in row]
+    assert (
+        f"| pasted.jsonl | 1 | line 1 is {len(line):,} bytes long, longer than the "
+        f"{MAX_LINE:,} bytes landing reads of one line: not read, and no other line has a "
+        "timestamp, so there is no month to file the log under" in row
+    )
+    assert "not a log" not in row
+    assert registry_counts(tmp_path)["files_unplaced"] == 1  # the demo's bad input
+
+
 def test_a_column_the_anonymizer_forgets_to_scrub_is_still_rescanned(tmp_path, monkeypatch):
     # The re-scan used to take its columns from the anonymizer's own list: a column left out
     # there (here: all of them) skipped scrubbing and re-scan alike, and the planted e-mail

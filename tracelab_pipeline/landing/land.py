@@ -113,13 +113,13 @@ def _rescan_older_rows(
         if deadline and time.monotonic() > deadline:
             return
         try:
-            scan = scan_log(reg.object_file(path), limits.max_log_bytes)
+            scan = scan_log(reg.object_file(path), limits.max_log_bytes, limits.max_line_bytes)
         except UnreadableLog:
             continue  # placed as before, from what the registry already holds
         reg.db.execute(
-            "UPDATE files SET sessions = ?, first_ts = coalesce(?, first_ts)"
+            "UPDATE files SET sessions = ?, first_ts = coalesce(?, first_ts), long_line = ?"
             " WHERE contributor = ? AND sha256 = ?",
-            ("\n".join(scan.sessions), _first_ts(scan), contributor, sha),
+            ("\n".join(scan.sessions), _first_ts(scan), scan.long_line, contributor, sha),
         )
 
 
@@ -314,7 +314,7 @@ class _Lander:
 
     def _stage_log(self, name: str, local: Path, sha: str) -> dict:
         try:
-            scan = scan_log(local, self.limits.max_log_bytes)
+            scan = scan_log(local, self.limits.max_log_bytes, self.limits.max_line_bytes)
         except UnreadableLog as exc:
             return {"member": name, "outcome": "unreadable", "reason": str(exc), "sha256": sha}
         return {"member": name, "path": local, "sha256": sha, "scan": scan, "outcome": "staged"}
@@ -377,6 +377,7 @@ class _Lander:
                 first_ts=_first_ts(scan),
                 # "" when it names none: NULL marks a row landed before sessions were recorded
                 sessions="\n".join(scan.sessions),
+                long_line=scan.long_line,
             )
             members.append(
                 {"member": s["member"], "outcome": "landed", "reason": None, "sha256": sha}

@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS files (
     member TEXT NOT NULL, drop_id INTEGER NOT NULL, size INTEGER NOT NULL,
     lines INTEGER NOT NULL, stream_key TEXT, root_session TEXT, first_ts TEXT,
     status TEXT NOT NULL, status_reason TEXT, superseded_by TEXT, month TEXT,
-    generation INTEGER NOT NULL, sessions TEXT, PRIMARY KEY (contributor, sha256));
+    generation INTEGER NOT NULL, sessions TEXT, long_line TEXT,
+    PRIMARY KEY (contributor, sha256));
 CREATE TABLE IF NOT EXISTS kept_handles (contributor TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS partitions (
     key TEXT PRIMARY KEY, contributor TEXT NOT NULL, month TEXT NOT NULL, digest TEXT NOT NULL,
@@ -88,9 +89,13 @@ class Registry:
         self.db.row_factory = sqlite3.Row
         self.db.executescript(_SCHEMA)
         columns = {r["name"] for r in self.db.execute("PRAGMA table_info(files)")}
-        if "sessions" not in columns:  # a registry written before files named their sessions
+        # A registry written before files named their sessions, or their first line too long
+        # to read.
+        for column in ("sessions", "long_line"):
+            if column in columns:
+                continue
             try:
-                self.db.execute("ALTER TABLE files ADD COLUMN sessions TEXT")
+                self.db.execute(f"ALTER TABLE files ADD COLUMN {column} TEXT")
             except sqlite3.OperationalError as exc:  # another process added it meanwhile
                 if "duplicate column" not in str(exc):
                     raise
@@ -279,10 +284,11 @@ class Registry:
         row["object_path"] = self.stored_path(row["object_path"])
         self.db.execute(
             "INSERT INTO files (contributor, sha256, object_path, member, drop_id, size, lines,"
-            " stream_key, root_session, first_ts, sessions, status, generation)"
+            " stream_key, root_session, first_ts, sessions, long_line, status, generation)"
             " VALUES (:contributor, :sha256, :object_path, :member, :drop_id, :size, :lines,"
-            " :stream_key, :root_session, :first_ts, :sessions, 'active', :generation)",
-            {**row, "generation": generation},
+            " :stream_key, :root_session, :first_ts, :sessions, :long_line, 'active',"
+            " :generation)",
+            {"long_line": None, **row, "generation": generation},
         )
 
     def replan(self, contributor: str, generation: int) -> list[str]:
@@ -331,7 +337,7 @@ class Registry:
             if state == "active":
                 start = starts.get(family.find(f"file:{r['sha256']}"))
                 if start is None:
-                    state, reason = "unplaced", NO_MONTH
+                    state, reason = "unplaced", _no_month(r["long_line"])
                 else:
                     month = start[:7]
                     members[month].append(r["sha256"])
@@ -363,6 +369,16 @@ class Registry:
             )
             changed.append(key)
         return changed
+
+
+def _no_month(long_line: str | None) -> str:
+    """Why a file has no month: a line too long to read may have held its timestamp."""
+    if long_line:
+        return (
+            f"{long_line}: not read, and no other line has a timestamp, so there is no month to "
+            "file the log under (kept as landed, never normalized)"
+        )
+    return NO_MONTH
 
 
 def _sessions(row) -> list[str]:

@@ -33,6 +33,8 @@ class LogScan:
     # repeats the resumed session's records, a forked Codex rollout its parent's header, so
     # logs that share one belong to one conversation and land in one partition.
     sessions: tuple[str, ...] = ()
+    # The first line longer than the scan reads (see MAX_LINE): which, how long, the limit.
+    long_line: str | None = None
 
 
 # A longer line is counted but not parsed (its timestamp is not looked at), so memory stays
@@ -49,6 +51,7 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
     sessions: dict[str, None] = {}
     last: str | None = None  # the session the log was written in at its end
     first: datetime | None = None
+    long_line: str | None = None
     too_big = f"log decompresses past the cap of {max_bytes} bytes"
     latest = latest_plausible()
     try:
@@ -58,14 +61,21 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
                 size += len(raw)
                 whole = raw.endswith(b"\n") or len(raw) < max_line
                 piece = raw
+                length = len(raw)
                 while not (piece.endswith(b"\n") or len(piece) < max_line):
                     if size > max_bytes:
                         raise UnreadableLog(too_big)
                     piece = f.readline(max_line)
                     size += len(piece)
+                    length += len(piece)
                 if size > max_bytes:
                     raise UnreadableLog(too_big)
                 if not whole:
+                    if long_line is None:
+                        long_line = (
+                            f"line {lines} is {length:,} bytes long, longer than the "
+                            f"{max_line:,} bytes landing reads of one line"
+                        )
                     continue
                 try:
                     record = orjson.loads(raw)
@@ -103,7 +113,7 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
         # daily for months writes a file that repeats every earlier session's records first,
         # and the last session's sub-agent files name only that one.
         sessions[last] = None
-    return LogScan(lines, size, next(iter(sessions), None), first, tuple(sessions))
+    return LogScan(lines, size, next(iter(sessions), None), first, tuple(sessions), long_line)
 
 
 def _timestamps(record: dict):
