@@ -517,8 +517,6 @@ class SessionBuilder:
         # Tool timing (latency, errors, runner reports) and sub-agents draw from their own
         # stream, so that which tools a step calls does not change the session's token draws.
         self.trng = random.Random(f"{sid}:tools")
-        # What a compaction draws (summary, next trigger level) comes from a stream of its own.
-        self.crng = random.Random(f"{sid}:compaction")
         project = rng.choice(["api", "webapp", "infra", "ml-exp", "tools", "paper", "sim", "cli"])
         cwd = f"/home/{self.contributor}/projects/{project}-{rng.randrange(1, 9)}"
         plan = SessionPlan(
@@ -662,12 +660,11 @@ class SessionBuilder:
                     step, ctx, fresh, user=(k == 0), first=(first and k == 0), gap=gap, ready=ready
                 )
                 if step.compaction_before:
-                    crng = self.crng
-                    summary = UserInput("compact_summary", ready, crng.randint(3_000, 16_000))
+                    summary = UserInput("compact_summary", ready, rng.randint(3_000, 16_000))
                     step.inputs = (
                         [*step.inputs[:-1], summary, step.inputs[-1]] if k == 0 else [summary]
                     )
-                    ready += crng.randint(5, 60)
+                    ready += rng.randint(5, 60)
                 n_calls = 0
                 if not last:
                     if k == 0:
@@ -737,28 +734,35 @@ class SessionBuilder:
                 # Never below half of the conversation so far: the history stays.
                 reduction = min(reduction, max(0, ctx.prev_total - ctx.static - ctx.init) // 2)
                 reduction = fresh + ctx.prev_output + reduction
-            elif rng.random() < (0.0012 if codex else 0.0006) or (user and rng.random() < 0.009):
-                reduction = fresh + ctx.prev_output + int(rng.uniform(1, 6_000))
-            cut_rng = rng  # (where the cache cut after a reduction is drawn from, below)
-            if (
-                not reduction
-                and user
+            elif (
+                user
                 and ctx.prev_total - ctx.static - ctx.init > REWIND_FROM
                 and ctx.prev_total < REWIND_BELOW * ctx.limit
-                and self.crng.random() < REWIND_P[self.provider]
+                and rng.random() < REWIND_P[self.provider]
             ):
                 # The user rewinds the conversation to an earlier prompt (Claude Code's /rewind,
                 # Codex's backtrack): a major reduction that is no compaction (Table 4: 40 of
-                # Claude's 324 and 71 of Codex's 1,306 major reductions). (Whether one happens
-                # depends on the context's size, so it draws from the compaction stream.)
+                # Claude's 324 and 71 of Codex's 1,306 major reductions).
                 history = ctx.prev_total - ctx.static - ctx.init
-                reduction = fresh + ctx.prev_output + int(self.crng.uniform(64_000, history * 0.8))
-                cut_rng = self.crng
+                reduction = fresh + ctx.prev_output + int(rng.uniform(64_000, history * 0.8))
+            elif rng.random() < (0.0012 if codex else 0.0006) or (user and rng.random() < 0.009):
+                reduction = fresh + ctx.prev_output + int(rng.uniform(1, 6_000))
             total = max(ctx.static, base + fresh - reduction)
             # Compaction near the limit (Table 4); a new prompt triggers it a little earlier.
+            high = cal.COMPACT_AT[self.provider]
+            # (Claude's auto-compaction is mostly tool-initiated, Table 4: 63 %.)
+            # 1M-context sessions compact anywhere from 60 % up (Table 4's 4.5 % of Claude
+            # sessions; Table 8's prefix p90 467k with p99 918k).
             early = cal.COMPACT_EARLY_AT_PROMPT[self.provider]
-            if ctx.compact_at is None:  # the first context cycle's level (later: at compactions)
-                ctx.compact_at = self._compact_level(ctx, rng)
+            low = high - 0.1 if ctx.limit < 500_000 else 0.6
+            if ctx.compact_at is None:  # one trigger level per context cycle
+                ctx.compact_at = rng.uniform(low, high)
+                if codex and rng.random() < CODEX_LOW_COMPACT[0]:
+                    # Codex's auto-compact limit is per model: after a switch to a model with
+                    # a lower one, a cycle compacts well below the session's earlier peak, a
+                    # major reduction that is no compaction (Table 4: Codex 1,235 of 1,306,
+                    # and ~43 tool-initiated major reductions that are not compactions).
+                    ctx.compact_at = rng.uniform(*CODEX_LOW_COMPACT[1:])
             threshold = ctx.limit * ctx.compact_at * (early if user else 1.0)
             # Users also run /compact by hand at a new prompt (Table 4: 37 % of Claude
             # compactions are user-initiated); below the session's peak, such a drop is a
@@ -766,76 +770,74 @@ class SessionBuilder:
             manual = (
                 user
                 and total > max(cal.MANUAL_COMPACT_FROM * ctx.limit, 120_000)
-                and self.crng.random() < cal.MANUAL_COMPACT_P[self.provider]
+                and rng.random() < cal.MANUAL_COMPACT_P[self.provider]
             )
-            compact = total > threshold or manual
-            cached = ctx.prev_total + (ctx.prev_output if output_cached else 0)
-            if reduction:
-                cached = min(
-                    cached, total - fresh - int(cut_rng.uniform(0, 0.08) * max(0, total - fresh))
-                )
-            miss = self._miss(user, gap, cached)
-            if miss:
-                # A miss keeps at most the shared system prompt (Table 9: most Codex misses
-                # land in the 2-8k bins, a few Claude ones keep only the tool schemas).
-                # Codex misses often keep the session's opening as well (Table 9: its 8-32k
-                # bins carry large appends); Claude's mostly drop everything (<1k bin: 2,937
-                # steps with a median append of 78k).
-                # Some misses are partial: the cache evicts a conversation from its end, so
-                # its start survives (Table 9: large appends at every prefix bin, p99 of
-                # 152k / 50k at Codex's 16-32k / 32-64k, 661k at Claude's 16-32k).
-                draw = rng.random()
-                keep_static, keep_init, keep_start = MISS_KEEPS[self.provider]
-                if miss == 2:  # (MISS_LARGE_CONTEXT)
-                    prefix = ctx.static + min(ctx.init, CLAUDE_PROJECT_SHARED_MAX)
-                elif draw < keep_static:
-                    prefix = ctx.static
-                    # (The same draw decides, so the session's later draws do not move.)
-                    if not codex and draw < keep_static * _log_interp(
-                        CLAUDE_MISS_KEEPS_PROJECT, cached
-                    ):
-                        prefix += min(ctx.init, CLAUDE_PROJECT_SHARED_MAX)
-                elif codex and draw < keep_init:
-                    prefix = ctx.static + ctx.init
-                elif not codex and draw < keep_init:
-                    prefix = rng.randint(4_096, 8_191)
-                elif draw < keep_start:
-                    start = ctx.static + ctx.init
-                    prefix = start + int(
-                        rng.uniform(0.0, MISS_PARTIAL_KEEP_MAX) * max(0, cached - start)
-                    )
-                    # (A Codex tool-step miss keeps at least the request's start, from
-                    # the same draw: CODEX_TOOL_MISS_KEEPS_TURN.)
-                    turn_share = keep_init + CODEX_TOOL_MISS_KEEPS_TURN * (keep_start - keep_init)
-                    if codex and not user and draw < turn_share:
-                        prefix = max(prefix, min(ctx.turn_start, cached))
-                else:
-                    # (Below MISS_DROPS_ALL_FROM the system prompt survives instead.)
-                    prefix = (
-                        0 if cached >= MISS_DROPS_ALL_FROM.get(self.provider, 0) else ctx.static
-                    )
-            elif not user and ctx.turn_start and rng.random() < PARTIAL_MISS[self.provider]:
-                # Only the cache written at the request's start survived: the request's own
-                # growth is sent again (Table 9: appends of 10-30k at prefixes over 64k).
-                prefix = min(ctx.turn_start, total - 1)
-            else:
-                prefix = min(cached, total - 1)
-                u = rng.random() if user and not codex else 1.0
-                if u < CLAUDE_TURN_REWRITE_DRAW:
-                    lag = int(math.exp(rng.uniform(*CLAUDE_TURN_REWRITE[1:])))
-                    if u < CLAUDE_TURN_REWRITE[0]:
-                        prefix = max(ctx.static, prefix - lag)
-            if compact:
-                # (The step drew above what any step draws; what the compaction itself draws,
-                # the summary and the next cycle's level, comes from a stream of its own, so
-                # where compactions fall moves no other draw of the session.)
-                crng = self.crng
+            if total > threshold or manual:
                 step.compaction_before = True
-                ctx.compact_at = self._compact_level(ctx, crng)
+                ctx.compact_at = None
                 # (Codex keeps the recent user messages next to the summary.)
-                summary = crng.randint(*COMPACT_SUMMARY[self.provider])
+                summary = rng.randint(*COMPACT_SUMMARY[self.provider])
                 total = ctx.static + ctx.init + summary + fresh
-                prefix = ctx.static if crng.random() < COMPACT_KEEPS_STATIC[self.provider] else 0
+                prefix = ctx.static if rng.random() < COMPACT_KEEPS_STATIC[self.provider] else 0
+            else:
+                cached = ctx.prev_total + (ctx.prev_output if output_cached else 0)
+                if reduction:
+                    cached = min(
+                        cached, total - fresh - int(rng.uniform(0, 0.08) * max(0, total - fresh))
+                    )
+                miss = self._miss(user, gap, cached)
+                if miss:
+                    # A miss keeps at most the shared system prompt (Table 9: most Codex misses
+                    # land in the 2-8k bins, a few Claude ones keep only the tool schemas).
+                    # Codex misses often keep the session's opening as well (Table 9: its 8-32k
+                    # bins carry large appends); Claude's mostly drop everything (<1k bin: 2,937
+                    # steps with a median append of 78k).
+                    # Some misses are partial: the cache evicts a conversation from its end, so
+                    # its start survives (Table 9: large appends at every prefix bin, p99 of
+                    # 152k / 50k at Codex's 16-32k / 32-64k, 661k at Claude's 16-32k).
+                    draw = rng.random()
+                    keep_static, keep_init, keep_start = MISS_KEEPS[self.provider]
+                    if miss == 2:  # (MISS_LARGE_CONTEXT)
+                        prefix = ctx.static + min(ctx.init, CLAUDE_PROJECT_SHARED_MAX)
+                    elif draw < keep_static:
+                        prefix = ctx.static
+                        # (The same draw decides, so the session's later draws do not move.)
+                        if not codex and draw < keep_static * _log_interp(
+                            CLAUDE_MISS_KEEPS_PROJECT, cached
+                        ):
+                            prefix += min(ctx.init, CLAUDE_PROJECT_SHARED_MAX)
+                    elif codex and draw < keep_init:
+                        prefix = ctx.static + ctx.init
+                    elif not codex and draw < keep_init:
+                        prefix = rng.randint(4_096, 8_191)
+                    elif draw < keep_start:
+                        start = ctx.static + ctx.init
+                        prefix = start + int(
+                            rng.uniform(0.0, MISS_PARTIAL_KEEP_MAX) * max(0, cached - start)
+                        )
+                        # (A Codex tool-step miss keeps at least the request's start, from
+                        # the same draw: CODEX_TOOL_MISS_KEEPS_TURN.)
+                        turn_share = keep_init + CODEX_TOOL_MISS_KEEPS_TURN * (
+                            keep_start - keep_init
+                        )
+                        if codex and not user and draw < turn_share:
+                            prefix = max(prefix, min(ctx.turn_start, cached))
+                    else:
+                        # (Below MISS_DROPS_ALL_FROM the system prompt survives instead.)
+                        prefix = (
+                            0 if cached >= MISS_DROPS_ALL_FROM.get(self.provider, 0) else ctx.static
+                        )
+                elif not user and ctx.turn_start and rng.random() < PARTIAL_MISS[self.provider]:
+                    # Only the cache written at the request's start survived: the request's own
+                    # growth is sent again (Table 9: appends of 10-30k at prefixes over 64k).
+                    prefix = min(ctx.turn_start, total - 1)
+                else:
+                    prefix = min(cached, total - 1)
+                    u = rng.random() if user and not codex else 1.0
+                    if u < CLAUDE_TURN_REWRITE_DRAW:
+                        lag = int(math.exp(rng.uniform(*CLAUDE_TURN_REWRITE[1:])))
+                        if u < CLAUDE_TURN_REWRITE[0]:
+                            prefix = max(ctx.static, prefix - lag)
         if user or step.compaction_before:
             ctx.turn_start = total
         prefix = max(0, min(prefix, total - 1))
@@ -848,21 +850,6 @@ class SessionBuilder:
                 step.append, rng.choice([1, 2, 3, 3, 6, 8]) if not first else rng.randint(2, 4000)
             )
         ctx.prev_total = total
-
-    def _compact_level(self, ctx: _Context, rng: random.Random) -> float:
-        """A context cycle's compaction trigger level, as a share of the limit."""
-        high = cal.COMPACT_AT[self.provider]
-        # (Claude's auto-compaction is mostly tool-initiated, Table 4: 63 %.)
-        # 1M-context sessions compact anywhere from 60 % up (Table 4's 4.5 % of Claude
-        # sessions; Table 8's prefix p90 467k with p99 918k).
-        level = rng.uniform(high - 0.1 if ctx.limit < 500_000 else 0.6, high)
-        if self.provider == "codex" and rng.random() < CODEX_LOW_COMPACT[0]:
-            # Codex's auto-compact limit is per model: after a switch to a model with a lower
-            # one, a cycle compacts well below the session's earlier peak, a major reduction
-            # that is no compaction (Table 4: Codex 1,235 of 1,306, and ~43 tool-initiated
-            # major reductions that are not compactions).
-            level = rng.uniform(*CODEX_LOW_COMPACT[1:])
-        return level
 
     def _miss(self, user: bool, gap: float, cached: int = 0) -> int:
         """Prefix-cache eviction after idle time (Fig 11): rare within 5 min, sure after 1 h.
