@@ -31,7 +31,8 @@ from tracelab_pipeline.orchestration.resources import TraceLabConfig
         "README.md (datasheet) and MANIFEST.json (sizes, SHA-256, rows). A publication, not a "
         "refresh: no automation condition; built by `tracelab demo` or on demand (UI: "
         "Materialize). Staged, checked, then swapped in; byte-identical when the public layer "
-        "is unchanged. Fails, publishing nothing, while the public layer has no partition. "
+        "is unchanged. Fails, publishing nothing and withdrawing an earlier release, while the "
+        "public layer has no partition. "
         "See docs/release.md."
     ),
 )

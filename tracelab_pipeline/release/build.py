@@ -139,14 +139,21 @@ def build_release(
 ) -> Release:
     """Stage the release from `public_root`, run `verify(staged_dir)` (check outcomes with a
     `passed` attribute), and publish it at `release_dir` only if every outcome passed.
-    Raises NothingToRelease when the public layer has no partition; a release already
-    published stays as it is."""
+    Raises NothingToRelease when the public layer has no partition, after withdrawing a
+    release published before."""
     release_dir = Path(release_dir)
     if not partitions(public_root):
+        withdrawn = release_dir.exists()
+        if withdrawn:
+            # It holds partitions the public layer no longer has: after `tracelab forget` of
+            # the last contributor, keeping it would go on publishing her data.
+            old = release_dir.with_name(f".{release_dir.name}.old-{uuid.uuid4().hex}")
+            os.replace(release_dir, old)
+            shutil.rmtree(old, ignore_errors=True)
         raise NothingToRelease(
             f"nothing to release: the public layer {public_root} has no partition (no "
-            "contributor-month has been anonymized yet): no release was built"
-            + ("; the one published before stays" if release_dir.exists() else "")
+            "contributor-month anonymized, or all forgotten): no release was built"
+            + ("; the one published before was withdrawn" if withdrawn else "")
         )
     staging = release_dir.with_name(f".{release_dir.name}.staging-{uuid.uuid4().hex}")
     try:
