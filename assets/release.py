@@ -32,8 +32,7 @@ from tracelab_pipeline.orchestration.resources import TraceLabConfig
         "refresh: no automation condition; built by `tracelab demo` or on demand (UI: "
         "Materialize). Staged, checked, then swapped in; byte-identical when the public layer "
         "is unchanged. Fails, publishing nothing and withdrawing an earlier release, while the "
-        "public layer has no partition. "
-        "See docs/release.md."
+        "public layer has no partition. See docs/release.md."
     ),
 )
 def release(context: dg.AssetExecutionContext, tracelab: TraceLabConfig):
