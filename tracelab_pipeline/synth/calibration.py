@@ -302,7 +302,7 @@ APPLY_PATCH_WALL_TIME_SHARE = 0.105
 # that, and few of these steps above Table 7's per-step tool median (~0.11 s, seed 0 at +14 %:
 # a 50-120 ms body moved it by +0.5 ms); the mean is carried from 0.7 up. Quantiles follow the
 # session's phase (PATCH_EXEC_STEP), not its pace: from the pace, the timed calls of a few
-# large sessions moved int_h by -15..+17 % over seeds 0-11, now -5..+7 %.
+# large sessions moved int_h by -15..+18 % over seeds 0-11, now -5..+7 %.
 APPLY_PATCH_EXEC_S = (0.03, 0.06, 1.4, 4.0, 10.0)
 APPLY_PATCH_EXEC_KNOTS = ((0.7, 0.11), (0.8, 0.5))
 PATCH_EXEC_STEP = 11**0.5 % 1.0
