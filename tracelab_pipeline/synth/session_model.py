@@ -67,6 +67,7 @@ RESIDUAL = {
     name: _dist(v, cal.CODEX_RESIDUAL_KNOT.get(name), *cal.CODEX_RESIDUAL_TAIL.get(name, ()))
     for name, v in cal.CODEX_RESIDUAL_S.items()
 }
+APPLY_PATCH_EXEC = _dist(cal.APPLY_PATCH_EXEC_S, *cal.APPLY_PATCH_EXEC_KNOTS)
 # Session shape (Table 2): requests and tool-initiated steps, correlated.
 # (The knots above p90 give the longest sessions, which SIZE_RHO_TAIL pairs with the top request
 # quantiles, most of the requests: Table 12. Table 2's per-session requests keep p90 18 / p99
@@ -481,9 +482,9 @@ class SessionBuilder:
         # the median session is much quicker than the sum of independent draws; human waits
         # of mid-sized sessions sit below those of the largest ones.
         self.size_z = z
-        # shell_command residuals: quantiles from the session's phase (calibration
-        # SHELL_RESIDUAL_STEP); shell_calls counts the session's calls so far
-        self.residual_u, self.shell_calls = d.residual, 0
+        # shell_command and timed apply_patch residuals: quantiles from the session's phase
+        # (calibration SHELL_RESIDUAL_STEP, PATCH_RESIDUAL_STEP); the counts of its calls so far
+        self.residual_u, self.shell_calls, self.patch_calls = d.residual, 0, 0
         # Large sessions, which hold most steps, get a weak pace so that a few of them cannot
         # move the pooled per-step and per-call distributions.
         small = z < cal.PACE_SMALL_Z
@@ -994,14 +995,22 @@ class SessionBuilder:
             elif tool.name == "write_stdin" and rng.random() < 0.4:
                 tool.running = True
             tool.internal_s = round(latency, 4)
-        elif tool.name in ("shell_command",) or (tool.name == "apply_patch" and rng.random() < 0.1):
+        elif tool.name == "shell_command":
             tool.internal_s = round(latency, 4)
+        elif tool.name == "apply_patch" and rng.random() < cal.APPLY_PATCH_WALL_TIME_SHARE:
+            # run as a child process (calibration.APPLY_PATCH_EXEC_S); its quantile, like its
+            # residual's, from the session's phase, not a draw
+            u = (self.residual_u + 0.25 + self.patch_calls * cal.PATCH_EXEC_STEP) % 1.0
+            tool.internal_s = round(APPLY_PATCH_EXEC.ppf(u), 4)
 
     def _residual(self, tool: ToolPlan) -> float:
         u = self.trng.random()  # drawn for every call: the stream stays that of other tools
         if tool.name == "shell_command":
             u = (self.residual_u + self.shell_calls * cal.SHELL_RESIDUAL_STEP) % 1.0
             self.shell_calls += 1
+        elif tool.name == "apply_patch" and tool.internal_s is not None:
+            u = (self.residual_u + 0.5 + self.patch_calls * cal.PATCH_RESIDUAL_STEP) % 1.0
+            self.patch_calls += 1
         return RESIDUAL.get(tool.name, RESIDUAL["_default"]).ppf(u) * 1000
 
     def _subagent(self, tool: ToolPlan) -> ThreadPlan:
