@@ -261,6 +261,16 @@ RESULT_BY_CONTEXT = {
 # Table 3's average positive growth of user-initiated steps (1,527 / 2,742) is the re-sent
 # final answer plus the new prompt, whose fresh part Table 12 puts at 11.4M / 20.4M.
 FINAL_OUTPUT_SHIFT = 0.15
+# Output per step by the session's planned size (its tool-initiated steps plus the opening one),
+# as knots (steps, factor): short sessions are mostly questions and look-ups, whose steps call
+# read-only tools with short arguments and end in an answer, while long working sessions write
+# code, and Edit / Write / apply_patch payloads are output tokens. Table 5: the median session
+# (single-request, 13-18 steps) spent $0.22-0.23 on output on seeds 0-3 against the paper's $0.16
+# (+37..+44 %), now +8..+11 %. From 60 planned steps (the sessions that hold most steps, so Table
+# 8's per-step outputs) the factor is 1 and nothing moves; no draw is added, so a small
+# session's other draws stay. (Codex's factor is milder: its outputs are re-sent as append, and
+# 0.55-0.6 put Table 9's Codex 8-16k median, 2.9k, at -15 % on seed 2.)
+OUTPUT_BY_SIZE = {"claude": ((10, 0.55), (60, 1.0)), "codex": ((10, 0.75), (60, 1.0))}
 # Claude Code re-renders the end of the conversation at a new prompt (system reminders move),
 # so the cache read stops short of the previous call's input by a few hundred to a few thousand
 # tokens at most (Table 13: $3,680 saved over ~14,000 Claude user steps, $0.263 each, most
@@ -509,6 +519,7 @@ class SessionBuilder:
         )
         tool_steps = int(TOOL_STEPS.ppf(d.size) * TOOL_STEP_SCALE[self.provider])
         self.static_u = d.static
+        self.planned = tool_steps + 1
         if n_requests > 1:
             n_requests = max(n_requests, -(-tool_steps // REQUEST_STEPS_MAX))
         split = self._split(tool_steps, n_requests)
@@ -607,6 +618,10 @@ class SessionBuilder:
         else:
             # (Project instructions, memory and MCP tool schemas on top: CLAUDE_INIT_LOG.)
             static, init = _between(*CLAUDE_STATIC, u), int(math.exp(rng.uniform(*CLAUDE_INIT_LOG)))
+        # (Sub-agents keep their outputs: OUTPUT_BY_SIZE is about the session's own task.)
+        self.output_scale = (
+            1.0 if is_sub else _log_interp(OUTPUT_BY_SIZE[self.provider], self.planned)
+        )
         ctx = _Context(static, self._limit(self.model))
         ctx.init = init
         # (Codex's smaller projects start below 16k: Table 9's 8-16k bin holds early steps.)
@@ -889,6 +904,7 @@ class SessionBuilder:
         codex = self.provider == "codex"
         z = rng.gauss(0.0, 1.0)
         output = int(OUTPUT[self.provider].ppf(_phi(z + (FINAL_OUTPUT_SHIFT if final else 0.0))))
+        output = int(output * self.output_scale)
         opening = [opened + i < cal.OPENING_CALLS for i in range(n_calls)]
         names = [self._tool_name(o) for o in opening]
         poll_output = rng.randint(28, 60)  # drawn always: the draws stay those of other steps
@@ -1020,11 +1036,13 @@ class SessionBuilder:
         # The sub-agent draws from its own stream (seeded by its id), so what the session
         # draws next does not depend on how long its sub-agents ran.
         saved, saved_rng, saved_z = self.model, self.rng, self.req_z
+        saved_scale = self.output_scale
         self.rng = random.Random(f"{sub.agent_id}:{self.trng.random()}")
         try:
             self._thread(sub, [steps], start, is_sub=True)
         finally:
             self.model, self.rng, self.req_z = saved, saved_rng, saved_z
+            self.output_scale = saved_scale
         self.plan.subagents.append(sub)
         return sub
 
