@@ -404,6 +404,31 @@ def test_nothing_is_published_from_an_empty_public_layer(built, tmp_path):
     assert "the one published before was withdrawn" in failure.event_specific_data.error.message
 
 
+def test_a_withdrawal_that_cannot_remove_the_release_names_what_is_left(
+    built, tmp_path, monkeypatch
+):
+    """Withdrawing renames the release aside, then removes it: a removal that fails (a file
+    the OS will not delete) left it in a hidden directory, unsaid, while the message said
+    'withdrawn'. It now fails naming that directory."""
+    data, _ = built
+    work = tmp_path / "data"
+    shutil.copytree(data / "release", work / "release")
+    real_rmtree = shutil.rmtree
+
+    def rmtree_as_on_a_locked_file(path, ignore_errors=False, **kwargs):
+        if ".release.old-" not in str(path):
+            return real_rmtree(path, ignore_errors=ignore_errors, **kwargs)
+        if not ignore_errors:  # rmtree swallows the error when told to
+            raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(build.shutil, "rmtree", rmtree_as_on_a_locked_file)
+    with pytest.raises(build.LeftAside) as failed:
+        build.build_release(work / "public", work / "release")
+    (left,) = work.iterdir()
+    assert left.name.startswith(".release.old-") and (left / "MANIFEST.json").is_file()
+    assert f"set aside at {left}, could not be removed" in str(failed.value)
+
+
 def test_a_rebuild_replaces_every_file_and_leaves_no_staging(built, tmp_path):
     from tracelab_pipeline.release import build_release
 
