@@ -384,6 +384,9 @@ def test_nothing_is_published_from_an_empty_public_layer(built, tmp_path):
     fails with a message that says so, publishing nothing; it was published "current, built
     from all 0 public partitions". A release published before is withdrawn: the public layer
     is empty after `tracelab forget` of the last contributor, whose data it still holds."""
+    from tracelab_pipeline.orchestration.forget import release_staleness
+    from tracelab_pipeline.release.provenance import RELEASE_IS_CURRENT
+
     data, _ = built
     work = tmp_path / "data"
     work.mkdir()
@@ -397,9 +400,17 @@ def test_nothing_is_published_from_an_empty_public_layer(built, tmp_path):
         assert sorted(p.name for p in work.iterdir()) == []  # no release, no staging left
 
         shutil.copytree(data / "release", work / "release")
+        # As `tracelab forget` of the last contributor records it, asking for the rebuild.
+        assert "rebuilding withdraws it" in release_staleness(work, instance)
         again = _release(instance, work)
         assert not again.success
         assert sorted(p.name for p in work.iterdir()) == []  # withdrawn, no copy left aside
+        # The failed run leaves no materialization: the verdict is recorded by the asset (it
+        # went on saying STALE, rebuild it, until the check next ran).
+        check = dg.AssetCheckKey(dg.AssetKey("release"), RELEASE_IS_CURRENT)
+        latest = instance.event_log_storage.get_latest_asset_check_execution_by_key([check])
+        verdict = latest[check].event.dagster_event.event_specific_data
+    assert verdict.passed and verdict.description == "release: none published"
     failure = next(e for e in again.all_events if e.is_step_failure)
     assert "the one published before was withdrawn" in failure.event_specific_data.error.message
 
