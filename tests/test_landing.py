@@ -328,6 +328,35 @@ def test_a_log_whose_only_line_is_too_long_to_read_is_unplaced_saying_so(tmp_pat
     assert landing_counts(tmp_path / "landed")["files"]["unplaced"] == 1
 
 
+def test_a_registry_from_before_long_lines_were_recorded_names_the_line_at_the_next_drop(
+    tmp_path,
+):
+    """A registry with `sessions` but not `long_line`: its rows got long_line NULL, were never
+    scanned again (only rows without sessions were), and an unplaced log whose one line is
+    too long kept the reason of a log with no timestamp."""
+    import sqlite3
+
+    inbox = tmp_path / "inbox" / "alice"
+    inbox.mkdir(parents=True)
+    long = b'{"sessionId":"s1","type":"user","timestamp":"2026-02-03T04:05:06Z","x":"'
+    long += b"a" * 5000 + b'"}\n'
+    (inbox / "one-long-line.jsonl").write_bytes(long)
+    limits = Limits(max_line_bytes=4096)
+    land_inbox(str(tmp_path / "inbox"), tmp_path / "landed", limits=limits)
+    db = sqlite3.connect(tmp_path / "landed" / "registry.sqlite")
+    db.execute("ALTER TABLE files DROP COLUMN long_line")
+    db.commit()
+    db.close()
+    copy_into(inbox, GOOD)  # a new drop replans alice
+    land_inbox(str(tmp_path / "inbox"), tmp_path / "landed", limits=limits)
+    with Registry(tmp_path / "landed") as reg:
+        files = {f["member"]: f for f in reg.files()}
+    unplaced = files["one-long-line.jsonl"]
+    assert unplaced["status"] == "unplaced"
+    assert unplaced["status_reason"].startswith("line 1 is ")
+    assert files[GOOD.name]["long_line"] == ""  # scanned, no long line
+
+
 def test_bad_input_is_recorded_with_reasons_and_the_rest_lands(tmp_path):
     inbox = tmp_path / "inbox"
     copy_into(inbox / "alice", GOOD)
