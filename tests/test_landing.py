@@ -318,8 +318,9 @@ def test_a_log_whose_only_line_is_too_long_to_read_is_unplaced_saying_so(tmp_pat
     assert unplaced["status"] == "unplaced" and unplaced["month"] is None
     assert unplaced["status_reason"] == (
         f"line 1 is {len(long) - 1:,} bytes long, longer than the 4,096 bytes landing reads of one"
-        " line: not read, and no other line has a timestamp, so there is no month to file the"
-        " log under (kept as landed, never normalized)"
+        " line: not read, and it may have held its timestamp: no other line has one, so there is"
+        " no month to file the log under (kept as landed, never normalized; a TraceLab round"
+        " export, which holds sessions of many months, is imported with `tracelab normalize`)"
     )
     assert Path(unplaced["object_path"]).read_bytes() == long  # kept aside, whole
     placed = files["long-among-others.jsonl"]
