@@ -291,7 +291,7 @@ class Registry:
             " VALUES (:contributor, :sha256, :object_path, :member, :drop_id, :size, :lines,"
             " :stream_key, :root_session, :first_ts, :sessions, :long_line, 'active',"
             " :generation)",
-            {"long_line": None, **row, "generation": generation},
+            {**row, "generation": generation},
         )
 
     def replan(self, contributor: str, generation: int) -> list[str]:
