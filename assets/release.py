@@ -46,6 +46,14 @@ def release(context: dg.AssetExecutionContext, tracelab: TraceLabConfig):
             verify=lambda staged: release_checks(staged, tracelab.public_dir, tracelab.private_dir),
         )
     except NothingToRelease as exc:
+        if exc.withdrawn:
+            # A failed run leaves no materialization: release_is_current would go on saying
+            # "STALE, rebuild it" of the release just withdrawn until it next runs.
+            from tracelab_pipeline.orchestration.release_verdict import record_release_verdict
+            from tracelab_pipeline.release.provenance import staleness
+
+            state = staleness(tracelab.data_path / RELEASE_DIR_NAME, tracelab.public_dir)
+            record_release_verdict(context.instance, state)
         # A failed materialization, not an empty one: nothing was published.
         raise dg.Failure(description=str(exc)) from None
     results = check_results(built.checks)

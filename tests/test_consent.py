@@ -210,7 +210,7 @@ def test_demo_without_a_list_takes_everyone_and_says_what_a_list_holds(tmp_path,
     assert f"left in the inbox: {_pseudonym('mallory', demo_key)} (1)" in held.output
     assert "contributors: 0" in held.output
     # nothing public to build from: no downstream run, no release (it published an empty one)
-    assert "downstream not built: no public partition yet" in held.output
+    assert "downstream not rebuilt: the public layer has no partition" in held.output
     assert not (data / "release").exists()
 
     monkeypatch.delenv("TRACELAB_CONTRIBUTORS")

@@ -317,15 +317,66 @@ def test_a_log_whose_only_line_is_too_long_to_read_is_unplaced_saying_so(tmp_pat
     unplaced = files["one-long-line.jsonl"]
     assert unplaced["status"] == "unplaced" and unplaced["month"] is None
     assert unplaced["status_reason"] == (
-        f"line 1 is {len(long):,} bytes long, longer than the 4,096 bytes landing reads of one"
-        " line: not read, and no other line has a timestamp, so there is no month to file the"
-        " log under (kept as landed, never normalized)"
+        f"line 1 is {len(long) - 1:,} bytes long, longer than the 4,096 bytes landing reads of one"
+        " line: not read, and it may have held its timestamp: no other line has one, so there is"
+        " no month to file the log under (kept as landed, never normalized; a TraceLab round"
+        " export, which holds sessions of many months, is imported with `tracelab normalize`)"
     )
     assert Path(unplaced["object_path"]).read_bytes() == long  # kept aside, whole
     placed = files["long-among-others.jsonl"]
     assert placed["status"] == "active" and placed["month"] == "2026-02"
     assert placed["long_line"].startswith("line 1 is ") and placed["lines"] == 2
     assert landing_counts(tmp_path / "landed")["files"]["unplaced"] == 1
+
+
+def test_a_line_of_exactly_the_limit_is_read_whole(tmp_path):
+    """A line of exactly max_line bytes, with or without its newline, is read and parsed: a
+    last one without newline was reported "4,096 bytes long, longer than the 4,096 bytes". A
+    long line's length is that of its text, without the newline."""
+    from tracelab_pipeline.landing.scan import scan_log
+
+    record = b'{"sessionId":"s1","type":"user","timestamp":"2026-02-03T04:05:06Z","x":"'
+    exact = record + b"a" * (4096 - len(record) - 2) + b'"}'
+    assert len(exact) == 4096
+    for name, data in (("last.jsonl", exact), ("newline.jsonl", exact + b"\n" + exact)):
+        (tmp_path / name).write_bytes(data)
+        scan = scan_log(tmp_path / name, max_bytes=2**20, max_line=4096)
+        assert scan.long_line is None and scan.root_session == "claude:s1", name
+        assert scan.first_ts.isoformat() == "2026-02-03T04:05:06+00:00"
+    assert scan.lines == 2
+    (tmp_path / "longer.jsonl").write_bytes(exact + b"a\n")
+    scan = scan_log(tmp_path / "longer.jsonl", max_bytes=2**20, max_line=4096)
+    assert scan.long_line.startswith("line 1 is 4,097 bytes long, longer than the 4,096 bytes")
+    assert scan.first_ts is None
+
+
+def test_a_registry_from_before_long_lines_were_recorded_names_the_line_at_the_next_drop(
+    tmp_path,
+):
+    """A registry with `sessions` but not `long_line`: its rows got long_line NULL, were never
+    scanned again (only rows without sessions were), and an unplaced log whose one line is
+    too long kept the reason of a log with no timestamp."""
+    import sqlite3
+
+    inbox = tmp_path / "inbox" / "alice"
+    inbox.mkdir(parents=True)
+    long = b'{"sessionId":"s1","type":"user","timestamp":"2026-02-03T04:05:06Z","x":"'
+    long += b"a" * 5000 + b'"}\n'
+    (inbox / "one-long-line.jsonl").write_bytes(long)
+    limits = Limits(max_line_bytes=4096)
+    land_inbox(str(tmp_path / "inbox"), tmp_path / "landed", limits=limits)
+    db = sqlite3.connect(tmp_path / "landed" / "registry.sqlite")
+    db.execute("ALTER TABLE files DROP COLUMN long_line")
+    db.commit()
+    db.close()
+    copy_into(inbox, GOOD)  # a new drop replans alice
+    land_inbox(str(tmp_path / "inbox"), tmp_path / "landed", limits=limits)
+    with Registry(tmp_path / "landed") as reg:
+        files = {f["member"]: f for f in reg.files()}
+    unplaced = files["one-long-line.jsonl"]
+    assert unplaced["status"] == "unplaced"
+    assert unplaced["status_reason"].startswith("line 1 is ")
+    assert files[GOOD.name]["long_line"] == ""  # scanned, no long line
 
 
 def test_bad_input_is_recorded_with_reasons_and_the_rest_lands(tmp_path):

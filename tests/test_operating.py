@@ -113,9 +113,9 @@ def test_a_log_of_one_line_longer_than_landing_reads_is_listed_with_line_and_lim
     table = event.metadata["files_unplaced_list"].value
     (row,) = [row for row in table.splitlines() if "pasted.jsonl" in row]
     assert (
-        f"| pasted.jsonl | 1 | line 1 is {len(line):,} bytes long, longer than the "
-        f"{MAX_LINE:,} bytes landing reads of one line: not read, and no other line has a "
-        "timestamp, so there is no month to file the log under" in row
+        f"| pasted.jsonl | 1 | line 1 is {len(line) - 1:,} bytes long, longer than the "
+        f"{MAX_LINE:,} bytes landing reads of one line: not read, and it may have held its "
+        "timestamp: no other line has one, so there is no month to file the log under" in row
     )
     assert "not a log" not in row
     assert registry_counts(tmp_path)["files_unplaced"] == 1  # the demo's bad input
@@ -294,6 +294,7 @@ def test_forget_erases_one_contributor_and_nothing_else(tmp_path, monkeypatch):
         "release: STALE: since it was built, 0 public partition(s) added, 0 changed, 1 removed"
         in (done.output)
     )
+    assert "(`... --select release`)." in done.output  # bob's partition is left
 
     assert not (tmp_path / "inbox" / "alice").exists() and (tmp_path / "inbox" / "bob").exists()
     with Registry(tmp_path / "landed") as reg:
@@ -310,6 +311,15 @@ def test_forget_erases_one_contributor_and_nothing_else(tmp_path, monkeypatch):
     # an identical re-drop of alice's would land again: nothing of hers is remembered
     copy_into(tmp_path / "inbox" / "alice", fixture("ccviewer__5c0375b4.jsonl"))
     assert land_inbox(str(tmp_path / "inbox"), tmp_path / "landed").files_landed == 1
+
+    # The last one forgotten: the rebuild asked for withdraws the release (it said "rebuild").
+    last = run(cli, ["forget", "bob", "--data-dir", str(tmp_path), "--yes"])
+    assert last.exit_code == 0, last.output
+    assert (
+        "2 removed; pseudonym key unchanged; the public layer has no partition: rebuilding "
+        "withdraws it (the run fails, publishing nothing)" in last.output
+    )
+    assert "no public partition is left: `... --select release` withdraws it" in last.output
 
 
 def test_forget_says_when_the_consent_list_still_takes_her(tmp_path, monkeypatch):

@@ -384,6 +384,9 @@ def test_nothing_is_published_from_an_empty_public_layer(built, tmp_path):
     fails with a message that says so, publishing nothing; it was published "current, built
     from all 0 public partitions". A release published before is withdrawn: the public layer
     is empty after `tracelab forget` of the last contributor, whose data it still holds."""
+    from tracelab_pipeline.orchestration.forget import release_staleness
+    from tracelab_pipeline.release.provenance import RELEASE_IS_CURRENT
+
     data, _ = built
     work = tmp_path / "data"
     work.mkdir()
@@ -397,11 +400,44 @@ def test_nothing_is_published_from_an_empty_public_layer(built, tmp_path):
         assert sorted(p.name for p in work.iterdir()) == []  # no release, no staging left
 
         shutil.copytree(data / "release", work / "release")
+        # As `tracelab forget` of the last contributor records it, asking for the rebuild.
+        assert "rebuilding withdraws it" in release_staleness(work, instance)
         again = _release(instance, work)
         assert not again.success
         assert sorted(p.name for p in work.iterdir()) == []  # withdrawn, no copy left aside
+        # The failed run leaves no materialization: the verdict is recorded by the asset (it
+        # went on saying STALE, rebuild it, until the check next ran).
+        check = dg.AssetCheckKey(dg.AssetKey("release"), RELEASE_IS_CURRENT)
+        latest = instance.event_log_storage.get_latest_asset_check_execution_by_key([check])
+        verdict = latest[check].event.dagster_event.event_specific_data
+    assert verdict.passed and verdict.description == "release: none published"
     failure = next(e for e in again.all_events if e.is_step_failure)
     assert "the one published before was withdrawn" in failure.event_specific_data.error.message
+
+
+def test_a_withdrawal_that_cannot_remove_the_release_names_what_is_left(
+    built, tmp_path, monkeypatch
+):
+    """Withdrawing renames the release aside, then removes it: a removal that fails (a file
+    the OS will not delete) left it in a hidden directory, unsaid, while the message said
+    'withdrawn'. It now fails naming that directory."""
+    data, _ = built
+    work = tmp_path / "data"
+    shutil.copytree(data / "release", work / "release")
+    real_rmtree = shutil.rmtree
+
+    def rmtree_as_on_a_locked_file(path, ignore_errors=False, **kwargs):
+        if ".release.old-" not in str(path):
+            return real_rmtree(path, ignore_errors=ignore_errors, **kwargs)
+        if not ignore_errors:  # rmtree swallows the error when told to
+            raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(build.shutil, "rmtree", rmtree_as_on_a_locked_file)
+    with pytest.raises(build.LeftAside) as failed:
+        build.build_release(work / "public", work / "release")
+    (left,) = work.iterdir()
+    assert left.name.startswith(".release.old-") and (left / "MANIFEST.json").is_file()
+    assert f"set aside at {left}, could not be removed" in str(failed.value)
 
 
 def test_a_rebuild_replaces_every_file_and_leaves_no_staging(built, tmp_path):

@@ -103,10 +103,13 @@ def _rescan_older_rows(
 ) -> None:
     """Files landed before the registry recorded every session a log names (and a Codex
     header's own start) are scanned again, once: placed from their first session only, a
-    resumed log's later session did not link that session's sub-agent files. Within the
-    landing's time budget; the rest keep their first session until a later landing."""
+    resumed log's later session did not link that session's sub-agent files. So are unplaced
+    files landed before it recorded a line too long to read (few): their reason said the log
+    had no timestamp. Within the landing's time budget; the rest keep their first session
+    until a later landing."""
     rows = reg.db.execute(
-        "SELECT sha256, object_path FROM files WHERE contributor = ? AND sessions IS NULL",
+        "SELECT sha256, object_path FROM files WHERE contributor = ? AND (sessions IS NULL"
+        " OR (status = 'unplaced' AND long_line IS NULL))",
         (contributor,),
     ).fetchall()
     for sha, path in rows:
@@ -119,7 +122,7 @@ def _rescan_older_rows(
         reg.db.execute(
             "UPDATE files SET sessions = ?, first_ts = coalesce(?, first_ts), long_line = ?"
             " WHERE contributor = ? AND sha256 = ?",
-            ("\n".join(scan.sessions), _first_ts(scan), scan.long_line, contributor, sha),
+            ("\n".join(scan.sessions), _first_ts(scan), scan.long_line or "", contributor, sha),
         )
 
 
@@ -377,7 +380,7 @@ class _Lander:
                 first_ts=_first_ts(scan),
                 # "" when it names none: NULL marks a row landed before sessions were recorded
                 sessions="\n".join(scan.sessions),
-                long_line=scan.long_line,
+                long_line=scan.long_line or "",  # as sessions: NULL is "not scanned for it"
             )
             members.append(
                 {"member": s["member"], "outcome": "landed", "reason": None, "sha256": sha}

@@ -52,10 +52,13 @@ LANDED = PurePosixPath("landed")
 OBJECTS = "objects"
 RELATIVE_PATHS = "object_paths_relative"
 KEPT_HANDLES = "kept_handles_taken"
+ROUND_EXPORT = (
+    "a TraceLab round export, which holds sessions of many months, is imported with"
+    " `tracelab normalize`"
+)
 NO_MONTH = (
     "no timestamp in the log: no month to file it under (not a Claude Code or Codex session"
-    " log: a TraceLab round export, which holds sessions of many months, is imported with"
-    " `tracelab normalize`; anything else is not a log)"
+    f" log: {ROUND_EXPORT}; anything else is not a log)"
 )
 
 
@@ -288,7 +291,7 @@ class Registry:
             " VALUES (:contributor, :sha256, :object_path, :member, :drop_id, :size, :lines,"
             " :stream_key, :root_session, :first_ts, :sessions, :long_line, 'active',"
             " :generation)",
-            {"long_line": None, **row, "generation": generation},
+            {**row, "generation": generation},
         )
 
     def replan(self, contributor: str, generation: int) -> list[str]:
@@ -375,8 +378,9 @@ def _no_month(long_line: str | None) -> str:
     """Why a file has no month: a line too long to read may have held its timestamp."""
     if long_line:
         return (
-            f"{long_line}: not read, and no other line has a timestamp, so there is no month to "
-            "file the log under (kept as landed, never normalized)"
+            f"{long_line}: not read, and it may have held its timestamp: no other line has one, "
+            f"so there is no month to file the log under (kept as landed, never normalized; "
+            f"{ROUND_EXPORT})"
         )
     return NO_MONTH
 

@@ -59,7 +59,8 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
             while raw := f.readline(max_line):
                 lines += 1
                 size += len(raw)
-                whole = raw.endswith(b"\n") or len(raw) < max_line
+                ended = raw.endswith(b"\n")
+                whole = ended or len(raw) < max_line
                 piece = raw
                 length = len(raw)
                 while not (piece.endswith(b"\n") or len(piece) < max_line):
@@ -68,19 +69,24 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
                     piece = f.readline(max_line)
                     size += len(piece)
                     length += len(piece)
+                    if length == max_line + len(piece) and piece in (b"", b"\n"):
+                        # Only its newline, or the end, followed the first max_line bytes:
+                        # the line is exactly max_line bytes long, read whole.
+                        whole, ended = True, piece == b"\n"
                 if size > max_bytes:
                     raise UnreadableLog(too_big)
                 if not whole:
                     if long_line is None:
+                        newline = 1 if piece.endswith(b"\n") else 0
                         long_line = (
-                            f"line {lines} is {length:,} bytes long, longer than the "
+                            f"line {lines} is {length - newline:,} bytes long, longer than the "
                             f"{max_line:,} bytes landing reads of one line"
                         )
                     continue
                 try:
                     record = orjson.loads(raw)
                 except orjson.JSONDecodeError:
-                    if not raw.endswith(b"\n"):
+                    if not ended:
                         # A last line cut short (a copy taken while the log was written)
                         # does not count: `lines` ranks versions of a log, and this copy must
                         # rank below the whole one, not tie it (a tie goes to the later drop).

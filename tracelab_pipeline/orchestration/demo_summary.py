@@ -49,6 +49,26 @@ def registry_counts(data: Path) -> dict[str, int] | None:
     }
 
 
+def _this_run_line(result) -> str:
+    if result.stopped:
+        return (
+            "  this run: stopped: the landing run refused to start (FAILED below says why); no "
+            "partition or downstream run was started"
+        )
+    if result.downstream_ran:
+        downstream = "rebuilt"
+    elif result.no_public:
+        # Not "not built": after `tracelab forget` of the last contributor the warehouse and
+        # the rest are still there, built from the layer as it was.
+        downstream = "not rebuilt: the public layer has no partition"
+    else:
+        downstream = "up to date"
+    return (
+        f"  this run: {len(result.partitions_run)} partition(s) rebuilt in "
+        f"{result.partition_runs} run(s); downstream {downstream}"
+    )
+
+
 def _landing_line(counts: dict[str, int] | None) -> list[str]:
     # The registry's totals over every landing, not this run's: "so far", or a second run
     # that landed nothing would read as landing every file again.
@@ -174,18 +194,7 @@ def summarize(result: DemoResult) -> str:
         *_held_lines(result.held),
         f"  contributors: {counts['contributors']}   sessions: {counts['sessions']}   "
         f"steps: {counts['steps']}   contributor-months with steps: {counts['partitions']}",
-        "  this run: stopped: the landing run refused to start (FAILED below says why); no "
-        "partition or downstream run was started"
-        if result.stopped
-        else f"  this run: {len(result.partitions_run)} partition(s) rebuilt in "
-        f"{result.partition_runs} run(s); downstream "
-        + (
-            "rebuilt"
-            if result.downstream_ran
-            else "not built: no public partition yet"
-            if result.no_public
-            else "up to date"
-        ),
+        _this_run_line(result),
         *_bad_input_lines(bad, data),
         *_stepless_lines(bad),
         f"  warehouse: {warehouse}" + ("" if warehouse.exists() else " (not built)"),

@@ -519,10 +519,10 @@ def release_staleness(data_dir, instance: dg.DagsterInstance | None) -> str | No
     recorded in the instance as a `release_is_current` verdict. Erasing leaves no
     materialization, so that check would otherwise show its last verdict ("current", while the
     release still holds her) until it runs at night. None when no release was published."""
-    from tracelab_pipeline.orchestration.release_verdict import release_verdict
+    from tracelab_pipeline.orchestration.release_verdict import record_release_verdict
     from tracelab_pipeline.paths import resolve_data_dir
     from tracelab_pipeline.release import RELEASE_DIR_NAME
-    from tracelab_pipeline.release.provenance import RELEASE_IS_CURRENT, staleness
+    from tracelab_pipeline.release.provenance import staleness
 
     data = resolve_data_dir(data_dir)
     release_dir = data / RELEASE_DIR_NAME
@@ -530,11 +530,5 @@ def release_staleness(data_dir, instance: dg.DagsterInstance | None) -> str | No
         return None
     state = staleness(release_dir, data / "public")
     if instance is not None:
-        instance.report_runless_asset_event(
-            dg.AssetCheckEvaluation(
-                asset_key=dg.AssetKey("release"),
-                check_name=RELEASE_IS_CURRENT,
-                **release_verdict(state),
-            )
-        )
+        record_release_verdict(instance, state)
     return state.line()

@@ -20,3 +20,18 @@ def release_verdict(state: Staleness) -> dict:
             for k, v in state.metadata().items()
         },
     }
+
+
+def record_release_verdict(instance: dg.DagsterInstance, state: Staleness) -> None:
+    """Records `state` as the check's latest verdict at once, outside its own runs: after
+    erasing or a withdrawal, neither of which leaves a release materialization, it would
+    otherwise show its last verdict until it next runs."""
+    from tracelab_pipeline.release.provenance import RELEASE_IS_CURRENT
+
+    instance.report_runless_asset_event(
+        dg.AssetCheckEvaluation(
+            asset_key=dg.AssetKey("release"),
+            check_name=RELEASE_IS_CURRENT,
+            **release_verdict(state),
+        )
+    )

@@ -121,7 +121,12 @@ def parquet_file(table: str) -> str:
 
 class NothingToRelease(ValueError):
     """The public layer has no partition: a release of it would publish nothing (and would be
-    reported "current", built from all 0 partitions)."""
+    reported "current", built from all 0 partitions). `withdrawn`: a release published before
+    was removed."""
+
+    def __init__(self, message: str, withdrawn: bool):
+        super().__init__(message)
+        self.withdrawn = withdrawn
 
 
 @dataclass
@@ -147,13 +152,13 @@ def build_release(
         if withdrawn:
             # It holds partitions the public layer no longer has: after `tracelab forget` of
             # the last contributor, keeping it would go on publishing her data.
-            old = release_dir.with_name(f".{release_dir.name}.old-{uuid.uuid4().hex}")
-            os.replace(release_dir, old)
-            shutil.rmtree(old, ignore_errors=True)
+            remove_old(set_aside(release_dir))
         raise NothingToRelease(
             f"nothing to release: the public layer {public_root} has no partition (no "
-            "contributor-month anonymized, or all forgotten): no release was built"
-            + ("; the one published before was withdrawn" if withdrawn else "")
+            "contributor-month anonymized, all forgotten, or the public layer deleted by a key "
+            "rotation and not rebuilt yet): no release was built"
+            + ("; the one published before was withdrawn" if withdrawn else ""),
+            withdrawn,
         )
     staging = release_dir.with_name(f".{release_dir.name}.staging-{uuid.uuid4().hex}")
     try:
@@ -292,14 +297,36 @@ class TableWriter:
 
 def publish(staging: Path, release_dir: Path) -> None:
     """Swap the staged directory in; the previous release is removed only once replaced."""
-    old = release_dir.with_name(f".{release_dir.name}.old-{uuid.uuid4().hex}")
-    had_old = release_dir.exists()
-    if had_old:
-        os.replace(release_dir, old)
+    old = set_aside(release_dir) if release_dir.exists() else None
     try:
         os.replace(staging, release_dir)
     except BaseException:
-        if had_old:
+        if old is not None:
             os.replace(old, release_dir)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    if old is not None:
+        remove_old(old)
+
+
+def set_aside(release_dir: Path) -> Path:
+    """Renames a published release out of its place (one rename: readers never see part of
+    it); returns where it went, a hidden directory beside it."""
+    old = release_dir.with_name(f".{release_dir.name}.old-{uuid.uuid4().hex}")
+    os.replace(release_dir, old)
+    return old
+
+
+class LeftAside(OSError):
+    """A release set aside could not be removed: its data stays there, under a hidden name."""
+
+
+def remove_old(old: Path) -> None:
+    """Removes a release set aside, or fails naming it: it may hold a forgotten contributor's
+    data, which must not stay there unsaid."""
+    try:
+        shutil.rmtree(old)
+    except OSError as exc:
+        raise LeftAside(
+            f"the previous release, set aside at {old}, could not be removed ({exc}): its "
+            "files are still there; delete that directory"
+        ) from exc

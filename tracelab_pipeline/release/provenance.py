@@ -106,7 +106,7 @@ class Staleness:
         if not self.recorded:
             return (
                 "release: stale? its MANIFEST.json predates `built_from` (what it was built "
-                "from); rebuild it to track staleness"
+                f"from); {self._rebuild('rebuild it to track staleness')}"
             )
         if not self.stale:
             return f"release: current (built from all {self.partitions} public partitions)"
@@ -114,7 +114,16 @@ class Staleness:
         return (
             f"release: STALE: since it was built, {len(self.added)} public partition(s) added, "
             f"{len(self.changed)} changed, {len(self.removed)} removed; pseudonym key {key}; "
-            "rebuild it (docs/release.md)"
+            f"{self._rebuild('rebuild it (docs/release.md)')}"
+        )
+
+    def _rebuild(self, advice: str) -> str:
+        if self.partitions:
+            return advice
+        # After forgetting the last contributor, or a key rotation's deleted public layer.
+        return (
+            "the public layer has no partition: rebuilding withdraws it (the run fails, "
+            "publishing nothing)"
         )
 
     def metadata(self) -> dict:
