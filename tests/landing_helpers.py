@@ -79,3 +79,19 @@ def sensor_resources(defs) -> dict:
     """What the inbox sensor and the nightly sweep read: the data dir and inbox, and the
     anonymization config (a production run without a pseudonym key lands nothing)."""
     return {name: defs.resources[name] for name in ("tracelab", "anonymization")}
+
+
+def inbox_tick(defs, instance, cursor: str | None = None):
+    """One tick of the inbox sensor, its new partition keys added as the daemon does once the
+    tick is saved."""
+    import dagster as dg
+
+    from tracelab_pipeline.orchestration.sensors import INBOX_SENSOR
+
+    ctx = dg.build_sensor_context(
+        instance=instance, definitions=defs, resources=sensor_resources(defs), cursor=cursor
+    )
+    result = defs.resolve_sensor_def(INBOX_SENSOR)(ctx)
+    for add in getattr(result, "dynamic_partitions_requests", None) or []:
+        instance.add_dynamic_partitions(add.partitions_def_name, list(add.partition_keys))
+    return result

@@ -3,7 +3,7 @@
 import dagster as dg
 import pytest
 from click.testing import CliRunner
-from landing_helpers import copy_into, fixture, sensor_resources
+from landing_helpers import copy_into, fixture, inbox_tick
 
 from assets.ingest import landed_files
 from tracelab_pipeline.cli import main
@@ -12,7 +12,6 @@ from tracelab_pipeline.landing.consent import ConsentError, resolve_consent
 from tracelab_pipeline.landing.land import land_inbox
 from tracelab_pipeline.landing.registry import Registry
 from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
-from tracelab_pipeline.orchestration.sensors import INBOX_SENSOR
 
 ALICE = fixture("ccviewer__1af7fc5e.jsonl")  # alice|2025-09
 MALLORY = fixture("tracelab__codex-example-segment.jsonl")
@@ -34,17 +33,6 @@ def _pseudonym(handle: str, key: bytes = b"k" * 32) -> str:
     return Pseudonymizer(key).contributor(handle)
 
 
-def _tick(defs, instance, cursor=None):
-    ctx = dg.build_sensor_context(
-        instance=instance, definitions=defs, resources=sensor_resources(defs), cursor=cursor
-    )
-    result = defs.resolve_sensor_def(INBOX_SENSOR)(ctx)
-    # As the daemon does once the tick is saved.
-    for add in getattr(result, "dynamic_partitions_requests", None) or []:
-        instance.add_dynamic_partitions(add.partitions_def_name, list(add.partition_keys))
-    return result
-
-
 def _error_chain(exc) -> list[str]:
     chain = []
     while exc is not None:
@@ -61,7 +49,7 @@ def test_production_without_a_list_refuses_to_land_and_star_takes_everyone(
     defs = build_definitions(data_dir=tmp_path)
     with dg.instance_for_test() as instance:
         with pytest.raises(Exception) as failed:
-            _tick(defs, instance)
+            inbox_tick(defs, instance)
         chain = _error_chain(failed.value)
         assert any(
             "no list of consenting contributors configured: set env TRACELAB_CONTRIBUTORS" in m
@@ -70,7 +58,7 @@ def test_production_without_a_list_refuses_to_land_and_star_takes_everyone(
         assert not (tmp_path / "landed").exists()
 
         monkeypatch.setenv("TRACELAB_CONTRIBUTORS", "*")
-        result = _tick(defs, instance)
+        result = inbox_tick(defs, instance)
     assert len(result.run_requests) == 2
     (event,) = result.asset_events
     assert event.metadata["drops_held"].value == 0
@@ -87,7 +75,7 @@ def test_a_held_upload_is_counted_not_recorded_and_lands_once_the_handle_is_adde
     copy_into(tmp_path / "inbox" / "mallory" / "secret-project", MALLORY, MALLORY_2)
     defs = build_definitions(data_dir=tmp_path)
     with dg.instance_for_test() as instance:
-        first = _tick(defs, instance)
+        first = inbox_tick(defs, instance)
         assert [r.partition_key for r in first.run_requests] == ["alice|2025-09"]
         (event,) = first.asset_events
         assert event.metadata["drops_held"].value == 2
@@ -108,7 +96,7 @@ def test_a_held_upload_is_counted_not_recorded_and_lands_once_the_handle_is_adde
         )
 
         # Held again on every tick (nothing recorded), and the tick says so.
-        again = _tick(defs, instance, first.cursor)
+        again = inbox_tick(defs, instance, first.cursor)
         assert isinstance(again, dg.SkipReason)
         assert "2 upload(s) held" in again.skip_message
         assert "mallory (2)" in again.skip_message
@@ -116,7 +104,7 @@ def test_a_held_upload_is_counted_not_recorded_and_lands_once_the_handle_is_adde
 
         # Consent given: the file is read again on the next tick, no restart.
         consented.write_text("alice\nmallory\n")
-        landed = _tick(defs, instance, first.cursor)
+        landed = inbox_tick(defs, instance, first.cursor)
         keys = sorted(r.partition_key for r in landed.run_requests)
         assert keys and all(k.startswith("mallory|") for k in keys)
         (event,) = landed.asset_events
@@ -126,7 +114,7 @@ def test_a_held_upload_is_counted_not_recorded_and_lands_once_the_handle_is_adde
         # Consent withdrawn: what landed stays (until `tracelab forget`), new uploads wait.
         consented.write_text("mallory\n")
         copy_into(tmp_path / "inbox" / "alice", fixture("sniffly__ba79134d.jsonl"))
-        withdrawn = _tick(defs, instance, landed.cursor)
+        withdrawn = inbox_tick(defs, instance, landed.cursor)
     assert isinstance(withdrawn, dg.SkipReason)
     assert "alice (1)" in withdrawn.skip_message
     with Registry(tmp_path / "landed") as reg:

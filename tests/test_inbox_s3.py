@@ -6,7 +6,7 @@ import urllib.request
 import boto3
 import dagster as dg
 import pytest
-from landing_helpers import CODEX, file_info, fixture, sensor_resources, tar_with
+from landing_helpers import CODEX, file_info, fixture, inbox_tick, tar_with
 from moto.server import ThreadedMotoServer
 
 from tracelab_pipeline.collect import FoundLog
@@ -14,7 +14,6 @@ from tracelab_pipeline.definitions import build_definitions
 from tracelab_pipeline.landing.contribute import contribute
 from tracelab_pipeline.landing.land import land_inbox
 from tracelab_pipeline.landing.registry import Registry
-from tracelab_pipeline.orchestration.sensors import INBOX_SENSOR
 
 BUCKET = "tracelab-inbox"
 
@@ -111,12 +110,7 @@ def test_contribute_uploads_once_and_the_sensor_picks_it_up(s3, tmp_path):
 
     defs = build_definitions(data_dir=tmp_path / "data", inbox=inbox, inbox_storage_options=options)
     with dg.instance_for_test() as instance:
-        ctx = dg.build_sensor_context(
-            instance=instance,
-            definitions=defs,
-            resources=sensor_resources(defs),
-        )
-        result = defs.resolve_sensor_def(INBOX_SENSOR)(ctx)
+        result = inbox_tick(defs, instance)
     assert sorted(r.partition_key for r in result.run_requests) == [
         "carol|2025-09",
         f"carol|{_month_of(CODEX[0])}",

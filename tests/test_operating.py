@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from anonymize_helpers import CONTRIBUTOR, PLANTED_EMAIL, plant_pii, real_partition
-from landing_helpers import copy_into, fixture, sensor_resources
+from landing_helpers import copy_into, fixture, inbox_tick
 
 import tracelab_pipeline.anonymize.anonymize as anonymize_module
 import tracelab_pipeline.anonymize.public_checks as public_checks
@@ -13,16 +13,8 @@ from assets.anonymize import anonymized_steps
 from tracelab_pipeline.definitions import build_definitions
 from tracelab_pipeline.orchestration.partitions import contributor_month, partition_key
 from tracelab_pipeline.orchestration.resources import AnonymizationConfig, TraceLabConfig
-from tracelab_pipeline.orchestration.sensors import INBOX_SENSOR
 from tracelab_pipeline.orchestration.sweep import partitions_needing_work
 from tracelab_pipeline.partitioned.store import write_partition
-
-
-def _tick(defs, instance):
-    ctx = dg.build_sensor_context(
-        instance=instance, definitions=defs, resources=sensor_resources(defs)
-    )
-    return defs.resolve_sensor_def(INBOX_SENSOR)(ctx)
 
 
 @pytest.mark.parametrize(
@@ -43,7 +35,7 @@ def test_production_sensor_without_a_usable_key_fails_before_landing(
     defs = build_definitions(data_dir=tmp_path)
     with dg.instance_for_test() as instance:
         with pytest.raises(Exception) as failed:
-            _tick(defs, instance)
+            inbox_tick(defs, instance)
         chain, exc = [], failed.value
         while exc is not None:
             chain.append(str(exc))
@@ -52,11 +44,11 @@ def test_production_sensor_without_a_usable_key_fails_before_landing(
         assert not (tmp_path / "landed").exists()
 
         monkeypatch.setenv("TRACELAB_PSEUDONYM_KEY", "k" * 32)
-        result = _tick(defs, instance)
+        result = inbox_tick(defs, instance)
     assert [r.partition_key for r in result.run_requests] == ["alice|2025-09"]
 
 
-def test_a_drop_that_cannot_be_read_is_named_in_the_sensor_tick(tmp_path, monkeypatch):
+def test_a_drop_that_cannot_be_read_is_named_in_the_sensorinbox_tick(tmp_path, monkeypatch):
     # Such a drop is recorded nowhere (it is tried again next tick): a tick saying only
     # "nothing new" hid it for as long as it failed.
     from tracelab_pipeline.landing.land import _Lander
@@ -68,7 +60,7 @@ def test_a_drop_that_cannot_be_read_is_named_in_the_sensor_tick(tmp_path, monkey
     monkeypatch.setattr(_Lander, "_fetch", network_blip)
     defs = build_definitions(data_dir=tmp_path)
     with dg.instance_for_test() as instance:
-        skipped = _tick(defs, instance)
+        skipped = inbox_tick(defs, instance)
     assert isinstance(skipped, dg.SkipReason)
     assert "1 drop(s) could not be read, retried next tick" in skipped.skip_message
     assert "alice/ccviewer__1af7fc5e.jsonl: cannot read" in skipped.skip_message
@@ -81,7 +73,7 @@ def test_a_landed_file_in_no_partition_is_listed_with_its_reason(tmp_path):
     (tmp_path / "inbox" / "alice" / "junk.jsonl").write_bytes(bytes(range(256)) * 8)
     defs = build_definitions(data_dir=tmp_path)
     with dg.instance_for_test() as instance:
-        (event,) = _tick(defs, instance).asset_events
+        (event,) = inbox_tick(defs, instance).asset_events
     assert event.metadata["files_unplaced"].value == 1
     table = event.metadata["files_unplaced_list"].value
     (row,) = [line for line in table.splitlines() if "junk.jsonl" in line]
@@ -106,7 +98,7 @@ def test_a_log_of_one_line_longer_than_landing_reads_is_listed_with_line_and_lim
     (tmp_path / "inbox" / "alice" / "pasted.jsonl").write_bytes(line)
     defs = build_definitions(data_dir=tmp_path)
     with dg.instance_for_test() as instance:
-        result = _tick(defs, instance)
+        result = inbox_tick(defs, instance)
     assert [r.partition_key for r in result.run_requests] == ["alice|2025-09"]
     (event,) = result.asset_events
     assert event.metadata["files_unplaced"].value == 1
