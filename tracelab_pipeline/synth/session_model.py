@@ -519,7 +519,8 @@ class SessionBuilder:
         )
         tool_steps = int(TOOL_STEPS.ppf(d.size) * TOOL_STEP_SCALE[self.provider])
         self.static_u = d.static
-        self.planned = tool_steps + 1
+        # (Sub-agents keep their outputs: OUTPUT_BY_SIZE is about the session's own task.)
+        self.output_scale = _log_interp(OUTPUT_BY_SIZE[self.provider], tool_steps + 1)
         if n_requests > 1:
             n_requests = max(n_requests, -(-tool_steps // REQUEST_STEPS_MAX))
         split = self._split(tool_steps, n_requests)
@@ -618,10 +619,6 @@ class SessionBuilder:
         else:
             # (Project instructions, memory and MCP tool schemas on top: CLAUDE_INIT_LOG.)
             static, init = _between(*CLAUDE_STATIC, u), int(math.exp(rng.uniform(*CLAUDE_INIT_LOG)))
-        # (Sub-agents keep their outputs: OUTPUT_BY_SIZE is about the session's own task.)
-        self.output_scale = (
-            1.0 if is_sub else _log_interp(OUTPUT_BY_SIZE[self.provider], self.planned)
-        )
         ctx = _Context(static, self._limit(self.model))
         ctx.init = init
         # (Codex's smaller projects start below 16k: Table 9's 8-16k bin holds early steps.)
@@ -690,7 +687,15 @@ class SessionBuilder:
                     else:
                         names, cum = CALLS_PER_STEP[self.provider]
                     n_calls = names[min(len(names) - 1, _index(cum, rng.random() * cum[-1]))]
-                self._outputs(step, ready, n_calls, final=last, user=k == 0, opened=opened)
+                self._outputs(
+                    step,
+                    ready,
+                    n_calls,
+                    1.0 if is_sub else self.output_scale,
+                    final=last,
+                    user=k == 0,
+                    opened=opened,
+                )
                 opened += n_calls
                 ctx.prev_output = step.output
                 if codex and last and not is_sub and rng.random() < 0.02:
@@ -896,6 +901,7 @@ class SessionBuilder:
         step: StepPlan,
         ready: int,
         n_calls: int,
+        scale: float,
         final: bool,
         user: bool = False,
         opened: int = 0,
@@ -904,7 +910,7 @@ class SessionBuilder:
         codex = self.provider == "codex"
         z = rng.gauss(0.0, 1.0)
         output = int(OUTPUT[self.provider].ppf(_phi(z + (FINAL_OUTPUT_SHIFT if final else 0.0))))
-        output = int(output * self.output_scale)
+        output = int(output * scale)
         opening = [opened + i < cal.OPENING_CALLS for i in range(n_calls)]
         names = [self._tool_name(o) for o in opening]
         poll_output = rng.randint(28, 60)  # drawn always: the draws stay those of other steps
@@ -1036,13 +1042,11 @@ class SessionBuilder:
         # The sub-agent draws from its own stream (seeded by its id), so what the session
         # draws next does not depend on how long its sub-agents ran.
         saved, saved_rng, saved_z = self.model, self.rng, self.req_z
-        saved_scale = self.output_scale
         self.rng = random.Random(f"{sub.agent_id}:{self.trng.random()}")
         try:
             self._thread(sub, [steps], start, is_sub=True)
         finally:
             self.model, self.rng, self.req_z = saved, saved_rng, saved_z
-            self.output_scale = saved_scale
         self.plan.subagents.append(sub)
         return sub
 
