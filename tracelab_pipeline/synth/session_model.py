@@ -988,9 +988,10 @@ class SessionBuilder:
                 u = _phi(z)
                 latency = TOOL_LATENCY.get(tool.name, TOOL_LATENCY["_default"]).ppf(u)
                 if codex:
-                    self._codex_timing(tool, latency)
+                    phase_u = self._codex_timing(tool, latency)
+                    residual = self._residual(tool, phase_u)
                     end = tool.emitted_ms + max(
-                        1, int(round((tool.internal_s or 0) * 1000 + self._residual(tool)))
+                        1, int(round((tool.internal_s or 0) * 1000 + residual))
                     )
                     if tool.internal_s is None:
                         end = tool.emitted_ms + max(1, int(latency * 1000))
@@ -1005,7 +1006,9 @@ class SessionBuilder:
                 tool.is_error = trng.random() < _error_rate(tool.name)
             tool.result_ms = max(end, floor + trng.randint(0, 5), tool.emitted_ms + 1)
 
-    def _codex_timing(self, tool: ToolPlan, latency: float) -> None:
+    def _codex_timing(self, tool: ToolPlan, latency: float) -> float | None:
+        """Set the call's runner time (`internal_s`); return its residual's quantile where the
+        session's phase sets it (shell_command, timed apply_patch), else None (a draw)."""
         rng = self.trng
         if tool.name in ("exec_command", "write_stdin"):
             zero_p = cal.CODEX_ZERO_WALL_OPENING_P if tool.opening else cal.CODEX_ZERO_WALL_LATER_P
@@ -1019,21 +1022,31 @@ class SessionBuilder:
             tool.internal_s = round(latency, 4)
         elif tool.name == "shell_command":
             tool.internal_s = round(latency, 4)
+            n, self.shell_calls = self.shell_calls, self.shell_calls + 1
+            return self._weyl(0.0, n, cal.SHELL_RESIDUAL_STEP)
         elif tool.name == "apply_patch" and rng.random() < cal.APPLY_PATCH_WALL_TIME_SHARE:
-            # run as a child process (calibration.APPLY_PATCH_EXEC_S); its quantile, like its
-            # residual's, from the session's phase, not a draw
-            u = (self.residual_u + 0.25 + self.patch_calls * cal.PATCH_EXEC_STEP) % 1.0
-            tool.internal_s = round(APPLY_PATCH_EXEC.ppf(u), 4)
+            # A "Wall time" output (calibration.APPLY_PATCH_EXEC_S): its runner time's quantile,
+            # like its residual's, from the session's phase, not a draw. The offsets couple them:
+            # in the session's n-th timed patch call the residual's quantile is the runner
+            # time's + 0.25 + n * (PATCH_RESIDUAL_STEP - PATCH_EXEC_STEP) (mod 1): in the first
+            # exactly + 0.25, and the session's first shell_command residual (at the phase
+            # itself) is locked to both, at the runner time's - 0.25. Table 10's rows see each
+            # marginal alone, not this coupling.
+            n, self.patch_calls = self.patch_calls, self.patch_calls + 1
+            tool.internal_s = round(
+                APPLY_PATCH_EXEC.ppf(self._weyl(0.25, n, cal.PATCH_EXEC_STEP)), 4
+            )
+            return self._weyl(0.5, n, cal.PATCH_RESIDUAL_STEP)
+        return None
 
-    def _residual(self, tool: ToolPlan) -> float:
-        u = self.trng.random()  # drawn for every call: the stream stays that of other tools
-        if tool.name == "shell_command":
-            u = (self.residual_u + self.shell_calls * cal.SHELL_RESIDUAL_STEP) % 1.0
-            self.shell_calls += 1
-        elif tool.name == "apply_patch" and tool.internal_s is not None:
-            u = (self.residual_u + 0.5 + self.patch_calls * cal.PATCH_RESIDUAL_STEP) % 1.0
-            self.patch_calls += 1
-        return RESIDUAL.get(tool.name, RESIDUAL["_default"]).ppf(u) * 1000
+    def _weyl(self, off: float, n: int, step: float) -> float:
+        """The n-th point of the session's Weyl sequence offset by `off`: evenly spread over a
+        session's calls, with the session's phase (`residual_u`) as its start."""
+        return (self.residual_u + off + n * step) % 1.0
+
+    def _residual(self, tool: ToolPlan, u: float | None) -> float:
+        drawn = self.trng.random()  # drawn for every call: the stream stays that of other tools
+        return RESIDUAL.get(tool.name, RESIDUAL["_default"]).ppf(drawn if u is None else u) * 1000
 
     def _subagent(self, tool: ToolPlan) -> ThreadPlan:
         sub = ThreadPlan(agent_id=ids.agent_id(self.trng))
