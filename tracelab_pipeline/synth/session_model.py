@@ -262,14 +262,19 @@ RESULT_BY_CONTEXT = {
 # final answer plus the new prompt, whose fresh part Table 12 puts at 11.4M / 20.4M.
 FINAL_OUTPUT_SHIFT = 0.15
 # Output per step by the session's planned size (its tool-initiated steps plus the opening one),
-# as knots (steps, factor): short sessions are mostly questions and look-ups, whose steps call
-# read-only tools with short arguments and end in an answer, while long working sessions write
-# code, and Edit / Write / apply_patch payloads are output tokens. Table 5: the median session
+# as knots (steps, factor), fitted to Table 5's per-session output median: the median session
 # (single-request, 13-18 steps) spent $0.22-0.23 on output on seeds 0-3 against the paper's $0.16
-# (+37..+44 %), now +8..+11 %. From 60 planned steps (the sessions that hold most steps, so Table
-# 8's per-step outputs) the factor is 1 and nothing moves; no draw is added, so a small
-# session's other draws stay. (Codex's factor is milder: its outputs are re-sent as append, and
-# 0.55-0.6 put Table 9's Codex 8-16k median, 2.9k, at -15 % on seed 2.)
+# (+37..+44 %), now +8..+11 %. The factor scales every main-thread step of the session, final
+# answers included, whatever tools it calls (sub-agents keep 1). Why small sessions would write
+# less is a guess the paper does not test: questions and look-ups call read-only tools with
+# short arguments, working sessions write code, and Edit / Write / apply_patch payloads are
+# output tokens. The open alternative is that small sessions and sub-agents run on cheaper
+# models, which would move prices, not tokens. From 60 planned steps (the sessions that hold most
+# steps, so Table 8's per-step outputs) the factor is 1 and nothing moves. No draw is added, so
+# a small session makes the same number of draws, but those whose outcome depends on token
+# counts (cache misses, rewinds) can still fall otherwise: 1 of the demo's 240 sessions changed.
+# (Codex's factor is milder: its outputs are re-sent as append, and 0.55-0.6 put Table 9's Codex
+# 8-16k median, 2.9k, at -15 % on seed 2.)
 OUTPUT_BY_SIZE = {"claude": ((10, 0.55), (60, 1.0)), "codex": ((10, 0.75), (60, 1.0))}
 # Claude Code re-renders the end of the conversation at a new prompt (system reminders move),
 # so the cache read stops short of the previous call's input by a few hundred to a few thousand
