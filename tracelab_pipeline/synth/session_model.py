@@ -497,8 +497,9 @@ class SessionBuilder:
         # the median session is much quicker than the sum of independent draws; human waits
         # of mid-sized sessions sit below those of the largest ones.
         self.size_z = z
-        # shell_command and timed apply_patch residuals: quantiles from the session's phase
-        # (calibration SHELL_RESIDUAL_STEP, PATCH_RESIDUAL_STEP); the counts of its calls so far
+        # shell_command residuals and timed apply_patch runner times and residuals: quantiles
+        # from the session's phase (_weyl; calibration SHELL_RESIDUAL_STEP, PATCH_EXEC_STEP,
+        # PATCH_RESIDUAL_STEP); the counts of those calls so far
         self.residual_u, self.shell_calls, self.patch_calls = d.residual, 0, 0
         # Large sessions, which hold most steps, get a weak pace so that a few of them cannot
         # move the pooled per-step and per-call distributions.
