@@ -78,3 +78,10 @@ def release(context: dg.AssetExecutionContext, tracelab: TraceLabConfig):
         }
     )
     yield from results
+    if built.left_aside is not None:
+        # Published and reported above; failing still says that data is left behind.
+        raise dg.Failure(
+            description=f"the release was published, but the one it replaced, set aside at "
+            f"{built.left_aside}, could not be removed: its files are still there; delete "
+            "that directory"
+        )

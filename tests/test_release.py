@@ -415,6 +415,20 @@ def test_nothing_is_published_from_an_empty_public_layer(built, tmp_path):
     assert "the one published before was withdrawn" in failure.event_specific_data.error.message
 
 
+def _rmtree_failing_on(marker, monkeypatch):
+    """shutil.rmtree as on a file the OS will not delete (tests run as root), for the
+    directories whose path holds `marker` only."""
+    real_rmtree = shutil.rmtree
+
+    def rmtree(path, ignore_errors=False, **kwargs):
+        if marker not in str(path):
+            return real_rmtree(path, ignore_errors=ignore_errors, **kwargs)
+        if not ignore_errors:  # rmtree swallows the error when told to
+            raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(build.shutil, "rmtree", rmtree)
+
+
 def test_a_withdrawal_that_cannot_remove_the_release_names_what_is_left(
     built, tmp_path, monkeypatch
 ):
@@ -424,20 +438,34 @@ def test_a_withdrawal_that_cannot_remove_the_release_names_what_is_left(
     data, _ = built
     work = tmp_path / "data"
     shutil.copytree(data / "release", work / "release")
-    real_rmtree = shutil.rmtree
-
-    def rmtree_as_on_a_locked_file(path, ignore_errors=False, **kwargs):
-        if ".release.old-" not in str(path):
-            return real_rmtree(path, ignore_errors=ignore_errors, **kwargs)
-        if not ignore_errors:  # rmtree swallows the error when told to
-            raise PermissionError(13, "Permission denied", str(path))
-
-    monkeypatch.setattr(build.shutil, "rmtree", rmtree_as_on_a_locked_file)
+    _rmtree_failing_on(".release.old-", monkeypatch)
     with pytest.raises(build.LeftAside) as failed:
         build.build_release(work / "public", work / "release")
     (left,) = work.iterdir()
     assert left.name.startswith(".release.old-") and (left / "MANIFEST.json").is_file()
     assert f"set aside at {left}, could not be removed" in str(failed.value)
+
+
+def test_a_publish_that_cannot_remove_the_old_release_reports_the_new_one(
+    built, tmp_path, monkeypatch
+):
+    """The new release is live once swapped in: when the old one cannot be removed, the run
+    still records the materialization and the check results (it raised before them, so a
+    served release had no materialization), then fails naming the directory left."""
+    data, _ = built
+    work = tmp_path / "data"
+    shutil.copytree(data, work)
+    _rmtree_failing_on(".release.old-", monkeypatch)
+    with dg.instance_for_test() as instance:
+        result = _release(instance, work)
+    assert not result.success
+    assert result.asset_materializations_for_node("release")
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert set(checks) >= CHECKS and all(checks.values())
+    (left,) = work.glob(".release.old-*")
+    assert (work / "release" / "MANIFEST.json").is_file()
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert f"set aside at {left}, could not be removed" in failure.event_specific_data.error.message
 
 
 def test_a_rebuild_replaces_every_file_and_leaves_no_staging(built, tmp_path):

@@ -135,6 +135,8 @@ class Release:
     manifest: dict
     published: bool = False
     checks: list = field(default_factory=list)
+    # Published, but the release it replaced could not be removed: where it still lies.
+    left_aside: Path | None = None
 
 
 def build_release(
@@ -161,15 +163,16 @@ def build_release(
             withdrawn,
         )
     staging = release_dir.with_name(f".{release_dir.name}.staging-{uuid.uuid4().hex}")
+    left_aside = None
     try:
         manifest = write_release(public_root, staging)
         checks = verify(staging) if verify else []
         published = all(c.passed for c in checks)
         if published:
-            publish(staging, release_dir)
+            left_aside = publish(staging, release_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Release(release_dir, manifest, published, checks)
+    return Release(release_dir, manifest, published, checks, left_aside)
 
 
 def write_release(public_root: str | Path, out: Path) -> dict:
@@ -295,8 +298,10 @@ class TableWriter:
         self.writer.close()
 
 
-def publish(staging: Path, release_dir: Path) -> None:
-    """Swap the staged directory in; the previous release is removed only once replaced."""
+def publish(staging: Path, release_dir: Path) -> Path | None:
+    """Swap the staged directory in; the previous release is removed only once replaced.
+    Returns where the previous release still lies if it could not be removed (the new one is
+    published all the same)."""
     old = set_aside(release_dir) if release_dir.exists() else None
     try:
         os.replace(staging, release_dir)
@@ -305,7 +310,11 @@ def publish(staging: Path, release_dir: Path) -> None:
             os.replace(old, release_dir)
         raise
     if old is not None:
-        remove_old(old)
+        try:
+            remove_old(old)
+        except LeftAside:
+            return old
+    return None
 
 
 def set_aside(release_dir: Path) -> Path:
