@@ -446,6 +446,41 @@ def test_a_withdrawal_that_cannot_remove_the_release_names_what_is_left(
     assert f"set aside at {left}, could not be removed" in str(failed.value)
 
 
+def test_every_failed_withdrawal_records_the_verdict(built, tmp_path, monkeypatch):
+    """The verdict was recorded only after a withdrawal that removed the release: one left
+    aside (LeftAside) or a release removed by hand kept release_is_current's 'STALE' about a
+    release no longer served."""
+    from tracelab_pipeline.orchestration.forget import release_staleness
+    from tracelab_pipeline.release.provenance import RELEASE_IS_CURRENT
+
+    data, _ = built
+    work = tmp_path / "data"
+    check = dg.AssetCheckKey(dg.AssetKey("release"), RELEASE_IS_CURRENT)
+
+    def verdict(instance):
+        latest = instance.event_log_storage.get_latest_asset_check_execution_by_key([check])
+        return latest[check].event.dagster_event.event_specific_data
+
+    with dg.instance_for_test() as instance:
+        shutil.copytree(data / "release", work / "release")
+        assert "rebuilding withdraws it" in release_staleness(work, instance)
+        shutil.rmtree(work / "release")  # by hand
+        assert not _release(instance, work).success
+        assert verdict(instance).passed
+        assert verdict(instance).description == "release: none published"
+
+        shutil.copytree(data / "release", work / "release")
+        assert "rebuilding withdraws it" in release_staleness(work, instance)
+        with monkeypatch.context() as patched:
+            _rmtree_failing_on(".release.old-", patched)
+            failed = _release(instance, work)
+        assert not failed.success
+        assert verdict(instance).description == "release: none published"
+    (left,) = work.glob(".release.old-*")
+    failure = next(e for e in failed.all_events if e.is_step_failure)
+    assert f"set aside at {left}, could not be removed" in failure.event_specific_data.error.message
+
+
 def test_a_publish_that_cannot_remove_the_old_release_reports_the_new_one(
     built, tmp_path, monkeypatch
 ):

@@ -121,12 +121,7 @@ def parquet_file(table: str) -> str:
 
 class NothingToRelease(ValueError):
     """The public layer has no partition: a release of it would publish nothing (and would be
-    reported "current", built from all 0 partitions). `withdrawn`: a release published before
-    was removed."""
-
-    def __init__(self, message: str, withdrawn: bool):
-        super().__init__(message)
-        self.withdrawn = withdrawn
+    reported "current", built from all 0 partitions)."""
 
 
 @dataclass
@@ -159,8 +154,7 @@ def build_release(
             f"nothing to release: the public layer {public_root} has no partition (no "
             "contributor-month anonymized, all forgotten, or the public layer deleted by a key "
             "rotation and not rebuilt yet): no release was built"
-            + ("; the one published before was withdrawn" if withdrawn else ""),
-            withdrawn,
+            + ("; the one published before was withdrawn" if withdrawn else "")
         )
     staging = release_dir.with_name(f".{release_dir.name}.staging-{uuid.uuid4().hex}")
     left_aside = None
