@@ -269,11 +269,13 @@ def test_forget_erases_one_contributor_and_nothing_else(tmp_path, monkeypatch):
         (part / "part.parquet").write_bytes(b"x")
     (public / KEY_MARKER).write_text(pseudonymizer.fingerprint + "\n")
     _publish_release(tmp_path)
+    (tmp_path / ".release.old-0a").mkdir()  # a removal that failed: may hold her data
 
     run = CliRunner().invoke
     args = ["forget", "alice", "--data-dir", str(tmp_path)]
     dry = run(cli, args)
     assert dry.exit_code == 0, dry.output
+    assert f"which may hold her data: {tmp_path / '.release.old-0a'}; the next" in dry.output
     assert "nothing deleted" in dry.output and (tmp_path / "inbox" / "alice").exists()
     assert "Dagster instance: none found" in dry.output
     monkeypatch.setenv("TRACELAB_PSEUDONYM_KEY", "g" * 32)  # not the key of the public layer

@@ -503,6 +503,41 @@ def test_a_publish_that_cannot_remove_the_old_release_reports_the_new_one(
     assert f"set aside at {left}, could not be removed" in failure.event_specific_data.error.message
 
 
+def _leave_behind(root):
+    for name in (".release.old-0a", ".release.staging-0b"):
+        (root / name).mkdir(parents=True)
+        (root / name / "MANIFEST.json").write_text("{}")
+
+
+def test_a_build_removes_what_earlier_builds_left(built, tmp_path):
+    """A release a failed removal left aside, a staging of a killed build: both may hold a
+    forgotten contributor's data and stayed for ever. Building, or withdrawing, removes them."""
+    data, _ = built
+    _leave_behind(tmp_path / "a")
+    assert build.build_release(data / "public", tmp_path / "a" / "release").published
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["release"]
+    _leave_behind(tmp_path / "b")
+    with pytest.raises(build.NothingToRelease):
+        build.build_release(tmp_path / "b" / "public", tmp_path / "b" / "release")
+    assert sorted((tmp_path / "b").iterdir()) == []
+
+
+def test_a_staging_that_cannot_be_removed_is_named(built, tmp_path, monkeypatch):
+    """A release not published (a check failed) is removed from its staging: a removal that
+    fails was ignored, leaving its data unsaid."""
+    data, _ = built
+    _rmtree_failing_on(".release.staging-", monkeypatch)
+    with pytest.raises(build.LeftAside) as failed:
+        build.build_release(
+            data / "public",
+            tmp_path / "release",
+            verify=lambda staged: [type("Outcome", (), {"passed": False})()],
+        )
+    (left,) = tmp_path.iterdir()
+    assert left.name.startswith(".release.staging-")
+    assert f"set aside at {left}, could not be removed" in str(failed.value)
+
+
 def test_a_rebuild_replaces_every_file_and_leaves_no_staging(built, tmp_path):
     from tracelab_pipeline.release import build_release
 

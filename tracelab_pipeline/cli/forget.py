@@ -104,6 +104,9 @@ def command(
             "  Dagster instance: none found (no $DAGSTER_HOME, no <data>/dagster_home): "
             f"partition keys and runs of {handle} in one are NOT erased; set DAGSTER_HOME"
         )
+    left = _release_leftovers(data)
+    if left:
+        click.echo(f"  {left}")
     click.echo(f"  {settings_line}")
     note = _consent_note(handle, settings)
     if note:
@@ -162,6 +165,22 @@ def command(
         "tables, figures and report (`DAGSTER_HOME=... uv run dagster asset materialize -m "
         f"tracelab_pipeline.definitions --select 'warehouse*'`, or the next quiet night), and "
         f"{release}."
+    )
+
+
+def _release_leftovers(data) -> str | None:
+    """Release directories a failed removal or a killed build left: not erased here (one may
+    be a build's in progress), but they may hold her data, so they are named."""
+    from tracelab_pipeline.release import RELEASE_DIR_NAME
+    from tracelab_pipeline.release.build import leftovers
+
+    left = leftovers(data / RELEASE_DIR_NAME)
+    if not left:
+        return None
+    return (
+        f"left, NOT erased: {len(left)} hidden release directory(ies) a failed removal or an "
+        f"interrupted build left, which may hold her data: {', '.join(map(str, left))}; the "
+        "next release build removes them, or delete them"
     )
 
 

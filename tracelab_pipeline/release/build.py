@@ -144,6 +144,11 @@ def build_release(
     Raises NothingToRelease when the public layer has no partition, after withdrawing a
     release published before."""
     release_dir = Path(release_dir)
+    # Releases a failed removal left aside, stagings of a killed build: they may hold a
+    # forgotten contributor's data. Builds run one at a time (the `release` pool): none is
+    # another build's.
+    for left in leftovers(release_dir):
+        remove_old(left)
     if not partitions(public_root):
         withdrawn = release_dir.exists()
         if withdrawn:
@@ -165,7 +170,8 @@ def build_release(
         if published:
             left_aside = publish(staging, release_dir)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging.exists():  # not published
+            remove_old(staging)
     return Release(release_dir, manifest, published, checks, left_aside)
 
 
@@ -319,17 +325,26 @@ def set_aside(release_dir: Path) -> Path:
     return old
 
 
+def leftovers(release_dir: Path) -> list[Path]:
+    """The hidden directories beside `release_dir` that a release set aside and not removed,
+    or a build that never finished, left behind."""
+    prefix = f".{release_dir.name}."
+    return sorted(
+        p for pattern in ("old-*", "staging-*") for p in release_dir.parent.glob(prefix + pattern)
+    )
+
+
 class LeftAside(OSError):
-    """A release set aside could not be removed: its data stays there, under a hidden name."""
+    """Release data set aside or staged could not be removed: it stays under a hidden name."""
 
 
 def remove_old(old: Path) -> None:
-    """Removes a release set aside, or fails naming it: it may hold a forgotten contributor's
-    data, which must not stay there unsaid."""
+    """Removes a release set aside or staged, or fails naming it: it may hold a forgotten
+    contributor's data, which must not stay there unsaid."""
     try:
         shutil.rmtree(old)
     except OSError as exc:
         raise LeftAside(
-            f"the previous release, set aside at {old}, could not be removed ({exc}): its "
-            "files are still there; delete that directory"
+            f"release data set aside at {old}, could not be removed ({exc}): its files are "
+            "still there; delete that directory"
         ) from exc
