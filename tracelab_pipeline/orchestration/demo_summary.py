@@ -61,6 +61,8 @@ def _this_run_line(result) -> str:
         # Not "not built": after `tracelab forget` of the last contributor the warehouse and
         # the rest are still there, built from the layer as it was.
         downstream = "not rebuilt: the public layer has no partition"
+        if result.release_withdrawn:
+            downstream += "; the release published before was withdrawn (nothing to release)"
     else:
         downstream = "up to date"
     return (
