@@ -341,6 +341,9 @@ def test_forget_says_when_the_consent_list_still_takes_her(tmp_path, monkeypatch
     done = CliRunner().invoke(cli, [*args, "--yes"])
     assert done.exit_code == 0, done.output
     assert "consent:" not in done.output and not (tmp_path / "inbox" / "alice").exists()
+    # No release was ever published: the closing line asked to rebuild or withdraw one.
+    assert "the release" not in done.output
+    assert "or the next quiet night)." in done.output
 
 
 def _publish_release(data: Path) -> None:

@@ -151,19 +151,22 @@ def command(
             " (recorded as release_is_current's verdict in the instance)" if instance_home else ""
         )
         click.echo(f"  {line}{where}")
+    from tracelab_pipeline.release import MANIFEST_FILE, RELEASE_DIR_NAME
     from tracelab_pipeline.release.public_tables import partitions
 
-    # The last contributor forgotten: a release rebuilt from nothing is withdrawn, not rebuilt.
-    release = (
-        "the release (`... --select release`)"
-        if partitions(data / "public")
-        else "the release (no public partition is left: `... --select release` withdraws it, "
-        "the run failing as it publishes nothing)"
-    )
+    release = ""
+    if (data / RELEASE_DIR_NAME / MANIFEST_FILE).is_file():
+        # The last contributor forgotten: a release rebuilt from nothing is withdrawn.
+        release = (
+            ", and the release (`... --select release`)"
+            if partitions(data / "public")
+            else ", and the release (no public partition is left: `... --select release` "
+            "withdraws it, the run failing as it publishes nothing)"
+        )
     click.echo(
         "done. Still built from the old public layer until rebuilt: the warehouse, paper "
         "tables, figures and report (`DAGSTER_HOME=... uv run dagster asset materialize -m "
-        f"tracelab_pipeline.definitions --select 'warehouse*'`, or the next quiet night), and "
+        f"tracelab_pipeline.definitions --select 'warehouse*'`, or the next quiet night)"
         f"{release}."
     )
 
