@@ -538,6 +538,32 @@ def test_a_staging_that_cannot_be_removed_is_named(built, tmp_path, monkeypatch)
     assert f"set aside at {left}, could not be removed" in str(failed.value)
 
 
+def test_a_withdrawal_finding_the_release_gone_meanwhile_is_no_error(built, tmp_path, monkeypatch):
+    """Another build withdrew the release between this one seeing it and renaming it: it
+    failed with a bare FileNotFoundError."""
+    data, _ = built
+    shutil.copytree(data / "release", tmp_path / "release")
+    real_set_aside = build.set_aside
+
+    def after_another_withdrawal(release_dir):
+        build.remove_old(real_set_aside(release_dir))
+        return real_set_aside(release_dir)
+
+    monkeypatch.setattr(build, "set_aside", after_another_withdrawal)
+    with pytest.raises(build.NothingToRelease):
+        build.build_release(tmp_path / "public", tmp_path / "release")
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_the_demo_limits_release_builds_to_one_at_a_time():
+    from tracelab_pipeline.orchestration.demo import _limit_pool
+
+    with dg.instance_for_test() as instance:
+        _limit_pool(instance)
+        for pool in ("duckdb_writer", "release"):
+            assert instance.event_log_storage.get_concurrency_info(pool).slot_count == 1
+
+
 def test_a_rebuild_replaces_every_file_and_leaves_no_staging(built, tmp_path):
     from tracelab_pipeline.release import build_release
 

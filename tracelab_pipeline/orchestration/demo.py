@@ -229,8 +229,10 @@ def _error_text(error) -> str:
 
 def _limit_pool(instance) -> None:
     # Same limit as dagster.yaml's default, set explicitly so an older dagster.yaml in an
-    # existing DAGSTER_HOME cannot leave the DuckDB writers unbounded.
-    instance.event_log_storage.set_concurrency_slots("duckdb_writer", 1)
+    # existing DAGSTER_HOME cannot leave the DuckDB writers, or two release builds racing for
+    # the swap, unbounded.
+    for pool in ("duckdb_writer", "release"):
+        instance.event_log_storage.set_concurrency_slots(pool, 1)
 
 
 def _has_files(path: Path) -> bool:

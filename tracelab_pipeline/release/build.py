@@ -150,11 +150,15 @@ def build_release(
     for left in leftovers(release_dir):
         remove_old(left)
     if not partitions(public_root):
-        withdrawn = release_dir.exists()
-        if withdrawn:
-            # It holds partitions the public layer no longer has: after `tracelab forget` of
-            # the last contributor, keeping it would go on publishing her data.
-            remove_old(set_aside(release_dir))
+        # A release published before holds partitions the public layer no longer has: after
+        # `tracelab forget` of the last contributor, keeping it would go on publishing her data.
+        try:
+            old = set_aside(release_dir)
+        except FileNotFoundError:  # none published, or withdrawn by another build meanwhile
+            withdrawn = False
+        else:
+            remove_old(old)
+            withdrawn = True
         raise NothingToRelease(
             f"nothing to release: the public layer {public_root} has no partition (no "
             "contributor-month anonymized, all forgotten, or the public layer deleted by a key "
