@@ -49,7 +49,7 @@ def registry_counts(data: Path) -> dict[str, int] | None:
     }
 
 
-def _this_run_line(result) -> str:
+def _this_run_line(result: DemoResult) -> str:
     if result.stopped:
         return (
             "  this run: stopped: the landing run refused to start (FAILED below says why); no "
