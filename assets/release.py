@@ -36,7 +36,12 @@ from tracelab_pipeline.orchestration.resources import TraceLabConfig
     ),
 )
 def release(context: dg.AssetExecutionContext, tracelab: TraceLabConfig):
-    from tracelab_pipeline.release import RELEASE_DIR_NAME, NothingToRelease, build_release
+    from tracelab_pipeline.release import (
+        RELEASE_DIR_NAME,
+        LeftAside,
+        NothingToRelease,
+        build_release,
+    )
     from tracelab_pipeline.release.checks import release_checks
 
     try:
@@ -45,15 +50,14 @@ def release(context: dg.AssetExecutionContext, tracelab: TraceLabConfig):
             tracelab.data_path / RELEASE_DIR_NAME,
             verify=lambda staged: release_checks(staged, tracelab.public_dir, tracelab.private_dir),
         )
-    except NothingToRelease as exc:
-        if exc.withdrawn:
-            # A failed run leaves no materialization: release_is_current would go on saying
-            # "STALE, rebuild it" of the release just withdrawn until it next runs.
-            from tracelab_pipeline.orchestration.release_verdict import record_release_verdict
-            from tracelab_pipeline.release.provenance import staleness
+    except (NothingToRelease, LeftAside) as exc:
+        # A failed run leaves no materialization: release_is_current would go on saying
+        # "STALE, rebuild it" of a release withdrawn (now, or by hand) until it next runs.
+        from tracelab_pipeline.orchestration.release_verdict import record_release_verdict
+        from tracelab_pipeline.release.provenance import staleness
 
-            state = staleness(tracelab.data_path / RELEASE_DIR_NAME, tracelab.public_dir)
-            record_release_verdict(context.instance, state)
+        state = staleness(tracelab.data_path / RELEASE_DIR_NAME, tracelab.public_dir)
+        record_release_verdict(context.instance, state)
         # A failed materialization, not an empty one: nothing was published.
         raise dg.Failure(description=str(exc)) from None
     results = check_results(built.checks)
@@ -78,3 +82,10 @@ def release(context: dg.AssetExecutionContext, tracelab: TraceLabConfig):
         }
     )
     yield from results
+    if built.left_aside is not None:
+        # Published and reported above; failing still says that data is left behind.
+        raise dg.Failure(
+            description=f"the release was published, but the one it replaced, set aside at "
+            f"{built.left_aside}, could not be removed: its files are still there; delete "
+            "that directory"
+        )

@@ -207,3 +207,15 @@ def test_demo_without_a_list_takes_everyone_and_says_what_a_list_holds(tmp_path,
     assert "  held:" not in taken.output
     assert "contributors: 1" in taken.output
     assert "release: current (built from all 1 public partitions)" in taken.output
+
+    # The last contributor forgotten, a new upload held: the demo built no downstream run, so
+    # the release asset, which withdraws, never ran, and her release stayed published.
+    forgot = CliRunner().invoke(main, ["forget", "mallory", "--data-dir", str(data), "--yes"])
+    assert forgot.exit_code == 0, forgot.output
+    copy_into(data / "inbox" / "bob", MALLORY)
+    monkeypatch.setenv("TRACELAB_CONTRIBUTORS", "alice")
+    again = CliRunner().invoke(main, ["demo", "--data-dir", str(data)])
+    assert again.exit_code == 0, again.output
+    assert "the release published before was withdrawn (nothing to release)" in again.output
+    assert "FAILED" not in again.output
+    assert not (data / "release").exists()

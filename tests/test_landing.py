@@ -379,6 +379,25 @@ def test_a_registry_from_before_long_lines_were_recorded_names_the_line_at_the_n
     assert files[GOOD.name]["long_line"] == ""  # scanned, no long line
 
 
+def test_an_older_row_that_cannot_be_rescanned_is_not_read_again(tmp_path):
+    """A row to rescan whose log is unreadable now (here: larger than the landing's cap) kept
+    sessions and long_line NULL, so every later drop read it again."""
+    inbox = tmp_path / "inbox" / "alice"
+    inbox.mkdir(parents=True)
+    record = b'{"sessionId":"s1","type":"user","timestamp":"2026-02-03T04:05:06Z","x":"'
+    (inbox / "big.jsonl").write_bytes(record + b"a" * 5000 + b'"}\n')
+    land_inbox(str(tmp_path / "inbox"), tmp_path / "landed")
+    with Registry(tmp_path / "landed") as reg:  # as a registry from before the columns
+        reg.db.execute("UPDATE files SET sessions = NULL, long_line = NULL")
+        reg.db.commit()
+    (inbox / "small.jsonl").write_bytes(record.replace(b"s1", b"s2") + b'"}\n')
+    land_inbox(str(tmp_path / "inbox"), tmp_path / "landed", limits=Limits(max_log_bytes=1000))
+    with Registry(tmp_path / "landed") as reg:
+        files = {f["member"]: f for f in reg.files()}
+    assert files["big.jsonl"]["sessions"] == "" and files["big.jsonl"]["long_line"] == ""
+    assert files["big.jsonl"]["month"] == "2026-02"  # placed as before
+
+
 def test_bad_input_is_recorded_with_reasons_and_the_rest_lands(tmp_path):
     inbox = tmp_path / "inbox"
     copy_into(inbox / "alice", GOOD)

@@ -269,11 +269,13 @@ def test_forget_erases_one_contributor_and_nothing_else(tmp_path, monkeypatch):
         (part / "part.parquet").write_bytes(b"x")
     (public / KEY_MARKER).write_text(pseudonymizer.fingerprint + "\n")
     _publish_release(tmp_path)
+    (tmp_path / ".release.old-0a").mkdir()  # a removal that failed: may hold her data
 
     run = CliRunner().invoke
     args = ["forget", "alice", "--data-dir", str(tmp_path)]
     dry = run(cli, args)
     assert dry.exit_code == 0, dry.output
+    assert f"which may hold her data: {tmp_path / '.release.old-0a'}; the next" in dry.output
     assert "nothing deleted" in dry.output and (tmp_path / "inbox" / "alice").exists()
     assert "Dagster instance: none found" in dry.output
     monkeypatch.setenv("TRACELAB_PSEUDONYM_KEY", "g" * 32)  # not the key of the public layer
@@ -339,6 +341,9 @@ def test_forget_says_when_the_consent_list_still_takes_her(tmp_path, monkeypatch
     done = CliRunner().invoke(cli, [*args, "--yes"])
     assert done.exit_code == 0, done.output
     assert "consent:" not in done.output and not (tmp_path / "inbox" / "alice").exists()
+    # No release was ever published: the closing line asked to rebuild or withdraw one.
+    assert "the release" not in done.output
+    assert "or the next quiet night)." in done.output
 
 
 def _publish_release(data: Path) -> None:

@@ -415,6 +415,20 @@ def test_nothing_is_published_from_an_empty_public_layer(built, tmp_path):
     assert "the one published before was withdrawn" in failure.event_specific_data.error.message
 
 
+def _rmtree_failing_on(marker, monkeypatch):
+    """shutil.rmtree as on a file the OS will not delete (tests run as root), for the
+    directories whose path holds `marker` only."""
+    real_rmtree = shutil.rmtree
+
+    def rmtree(path, ignore_errors=False, **kwargs):
+        if marker not in str(path):
+            return real_rmtree(path, ignore_errors=ignore_errors, **kwargs)
+        if not ignore_errors:  # rmtree swallows the error when told to
+            raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(build.shutil, "rmtree", rmtree)
+
+
 def test_a_withdrawal_that_cannot_remove_the_release_names_what_is_left(
     built, tmp_path, monkeypatch
 ):
@@ -424,20 +438,130 @@ def test_a_withdrawal_that_cannot_remove_the_release_names_what_is_left(
     data, _ = built
     work = tmp_path / "data"
     shutil.copytree(data / "release", work / "release")
-    real_rmtree = shutil.rmtree
-
-    def rmtree_as_on_a_locked_file(path, ignore_errors=False, **kwargs):
-        if ".release.old-" not in str(path):
-            return real_rmtree(path, ignore_errors=ignore_errors, **kwargs)
-        if not ignore_errors:  # rmtree swallows the error when told to
-            raise PermissionError(13, "Permission denied", str(path))
-
-    monkeypatch.setattr(build.shutil, "rmtree", rmtree_as_on_a_locked_file)
+    _rmtree_failing_on(".release.old-", monkeypatch)
     with pytest.raises(build.LeftAside) as failed:
         build.build_release(work / "public", work / "release")
     (left,) = work.iterdir()
     assert left.name.startswith(".release.old-") and (left / "MANIFEST.json").is_file()
     assert f"set aside at {left}, could not be removed" in str(failed.value)
+
+
+def test_every_failed_withdrawal_records_the_verdict(built, tmp_path, monkeypatch):
+    """The verdict was recorded only after a withdrawal that removed the release: one left
+    aside (LeftAside) or a release removed by hand kept release_is_current's 'STALE' about a
+    release no longer served."""
+    from tracelab_pipeline.orchestration.forget import release_staleness
+    from tracelab_pipeline.release.provenance import RELEASE_IS_CURRENT
+
+    data, _ = built
+    work = tmp_path / "data"
+    check = dg.AssetCheckKey(dg.AssetKey("release"), RELEASE_IS_CURRENT)
+
+    def verdict(instance):
+        latest = instance.event_log_storage.get_latest_asset_check_execution_by_key([check])
+        return latest[check].event.dagster_event.event_specific_data
+
+    with dg.instance_for_test() as instance:
+        shutil.copytree(data / "release", work / "release")
+        assert "rebuilding withdraws it" in release_staleness(work, instance)
+        shutil.rmtree(work / "release")  # by hand
+        assert not _release(instance, work).success
+        assert verdict(instance).passed
+        assert verdict(instance).description == "release: none published"
+
+        shutil.copytree(data / "release", work / "release")
+        assert "rebuilding withdraws it" in release_staleness(work, instance)
+        with monkeypatch.context() as patched:
+            _rmtree_failing_on(".release.old-", patched)
+            failed = _release(instance, work)
+        assert not failed.success
+        assert verdict(instance).description == "release: none published"
+    (left,) = work.glob(".release.old-*")
+    failure = next(e for e in failed.all_events if e.is_step_failure)
+    assert f"set aside at {left}, could not be removed" in failure.event_specific_data.error.message
+
+
+def test_a_publish_that_cannot_remove_the_old_release_reports_the_new_one(
+    built, tmp_path, monkeypatch
+):
+    """The new release is live once swapped in: when the old one cannot be removed, the run
+    still records the materialization and the check results (it raised before them, so a
+    served release had no materialization), then fails naming the directory left."""
+    data, _ = built
+    work = tmp_path / "data"
+    shutil.copytree(data, work)
+    _rmtree_failing_on(".release.old-", monkeypatch)
+    with dg.instance_for_test() as instance:
+        result = _release(instance, work)
+    assert not result.success
+    assert result.asset_materializations_for_node("release")
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert set(checks) >= CHECKS and all(checks.values())
+    (left,) = work.glob(".release.old-*")
+    assert (work / "release" / "MANIFEST.json").is_file()
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert f"set aside at {left}, could not be removed" in failure.event_specific_data.error.message
+
+
+def _leave_behind(root):
+    for name in (".release.old-0a", ".release.staging-0b"):
+        (root / name).mkdir(parents=True)
+        (root / name / "MANIFEST.json").write_text("{}")
+
+
+def test_a_build_removes_what_earlier_builds_left(built, tmp_path):
+    """A release a failed removal left aside, a staging of a killed build: both may hold a
+    forgotten contributor's data and stayed for ever. Building, or withdrawing, removes them."""
+    data, _ = built
+    _leave_behind(tmp_path / "a")
+    assert build.build_release(data / "public", tmp_path / "a" / "release").published
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["release"]
+    _leave_behind(tmp_path / "b")
+    with pytest.raises(build.NothingToRelease):
+        build.build_release(tmp_path / "b" / "public", tmp_path / "b" / "release")
+    assert sorted((tmp_path / "b").iterdir()) == []
+
+
+def test_a_staging_that_cannot_be_removed_is_named(built, tmp_path, monkeypatch):
+    """A release not published (a check failed) is removed from its staging: a removal that
+    fails was ignored, leaving its data unsaid."""
+    data, _ = built
+    _rmtree_failing_on(".release.staging-", monkeypatch)
+    with pytest.raises(build.LeftAside) as failed:
+        build.build_release(
+            data / "public",
+            tmp_path / "release",
+            verify=lambda staged: [type("Outcome", (), {"passed": False})()],
+        )
+    (left,) = tmp_path.iterdir()
+    assert left.name.startswith(".release.staging-")
+    assert f"set aside at {left}, could not be removed" in str(failed.value)
+
+
+def test_a_withdrawal_finding_the_release_gone_meanwhile_is_no_error(built, tmp_path, monkeypatch):
+    """Another build withdrew the release between this one seeing it and renaming it: it
+    failed with a bare FileNotFoundError."""
+    data, _ = built
+    shutil.copytree(data / "release", tmp_path / "release")
+    real_set_aside = build.set_aside
+
+    def after_another_withdrawal(release_dir):
+        build.remove_old(real_set_aside(release_dir))
+        return real_set_aside(release_dir)
+
+    monkeypatch.setattr(build, "set_aside", after_another_withdrawal)
+    with pytest.raises(build.NothingToRelease):
+        build.build_release(tmp_path / "public", tmp_path / "release")
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_the_demo_limits_release_builds_to_one_at_a_time():
+    from tracelab_pipeline.orchestration.demo import _limit_pool
+
+    with dg.instance_for_test() as instance:
+        _limit_pool(instance)
+        for pool in ("duckdb_writer", "release"):
+            assert instance.event_log_storage.get_concurrency_info(pool).slot_count == 1
 
 
 def test_a_rebuild_replaces_every_file_and_leaves_no_staging(built, tmp_path):

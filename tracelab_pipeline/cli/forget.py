@@ -104,6 +104,9 @@ def command(
             "  Dagster instance: none found (no $DAGSTER_HOME, no <data>/dagster_home): "
             f"partition keys and runs of {handle} in one are NOT erased; set DAGSTER_HOME"
         )
+    left = _release_leftovers(data)
+    if left:
+        click.echo(f"  {left}")
     click.echo(f"  {settings_line}")
     note = _consent_note(handle, settings)
     if note:
@@ -148,20 +151,39 @@ def command(
             " (recorded as release_is_current's verdict in the instance)" if instance_home else ""
         )
         click.echo(f"  {line}{where}")
+    from tracelab_pipeline.release import MANIFEST_FILE, RELEASE_DIR_NAME
     from tracelab_pipeline.release.public_tables import partitions
 
-    # The last contributor forgotten: a release rebuilt from nothing is withdrawn, not rebuilt.
-    release = (
-        "the release (`... --select release`)"
-        if partitions(data / "public")
-        else "the release (no public partition is left: `... --select release` withdraws it, "
-        "the run failing as it publishes nothing)"
-    )
+    release = ""
+    if (data / RELEASE_DIR_NAME / MANIFEST_FILE).is_file():
+        # The last contributor forgotten: a release rebuilt from nothing is withdrawn.
+        release = (
+            ", and the release (`... --select release`)"
+            if partitions(data / "public")
+            else ", and the release (no public partition is left: `... --select release` "
+            "withdraws it, the run failing as it publishes nothing)"
+        )
     click.echo(
         "done. Still built from the old public layer until rebuilt: the warehouse, paper "
         "tables, figures and report (`DAGSTER_HOME=... uv run dagster asset materialize -m "
-        f"tracelab_pipeline.definitions --select 'warehouse*'`, or the next quiet night), and "
+        f"tracelab_pipeline.definitions --select 'warehouse*'`, or the next quiet night)"
         f"{release}."
+    )
+
+
+def _release_leftovers(data) -> str | None:
+    """Release directories a failed removal or a killed build left: not erased here (one may
+    be a build's in progress), but they may hold her data, so they are named."""
+    from tracelab_pipeline.release import RELEASE_DIR_NAME
+    from tracelab_pipeline.release.build import leftovers
+
+    left = leftovers(data / RELEASE_DIR_NAME)
+    if not left:
+        return None
+    return (
+        f"left, NOT erased: {len(left)} hidden release directory(ies) a failed removal or an "
+        f"interrupted build left, which may hold her data: {', '.join(map(str, left))}; the "
+        "next release build removes them, or delete them"
     )
 
 

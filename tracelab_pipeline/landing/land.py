@@ -118,7 +118,14 @@ def _rescan_older_rows(
         try:
             scan = scan_log(reg.object_file(path), limits.max_log_bytes, limits.max_line_bytes)
         except UnreadableLog:
-            continue  # placed as before, from what the registry already holds
+            # Placed as before, from what the registry already holds; marked scanned, so it is
+            # not read again at every drop.
+            reg.db.execute(
+                "UPDATE files SET sessions = coalesce(sessions, ''),"
+                " long_line = coalesce(long_line, '') WHERE contributor = ? AND sha256 = ?",
+                (contributor, sha),
+            )
+            continue
         reg.db.execute(
             "UPDATE files SET sessions = ?, first_ts = coalesce(?, first_ts), long_line = ?"
             " WHERE contributor = ? AND sha256 = ?",

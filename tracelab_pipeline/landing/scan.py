@@ -63,16 +63,18 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
                 whole = ended or len(raw) < max_line
                 piece = raw
                 length = len(raw)
+                first_piece = True  # the first read after the line's first max_line bytes
                 while not (piece.endswith(b"\n") or len(piece) < max_line):
                     if size > max_bytes:
                         raise UnreadableLog(too_big)
                     piece = f.readline(max_line)
                     size += len(piece)
                     length += len(piece)
-                    if length == max_line + len(piece) and piece in (b"", b"\n"):
+                    if first_piece and piece in (b"", b"\n"):
                         # Only its newline, or the end, followed the first max_line bytes:
                         # the line is exactly max_line bytes long, read whole.
                         whole, ended = True, piece == b"\n"
+                    first_piece = False
                 if size > max_bytes:
                     raise UnreadableLog(too_big)
                 if not whole:

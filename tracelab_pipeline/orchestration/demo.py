@@ -28,6 +28,7 @@ from tracelab_pipeline.orchestration.sensors import (
 )
 from tracelab_pipeline.orchestration.sweep import partitions_needing_work
 from tracelab_pipeline.paths import DATA_DIR_ENV, resolve_data_dir, resolve_inbox
+from tracelab_pipeline.release import MANIFEST_FILE, RELEASE_DIR_NAME
 from tracelab_pipeline.release.public_tables import partitions
 
 TEMPLATE = Path(__file__).with_name("dagster.yaml")
@@ -47,6 +48,9 @@ class DemoResult:
     # No public partition (nothing landed, or every upload held): the downstream assets would
     # be built from nothing, and the release refuses to publish nothing.
     no_public: bool = False
+    # With no public partition, the release published before was withdrawn (it held data
+    # the public layer no longer has: the last contributor forgotten).
+    release_withdrawn: bool = False
     # The landing run refused to start (production without a pseudonym key): nothing after it
     # ran, as every later run would refuse or build from nothing.
     stopped: bool = False
@@ -123,6 +127,8 @@ def run_demo(data_dir: str | None = None, echo: Callable[[str], None] = print) -
         downstream = _downstream_keys(defs)
         if not partitions(config.public_dir):
             result.no_public = True
+            if (config.data_path / RELEASE_DIR_NAME / MANIFEST_FILE).is_file():
+                _withdraw_release(defs, instance, result, echo)
         elif downstream and (todo or _missing(instance, downstream)):
             echo(f"building {len(downstream)} downstream asset(s) ...")
             out = defs.resolve_job_def(DOWNSTREAM_JOB).execute_in_process(
@@ -134,6 +140,23 @@ def run_demo(data_dir: str | None = None, echo: Callable[[str], None] = print) -
         result.seconds["downstream"] = time.perf_counter() - t
     result.seconds["total"] = time.perf_counter() - t0
     return result
+
+
+def _withdraw_release(defs, instance, result: DemoResult, echo) -> None:
+    """Runs the release asset alone, which withdraws a release when the public layer has no
+    partition: its failure saying "nothing to release" is that withdrawal, not an error."""
+    echo("no public partition: withdrawing the release ...")
+    out = defs.resolve_job_def(DOWNSTREAM_JOB).execute_in_process(
+        instance=instance,
+        run_config=QUIET,
+        raise_on_error=False,
+        tags=DEMO_TAGS,
+        asset_selection=[dg.AssetKey("release")],
+    )
+    failed = [] if out.success else _failed_steps(out)
+    expected = [f for f in failed if "nothing to release:" in f]
+    result.failures.extend(f for f in failed if f not in expected)
+    result.release_withdrawn = bool(expected) and len(expected) == len(failed)
 
 
 def _run_partitions(defs, instance, todo: list[str], result: DemoResult, echo) -> None:
@@ -206,8 +229,10 @@ def _error_text(error) -> str:
 
 def _limit_pool(instance) -> None:
     # Same limit as dagster.yaml's default, set explicitly so an older dagster.yaml in an
-    # existing DAGSTER_HOME cannot leave the DuckDB writers unbounded.
-    instance.event_log_storage.set_concurrency_slots("duckdb_writer", 1)
+    # existing DAGSTER_HOME cannot leave the DuckDB writers, or two release builds racing for
+    # the swap, unbounded.
+    for pool in ("duckdb_writer", "release"):
+        instance.event_log_storage.set_concurrency_slots(pool, 1)
 
 
 def _has_files(path: Path) -> bool:

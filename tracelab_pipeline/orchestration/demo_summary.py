@@ -49,7 +49,7 @@ def registry_counts(data: Path) -> dict[str, int] | None:
     }
 
 
-def _this_run_line(result) -> str:
+def _this_run_line(result: DemoResult) -> str:
     if result.stopped:
         return (
             "  this run: stopped: the landing run refused to start (FAILED below says why); no "
@@ -61,6 +61,8 @@ def _this_run_line(result) -> str:
         # Not "not built": after `tracelab forget` of the last contributor the warehouse and
         # the rest are still there, built from the layer as it was.
         downstream = "not rebuilt: the public layer has no partition"
+        if result.release_withdrawn:
+            downstream += "; the release published before was withdrawn (nothing to release)"
     else:
         downstream = "up to date"
     return (

@@ -1,5 +1,6 @@
 """The `release_is_current` verdict as Dagster records it: one place for the check's result
-and for the evaluation `tracelab forget` reports at once, so the two never read differently."""
+and for the evaluations `tracelab forget` and the release asset (when it fails, withdrawing or
+leaving a release aside) report at once, so they never read differently."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ def release_verdict(state: Staleness) -> dict:
 
 def record_release_verdict(instance: dg.DagsterInstance, state: Staleness) -> None:
     """Records `state` as the check's latest verdict at once, outside its own runs: after
-    erasing or a withdrawal, neither of which leaves a release materialization, it would
-    otherwise show its last verdict until it next runs."""
+    erasing, a withdrawal or a release left aside, none of which leaves a release
+    materialization, it would otherwise show its last verdict until it next runs."""
     from tracelab_pipeline.release.provenance import RELEASE_IS_CURRENT
 
     instance.report_runless_asset_event(

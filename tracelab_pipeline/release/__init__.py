@@ -13,6 +13,7 @@ See docs/release.md.
 from tracelab_pipeline.release.build import (
     MANIFEST_FILE,
     README_FILE,
+    LeftAside,
     NothingToRelease,
     Release,
     build_release,
@@ -24,6 +25,7 @@ __all__ = [
     "MANIFEST_FILE",
     "README_FILE",
     "RELEASE_DIR_NAME",
+    "LeftAside",
     "NothingToRelease",
     "Release",
     "build_release",

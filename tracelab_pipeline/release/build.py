@@ -121,12 +121,7 @@ def parquet_file(table: str) -> str:
 
 class NothingToRelease(ValueError):
     """The public layer has no partition: a release of it would publish nothing (and would be
-    reported "current", built from all 0 partitions). `withdrawn`: a release published before
-    was removed."""
-
-    def __init__(self, message: str, withdrawn: bool):
-        super().__init__(message)
-        self.withdrawn = withdrawn
+    reported "current", built from all 0 partitions)."""
 
 
 @dataclass
@@ -135,6 +130,8 @@ class Release:
     manifest: dict
     published: bool = False
     checks: list = field(default_factory=list)
+    # Published, but the release it replaced could not be removed: where it still lies.
+    left_aside: Path | None = None
 
 
 def build_release(
@@ -147,29 +144,39 @@ def build_release(
     Raises NothingToRelease when the public layer has no partition, after withdrawing a
     release published before."""
     release_dir = Path(release_dir)
+    # Releases a failed removal left aside, stagings of a killed build: they may hold a
+    # forgotten contributor's data. Builds run one at a time (the `release` pool): none is
+    # another build's.
+    for left in leftovers(release_dir):
+        remove_old(left)
     if not partitions(public_root):
-        withdrawn = release_dir.exists()
-        if withdrawn:
-            # It holds partitions the public layer no longer has: after `tracelab forget` of
-            # the last contributor, keeping it would go on publishing her data.
-            remove_old(set_aside(release_dir))
+        # A release published before holds partitions the public layer no longer has: after
+        # `tracelab forget` of the last contributor, keeping it would go on publishing her data.
+        try:
+            old = set_aside(release_dir)
+        except FileNotFoundError:  # none published, or withdrawn by another build meanwhile
+            withdrawn = False
+        else:
+            remove_old(old)
+            withdrawn = True
         raise NothingToRelease(
             f"nothing to release: the public layer {public_root} has no partition (no "
             "contributor-month anonymized, all forgotten, or the public layer deleted by a key "
             "rotation and not rebuilt yet): no release was built"
-            + ("; the one published before was withdrawn" if withdrawn else ""),
-            withdrawn,
+            + ("; the one published before was withdrawn" if withdrawn else "")
         )
     staging = release_dir.with_name(f".{release_dir.name}.staging-{uuid.uuid4().hex}")
+    left_aside = None
     try:
         manifest = write_release(public_root, staging)
         checks = verify(staging) if verify else []
         published = all(c.passed for c in checks)
         if published:
-            publish(staging, release_dir)
+            left_aside = publish(staging, release_dir)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return Release(release_dir, manifest, published, checks)
+        if staging.exists():  # not published
+            remove_old(staging)
+    return Release(release_dir, manifest, published, checks, left_aside)
 
 
 def write_release(public_root: str | Path, out: Path) -> dict:
@@ -295,8 +302,10 @@ class TableWriter:
         self.writer.close()
 
 
-def publish(staging: Path, release_dir: Path) -> None:
-    """Swap the staged directory in; the previous release is removed only once replaced."""
+def publish(staging: Path, release_dir: Path) -> Path | None:
+    """Swap the staged directory in; the previous release is removed only once replaced.
+    Returns where the previous release still lies if it could not be removed (the new one is
+    published all the same)."""
     old = set_aside(release_dir) if release_dir.exists() else None
     try:
         os.replace(staging, release_dir)
@@ -305,7 +314,11 @@ def publish(staging: Path, release_dir: Path) -> None:
             os.replace(old, release_dir)
         raise
     if old is not None:
-        remove_old(old)
+        try:
+            remove_old(old)
+        except LeftAside:
+            return old
+    return None
 
 
 def set_aside(release_dir: Path) -> Path:
@@ -316,17 +329,26 @@ def set_aside(release_dir: Path) -> Path:
     return old
 
 
+def leftovers(release_dir: Path) -> list[Path]:
+    """The hidden directories beside `release_dir` that a release set aside and not removed,
+    or a build that never finished, left behind."""
+    prefix = f".{release_dir.name}."
+    return sorted(
+        p for pattern in ("old-*", "staging-*") for p in release_dir.parent.glob(prefix + pattern)
+    )
+
+
 class LeftAside(OSError):
-    """A release set aside could not be removed: its data stays there, under a hidden name."""
+    """Release data set aside or staged could not be removed: it stays under a hidden name."""
 
 
 def remove_old(old: Path) -> None:
-    """Removes a release set aside, or fails naming it: it may hold a forgotten contributor's
-    data, which must not stay there unsaid."""
+    """Removes a release set aside or staged, or fails naming it: it may hold a forgotten
+    contributor's data, which must not stay there unsaid."""
     try:
         shutil.rmtree(old)
     except OSError as exc:
         raise LeftAside(
-            f"the previous release, set aside at {old}, could not be removed ({exc}): its "
-            "files are still there; delete that directory"
+            f"release data set aside at {old}, could not be removed ({exc}): its files are "
+            "still there; delete that directory"
         ) from exc
