@@ -170,6 +170,19 @@ CLAUDE_200K_MID = (0.96, 0.25)  # (from this size quantile, share of 1M-capable 
 # Step-share weight on the natively-200k models for the other sessions: without the top
 # sessions, haiku's share of Claude steps (Table 1: 7.9 %) fell 1.2-2.4 points on seeds 0-3.
 CLAUDE_200K_MODEL_BOOST = 1.25
+# Claude Code runs its built-in Explore agent (and other light sub-agents) on Haiku whatever
+# model the main thread runs; general-purpose agents inherit the main thread's model. Every
+# thread is a session in Table 5, so with all sub-agents at Opus rates the session medians sat
+# 25-30 % high. Sub-agents hold ~7 % of Claude steps, so Table 1's Haiku share (7.9 %) leaves
+# the main threads only part of the Haiku picks CLAUDE_MODELS gives them (the rest run the
+# 1M-capable models at Haiku's 200k window: their tokens are unchanged). Long delegated tasks
+# (over CLAUDE_SUBAGENT_HAIKU_MAX_STEPS planned steps) go to general-purpose agents: a Haiku
+# sub-agent of 60+ steps nears 200k and compacts, whose short post-summary steps moved Table 9's
+# Claude 8-16k median (seed 3, plans). At 0.75 / 0.35 the session total median is +9..+20 %
+# (was +23..+33 %) and the session output median -7..-14 % (was +8..+11 %), plans of seeds 0-3.
+CLAUDE_SUBAGENT_HAIKU_P = 0.75
+CLAUDE_MAIN_HAIKU_KEEP = 0.35
+CLAUDE_SUBAGENT_HAIKU_MAX_STEPS = 60
 # Fig 3: which models re-send the previous output as append (the rest cache it as prefix).
 OUTPUT_CACHED_MODELS = {"gpt-5.4"}
 

@@ -573,7 +573,7 @@ def _tool_input(rng: random.Random, tool: ToolPlan, cwd: str) -> dict:
         return {
             "description": lorem(rng, 30),
             "prompt": lorem(rng, rng.randint(200, 1500)),
-            "subagent_type": "general-purpose",
+            "subagent_type": tool.subagent.agent_type if tool.subagent else "general-purpose",
         }
     if name == "TodoWrite":
         return {

@@ -127,6 +127,25 @@ def _claude_mix(longest: bool) -> tuple[list[str], list[float]]:
 CLAUDE_MODEL_MIX = {longest: _claude_mix(longest) for longest in (False, True)}
 CODEX_MODEL_NAMES = list(cal.CODEX_MODELS)
 CODEX_MODEL_CUM = cumulative(cal.CODEX_MODELS.values())
+HAIKU = "claude-haiku-4-5"
+
+
+def _main_claude_model(longest: bool, u: float) -> tuple[str, bool]:
+    """A main thread's model at quantile `u`, and whether it was moved out of Haiku: within
+    Haiku's band only the first CLAUDE_MAIN_HAIKU_KEEP keeps Haiku (its sub-agents bring the rest
+    of Table 1's share); the rest of the band is spread over the 1M-capable models, so no other
+    session's model moves."""
+    names, cum = CLAUDE_MODEL_MIX[longest]
+    model = choice_at(names, cum, u)
+    if model != HAIKU:
+        return model, False
+    i = names.index(HAIKU)
+    lo = cum[i - 1] if i else 0.0
+    v = (u * cum[-1] - lo) / (cum[i] - lo)  # the position within Haiku's band
+    keep = cal.CLAUDE_MAIN_HAIKU_KEEP
+    if v < keep:
+        return HAIKU, False
+    return choice_at(*CLAUDE_MODEL_MIX[True], (v - keep) / (1.0 - keep)), True
 
 
 def _later_tools(mix: dict[str, float], opening: dict[str, float], share: float) -> dict:
@@ -425,6 +444,7 @@ class ThreadPlan:
     agent_id: str | None
     steps: list[StepPlan] = field(default_factory=list)
     end_ms: int = 0
+    agent_type: str = "general-purpose"  # a sub-agent's Agent call input
 
 
 @dataclass(slots=True)
@@ -551,15 +571,19 @@ class SessionBuilder:
         )
         self.plan = plan
         self.longest = d.size >= cal.CLAUDE_1M_FROM_Q
-        self.model = self._pick_model(d.model)
+        self.model, from_haiku = self._pick_model(d.model, moved=True)
         # Not every session of a 1M-capable model runs with the 1M window (Table 4: Claude
         # sessions with compactions average 2.37 of them, which 1M contexts rarely reach);
         # by size: none of the longest, more of those just below (calibration).
         # (The cache draw's two halves are spread alike, so the window is drawn within each.)
         mid_q, mid_p = cal.CLAUDE_200K_MID
         window_p = mid_p if d.size >= mid_q else cal.CLAUDE_200K_WINDOW_P
+        # A session moved out of Haiku's band keeps Haiku's 200k window: its tokens and
+        # compactions stay as they were (Tables 4, 8 and 9), only its price changes.
         self.window_200k = (
-            self.provider == "claude" and not self.longest and (d.cache * 2.0) % 1.0 < window_p
+            self.provider == "claude"
+            and not self.longest
+            and (from_haiku or (d.cache * 2.0) % 1.0 < window_p)
         )
         self._thread(plan.main, split, self.start_ms, is_sub=False)
         return plan
@@ -592,11 +616,14 @@ class SessionBuilder:
             out.append(k + (1 if self.rng.random() < x - k else 0))
         return out
 
-    def _pick_model(self, u: float | None = None) -> str:
+    def _pick_model(self, u: float | None = None, moved: bool = False):
+        """The main thread's model (and, with `moved`, whether it was moved out of Haiku)."""
         u = self.rng.random() if u is None else u
         if self.provider == "claude":
-            return choice_at(*CLAUDE_MODEL_MIX[self.longest], u)
-        return choice_at(CODEX_MODEL_NAMES, CODEX_MODEL_CUM, u)
+            model, from_haiku = _main_claude_model(self.longest, u)
+        else:
+            model, from_haiku = choice_at(CODEX_MODEL_NAMES, CODEX_MODEL_CUM, u), False
+        return (model, from_haiku) if moved else model
 
     def _limit(self, model: str) -> int:
         if self.provider == "codex":
@@ -1062,6 +1089,11 @@ class SessionBuilder:
         # draws next does not depend on how long its sub-agents ran.
         saved, saved_rng, saved_z = self.model, self.rng, self.req_z
         self.rng = random.Random(f"{sub.agent_id}:{self.trng.random()}")
+        # Explore and other light agents run on Haiku (calibration.CLAUDE_SUBAGENT_HAIKU_P),
+        # drawn from a stream of its own: the sub-agent's other draws are unmoved.
+        explore = random.Random(f"{sub.agent_id}:model").random() < cal.CLAUDE_SUBAGENT_HAIKU_P
+        if explore and steps <= cal.CLAUDE_SUBAGENT_HAIKU_MAX_STEPS:
+            self.model, sub.agent_type = HAIKU, "Explore"
         try:
             self._thread(sub, [steps], start, is_sub=True)
         finally:

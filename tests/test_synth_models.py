@@ -1,0 +1,49 @@
+"""Claude models of main threads and sub-agents (calibration.CLAUDE_SUBAGENT_HAIKU_P /
+CLAUDE_MAIN_HAIKU_KEEP)."""
+
+from tracelab_pipeline.synth import calibration as cal
+from tracelab_pipeline.synth import session_plans
+from tracelab_pipeline.synth.presets import layout, resolve
+from tracelab_pipeline.synth.sampling import choice_at
+from tracelab_pipeline.synth.session_model import CLAUDE_MODEL_MIX, HAIKU, _main_claude_model
+
+QUANTILES = [i / 2000 for i in range(2000)]
+
+
+def test_only_the_sessions_in_haikus_band_change_model():
+    names, cum = CLAUDE_MODEL_MIX[False]
+    moved = kept = 0
+    for u in QUANTILES:
+        before = choice_at(names, cum, u)
+        model, from_haiku = _main_claude_model(False, u)
+        if before != HAIKU:
+            assert (model, from_haiku) == (before, False)
+        elif model == HAIKU:
+            assert not from_haiku
+            kept += 1
+        else:
+            # spread over the 1M-capable models, never onto a natively-200k one
+            assert from_haiku and cal.CONTEXT_LIMIT[model] == 1_000_000
+            moved += 1
+    assert abs(kept / (kept + moved) - cal.CLAUDE_MAIN_HAIKU_KEEP) < 0.02
+    # the longest sessions never ran Haiku and still do not
+    assert all(_main_claude_model(True, u)[0] != HAIKU for u in QUANTILES)
+
+
+def test_light_sub_agents_run_haiku_as_explore_agents():
+    light = explore = 0
+    for c in layout(resolve("demo", None, None, None), 0):
+        for _, _, plan in session_plans(c, 0, ("claude",)):
+            for sub in plan.subagents:
+                planned = len(sub.steps) - 1  # its tool-initiated steps, and a final answer
+                if sub.agent_type == "Explore":
+                    assert {s.model for s in sub.steps} == {HAIKU}
+                    explore += 1
+                else:
+                    assert sub.agent_type == "general-purpose"
+                if planned <= cal.CLAUDE_SUBAGENT_HAIKU_MAX_STEPS:
+                    light += 1
+                else:
+                    assert sub.agent_type == "general-purpose"
+    # (the demo has a few dozen sub-agents: the share within a broad band)
+    assert light and abs(explore / light - cal.CLAUDE_SUBAGENT_HAIKU_P) < 0.2
