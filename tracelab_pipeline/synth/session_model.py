@@ -287,8 +287,9 @@ FINAL_OUTPUT_SHIFT = 0.15
 # answers included, whatever tools it calls (sub-agents keep 1). Why small sessions would write
 # less is a guess the paper does not test: questions and look-ups call read-only tools with
 # short arguments, working sessions write code, and Edit / Write / apply_patch payloads are
-# output tokens. The open alternative is that small sessions and sub-agents run on cheaper
-# models, which would move prices, not tokens. From 60 planned steps (the sessions that hold most
+# output tokens. Sub-agents on Haiku (calibration.CLAUDE_SUBAGENT_HAIKU_P) move prices instead
+# and take part of the gap; more of them would push this median below the paper's. From 60
+# planned steps (the sessions that hold most
 # steps, so Table 8's per-step outputs) the factor is 1 and nothing moves. No draw is added, so
 # a small session makes the same number of draws, but those whose outcome depends on token
 # counts (cache misses, rewinds) can still fall otherwise: 1 of the demo's 240 sessions changed.
