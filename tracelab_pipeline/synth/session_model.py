@@ -572,7 +572,7 @@ class SessionBuilder:
         )
         self.plan = plan
         self.longest = d.size >= cal.CLAUDE_1M_FROM_Q
-        self.model, from_haiku = self._pick_model(d.model, moved=True)
+        self.model, from_haiku = self._pick_model(d.model)
         # Not every session of a 1M-capable model runs with the 1M window (Table 4: Claude
         # sessions with compactions average 2.37 of them, which 1M contexts rarely reach);
         # by size: none of the longest, more of those just below (calibration).
@@ -617,14 +617,12 @@ class SessionBuilder:
             out.append(k + (1 if self.rng.random() < x - k else 0))
         return out
 
-    def _pick_model(self, u: float | None = None, moved: bool = False):
-        """The main thread's model (and, with `moved`, whether it was moved out of Haiku)."""
+    def _pick_model(self, u: float | None = None) -> tuple[str, bool]:
+        """The main thread's model, and whether it was moved out of Haiku."""
         u = self.rng.random() if u is None else u
         if self.provider == "claude":
-            model, from_haiku = _main_claude_model(self.longest, u)
-        else:
-            model, from_haiku = choice_at(CODEX_MODEL_NAMES, CODEX_MODEL_CUM, u), False
-        return (model, from_haiku) if moved else model
+            return _main_claude_model(self.longest, u)
+        return choice_at(CODEX_MODEL_NAMES, CODEX_MODEL_CUM, u), False
 
     def _limit(self, model: str) -> int:
         if self.provider == "codex":
@@ -665,7 +663,7 @@ class SessionBuilder:
             if not is_sub and r > 0 and rng.random() < MODEL_SWITCH_P:
                 # Only between models of the same context size: a drop from 1M to 200k would
                 # compact far below the session's peak, which Table 4 does not count.
-                model = self._pick_model()
+                model, _ = self._pick_model()
                 if self._limit(model) == ctx.limit:
                     self.model = model
             gap = 0.0
