@@ -47,3 +47,35 @@ def test_light_sub_agents_run_haiku_as_explore_agents():
                     assert sub.agent_type == "general-purpose"
     # (the demo has a few dozen sub-agents: the share within a broad band)
     assert light and abs(explore / light - cal.CLAUDE_SUBAGENT_HAIKU_P) < 0.2
+
+
+def _claude_plans(seed: int) -> list:
+    return [
+        plan
+        for c in layout(resolve("demo", None, None, None), seed)
+        for _, _, plan in session_plans(c, seed, ("claude",))
+    ]
+
+
+def _tokens(plan) -> list[tuple]:
+    return [
+        (s.prefix, s.append, s.output, s.reasoning_tokens, s.uncached)
+        for thread in (plan.main, *plan.subagents)
+        for s in thread.steps
+    ]
+
+
+def test_main_threads_moved_out_of_haiku_keep_their_tokens(monkeypatch):
+    """A main thread moved out of Haiku's band keeps Haiku's 200k window: only its price
+    changes, not one token of any step (the premise of pricing sub-agents at Haiku rates)."""
+    now = _claude_plans(1)
+    monkeypatch.setattr(cal, "CLAUDE_MAIN_HAIKU_KEEP", 1.0)  # every Haiku pick kept, as before
+    before = _claude_plans(1)
+    moved = [
+        (a, b)
+        for a, b in zip(now, before, strict=True)
+        if b.main.steps and b.main.steps[0].model == HAIKU != a.main.steps[0].model
+    ]
+    assert moved
+    for a, b in moved:
+        assert _tokens(a) == _tokens(b)

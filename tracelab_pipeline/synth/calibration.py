@@ -178,8 +178,8 @@ CLAUDE_200K_MODEL_BOOST = 1.25
 # 1M-capable models at Haiku's 200k window: their tokens are unchanged). Long delegated tasks
 # (over CLAUDE_SUBAGENT_HAIKU_MAX_STEPS planned steps) go to general-purpose agents: a Haiku
 # sub-agent of 60+ steps nears 200k and compacts, whose short post-summary steps moved Table 9's
-# Claude 8-16k median (seed 3, plans). At 0.75 / 0.35 the session total median is +9..+20 %
-# (was +23..+33 %) and the session output median -7..-14 % (was +8..+11 %), plans of seeds 0-3.
+# Claude 8-16k median (seed 3, plans). At 0.75 / 0.35 the session total median is +9..+20 % and
+# the session output median -7..-14 % (plans of seeds 0-3); more Haiku would take the output out.
 CLAUDE_SUBAGENT_HAIKU_P = 0.75
 CLAUDE_MAIN_HAIKU_KEEP = 0.35
 CLAUDE_SUBAGENT_HAIKU_MAX_STEPS = 60

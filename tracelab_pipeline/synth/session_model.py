@@ -134,7 +134,9 @@ def _main_claude_model(longest: bool, u: float) -> tuple[str, bool]:
     """A main thread's model at quantile `u`, and whether it was moved out of Haiku: within
     Haiku's band only the first CLAUDE_MAIN_HAIKU_KEEP keeps Haiku (its sub-agents bring the rest
     of Table 1's share); the rest of the band is spread over the 1M-capable models, so no other
-    session's model moves."""
+    session's first model moves. (A mid-session switch drawn into that rest now lands on a
+    1M-capable model instead of Haiku: in a 1M-window session it is taken where a switch to
+    Haiku was refused for its smaller window.)"""
     names, cum = CLAUDE_MODEL_MIX[longest]
     model = choice_at(names, cum, u)
     if model != HAIKU:
@@ -282,17 +284,18 @@ RESULT_BY_CONTEXT = {
 FINAL_OUTPUT_SHIFT = 0.15
 # Output per step by the session's planned size (its tool-initiated steps plus the opening one),
 # as knots (steps, factor), fitted to Table 5's per-session output median: the median session
-# (single-request, 13-18 steps) spent $0.22-0.23 on output on seeds 0-3 against the paper's $0.16
-# (+37..+44 %), now +8..+11 %. The factor scales every main-thread step of the session, final
-# answers included, whatever tools it calls (sub-agents keep 1). Why small sessions would write
-# less is a guess the paper does not test: questions and look-ups call read-only tools with
-# short arguments, working sessions write code, and Edit / Write / apply_patch payloads are
-# output tokens. Sub-agents on Haiku (calibration.CLAUDE_SUBAGENT_HAIKU_P) move prices instead
-# and take part of the gap; more of them would push this median below the paper's. From 60
-# planned steps (the sessions that hold most
-# steps, so Table 8's per-step outputs) the factor is 1 and nothing moves. No draw is added, so
-# a small session makes the same number of draws, but those whose outcome depends on token
-# counts (cache misses, rewinds) can still fall otherwise: 1 of the demo's 240 sessions changed.
+# (single-request, 13-18 steps) spent $0.22-0.23 on output on seeds 0-3 against the paper's
+# $0.16 at full outputs and Opus-priced sub-agents. The factor scales every main-thread step of
+# the session, final answers included, whatever tools it calls (sub-agents keep 1). Why small
+# sessions would write less is a guess the paper does not test: questions and look-ups call
+# read-only tools with short arguments, working sessions write code, and Edit / Write /
+# apply_patch payloads are output tokens. Sub-agents on Haiku (calibration.CLAUDE_SUBAGENT_HAIKU_P)
+# lower the same median through prices; with both, it is -7..-14 % (plans of seeds 0-3): the
+# knots were fitted before the Haiku sub-agents and were not refitted. From 60 planned steps
+# (the sessions that hold most steps, so Table 8's per-step outputs) the factor is 1. No draw
+# is added, so a small session makes the same number of draws, but those whose outcome depends
+# on token counts (cache misses, rewinds) can still fall otherwise: 1 of the demo's 240
+# sessions changed.
 # (Codex's factor is milder: its outputs are re-sent as append, and 0.55-0.6 put Table 9's Codex
 # 8-16k median, 2.9k, at -15 % on seed 2.)
 OUTPUT_BY_SIZE = {"claude": ((10, 0.55), (60, 1.0)), "codex": ((10, 0.75), (60, 1.0))}
@@ -325,10 +328,9 @@ REWIND_P = {"claude": 0.004, "codex": 0.005}
 REWIND_BELOW = 0.75  # share of the context limit: rewinds happen mid-task, not at a full context
 # Share of first calls that find the shared system prompt cached (Table 9: Claude's <1k bin holds
 # 2,937 steps with a median append of 78k, many of them uncached first calls, the rest misses;
-# the median sits between the two groups, 0.62 put it at 79-91k on seeds 0-3, 0.58 at 70-83k).
-# (0.58 -> 0.62 with CLAUDE_DROP_KEEPS_OPENING below, which takes the largest misses out of the
-# <1k bin: fewer uncached first calls hold its median, now -5..-14 % on seeds 0-3; same draw,
-# only those calls' prefix.)
+# the median sits between the two groups). CLAUDE_DROP_KEEPS_OPENING below takes the largest
+# misses out of the bin, so fewer uncached first calls are what hold its median: at 0.62 it is
+# -5..-14 % on seeds 0-3 (plans), inside the own check's bound.
 FIRST_CACHED = {"claude": 0.62, "codex": 0.99}
 # Compaction summary (Codex keeps the recent user messages next to it), tokens; whether the
 # system prompt stays cached across the compaction (Table 9: Codex's 2-8k bins, medians ~21-26k,
@@ -403,9 +405,9 @@ MISS_DROPS_ALL_FROM = {"codex": 45_000}
 # range): the largest contexts are 1M-window sessions of heavy users, whose other sessions keep
 # that opening warm. Table 9's Claude <1k bin (p90 344.3k) had p90 +25..+31 % on seeds 0-3, its
 # top decile all such misses past ~440k cached; the kept openings add large appends to the
-# 16-32k bin, whose avg was -24..-32 %. Same draw as the miss kind (no re-draws). With
-# FIRST_CACHED: <1k p90 +7..+15 %, paper check 518/520/513/521 -> 518/520/514/523; seed 0's
-# 16-32k / 8-16k p90s move out (steep there), benchmarks/synth_paper_check.txt.
+# 16-32k bin, whose avg is low. Same draw as the miss kind (no re-draws). With FIRST_CACHED:
+# <1k p90 +7..+15 % on seeds 0-3 (plans); seed 0's 16-32k / 8-16k p90s, steep there, are then
+# just outside (benchmarks/synth_paper_check.txt).
 CLAUDE_DROP_KEEPS_OPENING = ((400_000, 0.0), (700_000, 0.5))
 
 
