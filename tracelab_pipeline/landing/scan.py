@@ -55,26 +55,20 @@ def scan_log(path: str | Path, max_bytes: int, max_line: int = MAX_LINE) -> LogS
     too_big = f"log decompresses past the cap of {max_bytes} bytes"
     latest = latest_plausible()
     try:
+        read = max_line + 1  # a line of max_line bytes comes whole with its newline
         with open_log(path) as f:
-            while raw := f.readline(max_line):
+            while raw := f.readline(read):
                 lines += 1
                 size += len(raw)
                 ended = raw.endswith(b"\n")
-                whole = ended or len(raw) < max_line
-                piece = raw
-                length = len(raw)
-                first_piece = True  # the first read after the line's first max_line bytes
-                while not (piece.endswith(b"\n") or len(piece) < max_line):
+                whole = ended or len(raw) <= max_line
+                piece, length = raw, len(raw)
+                while not (piece.endswith(b"\n") or len(piece) < read):
                     if size > max_bytes:
                         raise UnreadableLog(too_big)
-                    piece = f.readline(max_line)
+                    piece = f.readline(read)
                     size += len(piece)
                     length += len(piece)
-                    if first_piece and piece in (b"", b"\n"):
-                        # Only its newline, or the end, followed the first max_line bytes:
-                        # the line is exactly max_line bytes long, read whole.
-                        whole, ended = True, piece == b"\n"
-                    first_piece = False
                 if size > max_bytes:
                     raise UnreadableLog(too_big)
                 if not whole:
