@@ -202,3 +202,31 @@ def test_phone_numbers_are_still_found():
     assert (
         Scrubber([]).scrub("call +49 30 1234567 or (415) 555-0134")[0] == "call <PHONE> or <PHONE>"
     )
+
+
+def test_a_pseudonymized_name_presidio_would_misread_is_published_and_passes_the_checks():
+    """A keyed pseudonym's hex digest can match Presidio's MEDICAL_LICENSE (two letters and
+    seven digits, ~0.7 % of digests): such a tool name was published as
+    `tol_<MEDICAL_LICENSE>...`, failing only_listed_names and the re-scan, which blocked the
+    partition for good under that key. The digest is ours and is not scanned."""
+    import pyarrow as pa
+
+    from tracelab_pipeline.anonymize.anonymize import _scrub
+    from tracelab_pipeline.anonymize.presidio_engine import scrubber_for
+    from tracelab_pipeline.anonymize.pseudonyms import Pseudonymizer
+    from tracelab_pipeline.anonymize.public_checks import presidio_rescan, unlisted_names
+    from tracelab_pipeline.anonymize.vocabulary import public_tool_name
+
+    p = Pseudonymizer(b"k" * 32)
+    scrubber = scrubber_for(["jdoe"])
+    raw = next(
+        name
+        for name in (f"internal_tool_{i}" for i in range(5000))
+        if scrubber_for(()).scrub(public_tool_name(name, lambda r: p.pseudonym("tool", r)))[1]
+    )
+    published, _ = _scrub(scrubber, raw, "tool_calls.tool_name", p)
+    assert published == p.pseudonym("tool", raw)
+    public = {"tool_calls": pa.table({"tool_name": [published]})}
+    content = [("tool_calls", "tool_name", [published])]
+    assert unlisted_names(content).passed
+    assert presidio_rescan(public, scrubber, ids=[], content=content).passed

@@ -27,6 +27,7 @@ from tracelab_pipeline.anonymize.vocabulary import (
     public_model_name,
     public_stop_reason,
     public_tool_name,
+    scanned_part,
 )
 
 PUBLIC_TABLES = ("steps", "tool_calls", "timing_events", "ingest_accounting", "rejected_records")
@@ -122,8 +123,8 @@ def _scrub(
         # Our vocabulary holds no data of the contributor, but the deny list would turn the
         # provider `claude` and `claude-sonnet-4` into `<PERSON>` for the handle `claude`; the
         # other recognizers still run (a model id of listed words can hold a phone number).
-        out, entities = scrubber_for(()).scrub(text)
-        return out, (*listed, *entities)
+        out, entities = scrubber_for(()).scrub(scanned_part(label, text))
+        return (out if entities else text), (*listed, *entities)
     if listed:
         out, entities = scrubber.scrub(text)
         return out, (*listed, *entities)

@@ -35,7 +35,7 @@ from tracelab_pipeline.anonymize.presidio_engine import (
     scrubber_for,
 )
 from tracelab_pipeline.anonymize.pseudonyms import ID_COLUMNS, PSEUDONYM_RE, all_pseudonyms
-from tracelab_pipeline.anonymize.vocabulary import is_fixed_value, is_listed
+from tracelab_pipeline.anonymize.vocabulary import is_fixed_value, is_listed, scanned_part
 
 PATH_COLUMNS: dict[str, tuple[str, ...]] = {
     "steps": ("project", "cwd", "source_file"),
@@ -280,11 +280,13 @@ def presidio_rescan(
     for name, column, values in content_strings(public) if content is None else content:
         for value in values:
             # Fixed vocabulary without the deny list, which would find a word handle in it.
-            scanner = no_deny if is_fixed_value(f"{name}.{column}", value) else scrubber
+            label = f"{name}.{column}"
+            fixed = is_fixed_value(label, value)
+            scanner = no_deny if fixed else scrubber
             scanned += 1
             # scrub() caches by text: a string that came through anonymization unchanged
             # was analyzed then and had no finding; only new strings are analyzed now.
-            for entity in scanner.scrub(value)[1]:
+            for entity in scanner.scrub(scanned_part(label, value) if fixed else value)[1]:
                 findings[f"{name}.{column}:{entity}"] += 1
     id_columns = public_ids(public) if ids is None else ids
     # One test over every id of the partition; per column only when something failed.
