@@ -15,6 +15,7 @@ from tracelab_pipeline.normalize import iter_log_files, normalize_files
 from tracelab_pipeline.synth import generate
 from tracelab_pipeline.synth.calibration import TARGETS
 from tracelab_pipeline.synth.check import report
+from tracelab_pipeline.synth.session_model import HAIKU
 from tracelab_pipeline.synth.truth import read_truth
 
 KEYS = {
@@ -127,6 +128,40 @@ def test_inbox_layout_is_that_of_the_clients(sample):
         assert (parent.parent / f"{parent.name}.jsonl").exists()
     for path in claude:
         assert path.parent.name.startswith("-home-")
+
+
+def test_explore_agents_are_written_as_haiku_sub_agents(sample):
+    """The Agent call's subagent_type, as written, names the model its sub-agent file runs."""
+    inbox, _, _ = sample
+    kinds: dict[str, int] = {}
+    for main in inbox.glob("*/.claude/projects/*/*.jsonl"):
+        types, agents, main_models = {}, {}, set()
+        for line in main.read_bytes().splitlines():
+            rec = orjson.loads(line)
+            if rec.get("type") == "assistant":
+                main_models.add(rec["message"]["model"])
+            result = rec.get("toolUseResult")
+            content = (rec.get("message") or {}).get("content")
+            for block in content if isinstance(content, list) else ():
+                if block.get("type") == "tool_use" and block.get("name") == "Agent":
+                    types[block["id"]] = block["input"]["subagent_type"]
+                if block.get("type") == "tool_result" and isinstance(result, dict):
+                    agents[block["tool_use_id"]] = result.get("agentId")
+        for call, agent_type in types.items():
+            if agents.get(call) is None:  # interrupted or rejected: no sub-agent ran
+                continue
+            sub = main.parent / main.stem / "subagents" / f"agent-{agents[call]}.jsonl"
+            models = {
+                rec["message"]["model"]
+                for rec in map(orjson.loads, sub.read_bytes().splitlines())
+                if rec.get("type") == "assistant"
+            }
+            if agent_type == "general-purpose":  # on its main thread's model
+                assert models <= main_models, (sub, models, main_models)
+            kinds[agent_type] = kinds.get(agent_type, 0) + 1
+            if agent_type == "Explore":
+                assert models == {HAIKU}, (sub, models)
+    assert kinds.get("Explore") and kinds.get("general-purpose")
 
 
 def test_quirks_readers_must_survive_are_present(sample):
