@@ -32,11 +32,14 @@ from tracelab_pipeline.orchestration.resources import TraceLabConfig
         "refresh: no automation condition; built by `tracelab demo` or on demand (UI: "
         "Materialize). Staged, checked, then swapped in; byte-identical when the public layer "
         "is unchanged. Fails, publishing nothing and withdrawing an earlier release, while the "
-        "public layer has no partition. See docs/release.md."
+        "public layer has no partition: the latest materialization then describes a release "
+        "no longer there, and a later observation (Events) says `withdrawn` and why. See "
+        "docs/release.md."
     ),
 )
 def release(context: dg.AssetExecutionContext, tracelab: TraceLabConfig):
     from tracelab_pipeline.release import (
+        MANIFEST_FILE,
         RELEASE_DIR_NAME,
         LeftAside,
         NothingToRelease,
@@ -44,22 +47,42 @@ def release(context: dg.AssetExecutionContext, tracelab: TraceLabConfig):
     )
     from tracelab_pipeline.release.checks import release_checks
 
+    release_dir = tracelab.data_path / RELEASE_DIR_NAME
+    was_published = (release_dir / MANIFEST_FILE).is_file()
     try:
         built = build_release(
             tracelab.public_dir,
-            tracelab.data_path / RELEASE_DIR_NAME,
+            release_dir,
             verify=lambda staged: release_checks(staged, tracelab.public_dir, tracelab.private_dir),
         )
     except (NothingToRelease, LeftAside) as exc:
         # A failed run leaves no materialization: release_is_current would go on saying
         # "STALE, rebuild it" of a release withdrawn (now, or by hand) until it next runs.
-        from tracelab_pipeline.orchestration.release_verdict import record_release_verdict
+        from tracelab_pipeline.orchestration.release_verdict import (
+            NOTHING_TO_RELEASE,
+            WITHDRAWN,
+            record_release_verdict,
+        )
         from tracelab_pipeline.release.provenance import staleness
 
-        state = staleness(tracelab.data_path / RELEASE_DIR_NAME, tracelab.public_dir)
+        state = staleness(release_dir, tracelab.public_dir)
         record_release_verdict(context.instance, state)
+        # Structured, so that `tracelab demo` (or anyone) need not parse the message.
+        outcome = {
+            NOTHING_TO_RELEASE: isinstance(exc, NothingToRelease),
+            WITHDRAWN: was_published and not state.published,
+        }
+        if not state.published:
+            # The asset's latest materialization still describes the release withdrawn (its
+            # rows, its files): this event, after it, says it is gone and why, without
+            # claiming that something was published.
+            yield dg.AssetObservation(
+                asset_key=context.asset_key,
+                description=f"{'withdrawn' if outcome[WITHDRAWN] else 'none published'}: {exc}",
+                metadata=outcome,
+            )
         # A failed materialization, not an empty one: nothing was published.
-        raise dg.Failure(description=str(exc)) from None
+        raise dg.Failure(description=str(exc), metadata=outcome) from None
     results = check_results(built.checks)
     if not built.published:
         # The previous release (if any) is still in place: report the verdicts, then fail.

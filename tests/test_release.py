@@ -45,6 +45,7 @@ from tracelab_pipeline.release.public_tables import (
 
 MONTHS = ("2025-09", "2026-04")  # the second holds a Codex session
 KEYS = [partition_key(CONTRIBUTOR, m) for m in MONTHS]
+RELEASE = dg.AssetKey("release")
 CHECKS = {"release_matches_public", "no_private_values_in_release", "only_listed_names_in_release"}
 
 
@@ -413,6 +414,83 @@ def test_nothing_is_published_from_an_empty_public_layer(built, tmp_path):
     assert verdict.passed and verdict.description == "release: none published"
     failure = next(e for e in again.all_events if e.is_step_failure)
     assert "the one published before was withdrawn" in failure.event_specific_data.error.message
+
+
+def test_dagster_records_the_withdrawal_after_the_release_it_withdrew(built, tmp_path):
+    """A failed run leaves no materialization: in Dagster (UI, the asset's events) the
+    release's latest event went on describing the release withdrawn, its rows and files. The
+    failed run now records an observation saying it was withdrawn and why, and the Failure
+    says so in its metadata (what `tracelab demo` reads, not the message's text)."""
+    data, _ = built
+    work = tmp_path / "data"
+    for layer in _layers(data):
+        shutil.copytree(layer, work / layer.name)
+    with dg.instance_for_test() as instance:
+        assert _release(instance, work).success
+        shutil.rmtree(work / "public")  # as `tracelab forget` of the last contributor leaves it
+        failed = _release(instance, work)
+        assert not failed.success and not (work / "release").exists()
+        (materialized,) = instance.fetch_materializations(RELEASE, limit=1).records
+        (observed,) = instance.fetch_observations(RELEASE, limit=1).records
+    assert observed.storage_id > materialized.storage_id and observed.run_id == failed.run_id
+    observation = observed.asset_observation
+    assert observation.description.startswith("withdrawn: nothing to release: the public layer")
+    assert {k: v.value for k, v in observation.metadata.items()} == {
+        "withdrawn": True,
+        "nothing_to_release": True,
+    }
+    (failure,) = [e for e in failed.all_events if e.is_step_failure]
+    metadata = failure.event_specific_data.user_failure_data.metadata
+    assert metadata["withdrawn"].value is True and metadata["nothing_to_release"].value is True
+
+
+def test_nothing_published_adds_no_withdrawal(built, tmp_path):
+    """With no release published before (nothing anonymized yet), the failure withdraws
+    nothing and says so."""
+    with dg.instance_for_test() as instance:
+        failed = _release(instance, tmp_path)
+        (observed,) = instance.fetch_observations(RELEASE, limit=1).records
+    assert observed.asset_observation.metadata["withdrawn"].value is False
+    assert observed.asset_observation.description.startswith("none published: nothing to")
+    (failure,) = [e for e in failed.all_events if e.is_step_failure]
+    assert failure.event_specific_data.user_failure_data.metadata["withdrawn"].value is False
+
+
+def test_the_demo_reports_a_withdrawal_that_left_the_release_aside(built, tmp_path, monkeypatch):
+    """`tracelab demo` took a failure for the expected withdrawal when its text held
+    "nothing to release:": a data dir whose path held it hid a release left aside (the
+    forgotten contributor's data still on disk) as a clean withdrawal. It reads the Failure's
+    metadata now."""
+    from landing_helpers import copy_into, fixture
+
+    from tracelab_pipeline.orchestration.demo import run_demo
+
+    for name in ("TRACELAB_ENV", "TRACELAB_CONTRIBUTORS_FILE", "TRACELAB_INBOX"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("TRACELAB_PSEUDONYM_KEY", raising=False)  # the demo makes its own
+    # run_demo exports these for Dagster; monkeypatch restores them after the test
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "unused"))
+    monkeypatch.setenv("TRACELAB_DATA_DIR", str(tmp_path / "unused"))
+    data, _ = built
+    work = tmp_path / "nothing to release: here"
+    shutil.copytree(data / "release", work / "release")
+    # One upload, held (not on the list): the public layer stays empty, the inbox is not.
+    copy_into(work / "inbox" / "bob", fixture("ccviewer__1af7fc5e.jsonl"))
+    monkeypatch.setenv("TRACELAB_CONTRIBUTORS", "alice")
+    with monkeypatch.context() as patched:
+        _rmtree_failing_on(".release.old-", patched)
+        result = run_demo(str(work), echo=lambda line: None)
+    (left,) = work.glob(".release.old-*")
+    assert result.no_public and not result.release_withdrawn
+    (failure,) = result.failures
+    assert f"set aside at {left}, could not be removed" in failure
+
+    # Deleted as told, and a release published again: withdrawn, no failure.
+    shutil.rmtree(left)
+    shutil.copytree(data / "release", work / "release")
+    again = run_demo(str(work), echo=lambda line: None)
+    assert again.release_withdrawn and again.failures == []
+    assert not list(work.glob("*release*"))
 
 
 def _rmtree_failing_on(marker, monkeypatch):

@@ -1,12 +1,20 @@
 """The `release_is_current` verdict as Dagster records it: one place for the check's result
 and for the evaluations `tracelab forget` and the release asset (when it fails, withdrawing or
-leaving a release aside) report at once, so they never read differently."""
+leaving a release aside) report at once, so they never read differently; and the metadata
+keys such a failure records, which `tracelab demo` reads."""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from tracelab_pipeline.release.provenance import Staleness
+
+# Metadata of a release build that published nothing, on its Failure and, when it leaves no
+# release published, on the observation recorded on the asset: the public layer had no
+# partition (the expected failure of a withdrawal, not an error), and a release published
+# when the build began is gone.
+NOTHING_TO_RELEASE = "nothing_to_release"
+WITHDRAWN = "withdrawn"
 
 
 def release_verdict(state: Staleness) -> dict:
