@@ -444,7 +444,7 @@ def test_dagster_records_the_withdrawal_after_the_release_it_withdrew(built, tmp
     assert metadata["withdrawn"].value is True and metadata["nothing_to_release"].value is True
 
 
-def test_nothing_published_adds_no_withdrawal(built, tmp_path):
+def test_with_nothing_published_the_observation_says_none_withdrawn(built, tmp_path):
     """With no release published before (nothing anonymized yet), the failure withdraws
     nothing and says so."""
     with dg.instance_for_test() as instance:
