@@ -39,7 +39,6 @@ from tracelab_pipeline.orchestration.resources import TraceLabConfig
 )
 def release(context: dg.AssetExecutionContext, tracelab: TraceLabConfig):
     from tracelab_pipeline.release import (
-        MANIFEST_FILE,
         RELEASE_DIR_NAME,
         LeftAside,
         NothingToRelease,
@@ -48,7 +47,6 @@ def release(context: dg.AssetExecutionContext, tracelab: TraceLabConfig):
     from tracelab_pipeline.release.checks import release_checks
 
     release_dir = tracelab.data_path / RELEASE_DIR_NAME
-    was_published = (release_dir / MANIFEST_FILE).is_file()
     try:
         built = build_release(
             tracelab.public_dir,
@@ -70,7 +68,7 @@ def release(context: dg.AssetExecutionContext, tracelab: TraceLabConfig):
         # Structured, so that `tracelab demo` (or anyone) need not parse the message.
         outcome = {
             NOTHING_TO_RELEASE: isinstance(exc, NothingToRelease),
-            WITHDRAWN: was_published and not state.published,
+            WITHDRAWN: exc.withdrawn,
         }
         if not state.published:
             # The asset's latest materialization still describes the release withdrawn (its

@@ -399,6 +399,14 @@ def test_nothing_is_published_from_an_empty_public_layer(built, tmp_path):
         message = failure.event_specific_data.error.message
         assert f"nothing to release: the public layer {work / 'public'} has no partition" in message
         assert sorted(p.name for p in work.iterdir()) == []  # no release, no staging left
+        # none withdrawn: the flags say so on the Failure and on the observation recorded
+        flags = {
+            k: v.value for k, v in failure.event_specific_data.user_failure_data.metadata.items()
+        }
+        assert flags == {"nothing_to_release": True, "withdrawn": False}
+        (observed,) = instance.fetch_observations(RELEASE, limit=1).records
+        assert observed.asset_observation.description.startswith("none published: nothing to")
+        assert {k: v.value for k, v in observed.asset_observation.metadata.items()} == flags
 
         shutil.copytree(data / "release", work / "release")
         # As `tracelab forget` of the last contributor records it, asking for the rebuild.
@@ -444,23 +452,11 @@ def test_dagster_records_the_withdrawal_after_the_release_it_withdrew(built, tmp
     assert metadata["withdrawn"].value is True and metadata["nothing_to_release"].value is True
 
 
-def test_with_nothing_published_the_observation_says_none_withdrawn(built, tmp_path):
-    """With no release published before (nothing anonymized yet), the failure withdraws
-    nothing and says so."""
-    with dg.instance_for_test() as instance:
-        failed = _release(instance, tmp_path)
-        (observed,) = instance.fetch_observations(RELEASE, limit=1).records
-    assert observed.asset_observation.metadata["withdrawn"].value is False
-    assert observed.asset_observation.description.startswith("none published: nothing to")
-    (failure,) = [e for e in failed.all_events if e.is_step_failure]
-    assert failure.event_specific_data.user_failure_data.metadata["withdrawn"].value is False
-
-
 def test_the_demo_reports_a_withdrawal_that_left_the_release_aside(built, tmp_path, monkeypatch):
     """`tracelab demo` took a failure for the expected withdrawal when its text held
     "nothing to release:": a data dir whose path held it hid a release left aside (the
     forgotten contributor's data still on disk) as a clean withdrawal. It reads the Failure's
-    metadata now."""
+    metadata now. A leftover that cannot be removed no longer keeps a release published."""
     from landing_helpers import copy_into, fixture
 
     from tracelab_pipeline.orchestration.demo import run_demo
@@ -485,12 +481,15 @@ def test_the_demo_reports_a_withdrawal_that_left_the_release_aside(built, tmp_pa
     (failure,) = result.failures
     assert f"set aside at {left}, could not be removed" in failure
 
-    # Deleted as told, and a release published again: withdrawn, no failure.
-    shutil.rmtree(left)
+    # A release published again while that leftover still cannot be removed: it is taken
+    # down all the same (it was kept published when the leftovers were removed first).
     shutil.copytree(data / "release", work / "release")
-    again = run_demo(str(work), echo=lambda line: None)
-    assert again.release_withdrawn and again.failures == []
-    assert not list(work.glob("*release*"))
+    with monkeypatch.context() as patched:
+        _rmtree_failing_on(".release.old-", patched)
+        again = run_demo(str(work), echo=lambda line: None)
+    assert not (work / "release").exists()
+    assert not again.release_withdrawn and len(again.failures) == 1
+    assert "could not be removed" in again.failures[0]  # this one or the one before
 
 
 def _rmtree_failing_on(marker, monkeypatch):

@@ -20,6 +20,7 @@ from tracelab_pipeline.orchestration.jobs import (
     single_run_backfills,
 )
 from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME
+from tracelab_pipeline.orchestration.release_verdict import NOTHING_TO_RELEASE, WITHDRAWN
 from tracelab_pipeline.orchestration.resources import TraceLabConfig
 from tracelab_pipeline.orchestration.sensors import (
     TRIGGER_TAG,
@@ -147,8 +148,6 @@ def _withdraw_release(defs, instance, result: DemoResult, echo) -> None:
     partition: its failure marked `nothing_to_release` is that withdrawal, not an error. Read
     from the Failure's metadata, not its text: a data dir whose path holds the words hid a
     release left aside on disk."""
-    from tracelab_pipeline.orchestration.release_verdict import NOTHING_TO_RELEASE, WITHDRAWN
-
     echo("no public partition: withdrawing the release ...")
     out = defs.resolve_job_def(DOWNSTREAM_JOB).execute_in_process(
         instance=instance,
@@ -159,12 +158,13 @@ def _withdraw_release(defs, instance, result: DemoResult, echo) -> None:
     )
     if out.success:  # a partition was published meanwhile: a release was built
         return
-    withdrawals = [m for m in map(_failure_metadata, out.all_events) if m.get(NOTHING_TO_RELEASE)]
     failed = _failed_steps(
         out, expected=lambda e: bool(_failure_metadata(e).get(NOTHING_TO_RELEASE))
     )
     result.failures.extend(failed)
-    result.release_withdrawn = not failed and any(m.get(WITHDRAWN) for m in withdrawals)
+    result.release_withdrawn = not failed and any(
+        _failure_metadata(e).get(WITHDRAWN) for e in out.all_events
+    )
 
 
 def _failure_metadata(event) -> dict:

@@ -10,9 +10,9 @@ import dagster as dg
 from tracelab_pipeline.release.provenance import Staleness
 
 # Metadata of a release build that published nothing, on its Failure and, when it leaves no
-# release published, on the observation recorded on the asset: the public layer had no
-# partition (the expected failure of a withdrawal, not an error), and a release published
-# when the build began is gone.
+# release published, on the observation recorded on the asset: the empty public layer was the
+# build's only failure (the expected end of a withdrawal, not an error), and this build took
+# a published release down (its files may still lie aside when that is not the only failure).
 NOTHING_TO_RELEASE = "nothing_to_release"
 WITHDRAWN = "withdrawn"
 

@@ -121,7 +121,12 @@ def parquet_file(table: str) -> str:
 
 class NothingToRelease(ValueError):
     """The public layer has no partition: a release of it would publish nothing (and would be
-    reported "current", built from all 0 partitions)."""
+    reported "current", built from all 0 partitions). `withdrawn`: a release published before
+    was taken down by this build."""
+
+    def __init__(self, message: str, withdrawn: bool) -> None:
+        super().__init__(message)
+        self.withdrawn = withdrawn
 
 
 @dataclass
@@ -144,26 +149,32 @@ def build_release(
     Raises NothingToRelease when the public layer has no partition, after withdrawing a
     release published before."""
     release_dir = Path(release_dir)
-    # Releases a failed removal left aside, stagings of a killed build: they may hold a
-    # forgotten contributor's data. Builds run one at a time (the `release` pool): none is
-    # another build's.
-    for left in leftovers(release_dir):
-        remove_old(left)
-    if not partitions(public_root):
+    withdrawn, empty = False, not partitions(public_root)
+    if empty:
         # A release published before holds partitions the public layer no longer has: after
         # `tracelab forget` of the last contributor, keeping it would go on publishing her data.
+        # Taken down before the leftovers are removed, which may fail.
         try:
-            old = set_aside(release_dir)
-        except FileNotFoundError:  # none published, or withdrawn by another build meanwhile
-            withdrawn = False
-        else:
-            remove_old(old)
+            set_aside(release_dir)
             withdrawn = True
+        except FileNotFoundError:  # none published, or withdrawn by another build meanwhile
+            pass
+    # Releases a failed removal left aside (this build's withdrawal too), stagings of a killed
+    # build: they may hold a forgotten contributor's data. Builds run one at a time (the
+    # `release` pool): none is another build's.
+    try:
+        for left in leftovers(release_dir):
+            remove_old(left)
+    except LeftAside as exc:
+        exc.withdrawn = withdrawn
+        raise
+    if empty:
         raise NothingToRelease(
             f"nothing to release: the public layer {public_root} has no partition (no "
             "contributor-month anonymized, all forgotten, or the public layer deleted by a key "
             "rotation and not rebuilt yet): no release was built"
-            + ("; the one published before was withdrawn" if withdrawn else "")
+            + ("; the one published before was withdrawn" if withdrawn else ""),
+            withdrawn,
         )
     staging = release_dir.with_name(f".{release_dir.name}.staging-{uuid.uuid4().hex}")
     left_aside = None
@@ -339,7 +350,10 @@ def leftovers(release_dir: Path) -> list[Path]:
 
 
 class LeftAside(OSError):
-    """Release data set aside or staged could not be removed: it stays under a hidden name."""
+    """Release data set aside or staged could not be removed: it stays under a hidden name.
+    `withdrawn`: a release published before was taken down by the build that raised it."""
+
+    withdrawn = False
 
 
 def remove_old(old: Path) -> None:
