@@ -409,6 +409,21 @@ MISS_DROPS_ALL_FROM = {"codex": 45_000}
 # <1k p90 +7..+15 % on seeds 0-3 (plans); seed 0's 16-32k / 8-16k p90s, steep there, are then
 # just outside (benchmarks/synth_paper_check.txt).
 CLAUDE_DROP_KEEPS_OPENING = ((400_000, 0.0), (700_000, 0.5))
+# Share of the Claude misses keeping an opening (system prompt + shared project context) of 32k
+# or more that keep it whole; the others keep the system prompt and a part of the project
+# context below 32k, drawn uniformly. These misses are at 400-700k cached, in the few heavy
+# 1M-window sessions with a large system prompt: Table 9's Claude 32-64k bin (avg 2.8k over
+# 20,919 steps, 59M) had 28-74M of appends from 58-143 of them on seeds 0-3 on top of its ~46M
+# of ordinary growth, i.e. avg +19..+96 %. A fit to the bin's edge, not a paper fact; the trimmed
+# ones land in the 16-32k bin, whose avg is low and p90 steep (benchmarks/synth_paper_check.txt).
+CLAUDE_OPENING_PAST_32K_WHOLE = 0.8
+# Share of sub-agent first calls (taken from those that find the cache warm, FIRST_CACHED) that
+# find only the tool schemas cached, 4-8k, and send the rest of the agent's system prompt again:
+# each agent type has its own prompt after the schemas it shares with the others, and the first
+# call of a rarely used type finds only those. Table 9's Claude 4-8k bin (median 17.2k) is half
+# such small appends and half misses keeping the schemas (appends 40-570k); ours had too few of
+# the former, so its median sat in the gap between the two, +21..+300 % on seeds 0-3.
+CLAUDE_SUB_FIRST_SCHEMAS_ONLY = 0.15
 
 
 @dataclass(slots=True)
@@ -479,8 +494,9 @@ class SessionPlan:
 class _Context:
     """Token state of one thread: what the next call's prompt is, and what the cache holds."""
 
-    def __init__(self, static: int, limit: int):
+    def __init__(self, static: int, limit: int, sub: bool = False):
         self.static = static  # system prompt + tool definitions: cached across sessions
+        self.sub = sub  # a sub-agent's thread
         self.limit = limit
         self.prev_total = 0
         self.prev_output = 0
@@ -665,7 +681,7 @@ class SessionBuilder:
         else:
             # (Project instructions, memory and MCP tool schemas on top: CLAUDE_INIT_LOG.)
             static, init = _between(*CLAUDE_STATIC, u), int(math.exp(rng.uniform(*CLAUDE_INIT_LOG)))
-        ctx = _Context(static, self._limit(self.model))
+        ctx = _Context(static, self._limit(self.model), sub=is_sub)
         ctx.init = init
         # (Codex's smaller projects start below 16k: Table 9's 8-16k bin holds early steps.)
         now = t0
@@ -785,7 +801,13 @@ class SessionBuilder:
         if first:
             total = ctx.static + ctx.init + fresh
             # (Claude's uncached first calls are half of Table 9's <1k bin, median 78k.)
-            prefix = ctx.static if rng.random() < FIRST_CACHED[self.provider] else 0
+            u = rng.random()
+            cached_p = FIRST_CACHED[self.provider]
+            prefix = ctx.static if u < cached_p else 0
+            schemas_p = cached_p * CLAUDE_SUB_FIRST_SCHEMAS_ONLY
+            if ctx.sub and u < schemas_p:  # (Claude only: Codex has no sub-agents here)
+                # (The same draw, rescaled, places the schemas' end: no number is added.)
+                prefix = 4_096 + int(u / schemas_p * (min(ctx.static, 8_192) - 4_096))
         else:
             base = ctx.prev_total + ctx.prev_output
             reduction = 0
@@ -865,14 +887,14 @@ class SessionBuilder:
                     draw = rng.random()
                     keep_static, keep_init, keep_start = MISS_KEEPS[self.provider]
                     if miss == 2:  # (MISS_LARGE_CONTEXT)
-                        prefix = ctx.static + min(ctx.init, CLAUDE_PROJECT_SHARED_MAX)
+                        prefix = _kept_opening(ctx, draw)
                     elif draw < keep_static:
                         prefix = ctx.static
                         # (The same draw decides, so the session's later draws do not move.)
                         if not codex and draw < keep_static * _log_interp(
                             CLAUDE_MISS_KEEPS_PROJECT, cached
                         ):
-                            prefix += min(ctx.init, CLAUDE_PROJECT_SHARED_MAX)
+                            prefix = _kept_opening(ctx, draw)
                     elif codex and draw < keep_init:
                         prefix = ctx.static + ctx.init
                     elif not codex and draw < keep_init:
@@ -897,7 +919,7 @@ class SessionBuilder:
                         if not codex and draw - keep_start < (1 - keep_start) * _log_interp(
                             CLAUDE_DROP_KEEPS_OPENING, cached
                         ):
-                            prefix = ctx.static + min(ctx.init, CLAUDE_PROJECT_SHARED_MAX)
+                            prefix = _kept_opening(ctx, draw)
                 elif not user and ctx.turn_start and rng.random() < PARTIAL_MISS[self.provider]:
                     # Only the cache written at the request's start survived: the request's own
                     # growth is sent again (Table 9: appends of 10-30k at prefixes over 64k).
@@ -1117,6 +1139,21 @@ class SessionBuilder:
             self.model, self.rng, self.req_z = saved, saved_rng, saved_z
         self.plan.subagents.append(sub)
         return sub
+
+
+def _kept_opening(ctx: _Context, draw: float) -> int:
+    """The prefix of a Claude miss that keeps the shared opening: the system prompt and the
+    project context the project's sessions share (CLAUDE_PROJECT_SHARED_MAX), below 32k for
+    the share of such openings past it that CLAUDE_OPENING_PAST_32K_WHOLE does not keep whole.
+    The miss's draw decides (its digits past the first, draw * 7919 mod 1, a second uniform
+    that does not depend on which range of the draw chose the miss's kind): no number is added.
+    """
+    shared = min(ctx.init, CLAUDE_PROJECT_SHARED_MAX)
+    whole = CLAUDE_OPENING_PAST_32K_WHOLE
+    h = (draw * 7919.0) % 1.0
+    if ctx.static + shared >= 32_768 and h >= whole:
+        shared = int((h - whole) / (1.0 - whole) * max(0, 32_767 - ctx.static))
+    return ctx.static + shared
 
 
 def _error_rate(name: str) -> float:
