@@ -45,12 +45,19 @@ def _dist(t: tuple, *knots: tuple[float, float] | None) -> QuantileDist:
 _NORMAL = NormalDist()
 
 
+def _u300() -> float:
+    """Where HUMAN_WAIT crosses 300 s (the 5-min cache TTL)."""
+    _, p50, p90, _, _ = cal.HUMAN_WAIT_S
+    return 0.5 + 0.4 * math.log(300.0 / p50) / math.log(p90 / p50)
+
+
+U300 = _u300()
+
+
 def _quick_human_wait() -> QuantileDist:
     """HUMAN_WAIT with calibration.HUMAN_WAIT_BODY_KNOTS below 300 s for large sessions."""
-    _, p50, p90, _, _ = cal.HUMAN_WAIT_S
-    # where HUMAN_WAIT crosses 300 s (the 5-min TTL): pinned, so every quantile keeps its side
-    u300 = 0.5 + 0.4 * math.log(300.0 / p50) / math.log(p90 / p50)
-    return _dist(cal.HUMAN_WAIT_S, (u300, 300.0), *cal.HUMAN_WAIT_BODY_KNOTS)
+    # 300 s pinned at its quantile, so every quantile keeps its side of the 5-min TTL
+    return _dist(cal.HUMAN_WAIT_S, (U300, 300.0), *cal.HUMAN_WAIT_BODY_KNOTS)
 
 
 HUMAN_WAIT = _dist(cal.HUMAN_WAIT_S)
@@ -697,9 +704,11 @@ class SessionBuilder:
                 if self._limit(model) == ctx.limit:
                     self.model = model
             gap = 0.0
+            wait_u = None
             if r > 0:
                 waits = HUMAN_WAIT_QUICK if self.size_z >= cal.WAIT_QUICK_Z else HUMAN_WAIT
-                gap = waits.ppf(_wait_quantile(self.size_z, rng.gauss(0.0, 1.0)))
+                wait_u = _wait_quantile(self.size_z, rng.gauss(0.0, 1.0))
+                gap = waits.ppf(wait_u)
                 if redirect and rng.random() < ABORT_REDIRECT_P:
                     # The user pressed Esc to redirect the agent and types the new prompt
                     # right away (the interrupted step's outputs carry over into the next
@@ -707,6 +716,9 @@ class SessionBuilder:
                     # generation averages, 11.5 s per step and 13.2 s per positive span, hold
                     # a few such spans but not one after every interrupted turn).
                     gap = rng.uniform(*ABORT_REDIRECT_S)
+                if redirect:
+                    # (this wait is in the next step's generation span: it stays as drawn)
+                    wait_u = None
                 now += max(1, int(gap * 1000))
             redirect = False
             prompt_chars = max(1, int(PROMPT_CHARS.sample(rng)))
@@ -731,9 +743,18 @@ class SessionBuilder:
                 else:
                     fresh = sum(t.result_tokens + 8 for t in prev_tools)
                     ready = max(t.result_ms for t in prev_tools) + rng.randint(2, 40)
+                self.idle = None
                 self._tokens(
                     step, ctx, fresh, user=(k == 0), first=(first and k == 0), gap=gap, ready=ready
                 )
+                if k == 0 and wait_u is not None and self.idle is not None:
+                    # The cache outcome is drawn from `gap`; the wait then moves to agree with
+                    # it (timing only: no draw, no token changes).
+                    moved = self._settled_wait(waits, wait_u, gap)
+                    shift = max(1, int(moved * 1000)) - max(1, int(gap * 1000))
+                    now += shift
+                    ready += shift
+                    inputs[-1].ts += shift
                 if step.compaction_before:
                     summary = UserInput("compact_summary", ready, rng.randint(3_000, 16_000))
                     step.inputs = (
@@ -944,6 +965,24 @@ class SessionBuilder:
             )
         ctx.prev_total = total
 
+    def _settled_wait(self, waits: QuantileDist, u: float, gap: float) -> float:
+        """A human wait past the cache's TTL once its cache outcome is known (calibration.IDLE_*).
+        `u` is the wait's quantile in `waits`, `self.idle` the outcome and the TTL's quantile."""
+        missed, u_ttl = self.idle
+        if self.size_z >= cal.IDLE_SETTLE_Z:
+            if not missed:
+                # the cache survived: a quick reply, at the same rank among them
+                lo, hi = cal.IDLE_HIT_REPLY_Q
+                return waits.ppf(lo + (u - u_ttl) / (1.0 - u_ttl) * (hi - lo))
+            if gap >= MISS_AFTER_IDLE[self.provider][-1][0]:
+                # past the last knot the miss probability is flat: the outcome still holds
+                return min(gap * cal.IDLE_LONG_MISS_STRETCH, cal.HUMAN_WAIT_S[-1])
+        elif missed and gap < 3_600.0:
+            # toward 1 h (WAIT_LONG_Q), keeping its rank among these waits
+            q = cal.WAIT_LONG_Q
+            return waits.ppf(q - (q - u) * cal.IDLE_MISS_TO_HOUR)
+        return gap
+
     def _miss(self, user: bool, gap: float, cached: int = 0) -> int:
         """Prefix-cache eviction after idle time (Fig 11): rare within 5 min, sure after 1 h.
         0: hit, 1: miss, 2: a miss that only the large cached context made (MISS_LARGE_CONTEXT).
@@ -959,11 +998,13 @@ class SessionBuilder:
         else:
             p = _log_interp(MISS_AFTER_IDLE[self.provider], gap)
             knots = MISS_LARGE_CONTEXT.get(self.provider)
-            if knots and cached > knots[0][0]:
-                u = rng.random()
-                if u < p:
-                    return 1
-                return 2 if u < p + (1.0 - p) * _log_interp(knots, cached) else 0
+            u = rng.random()
+            miss = int(u < p)
+            if not miss and knots and cached > knots[0][0]:
+                miss = 2 if u < p + (1.0 - p) * _log_interp(knots, cached) else 0
+            # (the quantile of the TTL in HUMAN_WAIT, for _settled_wait)
+            self.idle = (miss, cal.WAIT_LONG_Q if ttl > 300 else U300)
+            return miss
         return 1 if rng.random() < p else 0
 
     # ------------------------------------------------------------------ outputs and tools
