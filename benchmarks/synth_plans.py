@@ -67,16 +67,24 @@ def screen(seed: int, provider: str) -> str:
     cached = sent = 0
     per_thread: list[int] = []  # Table 4 compactions of each thread that has one
     by_trigger = {"user": 0, "tool": 0}
+    user_append = user_fresh = 0  # Table 12's user-initiated block (fresh = growth - prior output)
     for c in layout(resolve("paper", None, None, None), seed):
         for _, _, plan in session_plans(c, seed, (provider,)):
             for thread in (plan.main, *plan.subagents):
                 steps = [s for s in thread.steps if not s.aborted]
-                for step in steps:
+                for j, step in enumerate(steps):
                     i = int(np.searchsorted(lows, step.prefix, side="right")) - 1
                     appends[bin_label(i)].append(step.append)
                     if any(u.kind in USER_INPUTS[provider] for u in step.inputs):
                         cached += step.prefix
                         sent += step.prefix + step.append
+                        if j:
+                            prev = steps[j - 1]
+                            user_append += step.append
+                            user_fresh += (
+                                max(0, step.prefix + step.append - prev.prefix - prev.append)
+                                - prev.output
+                            )
                 found = compactions(steps)
                 for trigger in found:
                     by_trigger[trigger] += 1
@@ -110,6 +118,8 @@ def screen(seed: int, provider: str) -> str:
         f"Table 9 {ok}/{total}, "
         f"Table 4 compactions {n} ({by_trigger['user'] / max(n, 1):.1%} user-initiated) in "
         f"{len(per_thread)} sessions, p90 {p90:.0f} p99 {p99:.0f}\n"
+        f"  Table 12 user append {user_append / 1e6:.1f}M fresh {user_fresh / 1e6:.2f}M "
+        f"amplification {user_append / max(user_fresh, 1):.1f}\n"
         f"  Table 9 failing: {', '.join(failing) or 'none'}"
     )
 

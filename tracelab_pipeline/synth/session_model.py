@@ -332,6 +332,17 @@ CLAUDE_TURN_REWRITE = (0.6, math.log(10), math.log(600))
 # The lag is drawn for this share of prompts whatever the share above, so that tuning it changes
 # only those steps' prefixes, not the rest of the session's draws.
 CLAUDE_TURN_REWRITE_DRAW = 0.85
+# Share of a Claude prompt's turn context (TURN_CONTEXT_TOKENS) that the previous request's last
+# tool results carry instead, once the conversation holds CLAUDE_TURN_CONTEXT_EARLY_FROM tokens
+# (Claude Code's system reminders ride on tool results as well as on prompts). Table 12: Claude's
+# user-step fresh tokens were +5..+12 % on seeds 0-3 (11.4M) and its user-step amplification
+# -10..-22 % (58.8) at a user hit rate 0.2-0.3 pt above the own check's bound (the append cannot
+# rise). The prompt's total stays as it was and every decision at the prompt sees the context
+# as without the move (see _tokens), so no draw moves: only the two steps' token split. Plans:
+# fresh -11..-12 %, amplification +11..+13 %, Table 9 Claude unchanged (from 0 / 0.15: seed 3's
+# 16-32k p50 +15 %, out). A fit to Table 12; the paper does not split the turn context.
+CLAUDE_TURN_CONTEXT_EARLY = 0.3
+CLAUDE_TURN_CONTEXT_EARLY_FROM = 64_000
 # Seconds from an Esc-interrupted Codex turn to the user's redirecting prompt.
 ABORT_REDIRECT_S = (3.0, 90.0)
 ABORT_REDIRECT_P = 0.5
@@ -709,6 +720,7 @@ class SessionBuilder:
         now = t0
         carry: list[UserInput] = []  # inputs that precede the next step (interrupt markers)
         redirect = False  # the previous request was interrupted by the user
+        after_tool = False  # the thread's last step answered tool results
         paces = _request_paces(split) if self.req_w and not is_sub else [None] * len(split)
         for r, n_tool_steps in enumerate(split):
             self.req_z = paces[r]
@@ -740,8 +752,14 @@ class SessionBuilder:
             inputs = [*carry, UserInput("prompt", now, prompt_chars)]
             carry = []
             prompt_tokens = int(prompt_chars / 3.7) + 12
+            moved = 0  # turn context sent with the previous tool results: CLAUDE_TURN_CONTEXT_EARLY
             if r > 0:
-                prompt_tokens += int(TURN_CONTEXT_TOKENS[self.provider].sample(rng))
+                turn_context = int(TURN_CONTEXT_TOKENS[self.provider].sample(rng))
+                prompt_tokens += turn_context
+                if not codex and after_tool and ctx.prev_total >= CLAUDE_TURN_CONTEXT_EARLY_FROM:
+                    moved = int(turn_context * CLAUDE_TURN_CONTEXT_EARLY)
+                    thread.steps[-1].append += moved
+                    ctx.prev_total += moved
             first = r == 0
             interrupted = not is_sub and n_tool_steps > 0 and rng.random() < 0.03
             prev_tools: list[ToolPlan] = []
@@ -753,14 +771,21 @@ class SessionBuilder:
                 step = StepPlan(model=self.model)
                 if k == 0:
                     step.inputs = inputs
-                    fresh = prompt_tokens + sum(int(i.chars / 3.7) for i in inputs[:-1])
+                    fresh = prompt_tokens + sum(int(i.chars / 3.7) for i in inputs[:-1]) - moved
                     ready = now
                 else:
                     fresh = sum(t.result_tokens + 8 for t in prev_tools)
                     ready = max(t.result_ms for t in prev_tools) + rng.randint(2, 40)
                 self.idle = None
                 self._tokens(
-                    step, ctx, fresh, user=(k == 0), first=(first and k == 0), gap=gap, ready=ready
+                    step,
+                    ctx,
+                    fresh,
+                    user=(k == 0),
+                    first=(first and k == 0),
+                    gap=gap,
+                    ready=ready,
+                    moved=moved if k == 0 else 0,
                 )
                 if k == 0 and wait_u is not None and self.idle is not None:
                     # The cache outcome is drawn from `gap`; the wait then moves to agree with
@@ -811,6 +836,7 @@ class SessionBuilder:
                         ]
                     prev_tools = step.tools
                 thread.steps.append(step)
+                after_tool = k > 0
                 now = step.last_out_ms + (25 if codex else 0)
                 if prev_tools and not last:
                     now = max(now, max(t.result_ms for t in prev_tools))
@@ -842,7 +868,10 @@ class SessionBuilder:
         first: bool,
         gap: float,
         ready: int,
+        moved: int = 0,
     ):
+        """`moved`: tokens of this prompt's turn context already added to the previous step
+        (CLAUDE_TURN_CONTEXT_EARLY); every decision here sees the context as without the move."""
         rng = self.rng
         codex = self.provider == "codex"
         # Fig 3: gpt-5.4 mostly caches the previous output, but not always.
@@ -859,6 +888,7 @@ class SessionBuilder:
                 prefix = 4_096 + int(u / schemas_p * (min(ctx.static, 8_192) - 4_096))
         else:
             base = ctx.prev_total + ctx.prev_output
+            prev_total = ctx.prev_total - moved
             reduction = 0
             if user and codex and rng.random() < 0.28:
                 # Codex drops earlier reasoning items at a new user turn (Table 3 reductions).
@@ -870,21 +900,22 @@ class SessionBuilder:
                     rng.uniform(1, 1024) if micro else math.exp(rng.uniform(*CODEX_DROP_LOG))
                 )
                 # Never below half of the conversation so far: the history stays.
-                reduction = min(reduction, max(0, ctx.prev_total - ctx.static - ctx.init) // 2)
-                reduction = fresh + ctx.prev_output + reduction
+                reduction = min(reduction, max(0, prev_total - ctx.static - ctx.init) // 2)
+                reduction = fresh + moved + ctx.prev_output + reduction
             elif (
                 user
-                and ctx.prev_total - ctx.static - ctx.init > REWIND_FROM
-                and ctx.prev_total < REWIND_BELOW * ctx.limit
+                and prev_total - ctx.static - ctx.init > REWIND_FROM
+                and prev_total < REWIND_BELOW * ctx.limit
                 and rng.random() < REWIND_P[self.provider]
             ):
                 # The user rewinds the conversation to an earlier prompt (Claude Code's /rewind,
                 # Codex's backtrack): a major reduction that is no compaction (Table 4: 40 of
                 # Claude's 324 and 71 of Codex's 1,306 major reductions).
-                history = ctx.prev_total - ctx.static - ctx.init
-                reduction = fresh + ctx.prev_output + int(rng.uniform(64_000, history * 0.8))
+                history = prev_total - ctx.static - ctx.init
+                back = int(rng.uniform(64_000, history * 0.8))
+                reduction = fresh + moved + ctx.prev_output + back
             elif rng.random() < (0.0012 if codex else 0.0006) or (user and rng.random() < 0.009):
-                reduction = fresh + ctx.prev_output + int(rng.uniform(1, 6_000))
+                reduction = fresh + moved + ctx.prev_output + int(rng.uniform(1, 6_000))
             total = max(ctx.static, base + fresh - reduction)
             # Compaction near the limit (Table 4); a new prompt triggers it a little earlier.
             high = cal.COMPACT_AT[self.provider]
@@ -915,7 +946,7 @@ class SessionBuilder:
                 ctx.compact_at = None
                 # (Codex keeps the recent user messages next to the summary.)
                 summary = rng.randint(*COMPACT_SUMMARY[self.provider])
-                total = ctx.static + ctx.init + summary + fresh
+                total = ctx.static + ctx.init + summary + fresh + moved
                 prefix = ctx.static if rng.random() < COMPACT_KEEPS_STATIC[self.provider] else 0
             else:
                 cached = ctx.prev_total + (ctx.prev_output if output_cached else 0)
