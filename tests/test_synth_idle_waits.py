@@ -65,6 +65,10 @@ def _steps(plan) -> list:
     return [s for thread in (plan.main, *plan.subagents) for s in thread.steps]
 
 
+def _times(thread) -> list[int]:
+    return [t for s in thread.steps for t in (*(i.ts for i in s.inputs), s.last_out_ms)]
+
+
 def test_settling_moves_timestamps_only(monkeypatch):
     now = _plans(2)
     monkeypatch.setattr(cal, "IDLE_SETTLE_Z", float("inf"))
@@ -77,4 +81,15 @@ def test_settling_moves_timestamps_only(monkeypatch):
             (s.prefix, s.append, s.output, s.uncached, len(s.tools)) for s in sb
         ]
         moved += sum(x.inputs != y.inputs for x, y in zip(sa, sb, strict=True))
+        # a settled wait moves the whole step with its prompt, not the prompt alone
+        first = [
+            (x, y)
+            for x, y in zip(sa, sb, strict=True)
+            if x.inputs and x.inputs[-1].kind == "prompt"
+        ]
+        assert [x.last_out_ms - x.inputs[-1].ts for x, _ in first] == [
+            y.last_out_ms - y.inputs[-1].ts for _, y in first
+        ]
+        for thread in (a.main, *a.subagents):
+            assert _times(thread) == sorted(_times(thread))
     assert moved  # some prompts came at another time
