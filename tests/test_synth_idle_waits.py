@@ -70,11 +70,11 @@ def _times(thread) -> list[int]:
 
 
 def test_settling_moves_timestamps_only(monkeypatch):
-    now = _plans(2)
+    now = _plans(0)
     monkeypatch.setattr(cal, "IDLE_SETTLE_Z", float("inf"))
     monkeypatch.setattr(cal, "IDLE_MISS_TO_HOUR", 1.0)  # every wait where it was drawn
-    before = _plans(2)
-    moved = 0
+    before = _plans(0)
+    moved = redirects = 0
     for a, b in zip(now, before, strict=True):
         sa, sb = _steps(a), _steps(b)
         assert [(s.prefix, s.append, s.output, s.uncached, len(s.tools)) for s in sa] == [
@@ -92,4 +92,13 @@ def test_settling_moves_timestamps_only(monkeypatch):
         ]
         for thread in (a.main, *a.subagents):
             assert _times(thread) == sorted(_times(thread))
+        # the wait after an Esc-interrupted turn is in the next step's generation span: as drawn
+        for ta, tb in zip((a.main, *a.subagents), (b.main, *b.subagents), strict=True):
+            for (pa, na), (pb, nb) in zip(
+                zip(ta.steps, ta.steps[1:]), zip(tb.steps, tb.steps[1:]), strict=True
+            ):
+                if pa.aborted:
+                    assert na.inputs[-1].ts - pa.last_out_ms == nb.inputs[-1].ts - pb.last_out_ms
+                    redirects += 1
     assert moved  # some prompts came at another time
+    assert redirects
