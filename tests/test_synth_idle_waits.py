@@ -1,6 +1,8 @@
 """Human waits past the cache's TTL, settled once the cache outcome is drawn
 (session_model.SessionBuilder._settled_wait, calibration.IDLE_*)."""
 
+from itertools import pairwise
+
 from tracelab_pipeline.synth import calibration as cal
 from tracelab_pipeline.synth import session_plans
 from tracelab_pipeline.synth.presets import layout, resolve
@@ -94,9 +96,7 @@ def test_settling_moves_timestamps_only(monkeypatch):
             assert _times(thread) == sorted(_times(thread))
         # the wait after an Esc-interrupted turn is in the next step's generation span: as drawn
         for ta, tb in zip((a.main, *a.subagents), (b.main, *b.subagents), strict=True):
-            for (pa, na), (pb, nb) in zip(
-                zip(ta.steps, ta.steps[1:]), zip(tb.steps, tb.steps[1:]), strict=True
-            ):
+            for (pa, na), (pb, nb) in zip(pairwise(ta.steps), pairwise(tb.steps), strict=True):
                 if pa.aborted:
                     assert na.inputs[-1].ts - pa.last_out_ms == nb.inputs[-1].ts - pb.last_out_ms
                     redirects += 1
