@@ -259,7 +259,7 @@ CODEX_INIT = (2_000, 10_000)
 # bins, mostly first calls, compactions and misses keeping the cached part).
 CODEX_STATIC = (2_000, 7_000)
 # How much of that opening is the cached part (its prefix bin) is drawn apart: CODEX_CACHED at a
-# quantile whose normal score weighs the session's size score and the CODEX_INIT draw
+# quantile whose normal score weighs the session's tool-step score and the CODEX_INIT draw
 # (CODEX_CACHED_WEIGHTS; the CODEX_STATIC quantile for the rest), the rest of the opening (at
 # least CODEX_REST_MIN) being written by the first call. Sessions with more tool schemas cached
 # carry more project context and run longer; small sessions with a small opening cache a short
@@ -556,7 +556,7 @@ class SessionBuilder:
         # more of the requests: long-lived sessions are the chatty ones.
         # (`z`, the session's size score for pace and waits, keeps the plain correlation.)
         zs, zn = _phi_inv(d.size), _phi_inv(d.requests)
-        self.size_score = zs
+        self.steps_z = zs  # the tool-step score (CODEX_CACHED), not the size score `z`
         z = SIZE_RHO * zs + math.sqrt(1.0 - SIZE_RHO**2) * zn
         lo, hi = SIZE_RHO_TAIL_Z
         rho = SIZE_RHO + (SIZE_RHO_TAIL - SIZE_RHO) * min(1.0, max(0.0, (zs - lo) / (hi - lo)))
@@ -821,12 +821,12 @@ class SessionBuilder:
     def _codex_cached(self, static: int, init: int, u: float) -> tuple[int, int]:
         """The opening `static + init` split into the cached prompt and the rest
         (CODEX_CACHED): no draw, and the sum stays."""
-        w_size, w_init = CODEX_CACHED_WEIGHTS
+        w_steps, w_init = CODEX_CACHED_WEIGHTS
         lo, hi = CODEX_INIT
         z = (
-            w_size * self.size_score
+            w_steps * self.steps_z
             + w_init * _phi_inv((init - lo + 0.5) / (hi - lo + 1))
-            + math.sqrt(1.0 - w_size**2 - w_init**2) * _phi_inv(u)
+            + math.sqrt(1.0 - w_steps**2 - w_init**2) * _phi_inv(u)
         )
         cached = min(_between(*CODEX_CACHED, _phi(z)), static + init - CODEX_REST_MIN)
         return cached, static + init - cached
