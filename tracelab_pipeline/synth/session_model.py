@@ -249,12 +249,13 @@ MISS_LARGE_CONTEXT = {"claude": ((200_000, 0.0), (600_000, 0.45))}
 # Share of later requests that switch to a newly drawn model (Table 1's step shares by model
 # then depend less on the model the few longest sessions start with).
 MODEL_SWITCH_P = 0.6
-# Codex's first-call context besides the cached instructions (environment context, AGENTS.md),
-# tokens; Table 9: its 8-16k prefix bin is mostly ordinary growth (median append 2.9k), and the
-# 4-8k bin (3,501 steps) is not: 1,000-9,000 left ~1,100 ordinary steps of small projects there
-# (4.4-4.5k steps on seeds 0-3).
+# Codex's first-call context (environment context, AGENTS.md), tokens: added to CODEX_STATIC it
+# makes the opening's total, which CODEX_CACHED splits into the cached part and the rest the
+# first call writes (this draw also weighs on the split). Table 9: its 8-16k prefix bin is mostly
+# ordinary growth (median append 2.9k), and the 4-8k bin (3,501 steps) is not: 1,000-9,000 left
+# ~1,100 ordinary steps of small projects there (4.4-4.5k steps on seeds 0-3).
 CODEX_INIT = (2_000, 10_000)
-# Codex's opening: cached instructions and tool schemas drawn here, tokens, plus CODEX_INIT; every
+# Codex's opening: instructions and tool schemas drawn here, tokens, plus CODEX_INIT; every
 # later token count carries the sum (Table 9: 90 / 2,108 / 3,501 steps in the 1-2k / 2-4k / 4-8k
 # bins, mostly first calls, compactions and misses keeping the cached part).
 CODEX_STATIC = (2_000, 7_000)
