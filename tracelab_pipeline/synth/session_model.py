@@ -431,8 +431,10 @@ MISS_DROPS_ALL_FROM = {"codex": 45_000}
 CLAUDE_DROP_KEEPS_OPENING = ((400_000, 0.0), (700_000, 0.5))
 # Share of the Claude misses keeping an opening (system prompt + shared project context) of 32k
 # or more that keep it whole; the others keep the system prompt and a part of the project
-# context below 32k, drawn uniformly. These misses are at 400-700k cached, in the few heavy
-# 1M-window sessions with a large system prompt: Table 9's Claude 32-64k bin (avg 2.8k over
+# context below 32k, drawn uniformly. Every miss keeping an opening (_kept_opening) has 150k or
+# more cached (CLAUDE_MISS_KEEPS_PROJECT from 150k, MISS_LARGE_CONTEXT from 200k,
+# CLAUDE_DROP_KEEPS_OPENING from 400k), so those past 32k are mostly in the few heavy 1M-window
+# sessions with a large system prompt: Table 9's Claude 32-64k bin (avg 2.8k over
 # 20,919 steps, 59M) had 28-74M of appends from 58-143 of them on seeds 0-3 on top of its ~46M
 # of ordinary growth, i.e. avg +19..+96 %. A fit to the bin's edge, not a paper fact; the trimmed
 # ones land in the 16-32k bin, whose avg is low and p90 steep (benchmarks/synth_paper_check.txt).
