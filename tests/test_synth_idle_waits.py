@@ -1,6 +1,7 @@
 """Human waits past the cache's TTL, settled once the cache outcome is drawn
 (session_model.SessionBuilder._settled_wait, calibration.IDLE_*)."""
 
+import math
 from itertools import pairwise
 
 from tracelab_pipeline.synth import calibration as cal
@@ -9,6 +10,7 @@ from tracelab_pipeline.synth.presets import layout, resolve
 from tracelab_pipeline.synth.session_model import (
     HUMAN_WAIT,
     HUMAN_WAIT_QUICK,
+    MISS_AFTER_IDLE,
     U300,
     SessionBuilder,
 )
@@ -22,6 +24,8 @@ def _builder(size_z: float, missed: int, u_ttl: float = U300) -> SessionBuilder:
 
 def test_largest_sessions_reply_quickly_when_the_cache_survived():
     big = _builder(cal.IDLE_SETTLE_Z + 0.1, missed=0)
+    # (IDLE_HIT_REPLY_Q's end is U300 rounded down: quick replies stay within the 5-min TTL)
+    assert cal.IDLE_HIT_REPLY_Q[1] == math.floor(U300 * 1000) / 1000
     lo, hi = (HUMAN_WAIT_QUICK.ppf(q) for q in cal.IDLE_HIT_REPLY_Q)
     settled = []
     for u in (0.70, 0.8, 0.9, 0.95, 0.999):
@@ -38,7 +42,7 @@ def test_largest_sessions_reply_quickly_when_the_cache_survived():
 
 def test_misses_move_only_where_their_outcome_still_holds():
     big = _builder(cal.IDLE_SETTLE_Z + 0.1, missed=1)
-    flat_from = 36_000.0  # MISS_AFTER_IDLE's last knot: the miss probability is flat beyond
+    flat_from = MISS_AFTER_IDLE["codex"][-1][0]  # the miss probability is flat beyond
     assert big._settled_wait(HUMAN_WAIT_QUICK, 0.99, 50_000.0) == 50_000.0 * (
         cal.IDLE_LONG_MISS_STRETCH
     )

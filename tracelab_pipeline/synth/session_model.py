@@ -274,6 +274,7 @@ CODEX_STATIC = (2_000, 7_000)
 # 0-3 now: 2-4k median +11..+15 %, 4-8k median +5..+14 %, 1-2k 1-3 of 5 values within (was
 # 1-2), still off by its few large sessions (benchmarks/synth_paper_check.txt).
 CODEX_CACHED = (1_900, 6_000)
+# (The weights' squares must sum below 1: the noise's weight is the square root of the rest.)
 CODEX_CACHED_WEIGHTS = (0.25, 0.7)
 CODEX_REST_MIN = 1_000
 # Claude's first-call context besides the cached system prompt (project instructions, memory,
@@ -698,9 +699,10 @@ class SessionBuilder:
         # in the prefix bin of their static prompt (Table 9: Codex 2-4k vs 4-8k).
         u = self.static_u if not is_sub else rng.random()
         if codex:
-            static, init = _between(*CODEX_STATIC, u), rng.randint(*CODEX_INIT)
-            if not is_sub:
-                static, init = self._codex_cached(static, init, u)
+            # (Codex has no sub-agents here: _run_tools spawns them for Claude's Agent calls.)
+            static, init = self._codex_cached(
+                _between(*CODEX_STATIC, u), rng.randint(*CODEX_INIT), u
+            )
         elif is_sub:
             static, init = _between(6_000, 12_000, u), rng.randint(500, 4_000)
         else:
