@@ -13,17 +13,20 @@ from tracelab_pipeline.synth.session_model import (
     MISS_AFTER_IDLE,
     U300,
     SessionBuilder,
+    SessionPlan,
+    ThreadPlan,
 )
 
 
-def _builder(size_z: float, missed: int, u_ttl: float = U300) -> SessionBuilder:
+def _builder(size_z: float, ttl_1h: bool = False) -> SessionBuilder:
     b = SessionBuilder.__new__(SessionBuilder)
-    b.provider, b.size_z, b.idle = "codex", size_z, (missed, u_ttl)
+    b.provider, b.size_z = "codex", size_z
+    b.plan = SessionPlan("codex", "s", 0, "c", "/", "main", "0", ttl_1h, ThreadPlan(None))
     return b
 
 
 def test_largest_sessions_reply_quickly_when_the_cache_survived():
-    big = _builder(cal.IDLE_SETTLE_Z + 0.1, missed=0)
+    big = _builder(cal.IDLE_SETTLE_Z + 0.1)
     # (IDLE_HIT_REPLY_Q's end is U300 rounded down: quick replies stay within the 5-min TTL)
     assert cal.IDLE_HIT_REPLY_Q[1] == math.floor(U300 * 1000) / 1000
     lo, hi = (HUMAN_WAIT_QUICK.ppf(q) for q in cal.IDLE_HIT_REPLY_Q)
@@ -31,32 +34,32 @@ def test_largest_sessions_reply_quickly_when_the_cache_survived():
     for u in (0.70, 0.8, 0.9, 0.95, 0.999):
         gap = HUMAN_WAIT_QUICK.ppf(u)
         assert gap >= 300
-        settled.append(big._settled_wait(HUMAN_WAIT_QUICK, u, gap))
+        settled.append(big._settled_wait(HUMAN_WAIT_QUICK, u, gap, 0))
     # within the TTL, above the pooled median wait, in the order they were drawn
     assert all(lo <= s < hi <= 300 for s in settled)
     assert settled == sorted(settled) and HUMAN_WAIT.ppf(0.5) < lo
     # a 1-hour TTL: only waits past the hour count, and they settle the same way
-    one_hour = _builder(cal.IDLE_SETTLE_Z + 0.1, missed=0, u_ttl=cal.WAIT_LONG_Q)
-    assert lo <= one_hour._settled_wait(HUMAN_WAIT_QUICK, 0.95, 7_200.0) < hi
+    one_hour = _builder(cal.IDLE_SETTLE_Z + 0.1, ttl_1h=True)
+    assert lo <= one_hour._settled_wait(HUMAN_WAIT_QUICK, 0.95, 7_200.0, 0) < hi
 
 
 def test_misses_move_only_where_their_outcome_still_holds():
-    big = _builder(cal.IDLE_SETTLE_Z + 0.1, missed=1)
+    big = _builder(cal.IDLE_SETTLE_Z + 0.1)
     flat_from = MISS_AFTER_IDLE["codex"][-1][0]  # the miss probability is flat beyond
-    assert big._settled_wait(HUMAN_WAIT_QUICK, 0.99, 50_000.0) == 50_000.0 * (
+    assert big._settled_wait(HUMAN_WAIT_QUICK, 0.99, 50_000.0, 1) == 50_000.0 * (
         cal.IDLE_LONG_MISS_STRETCH
     )
-    assert big._settled_wait(HUMAN_WAIT_QUICK, 0.999, 440_000.0) == cal.HUMAN_WAIT_S[-1]
-    assert big._settled_wait(HUMAN_WAIT_QUICK, 0.95, flat_from - 1) == flat_from - 1
+    assert big._settled_wait(HUMAN_WAIT_QUICK, 0.999, 440_000.0, 1) == cal.HUMAN_WAIT_S[-1]
+    assert big._settled_wait(HUMAN_WAIT_QUICK, 0.95, flat_from - 1, 1) == flat_from - 1
     # below the largest sessions: misses under 1 h are drawn closer to it, hits stay
-    small = _builder(cal.IDLE_SETTLE_Z - 0.5, missed=1)
+    small = _builder(cal.IDLE_SETTLE_Z - 0.5)
     us = (0.70, 0.8, 0.9, 0.92)
-    moved = [small._settled_wait(HUMAN_WAIT, u, HUMAN_WAIT.ppf(u)) for u in us]
+    moved = [small._settled_wait(HUMAN_WAIT, u, HUMAN_WAIT.ppf(u), 1) for u in us]
     assert all(HUMAN_WAIT.ppf(u) < m < 3_600 for u, m in zip(us, moved, strict=True))
     assert moved == sorted(moved)
-    assert small._settled_wait(HUMAN_WAIT, 0.95, 7_200.0) == 7_200.0
-    hit = _builder(cal.IDLE_SETTLE_Z - 0.5, missed=0)
-    assert hit._settled_wait(HUMAN_WAIT, 0.8, HUMAN_WAIT.ppf(0.8)) == HUMAN_WAIT.ppf(0.8)
+    assert small._settled_wait(HUMAN_WAIT, 0.95, 7_200.0, 1) == 7_200.0
+    hit = _builder(cal.IDLE_SETTLE_Z - 0.5)
+    assert hit._settled_wait(HUMAN_WAIT, 0.8, HUMAN_WAIT.ppf(0.8), 0) == HUMAN_WAIT.ppf(0.8)
 
 
 def _plans(seed: int) -> list:

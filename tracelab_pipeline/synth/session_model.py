@@ -763,14 +763,13 @@ class SessionBuilder:
                 else:
                     fresh = sum(t.result_tokens + 8 for t in prev_tools)
                     ready = max(t.result_ms for t in prev_tools) + rng.randint(2, 40)
-                self.idle = None
-                self._tokens(
+                missed = self._tokens(
                     step, ctx, fresh, user=(k == 0), first=(first and k == 0), gap=gap, ready=ready
                 )
-                if k == 0 and wait_u is not None and self.idle is not None:
+                if k == 0 and wait_u is not None and missed is not None and gap >= self._ttl():
                     # The cache outcome is drawn from `gap`; the wait then moves to agree with
                     # it (timing only: no draw, no token changes).
-                    moved = self._settled_wait(waits, wait_u, gap)
+                    moved = self._settled_wait(waits, wait_u, gap, missed)
                     shift = max(1, int(moved * 1000)) - max(1, int(gap * 1000))
                     now += shift
                     ready += shift
@@ -847,8 +846,11 @@ class SessionBuilder:
         first: bool,
         gap: float,
         ready: int,
-    ):
+    ) -> int | None:
+        """Sets the step's prefix / append; returns the cache outcome drawn for it (_miss), None
+        when none was (first calls, compactions)."""
         rng = self.rng
+        outcome = None
         codex = self.provider == "codex"
         # Fig 3: gpt-5.4 mostly caches the previous output, but not always.
         output_cached = step.model in cal.OUTPUT_CACHED_MODELS and rng.random() > OUTPUT_RESEND_P
@@ -928,7 +930,7 @@ class SessionBuilder:
                     cached = min(
                         cached, total - fresh - int(rng.uniform(0, 0.08) * max(0, total - fresh))
                     )
-                miss = self._miss(user, gap, cached)
+                miss = outcome = self._miss(user, gap, cached)
                 if miss:
                     # A miss keeps at most the shared system prompt (Table 9: most Codex misses
                     # land in the 2-8k bins, a few Claude ones keep only the tool schemas).
@@ -997,11 +999,17 @@ class SessionBuilder:
                 step.append, rng.choice([1, 2, 3, 3, 6, 8]) if not first else rng.randint(2, 4000)
             )
         ctx.prev_total = total
+        return outcome
 
-    def _settled_wait(self, waits: QuantileDist, u: float, gap: float) -> float:
-        """A human wait past the cache's TTL once its cache outcome is known (calibration.IDLE_*).
-        `u` is the wait's quantile in `waits`, `self.idle` the outcome and the TTL's quantile."""
-        missed, u_ttl = self.idle
+    def _ttl(self) -> float:
+        """The prompt cache's TTL, seconds."""
+        return 3600.0 if self.plan.cache_ttl_1h else 300.0
+
+    def _settled_wait(self, waits: QuantileDist, u: float, gap: float, missed: int) -> float:
+        """A human wait past the cache's TTL once its cache outcome (`missed`, from _miss) is
+        known (calibration.IDLE_*). `u` is the wait's quantile in `waits`."""
+        # (the quantile of the TTL in HUMAN_WAIT)
+        u_ttl = cal.WAIT_LONG_Q if self.plan.cache_ttl_1h else U300
         if self.size_z >= cal.IDLE_SETTLE_Z:
             if not missed:
                 # the cache survived: a quick reply, at the same rank among them
@@ -1023,7 +1031,7 @@ class SessionBuilder:
         rng = self.rng
         if not user:
             return int(rng.random() < MISS_TOOL_P[self.provider])
-        ttl = 3600.0 if self.plan.cache_ttl_1h else 300.0
+        ttl = self._ttl()
         if gap < 300:
             p = 0.002
         elif gap < ttl:
@@ -1035,8 +1043,6 @@ class SessionBuilder:
             miss = int(u < p)
             if not miss and knots and cached > knots[0][0]:
                 miss = 2 if u < p + (1.0 - p) * _log_interp(knots, cached) else 0
-            # (the quantile of the TTL in HUMAN_WAIT, for _settled_wait)
-            self.idle = (miss, cal.WAIT_LONG_Q if ttl > 300 else U300)
             return miss
         return 1 if rng.random() < p else 0
 
