@@ -478,6 +478,9 @@ WAIT_SIZE_SD = 0.75
 # (IDLE_MISS_TO_HOUR of their quantile's distance to WAIT_LONG_Q): Table 7's capped average
 # and shares stay, and Fig 11's low-hit gap median (-9..-12 %) moves up (-4..-7 %).
 IDLE_SETTLE_Z = 2.0
+# (0.689 is session_model.U300, where HUMAN_WAIT crosses the 5-min TTL, rounded down, so that
+# quick replies stay within the TTL; session_model imports this module, so the value is copied
+# here and tests/test_synth_idle_waits.py checks the two agree.)
 IDLE_HIT_REPLY_Q = (0.62, 0.689)
 IDLE_LONG_MISS_STRETCH = 1.05
 IDLE_MISS_TO_HOUR = 0.65

@@ -249,17 +249,18 @@ MISS_LARGE_CONTEXT = {"claude": ((200_000, 0.0), (600_000, 0.45))}
 # Share of later requests that switch to a newly drawn model (Table 1's step shares by model
 # then depend less on the model the few longest sessions start with).
 MODEL_SWITCH_P = 0.6
-# Codex's first-call context besides the cached instructions (environment context, AGENTS.md),
-# tokens; Table 9: its 8-16k prefix bin is mostly ordinary growth (median append 2.9k), and the
-# 4-8k bin (3,501 steps) is not: 1,000-9,000 left ~1,100 ordinary steps of small projects there
-# (4.4-4.5k steps on seeds 0-3).
+# Codex's first-call context (environment context, AGENTS.md), tokens: added to CODEX_STATIC it
+# makes the opening's total, which CODEX_CACHED splits into the cached part and the rest the
+# first call writes (this draw also weighs on the split). Table 9: its 8-16k prefix bin is mostly
+# ordinary growth (median append 2.9k), and the 4-8k bin (3,501 steps) is not: 1,000-9,000 left
+# ~1,100 ordinary steps of small projects there (4.4-4.5k steps on seeds 0-3).
 CODEX_INIT = (2_000, 10_000)
-# Codex's opening: cached instructions and tool schemas drawn here, tokens, plus CODEX_INIT; every
+# Codex's opening: instructions and tool schemas drawn here, tokens, plus CODEX_INIT; every
 # later token count carries the sum (Table 9: 90 / 2,108 / 3,501 steps in the 1-2k / 2-4k / 4-8k
 # bins, mostly first calls, compactions and misses keeping the cached part).
 CODEX_STATIC = (2_000, 7_000)
 # How much of that opening is the cached part (its prefix bin) is drawn apart: CODEX_CACHED at a
-# quantile whose normal score weighs the session's size score and the CODEX_INIT draw
+# quantile whose normal score weighs the session's tool-step score and the CODEX_INIT draw
 # (CODEX_CACHED_WEIGHTS; the CODEX_STATIC quantile for the rest), the rest of the opening (at
 # least CODEX_REST_MIN) being written by the first call. Sessions with more tool schemas cached
 # carry more project context and run longer; small sessions with a small opening cache a short
@@ -273,6 +274,7 @@ CODEX_STATIC = (2_000, 7_000)
 # 0-3 now: 2-4k median +11..+15 %, 4-8k median +5..+14 %, 1-2k 1-3 of 5 values within (was
 # 1-2), still off by its few large sessions (benchmarks/synth_paper_check.txt).
 CODEX_CACHED = (1_900, 6_000)
+# (The weights' squares must sum below 1: the noise's weight is the square root of the rest.)
 CODEX_CACHED_WEIGHTS = (0.25, 0.7)
 CODEX_REST_MIN = 1_000
 # Claude's first-call context besides the cached system prompt (project instructions, memory,
@@ -441,8 +443,10 @@ MISS_DROPS_ALL_FROM = {"codex": 45_000}
 CLAUDE_DROP_KEEPS_OPENING = ((400_000, 0.0), (700_000, 0.5))
 # Share of the Claude misses keeping an opening (system prompt + shared project context) of 32k
 # or more that keep it whole; the others keep the system prompt and a part of the project
-# context below 32k, drawn uniformly. These misses are at 400-700k cached, in the few heavy
-# 1M-window sessions with a large system prompt: Table 9's Claude 32-64k bin (avg 2.8k over
+# context below 32k, drawn uniformly. Every miss keeping an opening (_kept_opening) has 150k or
+# more cached (CLAUDE_MISS_KEEPS_PROJECT from 150k, MISS_LARGE_CONTEXT from 200k,
+# CLAUDE_DROP_KEEPS_OPENING from 400k), so those past 32k are mostly in the few heavy 1M-window
+# sessions with a large system prompt: Table 9's Claude 32-64k bin (avg 2.8k over
 # 20,919 steps, 59M) had 28-74M of appends from 58-143 of them on seeds 0-3 on top of its ~46M
 # of ordinary growth, i.e. avg +19..+96 %. A fit to the bin's edge, not a paper fact; the trimmed
 # ones land in the 16-32k bin, whose avg is low and p90 steep (benchmarks/synth_paper_check.txt).
@@ -567,7 +571,7 @@ class SessionBuilder:
         # more of the requests: long-lived sessions are the chatty ones.
         # (`z`, the session's size score for pace and waits, keeps the plain correlation.)
         zs, zn = _phi_inv(d.size), _phi_inv(d.requests)
-        self.size_score = zs
+        self.steps_z = zs  # the tool-step score (CODEX_CACHED), not the size score `z`
         z = SIZE_RHO * zs + math.sqrt(1.0 - SIZE_RHO**2) * zn
         lo, hi = SIZE_RHO_TAIL_Z
         rho = SIZE_RHO + (SIZE_RHO_TAIL - SIZE_RHO) * min(1.0, max(0.0, (zs - lo) / (hi - lo)))
@@ -706,9 +710,10 @@ class SessionBuilder:
         # in the prefix bin of their static prompt (Table 9: Codex 2-4k vs 4-8k).
         u = self.static_u if not is_sub else rng.random()
         if codex:
-            static, init = _between(*CODEX_STATIC, u), rng.randint(*CODEX_INIT)
-            if not is_sub:
-                static, init = self._codex_cached(static, init, u)
+            # (Codex has no sub-agents here: _run_tools spawns them for Claude's Agent calls.)
+            static, init = self._codex_cached(
+                _between(*CODEX_STATIC, u), rng.randint(*CODEX_INIT), u
+            )
         elif is_sub:
             static, init = _between(6_000, 12_000, u), rng.randint(500, 4_000)
         else:
@@ -776,8 +781,7 @@ class SessionBuilder:
                 else:
                     fresh = sum(t.result_tokens + 8 for t in prev_tools)
                     ready = max(t.result_ms for t in prev_tools) + rng.randint(2, 40)
-                self.idle = None
-                self._tokens(
+                missed = self._tokens(
                     step,
                     ctx,
                     fresh,
@@ -787,11 +791,11 @@ class SessionBuilder:
                     ready=ready,
                     moved=moved if k == 0 else 0,
                 )
-                if k == 0 and wait_u is not None and self.idle is not None:
+                if k == 0 and wait_u is not None and missed is not None and gap >= self._ttl():
                     # The cache outcome is drawn from `gap`; the wait then moves to agree with
                     # it (timing only: no draw, no token changes).
-                    moved = self._settled_wait(waits, wait_u, gap)
-                    shift = max(1, int(moved * 1000)) - max(1, int(gap * 1000))
+                    settled = self._settled_wait(waits, wait_u, gap, missed)
+                    shift = max(1, int(settled * 1000)) - max(1, int(gap * 1000))
                     now += shift
                     ready += shift
                     inputs[-1].ts += shift
@@ -847,12 +851,12 @@ class SessionBuilder:
     def _codex_cached(self, static: int, init: int, u: float) -> tuple[int, int]:
         """The opening `static + init` split into the cached prompt and the rest
         (CODEX_CACHED): no draw, and the sum stays."""
-        w_size, w_init = CODEX_CACHED_WEIGHTS
+        w_steps, w_init = CODEX_CACHED_WEIGHTS
         lo, hi = CODEX_INIT
         z = (
-            w_size * self.size_score
+            w_steps * self.steps_z
             + w_init * _phi_inv((init - lo + 0.5) / (hi - lo + 1))
-            + math.sqrt(1.0 - w_size**2 - w_init**2) * _phi_inv(u)
+            + math.sqrt(1.0 - w_steps**2 - w_init**2) * _phi_inv(u)
         )
         cached = min(_between(*CODEX_CACHED, _phi(z)), static + init - CODEX_REST_MIN)
         return cached, static + init - cached
@@ -869,10 +873,13 @@ class SessionBuilder:
         gap: float,
         ready: int,
         moved: int = 0,
-    ):
-        """`moved`: tokens of this prompt's turn context already added to the previous step
-        (CLAUDE_TURN_CONTEXT_EARLY); every decision here sees the context as without the move."""
+    ) -> int | None:
+        """Sets the step's prefix / append; returns the cache outcome drawn for it (_miss), None
+        when none was (first calls, compactions). `moved`: tokens of this prompt's turn context
+        already added to the previous step (CLAUDE_TURN_CONTEXT_EARLY); every decision here sees
+        the context as without the move."""
         rng = self.rng
+        outcome = None
         codex = self.provider == "codex"
         # Fig 3: gpt-5.4 mostly caches the previous output, but not always.
         output_cached = step.model in cal.OUTPUT_CACHED_MODELS and rng.random() > OUTPUT_RESEND_P
@@ -954,7 +961,7 @@ class SessionBuilder:
                     cached = min(
                         cached, total - fresh - int(rng.uniform(0, 0.08) * max(0, total - fresh))
                     )
-                miss = self._miss(user, gap, cached)
+                miss = outcome = self._miss(user, gap, cached)
                 if miss:
                     # A miss keeps at most the shared system prompt (Table 9: most Codex misses
                     # land in the 2-8k bins, a few Claude ones keep only the tool schemas).
@@ -1023,11 +1030,17 @@ class SessionBuilder:
                 step.append, rng.choice([1, 2, 3, 3, 6, 8]) if not first else rng.randint(2, 4000)
             )
         ctx.prev_total = total
+        return outcome
 
-    def _settled_wait(self, waits: QuantileDist, u: float, gap: float) -> float:
-        """A human wait past the cache's TTL once its cache outcome is known (calibration.IDLE_*).
-        `u` is the wait's quantile in `waits`, `self.idle` the outcome and the TTL's quantile."""
-        missed, u_ttl = self.idle
+    def _ttl(self) -> float:
+        """The prompt cache's TTL, seconds."""
+        return 3600.0 if self.plan.cache_ttl_1h else 300.0
+
+    def _settled_wait(self, waits: QuantileDist, u: float, gap: float, missed: int) -> float:
+        """A human wait past the cache's TTL once its cache outcome (`missed`, from _miss) is
+        known (calibration.IDLE_*). `u` is the wait's quantile in `waits`."""
+        # (the quantile of the TTL in HUMAN_WAIT)
+        u_ttl = cal.WAIT_LONG_Q if self.plan.cache_ttl_1h else U300
         if self.size_z >= cal.IDLE_SETTLE_Z:
             if not missed:
                 # the cache survived: a quick reply, at the same rank among them
@@ -1049,7 +1062,7 @@ class SessionBuilder:
         rng = self.rng
         if not user:
             return int(rng.random() < MISS_TOOL_P[self.provider])
-        ttl = 3600.0 if self.plan.cache_ttl_1h else 300.0
+        ttl = self._ttl()
         if gap < 300:
             p = 0.002
         elif gap < ttl:
@@ -1061,8 +1074,6 @@ class SessionBuilder:
             miss = int(u < p)
             if not miss and knots and cached > knots[0][0]:
                 miss = 2 if u < p + (1.0 - p) * _log_interp(knots, cached) else 0
-            # (the quantile of the TTL in HUMAN_WAIT, for _settled_wait)
-            self.idle = (miss, cal.WAIT_LONG_Q if ttl > 300 else U300)
             return miss
         return 1 if rng.random() < p else 0
 

@@ -28,7 +28,9 @@ class SessionDraws:
     tool_pace: float  # session-level tool latency pace
     gen_pace: float  # session-level generation pace
     cache: float  # cache TTL / context window variant
-    static: float  # size of the cached system prompt and tool schemas
+    # size of the opening's fixed part: Claude's cached system prompt and tool schemas; for
+    # Codex one input of the opening's cached / written split (session_model.CODEX_CACHED)
+    static: float
     # phase of the session's shell_command residuals (calibration.SHELL_RESIDUAL_STEP)
     residual: float = 0.5
 
