@@ -7,8 +7,9 @@ without writing logs or truth, and prints per seed the token statistics a calibr
 moves most: the user-step prefix-cache hit rate (Table 11, token-weighted; the own check's
 bound is 3 points), Table 9's append-by-prefix-bin values within tolerance (p99 35 %, others
 15 %) with the rows that fail, and Table 4's compactions (its rule: a drop of 64k from near
-the thread's peak that does not recover) with their sessions' p90 / p99 and user share;
-with --cost also Table 5's per-session and per-request medians (both providers).
+the thread's peak that does not recover) with their sessions' p90 / p99 and user share,
+and Table 12's user-initiated append, fresh tokens and prefill amplification; with --cost
+also Table 5's per-session and per-request medians (both providers).
 
 Measured against the full check on seeds 0-1: Table 9's and Claude's Table 4 counts are equal,
 the hit rates within 0.002, Codex's user share ~0.8 points high (interrupted turns and their

@@ -41,6 +41,8 @@ def test_largest_sessions_reply_quickly_when_the_cache_survived():
     # a 1-hour TTL: only waits past the hour count, and they settle the same way
     one_hour = _builder(cal.IDLE_SETTLE_Z + 0.1, ttl_1h=True)
     assert lo <= one_hour._settled_wait(HUMAN_WAIT_QUICK, 0.95, 7_200.0, 0) < hi
+    # ranked from the hour, not from 5 min: a wait right at the hour is the quickest reply
+    assert math.isclose(one_hour._settled_wait(HUMAN_WAIT_QUICK, cal.WAIT_LONG_Q, 7_200.0, 0), lo)
 
 
 def test_misses_move_only_where_their_outcome_still_holds():
@@ -104,8 +106,16 @@ def test_settling_moves_timestamps_only(monkeypatch):
         # the wait after an Esc-interrupted turn is in the next step's generation span: as drawn
         for ta, tb in zip((a.main, *a.subagents), (b.main, *b.subagents), strict=True):
             for (pa, na), (pb, nb) in zip(pairwise(ta.steps), pairwise(tb.steps), strict=True):
+                if not na.inputs or na.inputs[-1].kind != "prompt":
+                    continue  # a tool step: no human wait before it
+                wait_a, wait_b = (
+                    na.inputs[-1].ts - pa.last_out_ms,
+                    nb.inputs[-1].ts - pb.last_out_ms,
+                )
                 if pa.aborted:
-                    assert na.inputs[-1].ts - pa.last_out_ms == nb.inputs[-1].ts - pb.last_out_ms
+                    assert wait_a == wait_b
                     redirects += 1
+                elif wait_a != wait_b:  # only a wait past the cache's TTL (5 min here) settles
+                    assert wait_b >= 300_000
     assert moved  # some prompts came at another time
     assert redirects

@@ -339,10 +339,11 @@ CLAUDE_TURN_REWRITE_DRAW = 0.85
 # (Claude Code's system reminders ride on tool results as well as on prompts). Table 12: Claude's
 # user-step fresh tokens were +5..+12 % on seeds 0-3 (11.4M) and its user-step amplification
 # -10..-22 % (58.8) at a user hit rate 0.2-0.3 pt above the own check's bound (the append cannot
-# rise). The prompt's total stays as it was and every decision at the prompt sees the context
-# as without the move (see _tokens), so no draw moves: only the two steps' token split. Plans:
-# fresh -11..-12 %, amplification +11..+13 %, Table 9 Claude unchanged (from 0 / 0.15: seed 3's
-# 16-32k p50 +15 %, out). A fit to Table 12; the paper does not split the turn context.
+# rise). The prompt's total stays as it was and every decision at the prompt (reductions, the
+# cache outcome, what a miss keeps) reads the context as without the move (`seen` in _tokens),
+# so no draw moves: only the two steps' token split. Plans: fresh -11..-12 %, amplification
+# +11..+13 %, Table 9 Claude pass counts unchanged (0.15 applied at any context size put seed
+# 3's 16-32k p50 at +15 %, out). A fit to Table 12; the paper does not split the turn context.
 CLAUDE_TURN_CONTEXT_EARLY = 0.3
 CLAUDE_TURN_CONTEXT_EARLY_FROM = 64_000
 # Seconds from an Esc-interrupted Codex turn to the user's redirecting prompt.
@@ -876,8 +877,8 @@ class SessionBuilder:
     ) -> int | None:
         """Sets the step's prefix / append; returns the cache outcome drawn for it (_miss), None
         when none was (first calls, compactions). `moved`: tokens of this prompt's turn context
-        already added to the previous step (CLAUDE_TURN_CONTEXT_EARLY); every decision here sees
-        the context as without the move."""
+        already added to the previous step (CLAUDE_TURN_CONTEXT_EARLY); every decision here reads
+        the context as without the move, so the move changes no draw."""
         rng = self.rng
         outcome = None
         codex = self.provider == "codex"
@@ -957,11 +958,13 @@ class SessionBuilder:
                 prefix = ctx.static if rng.random() < COMPACT_KEEPS_STATIC[self.provider] else 0
             else:
                 cached = ctx.prev_total + (ctx.prev_output if output_cached else 0)
+                seen = cached - moved  # what the decisions below read: as without the move
                 if reduction:
-                    cached = min(
-                        cached, total - fresh - int(rng.uniform(0, 0.08) * max(0, total - fresh))
-                    )
-                miss = outcome = self._miss(user, gap, cached)
+                    # (The moved turn context went with the abandoned branch: not cached.)
+                    whole = fresh + moved
+                    cap = total - whole - int(rng.uniform(0, 0.08) * max(0, total - whole))
+                    cached, seen = min(cached, cap), min(seen, cap)
+                miss = outcome = self._miss(user, gap, seen)
                 if miss:
                     # A miss keeps at most the shared system prompt (Table 9: most Codex misses
                     # land in the 2-8k bins, a few Claude ones keep only the tool schemas).
@@ -979,7 +982,7 @@ class SessionBuilder:
                         prefix = ctx.static
                         # (The same draw decides, so the session's later draws do not move.)
                         if not codex and draw < keep_static * _log_interp(
-                            CLAUDE_MISS_KEEPS_PROJECT, cached
+                            CLAUDE_MISS_KEEPS_PROJECT, seen
                         ):
                             prefix = _kept_opening(ctx, draw)
                     elif codex and draw < keep_init:
@@ -1001,10 +1004,10 @@ class SessionBuilder:
                     else:
                         # (Below MISS_DROPS_ALL_FROM the system prompt survives instead.)
                         prefix = (
-                            0 if cached >= MISS_DROPS_ALL_FROM.get(self.provider, 0) else ctx.static
+                            0 if seen >= MISS_DROPS_ALL_FROM.get(self.provider, 0) else ctx.static
                         )
                         if not codex and draw - keep_start < (1 - keep_start) * _log_interp(
-                            CLAUDE_DROP_KEEPS_OPENING, cached
+                            CLAUDE_DROP_KEEPS_OPENING, seen
                         ):
                             prefix = _kept_opening(ctx, draw)
                 elif not user and ctx.turn_start and rng.random() < PARTIAL_MISS[self.provider]:
