@@ -4,9 +4,9 @@
 import math
 from itertools import pairwise
 
+from synth_helpers import demo_plans
+
 from tracelab_pipeline.synth import calibration as cal
-from tracelab_pipeline.synth import session_plans
-from tracelab_pipeline.synth.presets import layout, resolve
 from tracelab_pipeline.synth.session_model import (
     HUMAN_WAIT,
     HUMAN_WAIT_QUICK,
@@ -64,14 +64,6 @@ def test_misses_move_only_where_their_outcome_still_holds():
     assert hit._settled_wait(HUMAN_WAIT, 0.8, HUMAN_WAIT.ppf(0.8), 0) == HUMAN_WAIT.ppf(0.8)
 
 
-def _plans(seed: int) -> list:
-    return [
-        plan
-        for c in layout(resolve("demo", None, None, None), seed)
-        for _, _, plan in session_plans(c, seed)
-    ]
-
-
 def _steps(plan) -> list:
     return [s for thread in (plan.main, *plan.subagents) for s in thread.steps]
 
@@ -81,10 +73,10 @@ def _times(thread) -> list[int]:
 
 
 def test_settling_moves_timestamps_only(monkeypatch):
-    now = _plans(0)
+    now = demo_plans(0)
     monkeypatch.setattr(cal, "IDLE_SETTLE_Z", float("inf"))
     monkeypatch.setattr(cal, "IDLE_MISS_TO_HOUR", 1.0)  # every wait where it was drawn
-    before = _plans(0)
+    before = demo_plans(0)
     moved = redirects = 0
     for a, b in zip(now, before, strict=True):
         sa, sb = _steps(a), _steps(b)

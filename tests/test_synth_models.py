@@ -1,9 +1,9 @@
 """Claude models of main threads and sub-agents (calibration.CLAUDE_SUBAGENT_HAIKU_P /
 CLAUDE_MAIN_HAIKU_KEEP)."""
 
+from synth_helpers import demo_plans
+
 from tracelab_pipeline.synth import calibration as cal
-from tracelab_pipeline.synth import session_plans
-from tracelab_pipeline.synth.presets import layout, resolve
 from tracelab_pipeline.synth.sampling import choice_at
 from tracelab_pipeline.synth.session_model import CLAUDE_MODEL_MIX, HAIKU, _main_claude_model
 
@@ -33,7 +33,7 @@ def test_only_the_sessions_in_haikus_band_change_model():
 def test_light_sub_agents_run_haiku_as_explore_agents():
     light = explore = 0
     for seed in range(12):
-        for plan in _claude_plans(seed):
+        for plan in demo_plans(seed, ("claude",)):
             for sub in plan.subagents:
                 planned = len(sub.steps) - 1  # its tool-initiated steps, and a final answer
                 if sub.agent_type == "Explore":
@@ -45,16 +45,8 @@ def test_light_sub_agents_run_haiku_as_explore_agents():
                     light += 1
                 else:
                     assert sub.agent_type == "general-purpose"
-    # ~500 light sub-agents over 12 seeds: the share within ~3 standard errors
+    # ~550 light sub-agents over 12 seeds: the share within ~3 standard errors
     assert light > 400 and abs(explore / light - cal.CLAUDE_SUBAGENT_HAIKU_P) < 0.06
-
-
-def _claude_plans(seed: int) -> list:
-    return [
-        plan
-        for c in layout(resolve("demo", None, None, None), seed)
-        for _, _, plan in session_plans(c, seed, ("claude",))
-    ]
 
 
 def _tokens(plan) -> list[tuple]:
@@ -68,9 +60,9 @@ def _tokens(plan) -> list[tuple]:
 def test_main_threads_moved_out_of_haiku_keep_their_tokens(monkeypatch):
     """A main thread moved out of Haiku's band keeps Haiku's 200k window: only its price
     changes, not one token of any step (the premise of pricing sub-agents at Haiku rates)."""
-    now = _claude_plans(1)
+    now = demo_plans(1, ("claude",))
     monkeypatch.setattr(cal, "CLAUDE_MAIN_HAIKU_KEEP", 1.0)  # every Haiku pick kept, as before
-    before = _claude_plans(1)
+    before = demo_plans(1, ("claude",))
     moved = [
         (a, b)
         for a, b in zip(now, before, strict=True)

@@ -2,17 +2,9 @@
 CLAUDE_OPENING_PAST_32K_WHOLE via _kept_opening, and Codex's CODEX_CACHED via _codex_cached):
 each moves only where the cache ends, never a draw."""
 
+from synth_helpers import demo_plans
+
 from tracelab_pipeline.synth import session_model as sm
-from tracelab_pipeline.synth import session_plans
-from tracelab_pipeline.synth.presets import layout, resolve
-
-
-def _plans(seed: int) -> list:
-    return [
-        plan
-        for c in layout(resolve("demo", None, None, None), seed)
-        for _, _, plan in session_plans(c, seed)
-    ]
 
 
 def _threads(plan) -> list:
@@ -46,11 +38,11 @@ def test_cached_openings_move_prefixes_only(monkeypatch):
 
     monkeypatch.setattr(sm.SessionBuilder, "_codex_cached", split)
     monkeypatch.setattr(sm, "_kept_opening", opening)
-    now = _plans(0)
+    now = demo_plans(0)
     monkeypatch.setattr(sm.SessionBuilder, "_codex_cached", lambda self, s, i, u: (s, i))
     monkeypatch.setattr(sm, "CLAUDE_SUB_FIRST_SCHEMAS_ONLY", 0.0)
     monkeypatch.setattr(sm, "CLAUDE_OPENING_PAST_32K_WHOLE", 1.0)
-    before = _plans(0)
+    before = demo_plans(0)
 
     # (c) the Codex opening's sum is kept, both parts in range
     assert splits

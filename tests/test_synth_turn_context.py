@@ -1,18 +1,13 @@
 """Claude's turn context sent early (session_model.CLAUDE_TURN_CONTEXT_EARLY): part of a prompt's
 turn context rides on the previous step's tool results; only the two steps' token split moves."""
 
+from synth_helpers import demo_plans
+
 from tracelab_pipeline.synth import session_model as sm
-from tracelab_pipeline.synth import session_plans
-from tracelab_pipeline.synth.presets import layout, resolve
 
 
 def _threads(seed: int) -> list:
-    return [
-        thread
-        for c in layout(resolve("demo", None, None, None), seed)
-        for _, _, plan in session_plans(c, seed, ("claude",))
-        for thread in (plan.main, *plan.subagents)
-    ]
+    return [t for plan in demo_plans(seed, ("claude",)) for t in (plan.main, *plan.subagents)]
 
 
 def _drawn(step) -> tuple:
