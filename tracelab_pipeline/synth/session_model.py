@@ -45,13 +45,7 @@ def _dist(t: tuple, *knots: tuple[float, float] | None) -> QuantileDist:
 _NORMAL = NormalDist()
 
 
-def _u300() -> float:
-    """Where HUMAN_WAIT crosses 300 s (the 5-min cache TTL)."""
-    _, p50, p90, _, _ = cal.HUMAN_WAIT_S
-    return 0.5 + 0.4 * math.log(300.0 / p50) / math.log(p90 / p50)
-
-
-U300 = _u300()
+U300 = cal.WAIT_U300  # where HUMAN_WAIT crosses 300 s (the 5-min cache TTL)
 
 
 def _quick_human_wait() -> QuantileDist:
