@@ -370,11 +370,11 @@ def test_after_forget_release_is_current_warns_at_once(tmp_path):
     _publish_release(tmp_path)
     check = dg.AssetCheckKey(dg.AssetKey("release"), RELEASE_IS_CURRENT)
     with dg.instance_for_test() as instance:
-        assert release_staleness(tmp_path, instance).startswith("release: current")
+        assert release_staleness(tmp_path, instance).line().startswith("release: current")
         import shutil
 
         shutil.rmtree(part.parent)  # as `tracelab forget` deletes her public partition
-        line = release_staleness(tmp_path, instance)
+        line = release_staleness(tmp_path, instance).line()
         assert line.startswith("release: STALE") and "1 removed" in line
         latest = instance.event_log_storage.get_latest_asset_check_execution_by_key([check])
         evaluation = latest[check].event.dagster_event.event_specific_data

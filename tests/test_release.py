@@ -410,7 +410,7 @@ def test_nothing_is_published_from_an_empty_public_layer(built, tmp_path):
 
         shutil.copytree(data / "release", work / "release")
         # As `tracelab forget` of the last contributor records it, asking for the rebuild.
-        assert "rebuilding withdraws it" in release_staleness(work, instance)
+        assert "rebuilding withdraws it" in release_staleness(work, instance).line()
         again = _release(instance, work)
         assert not again.success
         assert sorted(p.name for p in work.iterdir()) == []  # withdrawn, no copy left aside
@@ -540,14 +540,14 @@ def test_every_failed_withdrawal_records_the_verdict(built, tmp_path, monkeypatc
 
     with dg.instance_for_test() as instance:
         shutil.copytree(data / "release", work / "release")
-        assert "rebuilding withdraws it" in release_staleness(work, instance)
+        assert "rebuilding withdraws it" in release_staleness(work, instance).line()
         shutil.rmtree(work / "release")  # by hand
         assert not _release(instance, work).success
         assert verdict(instance).passed
         assert verdict(instance).description == "release: none published"
 
         shutil.copytree(data / "release", work / "release")
-        assert "rebuilding withdraws it" in release_staleness(work, instance)
+        assert "rebuilding withdraws it" in release_staleness(work, instance).line()
         with monkeypatch.context() as patched:
             _rmtree_failing_on(".release.old-", patched)
             failed = _release(instance, work)

@@ -140,26 +140,22 @@ def command(
                 f"  not vacuumed, busy: {path}: deleted rows stay readable in its free pages "
                 "or write-ahead log until it is (stop dagster dev, run `tracelab forget` again)"
             )
-    line = _while_locked(
+    state = _while_locked(
         instance_home,
         wait,
         lambda: _release_staleness(instance_home, data),
         after=f"{handle} is erased; only the release's staleness verdict was not recorded",
     )
-    if line:
+    release = ""
+    if state:
         where = (
             " (recorded as release_is_current's verdict in the instance)" if instance_home else ""
         )
-        click.echo(f"  {line}{where}")
-    from tracelab_pipeline.release import MANIFEST_FILE, RELEASE_DIR_NAME
-    from tracelab_pipeline.release.public_tables import partitions
-
-    release = ""
-    if (data / RELEASE_DIR_NAME / MANIFEST_FILE).is_file():
+        click.echo(f"  {state.line()}{where}")
         # The last contributor forgotten: a release rebuilt from nothing is withdrawn.
         release = (
             ", and the release (`... --select release`)"
-            if partitions(data / "public")
+            if state.partitions
             else ", and the release (no public partition is left: `... --select release` "
             "withdraws it, the run failing as it publishes nothing)"
         )
@@ -272,7 +268,7 @@ def _consent_note(handle: str, settings) -> str | None:
     )
 
 
-def _release_staleness(home: str | None, data) -> str | None:
+def _release_staleness(home: str | None, data):
     with _instance(home) as instance:
         from tracelab_pipeline.orchestration.forget import release_staleness
 

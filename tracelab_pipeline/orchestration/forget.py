@@ -9,7 +9,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import dagster as dg
 from dagster._core.storage.tags import (
@@ -20,6 +20,9 @@ from dagster._core.storage.tags import (
 
 from tracelab_pipeline.orchestration.jobs import LANDED
 from tracelab_pipeline.orchestration.partitions import PARTITIONS_NAME, split_partition_key
+
+if TYPE_CHECKING:
+    from tracelab_pipeline.release.provenance import Staleness
 
 T = TypeVar("T")
 
@@ -514,9 +517,9 @@ def _owner(key: str | None) -> str | None:
         return None
 
 
-def release_staleness(data_dir, instance: dg.DagsterInstance | None) -> str | None:
-    """The published release against the public layer after erasing: its staleness line, also
-    recorded in the instance as a `release_is_current` verdict. Erasing leaves no
+def release_staleness(data_dir, instance: dg.DagsterInstance | None) -> Staleness | None:
+    """The published release against the public layer after erasing, also recorded in the
+    instance as a `release_is_current` verdict. Erasing leaves no
     materialization, so that check would otherwise show its last verdict ("current", while the
     release still holds her) until it runs at night. None when no release was published."""
     from tracelab_pipeline.orchestration.release_verdict import record_release_verdict
@@ -531,4 +534,4 @@ def release_staleness(data_dir, instance: dg.DagsterInstance | None) -> str | No
     state = staleness(release_dir, data / "public")
     if instance is not None:
         record_release_verdict(instance, state)
-    return state.line()
+    return state
