@@ -50,14 +50,18 @@ def totals(result: dict[str, list[dict]]) -> dict[str, tuple[int, int]]:
 
 
 def render(result: dict[str, list[dict]], tables: set[str] | None = None) -> str:
-    """Per compared value: paper, generated, relative deviation, PASS/FAIL; then totals."""
+    """Per compared value: paper, generated, relative deviation, PASS/FAIL; then totals.
+
+    With `tables`, only their values are listed in full; the other tables' values outside
+    tolerance are listed too, so every miss is named.
+    """
     from tracelab_pipeline.report.tables import COMPARED_AS
 
     lines = [f"{'table / row':52} {'column':12} {'paper':>12} {'generated':>12} {'dev':>9}  result"]
     for name, diffs in result.items():
-        if tables is not None and name not in tables:
-            continue
         for d in diffs:
+            if tables is not None and name not in tables and d["within_tolerance"] is not False:
+                continue
             # shares are judged in points, everything else relative to the paper
             pts = d["difference"].endswith(" pt")
             dev = d["difference"] if pts else d["relative"]
