@@ -9,7 +9,8 @@ bound is 3 points), Table 9's append-by-prefix-bin values within tolerance (p99 
 15 %) with the rows that fail, and Table 4's compactions (its rule: a drop of 64k from near
 the thread's peak that does not recover) with their sessions' p90 / p99 and user share,
 and Table 12's user-initiated append, fresh tokens and prefill amplification; with --cost
-also Table 5's per-session and per-request medians (both providers).
+also Table 5's per-session and per-request medians and p90s and Table 13's cost reduction and
+average saving per reduced step (both providers).
 
 Measured against the full check on seeds 0-1: Table 9's and Claude's Table 4 counts are equal,
 the hit rates within 0.002, Codex's user share ~0.8 points high (interrupted turns and their
@@ -129,19 +130,25 @@ def cost_medians(seed: int) -> str:
     """Table 5's per-session and per-request medians (total, append, prefix, output) from the
     plans of both providers, priced as the metrics do (Claude append = uncached input + cache
     writes at the 5-minute rate; every thread, sub-agents included, is a session; a request
-    starts at a prompt). Equal to the full check on seed 0 (sessions $0.848, requests $0.272)."""
+    starts at a prompt). Equal to the full check on seed 0 (sessions $0.848, requests $0.272).
+    Table 13 as its metric computes it over the user steps that have a predecessor (on seed 0
+    within 2-4 points of the full check: plans -5 / +10 % for Claude, +7 / -14 % for Codex
+    against -7.2 / +11.4 % and +3.7 / -14.5 %): a model's price moves these at once."""
     from tracelab_pipeline.metrics.pricing import load_pricing
 
     pricing, prices = load_pricing(), {}
     sessions, requests = [], []
     by_model: dict[tuple[str, str], int] = {}  # steps per (provider, model): Table 1's mix
+    saved = {p: [0.0, 0] for p in USER_INPUTS}  # Table 13: cost reduction, reduced steps
     for c in layout(resolve("paper", None, None, None), seed):
         for provider, _, plan in session_plans(c, seed):
             for thread in (plan.main, *plan.subagents):
-                total, current, priced = np.zeros(3), None, 0
+                total, current, priced, before = np.zeros(3), None, 0, None
                 for step in thread.steps:
                     if step.aborted:  # no usage report: not a step
                         continue
+                    sent, prev = step.prefix + step.append, before
+                    before = sent
                     if current is None or any(u.kind == "prompt" for u in step.inputs):
                         if current is not None:
                             requests.append(current)
@@ -154,6 +161,20 @@ def cost_medians(seed: int) -> str:
                     if p is None:
                         continue
                     written = step.append - step.uncached if provider == "claude" else 0
+                    user = any(u.kind in USER_INPUTS[provider] for u in step.inputs)
+                    if prev is not None and user:
+                        cut = step.append - min(step.append, max(0, sent - prev))
+                        w = min(max(0, written - cut), step.append - cut)
+                        # (the metric shrinks cache writes first; the cut moves to the prefix)
+                        write = p.cache_write_5m or p.input
+                        gain = (
+                            (step.append - written) * p.input
+                            + written * write
+                            - ((step.append - cut - w) * p.input + w * write + cut * p.cache_read)
+                        ) / 1e6
+                        if cut and gain > 0:
+                            saved[provider][0] += gain
+                            saved[provider][1] += 1
                     cost = (
                         np.array(
                             [
@@ -175,12 +196,27 @@ def cost_medians(seed: int) -> str:
     out = []
     for block, units in (("Per session", sessions), ("Per request", requests)):
         a = np.asarray(units)
-        got = {"Total": np.median(a.sum(axis=1))} | {
-            m: np.median(a[:, i]) for m, i in parts.items()
-        }
+        columns = {"Total": a.sum(axis=1)} | {m: a[:, i] for m, i in parts.items()}
+        got = {m: np.median(x) for m, x in columns.items()}
         want = {m: v["p50"] for b, m, v in rows if b == block}
         devs = " ".join(f"{m.split()[0]} {got[m] / want[m] - 1:+.0%}" for m in got)
-        out.append(f"{block.lower()} p50 ${got['Total']:.3f} (paper ${want['Total']}): {devs}")
+        p90 = {m: v["p90"] for b, m, v in rows if b == block}
+        devs90 = " ".join(
+            f"{m.split()[0]} {np.percentile(x, 90) / p90[m] - 1:+.0%}" for m, x in columns.items()
+        )
+        out.append(
+            f"{block.lower()} p50 ${got['Total']:.3f} (paper ${want['Total']}): {devs}, "
+            f"p90 {devs90}"
+        )
+    t13 = {m: v for _, m, v in paper_values()["table_13_human_think_counterfactual"]["rows"]}
+    out.append(
+        "Table 13 cost reduction / avg saved per reduced step: "
+        + " ".join(
+            f"{p} {v / t13['Cost reduction'][p] - 1:+.0%} / "
+            f"{v / max(n, 1) / t13['Avg saved / reduced step'][p] - 1:+.0%}"
+            for p, (v, n) in saved.items()
+        )
+    )
     for provider, shares in MODEL_SHARES.items():
         n = sum(v for (p, _), v in by_model.items() if p == provider)
         devs = " ".join(
