@@ -446,6 +446,18 @@ CLAUDE_DROP_KEEPS_OPENING = ((400_000, 0.0), (700_000, 0.5))
 # of ordinary growth, i.e. avg +19..+96 %. A fit to the bin's edge, not a paper fact; the trimmed
 # ones land in the 16-32k bin, whose avg is low and p90 steep (benchmarks/synth_paper_check.txt).
 CLAUDE_OPENING_PAST_32K_WHOLE = 0.8
+# Share of the Claude misses that would keep a system prompt of 16k or more (MISS_KEEPS) which
+# drop everything instead, as knots (cached tokens, share): the mirror of
+# CLAUDE_DROP_KEEPS_OPENING, a short conversation is more often a light user's, whose other
+# sessions do not keep the shared prompt warm. Table 9's Claude 16-32k p90 (30.7k) is the
+# bottom of the misses keeping that prompt (~9 % of the bin's steps), so it was steep and high:
+# +26/+4/+11/+15 % on seeds 0-3 and out on 4 of seeds 4-11 (+16..+31 %, plans); now
+# +13/-6/-5/+2 %, out on seed 11 only (-18 %). Those under 150k cached land in the <1k bin
+# (n -5..-9 -> -2..-5 %). A fit to the bin, not a paper fact; prompts under 16k are left alone
+# because the 8-16k bin's median (3.5k) falls with its large appends (-16/-17 % on seeds 0/3
+# with them). Same draw (no re-draws; only those steps' prefix).
+CLAUDE_SMALL_MISS_DROPS = ((60_000, 0.6), (150_000, 0.0))
+CLAUDE_SMALL_MISS_DROPS_STATIC = 16_384
 # Share of sub-agent first calls (taken from those that find the cache warm, FIRST_CACHED) that
 # find only the tool schemas cached, 4-8k, and send the rest of the agent's system prompt again:
 # each agent type has its own prompt after the schemas it shares with the others, and the first
@@ -979,6 +991,14 @@ class SessionBuilder:
                             CLAUDE_MISS_KEEPS_PROJECT, seen
                         ):
                             prefix = _kept_opening(ctx, draw)
+                        # (The top of the same draw range: CLAUDE_SMALL_MISS_DROPS.)
+                        elif (
+                            not codex
+                            and ctx.static >= CLAUDE_SMALL_MISS_DROPS_STATIC
+                            and draw
+                            > keep_static * (1 - _log_interp(CLAUDE_SMALL_MISS_DROPS, seen))
+                        ):
+                            prefix = 0
                     elif codex and draw < keep_init:
                         prefix = ctx.static + ctx.init
                     elif not codex and draw < keep_init:
