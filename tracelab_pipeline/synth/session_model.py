@@ -381,6 +381,17 @@ MISS_KEEPS = {"claude": (0.4, 0.48, 0.48), "codex": (0.42, 0.52, 0.88)}
 # (A Codex partial keep of at least 0.1 / 0.2 of the conversation, for the 32-64k p99: plan-only
 # p99 +42..+53 % / +33..+38 %, but 16-32k p99 -28..-36 % / -41..-50 %, avg -13..-20 % / -24..-31 %.)
 MISS_PARTIAL_KEEP_MAX = 0.85
+# How much a partial miss keeps, as a share of MISS_PARTIAL_KEEP_MAX: uniform, mixed by this
+# weight with an arcsine shape ((1 - cos(pi u)) / 2 of the same draw u), which keeps the mean
+# and puts more of the misses near keeping little or most: an eviction from the end takes a
+# conversation's recent blocks or reaches deep. A fit to Table 9 (Codex only: Claude's misses
+# have no partial kind): its 32-64k p99 (50.4k) is the partial misses keeping 10-50 % of a
+# 120-200k conversation, and was +42/+30/+30/+25 % on seeds 0-3 (+25..+41 % on seeds 4-10);
+# with 0.6 +26/+10/+16/+9 % (plans), 16-32k p99 / avg -21..-23 / -8..-14 ->
+# -16..-17 / -5..-12 %, 64-128k avg -7..-9 -> -9..-11 %, 8-16k avg +1..+6 -> +4..+10 %.
+# Only those steps' prefix moves (no draw added; Table 12's Codex user append +0.2M).
+# (1.0: 32-64k p99 +17/0/+8/+3 %, 64-128k avg -10..-12 %, 8-16k avg +8..+14 %.)
+MISS_PARTIAL_KEEP_ENDS = 0.6
 # Claude misses that keep the system prompt keep the project context (CLAUDE.md, memory, MCP
 # schemas: the session's opening, the same on every call) too, more often the longer the
 # conversation, as knots (cached tokens, share): the project's other sessions send the same
@@ -1005,9 +1016,10 @@ class SessionBuilder:
                         prefix = rng.randint(4_096, 8_191)
                     elif draw < keep_start:
                         start = ctx.static + ctx.init
-                        prefix = start + int(
-                            rng.uniform(0.0, MISS_PARTIAL_KEEP_MAX) * max(0, cached - start)
-                        )
+                        keep = rng.uniform(0.0, 1.0)
+                        # (Toward both ends, the mean kept: MISS_PARTIAL_KEEP_ENDS.)
+                        keep += MISS_PARTIAL_KEEP_ENDS * ((1 - math.cos(math.pi * keep)) / 2 - keep)
+                        prefix = start + int(keep * MISS_PARTIAL_KEEP_MAX * max(0, cached - start))
                         # (A Codex tool-step miss keeps at least the request's start, from
                         # the same draw: CODEX_TOOL_MISS_KEEPS_TURN.)
                         turn_share = keep_init + CODEX_TOOL_MISS_KEEPS_TURN * (
