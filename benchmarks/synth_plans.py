@@ -132,7 +132,7 @@ def cost_medians(seed: int) -> str:
     writes at the 5-minute rate; every thread, sub-agents included, is a session; a request
     starts at a prompt). Equal to the full check on seed 0 (sessions $0.848, requests $0.272).
     Table 13 as its metric computes it over the user steps that have a predecessor (on seed 0
-    within 2-4 points of the full check: plans -5 / +10 % for Claude, +7 / -14 % for Codex
+    within 4 points of the full check: plans -5 / +10 % for Claude, +7 / -14 % for Codex
     against -7.2 / +11.4 % and +3.7 / -14.5 %): a model's price moves these at once."""
     from tracelab_pipeline.metrics.pricing import load_pricing
 
@@ -161,12 +161,12 @@ def cost_medians(seed: int) -> str:
                     if p is None:
                         continue
                     written = step.append - step.uncached if provider == "claude" else 0
+                    write = p.cache_write_5m or p.input  # (the metrics' fallback too)
                     user = any(u.kind in USER_INPUTS[provider] for u in step.inputs)
                     if prev is not None and user:
                         cut = step.append - min(step.append, max(0, sent - prev))
                         w = min(max(0, written - cut), step.append - cut)
                         # (the metric shrinks cache writes first; the cut moves to the prefix)
-                        write = p.cache_write_5m or p.input
                         gain = (
                             (step.append - written) * p.input
                             + written * write
@@ -179,7 +179,7 @@ def cost_medians(seed: int) -> str:
                         np.array(
                             [
                                 (step.append - written) * p.input
-                                + written * (p.cache_write_5m or 0),
+                                + written * write,
                                 step.prefix * p.cache_read,
                                 step.output * p.output,
                             ]

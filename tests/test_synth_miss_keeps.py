@@ -20,7 +20,7 @@ def _moved(monkeypatch, name: str, off, providers: tuple[str, ...]) -> list[tupl
         for kind, ta, tb in threads:
             assert [_drawn(s) for s in ta.steps] == [_drawn(s) for s in tb.steps]
             for a, b in zip(ta.steps, tb.steps, strict=True):
-                assert a.prefix + a.append == b.prefix + b.append
+                assert (a.prefix + a.append, a.uncached) == (b.prefix + b.append, b.uncached)
                 if a.prefix != b.prefix:
                     moved.append((kind, a.prefix, b.prefix))
     return moved

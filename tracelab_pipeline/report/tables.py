@@ -219,6 +219,7 @@ def comparison(name: str, rows: list[dict]) -> list[dict]:
                 {
                     "row": " / ".join(str(k) for k in key if k),
                     "column": column.removesuffix("_text"),
+                    "unit": unit,
                     "ours": fmt(ours, unit),
                     "paper": fmt(paper, unit),
                     "difference": absolute,

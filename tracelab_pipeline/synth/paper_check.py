@@ -15,16 +15,22 @@ from tracelab_pipeline import catalog
 
 VERDICT = {True: "PASS", False: "FAIL", None: "n/a"}
 QUANTILES = ("p50", "p90", "p99")
+# The tables issue 3 names among what the generator is calibrated to (its model and tool mix are
+# the own check's, synth/check.py); Tables 5, 6, 10, 12 and 13 are derived from the same steps.
+ISSUE_TABLES = (1, 2, 3, 4, 7, 8, 9, 11)
 
 
 def in_issue_criterion(diff: dict) -> bool:
-    """Whether the generator's issue judges this value: a p50, p90 or p99 (Table 4 names its
-    quantile in the row) or a share. Counts, averages, totals and p25s are held to ±15 % only
-    by this stricter comparison."""
-    if diff["difference"].endswith(" pt"):
+    """Whether the generator's issue bounds this kind of value: a p50, p90 or p99 (Table 4 names
+    its quantile in the row) or a share. Counts, averages, totals and p25s are held to ±15 %
+    only by this stricter comparison."""
+    from tracelab_pipeline.report.tables import PCT_UNITS
+
+    if diff["unit"] in PCT_UNITS:
         return True
-    named = [diff["column"].removesuffix("_s"), *diff["row"].split(" / ")]
-    return any(part.lower().startswith(QUANTILES) for part in named)
+    return any(
+        part.lower().startswith(QUANTILES) for part in [diff["column"], *diff["row"].split(" / ")]
+    )
 
 
 def compare(truth_dir: str | Path, threads: int = 2) -> dict[str, list[dict]]:
@@ -69,6 +75,7 @@ def render(result: dict[str, list[dict]], tables: set[str] | None = None) -> str
     from tracelab_pipeline.report.tables import COMPARED_AS
 
     lines = [f"{'table / row':52} {'column':12} {'paper':>12} {'generated':>12} {'dev':>9}  result"]
+    listed = set()
     for name, diffs in result.items():
         for d in diffs:
             if tables is not None and name not in tables and d["within_tolerance"] is not False:
@@ -76,13 +83,14 @@ def render(result: dict[str, list[dict]], tables: set[str] | None = None) -> str
             # shares are judged in points, everything else relative to the paper
             pts = d["difference"].endswith(" pt")
             dev = d["difference"] if pts else d["relative"]
+            listed.add(name)
             lines.append(
                 f"{(name[:8] + ' ' + d['row'])[:52]:52} {d['column'][:12]:12} "
                 f"{d['paper'][:12]:>12} {d['ours'][:12]:>12} {dev[:9]:>9}  "
                 f"{VERDICT[d['within_tolerance']]}"
             )
     for name in result:
-        if name in COMPARED_AS and (tables is None or name in tables):
+        if name in COMPARED_AS and name in listed:
             lines.append(f"({name}: {COMPARED_AS[name][0]}, {COMPARED_AS[name][1]})")
     lines.append("")
     lines.append(f"{'table':44} {'ok':>5} {'off':>5}")
@@ -90,12 +98,18 @@ def render(result: dict[str, list[dict]], tables: set[str] | None = None) -> str
     for name, (ok, off) in totals(result).items():
         lines.append(f"{name:44} {ok:5d} {off:5d}")
         all_ok, all_off = all_ok + ok, all_off + off
-    judged = [d for diffs in result.values() for d in diffs if in_issue_criterion(d)]
-    judged = [d["within_tolerance"] for d in judged if d["within_tolerance"] is not None]
-    lines.append(
-        "p50/p90/p99 and shares within tolerance (the issue's criterion): "
-        f"{sum(judged)}/{len(judged)}"
-    )
+    for scope, names in (("the tables the issue names", ISSUE_TABLES), ("all tables", None)):
+        verdicts = [
+            d["within_tolerance"]
+            for name, diffs in result.items()
+            if names is None or int(name.split("_")[1]) in names
+            for d in diffs
+            if in_issue_criterion(d) and d["within_tolerance"] is not None
+        ]
+        lines.append(
+            f"p50/p90/p99 and shares of {scope} within the issue's bounds: "
+            f"{sum(verdicts)}/{len(verdicts)}"
+        )
     lines.append(
         f"{all_ok}/{all_ok + all_off} paper values within tolerance "
         "(p50/p90 ±15%, p99 ±35%, shares ±3 points, other values ±15%)"
