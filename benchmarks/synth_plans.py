@@ -178,8 +178,7 @@ def cost_medians(seed: int) -> str:
                     cost = (
                         np.array(
                             [
-                                (step.append - written) * p.input
-                                + written * write,
+                                (step.append - written) * p.input + written * write,
                                 step.prefix * p.cache_read,
                                 step.output * p.output,
                             ]

@@ -466,7 +466,8 @@ CLAUDE_OPENING_PAST_32K_WHOLE = 0.8
 # +13/-6/-5/+2 %, out on seed 11 only (-18 %). Those under 150k cached land in the <1k bin
 # (n -5..-9 -> -2..-5 %). A fit to the bin, not a paper fact; prompts under 16k are left alone
 # because the 8-16k bin's median (3.5k) falls with its large appends (-16/-17 % on seeds 0/3
-# with them). Same draw (no re-draws; only those steps' prefix).
+# with them). Same draw (no re-draws; only those steps' prefix). Main threads only, as
+# sub-agents' prompts are 6-12k (_thread).
 CLAUDE_SMALL_MISS_DROPS = ((60_000, 0.6), (150_000, 0.0))
 CLAUDE_SMALL_MISS_DROPS_STATIC = 16_384
 # Share of sub-agent first calls (taken from those that find the cache warm, FIRST_CACHED) that
