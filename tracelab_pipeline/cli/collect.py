@@ -67,7 +67,8 @@ def command(dest: Path | None, list_only: bool) -> None:
     Plain, gzip- and zstd-compressed .jsonl files (.jsonl, .jsonl.gz, .jsonl.zst); every
     other file found there is counted and named, not copied. The layout is kept:
     DEST/claude/projects/<project>/..., DEST/codex/sessions/..., DEST/codex/archived_sessions/...
-    With no log found it says where it looked and exits 1, creating nothing.
+    With no log found it says where it looked and exits 1, creating nothing (with --list, it
+    lists nothing and exits 0).
     """
     from tqdm import tqdm
 
