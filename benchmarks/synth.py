@@ -82,7 +82,8 @@ def main() -> None:
                 "table_13_human_think_counterfactual",
             }
             print()
-            print(paper_check.render(result, tables=shown))
+            steps = paper_check.truth_steps(root / "truth")
+            print(paper_check.render(result, tables=shown, steps=steps))
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

@@ -334,6 +334,12 @@ def test_paper_check_uses_the_report_comparison_consistently(sample):
     for scope, values in (("the tables the issue names", named), ("all tables", criterion)):
         judged = [d["within_tolerance"] for d in values if d["within_tolerance"] is not None]
         assert f"{scope} within the issue's bounds: {sum(judged)}/{len(judged)}" in text
+    marked = [line for line in text.splitlines() if line.endswith(("issue  PASS", "issue  FAIL"))]
+    assert len(marked) == sum(d["within_tolerance"] is not None for d in named)
+    # a corpus far from the paper's size says its counts cannot compare
+    scale = "counts and totals scale with the corpus"
+    assert scale in paper_check.render(result, steps=paper_check.truth_steps(truth_dir))
+    assert scale not in paper_check.render(result, steps=357_161)
     # a listing of some tables still names every value outside tolerance, with how its table
     # is compared
     misses = [

@@ -89,7 +89,8 @@ def command(
                 click.echo(f"outside tolerance: {', '.join(failed)}", err=True)
             click.echo("")
         click.echo("Paper tables (warehouse + metrics code, the report's comparison):")
-        click.echo(paper_check.render(paper_check.compare(truth, threads=workers)))
+        result = paper_check.compare(truth, threads=workers)
+        click.echo(paper_check.render(result, steps=paper_check.truth_steps(truth)))
         sys.exit(0)
     if inbox is None:
         raise click.UsageError("--inbox is required to generate")
