@@ -27,6 +27,13 @@ def test_every_line_lands_in_one_bucket():
     assert acc.lines_read == 1 + acc.ignored + len(acc.rejected)
 
 
+def test_a_last_line_of_bad_bytes_is_bad_bytes_and_a_cut_character_a_cut_line():
+    _, binary = _read(b'{"a":1}\n\x8f\xff\x00garbage')
+    _, cut = _read('{"a":1}\n{"t":"caf\u00e9'.encode()[:-1])  # inside the é
+    assert dict(binary.rejected_by_reason) == {"invalid UTF-8": 1}
+    assert dict(cut.rejected_by_reason) == {"truncated last line (file still being written?)": 1}
+
+
 def test_lone_surrogates_and_nan_are_kept():
     # A cut emoji is written as an escaped lone surrogate by real clients; orjson refuses it.
     # Arrow cannot hold it either, so it becomes "?": one code point for one keeps sizes.

@@ -221,10 +221,13 @@ def slow_loads(line: bytes):
 
 
 def json_error_reason(raw: bytes) -> str:
-    if not raw.endswith(b"\n"):
-        return "truncated last line (file still being written?)"
+    # Bad bytes first: a binary file's last line is no log being written. (A line cut inside
+    # a multi-byte character is a cut line, though.)
     try:
         raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return "invalid UTF-8"
+    except UnicodeDecodeError as exc:
+        if raw.endswith(b"\n") or exc.reason != "unexpected end of data":
+            return "invalid UTF-8"
+    if not raw.endswith(b"\n"):
+        return "truncated last line (file still being written?)"
     return "malformed JSON"
