@@ -87,7 +87,7 @@ def render(
     tolerance are listed too, so every miss is named.
     """
     from tracelab_pipeline.report import PAPER_STEPS
-    from tracelab_pipeline.report.tables import COMPARED_AS
+    from tracelab_pipeline.report.tables import COMPARED_AS, PCT_UNITS
 
     lines = [
         "Tolerance: p50/p90 ±15%, p99 ±35%, shares ±3 points are the bounds of the generator's "
@@ -112,8 +112,7 @@ def render(
     )
     for name, d in shown:
         # shares are judged in points, everything else relative to the paper
-        pts = d["difference"].endswith(" pt")
-        dev = d["difference"] if pts else d["relative"]
+        dev = d["difference"] if d["unit"] in PCT_UNITS else d["relative"]
         lines.append(
             f"{(name[:8] + ' ' + d['row'])[:width]:{width}} {d['column'][:12]:12} "
             f"{d['paper'][:12]:>12} {d['ours'][:12]:>12} {dev[:9]:>9} "
