@@ -272,7 +272,9 @@ def write_section(w, q: Quality) -> None:
         w.table(["Provider", *FILE_COLUMNS], [*body, ["Total", *_file_cells(t)]])
         w.para(
             "Unreadable: the file could not be read at all. No steps: read without error but "
-            "holding no model call with token usage (e.g. a session that was only opened)."
+            "holding no model call with token usage (e.g. a session that was only opened). A "
+            "landed file with no timestamp in it (e.g. a binary file named .jsonl) is never read, "
+            "so it is in neither: the Landing rows count it as in no partition."
         )
         if q.by_contributor is not None:
             shown = len(q.by_contributor)
