@@ -1,8 +1,7 @@
 """What a cache miss keeps, two fits that move only the missing step's prefix
 (session_model.CLAUDE_SMALL_MISS_DROPS, MISS_PARTIAL_KEEP_ENDS): no draw, no total moves."""
 
-from synth_helpers import demo_plans
-from test_synth_turn_context import _drawn
+from synth_helpers import demo_plans, drawn
 
 from tracelab_pipeline.synth import session_model as sm
 
@@ -18,7 +17,7 @@ def _moved(monkeypatch, name: str, off, providers: tuple[str, ...]) -> list[tupl
         threads = [("main", pa.main, pb.main)]
         threads += [("sub", a, b) for a, b in zip(pa.subagents, pb.subagents, strict=True)]
         for kind, ta, tb in threads:
-            assert [_drawn(s) for s in ta.steps] == [_drawn(s) for s in tb.steps]
+            assert [drawn(s) for s in ta.steps] == [drawn(s) for s in tb.steps]
             for a, b in zip(ta.steps, tb.steps, strict=True):
                 assert (a.prefix + a.append, a.uncached) == (b.prefix + b.append, b.uncached)
                 if a.prefix != b.prefix:
