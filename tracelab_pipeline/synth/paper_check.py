@@ -89,9 +89,10 @@ def render(
     from tracelab_pipeline.report import PAPER_STEPS
     from tracelab_pipeline.report.tables import COMPARED_AS, PCT_UNITS
 
+    named = ", ".join(map(str, ISSUE_TABLES))
     lines = [
         "Tolerance: p50/p90 ±15%, p99 ±35%, shares ±3 points are the bounds of the generator's "
-        "issue (issue 3), marked 'issue' in the tables it names (1-4, 7-9, 11); counts, averages, "
+        f"issue (issue 3), marked 'issue' in the tables it names ({named}); counts, averages, "
         "totals and p25s are held to ±15% by this check alone."
     ]
     if steps is not None and not PAPER_STEPS / 2 <= steps <= PAPER_STEPS * 2:
