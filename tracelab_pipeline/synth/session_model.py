@@ -477,32 +477,6 @@ CLAUDE_SMALL_MISS_DROPS_STATIC = 16_384
 # such small appends and half misses keeping the schemas (appends 40-570k); ours had too few of
 # the former, so its median sat in the gap between the two, +21..+300 % on seeds 0-3.
 CLAUDE_SUB_FIRST_SCHEMAS_ONLY = 0.15
-# Which Claude misses keep only the tool schemas (MISS_KEEPS' second range, 4-8k: Table 9's
-# 4-8k bin, whose 17.2k median is the boundary between ~250 small appends and ~270 such misses
-# of ~230k) follows the session's phase as a Weyl sequence over its misses (_schemas_miss), not
-# the miss's draw: the bin's count of them then follows the number of misses instead of adding
-# binomial noise, concentrated in the few long sessions that miss most. The draws in that range
-# are spread over the others, so every kind keeps its share. Its share of the range, as knots
-# (cached tokens, share), is a fit: fewer at mid contexts and more at the largest ones puts the
-# bin's two groups in balance on average with its avg and p90 held (plans of seeds 0-11,
-# benchmarks/synth_paper_check.txt).
-CLAUDE_SCHEMAS_MISS_OFF = 0.0
-CLAUDE_SCHEMAS_MISS_STEP = math.sqrt(23) % 1.0
-CLAUDE_SCHEMAS_MISS_SHARE = ((100_000, 0.9), (800_000, 1.1))
-# A sub-agent's system prompt size (6-12k; under 8k its first calls and early steps land in
-# the 4-8k bin's small group) from the session's phase too, at another offset and step: the
-# small group then follows the number of sub-agents. Each is still drawn, unused, so the
-# session's later draws stay.
-CLAUDE_SUB_STATIC_OFF = 0.5
-CLAUDE_SUB_STATIC_STEP = math.sqrt(29) % 1.0
-# Claude misses in a thread of less than these cached tokens that would drop everything keep
-# the tool schemas instead (knots: cached tokens, share of that draw range, from its top): the
-# schemas are the cache entry every session shares, while a young conversation's own entries
-# are the least read. Their appends, ~10-25k, are the only steps of the 4-8k bin near its
-# median, so they decide how far a seed's imbalance between its two groups moves it: 1-9 steps
-# within 15 % of 17.2k before, 5-16 now (plans of seeds 0-11). They come from the <1k bin's
-# smallest appends (its n -0.1..-1.5 points, median +0.3..+4.5 points on seeds 0-11).
-CLAUDE_YOUNG_MISS_SCHEMAS = ((16_000, 1.0), (28_000, 0.0))
 
 
 @dataclass(slots=True)
@@ -604,9 +578,6 @@ class SessionBuilder:
         self.contributor = contributor
         self.start_ms = start_ms
         self.version = version
-        # The session's phase (build sets it from the draws) and its Claude misses and
-        # sub-agents so far: CLAUDE_SCHEMAS_MISS_STEP, CLAUDE_SUB_STATIC_STEP.
-        self.residual_u, self.claude_misses, self.claude_subs = 0.5, 0, 0
 
     # ------------------------------------------------------------------ public
 
@@ -757,10 +728,6 @@ class SessionBuilder:
         # sessions with dozens of compactions (Table 4: p99 of 34) put all their compaction steps
         # in the prefix bin of their static prompt (Table 9: Codex 2-4k vs 4-8k).
         u = self.static_u if not is_sub else rng.random()
-        if is_sub and not codex:
-            # (Drawn as before, so the session's later draws stay: CLAUDE_SUB_STATIC_STEP.)
-            n, self.claude_subs = self.claude_subs, self.claude_subs + 1
-            u = self._weyl(CLAUDE_SUB_STATIC_OFF, n, CLAUDE_SUB_STATIC_STEP)
         if codex:
             # (Codex has no sub-agents here: _run_tools spawns them for Claude's Agent calls.)
             static, init = self._codex_cached(
@@ -1027,13 +994,8 @@ class SessionBuilder:
                     # 152k / 50k at Codex's 16-32k / 32-64k, 661k at Claude's 16-32k).
                     draw = rng.random()
                     keep_static, keep_init, keep_start = MISS_KEEPS[self.provider]
-                    schemas = None
-                    if not codex and miss == 1:
-                        draw, schemas = self._schemas_miss(draw, keep_static, keep_init, seen)
                     if miss == 2:  # (MISS_LARGE_CONTEXT)
                         prefix = _kept_opening(ctx, draw)
-                    elif schemas is not None:
-                        prefix = schemas
                     elif draw < keep_static:
                         prefix = ctx.static
                         # (The same draw decides, so the session's later draws do not move.)
@@ -1075,11 +1037,6 @@ class SessionBuilder:
                             CLAUDE_DROP_KEEPS_OPENING, seen
                         ):
                             prefix = _kept_opening(ctx, draw)
-                        elif not codex and 1 - draw < (1 - keep_start) * (
-                            young := _log_interp(CLAUDE_YOUNG_MISS_SCHEMAS, seen)
-                        ):
-                            h = (1 - draw) / ((1 - keep_start) * young)
-                            prefix = 4_096 + int(h * (min(ctx.static, 8_192) - 4_096))
                 elif not user and ctx.turn_start and rng.random() < PARTIAL_MISS[self.provider]:
                     # Only the cache written at the request's start survived: the request's own
                     # growth is sent again (Table 9: appends of 10-30k at prefixes over 64k).
@@ -1294,26 +1251,6 @@ class SessionBuilder:
             )
             return self._weyl(0.5, n, cal.PATCH_RESIDUAL_STEP)
         return None
-
-    def _schemas_miss(
-        self, draw: float, lo: float, hi: float, seen: int
-    ) -> tuple[float, int | None]:
-        """Whether a Claude miss keeps only the tool schemas, from the session's phase rather
-        than the miss's draw (CLAUDE_SCHEMAS_MISS_STEP): the miss's kind draw with the schemas'
-        range [lo, hi) taken out (a draw in it spread over the rest), and the kept prefix, or
-        None."""
-        band = hi - lo
-        n, self.claude_misses = self.claude_misses, self.claude_misses + 1
-        w = self._weyl(CLAUDE_SCHEMAS_MISS_OFF, n, CLAUDE_SCHEMAS_MISS_STEP)
-        kept = None
-        if lo <= draw < hi:
-            kept = self.rng.randint(4_096, 8_191)  # drawn as before: later draws stay
-            draw = (draw - lo) / band * (1.0 - band)
-            draw += band if draw >= lo else 0.0
-        share = band * _log_interp(CLAUDE_SCHEMAS_MISS_SHARE, seen)
-        if w >= share:
-            return draw, None
-        return draw, kept if kept is not None else 4_096 + int(w / share * 4_096)
 
     def _weyl(self, off: float, n: int, step: float) -> float:
         """The n-th point of the session's Weyl sequence offset by `off`: evenly spread over a
