@@ -23,7 +23,9 @@ def _moved(monkeypatch, name: str, off, providers: tuple[str, ...], seeds=(0,)) 
                 for a, b in zip(ta.steps, tb.steps, strict=True):
                     assert (a.prefix + a.append, a.uncached) == (b.prefix + b.append, b.uncached)
                     if a.prefix != b.prefix:
-                        moved.append((kind, a.prefix, b.prefix, (seed, i), a.compaction_before))
+                        moved.append(
+                            (kind, a.prefix, b.prefix, (seed, i), a.compaction_before, a.append)
+                        )
     return moved
 
 
@@ -43,18 +45,32 @@ def test_codex_partial_misses_keep_little_or_most(monkeypatch):
 
 
 def test_a_codex_session_keeps_the_shared_base_once_at_most(monkeypatch):
+    monkeypatch.setattr(sm, "CODEX_BASE_MISS_SIZE", 0.0)  # (the demo has few large sessions)
     off = dict.fromkeys(sm.CODEX_BASE_SHARE, 0.0)
     moved = _moved(monkeypatch, "CODEX_BASE_SHARE", off, ("codex",), seeds=(0, 1, 2, 3))
     low, high = sm.CODEX_SHARED_BASE
-    sessions = [session for *_, session, _ in moved]
+    sessions = [session for *_, session, _, _ in moved]
     assert len(sessions) == len(set(sessions)) >= 3
-    for _, now, before, _, _ in moved:
+    for _, now, before, *_ in moved:
         # instead of the session's own cached part (never below the base) or nothing
         assert low <= now < high and (before == 0 or before >= now)
     # all three kinds: a compaction, a miss keeping the cached part, a miss dropping everything
-    assert any(compaction for *_, compaction in moved)
+    assert any(compaction for *_, compaction, _ in moved)
     assert any(before == 0 for _, _, before, *_ in moved)
-    assert any(before > 0 and not compaction for _, _, before, _, compaction in moved)
+    assert any(before > 0 and not compaction for _, _, before, _, compaction, _ in moved)
+
+
+def test_codex_misses_keep_the_shared_base_only_at_large_contexts(monkeypatch):
+    # a wider window and every session (the fit: the top 3 % by size), so the demo has some
+    monkeypatch.setattr(sm, "CODEX_BASE_MISS_SIZE", 0.0)
+    wide = {"compact": 0.0, "miss": 0.25, "drop": 0.0}
+    monkeypatch.setattr(sm, "CODEX_BASE_SHARE", wide)
+    off = dict.fromkeys(wide, 0.0)
+    moved = _moved(monkeypatch, "CODEX_BASE_SHARE", off, ("codex",), seeds=(0, 1, 2, 3))
+    assert moved
+    for _, now, before, _, compaction, append in moved:
+        # a miss that would keep the session's cached part, past CODEX_BASE_MISS_FROM
+        assert not compaction and before > now and now + append >= sm.CODEX_BASE_MISS_FROM
 
 
 def test_codex_sessions_caching_only_the_base_drop_it_at_a_miss(monkeypatch):
