@@ -283,7 +283,7 @@ CODEX_REST_MIN = 1_000
 #   holds CODEX_BASE_MISS_FROM, in the sessions of the top CODEX_BASE_MISS_SIZE quantile by size
 #   (appends 150-250k: the bin's top 1-3 %, the paper's p99 of 192.6k says such steps exist).
 #   Taken from a fixed block of the largest sessions, whose phases are evenly spread, their
-#   count is 1-3 a seed; the first such miss at any context and size (~5 a seed, appends
+#   count is 2-3 a seed; the first such miss at any context and size (~5 a seed, appends
 #   33-196k) left the p99 at -61..-7 % (plans, seeds 0-11), two of ~5 being rarely large;
 # - "drop": that share of their first miss that would drop everything (MISS_DROPS_ALL_FROM)
 #   while the conversation is under CODEX_BASE_DROP_BELOW: the shared base outlives the
@@ -1299,7 +1299,8 @@ class SessionBuilder:
 
     def _codex_kept(self, ctx: _Context, kind: str, seen: int = 0) -> int:
         """The prefix a Codex compaction or miss keeps where it would keep the session's cached
-        part: that part, the shared base (CODEX_SHARED_BASE), or nothing where that part is
+        part: that part, the shared base (CODEX_SHARED_BASE; a miss only past CODEX_BASE_MISS_FROM
+        in the largest sessions, CODEX_BASE_MISS_SIZE), or nothing where that part is
         itself no larger than the base."""
         late = seen >= CODEX_BASE_MISS_FROM and self.size_q >= CODEX_BASE_MISS_SIZE
         base = self._codex_base(kind) if kind != "miss" or late else None
