@@ -280,9 +280,9 @@ CODEX_REST_MIN = 1_000
 # part:
 # - "compact" / "miss": that share of the sessions' first compaction / first miss that would
 #   keep the cached part (appends ~26k / ~85k: the bin's middle and top);
-# - "drop": that share of their first miss that drops everything (MISS_DROPS_ALL_FROM) while
-#   the conversation is under CODEX_BASE_DROP_BELOW: the shared base outlives the session's own
-#   entries a little (appends 45-70k: they set the bin's p90).
+# - "drop": that share of their first miss under CODEX_BASE_DROP_BELOW that drops everything
+#   (MISS_DROPS_ALL_FROM): the shared base outlives the session's own entries a little
+#   (appends 45-70k: they set the bin's p90).
 # A session whose cached part is itself under 2,048 (the top of CODEX_SHARED_BASE; ~50 a seed,
 # whose first calls, appends ~3.5k, are the bin's lower half) counts as caching only the base:
 # its other compactions and misses that would keep it drop everything instead.
