@@ -2,16 +2,22 @@
 (session_model.CLAUDE_SMALL_MISS_DROPS, MISS_PARTIAL_KEEP_ENDS, CODEX_BASE_SHARE): no draw, no
 total moves."""
 
+from types import SimpleNamespace
+
 from synth_helpers import demo_plans, drawn
 
 from tracelab_pipeline.synth import session_model as sm
 
 
-def _moved(monkeypatch, name: str, off, providers: tuple[str, ...], seeds=(0,)) -> list[tuple]:
-    """(thread kind, prefix now, prefix with the fit off, seed and session) of every step whose
-    prefix the fit moves, after checking that it moves nothing else."""
+def _moved(monkeypatch, off: dict, providers: tuple[str, ...], seeds=(0,)) -> list[tuple]:
+    """(thread kind, prefix now, prefix with the fit off, seed and session, after a compaction,
+    append now) of every step whose prefix the fit moves, after checking that it moves nothing
+    else. `off` maps session_model names ("NAME" or "Class.attribute") to their values with the
+    fit off."""
     now = [demo_plans(seed, providers) for seed in seeds]
-    monkeypatch.setattr(sm, name, off)
+    for name, value in off.items():
+        *owner, attribute = name.split(".")
+        monkeypatch.setattr(getattr(sm, owner[0]) if owner else sm, attribute, value)
     before = [demo_plans(seed, providers) for seed in seeds]
     moved = []
     for seed, plans_now, plans_before in zip(seeds, now, before, strict=True):
@@ -30,34 +36,41 @@ def _moved(monkeypatch, name: str, off, providers: tuple[str, ...], seeds=(0,)) 
 
 
 def test_claude_misses_at_short_contexts_drop_a_large_system_prompt(monkeypatch):
-    moved = _moved(monkeypatch, "CLAUDE_SMALL_MISS_DROPS", ((1, 0.0), (2, 0.0)), ("claude",))
+    moved = _moved(monkeypatch, {"CLAUDE_SMALL_MISS_DROPS": ((1, 0.0), (2, 0.0))}, ("claude",))
     assert moved
     for kind, now, before, *_ in moved:
         assert kind == "main" and now == 0 and before >= sm.CLAUDE_SMALL_MISS_DROPS_STATIC
 
 
 def test_codex_partial_misses_keep_little_or_most(monkeypatch):
-    moved = _moved(monkeypatch, "MISS_PARTIAL_KEEP_ENDS", 0.0, ("codex",))
+    moved = _moved(monkeypatch, {"MISS_PARTIAL_KEEP_ENDS": 0.0}, ("codex",))
     assert moved
     # the same draws, reshaped toward both ends: some keep less, some more
     assert any(now < before for _, now, before, *_ in moved)
     assert any(now > before for _, now, before, *_ in moved)
 
 
-def test_a_codex_session_keeps_the_shared_base_once_at_most(monkeypatch):
+def test_codex_steps_keep_the_shared_base_once_a_session_at_most(monkeypatch):
     monkeypatch.setattr(sm, "CODEX_BASE_MISS_SIZE", 0.0)  # (the demo has few large sessions)
-    off = dict.fromkeys(sm.CODEX_BASE_SHARE, 0.0)
-    moved = _moved(monkeypatch, "CODEX_BASE_SHARE", off, ("codex",), seeds=(0, 1, 2, 3))
+    # off: the code before the fit, so that a draw added in it would show
+    off = {
+        "SessionBuilder._codex_base": lambda self, ctx, kind: None,
+        "SessionBuilder._codex_kept": lambda self, ctx, kind, seen=0: ctx.static,
+    }
+    moved = _moved(monkeypatch, off, ("codex",), seeds=(0, 1, 2, 3))
     low, high = sm.CODEX_SHARED_BASE
-    sessions = [session for *_, session, _, _ in moved]
+    base = [m for m in moved if m[1]]
+    small = [m for m in moved if not m[1]]
+    # sessions caching less than the base's top drop it instead of keeping it
+    assert small and all(0 < before < high for _, _, before, *_ in small)
+    sessions = [session for *_, session, _, _ in base]
     assert len(sessions) == len(set(sessions)) >= 3
-    for _, now, before, *_ in moved:
-        # instead of the session's own cached part (never below the base) or nothing
+    for _, now, before, *_ in base:
         assert low <= now < high and (before == 0 or before >= now)
     # all three kinds: a compaction, a miss keeping the cached part, a miss dropping everything
-    assert any(compaction for *_, compaction, _ in moved)
-    assert any(before == 0 for _, _, before, *_ in moved)
-    assert any(before > 0 and not compaction for _, _, before, _, compaction, _ in moved)
+    assert any(compaction for *_, compaction, _ in base)
+    assert any(before == 0 for _, _, before, *_ in base)
+    assert any(before > 0 and not compaction for _, _, before, _, compaction, _ in base)
 
 
 def test_codex_misses_keep_the_shared_base_only_at_large_contexts(monkeypatch):
@@ -65,18 +78,30 @@ def test_codex_misses_keep_the_shared_base_only_at_large_contexts(monkeypatch):
     monkeypatch.setattr(sm, "CODEX_BASE_MISS_SIZE", 0.0)
     wide = {"compact": 0.0, "miss": 0.25, "drop": 0.0}
     monkeypatch.setattr(sm, "CODEX_BASE_SHARE", wide)
-    off = dict.fromkeys(wide, 0.0)
-    moved = _moved(monkeypatch, "CODEX_BASE_SHARE", off, ("codex",), seeds=(0, 1, 2, 3))
+    moved = _moved(
+        monkeypatch, {"CODEX_BASE_SHARE": dict.fromkeys(wide, 0.0)}, ("codex",), (0, 1, 2, 3)
+    )
     assert moved
     for _, now, before, _, compaction, append in moved:
         # a miss that would keep the session's cached part, past CODEX_BASE_MISS_FROM
         assert not compaction and before > now and now + append >= sm.CODEX_BASE_MISS_FROM
 
 
-def test_codex_sessions_caching_only_the_base_drop_it_at_a_miss(monkeypatch):
-    monkeypatch.setattr(sm, "CODEX_BASE_SHARE", dict.fromkeys(sm.CODEX_BASE_SHARE, 0.0))
+def test_the_shared_base_windows_are_disjoint_and_take_the_first_candidate_only():
+    ctx = SimpleNamespace(static=1_900)
     low, high = sm.CODEX_SHARED_BASE
-    moved = _moved(monkeypatch, "CODEX_SHARED_BASE", (low, 0), ("codex",), seeds=(0, 1, 2))
-    assert moved
-    for _, now, before, *_ in moved:
-        assert now == 0 and 0 < before < high
+    hits = dict.fromkeys(sm.CODEX_BASE_SHARE, 0)
+    for k in range(10_000):
+        chosen = []
+        for kind in sm.CODEX_BASE_SHARE:
+            session = SimpleNamespace(residual_u=k / 10_000, base_calls={kind: 0})
+            first = sm.SessionBuilder._codex_base(session, ctx, kind)
+            assert sm.SessionBuilder._codex_base(session, ctx, kind) is None
+            if first is not None:
+                assert low <= first <= ctx.static
+                chosen.append(kind)
+        assert len(chosen) <= 1  # a session keeps the base at one kind of step
+        for kind in chosen:
+            hits[kind] += 1
+    for kind, share in sm.CODEX_BASE_SHARE.items():
+        assert abs(hits[kind] / 10_000 - share) < 1e-3

@@ -31,7 +31,8 @@ class SessionDraws:
     # size of the opening's fixed part: Claude's cached system prompt and tool schemas; for
     # Codex one input of the opening's cached / written split (session_model.CODEX_CACHED)
     static: float
-    # phase of the session's shell_command residuals (calibration.SHELL_RESIDUAL_STEP)
+    # phase of the session's shell_command residuals (calibration.SHELL_RESIDUAL_STEP), also
+    # of the Codex steps keeping only the shared base (session_model.CODEX_BASE_SHARE)
     residual: float = 0.5
 
 
