@@ -1,0 +1,47 @@
+"""Which Codex sessions cache under 2,048 also follows what their first call writes
+(session_model.CODEX_SMALL_REST): the opening's sum is kept, and only the smaller sessions move."""
+
+import itertools
+from types import SimpleNamespace
+
+from tracelab_pipeline.synth import session_model as sm
+
+
+def _splits() -> list[tuple[float, int, int, tuple[int, int]]]:
+    """(size quantile, static, init, (cached, rest)) over a grid of openings and sessions."""
+    out = []
+    for q, zs, static, init, u in itertools.product(
+        (0.1, 0.5, 0.79, 0.8, 0.95),
+        (-2.0, -1.0, 0.0),
+        range(2_000, 7_001, 500),
+        range(2_000, 10_001, 250),
+        (0.001, 0.01, 0.05, 0.2),
+    ):
+        session = SimpleNamespace(steps_z=zs, size_q=q)
+        out.append((q, static, init, sm.SessionBuilder._codex_cached(session, static, init, u)))
+    return out
+
+
+def test_small_cached_sessions_write_little_on_their_first_call(monkeypatch):
+    top, edge = sm.CODEX_SHARED_BASE[1], sm.CODEX_SMALL_SIZE
+    now = _splits()
+    monkeypatch.setattr(sm, "CODEX_SMALL_SIZE", 0.0)  # the fit off
+    before = _splits()
+    moved = {"out": 0, "in": 0}
+    for (q, static, init, (cached, rest)), (*_, (cached0, rest0)) in zip(now, before, strict=True):
+        assert cached + rest == cached0 + rest0 == static + init
+        assert rest >= sm.CODEX_REST_MIN
+        if q >= edge:
+            assert cached == cached0  # the larger sessions keep their split
+            continue
+        if cached < top:
+            assert rest <= sm.CODEX_SMALL_REST[0]
+        elif cached < sm.CODEX_SMALL_PULL:
+            assert rest >= sm.CODEX_SMALL_REST[1]
+        if cached0 < top <= cached:
+            moved["out"] += 1
+            assert cached == top and rest0 > sm.CODEX_SMALL_REST[0]
+        elif cached < top <= cached0:
+            moved["in"] += 1
+            assert cached == top - 1 and rest0 < sm.CODEX_SMALL_REST[1]
+    assert moved["out"] and moved["in"]
