@@ -3,17 +3,25 @@
 total moves."""
 
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from synth_helpers import demo_plans, drawn
 
 from tracelab_pipeline.synth import session_model as sm
 
 
-def _moved(monkeypatch, off: dict, providers: tuple[str, ...], seeds=(0,)) -> list[tuple]:
-    """(thread kind, prefix now, prefix with the fit off, seed and session, after a compaction,
-    append now) of every step whose prefix the fit moves, after checking that it moves nothing
-    else. `off` maps session_model names ("NAME" or "Class.attribute") to their values with the
-    fit off."""
+class Moved(NamedTuple):
+    kind: str  # "main" or "sub" thread
+    now: int  # prefix
+    before: int  # prefix with the fit off
+    session: tuple[int, int]  # (seed, index)
+    compaction: bool  # the step follows a compaction
+    append: int
+
+
+def _moved(monkeypatch, off: dict, providers: tuple[str, ...], seeds=(0,)) -> list[Moved]:
+    """Every step whose prefix the fit moves, after checking that it moves nothing else. `off`
+    maps session_model names ("NAME" or "Class.attribute") to their values with the fit off."""
     now = [demo_plans(seed, providers) for seed in seeds]
     for name, value in off.items():
         *owner, attribute = name.split(".")
@@ -30,7 +38,9 @@ def _moved(monkeypatch, off: dict, providers: tuple[str, ...], seeds=(0,)) -> li
                     assert (a.prefix + a.append, a.uncached) == (b.prefix + b.append, b.uncached)
                     if a.prefix != b.prefix:
                         moved.append(
-                            (kind, a.prefix, b.prefix, (seed, i), a.compaction_before, a.append)
+                            Moved(
+                                kind, a.prefix, b.prefix, (seed, i), a.compaction_before, a.append
+                            )
                         )
     return moved
 
@@ -38,16 +48,16 @@ def _moved(monkeypatch, off: dict, providers: tuple[str, ...], seeds=(0,)) -> li
 def test_claude_misses_at_short_contexts_drop_a_large_system_prompt(monkeypatch):
     moved = _moved(monkeypatch, {"CLAUDE_SMALL_MISS_DROPS": ((1, 0.0), (2, 0.0))}, ("claude",))
     assert moved
-    for kind, now, before, *_ in moved:
-        assert kind == "main" and now == 0 and before >= sm.CLAUDE_SMALL_MISS_DROPS_STATIC
+    for m in moved:
+        assert m.kind == "main" and m.now == 0 and m.before >= sm.CLAUDE_SMALL_MISS_DROPS_STATIC
 
 
 def test_codex_partial_misses_keep_little_or_most(monkeypatch):
     moved = _moved(monkeypatch, {"MISS_PARTIAL_KEEP_ENDS": 0.0}, ("codex",))
     assert moved
     # the same draws, reshaped toward both ends: some keep less, some more
-    assert any(now < before for _, now, before, *_ in moved)
-    assert any(now > before for _, now, before, *_ in moved)
+    assert any(m.now < m.before for m in moved)
+    assert any(m.now > m.before for m in moved)
 
 
 def test_codex_steps_keep_the_shared_base_once_a_session_at_most(monkeypatch):
@@ -59,18 +69,18 @@ def test_codex_steps_keep_the_shared_base_once_a_session_at_most(monkeypatch):
     }
     moved = _moved(monkeypatch, off, ("codex",), seeds=(0, 1, 2, 3))
     low, high = sm.CODEX_SHARED_BASE
-    base = [m for m in moved if m[1]]
-    small = [m for m in moved if not m[1]]
+    base = [m for m in moved if m.now]
+    small = [m for m in moved if not m.now]
     # sessions caching less than the base's top drop it instead of keeping it
-    assert small and all(0 < before < high for _, _, before, *_ in small)
-    sessions = [session for *_, session, _, _ in base]
+    assert small and all(0 < m.before < high for m in small)
+    sessions = [m.session for m in base]
     assert len(sessions) == len(set(sessions)) >= 3
-    for _, now, before, *_ in base:
-        assert low <= now < high and (before == 0 or before >= now)
+    for m in base:
+        assert low <= m.now < high and (m.before == 0 or m.before >= m.now)
     # all three kinds: a compaction, a miss keeping the cached part, a miss dropping everything
-    assert any(compaction for *_, compaction, _ in base)
-    assert any(before == 0 for _, _, before, *_ in base)
-    assert any(before > 0 and not compaction for _, _, before, _, compaction, _ in base)
+    assert any(m.compaction for m in base)
+    assert any(m.before == 0 for m in base)
+    assert any(m.before > 0 and not m.compaction for m in base)
 
 
 def test_codex_misses_keep_the_shared_base_only_at_large_contexts(monkeypatch):
@@ -82,9 +92,9 @@ def test_codex_misses_keep_the_shared_base_only_at_large_contexts(monkeypatch):
         monkeypatch, {"CODEX_BASE_SHARE": dict.fromkeys(wide, 0.0)}, ("codex",), (0, 1, 2, 3)
     )
     assert moved
-    for _, now, before, _, compaction, append in moved:
+    for m in moved:
         # a miss that would keep the session's cached part, past CODEX_BASE_MISS_FROM
-        assert not compaction and before > now and now + append >= sm.CODEX_BASE_MISS_FROM
+        assert not m.compaction and m.before > m.now and m.now + m.append >= sm.CODEX_BASE_MISS_FROM
 
 
 def test_the_shared_base_windows_are_disjoint_and_take_the_first_candidate_only():
