@@ -4,20 +4,22 @@
 import itertools
 from types import SimpleNamespace
 
+from synth_helpers import moved_prefixes
+
 from tracelab_pipeline.synth import session_model as sm
 
 
 def _splits() -> list[tuple[float, int, int, tuple[int, int]]]:
     """(size quantile, static, init, (cached, rest)) over a grid of openings and sessions."""
     out = []
-    for q, zs, static, init, u in itertools.product(
-        (0.1, 0.5, 0.79, 0.8, 0.95),
-        (-2.0, -1.0, 0.0),
+    for q, static, init, u in itertools.product(
+        (0.02, 0.1, 0.3, 0.5, 0.79, 0.8, 0.95),
         range(2_000, 7_001, 500),
         range(2_000, 10_001, 250),
         (0.001, 0.01, 0.05, 0.2),
     ):
-        session = SimpleNamespace(steps_z=zs, size_q=q)
+        # the tool-step score is the size quantile's normal score, as SessionBuilder sets it
+        session = SimpleNamespace(steps_z=sm._phi_inv(q), size_q=q)
         out.append((q, static, init, sm.SessionBuilder._codex_cached(session, static, init, u)))
     return out
 
@@ -45,3 +47,14 @@ def test_small_cached_sessions_write_little_on_their_first_call(monkeypatch):
             moved["in"] += 1
             assert cached == top - 1 and rest0 < sm.CODEX_SMALL_REST[1]
     assert moved["out"] and moved["in"]
+
+
+def test_only_the_small_sessions_first_calls_split_differently_in_the_plans(monkeypatch):
+    moved = moved_prefixes(monkeypatch, {"CODEX_SMALL_SIZE": 0.0}, ("codex",), (0, 1))
+    assert moved
+    top = sm.CODEX_SHARED_BASE[1]
+    openings = {}
+    for m in moved:
+        openings.setdefault(m.session, m)  # a session's moved steps come in step order
+    # in each, the opening's cached part crosses the base's top one way or the other
+    assert all(min(m.now, m.before) < top <= max(m.now, m.before) for m in openings.values())

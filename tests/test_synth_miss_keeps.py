@@ -1,59 +1,25 @@
 """What a cache miss keeps, fits that move only the missing step's prefix
-(session_model.CLAUDE_SMALL_MISS_DROPS, MISS_PARTIAL_KEEP_ENDS, CODEX_BASE_SHARE): no draw, no
-total moves."""
+(session_model.CLAUDE_SMALL_MISS_DROPS, MISS_PARTIAL_KEEP_ENDS, CODEX_BASE_SHARE,
+CODEX_BASE_MISS_FROM / _SIZE): no draw, no total moves."""
 
 from types import SimpleNamespace
-from typing import NamedTuple
 
-from synth_helpers import demo_plans, drawn
+from synth_helpers import moved_prefixes
 
 from tracelab_pipeline.synth import session_model as sm
 
 
-class Moved(NamedTuple):
-    kind: str  # "main" or "sub" thread
-    now: int  # prefix
-    before: int  # prefix with the fit off
-    session: tuple[int, int]  # (seed, index)
-    compaction: bool  # the step follows a compaction
-    append: int
-
-
-def _moved(monkeypatch, off: dict, providers: tuple[str, ...], seeds=(0,)) -> list[Moved]:
-    """Every step whose prefix the fit moves, after checking that it moves nothing else. `off`
-    maps session_model names ("NAME" or "Class.attribute") to their values with the fit off."""
-    now = [demo_plans(seed, providers) for seed in seeds]
-    for name, value in off.items():
-        *owner, attribute = name.split(".")
-        monkeypatch.setattr(getattr(sm, owner[0]) if owner else sm, attribute, value)
-    before = [demo_plans(seed, providers) for seed in seeds]
-    moved = []
-    for seed, plans_now, plans_before in zip(seeds, now, before, strict=True):
-        for i, (pa, pb) in enumerate(zip(plans_now, plans_before, strict=True)):
-            threads = [("main", pa.main, pb.main)]
-            threads += [("sub", a, b) for a, b in zip(pa.subagents, pb.subagents, strict=True)]
-            for kind, ta, tb in threads:
-                assert [drawn(s) for s in ta.steps] == [drawn(s) for s in tb.steps]
-                for a, b in zip(ta.steps, tb.steps, strict=True):
-                    assert (a.prefix + a.append, a.uncached) == (b.prefix + b.append, b.uncached)
-                    if a.prefix != b.prefix:
-                        moved.append(
-                            Moved(
-                                kind, a.prefix, b.prefix, (seed, i), a.compaction_before, a.append
-                            )
-                        )
-    return moved
-
-
 def test_claude_misses_at_short_contexts_drop_a_large_system_prompt(monkeypatch):
-    moved = _moved(monkeypatch, {"CLAUDE_SMALL_MISS_DROPS": ((1, 0.0), (2, 0.0))}, ("claude",))
+    moved = moved_prefixes(
+        monkeypatch, {"CLAUDE_SMALL_MISS_DROPS": ((1, 0.0), (2, 0.0))}, ("claude",)
+    )
     assert moved
     for m in moved:
         assert m.kind == "main" and m.now == 0 and m.before >= sm.CLAUDE_SMALL_MISS_DROPS_STATIC
 
 
 def test_codex_partial_misses_keep_little_or_most(monkeypatch):
-    moved = _moved(monkeypatch, {"MISS_PARTIAL_KEEP_ENDS": 0.0}, ("codex",))
+    moved = moved_prefixes(monkeypatch, {"MISS_PARTIAL_KEEP_ENDS": 0.0}, ("codex",))
     assert moved
     # the same draws, reshaped toward both ends: some keep less, some more
     assert any(m.now < m.before for m in moved)
@@ -67,7 +33,7 @@ def test_codex_steps_keep_the_shared_base_once_a_session_at_most(monkeypatch):
         "SessionBuilder._codex_base": lambda self, ctx, kind: None,
         "SessionBuilder._codex_kept": lambda self, ctx, kind, seen=0: ctx.static,
     }
-    moved = _moved(monkeypatch, off, ("codex",), seeds=(0, 1, 2, 3))
+    moved = moved_prefixes(monkeypatch, off, ("codex",), seeds=(0, 1, 2, 3))
     low, high = sm.CODEX_SHARED_BASE
     base = [m for m in moved if m.now]
     small = [m for m in moved if not m.now]
@@ -88,7 +54,7 @@ def test_codex_misses_keep_the_shared_base_only_at_large_contexts(monkeypatch):
     monkeypatch.setattr(sm, "CODEX_BASE_MISS_SIZE", 0.0)
     wide = {"compact": 0.0, "miss": 0.25, "drop": 0.0}
     monkeypatch.setattr(sm, "CODEX_BASE_SHARE", wide)
-    moved = _moved(
+    moved = moved_prefixes(
         monkeypatch, {"CODEX_BASE_SHARE": dict.fromkeys(wide, 0.0)}, ("codex",), (0, 1, 2, 3)
     )
     assert moved
@@ -115,3 +81,23 @@ def test_the_shared_base_windows_are_disjoint_and_take_the_first_candidate_only(
             hits[kind] += 1
     for kind, share in sm.CODEX_BASE_SHARE.items():
         assert abs(hits[kind] / 10_000 - share) < 1e-3
+
+
+def _in_miss_window(size_q: float) -> sm.SessionBuilder:
+    """A builder (no session drawn) whose phase is in the "miss" kind's window."""
+    b = object.__new__(sm.SessionBuilder)
+    share, off = sm.CODEX_BASE_SHARE["miss"], sm.CODEX_BASE_OFFSET["miss"]
+    b.size_q, b.residual_u = size_q, (share / 2 - off) % 1.0
+    b.base_calls = dict.fromkeys(sm.CODEX_BASE_SHARE, 0)
+    return b
+
+
+def test_a_miss_keeps_the_shared_base_at_the_first_chance_past_the_edge_in_large_sessions():
+    ctx, edge = SimpleNamespace(static=3_000), sm.CODEX_BASE_MISS_FROM
+    low, high = sm.CODEX_SHARED_BASE
+    large = _in_miss_window(sm.CODEX_BASE_MISS_SIZE)
+    assert large._codex_kept(ctx, "miss", edge - 1) == ctx.static  # too early, no chance used
+    assert low <= large._codex_kept(ctx, "miss", edge) < high  # the first miss past the edge
+    assert large._codex_kept(ctx, "miss", edge) == ctx.static  # once a session
+    smaller = _in_miss_window(sm.CODEX_BASE_MISS_SIZE - 0.01)
+    assert smaller._codex_kept(ctx, "miss", edge) == ctx.static
