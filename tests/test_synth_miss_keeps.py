@@ -115,3 +115,22 @@ def test_the_shared_base_windows_are_disjoint_and_take_the_first_candidate_only(
             hits[kind] += 1
     for kind, share in sm.CODEX_BASE_SHARE.items():
         assert abs(hits[kind] / 10_000 - share) < 1e-3
+
+
+def test_codex_misses_dropping_everything_keep_the_shared_base_only_in_their_window(monkeypatch):
+    # a wider share, so the demo has some; only the drop kind
+    wide = {"compact": 0.0, "miss": 0.0, "drop": 0.6}
+    monkeypatch.setattr(sm, "CODEX_BASE_SHARE", wide)
+    moved = _moved(
+        monkeypatch, {"CODEX_BASE_SHARE": dict.fromkeys(wide, 0.0)}, ("codex",), (0, 1, 2, 3)
+    )
+    assert moved
+    # the window starts above where misses begin to drop everything (MISS_DROPS_ALL_FROM), so
+    # the shortest of those (appends 45-50k) drop the base too
+    assert sm.CODEX_BASE_DROP[0] > sm.MISS_DROPS_ALL_FROM["codex"]
+    low, high = sm.CODEX_SHARED_BASE
+    for m in moved:
+        # a miss that would drop everything, from a conversation inside CODEX_BASE_DROP (the
+        # step's total is at least what it had seen, and a miss adds less than 10k to that)
+        assert not m.compaction and m.before == 0 and low <= m.now < high
+        assert sm.CODEX_BASE_DROP[0] <= m.now + m.append < sm.CODEX_BASE_DROP[1] + 10_000
