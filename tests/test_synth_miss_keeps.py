@@ -1,6 +1,6 @@
 """What a cache miss keeps, fits that move only the missing step's prefix
 (session_model.CLAUDE_SMALL_MISS_DROPS, MISS_PARTIAL_KEEP_ENDS, CODEX_BASE_SHARE,
-CODEX_BASE_MISS_FROM / _SIZE): no draw, no total moves."""
+CODEX_BASE_MISS_FROM / _SIZE, CODEX_BASE_DROP): no draw, no total moves."""
 
 from types import SimpleNamespace
 
@@ -101,3 +101,22 @@ def test_a_miss_keeps_the_shared_base_at_the_first_chance_past_the_edge_in_large
     assert large._codex_kept(ctx, "miss", edge) == ctx.static  # once a session
     smaller = _in_miss_window(sm.CODEX_BASE_MISS_SIZE - 0.01)
     assert smaller._codex_kept(ctx, "miss", edge) == ctx.static
+
+
+def test_codex_misses_dropping_everything_keep_the_shared_base_only_in_their_window(monkeypatch):
+    # a wider share, so the demo has some; only the drop kind
+    wide = {"compact": 0.0, "miss": 0.0, "drop": 0.6}
+    monkeypatch.setattr(sm, "CODEX_BASE_SHARE", wide)
+    moved = moved_prefixes(
+        monkeypatch, {"CODEX_BASE_SHARE": dict.fromkeys(wide, 0.0)}, ("codex",), (0, 1, 2, 3)
+    )
+    assert moved
+    # the window starts above where misses begin to drop everything (MISS_DROPS_ALL_FROM), so
+    # the shortest of those (appends 45-50k) drop the base too
+    assert sm.CODEX_BASE_DROP[0] > sm.MISS_DROPS_ALL_FROM["codex"]
+    low, high = sm.CODEX_SHARED_BASE
+    for m in moved:
+        # a miss that would drop everything, from a conversation inside CODEX_BASE_DROP (the
+        # step's total is at least what it had seen, and a miss adds less than 10k to that)
+        assert not m.compaction and m.before == 0 and low <= m.now < high
+        assert sm.CODEX_BASE_DROP[0] <= m.now + m.append < sm.CODEX_BASE_DROP[1] + 10_000
