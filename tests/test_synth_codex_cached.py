@@ -1,5 +1,5 @@
 """Which Codex sessions cache under 2,048 also follows what their first call writes
-(session_model.CODEX_SMALL_REST): the opening's sum is kept, and only the smaller sessions move."""
+(session_model.CODEX_SMALL_*): the opening's sum is kept, and only the smaller sessions move."""
 
 import itertools
 from types import SimpleNamespace
@@ -37,15 +37,15 @@ def test_small_cached_sessions_write_little_on_their_first_call(monkeypatch):
             assert cached == cached0  # the larger sessions keep their split
             continue
         if cached < top:
-            assert rest <= sm.CODEX_SMALL_REST[0]
-        elif cached < sm.CODEX_SMALL_PULL:
-            assert rest >= sm.CODEX_SMALL_REST[1]
+            assert rest <= sm.CODEX_SMALL_PUSH_REST
+        elif cached < sm.CODEX_SMALL_PULL_CACHED:
+            assert rest >= sm.CODEX_SMALL_PULL_REST
         if cached0 < top <= cached:
             moved["out"] += 1
-            assert cached == top and rest0 > sm.CODEX_SMALL_REST[0]
+            assert cached == top and rest0 > sm.CODEX_SMALL_PUSH_REST
         elif cached < top <= cached0:
             moved["in"] += 1
-            assert cached == top - 1 and rest0 < sm.CODEX_SMALL_REST[1]
+            assert cached == top - 1 and rest0 < sm.CODEX_SMALL_PULL_REST
     assert moved["out"] and moved["in"]
 
 

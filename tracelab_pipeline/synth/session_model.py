@@ -274,14 +274,16 @@ CODEX_REST_MIN = 1_000
 # Which sessions cache under 2,048 (the top of CODEX_SHARED_BASE; Table 9's 1-2k bin holds their
 # first calls) also follows what their first call writes, the rest of the opening: among the
 # sessions below the CODEX_SMALL_SIZE size quantile, one that would write more than
-# CODEX_SMALL_REST[0] caches 2,048 instead, and one caching under CODEX_SMALL_PULL that would
-# write less than CODEX_SMALL_REST[1] caches 2,047 (the opening's sum kept, no draw). A fit:
-# the paper's 1-2k median (4.3k) sits among small first calls, and ours was +11 % on average
-# over the plans of seeds 0-11 (-4..+25 %; now -8..+12 %). The size edge keeps the larger
-# sessions' many compactions where they were (without it, pulled sessions moved them from the
-# 2-4k bin to under 1k: <1k n +15..+18 % on 3 of those seeds; benchmarks/synth_paper_check.txt).
-CODEX_SMALL_REST = (4_800, 3_400)
-CODEX_SMALL_PULL = 2_600
+# CODEX_SMALL_PUSH_REST caches 2,048 instead, and one caching under CODEX_SMALL_PULL_CACHED
+# that would write less than CODEX_SMALL_PULL_REST caches 2,047 (the opening's sum kept, no
+# draw). A fit: the paper's 1-2k median (4.3k) sits among small first calls, and ours was +11 %
+# on average over the plans of seeds 0-11 (-4..+25 %; now -8..+12 %). The size edge keeps the
+# larger sessions' many compactions where they were (without it, pulled sessions moved them
+# from the 2-4k bin to under 1k: <1k n +15..+18 % on 3 of those seeds;
+# benchmarks/synth_paper_check.txt).
+CODEX_SMALL_PUSH_REST = 4_800
+CODEX_SMALL_PULL_REST = 3_400
+CODEX_SMALL_PULL_CACHED = 2_600
 CODEX_SMALL_SIZE = 0.8
 # Codex's base instructions are a prefix shared by every session of a client version, so a
 # session whose own cached part (CODEX_CACHED) is gone can still hit that shared base: Table 9's
@@ -294,8 +296,10 @@ CODEX_SMALL_SIZE = 0.8
 #   (appends ~26k: the bin's middle);
 # - "miss": that share of the first miss that would keep the cached part once the conversation
 #   holds CODEX_BASE_MISS_FROM, in the sessions of the top CODEX_BASE_MISS_SIZE quantile by size
-#   (2-3 a seed, appends 150-250k: the bin's top; the first such miss at any context and size,
-#   ~5 a seed with appends of 33-196k, left the p99 at -61..-7 % on the plans of seeds 0-11);
+#   (2-3 a seed, appends 150-250k: the bin's top). The top quantile is a fixed block of ~48
+#   sessions whose lattice phases are evenly spread, so about as many fall in the window on
+#   every seed; the first such miss at any context and size (~5 a seed, appends of 33-196k,
+#   scattered over the size ranks) left the p99 at -61..-7 % on the plans of seeds 0-11;
 # - "drop": that share of their first miss that drops everything (MISS_DROPS_ALL_FROM, 45k)
 #   while the conversation holds CODEX_BASE_DROP: the shared base outlives the session's own
 #   entries a little (appends 50-73k, ~10-20 a seed: they set the bin's p90). The bin's p90 is
@@ -312,9 +316,9 @@ CODEX_SMALL_SIZE = 0.8
 # independent picks would; whether it has a drop-everything miss at 50-70k follows its own
 # draws, so that count spreads about as much. Over the plans of seeds 0-11 the 1-2k p90 went
 # from -75..+144 % to -9..+4 %, p99 to -19..+11 %; the p50 sits among the small-cached
-# sessions' first calls (CODEX_SMALL_REST; benchmarks/synth_paper_check.txt). The phase is the
-# one the shell_command and apply_patch timings start from (_weyl): no paper table crosses the
-# two, and a phase of its own (its own offset and step, as strata.py adds the residual's) left
+# sessions' first calls (CODEX_SMALL_PUSH_REST; benchmarks/synth_paper_check.txt). The phase is
+# the one the shell_command and apply_patch timings start from (_weyl): no paper table crosses
+# the two, and a phase of its own (its own offset and step, as strata.py adds the residual's) left
 # more of the bin's values out on those plans, 12 against 7 (before the late "miss" kind), so
 # the fit's counts hold some luck of the phase.
 CODEX_SHARED_BASE = (1_024, 2_048)
@@ -644,7 +648,7 @@ class SessionBuilder:
         # (`z`, the session's size score for pace and waits, keeps the plain correlation.)
         zs, zn = _phi_inv(d.size), _phi_inv(d.requests)
         self.steps_z = zs  # the tool-step score (CODEX_CACHED), not the size score `z`
-        self.size_q = d.size  # size quantile (CODEX_BASE_MISS_SIZE)
+        self.size_q = d.size  # size quantile (CODEX_BASE_MISS_SIZE, CODEX_SMALL_SIZE)
         z = SIZE_RHO * zs + math.sqrt(1.0 - SIZE_RHO**2) * zn
         lo, hi = SIZE_RHO_TAIL_Z
         rho = SIZE_RHO + (SIZE_RHO_TAIL - SIZE_RHO) * min(1.0, max(0.0, (zs - lo) / (hi - lo)))
@@ -925,7 +929,8 @@ class SessionBuilder:
 
     def _codex_cached(self, static: int, init: int, u: float) -> tuple[int, int]:
         """The opening `static + init` split into the cached prompt and the rest
-        (CODEX_CACHED): no draw, and the sum stays."""
+        (CODEX_CACHED; in the smaller sessions moved across 2,048, CODEX_SMALL_*): no draw, and
+        the sum stays."""
         w_steps, w_init = CODEX_CACHED_WEIGHTS
         lo, hi = CODEX_INIT
         z = (
@@ -936,9 +941,9 @@ class SessionBuilder:
         cached = min(_between(*CODEX_CACHED, _phi(z)), static + init - CODEX_REST_MIN)
         top, rest = CODEX_SHARED_BASE[1], static + init - cached
         if self.size_q < CODEX_SMALL_SIZE:
-            if cached < top and rest > CODEX_SMALL_REST[0]:
+            if cached < top and rest > CODEX_SMALL_PUSH_REST:
                 cached = top
-            elif top <= cached < CODEX_SMALL_PULL and rest < CODEX_SMALL_REST[1]:
+            elif top <= cached < CODEX_SMALL_PULL_CACHED and rest < CODEX_SMALL_PULL_REST:
                 cached = top - 1
         return cached, static + init - cached
 
@@ -1037,7 +1042,7 @@ class SessionBuilder:
                 total = ctx.static + ctx.init + summary + fresh + moved
                 prefix = ctx.static if rng.random() < COMPACT_KEEPS_STATIC[self.provider] else 0
                 if codex and prefix:
-                    prefix = self._codex_kept(ctx, "compact")
+                    prefix = self._codex_kept(ctx, "compact", ctx.prev_total)
             else:
                 cached = ctx.prev_total + (ctx.prev_output if output_cached else 0)
                 seen = cached - moved  # what the decisions below read: as without the move
@@ -1320,7 +1325,7 @@ class SessionBuilder:
             return self._weyl(0.5, n, cal.PATCH_RESIDUAL_STEP)
         return None
 
-    def _codex_kept(self, ctx: _Context, kind: str, seen: int = 0) -> int:
+    def _codex_kept(self, ctx: _Context, kind: str, seen: int) -> int:
         """The prefix a Codex compaction or miss keeps where it would keep the session's cached
         part: that part, the shared base (CODEX_SHARED_BASE; a miss only past CODEX_BASE_MISS_FROM
         in the largest sessions, CODEX_BASE_MISS_SIZE), or nothing where that part is under the
