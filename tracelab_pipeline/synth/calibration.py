@@ -336,14 +336,6 @@ PATCH_EXEC_STEP = 11**0.5 % 1.0
 # without the knot: seed 3's tool averages -21 %.) Only Claude's tool timing moves (the draws
 # are the same: a call's quantile maps to another latency).
 TOOL_LATENCY_TAIL_KNOT = {"Bash": (0.995, 1300.0)}
-# A sub-agent's tool call runs at most this long (seconds). A sub-agent's run time is its Agent
-# call's latency, so each hour of its calls counts twice in Table 7's tool time (and its requests'
-# e2e), and a single 3-5 h Bash call under a sub-agent made it a 4-13 h Agent call: on seed 0's
-# plans 30 Agent calls over 1.5 h held 105 of the 175 Agent hours. Without a cap the sub-agents'
-# long calls left Table 7's tool averages at +7..+11 % and the tool p99s at +12..+34 % on seeds
-# 0-2, and a change that re-draws which calls spawn sub-agents (wt111) moved them by up to
-# +12 points; the main thread keeps Bash's tail (TOOL_LATENCY_TAIL_KNOT).
-SUBAGENT_TOOL_MAX_S = 3600.0
 CODEX_ZERO_WALL_P = 0.5
 # ... and the quick commands that open a request (ls, cat, rg: OPENING_CALLS) are more often
 # so; the later calls' share keeps the pooled 0.5 (opening exec_command calls are ~16 % of

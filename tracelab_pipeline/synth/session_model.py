@@ -670,7 +670,6 @@ class SessionBuilder:
         # move the pooled per-step and per-call distributions.
         small = z < cal.PACE_SMALL_Z
         self.small = small
-        self.in_sub = False  # drawing a sub-agent's thread (its calls' latencies are capped)
         self.parallel = d.size < cal.PARALLEL_SMALL_Q
         self.tool_w = cal.TOOL_SESSION_RHO if small else cal.PACE_LARGE_RHO
         self.gen_w = cal.GEN_SESSION_RHO if small else cal.PACE_LARGE_RHO
@@ -1274,8 +1273,6 @@ class SessionBuilder:
                     z += self.tool_noise * trng.gauss(0.0, 1.0)
                 u = _phi(z)
                 latency = TOOL_LATENCY.get(tool.name, TOOL_LATENCY["_default"]).ppf(u)
-                if self.in_sub:
-                    latency = min(latency, cal.SUBAGENT_TOOL_MAX_S)
                 if codex:
                     phase_u = self._codex_timing(tool, latency)
                     residual = self._residual(tool, phase_u)
@@ -1367,8 +1364,7 @@ class SessionBuilder:
         start = tool.emitted_ms + self.trng.randint(20, 200)
         # The sub-agent draws from its own stream (seeded by its id), so what the session
         # draws next does not depend on how long its sub-agents ran.
-        saved, saved_rng, saved_z, saved_sub = self.model, self.rng, self.req_z, self.in_sub
-        self.in_sub = True
+        saved, saved_rng, saved_z = self.model, self.rng, self.req_z
         self.rng = random.Random(f"{sub.agent_id}:{self.trng.random()}")
         # Explore and other light agents run on Haiku (calibration.CLAUDE_SUBAGENT_HAIKU_P),
         # drawn from a stream of its own: the sub-agent's other draws are unmoved.
@@ -1378,7 +1374,7 @@ class SessionBuilder:
         try:
             self._thread(sub, [steps], start, is_sub=True)
         finally:
-            self.model, self.rng, self.req_z, self.in_sub = saved, saved_rng, saved_z, saved_sub
+            self.model, self.rng, self.req_z = saved, saved_rng, saved_z
         self.plan.subagents.append(sub)
         return sub
 
