@@ -174,17 +174,6 @@ TOOL_MIX = {
         ),
     )
 }
-
-
-def _agent_slice(opening: bool) -> tuple[float, float]:
-    """Agent's share of Claude's tool weights as a slice (start, end) of [0, 1): _tool_name."""
-    names, cum = TOOL_MIX["claude", opening]
-    i = names.index("Agent")
-    return (cum[i - 1] if i else 0.0) / cum[-1], cum[i] / cum[-1]
-
-
-AGENT_SLICE = {opening: _agent_slice(opening) for opening in (True, False)}
-
 # Tool calls per tool-emitting step of the large sessions, which hold most steps (Table 1:
 # 142,388 Claude calls over 140,338 steps, 290,122 Codex calls over 216,823 steps, i.e. ~1.18 and
 # ~1.46 per tool-emitting step once the openings of requests and the small sessions below have
@@ -547,38 +536,6 @@ CLAUDE_SMALL_MISS_DROPS_STATIC = 16_384
 # such small appends and half misses keeping the schemas (appends 40-570k); ours had too few of
 # the former, so its median sat in the gap between the two, +21..+300 % on seeds 0-3.
 CLAUDE_SUB_FIRST_SCHEMAS_ONLY = 0.15
-# Which Claude misses keep only the tool schemas (MISS_KEEPS' second range, 4-8k: Table 9's
-# 4-8k bin, whose 17.2k median is the boundary between ~250 small appends and ~270 such misses
-# of ~230k) follows the session's phase as a Weyl sequence over its misses (_schemas_miss), not
-# the miss's draw: the bin's count of them then follows the number of misses instead of adding
-# binomial noise, concentrated in the few long sessions that miss most. The draws in that range
-# are spread over the others, so every kind keeps its share. Its share of the range, as knots
-# (cached tokens, share), is a fit: fewer at mid contexts and more at the largest ones puts the
-# bin's two groups in balance on average with its avg and p90 held (plans of seeds 0-11,
-# benchmarks/synth_paper_check.txt).
-CLAUDE_SCHEMAS_MISS_OFF = 0.0
-CLAUDE_SCHEMAS_MISS_STEP = math.sqrt(23) % 1.0
-CLAUDE_SCHEMAS_MISS_SHARE = ((100_000, 0.9), (800_000, 1.1))
-# A sub-agent's system prompt size (6-12k; under 8k its first calls and early steps land in
-# the 4-8k bin's small group) from the session's phase too, at another offset and step, and
-# its first call's cache outcome (FIRST_CACHED, CLAUDE_SUB_FIRST_SCHEMAS_ONLY) from the same
-# point times CLAUDE_SUB_FIRST_MULT (mod 1): the pair is then spread evenly over the plane,
-# so the small group follows the number of sub-agents. (A multiplier of 7919, the digits of
-# the point, left the outcomes about as loose as draws: balance sd ~15 against ~14 with 11 on
-# the plans of seeds 0-11; 13 is a near-multiple of 1 / the step, so a session's outcomes
-# would hardly move from one sub-agent to the next.) Both are still drawn, unused, so the
-# session's later draws stay.
-CLAUDE_SUB_STATIC_OFF = 0.5
-CLAUDE_SUB_STATIC_STEP = math.sqrt(29) % 1.0
-CLAUDE_SUB_FIRST_MULT = 11.0
-# Claude misses in a thread of less than these cached tokens that would drop everything keep
-# the tool schemas instead (knots: cached tokens, share of that draw range, from its top): the
-# schemas are the cache entry every session shares, while a young conversation's own entries
-# are the least read. Their appends, ~10-25k, are the only steps of the 4-8k bin near its
-# median, so they decide how far a seed's imbalance between its two groups moves it: 1-9 steps
-# within 15 % of 17.2k before, 5-16 now (plans of seeds 0-11). They come from the <1k bin's
-# smallest appends (its n -0.1..-1.5 points, median +0.3..+4.5 points on seeds 0-11).
-CLAUDE_YOUNG_MISS_SCHEMAS = ((22_000, 1.0), (30_000, 0.0))
 
 
 @dataclass(slots=True)
@@ -680,11 +637,6 @@ class SessionBuilder:
         self.contributor = contributor
         self.start_ms = start_ms
         self.version = version
-        # The session's phase (build sets it from the draws) and its Claude misses and
-        # sub-agents so far: CLAUDE_SCHEMAS_MISS_STEP, CLAUDE_SUB_STATIC_STEP; the current
-        # sub-agent's first-call quantile (CLAUDE_SUB_FIRST_MULT).
-        self.residual_u, self.claude_misses, self.claude_subs = 0.5, 0, 0
-        self.sub_first_u = 0.5
 
     # ------------------------------------------------------------------ public
 
@@ -717,8 +669,6 @@ class SessionBuilder:
         self.residual_u, self.shell_calls, self.patch_calls = d.residual, 0, 0
         # the Bash tail's phase and the expected count of tail calls so far (_bash_tail)
         self.tail_u, self.tail_sum, self.tail_n = d.tail, 0.0, 0
-        # Claude's Agent calls (_tool_name); whether a sub-agent's thread is being drawn
-        self.agent_u, self.agent_acc, self.in_sub = d.agent, 0.0, False
         self.base_calls = dict.fromkeys(CODEX_BASE_SHARE, 0)  # CODEX_SHARED_BASE candidates
         # Large sessions, which hold most steps, get a weak pace so that a few of them cannot
         # move the pooled per-step and per-call distributions.
@@ -842,12 +792,6 @@ class SessionBuilder:
         # sessions with dozens of compactions (Table 4: p99 of 34) put all their compaction steps
         # in the prefix bin of their static prompt (Table 9: Codex 2-4k vs 4-8k).
         u = self.static_u if not is_sub else rng.random()
-        if is_sub and not codex:
-            # (Drawn as before, so the session's later draws stay: CLAUDE_SUB_STATIC_STEP,
-            # CLAUDE_SUB_FIRST_MULT.)
-            n, self.claude_subs = self.claude_subs, self.claude_subs + 1
-            w = self._weyl(CLAUDE_SUB_STATIC_OFF, n, CLAUDE_SUB_STATIC_STEP)
-            u, self.sub_first_u = w, (w * CLAUDE_SUB_FIRST_MULT) % 1.0
         if codex:
             # (Codex has no sub-agents here: _run_tools spawns them for Claude's Agent calls.)
             static, init = self._codex_cached(
@@ -1033,8 +977,6 @@ class SessionBuilder:
             total = ctx.static + ctx.init + fresh
             # (Claude's uncached first calls are half of Table 9's <1k bin, median 78k.)
             u = rng.random()
-            if ctx.sub:
-                u = self.sub_first_u  # (CLAUDE_SUB_FIRST_MULT; drawn all the same)
             cached_p = FIRST_CACHED[self.provider]
             prefix = ctx.static if u < cached_p else 0
             schemas_p = cached_p * CLAUDE_SUB_FIRST_SCHEMAS_ONLY
@@ -1125,13 +1067,8 @@ class SessionBuilder:
                     # 152k / 50k at Codex's 16-32k / 32-64k, 661k at Claude's 16-32k).
                     draw = rng.random()
                     keep_static, keep_init, keep_start = MISS_KEEPS[self.provider]
-                    schemas = None
-                    if not codex and miss == 1:
-                        draw, schemas = self._schemas_miss(draw, keep_static, keep_init, seen)
                     if miss == 2:  # (MISS_LARGE_CONTEXT)
                         prefix = _kept_opening(ctx, draw)
-                    elif schemas is not None:
-                        prefix = schemas
                     elif draw < keep_static:
                         prefix = self._codex_kept(ctx, "miss", seen) if codex else ctx.static
                         # (The same draw decides, so the session's later draws do not move.)
@@ -1177,11 +1114,6 @@ class SessionBuilder:
                             CLAUDE_DROP_KEEPS_OPENING, seen
                         ):
                             prefix = _kept_opening(ctx, draw)
-                        elif not codex and 1 - draw < (1 - keep_start) * (
-                            young := _log_interp(CLAUDE_YOUNG_MISS_SCHEMAS, seen)
-                        ):
-                            h = (1 - draw) / ((1 - keep_start) * young)
-                            prefix = 4_096 + int(h * (min(ctx.static, 8_192) - 4_096))
                 elif not user and ctx.turn_start and rng.random() < PARTIAL_MISS[self.provider]:
                     # Only the cache written at the request's start survived: the request's own
                     # growth is sent again (Table 9: appends of 10-30k at prefixes over 64k).
@@ -1317,28 +1249,7 @@ class SessionBuilder:
 
     def _tool_name(self, opening: bool = False) -> str:
         names, cum = TOOL_MIX[self.provider, opening]
-        if self.provider != "claude" or self.in_sub:
-            return weighted_choice(self.rng, names, cum)
-        # Whether a Claude main-thread call is an Agent call (a sub-agent) comes from the
-        # session's accumulator, not the call's draw: an Agent call where the phase plus the
-        # calls' summed Agent shares crosses an integer. With the phases spread over the sessions
-        # (strata.py) a seed's sub-agent count follows its calls instead of adding binomial
-        # noise (Table 9's Claude 4-8k bin, whose median is set by the balance of sub-agent steps
-        # against misses). The draw is still made and names the other tools: one in Agent's
-        # slice is spread over the rest, so Fig 7's mix stays and the session's later draws do
-        # not move. (Sub-agents' own calls keep the plain draw: counted here, the calls of the
-        # sub-agents a phase spawns would raise the sum only where the phase is high, and the
-        # sub-agent count would fall ~4 % short of the per-call share.)
-        lo, hi = AGENT_SLICE[opening]
-        u = self.rng.random()
-        before = self.agent_u + self.agent_acc
-        self.agent_acc += hi - lo
-        if math.floor(self.agent_u + self.agent_acc) > math.floor(before):
-            return "Agent"
-        if lo <= u < hi:
-            u = (u - lo) / (hi - lo) * (1.0 - hi + lo)
-            u += hi - lo if u >= lo else 0.0
-        return choice_at(names, cum, u)
+        return weighted_choice(self.rng, names, cum)
 
     def _run_tools(self, step: StepPlan) -> None:
         rng, trng = self.rng, self.trng
@@ -1471,26 +1382,6 @@ class SessionBuilder:
         lo, hi = CODEX_SHARED_BASE
         return min(lo + int(u / share * (hi - lo)), ctx.static)
 
-    def _schemas_miss(
-        self, draw: float, lo: float, hi: float, seen: int
-    ) -> tuple[float, int | None]:
-        """Whether a Claude miss keeps only the tool schemas, from the session's phase rather
-        than the miss's draw (CLAUDE_SCHEMAS_MISS_STEP): the miss's kind draw with the schemas'
-        range [lo, hi) taken out (a draw in it spread over the rest), and the kept prefix, or
-        None."""
-        band = hi - lo
-        n, self.claude_misses = self.claude_misses, self.claude_misses + 1
-        w = self._weyl(CLAUDE_SCHEMAS_MISS_OFF, n, CLAUDE_SCHEMAS_MISS_STEP)
-        kept = None
-        if lo <= draw < hi:
-            kept = self.rng.randint(4_096, 8_191)  # drawn as before: later draws stay
-            draw = (draw - lo) / band * (1.0 - band)
-            draw += band if draw >= lo else 0.0
-        share = band * _log_interp(CLAUDE_SCHEMAS_MISS_SHARE, seen)
-        if w >= share:
-            return draw, None
-        return draw, kept if kept is not None else 4_096 + int(w / share * 4_096)
-
     def _weyl(self, off: float, n: int, step: float) -> float:
         """The n-th point of the session's Weyl sequence offset by `off`: evenly spread over a
         session's calls, with the session's phase (`residual_u`) as its start."""
@@ -1506,8 +1397,7 @@ class SessionBuilder:
         start = tool.emitted_ms + self.trng.randint(20, 200)
         # The sub-agent draws from its own stream (seeded by its id), so what the session
         # draws next does not depend on how long its sub-agents ran.
-        saved, saved_rng, saved_z, saved_sub = self.model, self.rng, self.req_z, self.in_sub
-        self.in_sub = True
+        saved, saved_rng, saved_z = self.model, self.rng, self.req_z
         self.rng = random.Random(f"{sub.agent_id}:{self.trng.random()}")
         # Explore and other light agents run on Haiku (calibration.CLAUDE_SUBAGENT_HAIKU_P),
         # drawn from a stream of its own: the sub-agent's other draws are unmoved.
@@ -1517,7 +1407,7 @@ class SessionBuilder:
         try:
             self._thread(sub, [steps], start, is_sub=True)
         finally:
-            self.model, self.rng, self.req_z, self.in_sub = saved, saved_rng, saved_z, saved_sub
+            self.model, self.rng, self.req_z = saved, saved_rng, saved_z
         self.plan.subagents.append(sub)
         return sub
 
