@@ -336,11 +336,6 @@ PATCH_EXEC_STEP = 11**0.5 % 1.0
 # without the knot: seed 3's tool averages -21 %.) Only Claude's tool timing moves (the draws
 # are the same: a call's quantile maps to another latency).
 TOOL_LATENCY_TAIL_KNOT = {"Bash": (0.995, 1300.0)}
-# Where Table 7's tool hours are: Claude Bash calls past this quantile (most of them in calls
-# past the knot above). How many a session makes is a stratified choice, not a draw per call
-# (session_model.SessionBuilder._bash_tail): left to chance, their count, and with it the
-# seed's tool averages, wandered by +-6.5 % from seed to seed.
-BASH_TAIL_STRATA_Q = 0.995
 CODEX_ZERO_WALL_P = 0.5
 # ... and the quick commands that open a request (ls, cat, rg: OPENING_CALLS) are more often
 # so; the later calls' share keeps the pooled 0.5 (opening exec_command calls are ~16 % of

@@ -43,8 +43,6 @@ def _dist(t: tuple, *knots: tuple[float, float] | None) -> QuantileDist:
 
 
 _NORMAL = NormalDist()
-_TAIL_Z = _NORMAL.inv_cdf(cal.BASH_TAIL_STRATA_Q)
-_TAIL_STEP = 29**0.5 % 1.0  # (see _bash_tail)
 
 
 U300 = cal.WAIT_U300  # where HUMAN_WAIT crosses 300 s (the 5-min cache TTL)
@@ -667,8 +665,6 @@ class SessionBuilder:
         # PATCH_RESIDUAL_STEP), which also picks the steps keeping CODEX_SHARED_BASE; the
         # counts of those calls so far
         self.residual_u, self.shell_calls, self.patch_calls = d.residual, 0, 0
-        # the Bash tail's phase and the expected count of tail calls so far (_bash_tail)
-        self.tail_u, self.tail_sum, self.tail_n = d.tail, 0.0, 0
         self.base_calls = dict.fromkeys(CODEX_BASE_SHARE, 0)  # CODEX_SHARED_BASE candidates
         # Large sessions, which hold most steps, get a weak pace so that a few of them cannot
         # move the pooled per-step and per-call distributions.
@@ -1271,15 +1267,10 @@ class SessionBuilder:
                 # latency, and a changed count of draws would re-draw the rest of the session's
                 # Codex timing, Table 10.)
                 z = self.tool_w * self.tool_z
-                g = trng.gauss(0.0, 1.0)
                 if self.req_z is not None and not tool.opening and tool.name != "exec_command":
-                    if tool.name == "Bash" and not codex:
-                        g = self._bash_tail(z + self.req_w * self.req_z, self.req_noise, g)
-                    z += self.req_w * self.req_z + self.req_noise * g
+                    z += self.req_w * self.req_z + self.req_noise * trng.gauss(0.0, 1.0)
                 else:
-                    if tool.name == "Bash" and not codex:
-                        g = self._bash_tail(z, self.tool_noise, g)
-                    z += self.tool_noise * g
+                    z += self.tool_noise * trng.gauss(0.0, 1.0)
                 u = _phi(z)
                 latency = TOOL_LATENCY.get(tool.name, TOOL_LATENCY["_default"]).ppf(u)
                 if codex:
@@ -1300,30 +1291,6 @@ class SessionBuilder:
                     end = tool.emitted_ms + max(1, int(latency * 1000))
                 tool.is_error = trng.random() < _error_rate(tool.name)
             tool.result_ms = max(end, floor + trng.randint(0, 5), tool.emitted_ms + 1)
-
-    def _bash_tail(self, mean: float, sd: float, g: float) -> float:
-        """The noise `g` of a Claude Bash call's pace score `mean + sd * g`, moved into or out
-        of the latency tail (past calibration.BASH_TAIL_STRATA_Q) so that the session's tail
-        calls are those where its phase plus the summed tail probabilities of its calls so far
-        crosses an integer: each call still lands there with its probability, but a session
-        makes its expected count of them (rounded up or down), and sessions of like size have
-        well-spread phases (synth/strata.py). The draw is kept and only rescaled (within the
-        body or the tail its quantile stays uniform), so no other draw moves."""
-        c = (_TAIL_Z - mean) / sd  # the noise past which the call is in the tail
-        p = _phi(-c)
-        if p < 1e-9:  # (beyond what floats resolve; such calls stay out)
-            return g
-        before, self.tail_sum = self.tail_sum, self.tail_sum + p
-        tail = math.floor(self.tail_u + self.tail_sum) > math.floor(self.tail_u + before)
-        if tail:
-            # Where in the tail (1,300-20,000 s past the knot) matters as much as how many:
-            # the session's n-th tail call takes its quantile there from the phase's digits
-            # past the first (times 7919, a second uniform) plus n steps of _TAIL_STEP.
-            n, self.tail_n = self.tail_n, self.tail_n + 1
-            return -_phi_inv(p * (1.0 - (self.tail_u * 7919.0 + n * _TAIL_STEP) % 1.0))
-        if g > c:  # a tail draw not chosen: to the body, its quantile there uniform
-            return _phi_inv((1.0 - p) * _phi(-g) / p)
-        return g
 
     def _codex_timing(self, tool: ToolPlan, latency: float) -> float | None:
         """Set the call's runner time (`internal_s`); return its residual's quantile where the

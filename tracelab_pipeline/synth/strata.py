@@ -34,9 +34,6 @@ class SessionDraws:
     # phase of the session's shell_command residuals (calibration.SHELL_RESIDUAL_STEP), also
     # of the Codex steps keeping only the shared base (session_model.CODEX_BASE_SHARE)
     residual: float = 0.5
-    # phase of the session's count of Claude Bash calls in the latency tail
-    # (calibration.BASH_TAIL_STRATA_Q, session_model.SessionBuilder._bash_tail)
-    tail: float = 0.5
 
 
 _DIMS = 6  # lattice dimensions after size
@@ -47,7 +44,6 @@ _DIMS = 6  # lattice dimensions after size
 # n (a step close to a fraction such as 15/23 would bunch the draws into 23 bands).
 _ALPHA = [math.sqrt(p) % 1.0 for p in (2, 3, 5, 7, 11, 13)][:_DIMS]
 _RESIDUAL_ALPHA = math.sqrt(19) % 1.0
-_TAIL_ALPHA = math.sqrt(23) % 1.0
 
 
 def provider_draws(seed: int, provider: str, n: int) -> list[SessionDraws]:
@@ -58,11 +54,9 @@ def provider_draws(seed: int, provider: str, n: int) -> list[SessionDraws]:
     # The residual phase joined later: its own offset stream, so the draws above and the
     # shuffle below are those of the generator before it.
     residual = random.Random(f"draws:{seed}:{provider}:residual").random()
-    tail = random.Random(f"draws:{seed}:{provider}:tail").random()  # (likewise)
     out = []
     for rank, size in enumerate(sizes):
         q = [(offsets[j] + rank * _ALPHA[j]) % 1.0 for j in range(_DIMS)]
-        phases = ((residual + rank * _RESIDUAL_ALPHA) % 1.0, (tail + rank * _TAIL_ALPHA) % 1.0)
-        out.append(SessionDraws(size, *q, *phases))
+        out.append(SessionDraws(size, *q, (residual + rank * _RESIDUAL_ALPHA) % 1.0))
     rng.shuffle(out)
     return out
