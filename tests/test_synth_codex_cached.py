@@ -18,8 +18,7 @@ def _splits() -> list[tuple[float, int, int, tuple[int, int]]]:
         range(2_000, 10_001, 250),
         (0.001, 0.01, 0.05, 0.2),
     ):
-        # the tool-step score is the size quantile's normal score, as SessionBuilder sets it
-        session = SimpleNamespace(steps_z=sm._phi_inv(q), size_q=q)
+        session = SimpleNamespace(size_q=q)
         out.append((q, static, init, sm.SessionBuilder._codex_cached(session, static, init, u)))
     return out
 

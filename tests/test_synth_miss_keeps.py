@@ -63,16 +63,23 @@ def test_codex_misses_keep_the_shared_base_only_at_large_contexts(monkeypatch):
         assert not m.compaction and m.before > m.now and m.now + m.append >= sm.CODEX_BASE_MISS_FROM
 
 
+def _builder(phase: float, size_q: float = 0.0) -> sm.SessionBuilder:
+    """A builder with no session drawn: what the shared-base methods read."""
+    b = object.__new__(sm.SessionBuilder)
+    b.residual_u, b.size_q = phase, size_q
+    b.base_calls = dict.fromkeys(sm.CODEX_BASE_SHARE, 0)
+    return b
+
+
 def test_the_shared_base_windows_are_disjoint_and_take_the_first_candidate_only():
     ctx = SimpleNamespace(static=1_900)
     low, high = sm.CODEX_SHARED_BASE
     hits = dict.fromkeys(sm.CODEX_BASE_SHARE, 0)
     for k in range(10_000):
-        chosen = []
+        chosen, session = [], _builder(k / 10_000)
         for kind in sm.CODEX_BASE_SHARE:
-            session = SimpleNamespace(residual_u=k / 10_000, base_calls={kind: 0})
-            first = sm.SessionBuilder._codex_base(session, ctx, kind)
-            assert sm.SessionBuilder._codex_base(session, ctx, kind) is None
+            first = session._codex_base(ctx, kind)
+            assert session._codex_base(ctx, kind) is None
             if first is not None:
                 assert low <= first <= ctx.static
                 chosen.append(kind)
@@ -84,12 +91,9 @@ def test_the_shared_base_windows_are_disjoint_and_take_the_first_candidate_only(
 
 
 def _in_miss_window(size_q: float) -> sm.SessionBuilder:
-    """A builder (no session drawn) whose phase is in the "miss" kind's window."""
-    b = object.__new__(sm.SessionBuilder)
+    """A builder whose phase is in the "miss" kind's window."""
     share, off = sm.CODEX_BASE_SHARE["miss"], sm.CODEX_BASE_OFFSET["miss"]
-    b.size_q, b.residual_u = size_q, (share / 2 - off) % 1.0
-    b.base_calls = dict.fromkeys(sm.CODEX_BASE_SHARE, 0)
-    return b
+    return _builder((share / 2 - off) % 1.0, size_q)
 
 
 def test_a_miss_keeps_the_shared_base_at_the_first_chance_past_the_edge_in_large_sessions():

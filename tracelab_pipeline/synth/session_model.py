@@ -647,8 +647,9 @@ class SessionBuilder:
         # more of the requests: long-lived sessions are the chatty ones.
         # (`z`, the session's size score for pace and waits, keeps the plain correlation.)
         zs, zn = _phi_inv(d.size), _phi_inv(d.requests)
-        self.steps_z = zs  # the tool-step score (CODEX_CACHED), not the size score `z`
-        self.size_q = d.size  # size quantile (CODEX_BASE_MISS_SIZE, CODEX_SMALL_SIZE)
+        # the tool-step size quantile, whose score is `zs` (CODEX_CACHED, CODEX_BASE_MISS_SIZE,
+        # CODEX_SMALL_SIZE), not the size score `z`
+        self.size_q = d.size
         z = SIZE_RHO * zs + math.sqrt(1.0 - SIZE_RHO**2) * zn
         lo, hi = SIZE_RHO_TAIL_Z
         rho = SIZE_RHO + (SIZE_RHO_TAIL - SIZE_RHO) * min(1.0, max(0.0, (zs - lo) / (hi - lo)))
@@ -934,7 +935,7 @@ class SessionBuilder:
         w_steps, w_init = CODEX_CACHED_WEIGHTS
         lo, hi = CODEX_INIT
         z = (
-            w_steps * self.steps_z
+            w_steps * _phi_inv(self.size_q)
             + w_init * _phi_inv((init - lo + 0.5) / (hi - lo + 1))
             + math.sqrt(1.0 - w_steps**2 - w_init**2) * _phi_inv(u)
         )
