@@ -124,3 +124,10 @@ def test_codex_misses_dropping_everything_keep_the_shared_base_only_in_their_win
         # step's total is at least what it had seen, and a miss adds less than 10k to that)
         assert not m.compaction and m.before == 0 and low <= m.now < high
         assert sm.CODEX_BASE_DROP[0] <= m.now + m.append < sm.CODEX_BASE_DROP[1] + 10_000
+
+
+def test_claude_misses_in_young_threads_drop_the_tool_schemas_too(monkeypatch):
+    moved = moved_prefixes(monkeypatch, {"CLAUDE_SCHEMAS_MISS_FROM": 0}, ("claude",), (0, 1, 2))
+    assert moved
+    for m in moved:
+        assert m.now == 0 and 4_096 <= m.before < 8_192

@@ -1,4 +1,4 @@
-"""The cached part of session openings (session_model: CLAUDE_SUB_FIRST_SCHEMAS_ONLY,
+"""The cached part of session openings (session_model: CLAUDE_FIRST_SCHEMAS_ONLY,
 CLAUDE_OPENING_PAST_32K_WHOLE via _kept_opening, and Codex's CODEX_CACHED via _codex_cached):
 each moves only where the cache ends, never a draw."""
 
@@ -40,7 +40,7 @@ def test_cached_openings_move_prefixes_only(monkeypatch):
     monkeypatch.setattr(sm, "_kept_opening", opening)
     now = demo_plans(0)
     monkeypatch.setattr(sm.SessionBuilder, "_codex_cached", lambda self, s, i, u: (s, i))
-    monkeypatch.setattr(sm, "CLAUDE_SUB_FIRST_SCHEMAS_ONLY", 0.0)
+    monkeypatch.setattr(sm, "CLAUDE_FIRST_SCHEMAS_ONLY", {"sub": 0.0, "main": 0.0})
     monkeypatch.setattr(sm, "CLAUDE_OPENING_PAST_32K_WHOLE", 1.0)
     before = demo_plans(0)
 
@@ -50,7 +50,8 @@ def test_cached_openings_move_prefixes_only(monkeypatch):
     # (a) openings past 32k that are not kept whole are cut below 32k, never into the prompt
     trimmed = [(s, p) for s, whole, p in kept if p < whole]
     assert trimmed and all(s <= p <= 32_767 for s, p in trimmed)
-    codex_moved = schemas_only = 0
+    codex_moved = 0
+    schemas_only = {"main": 0, "sub": 0}
     for a, b in zip(now, before, strict=True):
         assert a.provider == b.provider
         for ta, tb in zip(_threads(a), _threads(b), strict=True):
@@ -59,9 +60,10 @@ def test_cached_openings_move_prefixes_only(monkeypatch):
                 codex_moved += sum(
                     x.prefix != y.prefix for x, y in zip(ta.steps, tb.steps, strict=True)
                 )
-            elif ta.agent_id is not None and ta.steps[0].prefix != tb.steps[0].prefix:
-                # a sub-agent's first call finding only the shared tool schemas cached
+                continue
+            if ta.steps[0].prefix != tb.steps[0].prefix:
+                # a first call finding only the shared tool schemas cached
                 static = tb.steps[0].prefix
                 assert 4_096 <= ta.steps[0].prefix < min(static, 8_192)
-                schemas_only += 1
-    assert codex_moved and schemas_only
+                schemas_only["sub" if ta.agent_id else "main"] += 1
+    assert codex_moved and all(schemas_only.values())
