@@ -550,7 +550,7 @@ CLAUDE_SUB_FIRST_STEP = math.sqrt(31) % 1.0
 # schemas drop everything instead (their draw is unchanged): their appends, 16-100k, put the 4-8k
 # bin's large group in reach of its median, where the main threads' schemas-only first calls
 # (above) now are. A fit to that bin's balance; they move to the <1k bin (2,937 steps, median
-# append 78k; its median -0..-2 points on seeds 0-3, plans).
+# append 78k; its median -3..+1 points on seeds 0-3, full check).
 CLAUDE_SCHEMAS_MISS_FROM = 100_000
 
 
