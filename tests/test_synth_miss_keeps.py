@@ -131,3 +131,16 @@ def test_claude_misses_in_young_threads_drop_the_tool_schemas_too(monkeypatch):
     assert moved
     for m in moved:
         assert m.now == 0 and 4_096 <= m.before < 8_192
+
+
+def test_claude_schemas_keeping_misses_start_past_the_edge(monkeypatch):
+    # with the edge back at 100k, the misses that now drop everything kept only the schemas,
+    # and every one of them had seen at least 100k but less than the edge (plus what the step
+    # itself adds: tool results or a prompt, under 25k here)
+    moved = moved_prefixes(
+        monkeypatch, {"CLAUDE_SCHEMAS_MISS_FROM": 100_000}, ("claude",), (0, 1, 2, 3)
+    )
+    assert moved
+    for m in moved:
+        assert m.kind == "main" and m.now == 0 and 4_096 <= m.before < 8_192
+        assert 100_000 <= m.now + m.append < sm.CLAUDE_SCHEMAS_MISS_FROM + 25_000
