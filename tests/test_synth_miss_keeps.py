@@ -144,3 +144,33 @@ def test_claude_schemas_keeping_misses_start_past_the_edge(monkeypatch):
     for m in moved:
         assert m.kind == "main" and m.now == 0 and 4_096 <= m.before < 8_192
         assert 100_000 <= m.now + m.append < sm.CLAUDE_SCHEMAS_MISS_FROM + 25_000
+
+
+def test_claude_sessions_keep_the_opening_on_a_limited_number_of_misses(monkeypatch):
+    # (low limits, so the demo's smaller sessions reach them)
+    monkeypatch.setattr(sm, "CLAUDE_OPENING_MISSES_MAX", 2)
+    moved = moved_prefixes(
+        monkeypatch, {"CLAUDE_OPENING_MISSES_MAX": 10**9}, ("claude",), (0, 1, 2)
+    )
+    assert moved
+    # main-thread misses that kept the opening (at least the system prompt) drop everything
+    assert all(m.kind == "main" and m.now == 0 and m.before >= 9_000 for m in moved)
+    # a limit of 2 instead of 3 drops exactly one more miss (the third) in each session that
+    # had three or more
+    monkeypatch.setattr(sm, "CLAUDE_OPENING_MISSES_MAX", 2)
+    third = moved_prefixes(monkeypatch, {"CLAUDE_OPENING_MISSES_MAX": 3}, ("claude",), (0, 1, 2))
+    sessions = [m.session for m in third]
+    assert third and len(set(sessions)) == len(sessions)
+    assert set(sessions) == {m.session for m in moved}
+
+
+def test_the_opening_limit_counts_the_main_threads_misses_only():
+    builder = object.__new__(sm.SessionBuilder)
+    builder.opening_misses = 0
+    ctx = SimpleNamespace(static=12_000, init=5_000, sub=False)
+    sub = SimpleNamespace(static=8_000, init=2_000, sub=True)
+    kept = [builder._kept_opening(ctx, 0.5) for _ in range(sm.CLAUDE_OPENING_MISSES_MAX)]
+    assert kept == [sm._kept_opening(ctx, 0.5)] * sm.CLAUDE_OPENING_MISSES_MAX and kept[0] > 0
+    assert builder._kept_opening(sub, 0.5) == sm._kept_opening(sub, 0.5) > 0
+    assert builder._kept_opening(ctx, 0.5) == 0  # past the limit
+    assert builder.opening_misses == sm.CLAUDE_OPENING_MISSES_MAX + 1

@@ -555,6 +555,18 @@ CLAUDE_SUB_FIRST_STEP = math.sqrt(31) % 1.0
 # -13.3 %), but the edge is narrow: seeds 0 and 2 are 1-2 steps from the groups' boundary (105k
 # left seed 2 out; 110k / 115k put seed 2 / seed 0 within a step of it; the log has the numbers).
 CLAUDE_SCHEMAS_MISS_FROM = 112_500
+# A Claude main thread's misses that would keep the shared opening (system prompt + project
+# context: CLAUDE_MISS_KEEPS_PROJECT, MISS_LARGE_CONTEXT, CLAUDE_DROP_KEEPS_OPENING) drop
+# everything past the session's this-many-th: the opening stays warm while the project's other
+# sessions send it, and a session that has come back to it this often has outlived that
+# activity (a days-long 1M-window session). A fit, not a paper fact: those misses cluster in the
+# few largest sessions (one of 2,503 main-thread steps gave 39 of seed 1's top tenth of Table
+# 9's Claude 8-16k bin, its opening being under 16k), and they set that bin's p90 (+16.9 % on
+# seed 1). With 25: +9.8 %; the other seeds' 8-16k values move by at most 3.5 points (seed 11),
+# the dropped steps land in the <1k bin (its p90 up by up to 7.9 points: seed 2 +10.7 %, seed 1
+# +13.8 %) and the 16-32k bin loses some large appends (avg down by up to 5.6 points, seed 2).
+# Plans of seeds 0-11 (benchmarks/synth_paper_check.txt). Only those steps' prefix moves.
+CLAUDE_OPENING_MISSES_MAX = 25
 
 
 @dataclass(slots=True)
@@ -688,6 +700,8 @@ class SessionBuilder:
         # counts of those calls so far
         self.residual_u, self.shell_calls, self.patch_calls = d.residual, 0, 0
         self.sub_firsts = 0  # sub-agents started so far (CLAUDE_SUB_FIRST_STEP)
+        # main-thread misses keeping the opening so far (CLAUDE_OPENING_MISSES_MAX)
+        self.opening_misses = 0
         self.base_calls = dict.fromkeys(CODEX_BASE_SHARE, 0)  # CODEX_SHARED_BASE candidates
         # Large sessions, which hold most steps, get a weak pace so that a few of them cannot
         # move the pooled per-step and per-call distributions.
@@ -1091,14 +1105,14 @@ class SessionBuilder:
                     draw = rng.random()
                     keep_static, keep_init, keep_start = MISS_KEEPS[self.provider]
                     if miss == 2:  # (MISS_LARGE_CONTEXT)
-                        prefix = _kept_opening(ctx, draw)
+                        prefix = self._kept_opening(ctx, draw)
                     elif draw < keep_static:
                         prefix = self._codex_kept(ctx, "miss", seen) if codex else ctx.static
                         # (The same draw decides, so the session's later draws do not move.)
                         if not codex and draw < keep_static * _log_interp(
                             CLAUDE_MISS_KEEPS_PROJECT, seen
                         ):
-                            prefix = _kept_opening(ctx, draw)
+                            prefix = self._kept_opening(ctx, draw)
                         # (The top of the same draw range: CLAUDE_SMALL_MISS_DROPS.)
                         elif (
                             not codex
@@ -1138,7 +1152,7 @@ class SessionBuilder:
                         if not codex and draw - keep_start < (1 - keep_start) * _log_interp(
                             CLAUDE_DROP_KEEPS_OPENING, seen
                         ):
-                            prefix = _kept_opening(ctx, draw)
+                            prefix = self._kept_opening(ctx, draw)
                 elif not user and ctx.turn_start and rng.random() < PARTIAL_MISS[self.provider]:
                     # Only the cache written at the request's start survived: the request's own
                     # growth is sent again (Table 9: appends of 10-30k at prefixes over 64k).
@@ -1377,6 +1391,15 @@ class SessionBuilder:
             return None
         lo, hi = CODEX_SHARED_BASE
         return min(lo + int(u / share * (hi - lo)), ctx.static)
+
+    def _kept_opening(self, ctx: _Context, draw: float) -> int:
+        """A miss's prefix that keeps the shared opening (_kept_opening), or nothing past the
+        main thread's CLAUDE_OPENING_MISSES_MAX-th such miss."""
+        if not ctx.sub:
+            self.opening_misses += 1
+            if self.opening_misses > CLAUDE_OPENING_MISSES_MAX:
+                return 0
+        return _kept_opening(ctx, draw)
 
     def _weyl(self, off: float, n: int, step: float) -> float:
         """The n-th point of the session's Weyl sequence offset by `off`: evenly spread over a
