@@ -560,12 +560,13 @@ CLAUDE_SCHEMAS_MISS_FROM = 112_500
 # everything past the session's this-many-th: the opening stays warm while the project's other
 # sessions send it, and a session that has come back to it this often has outlived that
 # activity (a days-long 1M-window session). A fit, not a paper fact: those misses cluster in the
-# few largest sessions (one of 2,503 main-thread steps gave 39 of seed 1's top tenth of Table
-# 9's Claude 8-16k bin, its opening being under 16k), and they set that bin's p90 (+16.9 % on
-# seed 1). With 25: +9.8 %; the other seeds' 8-16k values move by at most 3.5 points (seed 11),
-# the dropped steps land in the <1k bin (its p90 up by up to 7.9 points: seed 2 +10.7 %, seed 1
-# +13.8 %) and the 16-32k bin loses some large appends (avg down by up to 5.6 points, seed 2).
-# Plans of seeds 0-11 (benchmarks/synth_paper_check.txt). Only those steps' prefix moves.
+# few largest sessions (one of 2,503 main-thread steps, its opening under 16k, gave 54 of seed
+# 1's top tenth of Table 9's Claude 8-16k bin, most of them such misses), and they set that
+# bin's p90 (+16.9 % on seed 1). With 25 (0-3 sessions a seed reach it): +9.8 %; the other
+# seeds' 8-16k values move by at most 3.5 points (seed 11), the dropped steps land in the <1k
+# bin (its p90 up by up to 7.9 points: seed 2 +10.7 %, seed 1 +13.8 %) and the 16-32k bin
+# loses some large appends (avg down by up to 5.6 points, seed 2). Plans of seeds 0-11
+# (benchmarks/synth_paper_check.txt). Only those steps' prefix moves.
 CLAUDE_OPENING_MISSES_MAX = 25
 
 
@@ -668,6 +669,8 @@ class SessionBuilder:
         self.contributor = contributor
         self.start_ms = start_ms
         self.version = version
+        # main-thread misses keeping the opening so far (CLAUDE_OPENING_MISSES_MAX)
+        self.opening_misses = 0
 
     # ------------------------------------------------------------------ public
 
@@ -700,8 +703,6 @@ class SessionBuilder:
         # counts of those calls so far
         self.residual_u, self.shell_calls, self.patch_calls = d.residual, 0, 0
         self.sub_firsts = 0  # sub-agents started so far (CLAUDE_SUB_FIRST_STEP)
-        # main-thread misses keeping the opening so far (CLAUDE_OPENING_MISSES_MAX)
-        self.opening_misses = 0
         self.base_calls = dict.fromkeys(CODEX_BASE_SHARE, 0)  # CODEX_SHARED_BASE candidates
         # Large sessions, which hold most steps, get a weak pace so that a few of them cannot
         # move the pooled per-step and per-call distributions.
