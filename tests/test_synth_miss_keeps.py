@@ -1,6 +1,7 @@
 """What a cache miss keeps, fits that move only the missing step's prefix
-(session_model.CLAUDE_SMALL_MISS_DROPS, MISS_PARTIAL_KEEP_ENDS, CODEX_BASE_SHARE,
-CODEX_BASE_MISS_FROM / _SIZE, CODEX_BASE_DROP): no draw, no total moves."""
+(session_model.CLAUDE_SMALL_MISS_DROPS, CLAUDE_SCHEMAS_MISS_FROM, CLAUDE_OPENING_MISSES_MAX,
+MISS_PARTIAL_KEEP_ENDS, CODEX_BASE_SHARE, CODEX_BASE_MISS_FROM / _SIZE, CODEX_BASE_DROP): no
+draw, no total moves."""
 
 from types import SimpleNamespace
 
@@ -127,10 +128,24 @@ def test_codex_misses_dropping_everything_keep_the_shared_base_only_in_their_win
 
 
 def test_claude_misses_in_young_threads_drop_the_tool_schemas_too(monkeypatch):
-    moved = moved_prefixes(monkeypatch, {"CLAUDE_SCHEMAS_MISS_FROM": 0}, ("claude",), (0, 1, 2))
-    assert moved
-    for m in moved:
+    edge = sm.CLAUDE_SCHEMAS_MISS_FROM
+    young = moved_prefixes(monkeypatch, {"CLAUDE_SCHEMAS_MISS_FROM": 0}, ("claude",), (0, 1, 2))
+    assert young
+    # (a miss's step adds the prompt and the previous output to what it had seen: < 10k here)
+    for m in young:
         assert m.now == 0 and 4_096 <= m.before < 8_192
+        assert m.append < edge + 10_000
+
+
+def test_claude_misses_in_older_threads_still_keep_the_tool_schemas(monkeypatch):
+    edge = sm.CLAUDE_SCHEMAS_MISS_FROM
+    older = moved_prefixes(
+        monkeypatch, {"CLAUDE_SCHEMAS_MISS_FROM": 10**12}, ("claude",), (0, 1, 2)
+    )
+    assert older
+    for m in older:
+        assert m.before == 0 and 4_096 <= m.now < 8_192
+        assert m.now + m.append >= edge
 
 
 def test_claude_schemas_keeping_misses_start_past_the_edge(monkeypatch):

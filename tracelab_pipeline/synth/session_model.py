@@ -537,8 +537,9 @@ CLAUDE_SMALL_MISS_DROPS_STATIC = 16_384
 # sub-agents' calls (appends 1-10k) are the former, the main threads' (the system prompt's rest,
 # project context and first prompt: 8-50k, median ~23k) the only steps near the median. With
 # those, 1-9 steps within 15 % of 17.2k became 12-28 (plans of seeds 0-11), and the median
-# lands inside when the two groups' counts are within ~10. Fits to the bin, not paper facts
-# (benchmarks/synth_paper_check.txt). Only those steps' prefix moves (no draw added).
+# lands inside when the two groups' counts differ by less than that number. Fits to the bin,
+# not paper facts (benchmarks/synth_paper_check.txt). Only those steps' prefix moves (no draw
+# added).
 CLAUDE_FIRST_SCHEMAS_ONLY = {"sub": 0.08, "main": 0.08}
 # A sub-agent's first-call outcome (cached, schemas only, uncached) comes from the session's
 # Weyl sequence over its sub-agents (this step), not from the call's own draw (still drawn,
@@ -699,10 +700,11 @@ class SessionBuilder:
         self.size_z = z
         # shell_command residuals and timed apply_patch runner times and residuals: quantiles
         # from the session's phase (_weyl; calibration SHELL_RESIDUAL_STEP, PATCH_EXEC_STEP,
-        # PATCH_RESIDUAL_STEP), which also picks the steps keeping CODEX_SHARED_BASE; the
-        # counts of those calls so far
+        # PATCH_RESIDUAL_STEP), which also picks the steps keeping CODEX_SHARED_BASE and, in
+        # Claude sessions, the sub-agents' first-call outcomes (CLAUDE_SUB_FIRST_STEP); the
+        # counts of those calls and sub-agents so far
         self.residual_u, self.shell_calls, self.patch_calls = d.residual, 0, 0
-        self.sub_firsts = 0  # sub-agents started so far (CLAUDE_SUB_FIRST_STEP)
+        self.sub_firsts = 0
         self.base_calls = dict.fromkeys(CODEX_BASE_SHARE, 0)  # CODEX_SHARED_BASE candidates
         # Large sessions, which hold most steps, get a weak pace so that a few of them cannot
         # move the pooled per-step and per-call distributions.
@@ -1010,8 +1012,8 @@ class SessionBuilder:
         if first:
             total = ctx.static + ctx.init + fresh
             # (Claude's uncached first calls are half of Table 9's <1k bin, median 78k.)
-            u = rng.random()
-            if ctx.sub:  # (Claude only: Codex has no sub-agents here)
+            u = rng.random()  # (still drawn for sub-agents: the thread's later draws stay)
+            if ctx.sub:  # (Claude only: Codex has no sub-agents here; any offset would do)
                 u = self._weyl(0.3, self.sub_firsts, CLAUDE_SUB_FIRST_STEP)
                 self.sub_firsts += 1
             cached_p = FIRST_CACHED[self.provider]
@@ -1125,7 +1127,7 @@ class SessionBuilder:
                     elif codex and draw < keep_init:
                         prefix = ctx.static + ctx.init
                     elif not codex and draw < keep_init:
-                        prefix = rng.randint(4_096, 8_191)
+                        prefix = rng.randint(4_096, 8_191)  # (drawn either way: draws stay)
                         if seen < CLAUDE_SCHEMAS_MISS_FROM:
                             prefix = 0
                     elif draw < keep_start:

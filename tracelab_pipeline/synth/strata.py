@@ -32,7 +32,8 @@ class SessionDraws:
     # Codex one input of the opening's cached / written split (session_model.CODEX_CACHED)
     static: float
     # phase of the session's shell_command residuals (calibration.SHELL_RESIDUAL_STEP), also
-    # of the Codex steps keeping only the shared base (session_model.CODEX_BASE_SHARE)
+    # of the Codex steps keeping only the shared base (session_model.CODEX_BASE_SHARE) and of
+    # Claude sub-agents' first-call outcomes (session_model.CLAUDE_SUB_FIRST_STEP)
     residual: float = 0.5
 
 
