@@ -184,8 +184,8 @@ def test_the_opening_limit_counts_the_main_threads_misses_only():
     builder.opening_misses = 0
     ctx = SimpleNamespace(static=12_000, init=5_000, sub=False)
     sub = SimpleNamespace(static=8_000, init=2_000, sub=True)
-    kept = [builder._kept_opening(ctx, 0.5) for _ in range(sm.CLAUDE_OPENING_MISSES_MAX)]
+    kept = [builder._capped_opening(ctx, 0.5) for _ in range(sm.CLAUDE_OPENING_MISSES_MAX)]
     assert kept == [sm._kept_opening(ctx, 0.5)] * sm.CLAUDE_OPENING_MISSES_MAX and kept[0] > 0
-    assert builder._kept_opening(sub, 0.5) == sm._kept_opening(sub, 0.5) > 0
-    assert builder._kept_opening(ctx, 0.5) == 0  # past the limit
+    assert builder._capped_opening(sub, 0.5) == sm._kept_opening(sub, 0.5) > 0
+    assert builder._capped_opening(ctx, 0.5) == 0  # past the limit
     assert builder.opening_misses == sm.CLAUDE_OPENING_MISSES_MAX + 1

@@ -1109,14 +1109,14 @@ class SessionBuilder:
                     draw = rng.random()
                     keep_static, keep_init, keep_start = MISS_KEEPS[self.provider]
                     if miss == 2:  # (MISS_LARGE_CONTEXT)
-                        prefix = self._kept_opening(ctx, draw)
+                        prefix = self._capped_opening(ctx, draw)
                     elif draw < keep_static:
                         prefix = self._codex_kept(ctx, "miss", seen) if codex else ctx.static
                         # (The same draw decides, so the session's later draws do not move.)
                         if not codex and draw < keep_static * _log_interp(
                             CLAUDE_MISS_KEEPS_PROJECT, seen
                         ):
-                            prefix = self._kept_opening(ctx, draw)
+                            prefix = self._capped_opening(ctx, draw)
                         # (The top of the same draw range: CLAUDE_SMALL_MISS_DROPS.)
                         elif (
                             not codex
@@ -1156,7 +1156,7 @@ class SessionBuilder:
                         if not codex and draw - keep_start < (1 - keep_start) * _log_interp(
                             CLAUDE_DROP_KEEPS_OPENING, seen
                         ):
-                            prefix = self._kept_opening(ctx, draw)
+                            prefix = self._capped_opening(ctx, draw)
                 elif not user and ctx.turn_start and rng.random() < PARTIAL_MISS[self.provider]:
                     # Only the cache written at the request's start survived: the request's own
                     # growth is sent again (Table 9: appends of 10-30k at prefixes over 64k).
@@ -1396,7 +1396,7 @@ class SessionBuilder:
         lo, hi = CODEX_SHARED_BASE
         return min(lo + int(u / share * (hi - lo)), ctx.static)
 
-    def _kept_opening(self, ctx: _Context, draw: float) -> int:
+    def _capped_opening(self, ctx: _Context, draw: float) -> int:
         """A miss's prefix that keeps the shared opening (_kept_opening), or nothing past the
         main thread's CLAUDE_OPENING_MISSES_MAX-th such miss."""
         if not ctx.sub:
